@@ -1,0 +1,121 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "ContactPoint",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "contactpoint", targets: ["ContactPointCLI"]),
+        .executable(name: "contactpoint-broker", targets: ["BrokerService"]),
+        .executable(name: "contactpoint-echo", targets: ["EchoService"]),
+        .library(name: "BusTransport", targets: ["BusTransport"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", exact: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+    ],
+    targets: [
+        // C libraries from Debian: libzmq3-dev and libssl-dev.
+        .systemLibrary(name: "CZeroMQ", path: "Shared/CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Shared/COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+
+        // Shared libraries.
+        .target(
+            name: "ZeroMQ",
+            dependencies: ["CZeroMQ"],
+            path: "Shared/ZeroMQ"
+        ),
+        .target(
+            name: "ContactPointAPI",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Shared/ContactPointAPI"
+        ),
+        .target(
+            name: "BusProtocol",
+            dependencies: [
+                "ContactPointAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Shared/BusProtocol"
+        ),
+        .target(
+            name: "Broker",
+            dependencies: [
+                "BusProtocol", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/Broker"
+        ),
+        .target(
+            name: "BusTransport",
+            dependencies: [
+                "BusProtocol", "ZeroMQ", "ContactPointAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/BusTransport"
+        ),
+
+        // Executables.
+        .executableTarget(
+            name: "BrokerService",
+            dependencies: [
+                "Broker", "ZeroMQ",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Broker"
+        ),
+        .executableTarget(
+            name: "EchoService",
+            dependencies: [
+                "BusTransport", "ContactPointAPI", "ZeroMQ",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Echo"
+        ),
+        .executableTarget(
+            name: "ContactPointCLI",
+            dependencies: [
+                "ZeroMQ", "BusTransport", "ContactPointAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Clients/ContactPoint"
+        ),
+
+        // Tests.
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "BusProtocolTests", dependencies: ["BusProtocol", "ContactPointAPI"]),
+        .testTarget(
+            name: "BusTransportTests",
+            dependencies: [
+                "BusTransport", "Broker", "ZeroMQ", "ContactPointAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+            ]
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "BusTransport", "BusProtocol", "ZeroMQ", "ContactPointAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
