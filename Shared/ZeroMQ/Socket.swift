@@ -22,6 +22,8 @@ public final class Socket {
 
     public let kind: Kind
     private(set) var handle: UnsafeMutableRawPointer?
+    /// Held so the context outlives the socket: terminating a context waits for its sockets.
+    private let context: Context
 
     public init(context: Context, kind: Kind, config: Config = Config()) throws {
         guard let handle = zmq_socket(context.handle, kind.rawValue) else {
@@ -29,6 +31,7 @@ public final class Socket {
         }
         self.kind = kind
         self.handle = handle
+        self.context = context
         do {
             try config.apply(to: self)
         } catch {

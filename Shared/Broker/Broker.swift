@@ -1,0 +1,261 @@
+public import BusProtocol
+import Logging
+public import ServiceLifecycle
+import Synchronization
+public import ZeroMQ
+
+/// A ContactPoint broker: MDP/0.2 request routing, CURVE + ZAP authentication and event fan-out.
+///
+/// All of its sockets live on one ``SocketThread``: the ROUTER that clients and workers connect
+/// to, the ZAP handler's REP socket, and the XSUB/XPUB pair for events. Routing decisions are
+/// made by ``BrokerCore``; this type only moves frames between it and the sockets.
+public final class Broker: Service, Sendable {
+    public struct Config: Sendable {
+        /// Where clients and workers connect (MDP over a ROUTER socket).
+        public var endpoint = "tcp://*:5555"
+        /// Where event publishers connect (XSUB).
+        public var eventsInEndpoint = "tcp://*:5556"
+        /// Where event subscribers connect (XPUB).
+        public var eventsOutEndpoint = "tcp://*:5557"
+        public var keyPair: CurveKeyPair
+        public var allowList: AllowList
+        public var zapDomain = "contactpoint"
+        /// Inbound messages above this size make libzmq drop the sender's connection.
+        public var maxMessageBytes: Int64 = 8 << 20
+        public var routing = BrokerCore.Config()
+
+        public init(keyPair: CurveKeyPair, allowList: AllowList) {
+            self.keyPair = keyPair
+            self.allowList = allowList
+        }
+    }
+
+    /// The endpoints actually bound, with wildcard ports resolved.
+    public struct Endpoints: Sendable, Hashable, Codable {
+        public var requests: String
+        public var eventsIn: String
+        public var eventsOut: String
+    }
+
+    private enum Command: Sendable { case stop }
+
+    private enum State {
+        case idle
+        case running(SocketThread, Mailbox<Command>, Endpoints)
+        case stopped
+    }
+
+    public let config: Config
+    private let logger: Logger
+    private let state = Mutex(State.idle)
+
+    public init(config: Config, logger: Logger) {
+        self.config = config
+        self.logger = logger
+    }
+
+    /// Binds the sockets and starts routing; returns the bound endpoints.
+    public func start() async throws -> Endpoints {
+        let mailbox = try Mailbox<Command>()
+        let endpoints = Mutex<Endpoints?>(nil)
+        let thread = try await SocketThread.start(name: "broker") { [config, logger] started in
+            do {
+                let loop = try BrokerLoop(config: config, mailbox: mailbox, logger: logger)
+                endpoints.withLock { $0 = loop.endpoints }
+                started.started()
+                loop.run()
+            } catch {
+                started.failed(error)
+            }
+        }
+        let bound = endpoints.withLock { $0! }
+        state.withLock { $0 = .running(thread, mailbox, bound) }
+        logger.notice("broker listening", metadata: [
+            "bus.requests": "\(bound.requests)", "bus.events-in": "\(bound.eventsIn)", "bus.events-out": "\(bound.eventsOut)",
+        ])
+        return bound
+    }
+
+    /// Runs until graceful shutdown (SIGTERM/SIGINT under a `ServiceGroup`).
+    public func run() async throws {
+        let alreadyRunning = state.withLock { if case .running = $0 { true } else { false } }
+        if !alreadyRunning { _ = try await start() }
+        await withGracefulShutdownHandler {
+            await self.join()
+        } onGracefulShutdown: {
+            self.beginGracefulShutdown()
+        }
+    }
+
+    /// Stops routing and closes the sockets; workers and clients fail over to other brokers.
+    public func beginGracefulShutdown() {
+        let mailbox = state.withLock { state -> Mailbox<Command>? in
+            if case .running(_, let mailbox, _) = state { return mailbox }
+            return nil
+        }
+        mailbox?.send(.stop)
+    }
+
+    /// Waits until the broker's thread has closed its sockets.
+    public func join() async {
+        let thread = state.withLock { state -> SocketThread? in
+            if case .running(let thread, _, _) = state { return thread }
+            return nil
+        }
+        await thread?.join()
+        state.withLock { $0 = .stopped }
+    }
+
+    // MARK: The poll loop
+
+    /// Everything that lives on the broker's thread.
+    private final class BrokerLoop {
+        let context: Context
+        let requests: Socket
+        let zap: Socket
+        let eventsIn: Socket
+        let eventsOut: Socket
+        let mailbox: Mailbox<Command>
+        let zapHandler: ZAPHandler
+        let logger: Logger
+        let endpoints: Endpoints
+        var core: BrokerCore
+        var actions: [BrokerCore.Action] = []
+
+        init(config: Config, mailbox: Mailbox<Command>, logger: Logger) throws {
+            context = try Context()
+            self.mailbox = mailbox
+            self.logger = logger
+            zapHandler = ZAPHandler(domain: config.zapDomain, allowList: config.allowList)
+            // The ZAP handler must be bound before any CURVE socket accepts a connection.
+            zap = try Socket(context: context, kind: .rep)
+            try zap.bind(ZAPHandler.endpoint)
+
+            var serverConfig = Socket.Config(security: .curveServer(secretKey: config.keyPair.secretKey, zapDomain: config.zapDomain))
+            serverConfig.maxMessageSize = config.maxMessageBytes
+            serverConfig.sendHighWaterMark = 100_000
+            serverConfig.receiveHighWaterMark = 100_000
+            requests = try Socket(context: context, kind: .router, config: serverConfig)
+            eventsIn = try Socket(context: context, kind: .xsub, config: serverConfig)
+            eventsOut = try Socket(context: context, kind: .xpub, config: serverConfig)
+            endpoints = Endpoints(
+                requests: try requests.bind(config.endpoint),
+                eventsIn: try eventsIn.bind(config.eventsInEndpoint),
+                eventsOut: try eventsOut.bind(config.eventsOutEndpoint))
+            core = BrokerCore(config: config.routing, now: .now) { [allowList = config.allowList] principal, service in
+                allowList.principal(principal, mayServe: service)
+            }
+        }
+
+        func run() {
+            var poller = Poller()
+            let requestsItem = poller.add(requests)
+            let zapItem = poller.add(zap)
+            let eventsInItem = poller.add(eventsIn)
+            let eventsOutItem = poller.add(eventsOut)
+            let mailboxItem = poller.add(fileDescriptor: mailbox.fileDescriptor)
+            defer { close() }
+            do {
+                while true {
+                    let wait = ContinuousClock.now.duration(to: core.nextTick)
+                    let millis = max(0, Int(wait / .milliseconds(1)) + 1)
+                    _ = try poller.poll(timeoutMillis: millis)
+                    // ZAP first: a pending handshake blocks that peer's traffic.
+                    if poller.isReadable(zapItem) { try answerZAP() }
+                    if poller.isReadable(requestsItem) { try routeRequests() }
+                    if poller.isReadable(eventsInItem) { try forwardEvents() }
+                    if poller.isReadable(eventsOutItem) { try forwardSubscriptions() }
+                    if poller.isReadable(mailboxItem), mailbox.drain().contains(where: { if case .stop = $0 { true } else { false } }) {
+                        logger.notice("broker stopping")
+                        return
+                    }
+                    let now = ContinuousClock.now
+                    if now >= core.nextTick {
+                        core.tick(now: now, into: &actions)
+                        try perform()
+                    }
+                }
+            } catch {
+                logger.critical("broker poll loop failed", metadata: ["error": "\(error)"])
+            }
+        }
+
+        private func close() {
+            _ = mailbox.close()
+            for socket in [requests, eventsIn, eventsOut, zap] { socket.close() }
+        }
+
+        /// Handles up to a batch of waiting messages, so ticks and the ZAP socket are not starved.
+        private func routeRequests() throws {
+            for _ in 0..<256 {
+                guard let message = try requests.receive(dontWait: true) else { return }
+                core.receive(message.frames, peer: message.userID ?? "", now: .now, into: &actions)
+                try perform()
+            }
+        }
+
+        private func perform() throws {
+            for action in actions {
+                switch action {
+                case .send(let frames):
+                    // A full or vanished peer drops the message: MDP peers recover by heartbeat and retry.
+                    _ = try requests.send(frames, dontWait: true)
+                case .report(let incident):
+                    log(incident)
+                }
+            }
+            actions.removeAll(keepingCapacity: true)
+        }
+
+        private func answerZAP() throws {
+            while let request = try zap.receive(dontWait: true) {
+                guard let (frames, decision) = zapHandler.reply(to: request) else {
+                    logger.warning("malformed ZAP request dropped")
+                    // A REP socket must answer before it can receive again.
+                    try zap.send([[UInt8]("1.0".utf8), [], [UInt8]("500".utf8), [], [], []])
+                    continue
+                }
+                try zap.send(frames)
+                if case .denied(let reason) = decision {
+                    logger.warning("peer refused", metadata: ["bus.reason": "\(reason)"])
+                }
+            }
+        }
+
+        /// Events from publishers go to subscribers only if their topic is the publisher's own:
+        /// a topic is `<principal>/<event>`, so no peer can publish in another's name.
+        private func forwardEvents() throws {
+            while let event = try eventsIn.receive(dontWait: true) {
+                let principal = event.userID ?? ""
+                guard !principal.isEmpty, event[0].starts(with: Array("\(principal)/".utf8)) else {
+                    logger.warning("event dropped: topic is not the publisher's", metadata: ["bus.peer": "\(principal)"])
+                    continue
+                }
+                try eventsOut.send(event.frames, dontWait: true)
+            }
+        }
+
+        private func forwardSubscriptions() throws {
+            while let subscription = try eventsOut.receive(dontWait: true) {
+                try eventsIn.send(subscription.frames, dontWait: true)
+            }
+        }
+
+        private func log(_ incident: BrokerCore.Incident) {
+            switch incident {
+            case .malformedMessage(let peer, let reason):
+                logger.warning("malformed message dropped", metadata: ["bus.peer": "\(peer)", "bus.reason": "\(reason)"])
+            case .workerRegistered(let service, let peer):
+                logger.info("worker registered", metadata: ["bus.service": "\(service)", "bus.peer": "\(peer)"])
+            case .workerRefused(let service, let peer):
+                logger.warning("worker refused: not allowed to serve", metadata: ["bus.service": "\(service)", "bus.peer": "\(peer)"])
+            case .workerLost(let service, let peer, let reason, let callsFailed):
+                logger.notice("worker lost", metadata: [
+                    "bus.service": "\(service)", "bus.peer": "\(peer)", "bus.reason": "\(reason)", "bus.calls-failed": "\(callsFailed)",
+                ])
+            case .callRejected(let service, let code, let reason):
+                logger.info("call rejected", metadata: ["bus.service": "\(service)", "rpc.code": "\(code)", "bus.reason": "\(reason)"])
+            }
+        }
+    }
+}
