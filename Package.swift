@@ -69,11 +69,22 @@ let package = Package(
             path: "Shared/BusTransport"
         ),
 
+        .target(
+            name: "ServiceRuntime",
+            dependencies: [
+                "BusTransport", "ContactPointAPI", "ZeroMQ",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/ServiceRuntime"
+        ),
+
         // Executables.
         .executableTarget(
             name: "BrokerService",
             dependencies: [
-                "Broker", "ZeroMQ",
+                "Broker", "ServiceRuntime", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -83,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "EchoService",
             dependencies: [
-                "BusTransport", "ContactPointAPI", "ZeroMQ",
+                "BusTransport", "ContactPointAPI", "ServiceRuntime", "ZeroMQ",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -94,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "ContactPointCLI",
             dependencies: [
-                "ZeroMQ", "BusTransport", "ContactPointAPI",
+                "ZeroMQ", "BusTransport", "ContactPointAPI", "ServiceRuntime",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -4,7 +4,8 @@ public import ZeroMQ
 /// The peers a broker lets in: each CURVE public key mapped to a principal name, and the
 /// services that principal may register workers for.
 ///
-/// File format, one peer per line, `#` starts a comment:
+/// File format, one peer per line; lines starting with `#` are comments (Z85 keys may contain
+/// `#`, so a comment cannot follow an entry on its line):
 /// ```
 /// # principal      public key (Z85)                           services it may serve
 /// echo-service     rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7   contactpoint.v1.Echo,grpc.health.v1.Health
@@ -48,9 +49,8 @@ public struct AllowList: Sendable {
     public init(parsing text: String) throws(AllowListError) {
         var entries: [Entry] = []
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            let fields = content.split(whereSeparator: \.isWhitespace).map(String.init)
-            guard !fields.isEmpty else { continue }
+            let fields = line.split(whereSeparator: \.isWhitespace).map(String.init)
+            guard let first = fields.first, !first.hasPrefix("#") else { continue }
             guard fields.count == 2 || fields.count == 3 else {
                 throw .badLine(number + 1, "expected `principal public-key [services]`")
             }

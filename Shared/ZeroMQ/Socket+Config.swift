@@ -30,6 +30,9 @@ extension Socket {
         public var reconnectInterval: (initial: Int32, maximum: Int32)?
         /// ROUTER: fail a send to an unknown peer with `EHOSTUNREACH` instead of dropping it silently.
         public var routerMandatory = false
+        /// Queue messages only to completed connections, so a send to a peer that is not
+        /// connected would-blocks instead of waiting in a queue for a reconnection.
+        public var immediate = false
         /// XPUB: pass subscriptions to the application, which accepts them with `ZMQ_SUBSCRIBE`.
         public var xpubManual = false
 
@@ -53,6 +56,7 @@ extension Socket {
                 try socket.setOption(ZMQ_RECONNECT_IVL_MAX, reconnectInterval.maximum)
             }
             if routerMandatory { try socket.setOption(ZMQ_ROUTER_MANDATORY, Int32(1)) }
+            if immediate { try socket.setOption(ZMQ_IMMEDIATE, Int32(1)) }
             if xpubManual { try socket.setOption(ZMQ_XPUB_MANUAL, Int32(1)) }
             switch security {
             case .none:

@@ -51,6 +51,13 @@ public final class Socket {
         }
     }
 
+    /// Closes the socket after giving unsent messages up to `lingerMillis` to leave — for a
+    /// last word such as an MDP DISCONNECT.
+    public func close(lingerMillis: Int32) {
+        try? setOption(ZMQ_LINGER, lingerMillis)
+        close()
+    }
+
     var liveHandle: UnsafeMutableRawPointer {
         get throws {
             guard let handle else { throw ZeroMQError(code: .notSocket, function: "closed socket") }
@@ -141,7 +148,9 @@ public final class Socket {
             frames.append(
                 size == 0 ? [] : Array(UnsafeRawBufferPointer(start: data, count: Int(size)))
             )
-            if frames.count == 1, let property = zmq_msg_gets(&message, "User-Id") {
+            // ROUTER's routing-id frame is made locally and carries no connection metadata, so
+            // take the property from the first frame that has it.
+            if userID == nil, let property = zmq_msg_gets(&message, "User-Id") {
                 userID = String(cString: property)
             }
             if zmq_msg_more(&message) == 0 { break }

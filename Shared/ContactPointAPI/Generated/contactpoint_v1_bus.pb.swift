@@ -115,8 +115,11 @@ public nonisolated struct Contactpoint_V1_ReplyHeader: Sendable {
 
   public var statusMessage: String = String()
 
-  /// In the first reply of a call: the response's initial metadata. In FINAL: trailing metadata.
-  public var metadata: [Contactpoint_V1_MetadataEntry] = []
+  /// Only in the first reply of a call (PARTIAL or FINAL): the response's initial metadata.
+  public var initialMetadata: [Contactpoint_V1_MetadataEntry] = []
+
+  /// Only in FINAL: trailing metadata.
+  public var trailingMetadata: [Contactpoint_V1_MetadataEntry] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -246,7 +249,7 @@ nonisolated extension Contactpoint_V1_RequestHeader: SwiftProtobuf.Message, Swif
 
 nonisolated extension Contactpoint_V1_ReplyHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReplyHeader"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}call_id\0\u{3}status_code\0\u{3}status_message\0\u{1}metadata\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}call_id\0\u{3}status_code\0\u{3}status_message\0\u{3}initial_metadata\0\u{3}trailing_metadata\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -257,7 +260,8 @@ nonisolated extension Contactpoint_V1_ReplyHeader: SwiftProtobuf.Message, SwiftP
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.callID) }()
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.statusCode) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.statusMessage) }()
-      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.metadata) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.initialMetadata) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.trailingMetadata) }()
       default: break
       }
     }
@@ -273,8 +277,11 @@ nonisolated extension Contactpoint_V1_ReplyHeader: SwiftProtobuf.Message, SwiftP
     if !self.statusMessage.isEmpty {
       try visitor.visitSingularStringField(value: self.statusMessage, fieldNumber: 3)
     }
-    if !self.metadata.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.metadata, fieldNumber: 4)
+    if !self.initialMetadata.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.initialMetadata, fieldNumber: 4)
+    }
+    if !self.trailingMetadata.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.trailingMetadata, fieldNumber: 5)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -283,7 +290,8 @@ nonisolated extension Contactpoint_V1_ReplyHeader: SwiftProtobuf.Message, SwiftP
     if lhs.callID != rhs.callID {return false}
     if lhs.statusCode != rhs.statusCode {return false}
     if lhs.statusMessage != rhs.statusMessage {return false}
-    if lhs.metadata != rhs.metadata {return false}
+    if lhs.initialMetadata != rhs.initialMetadata {return false}
+    if lhs.trailingMetadata != rhs.trailingMetadata {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

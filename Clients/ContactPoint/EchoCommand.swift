@@ -1,0 +1,40 @@
+import ArgumentParser
+import BusTransport
+import ContactPointAPI
+import Foundation
+import GRPCCore
+import ServiceRuntime
+import ZeroMQ
+
+/// `contactpoint echo`: checks the bus end to end by calling the diagnostic echo service.
+struct Echo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Call the echo service through the bus and report who answered and how fast.")
+
+    @Option(name: .customLong("broker"), help: "A broker as ENDPOINT,PUBLIC-KEY-FILE; repeat for each broker.")
+    var brokers: [String]
+    @Option(help: "This client's CURVE key pair file.")
+    var keyFile: String
+    @Option(help: "Text to send.")
+    var text = "ping"
+    @Option(help: "How many calls to make, one after another.")
+    var count = 1
+    @Option(help: "Deadline of each call, in milliseconds.")
+    var timeoutMillis = 2000
+
+    func run() async throws {
+        let config = BusClientTransport.Config(
+            brokers: try brokers.map(BrokerAddress.init(argument:)), keyPair: try KeyFile.readKeyPair(at: keyFile))
+        try await withGRPCClient(transport: try BusClientTransport(config: config)) { client in
+            let echo = Contactpoint_V1_Echo.Client(wrapping: client)
+            var options = CallOptions.defaults
+            options.timeout = .milliseconds(timeoutMillis)
+            for _ in 0..<count {
+                let started = ContinuousClock.now
+                let reply = try await echo.get(.with { $0.text = text }, options: options)
+                let elapsed = started.duration(to: .now)
+                print("\(reply.servedBy): \(reply.text) in \(elapsed.formatted(.units(allowed: [.milliseconds, .microseconds])))")
+            }
+        }
+    }
+}

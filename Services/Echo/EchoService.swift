@@ -1,0 +1,29 @@
+import ContactPointAPI
+import GRPCCore
+
+/// The diagnostic echo service: answers with what it was sent and which instance answered.
+struct EchoService: Contactpoint_V1_Echo.SimpleServiceProtocol {
+    let instance: String
+
+    func get(request: Contactpoint_V1_EchoRequest, context: ServerContext) async throws -> Contactpoint_V1_EchoResponse {
+        if request.delayMillis > 0 { try await Task.sleep(for: .milliseconds(request.delayMillis)) }
+        return .with {
+            $0.text = request.text
+            $0.payload = request.payload
+            $0.servedBy = instance
+        }
+    }
+
+    func expand(
+        request: Contactpoint_V1_EchoRequest, response: RPCWriter<Contactpoint_V1_EchoResponse>, context: ServerContext
+    ) async throws {
+        for index in 0..<request.repeat {
+            if request.delayMillis > 0 { try await Task.sleep(for: .milliseconds(request.delayMillis)) }
+            try await response.write(.with {
+                $0.text = request.text
+                $0.servedBy = instance
+                $0.index = index
+            })
+        }
+    }
+}

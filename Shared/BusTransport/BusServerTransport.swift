@@ -1,0 +1,138 @@
+import BusProtocol
+import ContactPointAPI
+public import GRPCCore
+public import Logging
+import Synchronization
+public import ZeroMQ
+
+/// A GRPCCore `ServerTransport` that serves calls arriving over the ContactPoint bus.
+///
+/// For every broker, and every gRPC service the server hosts, it opens
+/// ``Config/sessionsPerBroker`` MDP worker sessions (one DEALER socket each). A session holds
+/// one call at a time, so a process serves up to `brokers × sessionsPerBroker` calls of a
+/// service at once. Sessions heartbeat their broker and reconnect on a new socket when it
+/// falls silent, as MDP/0.2 prescribes.
+///
+/// Graceful shutdown tells the brokers this worker is leaving (DISCONNECT) on every idle
+/// session at once and on every busy one as soon as its call has finished.
+public final class BusServerTransport: ServerTransport {
+    public typealias Bytes = [UInt8]
+
+    public struct Config: Sendable {
+        public var brokers: [BrokerAddress]
+        public var keyPair: CurveKeyPair
+        /// Concurrent calls of each service this process accepts through each broker.
+        public var sessionsPerBroker = 8
+        public var heartbeatInterval: Duration = .milliseconds(1000)
+        /// Heartbeat intervals without a word from a broker before reconnecting to it.
+        public var heartbeatLiveness = 3
+        /// The name this instance reports as the local peer, e.g. "echo-1".
+        public var instanceName = "bus-server"
+
+        public init(brokers: [BrokerAddress], keyPair: CurveKeyPair) {
+            self.brokers = brokers
+            self.keyPair = keyPair
+        }
+    }
+
+    /// A request a worker session received, on its way to GRPCCore.
+    struct IncomingCall: Sendable {
+        var session: Int
+        var generation: UInt64
+        var client: [UInt8]
+        var header: Contactpoint_V1_RequestHeader
+        var payload: [UInt8]
+    }
+
+    enum Command: Sendable {
+        case reply(session: Int, generation: UInt64, frames: [[UInt8]], isFinal: Bool)
+        case drain
+    }
+
+    let config: Config
+    let mailbox: Mailbox<Command>
+    let logger: Logger
+    private let services = Mutex<[String]>([])
+
+    public init(config: Config, logger: Logger = Logger(label: "contactpoint.bus.server")) throws {
+        precondition(!config.brokers.isEmpty, "a bus server needs at least one broker")
+        self.config = config
+        self.logger = logger
+        self.mailbox = try Mailbox()
+    }
+
+    public func configure(context: GRPCServerContext) {
+        let names = Set(context.methods.map(\.service.fullyQualifiedService))
+        services.withLock { $0 = names.sorted() }
+    }
+
+    public func listen(
+        streamHandler: @escaping @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void
+    ) async throws {
+        let (incoming, continuation) = AsyncStream.makeStream(of: IncomingCall.self)
+        let serviceNames = services.withLock { $0 }
+        let thread = try await SocketThread.start(name: "bus-server") { [self] started in
+            do {
+                let loop = try WorkerLoop(transport: self, services: serviceNames, incoming: continuation)
+                started.started()
+                loop.run()
+            } catch {
+                continuation.finish()
+                started.failed(error)
+            }
+        }
+        logger.info("serving over the bus", metadata: [
+            "bus.services": "\(serviceNames.joined(separator: ","))", "bus.brokers": "\(config.brokers.count)",
+        ])
+        await withDiscardingTaskGroup { group in
+            for await call in incoming {
+                group.addTask { await self.handle(call, with: streamHandler) }
+            }
+        }
+        await thread.join()
+    }
+
+    public func beginGracefulShutdown() {
+        mailbox.send(.drain)
+    }
+
+    private func handle(
+        _ call: IncomingCall,
+        with streamHandler: @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void
+    ) async {
+        let writer = ReplyWriter(call: call, mailbox: mailbox)
+        guard let descriptor = MethodDescriptor(path: call.header.method) else {
+            await writer.fail(RPCError(code: .unimplemented, message: "malformed method path"))
+            return
+        }
+        var metadata = Envelope.metadata(call.header.metadata)
+        metadata.addString(call.header.peer, forKey: Envelope.ReservedKey.peer)
+        metadata.addString(String(call.header.attempt), forKey: Envelope.ReservedKey.attempt)
+        if call.header.timeoutMicros > 0 {
+            metadata.addString(GRPCTimeout.value(micros: call.header.timeoutMicros), forKey: GRPCTimeout.key)
+        }
+        let (inbound, requests) = AsyncThrowingStream.makeStream(of: RPCRequestPart<Bytes>.self)
+        requests.yield(.metadata(metadata))
+        requests.yield(.message(call.payload))
+        requests.finish()
+        let stream = RPCStream(
+            descriptor: descriptor,
+            inbound: RPCAsyncSequence(wrapping: inbound),
+            outbound: RPCWriter.Closable(wrapping: writer))
+        await withServerContextRPCCancellationHandle { handle in
+            let context = ServerContext(
+                descriptor: descriptor, remotePeer: call.header.peer, localPeer: config.instanceName, cancellation: handle)
+            await streamHandler(stream, context)
+        }
+        await writer.fail(RPCError(code: .internalError, message: "the handler ended without a status"))
+    }
+}
+
+extension MethodDescriptor {
+    /// Parses "/package.Service/Method".
+    init?(path: String) {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].isEmpty, !parts[1].isEmpty, !parts[2].isEmpty else { return nil }
+        self.init(fullyQualifiedService: String(parts[1]), method: String(parts[2]))
+    }
+}

@@ -1,0 +1,91 @@
+import BusProtocol
+import ContactPointAPI
+import GRPCCore
+import Synchronization
+
+/// The outbound half of one client call: collects the request's metadata and single message,
+/// and when the caller finishes writing, encodes the MDP REQUEST and hands it to the transport.
+final class RequestWriter: ClosableRPCWriterProtocol {
+    typealias Element = RPCRequestPart<[UInt8]>
+
+    private struct Collected {
+        var metadata = Metadata()
+        var message: [UInt8]?
+        var finished = false
+    }
+
+    private let callID: UInt64
+    private let descriptor: MethodDescriptor
+    private let responses: ResponseSink
+    private let transport: BusClientTransport
+    private let collected = Mutex(Collected())
+
+    init(
+        callID: UInt64, descriptor: MethodDescriptor,
+        responses: AsyncThrowingStream<RPCResponsePart<[UInt8]>, any Error>.Continuation,
+        transport: BusClientTransport
+    ) {
+        self.callID = callID
+        self.descriptor = descriptor
+        self.responses = ResponseSink(continuation: responses)
+        self.transport = transport
+    }
+
+    func write(_ element: Element) async throws {
+        let tooMany = collected.withLock { collected -> Bool in
+            switch element {
+            case .metadata(let metadata):
+                collected.metadata = metadata
+                return false
+            case .message(let message):
+                defer { collected.message = message }
+                return collected.message != nil
+            }
+        }
+        if tooMany {
+            let error = RPCError(code: .unimplemented, message: "client streaming is not supported on the bus")
+            responses.fail(error)
+            throw error
+        }
+    }
+
+    func write(contentsOf elements: some Sequence<Element>) async throws {
+        for element in elements { try await write(element) }
+    }
+
+    func finish() async {
+        let request = collected.withLock { collected -> Collected? in
+            guard !collected.finished else { return nil }
+            collected.finished = true
+            return collected
+        }
+        guard let request else { return }
+        guard let message = request.message else {
+            responses.fail(RPCError(code: .internalError, message: "the call ended without a request message"))
+            return
+        }
+        transport.send(
+            callID: callID, service: descriptor.service.fullyQualifiedService,
+            body: [Envelope.encode(header(for: request.metadata)), message], responses: responses)
+    }
+
+    func finish(throwing error: any Error) async {
+        collected.withLock { $0.finished = true }
+        responses.fail(RPCError(code: .cancelled, message: "the caller abandoned the request: \(error)"))
+    }
+
+    private func header(for metadata: Metadata) -> Contactpoint_V1_RequestHeader {
+        var metadata = metadata
+        var header = Contactpoint_V1_RequestHeader()
+        header.callID = callID
+        header.method = "/\(descriptor.fullyQualifiedMethod)"
+        if let timeout = metadata[stringValues: GRPCTimeout.key].first(where: { _ in true }) {
+            header.timeoutMicros = GRPCTimeout.micros(from: timeout) ?? 0
+            metadata.removeAllValues(forKey: GRPCTimeout.key)
+        }
+        let previous = metadata[stringValues: "grpc-previous-rpc-attempts"].first(where: { _ in true }).flatMap { UInt32($0) }
+        header.attempt = (previous ?? 0) + 1
+        header.metadata = Envelope.entries(metadata)
+        return header
+    }
+}

@@ -1,0 +1,37 @@
+public import GRPCCore
+public import ServiceLifecycle
+
+/// Runs a `GRPCServer` as a lifecycle `Service`: serves until graceful shutdown, then stops
+/// accepting calls and lets the ones in flight finish.
+public struct GRPCServerService<Transport: ServerTransport>: Service {
+    public let server: GRPCServer<Transport>
+
+    public init(server: GRPCServer<Transport>) {
+        self.server = server
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await server.serve()
+        } onGracefulShutdown: {
+            server.beginGracefulShutdown()
+        }
+    }
+}
+
+/// Runs a `GRPCClient`'s connections as a lifecycle `Service`.
+public struct GRPCClientService<Transport: ClientTransport>: Service {
+    public let client: GRPCClient<Transport>
+
+    public init(client: GRPCClient<Transport>) {
+        self.client = client
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await client.runConnections()
+        } onGracefulShutdown: {
+            client.beginGracefulShutdown()
+        }
+    }
+}
