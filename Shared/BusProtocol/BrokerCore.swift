@@ -174,7 +174,7 @@ public struct BrokerCore {
             fail(request, code: .resourceExhausted, message: "the queue for \(service) is full", into: &actions)
             return
         }
-        services[service]!.queue.append(request)
+        services[service, default: Service()].queue.append(request)
         dispatch(service: service, now: now, into: &actions)
     }
 

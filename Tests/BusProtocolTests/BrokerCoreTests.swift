@@ -1,0 +1,235 @@
+import BusProtocol
+import ContactPointAPI
+import GRPCCore
+import Testing
+
+/// The broker's routing decisions, driven message by message with a hand-held clock.
+@Suite("Broker state machine")
+struct BrokerCoreTests {
+    let service = "contactpoint.v1.Echo"
+    let start = ContinuousClock.now
+    var core: BrokerCore
+
+    init() {
+        var config = BrokerCore.Config()
+        config.heartbeatInterval = .milliseconds(100)
+        config.heartbeatLiveness = 3
+        config.maxQueuedPerService = 2
+        config.unroutableTimeout = .seconds(1)
+        core = BrokerCore(config: config, now: start) { principal, service in
+            principal.hasPrefix("worker") && service != "forbidden.Service"
+        }
+    }
+
+    // MARK: Helpers
+
+    func request(callID: UInt64, timeoutMicros: UInt64 = 0, claimedPeer: String = "") -> [[UInt8]] {
+        var header = Contactpoint_V1_RequestHeader()
+        header.callID = callID
+        header.method = "/\(service)/Get"
+        header.timeoutMicros = timeoutMicros
+        header.peer = claimedPeer
+        return Majordomo.ClientCommand.request(service: service, body: [Envelope.encode(header), [0x42]]).frames
+    }
+
+    mutating func send(_ frames: [[UInt8]], from identity: [UInt8], peer: String, at offset: Duration = .zero) -> [BrokerCore.Action] {
+        var actions: [BrokerCore.Action] = []
+        core.receive([identity] + frames, peer: peer, now: start + offset, into: &actions)
+        return actions
+    }
+
+    mutating func tick(at offset: Duration) -> [BrokerCore.Action] {
+        var actions: [BrokerCore.Action] = []
+        core.tick(now: start + offset, into: &actions)
+        return actions
+    }
+
+    func sentFrames(_ actions: [BrokerCore.Action]) -> [[[UInt8]]] {
+        actions.compactMap { if case .send(let frames) = $0 { frames } else { nil } }
+    }
+
+    /// The status a client got in a FINAL, decoded from its reply header.
+    func finalStatus(_ frames: [[UInt8]]) -> (callID: UInt64, code: Status.Code)? {
+        guard case .final(_, let body)? = try? Majordomo.ClientCommand(frames: frames[1...]),
+            let header = Envelope.decode(Contactpoint_V1_ReplyHeader.self, from: body[0])
+        else { return nil }
+        return (header.callID, Status.Code(rawValue: Int(header.statusCode))!)
+    }
+
+    func dispatchedHeader(_ frames: [[UInt8]]) -> Contactpoint_V1_RequestHeader? {
+        guard case .request(_, let body)? = try? Majordomo.WorkerCommand(frames: frames[1...]) else { return nil }
+        return Envelope.decode(Contactpoint_V1_RequestHeader.self, from: body[0])
+    }
+
+    // MARK: Routing
+
+    @Test("a request goes to an idle worker, with the authenticated peer stamped over the client's claim")
+    mutating func dispatchStampsPeer() throws {
+        // Given a registered worker
+        _ = send(Majordomo.WorkerCommand.ready(service: service).frames, from: [1], peer: "worker-a")
+        // When a client claiming to be someone else sends a request
+        let actions = send(request(callID: 7, claimedPeer: "worker-a"), from: [9], peer: "client-x")
+        // Then the worker gets it, and the header names the real client
+        let frames = try #require(sentFrames(actions).first)
+        #expect(frames[0] == [1])
+        let header = try #require(dispatchedHeader(frames))
+        #expect(header.callID == 7)
+        #expect(header.peer == "client-x")
+        #expect(core.callsInFlight == 1)
+    }
+
+    @Test("workers are used least recently used first, one call at a time")
+    mutating func leastRecentlyUsed() throws {
+        _ = send(Majordomo.WorkerCommand.ready(service: service).frames, from: [1], peer: "worker-a")
+        _ = send(Majordomo.WorkerCommand.ready(service: service).frames, from: [2], peer: "worker-b")
+        let first = sentFrames(send(request(callID: 1), from: [9], peer: "c"))
+        let second = sentFrames(send(request(callID: 2), from: [9], peer: "c"))
+        let third = sentFrames(send(request(callID: 3), from: [9], peer: "c"))
+        #expect(first.first?[0] == [1])
+        #expect(second.first?[0] == [2])
+        #expect(third.isEmpty, "both workers are busy, so the third request waits")
+        #expect(core.queuedRequests(for: service) == 1)
+
+        // When worker 2 finishes, it takes the waiting request, and the reply reaches the client
+        let reply = Majordomo.WorkerCommand.final(client: [9], body: [[0x01], [0x02]]).frames
+        let afterReply = sentFrames(send(reply, from: [2], peer: "worker-b"))
+        #expect(afterReply.count == 2)
+        #expect(afterReply[0] == [[9]] + Majordomo.ClientCommand.final(service: service, body: [[0x01], [0x02]]).frames)
+        #expect(afterReply[1][0] == [2])
+        #expect(try #require(dispatchedHeader(afterReply[1])).callID == 3)
+    }
+
+    @Test("PARTIAL replies are forwarded and keep the worker busy until FINAL")
+    mutating func partialReplies() {
+        _ = send(Majordomo.WorkerCommand.ready(service: service).frames, from: [1], peer: "worker-a")
+        _ = send(request(callID: 1), from: [9], peer: "c")
+        let partial = sentFrames(send(Majordomo.WorkerCommand.partial(client: [9], body: [[1]]).frames, from: [1], peer: "worker-a"))
+        #expect(partial == [[[9]] + Majordomo.ClientCommand.partial(service: service, body: [[1]]).frames])
+        #expect(core.callsInFlight == 1)
+        _ = send(Majordomo.WorkerCommand.final(client: [9], body: [[2]]).frames, from: [1], peer: "worker-a")
+        #expect(core.callsInFlight == 0)
+    }
+
+    // MARK: Failure
+
+    @Test("when a worker holding a call disconnects, its caller gets UNAVAILABLE at once")
+    mutating func workerDisconnectFailsCall() throws {
+        _ = send(Majordomo.WorkerCommand.ready(service: service).frames, from: [1], peer: "worker-a")
+        _ = send(request(callID: 5), from: [9], peer: "c")
+        let actions = sentFrames(send(Majordomo.WorkerCommand.disconnect.frames, from: [1], peer: "worker-a"))
+        let status = try #require(actions.compactMap(finalStatus).first)
+        #expect(status.callID == 5)
+        #expect(status.code == .unavailable)
+        #expect(core.workerCount == 0)
+    }
+
+    @Test("a silent worker is purged after liveness × interval, failing its call with UNAVAILABLE")
+    mutating func heartbeatExpiry() throws {
+        _ = send(Majordomo.WorkerCommand.ready(service: service).frames, from: [1], peer: "worker-a")
+        _ = send(request(callID: 5), from: [9], peer: "c")
+        // Heartbeats go out each interval while the worker is alive
+        let beats = sentFrames(tick(at: .milliseconds(100)))
+        #expect(beats == [[[1]] + Majordomo.WorkerCommand.heartbeat.frames])
+        #expect(core.workerCount == 1)
+        // Silent for 3 intervals: purged, and the caller is told
+        let expired = sentFrames(tick(at: .milliseconds(301)))
+        #expect(core.workerCount == 0)
+        #expect(expired.compactMap(finalStatus).map(\.code) == [.unavailable])
+    }
+
+    @Test("any command from a worker counts as a heartbeat")
+    mutating func heartbeatRefreshes() {
+        _ = send(Majordomo.WorkerCommand.ready(service: service).frames, from: [1], peer: "worker-a")
+        _ = send(Majordomo.WorkerCommand.heartbeat.frames, from: [1], peer: "worker-a", at: .milliseconds(250))
+        _ = tick(at: .milliseconds(400))
+        #expect(core.workerCount == 1)
+        _ = tick(at: .milliseconds(551))
+        #expect(core.workerCount == 0)
+    }
+
+    @Test("a request whose deadline passes while queued is never dispatched: DEADLINE_EXCEEDED")
+    mutating func expiredDeadlineNotDispatched() throws {
+        // Given a request with a 50 ms deadline and no worker yet
+        _ = send(request(callID: 3, timeoutMicros: 50_000), from: [9], peer: "c")
+        // When a worker registers after the deadline (before any tick expired it)
+        let actions = sentFrames(send(Majordomo.WorkerCommand.ready(service: service).frames, from: [1], peer: "worker-a", at: .milliseconds(60)))
+        // Then the client gets DEADLINE_EXCEEDED and the worker gets nothing
+        #expect(actions.count == 1)
+        #expect(try #require(finalStatus(actions[0])).code == .deadlineExceeded)
+        #expect(core.callsInFlight == 0)
+    }
+
+    @Test("the timeout forwarded to the worker is what remains of the deadline")
+    mutating func remainingTimeout() throws {
+        _ = send(request(callID: 3, timeoutMicros: 100_000), from: [9], peer: "c")
+        let actions = sentFrames(send(Majordomo.WorkerCommand.ready(service: service).frames, from: [1], peer: "worker-a", at: .milliseconds(30)))
+        let header = try #require(dispatchedHeader(actions[0]))
+        #expect(header.timeoutMicros == 70_000)
+    }
+
+    @Test("ticks expire queued requests: DEADLINE_EXCEEDED, or UNAVAILABLE when no worker comes")
+    mutating func tickExpiresQueue() {
+        _ = send(request(callID: 1, timeoutMicros: 50_000), from: [9], peer: "c")
+        _ = send(request(callID: 2), from: [9], peer: "c")
+        let first = sentFrames(tick(at: .milliseconds(60))).compactMap(finalStatus)
+        #expect(first.map(\.callID) == [1])
+        #expect(first.map(\.code) == [.deadlineExceeded])
+        let second = sentFrames(tick(at: .milliseconds(1001))).compactMap(finalStatus)
+        #expect(second.map(\.callID) == [2])
+        #expect(second.map(\.code) == [.unavailable])
+    }
+
+    @Test("a full service queue answers RESOURCE_EXHAUSTED")
+    mutating func boundedQueue() throws {
+        _ = send(request(callID: 1), from: [9], peer: "c")
+        _ = send(request(callID: 2), from: [9], peer: "c")
+        let actions = sentFrames(send(request(callID: 3), from: [9], peer: "c"))
+        let status = try #require(actions.compactMap(finalStatus).first)
+        #expect(status.callID == 3)
+        #expect(status.code == .resourceExhausted)
+        #expect(core.queuedRequests(for: service) == 2)
+    }
+
+    // MARK: Security and protocol errors
+
+    @Test("a principal not allowed to serve a service is sent DISCONNECT and never registered")
+    mutating func unauthorizedWorker() {
+        let actions = send(Majordomo.WorkerCommand.ready(service: "forbidden.Service").frames, from: [1], peer: "worker-a")
+        #expect(sentFrames(actions) == [[[1]] + Majordomo.WorkerCommand.disconnect.frames])
+        #expect(actions.contains(.report(.workerRefused(service: "forbidden.Service", peer: "worker-a"))))
+        let client = send(Majordomo.WorkerCommand.ready(service: service).frames, from: [2], peer: "client-x")
+        #expect(sentFrames(client) == [[[2]] + Majordomo.WorkerCommand.disconnect.frames])
+        #expect(core.workerCount == 0)
+    }
+
+    @Test("a worker replying to a call it does not hold is disconnected; the reply goes nowhere")
+    mutating func forgedReply() {
+        _ = send(Majordomo.WorkerCommand.ready(service: service).frames, from: [1], peer: "worker-a")
+        let actions = sentFrames(send(Majordomo.WorkerCommand.final(client: [9], body: [[1]]).frames, from: [1], peer: "worker-a"))
+        #expect(actions == [[[1]] + Majordomo.WorkerCommand.disconnect.frames])
+        #expect(core.workerCount == 0)
+    }
+
+    @Test("garbage is dropped and reported, and changes nothing")
+    mutating func garbage() {
+        for frames: [[UInt8]] in [[], [[0xFF]], [Array("MDPC02".utf8), [0x01], Array("s".utf8), [0xFF, 0xFF, 0xFF]], [Array("MDPC02".utf8)]] {
+            let actions = send(frames, from: [9], peer: "c")
+            #expect(sentFrames(actions).isEmpty)
+            #expect(actions.allSatisfy { if case .report(.malformedMessage) = $0 { true } else { false } })
+        }
+        #expect(core.queuedRequests(for: "s") == 0)
+    }
+
+    // MARK: MMI
+
+    @Test("mmi.service answers 200 for a service with workers, 404 otherwise, in raw and enveloped form")
+    mutating func mmi() {
+        _ = send(Majordomo.WorkerCommand.ready(service: service).frames, from: [1], peer: "worker-a")
+        let known = sentFrames(send(Majordomo.ClientCommand.request(service: "mmi.service", body: [Array(service.utf8)]).frames, from: [9], peer: "c"))
+        #expect(known == [[[9]] + Majordomo.ClientCommand.final(service: "mmi.service", body: [Array("200".utf8)]).frames])
+        let unknown = sentFrames(send(Majordomo.ClientCommand.request(service: "mmi.service", body: [Array("nope".utf8)]).frames, from: [9], peer: "c"))
+        #expect(unknown == [[[9]] + Majordomo.ClientCommand.final(service: "mmi.service", body: [Array("404".utf8)]).frames])
+        let other = sentFrames(send(Majordomo.ClientCommand.request(service: "mmi.echo", body: [[]]).frames, from: [9], peer: "c"))
+        #expect(other == [[[9]] + Majordomo.ClientCommand.final(service: "mmi.echo", body: [Array("501".utf8)]).frames])
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ContactPoint builds and tests against, if any are missing.
+# Run as root (or with sudo available); otherwise it prints the exact command to run.
+set -euo pipefail
+packages=(
+    libzmq3-dev          # ZeroMQ (the bus)
+    libssl-dev           # OpenSSL
+    libsqlite3-dev       # SQLite (service databases)
+    pkg-config           # lets SwiftPM find the libraries above
+    protobuf-compiler    # protoc, for scripts/generate-protos.sh
+    protobuf-c-compiler  # protoc-c, to prove Proto/ works unchanged with protobuf-c
+    libprotobuf-c-dev
+)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    if [ "$(id -u)" -eq 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    elif command -v sudo >/dev/null; then
+        sudo apt-get update -qq
+        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        echo "missing Debian packages; run as root: apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+command -v swift >/dev/null || {
+    echo "swift is missing: install the Swift 6.3 toolchain (swift.org) and put it on PATH" >&2
+    exit 1
+}
