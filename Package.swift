@@ -118,8 +118,9 @@ let package = Package(
         .testTarget(
             name: "BusTransportTests",
             dependencies: [
-                "BusTransport", "Broker", "ZeroMQ", "ContactPointAPI",
+                "BusTransport", "Broker", "ZeroMQ", "ContactPointAPI", "ServiceRuntime",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             ]
         ),
         .testTarget(

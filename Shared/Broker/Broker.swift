@@ -250,7 +250,9 @@ public final class Broker: Service, Sendable {
             case .workerRefused(let service, let peer):
                 logger.warning("worker refused: not allowed to serve", metadata: ["bus.service": "\(service)", "bus.peer": "\(peer)"])
             case .workerLost(let service, let peer, let reason, let callsFailed):
-                logger.notice("worker lost", metadata: [
+                // A worker leaving cleanly is routine; one that vanished, or took a call with it, is not.
+                let level: Logger.Level = callsFailed > 0 || reason != BrokerCore.disconnectedReason ? .notice : .info
+                logger.log(level: level, "worker lost", metadata: [
                     "bus.service": "\(service)", "bus.peer": "\(peer)", "bus.reason": "\(reason)", "bus.calls-failed": "\(callsFailed)",
                 ])
             case .callRejected(let service, let code, let reason):

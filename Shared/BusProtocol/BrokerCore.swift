@@ -79,6 +79,9 @@ public struct BrokerCore {
         var workers = 0
     }
 
+    /// The reason reported when a worker leaves with DISCONNECT.
+    public static let disconnectedReason = "disconnected"
+
     public let config: Config
     private let mayServe: WorkerPolicy
     private var workers: [[UInt8]: Worker] = [:]
@@ -253,7 +256,7 @@ public struct BrokerCore {
         case .request:
             disconnect(identity, reason: "sent REQUEST", now: now, into: &actions)
         case .disconnect:
-            remove(identity, reason: "disconnected", into: &actions)
+            remove(identity, reason: Self.disconnectedReason, into: &actions)
         }
     }
 

@@ -5,7 +5,8 @@ import SwiftProtobuf
 
 /// Conversions between the bus envelope (`RequestHeader`, `ReplyHeader`) and GRPCCore's types.
 public enum Envelope {
-    /// Metadata keys the bus reserves; values a client sends under them are dropped.
+    /// Request metadata keys the bus sets on the server side; values a client sends under them
+    /// are replaced.
     public enum ReservedKey {
         /// The authenticated principal of the calling process, as the broker stamped it.
         public static let peer = "x-bus-peer"
@@ -14,8 +15,7 @@ public enum Envelope {
     }
 
     public static func entries(_ metadata: Metadata) -> [Contactpoint_V1_MetadataEntry] {
-        metadata.compactMap { element -> Contactpoint_V1_MetadataEntry? in
-            guard element.key != ReservedKey.peer else { return nil }
+        metadata.map { element in
             var entry = Contactpoint_V1_MetadataEntry()
             entry.key = element.key
             switch element.value {
@@ -29,7 +29,7 @@ public enum Envelope {
     public static func metadata(_ entries: [Contactpoint_V1_MetadataEntry]) -> Metadata {
         var metadata = Metadata()
         metadata.reserveCapacity(entries.count)
-        for entry in entries where entry.key != ReservedKey.peer {
+        for entry in entries {
             switch entry.value {
             case .text(let text): metadata.addString(text, forKey: entry.key)
             case .binary(let data): metadata.addBinary(Array(data), forKey: entry.key)

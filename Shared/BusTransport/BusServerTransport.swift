@@ -98,7 +98,7 @@ public final class BusServerTransport: ServerTransport {
 
     private func handle(
         _ call: IncomingCall,
-        with streamHandler: @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void
+        with streamHandler: @escaping @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void
     ) async {
         let writer = ReplyWriter(call: call, mailbox: mailbox)
         guard let descriptor = MethodDescriptor(path: call.header.method) else {
@@ -106,10 +106,10 @@ public final class BusServerTransport: ServerTransport {
             return
         }
         var metadata = Envelope.metadata(call.header.metadata)
-        metadata.addString(call.header.peer, forKey: Envelope.ReservedKey.peer)
-        metadata.addString(String(call.header.attempt), forKey: Envelope.ReservedKey.attempt)
+        metadata.replaceOrAddString(call.header.peer, forKey: Envelope.ReservedKey.peer)
+        metadata.replaceOrAddString(String(call.header.attempt), forKey: Envelope.ReservedKey.attempt)
         if call.header.timeoutMicros > 0 {
-            metadata.addString(GRPCTimeout.value(micros: call.header.timeoutMicros), forKey: GRPCTimeout.key)
+            metadata.replaceOrAddString(GRPCTimeout.value(micros: call.header.timeoutMicros), forKey: GRPCTimeout.key)
         }
         let (inbound, requests) = AsyncThrowingStream.makeStream(of: RPCRequestPart<Bytes>.self)
         requests.yield(.metadata(metadata))
@@ -122,7 +122,15 @@ public final class BusServerTransport: ServerTransport {
         await withServerContextRPCCancellationHandle { handle in
             let context = ServerContext(
                 descriptor: descriptor, remotePeer: call.header.peer, localPeer: config.instanceName, cancellation: handle)
-            await streamHandler(stream, context)
+            // GRPCCore marks an RPC cancelled when its deadline passes but leaves stopping to
+            // the handler; cancel the handler's task, so a call past its deadline stops working.
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await streamHandler(stream, context) }
+                group.addTask { _ = try? await handle.cancelled }
+                // Whichever ends first, the handler or the RPC, ends the other.
+                await group.next()
+                group.cancelAll()
+            }
         }
         await writer.fail(RPCError(code: .internalError, message: "the handler ended without a status"))
     }

@@ -18,10 +18,12 @@ enum GRPCTimeout {
         return overflow ? nil : quantity
     }
 
-    /// The value for `micros`, in the finest unit that fits gRPC's 8 digits.
+    /// The value for `micros`, in the finest unit that GRPCCore's server reads back: it takes
+    /// at most 8 characters, unit included.
     static func value(micros: UInt64) -> String {
-        if micros <= 99_999_999 { return "\(micros)u" }
-        if micros / 1_000 <= 99_999_999 { return "\(micros / 1_000)m" }
-        return "\(min(micros / 1_000_000, 99_999_999))S"
+        let largest: UInt64 = 9_999_999
+        if micros <= largest { return "\(micros)u" }
+        if micros / 1_000 <= largest { return "\(micros / 1_000)m" }
+        return "\(min(micros / 1_000_000, largest))S"
     }
 }

@@ -62,6 +62,9 @@ public nonisolated struct Contactpoint_V1_EchoResponse: Sendable {
 
   public var index: UInt32 = 0
 
+  /// The caller's principal as the bus authenticated it (the broker stamps it; callers cannot).
+  public var caller: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -118,7 +121,7 @@ nonisolated extension Contactpoint_V1_EchoRequest: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Contactpoint_V1_EchoResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EchoResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}text\0\u{1}payload\0\u{3}served_by\0\u{1}index\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}text\0\u{1}payload\0\u{3}served_by\0\u{1}index\0\u{1}caller\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -130,6 +133,7 @@ nonisolated extension Contactpoint_V1_EchoResponse: SwiftProtobuf.Message, Swift
       case 2: try { try decoder.decodeSingularBytesField(value: &self.payload) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.servedBy) }()
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.index) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.caller) }()
       default: break
       }
     }
@@ -148,6 +152,9 @@ nonisolated extension Contactpoint_V1_EchoResponse: SwiftProtobuf.Message, Swift
     if self.index != 0 {
       try visitor.visitSingularUInt32Field(value: self.index, fieldNumber: 4)
     }
+    if !self.caller.isEmpty {
+      try visitor.visitSingularStringField(value: self.caller, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -156,6 +163,7 @@ nonisolated extension Contactpoint_V1_EchoResponse: SwiftProtobuf.Message, Swift
     if lhs.payload != rhs.payload {return false}
     if lhs.servedBy != rhs.servedBy {return false}
     if lhs.index != rhs.index {return false}
+    if lhs.caller != rhs.caller {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,0 +1,214 @@
+@testable import BusTransport
+import ContactPointAPI
+import Foundation
+import GRPCCore
+import GRPCProtobuf
+import ServiceRuntime
+import Synchronization
+import Testing
+
+/// A service that reports back what its handler saw: for testing what crosses the bus.
+struct InspectingEchoService: Contactpoint_V1_Echo.SimpleServiceProtocol {
+    func get(request: Contactpoint_V1_EchoRequest, context: ServerContext) async throws -> Contactpoint_V1_EchoResponse {
+        if request.text == "fail" {
+            throw RPCError(code: .permissionDenied, message: "no reason for access given")
+        }
+        if request.delayMillis > 0 { try await Task.sleep(for: .milliseconds(request.delayMillis)) }
+        return .with {
+            $0.text = request.text
+            $0.payload = request.payload
+            $0.caller = context.remotePeer
+            $0.servedBy = context.localPeer
+        }
+    }
+
+    func expand(
+        request: Contactpoint_V1_EchoRequest, response: RPCWriter<Contactpoint_V1_EchoResponse>, context: ServerContext
+    ) async throws {
+        for index in 0..<request.repeat {
+            try await response.write(.with {
+                $0.text = request.text
+                $0.index = index
+            })
+        }
+        if request.text == "fail-after" {
+            throw RPCError(code: .aborted, message: "stopped after \(request.repeat)")
+        }
+    }
+}
+
+/// Echoes request metadata back as trailing metadata, to see exactly what arrived.
+struct MetadataMirror: RegistrableRPCService {
+    func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
+        router.registerHandler(
+            forMethod: Contactpoint_V1_Echo.Method.Get.descriptor,
+            deserializer: ProtobufDeserializer<Contactpoint_V1_EchoRequest>(),
+            serializer: ProtobufSerializer<Contactpoint_V1_EchoResponse>()
+        ) { request, context in
+            let metadata = request.metadata
+            return StreamingServerResponse(single: ServerResponse(message: Contactpoint_V1_EchoResponse(), metadata: [:], trailingMetadata: metadata))
+        }
+    }
+}
+
+@Suite("Bus transports over a real broker", .timeLimit(.minutes(1)))
+struct BusTransportTests {
+    @Test("a unary call crosses the bus; the handler sees the caller the broker authenticated")
+    func unary() async throws {
+        let reply = try await InProcessBus.with(services: [InspectingEchoService()]) { client in
+            try await Contactpoint_V1_Echo.Client(wrapping: client).get(.with {
+                $0.text = "hello"
+                $0.payload = Data(repeating: 7, count: 100_000)
+            })
+        }
+        #expect(reply.text == "hello")
+        #expect(reply.payload == Data(repeating: 7, count: 100_000))
+        #expect(reply.caller == "test-client")
+        #expect(reply.servedBy == "test-server-1")
+    }
+
+    @Test("request metadata reaches the handler; a caller cannot forge the bus peer key")
+    func metadata() async throws {
+        let trailers = try await InProcessBus.with(services: [MetadataMirror()]) { client in
+            var metadata: Metadata = ["x-reason-for-access": "section 47 enquiry", "x-token-bin": .binary([0, 1, 2])]
+            metadata.addString("someone-else", forKey: "x-bus-peer")
+            return try await Contactpoint_V1_Echo.Client(wrapping: client).get(
+                request: ClientRequest(message: Contactpoint_V1_EchoRequest(), metadata: metadata)
+            ) { response in
+                try response.accepted.get().trailingMetadata
+            }
+        }
+        #expect(Array(trailers[stringValues: "x-reason-for-access"]) == ["section 47 enquiry"])
+        #expect(Array(trailers[binaryValues: "x-token-bin"]) == [[0, 1, 2]])
+        #expect(Array(trailers[stringValues: "x-bus-peer"]) == ["test-client"])
+        #expect(Array(trailers[stringValues: "x-bus-attempt"]) == ["1"])
+    }
+
+    @Test("server streaming delivers every message in order, then the status")
+    func serverStreaming() async throws {
+        let (texts, indices) = try await InProcessBus.with(services: [InspectingEchoService()]) { client in
+            try await Contactpoint_V1_Echo.Client(wrapping: client).expand(.with {
+                $0.text = "tick"
+                $0.repeat = 50
+            }) { response in
+                var texts: [String] = []
+                var indices: [UInt32] = []
+                for try await message in response.messages {
+                    texts.append(message.text)
+                    indices.append(message.index)
+                }
+                return (texts, indices)
+            }
+        }
+        #expect(texts == Array(repeating: "tick", count: 50))
+        #expect(indices == Array(0..<50))
+    }
+
+    @Test("a stream that fails after some messages delivers them, then the error")
+    func streamingFailure() async throws {
+        let (count, error) = try await InProcessBus.with(services: [InspectingEchoService()]) { client in
+            try await Contactpoint_V1_Echo.Client(wrapping: client).expand(.with {
+                $0.text = "fail-after"
+                $0.repeat = 3
+            }) { response in
+                var count = 0
+                do {
+                    for try await _ in response.messages { count += 1 }
+                    return (count, RPCError?.none)
+                } catch let error as RPCError {
+                    return (count, error)
+                }
+            }
+        }
+        #expect(count == 3)
+        #expect(error?.code == .aborted)
+        #expect(error?.message == "stopped after 3")
+    }
+
+    @Test("a handler's error reaches the caller with its code and message")
+    func handlerError() async throws {
+        let error = try await InProcessBus.with(services: [InspectingEchoService()]) { client in
+            await #expect(throws: RPCError.self) {
+                try await Contactpoint_V1_Echo.Client(wrapping: client).get(.with { $0.text = "fail" })
+            }
+        }
+        #expect(error?.code == .permissionDenied)
+        #expect(error?.message == "no reason for access given")
+    }
+
+    @Test("a call to a method the server does not have is UNIMPLEMENTED")
+    func unknownMethod() async throws {
+        let error = try await InProcessBus.with(services: [InspectingEchoService(), MetadataMirror()].suffix(1)) { client in
+            await #expect(throws: RPCError.self) {
+                try await Contactpoint_V1_Echo.Client(wrapping: client).expand(.with { $0.repeat = 1 }) { response in
+                    for try await _ in response.messages {}
+                }
+            }
+        }
+        #expect(error?.code == .unimplemented)
+    }
+
+    @Test("the caller's deadline ends a slow call with DEADLINE_EXCEEDED")
+    func deadline() async throws {
+        let (error, elapsed) = try await InProcessBus.with(services: [InspectingEchoService()]) { client in
+            let echo = Contactpoint_V1_Echo.Client(wrapping: client)
+            _ = try await echo.get(.with { $0.text = "warm-up" })
+            var options = CallOptions.defaults
+            options.timeout = .milliseconds(200)
+            let started = ContinuousClock.now
+            let error = await #expect(throws: RPCError.self) {
+                try await echo.get(.with { $0.delayMillis = 5_000 }, options: options)
+            }
+            return (error, started.duration(to: .now))
+        }
+        #expect(error?.code == .deadlineExceeded)
+        #expect(elapsed < .seconds(2))
+    }
+
+    @Test("many calls in flight at once each get their own reply")
+    func concurrentCalls() async throws {
+        let replies = try await InProcessBus.with(services: [InspectingEchoService()], sessionsPerBroker: 8) { client in
+            let echo = Contactpoint_V1_Echo.Client(wrapping: client)
+            return try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for index in 0..<200 {
+                    group.addTask { (index, try await echo.get(.with { $0.text = "call-\(index)" }).text) }
+                }
+                return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+        }
+        #expect(replies.count == 200)
+        #expect(replies.allSatisfy { $0.value == "call-\($0.key)" })
+    }
+
+    @Test("health checking answers over the bus")
+    func health() async throws {
+        let health = HealthService()
+        health.setStatus(.serving)
+        health.setStatus(.notServing, forService: "contactpoint.v1.Index")
+        let (overall, index) = try await InProcessBus.with(services: [health]) { client in
+            let checker = Grpc_Health_V1_Health.Client(wrapping: client)
+            return (
+                try await checker.check(.with { $0.service = "" }).status,
+                try await checker.check(.with { $0.service = "contactpoint.v1.Index" }).status
+            )
+        }
+        #expect(overall == .serving)
+        #expect(index == .notServing)
+    }
+}
+
+@Suite("grpc-timeout values")
+struct GRPCTimeoutTests {
+    @Test("values round-trip in units GRPCCore's server accepts (at most 8 characters)", arguments: [1, 999, 9_999_999, 10_000_000, 86_400_000_000] as [UInt64])
+    func roundTrip(micros: UInt64) throws {
+        let value = GRPCTimeout.value(micros: micros)
+        #expect(value.count <= 8)
+        let back = try #require(GRPCTimeout.micros(from: value))
+        #expect(back <= micros && back * 1_001 >= micros * 1_000, "loses less than 0.1%")
+    }
+
+    @Test("what GRPCCore's client writes is read", arguments: [("200m", 200_000), ("1S", 1_000_000), ("5H", 18_000_000_000), ("1500n", 1)] as [(String, UInt64)])
+    func clientValues(value: String, micros: UInt64) {
+        #expect(GRPCTimeout.micros(from: value) == micros)
+    }
+}
