@@ -128,6 +128,7 @@ let package = Package(
             dependencies: [
                 "BusTransport", "BusProtocol", "ZeroMQ", "ContactPointAPI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ],

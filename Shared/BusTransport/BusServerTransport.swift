@@ -53,6 +53,8 @@ public final class BusServerTransport: ServerTransport {
     let mailbox: Mailbox<Command>
     let logger: Logger
     private let services = Mutex<[String]>([])
+    /// Paths ("/pkg.Service/Method") of the methods that answer with a single message.
+    private let unaryMethods = Mutex<Set<String>>([])
 
     public init(config: Config, logger: Logger = Logger(label: "contactpoint.bus.server")) throws {
         precondition(!config.brokers.isEmpty, "a bus server needs at least one broker")
@@ -64,6 +66,8 @@ public final class BusServerTransport: ServerTransport {
     public func configure(context: GRPCServerContext) {
         let names = Set(context.methods.map(\.service.fullyQualifiedService))
         services.withLock { $0 = names.sorted() }
+        let unary = context.methods.filter { $0.type.map { !$0.isResponseStreaming } ?? false }
+        unaryMethods.withLock { $0 = Set(unary.map { "/\($0.fullyQualifiedMethod)" }) }
     }
 
     public func listen(
@@ -100,7 +104,9 @@ public final class BusServerTransport: ServerTransport {
         _ call: IncomingCall,
         with streamHandler: @escaping @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void
     ) async {
-        let writer = ReplyWriter(call: call, mailbox: mailbox)
+        logger.debug("call received", metadata: ["rpc.method": "\(call.header.method)", "rpc.call-id": "\(call.header.callID)"])
+        let isUnary = unaryMethods.withLock { $0.contains(call.header.method) }
+        let writer = ReplyWriter(call: call, isUnary: isUnary, mailbox: mailbox)
         guard let descriptor = MethodDescriptor(path: call.header.method) else {
             await writer.fail(RPCError(code: .unimplemented, message: "malformed method path"))
             return

@@ -7,8 +7,9 @@ import ZeroMQ
 /// The outbound half of one served call: turns GRPCCore response parts into MDP PARTIAL and
 /// FINAL commands for the worker session that holds the call.
 ///
-/// It holds back the latest message until it knows whether another follows, so a unary
-/// response travels as a single FINAL carrying the message and the status together.
+/// For a unary method it holds the response message back until the status comes, so the
+/// response travels as a single FINAL carrying both. A streaming method's messages go out as
+/// PARTIALs as soon as they are written.
 final class ReplyWriter: ClosableRPCWriterProtocol {
     typealias Element = RPCResponsePart<[UInt8]>
 
@@ -21,10 +22,12 @@ final class ReplyWriter: ClosableRPCWriterProtocol {
 
     private let call: BusServerTransport.IncomingCall
     private let mailbox: Mailbox<BusServerTransport.Command>
+    private let isUnary: Bool
     private let state = Mutex(State())
 
-    init(call: BusServerTransport.IncomingCall, mailbox: Mailbox<BusServerTransport.Command>) {
+    init(call: BusServerTransport.IncomingCall, isUnary: Bool, mailbox: Mailbox<BusServerTransport.Command>) {
         self.call = call
+        self.isUnary = isUnary
         self.mailbox = mailbox
     }
 
@@ -35,10 +38,11 @@ final class ReplyWriter: ClosableRPCWriterProtocol {
             case .metadata(let metadata):
                 state.initialMetadata = metadata
                 return nil
+            case .message(let message) where isUnary:
+                state.held = message
+                return nil
             case .message(let message):
-                defer { state.held = message }
-                guard let previous = state.held else { return nil }
-                return reply(&state, payload: previous, status: nil, trailers: [:])
+                return reply(&state, payload: message, status: nil, trailers: [:])
             case .status(let status, let trailers):
                 state.sentFinal = true
                 defer { state.held = nil }

@@ -25,7 +25,7 @@ public struct EchoService: Contactpoint_V1_Echo.SimpleServiceProtocol {
         request: Contactpoint_V1_EchoRequest, response: RPCWriter<Contactpoint_V1_EchoResponse>, context: ServerContext
     ) async throws {
         for index in 0..<request.repeat {
-            if request.delayMillis > 0 { try await Task.sleep(for: .milliseconds(request.delayMillis)) }
+            if index > 0, request.delayMillis > 0 { try await Task.sleep(for: .milliseconds(request.delayMillis)) }
             try await response.write(.with {
                 $0.text = request.text
                 $0.servedBy = instance

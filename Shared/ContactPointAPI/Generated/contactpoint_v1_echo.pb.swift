@@ -40,7 +40,8 @@ public nonisolated struct Contactpoint_V1_EchoRequest: Sendable {
   /// For Expand: how many responses to stream.
   public var `repeat`: UInt32 = 0
 
-  /// Milliseconds the server waits before answering (to test deadlines and in-flight failures).
+  /// Milliseconds the server waits before answering Get, or between Expand's responses (to test
+  /// deadlines and failures in flight).
   public var delayMillis: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

@@ -1,0 +1,122 @@
+import BusTransport
+import ContactPointAPI
+import Foundation
+import GRPCCore
+import Testing
+import ZeroMQ
+
+/// The bus as separate processes: two brokers, echo workers, and clients in this process.
+@Suite("Bus end to end (real executables)", .timeLimit(.minutes(2)))
+struct BusEndToEndTests {
+    @Test("calls spread across three worker processes; each sees the authenticated caller")
+    func spread() async throws {
+        let cluster = try await BusCluster.start(workers: ["echo-1", "echo-2", "echo-3"])
+        let replies = try await cluster.withEchoClient { echo in
+            try await waitUntilServing(echo, instances: ["echo-1", "echo-2", "echo-3"])
+            return try await withThrowingTaskGroup(of: Contactpoint_V1_EchoResponse.self) { group in
+                for index in 0..<60 {
+                    group.addTask { try await echo.get(.with { $0.text = "\(index)"; $0.delayMillis = 20 }) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        #expect(Set(replies.map(\.servedBy)) == ["echo-1", "echo-2", "echo-3"])
+        #expect(Set(replies.map(\.caller)) == ["test-client"])
+        #expect(Set(replies.map(\.text)) == Set((0..<60).map(String.init)))
+    }
+
+    @Test("kill -9 a worker mid-stream: the caller gets UNAVAILABLE within the heartbeat expiry")
+    func workerKilledMidCall() async throws {
+        let cluster = try await BusCluster.start(workers: ["echo-1", "echo-2"])
+        let (holder, error, elapsed) = try await cluster.withEchoClient { echo in
+            try await waitUntilServing(echo, instances: ["echo-1", "echo-2"])
+            return try await echo.expand(.with { $0.text = "slow"; $0.repeat = 2; $0.delayMillis = 30_000 }) { response in
+                var messages = response.messages.makeAsyncIterator()
+                // The first message says which worker holds the call.
+                let first = try #require(try await messages.next())
+                cluster.worker(first.servedBy)?.killHard()
+                let killed = ContinuousClock.now
+                do {
+                    _ = try await messages.next()
+                    return (first.servedBy, RPCError?.none, killed.duration(to: .now))
+                } catch let error as RPCError {
+                    return (first.servedBy, error, killed.duration(to: .now))
+                }
+            }
+        }
+        #expect(error?.code == .unavailable, "holder: \(holder)")
+        #expect(elapsed < cluster.heartbeatExpiry + .milliseconds(500), "failed after \(elapsed), holder \(holder)")
+    }
+
+    @Test("kill -9 the only worker mid-call: the idempotent call is retried and succeeds on a new worker")
+    func unaryRetriedAfterWorkerDeath() async throws {
+        let cluster = try await BusCluster.start(workers: ["echo-1"])
+        let reply = try await cluster.withEchoClient { echo in
+            try await waitUntilServing(echo, instances: ["echo-1"])
+            let worker = try #require(cluster.worker("echo-1"))
+            async let reply = echo.get(.with { $0.text = "important"; $0.delayMillis = 1_000 })
+            // Wait until echo-1 has the call (it logs each call it receives), then kill it.
+            try await worker.waitForOutput(containing: "/contactpoint.v1.Echo/Get", timeout: .seconds(10))
+            worker.killHard()
+            try cluster.startWorker("echo-2")
+            return try await reply
+        }
+        #expect(reply.text == "important")
+        #expect(reply.servedBy == "echo-2")
+    }
+
+    @Test("kill -9 a broker: calls carry on through the other broker")
+    func brokerKilled() async throws {
+        let cluster = try await BusCluster.start(workers: ["echo-1", "echo-2"])
+        let served = try await cluster.withEchoClient { echo in
+            try await waitUntilServing(echo, instances: ["echo-1", "echo-2"])
+            cluster.brokerProcesses[0].killHard()
+            var served = 0
+            for index in 0..<100 {
+                let reply = try await echo.get(.with { $0.text = "after-\(index)" })
+                if reply.text == "after-\(index)" { served += 1 }
+            }
+            return served
+        }
+        #expect(served == 100)
+    }
+
+    @Test("a client whose key is not on the allow-list is refused: UNAUTHENTICATED, nothing served")
+    func unknownKeyRefused() async throws {
+        let cluster = try await BusCluster.start(brokers: 1, workers: ["echo-1"])
+        let error = try await cluster.withEchoClient(keys: cluster.strangerKeys, retry: false) { echo in
+            var options = CallOptions.defaults
+            options.timeout = .seconds(10)
+            return await #expect(throws: RPCError.self) {
+                try await echo.get(.with { $0.text = "let me in" }, options: options)
+            }
+        }
+        #expect(error?.code == .unauthenticated)
+        #expect(cluster.worker("echo-1")?.text.contains("call received") == false)
+        #expect(cluster.brokerProcesses[0].text.contains("peer refused"))
+    }
+
+    @Test("a call whose deadline passes while every worker is busy is never dispatched")
+    func expiredDeadlineNeverDispatched() async throws {
+        let cluster = try await BusCluster.start(brokers: 1, workers: [])
+        try cluster.startWorker("echo-1", sessions: 1)
+        let (busy, expired) = try await cluster.withEchoClient(retry: false) { echo in
+            try await waitUntilServing(echo, instances: ["echo-1"])
+            // Given the only worker session busy for 1.5 s
+            async let busy = echo.get(.with { $0.text = "busy"; $0.delayMillis = 1_500 })
+            try await cluster.worker("echo-1")!.waitForOutput(containing: "rpc.call-id=2 ")
+            // When a call with a 200 ms deadline arrives
+            var options = CallOptions.defaults
+            options.timeout = .milliseconds(200)
+            let expired = await #expect(throws: RPCError.self) {
+                try await echo.get(.with { $0.text = "too late" }, options: options)
+            }
+            return (try await busy, expired)
+        }
+        // Then it fails, and the worker never saw it: only the readiness and busy calls arrived
+        #expect(busy.text == "busy")
+        #expect(expired?.code == .deadlineExceeded)
+        let received = try #require(cluster.worker("echo-1")).text.components(separatedBy: "call received").count - 1
+        #expect(received == 2)
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Synchronization
+
+/// A real executable started by a test, with its combined output captured so the test can wait
+/// for a line to appear (an event) instead of sleeping. Killed when the test is done with it.
+final class RunningProcess: @unchecked Sendable {
+    let name: String
+    private let process: Process
+    private struct Output {
+        var text = ""
+        var waiters: [UUID: (needle: String, continuation: CheckedContinuation<Void, Never>)] = [:]
+    }
+
+    private let output = Mutex(Output())
+
+    /// Where the package's executables are: beside the test bundle in the build directory.
+    static let binDirectory: URL = {
+        if let override = ProcessInfo.processInfo.environment["CONTACTPOINT_BIN"] { return URL(fileURLWithPath: override) }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    }()
+
+    init(_ executable: String, _ arguments: [String], name: String) throws {
+        self.name = name
+        process = Process()
+        process.executableURL = Self.binDirectory.appendingPathComponent(executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard !data.isEmpty, let self else {
+                handle.readabilityHandler = nil
+                return
+            }
+            let ready = self.output.withLock { state -> [CheckedContinuation<Void, Never>] in
+                state.text += String(decoding: data, as: UTF8.self)
+                let text = state.text
+                let found = state.waiters.filter { text.contains($0.value.needle) }
+                for id in found.keys { state.waiters.removeValue(forKey: id) }
+                return found.values.map(\.continuation)
+            }
+            for waiter in ready { waiter.resume() }
+        }
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+    var text: String { output.withLock { $0.text } }
+
+    /// Waits until the output contains `needle`; fails after `timeout`.
+    func waitForOutput(containing needle: String, timeout: Duration = .seconds(20)) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                let id = UUID()
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { continuation in
+                        let found = self.output.withLock { state -> Bool in
+                            if state.text.contains(needle) || Task.isCancelled { return true }
+                            state.waiters[id] = (needle, continuation)
+                            return false
+                        }
+                        if found { continuation.resume() }
+                    }
+                } onCancel: {
+                    self.output.withLock { $0.waiters.removeValue(forKey: id) }?.continuation.resume()
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw ProcessTimeout(process: self.name, waitingFor: needle, output: self.text)
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Kills the process with SIGKILL: no clean-up, no goodbye to the broker.
+    func killHard() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// Asks the process to stop (SIGTERM) and waits for it.
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
+struct ProcessTimeout: Error, CustomStringConvertible {
+    var process: String
+    var waitingFor: String
+    var output: String
+    var description: String { "\(process) never printed \"\(waitingFor)\"; it printed:\n\(output.suffix(2000))" }
+}
