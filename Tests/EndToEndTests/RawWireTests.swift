@@ -1,0 +1,129 @@
+import BusProtocol
+import ContactPointAPI
+import Foundation
+import Testing
+import ZeroMQ
+
+/// Talks to the real broker executable with plain ZeroMQ sockets and hand-built frames, so the
+/// wire format is checked independently of the Swift client transport.
+@Suite("Raw MDP/0.2 on the wire", .timeLimit(.minutes(2)))
+struct RawWireTests {
+    let context: Context
+
+    init() throws {
+        context = try Context()
+    }
+
+    func dealer(_ cluster: BusCluster, keys: CurveKeyPair? = nil, broker: Int = 0) throws -> Socket {
+        let socket = try Socket(
+            context: context, kind: .dealer,
+            config: .init(security: .curveClient(keyPair: keys ?? cluster.clientKeys, serverKey: cluster.brokerAddresses[broker].publicKey)))
+        try socket.connect(cluster.brokerAddresses[broker].endpoint)
+        return socket
+    }
+
+    func receive(_ socket: Socket, within millis: Int = 10_000) throws -> Multipart? {
+        var poller = Poller()
+        poller.add(socket)
+        guard try poller.poll(timeoutMillis: millis) else { return nil }
+        return try socket.receive()
+    }
+
+    func echoRequestFrames(callID: UInt64, text: String, timeoutMicros: UInt64 = 0, claimedPeer: String = "") -> [[UInt8]] {
+        var header = Contactpoint_V1_RequestHeader()
+        header.callID = callID
+        header.method = "/contactpoint.v1.Echo/Get"
+        header.timeoutMicros = timeoutMicros
+        header.peer = claimedPeer
+        var request = Contactpoint_V1_EchoRequest()
+        request.text = text
+        return [
+            Array("MDPC02".utf8), [0x01], Array("contactpoint.v1.Echo".utf8),
+            try! header.serializedBytes(), try! request.serializedBytes(),
+        ]
+    }
+
+    @Test("a hand-written MDP client gets a FINAL with the reply header and the response")
+    func rawClient() async throws {
+        let cluster = try await BusCluster.start(brokers: 1, workers: ["echo-1"])
+        let socket = try dealer(cluster)
+        try socket.send(echoRequestFrames(callID: 41, text: "by hand", claimedPeer: "forged"))
+        let reply = try #require(try receive(socket))
+        // Frame by frame, as docs/PROTOCOL.md describes
+        #expect(reply.count == 5)
+        #expect(reply[0] == Array("MDPC02".utf8))
+        #expect(reply[1] == [0x03])
+        #expect(reply[2] == Array("contactpoint.v1.Echo".utf8))
+        let header = try Contactpoint_V1_ReplyHeader(serializedBytes: reply[3])
+        #expect(header.callID == 41)
+        #expect(header.statusCode == 0)
+        let response = try Contactpoint_V1_EchoResponse(serializedBytes: reply[4])
+        #expect(response.text == "by hand")
+        #expect(response.servedBy == "echo-1")
+        #expect(response.caller == "test-client", "the broker stamps the authenticated peer, not the claimed one")
+    }
+
+    @Test("MMI service discovery answers 200 for a served service and 404 for an unknown one")
+    func mmi() async throws {
+        let cluster = try await BusCluster.start(brokers: 1, workers: ["echo-1"])
+        let socket = try dealer(cluster)
+        // Wait for the worker by a real call first
+        try socket.send(echoRequestFrames(callID: 1, text: "ready?"))
+        _ = try #require(try receive(socket))
+        for (name, expected) in [("contactpoint.v1.Echo", "200"), ("contactpoint.v1.Nothing", "404")] {
+            try socket.send([Array("MDPC02".utf8), [0x01], Array("mmi.service".utf8), Array(name.utf8)])
+            let reply = try #require(try receive(socket))
+            #expect(reply.frames == [Array("MDPC02".utf8), [0x03], Array("mmi.service".utf8), Array(expected.utf8)])
+        }
+    }
+
+    @Test("garbage frames and a 100 MB message do not crash the broker; it keeps serving")
+    func garbageAndHugeMessages() async throws {
+        let cluster = try await BusCluster.start(brokers: 1, workers: ["echo-1"])
+        let attacker = try dealer(cluster)
+        let garbage: [[[UInt8]]] = [
+            [[0xFF]],
+            [Array("MDPC02".utf8)],
+            [Array("MDPC02".utf8), [0x01]],
+            [Array("MDPC02".utf8), [0x01], Array("contactpoint.v1.Echo".utf8), [0xFF, 0xFF, 0xFF, 0xFF]],
+            [Array("MDPC02".utf8), [0x07], Array("x".utf8), []],
+            [Array("MDPW02".utf8), [0x04], [1, 2, 3], [], [9]],
+            [Array("MDPW02".utf8), [0x01], Array("contactpoint.v1.Echo".utf8)],
+            Array(repeating: [0x00], count: 1_000),
+        ]
+        for frames in garbage { try attacker.send(frames) }
+        try attacker.send([Array("MDPC02".utf8), [0x01], Array("contactpoint.v1.Echo".utf8), [UInt8](repeating: 0x41, count: 100 << 20)])
+
+        let client = try dealer(cluster)
+        try client.send(echoRequestFrames(callID: 2, text: "still there?"))
+        let reply = try #require(try receive(client))
+        #expect(try Contactpoint_V1_EchoResponse(serializedBytes: reply[4]).text == "still there?")
+        #expect(cluster.brokerProcesses[0].isRunning)
+        #expect(cluster.brokerProcesses[0].text.contains("malformed message dropped"))
+    }
+
+    @Test("an event reaches subscribers on the publisher's own topic only")
+    func events() async throws {
+        let cluster = try await BusCluster.start(brokers: 1)
+        let endpoints = cluster.brokerEndpoints[0]
+        let serverKey = cluster.brokerAddresses[0].publicKey
+        let subscriber = try Socket(context: context, kind: .sub, config: .init(security: .curveClient(keyPair: cluster.clientKeys, serverKey: serverKey)))
+        try subscriber.subscribe([])
+        try subscriber.connect(endpoints.eventsOut)
+        let publisher = try Socket(context: context, kind: .pub, config: .init(security: .curveClient(keyPair: cluster.clientKeys, serverKey: serverKey)))
+        try publisher.connect(endpoints.eventsIn)
+
+        // PUB/SUB joins late: publish until the first event arrives.
+        var received: Multipart?
+        for attempt in 0..<200 where received == nil {
+            try publisher.send([Array("someone-else/forged".utf8), [UInt8(attempt)]])
+            try publisher.send([Array("test-client/contactpoint.v1.Ping".utf8), [UInt8(attempt)]])
+            received = try receive(subscriber, within: 50)
+        }
+        let event = try #require(received)
+        #expect(event[0] == Array("test-client/contactpoint.v1.Ping".utf8))
+        while let more = try receive(subscriber, within: 100) {
+            #expect(more[0] == Array("test-client/contactpoint.v1.Ping".utf8), "a forged topic never gets through")
+        }
+    }
+}
