@@ -8,7 +8,11 @@ let package = Package(
         .executable(name: "contactpoint", targets: ["ContactPointCLI"]),
         .executable(name: "contactpoint-broker", targets: ["BrokerService"]),
         .executable(name: "contactpoint-echo", targets: ["EchoService"]),
+        .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+        .library(name: "ContactPointAPI", targets: ["ContactPointAPI"]),
+        .library(name: "Broker", targets: ["Broker"]),
         .library(name: "BusTransport", targets: ["BusTransport"]),
+        .library(name: "ServiceRuntime", targets: ["ServiceRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),

@@ -20,6 +20,8 @@ final class WorkerLoop {
     private let context: Context
     private var sessions: [Session] = []
     private var draining = false
+    /// Set when a session's socket is opened or closed, so the poll set is rebuilt.
+    private var socketsChanged = true
     private var nextHeartbeat: ContinuousClock.Instant
     private var config: BusServerTransport.Config { transport.config }
 
@@ -45,18 +47,25 @@ final class WorkerLoop {
     func run() {
         defer { close() }
         do {
+            var poller = Poller()
+            var polled: [Int] = []
+            var mailboxItem = 0
             while !(draining && sessions.allSatisfy({ $0.socket == nil })) {
-                var poller = Poller()
-                let mailboxItem = poller.add(fileDescriptor: transport.mailbox.fileDescriptor)
-                let polled = sessions.indices.filter { sessions[$0].socket != nil }
-                for index in polled { poller.add(sessions[index].socket!) }
+                if socketsChanged {
+                    // Rebuilt only when a session opens or closes, not on every message.
+                    poller = Poller()
+                    mailboxItem = poller.add(fileDescriptor: transport.mailbox.fileDescriptor)
+                    polled = sessions.indices.filter { sessions[$0].socket != nil }
+                    for index in polled { poller.add(sessions[index].socket!) }
+                    socketsChanged = false
+                }
                 let wait = ContinuousClock.now.duration(to: nextHeartbeat)
                 _ = try poller.poll(timeoutMillis: max(0, Int(wait / .milliseconds(1)) + 1))
 
                 if poller.isReadable(mailboxItem) {
                     for command in transport.mailbox.drain() { try perform(command) }
                 }
-                for (item, index) in polled.enumerated() where poller.isReadable(item + 1) {
+                for (item, index) in polled.enumerated() where poller.isReadable(item + 1) && sessions[index].socket != nil {
                     try receive(index)
                 }
                 let now = ContinuousClock.now
@@ -108,6 +117,7 @@ final class WorkerLoop {
                 // socket at the next heartbeat, not at once, so a refusal cannot become a storm.
                 sessions[index].socket?.close()
                 sessions[index].socket = nil
+                socketsChanged = true
                 if !draining {
                     transport.logger.notice("broker disconnected this worker session", metadata: [
                         "bus.broker": "\(sessions[index].broker + 1)", "bus.service": "\(sessions[index].service)",
@@ -147,6 +157,7 @@ final class WorkerLoop {
         try socket.connect(broker.endpoint)
         try socket.send(Majordomo.WorkerCommand.ready(service: sessions[index].service).frames)
         sessions[index].socket = socket
+        socketsChanged = true
         sessions[index].generation &+= 1
         sessions[index].busy = false
         sessions[index].brokerExpiry = now + config.heartbeatInterval * config.heartbeatLiveness
@@ -158,6 +169,7 @@ final class WorkerLoop {
         _ = try? socket.send(Majordomo.WorkerCommand.disconnect.frames, dontWait: true)
         socket.close(lingerMillis: 200)
         sessions[index].socket = nil
+        socketsChanged = true
     }
 
     private func close() {

@@ -1,0 +1,35 @@
+// swift-tools-version: 6.1
+// The bus benchmark, kept out of the main package so the default build and the tests never
+// compile grpc-swift-nio-transport. Run: swift run -c release --package-path Benchmarks bus-benchmark
+import PackageDescription
+
+let package = Package(
+    name: "ContactPointBenchmarks",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "bus-benchmark", targets: ["BusBenchmark"])
+    ],
+    dependencies: [
+        .package(name: "ContactPoint", path: ".."),
+        .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", exact: "2.9.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "BusBenchmark",
+            dependencies: [
+                .product(name: "Broker", package: "ContactPoint"),
+                .product(name: "BusTransport", package: "ContactPoint"),
+                .product(name: "ContactPointAPI", package: "ContactPoint"),
+                .product(name: "ServiceRuntime", package: "ContactPoint"),
+                .product(name: "ZeroMQ", package: "ContactPoint"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        )
+    ],
+    swiftLanguageModes: [.v6]
+)

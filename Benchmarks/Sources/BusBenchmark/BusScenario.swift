@@ -1,0 +1,51 @@
+import Broker
+import BusTransport
+import ContactPointAPI
+import GRPCCore
+import Logging
+import ServiceRuntime
+import ZeroMQ
+
+/// ContactPoint's transport: client → broker → worker and back, CURVE on every hop, all three
+/// in this process on loopback TCP.
+enum BusScenario {
+    static func run<T: Sendable>(
+        _ body: @Sendable (Contactpoint_V1_Echo.Client<BusClientTransport>) async throws -> T
+    ) async throws -> T {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let brokerKeys = try CurveKeyPair.generate()
+        let serverKeys = try CurveKeyPair.generate()
+        let clientKeys = try CurveKeyPair.generate()
+        var brokerConfig = Broker.Config(
+            keyPair: brokerKeys,
+            allowList: try AllowList([
+                .init(principal: "bench-server", publicKey: serverKeys.publicKey, services: ["*"]),
+                .init(principal: "bench-client", publicKey: clientKeys.publicKey),
+            ]))
+        brokerConfig.endpoint = "tcp://127.0.0.1:*"
+        brokerConfig.eventsInEndpoint = "tcp://127.0.0.1:*"
+        brokerConfig.eventsOutEndpoint = "tcp://127.0.0.1:*"
+        let broker = Broker(config: brokerConfig, logger: logger)
+        let address = BrokerAddress(endpoint: try await broker.start().requests, publicKey: brokerKeys.publicKey)
+        defer { broker.beginGracefulShutdown() }
+
+        var serverConfig = BusServerTransport.Config(brokers: [address], keyPair: serverKeys)
+        serverConfig.sessionsPerBroker = 160
+        let server = GRPCServer(
+            transport: try BusServerTransport(config: serverConfig, logger: logger), services: [EchoService(instance: "bench")])
+        let client = try BusClientTransport(config: .init(brokers: [address], keyPair: clientKeys), logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.serve() }
+            let result = try await withGRPCClient(transport: client) { client in
+                let echo = Contactpoint_V1_Echo.Client(wrapping: client)
+                // Wait until every worker session has registered.
+                for _ in 0..<1_000 { _ = try await echo.get(.with { $0.text = "warm" }) }
+                return try await body(echo)
+            }
+            server.beginGracefulShutdown()
+            try await group.waitForAll()
+            return result
+        }
+    }
+}

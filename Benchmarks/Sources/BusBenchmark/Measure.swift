@@ -1,0 +1,51 @@
+import Foundation
+
+/// Latency percentiles of a run of sequential calls.
+struct Latency {
+    var p50: Duration
+    var p99: Duration
+
+    init(samples: [Duration]) {
+        let sorted = samples.sorted()
+        p50 = sorted[sorted.count / 2]
+        p99 = sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
+    }
+}
+
+enum Measure {
+    /// Makes `calls` calls one after another and reports their latency.
+    static func sequential(calls: Int, _ call: () async throws -> Void) async throws -> Latency {
+        for _ in 0..<min(200, calls) { try await call() }
+        var samples: [Duration] = []
+        samples.reserveCapacity(calls)
+        let clock = ContinuousClock()
+        for _ in 0..<calls {
+            samples.append(try await clock.measure { try await call() })
+        }
+        return Latency(samples: samples)
+    }
+
+    /// Keeps `inFlight` calls going for `duration` and reports completed calls per second.
+    static func throughput(inFlight: Int, duration: Duration, _ call: @escaping @Sendable () async throws -> Void) async throws -> Double {
+        let start = ContinuousClock.now
+        let end = start + duration
+        let completed = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<inFlight {
+                group.addTask {
+                    var count = 0
+                    while ContinuousClock.now < end {
+                        try await call()
+                        count += 1
+                    }
+                    return count
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        return Double(completed) / (start.duration(to: .now) / .seconds(1))
+    }
+}
+
+extension Duration {
+    var microseconds: Double { self / .microseconds(1) }
+}
