@@ -18,20 +18,3 @@ public struct GRPCServerService<Transport: ServerTransport>: Service {
         }
     }
 }
-
-/// Runs a `GRPCClient`'s connections as a lifecycle `Service`.
-public struct GRPCClientService<Transport: ClientTransport>: Service {
-    public let client: GRPCClient<Transport>
-
-    public init(client: GRPCClient<Transport>) {
-        self.client = client
-    }
-
-    public func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await client.runConnections()
-        } onGracefulShutdown: {
-            client.beginGracefulShutdown()
-        }
-    }
-}
