@@ -1,4 +1,4 @@
-public import ContactPointAPI
+import ContactPointAPI
 import DequeModule
 public import GRPCCore
 

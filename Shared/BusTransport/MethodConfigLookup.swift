@@ -1,4 +1,4 @@
-public import GRPCCore
+import GRPCCore
 
 /// Finds the `MethodConfig` that applies to a method, the way gRPC service configs are read:
 /// an entry naming the method, else one naming its whole service, else the default entry.
