@@ -17,7 +17,7 @@ final class ClientLoop {
 
     init(transport: BusClientTransport) throws {
         self.transport = transport
-        context = try Context()
+        context = .shared
         var sockets: [Socket] = []
         var monitors: [Socket] = []
         for (index, broker) in transport.config.brokers.enumerated() {
@@ -28,7 +28,7 @@ final class ClientLoop {
             config.receiveHighWaterMark = 100_000
             config.reconnectInterval = (100, 2000)
             let socket = try Socket(context: context, kind: .dealer, config: config)
-            let monitorEndpoint = "inproc://bus-client-monitor-\(index)"
+            let monitorEndpoint = "inproc://bus-client-monitor-\(ObjectIdentifier(transport).hashValue)-\(index)"
             try socket.monitor(at: monitorEndpoint, events: [.handshakeSucceeded, .disconnected, .handshakeFailed])
             let monitor = try Socket(context: context, kind: .pair)
             try monitor.connect(monitorEndpoint)

@@ -20,6 +20,15 @@ struct BusBenchmark {
 
     static func main() async throws {
         let request = Contactpoint_V1_EchoRequest.with { $0.text = String(repeating: "a", count: 64) }
+        if ProcessInfo.processInfo.environment["BENCH_ONLY"] == "bus" {
+            // For profiling the bus transport alone.
+            let bus = try await BusScenario.run { echo in
+                try await measure(name: "bus (ours)", request: request) { try await echo.get($0) }
+            }
+            print(String(format: "bus: p50 %.0f µs, p99 %.0f µs, ", bus.latency.p50.microseconds, bus.latency.p99.microseconds)
+                + bus.throughput.map { String(format: "%.0f", $0) }.joined(separator: " / ") + " req/s")
+            return
+        }
 
         let raw = try RawScenario()
         try await raw.start()

@@ -4,6 +4,7 @@ import ContactPointAPI
 import GRPCCore
 import Logging
 import ServiceRuntime
+import Foundation
 import ZeroMQ
 
 /// ContactPoint's transport: client → broker → worker and back, CURVE on every hop, all three
@@ -31,7 +32,7 @@ enum BusScenario {
         defer { broker.beginGracefulShutdown() }
 
         var serverConfig = BusServerTransport.Config(brokers: [address], keyPair: serverKeys)
-        serverConfig.sessionsPerBroker = 160
+        serverConfig.sessionsPerBroker = Int(ProcessInfo.processInfo.environment["BENCH_SESSIONS"] ?? "") ?? 16
         let server = GRPCServer(
             transport: try BusServerTransport(config: serverConfig, logger: logger), services: [EchoService(instance: "bench")])
         let client = try BusClientTransport(config: .init(brokers: [address], keyPair: clientKeys), logger: logger)
