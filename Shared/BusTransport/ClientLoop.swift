@@ -17,7 +17,7 @@ final class ClientLoop {
 
     init(transport: BusClientTransport) throws {
         self.transport = transport
-        context = .shared
+        context = try Context()
         var sockets: [Socket] = []
         var monitors: [Socket] = []
         for (index, broker) in transport.config.brokers.enumerated() {
@@ -135,6 +135,7 @@ final class ClientLoop {
             }
         }
         for sink in transport.calls.removeAll() { sink.fail(RPCError(code: .unavailable, message: "the bus client stopped")) }
+        for socket in sockets { socket.stopMonitor() }
         for socket in sockets + monitors { socket.close() }
     }
 }

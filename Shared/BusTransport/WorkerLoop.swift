@@ -31,7 +31,7 @@ final class WorkerLoop {
     ) throws {
         self.transport = transport
         self.incoming = incoming
-        context = .shared
+        context = try Context()
         let now = ContinuousClock.now
         nextHeartbeat = now + transport.config.heartbeatInterval
         for broker in transport.config.brokers.indices {

@@ -19,17 +19,6 @@ public final class Context: @unchecked Sendable {
         try zmqCheck("zmq_ctx_set") { zmq_ctx_set(handle, ZMQ_MAX_SOCKETS, 8192) }
     }
 
-    /// The process's shared context, as the zguide recommends: one context, one I/O thread,
-    /// for every socket of the process that has no reason to be apart. (A broker keeps its own,
-    /// because its ZAP handler's `inproc://` address is per context.) Never terminated.
-    public static let shared: Context = {
-        do {
-            return try Context()
-        } catch {
-            fatalError("cannot create the process's ZeroMQ context: \(error)")
-        }
-    }()
-
     /// Makes every blocking call on this context's sockets return `.terminated`, without waiting.
     public func shutdown() {
         zmq_ctx_shutdown(handle)

@@ -102,6 +102,13 @@ public final class Socket {
         try zmqCheck("zmq_socket_monitor") { zmq_socket_monitor(handle, endpoint, events.rawValue) }
     }
 
+    /// Stops the monitor started by ``monitor(at:events:)``. Call it before closing the
+    /// monitor's PAIR socket: libzmq's I/O thread blocks if monitor events have nowhere to go.
+    public func stopMonitor() {
+        guard let handle else { return }
+        zmq_socket_monitor(handle, nil, 0)
+    }
+
     // MARK: Messages
 
     /// Sends all frames as one message. Returns `false` when the socket would block and
