@@ -14,7 +14,8 @@ public import ZeroMQ
 /// falls silent, as MDP/0.2 prescribes.
 ///
 /// Graceful shutdown tells the brokers this worker is leaving (DISCONNECT) on every idle
-/// session at once and on every busy one as soon as its call has finished.
+/// session at once and on every busy one as soon as its call has finished; calls still running
+/// after ``Config/shutdownGracePeriod`` are cancelled.
 public final class BusServerTransport: ServerTransport {
     public typealias Bytes = [UInt8]
 
@@ -28,6 +29,9 @@ public final class BusServerTransport: ServerTransport {
         public var heartbeatLiveness = 3
         /// The name this instance reports as the local peer, e.g. "echo-1".
         public var instanceName = "bus-server"
+        /// After graceful shutdown begins, how long calls in flight may take to finish before
+        /// they are cancelled (a `Watch` stream, say, never finishes by itself).
+        public var shutdownGracePeriod: Duration = .seconds(10)
 
         public init(brokers: [BrokerAddress], keyPair: CurveKeyPair) {
             self.brokers = brokers
@@ -53,6 +57,11 @@ public final class BusServerTransport: ServerTransport {
     let mailbox: Mailbox<Command>
     let logger: Logger
     private let services = Mutex<[String]>([])
+    /// The cancellation handles of the calls being handled, to cancel them when the grace
+    /// period after shutdown runs out.
+    private let callsInFlight = Mutex<(next: UInt64, handles: [UInt64: ServerContext.RPCCancellationHandle])>((0, [:]))
+    private let shutdownBegan: AsyncStream<Void>
+    private let shutdownBeganContinuation: AsyncStream<Void>.Continuation
     /// Paths ("/pkg.Service/Method") of the methods that answer with a single message.
     private let unaryMethods = Mutex<Set<String>>([])
 
@@ -61,6 +70,7 @@ public final class BusServerTransport: ServerTransport {
         self.config = config
         self.logger = logger
         self.mailbox = try Mailbox()
+        (shutdownBegan, shutdownBeganContinuation) = AsyncStream.makeStream()
     }
 
     public func configure(context: GRPCServerContext) {
@@ -89,15 +99,29 @@ public final class BusServerTransport: ServerTransport {
             "bus.services": "\(serviceNames.joined(separator: ","))", "bus.brokers": "\(config.brokers.count)",
         ])
         await withDiscardingTaskGroup { group in
+            group.addTask { await self.cancelCallsAfterGracePeriod() }
             for await call in incoming {
                 group.addTask { await self.handle(call, with: streamHandler) }
             }
+            // Every session has closed, so every call has sent its final reply.
+            group.cancelAll()
         }
         await thread.join()
     }
 
     public func beginGracefulShutdown() {
         mailbox.send(.drain)
+        shutdownBeganContinuation.finish()
+    }
+
+    private func cancelCallsAfterGracePeriod() async {
+        for await _ in shutdownBegan {}
+        guard !Task.isCancelled, (try? await Task.sleep(for: config.shutdownGracePeriod)) != nil else { return }
+        let handles = callsInFlight.withLock { $0.handles.values }
+        if !handles.isEmpty {
+            logger.notice("grace period over: cancelling calls in flight", metadata: ["bus.calls": "\(handles.count)"])
+        }
+        for handle in handles { handle.cancel() }
     }
 
     private func handle(
@@ -126,6 +150,12 @@ public final class BusServerTransport: ServerTransport {
             inbound: RPCAsyncSequence(wrapping: inbound),
             outbound: RPCWriter.Closable(wrapping: writer))
         await withServerContextRPCCancellationHandle { handle in
+            let id = callsInFlight.withLock { calls in
+                defer { calls.next += 1 }
+                calls.handles[calls.next] = handle
+                return calls.next
+            }
+            defer { _ = callsInFlight.withLock { $0.handles.removeValue(forKey: id) } }
             let context = ServerContext(
                 descriptor: descriptor, remotePeer: call.header.peer, localPeer: config.instanceName, cancellation: handle)
             // GRPCCore marks an RPC cancelled when its deadline passes but leaves stopping to

@@ -212,3 +212,34 @@ struct GRPCTimeoutTests {
         #expect(GRPCTimeout.micros(from: value) == micros)
     }
 }
+
+@Suite("Health service")
+struct HealthServiceTests {
+    @Test("watch streams the current status, then each change")
+    func watch() async throws {
+        let health = HealthService()
+        health.setStatus(.serving, forService: "contactpoint.v1.Index")
+        let statuses = try await InProcessBus.with(services: [health]) { client in
+            try await Grpc_Health_V1_Health.Client(wrapping: client).watch(.with { $0.service = "contactpoint.v1.Index" }) { response in
+                var seen: [Grpc_Health_V1_HealthCheckResponse.ServingStatus] = []
+                for try await update in response.messages {
+                    seen.append(update.status)
+                    if seen.count == 1 { health.setStatus(.notServing, forService: "contactpoint.v1.Index") }
+                    if seen.count == 2 { break }
+                }
+                return seen
+            }
+        }
+        #expect(statuses == [.serving, .notServing])
+    }
+
+    @Test("an unknown service is NOT_FOUND for check")
+    func unknown() async throws {
+        let error = try await InProcessBus.with(services: [HealthService()]) { client in
+            await #expect(throws: RPCError.self) {
+                try await Grpc_Health_V1_Health.Client(wrapping: client).check(.with { $0.service = "nope" })
+            }
+        }
+        #expect(error?.code == .notFound)
+    }
+}

@@ -40,6 +40,7 @@ struct InProcessBus {
         var serverConfig = BusServerTransport.Config(brokers: [address], keyPair: serverKeys)
         serverConfig.sessionsPerBroker = sessionsPerBroker
         serverConfig.instanceName = "test-server-1"
+        serverConfig.shutdownGracePeriod = .milliseconds(200)
         let server = GRPCServer(transport: try BusServerTransport(config: serverConfig, logger: logger), services: services)
         var clientConfig = BusClientTransport.Config(brokers: [address], keyPair: clientKeys)
         configureClient(&clientConfig)

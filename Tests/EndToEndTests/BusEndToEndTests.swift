@@ -119,4 +119,20 @@ struct BusEndToEndTests {
         let received = try #require(cluster.worker("echo-1")).text.components(separatedBy: "call received").count - 1
         #expect(received == 2)
     }
+
+    @Test("SIGTERM drains a worker: the call in flight finishes, then the process exits")
+    func gracefulShutdown() async throws {
+        let cluster = try await BusCluster.start(brokers: 1, workers: ["echo-1"])
+        let worker = try #require(cluster.worker("echo-1"))
+        let reply = try await cluster.withEchoClient(retry: false) { echo in
+            try await waitUntilServing(echo, instances: ["echo-1"])
+            async let reply = echo.get(.with { $0.text = "finish me"; $0.delayMillis = 800 })
+            try await worker.waitForOutput(containing: "rpc.call-id=2 ")
+            worker.requestStop()
+            return try await reply
+        }
+        #expect(reply.text == "finish me")
+        #expect(reply.servedBy == "echo-1")
+        try await cluster.brokerProcesses[0].waitForOutput(containing: "worker lost")
+    }
 }

@@ -86,6 +86,11 @@ final class RunningProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// Sends SIGTERM without waiting: the process begins its graceful shutdown.
+    func requestStop() {
+        kill(process.processIdentifier, SIGTERM)
+    }
+
     /// Asks the process to stop (SIGTERM) and waits for it.
     func stop() {
         guard process.isRunning else { return }
