@@ -32,7 +32,7 @@ enum BusScenario {
         defer { broker.beginGracefulShutdown() }
 
         var serverConfig = BusServerTransport.Config(brokers: [address], keyPair: serverKeys)
-        serverConfig.sessionsPerBroker = Int(ProcessInfo.processInfo.environment["BENCH_SESSIONS"] ?? "") ?? 16
+        serverConfig.sessionsPerBroker = Int(ProcessInfo.processInfo.environment["BENCH_SESSIONS"] ?? "") ?? 64
         let server = GRPCServer(
             transport: try BusServerTransport(config: serverConfig, logger: logger), services: [EchoService(instance: "bench")])
         let client = try BusClientTransport(config: .init(brokers: [address], keyPair: clientKeys), logger: logger)
