@@ -77,6 +77,7 @@ let package = Package(
             name: "ServiceRuntime",
             dependencies: [
                 "BusTransport", "ContactPointAPI", "ZeroMQ",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

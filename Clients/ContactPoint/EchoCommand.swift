@@ -11,10 +11,7 @@ struct Echo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Call the echo service through the bus and report who answered and how fast.")
 
-    @Option(name: .customLong("broker"), help: "A broker as ENDPOINT,PUBLIC-KEY-FILE; repeat for each broker.")
-    var brokers: [String]
-    @Option(help: "This client's CURVE key pair file.")
-    var keyFile: String
+    @OptionGroup var bus: BusPeerOptions
     @Option(help: "Text to send.")
     var text = "ping"
     @Option(help: "How many calls to make, one after another.")
@@ -23,8 +20,7 @@ struct Echo: AsyncParsableCommand {
     var timeoutMillis = 2000
 
     func run() async throws {
-        let config = BusClientTransport.Config(
-            brokers: try brokers.map(BrokerAddress.init(argument:)), keyPair: try KeyFile.readKeyPair(at: keyFile))
+        let config = BusClientTransport.Config(brokers: try bus.brokerAddresses(), keyPair: try bus.keyPair())
         try await withGRPCClient(transport: try BusClientTransport(config: config)) { client in
             let echo = Contactpoint_V1_Echo.Client(wrapping: client)
             var options = CallOptions.defaults

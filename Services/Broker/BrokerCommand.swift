@@ -34,11 +34,10 @@ struct BrokerCommand: AsyncParsableCommand {
     var maxQueue = 1024
     @Option(help: "Largest message accepted, in bytes; larger ones drop the sender's connection.")
     var maxMessageBytes: Int64 = 8 << 20
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .notice
+    @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
-        LoggingSystem.bootstrapStandardError(level: logLevel)
+        logging.bootstrap()
         let logger = Logger(label: "contactpoint-broker")
         var config = Broker.Config(
             keyPair: try KeyFile.readKeyPair(at: keyFile),
@@ -59,5 +58,3 @@ struct BrokerCommand: AsyncParsableCommand {
         try await group.run()
     }
 }
-
-extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -15,24 +15,19 @@ struct EchoCommand: AsyncParsableCommand {
         commandName: "contactpoint-echo",
         abstract: "Serve the diagnostic echo service over the ContactPoint bus.")
 
-    @Option(name: .customLong("broker"), help: "A broker as ENDPOINT,PUBLIC-KEY-FILE; repeat for each broker.")
-    var brokers: [String]
-    @Option(help: "This process's CURVE key pair file.")
-    var keyFile: String
+    @OptionGroup var bus: BusPeerOptions
     @Option(help: "The instance name reported in responses and logs.")
     var instance = "echo"
     @Option(help: "Concurrent calls accepted per broker.")
     var sessions = 8
     @Option(help: "Milliseconds between heartbeats to each broker.")
     var heartbeatMillis = 1000
-    @Option(help: "Log level.")
-    var logLevel: Logger.Level = .notice
+    @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
-        LoggingSystem.bootstrapStandardError(level: logLevel)
+        logging.bootstrap()
         let logger = Logger(label: "contactpoint-echo")
-        var config = BusServerTransport.Config(
-            brokers: try brokers.map(BrokerAddress.init(argument:)), keyPair: try KeyFile.readKeyPair(at: keyFile))
+        var config = BusServerTransport.Config(brokers: try bus.brokerAddresses(), keyPair: try bus.keyPair())
         config.sessionsPerBroker = sessions
         config.heartbeatInterval = .milliseconds(heartbeatMillis)
         config.instanceName = instance
@@ -49,5 +44,3 @@ struct EchoCommand: AsyncParsableCommand {
         try await group.run()
     }
 }
-
-extension Logger.Level: @retroactive ExpressibleByArgument {}
