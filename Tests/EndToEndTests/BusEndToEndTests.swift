@@ -45,7 +45,7 @@ struct BusEndToEndTests {
             }
         }
         #expect(error?.code == .unavailable, "holder: \(holder)")
-        #expect(elapsed < cluster.heartbeatExpiry + .milliseconds(500), "failed after \(elapsed), holder \(holder)")
+        #expect(elapsed < cluster.heartbeatExpiry + .seconds(1), "failed after \(elapsed), not at the call's 30 s")
     }
 
     @Test("kill -9 the only worker mid-call: the idempotent call is retried and succeeds on a new worker")
