@@ -9,6 +9,8 @@ final class WorkerLoop {
         let broker: Int
         let service: String
         var socket: Socket?
+        /// The socket's `ZMQ_FD`, registered with the readiness set under token `index + 1`.
+        var signalDescriptor: Int32 = -1
         /// Bumped on every reconnection, so a reply to a call from an earlier connection is dropped.
         var generation: UInt64 = 0
         var busy = false
@@ -20,8 +22,11 @@ final class WorkerLoop {
     private let context: Context
     private var sessions: [Session] = []
     private var draining = false
-    /// Set when a session's socket is opened or closed, so the poll set is rebuilt.
-    private var socketsChanged = true
+    /// Waits on the mailbox (token 0) and every session's socket (token `index + 1`).
+    private let readiness: ReadinessSet
+    /// Sessions that may have input waiting: their descriptor fired, or they just sent (a send
+    /// can consume the signal of a message that arrived meanwhile).
+    private var maybeReadable = Set<Int>()
     private var nextHeartbeat: ContinuousClock.Instant
     private var config: BusServerTransport.Config { transport.config }
 
@@ -32,6 +37,8 @@ final class WorkerLoop {
         self.transport = transport
         self.incoming = incoming
         context = try Context()
+        readiness = try ReadinessSet()
+        try readiness.add(transport.mailbox.fileDescriptor, token: 0)
         let now = ContinuousClock.now
         nextHeartbeat = now + transport.config.heartbeatInterval
         for broker in transport.config.brokers.indices {
@@ -47,25 +54,19 @@ final class WorkerLoop {
     func run() {
         defer { close() }
         do {
-            var poller = Poller()
-            var polled: [Int] = []
-            var mailboxItem = 0
             while !(draining && sessions.allSatisfy({ $0.socket == nil })) {
-                if socketsChanged {
-                    // Rebuilt only when a session opens or closes, not on every message.
-                    poller = Poller()
-                    mailboxItem = poller.add(fileDescriptor: transport.mailbox.fileDescriptor)
-                    polled = sessions.indices.filter { sessions[$0].socket != nil }
-                    for index in polled { poller.add(sessions[index].socket!) }
-                    socketsChanged = false
-                }
                 let wait = ContinuousClock.now.duration(to: nextHeartbeat)
-                _ = try poller.poll(timeoutMillis: max(0, Int(wait / .milliseconds(1)) + 1))
-
-                if poller.isReadable(mailboxItem) {
-                    for command in transport.mailbox.drain() { try perform(command) }
+                let timeout = maybeReadable.isEmpty ? Int32(max(0, Int(wait / .milliseconds(1)) + 1)) : 0
+                for token in try readiness.wait(timeoutMillis: timeout) {
+                    if token == 0 {
+                        for command in transport.mailbox.drain() { try perform(command) }
+                    } else {
+                        maybeReadable.insert(Int(token - 1))
+                    }
                 }
-                for (item, index) in polled.enumerated() where poller.isReadable(item + 1) && sessions[index].socket != nil {
+                let candidates = maybeReadable
+                maybeReadable.removeAll(keepingCapacity: true)
+                for index in candidates where sessions[index].socket != nil {
                     try receive(index)
                 }
                 let now = ContinuousClock.now
@@ -81,6 +82,7 @@ final class WorkerLoop {
         case .reply(let index, let generation, let frames, let isFinal):
             guard sessions[index].generation == generation, let socket = sessions[index].socket else { return }
             try socket.send(frames)
+            maybeReadable.insert(index)
             if isFinal {
                 sessions[index].busy = false
                 if draining { leave(index) }
@@ -91,9 +93,15 @@ final class WorkerLoop {
         }
     }
 
+    /// Handles what a session's socket has waiting, a bounded batch at a time.
     private func receive(_ index: Int) throws {
         for _ in 0..<64 {
-            guard let socket = sessions[index].socket, let message = try socket.receive(dontWait: true) else { return }
+            guard let socket = sessions[index].socket else { return }
+            guard let message = try socket.receive(dontWait: true) else {
+                // Reading `ZMQ_EVENTS` re-arms the descriptor; input may have arrived meanwhile.
+                if try socket.hasInput { maybeReadable.insert(index) }
+                return
+            }
             sessions[index].brokerExpiry = .now + config.heartbeatInterval * config.heartbeatLiveness
             guard let command = try? Majordomo.WorkerCommand(frames: message.frames[...]) else {
                 transport.logger.warning("malformed message from broker dropped", metadata: ["bus.broker": "\(sessions[index].broker + 1)"])
@@ -115,9 +123,7 @@ final class WorkerLoop {
             case .disconnect:
                 // The broker forgot us (restart, purge) or refused us: register again on a new
                 // socket at the next heartbeat, not at once, so a refusal cannot become a storm.
-                sessions[index].socket?.close()
-                sessions[index].socket = nil
-                socketsChanged = true
+                closeSocket(of: index)
                 if !draining {
                     transport.logger.notice("broker disconnected this worker session", metadata: [
                         "bus.broker": "\(sessions[index].broker + 1)", "bus.service": "\(sessions[index].service)",
@@ -128,6 +134,7 @@ final class WorkerLoop {
                 transport.logger.warning("unexpected worker command from broker dropped")
             }
         }
+        maybeReadable.insert(index)
     }
 
     private func heartbeat(now: ContinuousClock.Instant) throws {
@@ -142,13 +149,14 @@ final class WorkerLoop {
                 try open(index, now: now)
             } else {
                 try socket.send(Majordomo.WorkerCommand.heartbeat.frames, dontWait: true)
+                maybeReadable.insert(index)
             }
         }
     }
 
     /// Opens (or reopens) a session on a new socket and registers it with READY.
     private func open(_ index: Int, now: ContinuousClock.Instant) throws {
-        sessions[index].socket?.close()
+        closeSocket(of: index)
         let broker = config.brokers[sessions[index].broker]
         var socketConfig = Socket.Config(security: .curveClient(keyPair: config.keyPair, serverKey: broker.publicKey))
         socketConfig.reconnectInterval = (100, 2000)
@@ -157,7 +165,9 @@ final class WorkerLoop {
         try socket.connect(broker.endpoint)
         try socket.send(Majordomo.WorkerCommand.ready(service: sessions[index].service).frames)
         sessions[index].socket = socket
-        socketsChanged = true
+        sessions[index].signalDescriptor = try socket.signalDescriptor()
+        try readiness.add(sessions[index].signalDescriptor, token: UInt64(index + 1))
+        maybeReadable.insert(index)
         sessions[index].generation &+= 1
         sessions[index].busy = false
         sessions[index].brokerExpiry = now + config.heartbeatInterval * config.heartbeatLiveness
@@ -167,9 +177,15 @@ final class WorkerLoop {
     private func leave(_ index: Int) {
         guard let socket = sessions[index].socket else { return }
         _ = try? socket.send(Majordomo.WorkerCommand.disconnect.frames, dontWait: true)
-        socket.close(lingerMillis: 200)
+        closeSocket(of: index, lingerMillis: 200)
+    }
+
+    private func closeSocket(of index: Int, lingerMillis: Int32 = 0) {
+        guard let socket = sessions[index].socket else { return }
+        readiness.remove(sessions[index].signalDescriptor)
+        socket.close(lingerMillis: lingerMillis)
         sessions[index].socket = nil
-        socketsChanged = true
+        sessions[index].signalDescriptor = -1
     }
 
     private func close() {

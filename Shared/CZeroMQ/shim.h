@@ -2,6 +2,7 @@
 #define CONTACTPOINT_CZEROMQ_SHIM_H
 #include <zmq.h>
 #include <sys/eventfd.h>
+#include <sys/epoll.h>
 #include <errno.h>
 #include <unistd.h>
 

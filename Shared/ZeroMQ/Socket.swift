@@ -109,6 +109,28 @@ public final class Socket {
         zmq_socket_monitor(handle, nil, 0)
     }
 
+    /// The descriptor libzmq signals when the socket's state may have changed (`ZMQ_FD`), for
+    /// waiting on many sockets with epoll. It signals a change, not a message: after it fires,
+    /// and after any send, ask ``hasInput`` and receive until it is false.
+    public func signalDescriptor() throws -> Int32 {
+        let handle = try liveHandle
+        var fd: Int32 = -1
+        var size = MemoryLayout<Int32>.size
+        try zmqCheck("zmq_getsockopt(ZMQ_FD)") { zmq_getsockopt(handle, ZMQ_FD, &fd, &size) }
+        return fd
+    }
+
+    /// Whether a message can be received now (`ZMQ_EVENTS` has `ZMQ_POLLIN`).
+    public var hasInput: Bool {
+        get throws {
+            let handle = try liveHandle
+            var events: Int32 = 0
+            var size = MemoryLayout<Int32>.size
+            try zmqCheck("zmq_getsockopt(ZMQ_EVENTS)") { zmq_getsockopt(handle, ZMQ_EVENTS, &events, &size) }
+            return events & ZMQ_POLLIN != 0
+        }
+    }
+
     // MARK: Messages
 
     /// Sends all frames as one message. Returns `false` when the socket would block and

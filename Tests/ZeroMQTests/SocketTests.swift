@@ -140,3 +140,34 @@ struct SocketThreadTests {
         }
     }
 }
+
+@Suite("Readiness sets")
+struct ReadinessSetTests {
+    @Test("a socket's signal descriptor fires for input, and only the sockets that fired are reported")
+    func firesForInput() throws {
+        let context = try Context()
+        let server = try Socket(context: context, kind: .router)
+        let endpoint = try server.bind("tcp://127.0.0.1:*")
+        let quiet = try Socket(context: context, kind: .dealer)
+        let client = try Socket(context: context, kind: .dealer)
+        try client.connect(endpoint)
+        let readiness = try ReadinessSet()
+        try readiness.add(server.signalDescriptor(), token: 1)
+        try readiness.add(quiet.signalDescriptor(), token: 2)
+        #expect(try server.hasInput == false)
+
+        try client.send([[42]])
+        // The descriptor fires for connection changes too: wait until the message is there.
+        var fired = Set<UInt64>()
+        var waits = 0
+        while try !server.hasInput, waits < 100 {
+            fired.formUnion(try readiness.wait(timeoutMillis: 100))
+            waits += 1
+        }
+        #expect(fired.contains(1))
+        #expect(!fired.contains(2))
+        #expect(try server.hasInput)
+        #expect(try server.receive(dontWait: true)?.frames.last == [42])
+        #expect(try server.hasInput == false)
+    }
+}
