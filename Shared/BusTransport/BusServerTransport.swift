@@ -32,10 +32,6 @@ public final class BusServerTransport: ServerTransport {
         /// After graceful shutdown begins, how long calls in flight may take to finish before
         /// they are cancelled (a `Watch` stream, say, never finishes by itself).
         public var shutdownGracePeriod: Duration = .seconds(10)
-        /// Runs handlers on the socket thread, saving two thread hand-offs per call. Only for
-        /// services whose handlers never block or compute for long: while a handler runs, the
-        /// process's sessions neither receive nor heartbeat.
-        public var runsHandlersOnSocketThread = false
 
         public init(brokers: [BrokerAddress], keyPair: CurveKeyPair) {
             self.brokers = brokers
@@ -59,8 +55,6 @@ public final class BusServerTransport: ServerTransport {
 
     let config: Config
     let mailbox: Mailbox<Command>
-    /// Runs Swift jobs on the socket thread, when ``Config/runsHandlersOnSocketThread``.
-    let executor: SocketThreadExecutor
     let logger: Logger
     private let services = Mutex<[String]>([])
     /// The cancellation handles of the calls being handled, to cancel them when the grace
@@ -76,7 +70,6 @@ public final class BusServerTransport: ServerTransport {
         self.config = config
         self.logger = logger
         self.mailbox = try Mailbox()
-        self.executor = try SocketThreadExecutor()
         (shutdownBegan, shutdownBeganContinuation) = AsyncStream.makeStream()
     }
 
@@ -105,18 +98,6 @@ public final class BusServerTransport: ServerTransport {
         logger.info("serving over the bus", metadata: [
             "bus.services": "\(serviceNames.joined(separator: ","))", "bus.brokers": "\(config.brokers.count)",
         ])
-        if config.runsHandlersOnSocketThread {
-            await withTaskExecutorPreference(executor) { await serve(incoming, with: streamHandler) }
-        } else {
-            await serve(incoming, with: streamHandler)
-        }
-        await thread.join()
-    }
-
-    private func serve(
-        _ incoming: AsyncStream<IncomingCall>,
-        with streamHandler: @escaping @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void
-    ) async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.cancelCallsAfterGracePeriod() }
             for await call in incoming {
@@ -125,6 +106,7 @@ public final class BusServerTransport: ServerTransport {
             // Every session has closed, so every call has sent its final reply.
             group.cancelAll()
         }
+        await thread.join()
     }
 
     public func beginGracefulShutdown() {

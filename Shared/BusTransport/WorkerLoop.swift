@@ -17,7 +17,6 @@ final class WorkerLoop {
         var brokerExpiry: ContinuousClock.Instant
     }
 
-    private static let executorToken = UInt64.max
     private let transport: BusServerTransport
     private let incoming: AsyncStream<BusServerTransport.IncomingCall>.Continuation
     private let context: Context
@@ -40,7 +39,6 @@ final class WorkerLoop {
         context = try Context()
         readiness = try ReadinessSet()
         try readiness.add(transport.mailbox.fileDescriptor, token: 0)
-        try readiness.add(transport.executor.fileDescriptor, token: Self.executorToken)
         let now = ContinuousClock.now
         nextHeartbeat = now + transport.config.heartbeatInterval
         for broker in transport.config.brokers.indices {
@@ -62,8 +60,6 @@ final class WorkerLoop {
                 for token in try readiness.wait(timeoutMillis: timeout) {
                     if token == 0 {
                         for command in transport.mailbox.drain() { try perform(command) }
-                    } else if token == Self.executorToken {
-                        transport.executor.runJobs()
                     } else {
                         maybeReadable.insert(Int(token - 1))
                     }
@@ -194,7 +190,6 @@ final class WorkerLoop {
 
     private func close() {
         incoming.finish()
-        transport.executor.close()
         _ = transport.mailbox.close()
         for index in sessions.indices { leave(index) }
     }

@@ -197,35 +197,6 @@ struct BusTransportTests {
     }
 }
 
-@Suite("Handlers on the socket thread", .timeLimit(.minutes(1)))
-struct HandlersOnSocketThreadTests {
-    @Test("unary, streaming, concurrent and deadline-bound calls behave the same when handlers run on the socket thread")
-    func sameBehaviour() async throws {
-        try await InProcessBus.with(services: [InspectingEchoService()], handlersOnSocketThread: true) { client in
-            let echo = Contactpoint_V1_Echo.Client(wrapping: client)
-            let single = try await echo.get(.with { $0.text = "one" })
-            #expect(single.text == "one")
-            let streamed = try await echo.expand(.with { $0.text = "s"; $0.repeat = 20 }) { response in
-                var count = 0
-                for try await _ in response.messages { count += 1 }
-                return count
-            }
-            #expect(streamed == 20)
-            let texts = try await withThrowingTaskGroup(of: String.self) { group in
-                for index in 0..<50 { group.addTask { try await echo.get(.with { $0.text = "\(index)"; $0.delayMillis = 10 }).text } }
-                return try await group.reduce(into: Set<String>()) { $0.insert($1) }
-            }
-            #expect(texts.count == 50)
-            var options = CallOptions.defaults
-            options.timeout = .milliseconds(100)
-            let error = await #expect(throws: RPCError.self) {
-                try await echo.get(.with { $0.delayMillis = 5_000 }, options: options)
-            }
-            #expect(error?.code == .deadlineExceeded)
-        }
-    }
-}
-
 @Suite("grpc-timeout values")
 struct GRPCTimeoutTests {
     @Test("values round-trip in units GRPCCore's server accepts (at most 8 characters)", arguments: [1, 999, 9_999_999, 10_000_000, 86_400_000_000] as [UInt64])

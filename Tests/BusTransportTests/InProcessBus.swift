@@ -17,7 +17,6 @@ struct InProcessBus {
     static func with<T: Sendable>(
         services: [any RegistrableRPCService],
         sessionsPerBroker: Int = 4,
-        handlersOnSocketThread: Bool = false,
         configureClient: (inout BusClientTransport.Config) -> Void = { _ in },
         _ body: @Sendable (GRPCClient<BusClientTransport>) async throws -> T
     ) async throws -> T {
@@ -42,7 +41,6 @@ struct InProcessBus {
         serverConfig.sessionsPerBroker = sessionsPerBroker
         serverConfig.instanceName = "test-server-1"
         serverConfig.shutdownGracePeriod = .milliseconds(200)
-        serverConfig.runsHandlersOnSocketThread = handlersOnSocketThread
         let server = GRPCServer(transport: try BusServerTransport(config: serverConfig, logger: logger), services: services)
         var clientConfig = BusClientTransport.Config(brokers: [address], keyPair: clientKeys)
         configureClient(&clientConfig)

@@ -33,7 +33,6 @@ enum BusScenario {
 
         var serverConfig = BusServerTransport.Config(brokers: [address], keyPair: serverKeys)
         serverConfig.sessionsPerBroker = Int(ProcessInfo.processInfo.environment["BENCH_SESSIONS"] ?? "") ?? 64
-        serverConfig.runsHandlersOnSocketThread = ProcessInfo.processInfo.environment["BENCH_HANDLERS_ON_SOCKET_THREAD"] == "1"
         let server = GRPCServer(
             transport: try BusServerTransport(config: serverConfig, logger: logger), services: [EchoService(instance: "bench")])
         let client = try BusClientTransport(config: .init(brokers: [address], keyPair: clientKeys), logger: logger)
