@@ -4,16 +4,21 @@ import ZeroMQ
 
 /// The floor: the same hop (client → broker → worker → broker → client) with plain libzmq
 /// sockets, CURVE and a ZAP handler as on the bus, and no Swift RPC layer: each party is a
-/// thread in a tight loop.
+/// thread in a tight loop with its own context (its own libzmq I/O thread), as the separate
+/// processes of a deployment have.
 final class RawScenario: Sendable {
-    private let context: Context
+    private let brokerContext: Context
+    private let workerContext: Context
+    private let clientContext: Context
     private let brokerKeys: CurveKeyPair
     private let peerKeys: CurveKeyPair
     private let stop = Atomic<Bool>(false)
     private let endpoint: Mutex<String?> = Mutex(nil)
 
     init() throws {
-        context = try Context()
+        brokerContext = try Context()
+        workerContext = try Context()
+        clientContext = try Context()
         brokerKeys = try CurveKeyPair.generate()
         peerKeys = try CurveKeyPair.generate()
     }
@@ -64,18 +69,18 @@ final class RawScenario: Sendable {
 
     private func clientSocket() throws -> Socket {
         let socket = try Socket(
-            context: context, kind: .dealer, config: .init(security: .curveClient(keyPair: peerKeys, serverKey: brokerKeys.publicKey)))
+            context: clientContext, kind: .dealer, config: .init(security: .curveClient(keyPair: peerKeys, serverKey: brokerKeys.publicKey)))
         try socket.connect(endpoint.withLock { $0! })
         return socket
     }
 
     private func runBroker() throws {
-        let zap = try Socket(context: context, kind: .rep)
+        let zap = try Socket(context: brokerContext, kind: .rep)
         try zap.bind("inproc://zeromq.zap.01")
         var config = Socket.Config(security: .curveServer(secretKey: brokerKeys.secretKey, zapDomain: "bench"))
         config.sendHighWaterMark = 100_000
         config.receiveHighWaterMark = 100_000
-        let router = try Socket(context: context, kind: .router, config: config)
+        let router = try Socket(context: brokerContext, kind: .router, config: config)
         let bound = try router.bind("tcp://127.0.0.1:*")
         endpoint.withLock { $0 = bound }
         var poller = Poller()
@@ -102,7 +107,7 @@ final class RawScenario: Sendable {
 
     private func runWorker() throws {
         let socket = try Socket(
-            context: context, kind: .dealer, config: .init(security: .curveClient(keyPair: peerKeys, serverKey: brokerKeys.publicKey)))
+            context: workerContext, kind: .dealer, config: .init(security: .curveClient(keyPair: peerKeys, serverKey: brokerKeys.publicKey)))
         try socket.connect(endpoint.withLock { $0! })
         try socket.send([Array("READY".utf8)])
         var poller = Poller()
