@@ -119,7 +119,10 @@ let package = Package(
 
         // Tests.
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
-        .testTarget(name: "BusProtocolTests", dependencies: ["BusProtocol", "ContactPointAPI"]),
+        .testTarget(
+            name: "BusProtocolTests",
+            dependencies: ["BusProtocol", "ContactPointAPI", .product(name: "GRPCCore", package: "grpc-swift-2")]
+        ),
         .testTarget(
             name: "BusTransportTests",
             dependencies: [
