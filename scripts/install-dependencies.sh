@@ -10,6 +10,8 @@ packages=(
     protobuf-compiler    # protoc, for scripts/generate-protos.sh
     protobuf-c-compiler  # protoc-c, to prove Proto/ works unchanged with protobuf-c
     libprotobuf-c-dev
+    python3-zmq          # the end-to-end test of a client written in another language
+    python3-protobuf
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -22,7 +22,8 @@ final class RunningProcess: @unchecked Sendable {
     init(_ executable: String, _ arguments: [String], name: String) throws {
         self.name = name
         process = Process()
-        process.executableURL = Self.binDirectory.appendingPathComponent(executable)
+        process.executableURL =
+            executable.hasPrefix("/") ? URL(fileURLWithPath: executable) : Self.binDirectory.appendingPathComponent(executable)
         process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
@@ -85,6 +86,11 @@ final class RunningProcess: @unchecked Sendable {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
+
+    /// Waits for the process to exit by itself. Only for short-lived commands.
+    func waitUntilExit() { process.waitUntilExit() }
+
+    var exitStatus: Int32 { process.terminationStatus }
 
     /// Sends SIGTERM without waiting: the process begins its graceful shutdown.
     func requestStop() {
