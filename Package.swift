@@ -134,7 +134,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "BusTransport", "BusProtocol", "ZeroMQ", "ContactPointAPI",
+                "Broker", "BusTransport", "BusProtocol", "ZeroMQ", "ContactPointAPI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
             ],

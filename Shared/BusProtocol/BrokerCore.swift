@@ -169,10 +169,11 @@ public struct BrokerCore {
             return
         }
         header.peer = peer
+        let waitLimit = now + config.unroutableTimeout
         let deadline = header.timeoutMicros > 0 ? now + .microseconds(header.timeoutMicros) : nil
         let request = Request(
             client: client, service: service, header: header, payload: body[1...], deadline: deadline,
-            routableUntil: min(deadline ?? now + config.unroutableTimeout, now + config.unroutableTimeout))
+            routableUntil: deadline.map { min($0, waitLimit) } ?? waitLimit)
         guard services[service, default: Service()].queue.count < config.maxQueuedPerService else {
             fail(request, code: .resourceExhausted, message: "the queue for \(service) is full", into: &actions)
             return

@@ -1,3 +1,4 @@
+import Broker
 import BusTransport
 import ContactPointAPI
 import Foundation
@@ -9,16 +10,10 @@ import ZeroMQ
 /// Real brokers and echo workers as separate processes on loopback, with their keys and
 /// allow-list in a temporary directory: the bus as it runs in production, at test scale.
 final class BusCluster: Sendable {
-    struct BrokerEndpoints: Decodable, Sendable {
-        var requests: String
-        var eventsIn: String
-        var eventsOut: String
-    }
-
     let directory: String
     let heartbeatMillis: Int
     let brokerProcesses: [RunningProcess]
-    let brokerEndpoints: [BrokerEndpoints]
+    let brokerEndpoints: [Broker.Endpoints]
     let brokerAddresses: [BrokerAddress]
     let clientKeys: CurveKeyPair
     /// A well-formed key that is on no allow-list.
@@ -42,7 +37,7 @@ final class BusCluster: Sendable {
             """.write(toFile: "\(directory)/allow-list", atomically: true, encoding: .utf8)
 
         var processes: [RunningProcess] = []
-        var endpoints: [BrokerEndpoints] = []
+        var endpoints: [Broker.Endpoints] = []
         var addresses: [BrokerAddress] = []
         for index in 1...brokerCount {
             let keys = try CurveKeyPair.generate()
@@ -59,7 +54,7 @@ final class BusCluster: Sendable {
             guard let line = process.text.split(separator: "\n").first(where: { $0.hasPrefix("{") }) else {
                 throw ProcessTimeout(process: process.name, waitingFor: "endpoints line", output: process.text)
             }
-            let bound = try JSONDecoder().decode(BrokerEndpoints.self, from: Data(line.utf8))
+            let bound = try JSONDecoder().decode(Broker.Endpoints.self, from: Data(line.utf8))
             processes.append(process)
             endpoints.append(bound)
             addresses.append(BrokerAddress(endpoint: bound.requests, publicKey: keys.publicKey))
@@ -72,7 +67,7 @@ final class BusCluster: Sendable {
     }
 
     private init(
-        directory: String, heartbeatMillis: Int, brokerProcesses: [RunningProcess], brokerEndpoints: [BrokerEndpoints],
+        directory: String, heartbeatMillis: Int, brokerProcesses: [RunningProcess], brokerEndpoints: [Broker.Endpoints],
         brokerAddresses: [BrokerAddress], clientKeys: CurveKeyPair, strangerKeys: CurveKeyPair
     ) {
         self.directory = directory

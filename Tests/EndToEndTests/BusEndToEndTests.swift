@@ -55,8 +55,9 @@ struct BusEndToEndTests {
             try await waitUntilServing(echo, instances: ["echo-1"])
             let worker = try #require(cluster.worker("echo-1"))
             async let reply = echo.get(.with { $0.text = "important"; $0.delayMillis = 1_000 })
-            // Wait until echo-1 has the call (it logs each call it receives), then kill it.
-            try await worker.waitForOutput(containing: "/contactpoint.v1.Echo/Get", timeout: .seconds(10))
+            // Wait until echo-1 has the call (it logs each call it receives; the readiness call
+            // was call 1), then kill it.
+            try await worker.waitForOutput(containing: "rpc.call-id=2 ", timeout: .seconds(10))
             worker.killHard()
             try cluster.startWorker("echo-2")
             return try await reply

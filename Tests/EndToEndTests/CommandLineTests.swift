@@ -34,7 +34,7 @@ struct CommandLineTests {
         }
         let echo = try RunningProcess("contactpoint", arguments, name: "echo")
         try await echo.waitForOutput(containing: "echo-1: hello")
-        while echo.isRunning { try await echo.waitForOutput(containing: "\n", timeout: .seconds(10)); await Task.yield() }
-        #expect(echo.text.components(separatedBy: "echo-1: hello").count - 1 == 3)
+        echo.waitUntilExit()
+        #expect(echo.exitStatus == 0, "a failed call makes the command exit non-zero: \(echo.text)")
     }
 }
