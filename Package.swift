@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Broker", targets: ["Broker"]),
         .library(name: "BusTransport", targets: ["BusTransport"]),
         .library(name: "ServiceRuntime", targets: ["ServiceRuntime"]),
+        .library(name: "Supervisor", targets: ["Supervisor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
@@ -22,6 +23,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/apple/swift-collections", exact: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", exact: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
     ],
     targets: [
         // C libraries from Debian: libzmq3-dev and libssl-dev.
@@ -80,9 +85,23 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Shared/ServiceRuntime"
+        ),
+
+        .target(
+            name: "Supervisor",
+            dependencies: [
+                "Broker", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Shared/Supervisor"
         ),
 
         // Executables.
@@ -110,9 +129,11 @@ let package = Package(
         .executableTarget(
             name: "ContactPointCLI",
             dependencies: [
-                "ZeroMQ", "BusTransport", "ContactPointAPI", "ServiceRuntime",
+                "ZeroMQ", "BusProtocol", "BusTransport", "ContactPointAPI", "ServiceRuntime", "Supervisor",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Clients/ContactPoint"
         ),

@@ -4,14 +4,13 @@ import ContactPointAPI
 import Foundation
 import GRPCCore
 import ServiceRuntime
-import ZeroMQ
 
 /// `contactpoint echo`: checks the bus end to end by calling the diagnostic echo service.
 struct Echo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Call the echo service through the bus and report who answered and how fast.")
 
-    @OptionGroup var bus: BusPeerOptions
+    @OptionGroup var bus: BusClientOptions
     @Option(help: "Text to send.")
     var text = "ping"
     @Option(help: "How many calls to make, one after another.")
@@ -20,7 +19,8 @@ struct Echo: AsyncParsableCommand {
     var timeoutMillis = 2000
 
     func run() async throws {
-        let config = BusClientTransport.Config(brokers: try bus.brokerAddresses(), keyPair: try bus.keyPair())
+        let connection = withConfiguration { () throws(ConfigurationError) in try bus.connection() }
+        let config = BusClientTransport.Config(brokers: connection.brokers, keyPair: connection.keyPair)
         try await withGRPCClient(transport: try BusClientTransport(config: config)) { client in
             let echo = Contactpoint_V1_Echo.Client(wrapping: client)
             var options = CallOptions.defaults

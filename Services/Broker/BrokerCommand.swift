@@ -14,47 +14,96 @@ import ZeroMQ
 struct BrokerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "contactpoint-broker",
-        abstract: "Run a ContactPoint bus broker (MDP/0.2 over CURVE-secured ZeroMQ).")
+        abstract: "Run a ContactPoint bus broker (MDP/0.2 over CURVE-secured ZeroMQ).",
+        discussion: "Settings come from flags, CONTACTPOINT_* variables or a --config file (docs/CONFIGURATION.md).")
 
-    @Option(help: "Endpoint clients and workers connect to.")
-    var endpoint = "tcp://*:5555"
-    @Option(help: "Endpoint event publishers connect to (XSUB).")
-    var eventsIn = "tcp://*:5556"
-    @Option(help: "Endpoint event subscribers connect to (XPUB).")
-    var eventsOut = "tcp://*:5557"
+    @Option(help: "A configuration file of `key = value` lines; flags and CONTACTPOINT_* variables override it.")
+    var config: String?
+    @Flag(help: "Print the configuration in force and exit.")
+    var printConfig = false
+    @Option(help: "Endpoint clients and workers connect to (default tcp://*:5555).")
+    var endpoint: String?
+    @Option(help: "Endpoint event publishers connect to, XSUB (default tcp://*:5556).")
+    var eventsIn: String?
+    @Option(help: "Endpoint event subscribers connect to, XPUB (default tcp://*:5557).")
+    var eventsOut: String?
     @Option(help: "The broker's CURVE key pair file (see `contactpoint keys generate`).")
-    var keyFile: String
+    var keyFile: String?
     @Option(help: "The allow-list file: `principal public-key [services]` per line.")
-    var allowList: String
-    @Option(help: "Milliseconds between heartbeats to workers.")
-    var heartbeatMillis = 1000
-    @Option(help: "Missed heartbeats before a worker is purged.")
-    var heartbeatLiveness = 3
-    @Option(help: "Requests a service may have queued before RESOURCE_EXHAUSTED.")
-    var maxQueue = 1024
-    @Option(help: "Largest message accepted, in bytes; larger ones drop the sender's connection.")
-    var maxMessageBytes: Int64 = 8 << 20
-    @OptionGroup var logging: LoggingOptions
+    var allowList: String?
+    @Option(help: "Interval between heartbeats to workers, e.g. 1s or 200ms (default 1s).")
+    var heartbeat: String?
+    @Option(help: "Missed heartbeats before a worker is purged (default 3).")
+    var heartbeatLiveness: String?
+    @Option(help: "Requests a service may have queued before RESOURCE_EXHAUSTED (default 1024).")
+    var maxQueue: String?
+    @Option(help: "Largest message accepted, in bytes; larger ones drop the sender's connection (default 8 MiB).")
+    var maxMessageBytes: String?
+    @Option(help: "The least severe log level printed (default notice).")
+    var logLevel: String?
 
     func run() async throws {
-        logging.bootstrap()
-        let logger = Logger(label: "contactpoint-broker")
-        var config = Broker.Config(
-            keyPair: try KeyFile.readKeyPair(at: keyFile),
-            allowList: try AllowList(contentsOf: allowList))
-        config.endpoint = endpoint
-        config.eventsInEndpoint = eventsIn
-        config.eventsOutEndpoint = eventsOut
-        config.maxMessageBytes = maxMessageBytes
-        config.routing.heartbeatInterval = .milliseconds(heartbeatMillis)
-        config.routing.heartbeatLiveness = heartbeatLiveness
-        config.routing.maxQueuedPerService = maxQueue
-
+        let executable = "contactpoint-broker"
+        let config: Broker.Config
+        let level: Logger.Level
+        do {
+            (config, level) = try readConfiguration()
+        } catch {
+            ServiceMain.exitOnConfigurationError(error, executable: executable)
+        }
+        guard !printConfig else { return }
+        LoggingSystem.bootstrapStandardError(level: level)
+        let logger = Logger(label: executable)
         let broker = Broker(config: config, logger: logger)
         let endpoints = try await broker.start()
         FileHandle.standardOutput.write(try JSONEncoder().encode(endpoints) + Data("\n".utf8))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let watch = SupervisorWatch() {
+            services.append(.init(service: watch, successTerminationBehavior: .gracefullyShutdownGroup))
+        }
+        services.append(.init(service: broker))
         let group = ServiceGroup(
-            configuration: .init(services: [broker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+
+    private func readConfiguration() throws(ConfigurationError) -> (Broker.Config, Logger.Level) {
+        var reader = try ConfigurationReader(executable: "contactpoint-broker", file: config)
+        let allowListPath = try reader.required(
+            "allow-list", flag: allowList, fix: "give the file listing the peers that may connect",
+            parse: ConfigurationValue.text)
+        let allowList: AllowList
+        do {
+            allowList = try AllowList(contentsOf: allowListPath)
+        } catch {
+            throw ConfigurationError(
+                key: "allow-list", source: allowListPath, problem: "\(error)",
+                fix: "write one `principal public-key [service,…]` per line (docs/OPERATIONS.md)")
+        }
+        var config = Broker.Config(
+            keyPair: try reader.required(
+                "key-file", flag: keyFile, fix: "give the broker's .key file", parse: ConfigurationValue.keyPair),
+            allowList: allowList)
+        config.endpoint = try reader.value("endpoint", flag: endpoint, default: config.endpoint, parse: ConfigurationValue.endpoint)!
+        config.eventsInEndpoint = try reader.value(
+            "events-in", flag: eventsIn, default: config.eventsInEndpoint, parse: ConfigurationValue.endpoint)!
+        config.eventsOutEndpoint = try reader.value(
+            "events-out", flag: eventsOut, default: config.eventsOutEndpoint, parse: ConfigurationValue.endpoint)!
+        config.routing.heartbeatInterval = try reader.value(
+            "heartbeat", flag: heartbeat, default: config.routing.heartbeatInterval, parse: ConfigurationValue.duration)!
+        config.routing.heartbeatLiveness = try reader.value(
+            "heartbeat-liveness", flag: heartbeatLiveness, default: config.routing.heartbeatLiveness,
+            parse: ConfigurationValue.integer(in: 1...100))!
+        config.routing.maxQueuedPerService = try reader.value(
+            "max-queue", flag: maxQueue, default: config.routing.maxQueuedPerService,
+            parse: ConfigurationValue.integer(in: 1...1_000_000))!
+        config.maxMessageBytes = Int64(
+            try reader.value(
+                "max-message-bytes", flag: maxMessageBytes, default: Int(config.maxMessageBytes),
+                parse: ConfigurationValue.integer(in: 1024...(1 << 30)))!)
+        let level = try reader.value("log-level", flag: logLevel, default: Logger.Level.notice, parse: ConfigurationValue.logLevel)!
+        try reader.rejectUnknownKeys()
+        if printConfig { ServiceMain.printSettings(reader.effectiveSettings) }
+        return (config, level)
     }
 }

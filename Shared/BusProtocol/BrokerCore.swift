@@ -183,13 +183,17 @@ public struct BrokerCore {
     }
 
     /// MMI (RFC 8): `mmi.service` answers "200" if the named service has workers, "404" if not;
+    /// `mmi.workers` (ours) answers how many worker sessions the named service has, in decimal;
     /// other `mmi.*` names answer "501". A body of [header, name] gets [reply header, code] back.
     private func answerManagementRequest(
         from client: [UInt8], service: String, body: [[UInt8]], into actions: inout [Action]
     ) {
         let code: String
-        if service == Majordomo.mmiServiceLookup, let name = body.last.flatMap({ String(validating: $0, as: UTF8.self) }) {
+        let name = body.last.flatMap { String(validating: $0, as: UTF8.self) }
+        if service == Majordomo.mmiServiceLookup, let name {
             code = (services[name]?.workers ?? 0) > 0 ? "200" : "404"
+        } else if service == Majordomo.mmiWorkerCount, let name {
+            code = String(services[name]?.workers ?? 0)
         } else {
             code = "501"
         }

@@ -8,6 +8,8 @@ public enum Majordomo {
 
     /// The MMI service-discovery service (ZeroMQ RFC 8).
     public static let mmiServiceLookup = "mmi.service"
+    /// Not in RFC 8: the number of worker sessions registered for a service.
+    public static let mmiWorkerCount = "mmi.workers"
     public static let mmiPrefix = "mmi."
 
     /// An MDP/Client command.

@@ -26,6 +26,10 @@ public final class BusClientTransport: ClientTransport {
         /// ZMTP heartbeat on each broker connection, in milliseconds: a broker that stops
         /// answering pings for `timeout` is treated as down.
         public var connectionHeartbeat: (interval: Int32, timeout: Int32) = (1000, 3000)
+        /// The bus service name to send a gRPC service's calls to, where it is not the gRPC name:
+        /// `["grpc.health.v1.Health": BusServerTransport.healthServiceName(of: "echo")]` checks
+        /// the health of echo processes rather than of whichever process answers first.
+        public var routes: [String: String] = [:]
 
         public init(brokers: [BrokerAddress], keyPair: CurveKeyPair) {
             self.brokers = brokers
@@ -126,7 +130,7 @@ public final class BusClientTransport: ClientTransport {
             return
         }
         calls.insert(callID, PendingCalls.Entry(sink: responses, broker: broker))
-        let frames = Majordomo.ClientCommand.request(service: service, body: body).frames
+        let frames = Majordomo.ClientCommand.request(service: config.routes[service] ?? service, body: body).frames
         if !mailbox.send(.send(callID: callID, broker: broker, frames: frames)) {
             calls.remove(callID)
             responses.fail(RPCError(code: .unavailable, message: "the bus client has stopped"))

@@ -32,6 +32,10 @@ public final class BusServerTransport: ServerTransport {
         /// After graceful shutdown begins, how long calls in flight may take to finish before
         /// they are cancelled (a `Watch` stream, say, never finishes by itself).
         public var shutdownGracePeriod: Duration = .seconds(10)
+        /// When set, the health service is also served under
+        /// ``BusServerTransport/healthServiceName(of:)`` of this name, so that a caller can
+        /// check the health of this kind of process in particular.
+        public var healthScope: String?
 
         public init(brokers: [BrokerAddress], keyPair: CurveKeyPair) {
             self.brokers = brokers
@@ -73,8 +77,16 @@ public final class BusServerTransport: ServerTransport {
         (shutdownBegan, shutdownBeganContinuation) = AsyncStream.makeStream()
     }
 
+    /// The bus service name of the health service of processes whose ``Config/healthScope`` is `scope`.
+    public static func healthServiceName(of scope: String) -> String {
+        "\(healthService)/\(scope)"
+    }
+
+    private static let healthService = "grpc.health.v1.Health"
+
     public func configure(context: GRPCServerContext) {
-        let names = Set(context.methods.map(\.service.fullyQualifiedService))
+        var names = Set(context.methods.map(\.service.fullyQualifiedService))
+        if let scope = config.healthScope, names.contains(Self.healthService) { names.insert(Self.healthServiceName(of: scope)) }
         services.withLock { $0 = names.sorted() }
         let unary = context.methods.filter { $0.type.map { !$0.isResponseStreaming } ?? false }
         unaryMethods.withLock { $0 = Set(unary.map { "/\($0.fullyQualifiedMethod)" }) }

@@ -28,6 +28,21 @@ public final class HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
         for watcher in watchers { watcher.yield(status) }
     }
 
+    /// Sets every registered service, and the process, to `status`: NOT_SERVING while the
+    /// process drains or while a dependency such as its database is unavailable.
+    public func setStatusOfAll(_ status: ServingStatus) {
+        let watchers = state.withLock { state in
+            for service in Array(state.statuses.keys) + [""] { state.statuses[service] = status }
+            return state.watchers.values.map(\.continuation)
+        }
+        for watcher in watchers { watcher.yield(status) }
+    }
+
+    /// The status of `service` ("" for the process), if it is registered.
+    public func status(ofService service: String = "") -> ServingStatus? {
+        state.withLock { $0.statuses[service] }
+    }
+
     public func check(
         request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext
     ) async throws -> Grpc_Health_V1_HealthCheckResponse {

@@ -222,13 +222,15 @@ struct BrokerCoreTests {
 
     // MARK: MMI
 
-    @Test("mmi.service answers 200 for a service with workers, 404 otherwise, in raw and enveloped form")
+    @Test("mmi.service answers 200 for a service with workers, 404 otherwise; mmi.workers counts them")
     mutating func mmi() {
         _ = send(Majordomo.WorkerCommand.ready(service: service).frames, from: [1], peer: "worker-a")
         let known = sentFrames(send(Majordomo.ClientCommand.request(service: "mmi.service", body: [Array(service.utf8)]).frames, from: [9], peer: "c"))
         #expect(known == [[[9]] + Majordomo.ClientCommand.final(service: "mmi.service", body: [Array("200".utf8)]).frames])
         let unknown = sentFrames(send(Majordomo.ClientCommand.request(service: "mmi.service", body: [Array("nope".utf8)]).frames, from: [9], peer: "c"))
         #expect(unknown == [[[9]] + Majordomo.ClientCommand.final(service: "mmi.service", body: [Array("404".utf8)]).frames])
+        let count = sentFrames(send(Majordomo.ClientCommand.request(service: "mmi.workers", body: [Array(service.utf8)]).frames, from: [9], peer: "c"))
+        #expect(count == [[[9]] + Majordomo.ClientCommand.final(service: "mmi.workers", body: [Array("1".utf8)]).frames])
         let other = sentFrames(send(Majordomo.ClientCommand.request(service: "mmi.echo", body: [[]]).frames, from: [9], peer: "c"))
         #expect(other == [[[9]] + Majordomo.ClientCommand.final(service: "mmi.echo", body: [Array("501".utf8)]).frames])
     }

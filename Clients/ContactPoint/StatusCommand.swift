@@ -1,0 +1,130 @@
+import ArgumentParser
+import BusProtocol
+import BusTransport
+import ContactPointAPI
+import Foundation
+import GRPCCore
+import ServiceRuntime
+import Supervisor
+import ZeroMQ
+
+/// `contactpoint status`: what the local stack runs and whether it is healthy.
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the local stack's brokers, services, instances and health.",
+        discussion: "Exits 0 when everything runs and is SERVING, 1 otherwise.")
+
+    @Option(help: "The data directory (default: $CONTACTPOINT_DATA_DIR or ~/.local/share/contactpoint).")
+    var dataDir: String?
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    func run() async throws {
+        let directory = StackDirectory(root: dataDir ?? StackDirectory.defaultRoot())
+        guard let stack = try? StackState.read(from: directory.stateFile) else {
+            print("No stack is running in \(directory.root). Start one with: contactpoint up")
+            throw ExitCode(1)
+        }
+        let keyPair = withConfiguration { () throws(ConfigurationError) in
+            try ConfigurationValue.parsing(
+                "key-file", directory.keyFile(principal: StackDirectory.operatorPrincipal), ConfigurationValue.keyPair)
+        }
+        var brokers: [BrokerAddress] = []
+        for broker in stack.brokers {
+            brokers.append(withConfiguration { () throws(ConfigurationError) in
+                try ConfigurationValue.parsing("broker", "\(broker.endpoint),\(broker.publicKeyFile)", ConfigurationValue.broker)
+            })
+        }
+        let serviceNames = stack.processes.map(\.service).filter { $0 != "broker" }.reduce(into: [String]()) { names, name in
+            if !names.contains(name) { names.append(name) }
+        }
+        // Worker sessions per broker for each service's first RPC service.
+        var workerCounts: [[String: Int]] = []
+        for broker in brokers {
+            let questions = serviceNames.map { (mmi: Majordomo.mmiWorkerCount, name: StackService.named($0)?.rpcServices.first ?? $0) }
+            let answers = await ManagementQuery(broker: broker, keyPair: keyPair).ask(questions)
+            var counts: [String: Int] = [:]
+            for (name, answer) in zip(serviceNames, answers) { counts[name] = answer.flatMap(Int.init) }
+            workerCounts.append(counts)
+        }
+        var services: [StatusReport.Service] = []
+        for name in serviceNames {
+            let processes = stack.processes.filter { $0.service == name }
+            services.append(
+                StatusReport.Service(
+                    name: name, instances: processes.count, running: processes.filter { $0.phase == .running }.count,
+                    workers: workerCounts.map { $0[name] },
+                    health: await health(of: name, brokers: brokers, keyPair: keyPair)))
+        }
+        let report = StatusReport(
+            dataDirectory: directory.root, supervisorPID: stack.supervisorPID, supervisorRunning: kill(stack.supervisorPID, 0) == 0,
+            brokers: zip(stack.brokers, workerCounts).map { broker, counts in
+                StatusReport.Broker(name: broker.name, endpoint: broker.endpoint, reachable: counts.count == serviceNames.count)
+            },
+            services: services, processes: stack.processes)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            printTable(report)
+        }
+        if !report.isHealthy { throw ExitCode(1) }
+    }
+
+    /// The health of `service`'s processes, asked through the bus under its scoped health name.
+    private func health(of service: String, brokers: [BrokerAddress], keyPair: CurveKeyPair) async -> String {
+        var config = BusClientTransport.Config(brokers: brokers, keyPair: keyPair)
+        config.routes[Grpc_Health_V1_Health.descriptor.fullyQualifiedService] = BusServerTransport.healthServiceName(of: service)
+        do {
+            return try await withGRPCClient(transport: try BusClientTransport(config: config)) { client in
+                var options = CallOptions.defaults
+                options.timeout = .seconds(2)
+                let response = try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init(), options: options)
+                return "\(response.status)".uppercasedSnakeCase
+            }
+        } catch let error as RPCError {
+            return "unknown (\(error.code))"
+        } catch {
+            return "unknown (\(error))"
+        }
+    }
+
+    private func printTable(_ report: StatusReport) {
+        print("Stack in \(report.dataDirectory): supervisor pid \(report.supervisorPID) \(report.supervisorRunning ? "running" : "NOT RUNNING")")
+        print("")
+        printRows(
+            [["BROKER", "ENDPOINT", "REACHABLE"]]
+                + report.brokers.map { [$0.name, $0.endpoint, $0.reachable ? "yes" : "NO"] })
+        print("")
+        printRows(
+            [["SERVICE", "RUNNING", "WORKER SESSIONS (per broker)", "HEALTH"]]
+                + report.services.map { service in
+                    [
+                        service.name, "\(service.running)/\(service.instances)",
+                        service.workers.map { $0.map(String.init) ?? "?" }.joined(separator: " / "), service.health,
+                    ]
+                })
+        print("")
+        printRows(
+            [["PROCESS", "PID", "PHASE", "RESTARTS", "LAST EXIT"]]
+                + report.processes.map { [$0.name, $0.pid.map(String.init) ?? "-", $0.phase.rawValue, "\($0.restarts)", $0.lastExit ?? ""] })
+    }
+
+    private func printRows(_ rows: [[String]]) {
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        for row in rows {
+            print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  "))
+        }
+    }
+}
+
+extension String {
+    /// `notServing` → `NOT_SERVING`, as gRPC spells statuses.
+    fileprivate var uppercasedSnakeCase: String {
+        reduce(into: "") { result, character in
+            if character.isUppercase { result += "_" }
+            result += character.uppercased()
+        }
+    }
+}

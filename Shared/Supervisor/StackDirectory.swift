@@ -1,0 +1,76 @@
+import Foundation
+import ZeroMQ
+
+/// The data directory of a stack run by `contactpoint up`:
+///
+/// ```
+/// keys/             one CURVE key pair per principal (brokers, services, the operator), 0700
+/// allow-list        which principal may connect and what it may serve (rewritten on start)
+/// config/           one configuration file per process (rewritten on start)
+/// data/SERVICE/     each service's database files (kept)
+/// stack.json        what is running now (StackState)
+/// ```
+public struct StackDirectory: Sendable {
+    public let root: String
+
+    public init(root: String) {
+        self.root = root
+    }
+
+    /// `$CONTACTPOINT_DATA_DIR`, else `$XDG_DATA_HOME/contactpoint`, else `~/.local/share/contactpoint`.
+    public static func defaultRoot(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let explicit = environment["CONTACTPOINT_DATA_DIR"], !explicit.isEmpty { return explicit }
+        let dataHome = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(NSHomeDirectory())/.local/share"
+        return "\(dataHome)/contactpoint"
+    }
+
+    public var keysDirectory: String { "\(root)/keys" }
+    public var allowListFile: String { "\(root)/allow-list" }
+    public var stateFile: String { "\(root)/stack.json" }
+    public func configFile(process: String) -> String { "\(root)/config/\(process).conf" }
+    public func dataDirectory(service: String) -> String { "\(root)/data/\(service)" }
+    public func keyFile(principal: String) -> String { "\(keysDirectory)/\(principal).key" }
+    public func publicKeyFile(principal: String) -> String { "\(keysDirectory)/\(principal).pub" }
+
+    /// The principal of the local operator's command-line client.
+    public static let operatorPrincipal = "operator"
+
+    /// Creates what is missing: the directories (mode 0700) and a key pair for every principal.
+    /// Returns whether this was the first run (no keys existed).
+    @discardableResult
+    public func prepare(brokers: [String], services: [StackService]) throws -> Bool {
+        let manager = FileManager.default
+        let firstRun = !manager.fileExists(atPath: keysDirectory)
+        for directory in [root, keysDirectory, "\(root)/config", "\(root)/data"] + services.map({ dataDirectory(service: $0.name) }) {
+            try manager.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        for principal in brokers + services.map(\.name) + [Self.operatorPrincipal]
+        where !manager.fileExists(atPath: keyFile(principal: principal)) {
+            try KeyFile.write(try CurveKeyPair.generate(), name: principal, into: keysDirectory)
+        }
+        return firstRun
+    }
+
+    /// Writes the allow-list: every service may serve its own RPC services and its scoped health
+    /// service; the operator may only call.
+    public func writeAllowList(services: [StackService]) throws {
+        var lines = ["# written by contactpoint up on every start: principal  public-key  services it may serve"]
+        for service in services {
+            let key = try KeyFile.readPublicKey(at: publicKeyFile(principal: service.name))
+            let served = service.rpcServices + ["grpc.health.v1.Health", "grpc.health.v1.Health/\(service.name)"]
+            lines.append("\(service.name) \(key.z85) \(served.joined(separator: ","))")
+        }
+        let operatorKey = try KeyFile.readPublicKey(at: publicKeyFile(principal: Self.operatorPrincipal))
+        lines.append("\(Self.operatorPrincipal) \(operatorKey.z85)")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: allowListFile, atomically: true, encoding: .utf8)
+    }
+
+    /// Writes a process's configuration file from `settings` (key, value pairs, in order).
+    public func writeConfig(process: String, settings: [(String, String)]) throws -> String {
+        let path = configFile(process: process)
+        let lines = ["# written by contactpoint up on every start; set overrides as CONTACTPOINT_* variables"]
+            + settings.map { "\($0.0) = \($0.1)" }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+
+/// What `contactpoint up` is running, written to `stack.json` in the data directory whenever it
+/// changes, for `contactpoint status` and for operators.
+public struct StackState: Codable, Sendable, Equatable {
+    public struct Broker: Codable, Sendable, Equatable {
+        public var name: String
+        /// The endpoint clients and workers connect to, with the port actually bound.
+        public var endpoint: String
+        public var eventsIn: String
+        public var eventsOut: String
+        public var publicKeyFile: String
+    }
+
+    public struct Process: Codable, Sendable, Equatable {
+        public enum Phase: String, Codable, Sendable {
+            case starting, running, restarting, stopping, stopped
+        }
+
+        /// "broker-1", "echo-2", …
+        public var name: String
+        /// The kind of service ("broker" for brokers).
+        public var service: String
+        public var pid: Int32?
+        public var phase: Phase
+        public var restarts: Int
+        public var lastExit: String?
+    }
+
+    public var supervisorPID: Int32
+    public var brokers: [Broker] = []
+    public var processes: [Process] = []
+
+    public init(supervisorPID: Int32) {
+        self.supervisorPID = supervisorPID
+    }
+
+    /// Writes the state atomically (a reader never sees half a file).
+    public func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    public static func read(from path: String) throws -> StackState {
+        try JSONDecoder().decode(StackState.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+}
