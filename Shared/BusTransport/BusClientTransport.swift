@@ -72,8 +72,9 @@ public final class BusClientTransport: ClientTransport {
         self.mailbox = try Mailbox()
     }
 
-    /// Connects to the brokers and serves calls until ``beginGracefulShutdown()`` and the last
-    /// call in flight has finished.
+    /// Connects to the brokers and serves calls until ``beginGracefulShutdown()`` — or the
+    /// cancellation of the calling task, which `withGRPCClient` uses when its body throws — and
+    /// the last call in flight has finished.
     public func connect() async throws {
         let thread = try await SocketThread.start(name: "bus-client") { [self] started in
             do {
@@ -84,7 +85,11 @@ public final class BusClientTransport: ClientTransport {
                 started.failed(error)
             }
         }
-        await thread.join()
+        await withTaskCancellationHandler {
+            await thread.join()
+        } onCancel: {
+            beginGracefulShutdown()
+        }
     }
 
     public func beginGracefulShutdown() {

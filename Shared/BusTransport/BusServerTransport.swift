@@ -110,15 +110,21 @@ public final class BusServerTransport: ServerTransport {
         logger.info("serving over the bus", metadata: [
             "bus.services": "\(serviceNames.joined(separator: ","))", "bus.brokers": "\(config.brokers.count)",
         ])
-        await withDiscardingTaskGroup { group in
-            group.addTask { await self.cancelCallsAfterGracePeriod() }
-            for await call in incoming {
-                group.addTask { await self.handle(call, with: streamHandler) }
+        // Cancelled rather than shut down gracefully: the calls are cancelled with the task, and
+        // the sessions leave the brokers as their calls end.
+        await withTaskCancellationHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.cancelCallsAfterGracePeriod() }
+                for await call in incoming {
+                    group.addTask { await self.handle(call, with: streamHandler) }
+                }
+                // Every session has closed, so every call has sent its final reply.
+                group.cancelAll()
             }
-            // Every session has closed, so every call has sent its final reply.
-            group.cancelAll()
+            await thread.join()
+        } onCancel: {
+            beginGracefulShutdown()
         }
-        await thread.join()
     }
 
     public func beginGracefulShutdown() {

@@ -1,8 +1,7 @@
 import BusTransport
 public import GRPCCore
 public import Logging
-import Metrics
-import Prometheus
+public import Prometheus
 public import ServiceLifecycle
 
 /// A service executable's parts, as its `@main` builds them: the RPC services it serves, and
@@ -42,7 +41,10 @@ public struct BusService: Sendable {
         transportConfig.healthScope = settings.service
         var router = RPCRouter<BusServerTransport>()
         for service in rpcServices + [health] { service.registerMethods(with: &router) }
-        if metricsRegistry != nil { router.registerInterceptors(pipeline: [.apply(RPCMetricsInterceptor(), to: .all)]) }
+        if let metricsRegistry {
+            let interceptor = RPCMetricsInterceptor(factory: PrometheusMetricsFactory(registry: metricsRegistry))
+            router.registerInterceptors(pipeline: [.apply(interceptor, to: .all)])
+        }
         for serviceName in Set(router.methods.map(\.service.fullyQualifiedService)) {
             health.setStatus(.serving, forService: serviceName)
         }

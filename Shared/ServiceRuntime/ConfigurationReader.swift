@@ -16,6 +16,12 @@ public struct ConfigurationReader: Sendable {
         public var key: String
         public var value: String
         public var source: String
+
+        public init(key: String, value: String, source: String) {
+            self.key = key
+            self.value = value
+            self.source = source
+        }
     }
 
     private struct FileEntry: Sendable {

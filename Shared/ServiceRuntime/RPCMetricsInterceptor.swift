@@ -1,5 +1,5 @@
 public import GRPCCore
-import Metrics
+public import CoreMetrics
 
 /// Records every call a server handles through swift-metrics: `rpc_server_calls_total` by method
 /// and status code, and `rpc_server_call_duration_seconds` (a histogram) by method, from the
@@ -7,7 +7,13 @@ import Metrics
 ///
 /// Labels carry the method and code only: never a caller, a token or anything from a message.
 public struct RPCMetricsInterceptor: ServerInterceptor {
-    public init() {}
+    private let factory: any MetricsFactory
+
+    /// Records into `factory` (a Prometheus registry's factory, say) rather than the global
+    /// metrics system, so that nothing else in the process needs bootstrapping.
+    public init(factory: any MetricsFactory) {
+        self.factory = factory
+    }
 
     public func intercept<Input: Sendable, Output: Sendable>(
         request: StreamingServerRequest<Input>,
@@ -20,22 +26,22 @@ public struct RPCMetricsInterceptor: ServerInterceptor {
         do {
             response = try await next(request, context)
         } catch {
-            Self.record(method: method, code: Self.code(of: error), since: start)
+            record(method: method, code: Self.code(of: error), since: start)
             throw error
         }
         switch response.accepted {
         case .failure(let error):
-            Self.record(method: method, code: error.code.description, since: start)
+            record(method: method, code: error.code.description, since: start)
             return response
         case .success(var contents):
             let producer = contents.producer
             contents.producer = { writer in
                 do {
                     let trailers = try await producer(writer)
-                    Self.record(method: method, code: Status.Code.ok.description, since: start)
+                    record(method: method, code: Status.Code.ok.description, since: start)
                     return trailers
                 } catch {
-                    Self.record(method: method, code: Self.code(of: error), since: start)
+                    record(method: method, code: Self.code(of: error), since: start)
                     throw error
                 }
             }
@@ -47,10 +53,10 @@ public struct RPCMetricsInterceptor: ServerInterceptor {
         ((error as? any RPCErrorConvertible)?.rpcErrorCode ?? .unknown).description
     }
 
-    private static func record(method: String, code: String, since start: ContinuousClock.Instant) {
-        Counter(label: "rpc_server_calls_total", dimensions: [("method", method), ("code", code)]).increment()
+    private func record(method: String, code: String, since start: ContinuousClock.Instant) {
+        Counter(label: "rpc_server_calls_total", dimensions: [("method", method), ("code", code)], factory: factory).increment()
         let elapsed = (ContinuousClock.now - start).components
-        Timer(label: "rpc_server_call_duration_seconds", dimensions: [("method", method)])
+        Timer(label: "rpc_server_call_duration_seconds", dimensions: [("method", method)], factory: factory)
             .recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
     }
 }

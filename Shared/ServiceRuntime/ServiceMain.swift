@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 public import Logging
-import Metrics
 import Prometheus
 
 /// The body of every service executable's `run()`: read the configuration, then build and run
@@ -36,12 +35,7 @@ public enum ServiceMain {
         LoggingSystem.bootstrapStandardError(level: shared.logLevel)
         var logger = Logger(label: executable)
         logger[metadataKey: "instance"] = "\(shared.instance)"
-        var registry: PrometheusCollectorRegistry?
-        if shared.metrics != nil {
-            let prometheus = PrometheusCollectorRegistry()
-            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: prometheus))
-            registry = prometheus
-        }
+        let registry = shared.metrics == nil ? nil : PrometheusCollectorRegistry()
         let busService = try await makeService(shared, own, logger)
         let group = try busService.serviceGroup(
             settings: shared, health: HealthService(), metricsRegistry: registry, logger: logger)

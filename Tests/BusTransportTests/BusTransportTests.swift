@@ -165,6 +165,22 @@ struct BusTransportTests {
         #expect(elapsed < .seconds(2))
     }
 
+    @Test("a call that fails out of withGRPCClient's body ends the client and the server too (they are cancelled)")
+    func failureLeavesScope() async throws {
+        let started = ContinuousClock.now
+        let error = await #expect(throws: RPCError.self) {
+            try await InProcessBus.with(services: [InspectingEchoService()]) { client in
+                let echo = Contactpoint_V1_Echo.Client(wrapping: client)
+                var options = CallOptions.defaults
+                options.timeout = .milliseconds(200)
+                // The error leaves the body: withGRPCClient cancels the transport instead of shutting it down
+                return try await echo.get(.with { $0.delayMillis = 5_000 }, options: options)
+            }
+        }
+        #expect(error?.code == .deadlineExceeded)
+        #expect(started.duration(to: .now) < .seconds(3))
+    }
+
     @Test("many calls in flight at once each get their own reply")
     func concurrentCalls() async throws {
         let replies = try await InProcessBus.with(services: [InspectingEchoService()], sessionsPerBroker: 8) { client in

@@ -47,7 +47,7 @@ final class BusCluster: Sendable {
                 [
                     "--endpoint", "tcp://127.0.0.1:*", "--events-in", "tcp://127.0.0.1:*", "--events-out", "tcp://127.0.0.1:*",
                     "--key-file", "\(directory)/broker-\(index).key", "--allow-list", "\(directory)/allow-list",
-                    "--heartbeat-millis", "\(heartbeatMillis)", "--max-queue", "64", "--log-level", "info",
+                    "--heartbeat", "\(heartbeatMillis)ms", "--max-queue", "64", "--log-level", "info",
                 ],
                 name: "broker-\(index)")
             try await process.waitForOutput(containing: "\"requests\"")
@@ -88,7 +88,7 @@ final class BusCluster: Sendable {
     /// Starts an echo worker process registered with every broker.
     func startWorker(_ name: String, sessions: Int = 2) throws {
         var arguments = ["--key-file", "\(directory)/echo.key", "--instance", name, "--sessions", "\(sessions)"]
-        arguments += ["--heartbeat-millis", "\(heartbeatMillis)", "--log-level", "debug"]
+        arguments += ["--heartbeat", "\(heartbeatMillis)ms", "--log-level", "debug"]
         for (index, endpoints) in brokerEndpoints.enumerated() {
             arguments += ["--broker", "\(endpoints.requests),\(directory)/broker-\(index + 1).pub"]
         }

@@ -97,6 +97,30 @@ struct BusEndToEndTests {
         #expect(cluster.brokerProcesses[0].text.contains("peer refused"))
     }
 
+    @Test("a caller's deadline holds even when the worker holding its call is frozen and says nothing")
+    func deadlineWithSilentWorker() async throws {
+        let cluster = try await BusCluster.start(brokers: 1, workers: ["echo-1"], heartbeatMillis: 1000)
+        let worker = try #require(cluster.worker("echo-1"))
+        try await cluster.withEchoClient { try await waitUntilServing($0, instances: ["echo-1"]) }
+        // Given a worker that can neither answer nor enforce the deadline itself
+        kill(worker.pid, SIGSTOP)
+        defer { kill(worker.pid, SIGCONT) }
+        // When a new client's first call goes to it
+        let (error, elapsed) = try await cluster.withEchoClient(retry: false) { echo in
+            var options = CallOptions.defaults
+            options.timeout = .milliseconds(300)
+            let started = ContinuousClock.now
+            let error = await #expect(throws: RPCError.self) {
+                try await echo.get(.with { $0.text = "anyone?" }, options: options)
+            }
+            return (error, started.duration(to: .now))
+        }
+        // Then the caller hears DEADLINE_EXCEEDED at its deadline, long before the broker could
+        // notice the worker is gone (3 heartbeats of 1 s)
+        #expect(error?.code == .deadlineExceeded)
+        #expect(elapsed < .seconds(2))
+    }
+
     @Test("a call whose deadline passes while every worker is busy is never dispatched")
     func expiredDeadlineNeverDispatched() async throws {
         let cluster = try await BusCluster.start(brokers: 1, workers: [])

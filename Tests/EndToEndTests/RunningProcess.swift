@@ -12,6 +12,7 @@ final class RunningProcess: @unchecked Sendable {
     }
 
     private let output = Mutex(Output())
+    private let exit = Mutex<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
 
     /// Where the package's executables are: beside the test bundle in the build directory.
     static let binDirectory: URL = {
@@ -19,12 +20,15 @@ final class RunningProcess: @unchecked Sendable {
         return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     }()
 
-    init(_ executable: String, _ arguments: [String], name: String) throws {
+    init(_ executable: String, _ arguments: [String], name: String, environment: [String: String] = [:]) throws {
         self.name = name
         process = Process()
         process.executableURL =
             executable.hasPrefix("/") ? URL(fileURLWithPath: executable) : Self.binDirectory.appendingPathComponent(executable)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -43,7 +47,28 @@ final class RunningProcess: @unchecked Sendable {
             }
             for waiter in ready { waiter.resume() }
         }
+        process.terminationHandler = { [weak self] process in
+            guard let self else { return }
+            let status = process.terminationStatus
+            let waiters = self.exit.withLock { exit in
+                exit.status = status
+                defer { exit.waiters = [] }
+                return exit.waiters
+            }
+            for waiter in waiters { waiter.resume(returning: status) }
+        }
         try process.run()
+    }
+
+    /// Waits for the process to exit, without holding a thread; returns its exit status.
+    func exited() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            let status = exit.withLock { exit -> Int32? in
+                if exit.status == nil { exit.waiters.append(continuation) }
+                return exit.status
+            }
+            if let status { continuation.resume(returning: status) }
+        }
     }
 
     deinit {
@@ -86,11 +111,6 @@ final class RunningProcess: @unchecked Sendable {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
-
-    /// Waits for the process to exit by itself. Only for short-lived commands.
-    func waitUntilExit() { process.waitUntilExit() }
-
-    var exitStatus: Int32 { process.terminationStatus }
 
     /// Sends SIGTERM without waiting: the process begins its graceful shutdown.
     func requestStop() {

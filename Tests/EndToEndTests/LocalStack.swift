@@ -1,0 +1,96 @@
+import BusTransport
+import ContactPointAPI
+import Foundation
+import GRPCCore
+import Supervisor
+import ZeroMQ
+
+/// A stack run by the real `contactpoint up` in a temporary data directory on free ports, and
+/// `contactpoint status` to look at it. Everything it started is killed when the test is done.
+final class LocalStack: Sendable {
+    let directory: StackDirectory
+    let up: RunningProcess
+
+    static func start(_ arguments: [String] = [], environment: [String: String] = [:]) async throws -> LocalStack {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("stack-\(UUID())").path
+        let up = try RunningProcess(
+            "contactpoint", ["up", "--data-dir", root, "--base-port", "0", "--stop-timeout", "10s"] + arguments, name: "up",
+            environment: environment)
+        try await up.waitForOutput(containing: "[up] ContactPoint is up")
+        return LocalStack(directory: StackDirectory(root: root), up: up)
+    }
+
+    private init(directory: StackDirectory, up: RunningProcess) {
+        self.directory = directory
+        self.up = up
+    }
+
+    deinit {
+        let pids = (try? StackState.read(from: directory.stateFile))?.processes.compactMap(\.pid) ?? []
+        up.killHard()
+        for pid in pids { kill(pid, SIGKILL) }
+        try? FileManager.default.removeItem(atPath: directory.root)
+    }
+
+    var state: StackState {
+        get throws { try StackState.read(from: directory.stateFile) }
+    }
+
+    func pid(of process: String) throws -> pid_t {
+        guard let pid = try state.processes.first(where: { $0.name == process })?.pid else {
+            throw StackNotReady(waitingFor: "a pid for \(process)", output: up.text)
+        }
+        return pid
+    }
+
+    /// Runs `contactpoint status --json`: the report and the exit status.
+    func status() async throws -> (report: StatusReport, exitStatus: Int32) {
+        let status = try RunningProcess("contactpoint", ["status", "--json", "--data-dir", directory.root], name: "status")
+        let exitStatus = await status.exited()
+        let json = status.text
+        guard let start = json.firstIndex(of: "{") else { throw StackNotReady(waitingFor: "a JSON report", output: json) }
+        return (try JSONDecoder().decode(StatusReport.self, from: Data(json[start...].utf8)), exitStatus)
+    }
+
+    /// Asks `status` until `condition` holds (workers register a few heartbeats after start).
+    @discardableResult
+    func waitForStatus(
+        _ what: String, timeout: Duration = .seconds(30), _ condition: (StatusReport) -> Bool
+    ) async throws -> StatusReport {
+        let deadline = ContinuousClock.now + timeout
+        var last: StatusReport?
+        while ContinuousClock.now < deadline {
+            let (report, _) = try await status()
+            if condition(report) { return report }
+            last = report
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw StackNotReady(waitingFor: what, output: "\(String(describing: last))\n\(up.text.suffix(3000))")
+    }
+
+    /// Runs `body` with an echo client of the stack's operator.
+    func withEchoClient<T: Sendable>(_ body: @Sendable (Contactpoint_V1_Echo.Client<BusClientTransport>) async throws -> T) async throws -> T {
+        let brokers = try state.brokers.map { BrokerAddress(endpoint: $0.endpoint, publicKey: try KeyFile.readPublicKey(at: $0.publicKeyFile)) }
+        var config = BusClientTransport.Config(
+            brokers: brokers, keyPair: try KeyFile.readKeyPair(at: directory.keyFile(principal: StackDirectory.operatorPrincipal)))
+        config.retryUnavailable(services: [Contactpoint_V1_Echo.descriptor.fullyQualifiedService])
+        return try await withGRPCClient(transport: try BusClientTransport(config: config)) { client in
+            try await body(Contactpoint_V1_Echo.Client(wrapping: client))
+        }
+    }
+}
+
+struct StackNotReady: Error, CustomStringConvertible {
+    var waitingFor: String
+    var output: String
+    var description: String { "waiting for \(waitingFor); got:\n\(output)" }
+}
+
+/// Whether `pid` is a live process (a zombie no one has reaped yet counts as gone).
+func isAlive(_ pid: pid_t) -> Bool {
+    guard kill(pid, 0) == 0 else { return false }
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return false }
+    return !stat[close...].hasPrefix(") Z")
+}

@@ -1,0 +1,83 @@
+import ContactPointAPI
+import Foundation
+import Supervisor
+import Testing
+
+/// `contactpoint up` and `contactpoint status` as a new user and an operator use them.
+@Suite("contactpoint up", .timeLimit(.minutes(3)))
+struct StackTests {
+    @Test("up starts two brokers and every service; status reports all healthy; --scale gives N workers")
+    func upAndStatus() async throws {
+        let stack = try await LocalStack.start(["--scale", "echo=3"])
+        // 3 instances × 8 sessions each register the Echo service with each broker
+        let report = try await stack.waitForStatus("24 echo workers per broker") { report in
+            report.isHealthy && report.services.first { $0.name == "echo" }?.workers == [24, 24]
+        }
+        #expect(report.brokers.map(\.name) == ["broker-1", "broker-2"])
+        #expect(report.services.map(\.name) == StackService.all.map(\.name))
+        #expect(report.services.allSatisfy { $0.health == "SERVING" })
+        #expect(Set(report.processes.map(\.name)) == ["broker-1", "broker-2", "echo-1", "echo-2", "echo-3"])
+        #expect(try await stack.status().exitStatus == 0)
+
+        let served = try await stack.withEchoClient { echo in
+            var seen: Set<String> = []
+            for _ in 0..<200 where seen.count < 3 { seen.insert(try await echo.get(.with { $0.text = "hi" }).servedBy) }
+            return seen
+        }
+        #expect(served == ["echo-1", "echo-2", "echo-3"])
+    }
+
+    @Test("a service killed with SIGKILL is restarted by up and serves again")
+    func restartsKilledService() async throws {
+        let stack = try await LocalStack.start()
+        try await stack.waitForStatus("healthy") { $0.isHealthy }
+        let first = try stack.pid(of: "echo-1")
+        kill(first, SIGKILL)
+        try await stack.up.waitForOutput(containing: "[up] echo-1 was killed by signal 9; restarting")
+        let report = try await stack.waitForStatus("echo-1 running again") { report in
+            report.isHealthy && report.processes.contains { $0.name == "echo-1" && $0.restarts == 1 && $0.phase == .running }
+        }
+        #expect(report.processes.first { $0.name == "echo-1" }?.pid != first)
+        let reply = try await stack.withEchoClient { try await $0.get(.with { $0.text = "back?" }) }
+        #expect(reply.servedBy == "echo-1")
+    }
+
+    @Test("SIGTERM to up drains the call in flight, stops the services and then the brokers, and leaves nothing running")
+    func stopDrainsInOrder() async throws {
+        let stack = try await LocalStack.start(environment: ["CONTACTPOINT_LOG_LEVEL": "debug"])
+        try await stack.waitForStatus("healthy") { $0.isHealthy }
+        let pids = try stack.state.processes.compactMap(\.pid)
+        let reply = try await stack.withEchoClient { echo in
+            async let reply = echo.get(.with { $0.text = "finish me"; $0.delayMillis = 1000 })
+            try await stack.up.waitForOutput(containing: "rpc.method=/contactpoint.v1.Echo/Get")
+            stack.up.requestStop()
+            return try await reply
+        }
+        #expect(reply.text == "finish me")
+        #expect(await stack.up.exited() == 0)
+        let output = stack.up.text
+        let echoStopped = try #require(output.range(of: "contactpoint-echo: instance=echo-1 [ServiceRuntime] stopped"))
+        let brokerStopping = try #require(output.range(of: "broker stopping"))
+        #expect(echoStopped.lowerBound < brokerStopping.lowerBound, "services stop before the brokers they reply through")
+        #expect(pids.allSatisfy { !isAlive($0) })
+    }
+
+    @Test("when up itself is killed with SIGKILL, its brokers and services exit by themselves")
+    func noOrphans() async throws {
+        let stack = try await LocalStack.start()
+        try await stack.waitForStatus("healthy") { $0.isHealthy }
+        let pids = try stack.state.processes.compactMap(\.pid)
+        #expect(pids.count == 3)
+        stack.up.killHard()
+        for _ in 0..<100 where pids.contains(where: isAlive) { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(pids.allSatisfy { !isAlive($0) })
+    }
+
+    @Test("a second up on the same data directory is refused")
+    func oneUpPerDirectory() async throws {
+        let stack = try await LocalStack.start()
+        let second = try RunningProcess("contactpoint", ["up", "--data-dir", stack.directory.root, "--base-port", "0"], name: "second")
+        #expect(await second.exited() != 0)
+        #expect(second.text.contains("another `contactpoint up` is running"))
+    }
+}
