@@ -12,6 +12,7 @@ packages=(
     libprotobuf-c-dev
     python3-zmq          # the end-to-end test of a client written in another language
     python3-protobuf
+    docker-compose       # validates docker-compose.yml (scripts/check-compose.sh); no engine needed
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -54,7 +54,7 @@ struct Status: AsyncParsableCommand {
                 StatusReport.Service(
                     name: name, instances: processes.count, running: processes.filter { $0.phase == .running }.count,
                     workers: workerCounts.map { $0[name] },
-                    health: await health(of: name, brokers: brokers, keyPair: keyPair)))
+                    health: await checkHealth(of: name, brokers: brokers, keyPair: keyPair)))
         }
         let report = StatusReport(
             dataDirectory: directory.root, supervisorPID: stack.supervisorPID, supervisorRunning: kill(stack.supervisorPID, 0) == 0,
@@ -70,24 +70,6 @@ struct Status: AsyncParsableCommand {
             printTable(report)
         }
         if !report.isHealthy { throw ExitCode(1) }
-    }
-
-    /// The health of `service`'s processes, asked through the bus under its scoped health name.
-    private func health(of service: String, brokers: [BrokerAddress], keyPair: CurveKeyPair) async -> String {
-        var config = BusClientTransport.Config(brokers: brokers, keyPair: keyPair)
-        config.routes[Grpc_Health_V1_Health.descriptor.fullyQualifiedService] = BusServerTransport.healthServiceName(of: service)
-        do {
-            return try await withGRPCClient(transport: try BusClientTransport(config: config)) { client in
-                var options = CallOptions.defaults
-                options.timeout = .seconds(2)
-                let response = try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init(), options: options)
-                return "\(response.status)".uppercasedSnakeCase
-            }
-        } catch let error as RPCError {
-            return "unknown (\(error.code))"
-        } catch {
-            return "unknown (\(error))"
-        }
     }
 
     private func printTable(_ report: StatusReport) {
@@ -115,16 +97,6 @@ struct Status: AsyncParsableCommand {
         let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {
             print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  "))
-        }
-    }
-}
-
-extension String {
-    /// `notServing` → `NOT_SERVING`, as gRPC spells statuses.
-    fileprivate var uppercasedSnakeCase: String {
-        reduce(into: "") { result, character in
-            if character.isUppercase { result += "_" }
-            result += character.uppercased()
         }
     }
 }

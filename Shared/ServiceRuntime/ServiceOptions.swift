@@ -16,7 +16,7 @@ public struct ServiceOptions: ParsableArguments {
     @Option(help: "This process's CURVE key pair file (see `contactpoint keys generate`).")
     public var keyFile: String?
 
-    @Option(help: "The instance name reported in responses and logs (default: the service name).")
+    @Option(help: "The instance name reported in responses and logs (default: SERVICE@HOSTNAME).")
     public var instance: String?
 
     @Option(help: "Concurrent calls accepted per broker (default 8).")

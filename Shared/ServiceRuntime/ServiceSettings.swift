@@ -1,4 +1,5 @@
 public import BusTransport
+import Foundation
 public import Logging
 public import ZeroMQ
 
@@ -38,7 +39,9 @@ public struct ServiceSettings: Sendable {
             service: service, brokers: brokers,
             keyPair: try reader.required(
                 "key-file", flag: options.keyFile, fix: "give this process's .key file", parse: ConfigurationValue.keyPair),
-            instance: try reader.value("instance", flag: options.instance, default: service, parse: ConfigurationValue.text)!)
+            instance: try reader.value(
+                "instance", flag: options.instance, default: "\(service)@\(ProcessInfo.processInfo.hostName)",
+                parse: ConfigurationValue.text)!)
         sessionsPerBroker = try reader.value(
             "sessions", flag: options.sessions, default: sessionsPerBroker, parse: ConfigurationValue.integer(in: 1...1024))!
         heartbeatInterval = try reader.value(

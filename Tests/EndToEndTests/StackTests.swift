@@ -6,7 +6,7 @@ import Testing
 /// `contactpoint up` and `contactpoint status` as a new user and an operator use them.
 @Suite("contactpoint up", .timeLimit(.minutes(3)))
 struct StackTests {
-    @Test("up starts two brokers and every service; status reports all healthy; --scale gives N workers")
+    @Test("up starts two brokers and every service; status and health report them healthy; --scale gives N workers")
     func upAndStatus() async throws {
         let stack = try await LocalStack.start(["--scale", "echo=3"])
         // 3 instances × 8 sessions each register the Echo service with each broker
@@ -18,6 +18,11 @@ struct StackTests {
         #expect(report.services.allSatisfy { $0.health == "SERVING" })
         #expect(Set(report.processes.map(\.name)) == ["broker-1", "broker-2", "echo-1", "echo-2", "echo-3"])
         #expect(try await stack.status().exitStatus == 0)
+        let health = try RunningProcess("contactpoint", ["health", "echo", "--data-dir", stack.directory.root], name: "health")
+        #expect(await health.exited() == 0)
+        #expect(health.text.contains("echo: SERVING"))
+        let unknown = try RunningProcess("contactpoint", ["health", "nothing", "--data-dir", stack.directory.root], name: "health")
+        #expect(await unknown.exited() == 1, "no process answers for a service that does not run: \(unknown.text)")
 
         let served = try await stack.withEchoClient { echo in
             var seen: Set<String> = []
