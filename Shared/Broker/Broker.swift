@@ -35,6 +35,12 @@ public final class Broker: Service, Sendable {
         public var requests: String
         public var eventsIn: String
         public var eventsOut: String
+
+        public init(requests: String, eventsIn: String, eventsOut: String) {
+            self.requests = requests
+            self.eventsIn = eventsIn
+            self.eventsOut = eventsOut
+        }
     }
 
     private enum Command: Sendable { case stop }

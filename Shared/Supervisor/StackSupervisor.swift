@@ -102,12 +102,17 @@ public final class StackSupervisor: Service, Sendable {
 
     private func writeBrokerConfig(name: String, ports: Int?) throws -> String {
         let port = { (offset: Int) in ports.map { "\($0 + offset)" } ?? "*" }
-        return try config.directory.writeConfig(process: name, settings: [
-            ("endpoint", "tcp://\(config.host):\(port(0))"),
-            ("events-in", "tcp://\(config.host):\(port(1))"),
-            ("events-out", "tcp://\(config.host):\(port(2))"),
-            ("key-file", config.directory.keyFile(principal: name)),
-            ("allow-list", config.directory.allowListFile),
+        return try writeBrokerConfig(
+            name: name,
+            endpoints: Broker.Endpoints(
+                requests: "tcp://\(config.host):\(port(0))", eventsIn: "tcp://\(config.host):\(port(1))",
+                eventsOut: "tcp://\(config.host):\(port(2))"))
+    }
+
+    private func writeBrokerConfig(name: String, endpoints: Broker.Endpoints) throws -> String {
+        try config.directory.writeConfig(process: name, settings: [
+            ("endpoint", endpoints.requests), ("events-in", endpoints.eventsIn), ("events-out", endpoints.eventsOut),
+            ("key-file", config.directory.keyFile(principal: name)), ("allow-list", config.directory.allowListFile),
         ])
     }
 
@@ -118,10 +123,7 @@ public final class StackSupervisor: Service, Sendable {
         for await (index, bound) in announcedEndpoints where endpoints[index] == nil {
             endpoints[index] = bound
             let name = "broker-\(index + 1)"
-            _ = try config.directory.writeConfig(process: name, settings: [
-                ("endpoint", bound.requests), ("events-in", bound.eventsIn), ("events-out", bound.eventsOut),
-                ("key-file", config.directory.keyFile(principal: name)), ("allow-list", config.directory.allowListFile),
-            ])
+            _ = try writeBrokerConfig(name: name, endpoints: bound)
             updateStack { stack in
                 stack.brokers.append(
                     StackState.Broker(
