@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "BusTransport", targets: ["BusTransport"]),
         .library(name: "ServiceRuntime", targets: ["ServiceRuntime"]),
         .library(name: "Supervisor", targets: ["Supervisor"]),
+        .library(name: "SecurityPrimitives", targets: ["SecurityPrimitives"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
@@ -93,6 +94,11 @@ let package = Package(
         ),
 
         .target(
+            name: "SecurityPrimitives",
+            dependencies: ["COpenSSL"],
+            path: "Shared/SecurityPrimitives"
+        ),
+        .target(
             name: "Supervisor",
             dependencies: [
                 "Broker", "ZeroMQ",
@@ -164,6 +170,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
+        .testTarget(name: "SecurityPrimitivesTests", dependencies: ["SecurityPrimitives"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

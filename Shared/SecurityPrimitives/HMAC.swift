@@ -1,0 +1,28 @@
+import COpenSSL
+
+/// HMAC (RFC 2104) with the hash functions ContactPoint uses.
+public enum HMAC {
+    public enum Hash: String, Sendable, Hashable, CaseIterable {
+        case sha1 = "SHA1"
+        case sha256 = "SHA256"
+        case sha512 = "SHA512"
+
+        var evp: OpaquePointer {
+            switch self {
+            case .sha1: EVP_sha1()
+            case .sha256: EVP_sha256()
+            case .sha512: EVP_sha512()
+            }
+        }
+    }
+
+    public static func authenticationCode(_ hash: Hash, key: [UInt8], message: [UInt8]) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        // One-shot HMAC over memory fails only on allocation failure.
+        guard COpenSSL.HMAC(hash.evp, key, Int32(key.count), message, message.count, &output, &length) != nil else {
+            fatalError("HMAC failed: \(OpenSSLError.lastError(of: "HMAC"))")
+        }
+        return Array(output.prefix(Int(length)))
+    }
+}
