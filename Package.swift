@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", exact: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
     ],
     targets: [
         // C libraries from Debian: libzmq3-dev and libssl-dev.
@@ -99,6 +100,11 @@ let package = Package(
             path: "Shared/SecurityPrimitives"
         ),
         .target(
+            name: "Authentication",
+            dependencies: ["SecurityPrimitives", .product(name: "GRPCCore", package: "grpc-swift-2")],
+            path: "Shared/Authentication"
+        ),
+        .target(
             name: "Supervisor",
             dependencies: [
                 "Broker", "ZeroMQ",
@@ -131,6 +137,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Services/Echo"
+        ),
+        // The identity service's store and rules; its executable comes with its RPC service.
+        .target(
+            name: "Identity",
+            dependencies: [
+                "Authentication", "SecurityPrimitives", "ServiceRuntime",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/Identity"
         ),
         .executableTarget(
             name: "ContactPointCLI",
@@ -171,6 +188,13 @@ let package = Package(
         ),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
         .testTarget(name: "SecurityPrimitivesTests", dependencies: ["SecurityPrimitives"]),
+        .testTarget(
+            name: "IdentityTests",
+            dependencies: [
+                "Identity", "Authentication", "SecurityPrimitives",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+            ]
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

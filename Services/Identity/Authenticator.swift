@@ -1,0 +1,177 @@
+import Authentication
+import Foundation
+import SecurityPrimitives
+
+/// The rules of identity: who may enrol, log in, keep a session and step up.
+struct IdentityPolicy: Sendable {
+    /// Consecutive failed logins that lock an account until an administrator unlocks it.
+    var lockAfterFailures = 100
+    var idleTimeout: Int64 = 15 * 60
+    var absoluteTimeout: Int64 = 12 * 60 * 60
+    var enrolmentValidity: Int64 = 7 * 24 * 60 * 60
+    var passwordLength = 12...128
+
+    /// Seconds before the next attempt after `failures` consecutive failures: none for the first
+    /// four (typing mistakes), then 1 s doubling to at most 60 s — so 100 failures take over an
+    /// hour and a half, and a practitioner who mistypes is barely slowed.
+    func delay(afterFailures failures: Int) -> Int64 {
+        failures < 5 ? 0 : min(60, Int64(1) << min(failures - 5, 6))
+    }
+}
+
+/// The keys session tokens are signed with: the current one signs, every published one verifies.
+struct SigningKeys: Sendable {
+    var currentID: String
+    var current: Ed25519.PrivateKey
+    /// Every key a verifier should trust now, the current one included; keys retired less than
+    /// an absolute session lifetime ago stay here so their tokens verify until they expire.
+    var published: [String: Ed25519.PublicKey]
+}
+
+/// Why an authentication attempt failed, for the audit trail. The caller is told less: every
+/// credential failure gets the same answer.
+enum AuthenticationFailure: Error, Equatable {
+    /// Unknown account, wrong password, wrong or replayed code, or throttled: one answer for all.
+    case rejected(reason: String)
+    /// Right credentials, but no session may start: lapsed vetting, suspended account, …
+    case notPermitted(reason: String)
+    case invalidRequest(String)
+}
+
+extension AuthenticationFailure {
+    /// What the caller is told: the same words for every credential failure.
+    var publicMessage: String {
+        switch self {
+        case .rejected:
+            "the email, password or code is not right, or there were too many attempts: wait a moment and try again"
+        case .notPermitted(let reason): "no session: \(reason)"
+        case .invalidRequest(let problem): problem
+        }
+    }
+}
+
+/// A session token and what it says.
+struct IssuedSession: Sendable, Equatable {
+    var token: String
+    var claims: SessionClaims
+}
+
+/// Password + TOTP login, enrolment, refresh, step-up and logout over an ``IdentityStore``.
+///
+/// Timing does not tell an unknown account from a wrong password: both verify a password hash
+/// with the same parameters and check a code.
+struct Authenticator: Sendable {
+    let store: IdentityStore
+    let passwords: PasswordHasher
+    let secrets: SecretBox
+    let keys: SigningKeys
+    var policy = IdentityPolicy()
+    /// Unix seconds now; tests move it.
+    let clock: @Sendable () -> Int64
+    let events: AuthenticationEvents
+
+    /// A hash no password matches, verified when the account is unknown so that the answer
+    /// takes as long as for a known one.
+    private let decoyHash: String
+
+    init(
+        store: IdentityStore, passwords: PasswordHasher, secrets: SecretBox, keys: SigningKeys, policy: IdentityPolicy = .init(),
+        clock: @escaping @Sendable () -> Int64
+    ) {
+        self.store = store
+        self.passwords = passwords
+        self.secrets = secrets
+        self.keys = keys
+        self.policy = policy
+        self.clock = clock
+        self.events = AuthenticationEvents(store: store)
+        self.decoyHash = passwords.hash(UUID().uuidString)
+    }
+
+    // MARK: Login
+
+    func login(email: String, password: String, code: String) async throws -> IssuedSession {
+        let now = clock()
+        let record = try await store.loginRecord(email: email)
+        // Both factors are always checked, whatever is already known to be wrong.
+        let passwordMatches = passwords.verify(password, against: record?.passwordHash ?? decoyHash)
+        let totp = record?.sealedTOTPSecret.flatMap { secrets.open($0, context: Array(record!.practitioner.id.utf8)) }
+            .map(OneTimePassword.init(secret:))
+        let step = (totp ?? OneTimePassword(secret: decoySecret)).matchingStep(of: code, at: now)
+
+        guard let record else {
+            try await events.record(.loginFailed, subject: nil, reason: "unknown account", now: now)
+            throw AuthenticationFailure.rejected(reason: "unknown account")
+        }
+        let account = record.practitioner
+        guard now >= record.throttledUntil else {
+            try await events.record(.loginFailed, subject: account.id, reason: "throttled", now: now)
+            throw AuthenticationFailure.rejected(reason: "throttled")
+        }
+        guard passwordMatches, totp != nil, let step else {
+            let reason = !passwordMatches ? "wrong password" : "wrong code"
+            if account.isLocked {
+                try await events.record(.loginFailed, subject: account.id, reason: reason, now: now)
+            } else {
+                _ = try await store.recordFailedLogin(
+                    practitionerID: account.id, reason: reason, now: now, lockAfter: policy.lockAfterFailures,
+                    delay: { [policy] in policy.delay(afterFailures: $0) })
+            }
+            throw AuthenticationFailure.rejected(reason: reason)
+        }
+        if let refusal = refusal(of: record, now: now) {
+            try await events.record(.loginRefused, subject: account.id, reason: refusal, now: now)
+            throw AuthenticationFailure.notPermitted(reason: refusal)
+        }
+        guard try await store.claimTOTPStep(practitionerID: account.id, step: step) else {
+            try await events.record(.loginFailed, subject: account.id, reason: "replayed code", now: now)
+            throw AuthenticationFailure.rejected(reason: "replayed code")
+        }
+        let sessionID = Base64URL.encode(SecureRandom.bytes(18))
+        let absoluteExpiry = now + policy.absoluteTimeout
+        let idleExpiry = min(now + policy.idleTimeout, absoluteExpiry)
+        try await store.startSession(
+            id: sessionID, practitionerID: account.id, now: now, idleExpiry: idleExpiry, absoluteExpiry: absoluteExpiry)
+        try await events.record(.loginSucceeded, subject: account.id, reason: nil, now: now)
+        return try issue(account: account, organisation: record.organisation, sessionID: sessionID, expiry: idleExpiry, stepUpAt: now, now: now)
+    }
+
+    /// Why a practitioner whose credentials are right may still not have a session.
+    private func refusal(of record: IdentityStore.LoginRecord, now: Int64) -> String? {
+        let account = record.practitioner
+        if account.isLocked { return "the account is locked: ask your administrator to unlock it" }
+        if account.status != .active { return "the account is \(account.status.rawValue)" }
+        if !record.organisation.isActive { return "the organisation is not active" }
+        return account.vetting.lapse(on: CalendarDate(unixTime: now))
+    }
+
+    private func issue(
+        account: Practitioner, organisation: Organisation, sessionID: String, expiry: Int64, stepUpAt: Int64, now: Int64
+    ) throws -> IssuedSession {
+        let claims = SessionClaims(
+            sub: account.id, sid: sessionID, org: organisation.id, la: organisation.localAuthority,
+            roles: account.roles.map(\.rawValue).sorted(), iat: now, exp: expiry, stepUpAt: stepUpAt)
+        let token = try CompactJWS.sign(payload: Array(try JSONEncoder().encode(claims)), keyID: keys.currentID, with: keys.current)
+        return IssuedSession(token: token, claims: claims)
+    }
+
+    private var decoySecret: [UInt8] { Array(repeating: 0, count: 20) }
+}
+
+/// Authentication decisions as outbox events for the audit trail (never a password, code or token).
+struct AuthenticationEvents: Sendable {
+    enum Kind: String {
+        case loginSucceeded = "login-succeeded"
+        case loginFailed = "login-failed"
+        case loginRefused = "login-refused"
+        case stepUpSucceeded = "step-up-succeeded"
+        case stepUpFailed = "step-up-failed"
+        case loggedOut = "logged-out"
+    }
+
+    let store: IdentityStore
+
+    func record(_ kind: Kind, subject: String?, reason: String?, now: Int64) async throws {
+        try await store.recordAuthenticationEvent(kind: kind.rawValue, subject: subject, reason: reason, now: now)
+    }
+}

@@ -1,0 +1,45 @@
+public import GRPCCore
+
+/// Turns the session token in a call's `authorization: Bearer …` metadata into the ``Caller``
+/// its handler sees, or ends the call with UNAUTHENTICATED. Methods in `publicMethods` (login,
+/// say) pass without a token.
+public struct AuthenticationInterceptor: ServerInterceptor {
+    public let verifier: SessionVerifier
+    public let publicMethods: Set<String>
+
+    /// - Parameter publicMethods: fully qualified method names (`pkg.Service/Method`).
+    public init(verifier: SessionVerifier, publicMethods: Set<String> = []) {
+        self.verifier = verifier
+        self.publicMethods = publicMethods
+    }
+
+    public func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>,
+        context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        if publicMethods.contains(context.descriptor.fullyQualifiedMethod) {
+            return try await next(request, context)
+        }
+        guard let header = request.metadata[stringValues: "authorization"].first(where: { _ in true }),
+            header.hasPrefix("Bearer ")
+        else {
+            throw RPCError(code: .unauthenticated, message: "this call needs a session: log in first")
+        }
+        let token = String(header.dropFirst("Bearer ".count))
+        let caller: Caller
+        do {
+            caller = Caller(claims: try verifier.verify(token), token: token)
+        } catch {
+            throw RPCError(code: .unauthenticated, message: error.description)
+        }
+        var response = try await Caller.$current.withValue(caller) { try await next(request, context) }
+        // A streamed response runs after this returns: it needs the caller too.
+        if case .success(var contents) = response.accepted {
+            let producer = contents.producer
+            contents.producer = { writer in try await Caller.$current.withValue(caller) { try await producer(writer) } }
+            response = StreamingServerResponse(accepted: .success(contents))
+        }
+        return response
+    }
+}

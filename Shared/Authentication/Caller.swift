@@ -1,0 +1,22 @@
+/// The practitioner on whose behalf a call is made, as the session token proves: set by
+/// ``AuthenticationInterceptor`` for the handler of every authenticated call. Authorization
+/// always uses this originating practitioner, also when one service calls another for them
+/// (the token travels with the call).
+public struct Caller: Sendable, Equatable {
+    public var claims: SessionClaims
+    /// The token itself, to forward on calls made on the caller's behalf; never log it.
+    public var token: String
+
+    public var practitionerID: String { claims.sub }
+    public var organisationID: String { claims.org }
+    public var localAuthority: String { claims.la }
+
+    public func hasRole(_ role: String) -> Bool { claims.roles.contains(role) }
+
+    /// Whether the caller entered a TOTP code within `window` before `now` (step-up).
+    public func hasSteppedUp(within window: Duration = .seconds(300), now: Int64) -> Bool {
+        now - claims.stepUpAt <= window.components.seconds
+    }
+
+    @TaskLocal public static var current: Caller?
+}

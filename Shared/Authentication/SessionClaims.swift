@@ -1,0 +1,41 @@
+/// What a ContactPoint session token says about its holder: the JWT claims the identity
+/// service signs and every service verifies.
+public struct SessionClaims: Codable, Sendable, Equatable {
+    public static let issuer = "contactpoint-identity"
+
+    /// Always ``issuer``.
+    public var iss: String
+    /// The practitioner's account id.
+    public var sub: String
+    /// The session id: what logout and suspension revoke.
+    public var sid: String
+    /// The practitioner's organisation and its local authority.
+    public var org: String
+    public var la: String
+    /// System roles (`practitioner`, `named-person`, `la-administrator`, `auditor`, `system-administrator`).
+    public var roles: [String]
+    /// Issued at, expires at (the idle timeout, never past the session's absolute end), and when
+    /// the holder last entered a TOTP code (login or step-up). Unix seconds.
+    public var iat: Int64
+    public var exp: Int64
+    public var stepUpAt: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case iss, sub, sid, org, la, roles, iat, exp
+        case stepUpAt = "step_up_at"
+    }
+
+    public init(
+        sub: String, sid: String, org: String, la: String, roles: [String], iat: Int64, exp: Int64, stepUpAt: Int64
+    ) {
+        self.iss = Self.issuer
+        self.sub = sub
+        self.sid = sid
+        self.org = org
+        self.la = la
+        self.roles = roles
+        self.iat = iat
+        self.exp = exp
+        self.stepUpAt = stepUpAt
+    }
+}

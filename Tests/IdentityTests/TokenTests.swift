@@ -1,0 +1,63 @@
+import Authentication
+import Foundation
+@testable import Identity
+import SecurityPrimitives
+import Testing
+
+@Suite("Session tokens", .timeLimit(.minutes(1)))
+struct TokenTests {
+    @Test("a token is refused once its idle expiry has passed")
+    func expiry() async throws {
+        let fixture = try await IdentityFixture.make()
+        let session = try await fixture.login()
+        let verifier = fixture.verifier()
+        fixture.clock.advance(by: 15 * 60 - 1)
+        _ = try verifier.verify(session.token)
+        fixture.clock.advance(by: 1)
+        #expect(throws: SessionVerifier.Failure.expired) { try verifier.verify(session.token) }
+    }
+
+    @Test("forged and altered tokens are refused")
+    func forgery() async throws {
+        let fixture = try await IdentityFixture.make()
+        let session = try await fixture.login()
+        let verifier = fixture.verifier()
+        // Signed by a key the identity service never published, under its key id
+        let forger = Ed25519.PrivateKey.generate()
+        var claims = session.claims
+        claims.roles = ["system-administrator"]
+        let forged = try CompactJWS.sign(payload: Array(try JSONEncoder().encode(claims)), keyID: "k1", with: forger)
+        #expect(throws: SessionVerifier.Failure.invalid("the signature does not verify")) { try verifier.verify(forged) }
+        // The real token with its claims swapped
+        let parts = session.token.split(separator: ".").map(String.init)
+        let altered = parts[0] + "." + Base64URL.encode(Array(try JSONEncoder().encode(claims))) + "." + parts[2]
+        #expect(throws: SessionVerifier.Failure.invalid("the signature does not verify")) { try verifier.verify(altered) }
+        #expect(throws: SessionVerifier.Failure.self) { try verifier.verify("garbage") }
+    }
+
+    @Test("after key rotation, tokens signed with the old key stay valid while it is published")
+    func rotation() async throws {
+        let fixture = try await IdentityFixture.make()
+        let old = try await fixture.login()
+        let newKey = Ed25519.PrivateKey.generate()
+        var rotatedKeys = fixture.keys
+        rotatedKeys.currentID = "k2"
+        rotatedKeys.current = newKey
+        rotatedKeys.published["k2"] = newKey.publicKey
+        let rotated = Authenticator(
+            store: fixture.store, passwords: fixture.authenticator.passwords, secrets: fixture.authenticator.secrets,
+            keys: rotatedKeys, clock: { [clock = fixture.clock] in clock.now })
+        fixture.clock.advance(by: 30)
+        let new = try await rotated.login(email: fixture.practitioner.email, password: fixture.password, code: fixture.code())
+
+        let verifier = SessionVerifier(clock: { [clock = fixture.clock] in clock.now })
+        verifier.trust(keys: rotatedKeys.published)
+        _ = try verifier.verify(old.token)
+        _ = try verifier.verify(new.token)
+        #expect(new.token.split(separator: ".").first.flatMap { Base64URL.decode($0) }.map { String(decoding: $0, as: UTF8.self) }?
+            .contains(#""kid":"k2""#) == true)
+        // Once the old key is withdrawn, its tokens stop verifying
+        verifier.trust(keys: ["k2": newKey.publicKey])
+        #expect(throws: SessionVerifier.Failure.invalid("no trusted key has id k1")) { try verifier.verify(old.token) }
+    }
+}
