@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "contactpoint", targets: ["ContactPointCLI"]),
         .executable(name: "contactpoint-broker", targets: ["BrokerService"]),
         .executable(name: "contactpoint-echo", targets: ["EchoService"]),
+        .executable(name: "contactpoint-identity", targets: ["IdentityService"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
         .library(name: "ContactPointAPI", targets: ["ContactPointAPI"]),
         .library(name: "Broker", targets: ["Broker"]),
@@ -138,7 +139,7 @@ let package = Package(
             ],
             path: "Services/Echo"
         ),
-        // The identity service's store and rules; its executable comes with its RPC service.
+        // The identity service: its store, rules and RPCs (Core), and its executable (Main).
         .target(
             name: "Identity",
             dependencies: [
@@ -147,7 +148,15 @@ let package = Package(
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Services/Identity"
+            path: "Services/Identity/Core"
+        ),
+        .executableTarget(
+            name: "IdentityService",
+            dependencies: [
+                "Identity", "ServiceRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/Identity/Main"
         ),
         .executableTarget(
             name: "ContactPointCLI",

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 docker-compose -f docker-compose.yml config -q
 declared="$(docker-compose -f docker-compose.yml config --services | sort)"
-expected="$( (echo broker-1; echo broker-2; sed -n 's/.*StackService(name: "\([a-z-]*\)".*/\1/p' Shared/Supervisor/StackService.swift) | sort)"
+expected="$( (echo broker-1; echo broker-2; grep -oE 'name: "[a-z-]+", executable' Shared/Supervisor/StackService.swift | cut -d'"' -f2) | sort)"
 if [ "$declared" != "$expected" ]; then
     echo "docker-compose.yml declares:"; echo "$declared"; echo "but the stack has:"; echo "$expected"
     exit 1

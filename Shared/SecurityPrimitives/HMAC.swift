@@ -26,3 +26,15 @@ public enum HMAC {
         return Array(output.prefix(Int(length)))
     }
 }
+
+/// SHA-256 (FIPS 180-4), for fingerprints of high-entropy values such as one-time codes.
+public enum SHA256 {
+    public static func hash(_ message: [UInt8]) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        guard EVP_Digest(message, message.count, &output, &length, EVP_sha256(), nil) == 1 else {
+            fatalError("SHA-256 failed: \(OpenSSLError.lastError(of: "EVP_Digest"))")
+        }
+        return output
+    }
+}

@@ -47,3 +47,25 @@ public struct OneTimePassword: Sendable {
         return matched
     }
 }
+
+extension OneTimePassword {
+    /// The `otpauth://` URI authenticator apps read (from a QR code) to add this secret:
+    /// SHA-1, 6 digits, 30 s, as every common app supports.
+    public static func provisioningURI(secret: [UInt8], account: String, issuer: String = "ContactPoint") -> String {
+        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~@".unicodeScalars)
+        func escape(_ text: String) -> String {
+            text.unicodeScalars.map { allowed.contains($0) ? String($0) : $0.utf8Escaped }.joined()
+        }
+        return "otpauth://totp/\(escape(issuer)):\(escape(account))?secret=\(Base32.encode(secret))"
+            + "&issuer=\(escape(issuer))&algorithm=SHA1&digits=6&period=30"
+    }
+}
+
+extension Unicode.Scalar {
+    fileprivate var utf8Escaped: String {
+        String(self).utf8.map { byte in
+            let hex = String(byte, radix: 16, uppercase: true)
+            return "%" + (hex.count == 1 ? "0" + hex : hex)
+        }.joined()
+    }
+}

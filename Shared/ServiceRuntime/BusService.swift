@@ -1,4 +1,5 @@
 import BusTransport
+import ContactPointAPI
 public import GRPCCore
 public import Logging
 public import Prometheus
@@ -13,12 +14,15 @@ public struct BusService: Sendable {
     public var readinessChecks: [@Sendable () async -> Bool]
     /// More lifecycle services to run beside the server (outbox forwarders, say).
     public var companions: [any Service]
+    /// Run on every call before its handler, in order (authentication, say); after the metrics one.
+    public var interceptors: [any ServerInterceptor]
 
     public init(
-        rpcServices: [any RegistrableRPCService], readinessChecks: [@Sendable () async -> Bool] = [],
-        companions: [any Service] = []
+        rpcServices: [any RegistrableRPCService], interceptors: [any ServerInterceptor] = [],
+        readinessChecks: [@Sendable () async -> Bool] = [], companions: [any Service] = []
     ) {
         self.rpcServices = rpcServices
+        self.interceptors = interceptors
         self.readinessChecks = readinessChecks
         self.companions = companions
     }
@@ -41,10 +45,14 @@ public struct BusService: Sendable {
         transportConfig.healthScope = settings.service
         var router = RPCRouter<BusServerTransport>()
         for service in rpcServices + [health] { service.registerMethods(with: &router) }
+        var pipeline: [ConditionalInterceptor<any ServerInterceptor>] = []
         if let metricsRegistry {
-            let interceptor = RPCMetricsInterceptor(factory: PrometheusMetricsFactory(registry: metricsRegistry))
-            router.registerInterceptors(pipeline: [.apply(interceptor, to: .all)])
+            pipeline.append(.apply(RPCMetricsInterceptor(factory: PrometheusMetricsFactory(registry: metricsRegistry)), to: .all))
         }
+        // The service's own interceptors (authentication, say) leave health alone: probes have no session.
+        let ownServices = Set(router.methods.map(\.service)).subtracting([Grpc_Health_V1_Health.descriptor])
+        pipeline += interceptors.map { .apply($0, to: .services(ownServices)) }
+        router.registerInterceptors(pipeline: pipeline)
         for serviceName in Set(router.methods.map(\.service.fullyQualifiedService)) {
             health.setStatus(.serving, forService: serviceName)
         }

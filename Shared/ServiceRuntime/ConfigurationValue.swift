@@ -9,6 +9,15 @@ public enum ConfigurationValue {
         return text
     }
 
+    /// An email address: something@domain, no spaces.
+    public static func email(_ text: String) throws(ConfigurationError.Problem) -> String {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !text.contains(where: \.isWhitespace), text.count <= 254 else {
+            throw .init("`\(text)` is not an email address", fix: "give an address such as admin@example.gov.uk")
+        }
+        return text
+    }
+
     public static func integer(in range: ClosedRange<Int>) -> (String) throws(ConfigurationError.Problem) -> Int {
         { (text: String) throws(ConfigurationError.Problem) -> Int in
             guard let value = Int(text), range.contains(value) else {

@@ -1,19 +1,36 @@
 /// A kind of service process that `contactpoint up` runs: its executable, the principal its key
-/// pair is registered under, and the gRPC services it may serve (its allow-list entry).
-public struct StackService: Sendable, Hashable {
+/// pair is registered under, the gRPC services it may serve (its allow-list entry), and the
+/// settings it needs beyond the bus (its database, say).
+public struct StackService: Sendable {
     public var name: String
     public var executable: String
     public var rpcServices: [String]
+    /// Settings whose value is a file or directory in the service's data directory: (key, name).
+    public var dataFiles: [(key: String, name: String)]
+    /// Settings with a fixed value under `up`.
+    public var settings: [(key: String, value: String)]
 
-    public init(name: String, executable: String, rpcServices: [String]) {
+    public init(
+        name: String, executable: String, rpcServices: [String], dataFiles: [(key: String, name: String)] = [],
+        settings: [(key: String, value: String)] = []
+    ) {
         self.name = name
         self.executable = executable
         self.rpcServices = rpcServices
+        self.dataFiles = dataFiles
+        self.settings = settings
     }
+
+    /// The email of the first administrator `up` creates on a new system.
+    public static let bootstrapAdministrator = "admin@contactpoint.example"
 
     /// Every service executable that exists, in start order. A new service adds itself here.
     public static let all: [StackService] = [
-        StackService(name: "echo", executable: "contactpoint-echo", rpcServices: ["contactpoint.v1.Echo"])
+        StackService(
+            name: "identity", executable: "contactpoint-identity", rpcServices: ["contactpoint.v1.Identity"],
+            dataFiles: [("database", "identity.sqlite"), ("secrets-dir", "secrets")],
+            settings: [("bootstrap-admin", bootstrapAdministrator)]),
+        StackService(name: "echo", executable: "contactpoint-echo", rpcServices: ["contactpoint.v1.Echo"]),
     ]
 
     public static func named(_ name: String) -> StackService? {

@@ -144,9 +144,11 @@ public final class StackSupervisor: Service, Sendable {
         for service in config.services {
             for number in 1...max(1, config.scale[service.name] ?? 1) {
                 let name = "\(service.name)-\(number)"
+                let data = service.dataFiles.map { ($0.key, "\(config.directory.dataDirectory(service: service.name))/\($0.name)") }
                 let file = try config.directory.writeConfig(
                     process: name,
-                    settings: brokers + [("key-file", config.directory.keyFile(principal: service.name)), ("instance", name)])
+                    settings: brokers + [("key-file", config.directory.keyFile(principal: service.name)), ("instance", name)]
+                        + data + service.settings.map { ($0.key, $0.value) })
                 children.append(
                     Child(name: name, service: service.name, group: .services, executable: service.executable, configFile: file))
             }
@@ -269,7 +271,12 @@ public final class StackSupervisor: Service, Sendable {
         say("""
             ContactPoint is up: \(brokers.count) brokers (\(brokers.joined(separator: ", "))), \(instances) service instances.
             \(firstRun ? "Created" : "Using") the data directory \(config.directory.root) (keys, configuration, databases).
-            Next, in another terminal:
+            On a new system the identity service prints, once, the enrolment code of the first
+            administrator (\(StackService.bootstrapAdministrator)). Next, in another terminal:
+              contactpoint enrol --email \(StackService.bootstrapAdministrator) --code CODE
+                                         choose a password, add the key to an authenticator app
+              contactpoint login --email \(StackService.bootstrapAdministrator)
+              contactpoint whoami        who your session says you are
               contactpoint status        brokers, services, instances and health
               contactpoint echo          one call through the bus, answered by an echo instance
             Ctrl-C here stops everything cleanly.

@@ -67,10 +67,10 @@ struct IdentityFixture {
         let now = clock.now
         try await store.createOrganisation(organisation, now: now)
         try await store.createPractitioner(practitioner, enrolmentCodeHash: "unused", enrolmentExpiresAt: now + 3600, now: now)
-        try await store.completeEnrolment(
+        try await store.storePendingCredentials(
             practitionerID: practitioner.id, passwordHash: authenticator.passwords.hash(password),
-            sealedTOTPSecret: try authenticator.secrets.seal(totpSecret, context: Array(practitioner.id.utf8)),
-            firstStep: OneTimePassword(secret: totpSecret).timeStep(at: now) - 2, now: now)
+            sealedTOTPSecret: try authenticator.secrets.seal(totpSecret, context: Array(practitioner.id.utf8)))
+        try await store.activate(practitionerID: practitioner.id, firstStep: OneTimePassword(secret: totpSecret).timeStep(at: now) - 2, now: now)
     }
 
     /// The authenticator app's code now.

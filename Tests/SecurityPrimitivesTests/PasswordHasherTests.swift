@@ -9,6 +9,11 @@ struct PasswordHasherTests {
         #expect(derived.hexString == "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783")
     }
 
+    @Test("SHA-256 of \"abc\" is FIPS 180-2's example")
+    func sha256() {
+        #expect(SHA256.hash(Array("abc".utf8)).hexString == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
     // Fewer iterations than production so the tests stay fast; the parameters are in the hash.
     let hasher = PasswordHasher(pepper: SecureRandom.bytes(32), iterations: 1_000)
 

@@ -20,7 +20,7 @@ struct IdentityPolicy: Sendable {
 }
 
 /// The keys session tokens are signed with: the current one signs, every published one verifies.
-struct SigningKeys: Sendable {
+public struct SigningKeys: Sendable {
     var currentID: String
     var current: Ed25519.PrivateKey
     /// Every key a verifier should trust now, the current one included; keys retired less than
@@ -60,7 +60,7 @@ struct IssuedSession: Sendable, Equatable {
 ///
 /// Timing does not tell an unknown account from a wrong password: both verify a password hash
 /// with the same parameters and check a code.
-struct Authenticator: Sendable {
+public struct Authenticator: Sendable {
     let store: IdentityStore
     let passwords: PasswordHasher
     let secrets: SecretBox
@@ -137,7 +137,7 @@ struct Authenticator: Sendable {
     }
 
     /// Why a practitioner whose credentials are right may still not have a session.
-    private func refusal(of record: IdentityStore.LoginRecord, now: Int64) -> String? {
+    func refusal(of record: IdentityStore.LoginRecord, now: Int64) -> String? {
         let account = record.practitioner
         if account.isLocked { return "the account is locked: ask your administrator to unlock it" }
         if account.status != .active { return "the account is \(account.status.rawValue)" }
@@ -145,7 +145,7 @@ struct Authenticator: Sendable {
         return account.vetting.lapse(on: CalendarDate(unixTime: now))
     }
 
-    private func issue(
+    func issue(
         account: Practitioner, organisation: Organisation, sessionID: String, expiry: Int64, stepUpAt: Int64, now: Int64
     ) throws -> IssuedSession {
         let claims = SessionClaims(
@@ -173,5 +173,130 @@ struct AuthenticationEvents: Sendable {
 
     func record(_ kind: Kind, subject: String?, reason: String?, now: Int64) async throws {
         try await store.recordAuthenticationEvent(kind: kind.rawValue, subject: subject, reason: reason, now: now)
+    }
+}
+
+// MARK: - Enrolment
+
+extension Authenticator {
+    /// A one-time enrolment code: 120 random bits as 24 base32 characters, handed to the
+    /// practitioner out of band. Only its SHA-256 is stored.
+    static func newEnrolmentCode() -> (code: String, hash: String) {
+        let code = Base32.encode(SecureRandom.bytes(15))
+        return (code, enrolmentCodeHash(code))
+    }
+
+    static func enrolmentCodeHash(_ code: String) -> String {
+        SHA256.hash(Array(code.uppercased().utf8)).hexString
+    }
+
+    /// The account enrolling with `code`, if the code is its own and has not expired.
+    private func enrollingAccount(email: String, code: String, now: Int64) async throws -> Practitioner {
+        guard let record = try await store.loginRecord(email: email), record.practitioner.status == .inactive,
+            let pending = try await store.pendingEnrolment(practitionerID: record.practitioner.id),
+            constantTimeEquals(Array(pending.codeHash.utf8), Array(Self.enrolmentCodeHash(code).utf8)), now < pending.expiresAt
+        else {
+            throw AuthenticationFailure.rejected(reason: "enrolment code not valid")
+        }
+        return record.practitioner
+    }
+
+    /// First step: checks the code and the new password, stores them with a fresh TOTP secret,
+    /// and returns the `otpauth://` URI for the authenticator app.
+    func beginEnrolment(email: String, code: String, password: String) async throws -> String {
+        let now = clock()
+        let account = try await enrollingAccount(email: email, code: code, now: now)
+        if let problem = PasswordPolicy(lengths: policy.passwordLength).problem(with: password, email: email) {
+            throw AuthenticationFailure.invalidRequest(problem)
+        }
+        let secret = SecureRandom.bytes(20)
+        try await store.storePendingCredentials(
+            practitionerID: account.id, passwordHash: passwords.hash(password),
+            sealedTOTPSecret: try secrets.seal(secret, context: Array(account.id.utf8)))
+        return OneTimePassword.provisioningURI(secret: secret, account: account.email)
+    }
+
+    /// Second step: a code from the authenticator proves it holds the secret; the account is active.
+    func completeEnrolment(email: String, code: String, totpCode: String) async throws {
+        let now = clock()
+        let account = try await enrollingAccount(email: email, code: code, now: now)
+        guard let sealed = try await store.pendingTOTPSecret(practitionerID: account.id),
+            let secret = secrets.open(sealed, context: Array(account.id.utf8)),
+            let step = OneTimePassword(secret: secret).matchingStep(of: totpCode, at: now)
+        else {
+            throw AuthenticationFailure.rejected(reason: "wrong code at enrolment")
+        }
+        try await store.activate(practitionerID: account.id, firstStep: step, now: now)
+    }
+}
+
+// MARK: - Sessions
+
+extension Authenticator {
+    /// A fresh token for a live session: extends its idle expiry, and with `stepUpCode` proves a
+    /// TOTP code again (a code once used is refused here too).
+    func refresh(_ claims: SessionClaims, stepUpCode: String? = nil) async throws -> IssuedSession {
+        let now = clock()
+        guard let record = try await store.loginRecord(practitionerID: claims.sub) else {
+            throw AuthenticationFailure.rejected(reason: "unknown account")
+        }
+        if let refusal = refusal(of: record, now: now) {
+            throw AuthenticationFailure.notPermitted(reason: refusal)
+        }
+        var stepUpAt = claims.stepUpAt
+        if let stepUpCode {
+            let totp = record.sealedTOTPSecret.flatMap { secrets.open($0, context: Array(claims.sub.utf8)) }
+                .map(OneTimePassword.init(secret:))
+            guard let step = totp?.matchingStep(of: stepUpCode, at: now),
+                try await store.claimTOTPStep(practitionerID: claims.sub, step: step)
+            else {
+                try await events.record(.stepUpFailed, subject: claims.sub, reason: "wrong or reused code", now: now)
+                throw AuthenticationFailure.rejected(reason: "step-up code")
+            }
+            try await events.record(.stepUpSucceeded, subject: claims.sub, reason: nil, now: now)
+            stepUpAt = now
+        }
+        guard let session = try await store.session(id: claims.sid),
+            try await store.touchSession(id: claims.sid, now: now, idleExpiry: now + policy.idleTimeout, stepUp: stepUpCode != nil)
+        else {
+            throw AuthenticationFailure.rejected(reason: "session ended")
+        }
+        return try issue(
+            account: record.practitioner, organisation: record.organisation, sessionID: claims.sid,
+            expiry: min(now + policy.idleTimeout, session.absoluteExpiry), stepUpAt: stepUpAt, now: now)
+    }
+
+    func logout(_ claims: SessionClaims) async throws {
+        let now = clock()
+        try await store.endSession(id: claims.sid, reason: "logout", now: now)
+        try await events.record(.loggedOut, subject: claims.sub, reason: nil, now: now)
+    }
+}
+
+// MARK: - The first administrator
+
+extension Authenticator {
+    /// On an empty system, creates the ContactPoint management team and its first system
+    /// administrator, and returns the one-time enrolment code to hand over; `nil` if any account
+    /// exists. The administrator's vetting is recorded as attested by the operator at bootstrap,
+    /// dated today: record the real check with the administration tools before it matters.
+    public func bootstrapAdministrator(email: String) async throws -> String? {
+        let now = clock()
+        let today = CalendarDate(unixTime: now)
+        let organisation = Organisation(
+            id: "contactpoint-management", type: .managementTeam, name: "ContactPoint management team", localAuthority: "NATIONAL",
+            isActive: true)
+        let administrator = Practitioner(
+            id: "p-" + Base32.encode(SecureRandom.bytes(10)).lowercased(), organisationID: organisation.id, name: "System administrator",
+            email: email, jobRole: "System administrator", roles: [.systemAdministrator, .practitioner], status: .inactive,
+            vetting: Vetting(
+                criminalRecordsCheckedOn: today, criminalRecordsReference: "attested-at-bootstrap", trainingCompletedOn: today,
+                userAgreementAcceptedOn: today),
+            isLocked: false)
+        let (code, hash) = Self.newEnrolmentCode()
+        let created = try await store.bootstrap(
+            organisation: organisation, administrator: administrator, enrolmentCodeHash: hash,
+            enrolmentExpiresAt: now + policy.enrolmentValidity, now: now)
+        return created ? code : nil
     }
 }

@@ -107,12 +107,14 @@ struct IdentityStore: Sendable {
     // MARK: Organisations
 
     func createOrganisation(_ organisation: Organisation, now: Int64) async throws {
-        try await writer.write { db in
-            try db.execute(
-                sql: "INSERT INTO organisation (id, type, name, local_authority, is_active) VALUES (?, ?, ?, ?, ?)",
-                arguments: [organisation.id, organisation.type.rawValue, organisation.name, organisation.localAuthority, organisation.isActive])
-            try Self.appendEvent(db, topic: "identity/organisation-created", subject: organisation.id, now: now)
-        }
+        try await writer.write { db in try Self.insert(organisation, db, now: now) }
+    }
+
+    private static func insert(_ organisation: Organisation, _ db: Database, now: Int64) throws {
+        try db.execute(
+            sql: "INSERT INTO organisation (id, type, name, local_authority, is_active) VALUES (?, ?, ?, ?, ?)",
+            arguments: [organisation.id, organisation.type.rawValue, organisation.name, organisation.localAuthority, organisation.isActive])
+        try appendEvent(db, topic: "identity/organisation-created", subject: organisation.id, now: now)
     }
 
     func organisations() async throws -> [Organisation] {
@@ -129,24 +131,30 @@ struct IdentityStore: Sendable {
         _ practitioner: Practitioner, enrolmentCodeHash: String, enrolmentExpiresAt: Int64, now: Int64
     ) async throws {
         try await writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO practitioner (id, organisation_id, name, email, job_role, crb_checked_on, crb_reference,
-                        training_completed_on, agreement_accepted_on, enrolment_code_hash, enrolment_expires_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    practitioner.id, practitioner.organisationID, practitioner.name, practitioner.email, practitioner.jobRole,
-                    practitioner.vetting.criminalRecordsCheckedOn?.description, practitioner.vetting.criminalRecordsReference,
-                    practitioner.vetting.trainingCompletedOn?.description, practitioner.vetting.userAgreementAcceptedOn?.description,
-                    enrolmentCodeHash, enrolmentExpiresAt,
-                ])
-            for role in practitioner.roles {
-                try db.execute(
-                    sql: "INSERT INTO practitioner_role (practitioner_id, role) VALUES (?, ?)", arguments: [practitioner.id, role.rawValue])
-            }
-            try Self.appendEvent(db, topic: "identity/account-created", subject: practitioner.id, now: now)
+            try Self.insert(practitioner, enrolmentCodeHash: enrolmentCodeHash, enrolmentExpiresAt: enrolmentExpiresAt, db, now: now)
         }
+    }
+
+    private static func insert(
+        _ practitioner: Practitioner, enrolmentCodeHash: String, enrolmentExpiresAt: Int64, _ db: Database, now: Int64
+    ) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO practitioner (id, organisation_id, name, email, job_role, crb_checked_on, crb_reference,
+                    training_completed_on, agreement_accepted_on, enrolment_code_hash, enrolment_expires_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                practitioner.id, practitioner.organisationID, practitioner.name, practitioner.email, practitioner.jobRole,
+                practitioner.vetting.criminalRecordsCheckedOn?.description, practitioner.vetting.criminalRecordsReference,
+                practitioner.vetting.trainingCompletedOn?.description, practitioner.vetting.userAgreementAcceptedOn?.description,
+                enrolmentCodeHash, enrolmentExpiresAt,
+            ])
+        for role in practitioner.roles {
+            try db.execute(
+                sql: "INSERT INTO practitioner_role (practitioner_id, role) VALUES (?, ?)", arguments: [practitioner.id, role.rawValue])
+        }
+        try appendEvent(db, topic: "identity/account-created", subject: practitioner.id, now: now)
     }
 
     func practitioner(id: String) async throws -> Practitioner? {
@@ -165,8 +173,15 @@ struct IdentityStore: Sendable {
     }
 
     func loginRecord(email: String) async throws -> LoginRecord? {
-        try await writer.read { db in
-            guard let practitioner = try Self.practitioner(db, where: "email = ?", email),
+        try await writer.read { db in try Self.loginRecord(db, where: "email = ?", email) }
+    }
+
+    func loginRecord(practitionerID: String) async throws -> LoginRecord? {
+        try await writer.read { db in try Self.loginRecord(db, where: "id = ?", practitionerID) }
+    }
+
+    private static func loginRecord(_ db: Database, where condition: String, _ value: String) throws -> LoginRecord? {
+            guard let practitioner = try Self.practitioner(db, where: condition, value),
                 let organisation = try Row.fetchOne(db, sql: "SELECT * FROM organisation WHERE id = ?", arguments: [practitioner.organisationID])
                     .map(Self.organisation),
                 let row = try Row.fetchOne(
@@ -177,7 +192,6 @@ struct IdentityStore: Sendable {
                 practitioner: practitioner, organisation: organisation, passwordHash: row["password_hash"],
                 sealedTOTPSecret: (row["totp_secret"] as Data?).map(Array.init), failedLogins: row["failed_logins"],
                 throttledUntil: row["throttled_until"])
-        }
     }
 
     /// Counts a failed login, sets the delay before the next attempt and records the failure
@@ -254,23 +268,66 @@ struct IdentityStore: Sendable {
         }
     }
 
-    /// Activates an account: its password hash and sealed TOTP secret, the enrolment code spent.
-    /// `firstStep` is the time step of the code that proved the authenticator, now used up.
-    func completeEnrolment(
-        practitionerID: String, passwordHash: String, sealedTOTPSecret: [UInt8], firstStep: UInt64, now: Int64
-    ) async throws {
+    /// Stores the credentials chosen in the first step of enrolment; the account stays inactive
+    /// until ``activate(practitionerID:firstStep:now:)``. Starting again replaces them.
+    func storePendingCredentials(practitionerID: String, passwordHash: String, sealedTOTPSecret: [UInt8]) async throws {
         try await writer.write { db in
             try db.execute(
                 sql: """
-                    UPDATE practitioner SET status = 'active', password_hash = ?, totp_secret = ?, totp_last_step = ?,
-                        enrolment_code_hash = NULL, enrolment_expires_at = NULL
+                    UPDATE practitioner SET password_hash = ?, totp_secret = ?
                     WHERE id = ? AND status = 'inactive' AND enrolment_code_hash IS NOT NULL
                     """,
-                arguments: [passwordHash, Data(sealedTOTPSecret), Int64(firstStep), practitionerID])
+                arguments: [passwordHash, Data(sealedTOTPSecret), practitionerID])
+            guard db.changesCount == 1 else { throw IdentityStoreError.noSuchAccount(practitionerID) }
+        }
+    }
+
+    /// The sealed TOTP secret of an account still enrolling.
+    func pendingTOTPSecret(practitionerID: String) async throws -> [UInt8]? {
+        try await writer.read { db in
+            try Data.fetchOne(
+                db, sql: "SELECT totp_secret FROM practitioner WHERE id = ? AND status = 'inactive'", arguments: [practitionerID]
+            ).map(Array.init)
+        }
+    }
+
+    /// Activates an enrolled account and spends its enrolment code. `firstStep` is the time step
+    /// of the code that proved the authenticator: it cannot be used to log in.
+    func activate(practitionerID: String, firstStep: UInt64, now: Int64) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE practitioner SET status = 'active', totp_last_step = ?, enrolment_code_hash = NULL,
+                        enrolment_expires_at = NULL
+                    WHERE id = ? AND status = 'inactive' AND enrolment_code_hash IS NOT NULL
+                        AND password_hash IS NOT NULL AND totp_secret IS NOT NULL
+                    """,
+                arguments: [Int64(firstStep), practitionerID])
             guard db.changesCount == 1 else { throw IdentityStoreError.noSuchAccount(practitionerID) }
             try Self.appendEvent(db, topic: "identity/account-active", subject: practitionerID, now: now)
         }
     }
+
+    /// Creates the first organisation and administrator of an empty system, in one transaction;
+    /// `false` (and nothing written) if any account exists already.
+    func bootstrap(
+        organisation: Organisation, administrator: Practitioner, enrolmentCodeHash: String, enrolmentExpiresAt: Int64, now: Int64
+    ) async throws -> Bool {
+        do {
+            try await writer.write { db in
+                guard try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM practitioner)") == true else {
+                    throw BootstrapSkipped()
+                }
+                try Self.insert(organisation, db, now: now)
+                try Self.insert(administrator, enrolmentCodeHash: enrolmentCodeHash, enrolmentExpiresAt: enrolmentExpiresAt, db, now: now)
+            }
+            return true
+        } catch is BootstrapSkipped {
+            return false
+        }
+    }
+
+    private struct BootstrapSkipped: Error {}
 
     struct SessionRecord: Sendable, Equatable {
         var id: String

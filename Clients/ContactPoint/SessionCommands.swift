@@ -1,0 +1,118 @@
+import ArgumentParser
+import BusTransport
+import ContactPointAPI
+import Foundation
+import GRPCCore
+import ServiceRuntime
+
+/// Runs `body` with an identity client over the bus, turning RPC errors into one clear line.
+func withIdentity<T: Sendable>(
+    _ bus: BusClientOptions, _ body: @Sendable (Contactpoint_V1_Identity.Client<BusClientTransport>) async throws -> T
+) async throws -> T {
+    let connection = withConfiguration { () throws(ConfigurationError) in try bus.connection() }
+    do {
+        return try await withGRPCClient(
+            transport: try BusClientTransport(config: .init(brokers: connection.brokers, keyPair: connection.keyPair))
+        ) { client in
+            try await body(Contactpoint_V1_Identity.Client(wrapping: client))
+        }
+    } catch let error as RPCError {
+        throw CLIError("\(error.message) (\(error.code))")
+    }
+}
+
+/// The caller's stored session, as call metadata.
+func sessionMetadata() throws -> Metadata {
+    ["authorization": "Bearer \(try SessionFile.load())"]
+}
+
+/// `contactpoint login`: password and code, never echoed; the session is stored for later commands.
+struct Login: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Log in with your password and the code from your authenticator app.")
+
+    @OptionGroup var bus: BusClientOptions
+    @Option(help: "Your work email.")
+    var email: String
+
+    func run() async throws {
+        let password = try Prompt.line("Password: ", secret: true)
+        let code = try Prompt.line("Code from your authenticator app: ", secret: true)
+        let grant = try await withIdentity(bus) { identity in
+            try await identity.login(.with {
+                $0.email = email
+                $0.password = password
+                $0.totpCode = code
+            })
+        }
+        try SessionFile.save(grant.token)
+        print("logged in; the session lasts while you use it (15 minutes idle, 12 hours at most)")
+    }
+}
+
+/// `contactpoint logout`: ends the session everywhere and forgets it here.
+struct Logout: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "End your session.")
+
+    @OptionGroup var bus: BusClientOptions
+
+    func run() async throws {
+        let metadata = try sessionMetadata()
+        _ = try await withIdentity(bus) { try await $0.logout(.init(), metadata: metadata) }
+        SessionFile.remove()
+        print("logged out")
+    }
+}
+
+/// `contactpoint whoami`: who the stored session says you are.
+struct WhoAmI: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "whoami", abstract: "Show who your session says you are.")
+
+    @OptionGroup var bus: BusClientOptions
+
+    func run() async throws {
+        let metadata = try sessionMetadata()
+        let me = try await withIdentity(bus) { try await $0.whoAmI(.init(), metadata: metadata) }
+        print("\(me.name) <\(me.email)>, \(me.organisationName) (\(me.localAuthority)); roles: \(me.roles.joined(separator: ", "))")
+    }
+}
+
+/// `contactpoint enrol`: activate an account with the one-time code an administrator gave you.
+struct Enrol: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Activate your account: choose a password and add ContactPoint to your authenticator app.")
+
+    @OptionGroup var bus: BusClientOptions
+    @Option(help: "Your work email.")
+    var email: String
+    @Option(help: "The one-time enrolment code you were given.")
+    var code: String
+
+    func run() async throws {
+        let password = try Prompt.line("Choose a password (12 to 128 characters): ", secret: true)
+        if isatty(STDIN_FILENO) == 1, try Prompt.line("The same password again: ", secret: true) != password {
+            throw CLIError("the two passwords differ")
+        }
+        let begun = try await withIdentity(bus) { identity in
+            try await identity.beginEnrolment(.with {
+                $0.email = email
+                $0.enrolmentCode = code
+                $0.password = password
+            })
+        }
+        // Written straight out: a script answering the next prompt must see it first.
+        FileHandle.standardOutput.write(Data("""
+            Add this to your authenticator app (scan it as a QR code, or enter the secret by hand):
+            \(begun.otpauthUri)
+
+            """.utf8))
+        let totp = try Prompt.line("Code now shown by your authenticator app: ")
+        _ = try await withIdentity(bus) { identity in
+            try await identity.completeEnrolment(.with {
+                $0.email = email
+                $0.enrolmentCode = code
+                $0.totpCode = totp
+            })
+        }
+        print("enrolled: log in with `contactpoint login --email \(email)`")
+    }
+}

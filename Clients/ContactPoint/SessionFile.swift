@@ -1,0 +1,40 @@
+import Foundation
+
+/// Where `contactpoint login` keeps the session token: `$XDG_CONFIG_HOME/contactpoint/session`
+/// (else `~/.config/contactpoint/session`), mode 0600 in a 0700 directory.
+enum SessionFile {
+    static var path: String {
+        let environment = ProcessInfo.processInfo.environment
+        let configHome = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(NSHomeDirectory())/.config"
+        return "\(configHome)/contactpoint/session"
+    }
+
+    static func save(_ token: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let temporary = "\(path).\(getpid())"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw CLIError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        let bytes = Array(token.utf8)
+        let written = write(descriptor, bytes, bytes.count)
+        close(descriptor)
+        guard written == bytes.count, rename(temporary, path) == 0 else { throw CLIError("cannot write \(path)") }
+    }
+
+    static func load() throws -> String {
+        guard let token = try? String(contentsOfFile: path, encoding: .utf8), !token.isEmpty else {
+            throw CLIError("not logged in: run `contactpoint login --email YOUR-EMAIL`")
+        }
+        return token.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func remove() {
+        unlink(path)
+    }
+}
+
+/// A failure the command-line client explains in one line.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

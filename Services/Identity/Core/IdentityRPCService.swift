@@ -1,0 +1,132 @@
+import Authentication
+public import ContactPointAPI
+public import GRPCCore
+import Foundation
+import SecurityPrimitives
+
+/// The `contactpoint.v1.Identity` RPCs over an ``Authenticator``: maps its outcomes to gRPC
+/// status codes (every credential failure the same UNAUTHENTICATED answer) and reads the caller
+/// from the session token the ``AuthenticationInterceptor`` verified.
+public struct IdentityRPCService: Contactpoint_V1_Identity.SimpleServiceProtocol {
+    /// The methods callable without a session.
+    public static let publicMethods: Set<String> = [
+        Contactpoint_V1_Identity.Method.Login.descriptor, Contactpoint_V1_Identity.Method.BeginEnrolment.descriptor,
+        Contactpoint_V1_Identity.Method.CompleteEnrolment.descriptor, Contactpoint_V1_Identity.Method.PublicKeys.descriptor,
+        Contactpoint_V1_Identity.Method.EndedSessions.descriptor,
+    ].reduce(into: []) { $0.insert($1.fullyQualifiedMethod) }
+
+    let authenticator: Authenticator
+
+    init(authenticator: Authenticator) {
+        self.authenticator = authenticator
+    }
+
+    public func login(request: Contactpoint_V1_LoginRequest, context: ServerContext) async throws -> Contactpoint_V1_SessionGrant {
+        try await answering { try await authenticator.login(email: request.email, password: request.password, code: request.totpCode) }
+    }
+
+    public func refresh(request: Contactpoint_V1_RefreshRequest, context: ServerContext) async throws -> Contactpoint_V1_SessionGrant {
+        let caller = try Self.caller()
+        return try await answering { try await authenticator.refresh(caller.claims) }
+    }
+
+    public func stepUp(request: Contactpoint_V1_StepUpRequest, context: ServerContext) async throws -> Contactpoint_V1_SessionGrant {
+        let caller = try Self.caller()
+        return try await answering { try await authenticator.refresh(caller.claims, stepUpCode: request.totpCode) }
+    }
+
+    public func logout(request: Contactpoint_V1_LogoutRequest, context: ServerContext) async throws -> Contactpoint_V1_LogoutResponse {
+        try await authenticator.logout(try Self.caller().claims)
+        return .init()
+    }
+
+    public func whoAmI(request: Contactpoint_V1_WhoAmIRequest, context: ServerContext) async throws -> Contactpoint_V1_PractitionerSummary {
+        let claims = try Self.caller().claims
+        guard let session = try await authenticator.store.session(id: claims.sid), session.endedAt == nil,
+            let record = try await authenticator.store.loginRecord(practitionerID: claims.sub)
+        else {
+            throw RPCError(code: .unauthenticated, message: "the session has ended")
+        }
+        return .with {
+            $0.practitionerID = record.practitioner.id
+            $0.name = record.practitioner.name
+            $0.email = record.practitioner.email
+            $0.organisationID = record.organisation.id
+            $0.organisationName = record.organisation.name
+            $0.localAuthority = record.organisation.localAuthority
+            $0.roles = claims.roles
+            $0.sessionExpiresAt = claims.exp
+        }
+    }
+
+    public func beginEnrolment(
+        request: Contactpoint_V1_BeginEnrolmentRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_BeginEnrolmentResponse {
+        let uri = try await mappingFailures {
+            try await authenticator.beginEnrolment(email: request.email, code: request.enrolmentCode, password: request.password)
+        }
+        return .with { $0.otpauthUri = uri }
+    }
+
+    public func completeEnrolment(
+        request: Contactpoint_V1_CompleteEnrolmentRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_CompleteEnrolmentResponse {
+        try await mappingFailures {
+            try await authenticator.completeEnrolment(email: request.email, code: request.enrolmentCode, totpCode: request.totpCode)
+        }
+        return .init()
+    }
+
+    public func publicKeys(request: Contactpoint_V1_PublicKeysRequest, context: ServerContext) async throws -> Contactpoint_V1_PublicKeysResponse {
+        .with { response in
+            response.keys = authenticator.keys.published.sorted { $0.key < $1.key }.map { id, key in
+                .with {
+                    $0.keyID = id
+                    $0.ed25519 = Data(key.rawRepresentation)
+                }
+            }
+        }
+    }
+
+    public func endedSessions(
+        request: Contactpoint_V1_EndedSessionsRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_EndedSessionsResponse {
+        let ended = try await authenticator.store.endedSessions(since: request.since)
+        return .with { response in
+            response.sessions = ended.map { session in
+                .with {
+                    $0.sessionID = session.sessionID
+                    $0.endedAt = session.endedAt
+                }
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    private static func caller() throws -> Caller {
+        guard let caller = Caller.current else { throw RPCError(code: .unauthenticated, message: "this call needs a session") }
+        return caller
+    }
+
+    private func answering(_ body: () async throws -> IssuedSession) async throws -> Contactpoint_V1_SessionGrant {
+        let session = try await mappingFailures(body)
+        return .with {
+            $0.token = session.token
+            $0.expiresAt = session.claims.exp
+            $0.sessionID = session.claims.sid
+        }
+    }
+
+    private func mappingFailures<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let failure as AuthenticationFailure {
+            switch failure {
+            case .rejected: throw RPCError(code: .unauthenticated, message: failure.publicMessage)
+            case .notPermitted: throw RPCError(code: .permissionDenied, message: failure.publicMessage)
+            case .invalidRequest: throw RPCError(code: .invalidArgument, message: failure.publicMessage)
+            }
+        }
+    }
+}

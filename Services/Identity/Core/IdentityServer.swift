@@ -1,0 +1,46 @@
+import Authentication
+import Foundation
+public import Logging
+public import ServiceRuntime
+import SecurityPrimitives
+
+/// Everything `contactpoint-identity` runs, built from its settings: the store, the secrets,
+/// the authenticator and the RPC service behind the authentication interceptor.
+public enum IdentityServer {
+    public struct Settings: Sendable {
+        public var database: String
+        public var secretsDirectory: String
+        /// On an empty system, create the first administrator with this email.
+        public var bootstrapAdministrator: String?
+
+        /// Reads the identity service's own keys (docs/CONFIGURATION.md).
+        public init(reading reader: inout ConfigurationReader) throws(ConfigurationError) {
+            database = try reader.value("database", flag: nil, default: "identity.sqlite", parse: ConfigurationValue.text)!
+            secretsDirectory = try reader.value(
+                "secrets-dir", flag: nil, default: "identity-secrets", parse: ConfigurationValue.text)!
+            bootstrapAdministrator = try reader.value("bootstrap-admin", flag: nil, default: nil, parse: ConfigurationValue.email)
+        }
+    }
+
+    /// Opens the database and secrets (creating them on first start) and builds the service.
+    /// A one-time enrolment code for a bootstrapped administrator is printed on standard output,
+    /// once: it is never logged.
+    public static func makeService(settings: Settings, logger: Logger) async throws -> BusService {
+        let store = try IdentityStore.open(path: settings.database)
+        let secrets = try IdentitySecrets.load(directory: settings.secretsDirectory)
+        let authenticator = Authenticator(
+            store: store, passwords: PasswordHasher(pepper: secrets.pepper), secrets: SecretBox(key: secrets.totpKey),
+            keys: secrets.signingKeys, clock: { Int64(Date().timeIntervalSince1970) })
+        if let email = settings.bootstrapAdministrator, let code = try await authenticator.bootstrapAdministrator(email: email) {
+            FileHandle.standardOutput.write(
+                Data("first administrator created: enrol with `contactpoint enrol --email \(email) --code \(code)` (shown once)\n".utf8))
+        }
+        let verifier = SessionVerifier()
+        verifier.trust(keys: secrets.signingKeys.published)
+        logger.notice("identity ready", metadata: ["identity.signing-key": "\(secrets.signingKeys.currentID)"])
+        return BusService(
+            rpcServices: [IdentityRPCService(authenticator: authenticator)],
+            interceptors: [AuthenticationInterceptor(verifier: verifier, publicMethods: IdentityRPCService.publicMethods)],
+            readinessChecks: [{ await store.isAvailable() }])
+    }
+}

@@ -1,0 +1,24 @@
+import ArgumentParser
+import Identity
+import ServiceRuntime
+
+/// `contactpoint-identity`: vetted practitioners, password + TOTP login, session tokens.
+@main
+struct IdentityCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "contactpoint-identity",
+        abstract: "Serve the identity service: login with password and TOTP, session tokens, enrolment.",
+        discussion: """
+            Settings come from flags, CONTACTPOINT_* variables or a --config file (docs/CONFIGURATION.md); \
+            its own keys are database, secrets-dir and bootstrap-admin.
+            """)
+
+    @OptionGroup var service: ServiceOptions
+
+    func run() async throws {
+        try await ServiceMain.run(
+            executable: "contactpoint-identity", service: "identity", options: service,
+            readSettings: { reader throws(ConfigurationError) in try IdentityServer.Settings(reading: &reader) },
+            makeService: { _, settings, logger in try await IdentityServer.makeService(settings: settings, logger: logger) })
+    }
+}
