@@ -207,7 +207,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "Broker", "BusTransport", "BusProtocol", "ZeroMQ", "ContactPointAPI", "Supervisor",
+                "Broker", "BusTransport", "BusProtocol", "ZeroMQ", "ContactPointAPI", "Supervisor", "SecurityPrimitives",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
             ],

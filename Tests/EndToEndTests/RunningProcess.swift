@@ -20,7 +20,10 @@ final class RunningProcess: @unchecked Sendable {
         return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     }()
 
-    init(_ executable: String, _ arguments: [String], name: String, environment: [String: String] = [:]) throws {
+    /// `input`, when given, is written to the process's standard input, which is then closed.
+    init(
+        _ executable: String, _ arguments: [String], name: String, environment: [String: String] = [:], input: String? = nil
+    ) throws {
         self.name = name
         process = Process()
         process.executableURL =
@@ -29,6 +32,8 @@ final class RunningProcess: @unchecked Sendable {
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
+        let inputPipe = input.map { _ in Pipe() }
+        if let inputPipe { process.standardInput = inputPipe }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -58,6 +63,10 @@ final class RunningProcess: @unchecked Sendable {
             for waiter in waiters { waiter.resume(returning: status) }
         }
         try process.run()
+        if let inputPipe, let input {
+            inputPipe.fileHandleForWriting.write(Data(input.utf8))
+            try inputPipe.fileHandleForWriting.close()
+        }
     }
 
     /// Waits for the process to exit, without holding a thread; returns its exit status.

@@ -1,0 +1,93 @@
+import BusTransport
+import ContactPointAPI
+import Foundation
+import GRPCCore
+import SecurityPrimitives
+import Supervisor
+import Testing
+import ZeroMQ
+
+/// The identity service as a new system's first administrator meets it: bootstrapped by
+/// `contactpoint up`, enrolled, logged in and out with the command-line client.
+@Suite("Identity end to end", .timeLimit(.minutes(3)))
+struct IdentityEndToEndTests {
+    @Test("the bootstrapped administrator enrols, logs in with password and code, sees who they are, and logs out")
+    func firstAdministrator() async throws {
+        let stack = try await LocalStack.start()
+        try await stack.waitForStatus("healthy") { $0.isHealthy }
+        let line = try #require(stack.up.text.split(separator: "\n").first { $0.contains("first administrator created") })
+        let code = try #require(line.firstMatch(of: /--code ([A-Z2-7]+)/)?.1).description
+        let email = StackService.bootstrapAdministrator
+        let password = "correct horse battery staple"
+
+        // Enrol through the bus, as `contactpoint enrol` does
+        let secret = try await stack.withIdentityClient { identity in
+            let begun = try await identity.beginEnrolment(.with {
+                $0.email = email
+                $0.enrolmentCode = code
+                $0.password = password
+            })
+            let secret = try #require(begun.otpauthUri.firstMatch(of: /secret=([A-Z2-7]+)/).flatMap { Base32.decode(String($0.1)) })
+            _ = try await identity.completeEnrolment(.with {
+                $0.email = email
+                $0.enrolmentCode = code
+                $0.totpCode = OneTimePassword(secret: secret).code(at: Int64(Date().timeIntervalSince1970))
+            })
+            return secret
+        }
+        // The code that proved the authenticator is spent: log in with the next step's code
+        let otp = OneTimePassword(secret: secret)
+        let now = Int64(Date().timeIntervalSince1970)
+        let nextStep = otp.timeStep(at: now) + 1
+        try await Task.sleep(for: .seconds(Int(Int64(nextStep) * 30 - now)))
+
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID())").path
+        let environment = ["XDG_CONFIG_HOME": config]
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        let cli = { (arguments: [String], input: String?) in
+            try RunningProcess(
+                "contactpoint", arguments + ["--data-dir", stack.directory.root], name: arguments[0], environment: environment, input: input)
+        }
+        let wrong = try cli(["login", "--email", email], "not the password at all\n\(otp.code(counter: nextStep))\n")
+        #expect(await wrong.exited() == 1)
+        #expect(wrong.text.contains("the email, password or code is not right"))
+
+        let login = try cli(["login", "--email", email], "\(password)\n\(otp.code(counter: nextStep))\n")
+        #expect(await login.exited() == 0, "\(login.text)")
+        let sessionFile = "\(config)/contactpoint/session"
+        let mode = try #require(try FileManager.default.attributesOfItem(atPath: sessionFile)[.posixPermissions] as? Int)
+        #expect(mode == 0o600)
+
+        let whoami = try cli(["whoami"], nil)
+        #expect(await whoami.exited() == 0)
+        #expect(whoami.text.contains("System administrator <\(email)>"))
+        #expect(whoami.text.contains("system-administrator"))
+
+        // The same code again: refused (replay), whatever the password
+        let replay = try cli(["login", "--email", email], "\(password)\n\(otp.code(counter: nextStep))\n")
+        #expect(await replay.exited() == 1)
+
+        let token = try String(contentsOfFile: sessionFile, encoding: .utf8)
+        let logout = try cli(["logout"], nil)
+        #expect(await logout.exited() == 0)
+        // The old token no longer works anywhere the identity service decides
+        let error = await #expect(throws: RPCError.self) {
+            try await stack.withIdentityClient { identity in
+                try await identity.whoAmI(.init(), metadata: ["authorization": "Bearer \(token)"])
+            }
+        }
+        #expect(error?.code == .unauthenticated)
+        #expect(!stack.up.text.contains(password), "no password in any log")
+    }
+}
+
+extension LocalStack {
+    func withIdentityClient<T: Sendable>(_ body: @Sendable (Contactpoint_V1_Identity.Client<BusClientTransport>) async throws -> T) async throws -> T {
+        let brokers = try state.brokers.map { BrokerAddress(endpoint: $0.endpoint, publicKey: try KeyFile.readPublicKey(at: $0.publicKeyFile)) }
+        let config = BusClientTransport.Config(
+            brokers: brokers, keyPair: try KeyFile.readKeyPair(at: directory.keyFile(principal: StackDirectory.operatorPrincipal)))
+        return try await withGRPCClient(transport: try BusClientTransport(config: config)) { client in
+            try await body(Contactpoint_V1_Identity.Client(wrapping: client))
+        }
+    }
+}
