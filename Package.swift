@@ -102,7 +102,12 @@ let package = Package(
         ),
         .target(
             name: "Authentication",
-            dependencies: ["SecurityPrimitives", .product(name: "GRPCCore", package: "grpc-swift-2")],
+            dependencies: [
+                "SecurityPrimitives", "ContactPointAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Shared/Authentication"
         ),
         .target(
@@ -200,8 +205,10 @@ let package = Package(
         .testTarget(
             name: "IdentityTests",
             dependencies: [
-                "Identity", "Authentication", "SecurityPrimitives",
+                "Identity", "Authentication", "SecurityPrimitives", "ContactPointAPI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

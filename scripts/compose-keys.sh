@@ -13,7 +13,7 @@ chmod 700 "$keys"
 principals=(
     "broker-1 -"
     "broker-2 -"
-    "identity contactpoint.v1.Identity,grpc.health.v1.Health,grpc.health.v1.Health/identity"
+    "identity contactpoint.v1.Identity,contactpoint.v1.IdentityAdmin,grpc.health.v1.Health,grpc.health.v1.Health/identity"
     "echo contactpoint.v1.Echo,grpc.health.v1.Health,grpc.health.v1.Health/echo"
     "operator -"
 )

@@ -27,7 +27,7 @@ public struct StackService: Sendable {
     /// Every service executable that exists, in start order. A new service adds itself here.
     public static let all: [StackService] = [
         StackService(
-            name: "identity", executable: "contactpoint-identity", rpcServices: ["contactpoint.v1.Identity"],
+            name: "identity", executable: "contactpoint-identity", rpcServices: ["contactpoint.v1.Identity", "contactpoint.v1.IdentityAdmin"],
             dataFiles: [("database", "identity.sqlite"), ("secrets-dir", "secrets")],
             settings: [("bootstrap-admin", bootstrapAdministrator)]),
         StackService(name: "echo", executable: "contactpoint-echo", rpcServices: ["contactpoint.v1.Echo"]),

@@ -39,7 +39,7 @@ public enum IdentityServer {
         verifier.trust(keys: secrets.signingKeys.published)
         logger.notice("identity ready", metadata: ["identity.signing-key": "\(secrets.signingKeys.currentID)"])
         return BusService(
-            rpcServices: [IdentityRPCService(authenticator: authenticator)],
+            rpcServices: [IdentityRPCService(authenticator: authenticator), IdentityAdminRPCService(authenticator: authenticator)],
             interceptors: [AuthenticationInterceptor(verifier: verifier, publicMethods: IdentityRPCService.publicMethods)],
             readinessChecks: [{ await store.isAvailable() }])
     }

@@ -127,11 +127,16 @@ struct IdentityStore: Sendable {
 
     /// Creates an inactive account that the practitioner activates with `enrolmentCodeHash`'s
     /// code before `enrolmentExpiresAt`.
+    /// Throws ``IdentityStoreError/emailInUse`` if another account has the email.
     func createPractitioner(
         _ practitioner: Practitioner, enrolmentCodeHash: String, enrolmentExpiresAt: Int64, now: Int64
     ) async throws {
-        try await writer.write { db in
-            try Self.insert(practitioner, enrolmentCodeHash: enrolmentCodeHash, enrolmentExpiresAt: enrolmentExpiresAt, db, now: now)
+        do {
+            try await writer.write { db in
+                try Self.insert(practitioner, enrolmentCodeHash: enrolmentCodeHash, enrolmentExpiresAt: enrolmentExpiresAt, db, now: now)
+            }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE && error.message?.contains("email") == true {
+            throw IdentityStoreError.emailInUse
         }
     }
 
@@ -381,17 +386,98 @@ struct IdentityStore: Sendable {
         }
     }
 
-    /// Changes an account's status; suspending or closing it ends every session it has.
+    /// Changes an account's status: suspend an active one, reactivate a suspended one, close any.
+    /// Suspending or closing ends every session it has. A closed account stays closed.
     func setStatus(practitionerID: String, to status: AccountStatus, now: Int64) async throws {
+        let from: [AccountStatus] =
+            switch status {
+            case .suspended: [.active]
+            case .active: [.suspended]
+            case .closed: [.inactive, .active, .suspended]
+            case .inactive: []
+            }
         try await writer.write { db in
-            try db.execute(sql: "UPDATE practitioner SET status = ? WHERE id = ?", arguments: [status.rawValue, practitionerID])
-            guard db.changesCount == 1 else { throw IdentityStoreError.noSuchAccount(practitionerID) }
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM practitioner WHERE id = ?)", arguments: [practitionerID]) == true
+            else { throw IdentityStoreError.noSuchAccount(practitionerID) }
+            try db.execute(
+                sql: "UPDATE practitioner SET status = ? WHERE id = ? AND status IN (\(from.map { "'\($0.rawValue)'" }.joined(separator: ",")))",
+                arguments: [status.rawValue, practitionerID])
+            guard db.changesCount == 1 else { throw IdentityStoreError.transitionNotAllowed(to: status.rawValue) }
             if status == .suspended || status == .closed {
-                try db.execute(
-                    sql: "UPDATE session SET ended_at = ?, end_reason = ? WHERE practitioner_id = ? AND ended_at IS NULL",
-                    arguments: [now, "account \(status.rawValue)", practitionerID])
+                try Self.endSessions(db, of: practitionerID, reason: "account \(status.rawValue)", now: now)
             }
             try Self.appendEvent(db, topic: "identity/account-\(status.rawValue)", subject: practitionerID, now: now)
+        }
+    }
+
+    private static func endSessions(_ db: Database, of practitionerID: String, reason: String, now: Int64) throws {
+        try db.execute(
+            sql: "UPDATE session SET ended_at = ?, end_reason = ? WHERE practitioner_id = ? AND ended_at IS NULL",
+            arguments: [now, reason, practitionerID])
+    }
+
+    /// Unlocks an account locked by failed logins, and forgets the failures.
+    func unlock(practitionerID: String, now: Int64) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE practitioner SET is_locked = 0, failed_logins = 0, throttled_until = 0 WHERE id = ?",
+                arguments: [practitionerID])
+            guard db.changesCount == 1 else { throw IdentityStoreError.noSuchAccount(practitionerID) }
+            try Self.appendEvent(db, topic: "identity/account-unlocked", subject: practitionerID, now: now)
+        }
+    }
+
+    /// Takes away an account's password and authenticator and ends its sessions: it must enrol
+    /// again with the new code. A closed account cannot be reset.
+    func resetCredentials(practitionerID: String, enrolmentCodeHash: String, enrolmentExpiresAt: Int64, now: Int64) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE practitioner SET status = 'inactive', password_hash = NULL, totp_secret = NULL,
+                        enrolment_code_hash = ?, enrolment_expires_at = ?, is_locked = 0, failed_logins = 0, throttled_until = 0
+                    WHERE id = ? AND status != 'closed'
+                    """,
+                arguments: [enrolmentCodeHash, enrolmentExpiresAt, practitionerID])
+            guard db.changesCount == 1 else { throw IdentityStoreError.noSuchAccount(practitionerID) }
+            try Self.endSessions(db, of: practitionerID, reason: "credentials reset", now: now)
+            try Self.appendEvent(db, topic: "identity/credentials-reset", subject: practitionerID, now: now)
+        }
+    }
+
+    func recordVetting(practitionerID: String, vetting: Vetting, now: Int64) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE practitioner SET crb_checked_on = ?, crb_reference = ?, training_completed_on = ?, agreement_accepted_on = ?
+                    WHERE id = ?
+                    """,
+                arguments: [
+                    vetting.criminalRecordsCheckedOn?.description, vetting.criminalRecordsReference,
+                    vetting.trainingCompletedOn?.description, vetting.userAgreementAcceptedOn?.description, practitionerID,
+                ])
+            guard db.changesCount == 1 else { throw IdentityStoreError.noSuchAccount(practitionerID) }
+            try Self.appendEvent(db, topic: "identity/vetting-recorded", subject: practitionerID, now: now)
+        }
+    }
+
+    func organisation(id: String) async throws -> Organisation? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM organisation WHERE id = ?", arguments: [id]).map(Self.organisation)
+        }
+    }
+
+    /// The practitioners of one organisation, or of every organisation in a local authority.
+    func practitioners(organisationID: String?, localAuthority: String?) async throws -> [Practitioner] {
+        try await writer.read { db in
+            let ids = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT p.id FROM practitioner p JOIN organisation o ON o.id = p.organisation_id
+                    WHERE (?1 IS NULL OR p.organisation_id = ?1) AND (?2 IS NULL OR o.local_authority = ?2)
+                    ORDER BY p.name
+                    """,
+                arguments: [organisationID, localAuthority])
+            return try ids.compactMap { try Self.practitioner(db, where: "id = ?", $0) }
         }
     }
 
@@ -453,4 +539,6 @@ struct IdentityStore: Sendable {
 
 enum IdentityStoreError: Error, Equatable {
     case noSuchAccount(String)
+    case transitionNotAllowed(to: String)
+    case emailInUse
 }

@@ -2154,3 +2154,1782 @@ extension Contactpoint_V1_Identity.ClientProtocol {
         )
     }
 }
+
+// MARK: - contactpoint.v1.IdentityAdmin
+
+/// Namespace containing generated types for the "contactpoint.v1.IdentityAdmin" service.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+public enum Contactpoint_V1_IdentityAdmin: Sendable {
+    /// Service descriptor for the "contactpoint.v1.IdentityAdmin" service.
+    public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.IdentityAdmin")
+    /// Namespace for method metadata.
+    public enum Method: Sendable {
+        /// Namespace for "CreateOrganisation" metadata.
+        public enum CreateOrganisation: Sendable {
+            /// Request type for "CreateOrganisation".
+            public typealias Input = Contactpoint_V1_CreateOrganisationRequest
+            /// Response type for "CreateOrganisation".
+            public typealias Output = Contactpoint_V1_OrganisationSummary
+            /// Descriptor for "CreateOrganisation".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.IdentityAdmin"),
+                method: "CreateOrganisation",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListOrganisations" metadata.
+        public enum ListOrganisations: Sendable {
+            /// Request type for "ListOrganisations".
+            public typealias Input = Contactpoint_V1_ListOrganisationsRequest
+            /// Response type for "ListOrganisations".
+            public typealias Output = Contactpoint_V1_ListOrganisationsResponse
+            /// Descriptor for "ListOrganisations".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.IdentityAdmin"),
+                method: "ListOrganisations",
+                type: .unary
+            )
+        }
+        /// Namespace for "CreatePractitioner" metadata.
+        public enum CreatePractitioner: Sendable {
+            /// Request type for "CreatePractitioner".
+            public typealias Input = Contactpoint_V1_CreatePractitionerRequest
+            /// Response type for "CreatePractitioner".
+            public typealias Output = Contactpoint_V1_CreatePractitionerResponse
+            /// Descriptor for "CreatePractitioner".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.IdentityAdmin"),
+                method: "CreatePractitioner",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListPractitioners" metadata.
+        public enum ListPractitioners: Sendable {
+            /// Request type for "ListPractitioners".
+            public typealias Input = Contactpoint_V1_ListPractitionersRequest
+            /// Response type for "ListPractitioners".
+            public typealias Output = Contactpoint_V1_ListPractitionersResponse
+            /// Descriptor for "ListPractitioners".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.IdentityAdmin"),
+                method: "ListPractitioners",
+                type: .unary
+            )
+        }
+        /// Namespace for "SetAccountStatus" metadata.
+        public enum SetAccountStatus: Sendable {
+            /// Request type for "SetAccountStatus".
+            public typealias Input = Contactpoint_V1_SetAccountStatusRequest
+            /// Response type for "SetAccountStatus".
+            public typealias Output = Contactpoint_V1_AccountSummary
+            /// Descriptor for "SetAccountStatus".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.IdentityAdmin"),
+                method: "SetAccountStatus",
+                type: .unary
+            )
+        }
+        /// Namespace for "Unlock" metadata.
+        public enum Unlock: Sendable {
+            /// Request type for "Unlock".
+            public typealias Input = Contactpoint_V1_AccountRequest
+            /// Response type for "Unlock".
+            public typealias Output = Contactpoint_V1_AccountSummary
+            /// Descriptor for "Unlock".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.IdentityAdmin"),
+                method: "Unlock",
+                type: .unary
+            )
+        }
+        /// Namespace for "ResetTwoFactor" metadata.
+        public enum ResetTwoFactor: Sendable {
+            /// Request type for "ResetTwoFactor".
+            public typealias Input = Contactpoint_V1_AccountRequest
+            /// Response type for "ResetTwoFactor".
+            public typealias Output = Contactpoint_V1_CreatePractitionerResponse
+            /// Descriptor for "ResetTwoFactor".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.IdentityAdmin"),
+                method: "ResetTwoFactor",
+                type: .unary
+            )
+        }
+        /// Namespace for "RecordVetting" metadata.
+        public enum RecordVetting: Sendable {
+            /// Request type for "RecordVetting".
+            public typealias Input = Contactpoint_V1_RecordVettingRequest
+            /// Response type for "RecordVetting".
+            public typealias Output = Contactpoint_V1_AccountSummary
+            /// Descriptor for "RecordVetting".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.IdentityAdmin"),
+                method: "RecordVetting",
+                type: .unary
+            )
+        }
+        /// Descriptors for all methods in the "contactpoint.v1.IdentityAdmin" service.
+        public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            CreateOrganisation.descriptor,
+            ListOrganisations.descriptor,
+            CreatePractitioner.descriptor,
+            ListPractitioners.descriptor,
+            SetAccountStatus.descriptor,
+            Unlock.descriptor,
+            ResetTwoFactor.descriptor,
+            RecordVetting.descriptor
+        ]
+    }
+}
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension GRPCCore.ServiceDescriptor {
+    /// Service descriptor for the "contactpoint.v1.IdentityAdmin" service.
+    public static let contactpoint_v1_IdentityAdmin = GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.IdentityAdmin")
+}
+
+// MARK: contactpoint.v1.IdentityAdmin (server)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Contactpoint_V1_IdentityAdmin {
+    /// Streaming variant of the service protocol for the "contactpoint.v1.IdentityAdmin" service.
+    ///
+    /// This protocol is the lowest-level of the service protocols generated for this service
+    /// giving you the most flexibility over the implementation of your service. This comes at
+    /// the cost of more verbose and less strict APIs. Each RPC requires you to implement it in
+    /// terms of a request stream and response stream. Where the RPC expects only a single
+    /// request or response message, you are responsible for ensuring your implementation
+    /// maintains this invariant.
+    ///
+    /// Where possible, prefer using the stricter, less-verbose ``ServiceProtocol``
+    /// or ``SimpleServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Account administration. System administrators manage every organisation and account; a
+    /// > local-authority administrator manages the accounts of organisations in their own local
+    /// > authority. Everything else is PERMISSION_DENIED. Every change is an event for the audit trail.
+    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+        /// Handle the "CreateOrganisation" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_CreateOrganisationRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_OrganisationSummary` messages.
+        func createOrganisation(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_CreateOrganisationRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_OrganisationSummary>
+
+        /// Handle the "ListOrganisations" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_ListOrganisationsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_ListOrganisationsResponse` messages.
+        func listOrganisations(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_ListOrganisationsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_ListOrganisationsResponse>
+
+        /// Handle the "CreatePractitioner" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates an inactive account and returns its one-time enrolment code (valid 7 days), to be
+        /// > handed to the practitioner out of band.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_CreatePractitionerRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_CreatePractitionerResponse` messages.
+        func createPractitioner(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_CreatePractitionerRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_CreatePractitionerResponse>
+
+        /// Handle the "ListPractitioners" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_ListPractitionersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_ListPractitionersResponse` messages.
+        func listPractitioners(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_ListPractitionersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_ListPractitionersResponse>
+
+        /// Handle the "SetAccountStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Suspending or closing ends every session of the account, in every service within seconds.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_SetAccountStatusRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_AccountSummary` messages.
+        func setAccountStatus(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_SetAccountStatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_AccountSummary>
+
+        /// Handle the "Unlock" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_AccountRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_AccountSummary` messages.
+        func unlock(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_AccountRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_AccountSummary>
+
+        /// Handle the "ResetTwoFactor" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes the account's authenticator and password: it must enrol again with the new code.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_AccountRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_CreatePractitionerResponse` messages.
+        func resetTwoFactor(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_AccountRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_CreatePractitionerResponse>
+
+        /// Handle the "RecordVetting" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_RecordVettingRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_AccountSummary` messages.
+        func recordVetting(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_RecordVettingRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_AccountSummary>
+    }
+
+    /// Service protocol for the "contactpoint.v1.IdentityAdmin" service.
+    ///
+    /// This protocol is higher level than ``StreamingServiceProtocol`` but lower level than
+    /// the ``SimpleServiceProtocol``, it provides access to request and response metadata and
+    /// trailing response metadata. If you don't need these then consider using
+    /// the ``SimpleServiceProtocol``. If you need fine grained control over your RPCs then
+    /// use ``StreamingServiceProtocol``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Account administration. System administrators manage every organisation and account; a
+    /// > local-authority administrator manages the accounts of organisations in their own local
+    /// > authority. Everything else is PERMISSION_DENIED. Every change is an event for the audit trail.
+    public protocol ServiceProtocol: Contactpoint_V1_IdentityAdmin.StreamingServiceProtocol {
+        /// Handle the "CreateOrganisation" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_CreateOrganisationRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_OrganisationSummary` message.
+        func createOrganisation(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_CreateOrganisationRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_OrganisationSummary>
+
+        /// Handle the "ListOrganisations" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ListOrganisationsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_ListOrganisationsResponse` message.
+        func listOrganisations(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_ListOrganisationsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_ListOrganisationsResponse>
+
+        /// Handle the "CreatePractitioner" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates an inactive account and returns its one-time enrolment code (valid 7 days), to be
+        /// > handed to the practitioner out of band.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_CreatePractitionerRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_CreatePractitionerResponse` message.
+        func createPractitioner(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_CreatePractitionerRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_CreatePractitionerResponse>
+
+        /// Handle the "ListPractitioners" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ListPractitionersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_ListPractitionersResponse` message.
+        func listPractitioners(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_ListPractitionersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_ListPractitionersResponse>
+
+        /// Handle the "SetAccountStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Suspending or closing ends every session of the account, in every service within seconds.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_SetAccountStatusRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_AccountSummary` message.
+        func setAccountStatus(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_SetAccountStatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_AccountSummary>
+
+        /// Handle the "Unlock" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_AccountRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_AccountSummary` message.
+        func unlock(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_AccountRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_AccountSummary>
+
+        /// Handle the "ResetTwoFactor" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes the account's authenticator and password: it must enrol again with the new code.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_AccountRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_CreatePractitionerResponse` message.
+        func resetTwoFactor(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_AccountRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_CreatePractitionerResponse>
+
+        /// Handle the "RecordVetting" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_RecordVettingRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_AccountSummary` message.
+        func recordVetting(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_RecordVettingRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_AccountSummary>
+    }
+
+    /// Simple service protocol for the "contactpoint.v1.IdentityAdmin" service.
+    ///
+    /// This is the highest level protocol for the service. The API is the easiest to use but
+    /// doesn't provide access to request or response metadata. If you need access to these
+    /// then use ``ServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Account administration. System administrators manage every organisation and account; a
+    /// > local-authority administrator manages the accounts of organisations in their own local
+    /// > authority. Everything else is PERMISSION_DENIED. Every change is an event for the audit trail.
+    public protocol SimpleServiceProtocol: Contactpoint_V1_IdentityAdmin.ServiceProtocol {
+        /// Handle the "CreateOrganisation" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_CreateOrganisationRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_OrganisationSummary` to respond with.
+        func createOrganisation(
+            request: Contactpoint_V1_CreateOrganisationRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_OrganisationSummary
+
+        /// Handle the "ListOrganisations" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_ListOrganisationsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_ListOrganisationsResponse` to respond with.
+        func listOrganisations(
+            request: Contactpoint_V1_ListOrganisationsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_ListOrganisationsResponse
+
+        /// Handle the "CreatePractitioner" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates an inactive account and returns its one-time enrolment code (valid 7 days), to be
+        /// > handed to the practitioner out of band.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_CreatePractitionerRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_CreatePractitionerResponse` to respond with.
+        func createPractitioner(
+            request: Contactpoint_V1_CreatePractitionerRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_CreatePractitionerResponse
+
+        /// Handle the "ListPractitioners" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_ListPractitionersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_ListPractitionersResponse` to respond with.
+        func listPractitioners(
+            request: Contactpoint_V1_ListPractitionersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_ListPractitionersResponse
+
+        /// Handle the "SetAccountStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Suspending or closing ends every session of the account, in every service within seconds.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_SetAccountStatusRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_AccountSummary` to respond with.
+        func setAccountStatus(
+            request: Contactpoint_V1_SetAccountStatusRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_AccountSummary
+
+        /// Handle the "Unlock" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_AccountRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_AccountSummary` to respond with.
+        func unlock(
+            request: Contactpoint_V1_AccountRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_AccountSummary
+
+        /// Handle the "ResetTwoFactor" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes the account's authenticator and password: it must enrol again with the new code.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_AccountRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_CreatePractitionerResponse` to respond with.
+        func resetTwoFactor(
+            request: Contactpoint_V1_AccountRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_CreatePractitionerResponse
+
+        /// Handle the "RecordVetting" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_RecordVettingRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_AccountSummary` to respond with.
+        func recordVetting(
+            request: Contactpoint_V1_RecordVettingRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_AccountSummary
+    }
+}
+
+// Default implementation of 'registerMethods(with:)'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Contactpoint_V1_IdentityAdmin.StreamingServiceProtocol {
+    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
+        router.registerHandler(
+            forMethod: Contactpoint_V1_IdentityAdmin.Method.CreateOrganisation.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_CreateOrganisationRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_OrganisationSummary>(),
+            handler: { request, context in
+                try await self.createOrganisation(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_IdentityAdmin.Method.ListOrganisations.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_ListOrganisationsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_ListOrganisationsResponse>(),
+            handler: { request, context in
+                try await self.listOrganisations(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_IdentityAdmin.Method.CreatePractitioner.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_CreatePractitionerRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_CreatePractitionerResponse>(),
+            handler: { request, context in
+                try await self.createPractitioner(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_IdentityAdmin.Method.ListPractitioners.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_ListPractitionersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_ListPractitionersResponse>(),
+            handler: { request, context in
+                try await self.listPractitioners(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_IdentityAdmin.Method.SetAccountStatus.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_SetAccountStatusRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_AccountSummary>(),
+            handler: { request, context in
+                try await self.setAccountStatus(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_IdentityAdmin.Method.Unlock.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_AccountRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_AccountSummary>(),
+            handler: { request, context in
+                try await self.unlock(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_IdentityAdmin.Method.ResetTwoFactor.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_AccountRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_CreatePractitionerResponse>(),
+            handler: { request, context in
+                try await self.resetTwoFactor(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_IdentityAdmin.Method.RecordVetting.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_RecordVettingRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_AccountSummary>(),
+            handler: { request, context in
+                try await self.recordVetting(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+    }
+}
+
+// Default implementation of streaming methods from 'StreamingServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Contactpoint_V1_IdentityAdmin.ServiceProtocol {
+    public func createOrganisation(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_CreateOrganisationRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_OrganisationSummary> {
+        let response = try await self.createOrganisation(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listOrganisations(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_ListOrganisationsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_ListOrganisationsResponse> {
+        let response = try await self.listOrganisations(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createPractitioner(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_CreatePractitionerRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_CreatePractitionerResponse> {
+        let response = try await self.createPractitioner(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listPractitioners(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_ListPractitionersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_ListPractitionersResponse> {
+        let response = try await self.listPractitioners(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func setAccountStatus(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_SetAccountStatusRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_AccountSummary> {
+        let response = try await self.setAccountStatus(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func unlock(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_AccountRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_AccountSummary> {
+        let response = try await self.unlock(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func resetTwoFactor(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_AccountRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_CreatePractitionerResponse> {
+        let response = try await self.resetTwoFactor(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func recordVetting(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_RecordVettingRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_AccountSummary> {
+        let response = try await self.recordVetting(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+}
+
+// Default implementation of methods from 'ServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Contactpoint_V1_IdentityAdmin.SimpleServiceProtocol {
+    public func createOrganisation(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_CreateOrganisationRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_OrganisationSummary> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_OrganisationSummary>(
+            message: try await self.createOrganisation(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listOrganisations(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_ListOrganisationsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_ListOrganisationsResponse> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_ListOrganisationsResponse>(
+            message: try await self.listOrganisations(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createPractitioner(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_CreatePractitionerRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_CreatePractitionerResponse> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_CreatePractitionerResponse>(
+            message: try await self.createPractitioner(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listPractitioners(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_ListPractitionersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_ListPractitionersResponse> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_ListPractitionersResponse>(
+            message: try await self.listPractitioners(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func setAccountStatus(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_SetAccountStatusRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_AccountSummary> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_AccountSummary>(
+            message: try await self.setAccountStatus(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func unlock(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_AccountRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_AccountSummary> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_AccountSummary>(
+            message: try await self.unlock(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func resetTwoFactor(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_AccountRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_CreatePractitionerResponse> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_CreatePractitionerResponse>(
+            message: try await self.resetTwoFactor(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func recordVetting(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_RecordVettingRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_AccountSummary> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_AccountSummary>(
+            message: try await self.recordVetting(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+}
+
+// MARK: contactpoint.v1.IdentityAdmin (client)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Contactpoint_V1_IdentityAdmin {
+    /// Generated client protocol for the "contactpoint.v1.IdentityAdmin" service.
+    ///
+    /// You don't need to implement this protocol directly, use the generated
+    /// implementation, ``Client``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Account administration. System administrators manage every organisation and account; a
+    /// > local-authority administrator manages the accounts of organisations in their own local
+    /// > authority. Everything else is PERMISSION_DENIED. Every change is an event for the audit trail.
+    public protocol ClientProtocol: Sendable {
+        /// Call the "CreateOrganisation" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_CreateOrganisationRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_CreateOrganisationRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_OrganisationSummary` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createOrganisation<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_CreateOrganisationRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_CreateOrganisationRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_OrganisationSummary>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_OrganisationSummary>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListOrganisations" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ListOrganisationsRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_ListOrganisationsRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_ListOrganisationsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listOrganisations<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_ListOrganisationsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_ListOrganisationsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_ListOrganisationsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListOrganisationsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreatePractitioner" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates an inactive account and returns its one-time enrolment code (valid 7 days), to be
+        /// > handed to the practitioner out of band.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_CreatePractitionerRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_CreatePractitionerRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_CreatePractitionerResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createPractitioner<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_CreatePractitionerRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_CreatePractitionerRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_CreatePractitionerResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_CreatePractitionerResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListPractitioners" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ListPractitionersRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_ListPractitionersRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_ListPractitionersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listPractitioners<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_ListPractitionersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_ListPractitionersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_ListPractitionersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListPractitionersResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SetAccountStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Suspending or closing ends every session of the account, in every service within seconds.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_SetAccountStatusRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_SetAccountStatusRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_AccountSummary` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func setAccountStatus<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_SetAccountStatusRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_SetAccountStatusRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_AccountSummary>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_AccountSummary>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Unlock" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_AccountRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_AccountRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_AccountSummary` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func unlock<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_AccountRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_AccountRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_AccountSummary>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_AccountSummary>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ResetTwoFactor" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes the account's authenticator and password: it must enrol again with the new code.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_AccountRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_AccountRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_CreatePractitionerResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func resetTwoFactor<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_AccountRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_AccountRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_CreatePractitionerResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_CreatePractitionerResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RecordVetting" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_RecordVettingRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_RecordVettingRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_AccountSummary` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func recordVetting<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_RecordVettingRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_RecordVettingRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_AccountSummary>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_AccountSummary>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+    }
+
+    /// Generated client for the "contactpoint.v1.IdentityAdmin" service.
+    ///
+    /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
+    /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
+    /// means of communication with the remote peer.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Account administration. System administrators manage every organisation and account; a
+    /// > local-authority administrator manages the accounts of organisations in their own local
+    /// > authority. Everything else is PERMISSION_DENIED. Every change is an event for the audit trail.
+    public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+        private let client: GRPCCore.GRPCClient<Transport>
+
+        /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
+        ///
+        /// - Parameters:
+        ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
+        public init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+            self.client = client
+        }
+
+        /// Call the "CreateOrganisation" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_CreateOrganisationRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_CreateOrganisationRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_OrganisationSummary` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createOrganisation<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_CreateOrganisationRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_CreateOrganisationRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_OrganisationSummary>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_OrganisationSummary>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_IdentityAdmin.Method.CreateOrganisation.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListOrganisations" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ListOrganisationsRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_ListOrganisationsRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_ListOrganisationsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listOrganisations<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_ListOrganisationsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_ListOrganisationsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_ListOrganisationsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListOrganisationsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_IdentityAdmin.Method.ListOrganisations.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CreatePractitioner" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates an inactive account and returns its one-time enrolment code (valid 7 days), to be
+        /// > handed to the practitioner out of band.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_CreatePractitionerRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_CreatePractitionerRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_CreatePractitionerResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createPractitioner<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_CreatePractitionerRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_CreatePractitionerRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_CreatePractitionerResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_CreatePractitionerResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_IdentityAdmin.Method.CreatePractitioner.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListPractitioners" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ListPractitionersRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_ListPractitionersRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_ListPractitionersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listPractitioners<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_ListPractitionersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_ListPractitionersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_ListPractitionersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListPractitionersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_IdentityAdmin.Method.ListPractitioners.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "SetAccountStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Suspending or closing ends every session of the account, in every service within seconds.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_SetAccountStatusRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_SetAccountStatusRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_AccountSummary` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func setAccountStatus<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_SetAccountStatusRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_SetAccountStatusRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_AccountSummary>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_AccountSummary>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_IdentityAdmin.Method.SetAccountStatus.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Unlock" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_AccountRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_AccountRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_AccountSummary` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func unlock<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_AccountRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_AccountRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_AccountSummary>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_AccountSummary>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_IdentityAdmin.Method.Unlock.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ResetTwoFactor" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes the account's authenticator and password: it must enrol again with the new code.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_AccountRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_AccountRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_CreatePractitionerResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func resetTwoFactor<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_AccountRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_AccountRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_CreatePractitionerResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_CreatePractitionerResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_IdentityAdmin.Method.ResetTwoFactor.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RecordVetting" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_RecordVettingRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_RecordVettingRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_AccountSummary` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func recordVetting<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_RecordVettingRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_RecordVettingRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_AccountSummary>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_AccountSummary>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_IdentityAdmin.Method.RecordVetting.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+    }
+}
+
+// Helpers providing default arguments to 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Contactpoint_V1_IdentityAdmin.ClientProtocol {
+    /// Call the "CreateOrganisation" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_CreateOrganisationRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createOrganisation<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_CreateOrganisationRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_OrganisationSummary>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createOrganisation(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_CreateOrganisationRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_OrganisationSummary>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListOrganisations" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_ListOrganisationsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listOrganisations<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_ListOrganisationsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListOrganisationsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listOrganisations(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_ListOrganisationsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_ListOrganisationsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreatePractitioner" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Creates an inactive account and returns its one-time enrolment code (valid 7 days), to be
+    /// > handed to the practitioner out of band.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_CreatePractitionerRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createPractitioner<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_CreatePractitionerRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_CreatePractitionerResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createPractitioner(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_CreatePractitionerRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_CreatePractitionerResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListPractitioners" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_ListPractitionersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listPractitioners<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_ListPractitionersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListPractitionersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listPractitioners(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_ListPractitionersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_ListPractitionersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetAccountStatus" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Suspending or closing ends every session of the account, in every service within seconds.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_SetAccountStatusRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setAccountStatus<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_SetAccountStatusRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_AccountSummary>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.setAccountStatus(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_SetAccountStatusRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_AccountSummary>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Unlock" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_AccountRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func unlock<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_AccountRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_AccountSummary>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.unlock(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_AccountRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_AccountSummary>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ResetTwoFactor" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Removes the account's authenticator and password: it must enrol again with the new code.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_AccountRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func resetTwoFactor<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_AccountRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_CreatePractitionerResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.resetTwoFactor(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_AccountRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_CreatePractitionerResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RecordVetting" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_RecordVettingRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func recordVetting<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_RecordVettingRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_AccountSummary>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.recordVetting(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_RecordVettingRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_AccountSummary>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// Helpers providing sugared APIs for 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Contactpoint_V1_IdentityAdmin.ClientProtocol {
+    /// Call the "CreateOrganisation" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createOrganisation<Result>(
+        _ message: Contactpoint_V1_CreateOrganisationRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_OrganisationSummary>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_CreateOrganisationRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createOrganisation(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListOrganisations" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listOrganisations<Result>(
+        _ message: Contactpoint_V1_ListOrganisationsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListOrganisationsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_ListOrganisationsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listOrganisations(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreatePractitioner" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Creates an inactive account and returns its one-time enrolment code (valid 7 days), to be
+    /// > handed to the practitioner out of band.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createPractitioner<Result>(
+        _ message: Contactpoint_V1_CreatePractitionerRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_CreatePractitionerResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_CreatePractitionerRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createPractitioner(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListPractitioners" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listPractitioners<Result>(
+        _ message: Contactpoint_V1_ListPractitionersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListPractitionersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_ListPractitionersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listPractitioners(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetAccountStatus" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Suspending or closing ends every session of the account, in every service within seconds.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setAccountStatus<Result>(
+        _ message: Contactpoint_V1_SetAccountStatusRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_AccountSummary>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_SetAccountStatusRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.setAccountStatus(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Unlock" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func unlock<Result>(
+        _ message: Contactpoint_V1_AccountRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_AccountSummary>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_AccountRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.unlock(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ResetTwoFactor" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Removes the account's authenticator and password: it must enrol again with the new code.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func resetTwoFactor<Result>(
+        _ message: Contactpoint_V1_AccountRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_CreatePractitionerResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_AccountRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.resetTwoFactor(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RecordVetting" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func recordVetting<Result>(
+        _ message: Contactpoint_V1_RecordVettingRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_AccountSummary>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_RecordVettingRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.recordVetting(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}

@@ -1,0 +1,271 @@
+import Authentication
+public import ContactPointAPI
+import Foundation
+public import GRPCCore
+import SecurityPrimitives
+
+/// The `contactpoint.v1.IdentityAdmin` RPCs: organisations and accounts.
+///
+/// Deny by default: a system administrator may do everything; a local-authority administrator
+/// may manage organisations and accounts of their own local authority, and never grant the
+/// system-administrator or auditor roles; anyone else is PERMISSION_DENIED. Inputs are checked
+/// field by field (INVALID_ARGUMENT names the field).
+public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServiceProtocol {
+    let authenticator: Authenticator
+    var store: IdentityStore { authenticator.store }
+
+    init(authenticator: Authenticator) {
+        self.authenticator = authenticator
+    }
+
+    // MARK: Organisations
+
+    public func createOrganisation(
+        request: Contactpoint_V1_CreateOrganisationRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_OrganisationSummary {
+        let caller = try Self.caller()
+        guard let type = OrganisationType(rawValue: request.type) else {
+            throw Self.invalid("type", "one of \(OrganisationType.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let name = try Self.text(request.name, field: "name", maximum: 200)
+        let localAuthority = try Self.localAuthority(request.localAuthority)
+        try Self.requireAdministrator(caller, of: localAuthority)
+        if type == .managementTeam, !caller.hasRole(SystemRole.systemAdministrator.rawValue) {
+            throw RPCError(code: .permissionDenied, message: "only a system administrator creates management-team organisations")
+        }
+        let organisation = Organisation(
+            id: "org-" + Base32.encode(SecureRandom.bytes(10)).lowercased(), type: type, name: name, localAuthority: localAuthority,
+            isActive: true)
+        try await store.createOrganisation(organisation, now: authenticator.clock())
+        return Self.summary(organisation)
+    }
+
+    public func listOrganisations(
+        request: Contactpoint_V1_ListOrganisationsRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_ListOrganisationsResponse {
+        let caller = try Self.caller()
+        let scope = try Self.administeredLocalAuthority(caller)
+        let organisations = try await store.organisations().filter { scope == nil || $0.localAuthority == scope }
+        return .with { $0.organisations = organisations.map(Self.summary) }
+    }
+
+    // MARK: Accounts
+
+    public func createPractitioner(
+        request: Contactpoint_V1_CreatePractitionerRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_CreatePractitionerResponse {
+        let caller = try Self.caller()
+        guard let organisation = try await store.organisation(id: request.organisationID) else {
+            throw Self.invalid("organisation_id", "an existing organisation")
+        }
+        try Self.requireAdministrator(caller, of: organisation.localAuthority)
+        var roles = Set<SystemRole>()
+        for text in request.roles {
+            guard let role = SystemRole(rawValue: text) else {
+                throw Self.invalid("roles", "roles among \(SystemRole.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            roles.insert(role)
+        }
+        roles.insert(.practitioner)
+        try Self.requireMayGrant(roles, caller: caller)
+        let practitioner = Practitioner(
+            id: "p-" + Base32.encode(SecureRandom.bytes(10)).lowercased(), organisationID: organisation.id,
+            name: try Self.text(request.name, field: "name", maximum: 200), email: try Self.email(request.email),
+            jobRole: try Self.text(request.jobRole, field: "job_role", maximum: 100), roles: roles, status: .inactive,
+            vetting: try Self.vetting(request.vetting), isLocked: false)
+        let (code, hash) = Authenticator.newEnrolmentCode()
+        let now = authenticator.clock()
+        do {
+            try await store.createPractitioner(
+                practitioner, enrolmentCodeHash: hash, enrolmentExpiresAt: now + authenticator.policy.enrolmentValidity, now: now)
+        } catch IdentityStoreError.emailInUse {
+            throw RPCError(code: .alreadyExists, message: "an account with that email exists")
+        }
+        return .with {
+            $0.account = Self.summary(practitioner)
+            $0.enrolmentCode = code
+        }
+    }
+
+    public func listPractitioners(
+        request: Contactpoint_V1_ListPractitionersRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_ListPractitionersResponse {
+        let caller = try Self.caller()
+        let scope = try Self.administeredLocalAuthority(caller)
+        let practitioners = try await store.practitioners(
+            organisationID: request.organisationID.isEmpty ? nil : request.organisationID, localAuthority: scope)
+        return .with { $0.practitioners = practitioners.map(Self.summary) }
+    }
+
+    public func setAccountStatus(
+        request: Contactpoint_V1_SetAccountStatusRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_AccountSummary {
+        guard let status = AccountStatus(rawValue: request.status), status != .inactive else {
+            throw Self.invalid("status", "active, suspended or closed")
+        }
+        let account = try await administeredAccount(request.practitionerID)
+        do {
+            try await store.setStatus(practitionerID: account.id, to: status, now: authenticator.clock())
+        } catch IdentityStoreError.transitionNotAllowed {
+            throw RPCError(code: .failedPrecondition, message: "a \(account.status.rawValue) account cannot become \(status.rawValue)")
+        }
+        return try await summary(of: account.id)
+    }
+
+    public func unlock(request: Contactpoint_V1_AccountRequest, context: ServerContext) async throws -> Contactpoint_V1_AccountSummary {
+        let account = try await administeredAccount(request.practitionerID)
+        try await store.unlock(practitionerID: account.id, now: authenticator.clock())
+        return try await summary(of: account.id)
+    }
+
+    public func resetTwoFactor(
+        request: Contactpoint_V1_AccountRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_CreatePractitionerResponse {
+        let account = try await administeredAccount(request.practitionerID)
+        let (code, hash) = Authenticator.newEnrolmentCode()
+        let now = authenticator.clock()
+        do {
+            try await store.resetCredentials(
+                practitionerID: account.id, enrolmentCodeHash: hash, enrolmentExpiresAt: now + authenticator.policy.enrolmentValidity, now: now)
+        } catch IdentityStoreError.noSuchAccount {
+            throw RPCError(code: .failedPrecondition, message: "a closed account cannot be reset")
+        }
+        let summary = try await summary(of: account.id)
+        return .with {
+            $0.account = summary
+            $0.enrolmentCode = code
+        }
+    }
+
+    public func recordVetting(
+        request: Contactpoint_V1_RecordVettingRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_AccountSummary {
+        let account = try await administeredAccount(request.practitionerID)
+        try await store.recordVetting(practitionerID: account.id, vetting: try Self.vetting(request.vetting), now: authenticator.clock())
+        return try await summary(of: account.id)
+    }
+
+    // MARK: Authorization
+
+    private static func caller() throws -> Caller {
+        guard let caller = Caller.current else { throw RPCError(code: .unauthenticated, message: "this call needs a session") }
+        return caller
+    }
+
+    /// `nil` for a system administrator (every local authority), the caller's own local
+    /// authority for a local-authority administrator; PERMISSION_DENIED for anyone else.
+    private static func administeredLocalAuthority(_ caller: Caller) throws -> String? {
+        if caller.hasRole(SystemRole.systemAdministrator.rawValue) { return nil }
+        if caller.hasRole(SystemRole.localAuthorityAdministrator.rawValue) { return caller.localAuthority }
+        throw RPCError(code: .permissionDenied, message: "account administration needs an administrator role")
+    }
+
+    private static func requireAdministrator(_ caller: Caller, of localAuthority: String) throws {
+        if let scope = try administeredLocalAuthority(caller), scope != localAuthority {
+            throw RPCError(code: .permissionDenied, message: "you administer accounts of local authority \(scope) only")
+        }
+    }
+
+    private static func requireMayGrant(_ roles: Set<SystemRole>, caller: Caller) throws {
+        if !caller.hasRole(SystemRole.systemAdministrator.rawValue), !roles.isDisjoint(with: [.systemAdministrator, .auditor]) {
+            throw RPCError(code: .permissionDenied, message: "only a system administrator grants the system-administrator or auditor role")
+        }
+    }
+
+    /// The account, if the caller administers its organisation's local authority. An account
+    /// outside the caller's reach is NOT_FOUND, as if it did not exist.
+    private func administeredAccount(_ practitionerID: String) async throws -> Practitioner {
+        let caller = try Self.caller()
+        let scope = try Self.administeredLocalAuthority(caller)
+        guard let account = try await store.practitioner(id: practitionerID),
+            let organisation = try await store.organisation(id: account.organisationID),
+            scope == nil || organisation.localAuthority == scope
+        else {
+            throw RPCError(code: .notFound, message: "no account \(practitionerID) that you administer")
+        }
+        if account.id == caller.practitionerID {
+            throw RPCError(code: .permissionDenied, message: "administrators do not administer their own account")
+        }
+        if account.roles.contains(.systemAdministrator), !caller.hasRole(SystemRole.systemAdministrator.rawValue) {
+            throw RPCError(code: .permissionDenied, message: "only a system administrator administers a system administrator")
+        }
+        return account
+    }
+
+    // MARK: Validation and summaries
+
+    private static func invalid(_ field: String, _ expected: String) -> RPCError {
+        RPCError(code: .invalidArgument, message: "\(field): expected \(expected)")
+    }
+
+    private static func text(_ text: String, field: String, maximum: Int) throws -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard (1...maximum).contains(trimmed.count), !trimmed.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 32 } == true })
+        else { throw invalid(field, "1 to \(maximum) characters on one line") }
+        return trimmed
+    }
+
+    private static func email(_ text: String) throws -> String {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), text.count <= 254, !text.contains(where: \.isWhitespace) else {
+            throw invalid("email", "an email address")
+        }
+        return text
+    }
+
+    private static func localAuthority(_ text: String) throws -> String {
+        guard (3...12).contains(text.count), text.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) }) else {
+            throw invalid("local_authority", "a local-authority code such as E09000033")
+        }
+        return text
+    }
+
+    private static func vetting(_ vetting: Contactpoint_V1_Vetting) throws -> Vetting {
+        func date(_ text: String, _ field: String) throws -> CalendarDate? {
+            if text.isEmpty { return nil }
+            guard let date = CalendarDate(text) else { throw invalid("vetting.\(field)", "a date as YYYY-MM-DD") }
+            return date
+        }
+        return Vetting(
+            criminalRecordsCheckedOn: try date(vetting.criminalRecordsCheckedOn, "criminal_records_checked_on"),
+            criminalRecordsReference: vetting.criminalRecordsReference.isEmpty
+                ? nil : try text(vetting.criminalRecordsReference, field: "vetting.criminal_records_reference", maximum: 40),
+            trainingCompletedOn: try date(vetting.trainingCompletedOn, "training_completed_on"),
+            userAgreementAcceptedOn: try date(vetting.userAgreementAcceptedOn, "user_agreement_accepted_on"))
+    }
+
+    private func summary(of practitionerID: String) async throws -> Contactpoint_V1_AccountSummary {
+        guard let account = try await store.practitioner(id: practitionerID) else {
+            throw RPCError(code: .notFound, message: "no account \(practitionerID)")
+        }
+        return Self.summary(account)
+    }
+
+    private static func summary(_ organisation: Organisation) -> Contactpoint_V1_OrganisationSummary {
+        .with {
+            $0.organisationID = organisation.id
+            $0.type = organisation.type.rawValue
+            $0.name = organisation.name
+            $0.localAuthority = organisation.localAuthority
+            $0.active = organisation.isActive
+        }
+    }
+
+    private static func summary(_ account: Practitioner) -> Contactpoint_V1_AccountSummary {
+        .with {
+            $0.practitionerID = account.id
+            $0.name = account.name
+            $0.email = account.email
+            $0.organisationID = account.organisationID
+            $0.roles = account.roles.map(\.rawValue).sorted()
+            $0.status = account.status.rawValue
+            $0.locked = account.isLocked
+            $0.vetting = .with {
+                $0.criminalRecordsCheckedOn = account.vetting.criminalRecordsCheckedOn?.description ?? ""
+                $0.criminalRecordsReference = account.vetting.criminalRecordsReference ?? ""
+                $0.trainingCompletedOn = account.vetting.trainingCompletedOn?.description ?? ""
+                $0.userAgreementAcceptedOn = account.vetting.userAgreementAcceptedOn?.description ?? ""
+            }
+        }
+    }
+}

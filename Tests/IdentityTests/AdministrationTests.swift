@@ -1,0 +1,208 @@
+import Authentication
+import ContactPointAPI
+import Foundation
+import GRPCCore
+import GRPCInProcessTransport
+@testable import Identity
+import Logging
+import SecurityPrimitives
+import Testing
+
+/// The identity RPCs as they are served (authentication interceptor included), over the
+/// in-process transport.
+struct IdentityRPCHarness {
+    let fixture: IdentityFixture
+
+    /// Runs `body` with clients of both identity services; `token` is sent as the session.
+    func withClients<T: Sendable>(
+        _ body: @Sendable (Contactpoint_V1_Identity.Client<InProcessTransport.Client>, Contactpoint_V1_IdentityAdmin.Client<InProcessTransport.Client>)
+            async throws -> T
+    ) async throws -> T {
+        let transport = InProcessTransport()
+        let verifier = fixture.verifier()
+        let server = GRPCServer(
+            transport: transport.server,
+            services: [IdentityRPCService(authenticator: fixture.authenticator), IdentityAdminRPCService(authenticator: fixture.authenticator)],
+            interceptors: [AuthenticationInterceptor(verifier: verifier, publicMethods: IdentityRPCService.publicMethods)])
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.serve() }
+            defer { server.beginGracefulShutdown() }
+            return try await withGRPCClient(transport: transport.client) { client in
+                try await body(Contactpoint_V1_Identity.Client(wrapping: client), Contactpoint_V1_IdentityAdmin.Client(wrapping: client))
+            }
+        }
+    }
+}
+
+func bearer(_ session: IssuedSession) -> Metadata { ["authorization": "Bearer \(session.token)"] }
+
+@Suite("Account administration", .timeLimit(.minutes(2)))
+struct AdministrationTests {
+    @Test("a system administrator creates an organisation and an account; the practitioner enrols and logs in")
+    func createAndEnrol() async throws {
+        let fixture = try await IdentityFixture.make(roles: [.systemAdministrator])
+        let admin = try await fixture.login()
+        try await IdentityRPCHarness(fixture: fixture).withClients { identity, administration in
+            let organisation = try await administration.createOrganisation(
+                .with {
+                    $0.type = "gp-practice"
+                    $0.name = "Riverside Surgery"
+                    $0.localAuthority = "E08000025"
+                }, metadata: bearer(admin))
+            let today = CalendarDate(unixTime: fixture.clock.upcoming).description
+            let created = try await administration.createPractitioner(
+                .with {
+                    $0.organisationID = organisation.organisationID
+                    $0.name = "Dr Asha Patel"
+                    $0.email = "asha.patel@riverside.example"
+                    $0.jobRole = "GP"
+                    $0.vetting = .with {
+                        $0.criminalRecordsCheckedOn = today
+                        $0.criminalRecordsReference = "009876543210"
+                        $0.trainingCompletedOn = today
+                        $0.userAgreementAcceptedOn = today
+                    }
+                }, metadata: bearer(admin))
+            #expect(created.account.status == "inactive")
+            #expect(created.account.roles == ["practitioner"])
+
+            let begun = try await identity.beginEnrolment(.with {
+                $0.email = "asha.patel@riverside.example"
+                $0.enrolmentCode = created.enrolmentCode
+                $0.password = "tea and biscuits at four"
+            })
+            let secret = try #require(begun.otpauthUri.firstMatch(of: /secret=([A-Z2-7]+)/).flatMap { Base32.decode(String($0.1)) })
+            let otp = OneTimePassword(secret: secret)
+            _ = try await identity.completeEnrolment(.with {
+                $0.email = "asha.patel@riverside.example"
+                $0.enrolmentCode = created.enrolmentCode
+                $0.totpCode = otp.code(at: fixture.clock.upcoming)
+            })
+            fixture.clock.advance(by: 30)
+            let grant = try await identity.login(.with {
+                $0.email = "asha.patel@riverside.example"
+                $0.password = "tea and biscuits at four"
+                $0.totpCode = otp.code(at: fixture.clock.upcoming)
+            })
+            let me = try await identity.whoAmI(.init(), metadata: ["authorization": "Bearer \(grant.token)"])
+            #expect(me.organisationName == "Riverside Surgery")
+            #expect(me.localAuthority == "E08000025")
+
+            // The enrolment code is spent
+            await #expect(throws: RPCError.self) {
+                try await identity.beginEnrolment(.with {
+                    $0.email = "asha.patel@riverside.example"
+                    $0.enrolmentCode = created.enrolmentCode
+                    $0.password = "another long passphrase"
+                })
+            }
+        }
+    }
+
+    @Test("deny by default: no session, a practitioner, and a local-authority administrator outside their authority are refused")
+    func denyByDefault() async throws {
+        let fixture = try await IdentityFixture.make(roles: [.localAuthorityAdministrator])
+        let laAdmin = try await fixture.login()
+        try await IdentityRPCHarness(fixture: fixture).withClients { _, administration in
+            let noSession = await #expect(throws: RPCError.self) { try await administration.listPractitioners(.init()) }
+            #expect(noSession?.code == .unauthenticated)
+
+            // Another authority's organisation
+            let elsewhere = await #expect(throws: RPCError.self) {
+                try await administration.createOrganisation(
+                    .with {
+                        $0.type = "police"
+                        $0.name = "Elsewhere Police"
+                        $0.localAuthority = "E06000001"
+                    }, metadata: bearer(laAdmin))
+            }
+            #expect(elsewhere?.code == .permissionDenied)
+
+            // Their own authority, but a role only system administrators grant
+            let grant = await #expect(throws: RPCError.self) {
+                try await administration.createPractitioner(
+                    .with {
+                        $0.organisationID = "org-1"
+                        $0.name = "Someone"
+                        $0.email = "someone@hillside.example"
+                        $0.jobRole = "Teacher"
+                        $0.roles = ["system-administrator"]
+                    }, metadata: bearer(laAdmin))
+            }
+            #expect(grant?.code == .permissionDenied)
+
+            let badField = await #expect(throws: RPCError.self) {
+                try await administration.createPractitioner(
+                    .with {
+                        $0.organisationID = "org-1"
+                        $0.name = "Someone"
+                        $0.email = "not an email"
+                        $0.jobRole = "Teacher"
+                    }, metadata: bearer(laAdmin))
+            }
+            #expect(badField?.code == .invalidArgument)
+            #expect(badField?.message.hasPrefix("email:") == true)
+        }
+
+        let plain = try await IdentityFixture.make(roles: [.practitioner])
+        let practitioner = try await plain.login()
+        try await IdentityRPCHarness(fixture: plain).withClients { _, administration in
+            let refused = await #expect(throws: RPCError.self) {
+                try await administration.listPractitioners(.init(), metadata: bearer(practitioner))
+            }
+            #expect(refused?.code == .permissionDenied)
+        }
+    }
+
+    @Test("suspension by an administrator revokes the session at another service within one refresh")
+    func suspensionReachesOtherServices() async throws {
+        let fixture = try await IdentityFixture.make(roles: [.systemAdministrator])
+        let admin = try await fixture.login()
+        // A practitioner with a live session
+        let today = CalendarDate(unixTime: fixture.clock.upcoming)
+        let other = Practitioner(
+            id: "p-2", organisationID: "org-1", name: "Jo Lee", email: "jo.lee@hillside.example", jobRole: "Teacher",
+            roles: [.practitioner], status: .inactive,
+            vetting: Vetting(criminalRecordsCheckedOn: today, criminalRecordsReference: "1", trainingCompletedOn: today, userAgreementAcceptedOn: today),
+            isLocked: false)
+        try await fixture.store.createPractitioner(other, enrolmentCodeHash: "x", enrolmentExpiresAt: fixture.clock.upcoming + 60, now: fixture.clock.upcoming)
+        let secret = SecureRandom.bytes(20)
+        try await fixture.store.storePendingCredentials(
+            practitionerID: "p-2", passwordHash: fixture.authenticator.passwords.hash("jo's own long passphrase"),
+            sealedTOTPSecret: try fixture.authenticator.secrets.seal(secret, context: Array("p-2".utf8)))
+        try await fixture.store.activate(practitionerID: "p-2", firstStep: 0, now: fixture.clock.upcoming)
+        let jo = try await fixture.authenticator.login(
+            email: "jo.lee@hillside.example", password: "jo's own long passphrase", code: OneTimePassword(secret: secret).code(at: fixture.clock.upcoming))
+
+        try await IdentityRPCHarness(fixture: fixture).withClients { identity, administration in
+            // Another service's verifier, kept current from the identity service
+            let elsewhere = SessionVerifier(clock: { [clock = fixture.clock] in clock.upcoming })
+            let refresher = SessionTrustRefresher(identity: identity, verifier: elsewhere, logger: Logger(label: "test"))
+            var since = try await refresher.refresh(since: 0)
+            _ = try elsewhere.verify(jo.token)
+
+            // When an administrator suspends Jo
+            let suspended = try await administration.setAccountStatus(
+                .with {
+                    $0.practitionerID = "p-2"
+                    $0.status = "suspended"
+                }, metadata: bearer(admin))
+            #expect(suspended.status == "suspended")
+
+            // Then after the other service's next refresh, Jo's token is refused there
+            since = try await refresher.refresh(since: since)
+            #expect(throws: SessionVerifier.Failure.revoked) { try elsewhere.verify(jo.token) }
+            // and the identity service refuses to refresh it
+            await #expect(throws: RPCError.self) { try await identity.refresh(.init(), metadata: bearer(jo)) }
+
+            // A suspended account cannot be suspended again; it can be reactivated
+            let again = await #expect(throws: RPCError.self) {
+                try await administration.setAccountStatus(.with { $0.practitionerID = "p-2"; $0.status = "suspended" }, metadata: bearer(admin))
+            }
+            #expect(again?.code == .failedPrecondition)
+            let reactivated = try await administration.setAccountStatus(
+                .with { $0.practitionerID = "p-2"; $0.status = "active" }, metadata: bearer(admin))
+            #expect(reactivated.status == "active")
+        }
+    }
+}
