@@ -148,10 +148,11 @@ let package = Package(
         .target(
             name: "Identity",
             dependencies: [
-                "Authentication", "SecurityPrimitives", "ServiceRuntime",
+                "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Services/Identity/Core"
         ),

@@ -5,20 +5,22 @@ import Foundation
 import GRPCCore
 import ServiceRuntime
 
-/// Runs `body` with an identity client over the bus, turning RPC errors into one clear line.
-func withIdentity<T: Sendable>(
-    _ bus: BusClientOptions, _ body: @Sendable (Contactpoint_V1_Identity.Client<BusClientTransport>) async throws -> T
-) async throws -> T {
+/// Runs `body` with a gRPC client over the bus, turning RPC errors into one clear line.
+func withBusClient<T: Sendable>(_ bus: BusClientOptions, _ body: @Sendable (GRPCClient<BusClientTransport>) async throws -> T) async throws -> T {
     let connection = withConfiguration { () throws(ConfigurationError) in try bus.connection() }
     do {
         return try await withGRPCClient(
-            transport: try BusClientTransport(config: .init(brokers: connection.brokers, keyPair: connection.keyPair))
-        ) { client in
-            try await body(Contactpoint_V1_Identity.Client(wrapping: client))
-        }
+            transport: try BusClientTransport(config: .init(brokers: connection.brokers, keyPair: connection.keyPair)), handleClient: body)
     } catch let error as RPCError {
         throw CLIError("\(error.message) (\(error.code))")
     }
+}
+
+/// Runs `body` with an identity client over the bus.
+func withIdentity<T: Sendable>(
+    _ bus: BusClientOptions, _ body: @Sendable (Contactpoint_V1_Identity.Client<BusClientTransport>) async throws -> T
+) async throws -> T {
+    try await withBusClient(bus) { try await body(Contactpoint_V1_Identity.Client(wrapping: $0)) }
 }
 
 /// The caller's stored session, as call metadata.

@@ -11,7 +11,7 @@ import ZeroMQ
 /// `contactpoint up`, enrolled, logged in and out with the command-line client.
 @Suite("Identity end to end", .timeLimit(.minutes(3)))
 struct IdentityEndToEndTests {
-    @Test("the bootstrapped administrator enrols, logs in with password and code, sees who they are, and logs out")
+    @Test("the bootstrapped administrator enrols, logs in, administers accounts from the command line, and logs out")
     func firstAdministrator() async throws {
         let stack = try await LocalStack.start()
         try await stack.waitForStatus("healthy") { $0.isHealthy }
@@ -66,6 +66,26 @@ struct IdentityEndToEndTests {
         // The same code again: refused (replay), whatever the password
         let replay = try cli(["login", "--email", email], "\(password)\n\(otp.code(counter: nextStep))\n")
         #expect(await replay.exited() == 1)
+
+        // Administration from the command line
+        let org = try cli(["admin", "orgs", "create", "--type", "gp-practice", "--name", "Riverside Surgery", "--local-authority", "E08000025"], nil)
+        #expect(await org.exited() == 0, "\(org.text)")
+        let orgID = try #require(org.text.firstMatch(of: /created (org-[a-z2-7]+)/)?.1).description
+        let user = try cli(
+            ["admin", "users", "create", "--organisation", orgID, "--name", "Dr Asha Patel", "--email", "asha@riverside.example",
+             "--job-role", "GP", "--crb-checked-on", "2026-01-05", "--crb-reference", "001234567890"], nil)
+        #expect(await user.exited() == 0, "\(user.text)")
+        #expect(user.text.firstMatch(of: /\n[A-Z2-7]{24}\n/) != nil, "the one-time enrolment code is printed")
+        let userID = try #require(user.text.firstMatch(of: /created (p-[a-z2-7]+)/)?.1).description
+        let list = try cli(["admin", "users", "list"], nil)
+        #expect(await list.exited() == 0)
+        #expect(list.text.contains("asha@riverside.example"))
+        let suspend = try cli(["admin", "users", "suspend", userID], nil)
+        #expect(await suspend.exited() == 1, "an inactive account cannot be suspended: \(suspend.text)")
+        #expect(suspend.text.contains("failedPrecondition"))
+        let close = try cli(["admin", "users", "close", userID], nil)
+        #expect(await close.exited() == 0)
+        #expect(close.text.contains("\(userID): closed"))
 
         let token = try String(contentsOfFile: sessionFile, encoding: .utf8)
         let logout = try cli(["logout"], nil)

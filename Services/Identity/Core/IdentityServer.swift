@@ -41,6 +41,7 @@ public enum IdentityServer {
         return BusService(
             rpcServices: [IdentityRPCService(authenticator: authenticator), IdentityAdminRPCService(authenticator: authenticator)],
             interceptors: [AuthenticationInterceptor(verifier: verifier, publicMethods: IdentityRPCService.publicMethods)],
-            readinessChecks: [{ await store.isAvailable() }])
+            readinessChecks: [{ await store.isAvailable() }],
+            companions: [EndedSessionFeed(store: store, verifier: verifier, logger: logger)])
     }
 }

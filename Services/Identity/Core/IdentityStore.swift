@@ -72,7 +72,7 @@ struct IdentityStore: Sendable {
                     -- No attempt is considered before this time (the growing delay after failures).
                     throttled_until INTEGER NOT NULL DEFAULT 0,
                     is_locked INTEGER NOT NULL DEFAULT 0 CHECK (is_locked IN (0, 1)),
-                    CHECK (status = 'inactive' OR (password_hash IS NOT NULL AND totp_secret IS NOT NULL))
+                    CHECK (status IN ('inactive', 'closed') OR (password_hash IS NOT NULL AND totp_secret IS NOT NULL))
                 ) STRICT;
                 CREATE TABLE practitioner_role (
                     practitioner_id TEXT NOT NULL REFERENCES practitioner(id),

@@ -1,0 +1,185 @@
+import ArgumentParser
+import BusTransport
+import ContactPointAPI
+import Foundation
+import GRPCCore
+import ServiceRuntime
+
+/// `contactpoint admin`: organisations and accounts, for system and local-authority administrators.
+struct Admin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage organisations and practitioner accounts (administrators only).",
+        subcommands: [Organisations.self, Users.self])
+
+    struct Organisations: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "orgs", abstract: "Organisations.", subcommands: [Create.self, List.self])
+
+        struct Create: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Create an organisation.")
+            @OptionGroup var bus: BusClientOptions
+            @Option(help: "educational-setting, gp-practice, health-trust, childrens-services, youth-offending-team, police, voluntary-organisation or management-team.")
+            var type: String
+            @Option var name: String
+            @Option(help: "The local authority's code, e.g. E09000033.")
+            var localAuthority: String
+
+            func run() async throws {
+                let metadata = try sessionMetadata()
+                let created = try await withAdministration(bus) { admin in
+                    try await admin.createOrganisation(
+                        .with {
+                            $0.type = type
+                            $0.name = name
+                            $0.localAuthority = localAuthority
+                        }, metadata: metadata)
+                }
+                print("created \(created.organisationID): \(created.name) (\(created.type), \(created.localAuthority))")
+            }
+        }
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List the organisations you administer.")
+            @OptionGroup var bus: BusClientOptions
+
+            func run() async throws {
+                let metadata = try sessionMetadata()
+                let list = try await withAdministration(bus) { try await $0.listOrganisations(.init(), metadata: metadata) }
+                for org in list.organisations { print("\(org.organisationID)  \(org.localAuthority)  \(org.type)  \(org.name)") }
+            }
+        }
+    }
+
+    struct Users: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Practitioner accounts.",
+            subcommands: [Create.self, List.self, Suspend.self, Reactivate.self, Close.self, Unlock.self, ResetTwoFactor.self])
+
+        struct Create: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Create an account; prints the one-time enrolment code to hand over.")
+            @OptionGroup var bus: BusClientOptions
+            @Option var organisation: String
+            @Option var name: String
+            @Option var email: String
+            @Option var jobRole: String
+            @Option(help: "A system role beyond practitioner (named-person, la-administrator, auditor, system-administrator); repeat.")
+            var role: [String] = []
+            @Option(help: "Date of the enhanced criminal-records check, YYYY-MM-DD.")
+            var crbCheckedOn = ""
+            @Option(help: "Reference of the enhanced criminal-records check.")
+            var crbReference = ""
+            @Option(help: "Date training was completed, YYYY-MM-DD.")
+            var trainingCompletedOn = ""
+            @Option(help: "Date the user agreement was accepted, YYYY-MM-DD.")
+            var agreementAcceptedOn = ""
+
+            func run() async throws {
+                let metadata = try sessionMetadata()
+                let created = try await withAdministration(bus) { admin in
+                    try await admin.createPractitioner(
+                        .with {
+                            $0.organisationID = organisation
+                            $0.name = name
+                            $0.email = email
+                            $0.jobRole = jobRole
+                            $0.roles = role
+                            $0.vetting = .with {
+                                $0.criminalRecordsCheckedOn = crbCheckedOn
+                                $0.criminalRecordsReference = crbReference
+                                $0.trainingCompletedOn = trainingCompletedOn
+                                $0.userAgreementAcceptedOn = agreementAcceptedOn
+                            }
+                        }, metadata: metadata)
+                }
+                print("created \(created.account.practitionerID) (\(created.account.email)), inactive until enrolment")
+                print("one-time enrolment code, valid 7 days — hand it over in person or by a separate channel:")
+                print(created.enrolmentCode)
+            }
+        }
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List the accounts you administer.")
+            @OptionGroup var bus: BusClientOptions
+            @Option(help: "Only this organisation's accounts.")
+            var organisation = ""
+
+            func run() async throws {
+                let metadata = try sessionMetadata()
+                let list = try await withAdministration(bus) { admin in
+                    try await admin.listPractitioners(.with { $0.organisationID = organisation }, metadata: metadata)
+                }
+                for account in list.practitioners {
+                    let lock = account.locked ? " LOCKED" : ""
+                    print("\(account.practitionerID)  \(account.status)\(lock)  \(account.email)  \(account.name)  [\(account.roles.joined(separator: ","))]")
+                }
+            }
+        }
+
+        struct Suspend: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Suspend an account: its sessions end everywhere within seconds.")
+            @OptionGroup var account: AccountOptions
+            func run() async throws { try await account.setStatus("suspended") }
+        }
+
+        struct Reactivate: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Reactivate a suspended account.")
+            @OptionGroup var account: AccountOptions
+            func run() async throws { try await account.setStatus("active") }
+        }
+
+        struct Close: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Close an account for good.")
+            @OptionGroup var account: AccountOptions
+            func run() async throws { try await account.setStatus("closed") }
+        }
+
+        struct Unlock: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Unlock an account locked by failed logins.")
+            @OptionGroup var account: AccountOptions
+
+            func run() async throws {
+                let metadata = try sessionMetadata()
+                let id = account.id
+                let unlocked = try await withAdministration(account.bus) { try await $0.unlock(.with { $0.practitionerID = id }, metadata: metadata) }
+                print("\(unlocked.practitionerID): unlocked")
+            }
+        }
+
+        struct ResetTwoFactor: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "reset-2fa", abstract: "Remove an account's password and authenticator; prints a new enrolment code.")
+            @OptionGroup var account: AccountOptions
+
+            func run() async throws {
+                let metadata = try sessionMetadata()
+                let id = account.id
+                let reset = try await withAdministration(account.bus) {
+                    try await $0.resetTwoFactor(.with { $0.practitionerID = id }, metadata: metadata)
+                }
+                print("\(reset.account.practitionerID): must enrol again with the one-time code:")
+                print(reset.enrolmentCode)
+            }
+        }
+    }
+}
+
+struct AccountOptions: ParsableArguments {
+    @OptionGroup var bus: BusClientOptions
+    @Argument(help: "The practitioner id (see `contactpoint admin users list`).")
+    var id: String
+
+    func setStatus(_ status: String) async throws {
+        let metadata = try sessionMetadata()
+        let id = id
+        let account = try await withAdministration(bus) { admin in
+            try await admin.setAccountStatus(.with { $0.practitionerID = id; $0.status = status }, metadata: metadata)
+        }
+        print("\(account.practitionerID): \(account.status)")
+    }
+}
+
+/// Runs `body` with an identity administration client over the bus.
+func withAdministration<T: Sendable>(
+    _ bus: BusClientOptions, _ body: @Sendable (Contactpoint_V1_IdentityAdmin.Client<BusClientTransport>) async throws -> T
+) async throws -> T {
+    try await withBusClient(bus) { try await body(Contactpoint_V1_IdentityAdmin.Client(wrapping: $0)) }
+}
