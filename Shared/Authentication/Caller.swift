@@ -7,6 +7,11 @@ public struct Caller: Sendable, Equatable {
     /// The token itself, to forward on calls made on the caller's behalf; never log it.
     public var token: String
 
+    public init(claims: SessionClaims, token: String) {
+        self.claims = claims
+        self.token = token
+    }
+
     public var practitionerID: String { claims.sub }
     public var organisationID: String { claims.org }
     public var localAuthority: String { claims.la }

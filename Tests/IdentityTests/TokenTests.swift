@@ -61,3 +61,64 @@ struct TokenTests {
         #expect(throws: SessionVerifier.Failure.invalid("no trusted key has id k1")) { try verifier.verify(old.token) }
     }
 }
+
+@Suite("Session lifetime and step-up", .timeLimit(.minutes(1)))
+struct SessionLifetimeTests {
+    @Test("refreshing within the idle timeout keeps a session alive, but never past 12 hours")
+    func absoluteTimeout() async throws {
+        let fixture = try await IdentityFixture.make()
+        var session = try await fixture.login()
+        let started = session.claims.iat
+        // Refresh every 14 minutes
+        while fixture.clock.upcoming + 14 * 60 < started + 12 * 60 * 60 {
+            fixture.clock.advance(by: 14 * 60)
+            session = try await fixture.authenticator.refresh(session.claims)
+            #expect(session.claims.exp <= started + 12 * 60 * 60)
+        }
+        fixture.clock.advance(by: 14 * 60)
+        await #expect(throws: AuthenticationFailure.rejected(reason: "session ended")) {
+            try await fixture.authenticator.refresh(session.claims)
+        }
+    }
+
+    @Test("a session left idle for 15 minutes cannot be refreshed")
+    func idleTimeout() async throws {
+        let fixture = try await IdentityFixture.make()
+        let session = try await fixture.login()
+        fixture.clock.advance(by: 15 * 60)
+        await #expect(throws: AuthenticationFailure.rejected(reason: "session ended")) {
+            try await fixture.authenticator.refresh(session.claims)
+        }
+    }
+
+    @Test("step-up with a fresh code moves the step-up time to now; the same code twice is refused")
+    func stepUp() async throws {
+        let fixture = try await IdentityFixture.make(roles: [.practitioner, .namedPerson])
+        let session = try await fixture.login()
+        fixture.clock.advance(by: 10 * 60)
+        let caller = Caller(claims: session.claims, token: session.token)
+        #expect(!caller.hasSteppedUp(now: fixture.clock.upcoming), "more than 5 minutes since the last code")
+
+        let code = fixture.code()
+        let stepped = try await fixture.authenticator.refresh(session.claims, stepUpCode: code)
+        #expect(stepped.claims.stepUpAt == fixture.clock.upcoming)
+        #expect(Caller(claims: stepped.claims, token: stepped.token).hasSteppedUp(now: fixture.clock.upcoming))
+        await #expect(throws: AuthenticationFailure.rejected(reason: "step-up code")) {
+            try await fixture.authenticator.refresh(stepped.claims, stepUpCode: code)
+        }
+        let events = try await fixture.store.undeliveredEvents(limit: 100).map(\.topic)
+        #expect(events.contains("identity/step-up-succeeded"))
+        #expect(events.contains("identity/step-up-failed"))
+    }
+
+    @Test("a logged-out session cannot be refreshed and its token is refused once verifiers learn of it")
+    func logout() async throws {
+        let fixture = try await IdentityFixture.make()
+        let session = try await fixture.login()
+        try await fixture.authenticator.logout(session.claims)
+        await #expect(throws: AuthenticationFailure.self) { try await fixture.authenticator.refresh(session.claims) }
+        let verifier = fixture.verifier()
+        verifier.revoke(sessionIDs: try await fixture.store.endedSessions(since: 0).map(\.sessionID))
+        #expect(throws: SessionVerifier.Failure.revoked) { try verifier.verify(session.token) }
+    }
+}
