@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "ServiceRuntime", targets: ["ServiceRuntime"]),
         .library(name: "Supervisor", targets: ["Supervisor"]),
         .library(name: "SecurityPrimitives", targets: ["SecurityPrimitives"]),
+        .library(name: "Authentication", targets: ["Authentication"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),

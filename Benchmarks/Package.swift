@@ -24,6 +24,8 @@ let package = Package(
                 .product(name: "ContactPointAPI", package: "ContactPoint"),
                 .product(name: "ServiceRuntime", package: "ContactPoint"),
                 .product(name: "ZeroMQ", package: "ContactPoint"),
+                .product(name: "SecurityPrimitives", package: "ContactPoint"),
+                .product(name: "Authentication", package: "ContactPoint"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

@@ -9,6 +9,10 @@ import Synchronization
 /// Revocations (logout, suspension, closure) reach it through ``revoke(sessionIDs:)``, fed by
 /// whatever follows the identity service's ended sessions; a revoked session is refused from
 /// then on, whatever its token's expiry.
+///
+/// A token's signature is checked once: its claims are remembered (up to ``cacheLimit``
+/// tokens, forgotten when the trusted keys change), so the calls after the first pay only the
+/// expiry and revocation checks.
 public final class SessionVerifier: Sendable {
     public enum Failure: Error, Equatable, CustomStringConvertible {
         case invalid(String)
@@ -27,7 +31,10 @@ public final class SessionVerifier: Sendable {
     private struct State {
         var keys: [String: Ed25519.PublicKey] = [:]
         var revoked: Set<String> = []
+        var verified: [String: SessionClaims] = [:]
     }
+
+    public let cacheLimit = 10_000
 
     private let state = Mutex(State())
     private let clock: @Sendable () -> Int64
@@ -41,7 +48,10 @@ public final class SessionVerifier: Sendable {
 
     /// Replaces the trusted keys with those the identity service publishes now.
     public func trust(keys: [String: Ed25519.PublicKey]) {
-        state.withLock { $0.keys = keys }
+        state.withLock { state in
+            if state.keys != keys { state.verified.removeAll() }
+            state.keys = keys
+        }
     }
 
     public func revoke(sessionIDs: some Sequence<String>) {
@@ -49,7 +59,28 @@ public final class SessionVerifier: Sendable {
     }
 
     public func verify(_ token: String) throws(Failure) -> SessionClaims {
-        let keys = state.withLock { $0.keys }
+        let (keys, remembered) = state.withLock { ($0.keys, $0.verified[token]) }
+        let claims: SessionClaims
+        if let remembered {
+            claims = remembered
+        } else {
+            claims = try verifySignature(token, keys: keys)
+        }
+        let now = clock()
+        guard claims.iat <= now + allowedSkew else { throw .invalid("issued in the future") }
+        guard now < claims.exp else { throw .expired }
+        let revoked = state.withLock { state in
+            if remembered == nil {
+                if state.verified.count >= cacheLimit { state.verified.removeAll() }
+                state.verified[token] = claims
+            }
+            return state.revoked.contains(claims.sid)
+        }
+        guard !revoked else { throw .revoked }
+        return claims
+    }
+
+    private func verifySignature(_ token: String, keys: [String: Ed25519.PublicKey]) throws(Failure) -> SessionClaims {
         let payload: [UInt8]
         do {
             payload = try CompactJWS.verify(token, keys: { keys[$0] })
@@ -60,10 +91,6 @@ public final class SessionVerifier: Sendable {
             throw .invalid("the claims are malformed")
         }
         guard claims.iss == SessionClaims.issuer else { throw .invalid("issued by \(claims.iss)") }
-        let now = clock()
-        guard claims.iat <= now + allowedSkew else { throw .invalid("issued in the future") }
-        guard now < claims.exp else { throw .expired }
-        guard !state.withLock({ $0.revoked.contains(claims.sid) }) else { throw .revoked }
         return claims
     }
 }

@@ -20,6 +20,13 @@ struct BusBenchmark {
 
     static func main() async throws {
         let request = Contactpoint_V1_EchoRequest.with { $0.text = String(repeating: "a", count: 64) }
+        if ProcessInfo.processInfo.environment["BENCH_ONLY"] == "identity" {
+            let bus = try await BusScenario.run { echo in
+                try await measure(name: "bus (ours)", request: request) { try await echo.get($0) }
+            }
+            try await IdentityScenario.run(busRoundTrip: bus.latency.p50)
+            return
+        }
         if ProcessInfo.processInfo.environment["BENCH_ONLY"] == "bus" {
             // For profiling the bus transport alone.
             let bus = try await BusScenario.run { echo in
