@@ -6,6 +6,7 @@ packages=(
     libzmq3-dev          # ZeroMQ (the bus)
     libssl-dev           # OpenSSL
     libsqlite3-dev       # SQLite (service databases)
+    libqrencode-dev      # QR codes for authenticator enrolment (contactpoint enrol)
     pkg-config           # lets SwiftPM find the libraries above
     protobuf-compiler    # protoc, for scripts/generate-protos.sh
     protobuf-c-compiler  # protoc-c, to prove Proto/ works unchanged with protobuf-c

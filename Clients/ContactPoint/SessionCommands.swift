@@ -4,6 +4,7 @@ import ContactPointAPI
 import Foundation
 import GRPCCore
 import ServiceRuntime
+import TerminalQRCode
 
 /// Runs `body` with a gRPC client over the bus, turning RPC errors into one clear line.
 func withBusClient<T: Sendable>(_ bus: BusClientOptions, _ body: @Sendable (GRPCClient<BusClientTransport>) async throws -> T) async throws -> T {
@@ -102,8 +103,10 @@ struct Enrol: AsyncParsableCommand {
             })
         }
         // Written straight out: a script answering the next prompt must see it first.
+        let qr = QRCode(begun.otpauthUri)?.rendered() ?? ""
         FileHandle.standardOutput.write(Data("""
-            Add this to your authenticator app (scan it as a QR code, or enter the secret by hand):
+            Scan this with your authenticator app, or enter the secret from the line below it by hand:
+            \(qr)
             \(begun.otpauthUri)
 
             """.utf8))
