@@ -1,3 +1,5 @@
+import GRPCCore
+
 /// The practitioner on whose behalf a call is made, as the session token proves: set by
 /// ``AuthenticationInterceptor`` for the handler of every authenticated call. Authorization
 /// always uses this originating practitioner, also when one service calls another for them
@@ -24,4 +26,10 @@ public struct Caller: Sendable, Equatable {
     }
 
     @TaskLocal public static var current: Caller?
+
+    /// The caller of the call being handled, or UNAUTHENTICATED if it came without a session.
+    public static func required() throws -> Caller {
+        guard let current else { throw RPCError(code: .unauthenticated, message: "this call needs a session: log in first") }
+        return current
+    }
 }

@@ -23,7 +23,7 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
     public func createOrganisation(
         request: Contactpoint_V1_CreateOrganisationRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_OrganisationSummary {
-        let caller = try Self.caller()
+        let caller = try Caller.required()
         guard let type = OrganisationType(rawValue: request.type) else {
             throw Self.invalid("type", "one of \(OrganisationType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -43,7 +43,7 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
     public func listOrganisations(
         request: Contactpoint_V1_ListOrganisationsRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_ListOrganisationsResponse {
-        let caller = try Self.caller()
+        let caller = try Caller.required()
         let scope = try Self.administeredLocalAuthority(caller)
         let organisations = try await store.organisations().filter { scope == nil || $0.localAuthority == scope }
         return .with { $0.organisations = organisations.map(Self.summary) }
@@ -54,7 +54,7 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
     public func createPractitioner(
         request: Contactpoint_V1_CreatePractitionerRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_CreatePractitionerResponse {
-        let caller = try Self.caller()
+        let caller = try Caller.required()
         guard let organisation = try await store.organisation(id: request.organisationID) else {
             throw Self.invalid("organisation_id", "an existing organisation")
         }
@@ -90,7 +90,7 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
     public func listPractitioners(
         request: Contactpoint_V1_ListPractitionersRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_ListPractitionersResponse {
-        let caller = try Self.caller()
+        let caller = try Caller.required()
         let scope = try Self.administeredLocalAuthority(caller)
         let practitioners = try await store.practitioners(
             organisationID: request.organisationID.isEmpty ? nil : request.organisationID, localAuthority: scope)
@@ -147,11 +147,6 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
 
     // MARK: Authorization
 
-    private static func caller() throws -> Caller {
-        guard let caller = Caller.current else { throw RPCError(code: .unauthenticated, message: "this call needs a session") }
-        return caller
-    }
-
     /// `nil` for a system administrator (every local authority), the caller's own local
     /// authority for a local-authority administrator; PERMISSION_DENIED for anyone else.
     private static func administeredLocalAuthority(_ caller: Caller) throws -> String? {
@@ -175,7 +170,7 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
     /// The account, if the caller administers its organisation's local authority. An account
     /// outside the caller's reach is NOT_FOUND, as if it did not exist.
     private func administeredAccount(_ practitionerID: String) async throws -> Practitioner {
-        let caller = try Self.caller()
+        let caller = try Caller.required()
         let scope = try Self.administeredLocalAuthority(caller)
         guard let account = try await store.practitioner(id: practitionerID),
             let organisation = try await store.organisation(id: account.organisationID),

@@ -26,22 +26,22 @@ public struct IdentityRPCService: Contactpoint_V1_Identity.SimpleServiceProtocol
     }
 
     public func refresh(request: Contactpoint_V1_RefreshRequest, context: ServerContext) async throws -> Contactpoint_V1_SessionGrant {
-        let caller = try Self.caller()
+        let caller = try Caller.required()
         return try await answering { try await authenticator.refresh(caller.claims) }
     }
 
     public func stepUp(request: Contactpoint_V1_StepUpRequest, context: ServerContext) async throws -> Contactpoint_V1_SessionGrant {
-        let caller = try Self.caller()
+        let caller = try Caller.required()
         return try await answering { try await authenticator.refresh(caller.claims, stepUpCode: request.totpCode) }
     }
 
     public func logout(request: Contactpoint_V1_LogoutRequest, context: ServerContext) async throws -> Contactpoint_V1_LogoutResponse {
-        try await authenticator.logout(try Self.caller().claims)
+        try await authenticator.logout(try Caller.required().claims)
         return .init()
     }
 
     public func whoAmI(request: Contactpoint_V1_WhoAmIRequest, context: ServerContext) async throws -> Contactpoint_V1_PractitionerSummary {
-        let claims = try Self.caller().claims
+        let claims = try Caller.required().claims
         guard let session = try await authenticator.store.session(id: claims.sid), session.endedAt == nil,
             let record = try await authenticator.store.loginRecord(practitionerID: claims.sub)
         else {
@@ -103,11 +103,6 @@ public struct IdentityRPCService: Contactpoint_V1_Identity.SimpleServiceProtocol
     }
 
     // MARK: Helpers
-
-    private static func caller() throws -> Caller {
-        guard let caller = Caller.current else { throw RPCError(code: .unauthenticated, message: "this call needs a session") }
-        return caller
-    }
 
     private func answering(_ body: () async throws -> IssuedSession) async throws -> Contactpoint_V1_SessionGrant {
         let session = try await mappingFailures(body)
