@@ -152,7 +152,7 @@ let package = Package(
         .target(
             name: "Identity",
             dependencies: [
-                "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI",
+                "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI", "BusTransport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),

@@ -9,11 +9,14 @@ public struct StackService: Sendable {
     public var dataFiles: [(key: String, name: String)]
     /// Settings with a fixed value under `up`.
     public var settings: [(key: String, value: String)]
+    /// Whether it publishes events: it is then given every broker's events-in endpoint (`broker-events`).
+    public var publishesEvents: Bool
 
     public init(
         name: String, executable: String, rpcServices: [String], dataFiles: [(key: String, name: String)] = [],
-        settings: [(key: String, value: String)] = []
+        settings: [(key: String, value: String)] = [], publishesEvents: Bool = false
     ) {
+        self.publishesEvents = publishesEvents
         self.name = name
         self.executable = executable
         self.rpcServices = rpcServices
@@ -29,7 +32,7 @@ public struct StackService: Sendable {
         StackService(
             name: "identity", executable: "contactpoint-identity", rpcServices: ["contactpoint.v1.Identity", "contactpoint.v1.IdentityAdmin"],
             dataFiles: [("database", "identity.sqlite"), ("secrets-dir", "secrets")],
-            settings: [("bootstrap-admin", bootstrapAdministrator)]),
+            settings: [("bootstrap-admin", bootstrapAdministrator)], publishesEvents: true),
         StackService(name: "echo", executable: "contactpoint-echo", rpcServices: ["contactpoint.v1.Echo"]),
     ]
 

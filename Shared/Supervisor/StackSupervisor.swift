@@ -140,6 +140,9 @@ public final class StackSupervisor: Service, Sendable {
         let brokers = zip(brokerEndpoints, brokerNames).map { endpoints, name in
             ("broker", "\(endpoints.requests),\(config.directory.publicKeyFile(principal: name))")
         }
+        let brokerEvents = zip(brokerEndpoints, brokerNames).map { endpoints, name in
+            ("broker-events", "\(endpoints.eventsIn),\(config.directory.publicKeyFile(principal: name))")
+        }
         var children: [Child] = []
         for service in config.services {
             for number in 1...max(1, config.scale[service.name] ?? 1) {
@@ -148,7 +151,7 @@ public final class StackSupervisor: Service, Sendable {
                 let file = try config.directory.writeConfig(
                     process: name,
                     settings: brokers + [("key-file", config.directory.keyFile(principal: service.name)), ("instance", name)]
-                        + data + service.settings.map { ($0.key, $0.value) })
+                        + (service.publishesEvents ? brokerEvents : []) + data + service.settings.map { ($0.key, $0.value) })
                 children.append(
                     Child(name: name, service: service.name, group: .services, executable: service.executable, configFile: file))
             }

@@ -1,6 +1,8 @@
 import Authentication
+public import BusTransport
 import Foundation
 public import Logging
+import ServiceLifecycle
 public import ServiceRuntime
 import SecurityPrimitives
 
@@ -12,6 +14,8 @@ public enum IdentityServer {
         public var secretsDirectory: String
         /// On an empty system, create the first administrator with this email.
         public var bootstrapAdministrator: String?
+        /// Each broker's events-in endpoint (`ENDPOINT,PUBLIC-KEY-FILE`): where events are published.
+        public var brokerEvents: [BrokerAddress]
 
         /// Reads the identity service's own keys (docs/CONFIGURATION.md).
         public init(reading reader: inout ConfigurationReader) throws(ConfigurationError) {
@@ -19,13 +23,14 @@ public enum IdentityServer {
             secretsDirectory = try reader.value(
                 "secrets-dir", flag: nil, default: "identity-secrets", parse: ConfigurationValue.text)!
             bootstrapAdministrator = try reader.value("bootstrap-admin", flag: nil, default: nil, parse: ConfigurationValue.email)
+            brokerEvents = try reader.list("broker-events", flags: [], parse: ConfigurationValue.broker)
         }
     }
 
     /// Opens the database and secrets (creating them on first start) and builds the service.
     /// A one-time enrolment code for a bootstrapped administrator is printed on standard output,
     /// once: it is never logged.
-    public static func makeService(settings: Settings, logger: Logger) async throws -> BusService {
+    public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws -> BusService {
         let store = try IdentityStore.open(path: settings.database)
         let secrets = try IdentitySecrets.load(directory: settings.secretsDirectory)
         let authenticator = Authenticator(
@@ -38,10 +43,17 @@ public enum IdentityServer {
         let verifier = SessionVerifier()
         verifier.trust(keys: secrets.signingKeys.published)
         logger.notice("identity ready", metadata: ["identity.signing-key": "\(secrets.signingKeys.currentID)"])
+        var companions: [any Service] = [EndedSessionFeed(store: store, verifier: verifier, logger: logger)]
+        if settings.brokerEvents.isEmpty {
+            logger.notice("no broker-events setting: identity events stay in the outbox, unpublished")
+        } else {
+            let publisher = try EventPublisher(brokers: settings.brokerEvents, keyPair: shared.keyPair, logger: logger)
+            companions += [publisher, OutboxPublisher(store: store, publisher: publisher, logger: logger)]
+        }
         return BusService(
             rpcServices: [IdentityRPCService(authenticator: authenticator), IdentityAdminRPCService(authenticator: authenticator)],
             interceptors: [AuthenticationInterceptor(verifier: verifier, publicMethods: IdentityRPCService.publicMethods)],
             readinessChecks: [{ await store.isAvailable() }],
-            companions: [EndedSessionFeed(store: store, verifier: verifier, logger: logger)])
+            companions: companions)
     }
 }

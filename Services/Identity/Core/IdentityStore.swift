@@ -101,6 +101,12 @@ struct IdentityStore: Sendable {
                 ) STRICT;
                 """)
         }
+        migrator.registerMigration("2: events published to the bus") { db in
+            try db.execute(sql: """
+                ALTER TABLE outbox ADD COLUMN published_at INTEGER;
+                CREATE INDEX outbox_unpublished ON outbox(sequence) WHERE published_at IS NULL;
+                """)
+        }
         return migrator
     }
 
@@ -484,6 +490,23 @@ struct IdentityStore: Sendable {
     /// An authentication decision for the audit trail (`subject` is `nil` for an unknown account).
     func recordAuthenticationEvent(kind: String, subject: String?, reason: String?, now: Int64) async throws {
         try await writer.write { db in try Self.appendEvent(db, topic: "identity/\(kind)", subject: subject, reason: reason, now: now) }
+    }
+
+    /// Events not yet published on the bus, oldest first.
+    func unpublishedEvents(limit: Int) async throws -> [(sequence: Int64, topic: String, payload: [UInt8])] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT sequence, topic, payload FROM outbox WHERE published_at IS NULL ORDER BY sequence LIMIT ?",
+                arguments: [limit]
+            ).map { ($0["sequence"], $0["topic"], Array($0["payload"] as Data)) }
+        }
+    }
+
+    func markPublished(through sequence: Int64, now: Int64) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE outbox SET published_at = ? WHERE published_at IS NULL AND sequence <= ?", arguments: [now, sequence])
+        }
     }
 
     /// The events not yet delivered, oldest first.

@@ -10,7 +10,7 @@ struct IdentityCommand: AsyncParsableCommand {
         abstract: "Serve the identity service: login with password and TOTP, session tokens, enrolment.",
         discussion: """
             Settings come from flags, CONTACTPOINT_* variables or a --config file (docs/CONFIGURATION.md); \
-            its own keys are database, secrets-dir and bootstrap-admin.
+            its own keys are database, secrets-dir, bootstrap-admin and broker-events.
             """)
 
     @OptionGroup var service: ServiceOptions
@@ -19,6 +19,8 @@ struct IdentityCommand: AsyncParsableCommand {
         try await ServiceMain.run(
             executable: "contactpoint-identity", service: "identity", options: service,
             readSettings: { reader throws(ConfigurationError) in try IdentityServer.Settings(reading: &reader) },
-            makeService: { _, settings, logger in try await IdentityServer.makeService(settings: settings, logger: logger) })
+            makeService: { shared, settings, logger in
+                try await IdentityServer.makeService(settings: settings, shared: shared, logger: logger)
+            })
     }
 }
