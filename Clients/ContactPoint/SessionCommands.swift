@@ -121,3 +121,31 @@ struct Enrol: AsyncParsableCommand {
         print("enrolled: log in with `contactpoint login --email \(email)`")
     }
 }
+
+/// `contactpoint password`: change your password (the current one and a code are required).
+struct ChangePassword: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "password", abstract: "Change your password; your other sessions end.")
+
+    @OptionGroup var bus: BusClientOptions
+
+    func run() async throws {
+        let metadata = try sessionMetadata()
+        let current = try Prompt.line("Current password: ", secret: true)
+        let new = try Prompt.line("New password (12 to 128 characters): ", secret: true)
+        if isatty(STDIN_FILENO) == 1, try Prompt.line("The new password again: ", secret: true) != new {
+            throw CLIError("the two passwords differ")
+        }
+        let code = try Prompt.line("Code from your authenticator app: ", secret: true)
+        let grant = try await withIdentity(bus) { identity in
+            try await identity.changePassword(
+                .with {
+                    $0.currentPassword = current
+                    $0.newPassword = new
+                    $0.totpCode = code
+                }, metadata: metadata)
+        }
+        try SessionFile.save(grant.token)
+        print("password changed; your other sessions have ended")
+    }
+}

@@ -206,3 +206,85 @@ struct AdministrationTests {
         }
     }
 }
+
+@Suite("Credentials over their lifetime", .timeLimit(.minutes(1)))
+struct CredentialLifecycleTests {
+    @Test("a practitioner changes their password with the current one and a code; other sessions end")
+    func changePassword() async throws {
+        let fixture = try await IdentityFixture.make()
+        let first = try await fixture.login()
+        fixture.clock.advance(by: 30)
+        let second = try await fixture.login()
+        fixture.clock.advance(by: 30)
+        try await IdentityRPCHarness(fixture: fixture).withClients { identity, _ in
+            let wrong = await #expect(throws: RPCError.self) {
+                try await identity.changePassword(
+                    .with {
+                        $0.currentPassword = "not my password at all"
+                        $0.newPassword = "a brand new passphrase"
+                        $0.totpCode = fixture.code()
+                    }, metadata: bearer(second))
+            }
+            #expect(wrong?.code == .unauthenticated)
+            fixture.clock.advance(by: 30)
+            let weak = await #expect(throws: RPCError.self) {
+                try await identity.changePassword(
+                    .with {
+                        $0.currentPassword = fixture.password
+                        $0.newPassword = "short"
+                        $0.totpCode = fixture.code()
+                    }, metadata: bearer(second))
+            }
+            #expect(weak?.code == .invalidArgument)
+            fixture.clock.advance(by: 30)
+            _ = try await identity.changePassword(
+                .with {
+                    $0.currentPassword = fixture.password
+                    $0.newPassword = "a brand new passphrase"
+                    $0.totpCode = fixture.code()
+                }, metadata: bearer(second))
+        }
+        // The other session has ended; the new password works, the old does not
+        let ended = try await fixture.store.endedSessions(since: 0).map(\.sessionID)
+        #expect(ended == [first.claims.sid])
+        fixture.clock.advance(by: 30)
+        await #expect(throws: AuthenticationFailure.self) { try await fixture.login() }
+        fixture.clock.advance(by: 120)
+        _ = try await fixture.login(password: "a brand new passphrase")
+    }
+
+    @Test("an administrator unlocks a locked account and resets a lost authenticator")
+    func unlockAndReset() async throws {
+        let fixture = try await IdentityFixture.make(roles: [.systemAdministrator])
+        let admin = try await fixture.login()
+        // A second practitioner, locked out
+        try await fixture.store.createPractitioner(
+            Practitioner(
+                id: "p-2", organisationID: "org-1", name: "Jo Lee", email: "jo.lee@hillside.example", jobRole: "Teacher", roles: [.practitioner],
+                status: .inactive, vetting: fixture.practitioner.vetting, isLocked: false),
+            enrolmentCodeHash: "x", enrolmentExpiresAt: fixture.clock.upcoming + 60, now: fixture.clock.upcoming)
+        for _ in 0..<3 {
+            _ = try await fixture.store.recordFailedLogin(
+                practitionerID: "p-2", reason: "wrong password", now: fixture.clock.upcoming, lockAfter: 3, delay: { _ in 0 })
+        }
+        #expect(try await fixture.store.practitioner(id: "p-2")?.isLocked == true)
+        try await IdentityRPCHarness(fixture: fixture).withClients { identity, administration in
+            let unlocked = try await administration.unlock(.with { $0.practitionerID = "p-2" }, metadata: bearer(admin))
+            #expect(!unlocked.locked)
+            let reset = try await administration.resetTwoFactor(.with { $0.practitionerID = "p-2" }, metadata: bearer(admin))
+            #expect(reset.account.status == "inactive")
+            #expect(reset.enrolmentCode.count == 24)
+            // The new code starts enrolment
+            _ = try await identity.beginEnrolment(.with {
+                $0.email = "jo.lee@hillside.example"
+                $0.enrolmentCode = reset.enrolmentCode
+                $0.password = "jo chooses a new passphrase"
+            })
+            // Administrators do not administer themselves
+            let own = await #expect(throws: RPCError.self) {
+                try await administration.resetTwoFactor(.with { $0.practitionerID = "p-1" }, metadata: bearer(admin))
+            }
+            #expect(own?.code == .permissionDenied)
+        }
+    }
+}

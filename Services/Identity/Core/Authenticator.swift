@@ -72,7 +72,7 @@ public struct Authenticator: Sendable {
 
     /// A hash no password matches, verified when the account is unknown so that the answer
     /// takes as long as for a known one.
-    private let decoyHash: String
+    let decoyHash: String
 
     init(
         store: IdentityStore, passwords: PasswordHasher, secrets: SecretBox, keys: SigningKeys, policy: IdentityPolicy = .init(),
@@ -167,6 +167,7 @@ struct AuthenticationEvents: Sendable {
         case stepUpSucceeded = "step-up-succeeded"
         case stepUpFailed = "step-up-failed"
         case loggedOut = "logged-out"
+        case passwordChangeFailed = "password-change-failed"
     }
 
     let store: IdentityStore
@@ -264,6 +265,28 @@ extension Authenticator {
         return try issue(
             account: record.practitioner, organisation: record.organisation, sessionID: claims.sid,
             expiry: min(now + policy.idleTimeout, session.absoluteExpiry), stepUpAt: stepUpAt, now: now)
+    }
+
+    /// Changes the caller's password after checking the current one and a fresh TOTP code
+    /// (which is then spent); ends the account's other sessions and returns a fresh token.
+    func changePassword(_ claims: SessionClaims, current: String, new: String, code: String) async throws -> IssuedSession {
+        let now = clock()
+        guard let record = try await store.loginRecord(practitionerID: claims.sub) else {
+            throw AuthenticationFailure.rejected(reason: "unknown account")
+        }
+        let currentMatches = passwords.verify(current, against: record.passwordHash ?? decoyHash)
+        let totp = record.sealedTOTPSecret.flatMap { secrets.open($0, context: Array(claims.sub.utf8)) }.map(OneTimePassword.init(secret:))
+        guard currentMatches, let step = totp?.matchingStep(of: code, at: now),
+            try await store.claimTOTPStep(practitionerID: claims.sub, step: step)
+        else {
+            try await events.record(.passwordChangeFailed, subject: claims.sub, reason: "wrong password or code", now: now)
+            throw AuthenticationFailure.rejected(reason: "password change: wrong password or code")
+        }
+        if let problem = PasswordPolicy(lengths: policy.passwordLength).problem(with: new, email: record.practitioner.email) {
+            throw AuthenticationFailure.invalidRequest(problem)
+        }
+        try await store.changePassword(practitionerID: claims.sub, passwordHash: passwords.hash(new), keepingSession: claims.sid, now: now)
+        return try await refresh(claims)
     }
 
     func logout(_ claims: SessionClaims) async throws {

@@ -35,6 +35,16 @@ public struct IdentityRPCService: Contactpoint_V1_Identity.SimpleServiceProtocol
         return try await answering { try await authenticator.refresh(caller.claims, stepUpCode: request.totpCode) }
     }
 
+    public func changePassword(
+        request: Contactpoint_V1_ChangePasswordRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_SessionGrant {
+        let caller = try Caller.required()
+        return try await answering {
+            try await authenticator.changePassword(
+                caller.claims, current: request.currentPassword, new: request.newPassword, code: request.totpCode)
+        }
+    }
+
     public func logout(request: Contactpoint_V1_LogoutRequest, context: ServerContext) async throws -> Contactpoint_V1_LogoutResponse {
         try await authenticator.logout(try Caller.required().claims)
         return .init()

@@ -422,6 +422,20 @@ struct IdentityStore: Sendable {
             arguments: [now, reason, practitionerID])
     }
 
+    /// Replaces an active account's password hash and ends every session but `keepingSession`.
+    func changePassword(practitionerID: String, passwordHash: String, keepingSession: String, now: Int64) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE practitioner SET password_hash = ? WHERE id = ? AND status = 'active'",
+                arguments: [passwordHash, practitionerID])
+            guard db.changesCount == 1 else { throw IdentityStoreError.noSuchAccount(practitionerID) }
+            try db.execute(
+                sql: "UPDATE session SET ended_at = ?, end_reason = 'password changed' WHERE practitioner_id = ? AND id != ? AND ended_at IS NULL",
+                arguments: [now, practitionerID, keepingSession])
+            try Self.appendEvent(db, topic: "identity/password-changed", subject: practitionerID, now: now)
+        }
+    }
+
     /// Unlocks an account locked by failed logins, and forgets the failures.
     func unlock(practitionerID: String, now: Int64) async throws {
         try await writer.write { db in

@@ -77,6 +77,19 @@ public enum Contactpoint_V1_Identity: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ChangePassword" metadata.
+        public enum ChangePassword: Sendable {
+            /// Request type for "ChangePassword".
+            public typealias Input = Contactpoint_V1_ChangePasswordRequest
+            /// Response type for "ChangePassword".
+            public typealias Output = Contactpoint_V1_SessionGrant
+            /// Descriptor for "ChangePassword".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.Identity"),
+                method: "ChangePassword",
+                type: .unary
+            )
+        }
         /// Namespace for "WhoAmI" metadata.
         public enum WhoAmI: Sendable {
             /// Request type for "WhoAmI".
@@ -148,6 +161,7 @@ public enum Contactpoint_V1_Identity: Sendable {
             Refresh.descriptor,
             StepUp.descriptor,
             Logout.descriptor,
+            ChangePassword.descriptor,
             WhoAmI.descriptor,
             BeginEnrolment.descriptor,
             CompleteEnrolment.descriptor,
@@ -254,6 +268,25 @@ extension Contactpoint_V1_Identity {
             request: GRPCCore.StreamingServerRequest<Contactpoint_V1_LogoutRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_LogoutResponse>
+
+        /// Handle the "ChangePassword" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes the caller's password: the current one and a current TOTP code are required. Every
+        /// > other session of the account ends; the caller gets a fresh token.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_ChangePasswordRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_SessionGrant` messages.
+        func changePassword(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_ChangePasswordRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_SessionGrant>
 
         /// Handle the "WhoAmI" method.
         ///
@@ -431,6 +464,25 @@ extension Contactpoint_V1_Identity {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_LogoutResponse>
 
+        /// Handle the "ChangePassword" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes the caller's password: the current one and a current TOTP code are required. Every
+        /// > other session of the account ends; the caller gets a fresh token.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ChangePasswordRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_SessionGrant` message.
+        func changePassword(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_ChangePasswordRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_SessionGrant>
+
         /// Handle the "WhoAmI" method.
         ///
         /// > Source IDL Documentation:
@@ -605,6 +657,25 @@ extension Contactpoint_V1_Identity {
             context: GRPCCore.ServerContext
         ) async throws -> Contactpoint_V1_LogoutResponse
 
+        /// Handle the "ChangePassword" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes the caller's password: the current one and a current TOTP code are required. Every
+        /// > other session of the account ends; the caller gets a fresh token.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_ChangePasswordRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_SessionGrant` to respond with.
+        func changePassword(
+            request: Contactpoint_V1_ChangePasswordRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_SessionGrant
+
         /// Handle the "WhoAmI" method.
         ///
         /// > Source IDL Documentation:
@@ -747,6 +818,17 @@ extension Contactpoint_V1_Identity.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Contactpoint_V1_Identity.Method.ChangePassword.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_ChangePasswordRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_SessionGrant>(),
+            handler: { request, context in
+                try await self.changePassword(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Contactpoint_V1_Identity.Method.WhoAmI.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_WhoAmIRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_PractitionerSummary>(),
@@ -845,6 +927,17 @@ extension Contactpoint_V1_Identity.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_LogoutResponse> {
         let response = try await self.logout(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func changePassword(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_ChangePasswordRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_SessionGrant> {
+        let response = try await self.changePassword(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -955,6 +1048,19 @@ extension Contactpoint_V1_Identity.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_LogoutResponse> {
         return GRPCCore.ServerResponse<Contactpoint_V1_LogoutResponse>(
             message: try await self.logout(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func changePassword(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_ChangePasswordRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_SessionGrant> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_SessionGrant>(
+            message: try await self.changePassword(
                 request: request.message,
                 context: context
             ),
@@ -1131,6 +1237,30 @@ extension Contactpoint_V1_Identity {
             deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_LogoutResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_LogoutResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ChangePassword" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes the caller's password: the current one and a current TOTP code are required. Every
+        /// > other session of the account ends; the caller gets a fresh token.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ChangePasswordRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_ChangePasswordRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_SessionGrant` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func changePassword<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_ChangePasswordRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_ChangePasswordRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_SessionGrant>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_SessionGrant>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "WhoAmI" method.
@@ -1399,6 +1529,41 @@ extension Contactpoint_V1_Identity {
             try await self.client.unary(
                 request: request,
                 descriptor: Contactpoint_V1_Identity.Method.Logout.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ChangePassword" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes the caller's password: the current one and a current TOTP code are required. Every
+        /// > other session of the account ends; the caller gets a fresh token.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ChangePasswordRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_ChangePasswordRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_SessionGrant` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func changePassword<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_ChangePasswordRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_ChangePasswordRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_SessionGrant>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_SessionGrant>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_Identity.Method.ChangePassword.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -1702,6 +1867,36 @@ extension Contactpoint_V1_Identity.ClientProtocol {
         )
     }
 
+    /// Call the "ChangePassword" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changes the caller's password: the current one and a current TOTP code are required. Every
+    /// > other session of the account ends; the caller gets a fresh token.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_ChangePasswordRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func changePassword<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_ChangePasswordRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_SessionGrant>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.changePassword(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_ChangePasswordRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_SessionGrant>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "WhoAmI" method.
     ///
     /// > Source IDL Documentation:
@@ -1982,6 +2177,40 @@ extension Contactpoint_V1_Identity.ClientProtocol {
             metadata: metadata
         )
         return try await self.logout(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ChangePassword" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changes the caller's password: the current one and a current TOTP code are required. Every
+    /// > other session of the account ends; the caller gets a fresh token.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func changePassword<Result>(
+        _ message: Contactpoint_V1_ChangePasswordRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_SessionGrant>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_ChangePasswordRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.changePassword(
             request: request,
             options: options,
             onResponse: handleResponse
