@@ -9,6 +9,7 @@ COPY . .
 RUN swift build -c release --static-swift-stdlib \
     && mkdir /out \
     && cp "$(swift build -c release --show-bin-path)"/contactpoint* /out/ \
+    && cp -R "$(swift build -c release --show-bin-path)"/*.resources /out/ \
     && rm -f /out/*.swiftmodule /out/*.swiftdoc
 
 FROM debian:bookworm-slim

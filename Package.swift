@@ -158,7 +158,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Services/Identity/Core"
+            path: "Services/Identity/Core",
+            exclude: ["Resources/common-passwords.NOTICE"],
+            resources: [.copy("Resources/common-passwords.txt")]
         ),
         .executableTarget(
             name: "IdentityService",
