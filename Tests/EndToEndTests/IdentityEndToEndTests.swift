@@ -31,15 +31,14 @@ struct IdentityEndToEndTests {
             _ = try await identity.completeEnrolment(.with {
                 $0.email = email
                 $0.enrolmentCode = code
-                $0.totpCode = OneTimePassword(secret: secret).code(at: Int64(Date().timeIntervalSince1970))
+                // The previous step's code, still accepted: the current step stays free for logging in.
+                $0.totpCode = OneTimePassword(secret: secret).code(at: Int64(Date().timeIntervalSince1970) - 30)
             })
             return secret
         }
-        // The code that proved the authenticator is spent: log in with the next step's code
+        // The code that proved the authenticator is spent; the current step's code is not
         let otp = OneTimePassword(secret: secret)
-        let now = Int64(Date().timeIntervalSince1970)
-        let nextStep = otp.timeStep(at: now) + 1
-        try await Task.sleep(for: .seconds(Int(Int64(nextStep) * 30 - now)))
+        let loginStep = otp.timeStep(at: Int64(Date().timeIntervalSince1970))
 
         let config = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID())").path
         let environment = ["XDG_CONFIG_HOME": config]
@@ -48,11 +47,11 @@ struct IdentityEndToEndTests {
             try RunningProcess(
                 "contactpoint", arguments + ["--data-dir", stack.directory.root], name: arguments[0], environment: environment, input: input)
         }
-        let wrong = try cli(["login", "--email", email], "not the password at all\n\(otp.code(counter: nextStep))\n")
+        let wrong = try cli(["login", "--email", email], "not the password at all\n\(otp.code(counter: loginStep))\n")
         #expect(await wrong.exited() == 1)
         #expect(wrong.text.contains("the email, password or code is not right"))
 
-        let login = try cli(["login", "--email", email], "\(password)\n\(otp.code(counter: nextStep))\n")
+        let login = try cli(["login", "--email", email], "\(password)\n\(otp.code(counter: loginStep))\n")
         #expect(await login.exited() == 0, "\(login.text)")
         let sessionFile = "\(config)/contactpoint/session"
         let mode = try #require(try FileManager.default.attributesOfItem(atPath: sessionFile)[.posixPermissions] as? Int)
@@ -64,7 +63,7 @@ struct IdentityEndToEndTests {
         #expect(whoami.text.contains("system-administrator"))
 
         // The same code again: refused (replay), whatever the password
-        let replay = try cli(["login", "--email", email], "\(password)\n\(otp.code(counter: nextStep))\n")
+        let replay = try cli(["login", "--email", email], "\(password)\n\(otp.code(counter: loginStep))\n")
         #expect(await replay.exited() == 1)
 
         // Administration from the command line
