@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "ServiceRuntime",
             dependencies: [
-                "BusTransport", "ContactPointAPI", "ZeroMQ",
+                "Authentication", "BusTransport", "ContactPointAPI", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),

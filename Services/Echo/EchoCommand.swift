@@ -14,7 +14,17 @@ struct EchoCommand: AsyncParsableCommand {
     func run() async throws {
         try await ServiceMain.run(
             executable: "contactpoint-echo", service: "echo", options: service,
-            readSettings: { _ in () },
-            makeService: { settings, _, _ in BusService(rpcServices: [EchoService(instance: settings.instance)]) })
+            readSettings: { reader throws(ConfigurationError) in
+                // Diagnostics answer anyone on the bus unless told to check sessions like every
+                // other service: then a call needs a practitioner's session token.
+                try reader.value("require-session", flag: nil, default: false, parse: ConfigurationValue.boolean)!
+            },
+            makeService: { settings, requireSession, logger in
+                guard requireSession else { return BusService(rpcServices: [EchoService(instance: settings.instance)]) }
+                let trust = SessionTrust()
+                return BusService(
+                    rpcServices: [EchoService(instance: settings.instance)], interceptors: [trust.interceptor()],
+                    companions: [trust.refresher(settings: settings, logger: logger)])
+            })
     }
 }

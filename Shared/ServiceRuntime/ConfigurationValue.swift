@@ -9,6 +9,14 @@ public enum ConfigurationValue {
         return text
     }
 
+    public static func boolean(_ text: String) throws(ConfigurationError.Problem) -> Bool {
+        switch text.lowercased() {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default: throw .init("`\(text)` is not true or false", fix: "write true or false")
+        }
+    }
+
     /// An email address: something@domain, no spaces.
     public static func email(_ text: String) throws(ConfigurationError.Problem) -> String {
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)

@@ -151,3 +151,116 @@ struct IdentityEventTests {
         #expect(!payload.contains("a guessed password"))
     }
 }
+
+@Suite("Sessions across services", .timeLimit(.minutes(2)))
+struct CrossServiceSessionTests {
+    @Test("a session works at another service (echo requiring sessions) and stops working there within 5 s of suspension")
+    func suspensionReachesEcho() async throws {
+        let stack = try await LocalStack.start(environment: ["CONTACTPOINT_REQUIRE_SESSION": "true"])
+        try await stack.waitForStatus("healthy") { $0.isHealthy }
+        let line = try #require(stack.up.text.split(separator: "\n").first { $0.contains("first administrator created") })
+        let adminCode = try #require(line.firstMatch(of: /--code ([A-Z2-7]+)/)?.1).description
+        let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+
+        let (practitionerToken, practitionerID, adminToken) = try await stack.withIdentityClients { identity, administration in
+            // The administrator enrols and logs in
+            let admin = try await enrolAndLogIn(
+                identity, email: StackService.bootstrapAdministrator, code: adminCode, password: "quiet harbour at dawn", now: now)
+            let adminSession: Metadata = ["authorization": "Bearer \(admin)"]
+            // and creates a vetted practitioner, who enrols and logs in
+            let organisation = try await administration.createOrganisation(
+                .with {
+                    $0.type = "educational-setting"
+                    $0.name = "Hillside Primary"
+                    $0.localAuthority = "E09000033"
+                }, metadata: adminSession)
+            let today = String(ISO8601DateFormatter().string(from: Date()).prefix(10))
+            let created = try await administration.createPractitioner(
+                .with {
+                    $0.organisationID = organisation.organisationID
+                    $0.name = "Sam Carter"
+                    $0.email = "sam@hillside.example"
+                    $0.jobRole = "Deputy head"
+                    $0.vetting = .with {
+                        $0.criminalRecordsCheckedOn = today
+                        $0.criminalRecordsReference = "001234567890"
+                        $0.trainingCompletedOn = today
+                        $0.userAgreementAcceptedOn = today
+                    }
+                }, metadata: adminSession)
+            let token = try await enrolAndLogIn(
+                identity, email: "sam@hillside.example", code: created.enrolmentCode, password: "sam's own long passphrase", now: now)
+            return (token, created.account.practitionerID, admin)
+        }
+
+        try await stack.withEchoClient { echo in
+            let session: Metadata = ["authorization": "Bearer \(practitionerToken)"]
+            // No session, no answer
+            let anonymous = await #expect(throws: RPCError.self) { try await echo.get(.with { $0.text = "hello?" }) }
+            #expect(anonymous?.code == .unauthenticated)
+            // With the session, an answer
+            let reply = try await echo.get(.with { $0.text = "hello" }, metadata: session)
+            #expect(reply.text == "hello")
+
+            // When the practitioner is suspended
+            try await stack.withIdentityClients { _, administration in
+                _ = try await administration.setAccountStatus(
+                    .with {
+                        $0.practitionerID = practitionerID
+                        $0.status = "suspended"
+                    }, metadata: ["authorization": "Bearer \(adminToken)"])
+            }
+            let suspendedAt = ContinuousClock.now
+            // Then echo refuses the session within 5 seconds
+            var refused = false
+            while !refused, suspendedAt.duration(to: .now) < .seconds(10) {
+                do {
+                    _ = try await echo.get(.with { $0.text = "still me" }, metadata: session)
+                    try await Task.sleep(for: .milliseconds(100))
+                } catch let error as RPCError where error.code == .unauthenticated {
+                    refused = true
+                }
+            }
+            #expect(refused)
+            #expect(suspendedAt.duration(to: .now) < .seconds(5), "refused after \(suspendedAt.duration(to: .now))")
+        }
+    }
+
+    /// Enrols with the previous step's code and logs in with the current one; returns the token.
+    func enrolAndLogIn(
+        _ identity: Contactpoint_V1_Identity.Client<BusClientTransport>, email: String, code: String, password: String,
+        now: () -> Int64
+    ) async throws -> String {
+        let begun = try await identity.beginEnrolment(.with {
+            $0.email = email
+            $0.enrolmentCode = code
+            $0.password = password
+        })
+        let secret = try #require(begun.otpauthUri.firstMatch(of: /secret=([A-Z2-7]+)/).flatMap { Base32.decode(String($0.1)) })
+        let otp = OneTimePassword(secret: secret)
+        _ = try await identity.completeEnrolment(.with {
+            $0.email = email
+            $0.enrolmentCode = code
+            $0.totpCode = otp.code(at: now() - 30)
+        })
+        return try await identity.login(.with {
+            $0.email = email
+            $0.password = password
+            $0.totpCode = otp.code(at: now())
+        }).token
+    }
+}
+
+extension LocalStack {
+    func withIdentityClients<T: Sendable>(
+        _ body: @Sendable (Contactpoint_V1_Identity.Client<BusClientTransport>, Contactpoint_V1_IdentityAdmin.Client<BusClientTransport>)
+            async throws -> T
+    ) async throws -> T {
+        let brokers = try state.brokers.map { BrokerAddress(endpoint: $0.endpoint, publicKey: try KeyFile.readPublicKey(at: $0.publicKeyFile)) }
+        let config = BusClientTransport.Config(
+            brokers: brokers, keyPair: try KeyFile.readKeyPair(at: directory.keyFile(principal: StackDirectory.operatorPrincipal)))
+        return try await withGRPCClient(transport: try BusClientTransport(config: config)) { client in
+            try await body(Contactpoint_V1_Identity.Client(wrapping: client), Contactpoint_V1_IdentityAdmin.Client(wrapping: client))
+        }
+    }
+}

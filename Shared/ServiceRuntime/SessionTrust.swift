@@ -1,0 +1,44 @@
+public import Authentication
+import BusTransport
+import ContactPointAPI
+import GRPCCore
+public import Logging
+public import ServiceLifecycle
+
+/// Session checking for a service on the bus: the ``AuthenticationInterceptor`` in front of its
+/// RPCs, and a companion that keeps its ``SessionVerifier`` current from the identity service
+/// (published keys, ended sessions) over the bus with the process's own key.
+public struct SessionTrust: Sendable {
+    public let verifier: SessionVerifier
+    public let interval: Duration
+
+    public init(interval: Duration = .seconds(2)) {
+        self.verifier = SessionVerifier()
+        self.interval = interval
+    }
+
+    public func interceptor(publicMethods: Set<String> = []) -> AuthenticationInterceptor {
+        AuthenticationInterceptor(verifier: verifier, publicMethods: publicMethods)
+    }
+
+    /// The companion service that refreshes the verifier until shutdown.
+    public func refresher(settings: ServiceSettings, logger: Logger) -> some Service {
+        Refresher(trust: self, settings: settings, logger: logger)
+    }
+
+    private struct Refresher: Service {
+        let trust: SessionTrust
+        let settings: ServiceSettings
+        let logger: Logger
+
+        func run() async throws {
+            let transport = try BusClientTransport(config: .init(brokers: settings.brokers, keyPair: settings.keyPair), logger: logger)
+            try await withGRPCClient(transport: transport) { client in
+                var refresher = SessionTrustRefresher(
+                    identity: Contactpoint_V1_Identity.Client(wrapping: client), verifier: trust.verifier, logger: logger)
+                refresher.interval = trust.interval
+                try await refresher.run()
+            }
+        }
+    }
+}
