@@ -209,6 +209,14 @@ let package = Package(
         ),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
         .testTarget(name: "SecurityPrimitivesTests", dependencies: ["SecurityPrimitives"]),
+        .testTarget(
+            name: "AuthenticationTests",
+            dependencies: [
+                "Authentication", "SecurityPrimitives", "ContactPointAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+            ]
+        ),
         .testTarget(name: "TerminalQRCodeTests", dependencies: ["TerminalQRCode"]),
         .testTarget(
             name: "IdentityTests",

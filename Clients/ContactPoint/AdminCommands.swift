@@ -12,7 +12,22 @@ struct Admin: AsyncParsableCommand {
         subcommands: [Organisations.self, Users.self])
 
     struct Organisations: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "orgs", abstract: "Organisations.", subcommands: [Create.self, List.self])
+        static let configuration = CommandConfiguration(
+            commandName: "orgs", abstract: "Organisations.", subcommands: [Create.self, List.self, Deactivate.self, Activate.self])
+
+        struct Deactivate: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Deactivate an organisation: its practitioners' sessions end.")
+            @OptionGroup var bus: BusClientOptions
+            @Argument var id: String
+            func run() async throws { try await setOrganisationStatus(id, active: false, bus: bus) }
+        }
+
+        struct Activate: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Activate an organisation again.")
+            @OptionGroup var bus: BusClientOptions
+            @Argument var id: String
+            func run() async throws { try await setOrganisationStatus(id, active: true, bus: bus) }
+        }
 
         struct Create: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Create an organisation.")
@@ -160,6 +175,14 @@ struct Admin: AsyncParsableCommand {
             }
         }
     }
+}
+
+func setOrganisationStatus(_ id: String, active: Bool, bus: BusClientOptions) async throws {
+    let metadata = try sessionMetadata()
+    let updated = try await withAdministration(bus) { admin in
+        try await admin.setOrganisationStatus(.with { $0.organisationID = id; $0.active = active }, metadata: metadata)
+    }
+    print("\(updated.organisationID): \(updated.active ? "active" : "inactive")")
 }
 
 struct AccountOptions: ParsableArguments {

@@ -253,6 +253,32 @@ struct CredentialLifecycleTests {
         _ = try await fixture.login(password: "a brand new passphrase")
     }
 
+    @Test("deactivating an organisation ends its practitioners' sessions and refuses their logins")
+    func deactivateOrganisation() async throws {
+        let fixture = try await IdentityFixture.make()
+        let session = try await fixture.login()
+        // An administrator of another organisation
+        try await fixture.store.createOrganisation(
+            Organisation(id: "org-admin", type: .childrensServices, name: "Children's Services", localAuthority: "E09000033", isActive: true),
+            now: fixture.clock.upcoming)
+        let adminKey = fixture.keys
+        let adminClaims = SessionClaims(
+            sub: "p-admin", sid: "s-admin", org: "org-admin", la: "E09000033", roles: ["la-administrator"], iat: fixture.clock.upcoming,
+            exp: fixture.clock.upcoming + 600, stepUpAt: fixture.clock.upcoming)
+        let adminToken = try CompactJWS.sign(payload: Array(try JSONEncoder().encode(adminClaims)), keyID: adminKey.currentID, with: adminKey.current)
+        try await IdentityRPCHarness(fixture: fixture).withClients { _, administration in
+            let updated = try await administration.setOrganisationStatus(
+                .with {
+                    $0.organisationID = "org-1"
+                    $0.active = false
+                }, metadata: ["authorization": "Bearer \(adminToken)"])
+            #expect(!updated.active)
+        }
+        #expect(try await fixture.store.endedSessions(since: 0).map(\.sessionID) == [session.claims.sid])
+        fixture.clock.advance(by: 30)
+        await #expect(throws: AuthenticationFailure.notPermitted(reason: "the organisation is not active")) { try await fixture.login() }
+    }
+
     @Test("an administrator unlocks a locked account and resets a lost authenticator")
     func unlockAndReset() async throws {
         let fixture = try await IdentityFixture.make(roles: [.systemAdministrator])

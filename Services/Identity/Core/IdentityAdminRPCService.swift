@@ -49,6 +49,23 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
         return .with { $0.organisations = organisations.map(Self.summary) }
     }
 
+    public func setOrganisationStatus(
+        request: Contactpoint_V1_SetOrganisationStatusRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_OrganisationSummary {
+        let caller = try Caller.required()
+        guard let organisation = try await store.organisation(id: request.organisationID) else {
+            throw RPCError(code: .notFound, message: "no organisation \(request.organisationID)")
+        }
+        try Self.requireAdministrator(caller, of: organisation.localAuthority)
+        if organisation.id == caller.organisationID {
+            throw RPCError(code: .permissionDenied, message: "administrators do not change their own organisation's status")
+        }
+        try await store.setOrganisationActive(id: organisation.id, active: request.active, now: authenticator.clock())
+        var updated = organisation
+        updated.isActive = request.active
+        return Self.summary(updated)
+    }
+
     // MARK: Accounts
 
     public func createPractitioner(

@@ -123,6 +123,23 @@ struct IdentityStore: Sendable {
         try appendEvent(db, topic: "identity/organisation-created", subject: organisation.id, now: now)
     }
 
+    /// Activates or deactivates an organisation; deactivating ends its practitioners' sessions.
+    func setOrganisationActive(id: String, active: Bool, now: Int64) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE organisation SET is_active = ? WHERE id = ?", arguments: [active, id])
+            guard db.changesCount == 1 else { throw IdentityStoreError.noSuchOrganisation(id) }
+            if !active {
+                try db.execute(
+                    sql: """
+                        UPDATE session SET ended_at = ?, end_reason = 'organisation deactivated'
+                        WHERE ended_at IS NULL AND practitioner_id IN (SELECT id FROM practitioner WHERE organisation_id = ?)
+                        """,
+                    arguments: [now, id])
+            }
+            try Self.appendEvent(db, topic: active ? "identity/organisation-activated" : "identity/organisation-deactivated", subject: id, now: now)
+        }
+    }
+
     func organisations() async throws -> [Organisation] {
         try await writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM organisation ORDER BY name").map(Self.organisation)
@@ -578,4 +595,5 @@ enum IdentityStoreError: Error, Equatable {
     case noSuchAccount(String)
     case transitionNotAllowed(to: String)
     case emailInUse
+    case noSuchOrganisation(String)
 }

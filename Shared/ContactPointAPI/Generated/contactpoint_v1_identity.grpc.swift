@@ -2419,6 +2419,19 @@ public enum Contactpoint_V1_IdentityAdmin: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "SetOrganisationStatus" metadata.
+        public enum SetOrganisationStatus: Sendable {
+            /// Request type for "SetOrganisationStatus".
+            public typealias Input = Contactpoint_V1_SetOrganisationStatusRequest
+            /// Response type for "SetOrganisationStatus".
+            public typealias Output = Contactpoint_V1_OrganisationSummary
+            /// Descriptor for "SetOrganisationStatus".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.IdentityAdmin"),
+                method: "SetOrganisationStatus",
+                type: .unary
+            )
+        }
         /// Namespace for "CreatePractitioner" metadata.
         public enum CreatePractitioner: Sendable {
             /// Request type for "CreatePractitioner".
@@ -2501,6 +2514,7 @@ public enum Contactpoint_V1_IdentityAdmin: Sendable {
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateOrganisation.descriptor,
             ListOrganisations.descriptor,
+            SetOrganisationStatus.descriptor,
             CreatePractitioner.descriptor,
             ListPractitioners.descriptor,
             SetAccountStatus.descriptor,
@@ -2566,6 +2580,25 @@ extension Contactpoint_V1_IdentityAdmin {
             request: GRPCCore.StreamingServerRequest<Contactpoint_V1_ListOrganisationsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_ListOrganisationsResponse>
+
+        /// Handle the "SetOrganisationStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deactivating an organisation ends every session of its practitioners; none can log in
+        /// > until it is active again.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_SetOrganisationStatusRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_OrganisationSummary` messages.
+        func setOrganisationStatus(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_SetOrganisationStatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_OrganisationSummary>
 
         /// Handle the "CreatePractitioner" method.
         ///
@@ -2707,6 +2740,25 @@ extension Contactpoint_V1_IdentityAdmin {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_ListOrganisationsResponse>
 
+        /// Handle the "SetOrganisationStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deactivating an organisation ends every session of its practitioners; none can log in
+        /// > until it is active again.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_SetOrganisationStatusRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_OrganisationSummary` message.
+        func setOrganisationStatus(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_SetOrganisationStatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_OrganisationSummary>
+
         /// Handle the "CreatePractitioner" method.
         ///
         /// > Source IDL Documentation:
@@ -2845,6 +2897,25 @@ extension Contactpoint_V1_IdentityAdmin {
             context: GRPCCore.ServerContext
         ) async throws -> Contactpoint_V1_ListOrganisationsResponse
 
+        /// Handle the "SetOrganisationStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deactivating an organisation ends every session of its practitioners; none can log in
+        /// > until it is active again.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_SetOrganisationStatusRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_OrganisationSummary` to respond with.
+        func setOrganisationStatus(
+            request: Contactpoint_V1_SetOrganisationStatusRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_OrganisationSummary
+
         /// Handle the "CreatePractitioner" method.
         ///
         /// > Source IDL Documentation:
@@ -2971,6 +3042,17 @@ extension Contactpoint_V1_IdentityAdmin.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Contactpoint_V1_IdentityAdmin.Method.SetOrganisationStatus.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_SetOrganisationStatusRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_OrganisationSummary>(),
+            handler: { request, context in
+                try await self.setOrganisationStatus(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Contactpoint_V1_IdentityAdmin.Method.CreatePractitioner.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_CreatePractitionerRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_CreatePractitionerResponse>(),
@@ -3058,6 +3140,17 @@ extension Contactpoint_V1_IdentityAdmin.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_ListOrganisationsResponse> {
         let response = try await self.listOrganisations(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func setOrganisationStatus(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_SetOrganisationStatusRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_OrganisationSummary> {
+        let response = try await self.setOrganisationStatus(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -3153,6 +3246,19 @@ extension Contactpoint_V1_IdentityAdmin.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_ListOrganisationsResponse> {
         return GRPCCore.ServerResponse<Contactpoint_V1_ListOrganisationsResponse>(
             message: try await self.listOrganisations(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func setOrganisationStatus(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_SetOrganisationStatusRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_OrganisationSummary> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_OrganisationSummary>(
+            message: try await self.setOrganisationStatus(
                 request: request.message,
                 context: context
             ),
@@ -3290,6 +3396,30 @@ extension Contactpoint_V1_IdentityAdmin {
             deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_ListOrganisationsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListOrganisationsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SetOrganisationStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deactivating an organisation ends every session of its practitioners; none can log in
+        /// > until it is active again.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_SetOrganisationStatusRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_SetOrganisationStatusRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_OrganisationSummary` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func setOrganisationStatus<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_SetOrganisationStatusRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_SetOrganisationStatusRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_OrganisationSummary>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_OrganisationSummary>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "CreatePractitioner" method.
@@ -3495,6 +3625,41 @@ extension Contactpoint_V1_IdentityAdmin {
             try await self.client.unary(
                 request: request,
                 descriptor: Contactpoint_V1_IdentityAdmin.Method.ListOrganisations.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "SetOrganisationStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deactivating an organisation ends every session of its practitioners; none can log in
+        /// > until it is active again.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_SetOrganisationStatusRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_SetOrganisationStatusRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_OrganisationSummary` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func setOrganisationStatus<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_SetOrganisationStatusRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_SetOrganisationStatusRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_OrganisationSummary>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_OrganisationSummary>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_IdentityAdmin.Method.SetOrganisationStatus.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -3750,6 +3915,36 @@ extension Contactpoint_V1_IdentityAdmin.ClientProtocol {
         )
     }
 
+    /// Call the "SetOrganisationStatus" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deactivating an organisation ends every session of its practitioners; none can log in
+    /// > until it is active again.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_SetOrganisationStatusRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setOrganisationStatus<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_SetOrganisationStatusRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_OrganisationSummary>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.setOrganisationStatus(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_SetOrganisationStatusRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_OrganisationSummary>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "CreatePractitioner" method.
     ///
     /// > Source IDL Documentation:
@@ -3969,6 +4164,40 @@ extension Contactpoint_V1_IdentityAdmin.ClientProtocol {
             metadata: metadata
         )
         return try await self.listOrganisations(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetOrganisationStatus" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deactivating an organisation ends every session of its practitioners; none can log in
+    /// > until it is active again.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setOrganisationStatus<Result>(
+        _ message: Contactpoint_V1_SetOrganisationStatusRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_OrganisationSummary>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_SetOrganisationStatusRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.setOrganisationStatus(
             request: request,
             options: options,
             onResponse: handleResponse
