@@ -10,6 +10,8 @@ struct EchoCommand: AsyncParsableCommand {
         discussion: "Settings come from flags, CONTACTPOINT_* variables or a --config file (docs/CONFIGURATION.md).")
 
     @OptionGroup var service: ServiceOptions
+    @Option(help: "Require a practitioner's session on every call: true or false (default false).")
+    var requireSession: String?
 
     func run() async throws {
         try await ServiceMain.run(
@@ -17,7 +19,7 @@ struct EchoCommand: AsyncParsableCommand {
             readSettings: { reader throws(ConfigurationError) in
                 // Diagnostics answer anyone on the bus unless told to check sessions like every
                 // other service: then a call needs a practitioner's session token.
-                try reader.value("require-session", flag: nil, default: false, parse: ConfigurationValue.boolean)!
+                try reader.value("require-session", flag: requireSession, default: false, parse: ConfigurationValue.boolean)!
             },
             makeService: { settings, requireSession, logger in
                 guard requireSession else { return BusService(rpcServices: [EchoService(instance: settings.instance)]) }

@@ -20,7 +20,7 @@ struct IdentityPolicy: Sendable {
 }
 
 /// The keys session tokens are signed with: the current one signs, every published one verifies.
-public struct SigningKeys: Sendable {
+struct SigningKeys: Sendable {
     var currentID: String
     var current: Ed25519.PrivateKey
     /// Every key a verifier should trust now, the current one included; keys retired less than
@@ -60,7 +60,7 @@ struct IssuedSession: Sendable, Equatable {
 ///
 /// Timing does not tell an unknown account from a wrong password: both verify a password hash
 /// with the same parameters and check a code.
-public struct Authenticator: Sendable {
+struct Authenticator: Sendable {
     let store: IdentityStore
     let passwords: PasswordHasher
     let secrets: SecretBox
@@ -95,8 +95,9 @@ public struct Authenticator: Sendable {
         let record = try await store.loginRecord(email: email)
         // Both factors are always checked, whatever is already known to be wrong.
         let passwordMatches = passwords.verify(password, against: record?.passwordHash ?? decoyHash)
-        let totp = record?.sealedTOTPSecret.flatMap { secrets.open($0, context: Array(record!.practitioner.id.utf8)) }
-            .map(OneTimePassword.init(secret:))
+        let totp = record.flatMap { record in
+            record.sealedTOTPSecret.flatMap { secrets.open($0, context: Array(record.practitioner.id.utf8)) }
+        }.map(OneTimePassword.init(secret:))
         let step = (totp ?? OneTimePassword(secret: decoySecret)).matchingStep(of: code, at: now)
 
         guard let record else {
@@ -303,7 +304,7 @@ extension Authenticator {
     /// administrator, and returns the one-time enrolment code to hand over; `nil` if any account
     /// exists. The administrator's vetting is recorded as attested by the operator at bootstrap,
     /// dated today: record the real check with the administration tools before it matters.
-    public func bootstrapAdministrator(email: String) async throws -> String? {
+    func bootstrapAdministrator(email: String) async throws -> String? {
         let now = clock()
         let today = CalendarDate(unixTime: now)
         let organisation = Organisation(

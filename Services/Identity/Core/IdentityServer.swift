@@ -17,13 +17,29 @@ public enum IdentityServer {
         /// Each broker's events-in endpoint (`ENDPOINT,PUBLIC-KEY-FILE`): where events are published.
         public var brokerEvents: [BrokerAddress]
 
+        /// The identity service's own command-line flags, as given (text, parsed with the rest).
+        public struct Flags: Sendable {
+            public var database: String?
+            public var secretsDirectory: String?
+            public var bootstrapAdministrator: String?
+            public var brokerEvents: [String]
+
+            public init(database: String?, secretsDirectory: String?, bootstrapAdministrator: String?, brokerEvents: [String]) {
+                self.database = database
+                self.secretsDirectory = secretsDirectory
+                self.bootstrapAdministrator = bootstrapAdministrator
+                self.brokerEvents = brokerEvents
+            }
+        }
+
         /// Reads the identity service's own keys (docs/CONFIGURATION.md).
-        public init(reading reader: inout ConfigurationReader) throws(ConfigurationError) {
-            database = try reader.value("database", flag: nil, default: "identity.sqlite", parse: ConfigurationValue.text)!
+        public init(reading reader: inout ConfigurationReader, flags: Flags) throws(ConfigurationError) {
+            database = try reader.value("database", flag: flags.database, default: "identity.sqlite", parse: ConfigurationValue.text)!
             secretsDirectory = try reader.value(
-                "secrets-dir", flag: nil, default: "identity-secrets", parse: ConfigurationValue.text)!
-            bootstrapAdministrator = try reader.value("bootstrap-admin", flag: nil, default: nil, parse: ConfigurationValue.email)
-            brokerEvents = try reader.list("broker-events", flags: [], parse: ConfigurationValue.broker)
+                "secrets-dir", flag: flags.secretsDirectory, default: "identity-secrets", parse: ConfigurationValue.text)!
+            bootstrapAdministrator = try reader.value(
+                "bootstrap-admin", flag: flags.bootstrapAdministrator, default: nil, parse: ConfigurationValue.email)
+            brokerEvents = try reader.list("broker-events", flags: flags.brokerEvents, parse: ConfigurationValue.broker)
         }
     }
 

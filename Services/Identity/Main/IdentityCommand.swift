@@ -14,11 +14,23 @@ struct IdentityCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var service: ServiceOptions
+    @Option(help: "The SQLite database file (default identity.sqlite).")
+    var database: String?
+    @Option(help: "The directory of the pepper, TOTP key and signing keys (default identity-secrets).")
+    var secretsDir: String?
+    @Option(help: "On an empty database, create the first system administrator with this email.")
+    var bootstrapAdmin: String?
+    @Option(help: "A broker's events-in endpoint as ENDPOINT,PUBLIC-KEY-FILE; repeat for each broker.")
+    var brokerEvents: [String] = []
 
     func run() async throws {
         try await ServiceMain.run(
             executable: "contactpoint-identity", service: "identity", options: service,
-            readSettings: { reader throws(ConfigurationError) in try IdentityServer.Settings(reading: &reader) },
+            readSettings: { reader throws(ConfigurationError) in
+                try IdentityServer.Settings(
+                    reading: &reader,
+                    flags: .init(database: database, secretsDirectory: secretsDir, bootstrapAdministrator: bootstrapAdmin, brokerEvents: brokerEvents))
+            },
             makeService: { shared, settings, logger in
                 try await IdentityServer.makeService(settings: settings, shared: shared, logger: logger)
             })
