@@ -149,3 +149,44 @@ struct ChangePassword: AsyncParsableCommand {
         print("password changed; your other sessions have ended")
     }
 }
+
+/// `contactpoint sessions`: your live sessions; `sessions end` ends the others.
+struct Sessions: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List your live sessions, or end the others.", subcommands: [List.self, End.self], defaultSubcommand: List.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List your live sessions; * marks this one.")
+        @OptionGroup var bus: BusClientOptions
+
+        func run() async throws {
+            let metadata = try sessionMetadata()
+            let list = try await withIdentity(bus) { try await $0.listSessions(.init(), metadata: metadata) }
+            for session in list.sessions {
+                let started = Date(timeIntervalSince1970: TimeInterval(session.startedAt)).formatted(.iso8601)
+                print("\(session.current ? "*" : " ") \(session.sessionID)  started \(started)")
+            }
+        }
+    }
+
+    struct End: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "End your other sessions (all of them, or those named).")
+        @OptionGroup var bus: BusClientOptions
+        @Argument(help: "Session ids from `contactpoint sessions`; none: every other session.")
+        var ids: [String] = []
+
+        func run() async throws {
+            let metadata = try sessionMetadata()
+            let code = try Prompt.line("Code from your authenticator app: ", secret: true)
+            let response = try await withIdentity(bus) { identity in
+                try await identity.endSessions(
+                    .with {
+                        $0.sessionIds = ids
+                        $0.allOthers = ids.isEmpty
+                        $0.totpCode = code
+                    }, metadata: metadata)
+            }
+            print("ended \(response.ended) session\(response.ended == 1 ? "" : "s")")
+        }
+    }
+}

@@ -253,6 +253,30 @@ struct CredentialLifecycleTests {
         _ = try await fixture.login(password: "a brand new passphrase")
     }
 
+    @Test("a practitioner sees their live sessions and ends the others with a fresh code")
+    func ownSessions() async throws {
+        let fixture = try await IdentityFixture.make()
+        let other = try await fixture.login()
+        fixture.clock.advance(by: 30)
+        let mine = try await fixture.login()
+        fixture.clock.advance(by: 30)
+        try await IdentityRPCHarness(fixture: fixture).withClients { identity, _ in
+            let listed = try await identity.listSessions(.init(), metadata: bearer(mine))
+            #expect(Set(listed.sessions.map(\.sessionID)) == [other.claims.sid, mine.claims.sid])
+            #expect(listed.sessions.first { $0.current }?.sessionID == mine.claims.sid)
+
+            let noCode = await #expect(throws: RPCError.self) {
+                try await identity.endSessions(.with { $0.allOthers = true; $0.totpCode = "000000" }, metadata: bearer(mine))
+            }
+            #expect(noCode?.code == .unauthenticated)
+            let ended = try await identity.endSessions(
+                .with { $0.allOthers = true; $0.totpCode = fixture.code() }, metadata: bearer(mine))
+            #expect(ended.ended == 1)
+            let after = try await identity.listSessions(.init(), metadata: bearer(mine))
+            #expect(after.sessions.map(\.sessionID) == [mine.claims.sid])
+        }
+    }
+
     @Test("deactivating an organisation ends its practitioners' sessions and refuses their logins")
     func deactivateOrganisation() async throws {
         let fixture = try await IdentityFixture.make()

@@ -290,6 +290,22 @@ extension Authenticator {
         return try await refresh(claims)
     }
 
+    /// Ends some or all of the caller's other sessions after a fresh TOTP code (ASVS 7.5.2).
+    func endOtherSessions(_ claims: SessionClaims, ids: [String], allOthers: Bool, code: String) async throws -> Int {
+        let now = clock()
+        guard let record = try await store.loginRecord(practitionerID: claims.sub),
+            let totp = record.sealedTOTPSecret.flatMap({ secrets.open($0, context: Array(claims.sub.utf8)) }).map(OneTimePassword.init(secret:)),
+            let step = totp.matchingStep(of: code, at: now),
+            try await store.claimTOTPStep(practitionerID: claims.sub, step: step)
+        else {
+            try await events.record(.stepUpFailed, subject: claims.sub, reason: "wrong or reused code ending sessions", now: now)
+            throw AuthenticationFailure.rejected(reason: "code to end sessions")
+        }
+        let live = try await store.liveSessions(practitionerID: claims.sub, now: now).map(\.id).filter { $0 != claims.sid }
+        let chosen = allOthers ? live : ids.filter { live.contains($0) }
+        return try await store.endSessions(chosen, of: claims.sub, reason: "ended by the practitioner", now: now)
+    }
+
     func logout(_ claims: SessionClaims) async throws {
         let now = clock()
         try await store.endSession(id: claims.sid, reason: "logout", now: now)

@@ -45,6 +45,33 @@ public struct IdentityRPCService: Contactpoint_V1_Identity.SimpleServiceProtocol
         }
     }
 
+    public func listSessions(
+        request: Contactpoint_V1_ListSessionsRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_ListSessionsResponse {
+        let claims = try Caller.required().claims
+        let live = try await authenticator.store.liveSessions(practitionerID: claims.sub, now: authenticator.clock())
+        return .with { response in
+            response.sessions = live.map { session in
+                .with {
+                    $0.sessionID = session.id
+                    $0.startedAt = session.startedAt
+                    $0.idleExpiresAt = session.idleExpiry
+                    $0.current = session.id == claims.sid
+                }
+            }
+        }
+    }
+
+    public func endSessions(
+        request: Contactpoint_V1_EndSessionsRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_EndSessionsResponse {
+        let claims = try Caller.required().claims
+        let ended = try await mappingFailures {
+            try await authenticator.endOtherSessions(claims, ids: request.sessionIds, allOthers: request.allOthers, code: request.totpCode)
+        }
+        return .with { $0.ended = Int32(ended) }
+    }
+
     public func logout(request: Contactpoint_V1_LogoutRequest, context: ServerContext) async throws -> Contactpoint_V1_LogoutResponse {
         try await authenticator.logout(try Caller.required().claims)
         return .init()

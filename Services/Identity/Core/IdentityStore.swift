@@ -369,13 +369,14 @@ struct IdentityStore: Sendable {
 
     func session(id: String) async throws -> SessionRecord? {
         try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM session WHERE id = ?", arguments: [id]).map { row in
-                SessionRecord(
-                    id: row["id"], practitionerID: row["practitioner_id"], startedAt: row["started_at"],
-                    absoluteExpiry: row["absolute_expiry"], idleExpiry: row["idle_expiry"], stepUpAt: row["step_up_at"],
-                    endedAt: row["ended_at"])
-            }
+            try Row.fetchOne(db, sql: "SELECT * FROM session WHERE id = ?", arguments: [id]).map(Self.sessionRecord)
         }
+    }
+
+    private static func sessionRecord(_ row: Row) -> SessionRecord {
+        SessionRecord(
+            id: row["id"], practitionerID: row["practitioner_id"], startedAt: row["started_at"], absoluteExpiry: row["absolute_expiry"],
+            idleExpiry: row["idle_expiry"], stepUpAt: row["step_up_at"], endedAt: row["ended_at"])
     }
 
     /// Extends a live session's idle expiry (never past its absolute expiry), and records a
@@ -389,6 +390,34 @@ struct IdentityStore: Sendable {
                     """,
                 arguments: [idleExpiry, stepUp, now, id, now, now])
             return db.changesCount == 1
+        }
+    }
+
+    /// A practitioner's sessions that have neither ended nor expired at `now`, newest first.
+    func liveSessions(practitionerID: String, now: Int64) async throws -> [SessionRecord] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM session WHERE practitioner_id = ? AND ended_at IS NULL AND idle_expiry > ? AND absolute_expiry > ?
+                    ORDER BY started_at DESC
+                    """,
+                arguments: [practitionerID, now, now]
+            ).map(Self.sessionRecord)
+        }
+    }
+
+    /// Ends the named sessions of one practitioner (never another's); returns how many ended.
+    func endSessions(_ ids: [String], of practitionerID: String, reason: String, now: Int64) async throws -> Int {
+        try await writer.write { db in
+            var ended = 0
+            for id in ids {
+                try db.execute(
+                    sql: "UPDATE session SET ended_at = ?, end_reason = ? WHERE id = ? AND practitioner_id = ? AND ended_at IS NULL",
+                    arguments: [now, reason, id, practitionerID])
+                ended += db.changesCount
+            }
+            return ended
         }
     }
 

@@ -90,6 +90,32 @@ public enum Contactpoint_V1_Identity: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ListSessions" metadata.
+        public enum ListSessions: Sendable {
+            /// Request type for "ListSessions".
+            public typealias Input = Contactpoint_V1_ListSessionsRequest
+            /// Response type for "ListSessions".
+            public typealias Output = Contactpoint_V1_ListSessionsResponse
+            /// Descriptor for "ListSessions".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.Identity"),
+                method: "ListSessions",
+                type: .unary
+            )
+        }
+        /// Namespace for "EndSessions" metadata.
+        public enum EndSessions: Sendable {
+            /// Request type for "EndSessions".
+            public typealias Input = Contactpoint_V1_EndSessionsRequest
+            /// Response type for "EndSessions".
+            public typealias Output = Contactpoint_V1_EndSessionsResponse
+            /// Descriptor for "EndSessions".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.Identity"),
+                method: "EndSessions",
+                type: .unary
+            )
+        }
         /// Namespace for "WhoAmI" metadata.
         public enum WhoAmI: Sendable {
             /// Request type for "WhoAmI".
@@ -162,6 +188,8 @@ public enum Contactpoint_V1_Identity: Sendable {
             StepUp.descriptor,
             Logout.descriptor,
             ChangePassword.descriptor,
+            ListSessions.descriptor,
+            EndSessions.descriptor,
             WhoAmI.descriptor,
             BeginEnrolment.descriptor,
             CompleteEnrolment.descriptor,
@@ -287,6 +315,42 @@ extension Contactpoint_V1_Identity {
             request: GRPCCore.StreamingServerRequest<Contactpoint_V1_ChangePasswordRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_SessionGrant>
+
+        /// Handle the "ListSessions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's live sessions (this one marked), to spot one they did not start.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_ListSessionsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_ListSessionsResponse` messages.
+        func listSessions(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_ListSessionsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_ListSessionsResponse>
+
+        /// Handle the "EndSessions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends some or all of the caller's other sessions; a current TOTP code is required.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_EndSessionsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_EndSessionsResponse` messages.
+        func endSessions(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_EndSessionsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_EndSessionsResponse>
 
         /// Handle the "WhoAmI" method.
         ///
@@ -483,6 +547,42 @@ extension Contactpoint_V1_Identity {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_SessionGrant>
 
+        /// Handle the "ListSessions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's live sessions (this one marked), to spot one they did not start.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ListSessionsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_ListSessionsResponse` message.
+        func listSessions(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_ListSessionsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_ListSessionsResponse>
+
+        /// Handle the "EndSessions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends some or all of the caller's other sessions; a current TOTP code is required.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_EndSessionsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_EndSessionsResponse` message.
+        func endSessions(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_EndSessionsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_EndSessionsResponse>
+
         /// Handle the "WhoAmI" method.
         ///
         /// > Source IDL Documentation:
@@ -676,6 +776,42 @@ extension Contactpoint_V1_Identity {
             context: GRPCCore.ServerContext
         ) async throws -> Contactpoint_V1_SessionGrant
 
+        /// Handle the "ListSessions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's live sessions (this one marked), to spot one they did not start.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_ListSessionsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_ListSessionsResponse` to respond with.
+        func listSessions(
+            request: Contactpoint_V1_ListSessionsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_ListSessionsResponse
+
+        /// Handle the "EndSessions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends some or all of the caller's other sessions; a current TOTP code is required.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_EndSessionsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_EndSessionsResponse` to respond with.
+        func endSessions(
+            request: Contactpoint_V1_EndSessionsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_EndSessionsResponse
+
         /// Handle the "WhoAmI" method.
         ///
         /// > Source IDL Documentation:
@@ -829,6 +965,28 @@ extension Contactpoint_V1_Identity.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Contactpoint_V1_Identity.Method.ListSessions.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_ListSessionsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_ListSessionsResponse>(),
+            handler: { request, context in
+                try await self.listSessions(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_Identity.Method.EndSessions.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_EndSessionsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_EndSessionsResponse>(),
+            handler: { request, context in
+                try await self.endSessions(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Contactpoint_V1_Identity.Method.WhoAmI.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_WhoAmIRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_PractitionerSummary>(),
@@ -938,6 +1096,28 @@ extension Contactpoint_V1_Identity.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_SessionGrant> {
         let response = try await self.changePassword(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listSessions(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_ListSessionsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_ListSessionsResponse> {
+        let response = try await self.listSessions(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func endSessions(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_EndSessionsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_EndSessionsResponse> {
+        let response = try await self.endSessions(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1061,6 +1241,32 @@ extension Contactpoint_V1_Identity.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_SessionGrant> {
         return GRPCCore.ServerResponse<Contactpoint_V1_SessionGrant>(
             message: try await self.changePassword(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listSessions(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_ListSessionsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_ListSessionsResponse> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_ListSessionsResponse>(
+            message: try await self.listSessions(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func endSessions(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_EndSessionsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_EndSessionsResponse> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_EndSessionsResponse>(
+            message: try await self.endSessions(
                 request: request.message,
                 context: context
             ),
@@ -1261,6 +1467,52 @@ extension Contactpoint_V1_Identity {
             deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_SessionGrant>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_SessionGrant>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListSessions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's live sessions (this one marked), to spot one they did not start.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ListSessionsRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_ListSessionsRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_ListSessionsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listSessions<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_ListSessionsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_ListSessionsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_ListSessionsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListSessionsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "EndSessions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends some or all of the caller's other sessions; a current TOTP code is required.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_EndSessionsRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_EndSessionsRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_EndSessionsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func endSessions<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_EndSessionsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_EndSessionsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_EndSessionsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_EndSessionsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "WhoAmI" method.
@@ -1564,6 +1816,74 @@ extension Contactpoint_V1_Identity {
             try await self.client.unary(
                 request: request,
                 descriptor: Contactpoint_V1_Identity.Method.ChangePassword.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListSessions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's live sessions (this one marked), to spot one they did not start.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ListSessionsRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_ListSessionsRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_ListSessionsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listSessions<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_ListSessionsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_ListSessionsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_ListSessionsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListSessionsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_Identity.Method.ListSessions.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "EndSessions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends some or all of the caller's other sessions; a current TOTP code is required.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_EndSessionsRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_EndSessionsRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_EndSessionsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func endSessions<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_EndSessionsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_EndSessionsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_EndSessionsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_EndSessionsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_Identity.Method.EndSessions.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -1897,6 +2217,64 @@ extension Contactpoint_V1_Identity.ClientProtocol {
         )
     }
 
+    /// Call the "ListSessions" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The caller's live sessions (this one marked), to spot one they did not start.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_ListSessionsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listSessions<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_ListSessionsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListSessionsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listSessions(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_ListSessionsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_ListSessionsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "EndSessions" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Ends some or all of the caller's other sessions; a current TOTP code is required.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_EndSessionsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func endSessions<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_EndSessionsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_EndSessionsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.endSessions(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_EndSessionsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_EndSessionsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "WhoAmI" method.
     ///
     /// > Source IDL Documentation:
@@ -2211,6 +2589,72 @@ extension Contactpoint_V1_Identity.ClientProtocol {
             metadata: metadata
         )
         return try await self.changePassword(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListSessions" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The caller's live sessions (this one marked), to spot one they did not start.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listSessions<Result>(
+        _ message: Contactpoint_V1_ListSessionsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListSessionsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_ListSessionsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listSessions(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "EndSessions" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Ends some or all of the caller's other sessions; a current TOTP code is required.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func endSessions<Result>(
+        _ message: Contactpoint_V1_EndSessionsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_EndSessionsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_EndSessionsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.endSessions(
             request: request,
             options: options,
             onResponse: handleResponse
