@@ -14,27 +14,17 @@ struct Status: AsyncParsableCommand {
         abstract: "Show the local stack's brokers, services, instances and health.",
         discussion: "Exits 0 when everything runs and is SERVING, 1 otherwise.")
 
-    @Option(help: "The data directory (default: $CONTACTPOINT_DATA_DIR or ~/.local/share/contactpoint).")
-    var dataDir: String?
+    @OptionGroup var bus: BusClientOptions
     @Flag(help: "Print the report as JSON.")
     var json = false
 
     func run() async throws {
-        let directory = StackDirectory(root: dataDir ?? StackDirectory.defaultRoot())
+        let directory = bus.directory
         guard let stack = try? StackState.read(from: directory.stateFile) else {
             print("No stack is running in \(directory.root). Start one with: contactpoint up")
             throw ExitCode(1)
         }
-        let keyPair = withConfiguration { () throws(ConfigurationError) in
-            try ConfigurationValue.parsing(
-                "key-file", directory.keyFile(principal: StackDirectory.operatorPrincipal), ConfigurationValue.keyPair)
-        }
-        var brokers: [BrokerAddress] = []
-        for broker in stack.brokers {
-            brokers.append(withConfiguration { () throws(ConfigurationError) in
-                try ConfigurationValue.parsing("broker", "\(broker.endpoint),\(broker.publicKeyFile)", ConfigurationValue.broker)
-            })
-        }
+        let (brokers, keyPair) = withConfiguration { () throws(ConfigurationError) in try bus.connection() }
         let serviceNames = stack.processes.map(\.service).filter { $0 != "broker" }.reduce(into: [String]()) { names, name in
             if !names.contains(name) { names.append(name) }
         }

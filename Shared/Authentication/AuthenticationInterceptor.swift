@@ -21,8 +21,8 @@ public struct AuthenticationInterceptor: ServerInterceptor {
         if publicMethods.contains(context.descriptor.fullyQualifiedMethod) {
             return try await next(request, context)
         }
-        guard let header = request.metadata[stringValues: "authorization"].first(where: { _ in true }),
-            header.hasPrefix("Bearer ")
+        var values = request.metadata[stringValues: "authorization"].makeIterator()
+        guard let header = values.next(), header.hasPrefix("Bearer ")
         else {
             throw RPCError(code: .unauthenticated, message: "this call needs a session: log in first")
         }

@@ -24,8 +24,6 @@ public struct SessionTrustRefresher<Transport: ClientTransport>: Service {
     }
 
     public func run() async throws {
-        // Ended sessions are asked for with some overlap, so that one ended while a previous
-        // answer was on its way is not missed; revoking twice is harmless.
         var since: Int64 = 0
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
@@ -47,7 +45,6 @@ public struct SessionTrustRefresher<Transport: ClientTransport>: Service {
         for key in published.keys { keys[key.keyID] = try Ed25519.PublicKey(rawRepresentation: Array(key.ed25519)) }
         verifier.trust(keys: keys)
         let ended = try await identity.endedSessions(.with { $0.since = since }, options: options)
-        verifier.revoke(sessionIDs: ended.sessions.map(\.sessionID))
-        return max(since, (ended.sessions.map(\.endedAt).max() ?? since) - 5)
+        return verifier.revoke(ended: ended.sessions.map { ($0.sessionID, $0.endedAt) }, since: since)
     }
 }

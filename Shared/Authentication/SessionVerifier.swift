@@ -58,6 +58,14 @@ public final class SessionVerifier: Sendable {
         state.withLock { $0.revoked.formUnion(sessionIDs) }
     }
 
+    /// Revokes sessions reported ended at or after `since` and returns the `since` for the next
+    /// report: a few seconds before the newest end seen, so that a session ended while this
+    /// report was on its way is not missed (revoking twice is harmless).
+    public func revoke(ended: [(sessionID: String, endedAt: Int64)], since: Int64) -> Int64 {
+        revoke(sessionIDs: ended.map(\.sessionID))
+        return max(since, (ended.map(\.endedAt).max() ?? since) - 5)
+    }
+
     public func verify(_ token: String) throws(Failure) -> SessionClaims {
         let (keys, remembered) = state.withLock { ($0.keys, $0.verified[token]) }
         let claims: SessionClaims

@@ -80,6 +80,7 @@ struct ConfigurationErrorTests {
         #expect(result.status == 0)
         #expect(result.output.contains("key-file = \(keyFile)  # --key-file"))
         #expect(result.output.contains("sessions = 8  # default"))
+        #expect(!result.output.contains("metrics-port"), "metrics are off unless a port is given")
         #expect(!result.output.contains("secret-key"))
     }
 }

@@ -21,23 +21,8 @@ struct IdentityEndToEndTests {
         let password = "correct horse battery staple"
 
         // Enrol through the bus, as `contactpoint enrol` does
-        let secret = try await stack.withIdentityClient { identity in
-            let begun = try await identity.beginEnrolment(.with {
-                $0.email = email
-                $0.enrolmentCode = code
-                $0.password = password
-            })
-            let secret = try #require(begun.otpauthUri.firstMatch(of: /secret=([A-Z2-7]+)/).flatMap { Base32.decode(String($0.1)) })
-            _ = try await identity.completeEnrolment(.with {
-                $0.email = email
-                $0.enrolmentCode = code
-                // The previous step's code, still accepted: the current step stays free for logging in.
-                $0.totpCode = OneTimePassword(secret: secret).code(at: Int64(Date().timeIntervalSince1970) - 30)
-            })
-            return secret
-        }
+        let otp = try await stack.withIdentityClient { try await enrol($0, email: email, code: code, password: password) }
         // The code that proved the authenticator is spent; the current step's code is not
-        let otp = OneTimePassword(secret: secret)
         let loginStep = otp.timeStep(at: Int64(Date().timeIntervalSince1970))
 
         let config = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID())").path
@@ -97,17 +82,6 @@ struct IdentityEndToEndTests {
         }
         #expect(error?.code == .unauthenticated)
         #expect(!stack.up.text.contains(password), "no password in any log")
-    }
-}
-
-extension LocalStack {
-    func withIdentityClient<T: Sendable>(_ body: @Sendable (Contactpoint_V1_Identity.Client<BusClientTransport>) async throws -> T) async throws -> T {
-        let brokers = try state.brokers.map { BrokerAddress(endpoint: $0.endpoint, publicKey: try KeyFile.readPublicKey(at: $0.publicKeyFile)) }
-        let config = BusClientTransport.Config(
-            brokers: brokers, keyPair: try KeyFile.readKeyPair(at: directory.keyFile(principal: StackDirectory.operatorPrincipal)))
-        return try await withGRPCClient(transport: try BusClientTransport(config: config)) { client in
-            try await body(Contactpoint_V1_Identity.Client(wrapping: client))
-        }
     }
 }
 
@@ -226,23 +200,12 @@ struct CrossServiceSessionTests {
         }
     }
 
-    /// Enrols with the previous step's code and logs in with the current one; returns the token.
+    /// Enrols and logs in with the current step's code; returns the session token.
     func enrolAndLogIn(
         _ identity: Contactpoint_V1_Identity.Client<BusClientTransport>, email: String, code: String, password: String,
         now: () -> Int64
     ) async throws -> String {
-        let begun = try await identity.beginEnrolment(.with {
-            $0.email = email
-            $0.enrolmentCode = code
-            $0.password = password
-        })
-        let secret = try #require(begun.otpauthUri.firstMatch(of: /secret=([A-Z2-7]+)/).flatMap { Base32.decode(String($0.1)) })
-        let otp = OneTimePassword(secret: secret)
-        _ = try await identity.completeEnrolment(.with {
-            $0.email = email
-            $0.enrolmentCode = code
-            $0.totpCode = otp.code(at: now() - 30)
-        })
+        let otp = try await enrol(identity, email: email, code: code, password: password)
         return try await identity.login(.with {
             $0.email = email
             $0.password = password
@@ -256,11 +219,32 @@ extension LocalStack {
         _ body: @Sendable (Contactpoint_V1_Identity.Client<BusClientTransport>, Contactpoint_V1_IdentityAdmin.Client<BusClientTransport>)
             async throws -> T
     ) async throws -> T {
-        let brokers = try state.brokers.map { BrokerAddress(endpoint: $0.endpoint, publicKey: try KeyFile.readPublicKey(at: $0.publicKeyFile)) }
-        let config = BusClientTransport.Config(
-            brokers: brokers, keyPair: try KeyFile.readKeyPair(at: directory.keyFile(principal: StackDirectory.operatorPrincipal)))
-        return try await withGRPCClient(transport: try BusClientTransport(config: config)) { client in
+        try await withGRPCClient(transport: try BusClientTransport(config: operatorClientConfig())) { client in
             try await body(Contactpoint_V1_Identity.Client(wrapping: client), Contactpoint_V1_IdentityAdmin.Client(wrapping: client))
         }
     }
+
+    func withIdentityClient<T: Sendable>(_ body: @Sendable (Contactpoint_V1_Identity.Client<BusClientTransport>) async throws -> T) async throws -> T {
+        try await withIdentityClients { identity, _ in try await body(identity) }
+    }
+}
+
+/// Enrols with the one-time `code` (proving the authenticator with the previous step's code, so
+/// that the current step stays free for logging in); returns the authenticator.
+func enrol(
+    _ identity: Contactpoint_V1_Identity.Client<BusClientTransport>, email: String, code: String, password: String
+) async throws -> OneTimePassword {
+    let begun = try await identity.beginEnrolment(.with {
+        $0.email = email
+        $0.enrolmentCode = code
+        $0.password = password
+    })
+    let secret = try #require(begun.otpauthUri.firstMatch(of: /secret=([A-Z2-7]+)/).flatMap { Base32.decode(String($0.1)) })
+    let otp = OneTimePassword(secret: secret)
+    _ = try await identity.completeEnrolment(.with {
+        $0.email = email
+        $0.enrolmentCode = code
+        $0.totpCode = otp.code(at: Int64(Date().timeIntervalSince1970) - 30)
+    })
+    return otp
 }

@@ -70,13 +70,20 @@ final class LocalStack: Sendable {
 
     /// Runs `body` with an echo client of the stack's operator.
     func withEchoClient<T: Sendable>(_ body: @Sendable (Contactpoint_V1_Echo.Client<BusClientTransport>) async throws -> T) async throws -> T {
-        let brokers = try state.brokers.map { BrokerAddress(endpoint: $0.endpoint, publicKey: try KeyFile.readPublicKey(at: $0.publicKeyFile)) }
-        var config = BusClientTransport.Config(
-            brokers: brokers, keyPair: try KeyFile.readKeyPair(at: directory.keyFile(principal: StackDirectory.operatorPrincipal)))
+        var config = try operatorClientConfig()
         config.retryUnavailable(services: [Contactpoint_V1_Echo.descriptor.fullyQualifiedService])
         return try await withGRPCClient(transport: try BusClientTransport(config: config)) { client in
             try await body(Contactpoint_V1_Echo.Client(wrapping: client))
         }
+    }
+}
+
+extension LocalStack {
+    /// A bus client configuration for the stack's brokers, with the operator's key.
+    func operatorClientConfig() throws -> BusClientTransport.Config {
+        let brokers = try state.brokers.map { BrokerAddress(endpoint: $0.endpoint, publicKey: try KeyFile.readPublicKey(at: $0.publicKeyFile)) }
+        return BusClientTransport.Config(
+            brokers: brokers, keyPair: try KeyFile.readKeyPair(at: directory.keyFile(principal: StackDirectory.operatorPrincipal)))
     }
 }
 

@@ -15,9 +15,7 @@ struct EndedSessionFeed: Service {
         var since: Int64 = 0
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
-                let ended = try await store.endedSessions(since: since)
-                verifier.revoke(sessionIDs: ended.map(\.sessionID))
-                since = max(since, (ended.map(\.endedAt).max() ?? since) - 5)
+                since = verifier.revoke(ended: try await store.endedSessions(since: since), since: since)
             } catch {
                 logger.error("cannot read ended sessions", metadata: ["error": "\(error)"])
             }

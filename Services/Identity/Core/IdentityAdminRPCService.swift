@@ -3,6 +3,7 @@ public import ContactPointAPI
 import Foundation
 public import GRPCCore
 import SecurityPrimitives
+import ServiceRuntime
 
 /// The `contactpoint.v1.IdentityAdmin` RPCs: organisations and accounts.
 ///
@@ -218,10 +219,8 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
     }
 
     private static func email(_ text: String) throws -> String {
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), text.count <= 254, !text.contains(where: \.isWhitespace) else {
-            throw invalid("email", "an email address")
-        }
+        // The same rule as an email in configuration (`bootstrap-admin`).
+        guard (try? ConfigurationValue.email(text)) != nil else { throw invalid("email", "an email address") }
         return text
     }
 
