@@ -123,7 +123,9 @@ struct BusEndToEndTests {
 
     @Test("a call whose deadline passes while every worker is busy is never dispatched")
     func expiredDeadlineNeverDispatched() async throws {
-        let cluster = try await BusCluster.start(brokers: 1, workers: [])
+        // A 1 s heartbeat: with the 200 ms default a loaded machine can make the worker give up
+        // on the broker and register a second, idle session, which would take the call.
+        let cluster = try await BusCluster.start(brokers: 1, workers: [], heartbeatMillis: 1000)
         try cluster.startWorker("echo-1", sessions: 1)
         let (busy, expired) = try await cluster.withEchoClient(retry: false) { echo in
             try await waitUntilServing(echo, instances: ["echo-1"])
