@@ -37,21 +37,6 @@ final class RunningProcess: @unchecked Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard !data.isEmpty, let self else {
-                handle.readabilityHandler = nil
-                return
-            }
-            let ready = self.output.withLock { state -> [CheckedContinuation<Void, Never>] in
-                state.text += String(decoding: data, as: UTF8.self)
-                let text = state.text
-                let found = state.waiters.filter { text.contains($0.value.needle) }
-                for id in found.keys { state.waiters.removeValue(forKey: id) }
-                return found.values.map(\.continuation)
-            }
-            for waiter in ready { waiter.resume() }
-        }
         process.terminationHandler = { [weak self] process in
             guard let self else { return }
             let status = process.terminationStatus
@@ -63,10 +48,36 @@ final class RunningProcess: @unchecked Sendable {
             for waiter in waiters { waiter.resume(returning: status) }
         }
         try process.run()
+        // A thread of its own reads the output with blocking reads until EOF. (Foundation's
+        // readabilityHandler uses a dispatch source that can outlive its file descriptor, which
+        // crashed the test process now and then.) The thread holds the handle, so the descriptor
+        // stays open until the last read.
+        let reader = pipe.fileHandleForReading
+        Thread.detachNewThread { [weak self] in
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let count = read(reader.fileDescriptor, &buffer, buffer.count)
+                if count < 0, errno == EINTR { continue }
+                guard count > 0 else { break }
+                self?.append(Array(buffer.prefix(count)))
+            }
+            try? reader.close()
+        }
         if let inputPipe, let input {
             inputPipe.fileHandleForWriting.write(Data(input.utf8))
             try inputPipe.fileHandleForWriting.close()
         }
+    }
+
+    private func append(_ bytes: [UInt8]) {
+        let ready = output.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.text += String(decoding: bytes, as: UTF8.self)
+            let text = state.text
+            let found = state.waiters.filter { text.contains($0.value.needle) }
+            for id in found.keys { state.waiters.removeValue(forKey: id) }
+            return found.values.map(\.continuation)
+        }
+        for waiter in ready { waiter.resume() }
     }
 
     /// Waits for the process to exit, without holding a thread; returns its exit status.
