@@ -19,6 +19,8 @@ final class RequestWriter: ClosableRPCWriterProtocol {
     private let responses: ResponseSink
     private let transport: BusClientTransport
     private let collected = Mutex(Collected())
+    /// When the call began: its timeout is measured from here.
+    private let started = ContinuousClock.now
 
     init(
         callID: UInt64, descriptor: MethodDescriptor,
@@ -64,9 +66,15 @@ final class RequestWriter: ClosableRPCWriterProtocol {
             responses.fail(RPCError(code: .internalError, message: "the call ended without a request message"))
             return
         }
+        guard let header = header(for: request.metadata) else {
+            // The deadline passed before the request could be sent (a busy machine): a caller
+            // that has given up must not have its call run after all.
+            responses.fail(RPCError(code: .deadlineExceeded, message: "the deadline passed before the request was sent"))
+            return
+        }
         transport.send(
             callID: callID, service: descriptor.service.fullyQualifiedService,
-            body: [Envelope.encode(header(for: request.metadata)), message], responses: responses)
+            body: [Envelope.encode(header), message], responses: responses)
     }
 
     func finish(throwing error: any Error) async {
@@ -74,13 +82,19 @@ final class RequestWriter: ClosableRPCWriterProtocol {
         responses.fail(RPCError(code: .cancelled, message: "the caller abandoned the request: \(error)"))
     }
 
-    private func header(for metadata: Metadata) -> Contactpoint_V1_RequestHeader {
+    /// The request header, or `nil` if the call's timeout has already run out.
+    private func header(for metadata: Metadata) -> Contactpoint_V1_RequestHeader? {
         var metadata = metadata
         var header = Contactpoint_V1_RequestHeader()
         header.callID = callID
         header.method = "/\(descriptor.fullyQualifiedMethod)"
         if let timeout = metadata[stringValues: GRPCTimeout.key].first(where: { _ in true }) {
-            header.timeoutMicros = GRPCTimeout.micros(from: timeout) ?? 0
+            // The timeout counts from the start of the call, not from now: what is left of it.
+            if let budget = GRPCTimeout.micros(from: timeout) {
+                let elapsed = UInt64(started.duration(to: .now) / .microseconds(1))
+                guard budget > elapsed else { return nil }
+                header.timeoutMicros = budget - elapsed
+            }
             metadata.removeAllValues(forKey: GRPCTimeout.key)
         }
         let previous = metadata[stringValues: "grpc-previous-rpc-attempts"].first(where: { _ in true }).flatMap { UInt32($0) }

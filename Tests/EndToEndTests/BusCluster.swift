@@ -32,7 +32,7 @@ final class BusCluster: Sendable {
         try KeyFile.write(echoKeys, name: "echo", into: directory)
         try """
             # principal  key  services
-            echo \(echoKeys.publicKey.z85) contactpoint.v1.Echo,grpc.health.v1.Health
+            echo \(echoKeys.publicKey.z85) contactpoint.v1.Echo,grpc.health.v1.Health,grpc.health.v1.Health/echo
             test-client \(clientKeys.publicKey.z85)
             """.write(toFile: "\(directory)/allow-list", atomically: true, encoding: .utf8)
 
