@@ -25,13 +25,18 @@ public struct SessionTrustRefresher<Transport: ClientTransport>: Service {
 
     public func run() async throws {
         var since: Int64 = 0
+        // Until the first answer no session can be verified, so ask again soon rather than
+        // after a whole interval (the identity service may be starting too).
+        var trusted = false
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 since = try await refresh(since: since)
+                trusted = true
             } catch {
-                logger.warning("cannot refresh session trust from identity", metadata: ["error": "\(error)"])
+                if trusted { logger.warning("cannot refresh session trust from identity", metadata: ["error": "\(error)"]) }
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            let pause = trusted ? interval : .milliseconds(100)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
         }
     }
 
