@@ -184,6 +184,11 @@ struct BusTransportTests {
     func concurrentCalls() async throws {
         let replies = try await InProcessBus.with(services: [InspectingEchoService()], sessionsPerBroker: 8) { client in
             let echo = Contactpoint_V1_Echo.Client(wrapping: client)
+            // Given the server's sessions registered (on a loaded machine that can take longer
+            // than the broker holds a request for a service with no worker)
+            var ready = false
+            for _ in 0..<30 where !ready { ready = (try? await echo.get(.with { $0.text = "warm-up" })) != nil }
+            #expect(ready)
             return try await withThrowingTaskGroup(of: (Int, String).self) { group in
                 for index in 0..<200 {
                     group.addTask { (index, try await echo.get(.with { $0.text = "call-\(index)" }).text) }
