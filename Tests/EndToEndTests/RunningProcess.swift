@@ -126,10 +126,11 @@ final class RunningProcess: @unchecked Sendable {
         }
     }
 
-    /// Kills the process with SIGKILL: no clean-up, no goodbye to the broker.
+    /// Kills the process with SIGKILL: no clean-up, no goodbye to the broker. Does not wait
+    /// (`exited()` does): blocking a cooperative thread in `waitUntilExit` from a deinit hung
+    /// the whole suite once both threads of a 2-core machine did it.
     func killHard() {
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
     }
 
     /// Sends SIGTERM without waiting: the process begins its graceful shutdown.
@@ -137,12 +138,6 @@ final class RunningProcess: @unchecked Sendable {
         kill(process.processIdentifier, SIGTERM)
     }
 
-    /// Asks the process to stop (SIGTERM) and waits for it.
-    func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
-    }
 }
 
 struct ProcessTimeout: Error, CustomStringConvertible {
