@@ -12,6 +12,8 @@ final class RunningProcess: @unchecked Sendable {
     }
 
     private let output = Mutex(Output())
+    /// Set by the reader once the output pipe reached its end.
+    private let outputEnded = Atomic(false)
     private let exit = Mutex<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
 
     /// Where the package's executables are: beside the test bundle in the build directory.
@@ -62,6 +64,7 @@ final class RunningProcess: @unchecked Sendable {
                 self?.append(Array(buffer.prefix(count)))
             }
             try? reader.close()
+            self?.outputEnded.store(true, ordering: .releasing)
         }
         if let inputPipe, let input {
             inputPipe.fileHandleForWriting.write(Data(input.utf8))
@@ -81,14 +84,20 @@ final class RunningProcess: @unchecked Sendable {
     }
 
     /// Waits for the process to exit, without holding a thread; returns its exit status.
+    /// Its output is then complete too: the last bytes can reach the reader just after the
+    /// exit is reported, so this also waits (up to 2 s) for the end of the output.
     func exited() async -> Int32 {
-        await withCheckedContinuation { continuation in
+        let status = await withCheckedContinuation { continuation in
             let status = exit.withLock { exit -> Int32? in
                 if exit.status == nil { exit.waiters.append(continuation) }
                 return exit.status
             }
             if let status { continuation.resume(returning: status) }
         }
+        for _ in 0..<200 where !outputEnded.load(ordering: .acquiring) {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return status
     }
 
     deinit {
