@@ -90,11 +90,12 @@ final class RequestWriter: ClosableRPCWriterProtocol {
         header.method = "/\(descriptor.fullyQualifiedMethod)"
         if let timeout = metadata[stringValues: GRPCTimeout.key].first(where: { _ in true }) {
             // The timeout counts from the start of the call, not from now: what is left of it.
-            if let budget = GRPCTimeout.micros(from: timeout) {
-                let elapsed = UInt64(started.duration(to: .now) / .microseconds(1))
-                guard budget > elapsed else { return nil }
-                header.timeoutMicros = budget - elapsed
-            }
+            // GRPCCore writes a negative value, which does not parse, when its deadline has
+            // already passed as it writes the request: that too means "too late", never "no deadline".
+            guard let budget = GRPCTimeout.micros(from: timeout) else { return nil }
+            let elapsed = UInt64(started.duration(to: .now) / .microseconds(1))
+            guard budget > elapsed else { return nil }
+            header.timeoutMicros = budget - elapsed
             metadata.removeAllValues(forKey: GRPCTimeout.key)
         }
         let previous = metadata[stringValues: "grpc-previous-rpc-attempts"].first(where: { _ in true }).flatMap { UInt32($0) }
