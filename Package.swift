@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Supervisor", targets: ["Supervisor"]),
         .library(name: "SecurityPrimitives", targets: ["SecurityPrimitives"]),
         .library(name: "Authentication", targets: ["Authentication"]),
+        .library(name: "MerkleTree", targets: ["MerkleTree"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
@@ -113,6 +114,7 @@ let package = Package(
             ],
             path: "Shared/Authentication"
         ),
+        .target(name: "MerkleTree", dependencies: ["SecurityPrimitives"], path: "Shared/MerkleTree"),
         .target(name: "TerminalQRCode", dependencies: ["CQREncode"], path: "Shared/TerminalQRCode"),
         .target(
             name: "Supervisor",
@@ -217,6 +219,7 @@ let package = Package(
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             ]
         ),
+        .testTarget(name: "MerkleTreeTests", dependencies: ["MerkleTree", "SecurityPrimitives"]),
         .testTarget(name: "TerminalQRCodeTests", dependencies: ["TerminalQRCode"]),
         .testTarget(
             name: "IdentityTests",
