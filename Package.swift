@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "contactpoint-broker", targets: ["BrokerService"]),
         .executable(name: "contactpoint-echo", targets: ["EchoService"]),
         .executable(name: "contactpoint-identity", targets: ["IdentityService"]),
+        .executable(name: "contactpoint-audit", targets: ["AuditService"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
         .library(name: "ContactPointAPI", targets: ["ContactPointAPI"]),
         .library(name: "Broker", targets: ["Broker"]),
@@ -114,6 +115,7 @@ let package = Package(
             ],
             path: "Shared/Authentication"
         ),
+        .target(name: "Identifiers", path: "Shared/Identifiers"),
         .target(name: "MerkleTree", dependencies: ["SecurityPrimitives"], path: "Shared/MerkleTree"),
         .target(name: "TerminalQRCode", dependencies: ["CQREncode"], path: "Shared/TerminalQRCode"),
         .target(
@@ -172,6 +174,26 @@ let package = Package(
             ],
             path: "Services/Identity/Main"
         ),
+        // The audit service: the log, its proofs, review and verify (Core), and its executable (Main).
+        .target(
+            name: "Audit",
+            dependencies: [
+                "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI", "BusTransport", "MerkleTree", "Identifiers",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Audit/Core"
+        ),
+        .executableTarget(
+            name: "AuditService",
+            dependencies: [
+                "Audit", "ServiceRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/Audit/Main"
+        ),
         .executableTarget(
             name: "ContactPointCLI",
             dependencies: [
@@ -219,6 +241,7 @@ let package = Package(
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             ]
         ),
+        .testTarget(name: "IdentifiersTests", dependencies: ["Identifiers"]),
         .testTarget(name: "MerkleTreeTests", dependencies: ["MerkleTree", "SecurityPrimitives"]),
         .testTarget(name: "TerminalQRCodeTests", dependencies: ["TerminalQRCode"]),
         .testTarget(

@@ -1,4 +1,6 @@
+public import ContactPointAPI
 import GRPCCore
+import SecurityPrimitives
 
 /// The practitioner on whose behalf a call is made, as the session token proves: set by
 /// ``AuthenticationInterceptor`` for the handler of every authenticated call. Authorization
@@ -31,5 +33,19 @@ public struct Caller: Sendable, Equatable {
     public static func required() throws -> Caller {
         guard let current else { throw RPCError(code: .unauthenticated, message: "this call needs a session: log in first") }
         return current
+    }
+}
+
+extension Caller {
+    /// Who the caller is, as the audit trail records it: identifiers and roles, and a hash of the
+    /// session id (never the token).
+    public var auditActor: Contactpoint_V1_AuditActor {
+        .with {
+            $0.practitionerID = claims.sub
+            $0.organisationID = claims.org
+            $0.localAuthority = claims.la
+            $0.roles = claims.roles
+            $0.sessionHash = SHA256.hash(Array(claims.sid.utf8)).hexString
+        }
     }
 }

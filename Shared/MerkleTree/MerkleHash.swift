@@ -1,4 +1,4 @@
-public import SecurityPrimitives
+import SecurityPrimitives
 
 /// RFC 6962 / RFC 9162 tree hashing with SHA-256: a leaf is `SHA-256(0x00 ‖ data)`, an inner
 /// node `SHA-256(0x01 ‖ left ‖ right)`, the empty tree `SHA-256("")`.

@@ -27,19 +27,19 @@ struct IdentitySecrets: Sendable {
         defer { close(lock) }
         flock(lock, LOCK_EX)
 
-        let pepper = try readOrCreate("\(directory)/pepper")
-        let totpKey = try readOrCreate("\(directory)/totp-key")
+        let pepper = try SecretFile.readOrCreate("\(directory)/pepper")
+        let totpKey = try SecretFile.readOrCreate("\(directory)/totp-key")
         var names = try manager.contentsOfDirectory(atPath: "\(directory)/signing").filter { $0.hasSuffix(".key") }.sorted()
         if names.isEmpty {
             let id = Self.newKeyID()
-            _ = try readOrCreate("\(directory)/signing/\(id).key")
+            _ = try SecretFile.readOrCreate("\(directory)/signing/\(id).key")
             names = ["\(id).key"]
         }
         var published: [String: Ed25519.PublicKey] = [:]
         var newest: (String, Ed25519.PrivateKey)?
         for name in names {
             let id = String(name.dropLast(".key".count))
-            let key = try Ed25519.PrivateKey(rawRepresentation: try readOrCreate("\(directory)/signing/\(name)"))
+            let key = try Ed25519.PrivateKey(rawRepresentation: try SecretFile.readOrCreate("\(directory)/signing/\(name)"))
             published[id] = key.publicKey
             newest = (id, key)
         }
@@ -54,22 +54,6 @@ struct IdentitySecrets: Sendable {
         formatter.dateFormat = "yyyyMMdd'T'HHmmss"
         formatter.timeZone = TimeZone(identifier: "UTC")
         return "\(formatter.string(from: Date()))-\(SecureRandom.bytes(3).hexString)"
-    }
-
-    /// 32 bytes from a hex file, written from the CSPRNG first if the file does not exist.
-    private static func readOrCreate(_ path: String) throws -> [UInt8] {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        if descriptor >= 0 {
-            let text = Array((SecureRandom.bytes(32).hexString + "\n").utf8)
-            let written = write(descriptor, text, text.count)
-            let synced = fsync(descriptor)
-            close(descriptor)
-            guard written == text.count, synced == 0 else { throw IdentitySecretsError(path: path, reason: "could not write it") }
-        }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-            let bytes = [UInt8](hex: text.trimmingCharacters(in: .whitespacesAndNewlines)), bytes.count == 32
-        else { throw IdentitySecretsError(path: path, reason: "not 32 bytes of hex") }
-        return bytes
     }
 }
 

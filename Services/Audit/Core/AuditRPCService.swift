@@ -1,0 +1,265 @@
+import Authentication
+import ContactPointAPI
+import Foundation
+import GRPCCore
+import Identifiers
+import MerkleTree
+
+/// The audit service's RPCs. Append is for the services listed as senders (authorized on the
+/// bus principal the broker authenticated); everything else needs a session, and review needs
+/// the auditor role (or local-authority administrator, for their own authority).
+struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
+    let log: AuditLog
+    /// The bus principals that may append (the services' own keys).
+    let senders: Set<String>
+    /// This instance's name, recorded as the origin of its own review events.
+    let instance: String
+    /// Suspends a practitioner's account in the identity service, on the current caller's behalf.
+    let suspendAccount: @Sendable (_ practitionerID: String) async throws -> Void
+
+    static let publicMethods: Set<String> = [Contactpoint_V1_Audit.Method.Append.descriptor.fullyQualifiedMethod]
+
+    private var store: AuditStore { log.store }
+
+    // MARK: Appending
+
+    func append(request: Contactpoint_V1_AppendRequest, context: ServerContext) async throws -> Contactpoint_V1_AppendResponse {
+        // The bus transport gives the principal the broker authenticated and stamped as the remote peer.
+        let sender = context.remotePeer
+        guard senders.contains(sender) else {
+            throw RPCError(code: .permissionDenied, message: "only ContactPoint services may append to the audit log")
+        }
+        try AuditEventValidation.validate(request.events, nowMS: log.clock())
+        let receipts = try await appendOrUnavailable(request.events, sender: sender)
+        return .with {
+            $0.receipts = receipts.map { receipt in
+                .with {
+                    $0.eventID = receipt.eventID
+                    $0.leafIndex = receipt.leafIndex
+                    $0.duplicate = receipt.duplicate
+                }
+            }
+        }
+    }
+
+    // MARK: Tree heads and proofs
+
+    func treeHead(request: Contactpoint_V1_TreeHeadRequest, context: ServerContext) async throws -> Contactpoint_V1_SignedTreeHead {
+        _ = try Caller.required()
+        guard let head = try await store.latestTreeHead() else {
+            throw RPCError(code: .notFound, message: "no tree head has been signed yet")
+        }
+        return Self.message(head)
+    }
+
+    func inclusionProof(
+        request: Contactpoint_V1_InclusionProofRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_InclusionProofResponse {
+        _ = try Caller.required()
+        let head = try await signedHead(size: request.treeSize)
+        do {
+            let proof = try await store.inclusionProof(eventID: request.eventID, size: head.size)
+            return .with {
+                $0.leafIndex = proof.leaf
+                $0.treeSize = head.size
+                $0.leafHash = Data(proof.leafHash)
+                $0.path = proof.path.map { Data($0) }
+            }
+        } catch AuditStoreError.noSuchEvent {
+            throw RPCError(code: .notFound, message: "event_id: no event \(request.eventID) in the log")
+        } catch MerkleProofError.leafOutOfRange {
+            throw RPCError(code: .failedPrecondition, message: "event \(request.eventID) is newer than the tree head of size \(head.size)")
+        }
+    }
+
+    func consistencyProof(
+        request: Contactpoint_V1_ConsistencyProofRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_ConsistencyProofResponse {
+        _ = try Caller.required()
+        guard request.firstSize <= request.secondSize else {
+            throw RPCError(code: .invalidArgument, message: "first_size: must not exceed second_size")
+        }
+        _ = try await signedHead(size: request.secondSize)
+        let path = try await store.consistencyProof(first: request.firstSize, second: request.secondSize)
+        return .with { $0.path = path.map { Data($0) } }
+    }
+
+    /// The signed head of that size (0: the newest); proofs are only given against signed heads.
+    private func signedHead(size: UInt64) async throws -> AuditStore.TreeHead {
+        let head = size == 0 ? try await store.latestTreeHead() : try await store.treeHead(size: size)
+        guard let head else {
+            throw RPCError(code: .notFound, message: size == 0 ? "no tree head has been signed yet" : "tree_size: no head of size \(size) was signed")
+        }
+        return head
+    }
+
+    // MARK: Review
+
+    func queryEvents(request: Contactpoint_V1_QueryEventsRequest, context: ServerContext) async throws -> Contactpoint_V1_QueryEventsResponse {
+        let (caller, scope) = try Self.reviewer()
+        if !request.childID.isEmpty, ContactPointID(request.childID) == nil {
+            throw RPCError(code: .invalidArgument, message: "child_id: expected a ContactPoint ID (10 digits with a valid check digit)")
+        }
+        guard request.pageSize <= 500 else { throw RPCError(code: .invalidArgument, message: "page_size: at most 500") }
+        var filter = AuditStore.EventFilter()
+        filter.childID = request.childID.nonEmpty
+        filter.practitionerID = request.practitionerID.nonEmpty
+        filter.organisationID = request.organisationID.nonEmpty
+        filter.fromMS = request.fromMs == 0 ? nil : request.fromMs
+        filter.toMS = request.toMs == 0 ? nil : request.toMs
+        filter.flag = request.flag
+        filter.scope = scope
+        filter.limit = request.pageSize == 0 ? 100 : Int(request.pageSize)
+        if !request.pageToken.isEmpty {
+            guard let leaf = UInt64(request.pageToken) else { throw RPCError(code: .invalidArgument, message: "page_token: not one this service gave") }
+            filter.beforeLeaf = leaf
+        }
+        try await logReview(caller, action: "query-events", childIDs: request.childID.nonEmpty.map { [$0] } ?? [], subject: request.practitionerID)
+        let events = try await store.events(matching: filter)
+        return .with {
+            $0.events = events
+            if events.count == filter.limit, let last = events.last { $0.nextPageToken = String(last.leafIndex) }
+        }
+    }
+
+    func listReviewItems(
+        request: Contactpoint_V1_ListReviewItemsRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_ListReviewItemsResponse {
+        let (caller, scope) = try Self.reviewer()
+        guard request.pageSize <= 500 else { throw RPCError(code: .invalidArgument, message: "page_size: at most 500") }
+        let limit = request.pageSize == 0 ? 100 : Int(request.pageSize)
+        var before: Int64?
+        if !request.pageToken.isEmpty {
+            guard let row = Int64(request.pageToken) else { throw RPCError(code: .invalidArgument, message: "page_token: not one this service gave") }
+            before = row
+        }
+        try await logReview(caller, action: "list-review-items")
+        let items = try await store.reviewItems(status: request.status, scope: scope, beforeRow: before, limit: limit)
+        return .with {
+            $0.items = items.map(\.item)
+            if items.count == limit, let last = items.last { $0.nextPageToken = String(last.row) }
+        }
+    }
+
+    func openReviewItem(request: Contactpoint_V1_OpenReviewItemRequest, context: ServerContext) async throws -> Contactpoint_V1_ReviewItemDetail {
+        let (caller, scope) = try Self.reviewer()
+        try await logReview(caller, action: "open-review-item", subject: request.itemID)
+        do {
+            return try await store.openReviewItem(id: request.itemID, reviewer: caller.practitionerID, scope: scope, now: log.clock())
+        } catch AuditStoreError.noSuchReviewItem {
+            throw RPCError(code: .notFound, message: "item_id: no review item \(request.itemID)")
+        }
+    }
+
+    func recordReviewOutcome(
+        request: Contactpoint_V1_RecordReviewOutcomeRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_ReviewItem {
+        let (caller, scope) = try Self.reviewer()
+        switch request.outcome {
+        case .noConcern, .adviceGiven, .referredForDisciplinaryAction, .accountSuspended: break
+        default:
+            throw RPCError(code: .invalidArgument, message: "outcome: no concern, advice given, referred for disciplinary action or account suspended")
+        }
+        do {
+            let item = try await store.reviewItem(id: request.itemID, scope: scope)
+            guard item.status != .closed else {
+                throw RPCError(code: .failedPrecondition, message: "review item \(item.itemID) is already closed")
+            }
+            if request.outcome == .accountSuspended {
+                guard item.practitionerID != caller.practitionerID else {
+                    throw RPCError(code: .permissionDenied, message: "a reviewer does not decide on their own account")
+                }
+                try await suspendAccount(item.practitionerID)
+            }
+            try await logReview(caller, action: "record-review-outcome", subject: item.itemID, reason: request.outcome)
+            return try await store.closeReviewItem(
+                id: item.itemID, outcome: request.outcome, reviewer: caller.practitionerID, scope: scope, now: log.clock())
+        } catch AuditStoreError.noSuchReviewItem {
+            throw RPCError(code: .notFound, message: "item_id: no review item \(request.itemID)")
+        } catch AuditStoreError.reviewItemClosed(let id) {
+            throw RPCError(code: .failedPrecondition, message: "review item \(id) is already closed")
+        }
+    }
+
+    func subjectAccess(request: Contactpoint_V1_SubjectAccessRequest, context: ServerContext) async throws -> Contactpoint_V1_SubjectAccessReport {
+        let (caller, scope) = try Self.reviewer()
+        guard ContactPointID(request.childID) != nil else {
+            throw RPCError(code: .invalidArgument, message: "child_id: expected a ContactPoint ID (10 digits with a valid check digit)")
+        }
+        try await logReview(caller, action: "subject-access", childIDs: [request.childID])
+        let events = try await store.disclosures(ofChild: request.childID)
+            .filter { scope == nil || $0.access.childLocalAuthority == scope || $0.actor.localAuthority == scope }
+        return .with {
+            $0.childID = request.childID
+            $0.generatedAtMs = log.clock()
+            $0.entries = events.map { event in
+                .with {
+                    $0.occurredAtMs = event.occurredAtMs
+                    $0.organisationID = event.actor.organisationID
+                    $0.localAuthority = event.actor.localAuthority
+                    $0.roles = event.actor.roles
+                    $0.action = event.action
+                    $0.reasonCode = event.reasonCode
+                    $0.reasonText = event.reasonText
+                    $0.outcome = event.outcome
+                }
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    /// The caller and the local authority they may review (`nil`: all, for an auditor).
+    private static func reviewer() throws -> (Caller, String?) {
+        let caller = try Caller.required()
+        if caller.hasRole("auditor") { return (caller, nil) }
+        if caller.hasRole("la-administrator") { return (caller, caller.localAuthority) }
+        throw RPCError(code: .permissionDenied, message: "reviewing the audit trail needs the auditor or local-authority administrator role")
+    }
+
+    /// Logs a review action before its result is given: if it cannot be logged, nothing is shown.
+    private func logReview(
+        _ caller: Caller, action: String, childIDs: [String] = [], subject: String = "",
+        reason: Contactpoint_V1_ReviewOutcome = .unspecified
+    ) async throws {
+        let now = log.clock()
+        let event = Contactpoint_V1_AuditEvent.with {
+            $0.eventID = UUID().uuidString.lowercased()
+            $0.occurredAtMs = now
+            $0.action = "audit/\(action)"
+            $0.category = .review
+            $0.actor = caller.auditActor
+            $0.service = "audit"
+            $0.instance = instance
+            $0.childIds = childIDs
+            $0.subjectID = subject
+            $0.outcome = .permitted
+            if reason != .unspecified { $0.outcomeReason = String(describing: reason).lowercased() }
+            $0.steppedUp = caller.hasSteppedUp(now: now / 1000)
+        }
+        _ = try await appendOrUnavailable([event], sender: instance)
+    }
+
+    private func appendOrUnavailable(_ events: [Contactpoint_V1_AuditEvent], sender: String) async throws -> [AuditStore.Receipt] {
+        do {
+            return try await log.append(events, sender: sender)
+        } catch {
+            throw RPCError(code: .unavailable, message: "the audit log cannot take events now; retry", cause: error)
+        }
+    }
+
+    static func message(_ head: AuditStore.TreeHead) -> Contactpoint_V1_SignedTreeHead {
+        .with {
+            $0.size = head.size
+            $0.rootHash = Data(head.rootHash)
+            $0.timestampMs = head.timestampMS
+            $0.keyID = head.keyID
+            $0.signature = Data(head.signature)
+            $0.checkpoint = Checkpoint.body(size: head.size, rootHash: head.rootHash, timestampMS: head.timestampMS)
+        }
+    }
+}
+
+extension String {
+    fileprivate var nonEmpty: String? { isEmpty ? nil : self }
+}

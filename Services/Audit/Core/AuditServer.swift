@@ -1,0 +1,114 @@
+import Authentication
+import BusTransport
+import ContactPointAPI
+import Foundation
+import GRPCCore
+public import Logging
+import ServiceLifecycle
+public import ServiceRuntime
+
+/// Everything `contactpoint-audit` runs, built from its settings: the log and its committer, the
+/// tree-head signer, the RPCs behind session checking, and a client of the identity service for
+/// suspensions decided in review.
+public enum AuditServer {
+    public struct Settings: Sendable {
+        public var database: String
+        public var secretsDirectory: String
+        public var checkpointDirectory: String
+        public var senders: [String]
+        public var checkpointInterval: Duration
+        public var rules: MisuseRules
+
+        public struct Flags: Sendable {
+            public var database: String?
+            public var secretsDirectory: String?
+            public var checkpointDirectory: String?
+            public var senders: [String]
+
+            public init(database: String?, secretsDirectory: String?, checkpointDirectory: String?, senders: [String]) {
+                self.database = database
+                self.secretsDirectory = secretsDirectory
+                self.checkpointDirectory = checkpointDirectory
+                self.senders = senders
+            }
+        }
+
+        public static let defaultSenders = ["identity", "index", "consent", "notification", "audit"]
+
+        /// Reads the audit service's own keys (docs/CONFIGURATION.md).
+        public init(reading reader: inout ConfigurationReader, flags: Flags) throws(ConfigurationError) {
+            database = try reader.value("database", flag: flags.database, default: "audit.sqlite", parse: ConfigurationValue.text)!
+            secretsDirectory = try reader.value(
+                "secrets-dir", flag: flags.secretsDirectory, default: "audit-secrets", parse: ConfigurationValue.text)!
+            checkpointDirectory = try reader.value(
+                "checkpoint-dir", flag: flags.checkpointDirectory, default: "audit-checkpoints", parse: ConfigurationValue.text)!
+            senders = try reader.list("sender", flags: flags.senders, default: Self.defaultSenders, parse: ConfigurationValue.text)
+            checkpointInterval = try reader.value(
+                "checkpoint-interval", flag: nil, default: .seconds(1), parse: ConfigurationValue.duration)!
+            rules = MisuseRules()
+            rules.disclosuresPerHour = try reader.value(
+                "rule-disclosures-per-hour", flag: nil, default: rules.disclosuresPerHour, parse: ConfigurationValue.integer(in: 1...1_000_000))!
+            rules.deniedAttempts = try reader.value(
+                "rule-denied-attempts", flag: nil, default: rules.deniedAttempts, parse: ConfigurationValue.integer(in: 1...10_000))!
+            rules.deniedWindow = try reader.value(
+                "rule-denied-window", flag: nil, default: rules.deniedWindow, parse: ConfigurationValue.duration)!
+            let zone = try reader.value("working-hours-zone", flag: nil, default: rules.workingHours.timeZone, parse: AuditServer.timeZone)!
+            rules.workingHours = try reader.value(
+                "working-hours", flag: nil, default: rules.workingHours, parse: { text throws(ConfigurationError.Problem) in
+                    guard let hours = MisuseRules.WorkingHours(parsing: text, timeZone: zone) else {
+                        throw .init("`\(text)` is not a span of working hours", fix: "write HH:MM-HH:MM, start before end, e.g. 08:00-18:00")
+                    }
+                    return hours
+                })!
+        }
+    }
+
+    static func timeZone(_ text: String) throws(ConfigurationError.Problem) -> TimeZone {
+        guard let zone = TimeZone(identifier: text) else {
+            throw .init("`\(text)` is not a time zone", fix: "give an IANA time zone name such as Europe/London")
+        }
+        return zone
+    }
+
+    public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws -> BusService {
+        let store = try AuditStore.open(path: settings.database)
+        let key = try TreeHeadKey.load(directory: settings.secretsDirectory)
+        let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        let log = AuditLog(store: store, rules: settings.rules, clock: clock)
+        let signer = TreeHeadSigner(
+            store: store, key: key, checkpoints: CheckpointDirectory(path: settings.checkpointDirectory),
+            interval: settings.checkpointInterval, clock: clock, logger: logger)
+        let identityTransport = try BusClientTransport(config: .init(brokers: shared.brokers, keyPair: shared.keyPair), logger: logger)
+        let identityClient = GRPCClient(transport: identityTransport, interceptors: [OnBehalfOfCallerInterceptor()])
+        let identity = Contactpoint_V1_IdentityAdmin.Client(wrapping: identityClient)
+        let trust = SessionTrust()
+        logger.notice("audit ready", metadata: ["audit.signing-key": "\(key.keyID)", "audit.senders": "\(settings.senders.joined(separator: ","))"])
+        return BusService(
+            rpcServices: [
+                AuditRPCService(
+                    log: log, senders: Set(settings.senders + [shared.instance]), instance: shared.instance,
+                    suspendAccount: { practitionerID in
+                        _ = try await identity.setAccountStatus(.with {
+                            $0.practitionerID = practitionerID
+                            $0.status = "suspended"
+                        })
+                    })
+            ],
+            interceptors: [trust.interceptor(publicMethods: AuditRPCService.publicMethods)],
+            readinessChecks: [{ await store.isAvailable() }],
+            companions: [trust.refresher(settings: shared, logger: logger), ClientConnections(client: identityClient), signer, log])
+    }
+}
+
+/// Runs a client's connections for as long as the service runs.
+struct ClientConnections<Transport: ClientTransport>: Service {
+    let client: GRPCClient<Transport>
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await client.runConnections()
+        } onGracefulShutdown: {
+            client.beginGracefulShutdown()
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import ContactPointAPI
+import Foundation
+import GRDB
+import MerkleTree
+
+/// Appending to the log: one transaction per group commit.
+extension AuditStore {
+    /// Events one sender delivered in one call.
+    struct Submission: Sendable {
+        var events: [Contactpoint_V1_AuditEvent]
+        var sender: String
+    }
+
+    struct Receipt: Sendable, Equatable {
+        var eventID: String
+        var leafIndex: UInt64
+        var duplicate: Bool
+    }
+
+    /// Appends every submission's events, in order, in one transaction: each new event becomes
+    /// the next leaf (its completed inner nodes stored with it) and is run through the misuse
+    /// rules; an event id already in the log gets its first leaf back, marked duplicate.
+    ///
+    /// `frontier` is the caller's copy of the tree's right edge; it is rebuilt from the stored
+    /// nodes when another instance has appended since. The returned frontier is valid only if
+    /// the transaction committed, which it has when this returns.
+    func append(
+        _ submissions: [Submission], loggedAt: Int64, rules: MisuseRules, frontier cached: MerkleFrontier?
+    ) async throws -> (receipts: [[Receipt]], frontier: MerkleFrontier) {
+        try await writer.write { db in
+            let size = try Self.size(db)
+            var frontier = try cached.flatMap { $0.size == size ? $0 : nil }
+                ?? MerkleFrontier(size: size) { level, index in try StoredTree(db: db).subtreeHash(level: level, index: index) }
+            var receipts: [[Receipt]] = []
+            for submission in submissions {
+                var submitted: [Receipt] = []
+                for event in submission.events {
+                    if let leaf = try Int64.fetchOne(
+                        db.cachedStatement(sql: "SELECT leaf_index FROM event WHERE event_id = ?"), arguments: [event.eventID])
+                    {
+                        submitted.append(Receipt(eventID: event.eventID, leafIndex: UInt64(leaf), duplicate: true))
+                        continue
+                    }
+                    let leaf = frontier.size
+                    try Self.insert(event, leaf: leaf, sender: submission.sender, loggedAt: loggedAt, frontier: &frontier, db)
+                    for finding in try rules.findings(for: event, db) {
+                        try Self.raise(finding, for: event, leaf: leaf, db)
+                    }
+                    submitted.append(Receipt(eventID: event.eventID, leafIndex: leaf, duplicate: false))
+                }
+                receipts.append(submitted)
+            }
+            return (receipts, frontier)
+        }
+    }
+
+    private static func insert(
+        _ event: Contactpoint_V1_AuditEvent, leaf: UInt64, sender: String, loggedAt: Int64, frontier: inout MerkleFrontier,
+        _ db: Database
+    ) throws {
+        var logged = Contactpoint_V1_LoggedEvent()
+        logged.event = event
+        logged.leafIndex = leaf
+        logged.loggedAtMs = loggedAt
+        logged.sender = sender
+        let encoded: [UInt8] = try logged.serializedBytes()
+        let leafHash = MerkleHash.leaf(encoded)
+        try db.cachedStatement(sql: """
+            INSERT INTO event (leaf_index, event_id, encoded, leaf_hash, occurred_at, logged_at, action, category,
+                practitioner_id, organisation_id, local_authority, child_local_authority, outcome, override, stepped_up)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """
+        ).execute(arguments: [
+            Int64(leaf), event.eventID, Data(encoded), Data(leafHash), event.occurredAtMs, loggedAt, event.action,
+            event.category.rawValue, event.actor.practitionerID, event.actor.organisationID, event.actor.localAuthority,
+            event.access.childLocalAuthority, event.outcome.rawValue, event.override.rawValue, event.steppedUp,
+        ])
+        for child in Set(event.childIds) {
+            try db.cachedStatement(sql: "INSERT INTO event_child (child_id, leaf_index) VALUES (?, ?)")
+                .execute(arguments: [child, Int64(leaf)])
+        }
+        for node in frontier.append(leafHash: leafHash) {
+            try db.cachedStatement(sql: "INSERT INTO tree_node (position, hash) VALUES (?, ?)")
+                .execute(arguments: [nodePosition(level: node.level, index: node.index), Data(node.hash)])
+        }
+    }
+
+    /// Adds the event to an open item it joins, or raises a new item.
+    private static func raise(_ finding: MisuseRules.Finding, for event: Contactpoint_V1_AuditEvent, leaf: UInt64, _ db: Database) throws {
+        var itemID: String?
+        if let window = finding.joinWithin {
+            itemID = try String.fetchOne(
+                db.cachedStatement(sql: """
+                    SELECT id FROM review_item WHERE rule = ? AND practitioner_id = ? AND status != ? AND raised_at > ?
+                    ORDER BY raised_at DESC LIMIT 1
+                    """),
+                arguments: [finding.rule.rawValue, event.actor.practitionerID, Contactpoint_V1_ReviewStatus.closed.rawValue,
+                    event.occurredAtMs - window])
+        }
+        if itemID == nil {
+            let id = UUID().uuidString.lowercased()
+            try db.execute(
+                sql: """
+                    INSERT INTO review_item (id, rule, practitioner_id, organisation_id, local_authority, raised_at, status)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [id, finding.rule.rawValue, event.actor.practitionerID, event.actor.organisationID,
+                    event.actor.localAuthority, event.occurredAtMs, Contactpoint_V1_ReviewStatus.open.rawValue])
+            itemID = id
+        }
+        try db.execute(sql: "INSERT INTO review_item_event (item_id, leaf_index) VALUES (?, ?)", arguments: [itemID, Int64(leaf)])
+    }
+}

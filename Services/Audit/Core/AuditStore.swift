@@ -1,0 +1,245 @@
+import ContactPointAPI
+import Foundation
+import GRDB
+import MerkleTree
+
+/// The audit database (`audit.sqlite`): the log of events as an RFC 6962 Merkle tree, the signed
+/// tree heads, and the review queue.
+///
+/// `event` holds each leaf's encoding exactly as it was hashed, plus columns copied out of it
+/// for queries (`contactpoint audit verify` checks that they still agree). `tree_node` holds
+/// every completed inner node (level ≥ 1) so that a proof costs O(log n) lookups at any size.
+/// Rows of `event`, `event_child`, `tree_node` and `tree_head` are never updated or deleted:
+/// triggers refuse it, and verify detects it if someone bypasses them.
+struct AuditStore: Sendable {
+    let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the database at `path`: WAL, `synchronous=FULL` (an
+    /// acknowledged append survives a crash or power loss); instances sharing the file
+    /// wait for each other's writes rather than fail.
+    static func open(path: String) throws -> AuditStore {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        return try AuditStore(writer: DatabasePool(path: path, configuration: configuration))
+    }
+
+    /// Opens an existing database without changing it (for verify).
+    static func openReadOnly(path: String) throws -> AuditStore {
+        guard FileManager.default.fileExists(atPath: path) else { throw AuditStoreError.noDatabase(path) }
+        var configuration = Configuration()
+        configuration.readonly = true
+        return AuditStore(readOnly: try DatabaseQueue(path: path, configuration: configuration))
+    }
+
+    static func inMemory() throws -> AuditStore {
+        try AuditStore(writer: DatabaseQueue())
+    }
+
+    private init(writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    private init(readOnly writer: any DatabaseWriter) {
+        self.writer = writer
+    }
+
+    func isAvailable() async -> Bool {
+        (try? await writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+    }
+
+    // MARK: Schema
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("1: log, tree, heads, review") { db in
+            try db.execute(sql: """
+                CREATE TABLE event (
+                    leaf_index INTEGER PRIMARY KEY CHECK (leaf_index >= 0),
+                    event_id TEXT NOT NULL UNIQUE,
+                    encoded BLOB NOT NULL,
+                    leaf_hash BLOB NOT NULL CHECK (length(leaf_hash) = 32),
+                    occurred_at INTEGER NOT NULL,
+                    logged_at INTEGER NOT NULL,
+                    action TEXT NOT NULL,
+                    category INTEGER NOT NULL,
+                    practitioner_id TEXT NOT NULL,
+                    organisation_id TEXT NOT NULL,
+                    local_authority TEXT NOT NULL,
+                    child_local_authority TEXT NOT NULL,
+                    outcome INTEGER NOT NULL,
+                    override INTEGER NOT NULL,
+                    stepped_up INTEGER NOT NULL
+                ) STRICT;
+                CREATE INDEX event_by_practitioner ON event(practitioner_id, occurred_at);
+                CREATE INDEX event_by_organisation ON event(organisation_id, occurred_at);
+                CREATE INDEX event_by_time ON event(occurred_at);
+                CREATE TABLE event_child (
+                    child_id TEXT NOT NULL,
+                    leaf_index INTEGER NOT NULL REFERENCES event(leaf_index),
+                    PRIMARY KEY (child_id, leaf_index)
+                ) STRICT, WITHOUT ROWID;
+                CREATE TABLE tree_node (
+                    position INTEGER PRIMARY KEY,
+                    hash BLOB NOT NULL CHECK (length(hash) = 32)
+                ) STRICT;
+                CREATE TABLE tree_head (
+                    size INTEGER PRIMARY KEY,
+                    root_hash BLOB NOT NULL,
+                    timestamp_ms INTEGER NOT NULL UNIQUE,
+                    key_id TEXT NOT NULL,
+                    signature BLOB NOT NULL
+                ) STRICT;
+                CREATE TABLE review_item (
+                    id TEXT PRIMARY KEY,
+                    rule TEXT NOT NULL,
+                    practitioner_id TEXT NOT NULL,
+                    organisation_id TEXT NOT NULL,
+                    local_authority TEXT NOT NULL,
+                    raised_at INTEGER NOT NULL,
+                    status INTEGER NOT NULL,
+                    outcome INTEGER NOT NULL DEFAULT 0,
+                    reviewed_by TEXT NOT NULL DEFAULT '',
+                    reviewed_at INTEGER NOT NULL DEFAULT 0
+                ) STRICT;
+                CREATE INDEX review_item_by_status ON review_item(status, raised_at);
+                CREATE INDEX review_item_by_rule ON review_item(rule, practitioner_id, raised_at);
+                CREATE TABLE review_item_event (
+                    item_id TEXT NOT NULL REFERENCES review_item(id),
+                    leaf_index INTEGER NOT NULL REFERENCES event(leaf_index),
+                    PRIMARY KEY (item_id, leaf_index)
+                ) STRICT, WITHOUT ROWID;
+                """)
+            for table in ["event", "event_child", "tree_node", "tree_head"] {
+                for change in ["UPDATE", "DELETE"] {
+                    try db.execute(sql: """
+                        CREATE TRIGGER \(table)_no_\(change.lowercased()) BEFORE \(change) ON \(table)
+                        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                        """)
+                }
+            }
+        }
+        return migrator
+    }
+
+    // MARK: The tree
+
+    /// Inner nodes are keyed by level and index in one integer: level in the top byte.
+    static func nodePosition(level: Int, index: UInt64) -> Int64 {
+        Int64(bitPattern: UInt64(level) << 56 | index)
+    }
+
+    static func size(_ db: Database) throws -> UInt64 {
+        UInt64(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM event") ?? 0)
+    }
+
+    /// The stored tree as a proof source, inside one read transaction.
+    struct StoredTree: MerkleSubtreeSource {
+        let db: Database
+
+        func subtreeHash(level: Int, index: UInt64) throws -> [UInt8] {
+            let data: Data?
+            if level == 0 {
+                data = try Data.fetchOne(
+                    db.cachedStatement(sql: "SELECT leaf_hash FROM event WHERE leaf_index = ?"), arguments: [Int64(index)])
+            } else {
+                data = try Data.fetchOne(
+                    db.cachedStatement(sql: "SELECT hash FROM tree_node WHERE position = ?"),
+                    arguments: [AuditStore.nodePosition(level: level, index: index)])
+            }
+            guard let data else { throw AuditStoreError.missingNode(level: level, index: index) }
+            return Array(data)
+        }
+    }
+
+    // MARK: Tree heads
+
+    struct TreeHead: Sendable, Equatable {
+        var size: UInt64
+        var rootHash: [UInt8]
+        var timestampMS: Int64
+        var keyID: String
+        var signature: [UInt8]
+    }
+
+    static func treeHead(_ row: Row) -> TreeHead {
+        TreeHead(
+            size: UInt64(row["size"] as Int64), rootHash: Array(row["root_hash"] as Data), timestampMS: row["timestamp_ms"],
+            keyID: row["key_id"], signature: Array(row["signature"] as Data))
+    }
+
+    func latestTreeHead() async throws -> TreeHead? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM tree_head ORDER BY size DESC LIMIT 1").map(Self.treeHead)
+        }
+    }
+
+    func treeHead(size: UInt64) async throws -> TreeHead? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM tree_head WHERE size = ?", arguments: [Int64(size)]).map(Self.treeHead)
+        }
+    }
+
+    /// Signs and stores a head for the current size if the tree grew since the last one (the
+    /// signing happens inside the write transaction, so heads from several instances stay in
+    /// order). Returns the new head, or `nil` if there was nothing new to sign.
+    func signNewTreeHead(
+        now: Int64, sign: @Sendable (_ size: UInt64, _ root: [UInt8], _ timestampMS: Int64) throws -> (keyID: String, signature: [UInt8])
+    ) async throws -> TreeHead? {
+        try await writer.write { db in
+            let size = try Self.size(db)
+            let last = try Row.fetchOne(db, sql: "SELECT * FROM tree_head ORDER BY size DESC LIMIT 1").map(Self.treeHead)
+            if let last, last.size >= size { return nil }
+            if size == 0 { return nil }
+            let root = try StoredTree(db: db).rootHash(to: size)
+            let timestamp = max(now, (last?.timestampMS ?? 0) + 1)
+            let (keyID, signature) = try sign(size, root, timestamp)
+            let head = TreeHead(size: size, rootHash: root, timestampMS: timestamp, keyID: keyID, signature: signature)
+            try db.execute(
+                sql: "INSERT INTO tree_head (size, root_hash, timestamp_ms, key_id, signature) VALUES (?, ?, ?, ?, ?)",
+                arguments: [Int64(size), Data(root), timestamp, keyID, Data(signature)])
+            return head
+        }
+    }
+
+    // MARK: Proofs
+
+    /// The leaf of an event, its hash and its audit path to `size`.
+    func inclusionProof(eventID: String, size: UInt64) async throws -> (leaf: UInt64, leafHash: [UInt8], path: [[UInt8]]) {
+        try await writer.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT leaf_index, leaf_hash FROM event WHERE event_id = ?", arguments: [eventID])
+            else { throw AuditStoreError.noSuchEvent(eventID) }
+            let leaf = UInt64(row["leaf_index"] as Int64)
+            let path = try StoredTree(db: db).inclusionProof(leaf: leaf, size: size)
+            return (leaf, Array(row["leaf_hash"] as Data), path)
+        }
+    }
+
+    func consistencyProof(first: UInt64, second: UInt64) async throws -> [[UInt8]] {
+        try await writer.read { db in
+            guard second <= (try Self.size(db)) else { throw MerkleProofError.sizesOutOfOrder(first: second, second: try Self.size(db)) }
+            return try StoredTree(db: db).consistencyProof(first: first, second: second)
+        }
+    }
+}
+
+enum AuditStoreError: Error, Equatable, CustomStringConvertible {
+    case noDatabase(String)
+    case missingNode(level: Int, index: UInt64)
+    case noSuchEvent(String)
+    case noSuchReviewItem(String)
+    case reviewItemClosed(String)
+
+    var description: String {
+        switch self {
+        case .noDatabase(let path): "no audit database at \(path)"
+        case .missingNode(let level, let index): "the tree has no node at level \(level), index \(index)"
+        case .noSuchEvent(let id): "no event \(id) in the log"
+        case .noSuchReviewItem(let id): "no review item \(id)"
+        case .reviewItemClosed(let id): "review item \(id) is already closed"
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Signs a tree head whenever the log has grown, every `interval`, and once more at shutdown
+/// (after the last append), and exports each as a checkpoint file.
+struct TreeHeadSigner: Service {
+    let store: AuditStore
+    let key: TreeHeadKey
+    let checkpoints: CheckpointDirectory
+    let interval: Duration
+    let clock: @Sendable () -> Int64
+    let logger: Logger
+
+    func run() async throws {
+        try checkpoints.prepare(publicKey: key.privateKey.publicKey)
+        while !Task.isShuttingDownGracefully {
+            await signIfGrown()
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+        await signIfGrown()
+    }
+
+    /// Signs a head if there is anything new and exports the newest head if its file is missing
+    /// (an export that failed before is retried). Failures are logged and retried next time.
+    @discardableResult
+    func signIfGrown() async -> Checkpoint? {
+        do {
+            let key = self.key
+            let signed = try await store.signNewTreeHead(now: clock(), sign: { size, root, timestamp in
+                let checkpoint = try key.sign(size: size, rootHash: root, timestampMS: timestamp)
+                return (checkpoint.keyID, checkpoint.signature)
+            })
+            var newest = signed
+            if newest == nil { newest = try await store.latestTreeHead() }
+            guard let head = newest else { return nil }
+            let checkpoint = Checkpoint(
+                size: head.size, rootHash: head.rootHash, timestampMS: head.timestampMS, keyID: head.keyID, signature: head.signature)
+            if signed != nil || !checkpoints.contains(checkpoint) { try checkpoints.export(checkpoint) }
+            return checkpoint
+        } catch {
+            logger.error("cannot sign or export a tree head", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+}
