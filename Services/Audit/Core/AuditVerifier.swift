@@ -1,0 +1,130 @@
+import ContactPointAPI
+import Foundation
+import GRDB
+import MerkleTree
+import SecurityPrimitives
+
+/// What `contactpoint audit verify` found.
+public struct AuditVerification: Sendable {
+    public var events: UInt64 = 0
+    /// Signed heads checked: rows of the database's `tree_head`, and exported checkpoint files.
+    public var databaseHeads = 0
+    public var checkpointFiles = 0
+    public var newestSignedSize: UInt64 = 0
+    /// Each a sentence saying what is wrong and where. Empty: the log is intact.
+    public var problems: [String] = []
+
+    public var isIntact: Bool { problems.isEmpty }
+    /// Events appended after the newest signed head: intact as stored, but no signature covers them yet.
+    public var unsignedEvents: UInt64 { events > newestSignedSize ? events - newestSignedSize : 0 }
+}
+
+/// Recomputes the log from its stored events, without trusting any stored hash, and checks it
+/// against every signed tree head — those in the database and those exported as checkpoints
+/// (which may be copies kept elsewhere). Altering, deleting, inserting or reordering any event
+/// row changes a recomputed root; altering a stored node or a copied-out column is caught by
+/// comparing it with the recomputation; a removed head row is caught by its checkpoint file.
+public enum AuditVerifier {
+    public static func verify(database: String, checkpointDirectory: String?, publicKey: Ed25519.PublicKey) throws -> AuditVerification {
+        let store = try AuditStore.openReadOnly(path: database)
+        var report = AuditVerification()
+        var expectedRoots: [UInt64: [(source: String, root: [UInt8])]] = [:]
+
+        let heads = try store.writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM tree_head ORDER BY size").map(AuditStore.treeHead) }
+        var previous: AuditStore.TreeHead?
+        for head in heads {
+            let checkpoint = Checkpoint(
+                size: head.size, rootHash: head.rootHash, timestampMS: head.timestampMS, keyID: head.keyID, signature: head.signature)
+            if !checkpoint.isSigned(by: publicKey) { report.problems.append("tree head \(head.size) in the database: bad signature") }
+            if let previous, head.timestampMS <= previous.timestampMS {
+                report.problems.append("tree head \(head.size) is not later than tree head \(previous.size)")
+            }
+            expectedRoots[head.size, default: []].append(("tree head \(head.size) in the database", head.rootHash))
+            previous = head
+            report.databaseHeads += 1
+        }
+        if let checkpointDirectory {
+            let files = try CheckpointDirectory(path: checkpointDirectory).checkpoints()
+            for name in files.unreadable { report.problems.append("checkpoint file \(name) is not a checkpoint") }
+            for checkpoint in files.valid {
+                let source = "checkpoint \(checkpoint.fileName)"
+                if !checkpoint.isSigned(by: publicKey) { report.problems.append("\(source): bad signature") }
+                if let head = heads.first(where: { $0.size == checkpoint.size }) {
+                    if head.timestampMS != checkpoint.timestampMS || head.rootHash != checkpoint.rootHash {
+                        report.problems.append("\(source) differs from the database's tree head of that size")
+                    }
+                } else {
+                    report.problems.append("\(source) has no tree head in the database (a head row was removed)")
+                }
+                expectedRoots[checkpoint.size, default: []].append((source, checkpoint.rootHash))
+                report.checkpointFiles += 1
+            }
+        }
+        report.newestSignedSize = expectedRoots.keys.max() ?? 0
+
+        try store.writer.read { db in
+            var frontier = MerkleFrontier()
+            var innerNodes = 0
+            let events = try Row.fetchCursor(db, sql: "SELECT * FROM event ORDER BY leaf_index")
+            while let row = try events.next() {
+                let position = frontier.size
+                let leaf: Int64 = row["leaf_index"]
+                if leaf != Int64(position), report.problems.count < 100 {
+                    report.problems.append("event row \(leaf) found where leaf \(position) belongs (rows removed or inserted)")
+                }
+                let encoded = Array(row["encoded"] as Data)
+                let leafHash = MerkleHash.leaf(encoded)
+                if let problem = try problem(with: row, encoded: encoded, leafHash: leafHash, position: position, db), report.problems.count < 100 {
+                    report.problems.append(problem)
+                }
+                for node in frontier.append(leafHash: leafHash) {
+                    innerNodes += 1
+                    let stored = try Data.fetchOne(
+                        db.cachedStatement(sql: "SELECT hash FROM tree_node WHERE position = ?"),
+                        arguments: [AuditStore.nodePosition(level: node.level, index: node.index)])
+                    if stored.map(Array.init) != node.hash, report.problems.count < 100 {
+                        report.problems.append("stored tree node (level \(node.level), index \(node.index)) differs from the recomputed one")
+                    }
+                }
+                for expected in expectedRoots[frontier.size] ?? [] where expected.root != frontier.root {
+                    report.problems.append("\(expected.source): its root differs from the root recomputed from the stored events")
+                }
+            }
+            report.events = frontier.size
+            let storedNodes = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tree_node") ?? 0
+            if storedNodes != innerNodes { report.problems.append("\(storedNodes) stored tree nodes where the events make \(innerNodes)") }
+            let childRows = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event_child") ?? 0
+            let expectedChildRows = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT child_id || ':' || leaf_index) FROM event_child") ?? 0
+            if childRows != expectedChildRows { report.problems.append("event_child has duplicated rows") }
+        }
+        for (size, sources) in expectedRoots where size > report.events {
+            for source in sources { report.problems.append("\(source.source) covers \(size) events but the log has \(report.events) (events removed)") }
+        }
+        return report
+    }
+
+    /// What is wrong with one stored event row, if anything: its leaf hash, its encoding's own
+    /// position, the columns copied out of it, or its children.
+    private static func problem(with row: Row, encoded: [UInt8], leafHash: [UInt8], position: UInt64, _ db: Database) throws -> String? {
+        let leaf: Int64 = row["leaf_index"]
+        guard Array(row["leaf_hash"] as Data) == leafHash else { return "event \(leaf): stored leaf hash differs from the hash of its encoding" }
+        guard let logged = try? Contactpoint_V1_LoggedEvent(serializedBytes: encoded) else { return "event \(leaf): encoding does not decode" }
+        guard logged.leafIndex == position else { return "event \(leaf): its encoding says leaf \(logged.leafIndex), it sits at \(position)" }
+        let event = logged.event
+        let signed: [(column: String, value: any DatabaseValueConvertible)] = [
+            ("event_id", event.eventID), ("occurred_at", event.occurredAtMs), ("logged_at", logged.loggedAtMs), ("action", event.action),
+            ("category", event.category.rawValue), ("practitioner_id", event.actor.practitionerID),
+            ("organisation_id", event.actor.organisationID), ("local_authority", event.actor.localAuthority),
+            ("child_local_authority", event.access.childLocalAuthority), ("outcome", event.outcome.rawValue),
+            ("override", event.override.rawValue), ("stepped_up", event.steppedUp),
+        ]
+        let columnsAgree = signed.allSatisfy { (row[$0.column] as DatabaseValue) == $0.value.databaseValue }
+        guard columnsAgree else { return "event \(leaf): its query columns differ from its signed encoding" }
+        let children = try String.fetchAll(
+            db.cachedStatement(sql: "SELECT child_id FROM event_child WHERE leaf_index = ?"), arguments: [leaf])
+        guard Set(children) == Set(event.childIds), children.count == Set(event.childIds).count else {
+            return "event \(leaf): its child rows differ from its signed encoding"
+        }
+        return nil
+    }
+}
