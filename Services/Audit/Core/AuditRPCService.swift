@@ -114,8 +114,8 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
             guard let leaf = UInt64(request.pageToken) else { throw RPCError(code: .invalidArgument, message: "page_token: not one this service gave") }
             filter.beforeLeaf = leaf
         }
-        try await logReview(caller, action: "query-events", childIDs: request.childID.nonEmpty.map { [$0] } ?? [], subject: request.practitionerID)
         let events = try await store.events(matching: filter)
+        try await logReview(caller, action: "query-events", childIDs: request.childID.nonEmpty.map { [$0] } ?? [], subject: request.practitionerID)
         return .with {
             $0.events = events
             if events.count == filter.limit, let last = events.last { $0.nextPageToken = String(last.leafIndex) }
@@ -217,7 +217,8 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
         throw RPCError(code: .permissionDenied, message: "reviewing the audit trail needs the auditor or local-authority administrator role")
     }
 
-    /// Logs a review action before its result is given: if it cannot be logged, nothing is shown.
+    /// Logs a review action before its result is given (after reading it, so that a query does
+    /// not find itself): if it cannot be logged, nothing is shown.
     private func logReview(
         _ caller: Caller, action: String, childIDs: [String] = [], subject: String = "",
         reason: Contactpoint_V1_ReviewOutcome = .unspecified
