@@ -18,7 +18,9 @@ struct BusClientOptions: ParsableArguments {
     @Option(help: "The data directory of the local stack (default: $CONTACTPOINT_DATA_DIR or ~/.local/share/contactpoint).")
     var dataDir: String?
 
-    var directory: StackDirectory { StackDirectory(root: dataDir ?? StackDirectory.defaultRoot()) }
+    var directory: StackDirectory { Self.stackDirectory(dataDir) }
+
+    static func stackDirectory(_ dataDir: String?) -> StackDirectory { StackDirectory(root: dataDir ?? StackDirectory.defaultRoot()) }
 
     /// The brokers and key pair to use, or a configuration error saying what to give.
     func connection() throws(ConfigurationError) -> (brokers: [BrokerAddress], keyPair: CurveKeyPair) {

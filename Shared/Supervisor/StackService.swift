@@ -33,6 +33,9 @@ public struct StackService: Sendable {
             name: "identity", executable: "contactpoint-identity", rpcServices: ["contactpoint.v1.Identity", "contactpoint.v1.IdentityAdmin"],
             dataFiles: [("database", "identity.sqlite"), ("secrets-dir", "secrets")],
             settings: [("bootstrap-admin", bootstrapAdministrator)], publishesEvents: true),
+        StackService(
+            name: "audit", executable: "contactpoint-audit", rpcServices: ["contactpoint.v1.Audit"],
+            dataFiles: [("database", "audit.sqlite"), ("secrets-dir", "secrets"), ("checkpoint-dir", "checkpoints")]),
         StackService(name: "echo", executable: "contactpoint-echo", rpcServices: ["contactpoint.v1.Echo"]),
     ]
 

@@ -25,6 +25,11 @@ public struct AuditVerification: Sendable {
 /// row changes a recomputed root; altering a stored node or a copied-out column is caught by
 /// comparing it with the recomputation; a removed head row is caught by its checkpoint file.
 public enum AuditVerifier {
+    /// The tree-head public key as the audit service exports it beside its checkpoints.
+    public static func readPublicKey(path: String) throws -> Ed25519.PublicKey {
+        try TreeHeadKey.readPublicKey(path: path)
+    }
+
     public static func verify(database: String, checkpointDirectory: String?, publicKey: Ed25519.PublicKey) throws -> AuditVerification {
         let store = try AuditStore.openReadOnly(path: database)
         var report = AuditVerification()

@@ -13,7 +13,8 @@ import ServiceRuntime
 /// field by field (INVALID_ARGUMENT names the field).
 public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServiceProtocol {
     let authenticator: Authenticator
-    var store: IdentityStore { authenticator.store }
+    /// The store, recording the calling administrator as the actor of every change.
+    var store: IdentityStore { authenticator.store.acting(as: Caller.current?.practitionerID) }
 
     init(authenticator: Authenticator) {
         self.authenticator = authenticator
@@ -121,7 +122,8 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
         guard let status = AccountStatus(rawValue: request.status), status != .inactive else {
             throw Self.invalid("status", "active, suspended or closed")
         }
-        let account = try await administeredAccount(request.practitionerID)
+        let byAuditor = try status == .suspended && Self.isAuditorOnly(Caller.required())
+        let account = byAuditor ? try await reviewedAccount(request.practitionerID) : try await administeredAccount(request.practitionerID)
         do {
             try await store.setStatus(practitionerID: account.id, to: status, now: authenticator.clock())
         } catch IdentityStoreError.transitionNotAllowed {
@@ -183,6 +185,25 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
         if !caller.hasRole(SystemRole.systemAdministrator.rawValue), !roles.isDisjoint(with: [.systemAdministrator, .auditor]) {
             throw RPCError(code: .permissionDenied, message: "only a system administrator grants the system-administrator or auditor role")
         }
+    }
+
+    /// An auditor who is not also an administrator: may suspend any account but their own (the
+    /// outcome of a misuse review), and do nothing else here.
+    private static func isAuditorOnly(_ caller: Caller) -> Bool {
+        caller.hasRole(SystemRole.auditor.rawValue) && !caller.hasRole(SystemRole.systemAdministrator.rawValue)
+            && !caller.hasRole(SystemRole.localAuthorityAdministrator.rawValue)
+    }
+
+    /// The account an auditor suspends after review: any account but their own.
+    private func reviewedAccount(_ practitionerID: String) async throws -> Practitioner {
+        let caller = try Caller.required()
+        guard let account = try await store.practitioner(id: practitionerID) else {
+            throw RPCError(code: .notFound, message: "no account \(practitionerID)")
+        }
+        if account.id == caller.practitionerID {
+            throw RPCError(code: .permissionDenied, message: "auditors do not suspend their own account")
+        }
+        return account
     }
 
     /// The account, if the caller administers its organisation's local authority. An account

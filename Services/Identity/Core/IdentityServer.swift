@@ -59,7 +59,10 @@ public enum IdentityServer {
         let verifier = SessionVerifier()
         verifier.trust(keys: secrets.signingKeys.published)
         logger.notice("identity ready", metadata: ["identity.signing-key": "\(secrets.signingKeys.currentID)"])
-        var companions: [any Service] = [EndedSessionFeed(store: store, verifier: verifier, logger: logger)]
+        var companions: [any Service] = [
+            EndedSessionFeed(store: store, verifier: verifier, logger: logger),
+            AuditForwarder(outbox: store, settings: shared, logger: logger),
+        ]
         if settings.brokerEvents.isEmpty {
             logger.notice("no broker-events setting: identity events stay in the outbox, unpublished")
         } else {

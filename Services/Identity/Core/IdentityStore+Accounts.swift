@@ -6,14 +6,14 @@ extension IdentityStore {
     // MARK: Organisations
 
     func createOrganisation(_ organisation: Organisation, now: Int64) async throws {
-        try await writer.write { db in try Self.insert(organisation, db, now: now) }
+        try await writer.write { db in try Self.insert(organisation, db, actor: actor, now: now) }
     }
 
-    static func insert(_ organisation: Organisation, _ db: Database, now: Int64) throws {
+    static func insert(_ organisation: Organisation, _ db: Database, actor: String?, now: Int64) throws {
         try db.execute(
             sql: "INSERT INTO organisation (id, type, name, local_authority, is_active) VALUES (?, ?, ?, ?, ?)",
             arguments: [organisation.id, organisation.type.rawValue, organisation.name, organisation.localAuthority, organisation.isActive])
-        try appendEvent(db, topic: "identity/organisation-created", subject: organisation.id, now: now)
+        try appendEvent(db, topic: "identity/organisation-created", subject: organisation.id, actor: actor, now: now)
     }
 
     /// Activates or deactivates an organisation; deactivating ends its practitioners' sessions.
@@ -29,7 +29,7 @@ extension IdentityStore {
                         """,
                     arguments: [now, id])
             }
-            try Self.appendEvent(db, topic: active ? "identity/organisation-activated" : "identity/organisation-deactivated", subject: id, now: now)
+            try Self.appendEvent(db, topic: active ? "identity/organisation-activated" : "identity/organisation-deactivated", subject: id, actor: actor, now: now)
         }
     }
 
@@ -49,7 +49,8 @@ extension IdentityStore {
     ) async throws {
         do {
             try await writer.write { db in
-                try Self.insert(practitioner, enrolmentCodeHash: enrolmentCodeHash, enrolmentExpiresAt: enrolmentExpiresAt, db, now: now)
+                try Self.insert(
+                    practitioner, enrolmentCodeHash: enrolmentCodeHash, enrolmentExpiresAt: enrolmentExpiresAt, db, actor: actor, now: now)
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE && error.message?.contains("email") == true {
             throw IdentityStoreError.emailInUse
@@ -57,7 +58,7 @@ extension IdentityStore {
     }
 
     static func insert(
-        _ practitioner: Practitioner, enrolmentCodeHash: String, enrolmentExpiresAt: Int64, _ db: Database, now: Int64
+        _ practitioner: Practitioner, enrolmentCodeHash: String, enrolmentExpiresAt: Int64, _ db: Database, actor: String?, now: Int64
     ) throws {
         try db.execute(
             sql: """
@@ -75,7 +76,7 @@ extension IdentityStore {
             try db.execute(
                 sql: "INSERT INTO practitioner_role (practitioner_id, role) VALUES (?, ?)", arguments: [practitioner.id, role.rawValue])
         }
-        try appendEvent(db, topic: "identity/account-created", subject: practitioner.id, now: now)
+        try appendEvent(db, topic: "identity/account-created", subject: practitioner.id, actor: actor, now: now)
     }
 
     func practitioner(id: String) async throws -> Practitioner? {
@@ -221,8 +222,9 @@ extension IdentityStore {
                 guard try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM practitioner)") == true else {
                     throw BootstrapSkipped()
                 }
-                try Self.insert(organisation, db, now: now)
-                try Self.insert(administrator, enrolmentCodeHash: enrolmentCodeHash, enrolmentExpiresAt: enrolmentExpiresAt, db, now: now)
+                try Self.insert(organisation, db, actor: nil, now: now)
+                try Self.insert(
+                    administrator, enrolmentCodeHash: enrolmentCodeHash, enrolmentExpiresAt: enrolmentExpiresAt, db, actor: nil, now: now)
             }
             return true
         } catch is BootstrapSkipped {
@@ -250,7 +252,7 @@ extension IdentityStore {
             if status == .suspended || status == .closed {
                 try Self.endSessions(db, of: practitionerID, reason: "account \(status.rawValue)", now: now)
             }
-            try Self.appendEvent(db, topic: "identity/account-\(status.rawValue)", subject: practitionerID, now: now)
+            try Self.appendEvent(db, topic: "identity/account-\(status.rawValue)", subject: practitionerID, actor: actor, now: now)
         }
     }
 
@@ -275,7 +277,7 @@ extension IdentityStore {
                 sql: "UPDATE practitioner SET is_locked = 0, failed_logins = 0, throttled_until = 0 WHERE id = ?",
                 arguments: [practitionerID])
             guard db.changesCount == 1 else { throw IdentityStoreError.noSuchAccount(practitionerID) }
-            try Self.appendEvent(db, topic: "identity/account-unlocked", subject: practitionerID, now: now)
+            try Self.appendEvent(db, topic: "identity/account-unlocked", subject: practitionerID, actor: actor, now: now)
         }
     }
 
@@ -292,7 +294,7 @@ extension IdentityStore {
                 arguments: [enrolmentCodeHash, enrolmentExpiresAt, practitionerID])
             guard db.changesCount == 1 else { throw IdentityStoreError.noSuchAccount(practitionerID) }
             try Self.endSessions(db, of: practitionerID, reason: "credentials reset", now: now)
-            try Self.appendEvent(db, topic: "identity/credentials-reset", subject: practitionerID, now: now)
+            try Self.appendEvent(db, topic: "identity/credentials-reset", subject: practitionerID, actor: actor, now: now)
         }
     }
 
@@ -308,7 +310,7 @@ extension IdentityStore {
                     vetting.trainingCompletedOn?.description, vetting.userAgreementAcceptedOn?.description, practitionerID,
                 ])
             guard db.changesCount == 1 else { throw IdentityStoreError.noSuchAccount(practitionerID) }
-            try Self.appendEvent(db, topic: "identity/vetting-recorded", subject: practitionerID, now: now)
+            try Self.appendEvent(db, topic: "identity/vetting-recorded", subject: practitionerID, actor: actor, now: now)
         }
     }
 

@@ -9,6 +9,15 @@ import GRDB
 /// change to an account writes its event to `outbox` in the same transaction.
 struct IdentityStore: Sendable {
     let writer: any DatabaseWriter
+    /// The administrator on whose behalf changes are made: recorded in their events.
+    private(set) var actor: String?
+
+    /// This store, recording `practitionerID` as the actor of the changes it makes.
+    func acting(as practitionerID: String?) -> IdentityStore {
+        var store = self
+        store.actor = practitionerID
+        return store
+    }
 
     /// Opens (creating if needed) the database at `path` in WAL mode with `synchronous=FULL`:
     /// an acknowledged write survives a crash or power loss.
@@ -139,10 +148,11 @@ struct IdentityStore: Sendable {
     /// An event for the audit trail and other services, committed with the change it records.
     /// Carries identifiers only: never a name, email, password, code or token.
     static func appendEvent(
-        _ db: Database, topic: String, subject: String?, reason: String? = nil, now: Int64
+        _ db: Database, topic: String, subject: String?, actor: String? = nil, reason: String? = nil, now: Int64
     ) throws {
         var fields: [String: Any] = ["at": now]
         fields["subject"] = subject
+        fields["actor"] = actor
         fields["reason"] = reason
         let payload = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
         try db.execute(

@@ -3082,6 +3082,7 @@ extension Contactpoint_V1_IdentityAdmin {
         /// > Source IDL Documentation:
         /// >
         /// > Suspending or closing ends every session of the account, in every service within seconds.
+        /// > An auditor may suspend any account but their own (the outcome of a misuse review).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Contactpoint_V1_SetAccountStatusRequest` messages.
@@ -3241,6 +3242,7 @@ extension Contactpoint_V1_IdentityAdmin {
         /// > Source IDL Documentation:
         /// >
         /// > Suspending or closing ends every session of the account, in every service within seconds.
+        /// > An auditor may suspend any account but their own (the outcome of a misuse review).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Contactpoint_V1_SetAccountStatusRequest` message.
@@ -3398,6 +3400,7 @@ extension Contactpoint_V1_IdentityAdmin {
         /// > Source IDL Documentation:
         /// >
         /// > Suspending or closing ends every session of the account, in every service within seconds.
+        /// > An auditor may suspend any account but their own (the outcome of a misuse review).
         ///
         /// - Parameters:
         ///   - request: A `Contactpoint_V1_SetAccountStatusRequest` message.
@@ -3914,6 +3917,7 @@ extension Contactpoint_V1_IdentityAdmin {
         /// > Source IDL Documentation:
         /// >
         /// > Suspending or closing ends every session of the account, in every service within seconds.
+        /// > An auditor may suspend any account but their own (the outcome of a misuse review).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Contactpoint_V1_SetAccountStatusRequest` message.
@@ -4181,6 +4185,7 @@ extension Contactpoint_V1_IdentityAdmin {
         /// > Source IDL Documentation:
         /// >
         /// > Suspending or closing ends every session of the account, in every service within seconds.
+        /// > An auditor may suspend any account but their own (the outcome of a misuse review).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Contactpoint_V1_SetAccountStatusRequest` message.
@@ -4449,6 +4454,7 @@ extension Contactpoint_V1_IdentityAdmin.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Suspending or closing ends every session of the account, in every service within seconds.
+    /// > An auditor may suspend any account but their own (the outcome of a misuse review).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Contactpoint_V1_SetAccountStatusRequest` message.
@@ -4716,6 +4722,7 @@ extension Contactpoint_V1_IdentityAdmin.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Suspending or closing ends every session of the account, in every service within seconds.
+    /// > An auditor may suspend any account but their own (the outcome of a misuse review).
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -1,0 +1,247 @@
+import ArgumentParser
+import Audit
+import BusTransport
+import ContactPointAPI
+import Foundation
+import GRPCCore
+import SecurityPrimitives
+import SwiftProtobuf
+
+/// `contactpoint audit`: check the trail, review it, and answer subject-access requests.
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "The audit trail: verify it, query it, work the review queue, report subject access.",
+        subcommands: [Verify.self, Events.self, Review.self, SubjectAccess.self])
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Recompute the log from its stored events and check every signed tree head and checkpoint.",
+            discussion: """
+                Reads the database file directly (no service needed). Give the checkpoint directory you keep \
+                elsewhere to check the log against heads no one on this host could have changed. Exit status 1 \
+                if anything does not verify.
+                """)
+        @Option(help: "The audit database (default: the local stack's).")
+        var database: String?
+        @Option(help: "A directory of exported checkpoints (default: the local stack's).")
+        var checkpoints: String?
+        @Option(help: "The tree-head public key file (default: audit-signing-key.pub in the checkpoint directory).")
+        var publicKey: String?
+        @Option(help: "The data directory of the local stack (default: $CONTACTPOINT_DATA_DIR or ~/.local/share/contactpoint).")
+        var dataDir: String?
+
+        func run() throws {
+            let stack = BusClientOptions.stackDirectory(dataDir).dataDirectory(service: "audit")
+            let checkpointDirectory = checkpoints ?? "\(stack)/checkpoints"
+            let keyFile = publicKey ?? "\(checkpointDirectory)/audit-signing-key.pub"
+            let key: Ed25519.PublicKey
+            do {
+                key = try AuditVerifier.readPublicKey(path: keyFile)
+            } catch {
+                throw CLIError("cannot read the tree-head public key \(keyFile): give it with --public-key")
+            }
+            let report = try AuditVerifier.verify(
+                database: database ?? "\(stack)/audit.sqlite", checkpointDirectory: checkpointDirectory, publicKey: key)
+            print("\(report.events) events; \(report.databaseHeads) signed heads in the database, \(report.checkpointFiles) checkpoint files")
+            if report.unsignedEvents > 0 {
+                print("\(report.unsignedEvents) events after the newest signed head (size \(report.newestSignedSize)): no signature covers them yet")
+            }
+            if report.isIntact {
+                print("intact: every stored event, node and column agrees with every signed head")
+            } else {
+                for problem in report.problems { print("PROBLEM: \(problem)") }
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Events: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Query the trail (auditors; local-authority administrators for their own authority).")
+        @OptionGroup var bus: BusClientOptions
+        @Option(help: "Events about this child (ContactPoint ID).")
+        var child = ""
+        @Option(help: "Events by this practitioner (account id).")
+        var practitioner = ""
+        @Option(help: "Events by this organisation (id).")
+        var organisation = ""
+        @Option(help: "From this time (ISO 8601, e.g. 2026-11-26T09:00:00Z).")
+        var since: String?
+        @Option(help: "Until this time (ISO 8601).")
+        var until: String?
+        @Option(help: "Only events with this flag: override, denied or stepped-up.")
+        var flag: String?
+        @Option(help: "At most this many events, newest first.")
+        var limit = 100
+        @Flag(help: "One JSON object per event.")
+        var json = false
+
+        func run() async throws {
+            var request = Contactpoint_V1_QueryEventsRequest.with {
+                $0.childID = child
+                $0.practitionerID = practitioner
+                $0.organisationID = organisation
+                $0.pageSize = UInt32(min(max(limit, 1), 500))
+            }
+            if let since { request.fromMs = try Self.milliseconds(since, option: "--since") }
+            if let until { request.toMs = try Self.milliseconds(until, option: "--until") }
+            switch flag {
+            case nil: break
+            case "override": request.flag = .override
+            case "denied": request.flag = .denied
+            case "stepped-up": request.flag = .steppedUp
+            case let other?: throw CLIError("--flag: `\(other)` is not override, denied or stepped-up")
+            }
+            let metadata = try sessionMetadata()
+            let wanted = limit
+            let first = request
+            let events = try await withAudit(bus) { audit in
+                var request = first
+                var events: [Contactpoint_V1_LoggedEvent] = []
+                repeat {
+                    let page = try await audit.queryEvents(request, metadata: metadata)
+                    events += page.events
+                    request.pageToken = page.nextPageToken
+                } while !request.pageToken.isEmpty && events.count < wanted
+                return Array(events.prefix(wanted))
+            }
+            for logged in events {
+                if json {
+                    print(try logged.jsonString())
+                } else {
+                    let event = logged.event
+                    let children = event.childIds.isEmpty ? "" : " children=\(event.childIds.joined(separator: ","))"
+                    let subject = event.subjectID.isEmpty ? "" : " subject=\(event.subjectID)"
+                    let reason = event.reasonCode.isEmpty ? "" : " reason=\(event.reasonCode)"
+                    let actor = event.actor.practitionerID.isEmpty ? "-" : event.actor.practitionerID
+                    print("#\(logged.leafIndex) \(formatTime(event.occurredAtMs)) \(event.action) \(event.outcome.name) by=\(actor)\(subject)\(children)\(reason)")
+                }
+            }
+        }
+
+        static func milliseconds(_ text: String, option: String) throws -> Int64 {
+            guard let date = ISO8601DateFormatter().date(from: text) else {
+                throw CLIError("\(option): `\(text)` is not an ISO 8601 time such as 2026-11-26T09:00:00Z")
+            }
+            return Int64(date.timeIntervalSince1970 * 1000)
+        }
+    }
+
+    struct Review: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The review queue: items the misuse rules raised.", subcommands: [List.self, Open.self, Close.self])
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Items not yet closed (or closed ones with --closed), newest first.")
+            @OptionGroup var bus: BusClientOptions
+            @Flag(help: "Closed items instead.")
+            var closed = false
+
+            func run() async throws {
+                let metadata = try sessionMetadata()
+                let status: Contactpoint_V1_ReviewStatus = closed ? .closed : .unspecified
+                let items = try await withAudit(bus) { try await $0.listReviewItems(.with { $0.status = status }, metadata: metadata) }
+                if items.items.isEmpty { print(closed ? "no closed items" : "the review queue is empty") }
+                for item in items.items {
+                    let outcome = item.status == .closed ? " → \(item.outcome.name)" : ""
+                    print("\(item.itemID)  \(formatTime(item.raisedAtMs))  \(item.rule)  practitioner=\(item.practitionerID)  events=\(item.eventCount)  \(item.status.name)\(outcome)")
+                }
+            }
+        }
+
+        struct Open: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Show an item and the events behind it; it becomes yours to review.")
+            @OptionGroup var bus: BusClientOptions
+            @Argument var item: String
+
+            func run() async throws {
+                let metadata = try sessionMetadata()
+                let itemID = item
+                let detail = try await withAudit(bus) { try await $0.openReviewItem(.with { $0.itemID = itemID }, metadata: metadata) }
+                print("\(detail.item.rule) — practitioner \(detail.item.practitionerID) of \(detail.item.organisationID) (\(detail.item.localAuthority)), \(detail.item.status.name)")
+                for logged in detail.events {
+                    let event = logged.event
+                    print("  #\(logged.leafIndex) \(formatTime(event.occurredAtMs)) \(event.action) children=\(event.childIds.joined(separator: ",")) reason=\(event.reasonCode) \(event.outcome.name)")
+                }
+            }
+        }
+
+        struct Close: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Record the outcome: no-concern, advice-given, referred, or account-suspended (suspends the account).")
+            @OptionGroup var bus: BusClientOptions
+            @Argument var item: String
+            @Option var outcome: String
+
+            func run() async throws {
+                let outcomes: [String: Contactpoint_V1_ReviewOutcome] = [
+                    "no-concern": .noConcern, "advice-given": .adviceGiven, "referred": .referredForDisciplinaryAction,
+                    "account-suspended": .accountSuspended,
+                ]
+                guard let chosen = outcomes[outcome] else {
+                    throw CLIError("--outcome: `\(outcome)` is not one of \(outcomes.keys.sorted().joined(separator: ", "))")
+                }
+                let metadata = try sessionMetadata()
+                let itemID = item
+                let closed = try await withAudit(bus) { audit in
+                    try await audit.recordReviewOutcome(.with {
+                        $0.itemID = itemID
+                        $0.outcome = chosen
+                    }, metadata: metadata)
+                }
+                print("\(closed.itemID): closed, \(closed.outcome.name)")
+            }
+        }
+    }
+
+    struct SubjectAccess: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "subject-access",
+            abstract: "Who accessed a child's record, when and why: the report a parent may request.")
+        @OptionGroup var bus: BusClientOptions
+        @Argument(help: "The child's ContactPoint ID.")
+        var child: String
+        @Flag(help: "JSON instead of text.")
+        var json = false
+
+        func run() async throws {
+            let metadata = try sessionMetadata()
+            let childID = child
+            let report = try await withAudit(bus) { try await $0.subjectAccess(.with { $0.childID = childID }, metadata: metadata) }
+            if json {
+                var options = JSONEncodingOptions()
+                options.alwaysPrintEnumsAsInts = false
+                print(try report.jsonString(options: options))
+                return
+            }
+            print("Access to the ContactPoint record of \(report.childID), as of \(formatTime(report.generatedAtMs))")
+            if report.entries.isEmpty { print("No one has accessed this record.") }
+            for entry in report.entries {
+                let reason = [entry.reasonCode, entry.reasonText].filter { !$0.isEmpty }.joined(separator: ": ")
+                print("\(formatTime(entry.occurredAtMs))  organisation \(entry.organisationID) (\(entry.localAuthority)), as \(entry.roles.joined(separator: "/"))  \(entry.action)  reason: \(reason)")
+            }
+        }
+    }
+}
+
+/// Runs `body` with an audit client over the bus.
+func withAudit<T: Sendable>(
+    _ bus: BusClientOptions, _ body: @Sendable (Contactpoint_V1_Audit.Client<BusClientTransport>) async throws -> T
+) async throws -> T {
+    try await withBusClient(bus) { try await body(Contactpoint_V1_Audit.Client(wrapping: $0)) }
+}
+
+/// Unix milliseconds as ISO 8601 UTC.
+func formatTime(_ milliseconds: Int64) -> String {
+    ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+}
+
+extension Enum {
+    /// The value's Swift case name in hyphenated lower case: `accountSuspended` → `account-suspended`.
+    var name: String {
+        String(describing: self).reduce(into: "") { name, character in
+            if character.isUppercase { name += "-" }
+            name += character.lowercased()
+        }
+    }
+}

@@ -1,0 +1,249 @@
+import BusTransport
+import ContactPointAPI
+import Foundation
+import GRPCCore
+import SecurityPrimitives
+import Supervisor
+import Testing
+import ZeroMQ
+
+/// The audit service in a real stack: identity's events arrive through its outbox, the rules
+/// raise items, an auditor reviews from the command line, a suspension reaches identity, and
+/// `contactpoint audit verify` checks the real database.
+@Suite("Audit end to end", .timeLimit(.minutes(3)))
+struct AuditEndToEndTests {
+    @Test("identity's login failures reach the trail, raise an item, and the auditor's suspension reaches identity; verify passes")
+    func reviewAndSuspend() async throws {
+        let stack = try await LocalStack.start(environment: ["CONTACTPOINT_RULE_DENIED_ATTEMPTS": "3"])
+        try await stack.waitForStatus("healthy") { $0.isHealthy }
+        let people = try await stack.enrolAuditorAndPractitioner()
+
+        // Three wrong passwords for the practitioner: identity refuses, its outbox tells the audit trail
+        try await stack.withIdentityClient { identity in
+            for _ in 0..<3 {
+                await #expect(throws: RPCError.self) {
+                    try await identity.login(.with {
+                        $0.email = people.practitionerEmail
+                        $0.password = "not my passphrase at all"
+                        $0.totpCode = "000000"
+                    })
+                }
+            }
+        }
+
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        let cli = { (arguments: [String], input: String?) in
+            try RunningProcess(
+                "contactpoint", arguments + ["--data-dir", stack.directory.root], name: arguments[0],
+                environment: ["XDG_CONFIG_HOME": config], input: input)
+        }
+        let login = try cli(
+            ["login", "--email", people.auditorEmail],
+            "\(people.auditorPassword)\n\(people.auditorOTP.code(at: Int64(Date().timeIntervalSince1970)))\n")
+        #expect(await login.exited() == 0, "\(login.text)")
+
+        // The repeated-denials item appears in the queue (delivery is asynchronous: wait for it)
+        var itemID: String?
+        let start = ContinuousClock.now
+        while itemID == nil, start.duration(to: .now) < .seconds(20) {
+            let list = try cli(["audit", "review", "list"], nil)
+            #expect(await list.exited() == 0, "\(list.text)")
+            itemID = list.text.split(separator: "\n").first { $0.contains("repeated-denials") && $0.contains(people.practitionerID) }
+                .map { String($0.split(separator: " ")[0]) }
+            if itemID == nil { try await Task.sleep(for: .milliseconds(250)) }
+        }
+        let item = try #require(itemID, "no repeated-denials item: \(stack.up.text.suffix(3000))")
+        let open = try cli(["audit", "review", "open", item], nil)
+        #expect(await open.exited() == 0)
+        #expect(open.text.contains("identity/login-failed"), "\(open.text)")
+
+        let close = try cli(["audit", "review", "close", item, "--outcome", "account-suspended"], nil)
+        #expect(await close.exited() == 0, "\(close.text)")
+        #expect(close.text.contains("account-suspended"))
+        // The practitioner's session is gone: the identity service suspended the account
+        let refused = await #expect(throws: RPCError.self) {
+            try await stack.withIdentityClient { identity in
+                try await identity.whoAmI(.init(), metadata: ["authorization": "Bearer \(people.practitionerToken)"])
+            }
+        }
+        #expect(refused?.code == .unauthenticated)
+
+        // The suspension itself reaches the trail (by the auditor, about the practitioner)
+        var suspension: Substring?
+        while suspension == nil, start.duration(to: .now) < .seconds(40) {
+            let events = try cli(["audit", "events", "--limit", "50"], nil)
+            #expect(await events.exited() == 0)
+            suspension = events.text.split(separator: "\n").first { $0.contains("identity/account-suspended") }
+            if suspension == nil { try await Task.sleep(for: .milliseconds(250)) }
+        }
+        #expect(suspension?.contains("subject=\(people.practitionerID)") == true, "\(String(describing: suspension))")
+
+        // A disclosure of a child's record, as the index sends it, appears in the subject-access report
+        var sender = try stack.operatorClientConfig()
+        sender.keyPair = try KeyFile.readKeyPair(at: stack.directory.keyFile(principal: "identity"))
+        _ = try await withGRPCClient(transport: try BusClientTransport(config: sender)) { client in
+            try await Contactpoint_V1_Audit.Client(wrapping: client).append(.with { $0.events = [burstEvent(sender: 1)] })
+        }
+        let report = try cli(["audit", "subject-access", "9434765919"], nil)
+        #expect(await report.exited() == 0, "\(report.text)")
+        #expect(report.text.contains("reason: safeguarding-enquiry"), "\(report.text)")
+        let json = try cli(["audit", "subject-access", "9434765919", "--json"], nil)
+        #expect(await json.exited() == 0)
+        let parsed = try JSONSerialization.jsonObject(with: Data(json.text.utf8)) as? [String: Any]
+        #expect((parsed?["entries"] as? [Any])?.count == 1, "\(json.text)")
+        let badChild = try cli(["audit", "subject-access", "1234567890"], nil)
+        #expect(await badChild.exited() != 0)
+        #expect(badChild.text.contains("child_id: expected a ContactPoint ID"), "\(badChild.text)")
+
+        // A tree head covers everything once the signer has run (every second)
+        try await Task.sleep(for: .seconds(2))
+        let verify = try cli(["audit", "verify"], nil)
+        #expect(await verify.exited() == 0, "\(verify.text)")
+        #expect(verify.text.contains("intact"))
+    }
+
+    @Test("kill -9 of the audit service during a burst of appends loses no acknowledged event")
+    func killDuringBurst() async throws {
+        let stack = try await LocalStack.start()
+        try await stack.waitForStatus("healthy") { $0.isHealthy }
+        // The test appends as a sender service would: with the identity service's own key.
+        var config = try stack.operatorClientConfig()
+        config.keyPair = try KeyFile.readKeyPair(at: stack.directory.keyFile(principal: "identity"))
+        let auditPID = try stack.pid(of: "audit-1")
+        let acknowledged = try await withGRPCClient(transport: try BusClientTransport(config: config)) { client in
+            let audit = Contactpoint_V1_Audit.Client(wrapping: client)
+            return try await withThrowingTaskGroup(of: [String].self) { group in
+                for sender in 0..<8 {
+                    group.addTask {
+                        var acknowledged: [String] = []
+                        let until = ContinuousClock.now + .seconds(3)
+                        while ContinuousClock.now < until {
+                            let events = (0..<10).map { _ in burstEvent(sender: sender) }
+                            do {
+                                let reply = try await audit.append(.with { $0.events = events })
+                                #expect(reply.receipts.map(\.eventID) == events.map(\.eventID))
+                                acknowledged += events.map(\.eventID)
+                            } catch let error as RPCError {
+                                // Calls in flight when the process dies fail; nothing they carried was acknowledged.
+                                #expect([.unavailable, .deadlineExceeded].contains(error.code), "\(error)")
+                                try await Task.sleep(for: .milliseconds(50))
+                            }
+                        }
+                        return acknowledged
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(1))
+                    kill(auditPID, SIGKILL)
+                    return []
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+        }
+        #expect(acknowledged.count > 100, "the burst was acknowledged before the kill")
+
+        // `up` restarts it; every acknowledged event is in the log: sent again, each is a duplicate
+        try await stack.waitForStatus("audit restarted") { report in
+            report.isHealthy && report.processes.contains { $0.name == "audit-1" && $0.pid != auditPID }
+        }
+        config.retryUnavailable(services: [Contactpoint_V1_Audit.descriptor.fullyQualifiedService])
+        let duplicates = try await withGRPCClient(transport: try BusClientTransport(config: config)) { client in
+            let audit = Contactpoint_V1_Audit.Client(wrapping: client)
+            var duplicates = 0
+            for chunk in stride(from: 0, to: acknowledged.count, by: 500) {
+                let ids = acknowledged[chunk..<min(chunk + 500, acknowledged.count)]
+                let events = ids.map { id in burstEvent(sender: 0, id: id) }
+                let reply = try await audit.append(.with { $0.events = events })
+                duplicates += reply.receipts.filter(\.duplicate).count
+            }
+            return duplicates
+        }
+        #expect(duplicates == acknowledged.count)
+        let verify = try RunningProcess("contactpoint", ["audit", "verify", "--data-dir", stack.directory.root], name: "verify")
+        #expect(await verify.exited() == 0, "\(verify.text)")
+    }
+}
+
+/// An access event as the index will send it.
+private func burstEvent(sender: Int, id: String = UUID().uuidString.lowercased()) -> Contactpoint_V1_AuditEvent {
+    .with {
+        $0.eventID = id
+        $0.occurredAtMs = Int64(Date().timeIntervalSince1970 * 1000)
+        $0.action = "index/view-record"
+        $0.category = .disclosure
+        $0.actor.practitionerID = "p-burst-\(sender)"
+        $0.service = "index"
+        $0.childIds = ["9434765919"]
+        $0.reasonCode = "safeguarding-enquiry"
+        $0.outcome = .permitted
+    }
+}
+
+extension LocalStack {
+    struct AuditPeople: Sendable {
+        var auditorEmail = "ada@contactpoint.example"
+        var auditorPassword = "ada reviews the trail daily"
+        var auditorOTP: OneTimePassword
+        var practitionerEmail = "sam@hillside.example"
+        var practitionerID: String
+        var practitionerToken: String
+    }
+
+    /// The bootstrapped administrator enrols and creates an auditor and a practitioner, who both
+    /// enrol; the practitioner logs in. The auditor's current TOTP step is left unused.
+    func enrolAuditorAndPractitioner() async throws -> AuditPeople {
+        let line = try #require(up.text.split(separator: "\n").first { $0.contains("first administrator created") })
+        let adminCode = try #require(line.firstMatch(of: /--code ([A-Z2-7]+)/)?.1).description
+        let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+        return try await withIdentityClients { identity, administration in
+            let adminOTP = try await enrol(identity, email: StackService.bootstrapAdministrator, code: adminCode, password: "quiet harbour at dawn")
+            let admin = try await identity.login(.with {
+                $0.email = StackService.bootstrapAdministrator
+                $0.password = "quiet harbour at dawn"
+                $0.totpCode = adminOTP.code(at: now())
+            }).token
+            let session: Metadata = ["authorization": "Bearer \(admin)"]
+            let organisation = try await administration.createOrganisation(
+                .with {
+                    $0.type = "educational-setting"
+                    $0.name = "Hillside Primary"
+                    $0.localAuthority = "E09000033"
+                }, metadata: session)
+            let today = String(ISO8601DateFormatter().string(from: Date()).prefix(10))
+            let vetting = Contactpoint_V1_Vetting.with {
+                $0.criminalRecordsCheckedOn = today
+                $0.criminalRecordsReference = "001234567890"
+                $0.trainingCompletedOn = today
+                $0.userAgreementAcceptedOn = today
+            }
+            var people = AuditPeople(auditorOTP: OneTimePassword(secret: []), practitionerID: "", practitionerToken: "")
+            let auditor = try await administration.createPractitioner(
+                .with {
+                    $0.organisationID = organisation.organisationID
+                    $0.name = "Ada Reviewer"
+                    $0.email = people.auditorEmail
+                    $0.jobRole = "Auditor"
+                    $0.roles = ["auditor"]
+                    $0.vetting = vetting
+                }, metadata: session)
+            people.auditorOTP = try await enrol(identity, email: people.auditorEmail, code: auditor.enrolmentCode, password: people.auditorPassword)
+            let practitioner = try await administration.createPractitioner(
+                .with {
+                    $0.organisationID = organisation.organisationID
+                    $0.name = "Sam Carter"
+                    $0.email = people.practitionerEmail
+                    $0.jobRole = "Deputy head"
+                    $0.vetting = vetting
+                }, metadata: session)
+            let samOTP = try await enrol(identity, email: people.practitionerEmail, code: practitioner.enrolmentCode, password: "sam's own long passphrase")
+            people.practitionerID = practitioner.account.practitionerID
+            people.practitionerToken = try await identity.login(.with {
+                $0.email = people.practitionerEmail
+                $0.password = "sam's own long passphrase"
+                $0.totpCode = samOTP.code(at: now())
+            }).token
+            return people
+        }
+    }
+}
