@@ -14,6 +14,7 @@ principals=(
     "broker-1 -"
     "broker-2 -"
     "identity contactpoint.v1.Identity,contactpoint.v1.IdentityAdmin,grpc.health.v1.Health,grpc.health.v1.Health/identity"
+    "audit contactpoint.v1.Audit,grpc.health.v1.Health,grpc.health.v1.Health/audit"
     "echo contactpoint.v1.Echo,grpc.health.v1.Health,grpc.health.v1.Health/echo"
     "operator -"
 )

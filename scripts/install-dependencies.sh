@@ -13,6 +13,7 @@ packages=(
     libprotobuf-c-dev
     python3-zmq          # the end-to-end test of a client written in another language
     python3-protobuf
+    tzdata               # time zones: the audit service's working-hours rule (Europe/London)
     docker-compose       # validates docker-compose.yml (scripts/check-compose.sh); no engine needed
 )
 missing=()

@@ -16,7 +16,7 @@ struct StackTests {
         #expect(report.brokers.map(\.name) == ["broker-1", "broker-2"])
         #expect(report.services.map(\.name) == StackService.all.map(\.name))
         #expect(report.services.allSatisfy { $0.health == "SERVING" })
-        #expect(Set(report.processes.map(\.name)) == ["broker-1", "broker-2", "identity-1", "echo-1", "echo-2", "echo-3"])
+        #expect(Set(report.processes.map(\.name)) == ["broker-1", "broker-2", "identity-1", "audit-1", "echo-1", "echo-2", "echo-3"])
         #expect(try await stack.status().exitStatus == 0)
         let health = try RunningProcess("contactpoint", ["health", "echo", "--data-dir", stack.directory.root], name: "health")
         #expect(await health.exited() == 0)
@@ -72,7 +72,7 @@ struct StackTests {
         let stack = try await LocalStack.start()
         try await stack.waitForStatus("healthy") { $0.isHealthy }
         let pids = try stack.state.processes.compactMap(\.pid)
-        #expect(pids.count == 4)
+        #expect(pids.count == 2 + StackService.all.count)
         stack.up.killHard()
         for _ in 0..<100 where pids.contains(where: isAlive) { try await Task.sleep(for: .milliseconds(100)) }
         #expect(pids.allSatisfy { !isAlive($0) })

@@ -52,9 +52,11 @@ public enum AuditServer {
                 "rule-denied-attempts", flag: nil, default: rules.deniedAttempts, parse: ConfigurationValue.integer(in: 1...10_000))!
             rules.deniedWindow = try reader.value(
                 "rule-denied-window", flag: nil, default: rules.deniedWindow, parse: ConfigurationValue.duration)!
-            let zone = try reader.value("working-hours-zone", flag: nil, default: rules.workingHours.timeZone, parse: AuditServer.timeZone)!
+            // The default is looked up too: without the tz database London is unknown, and the service must not guess.
+            var zone = try ConfigurationValue.parsing("working-hours-zone", "Europe/London", AuditServer.timeZone)
+            if let given = try reader.value("working-hours-zone", flag: nil, default: nil, parse: AuditServer.timeZone) { zone = given }
             rules.workingHours = try reader.value(
-                "working-hours", flag: nil, default: rules.workingHours, parse: { text throws(ConfigurationError.Problem) in
+                "working-hours", flag: nil, default: MisuseRules.WorkingHours(parsing: "08:00-18:00", timeZone: zone)!, parse: { text throws(ConfigurationError.Problem) in
                     guard let hours = MisuseRules.WorkingHours(parsing: text, timeZone: zone) else {
                         throw .init("`\(text)` is not a span of working hours", fix: "write HH:MM-HH:MM, start before end, e.g. 08:00-18:00")
                     }
@@ -65,7 +67,7 @@ public enum AuditServer {
 
     static func timeZone(_ text: String) throws(ConfigurationError.Problem) -> TimeZone {
         guard let zone = TimeZone(identifier: text) else {
-            throw .init("`\(text)` is not a time zone", fix: "give an IANA time zone name such as Europe/London")
+            throw .init("`\(text)` is not a known time zone", fix: "give an IANA name such as Europe/London (Debian: apt-get install tzdata)")
         }
         return zone
     }

@@ -19,7 +19,7 @@ public struct MisuseRules: Sendable {
     public init() {}
 
     /// Monday to Friday between two times of day, in a time zone (Europe/London by default).
-    public struct WorkingHours: Sendable, Equatable {
+    public struct WorkingHours: Sendable, Equatable, CustomStringConvertible {
         public var startMinute = 8 * 60
         public var endMinute = 18 * 60
         public var timeZone = TimeZone(identifier: "Europe/London") ?? .gmt
@@ -35,6 +35,10 @@ public struct MisuseRules: Sendable {
             endMinute = parts[1][0] * 60 + parts[1][1]
             guard startMinute < endMinute else { return nil }
             self.timeZone = timeZone
+        }
+
+        public var description: String {
+            String(format: "%02d:%02d-%02d:%02d ", startMinute / 60, startMinute % 60, endMinute / 60, endMinute % 60) + timeZone.identifier
         }
 
         public func contains(millisecondsSince1970 ms: Int64) -> Bool {
