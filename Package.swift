@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "SecurityPrimitives", targets: ["SecurityPrimitives"]),
         .library(name: "Authentication", targets: ["Authentication"]),
         .library(name: "MerkleTree", targets: ["MerkleTree"]),
+        .library(name: "Audit", targets: ["Audit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),

@@ -1,13 +1,15 @@
 // swift-tools-version: 6.1
-// The bus benchmark, kept out of the main package so the default build and the tests never
+// The benchmarks, kept out of the main package so the default build and the tests never
 // compile grpc-swift-nio-transport. Run: swift run -c release --package-path Benchmarks bus-benchmark
+// (or audit-benchmark).
 import PackageDescription
 
 let package = Package(
     name: "ContactPointBenchmarks",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "bus-benchmark", targets: ["BusBenchmark"])
+        .executable(name: "bus-benchmark", targets: ["BusBenchmark"]),
+        .executable(name: "audit-benchmark", targets: ["AuditBenchmark"]),
     ],
     dependencies: [
         .package(name: "ContactPoint", path: ".."),
@@ -31,7 +33,16 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
             ]
-        )
+        ),
+        .executableTarget(
+            name: "AuditBenchmark",
+            dependencies: [
+                .product(name: "Audit", package: "ContactPoint"),
+                .product(name: "ContactPointAPI", package: "ContactPoint"),
+                .product(name: "MerkleTree", package: "ContactPoint"),
+                .product(name: "SecurityPrimitives", package: "ContactPoint"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

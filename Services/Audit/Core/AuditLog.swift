@@ -1,4 +1,4 @@
-import ContactPointAPI
+public import ContactPointAPI
 import Foundation
 import Logging
 import MerkleTree
@@ -9,7 +9,7 @@ import Synchronization
 /// queued in one transaction (one fsync with `synchronous=FULL`), then answers each caller. An
 /// answer therefore always means the events are on disk, and under load each fsync carries many
 /// callers' events.
-final class AuditLog: Sendable {
+public final class AuditLog: Sendable {
     let store: AuditStore
     let rules: MisuseRules
     /// Unix milliseconds now.
@@ -25,13 +25,14 @@ final class AuditLog: Sendable {
     private struct State {
         var pending: [Pending] = []
         var stopped = false
+        var commits = 0
     }
 
     private let state = Mutex(State())
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
-    init(store: AuditStore, rules: MisuseRules, maximumBatch: Int = 4096, clock: @escaping @Sendable () -> Int64) {
+    public init(store: AuditStore, rules: MisuseRules, maximumBatch: Int = 4096, clock: @escaping @Sendable () -> Int64) {
         self.store = store
         self.rules = rules
         self.maximumBatch = maximumBatch
@@ -39,8 +40,11 @@ final class AuditLog: Sendable {
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
+    /// Transactions committed so far: with many callers, far fewer than calls.
+    public var commits: Int { state.withLock { $0.commits } }
+
     /// Appends the events (in order) and returns once they are durable.
-    func append(_ events: [Contactpoint_V1_AuditEvent], sender: String) async throws -> [AuditStore.Receipt] {
+    public func append(_ events: [Contactpoint_V1_AuditEvent], sender: String) async throws -> [AuditStore.Receipt] {
         try await withCheckedThrowingContinuation { continuation in
             let accepted = state.withLock { state in
                 guard !state.stopped else { return false }
@@ -57,7 +61,7 @@ final class AuditLog: Sendable {
 
     /// The committer. On graceful shutdown (which comes after the RPC server has drained) it
     /// commits what is queued and stops taking appends.
-    func run() async {
+    public func run() async {
         await withGracefulShutdownHandler {
             var frontier: MerkleFrontier?
             for await _ in wakeups {
@@ -66,6 +70,7 @@ final class AuditLog: Sendable {
                         let (receipts, committed) = try await store.append(
                             batch.map(\.submission), loggedAt: clock(), rules: rules, frontier: frontier)
                         frontier = committed
+                        state.withLock { $0.commits += 1 }
                         for (pending, receipt) in zip(batch, receipts) { pending.continuation.resume(returning: receipt) }
                     } catch {
                         frontier = nil

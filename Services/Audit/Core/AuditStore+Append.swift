@@ -11,10 +11,10 @@ extension AuditStore {
         var sender: String
     }
 
-    struct Receipt: Sendable, Equatable {
-        var eventID: String
-        var leafIndex: UInt64
-        var duplicate: Bool
+    public struct Receipt: Sendable, Equatable {
+        public var eventID: String
+        public var leafIndex: UInt64
+        public var duplicate: Bool
     }
 
     /// Appends every submission's events, in order, in one transaction: each new event becomes

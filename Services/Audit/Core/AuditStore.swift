@@ -11,13 +11,13 @@ import MerkleTree
 /// every completed inner node (level ≥ 1) so that a proof costs O(log n) lookups at any size.
 /// Rows of `event`, `event_child`, `tree_node` and `tree_head` are never updated or deleted:
 /// triggers refuse it, and verify detects it if someone bypasses them.
-struct AuditStore: Sendable {
+public struct AuditStore: Sendable {
     let writer: any DatabaseWriter
 
     /// Opens (creating if needed) the database at `path`: WAL, `synchronous=FULL` (an
     /// acknowledged append survives a crash or power loss); instances sharing the file
     /// wait for each other's writes rather than fail.
-    static func open(path: String) throws -> AuditStore {
+    public static func open(path: String) throws -> AuditStore {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
@@ -171,6 +171,11 @@ struct AuditStore: Sendable {
             keyID: row["key_id"], signature: Array(row["signature"] as Data))
     }
 
+    /// The number of events in the log.
+    public func size() async throws -> UInt64 {
+        try await writer.read { db in try Self.size(db) }
+    }
+
     func latestTreeHead() async throws -> TreeHead? {
         try await writer.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM tree_head ORDER BY size DESC LIMIT 1").map(Self.treeHead)
@@ -208,7 +213,7 @@ struct AuditStore: Sendable {
     // MARK: Proofs
 
     /// The leaf of an event, its hash and its audit path to `size`.
-    func inclusionProof(eventID: String, size: UInt64) async throws -> (leaf: UInt64, leafHash: [UInt8], path: [[UInt8]]) {
+    public func inclusionProof(eventID: String, size: UInt64) async throws -> (leaf: UInt64, leafHash: [UInt8], path: [[UInt8]]) {
         try await writer.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT leaf_index, leaf_hash FROM event WHERE event_id = ?", arguments: [eventID])
             else { throw AuditStoreError.noSuchEvent(eventID) }
@@ -218,7 +223,7 @@ struct AuditStore: Sendable {
         }
     }
 
-    func consistencyProof(first: UInt64, second: UInt64) async throws -> [[UInt8]] {
+    public func consistencyProof(first: UInt64, second: UInt64) async throws -> [[UInt8]] {
         try await writer.read { db in
             guard second <= (try Self.size(db)) else { throw MerkleProofError.sizesOutOfOrder(first: second, second: try Self.size(db)) }
             return try StoredTree(db: db).consistencyProof(first: first, second: second)

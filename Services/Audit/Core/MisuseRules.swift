@@ -22,7 +22,15 @@ public struct MisuseRules: Sendable {
     public struct WorkingHours: Sendable, Equatable, CustomStringConvertible {
         public var startMinute = 8 * 60
         public var endMinute = 18 * 60
-        public var timeZone = TimeZone(identifier: "Europe/London") ?? .gmt
+        public var timeZone = TimeZone(identifier: "Europe/London") ?? .gmt {
+            didSet { calendar.timeZone = timeZone }
+        }
+        /// Made once: a calendar costs tens of microseconds to make, and every disclosure asks.
+        private var calendar: Calendar = {
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: "Europe/London") ?? .gmt
+            return calendar
+        }()
 
         public init() {}
 
@@ -35,6 +43,7 @@ public struct MisuseRules: Sendable {
             endMinute = parts[1][0] * 60 + parts[1][1]
             guard startMinute < endMinute else { return nil }
             self.timeZone = timeZone
+            calendar.timeZone = timeZone
         }
 
         public var description: String {
@@ -42,8 +51,6 @@ public struct MisuseRules: Sendable {
         }
 
         public func contains(millisecondsSince1970 ms: Int64) -> Bool {
-            var calendar = Calendar(identifier: .gregorian)
-            calendar.timeZone = timeZone
             let parts = calendar.dateComponents([.weekday, .hour, .minute], from: Date(timeIntervalSince1970: Double(ms) / 1000))
             guard let weekday = parts.weekday, (2...6).contains(weekday) else { return false }
             let minute = (parts.hour ?? 0) * 60 + (parts.minute ?? 0)

@@ -1,0 +1,197 @@
+import Audit
+import ContactPointAPI
+import Foundation
+import MerkleTree
+import Synchronization
+
+/// The audit log's figures: durable appends per second (group commit against one transaction per
+/// call, side by side), proof times as the log grows (1 M and 10 M events by default), and
+/// verify time per million events.
+///
+///     swift run -c release --package-path Benchmarks audit-benchmark
+///
+/// BENCH_SECONDS (per append row, default 5), BENCH_SIZES (default 1000000,10000000),
+/// BENCH_VERIFY_MAX (largest size verified, default 1000000), BENCH_DIR (default a new
+/// temporary directory, removed at the end).
+@main
+struct AuditBenchmark {
+    static let environment = ProcessInfo.processInfo.environment
+    static let seconds = Double(environment["BENCH_SECONDS"] ?? "5") ?? 5
+    static let sizes = (environment["BENCH_SIZES"] ?? "1000000,10000000").split(separator: ",").compactMap { UInt64($0) }
+    static let verifyMaximum = UInt64(environment["BENCH_VERIFY_MAX"] ?? "1000000") ?? 1_000_000
+    /// Monday 2 November 2026 09:00 UTC: disclosures inside working hours, as most are.
+    static let start: Int64 = 1_793_610_000_000
+
+    static func main() async throws {
+        let directory = environment["BENCH_DIR"] ?? FileManager.default.temporaryDirectory.appendingPathComponent("audit-bench-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { if environment["BENCH_DIR"] == nil { try? FileManager.default.removeItem(atPath: directory) } }
+        print("audit benchmark: \(ProcessInfo.processInfo.activeProcessorCount) cores, SQLite WAL synchronous=FULL, in \(directory)")
+
+        print("\n## Durable appends (one disclosure event per call, as the index sends them)\n")
+        print("| callers | group commit events/s | transactions | one transaction per call events/s | group/single |")
+        print("|---:|---:|---:|---:|---:|")
+        for callers in [1, 16, 64, 256] {
+            let grouped = try await measureAppends(directory: directory, callers: callers, maximumBatch: 4096)
+            let single = try await measureAppends(directory: directory, callers: callers, maximumBatch: 1)
+            print("| \(callers) | \(Int(grouped.rate)) | \(grouped.transactions) | \(Int(single.rate)) | \(String(format: "%.1f", grouped.rate / single.rate))× |")
+        }
+
+        print("\n## Growing one log (forwarder batches of 500, 4 callers), proofs and verify\n")
+        print("| events | load events/s | inclusion proof p50 / p99 µs | consistency proof p50 / p99 µs | verify s | verify s per million | database MB |")
+        print("|---:|---:|---:|---:|---:|---:|---:|")
+        let path = "\(directory)/grown.sqlite"
+        let store = try AuditStore.open(path: path)
+        let clock = Clock()
+        let log = AuditLog(store: store, rules: MisuseRules(), clock: { clock.now })
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await log.run() }
+            var size: UInt64 = 0
+            for target in sizes {
+                let began = Date()
+                let loaded = target - size
+                try await grow(log, from: size, to: target, clock: clock)
+                let loadRate = Double(loaded) / Date().timeIntervalSince(began)
+                size = target
+                let inclusion = try await timeInclusionProofs(store, size: size)
+                let consistency = try await timeConsistencyProofs(store, size: size)
+                var verifyText = "–"
+                var perMillion = "–"
+                if size <= verifyMaximum {
+                    let verifyStart = Date()
+                    let report = try AuditVerifier.verify(database: path, checkpointDirectory: nil, publicKey: .init(rawRepresentation: [UInt8](repeating: 7, count: 32)))
+                    let elapsed = Date().timeIntervalSince(verifyStart)
+                    precondition(report.isIntact && report.events == size, "verify: \(report.problems.prefix(3))")
+                    verifyText = String(format: "%.1f", elapsed)
+                    perMillion = String(format: "%.1f", elapsed / Double(size) * 1_000_000)
+                }
+                let megabytes = (fileSize(path) + fileSize(path + "-wal")) / 1_048_576
+                print("| \(size) | \(Int(loadRate)) | \(inclusion.p50) / \(inclusion.p99) | \(consistency.p50) / \(consistency.p99) | \(verifyText) | \(perMillion) | \(megabytes) |")
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Appends single-event calls from `callers` concurrent callers for `seconds` on a fresh log.
+    static func measureAppends(directory: String, callers: Int, maximumBatch: Int) async throws -> (rate: Double, transactions: Int) {
+        let store = try AuditStore.open(path: "\(directory)/appends-\(callers)-\(maximumBatch).sqlite")
+        let clock = Clock()
+        let log = AuditLog(store: store, rules: MisuseRules(), maximumBatch: maximumBatch, clock: { clock.now })
+        let deadline = Date().addingTimeInterval(seconds)
+        let counter = Counter()
+        let began = Date()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await log.run() }
+            try await withThrowingTaskGroup(of: Void.self) { callersGroup in
+                for caller in 0..<callers {
+                    callersGroup.addTask {
+                        var n = 0
+                        while Date() < deadline {
+                            _ = try await log.append([event(id: "c\(caller)-\(n)", serial: caller * 1_000_000 + n)], sender: "index")
+                            n += 1
+                        }
+                        counter.add(n)
+                    }
+                }
+                try await callersGroup.waitForAll()
+            }
+            group.cancelAll()
+        }
+        let elapsed = Date().timeIntervalSince(began)
+        return (Double(counter.value) / elapsed, log.commits)
+    }
+
+    static func grow(_ log: AuditLog, from: UInt64, to target: UInt64, clock: Clock) async throws {
+        let callers: UInt64 = 4
+        let batch: UInt64 = 500
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for caller in 0..<callers {
+                group.addTask {
+                    var next = from + caller * batch
+                    while next < target {
+                        let end = min(next + batch, target)
+                        _ = try await log.append((next..<end).map { event(id: "e-\($0)", serial: Int($0)) }, sender: "index")
+                        next += callers * batch
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    static func timeInclusionProofs(_ store: AuditStore, size: UInt64) async throws -> (p50: Int, p99: Int) {
+        var generator = SystemRandomNumberGenerator()
+        var samples: [Double] = []
+        for _ in 0..<2000 {
+            let leaf = UInt64.random(in: 0..<size, using: &generator)
+            let began = ContinuousClock.now
+            // Event e-N sits near leaf N (callers interleave their batches).
+            _ = try await store.inclusionProof(eventID: "e-\(leaf)", size: size)
+            samples.append(microseconds(began.duration(to: .now)))
+        }
+        return percentiles(samples)
+    }
+
+    static func timeConsistencyProofs(_ store: AuditStore, size: UInt64) async throws -> (p50: Int, p99: Int) {
+        var samples: [Double] = []
+        for _ in 0..<2000 {
+            let first = UInt64.random(in: 1..<size)
+            let began = ContinuousClock.now
+            _ = try await store.consistencyProof(first: first, second: size)
+            samples.append(microseconds(began.duration(to: .now)))
+        }
+        return percentiles(samples)
+    }
+
+    /// A disclosure as the index sends it: one child, the fields shown, a reason; practitioners
+    /// and children spread as in a national population.
+    static func event(id: String, serial: Int) -> Contactpoint_V1_AuditEvent {
+        .with {
+            $0.eventID = id
+            $0.occurredAtMs = start + Int64(serial % 3_600_000)
+            $0.action = "index/view-record"
+            $0.category = .disclosure
+            $0.actor = .with {
+                $0.practitionerID = "p-\(serial % 350_000)"
+                $0.organisationID = "org-\(serial % 20_000)"
+                $0.localAuthority = "E0900\(String(format: "%04d", serial % 150))"
+                $0.roles = ["practitioner"]
+                $0.sessionHash = String(repeating: "ab", count: 32)
+            }
+            $0.service = "index"
+            $0.instance = "index-1"
+            $0.childIds = ["9434765919"]
+            $0.disclosedFields = ["name", "date_of_birth", "address", "carers", "involvements"]
+            $0.reasonCode = "safeguarding-enquiry"
+            $0.outcome = .permitted
+            $0.access = .with {
+                $0.childLocalAuthority = "E0900\(String(format: "%04d", serial % 150))"
+                $0.callerOrganisationInvolved = true
+            }
+        }
+    }
+
+    static func microseconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
+    }
+
+    static func percentiles(_ samples: [Double]) -> (p50: Int, p99: Int) {
+        let sorted = samples.sorted()
+        return (Int(sorted[sorted.count / 2]), Int(sorted[sorted.count * 99 / 100]))
+    }
+
+    static func fileSize(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int) ?? 0
+    }
+}
+
+/// A fixed "now" an hour after the first event: every run sees the same rules fire.
+final class Clock: Sendable {
+    var now: Int64 { AuditBenchmark.start + 3_600_000 }
+}
+
+final class Counter: Sendable {
+    private let total = Mutex(0)
+    func add(_ n: Int) { total.withLock { $0 += n } }
+    var value: Int { total.withLock { $0 } }
+}
