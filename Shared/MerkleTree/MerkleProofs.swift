@@ -78,21 +78,35 @@ extension MerkleSubtreeSource {
     }
 }
 
-/// A tree held in memory as its leaf hashes: for tests and for recomputing a stored tree.
+/// A tree held in memory with every perfect subtree's hash (about 2n hashes): for tests, and for
+/// checking a stored tree against a recomputation.
 public struct InMemoryMerkleTree: MerkleSubtreeSource, Sendable {
-    public private(set) var leafHashes: [[UInt8]] = []
+    /// `levels[l][i]`: the hash of the `i`-th perfect subtree of `2^l` leaves.
+    private var levels: [[[UInt8]]] = []
 
     public init(leaves: [[UInt8]] = []) {
-        leafHashes = leaves.map(MerkleHash.leaf)
+        for leaf in leaves { append(leafHash: MerkleHash.leaf(leaf)) }
     }
 
-    public mutating func append(leafHash: [UInt8]) { leafHashes.append(leafHash) }
+    public mutating func append(leafHash: [UInt8]) {
+        var hash = leafHash
+        var level = 0
+        while true {
+            if levels.count == level { levels.append([]) }
+            levels[level].append(hash)
+            let count = levels[level].count
+            guard count % 2 == 0 else { return }
+            hash = MerkleHash.node(levels[level][count - 2], levels[level][count - 1])
+            level += 1
+        }
+    }
 
-    public var size: UInt64 { UInt64(leafHashes.count) }
+    public var size: UInt64 { UInt64(levels.first?.count ?? 0) }
 
     public func subtreeHash(level: Int, index: UInt64) throws -> [UInt8] {
-        if level == 0 { return leafHashes[Int(index)] }
-        return MerkleHash.node(
-            try subtreeHash(level: level - 1, index: 2 * index), try subtreeHash(level: level - 1, index: 2 * index + 1))
+        guard level < levels.count, index < levels[level].count else {
+            throw MerkleProofError.leafOutOfRange(leaf: index << level, size: size)
+        }
+        return levels[level][Int(index)]
     }
 }

@@ -41,8 +41,10 @@ struct ReviewTests {
             }
             #expect(unknown?.code == .notFound)
         }
-        let reviewActions = try await fixture.store.events(matching: .init()).filter { $0.event.category == .review }.map(\.event.action)
-        #expect(Set(reviewActions) == ["audit/list-review-items", "audit/open-review-item", "audit/record-review-outcome"])
+        let reviews = try await fixture.store.events(matching: .init()).filter { $0.event.category == .review }.map(\.event)
+        #expect(Set(reviews.map(\.action)) == ["audit/list-review-items", "audit/open-review-item", "audit/record-review-outcome"])
+        #expect(reviews.allSatisfy { $0.actor.practitionerID == "auditor-1" && $0.actor.sessionHash.count == 64 })
+        #expect(reviews.first { $0.action == "audit/record-review-outcome" }?.outcomeReason == "advice-given")
     }
 
     @Test("account suspended: identity is asked first; if that fails the item stays open")

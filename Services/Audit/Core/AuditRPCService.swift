@@ -235,7 +235,7 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
             $0.childIds = childIDs
             $0.subjectID = subject
             $0.outcome = .permitted
-            if reason != .unspecified { $0.outcomeReason = String(describing: reason).lowercased() }
+            if let code = Self.outcomeCodes[reason] { $0.outcomeReason = code }
             $0.steppedUp = caller.hasSteppedUp(now: now / 1000)
         }
         _ = try await appendOrUnavailable([event], sender: instance)
@@ -248,6 +248,11 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
             throw RPCError(code: .unavailable, message: "the audit log cannot take events now; retry", cause: error)
         }
     }
+
+    static let outcomeCodes: [Contactpoint_V1_ReviewOutcome: String] = [
+        .noConcern: "no-concern", .adviceGiven: "advice-given", .referredForDisciplinaryAction: "referred-for-disciplinary-action",
+        .accountSuspended: "account-suspended",
+    ]
 
     static func message(_ head: AuditStore.TreeHead) -> Contactpoint_V1_SignedTreeHead {
         .with {

@@ -88,7 +88,7 @@ public enum AuditServer {
         return BusService(
             rpcServices: [
                 AuditRPCService(
-                    log: log, senders: Set(settings.senders + [shared.instance]), instance: shared.instance,
+                    log: log, senders: Set(settings.senders), instance: shared.instance,
                     suspendAccount: { practitionerID in
                         _ = try await identity.setAccountStatus(.with {
                             $0.practitionerID = practitionerID
