@@ -217,27 +217,28 @@ extension LocalStack {
                 $0.trainingCompletedOn = today
                 $0.userAgreementAcceptedOn = today
             }
+            /// Creates a vetted account in the organisation and enrols it.
+            func enrolled(
+                _ name: String, email: String, jobRole: String, roles: [String], password: String
+            ) async throws -> (id: String, otp: OneTimePassword) {
+                let created = try await administration.createPractitioner(
+                    .with {
+                        $0.organisationID = organisation.organisationID
+                        $0.name = name
+                        $0.email = email
+                        $0.jobRole = jobRole
+                        $0.roles = roles
+                        $0.vetting = vetting
+                    }, metadata: session)
+                return (created.account.practitionerID, try await enrol(identity, email: email, code: created.enrolmentCode, password: password))
+            }
             var people = AuditPeople(auditorOTP: OneTimePassword(secret: []), practitionerID: "", practitionerToken: "")
-            let auditor = try await administration.createPractitioner(
-                .with {
-                    $0.organisationID = organisation.organisationID
-                    $0.name = "Ada Reviewer"
-                    $0.email = people.auditorEmail
-                    $0.jobRole = "Auditor"
-                    $0.roles = ["auditor"]
-                    $0.vetting = vetting
-                }, metadata: session)
-            people.auditorOTP = try await enrol(identity, email: people.auditorEmail, code: auditor.enrolmentCode, password: people.auditorPassword)
-            let practitioner = try await administration.createPractitioner(
-                .with {
-                    $0.organisationID = organisation.organisationID
-                    $0.name = "Sam Carter"
-                    $0.email = people.practitionerEmail
-                    $0.jobRole = "Deputy head"
-                    $0.vetting = vetting
-                }, metadata: session)
-            let samOTP = try await enrol(identity, email: people.practitionerEmail, code: practitioner.enrolmentCode, password: "sam's own long passphrase")
-            people.practitionerID = practitioner.account.practitionerID
+            people.auditorOTP = try await enrolled(
+                "Ada Reviewer", email: people.auditorEmail, jobRole: "Auditor", roles: ["auditor"], password: people.auditorPassword
+            ).otp
+            let (samID, samOTP) = try await enrolled(
+                "Sam Carter", email: people.practitionerEmail, jobRole: "Deputy head", roles: [], password: "sam's own long passphrase")
+            people.practitionerID = samID
             people.practitionerToken = try await identity.login(.with {
                 $0.email = people.practitionerEmail
                 $0.password = "sam's own long passphrase"
