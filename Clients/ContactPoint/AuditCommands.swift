@@ -12,7 +12,7 @@ struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "The audit trail: verify it, query it, work the review queue, report subject access.",
-        subcommands: [Verify.self, Events.self, Review.self, SubjectAccess.self])
+        subcommands: [Verify.self, Monitor.self, Events.self, Review.self, SubjectAccess.self])
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -51,6 +51,54 @@ struct AuditCommand: AsyncParsableCommand {
                 print("intact: every stored event, node and column agrees with every signed head")
             } else {
                 for problem in report.problems { print("PROBLEM: \(problem)") }
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Monitor: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the live log against checkpoints you hold elsewhere, then save its newest head among them.",
+            discussion: """
+                Needs a session (any role), not the database: asks the audit service for its newest signed tree \
+                head and a consistency proof from the newest checkpoint in the directory, and checks both with \
+                the public key. Run it regularly from another host with its own copy of the checkpoints. Exit \
+                status 1 if the log does not extend what you hold.
+                """)
+        @OptionGroup var bus: BusClientOptions
+        @Option(help: "Your directory of checkpoints (created if missing).")
+        var checkpoints: String
+        @Option(help: "The tree-head public key file (default: audit-signing-key.pub in that directory).")
+        var publicKey: String?
+
+        func run() async throws {
+            let keyFile = publicKey ?? "\(checkpoints)/audit-signing-key.pub"
+            let key: Ed25519.PublicKey
+            do {
+                key = try AuditVerifier.readPublicKey(path: keyFile)
+            } catch {
+                throw CLIError("cannot read the tree-head public key \(keyFile): give it with --public-key")
+            }
+            try FileManager.default.createDirectory(atPath: checkpoints, withIntermediateDirectories: true)
+            let metadata = try sessionMetadata()
+            let held = CheckpointDirectory(path: checkpoints)
+            let (live, problems) = try await withAudit(bus) { audit in
+                let head = try await audit.treeHead(.init(), metadata: metadata)
+                let live = Checkpoint(
+                    size: head.size, rootHash: Array(head.rootHash), timestampMS: head.timestampMs, keyID: head.keyID,
+                    signature: Array(head.signature))
+                let problems = try await LogMonitor.check(live: live, held: held, publicKey: key) { first, second in
+                    try await audit.consistencyProof(.with {
+                        $0.firstSize = first
+                        $0.secondSize = second
+                    }, metadata: metadata).path.map { Array($0) }
+                }
+                return (live, problems)
+            }
+            if problems.isEmpty {
+                print("consistent: the live log (size \(live.size), signed \(formatTime(live.timestampMS))) extends every checkpoint held; saved \(live.fileName)")
+            } else {
+                for problem in problems { print("PROBLEM: \(problem)") }
                 throw ExitCode(1)
             }
         }

@@ -57,7 +57,8 @@ final class AuditFixture: Sendable {
             })
     }
 
-    /// Runs the service and its committer for the duration of `body`, which gets a client.
+    /// Runs the service and its committer for the duration of `body`, which gets a client. Once
+    /// per fixture: the log's committer runs once.
     func run<T: Sendable>(_ body: @Sendable (Contactpoint_V1_Audit.Client<InProcessTransport.Client>) async throws -> T) async throws -> T {
         let transport = InProcessTransport()
         let server = GRPCServer(

@@ -101,6 +101,20 @@ struct AuditEndToEndTests {
         let verify = try cli(["audit", "verify"], nil)
         #expect(await verify.exited() == 0, "\(verify.text)")
         #expect(verify.text.contains("intact"))
+
+        // Someone elsewhere holds checkpoints: each monitor run proves the live log extends them
+        let held = "\(config)/held-checkpoints"
+        let publicKey = "\(stack.directory.dataDirectory(service: "audit"))/checkpoints/audit-signing-key.pub"
+        let first = try cli(["audit", "monitor", "--checkpoints", held, "--public-key", publicKey], nil)
+        #expect(await first.exited() == 0, "\(first.text)")
+        _ = try await withGRPCClient(transport: try BusClientTransport(config: sender)) { client in
+            try await Contactpoint_V1_Audit.Client(wrapping: client).append(.with { $0.events = [burstEvent(sender: 2)] })
+        }
+        try await Task.sleep(for: .seconds(2))
+        let second = try cli(["audit", "monitor", "--checkpoints", held, "--public-key", publicKey], nil)
+        #expect(await second.exited() == 0, "\(second.text)")
+        #expect(second.text.contains("consistent"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: held).filter { $0.hasSuffix(".checkpoint") }.count == 2)
     }
 
     @Test("kill -9 of the audit service during a burst of appends loses no acknowledged event")

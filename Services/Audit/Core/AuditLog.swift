@@ -59,8 +59,8 @@ public final class AuditLog: Sendable {
         }
     }
 
-    /// The committer. On graceful shutdown (which comes after the RPC server has drained) it
-    /// commits what is queued and stops taking appends.
+    /// The committer, run once. On graceful shutdown (which comes after the RPC server has
+    /// drained) it commits what is queued and stops taking appends.
     public func run() async {
         await withGracefulShutdownHandler {
             var frontier: MerkleFrontier?
@@ -83,8 +83,13 @@ public final class AuditLog: Sendable {
             self.state.withLock { $0.stopped = true }
             self.wake.yield()
         }
-        // Anything queued after the last batch (the committer was cancelled): refuse, never drop silently.
-        for pending in state.withLock({ state in defer { state.pending = [] }; return state.pending }) {
+        // Anything queued after the last batch (the committer was cancelled): refuse, never drop
+        // silently; and refuse what comes later (a stream is iterated once: this log is done).
+        for pending in state.withLock({ state in
+            state.stopped = true
+            defer { state.pending = [] }
+            return state.pending
+        }) {
             pending.continuation.resume(throwing: AuditLogError.stopped)
         }
     }

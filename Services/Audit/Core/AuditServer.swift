@@ -17,6 +17,7 @@ public enum AuditServer {
         public var checkpointDirectory: String
         public var senders: [String]
         public var checkpointInterval: Duration
+        public var checkpointExportInterval: Duration
         public var rules: MisuseRules
 
         public struct Flags: Sendable {
@@ -45,6 +46,8 @@ public enum AuditServer {
             senders = try reader.list("sender", flags: flags.senders, default: Self.defaultSenders, parse: ConfigurationValue.text)
             checkpointInterval = try reader.value(
                 "checkpoint-interval", flag: nil, default: .seconds(1), parse: ConfigurationValue.duration)!
+            checkpointExportInterval = try reader.value(
+                "checkpoint-export-interval", flag: nil, default: .seconds(60), parse: ConfigurationValue.duration)!
             rules = MisuseRules()
             rules.disclosuresPerHour = try reader.value(
                 "rule-disclosures-per-hour", flag: nil, default: rules.disclosuresPerHour, parse: ConfigurationValue.integer(in: 1...1_000_000))!
@@ -79,7 +82,7 @@ public enum AuditServer {
         let log = AuditLog(store: store, rules: settings.rules, clock: clock)
         let signer = TreeHeadSigner(
             store: store, key: key, checkpoints: CheckpointDirectory(path: settings.checkpointDirectory),
-            interval: settings.checkpointInterval, clock: clock, logger: logger)
+            interval: settings.checkpointInterval, exportInterval: settings.checkpointExportInterval, clock: clock, logger: logger)
         let identityTransport = try BusClientTransport(config: .init(brokers: shared.brokers, keyPair: shared.keyPair), logger: logger)
         let identityClient = GRPCClient(transport: identityTransport, interceptors: [OnBehalfOfCallerInterceptor()])
         let identity = Contactpoint_V1_IdentityAdmin.Client(wrapping: identityClient)

@@ -1,5 +1,5 @@
 import Foundation
-import SecurityPrimitives
+public import SecurityPrimitives
 
 /// A signed tree head as text, in the shape of a C2SP signed note: the body the key signs,
 /// a blank line, then one signature line.
@@ -14,14 +14,14 @@ import SecurityPrimitives
 /// ```
 /// Exported one file per head (`<size>.checkpoint`) so that the directory can be copied
 /// elsewhere as it grows; whoever holds a copy can later prove that the log was not rewritten.
-struct Checkpoint: Sendable, Equatable {
+public struct Checkpoint: Sendable, Equatable {
     static let origin = "contactpoint-audit"
 
-    var size: UInt64
-    var rootHash: [UInt8]
-    var timestampMS: Int64
-    var keyID: String
-    var signature: [UInt8]
+    public var size: UInt64
+    public var rootHash: [UInt8]
+    public var timestampMS: Int64
+    public var keyID: String
+    public var signature: [UInt8]
 
     static func body(size: UInt64, rootHash: [UInt8], timestampMS: Int64) -> String {
         "\(origin)\n\(size)\n\(Data(rootHash).base64EncodedString())\n\(timestampMS)\n"
@@ -31,9 +31,9 @@ struct Checkpoint: Sendable, Equatable {
 
     var note: String { "\(body)\n— \(Self.origin) \(keyID) \(Data(signature).base64EncodedString())\n" }
 
-    var fileName: String { String(format: "%020llu.checkpoint", size) }
+    public var fileName: String { String(format: "%020llu.checkpoint", size) }
 
-    init(size: UInt64, rootHash: [UInt8], timestampMS: Int64, keyID: String, signature: [UInt8]) {
+    public init(size: UInt64, rootHash: [UInt8], timestampMS: Int64, keyID: String, signature: [UInt8]) {
         self.size = size
         self.rootHash = rootHash
         self.timestampMS = timestampMS
@@ -54,7 +54,7 @@ struct Checkpoint: Sendable, Equatable {
         self.init(size: size, rootHash: Array(root), timestampMS: timestamp, keyID: String(signatureFields[2]), signature: Array(signature))
     }
 
-    func isSigned(by key: Ed25519.PublicKey) -> Bool {
+    public func isSigned(by key: Ed25519.PublicKey) -> Bool {
         keyID == Self.keyID(of: key) && key.isValidSignature(signature, for: Array(body.utf8))
     }
 
@@ -94,15 +94,19 @@ struct TreeHeadKey: Sendable {
 }
 
 /// Where checkpoints are exported: files written whole (temporary name, fsync, rename).
-struct CheckpointDirectory: Sendable {
-    let path: String
+public struct CheckpointDirectory: Sendable {
+    public let path: String
+
+    public init(path: String) {
+        self.path = path
+    }
 
     func prepare(publicKey: Ed25519.PublicKey) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         try write(publicKey.rawRepresentation.hexString + "\n", to: TreeHeadKey.publicKeyFileName)
     }
 
-    func export(_ checkpoint: Checkpoint) throws {
+    public func export(_ checkpoint: Checkpoint) throws {
         try write(checkpoint.note, to: checkpoint.fileName)
     }
 
@@ -111,7 +115,7 @@ struct CheckpointDirectory: Sendable {
     }
 
     /// Every checkpoint file, by size; unreadable ones are reported, not skipped.
-    func checkpoints() throws -> (valid: [Checkpoint], unreadable: [String]) {
+    public func checkpoints() throws -> (valid: [Checkpoint], unreadable: [String]) {
         let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".checkpoint") }.sorted()
         var valid: [Checkpoint] = []
         var unreadable: [String] = []

@@ -3,28 +3,33 @@ import Logging
 import ServiceLifecycle
 
 /// Signs a tree head whenever the log has grown, every `interval`, and once more at shutdown
-/// (after the last append), and exports each as a checkpoint file.
+/// (after the last append). The newest head is exported as a checkpoint file every
+/// `exportInterval` and at shutdown: files for copying elsewhere, not one a second.
 struct TreeHeadSigner: Service {
     let store: AuditStore
     let key: TreeHeadKey
     let checkpoints: CheckpointDirectory
     let interval: Duration
+    var exportInterval: Duration = .seconds(60)
     let clock: @Sendable () -> Int64
     let logger: Logger
 
     func run() async throws {
         try checkpoints.prepare(publicKey: key.privateKey.publicKey)
+        var lastExport = ContinuousClock.now
         while !Task.isShuttingDownGracefully {
-            await signIfGrown()
+            let exporting = lastExport.duration(to: .now) >= exportInterval
+            await signIfGrown(export: exporting)
+            if exporting { lastExport = .now }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
-        await signIfGrown()
+        await signIfGrown(export: true)
     }
 
-    /// Signs a head if there is anything new and exports the newest head if its file is missing
-    /// (an export that failed before is retried). Failures are logged and retried next time.
+    /// Signs a head if there is anything new and, with `export`, writes the newest head's file if
+    /// it is missing (an export that failed before is retried). Failures are logged and retried.
     @discardableResult
-    func signIfGrown() async -> Checkpoint? {
+    func signIfGrown(export: Bool = true) async -> Checkpoint? {
         do {
             let key = self.key
             let signed = try await store.signNewTreeHead(now: clock(), sign: { size, root, timestamp in
@@ -36,7 +41,7 @@ struct TreeHeadSigner: Service {
             guard let head = newest else { return nil }
             let checkpoint = Checkpoint(
                 size: head.size, rootHash: head.rootHash, timestampMS: head.timestampMS, keyID: head.keyID, signature: head.signature)
-            if signed != nil || !checkpoints.contains(checkpoint) { try checkpoints.export(checkpoint) }
+            if export, !checkpoints.contains(checkpoint) { try checkpoints.export(checkpoint) }
             return checkpoint
         } catch {
             logger.error("cannot sign or export a tree head", metadata: ["error": "\(error)"])
