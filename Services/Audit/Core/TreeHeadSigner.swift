@@ -16,11 +16,10 @@ struct TreeHeadSigner: Service {
 
     func run() async throws {
         try checkpoints.prepare(publicKey: key.privateKey.publicKey)
-        var lastExport = ContinuousClock.now
+        var lastExport: ContinuousClock.Instant?
         while !Task.isShuttingDownGracefully {
-            let exporting = lastExport.duration(to: .now) >= exportInterval
-            await signIfGrown(export: exporting)
-            if exporting { lastExport = .now }
+            let exporting = lastExport.map { $0.duration(to: .now) >= exportInterval } ?? true
+            if await signIfGrown(export: exporting) != nil, exporting { lastExport = .now }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
         await signIfGrown(export: true)
