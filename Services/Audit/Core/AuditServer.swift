@@ -104,16 +104,3 @@ public enum AuditServer {
             companions: [trust.refresher(settings: shared, logger: logger), ClientConnections(client: identityClient), signer, log])
     }
 }
-
-/// Runs a client's connections for as long as the service runs.
-struct ClientConnections<Transport: ClientTransport>: Service {
-    let client: GRPCClient<Transport>
-
-    func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await client.runConnections()
-        } onGracefulShutdown: {
-            client.beginGracefulShutdown()
-        }
-    }
-}
