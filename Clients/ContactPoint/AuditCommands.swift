@@ -34,13 +34,7 @@ struct AuditCommand: AsyncParsableCommand {
         func run() throws {
             let stack = BusClientOptions.stackDirectory(dataDir).dataDirectory(service: "audit")
             let checkpointDirectory = checkpoints ?? "\(stack)/checkpoints"
-            let keyFile = publicKey ?? "\(checkpointDirectory)/audit-signing-key.pub"
-            let key: Ed25519.PublicKey
-            do {
-                key = try AuditVerifier.readPublicKey(path: keyFile)
-            } catch {
-                throw CLIError("cannot read the tree-head public key \(keyFile): give it with --public-key")
-            }
+            let key = try treeHeadKey(publicKey, checkpoints: checkpointDirectory)
             let report = try AuditVerifier.verify(
                 database: database ?? "\(stack)/audit.sqlite", checkpointDirectory: checkpointDirectory, publicKey: key)
             print("\(report.events) events; \(report.databaseHeads) signed heads in the database, \(report.checkpointFiles) checkpoint files")
@@ -72,13 +66,7 @@ struct AuditCommand: AsyncParsableCommand {
         var publicKey: String?
 
         func run() async throws {
-            let keyFile = publicKey ?? "\(checkpoints)/audit-signing-key.pub"
-            let key: Ed25519.PublicKey
-            do {
-                key = try AuditVerifier.readPublicKey(path: keyFile)
-            } catch {
-                throw CLIError("cannot read the tree-head public key \(keyFile): give it with --public-key")
-            }
+            let key = try treeHeadKey(publicKey, checkpoints: checkpoints)
             try FileManager.default.createDirectory(atPath: checkpoints, withIntermediateDirectories: true)
             let metadata = try sessionMetadata()
             let held = CheckpointDirectory(path: checkpoints)
@@ -269,6 +257,16 @@ struct AuditCommand: AsyncParsableCommand {
                 print("\(formatTime(entry.occurredAtMs))  organisation \(entry.organisationID) (\(entry.localAuthority)), as \(entry.roles.joined(separator: "/"))  \(entry.action)  reason: \(reason)")
             }
         }
+    }
+}
+
+/// The tree-head public key from `file`, or else the one exported beside the checkpoints.
+func treeHeadKey(_ file: String?, checkpoints: String) throws -> Ed25519.PublicKey {
+    let path = file ?? "\(checkpoints)/audit-signing-key.pub"
+    do {
+        return try AuditVerifier.readPublicKey(path: path)
+    } catch {
+        throw CLIError("cannot read the tree-head public key \(path): give it with --public-key")
     }
 }
 
