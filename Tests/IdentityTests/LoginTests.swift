@@ -100,7 +100,7 @@ struct LoginTests {
         await #expect(throws: AuthenticationFailure.notPermitted(reason: "the account is locked: ask your administrator to unlock it")) {
             try await fixture.login()
         }
-        let locks = try await fixture.store.undeliveredEvents(limit: 1000).filter { $0.topic == "identity/account-locked" }
+        let locks = try await fixture.store.undeliveredAuditEvents(limit: 1000).filter { $0.event.action == "identity/account-locked" }
         #expect(locks.count == 1)
     }
 }

@@ -24,15 +24,4 @@ extension IdentityStore {
                 sql: "UPDATE outbox SET published_at = ? WHERE published_at IS NULL AND sequence <= ?", arguments: [now, sequence])
         }
     }
-
-    /// The events not yet delivered, oldest first.
-    func undeliveredEvents(limit: Int = 100) async throws -> [(eventID: String, topic: String, payload: [UInt8])] {
-        try await writer.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT event_id, topic, payload FROM outbox WHERE delivered_at IS NULL ORDER BY sequence LIMIT ?",
-                arguments: [limit]
-            ).map { ($0["event_id"], $0["topic"], Array($0["payload"] as Data)) }
-        }
-    }
-
 }
