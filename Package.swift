@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "contactpoint-echo", targets: ["EchoService"]),
         .executable(name: "contactpoint-identity", targets: ["IdentityService"]),
         .executable(name: "contactpoint-audit", targets: ["AuditService"]),
+        .executable(name: "contactpoint-index", targets: ["IndexService"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
         .library(name: "ContactPointAPI", targets: ["ContactPointAPI"]),
         .library(name: "Broker", targets: ["Broker"]),
@@ -20,6 +21,7 @@ let package = Package(
         .library(name: "Authentication", targets: ["Authentication"]),
         .library(name: "MerkleTree", targets: ["MerkleTree"]),
         .library(name: "Audit", targets: ["Audit"]),
+        .library(name: "Index", targets: ["Index"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
@@ -195,6 +197,29 @@ let package = Package(
             ],
             path: "Services/Audit/Main"
         ),
+        // The index service: children, search, involvements and disclosure (Core), and its executable (Main).
+        .target(
+            name: "Index",
+            dependencies: [
+                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Index/Core",
+            exclude: ["Resources/NOTICE"],
+            resources: [.copy("Resources/nicknames.csv"), .copy("Resources/first-names-female.txt"), .copy("Resources/first-names-male.txt"),
+                .copy("Resources/surnames.tsv"), .copy("Resources/postcode-areas.txt")]
+        ),
+        .executableTarget(
+            name: "IndexService",
+            dependencies: [
+                "Index", "ServiceRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/Index/Main"
+        ),
         .executableTarget(
             name: "ContactPointCLI",
             dependencies: [
@@ -259,6 +284,16 @@ let package = Package(
             name: "AuditTests",
             dependencies: [
                 "Audit", "Authentication", "SecurityPrimitives", "ContactPointAPI", "MerkleTree", "Identifiers",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "IndexTests",
+            dependencies: [
+                "Index", "Authentication", "SecurityPrimitives", "ContactPointAPI", "Identifiers", "ServiceRuntime",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),

@@ -1,0 +1,136 @@
+import ContactPointAPI
+import GRPCCore
+
+/// A search as the index runs it: the request validated and folded, and the ranking of the
+/// candidates the store finds for it.
+struct SearchQuery: Sendable {
+    /// Folded names ("amelia rose", "smith jones"); nil when not given.
+    var given: String?
+    var family: String?
+    /// Inclusive `YYYY-MM-DD` bounds of the date of birth.
+    var bornFrom: String?
+    var bornTo: String?
+    /// A full postcode ("SW1A 1AA") or an outward code ("SW1A").
+    var postcode: String?
+    var localAuthority: String?
+    var nicknames: Nicknames
+
+    static let pageSize = 20
+    /// The widest date-of-birth range searched by date alone (names misspelled beyond recognition).
+    static let narrowBirthRangeDays = 62
+
+    /// Validates a request. A search needs enough to pick a child, not to trawl: a given and a
+    /// family name, or a name and a date of birth, or a date of birth and a place.
+    init(_ request: Contactpoint_V1_SearchChildrenRequest, today: String, nicknames: Nicknames) throws(RPCError) {
+        typealias V = FieldValidation
+        self.nicknames = nicknames
+        if !request.givenName.isEmpty { given = NameMatching.fold(try V.personName(request.givenName, "given_name")) }
+        if !request.familyName.isEmpty { family = NameMatching.fold(try V.personName(request.familyName, "family_name")) }
+        if !request.dateOfBirth.isEmpty {
+            guard request.bornFrom.isEmpty, request.bornTo.isEmpty else {
+                throw V.invalid("date_of_birth", "give either an exact date of birth or a range (born_from, born_to), not both")
+            }
+            bornFrom = try V.pastDate(request.dateOfBirth, "date_of_birth", today: today)
+            bornTo = bornFrom
+        }
+        if !request.bornFrom.isEmpty { bornFrom = try V.pastDate(request.bornFrom, "born_from", today: today) }
+        if !request.bornTo.isEmpty { bornTo = try V.pastDate(request.bornTo, "born_to", today: "9999-12-31") }
+        if let from = bornFrom, let to = bornTo, from > to { throw V.invalid("born_to", "must not be before born_from") }
+        if !request.postcode.isEmpty {
+            let compact = request.postcode.uppercased().filter { $0 != " " }
+            if Postcode.isOutward(compact) { postcode = compact } else { postcode = try V.postcode(request.postcode, "postcode") }
+        }
+        if !request.localAuthority.isEmpty { localAuthority = try V.localAuthority(request.localAuthority, "local_authority") }
+        let named = given != nil || family != nil
+        let born = bornFrom != nil || bornTo != nil
+        let placed = postcode != nil || localAuthority != nil
+        guard (given != nil && family != nil) || (named && born) || (born && placed) else {
+            throw V.invalid("family_name", "give a given and a family name, or a name and a date of birth, or a date of birth and a postcode or local authority")
+        }
+    }
+
+    /// Whether the date-of-birth range is narrow enough to read every child born in it.
+    var isBirthNarrow: Bool {
+        guard let from = bornFrom.flatMap(CalendarDay.init), let to = bornTo.flatMap(CalendarDay.init) else { return false }
+        return from.daysUntil(to) <= Self.narrowBirthRangeDays
+    }
+
+    /// The parts of a folded given name and every nickname or full name they are known by.
+    func givenVariants(of given: String) -> Set<String> {
+        var variants: Set<String> = []
+        for part in NameMatching.parts(given) {
+            variants.insert(part)
+            variants.formUnion(nicknames.variants(of: part))
+        }
+        return variants
+    }
+
+    // MARK: Ranking
+
+    /// Each candidate's match score (0–100), best first, filtered by the query's date of birth
+    /// and place. A shielded child's address is hidden, so a postcode never matches it.
+    func rank(_ candidates: [IndexStore.Candidate]) -> [(candidate: IndexStore.Candidate, score: Int)] {
+        candidates.compactMap { candidate in score(candidate).map { (candidate, $0) } }
+            .sorted { a, b in
+                if a.score != b.score { return a.score > b.score }
+                let left = a.candidate.names[0], right = b.candidate.names[0]
+                return (left.family, left.given, a.candidate.id) < (right.family, right.given, b.candidate.id)
+            }
+    }
+
+    /// Below this similarity a name given in the query rules the candidate out.
+    static let minimumNameSimilarity = 0.75
+
+    func score(_ candidate: IndexStore.Candidate) -> Int? {
+        if let from = bornFrom, candidate.dateOfBirth < from { return nil }
+        if let to = bornTo, candidate.dateOfBirth > to { return nil }
+        if let authority = localAuthority, candidate.localAuthority != authority { return nil }
+        if let postcode {
+            guard !candidate.shielded, let theirs = candidate.postcode else { return nil }
+            guard theirs == postcode || theirs.split(separator: " ").first.map(String.init) == postcode else { return nil }
+        }
+        guard given != nil || family != nil else { return 100 }
+        let variants = given.map { givenVariants(of: $0) }
+        let givenParts = given.map { NameMatching.parts($0) } ?? []
+        let familyParts = family.map { NameMatching.parts($0) } ?? []
+        var best: Double?
+        for (index, name) in candidate.names.enumerated() {
+            var total = 0.0, weights = 0.0
+            if family != nil {
+                let similarity = NameMatching.bestSimilarity(familyParts, NameMatching.parts(NameMatching.fold(name.family)))
+                guard similarity >= Self.minimumNameSimilarity else { continue }
+                total += 0.55 * similarity
+                weights += 0.55
+            }
+            if let variants {
+                let theirs = NameMatching.parts(NameMatching.fold(name.given))
+                var similarity = NameMatching.bestSimilarity(givenParts, theirs)
+                // A nickname of the name (Bill for William) is nearly as good as the name itself.
+                if similarity < 0.95, !variants.isDisjoint(with: theirs) { similarity = 0.95 }
+                guard similarity >= Self.minimumNameSimilarity else { continue }
+                total += 0.45 * similarity
+                weights += 0.45
+            }
+            // A former name or alias ranks just below the same current name.
+            let score = total / weights * (index == 0 ? 1 : 0.98)
+            best = max(best ?? 0, score)
+        }
+        return best.map { Int(($0 * 100).rounded()) }
+    }
+}
+
+extension CalendarDay {
+    /// Whole days from this date to `other` (negative if `other` is earlier).
+    func daysUntil(_ other: CalendarDay) -> Int { other.dayNumber - dayNumber }
+
+    /// Days since 0000-03-01 in the proleptic Gregorian calendar.
+    var dayNumber: Int {
+        let parts = text.split(separator: "-").map { Int($0)! }
+        var (year, month) = (parts[0], parts[1])
+        if month <= 2 {
+            year -= 1
+            month += 12
+        }
+        return 365 * year + year / 4 - year / 100 + year / 400 + (153 * (month - 3) + 2) / 5 + parts[2] - 1
+    }
+}

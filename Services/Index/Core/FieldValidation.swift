@@ -1,0 +1,160 @@
+import Foundation
+import GRPCCore
+import Identifiers
+
+/// The shapes the index accepts, field by field: names, addresses, postcodes, telephone numbers,
+/// emails, dates and codes, each with its length and character class. There is no free-text
+/// field, so case information has nowhere to go. A bad value is INVALID_ARGUMENT whose message
+/// starts with the field's path.
+enum FieldValidation {
+    static func invalid(_ field: String, _ expected: String) -> RPCError {
+        RPCError(code: .invalidArgument, message: "\(field): \(expected)")
+    }
+
+    /// A person's given or family name: letters (any script), spaces, hyphens, apostrophes and
+    /// full stops, starting with a letter; 1–100 characters. Leading and trailing spaces are trimmed.
+    static func personName(_ value: String, _ field: String) throws(RPCError) -> String {
+        let name = value.trimmingCharacters(in: .whitespaces)
+        guard (1...100).contains(name.count), name.first!.isLetter,
+            name.allSatisfy({ $0.isLetter || $0 == " " || $0 == "-" || $0 == "'" || $0 == "’" || $0 == "." })
+        else { throw invalid(field, "1–100 letters, spaces, hyphens and apostrophes, starting with a letter") }
+        return name
+    }
+
+    /// A line of an address or a town: letters, digits, spaces and `' - , . / & ( )`; 1–100 characters.
+    static func addressText(_ value: String, _ field: String) throws(RPCError) -> String {
+        let text = value.trimmingCharacters(in: .whitespaces)
+        guard (1...100).contains(text.count), text.allSatisfy({ $0.isLetter || $0.isNumber || " '’-,./&()".contains($0) })
+        else { throw invalid(field, "1–100 letters, digits, spaces and ' - , . / & ( )") }
+        return text
+    }
+
+    /// A job role or an organisation's name: as an address line, up to `maximum` characters.
+    static func label(_ value: String, _ field: String, maximum: Int) throws(RPCError) -> String {
+        let text = value.trimmingCharacters(in: .whitespaces)
+        guard (1...maximum).contains(text.count), text.allSatisfy({ $0.isLetter || $0.isNumber || " '’-,./&()".contains($0) })
+        else { throw invalid(field, "1–\(maximum) letters, digits, spaces and ' - , . / & ( )") }
+        return text
+    }
+
+    /// A UK postcode, normalised to upper case with one space before the inward code ("SW1A 1AA").
+    static func postcode(_ value: String, _ field: String) throws(RPCError) -> String {
+        guard let postcode = Postcode(value) else { throw invalid(field, "a UK postcode such as SW1A 1AA") }
+        return postcode.text
+    }
+
+    /// A UK telephone number: digits and spaces with an optional leading +, 10–13 digits.
+    static func telephone(_ value: String, _ field: String) throws(RPCError) -> String {
+        let text = value.trimmingCharacters(in: .whitespaces)
+        let body = text.hasPrefix("+") ? text.dropFirst() : Substring(text)
+        let digits = body.filter(\.isNumber).count
+        guard (10...13).contains(digits), text.count <= 20, body.allSatisfy({ ($0.isASCII && $0.isNumber) || $0 == " " })
+        else { throw invalid(field, "a telephone number: 10–13 digits, spaces and an optional leading +") }
+        return text
+    }
+
+    /// An email address: one `@`, a local part of `[A-Za-z0-9._%+-]` and a dotted domain; ≤254 characters.
+    static func email(_ value: String, _ field: String) throws(RPCError) -> String {
+        let text = value.trimmingCharacters(in: .whitespaces)
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard text.count <= 254, parts.count == 2, (1...64).contains(parts[0].count),
+            parts[0].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._%+-".contains($0)) }),
+            parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
+            parts[1].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-".contains($0)) })
+        else { throw invalid(field, "an email address such as name@school.example.sch.uk") }
+        return text
+    }
+
+    /// A local authority code: 3–12 upper-case letters and digits (e.g. E09000033).
+    static func localAuthority(_ value: String, _ field: String) throws(RPCError) -> String {
+        guard (3...12).contains(value.count), value.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) })
+        else { throw invalid(field, "a local authority code: 3–12 upper-case letters and digits, e.g. E09000033") }
+        return value
+    }
+
+    /// An organisation's id as the identity service issued it: 1–64 of `[A-Za-z0-9._:-]`.
+    static func organisationID(_ value: String, _ field: String) throws(RPCError) -> String {
+        guard (1...64).contains(value.count), value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._:-".contains($0)) })
+        else { throw invalid(field, "an organisation id: 1–64 letters, digits and ._:-") }
+        return value
+    }
+
+    static func childID(_ value: String, _ field: String) throws(RPCError) -> ContactPointID {
+        guard let id = ContactPointID(value) else { throw invalid(field, "a ContactPoint ID: 10 digits with a valid check digit") }
+        return id
+    }
+
+    /// A calendar date `YYYY-MM-DD` from 1900 up to `today` (both as `YYYY-MM-DD`).
+    static func pastDate(_ value: String, _ field: String, today: String) throws(RPCError) -> String {
+        guard CalendarDay(value) != nil, value >= "1900-01-01" else { throw invalid(field, "a date as YYYY-MM-DD") }
+        guard value <= today else { throw invalid(field, "must not be in the future") }
+        return value
+    }
+
+    /// The reason text beside a reason code: at most 200 characters, no control characters.
+    static func reasonText(_ value: String, _ field: String) throws(RPCError) -> String {
+        guard value.count <= 200, value.unicodeScalars.allSatisfy({ ![.control, .format, .lineSeparator, .paragraphSeparator].contains($0.properties.generalCategory) })
+        else { throw invalid(field, "at most 200 characters, no control characters") }
+        return value
+    }
+}
+
+/// A valid calendar date written `YYYY-MM-DD`.
+struct CalendarDay: Sendable {
+    let text: String
+
+    init?(_ text: String) {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for byte in bytes[range] {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), (1...12).contains(month) else { return nil }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        guard (1...days).contains(day) else { return nil }
+        self.text = text
+    }
+
+    /// Today's date in UTC.
+    static func today(_ now: Date = Date()) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day], from: now)
+        return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+    }
+}
+
+/// A UK postcode: outward code (area letters, district digit and an optional digit or letter)
+/// and inward code (a digit and two letters), as Royal Mail defines their shape.
+struct Postcode: Sendable, Equatable {
+    /// Upper case, one space: "SW1A 1AA".
+    let text: String
+    /// The outward code: "SW1A".
+    var outward: Substring { text.prefix(upTo: text.firstIndex(of: " ")!) }
+
+    init?(_ value: String) {
+        let compact = value.uppercased().filter { $0 != " " }
+        guard (5...7).contains(compact.count), compact.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else { return nil }
+        let inward = compact.suffix(3)
+        let outward = compact.dropLast(3)
+        guard inward.first!.isNumber, inward.dropFirst().allSatisfy({ $0.isLetter && !"CIKMOV".contains($0) }) else { return nil }
+        guard Self.isOutward(outward) else { return nil }
+        text = "\(outward) \(inward)"
+    }
+
+    /// Whether `text` is an outward code alone ("SW1A", "M1").
+    static func isOutward(_ text: some StringProtocol) -> Bool {
+        let area = text.prefix(while: \.isLetter)
+        let district = text.dropFirst(area.count)
+        guard (1...2).contains(area.count), area.allSatisfy(\.isASCII), !"QVX".contains(area.first!), (1...2).contains(district.count),
+            district.first!.isASCII, district.first!.isNumber, district.dropFirst().allSatisfy({ $0.isASCII && ($0.isNumber || $0.isLetter) })
+        else { return false }
+        return true
+    }
+}

@@ -1,0 +1,319 @@
+import Authentication
+import ContactPointAPI
+import Foundation
+import GRPCCore
+import Identifiers
+import ServiceRuntime
+
+/// The index's RPCs. Every call needs a session; authorization is on the originating
+/// practitioner's roles and organisation, deny by default, and a refusal is itself an audit
+/// event. Nothing is disclosed before its access event is durable in the audit outbox.
+struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
+    let store: IndexStore
+    /// Access events, group-committed to the audit outbox.
+    let disclosures: GroupCommitter<Contactpoint_V1_AuditEvent, Void>
+    let consent: any ConsentDecisions
+    let nicknames: Nicknames
+    /// Unix milliseconds now.
+    let clock: @Sendable () -> Int64
+
+    /// Who may look children up.
+    static let lookupRoles: Set<String> = ["practitioner", "named-person", "la-administrator"]
+    /// Who may record and change their organisation's involvements.
+    static let involvementRoles: Set<String> = ["practitioner", "named-person"]
+    /// How recent a TOTP code must be for a shield override.
+    static let stepUpWindow: Duration = .seconds(300)
+
+    private var today: String { CalendarDay.today(Date(timeIntervalSince1970: Double(clock()) / 1000)) }
+
+    // MARK: Disclosure
+
+    func searchChildren(
+        request: Contactpoint_V1_SearchChildrenRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_SearchChildrenResponse {
+        let caller = try Caller.required()
+        let reason = try RecordValidation.reason(request.reason, hasReason: request.hasReason)
+        let query = try SearchQuery(request, today: today, nicknames: nicknames)
+        try await authorize(caller, anyOf: Self.lookupRoles, action: "search", reason: reason)
+        let (candidates, truncated) = try await store.candidates(for: query)
+        let ranked = query.rank(candidates)
+        let page = ranked.prefix(SearchQuery.pageSize)
+        let matches = page.map { entry in
+            Contactpoint_V1_SearchMatch.with {
+                let child = entry.candidate
+                $0.childID = IndexStore.childID(child.id)
+                $0.givenName = child.names[0].given
+                $0.familyName = child.names[0].family
+                $0.dateOfBirth = child.dateOfBirth
+                $0.gender = child.gender
+                $0.localAuthority = child.localAuthority
+                if !child.shielded, let postcode = child.postcode { $0.postcodeDistrict = String(postcode.prefix { $0 != " " }) }
+                $0.score = UInt32(entry.score)
+            }
+        }
+        try await recordDisclosure(
+            event(caller, action: "search", category: .disclosure, reason: reason) {
+                $0.childIds = matches.map(\.childID)
+                $0.disclosedFields = matches.isEmpty ? [] : ["name", "date_of_birth", "gender", "local_authority", "postcode_district"]
+            })
+        return .with {
+            $0.matches = matches
+            $0.moreMatches = truncated || ranked.count > page.count
+        }
+    }
+
+    func viewRecord(request: Contactpoint_V1_ViewRecordRequest, context: ServerContext) async throws -> Contactpoint_V1_ChildRecord {
+        let caller = try Caller.required()
+        let reason = try RecordValidation.reason(request.reason, hasReason: request.hasReason)
+        let childID = try FieldValidation.childID(request.childID, "child_id")
+        let overriding = request.hasShieldOverride
+        if overriding, request.shieldOverride.justification.code == nil {
+            throw FieldValidation.invalid(
+                "shield_override.justification", Contactpoint_V1_ShieldOverrideJustification.codes.joined(separator: ", "))
+        }
+        try await authorize(caller, anyOf: Self.lookupRoles, action: "view-record", reason: reason, childID: childID)
+        if overriding {
+            let refusal: String? =
+                if !caller.hasRole("named-person") { "a shield override needs the named-person role" }
+                else if !caller.hasSteppedUp(within: Self.stepUpWindow, now: clock() / 1000) {
+                    "a shield override needs a TOTP code entered within the last 5 minutes: run `contactpoint step-up`"
+                } else { nil }
+            if let refusal {
+                try await recordDisclosure(
+                    event(caller, action: "view-record", category: .disclosure, reason: reason, outcome: .denied) {
+                        $0.childIds = [childID.digits]
+                        $0.override = .shield
+                        $0.outcomeReason = "shield-override-refused"
+                    })
+                throw RPCError(code: .permissionDenied, message: refusal)
+            }
+        }
+        guard let stored = try await store.record(ofChild: childID) else {
+            throw RPCError(code: .notFound, message: "child_id: no child \(childID.digits) on the index")
+        }
+        let overridden = overriding && stored.shielded
+        var record = Contactpoint_V1_ChildRecord.with {
+            $0.child = stored.child
+            $0.shielded = stored.shielded
+            $0.shieldOverridden = overridden
+        }
+        var disclosed = ["name", "other_names", "date_of_birth", "gender", "local_authority", "status"]
+        if stored.shielded && !overridden {
+            record.child.clearAddress()
+            record.child.previousAddresses = []
+            record.child.carers = []
+        } else {
+            disclosed += ["address", "previous_addresses", "carers"]
+        }
+        for var involvement in stored.involvements {
+            let own = involvement.organisationID == caller.organisationID
+            if involvement.sensitive, !own, !(try await consent.mayDisclose(involvement, to: caller)) { continue }
+            if stored.shielded && !overridden { involvement.clearContact() }
+            record.involvements.append(involvement)
+        }
+        if !record.involvements.isEmpty {
+            disclosed += ["involvements", "indicators"]
+            if !stored.shielded || overridden { disclosed.append("involvement_contacts") }
+        }
+        try await recordDisclosure(
+            event(caller, action: "view-record", category: .disclosure, reason: reason) {
+                $0.childIds = [childID.digits]
+                $0.disclosedFields = disclosed
+                if overridden {
+                    $0.override = .shield
+                    $0.outcomeReason = request.shieldOverride.justification.code!
+                }
+                $0.access = .with {
+                    $0.childLocalAuthority = stored.child.localAuthority
+                    $0.callerOrganisationInvolved = stored.involvements.contains {
+                        $0.organisationID == caller.organisationID && $0.endDate.isEmpty
+                    }
+                }
+            })
+        return record
+    }
+
+    // MARK: Children
+
+    /// The most children one PutChildren call takes.
+    static let maximumBatch = 1000
+
+    func putChildren(request: Contactpoint_V1_PutChildrenRequest, context: ServerContext) async throws -> Contactpoint_V1_PutChildrenResponse {
+        let caller = try Caller.required()
+        guard (1...Self.maximumBatch).contains(request.children.count) else {
+            throw FieldValidation.invalid("children", "1–\(Self.maximumBatch) children per call")
+        }
+        let today = today
+        var entries: [Contactpoint_V1_ChildEntry] = []
+        entries.reserveCapacity(request.children.count)
+        for (index, entry) in request.children.enumerated() {
+            let field = "children[\(index)]"
+            var valid = Contactpoint_V1_ChildEntry()
+            guard entry.hasChild else { throw FieldValidation.invalid("\(field).child", "the child's details are required") }
+            valid.child = try RecordValidation.child(entry.child, "\(field).child", today: today)
+            guard entry.involvements.count <= 20 else { throw FieldValidation.invalid("\(field).involvements", "at most 20") }
+            valid.involvements = try entry.involvements.enumerated().map { (i, involvement) throws(RPCError) in
+                try RecordValidation.involvement(involvement, "\(field).involvements[\(i)]", today: today)
+            }
+            entries.append(valid)
+        }
+        if !caller.hasRole("system-administrator") {
+            guard caller.hasRole("la-administrator") else {
+                try await refuse(caller, action: "put-children", "only local-authority and system administrators change children's details")
+            }
+            for (index, entry) in entries.enumerated() {
+                var authorities = [entry.child.localAuthority]
+                if let id = ContactPointID(entry.child.childID), let current = try await store.localAuthority(ofChild: id) {
+                    authorities.append(current)
+                }
+                if authorities.contains(where: { $0 != caller.localAuthority }) {
+                    try await refuse(
+                        caller, action: "put-children",
+                        "children[\(index)].child.local_authority: an administrator of \(caller.localAuthority) changes only that authority's children")
+                }
+            }
+        }
+        let result = try await store.putChildren(
+            entries, by: caller.auditActor, now: clock(), audit: event(caller, action: "put-children", category: .change) { _ in })
+        return .with {
+            $0.childIds = result.childIDs
+            $0.created = UInt32(result.created)
+            $0.updated = UInt32(result.updated)
+        }
+    }
+
+    func setShield(request: Contactpoint_V1_SetShieldRequest, context: ServerContext) async throws -> Contactpoint_V1_SetShieldResponse {
+        let caller = try Caller.required()
+        let childID = try FieldValidation.childID(request.childID, "child_id")
+        let action = request.shielded ? "shield" : "unshield"
+        guard caller.hasRole("la-administrator") else {
+            try await refuse(caller, action: action, "only local-authority administrators shield records", childID: childID)
+        }
+        guard let authority = try await store.localAuthority(ofChild: childID) else {
+            throw RPCError(code: .notFound, message: "child_id: no child \(childID.digits) on the index")
+        }
+        guard authority == caller.localAuthority else {
+            try await refuse(caller, action: action, "only the child's own local authority (\(authority)) shields its record", childID: childID)
+        }
+        try await store.setShield(request.shielded, childID: childID, audit: event(caller, action: action, category: .change) { _ in })
+        return .with {
+            $0.childID = childID.digits
+            $0.shielded = request.shielded
+        }
+    }
+
+    // MARK: Involvements
+
+    func recordInvolvement(request: Contactpoint_V1_RecordInvolvementRequest, context: ServerContext) async throws -> Contactpoint_V1_Involvement {
+        let caller = try Caller.required()
+        let childID = try FieldValidation.childID(request.childID, "child_id")
+        var details = request.involvement
+        if details.organisationID.isEmpty { details.organisationID = caller.organisationID }
+        let involvement = try RecordValidation.involvement(details, "involvement", today: today)
+        try await authorize(caller, anyOf: Self.involvementRoles, action: "record-involvement", childID: childID)
+        guard involvement.organisationID == caller.organisationID else {
+            try await refuse(caller, action: "record-involvement", "involvement.organisation_id: a practitioner records only their own organisation's involvement", childID: childID)
+        }
+        if involvement.serviceType.isSensitive,
+            !(try await consent.mayRecord(childID: childID.digits, serviceType: involvement.serviceType, for: caller))
+        {
+            throw RPCError(
+                code: .failedPrecondition,
+                message: "a \(involvement.serviceType.code!) involvement is recorded only with the consent of the child or a parent, or a named-person override: record it with `contactpoint consent` first")
+        }
+        return try await store.recordInvolvement(
+            involvement, childID: childID, by: caller.practitionerID, now: clock(),
+            audit: event(caller, action: "record-involvement", category: .change) { _ in })
+    }
+
+    func endInvolvement(request: Contactpoint_V1_EndInvolvementRequest, context: ServerContext) async throws -> Contactpoint_V1_Involvement {
+        let date = request.endDate.isEmpty ? today : try FieldValidation.pastDate(request.endDate, "end_date", today: today)
+        return try await change(request.involvementID, .end(on: date), action: "end-involvement")
+    }
+
+    func setIndicator(request: Contactpoint_V1_SetIndicatorRequest, context: ServerContext) async throws -> Contactpoint_V1_Involvement {
+        guard request.kind.code != nil else {
+            throw FieldValidation.invalid("kind", Contactpoint_V1_IndicatorKind.codes.joined(separator: ", "))
+        }
+        return try await change(
+            request.involvementID, .indicator(request.kind, raised: request.raised, on: today),
+            action: request.raised ? "raise-indicator" : "clear-indicator")
+    }
+
+    func setLeadProfessional(
+        request: Contactpoint_V1_SetLeadProfessionalRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_Involvement {
+        try await change(request.involvementID, .lead(request.lead), action: request.lead ? "set-lead-professional" : "clear-lead-professional")
+    }
+
+    private func change(_ involvementID: String, _ change: IndexStore.InvolvementChange, action: String) async throws -> Contactpoint_V1_Involvement {
+        let caller = try Caller.required()
+        guard !involvementID.isEmpty, involvementID.allSatisfy(\.isNumber), involvementID.count <= 18 else {
+            throw FieldValidation.invalid("involvement_id", "an involvement id as the index gave it")
+        }
+        try await authorize(caller, anyOf: Self.involvementRoles, action: action)
+        do {
+            return try await store.change(
+                involvement: involvementID, change, organisationID: caller.organisationID, by: caller.practitionerID, now: clock(),
+                audit: event(caller, action: action, category: .change) { _ in })
+        } catch IndexStoreError.notYourOrganisation {
+            try await refuse(caller, action: action, IndexStoreError.notYourOrganisation.rpcErrorMessage, subject: "involvement-\(involvementID)")
+        }
+    }
+
+    // MARK: Authorization and audit
+
+    private func authorize(
+        _ caller: Caller, anyOf roles: Set<String>, action: String, reason: Contactpoint_V1_AccessReason? = nil, childID: ContactPointID? = nil
+    ) async throws {
+        guard roles.isDisjoint(with: caller.claims.roles) else {
+            try await refuse(caller, action: action, "this needs one of the roles \(roles.sorted().joined(separator: ", "))", childID: childID, reason: reason)
+        }
+    }
+
+    /// Records a refusal in the audit trail, then refuses with PERMISSION_DENIED.
+    private func refuse(
+        _ caller: Caller, action: String, _ message: String, childID: ContactPointID? = nil, subject: String? = nil,
+        reason: Contactpoint_V1_AccessReason? = nil
+    ) async throws -> Never {
+        try await recordDisclosure(
+            event(caller, action: action, category: .disclosure, reason: reason, outcome: .denied) {
+                if let childID { $0.childIds = [childID.digits] }
+                if let subject { $0.subjectID = subject }
+                $0.outcomeReason = "not-authorized"
+            })
+        throw RPCError(code: .permissionDenied, message: message)
+    }
+
+    /// Makes an access event durable in the outbox; if it cannot, the caller gets UNAVAILABLE
+    /// and nothing is disclosed.
+    private func recordDisclosure(_ event: Contactpoint_V1_AuditEvent) async throws {
+        do {
+            try await disclosures.submit(event)
+        } catch {
+            throw RPCError(code: .unavailable, message: "the access cannot be recorded in the audit trail, so nothing is disclosed: try again")
+        }
+    }
+
+    private func event(
+        _ caller: Caller, action: String, category: Contactpoint_V1_AuditCategory, reason: Contactpoint_V1_AccessReason? = nil,
+        outcome: Contactpoint_V1_AuditOutcome = .permitted, _ configure: (inout Contactpoint_V1_AuditEvent) -> Void
+    ) -> Contactpoint_V1_AuditEvent {
+        var event = Contactpoint_V1_AuditEvent.with {
+            $0.eventID = UUID().uuidString.lowercased()
+            $0.occurredAtMs = clock()
+            $0.action = "index/\(action)"
+            $0.category = category
+            $0.actor = caller.auditActor
+            $0.service = "index"
+            $0.outcome = outcome
+            $0.steppedUp = caller.hasSteppedUp(within: Self.stepUpWindow, now: clock() / 1000)
+            if let reason {
+                $0.reasonCode = reason.code.code ?? ""
+                $0.reasonText = reason.text
+            }
+        }
+        configure(&event)
+        return event
+    }
+}

@@ -1,0 +1,43 @@
+import Authentication
+import ContactPointAPI
+import Foundation
+public import Logging
+import ServiceLifecycle
+public import ServiceRuntime
+
+/// Everything `contactpoint-index` runs, built from its settings: the store, the group commit of
+/// access events, the audit forwarder that empties the outbox, and the RPCs behind session checking.
+public enum IndexServer {
+    public struct Settings: Sendable {
+        public var database: String
+
+        public struct Flags: Sendable {
+            public var database: String?
+            public init(database: String?) { self.database = database }
+        }
+
+        /// Reads the index service's own keys (docs/CONFIGURATION.md).
+        public init(reading reader: inout ConfigurationReader, flags: Flags) throws(ConfigurationError) {
+            database = try reader.value("database", flag: flags.database, default: "index.sqlite", parse: ConfigurationValue.text)!
+        }
+    }
+
+    public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws -> BusService {
+        let store = try IndexStore.open(path: settings.database)
+        let disclosures = GroupCommitter<Contactpoint_V1_AuditEvent, Void>(maximumBatch: 2048) { events in
+            try await store.appendAuditEvents(events)
+            return events.map { _ in () }
+        }
+        let trust = SessionTrust()
+        logger.notice("index ready", metadata: ["index.database": "\(settings.database)"])
+        return BusService(
+            rpcServices: [
+                IndexRPCService(
+                    store: store, disclosures: disclosures, consent: NoConsentService(), nicknames: .standard,
+                    clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+            ],
+            interceptors: [trust.interceptor()],
+            readinessChecks: [{ await store.isAvailable() }],
+            companions: [trust.refresher(settings: shared, logger: logger), disclosures, AuditForwarder(outbox: store, settings: shared, logger: logger)])
+    }
+}

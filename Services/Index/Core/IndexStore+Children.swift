@@ -1,0 +1,216 @@
+import ContactPointAPI
+import Foundation
+import GRDB
+import Identifiers
+
+extension IndexStore {
+    struct PutResult: Sendable, Equatable {
+        var childIDs: [String]
+        var created: Int
+        var updated: Int
+    }
+
+    /// Creates or replaces children's details (validated) in one transaction, with one audit
+    /// event for the batch. A child without an id gets a new random ContactPoint ID. A feed's
+    /// involvement is added unless the same organisation already has a current one of that
+    /// service type; for a child already on the index it is also a change event.
+    func putChildren(
+        _ entries: [Contactpoint_V1_ChildEntry], by actor: Contactpoint_V1_AuditActor, now: Int64, audit: Contactpoint_V1_AuditEvent
+    ) async throws -> PutResult {
+        try await writer.write { db in
+            var result = PutResult(childIDs: [], created: 0, updated: 0)
+            for entry in entries {
+                var child = entry.child
+                let id: Int64
+                let existed: Bool
+                if let given = ContactPointID(child.childID) {
+                    id = Int64(given.digits)!
+                    existed = try Self.deleteDetails(ofChild: id, db)
+                } else {
+                    id = try Self.newChildID(db)
+                    child.childID = Self.childID(id)
+                    existed = false
+                }
+                try Self.insertDetails(child, id: id, now: now, db)
+                for involvement in entry.involvements {
+                    let current = try Bool.fetchOne(
+                        db.cachedStatement(sql: """
+                            SELECT 1 FROM involvement
+                            WHERE child_id = ? AND organisation_id = ? AND service_type = ? AND end_date IS NULL
+                            """),
+                        arguments: [id, involvement.organisationID, involvement.serviceType.code]) ?? false
+                    guard !current else { continue }
+                    let involvementID = try Self.insertInvolvement(involvement, childID: id, recordedBy: actor.practitionerID, now: now, db)
+                    if existed {
+                        try Self.appendChange(
+                            "involvement-recorded", childID: id, involvementID: involvementID, organisationID: involvement.organisationID,
+                            serviceType: involvement.serviceType, by: actor.practitionerID, now: now, db)
+                    }
+                }
+                result.childIDs.append(child.childID)
+                if existed { result.updated += 1 } else { result.created += 1 }
+            }
+            var event = audit
+            event.childIds = result.childIDs
+            try Self.appendAudit(event, db)
+            return result
+        }
+    }
+
+    /// A child's details, involvements (with indicators) and shield, or `nil` if unknown.
+    func record(ofChild childID: ContactPointID) async throws -> StoredRecord? {
+        try await writer.read { db in try Self.record(Int64(childID.digits)!, db) }
+    }
+
+    struct StoredRecord: Sendable {
+        var child: Contactpoint_V1_ChildDetails
+        var involvements: [Contactpoint_V1_Involvement]
+        var shielded: Bool
+    }
+
+    static func record(_ id: Int64, _ db: Database) throws -> StoredRecord? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM child WHERE id = ?"), arguments: [id]) else { return nil }
+        var child = Contactpoint_V1_ChildDetails.with {
+            $0.childID = childID(id)
+            $0.name = .with {
+                $0.given = row["given_name"]
+                $0.family = row["family_name"]
+            }
+            $0.dateOfBirth = row["date_of_birth"]
+            $0.gender = Contactpoint_V1_Gender(code: row["gender"]) ?? .notKnown
+            $0.localAuthority = row["local_authority"]
+            $0.status = Contactpoint_V1_ChildStatus(code: row["status"]) ?? .active
+        }
+        child.otherNames = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT given_name, family_name FROM child_other_name WHERE child_id = ? ORDER BY position"),
+            arguments: [id]
+        ).map { name in
+            .with {
+                $0.given = name["given_name"]
+                $0.family = name["family_name"]
+            }
+        }
+        for address in try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM child_address WHERE child_id = ? ORDER BY position"), arguments: [id])
+        {
+            if address["position"] as Int == 0 { child.address = Self.address(address) } else { child.previousAddresses.append(Self.address(address)) }
+        }
+        child.carers = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM carer WHERE child_id = ? ORDER BY position"), arguments: [id])
+            .map { carer in
+                .with {
+                    $0.name = .with {
+                        $0.given = carer["given_name"]
+                        $0.family = carer["family_name"]
+                    }
+                    $0.relationship = Contactpoint_V1_CarerRelationship(code: carer["relationship"]) ?? .other
+                    $0.parentalResponsibility = carer["parental_responsibility"]
+                    if carer["line1"] as String? != nil { $0.address = Self.address(carer) }
+                    $0.telephone = carer["telephone"] ?? ""
+                }
+            }
+        let involvements = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM involvement WHERE child_id = ? ORDER BY id"), arguments: [id]
+        ).map { try Self.involvement($0, db) }
+        return StoredRecord(child: child, involvements: involvements, shielded: row["is_shielded"])
+    }
+
+    // MARK: Rows
+
+    static func childID(_ value: Int64) -> String {
+        let digits = String(value)
+        return String(repeating: "0", count: max(0, 10 - digits.count)) + digits
+    }
+
+    /// A random unused ContactPoint ID: IDs reveal neither order nor count.
+    static func newChildID(_ db: Database) throws -> Int64 {
+        while true {
+            guard let id = ContactPointID(serial: Int.random(in: 100_000_000..<1_000_000_000)) else { continue }
+            let value = Int64(id.digits)!
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM child WHERE id = ?"), arguments: [value]) == nil { return value }
+        }
+    }
+
+    /// Deletes a child's details (not its involvements) and search keys; whether it existed.
+    static func deleteDetails(ofChild id: Int64, _ db: Database) throws -> Bool {
+        guard let old = try record(id, db) else { return false }
+        for key in searchKeys(old.child) {
+            try db.cachedStatement(sql: "DELETE FROM search_key WHERE family_code = ? AND given_code = ? AND date_of_birth = ? AND child_id = ?")
+                .execute(arguments: [key.family, key.given, old.child.dateOfBirth, id])
+        }
+        for table in ["child_other_name", "child_address", "carer"] {
+            try db.execute(sql: "DELETE FROM \(table) WHERE child_id = ?", arguments: [id])
+        }
+        return true
+    }
+
+    static func insertDetails(_ child: Contactpoint_V1_ChildDetails, id: Int64, now: Int64, _ db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO child (id, given_name, family_name, date_of_birth, gender, local_authority, status, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET given_name = excluded.given_name, family_name = excluded.family_name,
+                date_of_birth = excluded.date_of_birth, gender = excluded.gender, local_authority = excluded.local_authority,
+                status = excluded.status, updated_at = excluded.updated_at
+            """
+        ).execute(arguments: [
+            id, child.name.given, child.name.family, child.dateOfBirth, child.gender.code, child.localAuthority, child.status.code, now,
+        ])
+        for (position, name) in child.otherNames.enumerated() {
+            try db.cachedStatement(sql: "INSERT INTO child_other_name (child_id, position, given_name, family_name) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [id, position, name.given, name.family])
+        }
+        let addresses = (child.hasAddress ? [child.address] : []) + child.previousAddresses
+        // Without a current address, previous ones start at position 1.
+        for (offset, address) in addresses.enumerated() {
+            let position = child.hasAddress ? offset : offset + 1
+            try db.cachedStatement(sql: """
+                INSERT INTO child_address (child_id, position, line1, line2, line3, line4, town, postcode) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """
+            ).execute(arguments: StatementArguments([id, Int64(position)]) + addressArguments(address))
+        }
+        for (position, carer) in child.carers.enumerated() {
+            try db.cachedStatement(sql: """
+                INSERT INTO carer (child_id, position, given_name, family_name, relationship, parental_responsibility,
+                    line1, line2, line3, line4, town, postcode, telephone)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+            ).execute(arguments: StatementArguments([id, Int64(position), carer.name.given, carer.name.family, carer.relationship.code, carer.parentalResponsibility] as [(any DatabaseValueConvertible)?])
+                + (carer.hasAddress ? addressArguments(carer.address) : [nil, nil, nil, nil, nil, nil])
+                + [carer.telephone.isEmpty ? nil : carer.telephone])
+        }
+        for key in searchKeys(child) {
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO search_key (family_code, given_code, date_of_birth, child_id) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [key.family, key.given, child.dateOfBirth, id])
+        }
+    }
+
+    private static func addressArguments(_ address: Contactpoint_V1_Address) -> StatementArguments {
+        let lines = address.lines.map { Optional($0) } + [String?](repeating: nil, count: 4 - address.lines.count)
+        return StatementArguments(lines + [address.town.isEmpty ? nil : address.town, address.postcode])
+    }
+
+    static func address(_ row: Row) -> Contactpoint_V1_Address {
+        .with {
+            $0.lines = ["line1", "line2", "line3", "line4"].compactMap { row[$0] as String? }
+            $0.town = row["town"] ?? ""
+            $0.postcode = row["postcode"] ?? ""
+        }
+    }
+
+    /// The (family, given) sound-code pairs under which a child is found: every part of its
+    /// current and other family names with every part of the given names.
+    static func searchKeys(_ child: Contactpoint_V1_ChildDetails) -> Set<SearchKey> {
+        var keys: Set<SearchKey> = []
+        for name in [child.name] + child.otherNames {
+            let givenCodes = Set(NameMatching.parts(NameMatching.fold(name.given)).map(NameMatching.soundCode))
+            for family in Set(NameMatching.parts(NameMatching.fold(name.family)).map(NameMatching.soundCode)) {
+                for given in givenCodes { keys.insert(SearchKey(family: family, given: given)) }
+            }
+        }
+        return keys
+    }
+
+    struct SearchKey: Hashable {
+        var family: String
+        var given: String
+    }
+}

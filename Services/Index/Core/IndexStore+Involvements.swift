@@ -1,0 +1,160 @@
+import ContactPointAPI
+import Foundation
+import GRDB
+import Identifiers
+
+extension IndexStore {
+    /// Records an involvement (validated; its organisation the caller's) with its audit event and
+    /// its change event for the notification service, in one transaction.
+    func recordInvolvement(
+        _ involvement: Contactpoint_V1_InvolvementDetails, childID: ContactPointID, by practitionerID: String, now: Int64,
+        audit: Contactpoint_V1_AuditEvent
+    ) async throws -> Contactpoint_V1_Involvement {
+        try await writer.write { db in
+            let child = Int64(childID.digits)!
+            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM child WHERE id = ?"), arguments: [child]) != nil else {
+                throw IndexStoreError.noSuchChild(childID.digits)
+            }
+            let id = try Self.insertInvolvement(involvement, childID: child, recordedBy: practitionerID, now: now, db)
+            try Self.appendChange(
+                "involvement-recorded", childID: child, involvementID: id, organisationID: involvement.organisationID,
+                serviceType: involvement.serviceType, by: practitionerID, now: now, db)
+            try Self.appendAudit(audit, childID: child, involvementID: id, db)
+            return try Self.involvement(id: id, db)
+        }
+    }
+
+    /// The changes a practitioner's organisation may make to its own involvements.
+    enum InvolvementChange: Sendable {
+        case end(on: String)
+        case indicator(Contactpoint_V1_IndicatorKind, raised: Bool, on: String)
+        case lead(Bool)
+    }
+
+    /// Applies `change` to an involvement of `organisationID`, with its audit and change events.
+    func change(
+        involvement involvementID: String, _ change: InvolvementChange, organisationID: String, by practitionerID: String, now: Int64,
+        audit: Contactpoint_V1_AuditEvent
+    ) async throws -> Contactpoint_V1_Involvement {
+        try await writer.write { db in
+            guard let id = Int64(involvementID),
+                let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM involvement WHERE id = ?"), arguments: [id])
+            else { throw IndexStoreError.noSuchInvolvement(involvementID) }
+            guard row["organisation_id"] as String == organisationID else { throw IndexStoreError.notYourOrganisation }
+            let childID: Int64 = row["child_id"]
+            let topic: String
+            var indicator = Contactpoint_V1_IndicatorKind.unspecified
+            switch change {
+            case .end(let date):
+                guard row["end_date"] as String? == nil else { throw IndexStoreError.alreadyEnded(involvementID) }
+                guard date >= row["start_date"] as String else { throw IndexStoreError.endBeforeStart }
+                try db.execute(sql: "UPDATE involvement SET end_date = ?, is_lead = 0 WHERE id = ?", arguments: [date, id])
+                topic = "involvement-ended"
+            case .indicator(let kind, let raised, let date):
+                guard row["end_date"] as String? == nil else { throw IndexStoreError.alreadyEnded(involvementID) }
+                indicator = kind
+                if raised {
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO indicator (involvement_id, kind, raised_on, raised_by) VALUES (?, ?, ?, ?)",
+                        arguments: [id, kind.code, date, practitionerID])
+                } else {
+                    try db.execute(sql: "DELETE FROM indicator WHERE involvement_id = ? AND kind = ?", arguments: [id, kind.code])
+                }
+                topic = raised ? "indicator-raised" : "indicator-cleared"
+            case .lead(let lead):
+                guard row["end_date"] as String? == nil else { throw IndexStoreError.alreadyEnded(involvementID) }
+                // One lead professional per child: marking this one unmarks any other.
+                if lead { try db.execute(sql: "UPDATE involvement SET is_lead = 0 WHERE child_id = ?", arguments: [childID]) }
+                try db.execute(sql: "UPDATE involvement SET is_lead = ? WHERE id = ?", arguments: [lead, id])
+                topic = lead ? "lead-professional-set" : "lead-professional-cleared"
+            }
+            try Self.appendChange(
+                topic, childID: childID, involvementID: id, organisationID: organisationID,
+                serviceType: Contactpoint_V1_ServiceType(code: row["service_type"]) ?? .unspecified, indicator: indicator, by: practitionerID,
+                now: now, db)
+            try Self.appendAudit(audit, childID: childID, involvementID: id, db)
+            return try Self.involvement(id: id, db)
+        }
+    }
+
+    /// The organisation and child of an involvement, for authorization and audit before a change.
+    func owner(ofInvolvement involvementID: String) async throws -> (organisationID: String, childID: String)? {
+        guard let id = Int64(involvementID) else { return nil }
+        return try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT organisation_id, child_id FROM involvement WHERE id = ?", arguments: [id]).map {
+                ($0["organisation_id"], Self.childID($0["child_id"]))
+            }
+        }
+    }
+
+    /// Shields or unshields a child, with its audit event.
+    func setShield(_ shielded: Bool, childID: ContactPointID, audit: Contactpoint_V1_AuditEvent) async throws {
+        try await writer.write { db in
+            let id = Int64(childID.digits)!
+            try db.execute(sql: "UPDATE child SET is_shielded = ? WHERE id = ?", arguments: [shielded, id])
+            guard db.changesCount == 1 else { throw IndexStoreError.noSuchChild(childID.digits) }
+            try Self.appendAudit(audit, childID: id, involvementID: nil, db)
+        }
+    }
+
+    /// A child's local authority, or `nil` for an unknown child.
+    func localAuthority(ofChild childID: ContactPointID) async throws -> String? {
+        try await writer.read { db in
+            try String.fetchOne(db, sql: "SELECT local_authority FROM child WHERE id = ?", arguments: [Int64(childID.digits)!])
+        }
+    }
+
+    // MARK: Rows
+
+    static func insertInvolvement(
+        _ involvement: Contactpoint_V1_InvolvementDetails, childID: Int64, recordedBy: String, now: Int64, _ db: Database
+    ) throws -> Int64 {
+        try db.cachedStatement(sql: """
+            INSERT INTO involvement (child_id, service_type, organisation_id, organisation_name, contact_name, contact_role,
+                contact_telephone, contact_email, start_date, recorded_by, recorded_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """
+        ).execute(arguments: [
+            childID, involvement.serviceType.code, involvement.organisationID, involvement.organisationName, involvement.contact.name,
+            involvement.contact.role, involvement.contact.telephone.isEmpty ? nil : involvement.contact.telephone,
+            involvement.contact.secureEmail.isEmpty ? nil : involvement.contact.secureEmail, involvement.startDate, recordedBy, now,
+        ])
+        return db.lastInsertedRowID
+    }
+
+    static func involvement(id: Int64, _ db: Database) throws -> Contactpoint_V1_Involvement {
+        try involvement(Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM involvement WHERE id = ?"), arguments: [id])!, db)
+    }
+
+    static func involvement(_ row: Row, _ db: Database) throws -> Contactpoint_V1_Involvement {
+        let id: Int64 = row["id"]
+        let type = Contactpoint_V1_ServiceType(code: row["service_type"]) ?? .unspecified
+        return try .with {
+            $0.involvementID = String(id)
+            $0.childID = childID(row["child_id"])
+            $0.serviceType = type
+            $0.sensitive = type.isSensitive
+            $0.organisationID = row["organisation_id"]
+            $0.organisationName = row["organisation_name"]
+            $0.contact = .with {
+                $0.name = row["contact_name"]
+                $0.role = row["contact_role"]
+                $0.telephone = row["contact_telephone"] ?? ""
+                $0.secureEmail = row["contact_email"] ?? ""
+            }
+            $0.startDate = row["start_date"]
+            $0.endDate = row["end_date"] ?? ""
+            $0.leadProfessional = row["is_lead"]
+            $0.indicators = try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT kind, raised_on, raised_by FROM indicator WHERE involvement_id = ? ORDER BY kind"),
+                arguments: [id]
+            ).map { indicator in
+                .with {
+                    $0.kind = Contactpoint_V1_IndicatorKind(code: indicator["kind"]) ?? .unspecified
+                    $0.raisedOn = indicator["raised_on"]
+                    $0.raisedBy = indicator["raised_by"]
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import ContactPointAPI
+import Foundation
+import GRDB
+import ServiceRuntime
+
+/// The two outboxes. Audit events wait in `audit_outbox` until the audit service has them (then
+/// they are deleted: the audit log holds them for good); change events wait in `change_outbox`
+/// for the notification service.
+extension IndexStore: AuditOutbox {
+    /// Appends access events in one transaction: the group commit of disclosures. Returns once
+    /// they are durable, which is before any of the data they describe is sent.
+    func appendAuditEvents(_ events: [Contactpoint_V1_AuditEvent]) async throws {
+        try await writer.write { db in
+            for event in events { try Self.appendAudit(event, db) }
+        }
+    }
+
+    public func undeliveredAuditEvents(limit: Int) async throws -> [(sequence: Int64, event: Contactpoint_V1_AuditEvent)] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT sequence, event FROM audit_outbox ORDER BY sequence LIMIT ?", arguments: [limit]).map { row in
+                (row["sequence"], try Contactpoint_V1_AuditEvent(serializedBytes: row["event"] as Data))
+            }
+        }
+    }
+
+    public func markAuditEventsDelivered(through sequence: Int64) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM audit_outbox WHERE sequence <= ?", arguments: [sequence])
+        }
+    }
+
+    /// Change events not yet delivered to the notification service, oldest first.
+    func undeliveredChangeEvents(limit: Int) async throws -> [(sequence: Int64, event: Contactpoint_V1_IndexChangeEvent)] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT sequence, event FROM change_outbox WHERE delivered_at IS NULL ORDER BY sequence LIMIT ?", arguments: [limit]
+            ).map { row in
+                (row["sequence"], try Contactpoint_V1_IndexChangeEvent(serializedBytes: row["event"] as Data))
+            }
+        }
+    }
+
+    // MARK: Rows
+
+    static func appendAudit(_ event: Contactpoint_V1_AuditEvent, _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO audit_outbox (event) VALUES (?)").execute(arguments: [try event.serializedBytes() as Data])
+    }
+
+    /// Appends a change's audit event naming the child and, as its subject, the involvement.
+    static func appendAudit(_ event: Contactpoint_V1_AuditEvent, childID: Int64, involvementID: Int64?, _ db: Database) throws {
+        var event = event
+        event.childIds = [Self.childID(childID)]
+        if let involvementID { event.subjectID = "involvement-\(involvementID)" }
+        try appendAudit(event, db)
+    }
+
+    static func appendChange(
+        _ change: String, childID: Int64, involvementID: Int64, organisationID: String, serviceType: Contactpoint_V1_ServiceType,
+        indicator: Contactpoint_V1_IndicatorKind = .unspecified, by practitionerID: String, now: Int64, _ db: Database
+    ) throws {
+        let event = Contactpoint_V1_IndexChangeEvent.with {
+            $0.eventID = UUID().uuidString.lowercased()
+            $0.occurredAtMs = now
+            $0.change = change
+            $0.childID = Self.childID(childID)
+            $0.involvementID = String(involvementID)
+            $0.organisationID = organisationID
+            $0.serviceType = serviceType
+            $0.indicator = indicator
+            $0.practitionerID = practitionerID
+        }
+        try db.cachedStatement(sql: "INSERT INTO change_outbox (event) VALUES (?)").execute(arguments: [try event.serializedBytes() as Data])
+    }
+}

@@ -1,0 +1,21 @@
+import GRPCCore
+
+extension IndexStoreError: RPCErrorConvertible {
+    var rpcErrorCode: RPCError.Code {
+        switch self {
+        case .noSuchChild, .noSuchInvolvement: .notFound
+        case .notYourOrganisation: .permissionDenied
+        case .alreadyEnded, .endBeforeStart: .failedPrecondition
+        }
+    }
+
+    var rpcErrorMessage: String {
+        switch self {
+        case .noSuchChild(let id): "child_id: no child \(id) on the index"
+        case .noSuchInvolvement(let id): "involvement_id: no involvement \(id)"
+        case .notYourOrganisation: "only the organisation that recorded an involvement may change it"
+        case .alreadyEnded(let id): "involvement \(id) has ended"
+        case .endBeforeStart: "end_date: must not be before the involvement's start date"
+        }
+    }
+}

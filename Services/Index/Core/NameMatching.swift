@@ -1,0 +1,142 @@
+import Foundation
+
+/// How names are compared: folded to plain lower-case letters, indexed by a sound code that
+/// survives most misspellings, and scored with Jaro–Winkler similarity, nicknames counting as
+/// near matches.
+enum NameMatching {
+    /// "Zoë O'Brien-Smith" → "zoe obriensmith": diacritics folded, lower case, letters and spaces only.
+    static func fold(_ name: String) -> String {
+        let folded = name.folding(options: [.diacriticInsensitive, .caseInsensitive, .widthInsensitive], locale: nil)
+        var result = ""
+        result.reserveCapacity(folded.utf8.count)
+        var lastWasSpace = true
+        for scalar in folded.unicodeScalars {
+            if scalar.isASCII, scalar.properties.isAlphabetic {
+                result.unicodeScalars.append(scalar)
+                lastWasSpace = false
+            } else if (scalar == " " || scalar == "-"), !lastWasSpace {
+                result.append(" ")
+                lastWasSpace = true
+            }
+        }
+        if result.hasSuffix(" ") { result.removeLast() }
+        return result
+    }
+
+    /// The parts of a folded name and, for a name of several parts, the parts joined
+    /// ("smith jones" → smith, jones, smithjones): hyphenated and double-barrelled names match
+    /// on either half or the whole.
+    static func parts(_ folded: String) -> [String] {
+        let parts = folded.split(separator: " ").map(String.init)
+        return parts.count > 1 ? parts + [parts.joined()] : parts
+    }
+
+    /// A sound code of a folded name part: consonants by class (b f p v · c g j k q s x z · d t ·
+    /// l · m n · r), vowels and h w y dropped, repeats collapsed, at most four. "Catherine",
+    /// "Kathryn" and "Katharine" share 2365; "Stephen" and "Steven" share 2315. A missing vowel or
+    /// doubled letter, and most transposed vowels, keep the code.
+    static func soundCode(_ part: String) -> String {
+        var code: [UInt8] = []
+        for byte in part.utf8 {
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "p"), UInt8(ascii: "v"): digit = 1
+            case UInt8(ascii: "c"), UInt8(ascii: "g"), UInt8(ascii: "j"), UInt8(ascii: "k"), UInt8(ascii: "q"), UInt8(ascii: "s"),
+                UInt8(ascii: "x"), UInt8(ascii: "z"):
+                digit = 2
+            case UInt8(ascii: "d"), UInt8(ascii: "t"): digit = 3
+            case UInt8(ascii: "l"): digit = 4
+            case UInt8(ascii: "m"), UInt8(ascii: "n"): digit = 5
+            case UInt8(ascii: "r"): digit = 6
+            default: continue
+            }
+            if code.last != digit + UInt8(ascii: "0") { code.append(digit + UInt8(ascii: "0")) }
+            if code.count == 4 { break }
+        }
+        return code.isEmpty ? "0" : String(decoding: code, as: UTF8.self)
+    }
+
+    /// Jaro–Winkler similarity of two folded strings: 1 for equal, near 1 for a typo or
+    /// transposition, falling towards 0 for unrelated names.
+    static func similarity(_ a: String, _ b: String) -> Double {
+        if a == b { return 1 }
+        let s = Array(a.utf8), t = Array(b.utf8)
+        guard !s.isEmpty, !t.isEmpty else { return 0 }
+        let window = max(0, max(s.count, t.count) / 2 - 1)
+        var sMatched = [Bool](repeating: false, count: s.count)
+        var tMatched = [Bool](repeating: false, count: t.count)
+        var matches = 0
+        for i in 0..<s.count {
+            let low = max(0, i - window), high = min(t.count - 1, i + window)
+            guard low <= high else { continue }
+            for j in low...high where !tMatched[j] && s[i] == t[j] {
+                sMatched[i] = true
+                tMatched[j] = true
+                matches += 1
+                break
+            }
+        }
+        guard matches > 0 else { return 0 }
+        var transpositions = 0
+        var j = 0
+        for i in 0..<s.count where sMatched[i] {
+            while !tMatched[j] { j += 1 }
+            if s[i] != t[j] { transpositions += 1 }
+            j += 1
+        }
+        let m = Double(matches)
+        let jaro = (m / Double(s.count) + m / Double(t.count) + (m - Double(transpositions / 2)) / m) / 3
+        var prefix = 0
+        while prefix < min(4, s.count, t.count), s[prefix] == t[prefix] { prefix += 1 }
+        return jaro + Double(prefix) * 0.1 * (1 - jaro)
+    }
+
+    /// The best similarity between any part of one name and any part of another.
+    static func bestSimilarity(_ query: [String], _ candidate: [String]) -> Double {
+        var best = 0.0
+        for q in query {
+            for c in candidate { best = max(best, similarity(q, c)) }
+        }
+        return best
+    }
+}
+
+/// Given names and their nicknames (Bill, Will and Liam for William; Kate and Katie for
+/// Catherine), both ways and through a shared full name.
+struct Nicknames: Sendable {
+    private let related: [String: Set<String>]
+
+    /// The table in the index's resources (../shared/data/names/nicknames.csv, see NOTICE).
+    static let standard: Nicknames = {
+        guard let url = Bundle.module.url(forResource: "nicknames", withExtension: "csv"),
+            let text = try? String(contentsOf: url, encoding: .utf8)
+        else { fatalError("the index's resources lack nicknames.csv") }
+        return Nicknames(csv: text)
+    }()
+
+    /// Reads `name1,has_nickname,name2` lines (a header line is skipped).
+    init(csv: String) {
+        var nicknames: [String: Set<String>] = [:]
+        for line in csv.split(whereSeparator: \.isNewline) {
+            let fields = line.split(separator: ",")
+            guard fields.count == 3, fields[1] == "has_nickname" else { continue }
+            let full = NameMatching.fold(String(fields[0])), nick = NameMatching.fold(String(fields[2]))
+            nicknames[full, default: []].insert(nick)
+        }
+        var related: [String: Set<String>] = [:]
+        for (full, nicks) in nicknames {
+            related[full, default: []].formUnion(nicks)
+            for nick in nicks {
+                related[nick, default: []].insert(full)
+                related[nick, default: []].formUnion(nicks.subtracting([nick]))
+            }
+        }
+        self.related = related
+    }
+
+    /// The names a folded given name is known by, itself not included.
+    func variants(of name: String) -> Set<String> { related[name] ?? [] }
+
+    /// Whether one is a nickname of the other, or both of the same full name.
+    func areRelated(_ a: String, _ b: String) -> Bool { related[a]?.contains(b) ?? false }
+}
