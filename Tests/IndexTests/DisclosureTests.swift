@@ -1,0 +1,168 @@
+import ContactPointAPI
+import GRPCCore
+@testable import Index
+import Testing
+
+@Suite("Disclosure: reasons, audit events, shielding, consent")
+struct DisclosureTests {
+    static let amelia = IndexFixture.child("Amelia", "Smith", born: "2015-04-01")
+
+    func view(_ id: String, reason: Contactpoint_V1_AccessReason? = IndexFixture.reason) -> Contactpoint_V1_ViewRecordRequest {
+        .with {
+            $0.childID = id
+            if let reason { $0.reason = reason }
+        }
+    }
+
+    @Test("a search or view without a reason is INVALID_ARGUMENT and discloses nothing, not even to the outbox")
+    func reasonRequired() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            let id = try await fixture.put([Self.amelia], index)[0]
+            let before = try await fixture.auditOutbox().count
+            let viewError = await #expect(throws: RPCError.self) { try await index.viewRecord(view(id, reason: nil), metadata: try fixture.session()) }
+            #expect(viewError?.code == .invalidArgument && viewError?.message.hasPrefix("reason.code:") == true)
+            let searchError = await #expect(throws: RPCError.self) {
+                try await index.searchChildren(.with { $0.givenName = "Amelia"; $0.familyName = "Smith" }, metadata: try fixture.session())
+            }
+            #expect(searchError?.code == .invalidArgument)
+            #expect(try await fixture.auditOutbox().count == before)
+        }
+    }
+
+    @Test("every search and view leaves one access event in the outbox: who, why, which children, which fields")
+    func accessEvents() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            let id = try await fixture.put([Self.amelia], index)[0]
+            var reason = IndexFixture.reason
+            reason.text = "CAF ref 123"
+            // When: a practitioner searches, then views.
+            _ = try await index.searchChildren(
+                .with { $0.reason = reason; $0.givenName = "Amelia"; $0.familyName = "Smith" }, metadata: try fixture.session())
+            _ = try await index.viewRecord(view(id, reason: reason), metadata: try fixture.session())
+            // Then: two disclosure events, after the administrator's change event.
+            let events = try await fixture.auditOutbox()
+            #expect(events.map(\.action) == ["index/put-children", "index/search", "index/view-record"])
+            let (search, view) = (events[1], events[2])
+            for event in [search, view] {
+                #expect(event.category == .disclosure && event.outcome == .permitted)
+                #expect(event.actor.practitionerID == "p-1" && event.actor.organisationID == "org-school")
+                #expect(event.reasonCode == "contact-practitioners" && event.reasonText == "CAF ref 123")
+                #expect(event.childIds == [id])
+                #expect(event.actor.sessionHash.count == 64)
+            }
+            #expect(search.disclosedFields == ["name", "date_of_birth", "gender", "local_authority", "postcode_district"])
+            #expect(view.disclosedFields.contains("address") && view.disclosedFields.contains("carers"))
+            #expect(view.access.childLocalAuthority == IndexFixture.authority && !view.access.callerOrganisationInvolved)
+        }
+    }
+
+    @Test("a refused lookup (a role without access) is audited as denied and discloses nothing")
+    func refusedRole() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            let id = try await fixture.put([Self.amelia], index)[0]
+            let error = await #expect(throws: RPCError.self) {
+                try await index.viewRecord(view(id), metadata: try fixture.session("aud-1", roles: ["auditor"]))
+            }
+            #expect(error?.code == .permissionDenied)
+            let denied = try #require(try await fixture.auditOutbox().last)
+            #expect(denied.action == "index/view-record" && denied.outcome == .denied && denied.childIds == [id] && denied.disclosedFields.isEmpty)
+        }
+    }
+
+    @Test("when the access event cannot be written, the caller gets UNAVAILABLE and no data")
+    func outboxFailureDisclosesNothing() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            let id = try await fixture.put([Self.amelia], index)[0]
+            fixture.outboxFails.update { $0 = true }
+            let error = await #expect(throws: RPCError.self) { try await index.viewRecord(view(id), metadata: try fixture.session()) }
+            #expect(error?.code == .unavailable)
+            #expect(error?.message.contains("Amelia") == false)
+        }
+    }
+
+    @Test("a shielded record is not found through its hidden address and is redacted in view; search still finds its name")
+    func shielding() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            let id = try await fixture.put([Self.amelia], index)[0]
+            _ = try await index.recordInvolvement(.with { $0.childID = id; $0.involvement = IndexFixture.involvement() }, metadata: try fixture.session())
+            _ = try await index.setShield(.with { $0.childID = id; $0.shielded = true }, metadata: try fixture.administrator)
+            let practitioner = try fixture.session("p-2", org: "org-gp")
+            // Search by postcode: hidden, so no match, and nothing says hidden data exists.
+            let byPostcode = try await index.searchChildren(
+                .with { $0.reason = IndexFixture.reason; $0.dateOfBirth = "2015-04-01"; $0.postcode = "SW1A 1AA" }, metadata: practitioner)
+            #expect(byPostcode.matches.isEmpty && !byPostcode.moreMatches)
+            // Search by name: found, without its postcode district.
+            let byName = try await index.searchChildren(
+                .with { $0.reason = IndexFixture.reason; $0.givenName = "Amelia"; $0.familyName = "Smith" }, metadata: practitioner)
+            #expect(byName.matches.map(\.childID) == [id] && byName.matches[0].postcodeDistrict.isEmpty)
+            // View: no address, carers or contacts.
+            let record = try await index.viewRecord(view(id), metadata: practitioner)
+            #expect(record.shielded && !record.shieldOverridden)
+            #expect(!record.child.hasAddress && record.child.carers.isEmpty && record.child.previousAddresses.isEmpty)
+            #expect(record.involvements.count == 1 && !record.involvements[0].hasContact)
+            let event = try #require(try await fixture.auditOutbox().last)
+            #expect(!event.disclosedFields.contains("address") && !event.disclosedFields.contains("involvement_contacts"))
+        }
+    }
+
+    @Test("shield override: refused without the named-person role or a recent step-up (and audited); granted, it shows everything for that call only")
+    func shieldOverride() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            let id = try await fixture.put([Self.amelia], index)[0]
+            _ = try await index.setShield(.with { $0.childID = id; $0.shielded = true }, metadata: try fixture.administrator)
+            var request = view(id)
+            request.shieldOverride = .with { $0.justification = .riskOfSignificantHarm }
+            // Without the role.
+            var error = await #expect(throws: RPCError.self) { try await index.viewRecord(request, metadata: try fixture.session()) }
+            #expect(error?.code == .permissionDenied)
+            // With the role, but the last code was entered 10 minutes ago.
+            let stale = try fixture.session("np-1", roles: ["named-person"], org: "org-social-care", steppedUpSecondsAgo: 600)
+            error = await #expect(throws: RPCError.self) { try await index.viewRecord(request, metadata: stale) }
+            #expect(error?.code == .permissionDenied && error?.message.contains("step-up") == true)
+            let refusals = try await fixture.auditOutbox().suffix(2)
+            #expect(refusals.allSatisfy { $0.override == .shield && $0.outcome == .denied })
+            // Granted.
+            let namedPerson = try fixture.session("np-1", roles: ["named-person"], org: "org-social-care")
+            let record = try await index.viewRecord(request, metadata: namedPerson)
+            #expect(record.shieldOverridden && record.child.hasAddress && record.child.carers.count == 1)
+            let event = try #require(try await fixture.auditOutbox().last)
+            #expect(event.override == .shield && event.outcome == .permitted && event.outcomeReason == "risk-of-significant-harm" && event.steppedUp)
+            // The next view without the override is redacted again.
+            let next = try await index.viewRecord(view(id), metadata: namedPerson)
+            #expect(!next.shieldOverridden && !next.child.hasAddress)
+        }
+    }
+
+    @Test("a sensitive involvement: recorded only with consent; shown to its own organisation, and to others only with consent")
+    func sensitiveInvolvement() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            let id = try await fixture.put([Self.amelia], index)[0]
+            let clinic = try fixture.session("p-clinic", org: "org-clinic")
+            let record = Contactpoint_V1_RecordInvolvementRequest.with {
+                $0.childID = id
+                $0.involvement = IndexFixture.involvement(.sexualHealth, name: "Riverside Clinic")
+            }
+            // Without consent: refused, nothing recorded, no change event.
+            let error = await #expect(throws: RPCError.self) { try await index.recordInvolvement(record, metadata: clinic) }
+            #expect(error?.code == .failedPrecondition)
+            #expect(try await fixture.changeOutbox().isEmpty)
+            // With consent to record.
+            fixture.consentToRecord.update { $0.insert(id) }
+            let involvement = try await index.recordInvolvement(record, metadata: clinic)
+            #expect(involvement.sensitive)
+            // Its own organisation sees it; another does not, until consent allows disclosure.
+            #expect(try await index.viewRecord(view(id), metadata: clinic).involvements.map(\.involvementID) == [involvement.involvementID])
+            let school = try fixture.session("p-school", org: "org-school")
+            #expect(try await index.viewRecord(view(id), metadata: school).involvements.isEmpty)
+            fixture.consentToDisclose.update { $0.insert(involvement.involvementID) }
+            #expect(try await index.viewRecord(view(id), metadata: school).involvements.map(\.involvementID) == [involvement.involvementID])
+        }
+    }
+}

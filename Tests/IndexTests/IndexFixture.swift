@@ -1,0 +1,165 @@
+import Authentication
+import ContactPointAPI
+import Foundation
+import GRPCCore
+import GRPCInProcessTransport
+import Identifiers
+@testable import Index
+import SecurityPrimitives
+import ServiceRuntime
+import Synchronization
+
+/// An index service on a real SQLite file in a temporary directory, behind the session
+/// interceptor, served over the in-process transport, with consent decisions the test sets.
+final class IndexFixture: Sendable {
+    let directory: String
+    let store: IndexStore
+    let signingKey = Ed25519.PrivateKey.generate()
+    let verifier = SessionVerifier()
+    /// Sensitive involvements consent allows: recording (by child id) and disclosure (by involvement id).
+    let consentToRecord = Locked<Set<String>>([])
+    let consentToDisclose = Locked<Set<String>>([])
+    /// Makes every write of an access event fail.
+    let outboxFails = Locked(false)
+
+    static let authority = "E09000033"
+    static let otherAuthority = "E08000025"
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("index-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        store = try IndexStore.open(path: "\(directory)/index.sqlite")
+        verifier.trust(keys: ["k1": signingKey.publicKey])
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: directory) }
+
+    private struct Consent: ConsentDecisions {
+        let record: Locked<Set<String>>
+        let disclose: Locked<Set<String>>
+        func mayRecord(childID: String, serviceType: Contactpoint_V1_ServiceType, for caller: Caller) async throws -> Bool {
+            record.value.contains(childID)
+        }
+        func mayDisclose(_ involvement: Contactpoint_V1_Involvement, to caller: Caller) async throws -> Bool {
+            disclose.value.contains(involvement.involvementID)
+        }
+    }
+
+    /// Runs the service and its group commit for the duration of `body`, which gets a client.
+    func run<T: Sendable>(_ body: @Sendable (Contactpoint_V1_Index.Client<InProcessTransport.Client>) async throws -> T) async throws -> T {
+        let store = store, outboxFails = outboxFails
+        let disclosures = GroupCommitter<Contactpoint_V1_AuditEvent, Void>(maximumBatch: 256) { events in
+            if outboxFails.value { throw CocoaError(.fileWriteNoPermission) }
+            try await store.appendAuditEvents(events)
+            return events.map { _ in () }
+        }
+        let service = IndexRPCService(
+            store: store, disclosures: disclosures, consent: Consent(record: consentToRecord, disclose: consentToDisclose),
+            nicknames: .standard, clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+        let transport = InProcessTransport()
+        let server = GRPCServer(transport: transport.server, services: [service], interceptors: [AuthenticationInterceptor(verifier: verifier)])
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.serve() }
+            group.addTask { await disclosures.run() }
+            defer {
+                server.beginGracefulShutdown()
+                group.cancelAll()
+            }
+            return try await withGRPCClient(transport: transport.client) { client in
+                try await body(Contactpoint_V1_Index.Client(wrapping: client))
+            }
+        }
+    }
+
+    /// Session metadata for a practitioner; `steppedUpSecondsAgo` sets when they last entered a code.
+    func session(
+        _ practitioner: String = "p-1", roles: [String] = ["practitioner"], org: String = "org-school", la: String = IndexFixture.authority,
+        steppedUpSecondsAgo: Int64 = 0
+    ) throws -> Metadata {
+        let seconds = Int64(Date().timeIntervalSince1970)
+        let claims = SessionClaims(
+            sub: practitioner, sid: "s-\(practitioner)", org: org, la: la, roles: roles, iat: seconds, exp: seconds + 900,
+            stepUpAt: seconds - steppedUpSecondsAgo)
+        let token = try CompactJWS.sign(payload: Array(try JSONEncoder().encode(claims)), keyID: "k1", with: signingKey)
+        return ["authorization": "Bearer \(token)"]
+    }
+
+    var administrator: Metadata { get throws { try session("la-admin", roles: ["la-administrator"], org: "org-la") } }
+
+    /// The audit events waiting in the outbox, oldest first.
+    func auditOutbox() async throws -> [Contactpoint_V1_AuditEvent] {
+        try await store.undeliveredAuditEvents(limit: 10_000).map(\.event)
+    }
+
+    func changeOutbox() async throws -> [Contactpoint_V1_IndexChangeEvent] {
+        try await store.undeliveredChangeEvents(limit: 10_000).map(\.event)
+    }
+
+    // MARK: Records
+
+    static func child(
+        _ given: String, _ family: String, born: String, postcode: String = "SW1A 1AA", la: String = IndexFixture.authority,
+        gender: Contactpoint_V1_Gender = .female, configure: (inout Contactpoint_V1_ChildDetails) -> Void = { _ in }
+    ) -> Contactpoint_V1_ChildEntry {
+        var details = Contactpoint_V1_ChildDetails.with {
+            $0.name = .with {
+                $0.given = given
+                $0.family = family
+            }
+            $0.dateOfBirth = born
+            $0.gender = gender
+            $0.address = .with {
+                $0.lines = ["1 High Street"]
+                $0.town = "London"
+                $0.postcode = postcode
+            }
+            $0.localAuthority = la
+            $0.carers = [
+                .with {
+                    $0.name = .with {
+                        $0.given = "Jane"
+                        $0.family = family
+                    }
+                    $0.relationship = .mother
+                    $0.parentalResponsibility = true
+                    $0.telephone = "020 7946 0000"
+                }
+            ]
+        }
+        configure(&details)
+        return .with { $0.child = details }
+    }
+
+    static func involvement(
+        _ type: Contactpoint_V1_ServiceType = .educationalSetting, org: String = "", name: String = "St Mary's School"
+    ) -> Contactpoint_V1_InvolvementDetails {
+        .with {
+            $0.serviceType = type
+            $0.organisationID = org
+            $0.organisationName = name
+            $0.contact = .with {
+                $0.name = "Sam Teacher"
+                $0.role = "Designated safeguarding lead"
+                $0.telephone = "020 7946 0001"
+                $0.secureEmail = "dsl@stmarys.example.sch.uk"
+            }
+        }
+    }
+
+    /// Puts children as the local-authority administrator; their ids in order.
+    func put(_ entries: [Contactpoint_V1_ChildEntry], _ index: Contactpoint_V1_Index.Client<InProcessTransport.Client>) async throws -> [String] {
+        try await index.putChildren(.with { $0.children = entries }, metadata: try administrator).childIds
+    }
+
+    static let reason = Contactpoint_V1_AccessReason.with { $0.code = .contactPractitioners }
+    /// A valid ContactPoint ID that no test puts.
+    static let unknownChild = ContactPointID(serial: 1)!.digits
+}
+
+/// A value shared between a test and the code under test.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    var value: Value { mutex.withLock { $0 } }
+    func update(_ body: (inout Value) -> Void) { mutex.withLock { body(&$0) } }
+}

@@ -1,0 +1,130 @@
+import ContactPointAPI
+import GRPCCore
+import Identifiers
+@testable import Index
+import Testing
+
+@Suite("Children and involvements")
+struct InvolvementTests {
+    @Test("record, raise, lead, clear and end: each change is in the outbox for notification and for audit, in order")
+    func changeEvents() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            let id = try await fixture.put([IndexFixture.child("Amelia", "Smith", born: "2015-04-01")], index)[0]
+            let teacher = try fixture.session("p-1", org: "org-school")
+            let recorded = try await index.recordInvolvement(.with { $0.childID = id; $0.involvement = IndexFixture.involvement() }, metadata: teacher)
+            #expect(recorded.organisationID == "org-school" && recorded.startDate.count == 10 && recorded.endDate.isEmpty)
+            let involvement = recorded.involvementID
+            let raised = try await index.setIndicator(.with { $0.involvementID = involvement; $0.kind = .informationToShare; $0.raised = true }, metadata: teacher)
+            #expect(raised.indicators.map(\.kind) == [.informationToShare] && raised.indicators[0].raisedBy == "p-1")
+            _ = try await index.setLeadProfessional(.with { $0.involvementID = involvement; $0.lead = true }, metadata: teacher)
+            _ = try await index.setIndicator(.with { $0.involvementID = involvement; $0.kind = .informationToShare; $0.raised = false }, metadata: teacher)
+            let ended = try await index.endInvolvement(.with { $0.involvementID = involvement }, metadata: teacher)
+            #expect(!ended.endDate.isEmpty && !ended.leadProfessional && ended.indicators.isEmpty)
+
+            let changes = try await fixture.changeOutbox()
+            #expect(changes.map(\.change) == ["involvement-recorded", "indicator-raised", "lead-professional-set", "indicator-cleared", "involvement-ended"])
+            #expect(changes.allSatisfy { $0.childID == id && $0.involvementID == involvement && $0.organisationID == "org-school" && $0.practitionerID == "p-1" })
+            #expect(changes[1].indicator == .informationToShare)
+            let audit = try await fixture.auditOutbox().filter { $0.category == .change && $0.action != "index/put-children" }
+            #expect(audit.map(\.action) == ["index/record-involvement", "index/raise-indicator", "index/set-lead-professional", "index/clear-indicator", "index/end-involvement"])
+            #expect(audit.allSatisfy { $0.childIds == [id] && $0.subjectID == "involvement-\(involvement)" })
+        }
+    }
+
+    @Test("another organisation cannot change an involvement, nor record one in another's name: PERMISSION_DENIED, nothing changes")
+    func ownOrganisationOnly() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            let id = try await fixture.put([IndexFixture.child("Amelia", "Smith", born: "2015-04-01")], index)[0]
+            let involvement = try await index.recordInvolvement(
+                .with { $0.childID = id; $0.involvement = IndexFixture.involvement() }, metadata: try fixture.session()).involvementID
+            let other = try fixture.session("p-gp", org: "org-gp")
+            let before = try await fixture.changeOutbox().count
+            var error = await #expect(throws: RPCError.self) {
+                try await index.setIndicator(.with { $0.involvementID = involvement; $0.kind = .takingAction; $0.raised = true }, metadata: other)
+            }
+            #expect(error?.code == .permissionDenied)
+            error = await #expect(throws: RPCError.self) {
+                try await index.recordInvolvement(.with { $0.childID = id; $0.involvement = IndexFixture.involvement(org: "org-school") }, metadata: other)
+            }
+            #expect(error?.code == .permissionDenied)
+            #expect(try await fixture.changeOutbox().count == before)
+            #expect(try await fixture.auditOutbox().suffix(2).allSatisfy { $0.outcome == .denied })
+        }
+    }
+
+    @Test("bad input is INVALID_ARGUMENT or NOT_FOUND naming the field, and changes nothing")
+    func badInput() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            let id = try await fixture.put([IndexFixture.child("Amelia", "Smith", born: "2015-04-01")], index)[0]
+            let teacher = try fixture.session()
+            let before = try await (fixture.changeOutbox().count, fixture.auditOutbox().count)
+            var bad = IndexFixture.involvement()
+            bad.contact.telephone = "ring the office"
+            let cases: [(Contactpoint_V1_RecordInvolvementRequest, RPCError.Code, String)] = [
+                (.with { $0.childID = "1234567890"; $0.involvement = IndexFixture.involvement() }, .invalidArgument, "child_id:"),
+                (.with { $0.childID = IndexFixture.unknownChild; $0.involvement = IndexFixture.involvement() }, .notFound, "child_id:"),
+                (.with { $0.childID = id; $0.involvement = bad }, .invalidArgument, "involvement.contact.telephone:"),
+            ]
+            for (request, code, prefix) in cases {
+                let error = await #expect(throws: RPCError.self) { try await index.recordInvolvement(request, metadata: teacher) }
+                #expect(error?.code == code && error?.message.hasPrefix(prefix) == true, "\(error?.message ?? "")")
+            }
+            let indicator = await #expect(throws: RPCError.self) {
+                try await index.setIndicator(.with { $0.involvementID = "99"; $0.kind = .takingAction; $0.raised = true }, metadata: teacher)
+            }
+            #expect(indicator?.code == .notFound)
+            #expect(try await (fixture.changeOutbox().count, fixture.auditOutbox().count) == before)
+        }
+    }
+
+    @Test("put: new children get valid random ids; an update replaces the details and the old name no longer finds the child")
+    func putChildren() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            let ids = try await fixture.put([IndexFixture.child("Amelia", "Smith", born: "2015-04-01"), IndexFixture.child("Noah", "Jones", born: "2016-02-10")], index)
+            #expect(ids.count == 2 && ids.allSatisfy { ContactPointID($0) != nil } && ids[0] != ids[1])
+            var renamed = IndexFixture.child("Amelia", "Khan", born: "2015-04-01")
+            renamed.child.childID = ids[0]
+            let result = try await index.putChildren(.with { $0.children = [renamed] }, metadata: try fixture.administrator)
+            #expect(result.childIds == [ids[0]] && result.updated == 1 && result.created == 0)
+            let practitioner = try fixture.session()
+            let old = try await index.searchChildren(
+                .with { $0.reason = IndexFixture.reason; $0.givenName = "Amelia"; $0.familyName = "Smith" }, metadata: practitioner)
+            #expect(old.matches.isEmpty)
+            let new = try await index.searchChildren(
+                .with { $0.reason = IndexFixture.reason; $0.givenName = "Amelia"; $0.familyName = "Khan" }, metadata: practitioner)
+            #expect(new.matches.map(\.childID) == [ids[0]])
+        }
+    }
+
+    @Test("an authority's administrator changes only its own children; practitioners none; a bad child in a batch changes nothing")
+    func putAuthorization() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            let elsewhere = IndexFixture.child("Noah", "Jones", born: "2016-02-10", la: IndexFixture.otherAuthority)
+            var error = await #expect(throws: RPCError.self) {
+                try await index.putChildren(.with { $0.children = [elsewhere] }, metadata: try fixture.administrator)
+            }
+            #expect(error?.code == .permissionDenied)
+            error = await #expect(throws: RPCError.self) {
+                try await index.putChildren(.with { $0.children = [IndexFixture.child("Noah", "Jones", born: "2016-02-10")] }, metadata: try fixture.session())
+            }
+            #expect(error?.code == .permissionDenied)
+            var bad = IndexFixture.child("Noah", "Jones", born: "2016-02-10")
+            bad.child.address.postcode = "nowhere"
+            error = await #expect(throws: RPCError.self) {
+                try await index.putChildren(
+                    .with { $0.children = [IndexFixture.child("Ava", "Green", born: "2016-02-10"), bad] }, metadata: try fixture.administrator)
+            }
+            #expect(error?.code == .invalidArgument && error?.message.hasPrefix("children[1].child.address.postcode:") == true)
+            let national = try fixture.session("sysadmin", roles: ["system-administrator"], org: "org-cp")
+            let loaded = try await index.putChildren(.with { $0.children = [elsewhere] }, metadata: national)
+            #expect(loaded.created == 1)
+            let count = try await fixture.store.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM child") }
+            #expect(count == 1)
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import ContactPointAPI
+import GRPCCore
+@testable import Index
+import Testing
+
+@Suite("Search")
+struct SearchTests {
+    typealias Request = Contactpoint_V1_SearchChildrenRequest
+
+    /// A population where the right child has look-alikes: same name other birthday, same
+    /// birthday other name, similar names.
+    static let population: [Contactpoint_V1_ChildEntry] = [
+        IndexFixture.child("Amelia", "Smith", born: "2015-04-01"),
+        IndexFixture.child("Amelia", "Smith", born: "2015-05-01", postcode: "M1 1AE"),
+        IndexFixture.child("Emily", "Smith", born: "2015-04-01"),
+        IndexFixture.child("Amelia", "Jones", born: "2015-04-01"),
+        IndexFixture.child("Amelie", "Smithson", born: "2015-04-01"),
+        IndexFixture.child("William", "Brown", born: "2014-06-12", gender: .male),
+        IndexFixture.child("Wilma", "Brown", born: "2014-06-12"),
+        IndexFixture.child("Oliver", "Smith-Jones", born: "2013-09-30", gender: .male),
+        IndexFixture.child("Grace", "Taylor", born: "2012-01-15") { $0.otherNames = [.with { $0.given = "Grace"; $0.family = "Evans" }] },
+        IndexFixture.child("Catherine", "O'Neill", born: "2016-11-02"),
+    ]
+
+    @Test(
+        "misspelt, transposed, nickname, hyphenated and former names find the right child, ranked first",
+        arguments: [
+            ("Amelia", "Smtih", "2015-04-01", 0), ("Amleia", "Smith", "2015-04-01", 0), ("Amela", "Smith", "2015-04-01", 0),
+            ("amelia", "SMITH", "", 0), ("Bill", "Brown", "2014-06-12", 5), ("Will", "Browne", "", 5), ("Oliver", "Jones", "2013-09-30", 7),
+            ("Oliver", "Smith Jones", "", 7), ("Grace", "Evans", "", 8), ("Kathryn", "O'Neil", "2016-11-02", 9), ("Katy", "Oneill", "", 9),
+        ])
+    func findsVariants(given: String, family: String, born: String, expected: Int) async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            let ids = try await fixture.put(Self.population, index)
+            let found = try await index.searchChildren(
+                Self.request {
+                    $0.givenName = given
+                    $0.familyName = family
+                    $0.dateOfBirth = born
+                }, metadata: try fixture.session())
+            #expect(found.matches.first?.childID == ids[expected], "\(given) \(family) \(born): \(found.matches.map { "\($0.givenName) \($0.familyName) \($0.score)" })")
+            #expect(found.matches.first?.score ?? 0 >= 80)
+        }
+    }
+
+    @Test("a date of birth narrows a name to the right child; a range includes its ends")
+    func dateOfBirth() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            let ids = try await fixture.put(Self.population, index)
+            let exact = try await index.searchChildren(Self.request { $0.givenName = "Amelia"; $0.familyName = "Smith"; $0.dateOfBirth = "2015-05-01" }, metadata: try fixture.session())
+            #expect(exact.matches.map(\.childID) == [ids[1]])
+            let range = try await index.searchChildren(
+                Self.request { $0.givenName = "Amelia"; $0.familyName = "Smith"; $0.bornFrom = "2015-04-01"; $0.bornTo = "2015-05-01" }, metadata: try fixture.session())
+            #expect(Set(range.matches.prefix(2).map(\.childID)) == [ids[0], ids[1]])
+            // A date of birth with a place and no name: everyone born then, there.
+            let place = try await index.searchChildren(Self.request { $0.dateOfBirth = "2015-04-01"; $0.postcode = "SW1A" }, metadata: try fixture.session())
+            #expect(Set(place.matches.map(\.childID)) == [ids[0], ids[2], ids[3], ids[4]])
+        }
+    }
+
+    @Test("a result holds only what is needed to pick the child: name, birth date, gender, authority, postcode district")
+    func minimalResult() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            let ids = try await fixture.put(Self.population, index)
+            let found = try await index.searchChildren(Self.request { $0.givenName = "Amelia"; $0.familyName = "Smith"; $0.dateOfBirth = "2015-04-01" }, metadata: try fixture.session())
+            let match = try #require(found.matches.first)
+            #expect(match == .with {
+                $0.childID = ids[0]
+                $0.givenName = "Amelia"
+                $0.familyName = "Smith"
+                $0.dateOfBirth = "2015-04-01"
+                $0.gender = .female
+                $0.localAuthority = IndexFixture.authority
+                $0.postcodeDistrict = "SW1A"
+                $0.score = match.score
+            })
+        }
+    }
+
+    static func request(_ configure: (inout Request) -> Void) -> Request {
+        var request = Request.with { $0.reason = IndexFixture.reason }
+        configure(&request)
+        return request
+    }
+
+    @Test(
+        "a search too vague to pick a child, or with a malformed field, is INVALID_ARGUMENT naming the field",
+        arguments: [
+            ("family_name", request { $0.familyName = "Smith" }), ("family_name", request { $0.postcode = "SW1A 1AA" }),
+            ("given_name", request { $0.givenName = "4melia"; $0.familyName = "Smith" }),
+            ("date_of_birth", request { $0.familyName = "Smith"; $0.dateOfBirth = "2015-02-30" }),
+            ("born_to", request { $0.familyName = "Smith"; $0.bornFrom = "2015-02-01"; $0.bornTo = "2014-01-01" }),
+            ("postcode", request { $0.givenName = "A"; $0.familyName = "Smith"; $0.postcode = "NOT A POSTCODE" }),
+        ])
+    func vague(field: String, request: Request) async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            _ = try await fixture.put(Self.population, index)
+            let error = await #expect(throws: RPCError.self) { try await index.searchChildren(request, metadata: try fixture.session()) }
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.message.hasPrefix("\(field):") == true, "\(error?.message ?? "")")
+            #expect(try await fixture.auditOutbox().filter { $0.action == "index/search" }.isEmpty)
+        }
+    }
+}
