@@ -8,7 +8,11 @@ struct ContactPointCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "contactpoint",
         abstract: "ContactPoint: the national index of children, for vetted practitioners.",
-        subcommands: [Login.self, Logout.self, WhoAmI.self, Sessions.self, Enrol.self, ChangePassword.self, Admin.self, AuditCommand.self, Up.self, Status.self, Health.self, Keys.self, Echo.self])
+        subcommands: [
+            Login.self, Logout.self, WhoAmI.self, StepUp.self, Sessions.self, Enrol.self, ChangePassword.self, Search.self, View.self,
+            InvolvementCommand.self, Shield.self, Children.self, Seed.self, Admin.self, AuditCommand.self, Up.self, Status.self, Health.self,
+            Keys.self, Echo.self,
+        ])
 }
 
 struct Keys: ParsableCommand {

@@ -190,3 +190,19 @@ struct Sessions: AsyncParsableCommand {
         }
     }
 }
+
+/// `contactpoint step-up`: re-enter a code before a sensitive action (a shield or consent override).
+struct StepUp: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "step-up", abstract: "Enter a fresh code from your authenticator app before a sensitive action (valid 5 minutes).")
+
+    @OptionGroup var bus: BusClientOptions
+
+    func run() async throws {
+        let metadata = try sessionMetadata()
+        let code = try Prompt.line("Code from your authenticator app: ", secret: true)
+        let grant = try await withIdentity(bus) { try await $0.stepUp(.with { $0.totpCode = code }, metadata: metadata) }
+        try SessionFile.save(grant.token)
+        print("stepped up: sensitive actions are open to you for the next 5 minutes")
+    }
+}

@@ -36,6 +36,8 @@ public struct StackService: Sendable {
         StackService(
             name: "audit", executable: "contactpoint-audit", rpcServices: ["contactpoint.v1.Audit"],
             dataFiles: [("database", "audit.sqlite"), ("secrets-dir", "secrets"), ("checkpoint-dir", "checkpoints")]),
+        StackService(
+            name: "index", executable: "contactpoint-index", rpcServices: ["contactpoint.v1.Index"], dataFiles: [("database", "index.sqlite")]),
         StackService(name: "echo", executable: "contactpoint-echo", rpcServices: ["contactpoint.v1.Echo"]),
     ]
 

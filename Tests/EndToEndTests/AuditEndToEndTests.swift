@@ -202,6 +202,8 @@ extension LocalStack {
         var practitionerEmail = "sam@hillside.example"
         var practitionerID: String
         var practitionerToken: String
+        /// The bootstrapped system administrator's session.
+        var administratorToken = ""
     }
 
     /// The bootstrapped administrator enrols and creates an auditor and a practitioner, who both
@@ -253,6 +255,7 @@ extension LocalStack {
             let (samID, samOTP) = try await enrolled(
                 "Sam Carter", email: people.practitionerEmail, jobRole: "Deputy head", roles: [], password: "sam's own long passphrase")
             people.practitionerID = samID
+            people.administratorToken = admin
             people.practitionerToken = try await identity.login(.with {
                 $0.email = people.practitionerEmail
                 $0.password = "sam's own long passphrase"

@@ -266,7 +266,7 @@ struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
     private func authorize(
         _ caller: Caller, anyOf roles: Set<String>, action: String, reason: Contactpoint_V1_AccessReason? = nil, childID: ContactPointID? = nil
     ) async throws {
-        guard roles.isDisjoint(with: caller.claims.roles) else {
+        guard !roles.isDisjoint(with: caller.claims.roles) else {
             try await refuse(caller, action: action, "this needs one of the roles \(roles.sorted().joined(separator: ", "))", childID: childID, reason: reason)
         }
     }
