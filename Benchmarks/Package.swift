@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 // The benchmarks, kept out of the main package so the default build and the tests never
 // compile grpc-swift-nio-transport. Run: swift run -c release --package-path Benchmarks bus-benchmark
-// (or audit-benchmark).
+// (or audit-benchmark, index-benchmark).
 import PackageDescription
 
 let package = Package(
@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .executable(name: "bus-benchmark", targets: ["BusBenchmark"]),
         .executable(name: "audit-benchmark", targets: ["AuditBenchmark"]),
+        .executable(name: "index-benchmark", targets: ["IndexBenchmark"]),
     ],
     dependencies: [
         .package(name: "ContactPoint", path: ".."),
@@ -18,9 +19,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
     ],
     targets: [
+        // Latency percentiles and throughput, shared by the benchmarks.
+        .target(name: "BenchmarkSupport"),
         .executableTarget(
             name: "BusBenchmark",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Broker", package: "ContactPoint"),
                 .product(name: "BusTransport", package: "ContactPoint"),
                 .product(name: "ContactPointAPI", package: "ContactPoint"),
@@ -41,6 +45,21 @@ let package = Package(
                 .product(name: "ContactPointAPI", package: "ContactPoint"),
                 .product(name: "MerkleTree", package: "ContactPoint"),
                 .product(name: "SecurityPrimitives", package: "ContactPoint"),
+            ]
+        ),
+        .executableTarget(
+            name: "IndexBenchmark",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "Index", package: "ContactPoint"),
+                .product(name: "Authentication", package: "ContactPoint"),
+                .product(name: "Broker", package: "ContactPoint"),
+                .product(name: "BusTransport", package: "ContactPoint"),
+                .product(name: "ContactPointAPI", package: "ContactPoint"),
+                .product(name: "SecurityPrimitives", package: "ContactPoint"),
+                .product(name: "ZeroMQ", package: "ContactPoint"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ],

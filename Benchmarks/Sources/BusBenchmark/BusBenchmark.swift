@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import ContactPointAPI
 import Foundation
 import GRPCCore

@@ -14,25 +14,24 @@ enum FieldValidation {
     /// A person's given or family name: letters (any script), spaces, hyphens, apostrophes and
     /// full stops, starting with a letter; 1–100 characters. Leading and trailing spaces are trimmed.
     static func personName(_ value: String, _ field: String) throws(RPCError) -> String {
-        let name = value.trimmingCharacters(in: .whitespaces)
-        guard (1...100).contains(name.count), name.first!.isLetter,
-            name.allSatisfy({ $0.isLetter || $0 == " " || $0 == "-" || $0 == "'" || $0 == "’" || $0 == "." })
+        let name = trimmed(value)
+        guard (1...100).contains(name.count), name.first!.isLetter, name.allSatisfy({ isAllowed($0, digits: false, punctuation: " -'’.") })
         else { throw invalid(field, "1–100 letters, spaces, hyphens and apostrophes, starting with a letter") }
         return name
     }
 
     /// A line of an address or a town: letters, digits, spaces and `' - , . / & ( )`; 1–100 characters.
     static func addressText(_ value: String, _ field: String) throws(RPCError) -> String {
-        let text = value.trimmingCharacters(in: .whitespaces)
-        guard (1...100).contains(text.count), text.allSatisfy({ $0.isLetter || $0.isNumber || " '’-,./&()".contains($0) })
+        let text = trimmed(value)
+        guard (1...100).contains(text.count), text.allSatisfy({ isAllowed($0, digits: true, punctuation: " '’-,./&()") })
         else { throw invalid(field, "1–100 letters, digits, spaces and ' - , . / & ( )") }
         return text
     }
 
     /// A job role or an organisation's name: as an address line, up to `maximum` characters.
     static func label(_ value: String, _ field: String, maximum: Int) throws(RPCError) -> String {
-        let text = value.trimmingCharacters(in: .whitespaces)
-        guard (1...maximum).contains(text.count), text.allSatisfy({ $0.isLetter || $0.isNumber || " '’-,./&()".contains($0) })
+        let text = trimmed(value)
+        guard (1...maximum).contains(text.count), text.allSatisfy({ isAllowed($0, digits: true, punctuation: " '’-,./&()") })
         else { throw invalid(field, "1–\(maximum) letters, digits, spaces and ' - , . / & ( )") }
         return text
     }
@@ -45,7 +44,7 @@ enum FieldValidation {
 
     /// A UK telephone number: digits and spaces with an optional leading +, 10–13 digits.
     static func telephone(_ value: String, _ field: String) throws(RPCError) -> String {
-        let text = value.trimmingCharacters(in: .whitespaces)
+        let text = trimmed(value)
         let body = text.hasPrefix("+") ? text.dropFirst() : Substring(text)
         let digits = body.filter(\.isNumber).count
         guard (10...13).contains(digits), text.count <= 20, body.allSatisfy({ ($0.isASCII && $0.isNumber) || $0 == " " })
@@ -55,7 +54,7 @@ enum FieldValidation {
 
     /// An email address: one `@`, a local part of `[A-Za-z0-9._%+-]` and a dotted domain; ≤254 characters.
     static func email(_ value: String, _ field: String) throws(RPCError) -> String {
-        let text = value.trimmingCharacters(in: .whitespaces)
+        let text = trimmed(value)
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
         guard text.count <= 254, parts.count == 2, (1...64).contains(parts[0].count),
             parts[0].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._%+-".contains($0)) }),
@@ -89,6 +88,26 @@ enum FieldValidation {
         guard CalendarDay(value) != nil, value >= "1900-01-01" else { throw invalid(field, "a date as YYYY-MM-DD") }
         guard value <= today else { throw invalid(field, "must not be in the future") }
         return value
+    }
+
+    /// `value` without leading and trailing spaces and tabs (most values have none: no copy then).
+    static func trimmed(_ value: String) -> String {
+        let utf8 = value.utf8
+        guard let first = utf8.first, let last = utf8.last, first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09 else { return value }
+        return value.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// A letter of any script, an ASCII digit if `digits`, or one of `punctuation`; ASCII decided
+    /// without the Unicode tables (bulk loads check hundreds of millions of characters).
+    @inline(__always)
+    static func isAllowed(_ character: Character, digits: Bool, punctuation: String) -> Bool {
+        if let ascii = character.asciiValue {
+            let lower = ascii | 0x20
+            if lower >= UInt8(ascii: "a") && lower <= UInt8(ascii: "z") { return true }
+            if digits && ascii >= UInt8(ascii: "0") && ascii <= UInt8(ascii: "9") { return true }
+            return punctuation.utf8.contains(ascii)
+        }
+        return character.isLetter || punctuation.contains(character)
     }
 
     /// The reason text beside a reason code: at most 200 characters, no control characters.

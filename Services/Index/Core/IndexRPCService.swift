@@ -1,14 +1,14 @@
 import Authentication
-import ContactPointAPI
+public import ContactPointAPI
 import Foundation
-import GRPCCore
+public import GRPCCore
 import Identifiers
-import ServiceRuntime
+public import ServiceRuntime
 
 /// The index's RPCs. Every call needs a session; authorization is on the originating
 /// practitioner's roles and organisation, deny by default, and a refusal is itself an audit
 /// event. Nothing is disclosed before its access event is durable in the audit outbox.
-struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
+public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
     let store: IndexStore
     /// Access events, group-committed to the audit outbox.
     let disclosures: GroupCommitter<Contactpoint_V1_AuditEvent, Void>
@@ -16,6 +16,18 @@ struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
     let nicknames: Nicknames
     /// Unix milliseconds now.
     let clock: @Sendable () -> Int64
+
+    /// - Parameter disclosures: from ``IndexStore/disclosureCommitter(maximumBatch:)``, run as a companion service.
+    public init(
+        store: IndexStore, disclosures: GroupCommitter<Contactpoint_V1_AuditEvent, Void>, consent: any ConsentDecisions,
+        nicknames: Nicknames = .standard, clock: @escaping @Sendable () -> Int64
+    ) {
+        self.store = store
+        self.disclosures = disclosures
+        self.consent = consent
+        self.nicknames = nicknames
+        self.clock = clock
+    }
 
     /// Who may look children up.
     static let lookupRoles: Set<String> = ["practitioner", "named-person", "la-administrator"]
@@ -28,7 +40,7 @@ struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
 
     // MARK: Disclosure
 
-    func searchChildren(
+    public func searchChildren(
         request: Contactpoint_V1_SearchChildrenRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_SearchChildrenResponse {
         let caller = try Caller.required()
@@ -62,7 +74,7 @@ struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         }
     }
 
-    func viewRecord(request: Contactpoint_V1_ViewRecordRequest, context: ServerContext) async throws -> Contactpoint_V1_ChildRecord {
+    public func viewRecord(request: Contactpoint_V1_ViewRecordRequest, context: ServerContext) async throws -> Contactpoint_V1_ChildRecord {
         let caller = try Caller.required()
         let reason = try RecordValidation.reason(request.reason, hasReason: request.hasReason)
         let childID = try FieldValidation.childID(request.childID, "child_id")
@@ -138,7 +150,7 @@ struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
     /// The most children one PutChildren call takes.
     static let maximumBatch = 1000
 
-    func putChildren(request: Contactpoint_V1_PutChildrenRequest, context: ServerContext) async throws -> Contactpoint_V1_PutChildrenResponse {
+    public func putChildren(request: Contactpoint_V1_PutChildrenRequest, context: ServerContext) async throws -> Contactpoint_V1_PutChildrenResponse {
         let caller = try Caller.required()
         guard (1...Self.maximumBatch).contains(request.children.count) else {
             throw FieldValidation.invalid("children", "1–\(Self.maximumBatch) children per call")
@@ -182,7 +194,7 @@ struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         }
     }
 
-    func setShield(request: Contactpoint_V1_SetShieldRequest, context: ServerContext) async throws -> Contactpoint_V1_SetShieldResponse {
+    public func setShield(request: Contactpoint_V1_SetShieldRequest, context: ServerContext) async throws -> Contactpoint_V1_SetShieldResponse {
         let caller = try Caller.required()
         let childID = try FieldValidation.childID(request.childID, "child_id")
         let action = request.shielded ? "shield" : "unshield"
@@ -204,7 +216,7 @@ struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
 
     // MARK: Involvements
 
-    func recordInvolvement(request: Contactpoint_V1_RecordInvolvementRequest, context: ServerContext) async throws -> Contactpoint_V1_Involvement {
+    public func recordInvolvement(request: Contactpoint_V1_RecordInvolvementRequest, context: ServerContext) async throws -> Contactpoint_V1_Involvement {
         let caller = try Caller.required()
         let childID = try FieldValidation.childID(request.childID, "child_id")
         var details = request.involvement
@@ -226,12 +238,12 @@ struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
             audit: event(caller, action: "record-involvement", category: .change) { _ in })
     }
 
-    func endInvolvement(request: Contactpoint_V1_EndInvolvementRequest, context: ServerContext) async throws -> Contactpoint_V1_Involvement {
+    public func endInvolvement(request: Contactpoint_V1_EndInvolvementRequest, context: ServerContext) async throws -> Contactpoint_V1_Involvement {
         let date = request.endDate.isEmpty ? today : try FieldValidation.pastDate(request.endDate, "end_date", today: today)
         return try await change(request.involvementID, .end(on: date), action: "end-involvement")
     }
 
-    func setIndicator(request: Contactpoint_V1_SetIndicatorRequest, context: ServerContext) async throws -> Contactpoint_V1_Involvement {
+    public func setIndicator(request: Contactpoint_V1_SetIndicatorRequest, context: ServerContext) async throws -> Contactpoint_V1_Involvement {
         guard request.kind.code != nil else {
             throw FieldValidation.invalid("kind", Contactpoint_V1_IndicatorKind.codes.joined(separator: ", "))
         }
@@ -240,7 +252,7 @@ struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
             action: request.raised ? "raise-indicator" : "clear-indicator")
     }
 
-    func setLeadProfessional(
+    public func setLeadProfessional(
         request: Contactpoint_V1_SetLeadProfessionalRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_Involvement {
         try await change(request.involvementID, .lead(request.lead), action: request.lead ? "set-lead-professional" : "clear-lead-professional")

@@ -24,10 +24,7 @@ public enum IndexServer {
 
     public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws -> BusService {
         let store = try IndexStore.open(path: settings.database)
-        let disclosures = GroupCommitter<Contactpoint_V1_AuditEvent, Void>(maximumBatch: 2048) { events in
-            try await store.appendAuditEvents(events)
-            return events.map { _ in () }
-        }
+        let disclosures = store.disclosureCommitter()
         let trust = SessionTrust()
         logger.notice("index ready", metadata: ["index.database": "\(settings.database)"])
         return BusService(

@@ -1,12 +1,20 @@
-import ContactPointAPI
+public import ContactPointAPI
 import Foundation
 import GRDB
-import ServiceRuntime
+public import ServiceRuntime
 
 /// The two outboxes. Audit events wait in `audit_outbox` until the audit service has them (then
 /// they are deleted: the audit log holds them for good); change events wait in `change_outbox`
 /// for the notification service.
 extension IndexStore: AuditOutbox {
+    /// The group commit of access events into the audit outbox (run it as a companion service).
+    public func disclosureCommitter(maximumBatch: Int = 2048) -> GroupCommitter<Contactpoint_V1_AuditEvent, Void> {
+        GroupCommitter(maximumBatch: maximumBatch) { events in
+            try await appendAuditEvents(events)
+            return events.map { _ in () }
+        }
+    }
+
     /// Appends access events in one transaction: the group commit of disclosures. Returns once
     /// they are durable, which is before any of the data they describe is sent.
     func appendAuditEvents(_ events: [Contactpoint_V1_AuditEvent]) async throws {

@@ -19,6 +19,9 @@ public struct IndexStore: Sendable {
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Children's ids are random, so loads and lookups touch pages all over the tables: the
+            // writer keeps more of them than SQLite's 2 MiB default; each reader somewhat more.
+            try db.execute(sql: "PRAGMA cache_size = \(db.configuration.readonly ? -16_384 : -131_072)")
         }
         return try IndexStore(writer: DatabasePool(path: path, configuration: configuration))
     }

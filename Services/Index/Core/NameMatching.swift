@@ -103,11 +103,11 @@ enum NameMatching {
 
 /// Given names and their nicknames (Bill, Will and Liam for William; Kate and Katie for
 /// Catherine), both ways and through a shared full name.
-struct Nicknames: Sendable {
+public struct Nicknames: Sendable {
     private let related: [String: Set<String>]
 
     /// The table in the index's resources (../shared/data/names/nicknames.csv, see NOTICE).
-    static let standard: Nicknames = {
+    public static let standard: Nicknames = {
         guard let url = Bundle.module.url(forResource: "nicknames", withExtension: "csv"),
             let text = try? String(contentsOf: url, encoding: .utf8)
         else { fatalError("the index's resources lack nicknames.csv") }

@@ -1,20 +1,20 @@
 import Foundation
 
 /// Latency percentiles of a run of sequential calls.
-struct Latency {
-    var p50: Duration
-    var p99: Duration
+public struct Latency: Sendable {
+    public var p50: Duration
+    public var p99: Duration
 
-    init(samples: [Duration]) {
+    public init(samples: [Duration]) {
         let sorted = samples.sorted()
         p50 = sorted[sorted.count / 2]
         p99 = sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
     }
 }
 
-enum Measure {
+public enum Measure {
     /// Makes `calls` calls one after another and reports their latency.
-    static func sequential(calls: Int, _ call: () async throws -> Void) async throws -> Latency {
+    public static func sequential(calls: Int, _ call: () async throws -> Void) async throws -> Latency {
         for _ in 0..<min(200, calls) { try await call() }
         var samples: [Duration] = []
         samples.reserveCapacity(calls)
@@ -26,7 +26,7 @@ enum Measure {
     }
 
     /// Keeps `inFlight` calls going for `duration` and reports completed calls per second.
-    static func throughput(inFlight: Int, duration: Duration, _ call: @escaping @Sendable () async throws -> Void) async throws -> Double {
+    public static func throughput(inFlight: Int, duration: Duration, _ call: @escaping @Sendable () async throws -> Void) async throws -> Double {
         let start = ContinuousClock.now
         let end = start + duration
         let completed = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -47,5 +47,5 @@ enum Measure {
 }
 
 extension Duration {
-    var microseconds: Double { self / .microseconds(1) }
+    public var microseconds: Double { self / .microseconds(1) }
 }

@@ -1,0 +1,190 @@
+import BenchmarkSupport
+import Authentication
+import Broker
+import BusTransport
+import ContactPointAPI
+import Foundation
+import GRPCCore
+import Index
+import Logging
+import SecurityPrimitives
+import ZeroMQ
+
+/// The index at national scale on this machine: a synthetic population loaded through the
+/// PutChildren RPC over the bus, then audited searches and views through the broker (each
+/// writing its access event to the outbox before replying), sequential for latency and with 32
+/// concurrent clients for throughput; and the process's memory.
+///
+/// BENCH_CHILDREN (default 1000000), BENCH_SECONDS (default 10), BENCH_DIR (default a temporary
+/// directory). Broker, index service and clients share this process: RSS covers all three.
+@main
+struct IndexBenchmark {
+    static func main() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let children = Int(environment["BENCH_CHILDREN"] ?? "") ?? 1_000_000
+        let seconds = Int(environment["BENCH_SECONDS"] ?? "") ?? 10
+        let directory = environment["BENCH_DIR"] ?? FileManager.default.temporaryDirectory.appendingPathComponent("index-bench-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        print("index benchmark: \(children) children, database in \(directory)")
+
+        try await IndexOnBus.run(database: "\(directory)/index.sqlite") { index, sessions in
+            // Load: batches of 1,000, two calls in flight, sampling children to look up later.
+            var generator = PopulationGenerator(seed: 42)
+            var samples: [(entry: Contactpoint_V1_ChildDetails, id: String)] = []
+            let clock = ContinuousClock()
+            let loadStart = clock.now
+            var loaded = 0
+            var lastReport = clock.now
+            while loaded < children {
+                let batches = (0..<2).map { _ in
+                    (0..<min(1000, children - loaded)).map { _ in generator.next() }
+                }.filter { !$0.isEmpty }
+                let results = try await withThrowingTaskGroup(of: (Int, [String]).self) { group in
+                    for (n, batch) in batches.enumerated() {
+                        group.addTask {
+                            var options = CallOptions.defaults
+                            options.timeout = .seconds(120)
+                            return (n, try await index.putChildren(.with { $0.children = batch }, metadata: sessions.administrator, options: options).childIds)
+                        }
+                    }
+                    return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+                }
+                for (n, batch) in batches.enumerated() {
+                    for (entry, id) in zip(batch, results[n]!) {
+                        if loaded % 97 == 0, samples.count < 5000 { samples.append((entry.child, id)) }
+                        loaded += 1
+                    }
+                }
+                if clock.now - lastReport > .seconds(30) {
+                    lastReport = clock.now
+                    print("  loaded \(loaded) (\(Int(Double(loaded) / ((clock.now - loadStart) / .seconds(1))))/s)")
+                }
+            }
+            let loadSeconds = (clock.now - loadStart) / .seconds(1)
+            let rate = Double(children) / loadSeconds
+            print("bulk load over the bus: \(children) children in \(String(format: "%.1f", loadSeconds)) s = \(Int(rate)) children/s; 11 M at this rate: \(String(format: "%.1f", 11_000_000 / rate / 60)) min")
+
+            // Latency, one call at a time.
+            let searches = samples.map { sample in
+                Contactpoint_V1_SearchChildrenRequest.with {
+                    $0.reason = .with { $0.code = .contactPractitioners }
+                    $0.givenName = String(sample.entry.name.given.split(separator: " ")[0])
+                    $0.familyName = sample.entry.name.family
+                    $0.dateOfBirth = sample.entry.dateOfBirth
+                }
+            }
+            let views = samples.map { sample in
+                Contactpoint_V1_ViewRecordRequest.with {
+                    $0.reason = .with { $0.code = .contactPractitioners }
+                    $0.childID = sample.id
+                }
+            }
+            var found = 0
+            var position = 0
+            let search = try await Measure.sequential(calls: 2000) {
+                let result = try await index.searchChildren(searches[position % searches.count], metadata: sessions.practitioner)
+                if result.matches.first?.childID == samples[position % samples.count].id { found += 1 }
+                position += 1
+            }
+            print("audited search through the broker: p50 \(format(search.p50)), p99 \(format(search.p99)); right child first in \(found) of \(position)")
+            position = 0
+            let view = try await Measure.sequential(calls: 2000) {
+                _ = try await index.viewRecord(views[position % views.count], metadata: sessions.practitioner)
+                position += 1
+            }
+            print("audited view through the broker:   p50 \(format(view.p50)), p99 \(format(view.p99))")
+
+            // Throughput: 32 clients, half searching, half viewing.
+            let counter = Counter()
+            let throughput = try await Measure.throughput(inFlight: 32, duration: .seconds(seconds)) {
+                let n = counter.next()
+                if n % 2 == 0 {
+                    _ = try await index.searchChildren(searches[n % searches.count], metadata: sessions.practitioner)
+                } else {
+                    _ = try await index.viewRecord(views[n % views.count], metadata: sessions.practitioner)
+                }
+            }
+            print("audited lookups with 32 concurrent clients (half search, half view): \(Int(throughput))/s")
+            print("memory: VmRSS \(status("VmRSS")), VmHWM \(status("VmHWM")) (broker, index and clients in one process)")
+            let size = (try? FileManager.default.attributesOfItem(atPath: "\(directory)/index.sqlite")[.size] as? Int) ?? 0
+            print("database: \(size / 1_048_576) MiB for \(children) children")
+        }
+    }
+
+    static func format(_ duration: Duration) -> String { String(format: "%.2f ms", duration / .milliseconds(1)) }
+
+    static func status(_ key: String) -> String {
+        let text = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").first { $0.hasPrefix(key + ":") }.map { $0.dropFirst(key.count + 1).trimmingCharacters(in: .whitespaces) } ?? "?"
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value
+    }
+}
+
+/// Broker, index service and client in this process on loopback TCP with CURVE, as in
+/// production; sessions are signed with a key the index's verifier trusts.
+enum IndexOnBus {
+    struct Sessions: Sendable {
+        var administrator: Metadata
+        var practitioner: Metadata
+    }
+
+    static func run(
+        database: String, _ body: @Sendable (Contactpoint_V1_Index.Client<BusClientTransport>, Sessions) async throws -> Void
+    ) async throws {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let brokerKeys = try CurveKeyPair.generate(), serverKeys = try CurveKeyPair.generate(), clientKeys = try CurveKeyPair.generate()
+        var brokerConfig = Broker.Config(
+            keyPair: brokerKeys,
+            allowList: try AllowList([
+                .init(principal: "index", publicKey: serverKeys.publicKey, services: ["*"]),
+                .init(principal: "bench-client", publicKey: clientKeys.publicKey),
+            ]))
+        brokerConfig.endpoint = "tcp://127.0.0.1:*"
+        brokerConfig.eventsInEndpoint = "tcp://127.0.0.1:*"
+        brokerConfig.eventsOutEndpoint = "tcp://127.0.0.1:*"
+        let broker = Broker(config: brokerConfig, logger: logger)
+        let address = BrokerAddress(endpoint: try await broker.start().requests, publicKey: brokerKeys.publicKey)
+        defer { broker.beginGracefulShutdown() }
+
+        let signingKey = Ed25519.PrivateKey.generate()
+        let verifier = SessionVerifier()
+        verifier.trust(keys: ["bench": signingKey.publicKey])
+        func session(_ id: String, roles: [String]) throws -> Metadata {
+            let now = Int64(Date().timeIntervalSince1970)
+            let claims = SessionClaims(sub: id, sid: "s-\(id)", org: "org-bench", la: "E09000033", roles: roles, iat: now, exp: now + 43_200, stepUpAt: now)
+            return ["authorization": "Bearer \(try CompactJWS.sign(payload: Array(try JSONEncoder().encode(claims)), keyID: "bench", with: signingKey))"]
+        }
+        let sessions = Sessions(
+            administrator: try session("admin", roles: ["practitioner", "system-administrator"]), practitioner: try session("p-1", roles: ["practitioner"]))
+
+        let store = try IndexStore.open(path: database)
+        let disclosures = store.disclosureCommitter()
+        let service = IndexRPCService(store: store, disclosures: disclosures, consent: NoConsentService(), clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+        var serverConfig = BusServerTransport.Config(brokers: [address], keyPair: serverKeys)
+        serverConfig.sessionsPerBroker = 64
+        let server = GRPCServer(
+            transport: try BusServerTransport(config: serverConfig, logger: logger), services: [service],
+            interceptors: [AuthenticationInterceptor(verifier: verifier)])
+        let client = try BusClientTransport(config: .init(brokers: [address], keyPair: clientKeys), logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.serve() }
+            group.addTask { await disclosures.run() }
+            try await withGRPCClient(transport: client) { client in
+                try await body(Contactpoint_V1_Index.Client(wrapping: client), sessions)
+            }
+            server.beginGracefulShutdown()
+            group.cancelAll()
+        }
+    }
+}
