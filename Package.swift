@@ -119,6 +119,7 @@ let package = Package(
             path: "Shared/Authentication"
         ),
         .target(name: "Identifiers", path: "Shared/Identifiers"),
+        .target(name: "DemoWorld", path: "Shared/DemoWorld"),
         .target(name: "MerkleTree", dependencies: ["SecurityPrimitives"], path: "Shared/MerkleTree"),
         .target(name: "TerminalQRCode", dependencies: ["CQREncode"], path: "Shared/TerminalQRCode"),
         .target(
@@ -159,7 +160,7 @@ let package = Package(
         .target(
             name: "Identity",
             dependencies: [
-                "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI", "BusTransport",
+                "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI", "BusTransport", "DemoWorld",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -201,7 +202,7 @@ let package = Package(
         .target(
             name: "Index",
             dependencies: [
-                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers",
+                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "DemoWorld",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -275,7 +276,7 @@ let package = Package(
         .testTarget(
             name: "IdentityTests",
             dependencies: [
-                "Identity", "Authentication", "SecurityPrimitives", "ContactPointAPI",
+                "Identity", "DemoWorld", "Authentication", "SecurityPrimitives", "ContactPointAPI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),

@@ -3,6 +3,7 @@ import BusTransport
 import ContactPointAPI
 import Foundation
 import GRPCCore
+import SecurityPrimitives
 import ServiceRuntime
 import TerminalQRCode
 
@@ -204,5 +205,21 @@ struct StepUp: AsyncParsableCommand {
         let grant = try await withIdentity(bus) { try await $0.stepUp(.with { $0.totpCode = code }, metadata: metadata) }
         try SessionFile.save(grant.token)
         print("stepped up: sensitive actions are open to you for the next 5 minutes")
+    }
+}
+
+/// `contactpoint code`: the current TOTP code of a secret, for the demo world's accounts.
+struct Code: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the current code for a TOTP secret (the demo accounts'; a real account's secret lives only in your authenticator app).")
+
+    @Option(help: "The base32 secret `up --demo` printed.") var secret: String
+
+    func run() throws {
+        guard let bytes = Base32.decode(secret.uppercased().filter { $0 != " " }), bytes.count >= 10 else {
+            throw ValidationError("--secret: a base32 TOTP secret, as printed by `contactpoint up --demo`")
+        }
+        let now = Int64(Date().timeIntervalSince1970)
+        print("\(OneTimePassword(secret: bytes).code(at: now))  (valid for \(30 - now % 30) more seconds)")
     }
 }

@@ -26,6 +26,8 @@ struct Up: AsyncParsableCommand {
     var brokers = 2
     @Option(help: "How long a process may take to stop after SIGTERM before it is killed, e.g. 20s.")
     var stopTimeout = "20s"
+    @Flag(help: "On a new data directory, create a demo world: a local authority's school, GP, social care, youth offending team and voluntary service, a practitioner in each (credentials printed once) and 10,000 synthetic children.")
+    var demo = false
 
     func validate() throws {
         _ = try scaleByService()
@@ -64,6 +66,7 @@ struct Up: AsyncParsableCommand {
 
         var config = StackSupervisor.Config(directory: directory, binDirectory: binDirectory)
         config.scale = try scaleByService()
+        if demo { config.services = config.services.map(\.withDemo) }
         config.basePort = basePort
         config.brokerCount = brokers
         config.stopTimeout = withConfiguration { () throws(ConfigurationError) in

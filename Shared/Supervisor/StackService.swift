@@ -11,11 +11,14 @@ public struct StackService: Sendable {
     public var settings: [(key: String, value: String)]
     /// Whether it publishes events: it is then given every broker's events-in endpoint (`broker-events`).
     public var publishesEvents: Bool
+    /// Settings added under `contactpoint up --demo`.
+    public var demoSettings: [(key: String, value: String)]
 
     public init(
         name: String, executable: String, rpcServices: [String], dataFiles: [(key: String, name: String)] = [],
-        settings: [(key: String, value: String)] = [], publishesEvents: Bool = false
+        settings: [(key: String, value: String)] = [], publishesEvents: Bool = false, demoSettings: [(key: String, value: String)] = []
     ) {
+        self.demoSettings = demoSettings
         self.publishesEvents = publishesEvents
         self.name = name
         self.executable = executable
@@ -32,14 +35,22 @@ public struct StackService: Sendable {
         StackService(
             name: "identity", executable: "contactpoint-identity", rpcServices: ["contactpoint.v1.Identity", "contactpoint.v1.IdentityAdmin"],
             dataFiles: [("database", "identity.sqlite"), ("secrets-dir", "secrets")],
-            settings: [("bootstrap-admin", bootstrapAdministrator)], publishesEvents: true),
+            settings: [("bootstrap-admin", bootstrapAdministrator)], publishesEvents: true, demoSettings: [("demo-world", "true")]),
         StackService(
             name: "audit", executable: "contactpoint-audit", rpcServices: ["contactpoint.v1.Audit"],
             dataFiles: [("database", "audit.sqlite"), ("secrets-dir", "secrets"), ("checkpoint-dir", "checkpoints")]),
         StackService(
-            name: "index", executable: "contactpoint-index", rpcServices: ["contactpoint.v1.Index"], dataFiles: [("database", "index.sqlite")]),
+            name: "index", executable: "contactpoint-index", rpcServices: ["contactpoint.v1.Index"], dataFiles: [("database", "index.sqlite")],
+            demoSettings: [("demo-children", "10000")]),
         StackService(name: "echo", executable: "contactpoint-echo", rpcServices: ["contactpoint.v1.Echo"]),
     ]
+
+    /// This service with its demo settings in force.
+    public var withDemo: StackService {
+        var service = self
+        service.settings += demoSettings
+        return service
+    }
 
     public static func named(_ name: String) -> StackService? {
         all.first { $0.name == name }

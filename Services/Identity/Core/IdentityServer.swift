@@ -16,6 +16,8 @@ public enum IdentityServer {
         public var bootstrapAdministrator: String?
         /// Each broker's events-in endpoint (`ENDPOINT,PUBLIC-KEY-FILE`): where events are published.
         public var brokerEvents: [BrokerAddress]
+        /// Create the demo world's organisations and accounts if they do not exist (`contactpoint up --demo`).
+        public var demoWorld: Bool
 
         /// The identity service's own command-line flags, as given (text, parsed with the rest).
         public struct Flags: Sendable {
@@ -40,6 +42,7 @@ public enum IdentityServer {
             bootstrapAdministrator = try reader.value(
                 "bootstrap-admin", flag: flags.bootstrapAdministrator, default: nil, parse: ConfigurationValue.email)
             brokerEvents = try reader.list("broker-events", flags: flags.brokerEvents, parse: ConfigurationValue.broker)
+            demoWorld = try reader.value("demo-world", flag: nil, default: false, parse: ConfigurationValue.boolean)!
         }
     }
 
@@ -55,6 +58,14 @@ public enum IdentityServer {
         if let email = settings.bootstrapAdministrator, let code = try await authenticator.bootstrapAdministrator(email: email) {
             FileHandle.standardOutput.write(
                 Data("first administrator created: enrol with `contactpoint enrol --email \(email) --code \(code)` (shown once)\n".utf8))
+        }
+        if settings.demoWorld, let credentials = try await authenticator.createDemoWorld() {
+            var text = "demo world created: log in as any of these (shown once; `contactpoint code --secret SECRET` shows a current code)\n"
+            for credential in credentials {
+                text += "  \(credential.email)  password: \(credential.password)  TOTP secret: \(credential.totpSecret)  "
+                    + "(\(credential.organisation); \(credential.roles.joined(separator: ", ")))\n"
+            }
+            FileHandle.standardOutput.write(Data(text.utf8))
         }
         let verifier = SessionVerifier()
         verifier.trust(keys: secrets.signingKeys.published)

@@ -17,7 +17,7 @@ struct SearchQuery: Sendable {
 
     static let pageSize = 20
     /// The widest date-of-birth range searched by date alone (names misspelled beyond recognition).
-    static let narrowBirthRangeDays = 62
+    static let narrowBirthRangeDays = 7
 
     /// Validates a request. A search needs enough to pick a child, not to trawl: a given and a
     /// family name, or a name and a date of birth, or a date of birth and a place.
@@ -76,6 +76,24 @@ struct SearchQuery: Sendable {
                 let left = a.candidate.names[0], right = b.candidate.names[0]
                 return (left.family, left.given, a.candidate.id) < (right.family, right.given, b.candidate.id)
             }
+    }
+
+    /// Whether a child's current names could score: the screen for children found by date of birth alone.
+    func mayMatch(family theirFamily: String, given theirGiven: String) -> Bool {
+        if let family, NameMatching.bestSimilarity(NameMatching.parts(family), NameMatching.parts(NameMatching.fold(theirFamily)))
+            < Self.minimumNameSimilarity
+        {
+            return false
+        }
+        if let given {
+            let theirs = NameMatching.parts(NameMatching.fold(theirGiven))
+            if NameMatching.bestSimilarity(NameMatching.parts(given), theirs) < Self.minimumNameSimilarity,
+                givenVariants(of: given).isDisjoint(with: theirs)
+            {
+                return false
+            }
+        }
+        return true
     }
 
     /// Below this similarity a name given in the query rules the candidate out.

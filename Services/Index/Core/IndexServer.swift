@@ -10,6 +10,8 @@ public import ServiceRuntime
 public enum IndexServer {
     public struct Settings: Sendable {
         public var database: String
+        /// On an empty index, load this many synthetic children of the demo world (`contactpoint up --demo`).
+        public var demoChildren: Int
 
         public struct Flags: Sendable {
             public var database: String?
@@ -19,19 +21,24 @@ public enum IndexServer {
         /// Reads the index service's own keys (docs/CONFIGURATION.md).
         public init(reading reader: inout ConfigurationReader, flags: Flags) throws(ConfigurationError) {
             database = try reader.value("database", flag: flags.database, default: "index.sqlite", parse: ConfigurationValue.text)!
+            demoChildren = try reader.value("demo-children", flag: nil, default: 0, parse: ConfigurationValue.integer(in: 0...1_000_000))!
         }
     }
 
     public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws -> BusService {
         let store = try IndexStore.open(path: settings.database)
         let disclosures = store.disclosureCommitter()
+        let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        if settings.demoChildren > 0 {
+            let loaded = try await store.seedDemoWorld(children: settings.demoChildren, now: clock())
+            if loaded > 0 { logger.notice("demo world: synthetic children loaded", metadata: ["index.children": "\(loaded)"]) }
+        }
         let trust = SessionTrust()
         logger.notice("index ready", metadata: ["index.database": "\(settings.database)"])
         return BusService(
             rpcServices: [
                 IndexRPCService(
-                    store: store, disclosures: disclosures, consent: NoConsentService(), nicknames: .standard,
-                    clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+                    store: store, disclosures: disclosures, consent: NoConsentService(), nicknames: .standard, clock: clock)
             ],
             interceptors: [trust.interceptor()],
             readinessChecks: [{ await store.isAvailable() }],

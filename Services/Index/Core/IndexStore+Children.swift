@@ -22,25 +22,29 @@ extension IndexStore {
             for entry in entries {
                 var child = entry.child
                 let id: Int64
-                let existed: Bool
+                var row: Int64?
                 if let given = ContactPointID(child.childID) {
                     id = Int64(given.digits)!
-                    existed = try Self.deleteDetails(ofChild: id, db)
+                    row = try Self.row(ofChild: id, db)
+                    if let row { try Self.deleteDetails(ofChildRow: row, db) }
                 } else {
                     id = try Self.newChildID(db)
                     child.childID = Self.childID(id)
-                    existed = false
                 }
-                try Self.insertDetails(child, id: id, now: now, db)
+                let existed = row != nil
+                let childRow = try Self.insertDetails(child, id: id, row: row, now: now, db)
                 for involvement in entry.involvements {
-                    let current = try Bool.fetchOne(
-                        db.cachedStatement(sql: """
-                            SELECT 1 FROM involvement
-                            WHERE child_id = ? AND organisation_id = ? AND service_type = ? AND end_date IS NULL
-                            """),
-                        arguments: [id, involvement.organisationID, involvement.serviceType.code]) ?? false
-                    guard !current else { continue }
-                    let involvementID = try Self.insertInvolvement(involvement, childID: id, recordedBy: actor.practitionerID, now: now, db)
+                    if existed {
+                        let current = try Bool.fetchOne(
+                            db.cachedStatement(sql: """
+                                SELECT 1 FROM involvement
+                                WHERE child_row = ? AND organisation_id = ? AND service_type = ? AND end_date IS NULL
+                                """),
+                            arguments: [childRow, involvement.organisationID, involvement.serviceType.code]) ?? false
+                        guard !current else { continue }
+                    }
+                    let involvementID = try Self.insertInvolvement(
+                        involvement, childRow: childRow, recordedBy: actor.practitionerID, now: now, db)
                     if existed {
                         try Self.appendChange(
                             "involvement-recorded", childID: id, involvementID: involvementID, organisationID: involvement.organisationID,
@@ -59,7 +63,7 @@ extension IndexStore {
 
     /// A child's details, involvements (with indicators) and shield, or `nil` if unknown.
     func record(ofChild childID: ContactPointID) async throws -> StoredRecord? {
-        try await writer.read { db in try Self.record(Int64(childID.digits)!, db) }
+        try await writer.read { db in try Self.row(ofChild: Int64(childID.digits)!, db).flatMap { try Self.record(row: $0, db) } }
     }
 
     struct StoredRecord: Sendable {
@@ -68,8 +72,9 @@ extension IndexStore {
         var shielded: Bool
     }
 
-    static func record(_ id: Int64, _ db: Database) throws -> StoredRecord? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM child WHERE id = ?"), arguments: [id]) else { return nil }
+    static func record(row childRow: Int64, _ db: Database) throws -> StoredRecord? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM child WHERE row = ?"), arguments: [childRow]) else { return nil }
+        let id: Int64 = row["id"]
         var child = Contactpoint_V1_ChildDetails.with {
             $0.childID = childID(id)
             $0.name = .with {
@@ -82,8 +87,8 @@ extension IndexStore {
             $0.status = Contactpoint_V1_ChildStatus(code: row["status"]) ?? .active
         }
         child.otherNames = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT given_name, family_name FROM child_other_name WHERE child_id = ? ORDER BY position"),
-            arguments: [id]
+            db.cachedStatement(sql: "SELECT given_name, family_name FROM child_other_name WHERE child_row = ? ORDER BY position"),
+            arguments: [childRow]
         ).map { name in
             .with {
                 $0.given = name["given_name"]
@@ -91,11 +96,11 @@ extension IndexStore {
             }
         }
         for address in try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM child_address WHERE child_id = ? ORDER BY position"), arguments: [id])
+            db.cachedStatement(sql: "SELECT * FROM child_address WHERE child_row = ? ORDER BY position"), arguments: [childRow])
         {
             if address["position"] as Int == 0 { child.address = Self.address(address) } else { child.previousAddresses.append(Self.address(address)) }
         }
-        child.carers = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM carer WHERE child_id = ? ORDER BY position"), arguments: [id])
+        child.carers = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM carer WHERE child_row = ? ORDER BY position"), arguments: [childRow])
             .map { carer in
                 .with {
                     $0.name = .with {
@@ -109,8 +114,8 @@ extension IndexStore {
                 }
             }
         let involvements = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM involvement WHERE child_id = ? ORDER BY id"), arguments: [id]
-        ).map { try Self.involvement($0, db) }
+            db.cachedStatement(sql: "SELECT * FROM involvement WHERE child_row = ? ORDER BY id"), arguments: [childRow]
+        ).map { try Self.involvement($0, childID: id, db) }
         return StoredRecord(child: child, involvements: involvements, shielded: row["is_shielded"])
     }
 
@@ -130,57 +135,59 @@ extension IndexStore {
         }
     }
 
-    /// Deletes a child's details (not its involvements) and search keys; whether it existed.
-    static func deleteDetails(ofChild id: Int64, _ db: Database) throws -> Bool {
-        guard let old = try record(id, db) else { return false }
+    /// Deletes a child's other names, addresses, carers and search keys (not its row or involvements).
+    static func deleteDetails(ofChildRow row: Int64, _ db: Database) throws {
+        guard let old = try record(row: row, db) else { return }
         for key in searchKeys(old.child) {
-            try db.cachedStatement(sql: "DELETE FROM search_key WHERE family_code = ? AND given_code = ? AND date_of_birth = ? AND child_id = ?")
-                .execute(arguments: [key.family, key.given, old.child.dateOfBirth, id])
+            try db.cachedStatement(sql: "DELETE FROM search_key WHERE family_code = ? AND given_code = ? AND date_of_birth = ? AND child_row = ?")
+                .execute(arguments: [key.family, key.given, old.child.dateOfBirth, row])
         }
         for table in ["child_other_name", "child_address", "carer"] {
-            try db.execute(sql: "DELETE FROM \(table) WHERE child_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM \(table) WHERE child_row = ?", arguments: [row])
         }
-        return true
     }
 
-    static func insertDetails(_ child: Contactpoint_V1_ChildDetails, id: Int64, now: Int64, _ db: Database) throws {
+    /// Writes a child's details: its row (replacing the one given) and the rows that hang off it. Returns the row.
+    static func insertDetails(_ child: Contactpoint_V1_ChildDetails, id: Int64, row: Int64?, now: Int64, _ db: Database) throws -> Int64 {
         try db.cachedStatement(sql: """
-            INSERT INTO child (id, given_name, family_name, date_of_birth, gender, local_authority, status, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (id) DO UPDATE SET given_name = excluded.given_name, family_name = excluded.family_name,
+            INSERT INTO child (row, id, given_name, family_name, date_of_birth, gender, local_authority, status, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (row) DO UPDATE SET given_name = excluded.given_name, family_name = excluded.family_name,
                 date_of_birth = excluded.date_of_birth, gender = excluded.gender, local_authority = excluded.local_authority,
                 status = excluded.status, updated_at = excluded.updated_at
             """
         ).execute(arguments: [
-            id, child.name.given, child.name.family, child.dateOfBirth, child.gender.code, child.localAuthority, child.status.code, now,
+            row, id, child.name.given, child.name.family, child.dateOfBirth, child.gender.code, child.localAuthority, child.status.code, now,
         ])
+        let row = row ?? db.lastInsertedRowID
         for (position, name) in child.otherNames.enumerated() {
-            try db.cachedStatement(sql: "INSERT INTO child_other_name (child_id, position, given_name, family_name) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [id, position, name.given, name.family])
+            try db.cachedStatement(sql: "INSERT INTO child_other_name (child_row, position, given_name, family_name) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [row, position, name.given, name.family])
         }
         let addresses = (child.hasAddress ? [child.address] : []) + child.previousAddresses
         // Without a current address, previous ones start at position 1.
         for (offset, address) in addresses.enumerated() {
             let position = child.hasAddress ? offset : offset + 1
             try db.cachedStatement(sql: """
-                INSERT INTO child_address (child_id, position, line1, line2, line3, line4, town, postcode) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO child_address (child_row, position, line1, line2, line3, line4, town, postcode) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """
-            ).execute(arguments: StatementArguments([id, Int64(position)]) + addressArguments(address))
+            ).execute(arguments: StatementArguments([row, Int64(position)]) + addressArguments(address))
         }
         for (position, carer) in child.carers.enumerated() {
             try db.cachedStatement(sql: """
-                INSERT INTO carer (child_id, position, given_name, family_name, relationship, parental_responsibility,
+                INSERT INTO carer (child_row, position, given_name, family_name, relationship, parental_responsibility,
                     line1, line2, line3, line4, town, postcode, telephone)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
-            ).execute(arguments: StatementArguments([id, Int64(position), carer.name.given, carer.name.family, carer.relationship.code, carer.parentalResponsibility] as [(any DatabaseValueConvertible)?])
+            ).execute(arguments: StatementArguments([row, Int64(position), carer.name.given, carer.name.family, carer.relationship.code, carer.parentalResponsibility] as [(any DatabaseValueConvertible)?])
                 + (carer.hasAddress ? addressArguments(carer.address) : [nil, nil, nil, nil, nil, nil])
                 + [carer.telephone.isEmpty ? nil : carer.telephone])
         }
         for key in searchKeys(child) {
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO search_key (family_code, given_code, date_of_birth, child_id) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [key.family, key.given, child.dateOfBirth, id])
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO search_key (family_code, given_code, date_of_birth, child_row) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [key.family, key.given, child.dateOfBirth, row])
         }
+        return row
     }
 
     private static func addressArguments(_ address: Contactpoint_V1_Address) -> StatementArguments {

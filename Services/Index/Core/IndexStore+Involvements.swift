@@ -12,10 +12,8 @@ extension IndexStore {
     ) async throws -> Contactpoint_V1_Involvement {
         try await writer.write { db in
             let child = Int64(childID.digits)!
-            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM child WHERE id = ?"), arguments: [child]) != nil else {
-                throw IndexStoreError.noSuchChild(childID.digits)
-            }
-            let id = try Self.insertInvolvement(involvement, childID: child, recordedBy: practitionerID, now: now, db)
+            guard let row = try Self.row(ofChild: child, db) else { throw IndexStoreError.noSuchChild(childID.digits) }
+            let id = try Self.insertInvolvement(involvement, childRow: row, recordedBy: practitionerID, now: now, db)
             try Self.appendChange(
                 "involvement-recorded", childID: child, involvementID: id, organisationID: involvement.organisationID,
                 serviceType: involvement.serviceType, by: practitionerID, now: now, db)
@@ -38,10 +36,13 @@ extension IndexStore {
     ) async throws -> Contactpoint_V1_Involvement {
         try await writer.write { db in
             guard let id = Int64(involvementID),
-                let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM involvement WHERE id = ?"), arguments: [id])
+                let row = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT i.*, c.id AS child_id FROM involvement i JOIN child c ON c.row = i.child_row WHERE i.id = ?"),
+                    arguments: [id])
             else { throw IndexStoreError.noSuchInvolvement(involvementID) }
             guard row["organisation_id"] as String == organisationID else { throw IndexStoreError.notYourOrganisation }
             let childID: Int64 = row["child_id"]
+            let childRow: Int64 = row["child_row"]
             let topic: String
             var indicator = Contactpoint_V1_IndicatorKind.unspecified
             switch change {
@@ -64,7 +65,7 @@ extension IndexStore {
             case .lead(let lead):
                 guard row["end_date"] as String? == nil else { throw IndexStoreError.alreadyEnded(involvementID) }
                 // One lead professional per child: marking this one unmarks any other.
-                if lead { try db.execute(sql: "UPDATE involvement SET is_lead = 0 WHERE child_id = ?", arguments: [childID]) }
+                if lead { try db.execute(sql: "UPDATE involvement SET is_lead = 0 WHERE child_row = ?", arguments: [childRow]) }
                 try db.execute(sql: "UPDATE involvement SET is_lead = ? WHERE id = ?", arguments: [lead, id])
                 topic = lead ? "lead-professional-set" : "lead-professional-cleared"
             }
@@ -74,16 +75,6 @@ extension IndexStore {
                 now: now, db)
             try Self.appendAudit(audit, childID: childID, involvementID: id, db)
             return try Self.involvement(id: id, db)
-        }
-    }
-
-    /// The organisation and child of an involvement, for authorization and audit before a change.
-    func owner(ofInvolvement involvementID: String) async throws -> (organisationID: String, childID: String)? {
-        guard let id = Int64(involvementID) else { return nil }
-        return try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT organisation_id, child_id FROM involvement WHERE id = ?", arguments: [id]).map {
-                ($0["organisation_id"], Self.childID($0["child_id"]))
-            }
         }
     }
 
@@ -107,15 +98,15 @@ extension IndexStore {
     // MARK: Rows
 
     static func insertInvolvement(
-        _ involvement: Contactpoint_V1_InvolvementDetails, childID: Int64, recordedBy: String, now: Int64, _ db: Database
+        _ involvement: Contactpoint_V1_InvolvementDetails, childRow: Int64, recordedBy: String, now: Int64, _ db: Database
     ) throws -> Int64 {
         try db.cachedStatement(sql: """
-            INSERT INTO involvement (child_id, service_type, organisation_id, organisation_name, contact_name, contact_role,
+            INSERT INTO involvement (child_row, service_type, organisation_id, organisation_name, contact_name, contact_role,
                 contact_telephone, contact_email, start_date, recorded_by, recorded_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """
         ).execute(arguments: [
-            childID, involvement.serviceType.code, involvement.organisationID, involvement.organisationName, involvement.contact.name,
+            childRow, involvement.serviceType.code, involvement.organisationID, involvement.organisationName, involvement.contact.name,
             involvement.contact.role, involvement.contact.telephone.isEmpty ? nil : involvement.contact.telephone,
             involvement.contact.secureEmail.isEmpty ? nil : involvement.contact.secureEmail, involvement.startDate, recordedBy, now,
         ])
@@ -123,15 +114,18 @@ extension IndexStore {
     }
 
     static func involvement(id: Int64, _ db: Database) throws -> Contactpoint_V1_Involvement {
-        try involvement(Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM involvement WHERE id = ?"), arguments: [id])!, db)
+        let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT i.*, c.id AS child_id FROM involvement i JOIN child c ON c.row = i.child_row WHERE i.id = ?"),
+            arguments: [id])!
+        return try involvement(row, childID: row["child_id"], db)
     }
 
-    static func involvement(_ row: Row, _ db: Database) throws -> Contactpoint_V1_Involvement {
+    static func involvement(_ row: Row, childID: Int64, _ db: Database) throws -> Contactpoint_V1_Involvement {
         let id: Int64 = row["id"]
         let type = Contactpoint_V1_ServiceType(code: row["service_type"]) ?? .unspecified
         return try .with {
             $0.involvementID = String(id)
-            $0.childID = childID(row["child_id"])
+            $0.childID = Self.childID(childID)
             $0.serviceType = type
             $0.sensitive = type.isSensitive
             $0.organisationID = row["organisation_id"]

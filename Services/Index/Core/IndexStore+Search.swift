@@ -5,6 +5,7 @@ extension IndexStore {
     /// A child as search sees it: names, date of birth, place, and whether it is shielded.
     struct Candidate: Sendable {
         var id: Int64
+        var row: Int64
         var names: [Contactpoint_V1_PersonName]
         var dateOfBirth: String
         var gender: Contactpoint_V1_Gender
@@ -16,18 +17,20 @@ extension IndexStore {
 
     /// The most children one search reads before ranking; beyond this it asks for more detail.
     static let candidateLimit = 5000
+    /// The most children born in the queried days that a search reads by date alone.
+    static let birthScanLimit = 20_000
 
     /// The children a query may be about: those filed under the sound codes of its names (within
     /// its date-of-birth range), and — when the date of birth is narrow — every child born then,
     /// so that a name misspelled beyond its sound code is still found. Ranking decides.
     func candidates(for query: SearchQuery) async throws -> (candidates: [Candidate], truncated: Bool) {
         try await writer.read { db in
-            var ids: Set<Int64> = []
+            var rows: Set<Int64> = []
             var truncated = false
             let born = query.bornFrom.map { ($0, query.bornTo ?? "9999-12-31") } ?? query.bornTo.map { ("0000-01-01", $0) }
             if let family = query.family {
                 let familyCodes = Array(Set(NameMatching.parts(family).map(NameMatching.soundCode)))
-                var sql = "SELECT child_id FROM search_key WHERE family_code IN \(Self.placeholders(familyCodes.count))"
+                var sql = "SELECT child_row FROM search_key WHERE family_code IN \(Self.placeholders(familyCodes.count))"
                 var arguments = StatementArguments(familyCodes)
                 if let given = query.given {
                     let givenCodes = Array(Set(query.givenVariants(of: given).map(NameMatching.soundCode)))
@@ -40,38 +43,44 @@ extension IndexStore {
                 }
                 let found = try Int64.fetchAll(db, sql: sql + " LIMIT \(Self.candidateLimit + 1)", arguments: arguments)
                 truncated = found.count > Self.candidateLimit
-                ids.formUnion(found.prefix(Self.candidateLimit))
+                rows.formUnion(found.prefix(Self.candidateLimit))
             }
             if query.isBirthNarrow, let (from, to) = born {
-                var sql = "SELECT id FROM child WHERE date_of_birth BETWEEN ? AND ?"
+                // Read from the index alone (it holds the names), keeping only names that may match.
+                var sql = "SELECT row, family_name, given_name FROM child INDEXED BY child_by_birth WHERE date_of_birth BETWEEN ? AND ?"
                 var arguments: StatementArguments = [from, to]
                 if let authority = query.localAuthority {
                     sql += " AND local_authority = ?"
                     arguments += [authority]
                 }
-                let found = try Int64.fetchAll(db, sql: sql + " LIMIT \(Self.candidateLimit + 1)", arguments: arguments)
-                truncated = truncated || found.count > Self.candidateLimit
-                ids.formUnion(found.prefix(Self.candidateLimit))
+                let found = try Row.fetchAll(db, sql: sql + " LIMIT \(Self.birthScanLimit + 1)", arguments: arguments)
+                let named = query.given != nil || query.family != nil
+                if !named { truncated = truncated || found.count > Self.candidateLimit }
+                let plausible = found.prefix(Self.birthScanLimit).lazy
+                    .filter { !named || query.mayMatch(family: $0["family_name"], given: $0["given_name"]) }
+                    .map { $0["row"] as Int64 }
+                rows.formUnion(plausible.prefix(Self.candidateLimit))
             }
-            return (try Self.candidates(Array(ids), db), truncated)
+            return (try Self.candidates(Array(rows), db), truncated)
         }
     }
 
-    private static func candidates(_ ids: [Int64], _ db: Database) throws -> [Candidate] {
+    /// The candidates with these child rows.
+    private static func candidates(_ rows: [Int64], _ db: Database) throws -> [Candidate] {
         var candidates: [Int64: Candidate] = [:]
-        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+        for chunk in stride(from: 0, to: rows.count, by: 500).map({ Array(rows[$0..<min($0 + 500, rows.count)]) }) {
             let list = placeholders(chunk.count)
             for row in try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT c.id, c.given_name, c.family_name, c.date_of_birth, c.gender, c.local_authority, c.is_shielded, a.postcode
-                    FROM child c LEFT JOIN child_address a ON a.child_id = c.id AND a.position = 0
-                    WHERE c.id IN \(list)
+                    SELECT c.row, c.id, c.given_name, c.family_name, c.date_of_birth, c.gender, c.local_authority, c.is_shielded, a.postcode
+                    FROM child c LEFT JOIN child_address a ON a.child_row = c.row AND a.position = 0
+                    WHERE c.row IN \(list)
                     """, arguments: StatementArguments(chunk))
             {
-                let id: Int64 = row["id"]
-                candidates[id] = Candidate(
-                    id: id,
+                let childRow: Int64 = row["row"]
+                candidates[childRow] = Candidate(
+                    id: row["id"], row: childRow,
                     names: [.with {
                         $0.given = row["given_name"]
                         $0.family = row["family_name"]
@@ -80,10 +89,10 @@ extension IndexStore {
                     localAuthority: row["local_authority"], shielded: row["is_shielded"], postcode: row["postcode"])
             }
             for row in try Row.fetchAll(
-                db, sql: "SELECT child_id, given_name, family_name FROM child_other_name WHERE child_id IN \(list) ORDER BY child_id, position",
+                db, sql: "SELECT child_row, given_name, family_name FROM child_other_name WHERE child_row IN \(list) ORDER BY child_row, position",
                 arguments: StatementArguments(chunk))
             {
-                candidates[row["child_id"]]?.names.append(.with {
+                candidates[row["child_row"]]?.names.append(.with {
                     $0.given = row["given_name"]
                     $0.family = row["family_name"]
                 })

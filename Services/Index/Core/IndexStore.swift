@@ -8,7 +8,10 @@ import GRDB
 ///
 /// One method per transaction; constraints live in the schema. There is no column for free text
 /// beyond names, addresses and contact details, each bounded here as in ``FieldValidation``.
-/// A ContactPoint ID is stored as its integer value (the rowid), written back with ten digits.
+/// A ContactPoint ID is stored as its integer value, written back with ten digits. Rows are keyed
+/// by `child.row`, assigned in insertion order, not by the (random) ID: a child's addresses,
+/// carers, names and involvements are written together and sit together, so a bulk load appends
+/// instead of touching pages all over each table.
 public struct IndexStore: Sendable {
     let writer: any DatabaseWriter
 
@@ -36,6 +39,11 @@ public struct IndexStore: Sendable {
         (try? await writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
     }
 
+    /// The row of the child with this ContactPoint ID.
+    static func row(ofChild id: Int64, _ db: Database) throws -> Int64? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT row FROM child WHERE id = ?"), arguments: [id])
+    }
+
     // MARK: Schema
 
     private static var migrator: DatabaseMigrator {
@@ -50,7 +58,8 @@ public struct IndexStore: Sendable {
             let date = "GLOB '[12][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]'"
             try db.execute(sql: """
                 CREATE TABLE child (
-                    id INTEGER PRIMARY KEY CHECK (id BETWEEN 0 AND 9999999999),
+                    row INTEGER PRIMARY KEY,
+                    id INTEGER NOT NULL UNIQUE CHECK (id BETWEEN 0 AND 9999999999),
                     \(bounded("given_name")),
                     \(bounded("family_name")),
                     date_of_birth TEXT NOT NULL CHECK (date_of_birth \(date)),
@@ -60,23 +69,24 @@ public struct IndexStore: Sendable {
                     is_shielded INTEGER NOT NULL DEFAULT 0 CHECK (is_shielded IN (0, 1)),
                     updated_at INTEGER NOT NULL
                 ) STRICT;
-                CREATE INDEX child_by_birth ON child(date_of_birth, local_authority);
+                -- Covers the names too: a search by date of birth screens names without reading rows.
+                CREATE INDEX child_by_birth ON child(date_of_birth, local_authority, family_name, given_name);
                 CREATE TABLE child_other_name (
-                    child_id INTEGER NOT NULL REFERENCES child(id),
+                    child_row INTEGER NOT NULL REFERENCES child(row),
                     position INTEGER NOT NULL CHECK (position BETWEEN 0 AND 9),
                     \(bounded("given_name")),
                     \(bounded("family_name")),
-                    PRIMARY KEY (child_id, position)
+                    PRIMARY KEY (child_row, position)
                 ) STRICT, WITHOUT ROWID;
                 -- Position 0 is the current address, 1… previous ones.
                 CREATE TABLE child_address (
-                    child_id INTEGER NOT NULL REFERENCES child(id),
+                    child_row INTEGER NOT NULL REFERENCES child(row),
                     position INTEGER NOT NULL CHECK (position BETWEEN 0 AND 10),
                     \(addressColumns),
-                    PRIMARY KEY (child_id, position)
+                    PRIMARY KEY (child_row, position)
                 ) STRICT, WITHOUT ROWID;
                 CREATE TABLE carer (
-                    child_id INTEGER NOT NULL REFERENCES child(id),
+                    child_row INTEGER NOT NULL REFERENCES child(row),
                     position INTEGER NOT NULL CHECK (position BETWEEN 0 AND 9),
                     \(bounded("given_name")),
                     \(bounded("family_name")),
@@ -84,7 +94,7 @@ public struct IndexStore: Sendable {
                     parental_responsibility INTEGER NOT NULL CHECK (parental_responsibility IN (0, 1)),
                     \(addressColumns),
                     telephone TEXT CHECK (length(telephone) BETWEEN 10 AND 20),
-                    PRIMARY KEY (child_id, position)
+                    PRIMARY KEY (child_row, position)
                 ) STRICT, WITHOUT ROWID;
                 -- Every (family name part, given name part) of a child's current and other names, by
                 -- sound code, with the date of birth: search reads a range of this index.
@@ -92,12 +102,12 @@ public struct IndexStore: Sendable {
                     family_code TEXT NOT NULL,
                     given_code TEXT NOT NULL,
                     date_of_birth TEXT NOT NULL,
-                    child_id INTEGER NOT NULL,
-                    PRIMARY KEY (family_code, given_code, date_of_birth, child_id)
+                    child_row INTEGER NOT NULL,
+                    PRIMARY KEY (family_code, given_code, date_of_birth, child_row)
                 ) STRICT, WITHOUT ROWID;
                 CREATE TABLE involvement (
                     id INTEGER PRIMARY KEY,
-                    child_id INTEGER NOT NULL REFERENCES child(id),
+                    child_row INTEGER NOT NULL REFERENCES child(row),
                     service_type TEXT NOT NULL CHECK (service_type IN (\(Contactpoint_V1_ServiceType.sqlList))),
                     organisation_id TEXT NOT NULL CHECK (length(organisation_id) BETWEEN 1 AND 64),
                     organisation_name TEXT NOT NULL CHECK (length(organisation_name) BETWEEN 1 AND 200),
@@ -111,7 +121,7 @@ public struct IndexStore: Sendable {
                     recorded_by TEXT NOT NULL,
                     recorded_at INTEGER NOT NULL
                 ) STRICT;
-                CREATE INDEX involvement_by_child ON involvement(child_id);
+                CREATE INDEX involvement_by_child ON involvement(child_row);
                 CREATE TABLE indicator (
                     involvement_id INTEGER NOT NULL REFERENCES involvement(id),
                     kind TEXT NOT NULL CHECK (kind IN (\(Contactpoint_V1_IndicatorKind.sqlList))),

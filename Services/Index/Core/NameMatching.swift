@@ -6,6 +6,7 @@ import Foundation
 enum NameMatching {
     /// "Zoë O'Brien-Smith" → "zoe obriensmith": diacritics folded, lower case, letters and spaces only.
     static func fold(_ name: String) -> String {
+        if name.utf8.allSatisfy({ $0 < 0x80 }) { return foldASCII(name) }
         let folded = name.folding(options: [.diacriticInsensitive, .caseInsensitive, .widthInsensitive], locale: nil)
         var result = ""
         result.reserveCapacity(folded.utf8.count)
@@ -21,6 +22,25 @@ enum NameMatching {
         }
         if result.hasSuffix(" ") { result.removeLast() }
         return result
+    }
+
+    /// ``fold(_:)`` for plain ASCII, without Foundation (most names; bulk loads and searches fold millions).
+    private static func foldASCII(_ name: String) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(name.utf8.count)
+        var lastWasSpace = true
+        for byte in name.utf8 {
+            let lower = byte | 0x20
+            if lower >= UInt8(ascii: "a"), lower <= UInt8(ascii: "z") {
+                bytes.append(lower)
+                lastWasSpace = false
+            } else if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "-"), !lastWasSpace {
+                bytes.append(UInt8(ascii: " "))
+                lastWasSpace = true
+            }
+        }
+        if bytes.last == UInt8(ascii: " ") { bytes.removeLast() }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The parts of a folded name and, for a name of several parts, the parts joined

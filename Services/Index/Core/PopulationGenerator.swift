@@ -10,6 +10,18 @@ public struct PopulationGenerator: Sendable {
     public var localAuthorities: [String]
     /// Dates of birth fall in the 18 years before this date (`YYYY-MM-DD`).
     public var referenceDate: String
+    /// When set, every involvement of a service type listed here is with that organisation (the
+    /// demo world's school, GP practice, …), and extra services are drawn from these types only.
+    public var organisations: [Contactpoint_V1_ServiceType: Organisation]?
+
+    public struct Organisation: Sendable {
+        public var id: String
+        public var name: String
+        public init(id: String, name: String) {
+            self.id = id
+            self.name = name
+        }
+    }
     private var random: SplitMix64
     private let names: NameLists
     private var pendingDuplicate: Contactpoint_V1_ChildEntry?
@@ -52,7 +64,7 @@ public struct PopulationGenerator: Sendable {
         var carers: [Contactpoint_V1_Carer] = [carer(names.female.randomElement(using: &random)!, familyName, .mother, address)]
         if random.chance(0.7) { carers.append(carer(names.male.randomElement(using: &random)!, familyName, .father, address)) }
         let siblings = [1, 1, 2, 2, 2, 3, 3, 4].randomElement(using: &random)!
-        let gp = organisation("gp", authority, count: 40)
+        let gp = organisation(.gpPractice, authority, count: 40)
         return (0..<siblings).map { _ in
             let female = random.chance(0.49)
             var given = (female ? names.female : names.male).randomElement(using: &random)!
@@ -77,14 +89,17 @@ public struct PopulationGenerator: Sendable {
                     $0.family = names.surname(&random)
                 }]
             }
-            var involvements = [involvement(.gpPractice, gp, "Practice manager")]
-            let setting = age >= 4 * 365 ? organisation("school", authority, count: 120) : organisation("nursery", authority, count: 60)
-            involvements.append(involvement(age >= 4 * 365 ? .educationalSetting : .earlyYears, setting, "Designated safeguarding lead"))
+            var involvements = [involvement(.gpPractice, gp, "Practice manager", bornDaysAgo: age)]
+            let settingType: Contactpoint_V1_ServiceType = age >= 4 * 365 || organisations != nil ? .educationalSetting : .earlyYears
+            let setting = organisation(settingType, authority, count: settingType == .educationalSetting ? 120 : 60)
+            involvements.append(involvement(settingType, setting, "Designated safeguarding lead", bornDaysAgo: age))
             if random.chance(0.15) {
-                let extra: [Contactpoint_V1_ServiceType] = age >= 10 * 365
+                var extra: [Contactpoint_V1_ServiceType] = age >= 10 * 365
                     ? [.socialCare, .schoolNurse, .youthOffendingTeam, .voluntaryService] : [.socialCare, .healthVisitor, .voluntaryService]
-                let type = extra.randomElement(using: &random)!
-                involvements.append(involvement(type, organisation(type.code!, authority, count: 5), "Key worker"))
+                if let organisations { extra = extra.filter { organisations[$0] != nil } }
+                if let type = extra.randomElement(using: &random) {
+                    involvements.append(involvement(type, organisation(type, authority, count: 5), "Key worker", bornDaysAgo: age))
+                }
             }
             return .with {
                 $0.child = child
@@ -141,24 +156,29 @@ public struct PopulationGenerator: Sendable {
         }
     }
 
-    private mutating func organisation(_ kind: String, _ authority: String, count: Int) -> (id: String, name: String) {
+    /// One of `count` organisations of that type in the authority, or the fixed one.
+    private mutating func organisation(_ type: Contactpoint_V1_ServiceType, _ authority: String, count: Int) -> Organisation {
+        if let fixed = organisations?[type] { return fixed }
         let number = 1 + random.below(count)
-        return ("\(kind)-\(authority.lowercased())-\(number)", "\(kind.capitalized) \(number) \(authority)")
+        let kind = type.code!
+        return Organisation(id: "\(kind)-\(authority.lowercased())-\(number)", name: "\(kind.replacingOccurrences(of: "-", with: " ").capitalized) \(number) \(authority)")
     }
 
+    /// An involvement that started within the last three years, never before the child was born.
     private mutating func involvement(
-        _ type: Contactpoint_V1_ServiceType, _ organisation: (id: String, name: String), _ role: String
+        _ type: Contactpoint_V1_ServiceType, _ organisation: Organisation, _ role: String, bornDaysAgo: Int
     ) -> Contactpoint_V1_InvolvementDetails {
-        .with {
+        let started = CalendarDay(referenceDate)!.adding(days: -random.below(min(bornDaysAgo, 3 * 365) + 1))
+        return .with {
             $0.serviceType = type
             $0.organisationID = organisation.id
-            $0.organisationName = organisation.name.replacingOccurrences(of: "-", with: " ")
+            $0.organisationName = organisation.name
             $0.contact = .with {
                 $0.name = "\(names.female.randomElement(using: &random)!) \(names.surname(&random))"
                 $0.role = role
                 $0.telephone = "020 7946 \(String(format: "%04d", random.below(10_000)))"
             }
-            $0.startDate = "2024-09-01"
+            $0.startDate = started
         }
     }
 }

@@ -1,0 +1,58 @@
+import DemoWorld
+import Foundation
+import SecurityPrimitives
+
+extension Authenticator {
+    /// A demo account as created: shown once, never stored in the clear.
+    struct DemoCredential: Sendable {
+        var email: String
+        var roles: [String]
+        var organisation: String
+        var password: String
+        /// The TOTP secret in base32, as an authenticator app takes it.
+        var totpSecret: String
+    }
+
+    /// Creates ``DemoWorld``'s organisations and enrolled accounts, unless they exist: the real
+    /// enrolment path (password policy, KDF, sealed TOTP secret), with a random password each.
+    /// Enrolment is proved with the previous step's code, so a login may use the current one.
+    func createDemoWorld() async throws -> [DemoCredential]? {
+        let now = clock()
+        guard try await store.organisation(id: DemoWorld.organisations[0].id) == nil else { return nil }
+        let demo = store.acting(as: "demo-world")
+        for organisation in DemoWorld.organisations {
+            try await demo.createOrganisation(
+                Organisation(
+                    id: organisation.id, type: OrganisationType(rawValue: organisation.type)!, name: organisation.name,
+                    localAuthority: DemoWorld.localAuthority, isActive: true),
+                now: now)
+        }
+        let today = CalendarDate(unixTime: now)
+        var credentials: [DemoCredential] = []
+        for person in DemoWorld.practitioners {
+            var roles = Set(person.roles.compactMap(SystemRole.init(rawValue:)))
+            roles.insert(.practitioner)
+            let (code, hash) = Self.newEnrolmentCode()
+            try await demo.createPractitioner(
+                Practitioner(
+                    id: "p-" + Base32.encode(SecureRandom.bytes(10)).lowercased(), organisationID: person.organisationID, name: person.name,
+                    email: person.email, jobRole: person.jobRole, roles: roles, status: .inactive,
+                    vetting: Vetting(
+                        criminalRecordsCheckedOn: today, criminalRecordsReference: "demo-\(person.organisationID)", trainingCompletedOn: today,
+                        userAgreementAcceptedOn: today),
+                    isLocked: false),
+                enrolmentCodeHash: hash, enrolmentExpiresAt: now + policy.enrolmentValidity, now: now)
+            let password = "demo " + Base32.encode(SecureRandom.bytes(10)).lowercased()
+            let uri = try await beginEnrolment(email: person.email, code: code, password: password)
+            guard let secretText = URLComponents(string: uri)?.queryItems?.first(where: { $0.name == "secret" })?.value,
+                let secret = Base32.decode(secretText)
+            else { fatalError("the provisioning URI has no secret: \(uri)") }
+            try await completeEnrolment(email: person.email, code: code, totpCode: OneTimePassword(secret: secret).code(at: now - 30))
+            credentials.append(
+                DemoCredential(
+                    email: person.email, roles: roles.map(\.rawValue).sorted(), organisation: person.organisationID, password: password,
+                    totpSecret: secretText))
+        }
+        return credentials
+    }
+}

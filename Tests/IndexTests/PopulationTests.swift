@@ -1,0 +1,42 @@
+import ContactPointAPI
+@testable import Index
+import Testing
+
+@Suite("Synthetic population")
+struct PopulationTests {
+    static let sample: [Contactpoint_V1_ChildEntry] = {
+        var generator = PopulationGenerator(seed: 5)
+        return (0..<3000).map { _ in generator.next() }
+    }()
+
+    @Test("every generated child passes the index's validation; the same seed gives the same population")
+    func valid() throws {
+        for (index, entry) in Self.sample.enumerated() {
+            _ = try RecordValidation.child(entry.child, "children[\(index)].child", today: "2026-11-26")
+            for (i, involvement) in entry.involvements.enumerated() {
+                let valid = try RecordValidation.involvement(involvement, "children[\(index)].involvements[\(i)]", today: "2026-11-26")
+                #expect(valid.startDate >= entry.child.dateOfBirth)
+            }
+        }
+        var again = PopulationGenerator(seed: 5)
+        #expect((0..<3000).map { _ in again.next() } == Self.sample)
+    }
+
+    @Test("families share names, addresses and carers; everyone has a GP and a school or nursery; some names are hyphenated, former or misspelt twins")
+    func realistic() {
+        let children = Self.sample.map(\.child)
+        let families = Dictionary(grouping: children) { "\($0.name.family)|\($0.address.postcode)" }
+        #expect(families.values.contains { $0.count >= 3 })
+        #expect(Self.sample.allSatisfy { entry in
+            entry.involvements.contains { $0.serviceType == .gpPractice }
+                && (entry.involvements.contains { [.educationalSetting, .earlyYears].contains($0.serviceType) } || entry.involvements.count == 1)
+        })
+        #expect(children.filter { $0.name.family.contains("-") }.count > 50)
+        #expect(children.filter { !$0.otherNames.isEmpty }.count > 30)
+        // Near-duplicates: same birth date, carers and address, a name one edit away.
+        let twins = zip(children, children.dropFirst()).filter { a, b in
+            a.dateOfBirth == b.dateOfBirth && a.address == b.address && a.carers == b.carers && a.name != b.name
+        }
+        #expect(twins.count > 10)
+    }
+}
