@@ -59,57 +59,120 @@ struct Children: AsyncParsableCommand {
 
     struct Load: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Load a feed file through the index, in batches (system administrators; local-authority administrators for their own children).",
-            discussion: "Each batch is one transaction: a failed batch is reported with its position and nothing of it is stored; earlier batches stay.")
+            abstract: "Load a feed file into the index in batches, with progress.",
+            discussion: """
+                Through the index service (a system administrator's session; a local-authority administrator's for \
+                their own children), or with --database straight into the index database on its host (the \
+                operator's way for national feeds: no bus, larger batches, recorded in the audit trail as \
+                index/load-feed by operator:USER). Each batch is one transaction: a failed batch is reported with \
+                its position and nothing of it is stored; earlier batches stay.
+                """)
         @OptionGroup var bus: BusClientOptions
         @Argument(help: "A feed file, e.g. from `contactpoint seed`.") var file: String
-        @Option(help: "Children per call (1–1000).") var batchSize = 1000
+        @Option(help: "Children per transaction (1–1000 through the service, up to 10000 with --database).") var batchSize = 1000
+        @Option(help: "Load straight into this index database (index.sqlite) instead of through the service.") var database: String?
 
         func validate() throws {
-            guard (1...1000).contains(batchSize) else { throw ValidationError("--batch-size: 1–1000") }
+            let maximum = database == nil ? 1000 : 10_000
+            guard (1...maximum).contains(batchSize) else { throw ValidationError("--batch-size: 1–\(maximum)") }
         }
 
         func run() async throws {
-            let metadata = try sessionMetadata()
             guard let stream = InputStream(fileAtPath: file) else { throw CLIError("cannot read \(file)") }
             stream.open()
             defer { stream.close() }
-            let feed = FeedReader(stream: stream)
-            let started = ContinuousClock.now
-            let (created, updated) = try await withIndex(bus) { index in
-                var created = 0, updated = 0, batch: [Contactpoint_V1_ChildEntry] = []
-                func send() async throws {
+            let feed = FeedReader(stream: stream, batchSize: batchSize)
+            let start = LoadProgress(file: file)
+            if let database {
+                var progress = start
+                let user = ProcessInfo.processInfo.userName.filter { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+                let loader = try FeedLoader(database: database, operatorName: "operator:\(user.prefix(48))")
+                // While one batch is written, the next is read and validated.
+                var batch = try progress.checked(feed.next()) { try loader.validate($0, offset: progress.done) }
+                while !batch.isEmpty {
+                    let writing = batch
+                    async let stored = loader.store(writing)
+                    let next = try progress.checked(feed.next()) { try loader.validate($0, offset: progress.done + writing.count) }
+                    let loaded = try await stored
+                    progress.add(created: loaded.created, updated: loaded.updated)
+                    batch = next
+                }
+                progress.report()
+            } else {
+                let metadata = try sessionMetadata()
+                try await withIndex(bus) { index in
+                    var progress = start
                     var options = CallOptions.defaults
                     options.timeout = .seconds(60)
-                    do {
-                        let result = try await index.putChildren(.with { $0.children = batch }, metadata: metadata, options: options)
-                        created += Int(result.created)
-                        updated += Int(result.updated)
-                    } catch let error as RPCError {
-                        throw CLIError("children \(created + updated + 1)–\(created + updated + batch.count) of \(file): \(error.message) (\(error.code)); the \(created + updated) before them are loaded")
+                    while case let batch = try feed.next(), !batch.isEmpty {
+                        let result = try await progress.checked(batch) { batch in
+                            try await index.putChildren(.with { $0.children = batch }, metadata: metadata, options: options)
+                        }
+                        progress.add(created: Int(result.created), updated: Int(result.updated))
                     }
-                    batch = []
-                    if (created + updated) % 50_000 < batchSize {
-                        let seconds = (ContinuousClock.now - started) / .seconds(1)
-                        print("\(created + updated) children loaded (\(Int(Double(created + updated) / max(seconds, 0.001)))/s)")
-                    }
-                }
-                while let entry = try feed.next() {
-                    batch.append(entry)
-                    if batch.count == batchSize { try await send() }
-                }
-                if !batch.isEmpty { try await send() }
-                return (created, updated)
+                    return progress
+                }.report()
             }
-            let seconds = (ContinuousClock.now - started) / .seconds(1)
-            print("loaded \(created + updated) children (\(created) new, \(updated) updated) in \(String(format: "%.1f", seconds)) s")
         }
     }
 }
 
-/// A feed file's stream, read by one task at a time (the load loop).
+/// Counts and reports a load: progress every 50,000 children, the final tally, and a failed
+/// batch's position in the file.
+struct LoadProgress: Sendable {
+    let file: String
+    let started = ContinuousClock.now
+    private(set) var created = 0
+    private(set) var updated = 0
+    var done: Int { created + updated }
+
+    init(file: String) { self.file = file }
+
+    /// `body` applied to `batch`, a failure reported with the batch's place in the file.
+    func checked<T>(_ batch: [Contactpoint_V1_ChildEntry], _ body: ([Contactpoint_V1_ChildEntry]) async throws -> T) async throws -> T {
+        do {
+            return try await body(batch)
+        } catch let error as RPCError {
+            throw CLIError("children \(done + 1)–\(done + batch.count) of \(file): \(error.message) (\(error.code)); the \(done) before them are loaded")
+        }
+    }
+
+    func checked<T>(_ batch: [Contactpoint_V1_ChildEntry], _ body: ([Contactpoint_V1_ChildEntry]) throws -> T) throws -> T {
+        do {
+            return try body(batch)
+        } catch let error as RPCError {
+            throw CLIError("children \(done + 1)–\(done + batch.count) of \(file): \(error.message) (\(error.code)); the \(done) before them are loaded")
+        }
+    }
+
+    mutating func add(created: Int, updated: Int) {
+        let before = done
+        self.created += created
+        self.updated += updated
+        if before / 50_000 != done / 50_000 { print("\(done) children loaded (\(Int(Double(done) / max(seconds, 0.001)))/s)") }
+    }
+
+    var seconds: Double { (ContinuousClock.now - started) / .seconds(1) }
+
+    func report() {
+        print("loaded \(done) children (\(created) new, \(updated) updated) in \(String(format: "%.1f", seconds)) s")
+    }
+}
+
+/// A feed file's stream in batches, read by one task at a time (the load loop).
 final class FeedReader: @unchecked Sendable {
     private let stream: InputStream
-    init(stream: InputStream) { self.stream = stream }
-    func next() throws -> Contactpoint_V1_ChildEntry? { try FeedFile.read(from: stream) }
+    private let batchSize: Int
+
+    init(stream: InputStream, batchSize: Int) {
+        self.stream = stream
+        self.batchSize = batchSize
+    }
+
+    /// The next batch; empty at the end of the file.
+    func next() throws -> [Contactpoint_V1_ChildEntry] {
+        var batch: [Contactpoint_V1_ChildEntry] = []
+        while batch.count < batchSize, let entry = try FeedFile.read(from: stream) { batch.append(entry) }
+        return batch
+    }
 }

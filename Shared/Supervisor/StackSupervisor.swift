@@ -284,6 +284,14 @@ public final class StackSupervisor: Service, Sendable {
               contactpoint echo          one call through the bus, answered by an echo instance
             Ctrl-C here stops everything cleanly.
             """)
+        let demo = config.services.contains { service in service.demoSettings.contains { setting in service.settings.contains { $0 == setting } } }
+        if demo {
+            say("""
+                Demo world: on a new system the identity service prints each demo account's password and TOTP
+                secret, once. Then: contactpoint code --secret SECRET; contactpoint login --email sam@hillside.demo;
+                contactpoint search --given NAME --family NAME --reason contact-practitioners (README: Five minutes with it).
+                """)
+        }
     }
 
     private func say(_ text: String) {

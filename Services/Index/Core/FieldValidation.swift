@@ -15,24 +15,21 @@ enum FieldValidation {
     /// full stops, starting with a letter; 1–100 characters. Leading and trailing spaces are trimmed.
     static func personName(_ value: String, _ field: String) throws(RPCError) -> String {
         let name = trimmed(value)
-        guard (1...100).contains(name.count), name.first!.isLetter, name.allSatisfy({ isAllowed($0, digits: false, punctuation: " -'’.") })
-        else { throw invalid(field, "1–100 letters, spaces, hyphens and apostrophes, starting with a letter") }
+        guard name.first?.isLetter == true, isText(name, length: 1...100, digits: false, punctuation: " -'’.") else { throw invalid(field, "1–100 letters, spaces, hyphens and apostrophes, starting with a letter") }
         return name
     }
 
     /// A line of an address or a town: letters, digits, spaces and `' - , . / & ( )`; 1–100 characters.
     static func addressText(_ value: String, _ field: String) throws(RPCError) -> String {
         let text = trimmed(value)
-        guard (1...100).contains(text.count), text.allSatisfy({ isAllowed($0, digits: true, punctuation: " '’-,./&()") })
-        else { throw invalid(field, "1–100 letters, digits, spaces and ' - , . / & ( )") }
+        guard isText(text, length: 1...100, digits: true, punctuation: " '’-,./&()") else { throw invalid(field, "1–100 letters, digits, spaces and ' - , . / & ( )") }
         return text
     }
 
     /// A job role or an organisation's name: as an address line, up to `maximum` characters.
     static func label(_ value: String, _ field: String, maximum: Int) throws(RPCError) -> String {
         let text = trimmed(value)
-        guard (1...maximum).contains(text.count), text.allSatisfy({ isAllowed($0, digits: true, punctuation: " '’-,./&()") })
-        else { throw invalid(field, "1–\(maximum) letters, digits, spaces and ' - , . / & ( )") }
+        guard isText(text, length: 1...maximum, digits: true, punctuation: " '’-,./&()") else { throw invalid(field, "1–\(maximum) letters, digits, spaces and ' - , . / & ( )") }
         return text
     }
 
@@ -45,9 +42,9 @@ enum FieldValidation {
     /// A UK telephone number: digits and spaces with an optional leading +, 10–13 digits.
     static func telephone(_ value: String, _ field: String) throws(RPCError) -> String {
         let text = trimmed(value)
-        let body = text.hasPrefix("+") ? text.dropFirst() : Substring(text)
-        let digits = body.filter(\.isNumber).count
-        guard (10...13).contains(digits), text.count <= 20, body.allSatisfy({ ($0.isASCII && $0.isNumber) || $0 == " " })
+        let body = text.utf8.first == UInt8(ascii: "+") ? text.utf8.dropFirst() : text.utf8[...]
+        let digits = body.filter { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }.count
+        guard (10...13).contains(digits), text.utf8.count <= 20, digits + body.filter({ $0 == UInt8(ascii: " ") }).count == body.count
         else { throw invalid(field, "a telephone number: 10–13 digits, spaces and an optional leading +") }
         return text
     }
@@ -97,17 +94,27 @@ enum FieldValidation {
         return value.trimmingCharacters(in: .whitespaces)
     }
 
-    /// A letter of any script, an ASCII digit if `digits`, or one of `punctuation`; ASCII decided
-    /// without the Unicode tables (bulk loads check hundreds of millions of characters).
-    @inline(__always)
-    static func isAllowed(_ character: Character, digits: Bool, punctuation: String) -> Bool {
-        if let ascii = character.asciiValue {
-            let lower = ascii | 0x20
-            if lower >= UInt8(ascii: "a") && lower <= UInt8(ascii: "z") { return true }
-            if digits && ascii >= UInt8(ascii: "0") && ascii <= UInt8(ascii: "9") { return true }
-            return punctuation.utf8.contains(ascii)
+    /// Whether `text` has a length in `length` and only letters of any script, ASCII digits if
+    /// `digits`, and `punctuation`. Plain ASCII is checked byte by byte, without grapheme breaking
+    /// or the Unicode tables (bulk loads check hundreds of millions of characters).
+    static func isText(_ text: String, length: ClosedRange<Int>, digits: Bool, punctuation: String) -> Bool {
+        let utf8 = text.utf8
+        if utf8.allSatisfy({ $0 < 0x80 }) {
+            guard length.contains(utf8.count) else { return false }
+            return utf8.allSatisfy { byte in
+                let lower = byte | 0x20
+                return (lower >= UInt8(ascii: "a") && lower <= UInt8(ascii: "z"))
+                    || (digits && byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || punctuation.utf8.contains(byte)
+            }
         }
-        return character.isLetter || punctuation.contains(character)
+        guard length.contains(text.count) else { return false }
+        return text.allSatisfy { character in
+            if let ascii = character.asciiValue {
+                return (ascii | 0x20 >= UInt8(ascii: "a") && ascii | 0x20 <= UInt8(ascii: "z"))
+                    || (digits && ascii >= UInt8(ascii: "0") && ascii <= UInt8(ascii: "9")) || punctuation.utf8.contains(ascii)
+            }
+            return character.isLetter || punctuation.contains(character)
+        }
     }
 
     /// The reason text beside a reason code: at most 200 characters, no control characters.

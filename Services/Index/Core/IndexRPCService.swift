@@ -155,20 +155,7 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         guard (1...Self.maximumBatch).contains(request.children.count) else {
             throw FieldValidation.invalid("children", "1–\(Self.maximumBatch) children per call")
         }
-        let today = today
-        var entries: [Contactpoint_V1_ChildEntry] = []
-        entries.reserveCapacity(request.children.count)
-        for (index, entry) in request.children.enumerated() {
-            let field = "children[\(index)]"
-            var valid = Contactpoint_V1_ChildEntry()
-            guard entry.hasChild else { throw FieldValidation.invalid("\(field).child", "the child's details are required") }
-            valid.child = try RecordValidation.child(entry.child, "\(field).child", today: today)
-            guard entry.involvements.count <= 20 else { throw FieldValidation.invalid("\(field).involvements", "at most 20") }
-            valid.involvements = try entry.involvements.enumerated().map { (i, involvement) throws(RPCError) in
-                try RecordValidation.involvement(involvement, "\(field).involvements[\(i)]", today: today)
-            }
-            entries.append(valid)
-        }
+        let entries = try RecordValidation.entries(request.children, today: today)
         if !caller.hasRole("system-administrator") {
             guard caller.hasRole("la-administrator") else {
                 try await refuse(caller, action: "put-children", "only local-authority and system administrators change children's details")

@@ -61,6 +61,23 @@ extension IndexStore {
         }
     }
 
+    /// ``putChildren(_:by:now:audit:)`` for a process rather than a session (a feed loaded on the
+    /// host, the demo world): `name` is recorded as the actor of `index/ACTION`.
+    func putChildren(_ entries: [Contactpoint_V1_ChildEntry], asProcess name: String, action: String, now: Int64) async throws -> PutResult {
+        let actor = Contactpoint_V1_AuditActor.with { $0.practitionerID = name }
+        return try await putChildren(
+            entries, by: actor, now: now,
+            audit: .with {
+                $0.eventID = UUID().uuidString.lowercased()
+                $0.occurredAtMs = now
+                $0.action = "index/\(action)"
+                $0.category = .change
+                $0.actor = actor
+                $0.service = "index"
+                $0.outcome = .permitted
+            })
+    }
+
     /// A child's details, involvements (with indicators) and shield, or `nil` if unknown.
     func record(ofChild childID: ContactPointID) async throws -> StoredRecord? {
         try await writer.read { db in try Self.row(ofChild: Int64(childID.digits)!, db).flatMap { try Self.record(row: $0, db) } }

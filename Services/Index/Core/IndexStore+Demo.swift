@@ -15,22 +15,10 @@ extension IndexStore {
             uniqueKeysWithValues: DemoWorld.organisations.map { organisation in
                 (Contactpoint_V1_ServiceType(code: organisation.serviceType)!, PopulationGenerator.Organisation(id: organisation.id, name: organisation.name))
             })
-        let actor = Contactpoint_V1_AuditActor.with { $0.practitionerID = "demo-world" }
         var loaded = 0
         while loaded < count {
             let batch = (0..<min(1000, count - loaded)).map { _ in generator.next() }
-            _ = try await putChildren(
-                batch, by: actor, now: now,
-                audit: .with {
-                    $0.eventID = UUID().uuidString.lowercased()
-                    $0.occurredAtMs = now
-                    $0.action = "index/put-children"
-                    $0.category = .change
-                    $0.actor = actor
-                    $0.service = "index"
-                    $0.outcome = .permitted
-                    $0.reasonCode = "demo-world"
-                })
+            _ = try await putChildren(batch, asProcess: "demo-world", action: "load-demo-world", now: now)
             loaded += batch.count
         }
         return loaded

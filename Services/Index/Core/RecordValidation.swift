@@ -6,6 +6,27 @@ import GRPCCore
 enum RecordValidation {
     typealias V = FieldValidation
 
+    /// A batch of children as a feed gives them; the first bad field is named `children[N]…`,
+    /// counting from `offset`.
+    static func entries(
+        _ entries: [Contactpoint_V1_ChildEntry], today: String, offset: Int = 0
+    ) throws(RPCError) -> [Contactpoint_V1_ChildEntry] {
+        var valid: [Contactpoint_V1_ChildEntry] = []
+        valid.reserveCapacity(entries.count)
+        for (index, entry) in entries.enumerated() {
+            let field = "children[\(offset + index)]"
+            var checked = Contactpoint_V1_ChildEntry()
+            guard entry.hasChild else { throw V.invalid("\(field).child", "the child's details are required") }
+            checked.child = try child(entry.child, "\(field).child", today: today)
+            guard entry.involvements.count <= 20 else { throw V.invalid("\(field).involvements", "at most 20") }
+            checked.involvements = try entry.involvements.enumerated().map { (i, involvement) throws(RPCError) in
+                try self.involvement(involvement, "\(field).involvements[\(i)]", today: today)
+            }
+            valid.append(checked)
+        }
+        return valid
+    }
+
     static func child(_ child: Contactpoint_V1_ChildDetails, _ field: String, today: String) throws(RPCError) -> Contactpoint_V1_ChildDetails {
         var valid = child
         if !child.childID.isEmpty { _ = try V.childID(child.childID, "\(field).child_id") }

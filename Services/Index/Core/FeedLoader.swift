@@ -1,0 +1,36 @@
+public import ContactPointAPI
+import Foundation
+import GRPCCore
+
+/// Loads a national feed straight into an index database, for the operator of the index's host:
+/// the same validation and transaction per batch as PutChildren, without the bus. Whoever can
+/// write the database file can change the index anyway; the loader records each batch in the
+/// audit outbox under `operatorName`, and the running service delivers it with its own events.
+public struct FeedLoader: Sendable {
+    let store: IndexStore
+    let operatorName: String
+
+    public init(database path: String, operatorName: String) throws {
+        store = try IndexStore.open(path: path)
+        self.operatorName = operatorName
+    }
+
+    public struct Loaded: Sendable {
+        public var childIDs: [String]
+        public var created: Int
+        public var updated: Int
+    }
+
+    /// Validates the batch (a bad field is an `RPCError` naming `children[offset + N]…`); nothing
+    /// of a batch with a bad child is stored.
+    public func validate(_ entries: [Contactpoint_V1_ChildEntry], offset: Int) throws -> [Contactpoint_V1_ChildEntry] {
+        try RecordValidation.entries(entries, today: CalendarDay.today(), offset: offset)
+    }
+
+    /// Stores a validated batch in one transaction, with one audit event.
+    public func store(_ entries: [Contactpoint_V1_ChildEntry]) async throws -> Loaded {
+        let result = try await store.putChildren(
+            entries, asProcess: operatorName, action: "load-feed", now: Int64(Date().timeIntervalSince1970 * 1000))
+        return Loaded(childIDs: result.childIDs, created: result.created, updated: result.updated)
+    }
+}
