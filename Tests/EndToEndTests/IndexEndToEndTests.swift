@@ -32,6 +32,13 @@ struct IndexEndToEndTests {
         let load = try cli(["children", "load", feed, "--batch-size", "128"])
         #expect(await load.exited() == 0, "\(load.text)")
         #expect(load.text.contains("loaded 300 children (300 new, 0 updated)"), "\(load.text)")
+        // The operator loads another feed straight into the running index's database
+        let second = "\(config)/more.feed"
+        let seedMore = try RunningProcess("contactpoint", ["seed", "--children", "200", "--seed", "9", "--output", second], name: "seed")
+        #expect(await seedMore.exited() == 0)
+        let direct = try cli(["children", "load", second, "--database", "\(stack.directory.dataDirectory(service: "index"))/index.sqlite"])
+        #expect(await direct.exited() == 0, "\(direct.text)")
+        #expect(direct.text.contains("loaded 200 children (200 new, 0 updated)"), "\(direct.text)")
 
         // The practitioner finds a child of that feed by a misspelt name and views the record
         var generator = PopulationGenerator(seed: 1)
@@ -49,6 +56,15 @@ struct IndexEndToEndTests {
 
         let noReason = try cli(["view", childID])
         #expect(await noReason.exited() != 0)
+        var directGenerator = PopulationGenerator(seed: 9)
+        let directChild = directGenerator.next().child
+        let fromDirect = try cli([
+            "search", "--given", String(directChild.name.given.split(separator: " ")[0]), "--family", directChild.name.family,
+            "--born", directChild.dateOfBirth, "--reason", "contact-practitioners",
+        ])
+        #expect(await fromDirect.exited() == 0)
+        #expect(fromDirect.text.split(separator: "\n").first?.contains(directChild.name.family) == true, "\(fromDirect.text)")
+
         let view = try cli(["view", childID, "--reason", "contact-practitioners"])
         #expect(await view.exited() == 0, "\(view.text)")
         #expect(view.text.contains("gp-practice") && view.text.contains(wanted.address.postcode), "\(view.text)")

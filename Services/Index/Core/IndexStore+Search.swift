@@ -41,7 +41,7 @@ extension IndexStore {
                     sql += " AND date_of_birth BETWEEN ? AND ?"
                     arguments += [from, to]
                 }
-                let found = try Int64.fetchAll(db, sql: sql + " LIMIT \(Self.candidateLimit + 1)", arguments: arguments)
+                let found = try Int64.fetchAll(db.cachedStatement(sql: sql + " LIMIT \(Self.candidateLimit + 1)"), arguments: arguments)
                 truncated = found.count > Self.candidateLimit
                 rows.formUnion(found.prefix(Self.candidateLimit))
             }
@@ -53,7 +53,7 @@ extension IndexStore {
                     sql += " AND local_authority = ?"
                     arguments += [authority]
                 }
-                let found = try Row.fetchAll(db, sql: sql + " LIMIT \(Self.birthScanLimit + 1)", arguments: arguments)
+                let found = try Row.fetchAll(db.cachedStatement(sql: sql + " LIMIT \(Self.birthScanLimit + 1)"), arguments: arguments)
                 let named = query.given != nil || query.family != nil
                 if !named { truncated = truncated || found.count > Self.candidateLimit }
                 let plausible = found.prefix(Self.birthScanLimit).lazy
@@ -68,15 +68,17 @@ extension IndexStore {
     /// The candidates with these child rows.
     private static func candidates(_ rows: [Int64], _ db: Database) throws -> [Candidate] {
         var candidates: [Int64: Candidate] = [:]
-        for chunk in stride(from: 0, to: rows.count, by: 500).map({ Array(rows[$0..<min($0 + 500, rows.count)]) }) {
+        for var chunk in stride(from: 0, to: rows.count, by: 512).map({ Array(rows[$0..<min($0 + 512, rows.count)]) }) {
+            // Padded to a power of two (repeating the last row), so that few statements are prepared and cached.
+            while chunk.count & (chunk.count - 1) != 0 { chunk.append(chunk[chunk.count - 1]) }
             let list = placeholders(chunk.count)
             for row in try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT c.row, c.id, c.given_name, c.family_name, c.date_of_birth, c.gender, c.local_authority, c.is_shielded, a.postcode
-                    FROM child c LEFT JOIN child_address a ON a.child_row = c.row AND a.position = 0
-                    WHERE c.row IN \(list)
-                    """, arguments: StatementArguments(chunk))
+                db.cachedStatement(
+                    sql: """
+                        SELECT c.row, c.id, c.given_name, c.family_name, c.date_of_birth, c.gender, c.local_authority, c.is_shielded, a.postcode
+                        FROM child c LEFT JOIN child_address a ON a.child_row = c.row AND a.position = 0
+                        WHERE c.row IN \(list)
+                        """), arguments: StatementArguments(chunk))
             {
                 let childRow: Int64 = row["row"]
                 candidates[childRow] = Candidate(
@@ -89,7 +91,8 @@ extension IndexStore {
                     localAuthority: row["local_authority"], shielded: row["is_shielded"], postcode: row["postcode"])
             }
             for row in try Row.fetchAll(
-                db, sql: "SELECT child_row, given_name, family_name FROM child_other_name WHERE child_row IN \(list) ORDER BY child_row, position",
+                db.cachedStatement(
+                    sql: "SELECT child_row, given_name, family_name FROM child_other_name WHERE child_row IN \(list) ORDER BY child_row, position"),
                 arguments: StatementArguments(chunk))
             {
                 candidates[row["child_row"]]?.names.append(.with {
