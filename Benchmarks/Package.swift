@@ -20,7 +20,15 @@ let package = Package(
     ],
     targets: [
         // Latency percentiles and throughput, shared by the benchmarks.
-        .target(name: "BenchmarkSupport"),
+        .target(
+            name: "BenchmarkSupport",
+            dependencies: [
+                .product(name: "Broker", package: "ContactPoint"),
+                .product(name: "BusTransport", package: "ContactPoint"),
+                .product(name: "ZeroMQ", package: "ContactPoint"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "BusBenchmark",
             dependencies: [

@@ -127,32 +127,11 @@ struct AuditEndToEndTests {
         let auditPID = try stack.pid(of: "audit-1")
         let acknowledged = try await withGRPCClient(transport: try BusClientTransport(config: config)) { client in
             let audit = Contactpoint_V1_Audit.Client(wrapping: client)
-            return try await withThrowingTaskGroup(of: [String].self) { group in
-                for sender in 0..<8 {
-                    group.addTask {
-                        var acknowledged: [String] = []
-                        let until = ContinuousClock.now + .seconds(3)
-                        while ContinuousClock.now < until {
-                            let events = (0..<10).map { _ in burstEvent(sender: sender) }
-                            do {
-                                let reply = try await audit.append(.with { $0.events = events })
-                                #expect(reply.receipts.map(\.eventID) == events.map(\.eventID))
-                                acknowledged += events.map(\.eventID)
-                            } catch let error as RPCError {
-                                // Calls in flight when the process dies fail; nothing they carried was acknowledged.
-                                #expect([.unavailable, .deadlineExceeded].contains(error.code), "\(error)")
-                                try await Task.sleep(for: .milliseconds(50))
-                            }
-                        }
-                        return acknowledged
-                    }
-                }
-                group.addTask {
-                    try await Task.sleep(for: .seconds(1))
-                    kill(auditPID, SIGKILL)
-                    return []
-                }
-                return try await group.reduce(into: []) { $0 += $1 }
+            return try await stack.burst(callers: 8, killing: "audit-1") { sender in
+                let events = (0..<10).map { _ in burstEvent(sender: sender) }
+                let reply = try await audit.append(.with { $0.events = events })
+                #expect(reply.receipts.map(\.eventID) == events.map(\.eventID))
+                return events.map(\.eventID)
             }
         }
         #expect(acknowledged.count > 100, "the burst was acknowledged before the kill")

@@ -121,41 +121,21 @@ struct IndexEndToEndTests {
         let indexPID = try stack.pid(of: "index-1")
         let acknowledged = try await withGRPCClient(transport: try BusClientTransport(config: try stack.operatorClientConfig())) { client in
             let index = Contactpoint_V1_Index.Client(wrapping: client)
-            return try await withThrowingTaskGroup(of: [String].self) { group in
-                for caller in 0..<6 {
-                    group.addTask {
-                        var acknowledged: [String] = []
-                        let until = ContinuousClock.now + .seconds(3)
-                        while ContinuousClock.now < until {
-                            do {
-                                let involvement = try await index.recordInvolvement(
-                                    .with {
-                                        $0.childID = childID
-                                        $0.involvement = .with {
-                                            $0.serviceType = .voluntaryService
-                                            $0.organisationName = "Hillside Primary"
-                                            $0.contact = .with {
-                                                $0.name = "Sam Carter"
-                                                $0.role = "Caller \(caller)"
-                                                $0.telephone = "020 7946 0999"
-                                            }
-                                        }
-                                    }, metadata: practitioner)
-                                acknowledged.append(involvement.involvementID)
-                            } catch let error as RPCError {
-                                #expect([.unavailable, .deadlineExceeded].contains(error.code), "\(error)")
-                                try await Task.sleep(for: .milliseconds(50))
+            return try await stack.burst(callers: 6, killing: "index-1") { caller in
+                let involvement = try await index.recordInvolvement(
+                    .with {
+                        $0.childID = childID
+                        $0.involvement = .with {
+                            $0.serviceType = .voluntaryService
+                            $0.organisationName = "Hillside Primary"
+                            $0.contact = .with {
+                                $0.name = "Sam Carter"
+                                $0.role = "Caller \(caller)"
+                                $0.telephone = "020 7946 0999"
                             }
                         }
-                        return acknowledged
-                    }
-                }
-                group.addTask {
-                    try await Task.sleep(for: .seconds(1))
-                    kill(indexPID, SIGKILL)
-                    return []
-                }
-                return try await group.reduce(into: []) { $0 += $1 }
+                    }, metadata: practitioner)
+                return [involvement.involvementID]
             }
         }
         #expect(acknowledged.count > 20, "the burst was acknowledged before the kill")

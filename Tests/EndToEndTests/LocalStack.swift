@@ -3,6 +3,7 @@ import ContactPointAPI
 import Foundation
 import GRPCCore
 import Supervisor
+import Testing
 import ZeroMQ
 
 /// A stack run by the real `contactpoint up` in a temporary data directory on free ports, and
@@ -84,6 +85,40 @@ extension LocalStack {
         let brokers = try state.brokers.map { BrokerAddress(endpoint: $0.endpoint, publicKey: try KeyFile.readPublicKey(at: $0.publicKeyFile)) }
         return BusClientTransport.Config(
             brokers: brokers, keyPair: try KeyFile.readKeyPair(at: directory.keyFile(principal: StackDirectory.operatorPrincipal)))
+    }
+}
+
+extension LocalStack {
+    /// Runs `call` from `callers` concurrent tasks for 3 seconds and kills `process` with SIGKILL
+    /// after 1; returns what every successful call acknowledged. A call in flight when the process
+    /// dies may fail, with UNAVAILABLE or DEADLINE_EXCEEDED only: nothing it carried was acknowledged.
+    func burst<T: Sendable>(
+        callers: Int, killing process: String, _ call: @escaping @Sendable (_ caller: Int) async throws -> [T]
+    ) async throws -> [T] {
+        let pid = try pid(of: process)
+        return try await withThrowingTaskGroup(of: [T].self) { group in
+            for caller in 0..<callers {
+                group.addTask {
+                    var acknowledged: [T] = []
+                    let until = ContinuousClock.now + .seconds(3)
+                    while ContinuousClock.now < until {
+                        do {
+                            acknowledged += try await call(caller)
+                        } catch let error as RPCError {
+                            #expect([.unavailable, .deadlineExceeded].contains(error.code), "\(error)")
+                            try await Task.sleep(for: .milliseconds(50))
+                        }
+                    }
+                    return acknowledged
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(1))
+                kill(pid, SIGKILL)
+                return []
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import Broker
 import BusTransport
 import ContactPointAPI
@@ -15,27 +16,14 @@ enum BusScenario {
     ) async throws -> T {
         var logger = Logger(label: "bench")
         logger.logLevel = .error
-        let brokerKeys = try CurveKeyPair.generate()
-        let serverKeys = try CurveKeyPair.generate()
-        let clientKeys = try CurveKeyPair.generate()
-        var brokerConfig = Broker.Config(
-            keyPair: brokerKeys,
-            allowList: try AllowList([
-                .init(principal: "bench-server", publicKey: serverKeys.publicKey, services: ["*"]),
-                .init(principal: "bench-client", publicKey: clientKeys.publicKey),
-            ]))
-        brokerConfig.endpoint = "tcp://127.0.0.1:*"
-        brokerConfig.eventsInEndpoint = "tcp://127.0.0.1:*"
-        brokerConfig.eventsOutEndpoint = "tcp://127.0.0.1:*"
-        let broker = Broker(config: brokerConfig, logger: logger)
-        let address = BrokerAddress(endpoint: try await broker.start().requests, publicKey: brokerKeys.publicKey)
-        defer { broker.beginGracefulShutdown() }
+        let bus = try await LoopbackBroker.start(server: "bench-server", client: "bench-client", logger: logger)
+        defer { bus.broker.beginGracefulShutdown() }
 
-        var serverConfig = BusServerTransport.Config(brokers: [address], keyPair: serverKeys)
+        var serverConfig = BusServerTransport.Config(brokers: [bus.address], keyPair: bus.serverKeys)
         serverConfig.sessionsPerBroker = Int(ProcessInfo.processInfo.environment["BENCH_SESSIONS"] ?? "") ?? 64
         let server = GRPCServer(
             transport: try BusServerTransport(config: serverConfig, logger: logger), services: [EchoService(instance: "bench")])
-        let client = try BusClientTransport(config: .init(brokers: [address], keyPair: clientKeys), logger: logger)
+        let client = try BusClientTransport(config: .init(brokers: [bus.address], keyPair: bus.clientKeys), logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             let result = try await withGRPCClient(transport: client) { client in

@@ -157,19 +157,8 @@ enum IndexOnBus {
     ) async throws {
         var logger = Logger(label: "bench")
         logger.logLevel = .error
-        let brokerKeys = try CurveKeyPair.generate(), serverKeys = try CurveKeyPair.generate(), clientKeys = try CurveKeyPair.generate()
-        var brokerConfig = Broker.Config(
-            keyPair: brokerKeys,
-            allowList: try AllowList([
-                .init(principal: "index", publicKey: serverKeys.publicKey, services: ["*"]),
-                .init(principal: "bench-client", publicKey: clientKeys.publicKey),
-            ]))
-        brokerConfig.endpoint = "tcp://127.0.0.1:*"
-        brokerConfig.eventsInEndpoint = "tcp://127.0.0.1:*"
-        brokerConfig.eventsOutEndpoint = "tcp://127.0.0.1:*"
-        let broker = Broker(config: brokerConfig, logger: logger)
-        let address = BrokerAddress(endpoint: try await broker.start().requests, publicKey: brokerKeys.publicKey)
-        defer { broker.beginGracefulShutdown() }
+        let bus = try await LoopbackBroker.start(server: "index", client: "bench-client", logger: logger)
+        defer { bus.broker.beginGracefulShutdown() }
 
         let signingKey = Ed25519.PrivateKey.generate()
         let verifier = SessionVerifier()
@@ -185,12 +174,12 @@ enum IndexOnBus {
         let store = try IndexStore.open(path: database)
         let disclosures = store.disclosureCommitter()
         let service = IndexRPCService(store: store, disclosures: disclosures, consent: NoConsentService(), clock: { Int64(Date().timeIntervalSince1970 * 1000) })
-        var serverConfig = BusServerTransport.Config(brokers: [address], keyPair: serverKeys)
+        var serverConfig = BusServerTransport.Config(brokers: [bus.address], keyPair: bus.serverKeys)
         serverConfig.sessionsPerBroker = 64
         let server = GRPCServer(
             transport: try BusServerTransport(config: serverConfig, logger: logger), services: [service],
             interceptors: [AuthenticationInterceptor(verifier: verifier)])
-        let client = try BusClientTransport(config: .init(brokers: [address], keyPair: clientKeys), logger: logger)
+        let client = try BusClientTransport(config: .init(brokers: [bus.address], keyPair: bus.clientKeys), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             group.addTask { await disclosures.run() }

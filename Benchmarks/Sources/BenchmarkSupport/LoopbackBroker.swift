@@ -1,0 +1,29 @@
+public import Broker
+public import BusTransport
+public import Logging
+public import ZeroMQ
+
+/// A broker on loopback TCP with CURVE, in this process, for a benchmark: one server principal
+/// that may serve every service and one client principal, each with a fresh key pair.
+public struct LoopbackBroker: Sendable {
+    public let broker: Broker
+    public let address: BrokerAddress
+    public let serverKeys: CurveKeyPair
+    public let clientKeys: CurveKeyPair
+
+    public static func start(server: String, client: String, logger: Logger) async throws -> LoopbackBroker {
+        let brokerKeys = try CurveKeyPair.generate(), serverKeys = try CurveKeyPair.generate(), clientKeys = try CurveKeyPair.generate()
+        var config = Broker.Config(
+            keyPair: brokerKeys,
+            allowList: try AllowList([
+                .init(principal: server, publicKey: serverKeys.publicKey, services: ["*"]),
+                .init(principal: client, publicKey: clientKeys.publicKey),
+            ]))
+        config.endpoint = "tcp://127.0.0.1:*"
+        config.eventsInEndpoint = "tcp://127.0.0.1:*"
+        config.eventsOutEndpoint = "tcp://127.0.0.1:*"
+        let broker = Broker(config: config, logger: logger)
+        let address = BrokerAddress(endpoint: try await broker.start().requests, publicKey: brokerKeys.publicKey)
+        return LoopbackBroker(broker: broker, address: address, serverKeys: serverKeys, clientKeys: clientKeys)
+    }
+}
