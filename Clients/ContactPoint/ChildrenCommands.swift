@@ -71,10 +71,13 @@ struct Children: AsyncParsableCommand {
         @Argument(help: "A feed file, e.g. from `contactpoint seed`.") var file: String
         @Option(help: "Children per transaction (1–1000 through the service, up to 10000 with --database).") var batchSize = 1000
         @Option(help: "Load straight into this index database (index.sqlite) instead of through the service.") var database: String?
+        @Flag(help: "With --database, into an empty index: build the search structures once at the end (much faster; searches find the new children only when it is done).")
+        var initial = false
 
         func validate() throws {
             let maximum = database == nil ? 1000 : 10_000
             guard (1...maximum).contains(batchSize) else { throw ValidationError("--batch-size: 1–\(maximum)") }
+            guard !initial || database != nil else { throw ValidationError("--initial: only with --database") }
         }
 
         func run() async throws {
@@ -87,6 +90,9 @@ struct Children: AsyncParsableCommand {
                 var progress = start
                 let user = ProcessInfo.processInfo.userName.filter { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
                 let loader = try FeedLoader(database: database, operatorName: "operator:\(user.prefix(48))")
+                if initial {
+                    do { try await loader.beginInitialLoad() } catch let error as RPCError { throw CLIError(error.message) }
+                }
                 // While one batch is written, the next is read and validated.
                 var batch = try progress.checked(feed.next()) { try loader.validate($0, offset: progress.done) }
                 while !batch.isEmpty {
@@ -96,6 +102,10 @@ struct Children: AsyncParsableCommand {
                     let loaded = try await stored
                     progress.add(created: loaded.created, updated: loaded.updated)
                     batch = next
+                }
+                if initial {
+                    print("building the search index…")
+                    try await loader.finishInitialLoad()
                 }
                 progress.report()
             } else {

@@ -25,3 +25,63 @@ struct FeedLoaderTests {
         #expect(events.map(\.action) == ["index/load-feed"] && events[0].actor.practitionerID == "operator:test" && events[0].childIds.count == 10)
     }
 }
+
+@Suite("Initial load")
+struct InitialLoadTests {
+    func keyCounts(_ store: IndexStore) async throws -> (keys: Int, staged: Int?) {
+        try await store.writer.read { db in
+            let keys = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM search_key") ?? 0
+            let staged = try db.tableExists(IndexStore.stagingTable) ? try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(IndexStore.stagingTable)") : nil
+            return (keys, staged)
+        }
+    }
+
+    @Test("search keys are staged during an initial load and indexed at its end; then search finds the children")
+    func stagedThenIndexed() async throws {
+        let fixture = try IndexFixture()
+        let loader = try FeedLoader(database: "\(fixture.directory)/index.sqlite", operatorName: "operator:test")
+        try await loader.beginInitialLoad()
+        var generator = PopulationGenerator(seed: 11)
+        let entries = (0..<200).map { _ in generator.next() }
+        let ids = try await loader.store(try loader.validate(entries, offset: 0)).childIDs
+        let during = try await keyCounts(fixture.store)
+        #expect(during.keys == 0 && (during.staged ?? 0) >= 200)
+        // An initial load only adds children.
+        var again = entries[0]
+        again.child.childID = ids[0]
+        let error = await #expect(throws: RPCError.self) { try await loader.store([again]) }
+        #expect(error?.code == .failedPrecondition)
+
+        try await loader.finishInitialLoad()
+        let after = try await keyCounts(fixture.store)
+        #expect(after.keys == during.staged && after.staged == nil)
+        try await fixture.run { index in
+            let child = entries[5].child
+            let found = try await index.searchChildren(
+                .with {
+                    $0.reason = IndexFixture.reason
+                    $0.givenName = child.name.given
+                    $0.familyName = child.name.family
+                    $0.dateOfBirth = child.dateOfBirth
+                }, metadata: try fixture.session())
+            #expect(found.matches.first?.childID == ids[5])
+        }
+        // Only into an empty index.
+        let refused = await #expect(throws: RPCError.self) { try await loader.beginInitialLoad() }
+        #expect(refused?.code == .failedPrecondition)
+    }
+
+    @Test("an initial load interrupted before its end is finished when the database is next opened")
+    func interrupted() async throws {
+        let fixture = try IndexFixture()
+        let path = "\(fixture.directory)/index.sqlite"
+        let loader = try FeedLoader(database: path, operatorName: "operator:test")
+        try await loader.beginInitialLoad()
+        var generator = PopulationGenerator(seed: 12)
+        _ = try await loader.store(try loader.validate((0..<50).map { _ in generator.next() }, offset: 0))
+        let staged = try await keyCounts(fixture.store).staged
+        let reopened = try IndexStore.open(path: path)
+        let after = try await keyCounts(reopened)
+        #expect(after.keys == staged && after.staged == nil)
+    }
+}

@@ -27,10 +27,23 @@ public struct FeedLoader: Sendable {
         try RecordValidation.entries(entries, today: CalendarDay.today(), offset: offset)
     }
 
+    /// Starts an initial load (INDEX.md): only into an empty index (FAILED_PRECONDITION otherwise);
+    /// the index is searchable again after ``finishInitialLoad()``.
+    public func beginInitialLoad() async throws {
+        do { try await store.beginInitialLoad() } catch let error as IndexStoreError { throw RPCError(code: error.rpcErrorCode, message: error.rpcErrorMessage) }
+    }
+
+    /// Builds the search structures an initial load deferred.
+    public func finishInitialLoad() async throws { try await store.finishInitialLoad() }
+
     /// Stores a validated batch in one transaction, with one audit event.
     public func store(_ entries: [Contactpoint_V1_ChildEntry]) async throws -> Loaded {
-        let result = try await store.putChildren(
-            entries, asProcess: operatorName, action: "load-feed", now: Int64(Date().timeIntervalSince1970 * 1000))
+        let result: IndexStore.PutResult
+        do {
+            result = try await store.putChildren(entries, asProcess: operatorName, action: "load-feed", now: Int64(Date().timeIntervalSince1970 * 1000))
+        } catch let error as IndexStoreError {
+            throw RPCError(code: error.rpcErrorCode, message: error.rpcErrorMessage)
+        }
         return Loaded(childIDs: result.childIDs, created: result.created, updated: result.updated)
     }
 }

@@ -19,6 +19,7 @@ extension IndexStore {
     ) async throws -> PutResult {
         try await writer.write { db in
             var result = PutResult(childIDs: [], created: 0, updated: 0)
+            let searchKeys = try Self.isInitialLoad(db) ? Self.stagingTable : "search_key"
             for entry in entries {
                 var child = entry.child
                 let id: Int64
@@ -26,13 +27,16 @@ extension IndexStore {
                 if let given = ContactPointID(child.childID) {
                     id = Int64(given.digits)!
                     row = try Self.row(ofChild: id, db)
-                    if let row { try Self.deleteDetails(ofChildRow: row, db) }
+                    if let row {
+                        guard searchKeys == "search_key" else { throw IndexStoreError.alreadyOnIndex(given.digits) }
+                        try Self.deleteDetails(ofChildRow: row, db)
+                    }
                 } else {
                     id = try Self.newChildID(db)
                     child.childID = Self.childID(id)
                 }
                 let existed = row != nil
-                let childRow = try Self.insertDetails(child, id: id, row: row, now: now, db)
+                let childRow = try Self.insertDetails(child, id: id, row: row, now: now, searchKeys: searchKeys, db)
                 for involvement in entry.involvements {
                     if existed {
                         let current = try Bool.fetchOne(
@@ -164,8 +168,11 @@ extension IndexStore {
         }
     }
 
-    /// Writes a child's details: its row (replacing the one given) and the rows that hang off it. Returns the row.
-    static func insertDetails(_ child: Contactpoint_V1_ChildDetails, id: Int64, row: Int64?, now: Int64, _ db: Database) throws -> Int64 {
+    /// Writes a child's details: its row (replacing the one given) and the rows that hang off it,
+    /// its search keys into `searchKeys` (`search_key`, or the staging table of an initial load). Returns the row.
+    static func insertDetails(
+        _ child: Contactpoint_V1_ChildDetails, id: Int64, row: Int64?, now: Int64, searchKeys table: String, _ db: Database
+    ) throws -> Int64 {
         try db.cachedStatement(sql: """
             INSERT INTO child (row, id, given_name, family_name, date_of_birth, gender, local_authority, status, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -201,7 +208,7 @@ extension IndexStore {
                 + [carer.telephone.isEmpty ? nil : carer.telephone])
         }
         for key in searchKeys(child) {
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO search_key (family_code, given_code, date_of_birth, child_row) VALUES (?, ?, ?, ?)")
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO \(table) (family_code, given_code, date_of_birth, child_row) VALUES (?, ?, ?, ?)")
                 .execute(arguments: [key.family, key.given, child.dateOfBirth, row])
         }
         return row

@@ -47,7 +47,7 @@ extension IndexStore {
             }
             if query.isBirthNarrow, let (from, to) = born {
                 // Read from the index alone (it holds the names), keeping only names that may match.
-                var sql = "SELECT row, family_name, given_name FROM child INDEXED BY child_by_birth WHERE date_of_birth BETWEEN ? AND ?"
+                var sql = "SELECT row, family_name, given_name FROM child WHERE date_of_birth BETWEEN ? AND ?"
                 var arguments: StatementArguments = [from, to]
                 if let authority = query.localAuthority {
                     sql += " AND local_authority = ?"

@@ -32,6 +32,7 @@ public struct IndexStore: Sendable {
     private init(writer: any DatabaseWriter) throws {
         self.writer = writer
         try Self.migrator.migrate(writer)
+        if try writer.read({ db in try Self.isInitialLoad(db) }) { try writer.write { db in try Self.finishInitialLoad(db) } }
     }
 
     /// Whether the database answers: the service's readiness check.
@@ -152,4 +153,6 @@ enum IndexStoreError: Error, Equatable {
     case notYourOrganisation
     case alreadyEnded(String)
     case endBeforeStart
+    case notEmpty
+    case alreadyOnIndex(String)
 }

@@ -1,0 +1,47 @@
+import GRDB
+
+/// An initial load fills an empty index with a national feed. Inserting children in random
+/// order into the date-of-birth index and the search keys rewrites most of their pages in every
+/// batch; so during an initial load search keys go to an unindexed staging table and the
+/// date-of-birth index is dropped, and both are built once, sorted, at the end. Searches find
+/// nothing new until then: run it before the index is opened to practitioners.
+///
+/// Finishing is idempotent and also happens when any process opens the database: an initial
+/// load interrupted by a crash is completed (with what it had loaded) on the next start, and a
+/// loader still running afterwards simply writes its keys to the finished index.
+extension IndexStore {
+    static let stagingTable = "search_key_staging"
+
+    /// Starts an initial load; FAILED_PRECONDITION unless the index holds no children.
+    func beginInitialLoad() async throws {
+        try await writer.write { db in
+            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM child LIMIT 1)") == 0 else {
+                throw IndexStoreError.notEmpty
+            }
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS \(Self.stagingTable) (
+                    family_code TEXT NOT NULL, given_code TEXT NOT NULL, date_of_birth TEXT NOT NULL, child_row INTEGER NOT NULL
+                ) STRICT;
+                DROP INDEX IF EXISTS child_by_birth;
+                """)
+        }
+    }
+
+    /// Builds the date-of-birth index and moves the staged search keys into place, in key order.
+    func finishInitialLoad() async throws {
+        try await writer.write { db in try Self.finishInitialLoad(db) }
+    }
+
+    static func finishInitialLoad(_ db: Database) throws {
+        guard try db.tableExists(stagingTable) else { return }
+        // As created by the schema's migration.
+        try db.execute(sql: """
+            CREATE INDEX IF NOT EXISTS child_by_birth ON child(date_of_birth, local_authority, family_name, given_name);
+            INSERT OR IGNORE INTO search_key (family_code, given_code, date_of_birth, child_row)
+                SELECT family_code, given_code, date_of_birth, child_row FROM \(stagingTable) ORDER BY 1, 2, 3, 4;
+            DROP TABLE \(stagingTable);
+            """)
+    }
+
+    static func isInitialLoad(_ db: Database) throws -> Bool { try db.tableExists(stagingTable) }
+}
