@@ -23,9 +23,9 @@ struct SearchTests {
     ]
 
     @Test(
-        "misspelt, transposed, nickname, hyphenated and former names find the right child, ranked first",
+        "misspelt (also beyond the sound code: Smish), transposed, nickname, hyphenated and former names find the right child, ranked first",
         arguments: [
-            ("Amelia", "Smtih", "2015-04-01", 0), ("Amleia", "Smith", "2015-04-01", 0), ("Amela", "Smith", "2015-04-01", 0),
+            ("Amelia", "Smtih", "2015-04-01", 0), ("Amelia", "Smish", "2015-04-01", 0), ("Amleia", "Smith", "2015-04-01", 0), ("Amela", "Smith", "2015-04-01", 0),
             ("amelia", "SMITH", "2015-04-01", 0), ("Bill", "Brown", "2014-06-12", 5), ("Will", "Browne", "", 5), ("Oliver", "Jones", "2013-09-30", 7),
             ("Oliver", "Smith Jones", "", 7), ("Grace", "Evans", "", 8), ("Kathryn", "O'Neil", "2016-11-02", 9), ("Katy", "Oneill", "", 9),
         ])

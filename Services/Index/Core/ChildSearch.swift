@@ -49,6 +49,14 @@ struct SearchQuery: Sendable {
         }
     }
 
+    /// The inclusive date-of-birth bounds, either end open; nil without any.
+    var birthRange: (String, String)? {
+        bornFrom.map { ($0, bornTo ?? "9999-12-31") } ?? bornTo.map { ("0000-01-01", $0) }
+    }
+
+    /// A best match at least this good needs no screening of everyone born that day.
+    static let confidentScore = 95
+
     /// Whether the date-of-birth range is narrow enough to read every child born in it.
     var isBirthNarrow: Bool {
         guard let from = bornFrom.flatMap(CalendarDay.init), let to = bornTo.flatMap(CalendarDay.init) else { return false }

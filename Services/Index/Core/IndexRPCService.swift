@@ -47,8 +47,7 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         let reason = try RecordValidation.reason(request.reason, hasReason: request.hasReason)
         let query = try SearchQuery(request, today: today, nicknames: nicknames)
         try await authorize(caller, anyOf: Self.lookupRoles, action: "search", reason: reason)
-        let (candidates, truncated) = try await store.candidates(for: query)
-        let ranked = query.rank(candidates)
+        let (ranked, truncated) = try await store.search(query)
         let page = ranked.prefix(SearchQuery.pageSize)
         let matches = page.map { entry in
             Contactpoint_V1_SearchMatch.with {

@@ -20,48 +20,59 @@ extension IndexStore {
     /// The most children born in the queried days that a search reads by date alone.
     static let birthScanLimit = 20_000
 
-    /// The children a query may be about: those filed under the sound codes of its names (within
-    /// its date-of-birth range), and — when the date of birth is narrow — every child born then,
-    /// so that a name misspelled beyond its sound code is still found. Ranking decides.
-    func candidates(for query: SearchQuery) async throws -> (candidates: [Candidate], truncated: Bool) {
-        try await writer.read { db in
-            var rows: Set<Int64> = []
-            var truncated = false
-            let born = query.bornFrom.map { ($0, query.bornTo ?? "9999-12-31") } ?? query.bornTo.map { ("0000-01-01", $0) }
-            if let family = query.family {
-                let familyCodes = Array(Set(NameMatching.parts(family).map(NameMatching.soundCode)))
-                var sql = "SELECT child_row FROM search_key WHERE family_code IN \(Self.placeholders(familyCodes.count))"
-                var arguments = StatementArguments(familyCodes)
-                if let given = query.given {
-                    let givenCodes = Array(Set(query.givenVariants(of: given).map(NameMatching.soundCode)))
-                    sql += " AND given_code IN \(Self.placeholders(givenCodes.count))"
-                    arguments += StatementArguments(givenCodes)
-                }
-                if let (from, to) = born {
-                    sql += " AND date_of_birth BETWEEN ? AND ?"
-                    arguments += [from, to]
-                }
-                let found = try Int64.fetchAll(db.cachedStatement(sql: sql + " LIMIT \(Self.candidateLimit + 1)"), arguments: arguments)
-                truncated = found.count > Self.candidateLimit
-                rows.formUnion(found.prefix(Self.candidateLimit))
+    /// The children a query may be about, ranked best first. First those filed under the sound
+    /// codes of its names (within its date-of-birth range); then, when the date of birth is
+    /// narrow and no child matched well (a name misspelt beyond its sound code, or no name at
+    /// all), the children born then, screened by name straight from the date-of-birth index.
+    func search(_ query: SearchQuery) async throws -> (ranked: [(candidate: Candidate, score: Int)], truncated: Bool) {
+        var (candidates, truncated) = try await candidatesByName(query)
+        var ranked = query.rank(candidates)
+        if query.isBirthNarrow, (ranked.first?.score ?? 0) < SearchQuery.confidentScore {
+            let (born, more) = try await candidatesByBirth(query)
+            let known = Set(candidates.map(\.row))
+            candidates += born.filter { !known.contains($0.row) }
+            truncated = truncated || more
+            ranked = query.rank(candidates)
+        }
+        return (ranked, truncated)
+    }
+
+    private func candidatesByName(_ query: SearchQuery) async throws -> (candidates: [Candidate], truncated: Bool) {
+        guard let family = query.family else { return ([], false) }
+        return try await writer.read { db in
+            let familyCodes = Array(Set(NameMatching.parts(family).map(NameMatching.soundCode)))
+            var sql = "SELECT child_row FROM search_key WHERE family_code IN \(Self.placeholders(familyCodes.count))"
+            var arguments = StatementArguments(familyCodes)
+            if let given = query.given {
+                let givenCodes = Array(Set(query.givenVariants(of: given).map(NameMatching.soundCode)))
+                sql += " AND given_code IN \(Self.placeholders(givenCodes.count))"
+                arguments += StatementArguments(givenCodes)
             }
-            if query.isBirthNarrow, let (from, to) = born {
-                // Read from the index alone (it holds the names), keeping only names that may match.
-                var sql = "SELECT row, family_name, given_name FROM child WHERE date_of_birth BETWEEN ? AND ?"
-                var arguments: StatementArguments = [from, to]
-                if let authority = query.localAuthority {
-                    sql += " AND local_authority = ?"
-                    arguments += [authority]
-                }
-                let found = try Row.fetchAll(db.cachedStatement(sql: sql + " LIMIT \(Self.birthScanLimit + 1)"), arguments: arguments)
-                let named = query.given != nil || query.family != nil
-                if !named { truncated = truncated || found.count > Self.candidateLimit }
-                let plausible = found.prefix(Self.birthScanLimit).lazy
-                    .filter { !named || query.mayMatch(family: $0["family_name"], given: $0["given_name"]) }
-                    .map { $0["row"] as Int64 }
-                rows.formUnion(plausible.prefix(Self.candidateLimit))
+            if let (from, to) = query.birthRange {
+                sql += " AND date_of_birth BETWEEN ? AND ?"
+                arguments += [from, to]
             }
-            return (try Self.candidates(Array(rows), db), truncated)
+            let found = try Int64.fetchAll(db.cachedStatement(sql: sql + " LIMIT \(Self.candidateLimit + 1)"), arguments: arguments)
+            return (try Self.candidates(Array(Set(found.prefix(Self.candidateLimit))), db), found.count > Self.candidateLimit)
+        }
+    }
+
+    private func candidatesByBirth(_ query: SearchQuery) async throws -> (candidates: [Candidate], truncated: Bool) {
+        guard let (from, to) = query.birthRange else { return ([], false) }
+        return try await writer.read { db in
+            // Read from the index alone (it holds the names), keeping only names that may match.
+            var sql = "SELECT row, family_name, given_name FROM child WHERE date_of_birth BETWEEN ? AND ?"
+            var arguments: StatementArguments = [from, to]
+            if let authority = query.localAuthority {
+                sql += " AND local_authority = ?"
+                arguments += [authority]
+            }
+            let found = try Row.fetchAll(db.cachedStatement(sql: sql + " LIMIT \(Self.birthScanLimit + 1)"), arguments: arguments)
+            let named = query.given != nil || query.family != nil
+            let plausible = found.prefix(Self.birthScanLimit).lazy
+                .filter { !named || query.mayMatch(family: $0["family_name"], given: $0["given_name"]) }
+                .map { $0["row"] as Int64 }
+            return (try Self.candidates(Array(plausible.prefix(Self.candidateLimit)), db), !named && found.count > Self.candidateLimit)
         }
     }
 
