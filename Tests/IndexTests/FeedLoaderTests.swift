@@ -85,3 +85,18 @@ struct InitialLoadTests {
         #expect(after.keys == staged && after.staged == nil)
     }
 }
+
+@Suite("Feed loader audit events")
+struct FeedLoaderAuditTests {
+    @Test("a batch larger than the audit log takes per event (1,000 children) is recorded as several events, none over the limit")
+    func largeBatch() async throws {
+        let fixture = try IndexFixture()
+        let loader = try FeedLoader(database: "\(fixture.directory)/index.sqlite", operatorName: "operator:test")
+        var generator = PopulationGenerator(seed: 4)
+        let loaded = try await loader.store(try loader.validate((0..<2500).map { _ in generator.next() }, offset: 0))
+        let events = try await fixture.auditOutbox()
+        #expect(events.map(\.childIds.count) == [1000, 1000, 500])
+        #expect(Set(events.map(\.eventID)).count == 3)
+        #expect(events.flatMap(\.childIds) == loaded.childIDs)
+    }
+}

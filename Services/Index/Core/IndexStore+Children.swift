@@ -10,8 +10,11 @@ extension IndexStore {
         var updated: Int
     }
 
+    /// The most children one audit event names (the audit service's limit).
+    static let childrenPerAuditEvent = 1000
+
     /// Creates or replaces children's details (validated) in one transaction, with one audit
-    /// event for the batch. A child without an id gets a new random ContactPoint ID. A feed's
+    /// event per 1,000 children. A child without an id gets a new random ContactPoint ID. A feed's
     /// involvement is added unless the same organisation already has a current one of that
     /// service type; for a child already on the index it is also a change event.
     func putChildren(
@@ -58,9 +61,13 @@ extension IndexStore {
                 result.childIDs.append(child.childID)
                 if existed { result.updated += 1 } else { result.created += 1 }
             }
-            var event = audit
-            event.childIds = result.childIDs
-            try Self.appendAudit(event, db)
+            // The audit log takes at most 1,000 children per event: a larger batch is several events.
+            for (n, start) in stride(from: 0, to: result.childIDs.count, by: Self.childrenPerAuditEvent).enumerated() {
+                var event = audit
+                if n > 0 { event.eventID = UUID().uuidString.lowercased() }
+                event.childIds = Array(result.childIDs[start..<min(start + Self.childrenPerAuditEvent, result.childIDs.count)])
+                try Self.appendAudit(event, db)
+            }
             return result
         }
     }
