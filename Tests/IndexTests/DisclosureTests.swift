@@ -107,6 +107,10 @@ struct DisclosureTests {
             #expect(record.involvements.count == 1 && !record.involvements[0].hasContact)
             let event = try #require(try await fixture.auditOutbox().last)
             #expect(!event.disclosedFields.contains("address") && !event.disclosedFields.contains("involvement_contacts"))
+            // Unshielded, the record is whole again.
+            _ = try await index.setShield(.with { $0.childID = id; $0.shielded = false }, metadata: try fixture.administrator)
+            let whole = try await index.viewRecord(view(id), metadata: practitioner)
+            #expect(!whole.shielded && whole.child.hasAddress && whole.involvements[0].hasContact)
         }
     }
 

@@ -40,3 +40,19 @@ struct PopulationTests {
         #expect(twins.count > 10)
     }
 }
+
+@Suite("Demo world children")
+struct DemoWorldChildrenTests {
+    @Test("the demo world's children are of its authority and involved with its organisations, loaded once")
+    func seeded() async throws {
+        let fixture = try IndexFixture()
+        #expect(try await fixture.store.seedDemoWorld(children: 300, now: 1_795_000_000_000) == 300)
+        let (authorities, organisations) = try await fixture.store.writer.read { db in
+            (try String.fetchSet(db, sql: "SELECT local_authority FROM child"), try String.fetchSet(db, sql: "SELECT organisation_id FROM involvement"))
+        }
+        #expect(authorities == ["E09000033"])
+        #expect(organisations.isSubset(of: ["demo-school", "demo-gp", "demo-social-care", "demo-yot", "demo-voluntary"]))
+        #expect(organisations.isSuperset(of: ["demo-school", "demo-gp"]))
+        #expect(try await fixture.store.seedDemoWorld(children: 300, now: 1_795_000_000_000) == 0)
+    }
+}

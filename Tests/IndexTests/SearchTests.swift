@@ -57,6 +57,12 @@ struct SearchTests {
             // A date of birth with a place and no name: everyone born then, there.
             let place = try await index.searchChildren(Self.request { $0.dateOfBirth = "2015-04-01"; $0.postcode = "SW1A" }, metadata: try fixture.session())
             #expect(Set(place.matches.map(\.childID)) == [ids[0], ids[2], ids[3], ids[4]])
+            let authority = try await index.searchChildren(
+                Self.request { $0.dateOfBirth = "2015-04-01"; $0.localAuthority = IndexFixture.authority }, metadata: try fixture.session())
+            #expect(Set(authority.matches.map(\.childID)) == [ids[0], ids[2], ids[3], ids[4]])
+            let elsewhere = try await index.searchChildren(
+                Self.request { $0.dateOfBirth = "2015-04-01"; $0.localAuthority = IndexFixture.otherAuthority }, metadata: try fixture.session())
+            #expect(elsewhere.matches.isEmpty)
         }
     }
 
