@@ -1,6 +1,7 @@
 import ContactPointAPI
 import GRPCCore
 @testable import Index
+import Identifiers
 import Testing
 
 @Suite("Feed loader")
@@ -46,13 +47,16 @@ struct InitialLoadTests {
         let ids = try await loader.store(try loader.validate(entries, offset: 0)).childIDs
         let during = try await keyCounts(fixture.store)
         #expect(during.keys == 0 && (during.staged ?? 0) >= 200)
-        // An initial load only adds children.
+        // An initial load issues the IDs: a feed that gives one is refused, naming the child.
         var again = entries[0]
         again.child.childID = ids[0]
-        let error = await #expect(throws: RPCError.self) { try await loader.store([again]) }
-        #expect(error?.code == .failedPrecondition)
+        let error = #expect(throws: RPCError.self) { try loader.validate([entries[1], again], offset: 200) }
+        #expect(error?.code == .invalidArgument && error?.message.hasPrefix("children[201].child.child_id:") == true)
+        #expect(Set(ids).count == 200 && ids.allSatisfy { ContactPointID($0) != nil })
 
         try await loader.finishInitialLoad()
+        let indexes = try await fixture.store.writer.read { db in try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index'") }
+        #expect(indexes.isSuperset(of: ["child_by_id", "child_by_birth"]))
         let after = try await keyCounts(fixture.store)
         #expect(after.keys == during.staged && after.staged == nil)
         try await fixture.run { index in
@@ -98,5 +102,21 @@ struct FeedLoaderAuditTests {
         #expect(events.map(\.childIds.count) == [1000, 1000, 500])
         #expect(Set(events.map(\.eventID)).count == 3)
         #expect(events.flatMap(\.childIds) == loaded.childIDs)
+    }
+}
+
+@Suite("Initial load IDs")
+struct InitialLoadIDsTests {
+    @Test("IDs issued for an initial load are valid, never repeat, and do not follow each other in order")
+    func permutation() {
+        var ids = InitialLoadIDs(keys: [1, 2, 3, 4])
+        let issued = (0..<200_000).map { _ in ids.next() }
+        #expect(Set(issued).count == issued.count)
+        #expect(issued.allSatisfy { ContactPointID(IndexStore.childID($0)) != nil && $0 >= 1_000_000_000 })
+        let ascending = zip(issued, issued.dropFirst()).filter { $0 < $1 }.count
+        #expect((80_000...120_000).contains(ascending), "about half of consecutive IDs ascend: \(ascending)")
+        var same = InitialLoadIDs(keys: [1, 2, 3, 4]), other = InitialLoadIDs(keys: [5, 6, 7, 8])
+        #expect((0..<100).map { _ in same.next() } == Array(issued.prefix(100)))
+        #expect((0..<100).map { _ in other.next() } != Array(issued.prefix(100)))
     }
 }

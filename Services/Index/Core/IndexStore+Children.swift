@@ -29,10 +29,11 @@ extension IndexStore {
                 var row: Int64?
                 if let given = ContactPointID(child.childID) {
                     id = Int64(given.digits)!
-                    row = try Self.row(ofChild: id, db)
-                    if let row {
-                        guard searchKeys == "search_key" else { throw IndexStoreError.alreadyOnIndex(given.digits) }
-                        try Self.deleteDetails(ofChildRow: row, db)
+                    // During an initial load the loader issued the ID: new by construction (and
+                    // checked when the ID index is built), so there is nothing to look up.
+                    if searchKeys == "search_key", let existing = try Self.row(ofChild: id, db) {
+                        row = existing
+                        try Self.deleteDetails(ofChildRow: existing, db)
                     }
                 } else {
                     id = try Self.newChildID(db)

@@ -1,10 +1,12 @@
 import GRDB
 
 /// An initial load fills an empty index with a national feed. Inserting children in random
-/// order into the date-of-birth index and the search keys rewrites most of their pages in every
-/// batch; so during an initial load search keys go to an unindexed staging table and the
-/// date-of-birth index is dropped, and both are built once, sorted, at the end. Searches find
-/// nothing new until then: run it before the index is opened to practitioners.
+/// order into the ID and date-of-birth indexes and the search keys rewrites most of their pages
+/// in every batch; so during an initial load search keys go to an unindexed staging table and
+/// both indexes are dropped, and all three are built once, sorted, at the end. The loader issues
+/// the IDs (``InitialLoadIDs``, never repeating); their uniqueness is checked again when the ID
+/// index is built. Searches and views find nothing new until then: run it before the index is
+/// opened to practitioners.
 ///
 /// Finishing is idempotent and also happens when any process opens the database: an initial
 /// load interrupted by a crash is completed (with what it had loaded) on the next start, and a
@@ -23,11 +25,12 @@ extension IndexStore {
                     family_code TEXT NOT NULL, given_code TEXT NOT NULL, date_of_birth TEXT NOT NULL, child_row INTEGER NOT NULL
                 ) STRICT;
                 DROP INDEX IF EXISTS child_by_birth;
+                DROP INDEX IF EXISTS child_by_id;
                 """)
         }
     }
 
-    /// Builds the date-of-birth index and moves the staged search keys into place, in key order.
+    /// Builds the ID and date-of-birth indexes and moves the staged search keys into place, in key order.
     func finishInitialLoad() async throws {
         try await writer.write { db in try Self.finishInitialLoad(db) }
     }
@@ -36,6 +39,7 @@ extension IndexStore {
         guard try db.tableExists(stagingTable) else { return }
         // As created by the schema's migration.
         try db.execute(sql: """
+            CREATE UNIQUE INDEX IF NOT EXISTS child_by_id ON child(id);
             CREATE INDEX IF NOT EXISTS child_by_birth ON child(date_of_birth, local_authority, family_name, given_name);
             INSERT OR IGNORE INTO search_key (family_code, given_code, date_of_birth, child_row)
                 SELECT family_code, given_code, date_of_birth, child_row FROM \(stagingTable) ORDER BY 1, 2, 3, 4;

@@ -60,7 +60,7 @@ public struct IndexStore: Sendable {
             try db.execute(sql: """
                 CREATE TABLE child (
                     row INTEGER PRIMARY KEY,
-                    id INTEGER NOT NULL UNIQUE CHECK (id BETWEEN 0 AND 9999999999),
+                    id INTEGER NOT NULL CHECK (id BETWEEN 0 AND 9999999999),
                     \(bounded("given_name")),
                     \(bounded("family_name")),
                     date_of_birth TEXT NOT NULL CHECK (date_of_birth \(date)),
@@ -71,6 +71,7 @@ public struct IndexStore: Sendable {
                     updated_at INTEGER NOT NULL
                 ) STRICT;
                 -- Covers the names too: a search by date of birth screens names without reading rows.
+                CREATE UNIQUE INDEX child_by_id ON child(id);
                 CREATE INDEX child_by_birth ON child(date_of_birth, local_authority, family_name, given_name);
                 CREATE TABLE child_other_name (
                     child_row INTEGER NOT NULL REFERENCES child(row),
@@ -154,5 +155,4 @@ enum IndexStoreError: Error, Equatable {
     case alreadyEnded(String)
     case endBeforeStart
     case notEmpty
-    case alreadyOnIndex(String)
 }

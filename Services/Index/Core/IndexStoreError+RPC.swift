@@ -5,7 +5,7 @@ extension IndexStoreError: RPCErrorConvertible {
         switch self {
         case .noSuchChild, .noSuchInvolvement: .notFound
         case .notYourOrganisation: .permissionDenied
-        case .alreadyEnded, .endBeforeStart, .notEmpty, .alreadyOnIndex: .failedPrecondition
+        case .alreadyEnded, .endBeforeStart, .notEmpty: .failedPrecondition
         }
     }
 
@@ -17,7 +17,6 @@ extension IndexStoreError: RPCErrorConvertible {
         case .alreadyEnded(let id): "involvement \(id) has ended"
         case .endBeforeStart: "end_date: must not be before the involvement's start date"
         case .notEmpty: "an initial load is only for an empty index; load into this one without --initial"
-        case .alreadyOnIndex(let id): "child_id: \(id) is on the index already, and an initial load only adds children"
         }
     }
 }
