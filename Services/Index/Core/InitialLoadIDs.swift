@@ -27,19 +27,12 @@ struct InitialLoadIDs: Sendable {
         }
     }
 
+    /// The network; its round function is SplitMix64's (keyed by xor), with full avalanche.
     private func permute(_ value: UInt64) -> UInt64 {
         var left = value >> 15, right = value & 0x7FFF
         for key in keys {
-            (left, right) = (right, left ^ (Self.mix(right ^ key) & 0x7FFF))
+            (left, right) = (right, left ^ (SplitMix64.mix((right ^ key) &+ 0x9E37_79B9_7F4A_7C15) & 0x7FFF))
         }
         return left << 15 | right
-    }
-
-    /// SplitMix64's finaliser: a fast keyed round function with full avalanche.
-    private static func mix(_ value: UInt64) -> UInt64 {
-        var z = value &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
