@@ -66,7 +66,7 @@ struct Up: AsyncParsableCommand {
 
         var config = StackSupervisor.Config(directory: directory, binDirectory: binDirectory)
         config.scale = try scaleByService()
-        if demo { config.services = config.services.map(\.withDemo) }
+        config.demo = demo
         config.basePort = basePort
         config.brokerCount = brokers
         config.stopTimeout = withConfiguration { () throws(ConfigurationError) in

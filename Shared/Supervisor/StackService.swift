@@ -45,13 +45,6 @@ public struct StackService: Sendable {
         StackService(name: "echo", executable: "contactpoint-echo", rpcServices: ["contactpoint.v1.Echo"]),
     ]
 
-    /// This service with its demo settings in force.
-    public var withDemo: StackService {
-        var service = self
-        service.settings += demoSettings
-        return service
-    }
-
     public static func named(_ name: String) -> StackService? {
         all.first { $0.name == name }
     }

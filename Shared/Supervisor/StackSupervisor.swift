@@ -29,6 +29,8 @@ public final class StackSupervisor: Service, Sendable {
         public var services = StackService.all
         /// How long a process may take to exit after SIGTERM before it is killed.
         public var stopTimeout: Duration = .seconds(20)
+        /// Run with each service's demo settings too (`contactpoint up --demo`).
+        public var demo = false
         public var backoff = RestartBackoff()
 
         public init(directory: StackDirectory, binDirectory: String) {
@@ -151,7 +153,8 @@ public final class StackSupervisor: Service, Sendable {
                 let file = try config.directory.writeConfig(
                     process: name,
                     settings: brokers + [("key-file", config.directory.keyFile(principal: service.name)), ("instance", name)]
-                        + (service.publishesEvents ? brokerEvents : []) + data + service.settings.map { ($0.key, $0.value) })
+                        + (service.publishesEvents ? brokerEvents : []) + data
+                        + (service.settings + (config.demo ? service.demoSettings : [])).map { ($0.key, $0.value) })
                 children.append(
                     Child(name: name, service: service.name, group: .services, executable: service.executable, configFile: file))
             }
@@ -284,8 +287,7 @@ public final class StackSupervisor: Service, Sendable {
               contactpoint echo          one call through the bus, answered by an echo instance
             Ctrl-C here stops everything cleanly.
             """)
-        let demo = config.services.contains { service in service.demoSettings.contains { setting in service.settings.contains { $0 == setting } } }
-        if demo {
+        if config.demo {
             say("""
                 Demo world: on a new system the identity service prints each demo account's password and TOTP
                 secret, once. Then: contactpoint code --secret SECRET; contactpoint login --email sam@hillside.demo;

@@ -13,7 +13,11 @@ struct SearchQuery: Sendable {
     /// A full postcode ("SW1A 1AA") or an outward code ("SW1A").
     var postcode: String?
     var localAuthority: String?
-    var nicknames: Nicknames
+    /// Worked out once from the names, for every candidate: their parts, and the given name's
+    /// parts with every nickname or full name they are known by.
+    private(set) var givenParts: [String] = []
+    private(set) var familyParts: [String] = []
+    private(set) var givenVariants: Set<String> = []
 
     static let pageSize = 20
     /// The widest date-of-birth range searched by date alone (names misspelled beyond recognition).
@@ -23,9 +27,17 @@ struct SearchQuery: Sendable {
     /// family name, or a name and a date of birth, or a date of birth and a place.
     init(_ request: Contactpoint_V1_SearchChildrenRequest, today: String, nicknames: Nicknames) throws(RPCError) {
         typealias V = FieldValidation
-        self.nicknames = nicknames
-        if !request.givenName.isEmpty { given = NameMatching.fold(try V.personName(request.givenName, "given_name")) }
-        if !request.familyName.isEmpty { family = NameMatching.fold(try V.personName(request.familyName, "family_name")) }
+        if !request.givenName.isEmpty {
+            let folded = NameMatching.fold(try V.personName(request.givenName, "given_name"))
+            given = folded
+            givenParts = NameMatching.parts(folded)
+            givenVariants = Set(givenParts).union(givenParts.flatMap { nicknames.variants(of: $0) })
+        }
+        if !request.familyName.isEmpty {
+            let folded = NameMatching.fold(try V.personName(request.familyName, "family_name"))
+            family = folded
+            familyParts = NameMatching.parts(folded)
+        }
         if !request.dateOfBirth.isEmpty {
             guard request.bornFrom.isEmpty, request.bornTo.isEmpty else {
                 throw V.invalid("date_of_birth", "give either an exact date of birth or a range (born_from, born_to), not both")
@@ -63,16 +75,6 @@ struct SearchQuery: Sendable {
         return from.daysUntil(to) <= Self.narrowBirthRangeDays
     }
 
-    /// The parts of a folded given name and every nickname or full name they are known by.
-    func givenVariants(of given: String) -> Set<String> {
-        var variants: Set<String> = []
-        for part in NameMatching.parts(given) {
-            variants.insert(part)
-            variants.formUnion(nicknames.variants(of: part))
-        }
-        return variants
-    }
-
     // MARK: Ranking
 
     /// Each candidate's match score (0–100), best first, filtered by the query's date of birth
@@ -88,20 +90,7 @@ struct SearchQuery: Sendable {
 
     /// Whether a child's current names could score: the screen for children found by date of birth alone.
     func mayMatch(family theirFamily: String, given theirGiven: String) -> Bool {
-        if let family, NameMatching.bestSimilarity(NameMatching.parts(family), NameMatching.parts(NameMatching.fold(theirFamily)))
-            < Self.minimumNameSimilarity
-        {
-            return false
-        }
-        if let given {
-            let theirs = NameMatching.parts(NameMatching.fold(theirGiven))
-            if NameMatching.bestSimilarity(NameMatching.parts(given), theirs) < Self.minimumNameSimilarity,
-                givenVariants(of: given).isDisjoint(with: theirs)
-            {
-                return false
-            }
-        }
-        return true
+        nameScore(family: theirFamily, given: theirGiven) != nil
     }
 
     /// Below this similarity a name given in the query rules the candidate out.
@@ -113,35 +102,38 @@ struct SearchQuery: Sendable {
         if let authority = localAuthority, candidate.localAuthority != authority { return nil }
         if let postcode {
             guard !candidate.shielded, let theirs = candidate.postcode else { return nil }
-            guard theirs == postcode || theirs.split(separator: " ").first.map(String.init) == postcode else { return nil }
+            guard theirs == postcode || Postcode.outward(of: theirs) == postcode else { return nil }
         }
         guard given != nil || family != nil else { return 100 }
-        let variants = given.map { givenVariants(of: $0) }
-        let givenParts = given.map { NameMatching.parts($0) } ?? []
-        let familyParts = family.map { NameMatching.parts($0) } ?? []
         var best: Double?
         for (index, name) in candidate.names.enumerated() {
-            var total = 0.0, weights = 0.0
-            if family != nil {
-                let similarity = NameMatching.bestSimilarity(familyParts, NameMatching.parts(NameMatching.fold(name.family)))
-                guard similarity >= Self.minimumNameSimilarity else { continue }
-                total += 0.55 * similarity
-                weights += 0.55
-            }
-            if let variants {
-                let theirs = NameMatching.parts(NameMatching.fold(name.given))
-                var similarity = NameMatching.bestSimilarity(givenParts, theirs)
-                // A nickname of the name (Bill for William) is nearly as good as the name itself.
-                if similarity < 0.95, !variants.isDisjoint(with: theirs) { similarity = 0.95 }
-                guard similarity >= Self.minimumNameSimilarity else { continue }
-                total += 0.45 * similarity
-                weights += 0.45
-            }
+            guard let score = nameScore(family: name.family, given: name.given) else { continue }
             // A former name or alias ranks just below the same current name.
-            let score = total / weights * (index == 0 ? 1 : 0.98)
-            best = max(best ?? 0, score)
+            best = max(best ?? 0, score * (index == 0 ? 1 : 0.98))
         }
         return best.map { Int(($0 * 100).rounded()) }
+    }
+
+    /// How well one of a child's names matches the query's names (0–1), or nil if a name given
+    /// in the query is below ``minimumNameSimilarity``: family name weighs 0.55, given 0.45.
+    private func nameScore(family theirFamily: String, given theirGiven: String) -> Double? {
+        var total = 0.0, weights = 0.0
+        if family != nil {
+            let similarity = NameMatching.bestSimilarity(familyParts, NameMatching.parts(NameMatching.fold(theirFamily)))
+            guard similarity >= Self.minimumNameSimilarity else { return nil }
+            total += 0.55 * similarity
+            weights += 0.55
+        }
+        if given != nil {
+            let theirs = NameMatching.parts(NameMatching.fold(theirGiven))
+            var similarity = NameMatching.bestSimilarity(givenParts, theirs)
+            // A nickname of the name (Bill for William) is nearly as good as the name itself.
+            if similarity < 0.95, !givenVariants.isDisjoint(with: theirs) { similarity = 0.95 }
+            guard similarity >= Self.minimumNameSimilarity else { return nil }
+            total += 0.45 * similarity
+            weights += 0.45
+        }
+        return weights == 0 ? 1 : total / weights
     }
 }
 

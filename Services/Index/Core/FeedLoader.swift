@@ -36,7 +36,7 @@ public final class FeedLoader: Sendable {
     /// Starts an initial load (INDEX.md): only into an empty index (FAILED_PRECONDITION otherwise);
     /// the index is searchable again after ``finishInitialLoad()``.
     public func beginInitialLoad() async throws {
-        do { try await store.beginInitialLoad() } catch let error as IndexStoreError { throw RPCError(code: error.rpcErrorCode, message: error.rpcErrorMessage) }
+        do { try await store.beginInitialLoad() } catch let error as IndexStoreError { throw RPCError(error) }
         initialLoadIDs.withLock { $0 = InitialLoadIDs() }
     }
 
@@ -57,7 +57,7 @@ public final class FeedLoader: Sendable {
         do {
             result = try await store.putChildren(entries, asProcess: operatorName, action: "load-feed", now: Int64(Date().timeIntervalSince1970 * 1000))
         } catch let error as IndexStoreError {
-            throw RPCError(code: error.rpcErrorCode, message: error.rpcErrorMessage)
+            throw RPCError(error)
         }
         return Loaded(childIDs: result.childIDs, created: result.created, updated: result.updated)
     }

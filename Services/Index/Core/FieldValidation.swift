@@ -161,8 +161,8 @@ struct CalendarDay: Sendable {
 struct Postcode: Sendable, Equatable {
     /// Upper case, one space: "SW1A 1AA".
     let text: String
-    /// The outward code: "SW1A".
-    var outward: Substring { text.prefix(upTo: text.firstIndex(of: " ")!) }
+    /// The outward code of a postcode in its standard form: "SW1A 1AA" → "SW1A".
+    static func outward(of text: String) -> Substring { text.prefix { $0 != " " } }
 
     init?(_ value: String) {
         let compact = value.uppercased().filter { $0 != " " }

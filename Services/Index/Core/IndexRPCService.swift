@@ -58,7 +58,7 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
                 $0.dateOfBirth = child.dateOfBirth
                 $0.gender = child.gender
                 $0.localAuthority = child.localAuthority
-                if !child.shielded, let postcode = child.postcode { $0.postcodeDistrict = String(postcode.prefix { $0 != " " }) }
+                if !child.shielded, let postcode = child.postcode { $0.postcodeDistrict = String(Postcode.outward(of: postcode)) }
                 $0.score = UInt32(entry.score)
             }
         }
@@ -103,13 +103,14 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
             throw RPCError(code: .notFound, message: "child_id: no child \(childID.digits) on the index")
         }
         let overridden = overriding && stored.shielded
+        let redacted = stored.shielded && !overridden
         var record = Contactpoint_V1_ChildRecord.with {
             $0.child = stored.child
             $0.shielded = stored.shielded
             $0.shieldOverridden = overridden
         }
         var disclosed = ["name", "other_names", "date_of_birth", "gender", "local_authority", "status"]
-        if stored.shielded && !overridden {
+        if redacted {
             record.child.clearAddress()
             record.child.previousAddresses = []
             record.child.carers = []
@@ -119,12 +120,12 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         for var involvement in stored.involvements {
             let own = involvement.organisationID == caller.organisationID
             if involvement.sensitive, !own, !(try await consent.mayDisclose(involvement, to: caller)) { continue }
-            if stored.shielded && !overridden { involvement.clearContact() }
+            if redacted { involvement.clearContact() }
             record.involvements.append(involvement)
         }
         if !record.involvements.isEmpty {
             disclosed += ["involvements", "indicators"]
-            if !stored.shielded || overridden { disclosed.append("involvement_contacts") }
+            if !redacted { disclosed.append("involvement_contacts") }
         }
         try await recordDisclosure(
             event(caller, action: "view-record", category: .disclosure, reason: reason) {

@@ -10,11 +10,7 @@ extension IndexStore {
         guard try await writer.read({ db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM child LIMIT 1)") }) == 0 else {
             return 0
         }
-        var generator = PopulationGenerator(seed: 2026, localAuthorities: [DemoWorld.localAuthority], referenceDate: CalendarDay.today())
-        generator.organisations = Dictionary(
-            uniqueKeysWithValues: DemoWorld.organisations.map { organisation in
-                (Contactpoint_V1_ServiceType(code: organisation.serviceType)!, PopulationGenerator.Organisation(id: organisation.id, name: organisation.name))
-            })
+        var generator = PopulationGenerator.demoWorld(referenceDate: CalendarDay.today())
         var loaded = 0
         while loaded < count {
             let batch = (0..<min(1000, count - loaded)).map { _ in generator.next() }
@@ -22,5 +18,17 @@ extension IndexStore {
             loaded += batch.count
         }
         return loaded
+    }
+}
+
+extension PopulationGenerator {
+    /// The demo world's children as `up --demo` loads them on `referenceDate` (`YYYY-MM-DD`, today).
+    public static func demoWorld(referenceDate: String) -> PopulationGenerator {
+        var generator = PopulationGenerator(seed: 2026, localAuthorities: [DemoWorld.localAuthority], referenceDate: referenceDate)
+        generator.organisations = Dictionary(
+            uniqueKeysWithValues: DemoWorld.organisations.map { organisation in
+                (Contactpoint_V1_ServiceType(code: organisation.serviceType)!, Organisation(id: organisation.id, name: organisation.name))
+            })
+        return generator
     }
 }

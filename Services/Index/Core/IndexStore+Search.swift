@@ -43,8 +43,8 @@ extension IndexStore {
             let familyCodes = Array(Set(NameMatching.parts(family).map(NameMatching.soundCode)))
             var sql = "SELECT child_row FROM search_key WHERE family_code IN \(Self.placeholders(familyCodes.count))"
             var arguments = StatementArguments(familyCodes)
-            if let given = query.given {
-                let givenCodes = Array(Set(query.givenVariants(of: given).map(NameMatching.soundCode)))
+            if query.given != nil {
+                let givenCodes = Array(Set(query.givenVariants.map(NameMatching.soundCode)))
                 sql += " AND given_code IN \(Self.placeholders(givenCodes.count))"
                 arguments += StatementArguments(givenCodes)
             }

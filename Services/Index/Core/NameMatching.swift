@@ -157,6 +157,4 @@ public struct Nicknames: Sendable {
     /// The names a folded given name is known by, itself not included.
     func variants(of name: String) -> Set<String> { related[name] ?? [] }
 
-    /// Whether one is a nickname of the other, or both of the same full name.
-    func areRelated(_ a: String, _ b: String) -> Bool { related[a]?.contains(b) ?? false }
 }
