@@ -162,7 +162,8 @@ struct BusTransportTests {
             return (error, started.duration(to: .now))
         }
         #expect(error?.code == .deadlineExceeded)
-        #expect(elapsed < .seconds(2))
+        // Ended by the deadline, not by the handler's 5 s: a margin for a loaded machine, not a timing target.
+        #expect(elapsed < .milliseconds(4_500))
     }
 
     @Test("a call that fails out of withGRPCClient's body ends the client and the server too (they are cancelled)")
