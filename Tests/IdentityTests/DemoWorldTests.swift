@@ -21,3 +21,16 @@ struct DemoWorldTests {
         #expect(try await fixture.authenticator.createDemoWorld() == nil)
     }
 }
+
+@Suite("Demo world on a slow machine")
+struct DemoWorldSlowTests {
+    @Test("every demo account is enrolled even when creating the world takes minutes (each clock reading five seconds later)")
+    func slowCreation() async throws {
+        let fixture = try await IdentityFixture.make(clock: TestClock(stride: 5))
+        let credentials = try #require(try await fixture.authenticator.createDemoWorld())
+        #expect(credentials.count == DemoWorld.practitioners.count)
+        for credential in credentials {
+            #expect(try await fixture.store.practitioner(id: try #require(await fixture.store.loginRecord(email: credential.email)).practitioner.id)?.status == .active)
+        }
+    }
+}
