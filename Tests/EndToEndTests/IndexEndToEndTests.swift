@@ -3,7 +3,6 @@ import ContactPointAPI
 import Foundation
 import GRPCCore
 import Index
-import SecurityPrimitives
 import Supervisor
 import Testing
 
@@ -103,41 +102,6 @@ struct IndexEndToEndTests {
             if reasons.count < 3 { try await Task.sleep(for: .milliseconds(250)) }
         }
         #expect(reasons == ["contact-practitioners", "contact-practitioners", "caf-assessment"], "\(reasons)")
-    }
-
-    @Test("up --demo: the printed demo account logs in with a code from its printed secret and finds the demo world's children")
-    func demoWorld() async throws {
-        let stack = try await LocalStack.start(["--demo"])
-        try await stack.waitForStatus("healthy") { $0.isHealthy }
-        var line: Substring?
-        let start = ContinuousClock.now
-        while line == nil || !stack.up.text.contains("synthetic children loaded"), start.duration(to: .now) < .seconds(30) {
-            line = stack.up.text.split(separator: "\n").first { $0.contains("sam@hillside.demo") && $0.contains("TOTP secret") }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        let sam = try #require(line, "\(stack.up.text.suffix(2000))")
-        let password = try #require(sam.firstMatch(of: /password: (demo [a-z2-7]+)/)?.1).description
-        let secretText = try #require(sam.firstMatch(of: /TOTP secret: ([A-Z2-7]+)/)?.1).description
-        let secret = try #require(Base32.decode(secretText))
-        let token = try await stack.withIdentityClient { identity in
-            try await identity.login(.with {
-                $0.email = "sam@hillside.demo"
-                $0.password = password
-                $0.totpCode = OneTimePassword(secret: secret).code(at: Int64(Date().timeIntervalSince1970))
-            }).token
-        }
-        var generator = PopulationGenerator.demoWorld(referenceDate: String(ISO8601DateFormatter().string(from: Date()).prefix(10)))
-        let child = generator.next().child
-        let found = try await withGRPCClient(transport: try BusClientTransport(config: stack.operatorClientConfig())) { client in
-            try await Contactpoint_V1_Index.Client(wrapping: client).searchChildren(
-                .with {
-                    $0.reason = .with { $0.code = .contactPractitioners }
-                    $0.givenName = child.name.given
-                    $0.familyName = child.name.family
-                    $0.dateOfBirth = child.dateOfBirth
-                }, metadata: ["authorization": "Bearer \(token)"])
-        }
-        #expect(found.matches.first?.familyName == child.name.family, "\(found.matches)")
     }
 
     @Test("kill -9 of the index during a burst of involvements loses no acknowledged write")
