@@ -134,7 +134,7 @@ struct AuditEndToEndTests {
                 return events.map(\.eventID)
             }
         }
-        #expect(acknowledged.count > 100, "the burst was acknowledged before the kill")
+        #expect(!acknowledged.isEmpty, "some of the burst was acknowledged, so the check below can fail")
 
         // `up` restarts it; every acknowledged event is in the log: sent again, each is a duplicate
         try await stack.waitForStatus("audit restarted") { report in

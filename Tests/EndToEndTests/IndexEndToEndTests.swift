@@ -138,7 +138,7 @@ struct IndexEndToEndTests {
                 return [involvement.involvementID]
             }
         }
-        #expect(acknowledged.count > 20, "the burst was acknowledged before the kill")
+        #expect(!acknowledged.isEmpty, "some of the burst was acknowledged, so the check below can fail")
         try await stack.waitForStatus("index restarted") { report in
             report.isHealthy && report.processes.contains { $0.name == "index-1" && $0.pid != indexPID }
         }
