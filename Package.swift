@@ -119,6 +119,11 @@ let package = Package(
             path: "Shared/Authentication"
         ),
         .target(name: "Identifiers", path: "Shared/Identifiers"),
+        .target(
+            name: "RecordFields",
+            dependencies: ["ContactPointAPI", "Identifiers", .product(name: "GRPCCore", package: "grpc-swift-2")],
+            path: "Shared/RecordFields"
+        ),
         .target(name: "DemoWorld", path: "Shared/DemoWorld"),
         .target(name: "MerkleTree", dependencies: ["SecurityPrimitives"], path: "Shared/MerkleTree"),
         .target(name: "TerminalQRCode", dependencies: ["CQREncode"], path: "Shared/TerminalQRCode"),
@@ -202,7 +207,7 @@ let package = Package(
         .target(
             name: "Index",
             dependencies: [
-                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "DemoWorld",
+                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "DemoWorld", "RecordFields",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -224,7 +229,7 @@ let package = Package(
         .executableTarget(
             name: "ContactPointCLI",
             dependencies: [
-                "Audit", "Index", "SecurityPrimitives", "ZeroMQ", "BusProtocol", "BusTransport", "ContactPointAPI", "ServiceRuntime", "Supervisor",
+                "Audit", "Index", "RecordFields", "SecurityPrimitives", "ZeroMQ", "BusProtocol", "BusTransport", "ContactPointAPI", "ServiceRuntime", "Supervisor",
                 "TerminalQRCode",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -295,7 +300,7 @@ let package = Package(
         .testTarget(
             name: "IndexTests",
             dependencies: [
-                "Index", "Authentication", "SecurityPrimitives", "ContactPointAPI", "Identifiers", "ServiceRuntime",
+                "Index", "Authentication", "SecurityPrimitives", "ContactPointAPI", "Identifiers", "ServiceRuntime", "RecordFields",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),

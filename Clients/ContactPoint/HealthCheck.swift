@@ -1,3 +1,4 @@
+import RecordFields
 import BusTransport
 import ContactPointAPI
 import GRPCCore

@@ -1,3 +1,4 @@
+import RecordFields
 import ArgumentParser
 import BusTransport
 import ContactPointAPI

@@ -1,3 +1,4 @@
+import RecordFields
 import Authentication
 import ContactPointAPI
 import Foundation

@@ -1,3 +1,4 @@
+import RecordFields
 import ContactPointAPI
 import GRPCCore
 

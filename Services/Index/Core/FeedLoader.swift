@@ -1,4 +1,5 @@
 public import ContactPointAPI
+import RecordFields
 import Foundation
 import GRPCCore
 import Synchronization

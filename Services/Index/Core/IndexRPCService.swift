@@ -1,5 +1,6 @@
 import Authentication
 public import ContactPointAPI
+import RecordFields
 import Foundation
 public import GRPCCore
 import Identifiers

@@ -1,4 +1,5 @@
 public import ContactPointAPI
+import RecordFields
 import Foundation
 
 /// A synthetic population for demos and benchmarks: families of siblings sharing a family name,

@@ -1,46 +1,46 @@
-import Foundation
-import GRPCCore
-import Identifiers
+public import Foundation
+public import GRPCCore
+public import Identifiers
 
-/// The shapes the index accepts, field by field: names, addresses, postcodes, telephone numbers,
+/// The shapes ContactPoint accepts, field by field: names, addresses, postcodes, telephone numbers,
 /// emails, dates and codes, each with its length and character class. There is no free-text
 /// field, so case information has nowhere to go. A bad value is INVALID_ARGUMENT whose message
 /// starts with the field's path.
-enum FieldValidation {
-    static func invalid(_ field: String, _ expected: String) -> RPCError {
+public enum FieldValidation {
+    public static func invalid(_ field: String, _ expected: String) -> RPCError {
         RPCError(code: .invalidArgument, message: "\(field): \(expected)")
     }
 
     /// A person's given or family name: letters (any script), spaces, hyphens, apostrophes and
     /// full stops, starting with a letter; 1–100 characters. Leading and trailing spaces are trimmed.
-    static func personName(_ value: String, _ field: String) throws(RPCError) -> String {
+    public static func personName(_ value: String, _ field: String) throws(RPCError) -> String {
         let name = trimmed(value)
         guard name.first?.isLetter == true, isText(name, length: 1...100, digits: false, punctuation: " -'’.") else { throw invalid(field, "1–100 letters, spaces, hyphens and apostrophes, starting with a letter") }
         return name
     }
 
     /// A line of an address or a town: letters, digits, spaces and `' - , . / & ( )`; 1–100 characters.
-    static func addressText(_ value: String, _ field: String) throws(RPCError) -> String {
+    public static func addressText(_ value: String, _ field: String) throws(RPCError) -> String {
         let text = trimmed(value)
         guard isText(text, length: 1...100, digits: true, punctuation: " '’-,./&()") else { throw invalid(field, "1–100 letters, digits, spaces and ' - , . / & ( )") }
         return text
     }
 
     /// A job role or an organisation's name: as an address line, up to `maximum` characters.
-    static func label(_ value: String, _ field: String, maximum: Int) throws(RPCError) -> String {
+    public static func label(_ value: String, _ field: String, maximum: Int) throws(RPCError) -> String {
         let text = trimmed(value)
         guard isText(text, length: 1...maximum, digits: true, punctuation: " '’-,./&()") else { throw invalid(field, "1–\(maximum) letters, digits, spaces and ' - , . / & ( )") }
         return text
     }
 
     /// A UK postcode, normalised to upper case with one space before the inward code ("SW1A 1AA").
-    static func postcode(_ value: String, _ field: String) throws(RPCError) -> String {
+    public static func postcode(_ value: String, _ field: String) throws(RPCError) -> String {
         guard let postcode = Postcode(value) else { throw invalid(field, "a UK postcode such as SW1A 1AA") }
         return postcode.text
     }
 
     /// A UK telephone number: digits and spaces with an optional leading +, 10–13 digits.
-    static func telephone(_ value: String, _ field: String) throws(RPCError) -> String {
+    public static func telephone(_ value: String, _ field: String) throws(RPCError) -> String {
         let text = trimmed(value)
         let body = text.utf8.first == UInt8(ascii: "+") ? text.utf8.dropFirst() : text.utf8[...]
         let digits = body.filter { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }.count
@@ -50,7 +50,7 @@ enum FieldValidation {
     }
 
     /// An email address: one `@`, a local part of `[A-Za-z0-9._%+-]` and a dotted domain; ≤254 characters.
-    static func email(_ value: String, _ field: String) throws(RPCError) -> String {
+    public static func email(_ value: String, _ field: String) throws(RPCError) -> String {
         let text = trimmed(value)
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
         guard text.count <= 254, parts.count == 2, (1...64).contains(parts[0].count),
@@ -62,33 +62,33 @@ enum FieldValidation {
     }
 
     /// A local authority code: 3–12 upper-case letters and digits (e.g. E09000033).
-    static func localAuthority(_ value: String, _ field: String) throws(RPCError) -> String {
+    public static func localAuthority(_ value: String, _ field: String) throws(RPCError) -> String {
         guard (3...12).contains(value.count), value.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) })
         else { throw invalid(field, "a local authority code: 3–12 upper-case letters and digits, e.g. E09000033") }
         return value
     }
 
     /// An organisation's id as the identity service issued it: 1–64 of `[A-Za-z0-9._:-]`.
-    static func organisationID(_ value: String, _ field: String) throws(RPCError) -> String {
+    public static func organisationID(_ value: String, _ field: String) throws(RPCError) -> String {
         guard (1...64).contains(value.count), value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._:-".contains($0)) })
         else { throw invalid(field, "an organisation id: 1–64 letters, digits and ._:-") }
         return value
     }
 
-    static func childID(_ value: String, _ field: String) throws(RPCError) -> ContactPointID {
+    public static func childID(_ value: String, _ field: String) throws(RPCError) -> ContactPointID {
         guard let id = ContactPointID(value) else { throw invalid(field, "a ContactPoint ID: 10 digits with a valid check digit") }
         return id
     }
 
     /// A calendar date `YYYY-MM-DD` from 1900 up to `today` (both as `YYYY-MM-DD`).
-    static func pastDate(_ value: String, _ field: String, today: String) throws(RPCError) -> String {
+    public static func pastDate(_ value: String, _ field: String, today: String) throws(RPCError) -> String {
         guard CalendarDay(value) != nil, value >= "1900-01-01" else { throw invalid(field, "a date as YYYY-MM-DD") }
         guard value <= today else { throw invalid(field, "must not be in the future") }
         return value
     }
 
     /// `value` without leading and trailing spaces and tabs (most values have none: no copy then).
-    static func trimmed(_ value: String) -> String {
+    public static func trimmed(_ value: String) -> String {
         let utf8 = value.utf8
         guard let first = utf8.first, let last = utf8.last, first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09 else { return value }
         return value.trimmingCharacters(in: .whitespaces)
@@ -97,7 +97,7 @@ enum FieldValidation {
     /// Whether `text` has a length in `length` and only letters of any script, ASCII digits if
     /// `digits`, and `punctuation`. Plain ASCII is checked byte by byte, without grapheme breaking
     /// or the Unicode tables (bulk loads check hundreds of millions of characters).
-    static func isText(_ text: String, length: ClosedRange<Int>, digits: Bool, punctuation: String) -> Bool {
+    public static func isText(_ text: String, length: ClosedRange<Int>, digits: Bool, punctuation: String) -> Bool {
         let utf8 = text.utf8
         if utf8.allSatisfy({ $0 < 0x80 }) {
             guard length.contains(utf8.count) else { return false }
@@ -118,7 +118,7 @@ enum FieldValidation {
     }
 
     /// The reason text beside a reason code: at most 200 characters, no control characters.
-    static func reasonText(_ value: String, _ field: String) throws(RPCError) -> String {
+    public static func reasonText(_ value: String, _ field: String) throws(RPCError) -> String {
         guard value.count <= 200, value.unicodeScalars.allSatisfy({ ![.control, .format, .lineSeparator, .paragraphSeparator].contains($0.properties.generalCategory) })
         else { throw invalid(field, "at most 200 characters, no control characters") }
         return value
@@ -126,10 +126,10 @@ enum FieldValidation {
 }
 
 /// A valid calendar date written `YYYY-MM-DD`.
-struct CalendarDay: Sendable {
-    let text: String
+public struct CalendarDay: Sendable {
+    public let text: String
 
-    init?(_ text: String) {
+    public init?(_ text: String) {
         let bytes = Array(text.utf8)
         guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return nil }
         func number(_ range: Range<Int>) -> Int? {
@@ -148,7 +148,7 @@ struct CalendarDay: Sendable {
     }
 
     /// Today's date in UTC.
-    static func today(_ now: Date = Date()) -> String {
+    public static func today(_ now: Date = Date()) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let parts = calendar.dateComponents([.year, .month, .day], from: now)
@@ -158,13 +158,13 @@ struct CalendarDay: Sendable {
 
 /// A UK postcode: outward code (area letters, district digit and an optional digit or letter)
 /// and inward code (a digit and two letters), as Royal Mail defines their shape.
-struct Postcode: Sendable, Equatable {
+public struct Postcode: Sendable, Equatable {
     /// Upper case, one space: "SW1A 1AA".
-    let text: String
+    public let text: String
     /// The outward code of a postcode in its standard form: "SW1A 1AA" → "SW1A".
-    static func outward(of text: String) -> Substring { text.prefix { $0 != " " } }
+    public static func outward(of text: String) -> Substring { text.prefix { $0 != " " } }
 
-    init?(_ value: String) {
+    public init?(_ value: String) {
         let compact = value.uppercased().filter { $0 != " " }
         guard (5...7).contains(compact.count), compact.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else { return nil }
         let inward = compact.suffix(3)
@@ -175,7 +175,7 @@ struct Postcode: Sendable, Equatable {
     }
 
     /// Whether `text` is an outward code alone ("SW1A", "M1").
-    static func isOutward(_ text: some StringProtocol) -> Bool {
+    public static func isOutward(_ text: some StringProtocol) -> Bool {
         let area = text.prefix(while: \.isLetter)
         let district = text.dropFirst(area.count)
         guard (1...2).contains(area.count), area.allSatisfy(\.isASCII), !"QVX".contains(area.first!), (1...2).contains(district.count),
