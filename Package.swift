@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "contactpoint-identity", targets: ["IdentityService"]),
         .executable(name: "contactpoint-audit", targets: ["AuditService"]),
         .executable(name: "contactpoint-index", targets: ["IndexService"]),
+        .executable(name: "contactpoint-consent", targets: ["ConsentService"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
         .library(name: "ContactPointAPI", targets: ["ContactPointAPI"]),
         .library(name: "Broker", targets: ["Broker"]),
@@ -22,6 +23,7 @@ let package = Package(
         .library(name: "MerkleTree", targets: ["MerkleTree"]),
         .library(name: "Audit", targets: ["Audit"]),
         .library(name: "Index", targets: ["Index"]),
+        .library(name: "Consent", targets: ["Consent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
@@ -226,10 +228,30 @@ let package = Package(
             ],
             path: "Services/Index/Main"
         ),
+        // The consent service: consents, overrides and decisions (Core), and its executable (Main).
+        .target(
+            name: "Consent",
+            dependencies: [
+                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "RecordFields",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Consent/Core"
+        ),
+        .executableTarget(
+            name: "ConsentService",
+            dependencies: [
+                "Consent", "ServiceRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/Consent/Main"
+        ),
         .executableTarget(
             name: "ContactPointCLI",
             dependencies: [
-                "Audit", "Index", "RecordFields", "SecurityPrimitives", "ZeroMQ", "BusProtocol", "BusTransport", "ContactPointAPI", "ServiceRuntime", "Supervisor",
+                "Audit", "Consent", "Index", "RecordFields", "SecurityPrimitives", "ZeroMQ", "BusProtocol", "BusTransport", "ContactPointAPI", "ServiceRuntime", "Supervisor",
                 "TerminalQRCode",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -305,6 +327,15 @@ let package = Package(
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "ConsentTests",
+            dependencies: [
+                "Consent", "Authentication", "SecurityPrimitives", "ContactPointAPI", "Identifiers", "RecordFields",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             ]
         ),
         .testTarget(

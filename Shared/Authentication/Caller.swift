@@ -1,4 +1,5 @@
 public import ContactPointAPI
+import Foundation
 import GRPCCore
 import SecurityPrimitives
 
@@ -46,6 +47,26 @@ extension Caller {
             $0.localAuthority = claims.la
             $0.roles = claims.roles
             $0.sessionHash = SHA256.hash(Array(claims.sid.utf8)).hexString
+        }
+    }
+}
+
+extension Caller {
+    /// An audit event of this caller's call to `service`: a new event id, the time, the actor and
+    /// whether they had stepped up within `stepUpWindow`. The caller adds what was done to what.
+    public func auditEvent(
+        service: String, action: String, category: Contactpoint_V1_AuditCategory, outcome: Contactpoint_V1_AuditOutcome = .permitted,
+        nowMilliseconds now: Int64, stepUpWindow: Duration = .seconds(300)
+    ) -> Contactpoint_V1_AuditEvent {
+        .with {
+            $0.eventID = UUID().uuidString.lowercased()
+            $0.occurredAtMs = now
+            $0.action = "\(service)/\(action)"
+            $0.category = category
+            $0.actor = auditActor
+            $0.service = service
+            $0.outcome = outcome
+            $0.steppedUp = hasSteppedUp(within: stepUpWindow, now: now / 1000)
         }
     }
 }

@@ -1,5 +1,6 @@
 public import Foundation
 public import GRPCCore
+public import ContactPointAPI
 public import Identifiers
 
 /// The shapes ContactPoint accepts, field by field: names, addresses, postcodes, telephone numbers,
@@ -115,6 +116,16 @@ public enum FieldValidation {
             }
             return character.isLetter || punctuation.contains(character)
         }
+    }
+
+    /// A reason for access: a known code, and optional text.
+    public static func reason(_ reason: Contactpoint_V1_AccessReason, hasReason: Bool) throws(RPCError) -> Contactpoint_V1_AccessReason {
+        guard hasReason, reason.code.code != nil else {
+            throw invalid("reason.code", "a reason for access is required: " + Contactpoint_V1_ReasonCode.codes.joined(separator: ", "))
+        }
+        var valid = reason
+        valid.text = try reasonText(reason.text, "reason.text")
+        return valid
     }
 
     /// The reason text beside a reason code: at most 200 characters, no control characters.

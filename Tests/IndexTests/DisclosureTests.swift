@@ -144,7 +144,7 @@ struct DisclosureTests {
         }
     }
 
-    @Test("a sensitive involvement: recorded only with consent; shown to its own organisation, and to others only with consent")
+    @Test("a sensitive involvement: recorded only with consent; shown to its own organisation, to others only while consent stands")
     func sensitiveInvolvement() async throws {
         let fixture = try IndexFixture()
         try await fixture.run { index in
@@ -158,16 +158,16 @@ struct DisclosureTests {
             let error = await #expect(throws: RPCError.self) { try await index.recordInvolvement(record, metadata: clinic) }
             #expect(error?.code == .failedPrecondition)
             #expect(try await fixture.changeOutbox().isEmpty)
-            // With consent to record.
-            fixture.consentToRecord.update { $0.insert(id) }
+            // With consent.
+            fixture.consent.update { $0.insert("\(id)/sexual-health") }
             let involvement = try await index.recordInvolvement(record, metadata: clinic)
             #expect(involvement.sensitive)
-            // Its own organisation sees it; another does not, until consent allows disclosure.
-            #expect(try await index.viewRecord(view(id), metadata: clinic).involvements.map(\.involvementID) == [involvement.involvementID])
             let school = try fixture.session("p-school", org: "org-school")
-            #expect(try await index.viewRecord(view(id), metadata: school).involvements.isEmpty)
-            fixture.consentToDisclose.update { $0.insert(involvement.involvementID) }
             #expect(try await index.viewRecord(view(id), metadata: school).involvements.map(\.involvementID) == [involvement.involvementID])
+            // Consent withdrawn: its own organisation still sees it; another no longer does.
+            fixture.consent.update { $0.removeAll() }
+            #expect(try await index.viewRecord(view(id), metadata: clinic).involvements.map(\.involvementID) == [involvement.involvementID])
+            #expect(try await index.viewRecord(view(id), metadata: school).involvements.isEmpty)
         }
     }
 }

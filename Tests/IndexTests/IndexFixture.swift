@@ -17,9 +17,8 @@ final class IndexFixture: Sendable {
     let store: IndexStore
     let signingKey = Ed25519.PrivateKey.generate()
     let verifier = SessionVerifier()
-    /// Sensitive involvements consent allows: recording (by child id) and disclosure (by involvement id).
-    let consentToRecord = Locked<Set<String>>([])
-    let consentToDisclose = Locked<Set<String>>([])
+    /// What consent allows: "<child id>/<service type code>".
+    let consent = Locked<Set<String>>([])
     /// Makes every write of an access event fail.
     let outboxFails = Locked(false)
 
@@ -36,13 +35,10 @@ final class IndexFixture: Sendable {
     deinit { try? FileManager.default.removeItem(atPath: directory) }
 
     private struct Consent: ConsentDecisions {
-        let record: Locked<Set<String>>
-        let disclose: Locked<Set<String>>
-        func mayRecord(childID: String, serviceType: Contactpoint_V1_ServiceType, for caller: Caller) async throws -> Bool {
-            record.value.contains(childID)
-        }
-        func mayDisclose(_ involvement: Contactpoint_V1_Involvement, to caller: Caller) async throws -> Bool {
-            disclose.value.contains(involvement.involvementID)
+        let allowed: Locked<Set<String>>
+        func allowed(_ serviceTypes: Set<Contactpoint_V1_ServiceType>, childID: String) async throws -> Set<Contactpoint_V1_ServiceType> {
+            let allowed = allowed.value
+            return serviceTypes.filter { allowed.contains("\(childID)/\($0.code!)") }
         }
     }
 
@@ -55,7 +51,7 @@ final class IndexFixture: Sendable {
             return events.map { _ in () }
         }
         let service = IndexRPCService(
-            store: store, disclosures: disclosures, consent: Consent(record: consentToRecord, disclose: consentToDisclose),
+            store: store, disclosures: disclosures, consent: Consent(allowed: consent),
             nicknames: .standard, clock: { Int64(Date().timeIntervalSince1970 * 1000) })
         let transport = InProcessTransport()
         let server = GRPCServer(transport: transport.server, services: [service], interceptors: [AuthenticationInterceptor(verifier: verifier)])

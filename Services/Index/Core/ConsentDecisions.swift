@@ -1,18 +1,16 @@
-public import Authentication
 public import ContactPointAPI
 
-/// What the consent service decides for the index: whether a sensitive service's involvement
-/// with a child may be recorded, and whether it may be shown to a practitioner of another
-/// organisation. Only sensitive service types are asked about.
+/// What the consent service decides for the index: which sensitive services' involvements with a
+/// child consent (or a named-person override) allows to be recorded and shown to practitioners of
+/// other organisations. Only sensitive service types are asked about.
 public protocol ConsentDecisions: Sendable {
-    func mayRecord(childID: String, serviceType: Contactpoint_V1_ServiceType, for caller: Caller) async throws -> Bool
-    func mayDisclose(_ involvement: Contactpoint_V1_Involvement, to caller: Caller) async throws -> Bool
+    /// Of `serviceTypes`, those allowed for the child now.
+    func allowed(_ serviceTypes: Set<Contactpoint_V1_ServiceType>, childID: String) async throws -> Set<Contactpoint_V1_ServiceType>
 }
 
-/// The decisions while no consent service exists: deny (fail closed). A sensitive involvement
-/// is then neither recorded nor shown beyond its own organisation.
+/// The decisions without a consent service: deny (fail closed). A sensitive involvement is then
+/// neither recorded nor shown beyond its own organisation.
 public struct NoConsentService: ConsentDecisions {
     public init() {}
-    public func mayRecord(childID: String, serviceType: Contactpoint_V1_ServiceType, for caller: Caller) async throws -> Bool { false }
-    public func mayDisclose(_ involvement: Contactpoint_V1_Involvement, to caller: Caller) async throws -> Bool { false }
+    public func allowed(_ serviceTypes: Set<Contactpoint_V1_ServiceType>, childID: String) async throws -> Set<Contactpoint_V1_ServiceType> { [] }
 }

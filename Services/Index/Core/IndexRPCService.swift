@@ -15,20 +15,26 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
     let disclosures: GroupCommitter<Contactpoint_V1_AuditEvent, Void>
     let consent: any ConsentDecisions
     let nicknames: Nicknames
+    /// The bus principals that may ask for a child's standing (ChildStanding).
+    let standingReaders: Set<String>
     /// Unix milliseconds now.
     let clock: @Sendable () -> Int64
 
     /// - Parameter disclosures: from ``IndexStore/disclosureCommitter(maximumBatch:)``, run as a companion service.
     public init(
         store: IndexStore, disclosures: GroupCommitter<Contactpoint_V1_AuditEvent, Void>, consent: any ConsentDecisions,
-        nicknames: Nicknames = .standard, clock: @escaping @Sendable () -> Int64
+        nicknames: Nicknames = .standard, standingReaders: Set<String> = [], clock: @escaping @Sendable () -> Int64
     ) {
+        self.standingReaders = standingReaders
         self.store = store
         self.disclosures = disclosures
         self.consent = consent
         self.nicknames = nicknames
         self.clock = clock
     }
+
+    /// The methods called without a session (authorized on the bus principal instead).
+    public static let publicMethods: Set<String> = [Contactpoint_V1_Index.Method.ChildStanding.descriptor.fullyQualifiedMethod]
 
     /// Who may look children up.
     static let lookupRoles: Set<String> = ["practitioner", "named-person", "la-administrator"]
@@ -45,7 +51,7 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         request: Contactpoint_V1_SearchChildrenRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_SearchChildrenResponse {
         let caller = try Caller.required()
-        let reason = try RecordValidation.reason(request.reason, hasReason: request.hasReason)
+        let reason = try FieldValidation.reason(request.reason, hasReason: request.hasReason)
         let query = try SearchQuery(request, today: today, nicknames: nicknames)
         try await authorize(caller, anyOf: Self.lookupRoles, action: "search", reason: reason)
         let (ranked, truncated) = try await store.search(query)
@@ -76,7 +82,7 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
 
     public func viewRecord(request: Contactpoint_V1_ViewRecordRequest, context: ServerContext) async throws -> Contactpoint_V1_ChildRecord {
         let caller = try Caller.required()
-        let reason = try RecordValidation.reason(request.reason, hasReason: request.hasReason)
+        let reason = try FieldValidation.reason(request.reason, hasReason: request.hasReason)
         let childID = try FieldValidation.childID(request.childID, "child_id")
         let overriding = request.hasShieldOverride
         if overriding, request.shieldOverride.justification.code == nil {
@@ -118,9 +124,12 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         } else {
             disclosed += ["address", "previous_addresses", "carers"]
         }
+        let askConsent = Set(stored.involvements.filter { $0.sensitive && $0.organisationID != caller.organisationID }.map(\.serviceType))
+        // Fail closed: when the consent service cannot answer, no other organisation's sensitive involvement is shown.
+        let consented = askConsent.isEmpty ? [] : ((try? await consent.allowed(askConsent, childID: childID.digits)) ?? [])
         for var involvement in stored.involvements {
             let own = involvement.organisationID == caller.organisationID
-            if involvement.sensitive, !own, !(try await consent.mayDisclose(involvement, to: caller)) { continue }
+            if involvement.sensitive, !own, !consented.contains(involvement.serviceType) { continue }
             if redacted { involvement.clearContact() }
             record.involvements.append(involvement)
         }
@@ -214,9 +223,7 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         guard involvement.organisationID == caller.organisationID else {
             try await refuse(caller, action: "record-involvement", "involvement.organisation_id: a practitioner records only their own organisation's involvement", childID: childID)
         }
-        if involvement.serviceType.isSensitive,
-            !(try await consent.mayRecord(childID: childID.digits, serviceType: involvement.serviceType, for: caller))
-        {
+        if involvement.serviceType.isSensitive, !(try await consentAllows(involvement.serviceType, childID: childID)) {
             throw RPCError(
                 code: .failedPrecondition,
                 message: "a \(involvement.serviceType.code!) involvement is recorded only with the consent of the child or a parent, or a named-person override: record it with `contactpoint consent` first")
@@ -224,6 +231,14 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         return try await store.recordInvolvement(
             involvement, childID: childID, by: caller.practitionerID, now: clock(),
             audit: event(caller, action: "record-involvement", category: .change) { _ in })
+    }
+
+    private func consentAllows(_ serviceType: Contactpoint_V1_ServiceType, childID: ContactPointID) async throws -> Bool {
+        do {
+            return try await consent.allowed([serviceType], childID: childID.digits).contains(serviceType)
+        } catch {
+            throw RPCError(code: .unavailable, message: "the consent service cannot be reached to allow a \(serviceType.code!) involvement: try again")
+        }
     }
 
     public func endInvolvement(request: Contactpoint_V1_EndInvolvementRequest, context: ServerContext) async throws -> Contactpoint_V1_Involvement {
@@ -259,6 +274,23 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         } catch IndexStoreError.notYourOrganisation {
             try await refuse(caller, action: action, IndexStoreError.notYourOrganisation.rpcErrorMessage, subject: "involvement-\(involvementID)")
         }
+    }
+
+    // MARK: For other services
+
+    public func childStanding(
+        request: Contactpoint_V1_ChildStandingRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_ChildStandingResponse {
+        // The bus transport gives the principal the broker authenticated as the remote peer.
+        guard standingReaders.contains(context.remotePeer) else {
+            throw RPCError(code: .permissionDenied, message: "only the services listed in the index's standing-reader setting ask for a child's standing")
+        }
+        let childID = try FieldValidation.childID(request.childID, "child_id")
+        let organisationID = try FieldValidation.organisationID(request.organisationID, "organisation_id")
+        guard let standing = try await store.standing(ofChild: childID, organisationID: organisationID) else {
+            throw RPCError(code: .notFound, message: "child_id: no child \(childID.digits) on the index")
+        }
+        return standing
     }
 
     // MARK: Authorization and audit
@@ -299,19 +331,11 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         _ caller: Caller, action: String, category: Contactpoint_V1_AuditCategory, reason: Contactpoint_V1_AccessReason? = nil,
         outcome: Contactpoint_V1_AuditOutcome = .permitted, _ configure: (inout Contactpoint_V1_AuditEvent) -> Void
     ) -> Contactpoint_V1_AuditEvent {
-        var event = Contactpoint_V1_AuditEvent.with {
-            $0.eventID = UUID().uuidString.lowercased()
-            $0.occurredAtMs = clock()
-            $0.action = "index/\(action)"
-            $0.category = category
-            $0.actor = caller.auditActor
-            $0.service = "index"
-            $0.outcome = outcome
-            $0.steppedUp = caller.hasSteppedUp(within: Self.stepUpWindow, now: clock() / 1000)
-            if let reason {
-                $0.reasonCode = reason.code.code ?? ""
-                $0.reasonText = reason.text
-            }
+        var event = caller.auditEvent(
+            service: "index", action: action, category: category, outcome: outcome, nowMilliseconds: clock(), stepUpWindow: Self.stepUpWindow)
+        if let reason {
+            event.reasonCode = reason.code.code ?? ""
+            event.reasonText = reason.text
         }
         configure(&event)
         return event

@@ -1,6 +1,8 @@
 import Authentication
+import BusTransport
 import ContactPointAPI
 import Foundation
+import GRPCCore
 public import Logging
 import ServiceLifecycle
 public import ServiceRuntime
@@ -12,6 +14,8 @@ public enum IndexServer {
         public var database: String
         /// On an empty index, load this many synthetic children of the demo world (`contactpoint up --demo`).
         public var demoChildren: Int
+        /// The bus principals that may ask for a child's standing: the consent service's.
+        public var standingReaders: [String]
 
         public struct Flags: Sendable {
             public var database: String?
@@ -22,6 +26,7 @@ public enum IndexServer {
         public init(reading reader: inout ConfigurationReader, flags: Flags) throws(ConfigurationError) {
             database = try reader.value("database", flag: flags.database, default: "index.sqlite", parse: ConfigurationValue.text)!
             demoChildren = try reader.value("demo-children", flag: nil, default: 0, parse: ConfigurationValue.integer(in: 0...1_000_000))!
+            standingReaders = try reader.list("standing-reader", flags: [], default: ["consent"], parse: ConfigurationValue.text)
         }
     }
 
@@ -33,15 +38,21 @@ public enum IndexServer {
             let loaded = try await store.seedDemoWorld(children: settings.demoChildren, now: clock())
             if loaded > 0 { logger.notice("demo world: synthetic children loaded", metadata: ["index.children": "\(loaded)"]) }
         }
+        let consentTransport = try BusClientTransport(config: .init(brokers: shared.brokers, keyPair: shared.keyPair), logger: logger)
+        let consentClient = GRPCClient(transport: consentTransport)
         let trust = SessionTrust()
         logger.notice("index ready", metadata: ["index.database": "\(settings.database)"])
         return BusService(
             rpcServices: [
                 IndexRPCService(
-                    store: store, disclosures: disclosures, consent: NoConsentService(), nicknames: .standard, clock: clock)
+                    store: store, disclosures: disclosures, consent: ConsentServiceClient(client: consentClient, logger: logger),
+                    nicknames: .standard, standingReaders: Set(settings.standingReaders), clock: clock)
             ],
-            interceptors: [trust.interceptor()],
+            interceptors: [trust.interceptor(publicMethods: IndexRPCService.publicMethods)],
             readinessChecks: [{ await store.isAvailable() }],
-            companions: [trust.refresher(settings: shared, logger: logger), disclosures, AuditForwarder(outbox: store, settings: shared, logger: logger)])
+            companions: [
+                trust.refresher(settings: shared, logger: logger), ClientConnections(client: consentClient), disclosures,
+                AuditForwarder(outbox: store, settings: shared, logger: logger),
+            ])
     }
 }

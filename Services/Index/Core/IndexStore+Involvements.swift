@@ -96,6 +96,29 @@ extension IndexStore {
         }
     }
 
+    /// A child's local authority and status, and whether `organisationID` has an involvement with
+    /// it that has not ended; `nil` for a child not on the index.
+    func standing(ofChild childID: ContactPointID, organisationID: String) async throws -> Contactpoint_V1_ChildStandingResponse? {
+        try await writer.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT local_authority, status, EXISTS (
+                            SELECT 1 FROM involvement WHERE child_row = child.row AND organisation_id = ? AND end_date IS NULL
+                        ) AS involved
+                        FROM child WHERE id = ?
+                        """,
+                    arguments: [organisationID, Int64(childID.digits)!])
+            else { return nil }
+            return .with {
+                $0.localAuthority = row["local_authority"]
+                $0.status = Contactpoint_V1_ChildStatus(code: row["status"]) ?? .unspecified
+                $0.organisationInvolved = row["involved"]
+            }
+        }
+    }
+
     // MARK: Rows
 
     static func insertInvolvement(

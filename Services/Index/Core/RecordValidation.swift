@@ -104,13 +104,4 @@ enum RecordValidation {
         if !contact.secureEmail.isEmpty { valid.secureEmail = try V.email(contact.secureEmail, "\(field).secure_email") }
         return valid
     }
-
-    static func reason(_ reason: Contactpoint_V1_AccessReason, hasReason: Bool) throws(RPCError) -> Contactpoint_V1_AccessReason {
-        guard hasReason, reason.code.code != nil else {
-            throw V.invalid("reason.code", "a reason for access is required: " + Contactpoint_V1_ReasonCode.codes.joined(separator: ", "))
-        }
-        var valid = reason
-        valid.text = try V.reasonText(reason.text, "reason.text")
-        return valid
-    }
 }

@@ -134,6 +134,19 @@ public enum Contactpoint_V1_Index: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ChildStanding" metadata.
+        public enum ChildStanding: Sendable {
+            /// Request type for "ChildStanding".
+            public typealias Input = Contactpoint_V1_ChildStandingRequest
+            /// Response type for "ChildStanding".
+            public typealias Output = Contactpoint_V1_ChildStandingResponse
+            /// Descriptor for "ChildStanding".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.Index"),
+                method: "ChildStanding",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "contactpoint.v1.Index" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             SearchChildren.descriptor,
@@ -143,7 +156,8 @@ public enum Contactpoint_V1_Index: Sendable {
             EndInvolvement.descriptor,
             SetIndicator.descriptor,
             SetLeadProfessional.descriptor,
-            SetShield.descriptor
+            SetShield.descriptor,
+            ChildStanding.descriptor
         ]
     }
 }
@@ -320,6 +334,27 @@ extension Contactpoint_V1_Index {
             request: GRPCCore.StreamingServerRequest<Contactpoint_V1_SetShieldRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_SetShieldResponse>
+
+        /// Handle the "ChildStanding" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > For other services only (the bus principals in the index's `standing-reader` setting,
+        /// > PERMISSION_DENIED for anyone else): whether a child is on the index (NOT_FOUND if not), its
+        /// > local authority, and whether an organisation is actively involved with it. The consent
+        /// > service authorizes on it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_ChildStandingRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_ChildStandingResponse` messages.
+        func childStanding(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_ChildStandingRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_ChildStandingResponse>
     }
 
     /// Service protocol for the "contactpoint.v1.Index" service.
@@ -480,6 +515,27 @@ extension Contactpoint_V1_Index {
             request: GRPCCore.ServerRequest<Contactpoint_V1_SetShieldRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_SetShieldResponse>
+
+        /// Handle the "ChildStanding" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > For other services only (the bus principals in the index's `standing-reader` setting,
+        /// > PERMISSION_DENIED for anyone else): whether a child is on the index (NOT_FOUND if not), its
+        /// > local authority, and whether an organisation is actively involved with it. The consent
+        /// > service authorizes on it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ChildStandingRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_ChildStandingResponse` message.
+        func childStanding(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_ChildStandingRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_ChildStandingResponse>
     }
 
     /// Simple service protocol for the "contactpoint.v1.Index" service.
@@ -638,6 +694,27 @@ extension Contactpoint_V1_Index {
             request: Contactpoint_V1_SetShieldRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Contactpoint_V1_SetShieldResponse
+
+        /// Handle the "ChildStanding" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > For other services only (the bus principals in the index's `standing-reader` setting,
+        /// > PERMISSION_DENIED for anyone else): whether a child is on the index (NOT_FOUND if not), its
+        /// > local authority, and whether an organisation is actively involved with it. The consent
+        /// > service authorizes on it.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_ChildStandingRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_ChildStandingResponse` to respond with.
+        func childStanding(
+            request: Contactpoint_V1_ChildStandingRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_ChildStandingResponse
     }
 }
 
@@ -733,6 +810,17 @@ extension Contactpoint_V1_Index.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_Index.Method.ChildStanding.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_ChildStandingRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_ChildStandingResponse>(),
+            handler: { request, context in
+                try await self.childStanding(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -821,6 +909,17 @@ extension Contactpoint_V1_Index.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_SetShieldResponse> {
         let response = try await self.setShield(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func childStanding(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_ChildStandingRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_ChildStandingResponse> {
+        let response = try await self.childStanding(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -928,6 +1027,19 @@ extension Contactpoint_V1_Index.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_SetShieldResponse> {
         return GRPCCore.ServerResponse<Contactpoint_V1_SetShieldResponse>(
             message: try await self.setShield(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func childStanding(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_ChildStandingRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_ChildStandingResponse> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_ChildStandingResponse>(
+            message: try await self.childStanding(
                 request: request.message,
                 context: context
             ),
@@ -1134,6 +1246,32 @@ extension Contactpoint_V1_Index {
             deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_SetShieldResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_SetShieldResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ChildStanding" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > For other services only (the bus principals in the index's `standing-reader` setting,
+        /// > PERMISSION_DENIED for anyone else): whether a child is on the index (NOT_FOUND if not), its
+        /// > local authority, and whether an organisation is actively involved with it. The consent
+        /// > service authorizes on it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ChildStandingRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_ChildStandingRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_ChildStandingResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func childStanding<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_ChildStandingRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_ChildStandingRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_ChildStandingResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ChildStandingResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1431,6 +1569,43 @@ extension Contactpoint_V1_Index {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ChildStanding" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > For other services only (the bus principals in the index's `standing-reader` setting,
+        /// > PERMISSION_DENIED for anyone else): whether a child is on the index (NOT_FOUND if not), its
+        /// > local authority, and whether an organisation is actively involved with it. The consent
+        /// > service authorizes on it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ChildStandingRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_ChildStandingRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_ChildStandingResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func childStanding<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_ChildStandingRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_ChildStandingRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_ChildStandingResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ChildStandingResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_Index.Method.ChildStanding.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1671,6 +1846,38 @@ extension Contactpoint_V1_Index.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_SetShieldRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_SetShieldResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ChildStanding" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > For other services only (the bus principals in the index's `standing-reader` setting,
+    /// > PERMISSION_DENIED for anyone else): whether a child is on the index (NOT_FOUND if not), its
+    /// > local authority, and whether an organisation is actively involved with it. The consent
+    /// > service authorizes on it.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_ChildStandingRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func childStanding<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_ChildStandingRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ChildStandingResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.childStanding(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_ChildStandingRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_ChildStandingResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1945,6 +2152,42 @@ extension Contactpoint_V1_Index.ClientProtocol {
             metadata: metadata
         )
         return try await self.setShield(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ChildStanding" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > For other services only (the bus principals in the index's `standing-reader` setting,
+    /// > PERMISSION_DENIED for anyone else): whether a child is on the index (NOT_FOUND if not), its
+    /// > local authority, and whether an organisation is actively involved with it. The consent
+    /// > service authorizes on it.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func childStanding<Result>(
+        _ message: Contactpoint_V1_ChildStandingRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ChildStandingResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_ChildStandingRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.childStanding(
             request: request,
             options: options,
             onResponse: handleResponse

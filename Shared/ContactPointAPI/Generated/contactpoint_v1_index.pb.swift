@@ -1011,6 +1011,37 @@ public nonisolated struct Contactpoint_V1_IndexChangeEvent: Sendable {
   public init() {}
 }
 
+public nonisolated struct Contactpoint_V1_ChildStandingRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var childID: String = String()
+
+  public var organisationID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Contactpoint_V1_ChildStandingResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var localAuthority: String = String()
+
+  public var status: Contactpoint_V1_ChildStatus = .unspecified
+
+  /// The organisation has an involvement with the child that has not ended.
+  public var organisationInvolved: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "contactpoint.v1"
@@ -2194,6 +2225,81 @@ nonisolated extension Contactpoint_V1_IndexChangeEvent: SwiftProtobuf.Message, S
     if lhs.serviceType != rhs.serviceType {return false}
     if lhs.indicator != rhs.indicator {return false}
     if lhs.practitionerID != rhs.practitionerID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Contactpoint_V1_ChildStandingRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ChildStandingRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}child_id\0\u{3}organisation_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.childID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.organisationID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.childID.isEmpty {
+      try visitor.visitSingularStringField(value: self.childID, fieldNumber: 1)
+    }
+    if !self.organisationID.isEmpty {
+      try visitor.visitSingularStringField(value: self.organisationID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Contactpoint_V1_ChildStandingRequest, rhs: Contactpoint_V1_ChildStandingRequest) -> Bool {
+    if lhs.childID != rhs.childID {return false}
+    if lhs.organisationID != rhs.organisationID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Contactpoint_V1_ChildStandingResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ChildStandingResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}local_authority\0\u{1}status\0\u{3}organisation_involved\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.localAuthority) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.organisationInvolved) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.localAuthority.isEmpty {
+      try visitor.visitSingularStringField(value: self.localAuthority, fieldNumber: 1)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 2)
+    }
+    if self.organisationInvolved != false {
+      try visitor.visitSingularBoolField(value: self.organisationInvolved, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Contactpoint_V1_ChildStandingResponse, rhs: Contactpoint_V1_ChildStandingResponse) -> Bool {
+    if lhs.localAuthority != rhs.localAuthority {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.organisationInvolved != rhs.organisationInvolved {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,0 +1,50 @@
+import Authentication
+import BusTransport
+import ContactPointAPI
+import Foundation
+import GRPCCore
+public import Logging
+import ServiceLifecycle
+public import ServiceRuntime
+
+/// Everything `contactpoint-consent` runs, built from its settings: the store, a client of the
+/// index (for a child's standing), the audit forwarder that empties the outbox, and the RPCs
+/// behind session checking.
+public enum ConsentServer {
+    public struct Settings: Sendable {
+        public var database: String
+        /// The bus principals that may ask for decisions: the index's and the notification service's.
+        public var checkers: [String]
+
+        public struct Flags: Sendable {
+            public var database: String?
+            public init(database: String?) { self.database = database }
+        }
+
+        /// Reads the consent service's own keys (docs/CONFIGURATION.md).
+        public init(reading reader: inout ConfigurationReader, flags: Flags) throws(ConfigurationError) {
+            database = try reader.value("database", flag: flags.database, default: "consent.sqlite", parse: ConfigurationValue.text)!
+            checkers = try reader.list("checker", flags: [], default: ["index", "notification"], parse: ConfigurationValue.text)
+        }
+    }
+
+    public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws -> BusService {
+        let store = try ConsentStore.open(path: settings.database)
+        let indexTransport = try BusClientTransport(config: .init(brokers: shared.brokers, keyPair: shared.keyPair), logger: logger)
+        let indexClient = GRPCClient(transport: indexTransport)
+        let trust = SessionTrust()
+        logger.notice("consent ready", metadata: ["consent.database": "\(settings.database)", "consent.checkers": "\(settings.checkers.joined(separator: ","))"])
+        return BusService(
+            rpcServices: [
+                ConsentRPCService(
+                    store: store, standings: IndexChildStandings(client: indexClient), checkers: Set(settings.checkers),
+                    clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+            ],
+            interceptors: [trust.interceptor(publicMethods: ConsentRPCService.publicMethods)],
+            readinessChecks: [{ await store.isAvailable() }],
+            companions: [
+                trust.refresher(settings: shared, logger: logger), ClientConnections(client: indexClient),
+                AuditForwarder(outbox: store, settings: shared, logger: logger),
+            ])
+    }
+}

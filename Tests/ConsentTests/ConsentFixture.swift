@@ -1,0 +1,153 @@
+import Authentication
+@testable import Consent
+import ContactPointAPI
+import Foundation
+import GRPCCore
+import GRPCInProcessTransport
+import Identifiers
+import SecurityPrimitives
+import Synchronization
+
+/// A consent service on a real SQLite file in a temporary directory, behind the session
+/// interceptor, served over the in-process transport; the index's answers and the clock are the
+/// test's.
+final class ConsentFixture: Sendable {
+    let directory: String
+    let store: ConsentStore
+    let signingKey = Ed25519.PrivateKey.generate()
+    let verifier = SessionVerifier()
+    /// The children on the "index": id → (local authority, organisations involved).
+    let children = Locked<[String: (localAuthority: String, involved: Set<String>)]>([:])
+    /// Unix milliseconds now, as the service sees it.
+    let now = Locked<Int64>(ConsentFixture.milliseconds(of: "2026-11-26"))
+
+    static let authority = "E09000033"
+    static let child = ContactPointID(serial: 1001)!.digits
+    static let otherChild = ContactPointID(serial: 1002)!.digits
+    static let unknownChild = ContactPointID(serial: 9999)!.digits
+    /// The in-process transport's peer: the "bus principal" of every call in these tests.
+    static let peer = "in-process:\(getpid())"
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("consent-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        store = try ConsentStore.open(path: "\(directory)/consent.sqlite")
+        verifier.trust(keys: ["k1": signingKey.publicKey])
+        children.update {
+            $0[Self.child] = (Self.authority, ["org-school"])
+            $0[Self.otherChild] = ("E08000025", ["org-gp"])
+        }
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: directory) }
+
+    static func milliseconds(of day: String) -> Int64 {
+        let formatter = ISO8601DateFormatter()
+        return Int64(formatter.date(from: "\(day)T12:00:00Z")!.timeIntervalSince1970 * 1000)
+    }
+
+    private struct Standings: ChildStandings {
+        let children: Locked<[String: (localAuthority: String, involved: Set<String>)]>
+        func standing(ofChild childID: String, organisationID: String) async throws -> Contactpoint_V1_ChildStandingResponse? {
+            guard let child = children.value[childID] else { return nil }
+            return .with {
+                $0.localAuthority = child.localAuthority
+                $0.status = .active
+                $0.organisationInvolved = child.involved.contains(organisationID)
+            }
+        }
+    }
+
+    /// Runs the service for the duration of `body`, which gets a client; `checkers` are the bus
+    /// principals allowed to ask for decisions.
+    func run<T: Sendable>(
+        checkers: Set<String> = [ConsentFixture.peer], _ body: @Sendable (Contactpoint_V1_Consent.Client<InProcessTransport.Client>) async throws -> T
+    ) async throws -> T {
+        let now = now
+        let service = ConsentRPCService(store: store, standings: Standings(children: children), checkers: checkers, clock: { now.value })
+        let transport = InProcessTransport()
+        let server = GRPCServer(
+            transport: transport.server, services: [service],
+            interceptors: [AuthenticationInterceptor(verifier: verifier, publicMethods: ConsentRPCService.publicMethods)])
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.serve() }
+            defer {
+                server.beginGracefulShutdown()
+                group.cancelAll()
+            }
+            return try await withGRPCClient(transport: transport.client) { client in
+                try await body(Contactpoint_V1_Consent.Client(wrapping: client))
+            }
+        }
+    }
+
+    /// Session metadata; `steppedUpSecondsAgo` sets when they last entered a code (on the fixture's clock).
+    func session(
+        _ practitioner: String = "p-school", roles: [String] = ["practitioner"], org: String = "org-school", la: String = ConsentFixture.authority,
+        steppedUpSecondsAgo: Int64 = 3600
+    ) throws -> Metadata {
+        // Tokens are checked against the real clock, steps-up against the service's.
+        let seconds = Int64(Date().timeIntervalSince1970)
+        let claims = SessionClaims(
+            sub: practitioner, sid: "s-\(practitioner)", org: org, la: la, roles: roles, iat: seconds, exp: seconds + 900,
+            stepUpAt: now.value / 1000 - steppedUpSecondsAgo)
+        let token = try CompactJWS.sign(payload: Array(try JSONEncoder().encode(claims)), keyID: "k1", with: signingKey)
+        return ["authorization": "Bearer \(token)"]
+    }
+
+    var namedPerson: Metadata { get throws { try session("p-named", roles: ["practitioner", "named-person"], org: "org-social-care", steppedUpSecondsAgo: 10) } }
+
+    func auditOutbox() async throws -> [Contactpoint_V1_AuditEvent] {
+        try await store.undeliveredAuditEvents(limit: 10_000).map(\.event)
+    }
+
+    func changeOutbox() async throws -> [Contactpoint_V1_ConsentChangeEvent] {
+        try await store.undeliveredChangeEvents(limit: 10_000).map(\.event)
+    }
+
+    // MARK: Requests
+
+    static func parentConsent(
+        _ scope: [Contactpoint_V1_ServiceType] = [.sexualHealth], child: String = ConsentFixture.child, givenOn: String = "2026-11-20",
+        expiresOn: String = ""
+    ) -> Contactpoint_V1_RecordConsentRequest {
+        .with {
+            $0.childID = child
+            $0.scope = scope
+            $0.giver = .parent
+            $0.giverName = .with {
+                $0.given = "Jane"
+                $0.family = "Smith"
+            }
+            $0.givenOn = givenOn
+            $0.expiresOn = expiresOn
+        }
+    }
+
+    static func override(_ scope: [Contactpoint_V1_ServiceType] = [.sexualHealth], child: String = ConsentFixture.child) -> Contactpoint_V1_RecordOverrideRequest {
+        .with {
+            $0.childID = child
+            $0.scope = scope
+            $0.justification = .askingWouldIncreaseRisk
+            $0.parentTold = false
+            $0.parentNotToldReason = .wouldIncreaseRisk
+        }
+    }
+
+    static func check(_ types: [Contactpoint_V1_ServiceType], child: String = ConsentFixture.child) -> Contactpoint_V1_CheckConsentRequest {
+        .with {
+            $0.childID = child
+            $0.serviceTypes = types
+        }
+    }
+
+    static let reason = Contactpoint_V1_AccessReason.with { $0.code = .safeguardingConcern }
+}
+
+/// A value shared between a test and the code under test.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    var value: Value { mutex.withLock { $0 } }
+    func update(_ body: (inout Value) -> Void) { mutex.withLock { body(&$0) } }
+}
