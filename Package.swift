@@ -251,7 +251,7 @@ let package = Package(
         .executableTarget(
             name: "ContactPointCLI",
             dependencies: [
-                "Audit", "Consent", "Index", "RecordFields", "SecurityPrimitives", "ZeroMQ", "BusProtocol", "BusTransport", "ContactPointAPI", "ServiceRuntime", "Supervisor",
+                "Audit", "Index", "RecordFields", "SecurityPrimitives", "ZeroMQ", "BusProtocol", "BusTransport", "ContactPointAPI", "ServiceRuntime", "Supervisor",
                 "TerminalQRCode",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

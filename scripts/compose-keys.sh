@@ -15,6 +15,7 @@ principals=(
     "broker-2 -"
     "identity contactpoint.v1.Identity,contactpoint.v1.IdentityAdmin,grpc.health.v1.Health,grpc.health.v1.Health/identity"
     "audit contactpoint.v1.Audit,grpc.health.v1.Health,grpc.health.v1.Health/audit"
+    "consent contactpoint.v1.Consent,grpc.health.v1.Health,grpc.health.v1.Health/consent"
     "index contactpoint.v1.Index,grpc.health.v1.Health,grpc.health.v1.Health/index"
     "echo contactpoint.v1.Echo,grpc.health.v1.Health,grpc.health.v1.Health/echo"
     "operator -"

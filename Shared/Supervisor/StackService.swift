@@ -40,6 +40,9 @@ public struct StackService: Sendable {
             name: "audit", executable: "contactpoint-audit", rpcServices: ["contactpoint.v1.Audit"],
             dataFiles: [("database", "audit.sqlite"), ("secrets-dir", "secrets"), ("checkpoint-dir", "checkpoints")]),
         StackService(
+            name: "consent", executable: "contactpoint-consent", rpcServices: ["contactpoint.v1.Consent"],
+            dataFiles: [("database", "consent.sqlite")]),
+        StackService(
             name: "index", executable: "contactpoint-index", rpcServices: ["contactpoint.v1.Index"], dataFiles: [("database", "index.sqlite")],
             demoSettings: [("demo-children", "10000")]),
         StackService(name: "echo", executable: "contactpoint-echo", rpcServices: ["contactpoint.v1.Echo"]),

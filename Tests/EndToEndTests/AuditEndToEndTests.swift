@@ -183,11 +183,23 @@ extension LocalStack {
         var practitionerToken: String
         /// The bootstrapped system administrator's session.
         var administratorToken = ""
+        /// The others asked for, by email: logged in.
+        var others: [String: (id: String, token: String)] = [:]
     }
 
-    /// The bootstrapped administrator enrols and creates an auditor and a practitioner, who both
-    /// enrol; the practitioner logs in. The auditor's current TOTP step is left unused.
-    func enrolAuditorAndPractitioner() async throws -> AuditPeople {
+    /// Someone else to enrol and log in: of the practitioner's school unless another organisation is named.
+    struct OtherPerson: Sendable {
+        var name: String
+        var email: String
+        var roles: [String] = []
+        /// (type, name) of their organisation, created in the same local authority.
+        var organisation: (type: String, name: String)? = nil
+    }
+
+    /// The bootstrapped administrator enrols and creates an auditor and a practitioner (and
+    /// `others`), who all enrol; the practitioner and the others log in. The auditor's current
+    /// TOTP step is left unused.
+    func enrolAuditorAndPractitioner(others: [OtherPerson] = []) async throws -> AuditPeople {
         let line = try #require(up.text.split(separator: "\n").first { $0.contains("first administrator created") })
         let adminCode = try #require(line.firstMatch(of: /--code ([A-Z2-7]+)/)?.1).description
         let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
@@ -214,11 +226,11 @@ extension LocalStack {
             }
             /// Creates a vetted account in the organisation and enrols it.
             func enrolled(
-                _ name: String, email: String, jobRole: String, roles: [String], password: String
+                _ name: String, email: String, jobRole: String, roles: [String], password: String, organisationID: String? = nil
             ) async throws -> (id: String, otp: OneTimePassword) {
                 let created = try await administration.createPractitioner(
                     .with {
-                        $0.organisationID = organisation.organisationID
+                        $0.organisationID = organisationID ?? organisation.organisationID
                         $0.name = name
                         $0.email = email
                         $0.jobRole = jobRole
@@ -240,6 +252,27 @@ extension LocalStack {
                 $0.password = "sam's own long passphrase"
                 $0.totpCode = samOTP.code(at: now())
             }).token
+            for other in others {
+                var organisationID: String?
+                if let (type, name) = other.organisation {
+                    organisationID = try await administration.createOrganisation(
+                        .with {
+                            $0.type = type
+                            $0.name = name
+                            $0.localAuthority = "E09000033"
+                        }, metadata: session
+                    ).organisationID
+                }
+                let password = "tidal meadow lantern quartz"
+                let (id, otp) = try await enrolled(
+                    other.name, email: other.email, jobRole: "Practitioner", roles: other.roles, password: password, organisationID: organisationID)
+                let token = try await identity.login(.with {
+                    $0.email = other.email
+                    $0.password = password
+                    $0.totpCode = otp.code(at: now())
+                }).token
+                people.others[other.email] = (id, token)
+            }
             return people
         }
     }

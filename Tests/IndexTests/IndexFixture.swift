@@ -23,6 +23,8 @@ final class IndexFixture: Sendable {
     let outboxFails = Locked(false)
 
     static let authority = "E09000033"
+    /// The in-process transport's peer: the "bus principal" of every call in these tests.
+    static let peer = "in-process:\(getpid())"
     static let otherAuthority = "E08000025"
 
     init() throws {
@@ -52,9 +54,9 @@ final class IndexFixture: Sendable {
         }
         let service = IndexRPCService(
             store: store, disclosures: disclosures, consent: Consent(allowed: consent),
-            nicknames: .standard, clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+            nicknames: .standard, standingReaders: [Self.peer], clock: { Int64(Date().timeIntervalSince1970 * 1000) })
         let transport = InProcessTransport()
-        let server = GRPCServer(transport: transport.server, services: [service], interceptors: [AuthenticationInterceptor(verifier: verifier)])
+        let server = GRPCServer(transport: transport.server, services: [service], interceptors: [AuthenticationInterceptor(verifier: verifier, publicMethods: IndexRPCService.publicMethods)])
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             group.addTask { await disclosures.run() }

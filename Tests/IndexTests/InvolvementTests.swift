@@ -2,6 +2,7 @@ import RecordFields
 import ContactPointAPI
 import GRPCCore
 import Identifiers
+import ServiceRuntime
 @testable import Index
 import Testing
 
@@ -127,5 +128,37 @@ struct InvolvementTests {
             let count = try await fixture.store.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM child") }
             #expect(count == 1)
         }
+    }
+
+    @Test("a child's standing, for the consent service: its authority, whether an organisation is involved (ended: no), NOT_FOUND if unknown")
+    func childStanding() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            let id = try await fixture.put([IndexFixture.child("Amelia", "Smith", born: "2015-04-01")], index)[0]
+            let involvement = try await index.recordInvolvement(
+                .with { $0.childID = id; $0.involvement = IndexFixture.involvement() }, metadata: try fixture.session()).involvementID
+            func standing(_ org: String) async throws -> Contactpoint_V1_ChildStandingResponse {
+                try await index.childStanding(.with { $0.childID = id; $0.organisationID = org })
+            }
+            let school = try await standing("org-school")
+            #expect(school.localAuthority == IndexFixture.authority && school.status == .active && school.organisationInvolved)
+            #expect(try await !standing("org-gp").organisationInvolved)
+            _ = try await index.endInvolvement(.with { $0.involvementID = involvement }, metadata: try fixture.session())
+            #expect(try await !standing("org-school").organisationInvolved)
+            let unknown = await #expect(throws: RPCError.self) {
+                try await index.childStanding(.with { $0.childID = IndexFixture.unknownChild; $0.organisationID = "org-school" })
+            }
+            #expect(unknown?.code == .notFound)
+        }
+        // Only the configured principals may ask.
+        let service = IndexRPCService(
+            store: fixture.store, disclosures: GroupCommitter(maximumBatch: 1) { $0.map { _ in () } }, consent: NoConsentService(),
+            standingReaders: ["consent"], clock: { 0 })
+        let context = ServerContext(
+            descriptor: Contactpoint_V1_Index.Method.ChildStanding.descriptor, remotePeer: "ops-console", localPeer: "index", cancellation: .init())
+        let error = await #expect(throws: RPCError.self) {
+            try await service.childStanding(request: .with { $0.childID = IndexFixture.unknownChild; $0.organisationID = "org-school" }, context: context)
+        }
+        #expect(error?.code == .permissionDenied)
     }
 }
