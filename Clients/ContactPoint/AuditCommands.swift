@@ -172,15 +172,20 @@ struct AuditCommand: AsyncParsableCommand {
             @OptionGroup var bus: BusClientOptions
             @Flag(help: "Closed items instead.")
             var closed = false
+            @Flag(help: "Only high-priority items: shield and consent overrides.")
+            var highPriority = false
 
             func run() async throws {
                 let metadata = try sessionMetadata()
-                let status: Contactpoint_V1_ReviewStatus = closed ? .closed : .unspecified
-                let items = try await withAudit(bus) { try await $0.listReviewItems(.with { $0.status = status }, metadata: metadata) }
+                let request = Contactpoint_V1_ListReviewItemsRequest.with {
+                    $0.status = closed ? .closed : .unspecified
+                    $0.highPriorityOnly = highPriority
+                }
+                let items = try await withAudit(bus) { try await $0.listReviewItems(request, metadata: metadata) }
                 if items.items.isEmpty { print(closed ? "no closed items" : "the review queue is empty") }
                 for item in items.items {
                     let outcome = item.status == .closed ? " → \(item.outcome.name)" : ""
-                    print("\(item.itemID)  \(formatTime(item.raisedAtMs))  \(item.rule)  practitioner=\(item.practitionerID)  events=\(item.eventCount)  \(item.status.name)\(outcome)")
+                    print("\(item.itemID)  \(formatTime(item.raisedAtMs))  \(item.highPriority ? "HIGH PRIORITY " : "")\(item.rule)  practitioner=\(item.practitionerID)  events=\(item.eventCount)  \(item.status.name)\(outcome)")
                 }
             }
         }

@@ -47,14 +47,18 @@ struct RulesTests {
         #expect(items.first?.practitionerID == "p-1")
     }
 
-    @Test("every shield override and every consent override is an item of its own")
+    @Test("every shield override and every consent override is a high-priority item of its own, listed apart on request")
     func overrides() async throws {
         let fixture = try AuditFixture(rules: Self.rules)
+        let ordinary = (0..<6).map { _ in fixture.view { $0.outcome = .denied } }
         try await Self.append(fixture, [
             fixture.view { $0.override = .shield }, fixture.view { $0.override = .shield }, fixture.view { $0.override = .consent },
-        ])
-        let rules = try await Self.items(fixture).map(\.rule).sorted()
-        #expect(rules == ["consent-override", "shield-override", "shield-override"])
+        ] + ordinary)
+        let items = try await Self.items(fixture)
+        #expect(items.map(\.rule).sorted() == ["consent-override", "repeated-denials", "shield-override", "shield-override"])
+        #expect(items.allSatisfy { $0.highPriority == $0.rule.hasSuffix("-override") })
+        let first = try await fixture.store.reviewItems(status: .unspecified, highPriorityOnly: true, scope: nil, beforeRow: nil, limit: 100)
+        #expect(first.map(\.item.rule).sorted() == ["consent-override", "shield-override", "shield-override"])
     }
 
     @Test("viewing a child of another authority with whom one's organisation has no involvement")

@@ -134,7 +134,7 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
             before = row
         }
         try await logReview(caller, action: "list-review-items")
-        let items = try await store.reviewItems(status: request.status, scope: scope, beforeRow: before, limit: limit)
+        let items = try await store.reviewItems(status: request.status, highPriorityOnly: request.highPriorityOnly, scope: scope, beforeRow: before, limit: limit)
         return .with {
             $0.items = items.map(\.item)
             if items.count == limit, let last = items.last { $0.nextPageToken = String(last.row) }

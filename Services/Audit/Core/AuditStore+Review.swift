@@ -80,6 +80,7 @@ extension AuditStore {
             $0.reviewedBy = row["reviewed_by"]
             $0.reviewedAtMs = row["reviewed_at"]
             $0.eventCount = UInt32(row["event_count"] as Int)
+            $0.highPriority = MisuseRules.Rule(rawValue: $0.rule).map(MisuseRules.highPriority.contains) ?? false
         }
     }
 
@@ -88,12 +89,15 @@ extension AuditStore {
 
     /// Items newest first; `status` unspecified means every item not yet closed.
     func reviewItems(
-        status: Contactpoint_V1_ReviewStatus, scope: String?, beforeRow: Int64?, limit: Int
+        status: Contactpoint_V1_ReviewStatus, highPriorityOnly: Bool = false, scope: String?, beforeRow: Int64?, limit: Int
     ) async throws -> [(row: Int64, item: Contactpoint_V1_ReviewItem)] {
         try await writer.read { db in
             var conditions = [
                 status == .unspecified ? "status != \(Contactpoint_V1_ReviewStatus.closed.rawValue)" : "status = \(status.rawValue)"
             ]
+            if highPriorityOnly {
+                conditions.append("rule IN (\(MisuseRules.highPriority.map { "'\($0.rawValue)'" }.sorted().joined(separator: ",")))")
+            }
             var arguments: [any DatabaseValueConvertible] = []
             if let scope {
                 conditions.append("local_authority = ?")

@@ -68,6 +68,9 @@ public struct MisuseRules: Sendable {
         case repeatedDenials = "repeated-denials"
     }
 
+    /// The rules whose items an auditor takes first: every override.
+    public static let highPriority: Set<Rule> = [.shieldOverride, .consentOverride]
+
     struct Finding: Equatable {
         var rule: Rule
         /// Join an open item of the same rule and practitioner raised this recently (ms); `nil`: a new item.

@@ -690,6 +690,9 @@ public nonisolated struct Contactpoint_V1_ReviewItem: Sendable {
 
   public var eventCount: UInt32 = 0
 
+  /// Overrides (shield-override, consent-override): an auditor takes these first.
+  public var highPriority: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -706,6 +709,9 @@ public nonisolated struct Contactpoint_V1_ListReviewItemsRequest: Sendable {
   public var pageToken: String = String()
 
   public var pageSize: UInt32 = 0
+
+  /// Only high-priority items (overrides).
+  public var highPriorityOnly: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1601,7 +1607,7 @@ nonisolated extension Contactpoint_V1_QueryEventsResponse: SwiftProtobuf.Message
 
 nonisolated extension Contactpoint_V1_ReviewItem: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReviewItem"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}item_id\0\u{1}rule\0\u{3}practitioner_id\0\u{3}organisation_id\0\u{3}local_authority\0\u{3}raised_at_ms\0\u{1}status\0\u{1}outcome\0\u{3}reviewed_by\0\u{3}reviewed_at_ms\0\u{3}event_count\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}item_id\0\u{1}rule\0\u{3}practitioner_id\0\u{3}organisation_id\0\u{3}local_authority\0\u{3}raised_at_ms\0\u{1}status\0\u{1}outcome\0\u{3}reviewed_by\0\u{3}reviewed_at_ms\0\u{3}event_count\0\u{3}high_priority\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1620,6 +1626,7 @@ nonisolated extension Contactpoint_V1_ReviewItem: SwiftProtobuf.Message, SwiftPr
       case 9: try { try decoder.decodeSingularStringField(value: &self.reviewedBy) }()
       case 10: try { try decoder.decodeSingularInt64Field(value: &self.reviewedAtMs) }()
       case 11: try { try decoder.decodeSingularUInt32Field(value: &self.eventCount) }()
+      case 12: try { try decoder.decodeSingularBoolField(value: &self.highPriority) }()
       default: break
       }
     }
@@ -1659,6 +1666,9 @@ nonisolated extension Contactpoint_V1_ReviewItem: SwiftProtobuf.Message, SwiftPr
     if self.eventCount != 0 {
       try visitor.visitSingularUInt32Field(value: self.eventCount, fieldNumber: 11)
     }
+    if self.highPriority != false {
+      try visitor.visitSingularBoolField(value: self.highPriority, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1674,6 +1684,7 @@ nonisolated extension Contactpoint_V1_ReviewItem: SwiftProtobuf.Message, SwiftPr
     if lhs.reviewedBy != rhs.reviewedBy {return false}
     if lhs.reviewedAtMs != rhs.reviewedAtMs {return false}
     if lhs.eventCount != rhs.eventCount {return false}
+    if lhs.highPriority != rhs.highPriority {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1681,7 +1692,7 @@ nonisolated extension Contactpoint_V1_ReviewItem: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Contactpoint_V1_ListReviewItemsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListReviewItemsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{3}page_token\0\u{3}page_size\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{3}page_token\0\u{3}page_size\0\u{3}high_priority_only\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1692,6 +1703,7 @@ nonisolated extension Contactpoint_V1_ListReviewItemsRequest: SwiftProtobuf.Mess
       case 1: try { try decoder.decodeSingularEnumField(value: &self.status) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.highPriorityOnly) }()
       default: break
       }
     }
@@ -1707,6 +1719,9 @@ nonisolated extension Contactpoint_V1_ListReviewItemsRequest: SwiftProtobuf.Mess
     if self.pageSize != 0 {
       try visitor.visitSingularUInt32Field(value: self.pageSize, fieldNumber: 3)
     }
+    if self.highPriorityOnly != false {
+      try visitor.visitSingularBoolField(value: self.highPriorityOnly, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1714,6 +1729,7 @@ nonisolated extension Contactpoint_V1_ListReviewItemsRequest: SwiftProtobuf.Mess
     if lhs.status != rhs.status {return false}
     if lhs.pageToken != rhs.pageToken {return false}
     if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.highPriorityOnly != rhs.highPriorityOnly {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
