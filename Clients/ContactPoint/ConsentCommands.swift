@@ -31,35 +31,29 @@ struct ConsentCommand: AsyncParsableCommand {
     struct Record: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record consent given by a parent with parental responsibility or by a child able to consent.",
-            discussion: "For practitioners of an organisation involved with the child, named persons and the child's local-authority administrators.")
+            discussion: """
+                For practitioners of an organisation involved with the child, named persons and the child's local-authority \
+                administrators. A sensitive service not yet involved gives the consent with its involvement instead: \
+                `contactpoint involvement record … --consent-given-by …`.
+                """)
         @OptionGroup var bus: BusClientOptions
         @Argument(help: "The child's ContactPoint ID.") var childID: String
         @OptionGroup var scope: ScopeOptions
-        @Option(help: "Who gave it: parent or child.") var givenBy: String
-        @Option(help: "When it was given, YYYY-MM-DD.") var givenOn: String
-        @Option(help: "For a parent: their given name.") var parentGiven: String?
-        @Option(help: "For a parent: their family name.") var parentFamily: String?
-        @Option(help: "For the child: when you assessed them as able to consent, YYYY-MM-DD.") var capacityAssessedOn: String?
+        @OptionGroup var given: GivenConsentOptions
+
+        func validate() throws {
+            guard given.consentGivenBy != nil, given.consentGivenOn != nil else { throw ValidationError("give --consent-given-by and --consent-given-on") }
+        }
 
         func run() async throws {
             let metadata = try sessionMetadata()
-            let giver: Contactpoint_V1_ConsentGiver = try enumValue(givenBy, "given-by")
             let serviceTypes = try scope.serviceTypes()
-            let request = Contactpoint_V1_RecordConsentRequest.with {
-                $0.childID = childID
-                $0.scope = serviceTypes
-                $0.giver = giver
-                if parentGiven != nil || parentFamily != nil {
-                    $0.giverName = .with {
-                        $0.given = parentGiven ?? ""
-                        $0.family = parentFamily ?? ""
-                    }
-                }
-                $0.capacityAssessedOn = capacityAssessedOn ?? ""
-                $0.givenOn = givenOn
-                $0.expiresOn = scope.expiresOn ?? ""
-            }
-            let recorded = try await withConsent(bus) { try await $0.recordConsent(request, metadata: metadata) }
+            var request = try given.request()!
+            request.childID = childID
+            request.scope = serviceTypes
+            request.expiresOn = scope.expiresOn ?? ""
+            let call = request
+            let recorded = try await withConsent(bus) { try await $0.recordConsent(call, metadata: metadata) }
             print(ConsentText.render(recorded))
         }
     }
@@ -124,6 +118,32 @@ struct ConsentCommand: AsyncParsableCommand {
             let listed = try await withConsent(bus) { try await $0.listConsents(request, metadata: metadata) }
             if listed.consents.isEmpty { print("no consent or override recorded for \(childID)") }
             for record in listed.consents { print(ConsentText.render(record)) }
+        }
+    }
+}
+
+/// Who gave consent and when: for `consent record`, and for `involvement record` of a sensitive service.
+struct GivenConsentOptions: ParsableArguments {
+    @Option(help: "Who gave consent: parent (with parental responsibility) or child (assessed as able to consent).") var consentGivenBy: String?
+    @Option(help: "When it was given, YYYY-MM-DD.") var consentGivenOn: String?
+    @Option(help: "For a parent: their given name.") var parentGiven: String?
+    @Option(help: "For a parent: their family name.") var parentFamily: String?
+    @Option(help: "For the child: when you assessed them as able to consent, YYYY-MM-DD.") var capacityAssessedOn: String?
+
+    /// The consent given, or `nil` if none was.
+    func request() throws -> Contactpoint_V1_RecordConsentRequest? {
+        guard let consentGivenBy else { return nil }
+        let giver: Contactpoint_V1_ConsentGiver = try enumValue(consentGivenBy, "consent-given-by")
+        return .with {
+            $0.giver = giver
+            if parentGiven != nil || parentFamily != nil {
+                $0.giverName = .with {
+                    $0.given = parentGiven ?? ""
+                    $0.family = parentFamily ?? ""
+                }
+            }
+            $0.capacityAssessedOn = capacityAssessedOn ?? ""
+            $0.givenOn = consentGivenOn ?? ""
         }
     }
 }

@@ -156,10 +156,13 @@ struct InvolvementCommand: AsyncParsableCommand {
         @Option(help: "Their telephone number.") var telephone: String?
         @Option(help: "Their secure email address.") var email: String?
         @Option(help: "Start date, YYYY-MM-DD (default today).") var start: String?
+        @OptionGroup(title: "Consent, for a sensitive service (CAMHS, sexual health, mental health, substance misuse)")
+        var consent: GivenConsentOptions
 
         func run() async throws {
             let metadata = try sessionMetadata()
             let type: Contactpoint_V1_ServiceType = try enumValue(service, "service")
+            let givenConsent = try consent.request()
             let request = Contactpoint_V1_RecordInvolvementRequest.with {
                 $0.childID = childID
                 $0.involvement = .with {
@@ -173,6 +176,7 @@ struct InvolvementCommand: AsyncParsableCommand {
                     }
                     $0.startDate = start ?? ""
                 }
+                if let givenConsent { $0.consent = givenConsent }
             }
             let involvement = try await withIndex(bus) { try await $0.recordInvolvement(request, metadata: metadata) }
             print("recorded involvement \(involvement.involvementID): \(involvement.serviceType.name) since \(involvement.startDate)")

@@ -85,4 +85,42 @@ struct AuthorizationTests {
             #expect(reads[0].category == .disclosure && reads[0].reasonCode == "safeguarding-concern" && reads[0].disclosedFields == ["consents"])
         }
     }
+
+    @Test("with an involvement, through the index only: the practitioner's organisation need not be involved yet; one service; others refused")
+    func withInvolvement() async throws {
+        let fixture = try ConsentFixture()
+        let request = {
+            var request = ConsentFixture.parentConsent([.camhs])
+            request.withInvolvement = true
+            return request
+        }()
+        let clinic = try fixture.session("p-clinic", org: "org-clinic")
+        // Not from a recorder principal: refused, whoever the caller.
+        try await fixture.run(checkers: ["index"]) { consent in
+            let error = await #expect(throws: RPCError.self) { try await consent.recordConsent(request, metadata: clinic) }
+            #expect(error?.code == .permissionDenied)
+        }
+        try await fixture.run { consent in
+            let recorded = try await consent.recordConsent(request, metadata: clinic)
+            #expect(recorded.recordedByOrganisation == "org-clinic" && recorded.scope == [.camhs])
+            var two = request
+            two.scope = [.camhs, .mentalHealth]
+            let error = await #expect(throws: RPCError.self) { try await consent.recordConsent(two, metadata: clinic) }
+            #expect(error?.code == .invalidArgument && error?.message.hasPrefix("scope") == true)
+            let auditor = await #expect(throws: RPCError.self) {
+                try await consent.recordConsent(request, metadata: try fixture.session("a-1", roles: ["auditor"], org: "org-clinic"))
+            }
+            #expect(auditor?.code == .permissionDenied)
+            var unknown = request
+            unknown.childID = ConsentFixture.unknownChild
+            let missing = await #expect(throws: RPCError.self) { try await consent.recordConsent(unknown, metadata: clinic) }
+            #expect(missing?.code == .notFound)
+            // Without it, the same uninvolved practitioner is refused.
+            var alone = request
+            alone.withInvolvement = false
+            let uninvolved = await #expect(throws: RPCError.self) { try await consent.recordConsent(alone, metadata: clinic) }
+            #expect(uninvolved?.code == .permissionDenied)
+        }
+        #expect(try await fixture.changeOutbox().count == 1)
+    }
 }

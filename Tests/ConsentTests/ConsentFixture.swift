@@ -59,12 +59,13 @@ final class ConsentFixture: Sendable {
     }
 
     /// Runs the service for the duration of `body`, which gets a client; `checkers` are the bus
-    /// principals allowed to ask for decisions.
+    /// principals allowed to ask for decisions and to record consents with involvements.
     func run<T: Sendable>(
         checkers: Set<String> = [ConsentFixture.peer], _ body: @Sendable (Contactpoint_V1_Consent.Client<InProcessTransport.Client>) async throws -> T
     ) async throws -> T {
         let now = now
-        let service = ConsentRPCService(store: store, standings: Standings(children: children), checkers: checkers, clock: { now.value })
+        let service = ConsentRPCService(
+            store: store, standings: Standings(children: children), checkers: checkers, involvementRecorders: checkers, clock: { now.value })
         let transport = InProcessTransport()
         let server = GRPCServer(
             transport: transport.server, services: [service],

@@ -69,13 +69,24 @@ struct ConsentEndToEndTests {
 
             // Sam's school is involved, so Sam records the parent's consent from the command line.
             let record = try samCLI([
-                "consent", "record", childID, "--scope", "sexual-health", "--given-by", "parent", "--parent-given", "Jane", "--parent-family", "Smith",
-                "--given-on", today,
+                "consent", "record", childID, "--scope", "sexual-health", "--consent-given-by", "parent", "--parent-given", "Jane", "--parent-family", "Smith",
+                "--consent-given-on", today,
             ])
             #expect(await record.exited() == 0, "\(record.text)")
             let consentID = try #require(record.text.firstMatch(of: /\[(\d+)\] consent/)?.1).description
             _ = try await index.recordInvolvement(involvement(.sexualHealth, "Riverside Clinic"), metadata: clinic)
             #expect(try await shownToSam())
+
+            // The clinic's CAMHS team is not involved yet: it gives the child's consent with its involvement.
+            var camhs = involvement(.camhs, "Riverside Clinic")
+            camhs.consent = .with {
+                $0.giver = .child
+                $0.capacityAssessedOn = today
+                $0.givenOn = today
+            }
+            _ = try await index.recordInvolvement(camhs, metadata: clinic)
+            let sees = try await index.viewRecord(.with { $0.childID = childID; $0.reason = .with { $0.code = .contactPractitioners } }, metadata: sam)
+            #expect(sees.involvements.contains { $0.serviceType == .camhs })
 
             // Withdrawn: hidden from Sam at once, still shown to the clinic itself.
             let withdraw = try samCLI(["consent", "withdraw", consentID])
@@ -98,6 +109,7 @@ struct ConsentEndToEndTests {
             let show = try samCLI(["consent", "show", childID, "--reason", "safeguarding-concern"])
             #expect(await show.exited() == 0, "\(show.text)")
             #expect(show.text.contains("[\(override.consentID)] override") && show.text.contains("[\(consentID)] consent"), "\(show.text)")
+            #expect(show.text.contains("consent for camhs") && show.text.contains("given by the child"), "\(show.text)")
 
             // The override reaches the auditors' queue as a consent-override item for Jo.
             let auditor = try await stack.withIdentityClient { identity in

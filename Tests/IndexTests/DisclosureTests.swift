@@ -170,4 +170,39 @@ struct DisclosureTests {
             #expect(try await index.viewRecord(view(id), metadata: school).involvements.isEmpty)
         }
     }
+
+    @Test("a sensitive service's practitioner gives the consent with the involvement: recorded for that child and service, then the involvement")
+    func consentWithInvolvement() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            let id = try await fixture.put([Self.amelia], index)[0]
+            let clinic = try fixture.session("p-clinic", org: "org-clinic")
+            var record = Contactpoint_V1_RecordInvolvementRequest.with {
+                $0.childID = id
+                $0.involvement = IndexFixture.involvement(.camhs, name: "Riverside CAMHS")
+                $0.consent = .with { $0.givenOn = "2026-11-01" }
+            }
+            // A bad consent: refused naming it, nothing recorded.
+            var error = await #expect(throws: RPCError.self) { try await index.recordInvolvement(record, metadata: clinic) }
+            #expect(error?.code == .invalidArgument && error?.message.hasPrefix("consent.giver") == true)
+            // A consent for another child or service is not this involvement's.
+            record.consent.giver = .parent
+            record.consent.scope = [.sexualHealth]
+            error = await #expect(throws: RPCError.self) { try await index.recordInvolvement(record, metadata: clinic) }
+            #expect(error?.code == .invalidArgument && error?.message.hasPrefix("consent:") == true)
+            #expect(fixture.consent.value.isEmpty)
+            #expect(try await fixture.changeOutbox().isEmpty)
+            // A consent with a service that needs none is refused too.
+            var school = record
+            school.involvement = IndexFixture.involvement()
+            school.consent.scope = []
+            error = await #expect(throws: RPCError.self) { try await index.recordInvolvement(school, metadata: try fixture.session()) }
+            #expect(error?.code == .invalidArgument && error?.message.hasPrefix("consent:") == true)
+
+            record.consent.scope = []
+            let involvement = try await index.recordInvolvement(record, metadata: clinic)
+            #expect(fixture.consent.value == ["\(id)/camhs"] && involvement.serviceType == .camhs)
+            #expect(try await index.viewRecord(view(id), metadata: try fixture.session()).involvements.map(\.serviceType) == [.camhs])
+        }
+    }
 }

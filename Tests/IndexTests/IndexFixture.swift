@@ -42,6 +42,11 @@ final class IndexFixture: Sendable {
             let allowed = allowed.value
             return serviceTypes.filter { allowed.contains("\(childID)/\($0.code!)") }
         }
+        /// Accepts a consent given by a parent or the child, as the consent service would.
+        func recordConsent(_ request: Contactpoint_V1_RecordConsentRequest) async throws {
+            guard request.giver != .unspecified else { throw RPCError(code: .invalidArgument, message: "consent.giver: parent or child") }
+            self.allowed.update { $0.insert("\(request.childID)/\(request.scope[0].code!)") }
+        }
     }
 
     /// Runs the service and its group commit for the duration of `body`, which gets a client.

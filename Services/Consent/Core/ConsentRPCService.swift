@@ -12,13 +12,19 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
     let standings: any ChildStandings
     /// The bus principals that may ask for decisions (CheckConsent): the index's, the notification service's.
     let checkers: Set<String>
+    /// The bus principals that may record a consent together with the caller's involvement: the index's.
+    let involvementRecorders: Set<String>
     /// Unix milliseconds now.
     let clock: @Sendable () -> Int64
 
-    public init(store: ConsentStore, standings: any ChildStandings, checkers: Set<String>, clock: @escaping @Sendable () -> Int64) {
+    public init(
+        store: ConsentStore, standings: any ChildStandings, checkers: Set<String>, involvementRecorders: Set<String>,
+        clock: @escaping @Sendable () -> Int64
+    ) {
         self.store = store
         self.standings = standings
         self.checkers = checkers
+        self.involvementRecorders = involvementRecorders
         self.clock = clock
     }
 
@@ -37,7 +43,19 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
         let caller = try Caller.required()
         let today = today
         let consent = try ConsentValidation.consent(request, today: today)
-        try await authorize(caller, forChild: consent.childID, action: "record-consent")
+        if request.withInvolvement {
+            // The index vouches that the caller is recording their organisation's involvement of this service.
+            guard involvementRecorders.contains(context.remotePeer) else {
+                throw RPCError(code: .permissionDenied, message: "with_involvement: only the index records a consent with an involvement")
+            }
+            guard consent.scope.count == 1 else { throw FieldValidation.invalid("scope", "the one service type of the involvement") }
+            guard caller.hasRole("practitioner") || caller.hasRole("named-person") else {
+                try await refuse(caller, action: "record-consent", "only practitioners record their service's involvement", childID: consent.childID)
+            }
+            _ = try await standing(ofChild: consent.childID, for: caller)
+        } else {
+            try await authorize(caller, forChild: consent.childID, action: "record-consent")
+        }
         return try await store.record(
             consent, by: actor(caller), now: clock(), today: today, audit: event(caller, action: "record-consent", category: .change))
     }

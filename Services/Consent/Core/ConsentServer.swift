@@ -15,6 +15,8 @@ public enum ConsentServer {
         public var database: String
         /// The bus principals that may ask for decisions: the index's and the notification service's.
         public var checkers: [String]
+        /// The bus principals that may record a consent with a practitioner's involvement: the index's.
+        public var involvementRecorders: [String]
 
         public struct Flags: Sendable {
             public var database: String?
@@ -25,6 +27,7 @@ public enum ConsentServer {
         public init(reading reader: inout ConfigurationReader, flags: Flags) throws(ConfigurationError) {
             database = try reader.value("database", flag: flags.database, default: "consent.sqlite", parse: ConfigurationValue.text)!
             checkers = try reader.list("checker", flags: [], default: ["index", "notification"], parse: ConfigurationValue.text)
+            involvementRecorders = try reader.list("involvement-recorder", flags: [], default: ["index"], parse: ConfigurationValue.text)
         }
     }
 
@@ -38,7 +41,7 @@ public enum ConsentServer {
             rpcServices: [
                 ConsentRPCService(
                     store: store, standings: IndexChildStandings(client: indexClient), checkers: Set(settings.checkers),
-                    clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+                    involvementRecorders: Set(settings.involvementRecorders), clock: { Int64(Date().timeIntervalSince1970 * 1000) })
             ],
             interceptors: [trust.interceptor(publicMethods: ConsentRPCService.publicMethods)],
             readinessChecks: [{ await store.isAvailable() }],

@@ -10,7 +10,7 @@ struct ConsentCommand: AsyncParsableCommand {
         abstract: "Serve consent: consents for sensitive services, withdrawals and named-person overrides, and the decisions they make.",
         discussion: """
             Settings come from flags, CONTACTPOINT_* variables or a --config file (docs/CONFIGURATION.md); \
-            its own keys are database and checker.
+            its own keys are database, checker and involvement-recorder.
             """)
 
     @OptionGroup var service: ServiceOptions

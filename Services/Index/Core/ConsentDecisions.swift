@@ -1,4 +1,5 @@
 public import ContactPointAPI
+import GRPCCore
 
 /// What the consent service decides for the index: which sensitive services' involvements with a
 /// child consent (or a named-person override) allows to be recorded and shown to practitioners of
@@ -6,6 +7,9 @@ public import ContactPointAPI
 public protocol ConsentDecisions: Sendable {
     /// Of `serviceTypes`, those allowed for the child now.
     func allowed(_ serviceTypes: Set<Contactpoint_V1_ServiceType>, childID: String) async throws -> Set<Contactpoint_V1_ServiceType>
+    /// Records the consent a practitioner gives with their own sensitive service's involvement, on
+    /// their behalf. A refusal is an RPCError whose message names the field as `consent.…`.
+    func recordConsent(_ request: Contactpoint_V1_RecordConsentRequest) async throws
 }
 
 /// The decisions without a consent service: deny (fail closed). A sensitive involvement is then
@@ -13,4 +17,7 @@ public protocol ConsentDecisions: Sendable {
 public struct NoConsentService: ConsentDecisions {
     public init() {}
     public func allowed(_ serviceTypes: Set<Contactpoint_V1_ServiceType>, childID: String) async throws -> Set<Contactpoint_V1_ServiceType> { [] }
+    public func recordConsent(_ request: Contactpoint_V1_RecordConsentRequest) async throws {
+        throw RPCError(code: .unavailable, message: "there is no consent service to record consent with")
+    }
 }

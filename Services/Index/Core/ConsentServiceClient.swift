@@ -3,7 +3,8 @@ public import GRPCCore
 public import Logging
 
 /// The consent service's decisions, asked over the bus: one CheckConsent call per question.
-/// The index's bus principal must be among the consent service's checkers.
+/// The index's bus principal must be among the consent service's checkers and involvement
+/// recorders, and the client must send the caller's session (``OnBehalfOfCallerInterceptor``).
 public struct ConsentServiceClient<Transport: ClientTransport>: ConsentDecisions {
     let consent: Contactpoint_V1_Consent.Client<Transport>
     let logger: Logger
@@ -26,6 +27,23 @@ public struct ConsentServiceClient<Transport: ClientTransport>: ConsentDecisions
         } catch {
             logger.warning("the consent service does not answer: sensitive involvements are neither recorded nor shown to others", metadata: ["error": "\(error)"])
             throw error
+        }
+    }
+
+    public func recordConsent(_ request: Contactpoint_V1_RecordConsentRequest) async throws {
+        var request = request
+        request.withInvolvement = true
+        var options = CallOptions.defaults
+        options.timeout = .seconds(5)
+        do {
+            _ = try await consent.recordConsent(request, options: options)
+        } catch let error as RPCError where error.code == .invalidArgument {
+            throw RPCError(code: .invalidArgument, message: "consent.\(error.message)")
+        } catch let error as RPCError where [.permissionDenied, .notFound, .failedPrecondition].contains(error.code) {
+            throw error
+        } catch {
+            logger.warning("the consent service does not answer: a consent given with an involvement is not recorded", metadata: ["error": "\(error)"])
+            throw RPCError(code: .unavailable, message: "the consent service cannot be reached to record the consent: try again")
         }
     }
 }

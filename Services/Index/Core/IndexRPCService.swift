@@ -223,10 +223,22 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         guard involvement.organisationID == caller.organisationID else {
             try await refuse(caller, action: "record-involvement", "involvement.organisation_id: a practitioner records only their own organisation's involvement", childID: childID)
         }
+        if request.hasConsent, !involvement.serviceType.isSensitive {
+            throw FieldValidation.invalid("consent", "only a sensitive service's involvement needs consent; \(involvement.serviceType.code!) does not")
+        }
+        if involvement.serviceType.isSensitive, request.hasConsent {
+            var given = request.consent
+            guard given.childID.isEmpty || given.childID == childID.digits, given.scope.isEmpty || given.scope == [involvement.serviceType] else {
+                throw FieldValidation.invalid("consent", "its child and scope are the involvement's: leave them empty")
+            }
+            given.childID = childID.digits
+            given.scope = [involvement.serviceType]
+            try await consent.recordConsent(given)
+        }
         if involvement.serviceType.isSensitive, !(try await consentAllows(involvement.serviceType, childID: childID)) {
             throw RPCError(
                 code: .failedPrecondition,
-                message: "a \(involvement.serviceType.code!) involvement is recorded only with the consent of the child or a parent, or a named-person override: record it with `contactpoint consent` first")
+                message: "a \(involvement.serviceType.code!) involvement is recorded only with the consent of the child or a parent, or a named-person override: give the consent with the involvement (`--consent-given-by`) or record it with `contactpoint consent record` first")
         }
         return try await store.recordInvolvement(
             involvement, childID: childID, by: caller.practitionerID, now: clock(),

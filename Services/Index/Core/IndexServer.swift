@@ -39,7 +39,7 @@ public enum IndexServer {
             if loaded > 0 { logger.notice("demo world: synthetic children loaded", metadata: ["index.children": "\(loaded)"]) }
         }
         let consentTransport = try BusClientTransport(config: .init(brokers: shared.brokers, keyPair: shared.keyPair), logger: logger)
-        let consentClient = GRPCClient(transport: consentTransport)
+        let consentClient = GRPCClient(transport: consentTransport, interceptors: [OnBehalfOfCallerInterceptor()])
         let trust = SessionTrust()
         logger.notice("index ready", metadata: ["index.database": "\(settings.database)"])
         return BusService(

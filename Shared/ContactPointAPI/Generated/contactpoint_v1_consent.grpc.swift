@@ -135,7 +135,9 @@ extension Contactpoint_V1_Consent {
         /// > Source IDL Documentation:
         /// >
         /// > Records a consent. Practitioners (or named persons) whose organisation is actively involved
-        /// > with the child, named persons, and local-authority administrators of the child's authority.
+        /// > with the child, named persons, and local-authority administrators of the child's authority;
+        /// > and, through the index, a practitioner recording their own sensitive service's involvement
+        /// > with the consent they obtained (RecordInvolvementRequest.consent).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Contactpoint_V1_RecordConsentRequest` messages.
@@ -240,7 +242,9 @@ extension Contactpoint_V1_Consent {
         /// > Source IDL Documentation:
         /// >
         /// > Records a consent. Practitioners (or named persons) whose organisation is actively involved
-        /// > with the child, named persons, and local-authority administrators of the child's authority.
+        /// > with the child, named persons, and local-authority administrators of the child's authority;
+        /// > and, through the index, a practitioner recording their own sensitive service's involvement
+        /// > with the consent they obtained (RecordInvolvementRequest.consent).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Contactpoint_V1_RecordConsentRequest` message.
@@ -343,7 +347,9 @@ extension Contactpoint_V1_Consent {
         /// > Source IDL Documentation:
         /// >
         /// > Records a consent. Practitioners (or named persons) whose organisation is actively involved
-        /// > with the child, named persons, and local-authority administrators of the child's authority.
+        /// > with the child, named persons, and local-authority administrators of the child's authority;
+        /// > and, through the index, a practitioner recording their own sensitive service's involvement
+        /// > with the consent they obtained (RecordInvolvementRequest.consent).
         ///
         /// - Parameters:
         ///   - request: A `Contactpoint_V1_RecordConsentRequest` message.
@@ -640,7 +646,9 @@ extension Contactpoint_V1_Consent {
         /// > Source IDL Documentation:
         /// >
         /// > Records a consent. Practitioners (or named persons) whose organisation is actively involved
-        /// > with the child, named persons, and local-authority administrators of the child's authority.
+        /// > with the child, named persons, and local-authority administrators of the child's authority;
+        /// > and, through the index, a practitioner recording their own sensitive service's involvement
+        /// > with the consent they obtained (RecordInvolvementRequest.consent).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Contactpoint_V1_RecordConsentRequest` message.
@@ -778,7 +786,9 @@ extension Contactpoint_V1_Consent {
         /// > Source IDL Documentation:
         /// >
         /// > Records a consent. Practitioners (or named persons) whose organisation is actively involved
-        /// > with the child, named persons, and local-authority administrators of the child's authority.
+        /// > with the child, named persons, and local-authority administrators of the child's authority;
+        /// > and, through the index, a practitioner recording their own sensitive service's involvement
+        /// > with the consent they obtained (RecordInvolvementRequest.consent).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Contactpoint_V1_RecordConsentRequest` message.
@@ -959,7 +969,9 @@ extension Contactpoint_V1_Consent.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Records a consent. Practitioners (or named persons) whose organisation is actively involved
-    /// > with the child, named persons, and local-authority administrators of the child's authority.
+    /// > with the child, named persons, and local-authority administrators of the child's authority;
+    /// > and, through the index, a practitioner recording their own sensitive service's involvement
+    /// > with the consent they obtained (RecordInvolvementRequest.consent).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Contactpoint_V1_RecordConsentRequest` message.
@@ -1114,7 +1126,9 @@ extension Contactpoint_V1_Consent.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Records a consent. Practitioners (or named persons) whose organisation is actively involved
-    /// > with the child, named persons, and local-authority administrators of the child's authority.
+    /// > with the child, named persons, and local-authority administrators of the child's authority;
+    /// > and, through the index, a practitioner recording their own sensitive service's involvement
+    /// > with the consent they obtained (RecordInvolvementRequest.consent).
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -340,6 +340,11 @@ public nonisolated struct Contactpoint_V1_RecordConsentRequest: Sendable {
   /// Optional: its last day (review or expiry), today or later.
   public var expiresOn: String = String()
 
+  /// Set by the index alone (a bus principal in the consent service's `involvement-recorder`
+  /// setting) when the caller records their organisation's involvement of the one service in
+  /// scope together with this consent: the caller's organisation need not be involved yet.
+  public var withInvolvement: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -635,7 +640,7 @@ nonisolated extension Contactpoint_V1_ConsentDecision: SwiftProtobuf._ProtoNameP
 
 nonisolated extension Contactpoint_V1_RecordConsentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RecordConsentRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}child_id\0\u{1}scope\0\u{1}giver\0\u{3}giver_name\0\u{3}capacity_assessed_on\0\u{3}given_on\0\u{3}expires_on\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}child_id\0\u{1}scope\0\u{1}giver\0\u{3}giver_name\0\u{3}capacity_assessed_on\0\u{3}given_on\0\u{3}expires_on\0\u{3}with_involvement\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -650,6 +655,7 @@ nonisolated extension Contactpoint_V1_RecordConsentRequest: SwiftProtobuf.Messag
       case 5: try { try decoder.decodeSingularStringField(value: &self.capacityAssessedOn) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.givenOn) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.expiresOn) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.withInvolvement) }()
       default: break
       }
     }
@@ -681,6 +687,9 @@ nonisolated extension Contactpoint_V1_RecordConsentRequest: SwiftProtobuf.Messag
     if !self.expiresOn.isEmpty {
       try visitor.visitSingularStringField(value: self.expiresOn, fieldNumber: 7)
     }
+    if self.withInvolvement != false {
+      try visitor.visitSingularBoolField(value: self.withInvolvement, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -692,6 +701,7 @@ nonisolated extension Contactpoint_V1_RecordConsentRequest: SwiftProtobuf.Messag
     if lhs.capacityAssessedOn != rhs.capacityAssessedOn {return false}
     if lhs.givenOn != rhs.givenOn {return false}
     if lhs.expiresOn != rhs.expiresOn {return false}
+    if lhs.withInvolvement != rhs.withInvolvement {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

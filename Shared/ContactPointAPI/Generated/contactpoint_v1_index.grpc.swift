@@ -247,9 +247,10 @@ extension Contactpoint_V1_Index {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Records the caller's organisation's involvement with a child. A sensitive service (sexual
-        /// > health, mental health, substance misuse) needs consent or a named-person override:
-        /// > FAILED_PRECONDITION otherwise.
+        /// > Records the caller's organisation's involvement with a child. A sensitive service (CAMHS,
+        /// > sexual health, mental health, substance misuse) needs a consent or a named-person override
+        /// > that covers it — one already recorded, or the consent given with this request —:
+        /// > FAILED_PRECONDITION otherwise; UNAVAILABLE when the consent service cannot be asked.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Contactpoint_V1_RecordInvolvementRequest` messages.
@@ -428,9 +429,10 @@ extension Contactpoint_V1_Index {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Records the caller's organisation's involvement with a child. A sensitive service (sexual
-        /// > health, mental health, substance misuse) needs consent or a named-person override:
-        /// > FAILED_PRECONDITION otherwise.
+        /// > Records the caller's organisation's involvement with a child. A sensitive service (CAMHS,
+        /// > sexual health, mental health, substance misuse) needs a consent or a named-person override
+        /// > that covers it — one already recorded, or the consent given with this request —:
+        /// > FAILED_PRECONDITION otherwise; UNAVAILABLE when the consent service cannot be asked.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Contactpoint_V1_RecordInvolvementRequest` message.
@@ -607,9 +609,10 @@ extension Contactpoint_V1_Index {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Records the caller's organisation's involvement with a child. A sensitive service (sexual
-        /// > health, mental health, substance misuse) needs consent or a named-person override:
-        /// > FAILED_PRECONDITION otherwise.
+        /// > Records the caller's organisation's involvement with a child. A sensitive service (CAMHS,
+        /// > sexual health, mental health, substance misuse) needs a consent or a named-person override
+        /// > that covers it — one already recorded, or the consent given with this request —:
+        /// > FAILED_PRECONDITION otherwise; UNAVAILABLE when the consent service cannot be asked.
         ///
         /// - Parameters:
         ///   - request: A `Contactpoint_V1_RecordInvolvementRequest` message.
@@ -1135,9 +1138,10 @@ extension Contactpoint_V1_Index {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Records the caller's organisation's involvement with a child. A sensitive service (sexual
-        /// > health, mental health, substance misuse) needs consent or a named-person override:
-        /// > FAILED_PRECONDITION otherwise.
+        /// > Records the caller's organisation's involvement with a child. A sensitive service (CAMHS,
+        /// > sexual health, mental health, substance misuse) needs a consent or a named-person override
+        /// > that covers it — one already recorded, or the consent given with this request —:
+        /// > FAILED_PRECONDITION otherwise; UNAVAILABLE when the consent service cannot be asked.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Contactpoint_V1_RecordInvolvementRequest` message.
@@ -1402,9 +1406,10 @@ extension Contactpoint_V1_Index {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Records the caller's organisation's involvement with a child. A sensitive service (sexual
-        /// > health, mental health, substance misuse) needs consent or a named-person override:
-        /// > FAILED_PRECONDITION otherwise.
+        /// > Records the caller's organisation's involvement with a child. A sensitive service (CAMHS,
+        /// > sexual health, mental health, substance misuse) needs a consent or a named-person override
+        /// > that covers it — one already recorded, or the consent given with this request —:
+        /// > FAILED_PRECONDITION otherwise; UNAVAILABLE when the consent service cannot be asked.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Contactpoint_V1_RecordInvolvementRequest` message.
@@ -1708,9 +1713,10 @@ extension Contactpoint_V1_Index.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Records the caller's organisation's involvement with a child. A sensitive service (sexual
-    /// > health, mental health, substance misuse) needs consent or a named-person override:
-    /// > FAILED_PRECONDITION otherwise.
+    /// > Records the caller's organisation's involvement with a child. A sensitive service (CAMHS,
+    /// > sexual health, mental health, substance misuse) needs a consent or a named-person override
+    /// > that covers it — one already recorded, or the consent given with this request —:
+    /// > FAILED_PRECONDITION otherwise; UNAVAILABLE when the consent service cannot be asked.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Contactpoint_V1_RecordInvolvementRequest` message.
@@ -1995,9 +2001,10 @@ extension Contactpoint_V1_Index.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Records the caller's organisation's involvement with a child. A sensitive service (sexual
-    /// > health, mental health, substance misuse) needs consent or a named-person override:
-    /// > FAILED_PRECONDITION otherwise.
+    /// > Records the caller's organisation's involvement with a child. A sensitive service (CAMHS,
+    /// > sexual health, mental health, substance misuse) needs a consent or a named-person override
+    /// > that covers it — one already recorded, or the consent given with this request —:
+    /// > FAILED_PRECONDITION otherwise; UNAVAILABLE when the consent service cannot be asked.
     ///
     /// - Parameters:
     ///   - message: request message to send.

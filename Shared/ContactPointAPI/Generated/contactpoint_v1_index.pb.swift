@@ -30,66 +30,6 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
-public nonisolated enum Contactpoint_V1_ReasonCode: SwiftProtobuf.Enum, Swift.CaseIterable {
-  public typealias RawValue = Int
-  case unspecified // = 0
-
-  /// To find and contact the other practitioners working with the child.
-  case contactPractitioners // = 1
-
-  /// A concern about the child's welfare or safety.
-  case safeguardingConcern // = 2
-
-  /// Starting or completing a Common Assessment Framework assessment.
-  case cafAssessment // = 3
-
-  /// Deciding whether and how to provide a service to the child.
-  case serviceProvision // = 4
-
-  /// Checking or correcting the record (administrators and data feeds).
-  case recordMaintenance // = 5
-  case UNRECOGNIZED(Int)
-
-  public init() {
-    self = .unspecified
-  }
-
-  public init?(rawValue: Int) {
-    switch rawValue {
-    case 0: self = .unspecified
-    case 1: self = .contactPractitioners
-    case 2: self = .safeguardingConcern
-    case 3: self = .cafAssessment
-    case 4: self = .serviceProvision
-    case 5: self = .recordMaintenance
-    default: self = .UNRECOGNIZED(rawValue)
-    }
-  }
-
-  public var rawValue: Int {
-    switch self {
-    case .unspecified: return 0
-    case .contactPractitioners: return 1
-    case .safeguardingConcern: return 2
-    case .cafAssessment: return 3
-    case .serviceProvision: return 4
-    case .recordMaintenance: return 5
-    case .UNRECOGNIZED(let i): return i
-    }
-  }
-
-  // The compiler won't synthesize support with the UNRECOGNIZED case.
-  public static let allCases: [Contactpoint_V1_ReasonCode] = [
-    .unspecified,
-    .contactPractitioners,
-    .safeguardingConcern,
-    .cafAssessment,
-    .serviceProvision,
-    .recordMaintenance,
-  ]
-
-}
-
 public nonisolated enum Contactpoint_V1_Gender: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
@@ -240,94 +180,6 @@ public nonisolated enum Contactpoint_V1_CarerRelationship: SwiftProtobuf.Enum, S
 
 }
 
-public nonisolated enum Contactpoint_V1_ServiceType: SwiftProtobuf.Enum, Swift.CaseIterable {
-  public typealias RawValue = Int
-  case unspecified // = 0
-  case educationalSetting // = 1
-  case gpPractice // = 2
-  case healthVisitor // = 3
-  case schoolNurse // = 4
-  case socialCare // = 5
-  case youthOffendingTeam // = 6
-  case voluntaryService // = 7
-  case earlyYears // = 8
-  case educationWelfare // = 9
-  case police // = 10
-
-  /// Sensitive services: recorded and shown to others only with consent or a named-person override.
-  case camhs // = 20
-  case sexualHealth // = 21
-  case mentalHealth // = 22
-  case substanceMisuse // = 23
-  case UNRECOGNIZED(Int)
-
-  public init() {
-    self = .unspecified
-  }
-
-  public init?(rawValue: Int) {
-    switch rawValue {
-    case 0: self = .unspecified
-    case 1: self = .educationalSetting
-    case 2: self = .gpPractice
-    case 3: self = .healthVisitor
-    case 4: self = .schoolNurse
-    case 5: self = .socialCare
-    case 6: self = .youthOffendingTeam
-    case 7: self = .voluntaryService
-    case 8: self = .earlyYears
-    case 9: self = .educationWelfare
-    case 10: self = .police
-    case 20: self = .camhs
-    case 21: self = .sexualHealth
-    case 22: self = .mentalHealth
-    case 23: self = .substanceMisuse
-    default: self = .UNRECOGNIZED(rawValue)
-    }
-  }
-
-  public var rawValue: Int {
-    switch self {
-    case .unspecified: return 0
-    case .educationalSetting: return 1
-    case .gpPractice: return 2
-    case .healthVisitor: return 3
-    case .schoolNurse: return 4
-    case .socialCare: return 5
-    case .youthOffendingTeam: return 6
-    case .voluntaryService: return 7
-    case .earlyYears: return 8
-    case .educationWelfare: return 9
-    case .police: return 10
-    case .camhs: return 20
-    case .sexualHealth: return 21
-    case .mentalHealth: return 22
-    case .substanceMisuse: return 23
-    case .UNRECOGNIZED(let i): return i
-    }
-  }
-
-  // The compiler won't synthesize support with the UNRECOGNIZED case.
-  public static let allCases: [Contactpoint_V1_ServiceType] = [
-    .unspecified,
-    .educationalSetting,
-    .gpPractice,
-    .healthVisitor,
-    .schoolNurse,
-    .socialCare,
-    .youthOffendingTeam,
-    .voluntaryService,
-    .earlyYears,
-    .educationWelfare,
-    .police,
-    .camhs,
-    .sexualHealth,
-    .mentalHealth,
-    .substanceMisuse,
-  ]
-
-}
-
 public nonisolated enum Contactpoint_V1_IndicatorKind: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
@@ -410,38 +262,6 @@ public nonisolated enum Contactpoint_V1_ShieldOverrideJustification: SwiftProtob
     .statutoryDuty,
   ]
 
-}
-
-/// Why a practitioner looks a child up. Required on every search and view.
-public nonisolated struct Contactpoint_V1_AccessReason: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var code: Contactpoint_V1_ReasonCode = .unspecified
-
-  /// Optional, at most 200 characters: a reference or short explanation, never case information.
-  public var text: String = String()
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-}
-
-public nonisolated struct Contactpoint_V1_PersonName: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  /// Given names, first name first (middle names after a space). Letters, spaces, hyphens and
-  /// apostrophes; 1–100 characters.
-  public var given: String = String()
-
-  public var family: String = String()
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
 }
 
 public nonisolated struct Contactpoint_V1_Address: Sendable {
@@ -881,27 +701,42 @@ public nonisolated struct Contactpoint_V1_PutChildrenResponse: Sendable {
   public init() {}
 }
 
-public nonisolated struct Contactpoint_V1_RecordInvolvementRequest: Sendable {
+public nonisolated struct Contactpoint_V1_RecordInvolvementRequest: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var childID: String = String()
+  public var childID: String {
+    get {_storage._childID}
+    set {_uniqueStorage()._childID = newValue}
+  }
 
   public var involvement: Contactpoint_V1_InvolvementDetails {
-    get {_involvement ?? Contactpoint_V1_InvolvementDetails()}
-    set {_involvement = newValue}
+    get {_storage._involvement ?? Contactpoint_V1_InvolvementDetails()}
+    set {_uniqueStorage()._involvement = newValue}
   }
   /// Returns true if `involvement` has been explicitly set.
-  public var hasInvolvement: Bool {self._involvement != nil}
+  public var hasInvolvement: Bool {_storage._involvement != nil}
   /// Clears the value of `involvement`. Subsequent reads from it will return its default value.
-  public mutating func clearInvolvement() {self._involvement = nil}
+  public mutating func clearInvolvement() {_uniqueStorage()._involvement = nil}
+
+  /// For a sensitive service: the consent the practitioner obtained, recorded with the consent
+  /// service first (its child_id and scope are this request's; leave them empty). A bad field is
+  /// INVALID_ARGUMENT naming `consent.…`. The consent stands even if the involvement then fails.
+  public var consent: Contactpoint_V1_RecordConsentRequest {
+    get {_storage._consent ?? Contactpoint_V1_RecordConsentRequest()}
+    set {_uniqueStorage()._consent = newValue}
+  }
+  /// Returns true if `consent` has been explicitly set.
+  public var hasConsent: Bool {_storage._consent != nil}
+  /// Clears the value of `consent`. Subsequent reads from it will return its default value.
+  public mutating func clearConsent() {_uniqueStorage()._consent = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _involvement: Contactpoint_V1_InvolvementDetails? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Contactpoint_V1_EndInvolvementRequest: Sendable {
@@ -1046,10 +881,6 @@ public nonisolated struct Contactpoint_V1_ChildStandingResponse: Sendable {
 
 fileprivate nonisolated let _protobuf_package = "contactpoint.v1"
 
-nonisolated extension Contactpoint_V1_ReasonCode: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REASON_CODE_UNSPECIFIED\0\u{1}REASON_CODE_CONTACT_PRACTITIONERS\0\u{1}REASON_CODE_SAFEGUARDING_CONCERN\0\u{1}REASON_CODE_CAF_ASSESSMENT\0\u{1}REASON_CODE_SERVICE_PROVISION\0\u{1}REASON_CODE_RECORD_MAINTENANCE\0")
-}
-
 nonisolated extension Contactpoint_V1_Gender: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0GENDER_UNSPECIFIED\0\u{1}GENDER_FEMALE\0\u{1}GENDER_MALE\0\u{1}GENDER_OTHER\0\u{1}GENDER_NOT_KNOWN\0")
 }
@@ -1062,86 +893,12 @@ nonisolated extension Contactpoint_V1_CarerRelationship: SwiftProtobuf._ProtoNam
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CARER_RELATIONSHIP_UNSPECIFIED\0\u{1}CARER_RELATIONSHIP_MOTHER\0\u{1}CARER_RELATIONSHIP_FATHER\0\u{1}CARER_RELATIONSHIP_STEP_PARENT\0\u{1}CARER_RELATIONSHIP_GRANDPARENT\0\u{1}CARER_RELATIONSHIP_OTHER_RELATIVE\0\u{1}CARER_RELATIONSHIP_FOSTER_CARER\0\u{1}CARER_RELATIONSHIP_GUARDIAN\0\u{1}CARER_RELATIONSHIP_OTHER\0")
 }
 
-nonisolated extension Contactpoint_V1_ServiceType: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SERVICE_TYPE_UNSPECIFIED\0\u{1}SERVICE_TYPE_EDUCATIONAL_SETTING\0\u{1}SERVICE_TYPE_GP_PRACTICE\0\u{1}SERVICE_TYPE_HEALTH_VISITOR\0\u{1}SERVICE_TYPE_SCHOOL_NURSE\0\u{1}SERVICE_TYPE_SOCIAL_CARE\0\u{1}SERVICE_TYPE_YOUTH_OFFENDING_TEAM\0\u{1}SERVICE_TYPE_VOLUNTARY_SERVICE\0\u{1}SERVICE_TYPE_EARLY_YEARS\0\u{1}SERVICE_TYPE_EDUCATION_WELFARE\0\u{1}SERVICE_TYPE_POLICE\0\u{2}\u{a}SERVICE_TYPE_CAMHS\0\u{1}SERVICE_TYPE_SEXUAL_HEALTH\0\u{1}SERVICE_TYPE_MENTAL_HEALTH\0\u{1}SERVICE_TYPE_SUBSTANCE_MISUSE\0")
-}
-
 nonisolated extension Contactpoint_V1_IndicatorKind: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INDICATOR_KIND_UNSPECIFIED\0\u{1}INDICATOR_KIND_INFORMATION_TO_SHARE\0\u{1}INDICATOR_KIND_TAKING_ACTION\0\u{1}INDICATOR_KIND_CAF_COMPLETED\0")
 }
 
 nonisolated extension Contactpoint_V1_ShieldOverrideJustification: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SHIELD_OVERRIDE_JUSTIFICATION_UNSPECIFIED\0\u{1}SHIELD_OVERRIDE_JUSTIFICATION_RISK_OF_SIGNIFICANT_HARM\0\u{1}SHIELD_OVERRIDE_JUSTIFICATION_STATUTORY_DUTY\0")
-}
-
-nonisolated extension Contactpoint_V1_AccessReason: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".AccessReason"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}text\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularEnumField(value: &self.code) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.text) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.code != .unspecified {
-      try visitor.visitSingularEnumField(value: self.code, fieldNumber: 1)
-    }
-    if !self.text.isEmpty {
-      try visitor.visitSingularStringField(value: self.text, fieldNumber: 2)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Contactpoint_V1_AccessReason, rhs: Contactpoint_V1_AccessReason) -> Bool {
-    if lhs.code != rhs.code {return false}
-    if lhs.text != rhs.text {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Contactpoint_V1_PersonName: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".PersonName"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}given\0\u{1}family\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.given) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.family) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.given.isEmpty {
-      try visitor.visitSingularStringField(value: self.given, fieldNumber: 1)
-    }
-    if !self.family.isEmpty {
-      try visitor.visitSingularStringField(value: self.family, fieldNumber: 2)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Contactpoint_V1_PersonName, rhs: Contactpoint_V1_PersonName) -> Bool {
-    if lhs.given != rhs.given {return false}
-    if lhs.family != rhs.family {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
 }
 
 nonisolated extension Contactpoint_V1_Address: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -1943,38 +1700,83 @@ nonisolated extension Contactpoint_V1_PutChildrenResponse: SwiftProtobuf.Message
 
 nonisolated extension Contactpoint_V1_RecordInvolvementRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RecordInvolvementRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}child_id\0\u{1}involvement\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}child_id\0\u{1}involvement\0\u{1}consent\0")
+
+  fileprivate class _StorageClass {
+    var _childID: String = String()
+    var _involvement: Contactpoint_V1_InvolvementDetails? = nil
+    var _consent: Contactpoint_V1_RecordConsentRequest? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _childID = source._childID
+      _involvement = source._involvement
+      _consent = source._consent
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.childID) }()
-      case 2: try { try decoder.decodeSingularMessageField(value: &self._involvement) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._childID) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._involvement) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._consent) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.childID.isEmpty {
-      try visitor.visitSingularStringField(value: self.childID, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._childID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._childID, fieldNumber: 1)
+      }
+      try { if let v = _storage._involvement {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._consent {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
     }
-    try { if let v = self._involvement {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Contactpoint_V1_RecordInvolvementRequest, rhs: Contactpoint_V1_RecordInvolvementRequest) -> Bool {
-    if lhs.childID != rhs.childID {return false}
-    if lhs._involvement != rhs._involvement {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._childID != rhs_storage._childID {return false}
+        if _storage._involvement != rhs_storage._involvement {return false}
+        if _storage._consent != rhs_storage._consent {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
