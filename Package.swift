@@ -122,6 +122,13 @@ let package = Package(
         ),
         .target(name: "Identifiers", path: "Shared/Identifiers"),
         .target(
+            name: "StoreSupport",
+            dependencies: [
+                "ContactPointAPI", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Shared/StoreSupport"
+        ),
+        .target(
             name: "RecordFields",
             dependencies: ["ContactPointAPI", "Identifiers", .product(name: "GRPCCore", package: "grpc-swift-2")],
             path: "Shared/RecordFields"
@@ -209,7 +216,7 @@ let package = Package(
         .target(
             name: "Index",
             dependencies: [
-                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "DemoWorld", "RecordFields",
+                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "DemoWorld", "RecordFields", "StoreSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -232,7 +239,7 @@ let package = Package(
         .target(
             name: "Consent",
             dependencies: [
-                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "RecordFields",
+                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "RecordFields", "StoreSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),

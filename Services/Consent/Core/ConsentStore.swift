@@ -2,6 +2,7 @@ import ContactPointAPI
 import Foundation
 import GRDB
 import RecordFields
+import StoreSupport
 
 /// The consent database (`consent.sqlite`): consents and named-person overrides with their
 /// scopes, and two outboxes — audit events for the audit trail, change events for the
@@ -16,10 +17,7 @@ public struct ConsentStore: Sendable {
     /// Opens (creating if needed) the database at `path` in WAL mode with `synchronous=FULL`:
     /// an acknowledged change survives a crash or power loss.
     public static func open(path: String) throws -> ConsentStore {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(5)
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        return try ConsentStore(writer: DatabasePool(path: path, configuration: configuration))
+        try ConsentStore(writer: DurableDatabase.open(path: path))
     }
 
     private init(writer: any DatabaseWriter) throws {
@@ -28,9 +26,7 @@ public struct ConsentStore: Sendable {
     }
 
     /// Whether the database answers: the service's readiness check.
-    func isAvailable() async -> Bool {
-        (try? await writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
-    }
+    func isAvailable() async -> Bool { await DurableDatabase.isAvailable(writer) }
 
     // MARK: Schema
 
@@ -94,18 +90,9 @@ public struct ConsentStore: Sendable {
                     OR NEW.expires_on IS NOT OLD.expires_on OR NEW.recorded_by IS NOT OLD.recorded_by
                     OR NEW.recorded_by_organisation IS NOT OLD.recorded_by_organisation OR NEW.recorded_at IS NOT OLD.recorded_at
                 BEGIN SELECT RAISE(ABORT, 'a consent record changes only by its withdrawal, once'); END;
-                -- Audit events (encoded contactpoint.v1.AuditEvent) until the audit service has them.
-                CREATE TABLE audit_outbox (
-                    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
-                    event BLOB NOT NULL
-                ) STRICT;
-                -- Change events (encoded contactpoint.v1.ConsentChangeEvent) for the notification service.
-                CREATE TABLE change_outbox (
-                    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
-                    event BLOB NOT NULL,
-                    delivered_at INTEGER
-                ) STRICT;
                 """)
+            // Change events: encoded contactpoint.v1.ConsentChangeEvent.
+            try db.execute(sql: OutboxTables.schema)
         }
         return migrator
     }

@@ -2,6 +2,7 @@ import RecordFields
 import ContactPointAPI
 import Foundation
 import GRDB
+import StoreSupport
 import Identifiers
 
 extension IndexStore {
@@ -68,7 +69,7 @@ extension IndexStore {
                 var event = audit
                 if n > 0 { event.eventID = UUID().uuidString.lowercased() }
                 event.childIds = Array(result.childIDs[start..<min(start + Self.childrenPerAuditEvent, result.childIDs.count)])
-                try Self.appendAudit(event, db)
+                try OutboxTables.appendAudit(event, db)
             }
             return result
         }

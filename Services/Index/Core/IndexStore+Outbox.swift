@@ -1,11 +1,11 @@
 public import ContactPointAPI
 import Foundation
 import GRDB
+import StoreSupport
 public import ServiceRuntime
 
-/// The two outboxes. Audit events wait in `audit_outbox` until the audit service has them (then
-/// they are deleted: the audit log holds them for good); change events wait in `change_outbox`
-/// for the notification service.
+/// The two outboxes (``OutboxTables``): access and change events for the audit trail, change
+/// events (`IndexChangeEvent`) for the notification service.
 extension IndexStore: AuditOutbox {
     /// The group commit of access events into the audit outbox (run it as a companion service).
     public func disclosureCommitter(maximumBatch: Int = 2048) -> GroupCommitter<Contactpoint_V1_AuditEvent, Void> {
@@ -19,47 +19,31 @@ extension IndexStore: AuditOutbox {
     /// they are durable, which is before any of the data they describe is sent.
     func appendAuditEvents(_ events: [Contactpoint_V1_AuditEvent]) async throws {
         try await writer.write { db in
-            for event in events { try Self.appendAudit(event, db) }
+            for event in events { try OutboxTables.appendAudit(event, db) }
         }
     }
 
     public func undeliveredAuditEvents(limit: Int) async throws -> [(sequence: Int64, event: Contactpoint_V1_AuditEvent)] {
-        try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT sequence, event FROM audit_outbox ORDER BY sequence LIMIT ?", arguments: [limit]).map { row in
-                (row["sequence"], try Contactpoint_V1_AuditEvent(serializedBytes: row["event"] as Data))
-            }
-        }
+        try await writer.read { db in try OutboxTables.undeliveredAudit(limit: limit, db) }
     }
 
     public func markAuditEventsDelivered(through sequence: Int64) async throws {
-        try await writer.write { db in
-            try db.execute(sql: "DELETE FROM audit_outbox WHERE sequence <= ?", arguments: [sequence])
-        }
+        try await writer.write { db in try OutboxTables.deleteAudit(through: sequence, db) }
     }
 
     /// Change events not yet delivered to the notification service, oldest first.
     func undeliveredChangeEvents(limit: Int) async throws -> [(sequence: Int64, event: Contactpoint_V1_IndexChangeEvent)] {
-        try await writer.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT sequence, event FROM change_outbox WHERE delivered_at IS NULL ORDER BY sequence LIMIT ?", arguments: [limit]
-            ).map { row in
-                (row["sequence"], try Contactpoint_V1_IndexChangeEvent(serializedBytes: row["event"] as Data))
-            }
-        }
+        try await writer.read { db in try OutboxTables.undeliveredChanges(limit: limit, db) }
     }
 
     // MARK: Rows
-
-    static func appendAudit(_ event: Contactpoint_V1_AuditEvent, _ db: Database) throws {
-        try db.cachedStatement(sql: "INSERT INTO audit_outbox (event) VALUES (?)").execute(arguments: [try event.serializedBytes() as Data])
-    }
 
     /// Appends a change's audit event naming the child and, as its subject, the involvement.
     static func appendAudit(_ event: Contactpoint_V1_AuditEvent, childID: Int64, involvementID: Int64?, _ db: Database) throws {
         var event = event
         event.childIds = [Self.childID(childID)]
         if let involvementID { event.subjectID = "involvement-\(involvementID)" }
-        try appendAudit(event, db)
+        try OutboxTables.appendAudit(event, db)
     }
 
     static func appendChange(
@@ -77,6 +61,6 @@ extension IndexStore: AuditOutbox {
             $0.indicator = indicator
             $0.practitionerID = practitionerID
         }
-        try db.cachedStatement(sql: "INSERT INTO change_outbox (event) VALUES (?)").execute(arguments: [try event.serializedBytes() as Data])
+        try OutboxTables.appendChange(event, db)
     }
 }

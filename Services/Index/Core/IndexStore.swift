@@ -2,6 +2,7 @@ import RecordFields
 import ContactPointAPI
 import Foundation
 import GRDB
+import StoreSupport
 
 /// The index database (`index.sqlite`): children, their names for search, addresses, carers,
 /// involvements and indicators, and two outboxes — access and change events for the audit trail,
@@ -19,15 +20,12 @@ public struct IndexStore: Sendable {
     /// Opens (creating if needed) the database at `path` in WAL mode with `synchronous=FULL`:
     /// an acknowledged write survives a crash or power loss.
     public static func open(path: String) throws -> IndexStore {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(5)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            // Children's ids are random, so loads and lookups touch pages all over the tables: the
-            // writer keeps more of them than SQLite's 2 MiB default; each reader somewhat more.
-            try db.execute(sql: "PRAGMA cache_size = \(db.configuration.readonly ? -16_384 : -131_072)")
-        }
-        return try IndexStore(writer: DatabasePool(path: path, configuration: configuration))
+        try IndexStore(
+            writer: DurableDatabase.open(path: path) { db in
+                // Children's ids are random, so loads and lookups touch pages all over the tables: the
+                // writer keeps more of them than SQLite's 2 MiB default; each reader somewhat more.
+                try db.execute(sql: "PRAGMA cache_size = \(db.configuration.readonly ? -16_384 : -131_072)")
+            })
     }
 
     private init(writer: any DatabaseWriter) throws {
@@ -37,9 +35,7 @@ public struct IndexStore: Sendable {
     }
 
     /// Whether the database answers: the service's readiness check.
-    func isAvailable() async -> Bool {
-        (try? await writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
-    }
+    func isAvailable() async -> Bool { await DurableDatabase.isAvailable(writer) }
 
     /// The row of the child with this ContactPoint ID.
     static func row(ofChild id: Int64, _ db: Database) throws -> Int64? {
@@ -132,18 +128,9 @@ public struct IndexStore: Sendable {
                     raised_by TEXT NOT NULL,
                     PRIMARY KEY (involvement_id, kind)
                 ) STRICT, WITHOUT ROWID;
-                -- Audit events (encoded contactpoint.v1.AuditEvent) until the audit service has them.
-                CREATE TABLE audit_outbox (
-                    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
-                    event BLOB NOT NULL
-                ) STRICT;
-                -- Change events (encoded contactpoint.v1.IndexChangeEvent) for the notification service.
-                CREATE TABLE change_outbox (
-                    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
-                    event BLOB NOT NULL,
-                    delivered_at INTEGER
-                ) STRICT;
                 """)
+            // Change events: encoded contactpoint.v1.IndexChangeEvent.
+            try db.execute(sql: OutboxTables.schema)
         }
         return migrator
     }
