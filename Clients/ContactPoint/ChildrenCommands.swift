@@ -1,4 +1,3 @@
-import RecordFields
 import ArgumentParser
 import ContactPointAPI
 import Foundation

@@ -1,4 +1,3 @@
-import RecordFields
 import BusTransport
 import ContactPointAPI
 import GRPCCore

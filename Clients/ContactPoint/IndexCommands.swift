@@ -1,9 +1,9 @@
-import RecordFields
 import ArgumentParser
 import BusTransport
 import ContactPointAPI
 import Foundation
 import GRPCCore
+import RecordFields
 import SwiftProtobuf
 
 /// Runs `body` with an index client over the bus.

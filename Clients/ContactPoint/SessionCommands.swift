@@ -1,4 +1,3 @@
-import RecordFields
 import ArgumentParser
 import BusTransport
 import ContactPointAPI

@@ -1,6 +1,6 @@
+public import ContactPointAPI
 public import Foundation
 public import GRPCCore
-public import ContactPointAPI
 public import Identifiers
 
 /// The shapes ContactPoint accepts, field by field: names, addresses, postcodes, telephone numbers,

@@ -1,4 +1,3 @@
-import RecordFields
 import ContactPointAPI
 import GRPCCore
 @testable import Index

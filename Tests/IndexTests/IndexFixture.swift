@@ -1,4 +1,3 @@
-import RecordFields
 import Authentication
 import ContactPointAPI
 import Foundation
@@ -6,6 +5,7 @@ import GRPCCore
 import GRPCInProcessTransport
 import Identifiers
 @testable import Index
+import RecordFields
 import SecurityPrimitives
 import ServiceRuntime
 import Synchronization

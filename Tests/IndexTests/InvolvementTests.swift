@@ -1,9 +1,9 @@
-import RecordFields
 import ContactPointAPI
 import GRPCCore
 import Identifiers
-import ServiceRuntime
 @testable import Index
+import RecordFields
+import ServiceRuntime
 import Testing
 
 @Suite("Children and involvements")

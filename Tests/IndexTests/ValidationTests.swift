@@ -1,7 +1,7 @@
-import RecordFields
 import ContactPointAPI
 import GRPCCore
 @testable import Index
+import RecordFields
 import Testing
 
 @Suite("Field validation")

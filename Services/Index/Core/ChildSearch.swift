@@ -1,6 +1,6 @@
-import RecordFields
 import ContactPointAPI
 import GRPCCore
+import RecordFields
 
 /// A search as the index runs it: the request validated and folded, and the ranking of the
 /// candidates the store finds for it.

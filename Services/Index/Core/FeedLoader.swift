@@ -1,7 +1,7 @@
 public import ContactPointAPI
-import RecordFields
 import Foundation
 import GRPCCore
+import RecordFields
 import Synchronization
 
 /// Loads a national feed straight into an index database, for the operator of the index's host:

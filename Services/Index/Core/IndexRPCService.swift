@@ -1,9 +1,9 @@
 import Authentication
 public import ContactPointAPI
-import RecordFields
 import Foundation
 public import GRPCCore
 import Identifiers
+import RecordFields
 public import ServiceRuntime
 
 /// The index's RPCs. Every call needs a session; authorization is on the originating
@@ -25,11 +25,11 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         store: IndexStore, disclosures: GroupCommitter<Contactpoint_V1_AuditEvent, Void>, consent: any ConsentDecisions,
         nicknames: Nicknames = .standard, standingReaders: Set<String> = [], clock: @escaping @Sendable () -> Int64
     ) {
-        self.standingReaders = standingReaders
         self.store = store
         self.disclosures = disclosures
         self.consent = consent
         self.nicknames = nicknames
+        self.standingReaders = standingReaders
         self.clock = clock
     }
 

@@ -1,9 +1,9 @@
-import RecordFields
 import ContactPointAPI
 import Foundation
 import GRDB
-import StoreSupport
 import Identifiers
+import RecordFields
+import StoreSupport
 
 extension IndexStore {
     struct PutResult: Sendable, Equatable {

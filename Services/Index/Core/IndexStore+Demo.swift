@@ -1,8 +1,8 @@
-import RecordFields
 import ContactPointAPI
 import DemoWorld
 import Foundation
 import GRDB
+import RecordFields
 
 extension IndexStore {
     /// Loads `count` synthetic children of ``DemoWorld``'s authority, involved with its

@@ -1,8 +1,8 @@
 public import ContactPointAPI
 import Foundation
 import GRDB
-import StoreSupport
 public import ServiceRuntime
+import StoreSupport
 
 /// The two outboxes (``OutboxTables``): access and change events for the audit trail, change
 /// events (`IndexChangeEvent`) for the notification service.

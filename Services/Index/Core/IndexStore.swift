@@ -1,7 +1,7 @@
-import RecordFields
 import ContactPointAPI
 import Foundation
 import GRDB
+import RecordFields
 import StoreSupport
 
 /// The index database (`index.sqlite`): children, their names for search, addresses, carers,

@@ -1,6 +1,6 @@
 public import ContactPointAPI
-import RecordFields
 import Foundation
+import RecordFields
 
 /// A synthetic population for demos and benchmarks: families of siblings sharing a family name,
 /// an address and their carers; names drawn by their frequency in England and Wales; every

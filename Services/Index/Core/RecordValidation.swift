@@ -1,6 +1,6 @@
-import RecordFields
 import ContactPointAPI
 import GRPCCore
+import RecordFields
 
 /// Whole messages checked field by field (``FieldValidation``) and returned normalised: names
 /// trimmed, postcodes in their standard form. The first bad field is the error.
