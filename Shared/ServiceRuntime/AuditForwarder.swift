@@ -13,10 +13,9 @@ public protocol AuditOutbox: Sendable {
     func markAuditEventsDelivered(through sequence: Int64) async throws
 }
 
-/// Delivers a service's outbox to the audit service by RPC until acknowledged: at least once,
-/// in order, and — the audit log being idempotent by event id — exactly once in the log. When
-/// the audit service cannot be reached, events wait in the outbox (nothing is lost) and delivery
-/// is retried with backoff; a stopped service catches up when it starts again.
+/// Delivers a service's outbox to the audit service by RPC until acknowledged (``OutboxDelivery``):
+/// at least once, in order, and — the audit log being idempotent by event id — exactly once in
+/// the log. A stopped service catches up when it starts again.
 public struct AuditForwarder: Service {
     let outbox: any AuditOutbox
     let settings: ServiceSettings
@@ -44,43 +43,26 @@ public struct AuditForwarder: Service {
         }
     }
 
-    /// The delivery loop, until graceful shutdown or cancellation: a batch is marked delivered
-    /// only after `append` returned, so a failure anywhere means it is sent again.
-    func deliver(_ append: ([Contactpoint_V1_AuditEvent]) async throws -> Void) async {
-        var backoff = initialBackoff
-        var failures = 0
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            var pause = idleInterval
-            do {
-                let batch = try await outbox.undeliveredAuditEvents(limit: batchSize)
-                if let last = batch.last {
-                    try await append(batch.map { entry in
-                        var event = entry.event
-                        if event.instance.isEmpty { event.instance = settings.instance }
-                        return event
-                    })
-                    try await outbox.markAuditEventsDelivered(through: last.sequence)
-                    if batch.count == batchSize { pause = .zero }
-                }
-                if failures > 0 { logger.notice("audit events delivered again", metadata: ["audit.failures": "\(failures)"]) }
-                failures = 0
-                backoff = initialBackoff
-            } catch let error as RPCError where error.code == .invalidArgument {
-                // A bug in this service's events: never skipped (the trail must be whole), so loud.
-                failures += 1
-                logger.error("the audit service rejects an outbox event; delivery is stuck", metadata: ["error": "\(error)"])
-                pause = maximumBackoff
-            } catch {
-                failures += 1
-                // The first failure and then every tenth: the audit service may be down a while.
-                if failures % 10 == 1 {
-                    logger.warning("cannot deliver audit events; they wait in the outbox", metadata: ["error": "\(error)"])
-                }
-                pause = backoff
-                backoff = min(backoff * 2, maximumBackoff)
-            }
-            let wait = pause
-            if wait > .zero { try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) } }
-        }
+    /// The delivery loop (``OutboxDelivery``), until graceful shutdown or cancellation.
+    func deliver(_ append: @escaping ([Contactpoint_V1_AuditEvent]) async throws -> Void) async {
+        let outbox = outbox
+        var delivery = OutboxDelivery(
+            what: "audit events", logger: logger, fetch: { try await outbox.undeliveredAuditEvents(limit: $0) },
+            markDelivered: { try await outbox.markAuditEventsDelivered(through: $0) })
+        delivery.batchSize = batchSize
+        delivery.idleInterval = idleInterval
+        delivery.initialBackoff = initialBackoff
+        delivery.maximumBackoff = maximumBackoff
+        let instance = settings.instance
+        await delivery.run(
+            send: { events in
+                try await append(events.map { event in
+                    var event = event
+                    if event.instance.isEmpty { event.instance = instance }
+                    return event
+                })
+            },
+            // A bug in this service's events: never skipped (the trail must be whole), so loud.
+            isPermanent: { ($0 as? RPCError)?.code == .invalidArgument })
     }
 }

@@ -54,7 +54,7 @@ extension IndexStore {
                         guard !current else { continue }
                     }
                     let involvementID = try Self.insertInvolvement(
-                        involvement, childRow: childRow, recordedBy: actor.practitionerID, now: now, db)
+                        involvement, childRow: childRow, recordedBy: Self.feedRecorder + actor.practitionerID, now: now, db)
                     if existed {
                         try Self.appendChange(
                             "involvement-recorded", childID: id, involvementID: involvementID, organisationID: involvement.organisationID,

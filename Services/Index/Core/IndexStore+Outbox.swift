@@ -46,11 +46,18 @@ extension IndexStore: AuditOutbox {
         try OutboxTables.appendAudit(event, db)
     }
 
+    /// `recorded_by` of an involvement a data feed gave: this prefix, then the administrator who
+    /// loaded it. Alerts about the child go to that organisation's inbox, not to the administrator.
+    static let feedRecorder = "feed:"
+
+    /// The changes other agencies are told of.
+    static let alertingChanges: Set<String> = ["involvement-recorded", "indicator-raised", "lead-professional-set"]
+
     static func appendChange(
         _ change: String, childID: Int64, involvementID: Int64, organisationID: String, serviceType: Contactpoint_V1_ServiceType,
         indicator: Contactpoint_V1_IndicatorKind = .unspecified, by practitionerID: String, now: Int64, _ db: Database
     ) throws {
-        let event = Contactpoint_V1_IndexChangeEvent.with {
+        var event = Contactpoint_V1_IndexChangeEvent.with {
             $0.eventID = UUID().uuidString.lowercased()
             $0.occurredAtMs = now
             $0.change = change
@@ -61,6 +68,43 @@ extension IndexStore: AuditOutbox {
             $0.indicator = indicator
             $0.practitionerID = practitionerID
         }
+        if alertingChanges.contains(change) { try addRecipients(to: &event, childID: childID, involvementID: involvementID, db) }
         try OutboxTables.appendChange(event, db)
+    }
+
+    /// What the notification service needs to tell the others, as the index stands in this
+    /// transaction: the child, the involvement that changed, every other involvement not ended.
+    private static func addRecipients(to event: inout Contactpoint_V1_IndexChangeEvent, childID: Int64, involvementID: Int64, _ db: Database) throws {
+        let child = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT c.row, c.given_name, c.family_name, c.date_of_birth, c.is_shielded, a.postcode
+                FROM child c LEFT JOIN child_address a ON a.child_row = c.row AND a.position = 0 WHERE c.id = ?
+                """),
+            arguments: [childID])!
+        let shielded: Bool = child["is_shielded"]
+        event.child = .with {
+            $0.name = .with {
+                $0.given = child["given_name"]
+                $0.family = child["family_name"]
+            }
+            $0.dateOfBirth = child["date_of_birth"]
+            $0.shielded = shielded
+            if !shielded { $0.postcode = child["postcode"] ?? "" }
+        }
+        let rows = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM involvement WHERE child_row = ? AND end_date IS NULL ORDER BY id"), arguments: [child["row"] as Int64])
+        for row in rows {
+            let involvement = try Self.involvement(row, childID: childID, db)
+            if involvement.involvementID == event.involvementID {
+                event.involvement = involvement
+            } else {
+                let recorder: String = row["recorded_by"]
+                event.recipients.append(.with {
+                    $0.involvement = involvement
+                    $0.practitionerID = recorder.hasPrefix(feedRecorder) ? "" : recorder
+                })
+            }
+        }
+        if !event.hasInvolvement { event.involvement = try Self.involvement(id: involvementID, db) }
     }
 }

@@ -813,37 +813,148 @@ public nonisolated struct Contactpoint_V1_SetShieldResponse: Sendable {
   public init() {}
 }
 
-/// What the index tells the notification service (the change outbox): an involvement was recorded
-/// or ended, an indicator raised or cleared, a lead professional marked. Identifiers only.
-public nonisolated struct Contactpoint_V1_IndexChangeEvent: Sendable {
+/// What the index tells the notification service (the change outbox, delivered by RPC until
+/// acknowledged): an involvement was recorded or ended, an indicator raised or cleared, a lead
+/// professional marked or unmarked.
+public nonisolated struct Contactpoint_V1_IndexChangeEvent: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var eventID: String = String()
+  public var eventID: String {
+    get {_storage._eventID}
+    set {_uniqueStorage()._eventID = newValue}
+  }
 
-  public var occurredAtMs: Int64 = 0
+  public var occurredAtMs: Int64 {
+    get {_storage._occurredAtMs}
+    set {_uniqueStorage()._occurredAtMs = newValue}
+  }
 
   /// `involvement-recorded`, `involvement-ended`, `indicator-raised`, `indicator-cleared`,
   /// `lead-professional-set`, `lead-professional-cleared`.
-  public var change: String = String()
+  public var change: String {
+    get {_storage._change}
+    set {_uniqueStorage()._change = newValue}
+  }
 
-  public var childID: String = String()
+  public var childID: String {
+    get {_storage._childID}
+    set {_uniqueStorage()._childID = newValue}
+  }
 
-  public var involvementID: String = String()
+  public var involvementID: String {
+    get {_storage._involvementID}
+    set {_uniqueStorage()._involvementID = newValue}
+  }
 
-  public var organisationID: String = String()
+  public var organisationID: String {
+    get {_storage._organisationID}
+    set {_uniqueStorage()._organisationID = newValue}
+  }
 
-  public var serviceType: Contactpoint_V1_ServiceType = .unspecified
+  public var serviceType: Contactpoint_V1_ServiceType {
+    get {_storage._serviceType}
+    set {_uniqueStorage()._serviceType = newValue}
+  }
 
-  public var indicator: Contactpoint_V1_IndicatorKind = .unspecified
+  public var indicator: Contactpoint_V1_IndicatorKind {
+    get {_storage._indicator}
+    set {_uniqueStorage()._indicator = newValue}
+  }
 
   /// The practitioner who made the change.
+  public var practitionerID: String {
+    get {_storage._practitionerID}
+    set {_uniqueStorage()._practitionerID = newValue}
+  }
+
+  /// For the changes other agencies are told of (involvement-recorded, indicator-raised,
+  /// lead-professional-set), as the index stood when the change was made: the child, the
+  /// involvement that changed (with the contact to call), and every other involvement of the
+  /// child that has not ended — who is to be told.
+  public var child: Contactpoint_V1_ChangeChild {
+    get {_storage._child ?? Contactpoint_V1_ChangeChild()}
+    set {_uniqueStorage()._child = newValue}
+  }
+  /// Returns true if `child` has been explicitly set.
+  public var hasChild: Bool {_storage._child != nil}
+  /// Clears the value of `child`. Subsequent reads from it will return its default value.
+  public mutating func clearChild() {_uniqueStorage()._child = nil}
+
+  public var involvement: Contactpoint_V1_Involvement {
+    get {_storage._involvement ?? Contactpoint_V1_Involvement()}
+    set {_uniqueStorage()._involvement = newValue}
+  }
+  /// Returns true if `involvement` has been explicitly set.
+  public var hasInvolvement: Bool {_storage._involvement != nil}
+  /// Clears the value of `involvement`. Subsequent reads from it will return its default value.
+  public mutating func clearInvolvement() {_uniqueStorage()._involvement = nil}
+
+  public var recipients: [Contactpoint_V1_ChangeRecipient] {
+    get {_storage._recipients}
+    set {_uniqueStorage()._recipients = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// Enough of a child for a practitioner to recognise them in an alert.
+public nonisolated struct Contactpoint_V1_ChangeChild: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: Contactpoint_V1_PersonName {
+    get {_name ?? Contactpoint_V1_PersonName()}
+    set {_name = newValue}
+  }
+  /// Returns true if `name` has been explicitly set.
+  public var hasName: Bool {self._name != nil}
+  /// Clears the value of `name`. Subsequent reads from it will return its default value.
+  public mutating func clearName() {self._name = nil}
+
+  public var dateOfBirth: String = String()
+
+  /// Empty when the record is shielded.
+  public var postcode: String = String()
+
+  public var shielded: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _name: Contactpoint_V1_PersonName? = nil
+}
+
+public nonisolated struct Contactpoint_V1_ChangeRecipient: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var involvement: Contactpoint_V1_Involvement {
+    get {_involvement ?? Contactpoint_V1_Involvement()}
+    set {_involvement = newValue}
+  }
+  /// Returns true if `involvement` has been explicitly set.
+  public var hasInvolvement: Bool {self._involvement != nil}
+  /// Clears the value of `involvement`. Subsequent reads from it will return its default value.
+  public mutating func clearInvolvement() {self._involvement = nil}
+
+  /// The practitioner who recorded it (their inbox); empty for an involvement a data feed gave
+  /// (the organisation's inbox alone).
   public var practitionerID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _involvement: Contactpoint_V1_Involvement? = nil
 }
 
 public nonisolated struct Contactpoint_V1_ChildStandingRequest: Sendable {
@@ -1964,7 +2075,154 @@ nonisolated extension Contactpoint_V1_SetShieldResponse: SwiftProtobuf.Message, 
 
 nonisolated extension Contactpoint_V1_IndexChangeEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IndexChangeEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}occurred_at_ms\0\u{1}change\0\u{3}child_id\0\u{3}involvement_id\0\u{3}organisation_id\0\u{3}service_type\0\u{1}indicator\0\u{3}practitioner_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}occurred_at_ms\0\u{1}change\0\u{3}child_id\0\u{3}involvement_id\0\u{3}organisation_id\0\u{3}service_type\0\u{1}indicator\0\u{3}practitioner_id\0\u{1}child\0\u{1}involvement\0\u{1}recipients\0")
+
+  fileprivate class _StorageClass {
+    var _eventID: String = String()
+    var _occurredAtMs: Int64 = 0
+    var _change: String = String()
+    var _childID: String = String()
+    var _involvementID: String = String()
+    var _organisationID: String = String()
+    var _serviceType: Contactpoint_V1_ServiceType = .unspecified
+    var _indicator: Contactpoint_V1_IndicatorKind = .unspecified
+    var _practitionerID: String = String()
+    var _child: Contactpoint_V1_ChangeChild? = nil
+    var _involvement: Contactpoint_V1_Involvement? = nil
+    var _recipients: [Contactpoint_V1_ChangeRecipient] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _eventID = source._eventID
+      _occurredAtMs = source._occurredAtMs
+      _change = source._change
+      _childID = source._childID
+      _involvementID = source._involvementID
+      _organisationID = source._organisationID
+      _serviceType = source._serviceType
+      _indicator = source._indicator
+      _practitionerID = source._practitionerID
+      _child = source._child
+      _involvement = source._involvement
+      _recipients = source._recipients
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._eventID) }()
+        case 2: try { try decoder.decodeSingularInt64Field(value: &_storage._occurredAtMs) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._change) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._childID) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._involvementID) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._organisationID) }()
+        case 7: try { try decoder.decodeSingularEnumField(value: &_storage._serviceType) }()
+        case 8: try { try decoder.decodeSingularEnumField(value: &_storage._indicator) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._practitionerID) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._child) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._involvement) }()
+        case 12: try { try decoder.decodeRepeatedMessageField(value: &_storage._recipients) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._eventID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._eventID, fieldNumber: 1)
+      }
+      if _storage._occurredAtMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._occurredAtMs, fieldNumber: 2)
+      }
+      if !_storage._change.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._change, fieldNumber: 3)
+      }
+      if !_storage._childID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._childID, fieldNumber: 4)
+      }
+      if !_storage._involvementID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._involvementID, fieldNumber: 5)
+      }
+      if !_storage._organisationID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._organisationID, fieldNumber: 6)
+      }
+      if _storage._serviceType != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._serviceType, fieldNumber: 7)
+      }
+      if _storage._indicator != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._indicator, fieldNumber: 8)
+      }
+      if !_storage._practitionerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._practitionerID, fieldNumber: 9)
+      }
+      try { if let v = _storage._child {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._involvement {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+      if !_storage._recipients.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._recipients, fieldNumber: 12)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Contactpoint_V1_IndexChangeEvent, rhs: Contactpoint_V1_IndexChangeEvent) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._eventID != rhs_storage._eventID {return false}
+        if _storage._occurredAtMs != rhs_storage._occurredAtMs {return false}
+        if _storage._change != rhs_storage._change {return false}
+        if _storage._childID != rhs_storage._childID {return false}
+        if _storage._involvementID != rhs_storage._involvementID {return false}
+        if _storage._organisationID != rhs_storage._organisationID {return false}
+        if _storage._serviceType != rhs_storage._serviceType {return false}
+        if _storage._indicator != rhs_storage._indicator {return false}
+        if _storage._practitionerID != rhs_storage._practitionerID {return false}
+        if _storage._child != rhs_storage._child {return false}
+        if _storage._involvement != rhs_storage._involvement {return false}
+        if _storage._recipients != rhs_storage._recipients {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Contactpoint_V1_ChangeChild: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ChangeChild"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}date_of_birth\0\u{1}postcode\0\u{1}shielded\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1972,60 +2230,78 @@ nonisolated extension Contactpoint_V1_IndexChangeEvent: SwiftProtobuf.Message, S
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.eventID) }()
-      case 2: try { try decoder.decodeSingularInt64Field(value: &self.occurredAtMs) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.change) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.childID) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.involvementID) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.organisationID) }()
-      case 7: try { try decoder.decodeSingularEnumField(value: &self.serviceType) }()
-      case 8: try { try decoder.decodeSingularEnumField(value: &self.indicator) }()
-      case 9: try { try decoder.decodeSingularStringField(value: &self.practitionerID) }()
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.dateOfBirth) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.postcode) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.shielded) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.eventID.isEmpty {
-      try visitor.visitSingularStringField(value: self.eventID, fieldNumber: 1)
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._name {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.dateOfBirth.isEmpty {
+      try visitor.visitSingularStringField(value: self.dateOfBirth, fieldNumber: 2)
     }
-    if self.occurredAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.occurredAtMs, fieldNumber: 2)
+    if !self.postcode.isEmpty {
+      try visitor.visitSingularStringField(value: self.postcode, fieldNumber: 3)
     }
-    if !self.change.isEmpty {
-      try visitor.visitSingularStringField(value: self.change, fieldNumber: 3)
-    }
-    if !self.childID.isEmpty {
-      try visitor.visitSingularStringField(value: self.childID, fieldNumber: 4)
-    }
-    if !self.involvementID.isEmpty {
-      try visitor.visitSingularStringField(value: self.involvementID, fieldNumber: 5)
-    }
-    if !self.organisationID.isEmpty {
-      try visitor.visitSingularStringField(value: self.organisationID, fieldNumber: 6)
-    }
-    if self.serviceType != .unspecified {
-      try visitor.visitSingularEnumField(value: self.serviceType, fieldNumber: 7)
-    }
-    if self.indicator != .unspecified {
-      try visitor.visitSingularEnumField(value: self.indicator, fieldNumber: 8)
-    }
-    if !self.practitionerID.isEmpty {
-      try visitor.visitSingularStringField(value: self.practitionerID, fieldNumber: 9)
+    if self.shielded != false {
+      try visitor.visitSingularBoolField(value: self.shielded, fieldNumber: 4)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Contactpoint_V1_IndexChangeEvent, rhs: Contactpoint_V1_IndexChangeEvent) -> Bool {
-    if lhs.eventID != rhs.eventID {return false}
-    if lhs.occurredAtMs != rhs.occurredAtMs {return false}
-    if lhs.change != rhs.change {return false}
-    if lhs.childID != rhs.childID {return false}
-    if lhs.involvementID != rhs.involvementID {return false}
-    if lhs.organisationID != rhs.organisationID {return false}
-    if lhs.serviceType != rhs.serviceType {return false}
-    if lhs.indicator != rhs.indicator {return false}
+  public static func ==(lhs: Contactpoint_V1_ChangeChild, rhs: Contactpoint_V1_ChangeChild) -> Bool {
+    if lhs._name != rhs._name {return false}
+    if lhs.dateOfBirth != rhs.dateOfBirth {return false}
+    if lhs.postcode != rhs.postcode {return false}
+    if lhs.shielded != rhs.shielded {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Contactpoint_V1_ChangeRecipient: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ChangeRecipient"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}involvement\0\u{3}practitioner_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._involvement) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.practitionerID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._involvement {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.practitionerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.practitionerID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Contactpoint_V1_ChangeRecipient, rhs: Contactpoint_V1_ChangeRecipient) -> Bool {
+    if lhs._involvement != rhs._involvement {return false}
     if lhs.practitionerID != rhs.practitionerID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
