@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "contactpoint-audit", targets: ["AuditService"]),
         .executable(name: "contactpoint-index", targets: ["IndexService"]),
         .executable(name: "contactpoint-consent", targets: ["ConsentService"]),
+        .executable(name: "contactpoint-notification", targets: ["NotificationService"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
         .library(name: "ContactPointAPI", targets: ["ContactPointAPI"]),
         .library(name: "Broker", targets: ["Broker"]),
@@ -24,6 +25,8 @@ let package = Package(
         .library(name: "Audit", targets: ["Audit"]),
         .library(name: "Index", targets: ["Index"]),
         .library(name: "Consent", targets: ["Consent"]),
+        .library(name: "ConsentClient", targets: ["ConsentClient"]),
+        .library(name: "Notification", targets: ["Notification"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
@@ -122,6 +125,13 @@ let package = Package(
         ),
         .target(name: "Identifiers", path: "Shared/Identifiers"),
         .target(
+            name: "ConsentClient",
+            dependencies: [
+                "ContactPointAPI", .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/ConsentClient"
+        ),
+        .target(
             name: "StoreSupport",
             dependencies: [
                 "ContactPointAPI", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -216,7 +226,7 @@ let package = Package(
         .target(
             name: "Index",
             dependencies: [
-                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "DemoWorld", "RecordFields", "StoreSupport",
+                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "DemoWorld", "RecordFields", "StoreSupport", "ConsentClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -254,6 +264,26 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Services/Consent/Main"
+        ),
+        // The notification service: alerts, inboxes, live push and escalation (Core), and its executable (Main).
+        .target(
+            name: "Notification",
+            dependencies: [
+                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "RecordFields", "StoreSupport", "ConsentClient",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Notification/Core"
+        ),
+        .executableTarget(
+            name: "NotificationService",
+            dependencies: [
+                "Notification", "ServiceRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/Notification/Main"
         ),
         .executableTarget(
             name: "ContactPointCLI",
@@ -329,7 +359,7 @@ let package = Package(
         .testTarget(
             name: "IndexTests",
             dependencies: [
-                "Index", "Authentication", "SecurityPrimitives", "ContactPointAPI", "Identifiers", "ServiceRuntime", "RecordFields",
+                "Index", "Authentication", "SecurityPrimitives", "ContactPointAPI", "Identifiers", "ServiceRuntime", "RecordFields", "ConsentClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
@@ -343,6 +373,16 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+            ]
+        ),
+        .testTarget(
+            name: "NotificationTests",
+            dependencies: [
+                "Notification", "Authentication", "SecurityPrimitives", "ContactPointAPI", "Identifiers", "ConsentClient", "ServiceRuntime",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

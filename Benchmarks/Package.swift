@@ -60,6 +60,7 @@ let package = Package(
             dependencies: [
                 "BenchmarkSupport",
                 .product(name: "Index", package: "ContactPoint"),
+                .product(name: "ConsentClient", package: "ContactPoint"),
                 .product(name: "Authentication", package: "ContactPoint"),
                 .product(name: "Broker", package: "ContactPoint"),
                 .product(name: "BusTransport", package: "ContactPoint"),

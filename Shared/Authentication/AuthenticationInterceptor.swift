@@ -2,15 +2,18 @@ public import GRPCCore
 
 /// Turns the session token in a call's `authorization: Bearer …` metadata into the ``Caller``
 /// its handler sees, or ends the call with UNAUTHENTICATED. Methods in `publicMethods` (login,
-/// say) pass without a token.
+/// say) pass without a token; methods in `sessionOptionalMethods` pass without one too (the
+/// handler then authorizes on the bus principal), but a token they carry must be valid.
 public struct AuthenticationInterceptor: ServerInterceptor {
     public let verifier: SessionVerifier
     public let publicMethods: Set<String>
+    public let sessionOptionalMethods: Set<String>
 
-    /// - Parameter publicMethods: fully qualified method names (`pkg.Service/Method`).
-    public init(verifier: SessionVerifier, publicMethods: Set<String> = []) {
+    /// - Parameters: fully qualified method names (`pkg.Service/Method`).
+    public init(verifier: SessionVerifier, publicMethods: Set<String> = [], sessionOptionalMethods: Set<String> = []) {
         self.verifier = verifier
         self.publicMethods = publicMethods
+        self.sessionOptionalMethods = sessionOptionalMethods
     }
 
     public func intercept<Input: Sendable, Output: Sendable>(
@@ -22,7 +25,11 @@ public struct AuthenticationInterceptor: ServerInterceptor {
             return try await next(request, context)
         }
         var values = request.metadata[stringValues: "authorization"].makeIterator()
-        guard let header = values.next(), header.hasPrefix("Bearer ")
+        let header = values.next()
+        if header == nil, sessionOptionalMethods.contains(context.descriptor.fullyQualifiedMethod) {
+            return try await next(request, context)
+        }
+        guard let header, header.hasPrefix("Bearer ")
         else {
             throw RPCError(code: .unauthenticated, message: "this call needs a session: log in first")
         }

@@ -38,11 +38,11 @@ public enum ConfigurationValue {
 
     /// `250ms`, `30s`, `5m`, or a bare number of seconds.
     public static func duration(_ text: String) throws(ConfigurationError.Problem) -> Duration {
-        let units: [(suffix: String, scale: Duration)] = [("ms", .milliseconds(1)), ("s", .seconds(1)), ("m", .seconds(60))]
+        let units: [(suffix: String, scale: Duration)] = [("ms", .milliseconds(1)), ("s", .seconds(1)), ("m", .seconds(60)), ("h", .seconds(3600))]
         let unit = units.first { text.hasSuffix($0.suffix) }
         let number = unit.map { String(text.dropLast($0.suffix.count)) } ?? text
         guard let count = Int(number), count >= 0 else {
-            throw .init("`\(text)` is not a duration", fix: "write a whole number with ms, s or m, e.g. 30s")
+            throw .init("`\(text)` is not a duration", fix: "write a whole number with ms, s, m or h, e.g. 30s")
         }
         return (unit?.scale ?? .seconds(1)) * count
     }

@@ -89,7 +89,7 @@ public final class Wakeup: Sendable {
     }
 
     /// Returns at the next signal (at once if one came since the last wait) or after `duration`.
-    func wait(upTo duration: Duration) async {
+    public func wait(upTo duration: Duration) async {
         let timer = Task {
             try? await Task.sleep(for: duration)
             signal()

@@ -17,8 +17,8 @@ public struct SessionTrust: Sendable {
         self.interval = interval
     }
 
-    public func interceptor(publicMethods: Set<String> = []) -> AuthenticationInterceptor {
-        AuthenticationInterceptor(verifier: verifier, publicMethods: publicMethods)
+    public func interceptor(publicMethods: Set<String> = [], sessionOptionalMethods: Set<String> = []) -> AuthenticationInterceptor {
+        AuthenticationInterceptor(verifier: verifier, publicMethods: publicMethods, sessionOptionalMethods: sessionOptionalMethods)
     }
 
     /// The companion service that refreshes the verifier until shutdown.

@@ -50,4 +50,8 @@ public enum OutboxTables {
             db, sql: "SELECT sequence, event FROM change_outbox WHERE delivered_at IS NULL ORDER BY sequence LIMIT ?", arguments: [limit]
         ).map { row in (row["sequence"], try Event(serializedBytes: row["event"] as Data)) }
     }
+
+    public static func markChangesDelivered(through sequence: Int64, at now: Int64, _ db: Database) throws {
+        try db.execute(sql: "UPDATE change_outbox SET delivered_at = ? WHERE delivered_at IS NULL AND sequence <= ?", arguments: [now, sequence])
+    }
 }

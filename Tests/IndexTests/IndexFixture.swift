@@ -1,5 +1,6 @@
 import Authentication
 import ContactPointAPI
+import ConsentClient
 import Foundation
 import GRPCCore
 import GRPCInProcessTransport

@@ -1,4 +1,5 @@
 import ContactPointAPI
+import ConsentClient
 import GRPCCore
 import Identifiers
 @testable import Index

@@ -3,6 +3,7 @@ import Authentication
 import Broker
 import BusTransport
 import ContactPointAPI
+import ConsentClient
 import Foundation
 import GRPCCore
 import Index

@@ -1,5 +1,6 @@
 import Authentication
 public import ContactPointAPI
+public import ConsentClient
 import Foundation
 public import GRPCCore
 import Identifiers

@@ -1,6 +1,7 @@
 import Authentication
 import BusTransport
 import ContactPointAPI
+import ConsentClient
 import Foundation
 import GRPCCore
 public import Logging
@@ -52,7 +53,7 @@ public enum IndexServer {
             readinessChecks: [{ await store.isAvailable() }],
             companions: [
                 trust.refresher(settings: shared, logger: logger), ClientConnections(client: consentClient), disclosures,
-                AuditForwarder(outbox: store, settings: shared, logger: logger),
+                AuditForwarder(outbox: store, settings: shared, logger: logger), ChangeForwarder(store: store, settings: shared, logger: logger),
             ])
     }
 }

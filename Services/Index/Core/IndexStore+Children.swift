@@ -22,7 +22,8 @@ extension IndexStore {
     func putChildren(
         _ entries: [Contactpoint_V1_ChildEntry], by actor: Contactpoint_V1_AuditActor, now: Int64, audit: Contactpoint_V1_AuditEvent
     ) async throws -> PutResult {
-        try await writer.write { db in
+        defer { changesWritten.signal() }
+        return try await writer.write { db in
             var result = PutResult(childIDs: [], created: 0, updated: 0)
             let searchKeys = try Self.isInitialLoad(db) ? Self.stagingTable : "search_key"
             for entry in entries {

@@ -10,7 +10,8 @@ extension IndexStore {
         _ involvement: Contactpoint_V1_InvolvementDetails, childID: ContactPointID, by practitionerID: String, now: Int64,
         audit: Contactpoint_V1_AuditEvent
     ) async throws -> Contactpoint_V1_Involvement {
-        try await writer.write { db in
+        defer { changesWritten.signal() }
+        return try await writer.write { db in
             let child = Int64(childID.digits)!
             guard let row = try Self.row(ofChild: child, db) else { throw IndexStoreError.noSuchChild(childID.digits) }
             let id = try Self.insertInvolvement(involvement, childRow: row, recordedBy: practitionerID, now: now, db)
@@ -34,7 +35,8 @@ extension IndexStore {
         involvement involvementID: String, _ change: InvolvementChange, organisationID: String, by practitionerID: String, now: Int64,
         audit: Contactpoint_V1_AuditEvent
     ) async throws -> Contactpoint_V1_Involvement {
-        try await writer.write { db in
+        defer { changesWritten.signal() }
+        return try await writer.write { db in
             guard let id = Int64(involvementID),
                 let row = try Row.fetchOne(
                     db.cachedStatement(sql: "SELECT i.*, c.id AS child_id FROM involvement i JOIN child c ON c.row = i.child_row WHERE i.id = ?"),

@@ -36,6 +36,10 @@ extension IndexStore: AuditOutbox {
         try await writer.read { db in try OutboxTables.undeliveredChanges(limit: limit, db) }
     }
 
+    func markChangeEventsDelivered(through sequence: Int64) async throws {
+        try await writer.write { db in try OutboxTables.markChangesDelivered(through: sequence, at: Int64(Date().timeIntervalSince1970 * 1000), db) }
+    }
+
     // MARK: Rows
 
     /// Appends a change's audit event naming the child and, as its subject, the involvement.

@@ -2,6 +2,7 @@ import ContactPointAPI
 import Foundation
 import GRDB
 import RecordFields
+public import ServiceRuntime
 import StoreSupport
 
 /// The index database (`index.sqlite`): children, their names for search, addresses, carers,
@@ -16,6 +17,8 @@ import StoreSupport
 /// instead of touching pages all over each table.
 public struct IndexStore: Sendable {
     let writer: any DatabaseWriter
+    /// Signalled after a change event is committed: wakes the ``ChangeForwarder``.
+    public let changesWritten = Wakeup()
 
     /// Opens (creating if needed) the database at `path` in WAL mode with `synchronous=FULL`:
     /// an acknowledged write survives a crash or power loss.

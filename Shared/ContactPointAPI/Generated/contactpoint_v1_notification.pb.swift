@@ -195,10 +195,16 @@ public nonisolated struct Contactpoint_V1_Alert: @unchecked Sendable {
     set {_uniqueStorage()._updatedBy = newValue}
   }
 
-  /// Not acknowledged in time: in the organisation's inbox (0: not escalated).
+  /// When it was escalated, not acknowledged in time (0: not escalated).
   public var escalatedAtMs: Int64 {
     get {_storage._escalatedAtMs}
     set {_uniqueStorage()._escalatedAtMs = newValue}
+  }
+
+  /// In an organisation's inbox: the practitioner's alert this is the escalation of.
+  public var escalatedFrom: String {
+    get {_storage._escalatedFrom}
+    set {_uniqueStorage()._escalatedFrom = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -346,7 +352,7 @@ nonisolated extension Contactpoint_V1_DeliverChangesResponse: SwiftProtobuf.Mess
 
 nonisolated extension Contactpoint_V1_Alert: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Alert"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}alert_id\0\u{3}created_at_ms\0\u{1}change\0\u{1}indicator\0\u{3}child_id\0\u{1}child\0\u{1}from\0\u{3}recipient_organisation_id\0\u{3}recipient_practitioner_id\0\u{3}recipient_involvement_id\0\u{1}state\0\u{3}updated_at_ms\0\u{3}updated_by\0\u{3}escalated_at_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}alert_id\0\u{3}created_at_ms\0\u{1}change\0\u{1}indicator\0\u{3}child_id\0\u{1}child\0\u{1}from\0\u{3}recipient_organisation_id\0\u{3}recipient_practitioner_id\0\u{3}recipient_involvement_id\0\u{1}state\0\u{3}updated_at_ms\0\u{3}updated_by\0\u{3}escalated_at_ms\0\u{3}escalated_from\0")
 
   fileprivate class _StorageClass {
     var _sequence: UInt64 = 0
@@ -364,6 +370,7 @@ nonisolated extension Contactpoint_V1_Alert: SwiftProtobuf.Message, SwiftProtobu
     var _updatedAtMs: Int64 = 0
     var _updatedBy: String = String()
     var _escalatedAtMs: Int64 = 0
+    var _escalatedFrom: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -389,6 +396,7 @@ nonisolated extension Contactpoint_V1_Alert: SwiftProtobuf.Message, SwiftProtobu
       _updatedAtMs = source._updatedAtMs
       _updatedBy = source._updatedBy
       _escalatedAtMs = source._escalatedAtMs
+      _escalatedFrom = source._escalatedFrom
     }
   }
 
@@ -422,6 +430,7 @@ nonisolated extension Contactpoint_V1_Alert: SwiftProtobuf.Message, SwiftProtobu
         case 13: try { try decoder.decodeSingularInt64Field(value: &_storage._updatedAtMs) }()
         case 14: try { try decoder.decodeSingularStringField(value: &_storage._updatedBy) }()
         case 15: try { try decoder.decodeSingularInt64Field(value: &_storage._escalatedAtMs) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._escalatedFrom) }()
         default: break
         }
       }
@@ -479,6 +488,9 @@ nonisolated extension Contactpoint_V1_Alert: SwiftProtobuf.Message, SwiftProtobu
       if _storage._escalatedAtMs != 0 {
         try visitor.visitSingularInt64Field(value: _storage._escalatedAtMs, fieldNumber: 15)
       }
+      if !_storage._escalatedFrom.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._escalatedFrom, fieldNumber: 16)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -503,6 +515,7 @@ nonisolated extension Contactpoint_V1_Alert: SwiftProtobuf.Message, SwiftProtobu
         if _storage._updatedAtMs != rhs_storage._updatedAtMs {return false}
         if _storage._updatedBy != rhs_storage._updatedBy {return false}
         if _storage._escalatedAtMs != rhs_storage._escalatedAtMs {return false}
+        if _storage._escalatedFrom != rhs_storage._escalatedFrom {return false}
         return true
       }
       if !storagesAreEqual {return false}

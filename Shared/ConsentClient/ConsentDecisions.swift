@@ -1,9 +1,9 @@
 public import ContactPointAPI
-import GRPCCore
+public import GRPCCore
 
-/// What the consent service decides for the index: which sensitive services' involvements with a
-/// child consent (or a named-person override) allows to be recorded and shown to practitioners of
-/// other organisations. Only sensitive service types are asked about.
+/// What the consent service decides for the index and the notification service: which sensitive
+/// services' involvements with a child consent (or a named-person override) allows to be recorded,
+/// shown to practitioners of other organisations and announced to them.
 public protocol ConsentDecisions: Sendable {
     /// Of `serviceTypes`, those allowed for the child now.
     func allowed(_ serviceTypes: Set<Contactpoint_V1_ServiceType>, childID: String) async throws -> Set<Contactpoint_V1_ServiceType>

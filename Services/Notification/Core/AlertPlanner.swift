@@ -1,0 +1,51 @@
+import ConsentClient
+import ContactPointAPI
+
+/// Who is told of a change, and what they are told: every other organisation with an
+/// involvement with the child that has not ended — never the originating one —, the
+/// practitioner who recorded that involvement and, for an involvement a feed gave, the
+/// organisation's inbox. A sensitive service's involvement is neither announced nor told of
+/// others unless consent (or an override) allows it now; a shielded child's alerts carry no
+/// address (the index leaves the postcode out).
+struct AlertPlanner: Sendable {
+    let consent: any ConsentDecisions
+
+    /// The changes other agencies are told of.
+    static let alertingChanges: Set<String> = ["involvement-recorded", "indicator-raised", "lead-professional-set"]
+
+    /// Each event's alerts, by event id: consent is asked once per event that involves a
+    /// sensitive service. Throws if the consent service cannot answer (the events are then
+    /// delivered again later: nothing is alerted without its decision).
+    func plan(_ events: [Contactpoint_V1_IndexChangeEvent]) async throws -> [String: [Contactpoint_V1_Alert]] {
+        var plans: [String: [Contactpoint_V1_Alert]] = [:]
+        for event in events where Self.alertingChanges.contains(event.change) && event.hasInvolvement {
+            let sensitive = Set(([event.involvement] + event.recipients.map(\.involvement)).filter(\.sensitive).map(\.serviceType))
+            let allowed = sensitive.isEmpty ? [] : try await consent.allowed(sensitive, childID: event.childID)
+            plans[event.eventID] = Self.alerts(for: event, allowed: allowed)
+        }
+        return plans
+    }
+
+    static func alerts(for event: Contactpoint_V1_IndexChangeEvent, allowed: Set<Contactpoint_V1_ServiceType>) -> [Contactpoint_V1_Alert] {
+        let origin = event.involvement
+        guard !origin.sensitive || allowed.contains(origin.serviceType) else { return [] }
+        var told = Set<String>()
+        return event.recipients.compactMap { recipient in
+            let involvement = recipient.involvement
+            guard involvement.organisationID != origin.organisationID, !involvement.sensitive || allowed.contains(involvement.serviceType),
+                told.insert("\(involvement.organisationID)/\(recipient.practitionerID)").inserted
+            else { return nil }
+            return .with {
+                $0.change = event.change
+                $0.indicator = event.indicator
+                $0.childID = event.childID
+                $0.child = event.child
+                if event.child.shielded { $0.child.postcode = "" }
+                $0.from = origin
+                $0.recipientOrganisationID = involvement.organisationID
+                $0.recipientPractitionerID = recipient.practitionerID
+                $0.recipientInvolvementID = involvement.involvementID
+            }
+        }
+    }
+}

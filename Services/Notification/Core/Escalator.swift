@@ -1,0 +1,37 @@
+import Foundation
+public import Logging
+public import ServiceLifecycle
+
+/// Escalates alerts not acknowledged in time into their organisation's inbox, every `interval`,
+/// and wakes the organisation's subscribers.
+struct Escalator: Service {
+    let store: NotificationStore
+    let hub: AlertHub
+    /// How long a practitioner has to acknowledge an alert.
+    let after: Duration
+    let interval: Duration
+    let clock: @Sendable () -> Int64
+    let logger: Logger
+
+    /// One round: the copies made.
+    @discardableResult
+    func escalateDue() async throws -> Int {
+        let now = clock()
+        let copies = try await store.escalate(createdBefore: now - after.components.seconds * 1000, now: now)
+        hub.publish(copies)
+        return copies.count
+    }
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                let escalated = try await escalateDue()
+                if escalated > 0 { logger.notice("alerts escalated to organisations' inboxes", metadata: ["notification.escalated": "\(escalated)"]) }
+            } catch {
+                logger.warning("cannot escalate alerts now", metadata: ["error": "\(error)"])
+            }
+            let wait = interval
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+public import Authentication
+public import ConsentClient
+public import ContactPointAPI
+import Foundation
+public import GRPCCore
+import Identifiers
+import ServiceRuntime
+
+/// The notification service's RPCs. Change events come from the principals in `feeders`; alerts
+/// are read and moved on by a practitioner (their session) or an agency gateway (its bus
+/// principal, mapped to its organisation in `gateways`), each through its ``AlertAudience`` only.
+/// Every read is an audit event written before the alerts are sent.
+public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleServiceProtocol {
+    let store: NotificationStore
+    let planner: AlertPlanner
+    let hub: AlertHub
+    let feeders: Set<String>
+    /// Agency gateways: bus principal → organisation id.
+    let gateways: [String: String]
+    /// How long one Subscribe call streams before it ends (the client resumes from its cursor).
+    let subscriptionLifetime: Duration
+    /// How often a subscriber looks for alerts stored by other instances.
+    let pollInterval: Duration
+    /// Unix milliseconds now.
+    let clock: @Sendable () -> Int64
+
+    init(
+        store: NotificationStore, consent: any ConsentDecisions, hub: AlertHub, feeders: Set<String>, gateways: [String: String],
+        subscriptionLifetime: Duration = .seconds(300), pollInterval: Duration = .seconds(1), clock: @escaping @Sendable () -> Int64
+    ) {
+        self.store = store
+        self.planner = AlertPlanner(consent: consent)
+        self.hub = hub
+        self.feeders = feeders
+        self.gateways = gateways
+        self.subscriptionLifetime = subscriptionLifetime
+        self.pollInterval = pollInterval
+        self.clock = clock
+    }
+
+    public static let publicMethods: Set<String> = [Contactpoint_V1_Notification.Method.DeliverChanges.descriptor.fullyQualifiedMethod]
+    public static let sessionOptionalMethods: Set<String> = [
+        Contactpoint_V1_Notification.Method.ListAlerts.descriptor.fullyQualifiedMethod,
+        Contactpoint_V1_Notification.Method.UpdateAlert.descriptor.fullyQualifiedMethod,
+        Contactpoint_V1_Notification.Method.Subscribe.descriptor.fullyQualifiedMethod,
+    ]
+    static let pageSize = 100
+
+    // MARK: Change events
+
+    public func deliverChanges(
+        request: Contactpoint_V1_DeliverChangesRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_DeliverChangesResponse {
+        // The bus transport gives the principal the broker authenticated as the remote peer.
+        guard feeders.contains(context.remotePeer) else {
+            throw RPCError(code: .permissionDenied, message: "only the services listed in the notification service's feeder setting deliver changes")
+        }
+        for (index, event) in request.events.enumerated() {
+            guard (1...64).contains(event.eventID.count), event.eventID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._:-".contains($0)) })
+            else { throw RPCError(code: .invalidArgument, message: "events[\(index)].event_id: 1–64 letters, digits and ._:-") }
+            guard ContactPointID(event.childID) != nil else {
+                throw RPCError(code: .invalidArgument, message: "events[\(index)].child_id: a ContactPoint ID")
+            }
+        }
+        let plans: [String: [Contactpoint_V1_Alert]]
+        do {
+            plans = try await planner.plan(request.events)
+        } catch {
+            throw RPCError(code: .unavailable, message: "the consent service cannot be asked about sensitive involvements: deliver again later")
+        }
+        let (stored, duplicates) = try await store.take(request.events, now: clock(), alerts: plans)
+        hub.publish(stored)
+        return .with {
+            $0.alerts = UInt32(stored.count)
+            $0.duplicates = UInt32(duplicates)
+        }
+    }
+
+    // MARK: Alerts
+
+    public func listAlerts(request: Contactpoint_V1_ListAlertsRequest, context: ServerContext) async throws -> Contactpoint_V1_ListAlertsResponse {
+        let reader = try reader(organisationInbox: request.organisation, context)
+        guard request.pageSize <= 500 else { throw RPCError(code: .invalidArgument, message: "page_size: at most 500") }
+        let limit = request.pageSize == 0 ? Self.pageSize : Int(request.pageSize)
+        let alerts = try await store.alerts(for: reader.audience, after: request.after, limit: limit + 1)
+        let page = Array(alerts.prefix(limit))
+        try await recordRead(page, by: reader, action: "list-alerts")
+        return .with {
+            $0.alerts = page
+            $0.more = alerts.count > limit
+        }
+    }
+
+    public func updateAlert(request: Contactpoint_V1_UpdateAlertRequest, context: ServerContext) async throws -> Contactpoint_V1_Alert {
+        let reader = try reader(organisationInbox: false, context)
+        guard let id = Int64(request.alertID), id > 0 else { throw RPCError(code: .invalidArgument, message: "alert_id: an alert's id") }
+        guard [.read, .acknowledged, .contactMade].contains(request.state) else {
+            throw RPCError(code: .invalidArgument, message: "state: read, acknowledged or contact-made")
+        }
+        // A practitioner acts on their own alerts and on their organisation's inbox.
+        var audiences = [reader.audience]
+        if case .practitioner = reader.audience { audiences.append(.organisationInbox(reader.actor.organisationID)) }
+        for audience in audiences {
+            do {
+                return try await store.update(
+                    alert: id, to: request.state, for: audience, by: reader.actor.practitionerID, now: clock(),
+                    audit: event(reader, action: "update-alert", category: .change) { $0.outcomeReason = request.state.code! })
+            } catch NotificationStore.UpdateError.noSuchAlert {
+                continue
+            } catch NotificationStore.UpdateError.backwards(let current) {
+                throw RPCError(code: .failedPrecondition, message: "state: the alert is already \(current.code!); states only move forward")
+            }
+        }
+        throw RPCError(code: .notFound, message: "alert_id: no alert \(id) of yours")
+    }
+
+    public func subscribe(
+        request: Contactpoint_V1_SubscribeRequest, response: RPCWriter<Contactpoint_V1_Alert>, context: ServerContext
+    ) async throws {
+        let reader = try reader(organisationInbox: request.organisation, context)
+        let wakeup = Wakeup()
+        let subscription = hub.register(reader.audience, wakeup)
+        defer { hub.unregister(subscription) }
+        var cursor = request.after
+        let end = ContinuousClock.now + subscriptionLifetime
+        while !Task.isCancelled, ContinuousClock.now < end {
+            let page = try await store.alerts(for: reader.audience, after: cursor, limit: Self.pageSize)
+            if let last = page.last {
+                try await recordRead(page, by: reader, action: "follow-alerts")
+                for alert in page { try await response.write(alert) }
+                cursor = last.sequence
+                if page.count == Self.pageSize { continue }
+            }
+            await wakeup.wait(upTo: pollInterval)
+        }
+    }
+
+    // MARK: Callers and audit
+
+    /// Who reads, and so which alerts: a practitioner by their session, or a gateway by its principal.
+    struct Reader {
+        var audience: AlertAudience
+        var actor: Contactpoint_V1_AuditActor
+        var caller: Caller?
+    }
+
+    private func reader(organisationInbox: Bool, _ context: ServerContext) throws -> Reader {
+        if let caller = Caller.current {
+            guard caller.hasRole("practitioner") || caller.hasRole("named-person") else {
+                throw RPCError(code: .permissionDenied, message: "alerts are for practitioners")
+            }
+            let audience: AlertAudience = organisationInbox ? .organisationInbox(caller.organisationID) : .practitioner(caller.practitionerID)
+            return Reader(audience: audience, actor: caller.auditActor, caller: caller)
+        }
+        if let organisation = gateways[context.remotePeer] {
+            return Reader(
+                audience: .gateway(organisation),
+                actor: .with {
+                    $0.practitionerID = "gateway:\(context.remotePeer)"
+                    $0.organisationID = organisation
+                }, caller: nil)
+        }
+        throw RPCError(code: .unauthenticated, message: "this call needs a session (log in first) or an agency gateway's bus key")
+    }
+
+    /// Audits a read of alerts before they are sent; if it cannot be recorded, nothing is sent.
+    private func recordRead(_ alerts: [Contactpoint_V1_Alert], by reader: Reader, action: String) async throws {
+        do {
+            try await store.appendAuditEvents([
+                event(reader, action: action, category: .disclosure) {
+                    $0.childIds = Array(Set(alerts.map(\.childID))).sorted()
+                    $0.disclosedFields = alerts.isEmpty ? [] : ["alerts"]
+                }
+            ])
+        } catch {
+            throw RPCError(code: .unavailable, message: "the read cannot be recorded in the audit trail, so nothing is sent: try again")
+        }
+    }
+
+    private func event(
+        _ reader: Reader, action: String, category: Contactpoint_V1_AuditCategory, _ configure: (inout Contactpoint_V1_AuditEvent) -> Void
+    ) -> Contactpoint_V1_AuditEvent {
+        var event = reader.caller?.auditEvent(service: "notification", action: action, category: category, nowMilliseconds: clock())
+            ?? .with {
+                $0.eventID = UUID().uuidString.lowercased()
+                $0.occurredAtMs = clock()
+                $0.action = "notification/\(action)"
+                $0.category = category
+                $0.actor = reader.actor
+                $0.service = "notification"
+                $0.outcome = .permitted
+            }
+        configure(&event)
+        return event
+    }
+}

@@ -1,0 +1,144 @@
+public import ContactPointAPI
+import Foundation
+import GRDB
+import RecordFields
+public import ServiceRuntime
+import StoreSupport
+
+/// Taking change events, and reading and moving alerts on.
+extension NotificationStore {
+    /// Stores the alerts of each event not taken before, and marks it taken, in one transaction.
+    /// `alerts` are each event's alerts by event id (content and recipient, no sequence yet).
+    func take(
+        _ events: [Contactpoint_V1_IndexChangeEvent], now: Int64, alerts: [String: [Contactpoint_V1_Alert]]
+    ) async throws -> (stored: [Contactpoint_V1_Alert], duplicates: Int) {
+        try await writer.write { db in
+            var stored: [Contactpoint_V1_Alert] = []
+            var duplicates = 0
+            for event in events {
+                try db.execute(sql: "INSERT OR IGNORE INTO taken_event (event_id, taken_at) VALUES (?, ?)", arguments: [event.eventID, now])
+                guard db.changesCount == 1 else {
+                    duplicates += 1
+                    continue
+                }
+                for alert in alerts[event.eventID] ?? [] { stored.append(try Self.insert(alert, eventID: event.eventID, now: now, db)) }
+            }
+            return (stored, duplicates)
+        }
+    }
+
+    /// The audience's alerts after `cursor`, oldest first.
+    func alerts(for audience: AlertAudience, after cursor: UInt64, limit: Int) async throws -> [Contactpoint_V1_Alert] {
+        try await writer.read { db in
+            let condition = audience.condition
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM alert WHERE \(condition.sql) AND sequence > ? ORDER BY sequence LIMIT ?",
+                arguments: [condition.argument, Int64(cursor), limit]
+            ).map(Self.alert)
+        }
+    }
+
+    enum UpdateError: Error, Equatable {
+        case noSuchAlert
+        case backwards(from: Contactpoint_V1_AlertState)
+    }
+
+    /// Moves an alert of `audience` to `state` (forward only), with the audit event of the change.
+    func update(
+        alert id: Int64, to state: Contactpoint_V1_AlertState, for audience: AlertAudience, by actor: String, now: Int64,
+        audit: Contactpoint_V1_AuditEvent
+    ) async throws -> Contactpoint_V1_Alert {
+        try await writer.write { db in
+            let condition = audience.condition
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM alert WHERE sequence = ? AND \(condition.sql)", arguments: [id, condition.argument])
+            else { throw UpdateError.noSuchAlert }
+            let current = Self.alert(row)
+            guard state.rawValue > current.state.rawValue else { throw UpdateError.backwards(from: current.state) }
+            try db.execute(
+                sql: "UPDATE alert SET state = ?, updated_at = ?, updated_by = ? WHERE sequence = ?", arguments: [state.code, now, actor, id])
+            var event = audit
+            event.childIds = [current.childID]
+            event.subjectID = "alert-\(id)"
+            try OutboxTables.appendAudit(event, db)
+            return Self.alert(try Row.fetchOne(db, sql: "SELECT * FROM alert WHERE sequence = ?", arguments: [id])!)
+        }
+    }
+
+    /// Copies every practitioner's alert not acknowledged (still new or read) within `deadline`
+    /// of its creation into its organisation's inbox, once. Returns the copies.
+    func escalate(createdBefore deadline: Int64, now: Int64) async throws -> [Contactpoint_V1_Alert] {
+        try await writer.write { db in
+            let due = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM alert WHERE escalated_at IS NULL AND recipient_practitioner IS NOT NULL AND created_at < ?
+                    AND state IN (?, ?) ORDER BY sequence LIMIT 1000
+                    """,
+                arguments: [deadline, Contactpoint_V1_AlertState.new.code, Contactpoint_V1_AlertState.read.code])
+            var copies: [Contactpoint_V1_Alert] = []
+            for row in due {
+                let original = Self.alert(row)
+                try db.execute(sql: "UPDATE alert SET escalated_at = ? WHERE sequence = ?", arguments: [now, original.sequence])
+                var copy = original
+                copy.recipientPractitionerID = ""
+                copies.append(try Self.insert(copy, eventID: row["event_id"], now: now, escalatedFrom: Int64(original.sequence), db))
+            }
+            return copies
+        }
+    }
+
+    /// Appends audit events of reads (which change nothing else), in one transaction.
+    func appendAuditEvents(_ events: [Contactpoint_V1_AuditEvent]) async throws {
+        try await writer.write { db in
+            for event in events { try OutboxTables.appendAudit(event, db) }
+        }
+    }
+
+    // MARK: Rows
+
+    private static func insert(
+        _ draft: Contactpoint_V1_Alert, eventID: String, now: Int64, escalatedFrom: Int64? = nil, _ db: Database
+    ) throws -> Contactpoint_V1_Alert {
+        var content = draft
+        for field in [\Contactpoint_V1_Alert.recipientOrganisationID, \.recipientPractitionerID] { content[keyPath: field] = "" }
+        content.sequence = 0
+        content.alertID = ""
+        try db.execute(
+            sql: """
+                INSERT INTO alert (event_id, child_id, recipient_organisation, recipient_practitioner, content, created_at, state, updated_at,
+                    escalated_from)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                eventID, draft.childID, draft.recipientOrganisationID, draft.recipientPractitionerID.isEmpty ? nil : draft.recipientPractitionerID,
+                try content.serializedBytes() as Data, now, Contactpoint_V1_AlertState.new.code, now, escalatedFrom,
+            ])
+        return alert(try Row.fetchOne(db, sql: "SELECT * FROM alert WHERE sequence = ?", arguments: [db.lastInsertedRowID])!)
+    }
+
+    static func alert(_ row: Row) -> Contactpoint_V1_Alert {
+        var alert = (try? Contactpoint_V1_Alert(serializedBytes: row["content"] as Data)) ?? .init()
+        let sequence: Int64 = row["sequence"]
+        alert.sequence = UInt64(sequence)
+        alert.alertID = String(sequence)
+        alert.recipientOrganisationID = row["recipient_organisation"]
+        alert.recipientPractitionerID = row["recipient_practitioner"] ?? ""
+        alert.createdAtMs = row["created_at"]
+        alert.state = Contactpoint_V1_AlertState(code: row["state"]) ?? .unspecified
+        alert.updatedAtMs = row["updated_at"]
+        alert.updatedBy = row["updated_by"] ?? ""
+        alert.escalatedAtMs = row["escalated_at"] ?? 0
+        if let from: Int64 = row["escalated_from"] { alert.escalatedFrom = String(from) }
+        return alert
+    }
+}
+
+extension NotificationStore: AuditOutbox {
+    public func undeliveredAuditEvents(limit: Int) async throws -> [(sequence: Int64, event: Contactpoint_V1_AuditEvent)] {
+        try await writer.read { db in try OutboxTables.undeliveredAudit(limit: limit, db) }
+    }
+
+    public func markAuditEventsDelivered(through sequence: Int64) async throws {
+        try await writer.write { db in try OutboxTables.deleteAudit(through: sequence, db) }
+    }
+}

@@ -1,0 +1,73 @@
+import ContactPointAPI
+import Foundation
+import GRDB
+import RecordFields
+import StoreSupport
+
+/// The notification database (`notification.sqlite`): the change events already taken (so a
+/// redelivery makes nothing twice), the alerts — one per recipient, each with its state —, and
+/// the audit outbox.
+///
+/// An alert's content (the child, the change, who to contact) is stored as the encoded `Alert` it
+/// was made as; its recipient, state and escalation are columns, the only parts that change.
+public struct NotificationStore: Sendable {
+    let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the database at `path`: WAL, `synchronous=FULL`.
+    public static func open(path: String) throws -> NotificationStore {
+        try NotificationStore(writer: DurableDatabase.open(path: path))
+    }
+
+    private init(writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    func isAvailable() async -> Bool { await DurableDatabase.isAvailable(writer) }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("1: events taken, alerts, audit outbox") { db in
+            let states = Contactpoint_V1_AlertState.sqlList
+            try db.execute(sql: """
+                CREATE TABLE taken_event (
+                    event_id TEXT PRIMARY KEY CHECK (length(event_id) BETWEEN 1 AND 64),
+                    taken_at INTEGER NOT NULL
+                ) STRICT, WITHOUT ROWID;
+                CREATE TABLE alert (
+                    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                    event_id TEXT NOT NULL,
+                    child_id TEXT NOT NULL CHECK (length(child_id) = 10),
+                    recipient_organisation TEXT NOT NULL CHECK (length(recipient_organisation) BETWEEN 1 AND 64),
+                    -- NULL: the organisation's inbox alone.
+                    recipient_practitioner TEXT CHECK (length(recipient_practitioner) BETWEEN 1 AND 64),
+                    content BLOB NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN (\(states))),
+                    updated_at INTEGER NOT NULL,
+                    updated_by TEXT,
+                    -- When it was escalated: copied into its organisation's inbox, not acknowledged in time.
+                    escalated_at INTEGER,
+                    escalated_from INTEGER REFERENCES alert(sequence)
+                ) STRICT;
+                CREATE INDEX alert_by_practitioner ON alert(recipient_practitioner, sequence);
+                CREATE INDEX alert_by_organisation ON alert(recipient_organisation, sequence);
+                CREATE INDEX alert_to_escalate ON alert(created_at) WHERE escalated_at IS NULL AND recipient_practitioner IS NOT NULL;
+                """)
+            try db.execute(sql: OutboxTables.schema)
+        }
+        return migrator
+    }
+}
+
+extension Contactpoint_V1_AlertState: StoredCode {
+    public var code: String? {
+        switch self {
+        case .new: "new"
+        case .read: "read"
+        case .acknowledged: "acknowledged"
+        case .contactMade: "contact-made"
+        default: nil
+        }
+    }
+}
