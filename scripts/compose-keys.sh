@@ -17,6 +17,7 @@ principals=(
     "audit contactpoint.v1.Audit,grpc.health.v1.Health,grpc.health.v1.Health/audit"
     "consent contactpoint.v1.Consent,grpc.health.v1.Health,grpc.health.v1.Health/consent"
     "index contactpoint.v1.Index,grpc.health.v1.Health,grpc.health.v1.Health/index"
+    "notification contactpoint.v1.Notification,grpc.health.v1.Health,grpc.health.v1.Health/notification"
     "echo contactpoint.v1.Echo,grpc.health.v1.Health,grpc.health.v1.Health/echo"
     "operator -"
 )

@@ -14,7 +14,7 @@ func withBusClient<T: Sendable>(_ bus: BusClientOptions, _ body: @Sendable (GRPC
         return try await withGRPCClient(
             transport: try BusClientTransport(config: .init(brokers: connection.brokers, keyPair: connection.keyPair)), handleClient: body)
     } catch let error as RPCError {
-        throw CLIError("\(error.message) (\(error.code))")
+        throw CLIError("\(error.message) (\(error.code))", code: error.code)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GRPCCore
 
 /// Where `contactpoint login` keeps the session token: `$XDG_CONFIG_HOME/contactpoint/session`
 /// (else `~/.config/contactpoint/session`), mode 0600 in a 0700 directory.
@@ -36,5 +37,10 @@ enum SessionFile {
 /// A failure the command-line client explains in one line.
 struct CLIError: Error, CustomStringConvertible {
     var description: String
-    init(_ description: String) { self.description = description }
+    /// The status of the call that failed, if one did.
+    var code: RPCError.Code?
+    init(_ description: String, code: RPCError.Code? = nil) {
+        self.description = description
+        self.code = code
+    }
 }

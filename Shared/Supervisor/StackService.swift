@@ -45,6 +45,9 @@ public struct StackService: Sendable {
         StackService(
             name: "index", executable: "contactpoint-index", rpcServices: ["contactpoint.v1.Index"], dataFiles: [("database", "index.sqlite")],
             demoSettings: [("demo-children", "10000")]),
+        StackService(
+            name: "notification", executable: "contactpoint-notification", rpcServices: ["contactpoint.v1.Notification"],
+            dataFiles: [("database", "notification.sqlite")]),
         StackService(name: "echo", executable: "contactpoint-echo", rpcServices: ["contactpoint.v1.Echo"]),
     ]
 

@@ -1,1 +1,166 @@
-import Testing
+import Authentication
+import ConsentClient
+import ContactPointAPI
+import Foundation
+import GRPCCore
+import GRPCInProcessTransport
+import Identifiers
+import Logging
+@testable import Notification
+import SecurityPrimitives
+import Synchronization
+
+/// A notification service on a real SQLite file in a temporary directory, behind the session
+/// interceptor, served over the in-process transport; consent decisions and the clock are the test's.
+final class NotificationFixture: Sendable {
+    let directory: String
+    let store: NotificationStore
+    let signingKey = Ed25519.PrivateKey.generate()
+    let verifier = SessionVerifier()
+    let hub = AlertHub()
+    /// What consent allows: "<child id>/<service type code>"; `consentDown` makes every question fail.
+    let consent = Locked<Set<String>>([])
+    let consentDown = Locked(false)
+    let now = Locked<Int64>(1_780_000_000_000)
+
+    static let child = (2001...2020).lazy.compactMap { ContactPointID(serial: $0) }.first!.digits
+    /// The in-process transport's peer: the "bus principal" of every call in these tests.
+    static let peer = "in-process:\(getpid())"
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("notification-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        store = try NotificationStore.open(path: "\(directory)/notification.sqlite")
+        verifier.trust(keys: ["k1": signingKey.publicKey])
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: directory) }
+
+    private struct Consent: ConsentDecisions {
+        let allowed: Locked<Set<String>>
+        let down: Locked<Bool>
+        func allowed(_ serviceTypes: Set<Contactpoint_V1_ServiceType>, childID: String) async throws -> Set<Contactpoint_V1_ServiceType> {
+            if down.value { throw RPCError(code: .unavailable, message: "consent is down") }
+            let allowed = allowed.value
+            return serviceTypes.filter { type in allowed.contains("\(childID)/\(type.rawValue)") }
+        }
+        func recordConsent(_ request: Contactpoint_V1_RecordConsentRequest) async throws {}
+    }
+
+    func allow(_ type: Contactpoint_V1_ServiceType, child: String = NotificationFixture.child) {
+        consent.update { $0.insert("\(child)/\(type.rawValue)") }
+    }
+
+    var escalator: Escalator {
+        let now = now
+        return Escalator(store: store, hub: hub, after: .seconds(3600), interval: .seconds(60), clock: { now.value }, logger: Logger(label: "test"))
+    }
+
+    /// Runs the service for the duration of `body`. `feeders` may deliver; `gateways` maps principals to organisations.
+    func run<T: Sendable>(
+        feeders: Set<String> = [NotificationFixture.peer], gateways: [String: String] = [:],
+        _ body: @Sendable (Contactpoint_V1_Notification.Client<InProcessTransport.Client>) async throws -> T
+    ) async throws -> T {
+        let now = now
+        let service = NotificationRPCService(
+            store: store, consent: Consent(allowed: consent, down: consentDown), hub: hub, feeders: feeders, gateways: gateways,
+            pollInterval: .milliseconds(50), clock: { now.value })
+        let transport = InProcessTransport()
+        let server = GRPCServer(
+            transport: transport.server, services: [service],
+            interceptors: [
+                AuthenticationInterceptor(
+                    verifier: verifier, publicMethods: NotificationRPCService.publicMethods,
+                    sessionOptionalMethods: NotificationRPCService.sessionOptionalMethods)
+            ])
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.serve() }
+            defer {
+                server.beginGracefulShutdown()
+                group.cancelAll()
+            }
+            return try await withGRPCClient(transport: transport.client) { client in
+                try await body(Contactpoint_V1_Notification.Client(wrapping: client))
+            }
+        }
+    }
+
+    func session(_ practitioner: String, org: String, roles: [String] = ["practitioner"]) throws -> Metadata {
+        let seconds = Int64(Date().timeIntervalSince1970)
+        let claims = SessionClaims(
+            sub: practitioner, sid: "s-\(practitioner)", org: org, la: "E09000033", roles: roles, iat: seconds, exp: seconds + 900, stepUpAt: seconds)
+        let token = try CompactJWS.sign(payload: Array(try JSONEncoder().encode(claims)), keyID: "k1", with: signingKey)
+        return ["authorization": "Bearer \(token)"]
+    }
+
+    func auditOutbox() async throws -> [Contactpoint_V1_AuditEvent] {
+        try await store.undeliveredAuditEvents(limit: 10_000).map(\.event)
+    }
+
+    // MARK: Events
+
+    static func involvement(_ id: String, org: String, _ type: Contactpoint_V1_ServiceType = .educationalSetting) -> Contactpoint_V1_Involvement {
+        .with {
+            $0.involvementID = id
+            $0.childID = child
+            $0.serviceType = type
+            $0.sensitive = [.camhs, .sexualHealth, .mentalHealth, .substanceMisuse].contains(type)
+            $0.organisationID = org
+            $0.organisationName = "Organisation \(org)"
+            $0.contact = .with {
+                $0.name = "Contact \(id)"
+                $0.role = "Lead"
+                $0.telephone = "020 7946 0000"
+            }
+            $0.startDate = "2026-01-01"
+        }
+    }
+
+    /// An event of `change` by the involvement `from`, telling the `others` (involvement, its recorder).
+    static func event(
+        _ change: String = "indicator-raised", from: Contactpoint_V1_Involvement, others: [(Contactpoint_V1_Involvement, String)],
+        shielded: Bool = false
+    ) -> Contactpoint_V1_IndexChangeEvent {
+        .with {
+            $0.eventID = UUID().uuidString.lowercased()
+            $0.occurredAtMs = 1
+            $0.change = change
+            $0.childID = child
+            $0.involvementID = from.involvementID
+            $0.organisationID = from.organisationID
+            $0.serviceType = from.serviceType
+            if change == "indicator-raised" { $0.indicator = .informationToShare }
+            $0.practitionerID = "p-origin"
+            $0.child = .with {
+                $0.name = .with {
+                    $0.given = "Amelia"
+                    $0.family = "Smith"
+                }
+                $0.dateOfBirth = "2015-04-01"
+                $0.shielded = shielded
+                if !shielded { $0.postcode = "SW1A 1AA" }
+            }
+            $0.involvement = from
+            $0.recipients = others.map { involvement, practitioner in
+                .with {
+                    $0.involvement = involvement
+                    $0.practitionerID = practitioner
+                }
+            }
+        }
+    }
+
+    static let school = involvement("1", org: "org-school")
+    static let gp = involvement("2", org: "org-gp", .gpPractice)
+    static let socialCare = involvement("3", org: "org-social-care", .socialCare)
+    static let schoolNurse = involvement("4", org: "org-school", .schoolNurse)
+    static let yot = involvement("5", org: "org-yot", .youthOffendingTeam)
+}
+
+/// A value shared between a test and the code under test.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    var value: Value { mutex.withLock { $0 } }
+    func update(_ body: (inout Value) -> Void) { mutex.withLock { body(&$0) } }
+}

@@ -1,0 +1,54 @@
+import ContactPointAPI
+import GRPCCore
+@testable import Notification
+import Synchronization
+import Testing
+
+@Suite("Live alerts")
+struct SubscribeTests {
+    typealias F = NotificationFixture
+
+    @Test("a subscriber gets its backlog, then each new alert as it is stored; reconnecting from its cursor it misses nothing and sees nothing twice")
+    func resumeFromCursor() async throws {
+        let fixture = try NotificationFixture()
+        try await fixture.run { notification in
+            let gp = try fixture.session("p-gp", org: "org-gp")
+            @Sendable func deliver() async throws {
+                _ = try await notification.deliverChanges(.with { $0.events = [F.event(from: F.school, others: [(F.gp, "p-gp"), (F.socialCare, "p-sw")])] })
+            }
+            try await deliver()
+            /// Follows from `after` until `count` alerts came; `whileFollowing` runs once the backlog is in.
+            func follow(after: UInt64, count: Int, whileFollowing: @escaping @Sendable () async throws -> Void) async throws -> [Contactpoint_V1_Alert] {
+                try await notification.subscribe(.with { $0.after = after }, metadata: gp) { response in
+                    var alerts: [Contactpoint_V1_Alert] = []
+                    var started = false
+                    for try await alert in response.messages {
+                        alerts.append(alert)
+                        if !started {
+                            started = true
+                            try await whileFollowing()
+                        }
+                        if alerts.count == count { break }
+                    }
+                    return alerts
+                }
+            }
+            // The backlog (1), then two delivered while following.
+            let first = try await follow(after: 0, count: 3) {
+                try await deliver()
+                try await deliver()
+            }
+            #expect(first.map(\.sequence) == first.map(\.sequence).sorted() && Set(first.map(\.alertID)).count == 3)
+            #expect(first.allSatisfy { $0.recipientPractitionerID == "p-gp" })
+            // Disconnected: two more are stored; resuming from the last seen gets exactly those, then a live one.
+            try await deliver()
+            try await deliver()
+            let second = try await follow(after: first.last!.sequence, count: 3) { try await deliver() }
+            #expect(second.count == 3 && second.allSatisfy { $0.sequence > first.last!.sequence })
+            let all = try await notification.listAlerts(.init(), metadata: gp).alerts
+            #expect((first + second).map(\.alertID) == all.map(\.alertID))
+            // Each batch sent was audited as a read.
+            #expect(try await fixture.auditOutbox().filter { $0.action == "notification/follow-alerts" }.count >= 2)
+        }
+    }
+}
