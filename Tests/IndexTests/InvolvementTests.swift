@@ -162,4 +162,31 @@ struct InvolvementTests {
         }
         #expect(error?.code == .permissionDenied)
     }
+
+    @Test("an alerting change event carries the child, the changed involvement and every other involvement not ended, with its recorder")
+    func changeEventRecipients() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            var entry = IndexFixture.child("Amelia", "Smith", born: "2015-04-01")
+            entry.involvements = [IndexFixture.involvement(.youthOffendingTeam, org: "org-yot", name: "Westminster YOT")]
+            let id = try await fixture.put([entry], index)[0]
+            let gp = try await index.recordInvolvement(
+                .with { $0.childID = id; $0.involvement = IndexFixture.involvement(.gpPractice, name: "Riverside Surgery") },
+                metadata: try fixture.session("p-gp", org: "org-gp"))
+            let ended = try await index.recordInvolvement(
+                .with { $0.childID = id; $0.involvement = IndexFixture.involvement(.socialCare, name: "Social care") },
+                metadata: try fixture.session("p-sw", org: "org-sw"))
+            _ = try await index.endInvolvement(.with { $0.involvementID = ended.involvementID }, metadata: try fixture.session("p-sw", org: "org-sw"))
+            let school = try await index.recordInvolvement(
+                .with { $0.childID = id; $0.involvement = IndexFixture.involvement() }, metadata: try fixture.session("p-1", org: "org-school"))
+            let event = try #require(try await fixture.changeOutbox().last)
+            #expect(event.change == "involvement-recorded" && event.involvement.involvementID == school.involvementID)
+            #expect(event.involvement.contact.name == "Sam Teacher" && event.child.name.family == "Smith" && event.child.postcode == "SW1A 1AA")
+            // The feed's involvement (recorder empty: its organisation's inbox) and the GP's; not the ended one.
+            #expect(event.recipients.map(\.involvement.organisationID) == ["org-yot", "org-gp"])
+            #expect(event.recipients.map(\.practitionerID) == ["", "p-gp"] && event.recipients[1].involvement.involvementID == gp.involvementID)
+            // Ending tells no one: the event carries no recipients.
+            #expect(try await fixture.changeOutbox().first { $0.change == "involvement-ended" }?.recipients.isEmpty == true)
+        }
+    }
 }
