@@ -11,7 +11,7 @@ import Testing
 /// reaches the auditors' review queue.
 @Suite("Consent end to end", .timeLimit(.minutes(3)))
 struct ConsentEndToEndTests {
-    @Test("a clinic's involvement is recorded and shown only under consent; withdrawal hides it at once; an override shows it again and is reviewed")
+    @Test("a clinic's involvement is recorded, shown and announced only under consent; withdrawal hides it and stops its alerts at once; an override shows it again and is reviewed")
     func consentJourney() async throws {
         let stack = try await LocalStack.start()
         try await stack.waitForStatus("healthy") { $0.isHealthy }
@@ -95,6 +95,26 @@ struct ConsentEndToEndTests {
             #expect(try await !shownToSam())
             let ownView = try await index.viewRecord(.with { $0.childID = childID; $0.reason = .with { $0.code = .serviceProvision } }, metadata: clinic)
             #expect(ownView.involvements.map(\.serviceType).contains(.sexualHealth))
+
+            // Alerts: the school was told of both the clinic's involvements while consent stood. Withdrawn, the
+            // sexual-health flag is not announced; the CAMHS one (consent standing) is, and delivery is in order,
+            // so once it is in, the other would have been too.
+            let involvementIDs = Dictionary(ownView.involvements.map { ($0.serviceType, $0.involvementID) }, uniquingKeysWith: { first, _ in first })
+            for type in [Contactpoint_V1_ServiceType.sexualHealth, .camhs] {
+                _ = try await index.setIndicator(
+                    .with { $0.involvementID = involvementIDs[type]!; $0.kind = .takingAction; $0.raised = true }, metadata: clinic)
+            }
+            let notification = Contactpoint_V1_Notification.Client(wrapping: client)
+            var alerts: [Contactpoint_V1_Alert] = []
+            let waited = ContinuousClock.now
+            while !alerts.contains(where: { $0.change == "indicator-raised" }), waited.duration(to: .now) < .seconds(30) {
+                alerts = try await notification.listAlerts(.init(), metadata: sam).alerts
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(alerts.map { "\($0.change) \($0.from.serviceType.rawValue)" } == [
+                "involvement-recorded \(Contactpoint_V1_ServiceType.sexualHealth.rawValue)", "involvement-recorded \(Contactpoint_V1_ServiceType.camhs.rawValue)",
+                "indicator-raised \(Contactpoint_V1_ServiceType.camhs.rawValue)",
+            ], "\(alerts.map(\.change))")
 
             // Jo, a named person who entered a code at login, overrides for child protection.
             let override = try await consent.recordOverride(
