@@ -17,7 +17,7 @@ final class NotificationFixture: Sendable {
     let store: NotificationStore
     let signingKey = Ed25519.PrivateKey.generate()
     let verifier = SessionVerifier()
-    let hub = AlertHub()
+    let hub = AlertHub(capacity: 4)
     /// What consent allows: "<child id>/<service type code>"; `consentDown` makes every question fail.
     let consent = Locked<Set<String>>([])
     let consentDown = Locked(false)

@@ -1,6 +1,7 @@
 import ContactPointAPI
 import GRPCCore
 @testable import Notification
+import ServiceRuntime
 import Synchronization
 import Testing
 
@@ -50,5 +51,15 @@ struct SubscribeTests {
             // Each batch sent was audited as a read.
             #expect(try await fixture.auditOutbox().filter { $0.action == "notification/follow-alerts" }.count >= 2)
         }
+    }
+
+    @Test("followers are bounded: each holds a worker session, so past the hub's capacity a subscription is refused until one ends")
+    func boundedFollowers() {
+        let hub = AlertHub(capacity: 2)
+        let first = hub.register(.practitioner("p-1"), Wakeup())
+        #expect(first != nil && hub.register(.practitioner("p-2"), Wakeup()) != nil)
+        #expect(hub.register(.practitioner("p-3"), Wakeup()) == nil)
+        hub.unregister(first!)
+        #expect(hub.register(.practitioner("p-3"), Wakeup()) != nil)
     }
 }

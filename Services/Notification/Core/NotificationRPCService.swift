@@ -24,7 +24,7 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
     /// Unix milliseconds now.
     let clock: @Sendable () -> Int64
 
-    init(
+    public init(
         store: NotificationStore, consent: any ConsentDecisions, hub: AlertHub, feeders: Set<String>, gateways: [String: String],
         subscriptionLifetime: Duration = .seconds(300), pollInterval: Duration = .seconds(1), clock: @escaping @Sendable () -> Int64
     ) {
@@ -119,7 +119,11 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
     ) async throws {
         let reader = try reader(organisationInbox: request.organisation, context)
         let wakeup = Wakeup()
-        let subscription = hub.register(reader.audience, wakeup)
+        guard let subscription = hub.register(reader.audience, wakeup) else {
+            throw RPCError(
+                code: .resourceExhausted,
+                message: "this notification instance follows \(hub.capacity) subscribers already: list alerts instead, or try again later")
+        }
         defer { hub.unregister(subscription) }
         var cursor = request.after
         let end = ContinuousClock.now + subscriptionLifetime

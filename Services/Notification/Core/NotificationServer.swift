@@ -49,7 +49,8 @@ public enum NotificationServer {
         let consentTransport = try BusClientTransport(config: .init(brokers: shared.brokers, keyPair: shared.keyPair), logger: logger)
         let consentClient = GRPCClient(transport: consentTransport)
         let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
-        let hub = AlertHub()
+        // A follower holds a worker session: keep some of each broker's free for deliveries and reads.
+        let hub = AlertHub(capacity: max(1, shared.sessionsPerBroker - 4))
         let trust = SessionTrust()
         logger.notice(
             "notification ready",
