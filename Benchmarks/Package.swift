@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "bus-benchmark", targets: ["BusBenchmark"]),
         .executable(name: "audit-benchmark", targets: ["AuditBenchmark"]),
         .executable(name: "index-benchmark", targets: ["IndexBenchmark"]),
+        .executable(name: "notification-benchmark", targets: ["NotificationBenchmark"]),
     ],
     dependencies: [
         .package(name: "ContactPoint", path: ".."),
@@ -66,6 +67,23 @@ let package = Package(
                 .product(name: "BusTransport", package: "ContactPoint"),
                 .product(name: "ContactPointAPI", package: "ContactPoint"),
                 .product(name: "SecurityPrimitives", package: "ContactPoint"),
+                .product(name: "ZeroMQ", package: "ContactPoint"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "NotificationBenchmark",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "Index", package: "ContactPoint"),
+                .product(name: "Notification", package: "ContactPoint"),
+                .product(name: "ConsentClient", package: "ContactPoint"),
+                .product(name: "Authentication", package: "ContactPoint"),
+                .product(name: "BusTransport", package: "ContactPoint"),
+                .product(name: "ContactPointAPI", package: "ContactPoint"),
+                .product(name: "SecurityPrimitives", package: "ContactPoint"),
+                .product(name: "ServiceRuntime", package: "ContactPoint"),
                 .product(name: "ZeroMQ", package: "ContactPoint"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),

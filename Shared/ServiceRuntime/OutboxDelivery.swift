@@ -94,18 +94,27 @@ public final class Wakeup: Sendable {
             try? await Task.sleep(for: duration)
             signal()
         }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready = state.withLock { state -> Bool in
-                if state.pending {
-                    state.pending = false
-                    return true
-                }
-                state.waiter = continuation
-                return false
-            }
-            if ready { continuation.resume() }
-        }
+        await wait()
         timer.cancel()
         // A timer that fired after a real signal leaves a stale `pending`: harmless, one extra poll.
+    }
+
+    /// Returns at the next signal (at once if one came since the last wait), or when the task is cancelled.
+    public func wait() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { state -> Bool in
+                    if state.pending {
+                        state.pending = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        } onCancel: {
+            signal()
+        }
     }
 }

@@ -3,9 +3,14 @@ public import GRDB
 /// How a service opens its SQLite database: WAL (a pool of readers beside one writer), a busy
 /// timeout, and `synchronous=FULL`, so that an acknowledged write survives a crash or power loss.
 public enum DurableDatabase {
-    /// - Parameter prepare: more per-connection settings (a cache size, say).
-    public static func open(path: String, prepare: @escaping @Sendable (Database) throws -> Void = { _ in }) throws -> DatabasePool {
+    /// - Parameters:
+    ///   - readers: the most concurrent read connections (GRDB's default is 5).
+    ///   - prepare: more per-connection settings (a cache size, say).
+    public static func open(
+        path: String, readers: Int = 5, prepare: @escaping @Sendable (Database) throws -> Void = { _ in }
+    ) throws -> DatabasePool {
         var configuration = Configuration()
+        configuration.maximumReaderCount = readers
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")

@@ -8,6 +8,7 @@ import Identifiers
 import Logging
 @testable import Notification
 import SecurityPrimitives
+import ServiceRuntime
 import Synchronization
 
 /// A notification service on a real SQLite file in a temporary directory, behind the session
@@ -17,7 +18,7 @@ final class NotificationFixture: Sendable {
     let store: NotificationStore
     let signingKey = Ed25519.PrivateKey.generate()
     let verifier = SessionVerifier()
-    let hub = AlertHub(capacity: 4)
+    let hub = AlertHub(capacity: 4, pollInterval: .milliseconds(50))
     /// What consent allows: "<child id>/<service type code>"; `consentDown` makes every question fail.
     let consent = Locked<Set<String>>([])
     let consentDown = Locked(false)
@@ -62,9 +63,10 @@ final class NotificationFixture: Sendable {
         _ body: @Sendable (Contactpoint_V1_Notification.Client<InProcessTransport.Client>) async throws -> T
     ) async throws -> T {
         let now = now
+        let reads = store.readCommitter()
         let service = NotificationRPCService(
-            store: store, consent: Consent(allowed: consent, down: consentDown), hub: hub, feeders: feeders, gateways: gateways,
-            pollInterval: .milliseconds(50), clock: { now.value })
+            store: store, reads: reads, consent: Consent(allowed: consent, down: consentDown), hub: hub, feeders: feeders, gateways: gateways,
+            clock: { now.value })
         let transport = InProcessTransport()
         let server = GRPCServer(
             transport: transport.server, services: [service],
@@ -75,6 +77,8 @@ final class NotificationFixture: Sendable {
             ])
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
+            group.addTask { await reads.run() }
+            group.addTask { try await self.hub.run() }
             defer {
                 server.beginGracefulShutdown()
                 group.cancelAll()

@@ -4,7 +4,7 @@ public import ContactPointAPI
 import Foundation
 public import GRPCCore
 import Identifiers
-import ServiceRuntime
+public import ServiceRuntime
 
 /// The notification service's RPCs. Change events come from the principals in `feeders`; alerts
 /// are read and moved on by a practitioner (their session) or an agency gateway (its bus
@@ -12,6 +12,8 @@ import ServiceRuntime
 /// Every read is an audit event written before the alerts are sent.
 public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleServiceProtocol {
     let store: NotificationStore
+    /// Read events, group-committed to the audit outbox.
+    let reads: GroupCommitter<Contactpoint_V1_AuditEvent, Void>
     let planner: AlertPlanner
     let hub: AlertHub
     let feeders: Set<String>
@@ -19,22 +21,21 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
     let gateways: [String: String]
     /// How long one Subscribe call streams before it ends (the client resumes from its cursor).
     let subscriptionLifetime: Duration
-    /// How often a subscriber looks for alerts stored by other instances.
-    let pollInterval: Duration
     /// Unix milliseconds now.
     let clock: @Sendable () -> Int64
 
+    /// - Parameter reads: from ``NotificationStore/readCommitter(maximumBatch:)``, run as a companion service.
     public init(
-        store: NotificationStore, consent: any ConsentDecisions, hub: AlertHub, feeders: Set<String>, gateways: [String: String],
-        subscriptionLifetime: Duration = .seconds(300), pollInterval: Duration = .seconds(1), clock: @escaping @Sendable () -> Int64
+        store: NotificationStore, reads: GroupCommitter<Contactpoint_V1_AuditEvent, Void>, consent: any ConsentDecisions, hub: AlertHub, feeders: Set<String>, gateways: [String: String],
+        subscriptionLifetime: Duration = .seconds(300), clock: @escaping @Sendable () -> Int64
     ) {
         self.store = store
+        self.reads = reads
         self.planner = AlertPlanner(consent: consent)
         self.hub = hub
         self.feeders = feeders
         self.gateways = gateways
         self.subscriptionLifetime = subscriptionLifetime
-        self.pollInterval = pollInterval
         self.clock = clock
     }
 
@@ -82,7 +83,7 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
         let reader = try reader(organisationInbox: request.organisation, context)
         guard request.pageSize <= 500 else { throw RPCError(code: .invalidArgument, message: "page_size: at most 500") }
         let limit = request.pageSize == 0 ? Self.pageSize : Int(request.pageSize)
-        let alerts = try await store.alerts(for: reader.audience, after: request.after, limit: limit + 1)
+        let alerts = try await store.alerts(for: reader.audience, after: request.after, limit: limit + 1).alerts
         let page = Array(alerts.prefix(limit))
         try await recordRead(page, by: reader, action: "list-alerts")
         return .with {
@@ -118,24 +119,56 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
         request: Contactpoint_V1_SubscribeRequest, response: RPCWriter<Contactpoint_V1_Alert>, context: ServerContext
     ) async throws {
         let reader = try reader(organisationInbox: request.organisation, context)
-        let wakeup = Wakeup()
-        guard let subscription = hub.register(reader.audience, wakeup) else {
+        guard let (subscription, subscriber) = hub.register(reader.audience) else {
             throw RPCError(
                 code: .resourceExhausted,
                 message: "this notification instance follows \(hub.capacity) subscribers already: list alerts instead, or try again later")
         }
         defer { hub.unregister(subscription) }
-        var cursor = request.after
         let end = ContinuousClock.now + subscriptionLifetime
-        while !Task.isCancelled, ContinuousClock.now < end {
-            let page = try await store.alerts(for: reader.audience, after: cursor, limit: Self.pageSize)
-            if let last = page.last {
-                try await recordRead(page, by: reader, action: "follow-alerts")
-                for alert in page { try await response.write(alert) }
-                cursor = last.sequence
-                if page.count == Self.pageSize { continue }
+        // The lifetime ends the stream even when no alert comes.
+        let lifetime = Task {
+            try? await Task.sleep(until: end)
+            subscriber.wakeup.signal()
+        }
+        defer { lifetime.cancel() }
+        var cursor = request.after
+        /// Every alert up to this sequence has been sent, or is not this subscriber's.
+        var considered: UInt64 = 0
+        func send(_ alerts: [Contactpoint_V1_Alert]) async throws {
+            guard let last = alerts.last else { return }
+            try await recordRead(alerts, by: reader, action: "follow-alerts")
+            for alert in alerts { try await response.write(alert) }
+            cursor = last.sequence
+        }
+        func readDatabase() async throws {
+            while true {
+                let page = try await store.alerts(for: reader.audience, after: cursor, limit: Self.pageSize)
+                try await send(page.alerts)
+                guard page.alerts.count == Self.pageSize else {
+                    considered = max(considered, page.newest)
+                    return
+                }
             }
-            await wakeup.wait(upTo: pollInterval)
+        }
+        try await readDatabase()
+        while !Task.isCancelled, ContinuousClock.now < end {
+            // Woken by alerts stored here, the hub's tick (alerts stored elsewhere), the lifetime's end or cancellation.
+            await subscriber.wakeup.wait()
+            let (batches, overflowed) = subscriber.takeBatches()
+            var mine: [Contactpoint_V1_Alert] = []
+            var needsDatabase = batches.isEmpty || overflowed
+            for batch in batches where batch.through > considered {
+                // A gap (another instance stored alerts in between, or this one is behind): read the database.
+                guard batch.after <= considered else {
+                    needsDatabase = true
+                    break
+                }
+                mine += batch.alerts.filter { $0.sequence > cursor && reader.audience.contains($0) }
+                considered = batch.through
+            }
+            try await send(mine)
+            if needsDatabase { try await readDatabase() }
         }
     }
 
@@ -170,12 +203,11 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
     /// Audits a read of alerts before they are sent; if it cannot be recorded, nothing is sent.
     private func recordRead(_ alerts: [Contactpoint_V1_Alert], by reader: Reader, action: String) async throws {
         do {
-            try await store.appendAuditEvents([
+            try await reads.submit(
                 event(reader, action: action, category: .disclosure) {
                     $0.childIds = Array(Set(alerts.map(\.childID))).sorted()
                     $0.disclosedFields = alerts.isEmpty ? [] : ["alerts"]
-                }
-            ])
+                })
         } catch {
             throw RPCError(code: .unavailable, message: "the read cannot be recorded in the audit trail, so nothing is sent: try again")
         }

@@ -46,6 +46,7 @@ public enum NotificationServer {
 
     public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws -> BusService {
         let store = try NotificationStore.open(path: settings.database)
+        let reads = store.readCommitter()
         let consentTransport = try BusClientTransport(config: .init(brokers: shared.brokers, keyPair: shared.keyPair), logger: logger)
         let consentClient = GRPCClient(transport: consentTransport)
         let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -58,7 +59,7 @@ public enum NotificationServer {
         return BusService(
             rpcServices: [
                 NotificationRPCService(
-                    store: store, consent: ConsentServiceClient(client: consentClient, logger: logger), hub: hub, feeders: Set(settings.feeders),
+                    store: store, reads: reads, consent: ConsentServiceClient(client: consentClient, logger: logger), hub: hub, feeders: Set(settings.feeders),
                     gateways: settings.gateways, subscriptionLifetime: settings.subscriptionLifetime, clock: clock)
             ],
             interceptors: [
@@ -67,7 +68,7 @@ public enum NotificationServer {
             ],
             readinessChecks: [{ await store.isAvailable() }],
             companions: [
-                trust.refresher(settings: shared, logger: logger), ClientConnections(client: consentClient),
+                trust.refresher(settings: shared, logger: logger), ClientConnections(client: consentClient), reads, hub,
                 Escalator(store: store, hub: hub, after: settings.escalateAfter, interval: settings.escalationInterval, clock: clock, logger: logger),
                 AuditForwarder(outbox: store, settings: shared, logger: logger),
             ])

@@ -11,9 +11,9 @@ extension NotificationStore {
     /// `alerts` are each event's alerts by event id (content and recipient, no sequence yet).
     func take(
         _ events: [Contactpoint_V1_IndexChangeEvent], now: Int64, alerts: [String: [Contactpoint_V1_Alert]]
-    ) async throws -> (stored: [Contactpoint_V1_Alert], duplicates: Int) {
+    ) async throws -> (stored: AlertBatch, duplicates: Int) {
         try await writer.write { db in
-            var stored: [Contactpoint_V1_Alert] = []
+            var stored = AlertBatch(after: try Self.newestSequence(db))
             var duplicates = 0
             for event in events {
                 try db.execute(sql: "INSERT OR IGNORE INTO taken_event (event_id, taken_at) VALUES (?, ?)", arguments: [event.eventID, now])
@@ -27,14 +27,16 @@ extension NotificationStore {
         }
     }
 
-    /// The audience's alerts after `cursor`, oldest first.
-    func alerts(for audience: AlertAudience, after cursor: UInt64, limit: Int) async throws -> [Contactpoint_V1_Alert] {
+    /// The audience's alerts after `cursor`, oldest first, and the newest sequence of any alert
+    /// when they were read: every alert up to it was either among them or not the audience's.
+    func alerts(for audience: AlertAudience, after cursor: UInt64, limit: Int) async throws -> (alerts: [Contactpoint_V1_Alert], newest: UInt64) {
         try await writer.read { db in
             let condition = audience.condition
-            return try Row.fetchAll(
+            let alerts = try Row.fetchAll(
                 db, sql: "SELECT * FROM alert WHERE \(condition.sql) AND sequence > ? ORDER BY sequence LIMIT ?",
                 arguments: [condition.argument, Int64(cursor), limit]
             ).map(Self.alert)
+            return (alerts, try Self.newestSequence(db))
         }
     }
 
@@ -66,8 +68,9 @@ extension NotificationStore {
 
     /// Copies every practitioner's alert not acknowledged (still new or read) within `deadline`
     /// of its creation into its organisation's inbox, once. Returns the copies.
-    func escalate(createdBefore deadline: Int64, now: Int64) async throws -> [Contactpoint_V1_Alert] {
+    func escalate(createdBefore deadline: Int64, now: Int64) async throws -> AlertBatch {
         try await writer.write { db in
+            var copies = AlertBatch(after: try Self.newestSequence(db))
             let due = try Row.fetchAll(
                 db,
                 sql: """
@@ -75,7 +78,6 @@ extension NotificationStore {
                     AND state IN (?, ?) ORDER BY sequence LIMIT 1000
                     """,
                 arguments: [deadline, Contactpoint_V1_AlertState.new.code, Contactpoint_V1_AlertState.read.code])
-            var copies: [Contactpoint_V1_Alert] = []
             for row in due {
                 let original = Self.alert(row)
                 try db.execute(sql: "UPDATE alert SET escalated_at = ? WHERE sequence = ?", arguments: [now, original.sequence])
@@ -87,14 +89,22 @@ extension NotificationStore {
         }
     }
 
-    /// Appends audit events of reads (which change nothing else), in one transaction.
-    func appendAuditEvents(_ events: [Contactpoint_V1_AuditEvent]) async throws {
-        try await writer.write { db in
-            for event in events { try OutboxTables.appendAudit(event, db) }
+    /// The group commit of read events into the audit outbox (run it as a companion service):
+    /// every follower woken by one flag reads at once, and their events share a transaction.
+    public func readCommitter(maximumBatch: Int = 1024) -> GroupCommitter<Contactpoint_V1_AuditEvent, Void> {
+        GroupCommitter(maximumBatch: maximumBatch) { events in
+            try await writer.write { db in
+                for event in events { try OutboxTables.appendAudit(event, db) }
+            }
+            return events.map { _ in () }
         }
     }
 
     // MARK: Rows
+
+    private static func newestSequence(_ db: Database) throws -> UInt64 {
+        UInt64(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) FROM alert") ?? 0)
+    }
 
     private static func insert(
         _ draft: Contactpoint_V1_Alert, eventID: String, now: Int64, escalatedFrom: Int64? = nil, _ db: Database

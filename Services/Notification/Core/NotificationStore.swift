@@ -15,7 +15,8 @@ public struct NotificationStore: Sendable {
 
     /// Opens (creating if needed) the database at `path`: WAL, `synchronous=FULL`.
     public static func open(path: String) throws -> NotificationStore {
-        try NotificationStore(writer: DurableDatabase.open(path: path))
+        // Every follower woken by a flag reads its alerts at once.
+        try NotificationStore(writer: DurableDatabase.open(path: path, readers: 16))
     }
 
     private init(writer: any DatabaseWriter) throws {
