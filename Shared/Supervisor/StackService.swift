@@ -47,9 +47,7 @@ public struct StackService: Sendable {
             demoSettings: [("demo-children", "10000")]),
         StackService(
             name: "notification", executable: "contactpoint-notification", rpcServices: ["contactpoint.v1.Notification"],
-            dataFiles: [("database", "notification.sqlite")],
-            // Each live follower holds a worker session (docs/NOTIFICATION.md).
-            settings: [("sessions", "64")]),
+            dataFiles: [("database", "notification.sqlite")]),
         StackService(name: "echo", executable: "contactpoint-echo", rpcServices: ["contactpoint.v1.Echo"]),
     ]
 

@@ -3,6 +3,7 @@ import ContactPointAPI
 import Foundation
 import GRPCCore
 import Supervisor
+import Synchronization
 import Testing
 import ZeroMQ
 
@@ -12,13 +13,23 @@ final class LocalStack: Sendable {
     let directory: StackDirectory
     let up: RunningProcess
 
+    /// At most this many stacks run at once: each is a dozen processes, and more at once on two
+    /// cores starve the timing-bound tests running beside them.
+    static let permits = Permits(3)
+
     static func start(_ arguments: [String] = [], environment: [String: String] = [:]) async throws -> LocalStack {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("stack-\(UUID())").path
-        let up = try RunningProcess(
-            "contactpoint", ["up", "--data-dir", root, "--base-port", "0", "--stop-timeout", "10s"] + arguments, name: "up",
-            environment: environment)
-        try await up.waitForOutput(containing: "[up] ContactPoint is up")
-        return LocalStack(directory: StackDirectory(root: root), up: up)
+        await permits.acquire()
+        do {
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent("stack-\(UUID())").path
+            let up = try RunningProcess(
+                "contactpoint", ["up", "--data-dir", root, "--base-port", "0", "--stop-timeout", "10s"] + arguments, name: "up",
+                environment: environment)
+            try await up.waitForOutput(containing: "[up] ContactPoint is up")
+            return LocalStack(directory: StackDirectory(root: root), up: up)
+        } catch {
+            permits.release()
+            throw error
+        }
     }
 
     private init(directory: StackDirectory, up: RunningProcess) {
@@ -31,6 +42,7 @@ final class LocalStack: Sendable {
         up.killHard()
         for pid in pids { kill(pid, SIGKILL) }
         try? FileManager.default.removeItem(atPath: directory.root)
+        Self.permits.release()
     }
 
     var state: StackState {
@@ -119,6 +131,38 @@ extension LocalStack {
             }
             return try await group.reduce(into: []) { $0 += $1 }
         }
+    }
+}
+
+/// A counting semaphore for tasks: `acquire` waits (without blocking a thread) until a permit is free.
+final class Permits: Sendable {
+    private let state: Mutex<(available: Int, waiters: [CheckedContinuation<Void, Never>])>
+
+    init(_ count: Int) { state = Mutex((count, [])) }
+
+    func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let granted = state.withLock { state -> Bool in
+                guard state.available > 0 else {
+                    state.waiters.append(continuation)
+                    return false
+                }
+                state.available -= 1
+                return true
+            }
+            if granted { continuation.resume() }
+        }
+    }
+
+    func release() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard !state.waiters.isEmpty else {
+                state.available += 1
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        next?.resume()
     }
 }
 
