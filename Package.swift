@@ -299,7 +299,12 @@ let package = Package(
             path: "Clients/ContactPoint"
         ),
 
-        // Tests.
+        // Tests, and what several test targets share.
+        .target(
+            name: "TestSupport",
+            dependencies: ["Authentication", "SecurityPrimitives", .product(name: "GRPCCore", package: "grpc-swift-2")],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(
             name: "BusProtocolTests",
@@ -359,6 +364,7 @@ let package = Package(
         .testTarget(
             name: "IndexTests",
             dependencies: [
+                "TestSupport",
                 "Index", "Authentication", "SecurityPrimitives", "ContactPointAPI", "Identifiers", "ServiceRuntime", "RecordFields", "ConsentClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -369,6 +375,7 @@ let package = Package(
         .testTarget(
             name: "ConsentTests",
             dependencies: [
+                "TestSupport",
                 "Consent", "Authentication", "SecurityPrimitives", "ContactPointAPI", "Identifiers", "RecordFields",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -378,6 +385,7 @@ let package = Package(
         .testTarget(
             name: "NotificationTests",
             dependencies: [
+                "TestSupport",
                 "Notification", "Authentication", "SecurityPrimitives", "ContactPointAPI", "Identifiers", "ConsentClient", "ServiceRuntime",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -6,6 +6,7 @@ import GRPCCore
 import GRPCInProcessTransport
 import Identifiers
 import SecurityPrimitives
+import TestSupport
 import Synchronization
 
 /// A consent service on a real SQLite file in a temporary directory, behind the session
@@ -14,8 +15,7 @@ import Synchronization
 final class ConsentFixture: Sendable {
     let directory: String
     let store: ConsentStore
-    let signingKey = Ed25519.PrivateKey.generate()
-    let verifier = SessionVerifier()
+    let sessions = SessionSigner()
     /// The children on the "index": id → (local authority, organisations involved).
     let children = Locked<[String: (localAuthority: String, involved: Set<String>)]>([:])
     /// Unix milliseconds now, as the service sees it.
@@ -32,7 +32,6 @@ final class ConsentFixture: Sendable {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("consent-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try ConsentStore.open(path: "\(directory)/consent.sqlite")
-        verifier.trust(keys: ["k1": signingKey.publicKey])
         children.update {
             $0[Self.child] = (Self.authority, ["org-school"])
             $0[Self.otherChild] = ("E08000025", ["org-gp"])
@@ -69,7 +68,7 @@ final class ConsentFixture: Sendable {
         let transport = InProcessTransport()
         let server = GRPCServer(
             transport: transport.server, services: [service],
-            interceptors: [AuthenticationInterceptor(verifier: verifier, publicMethods: ConsentRPCService.publicMethods)])
+            interceptors: [AuthenticationInterceptor(verifier: sessions.verifier, publicMethods: ConsentRPCService.publicMethods)])
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             defer {
@@ -88,12 +87,7 @@ final class ConsentFixture: Sendable {
         steppedUpSecondsAgo: Int64 = 3600
     ) throws -> Metadata {
         // Tokens are checked against the real clock, steps-up against the service's.
-        let seconds = Int64(Date().timeIntervalSince1970)
-        let claims = SessionClaims(
-            sub: practitioner, sid: "s-\(practitioner)", org: org, la: la, roles: roles, iat: seconds, exp: seconds + 900,
-            stepUpAt: now.value / 1000 - steppedUpSecondsAgo)
-        let token = try CompactJWS.sign(payload: Array(try JSONEncoder().encode(claims)), keyID: "k1", with: signingKey)
-        return ["authorization": "Bearer \(token)"]
+        try sessions.metadata(practitioner, org: org, la: la, roles: roles, stepUpAt: now.value / 1000 - steppedUpSecondsAgo)
     }
 
     var namedPerson: Metadata { get throws { try session("p-named", roles: ["practitioner", "named-person"], org: "org-social-care", steppedUpSecondsAgo: 10) } }
@@ -143,12 +137,4 @@ final class ConsentFixture: Sendable {
     }
 
     static let reason = Contactpoint_V1_AccessReason.with { $0.code = .safeguardingConcern }
-}
-
-/// A value shared between a test and the code under test.
-final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    var value: Value { mutex.withLock { $0 } }
-    func update(_ body: (inout Value) -> Void) { mutex.withLock { body(&$0) } }
 }

@@ -8,6 +8,7 @@ import Identifiers
 @testable import Index
 import RecordFields
 import SecurityPrimitives
+import TestSupport
 import ServiceRuntime
 import Synchronization
 
@@ -16,8 +17,7 @@ import Synchronization
 final class IndexFixture: Sendable {
     let directory: String
     let store: IndexStore
-    let signingKey = Ed25519.PrivateKey.generate()
-    let verifier = SessionVerifier()
+    let sessions = SessionSigner()
     /// What consent allows: "<child id>/<service type code>".
     let consent = Locked<Set<String>>([])
     /// Makes every write of an access event fail.
@@ -32,7 +32,6 @@ final class IndexFixture: Sendable {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("index-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try IndexStore.open(path: "\(directory)/index.sqlite")
-        verifier.trust(keys: ["k1": signingKey.publicKey])
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
@@ -62,7 +61,7 @@ final class IndexFixture: Sendable {
             store: store, disclosures: disclosures, consent: Consent(allowed: consent),
             nicknames: .standard, standingReaders: [Self.peer], clock: { Int64(Date().timeIntervalSince1970 * 1000) })
         let transport = InProcessTransport()
-        let server = GRPCServer(transport: transport.server, services: [service], interceptors: [AuthenticationInterceptor(verifier: verifier, publicMethods: IndexRPCService.publicMethods)])
+        let server = GRPCServer(transport: transport.server, services: [service], interceptors: [AuthenticationInterceptor(verifier: sessions.verifier, publicMethods: IndexRPCService.publicMethods)])
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             group.addTask { await disclosures.run() }
@@ -81,12 +80,8 @@ final class IndexFixture: Sendable {
         _ practitioner: String = "p-1", roles: [String] = ["practitioner"], org: String = "org-school", la: String = IndexFixture.authority,
         steppedUpSecondsAgo: Int64 = 0
     ) throws -> Metadata {
-        let seconds = Int64(Date().timeIntervalSince1970)
-        let claims = SessionClaims(
-            sub: practitioner, sid: "s-\(practitioner)", org: org, la: la, roles: roles, iat: seconds, exp: seconds + 900,
-            stepUpAt: seconds - steppedUpSecondsAgo)
-        let token = try CompactJWS.sign(payload: Array(try JSONEncoder().encode(claims)), keyID: "k1", with: signingKey)
-        return ["authorization": "Bearer \(token)"]
+        try sessions.metadata(
+            practitioner, org: org, la: la, roles: roles, stepUpAt: Int64(Date().timeIntervalSince1970) - steppedUpSecondsAgo)
     }
 
     var administrator: Metadata { get throws { try session("la-admin", roles: ["la-administrator"], org: "org-la") } }
@@ -159,12 +154,4 @@ final class IndexFixture: Sendable {
     static let reason = Contactpoint_V1_AccessReason.with { $0.code = .contactPractitioners }
     /// A valid ContactPoint ID that no test puts.
     static let unknownChild = ContactPointID(serial: 1)!.digits
-}
-
-/// A value shared between a test and the code under test.
-final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    var value: Value { mutex.withLock { $0 } }
-    func update(_ body: (inout Value) -> Void) { mutex.withLock { body(&$0) } }
 }

@@ -8,6 +8,7 @@ import Identifiers
 import Logging
 @testable import Notification
 import SecurityPrimitives
+import TestSupport
 import ServiceRuntime
 import Synchronization
 
@@ -16,8 +17,7 @@ import Synchronization
 final class NotificationFixture: Sendable {
     let directory: String
     let store: NotificationStore
-    let signingKey = Ed25519.PrivateKey.generate()
-    let verifier = SessionVerifier()
+    let sessions = SessionSigner()
     let hub = AlertHub(capacity: 4, pollInterval: .milliseconds(50))
     /// What consent allows: "<child id>/<service type code>"; `consentDown` makes every question fail.
     let consent = Locked<Set<String>>([])
@@ -32,7 +32,6 @@ final class NotificationFixture: Sendable {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("notification-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try NotificationStore.open(path: "\(directory)/notification.sqlite")
-        verifier.trust(keys: ["k1": signingKey.publicKey])
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
@@ -72,7 +71,7 @@ final class NotificationFixture: Sendable {
             transport: transport.server, services: [service],
             interceptors: [
                 AuthenticationInterceptor(
-                    verifier: verifier, publicMethods: NotificationRPCService.publicMethods,
+                    verifier: sessions.verifier, publicMethods: NotificationRPCService.publicMethods,
                     sessionOptionalMethods: NotificationRPCService.sessionOptionalMethods)
             ])
         return try await withThrowingTaskGroup(of: Void.self) { group in
@@ -90,11 +89,7 @@ final class NotificationFixture: Sendable {
     }
 
     func session(_ practitioner: String, org: String, roles: [String] = ["practitioner"]) throws -> Metadata {
-        let seconds = Int64(Date().timeIntervalSince1970)
-        let claims = SessionClaims(
-            sub: practitioner, sid: "s-\(practitioner)", org: org, la: "E09000033", roles: roles, iat: seconds, exp: seconds + 900, stepUpAt: seconds)
-        let token = try CompactJWS.sign(payload: Array(try JSONEncoder().encode(claims)), keyID: "k1", with: signingKey)
-        return ["authorization": "Bearer \(token)"]
+        try sessions.metadata(practitioner, org: org, roles: roles)
     }
 
     func auditOutbox() async throws -> [Contactpoint_V1_AuditEvent] {
@@ -159,12 +154,4 @@ final class NotificationFixture: Sendable {
     static let socialCare = involvement("3", org: "org-social-care", .socialCare)
     static let schoolNurse = involvement("4", org: "org-school", .schoolNurse)
     static let yot = involvement("5", org: "org-yot", .youthOffendingTeam)
-}
-
-/// A value shared between a test and the code under test.
-final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    var value: Value { mutex.withLock { $0 } }
-    func update(_ body: (inout Value) -> Void) { mutex.withLock { body(&$0) } }
 }
