@@ -5,9 +5,7 @@ import Foundation
 import GRPCCore
 import GRPCInProcessTransport
 import Identifiers
-import SecurityPrimitives
 import TestSupport
-import Synchronization
 
 /// A consent service on a real SQLite file in a temporary directory, behind the session
 /// interceptor, served over the in-process transport; the index's answers and the clock are the

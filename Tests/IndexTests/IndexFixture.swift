@@ -7,10 +7,8 @@ import GRPCInProcessTransport
 import Identifiers
 @testable import Index
 import RecordFields
-import SecurityPrimitives
 import TestSupport
 import ServiceRuntime
-import Synchronization
 
 /// An index service on a real SQLite file in a temporary directory, behind the session
 /// interceptor, served over the in-process transport, with consent decisions the test sets.

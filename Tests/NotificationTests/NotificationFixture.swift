@@ -7,10 +7,8 @@ import GRPCInProcessTransport
 import Identifiers
 import Logging
 @testable import Notification
-import SecurityPrimitives
 import TestSupport
 import ServiceRuntime
-import Synchronization
 
 /// A notification service on a real SQLite file in a temporary directory, behind the session
 /// interceptor, served over the in-process transport; consent decisions and the clock are the test's.
