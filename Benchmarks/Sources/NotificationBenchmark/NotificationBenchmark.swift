@@ -131,6 +131,7 @@ struct NotificationBenchmark {
                                         state.count += 1
                                         if state.first == nil { state.first = now }
                                         state.last = now
+                                        state.all.append(now)
                                     }
                                     arrived.signal()
                                 }
@@ -154,22 +155,28 @@ struct NotificationBenchmark {
                         try await raise()
                         await waitForArrivals(round * recipients)
                     }
-                    var firstSamples: [Duration] = [], lastSamples: [Duration] = [], writeSamples: [Duration] = []
+                    var firstSamples: [Duration] = [], lastSamples: [Duration] = [], writeSamples: [Duration] = [], eachSamples: [Duration] = []
                     for round in 0..<flags {
                         let before = arrivals.state.withLock { $0.count }
-                        arrivals.state.withLock { $0.first = nil }
+                        arrivals.state.withLock {
+                            $0.first = nil
+                            $0.all = []
+                        }
                         let start = ContinuousClock.now
                         try await raise()
                         writeSamples.append(start.duration(to: .now))
                         await waitForArrivals(before + recipients)
-                        let (first, last) = arrivals.state.withLock { ($0.first!, $0.last!) }
+                        let (first, last, all) = arrivals.state.withLock { ($0.first!, $0.last!, $0.all) }
+                        eachSamples += all.map { start.duration(to: $0) }
                         firstSamples.append(start.duration(to: first))
                         lastSamples.append(start.duration(to: last))
                         _ = round
                     }
                     let first = Latency(samples: firstSamples), last = Latency(samples: lastSamples), write = Latency(samples: writeSamples)
+                    let each = Latency(samples: eachSamples)
                     print("\(agencies) agencies (\(recipients) live subscribers), \(flags) flags one at a time:")
                     print("  the flag itself (SetIndicator through the broker, durable): p50 \(format(write.p50))  p99 \(format(write.p99))")
+                    print("  flag → alert at a subscriber (each of \(eachSamples.count) arrivals): p50 \(format(each.p50))  p99 \(format(each.p99))")
                     print("  flag → alert at the first subscriber: p50 \(format(first.p50))  p99 \(format(first.p99))")
                     print("  flag → alert at every subscriber:     p50 \(format(last.p50))  p99 \(format(last.p99))")
 
@@ -195,5 +202,5 @@ struct NotificationBenchmark {
 
 /// The indicator alerts subscribers have received so far, and when the first and last of the current flag came.
 final class Arrivals: Sendable {
-    let state = Mutex<(count: Int, last: ContinuousClock.Instant?, first: ContinuousClock.Instant?)>((0, nil, nil))
+    let state = Mutex<(count: Int, last: ContinuousClock.Instant?, first: ContinuousClock.Instant?, all: [ContinuousClock.Instant])>((0, nil, nil, []))
 }

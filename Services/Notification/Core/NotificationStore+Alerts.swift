@@ -16,7 +16,7 @@ extension NotificationStore {
             var stored = AlertBatch(after: try Self.newestSequence(db))
             var duplicates = 0
             for event in events {
-                try db.execute(sql: "INSERT OR IGNORE INTO taken_event (event_id, taken_at) VALUES (?, ?)", arguments: [event.eventID, now])
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO taken_event (event_id, taken_at) VALUES (?, ?)").execute(arguments: [event.eventID, now])
                 guard db.changesCount == 1 else {
                     duplicates += 1
                     continue
@@ -33,7 +33,7 @@ extension NotificationStore {
         try await writer.read { db in
             let condition = audience.condition
             let alerts = try Row.fetchAll(
-                db, sql: "SELECT * FROM alert WHERE \(condition.sql) AND sequence > ? ORDER BY sequence LIMIT ?",
+                db.cachedStatement(sql: "SELECT * FROM alert WHERE \(condition.sql) AND sequence > ? ORDER BY sequence LIMIT ?"),
                 arguments: [condition.argument, Int64(cursor), limit]
             ).map(Self.alert)
             return (alerts, try Self.newestSequence(db))
@@ -103,7 +103,7 @@ extension NotificationStore {
     // MARK: Rows
 
     private static func newestSequence(_ db: Database) throws -> UInt64 {
-        UInt64(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) FROM alert") ?? 0)
+        UInt64(try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(sequence), 0) FROM alert")) ?? 0)
     }
 
     private static func insert(
@@ -113,17 +113,26 @@ extension NotificationStore {
         for field in [\Contactpoint_V1_Alert.recipientOrganisationID, \.recipientPractitionerID] { content[keyPath: field] = "" }
         content.sequence = 0
         content.alertID = ""
-        try db.execute(
-            sql: """
-                INSERT INTO alert (event_id, child_id, recipient_organisation, recipient_practitioner, content, created_at, state, updated_at,
-                    escalated_from)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                eventID, draft.childID, draft.recipientOrganisationID, draft.recipientPractitionerID.isEmpty ? nil : draft.recipientPractitionerID,
-                try content.serializedBytes() as Data, now, Contactpoint_V1_AlertState.new.code, now, escalatedFrom,
-            ])
-        return alert(try Row.fetchOne(db, sql: "SELECT * FROM alert WHERE sequence = ?", arguments: [db.lastInsertedRowID])!)
+        try db.cachedStatement(sql: """
+            INSERT INTO alert (event_id, child_id, recipient_organisation, recipient_practitioner, content, created_at, state, updated_at,
+                escalated_from)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """
+        ).execute(arguments: [
+            eventID, draft.childID, draft.recipientOrganisationID, draft.recipientPractitionerID.isEmpty ? nil : draft.recipientPractitionerID,
+            try content.serializedBytes() as Data, now, Contactpoint_V1_AlertState.new.code, now, escalatedFrom,
+        ])
+        // As `alert(_:)` would read it back.
+        var stored = draft
+        stored.sequence = UInt64(db.lastInsertedRowID)
+        stored.alertID = String(db.lastInsertedRowID)
+        stored.createdAtMs = now
+        stored.state = .new
+        stored.updatedAtMs = now
+        stored.updatedBy = ""
+        stored.escalatedAtMs = 0
+        stored.escalatedFrom = escalatedFrom.map(String.init) ?? ""
+        return stored
     }
 
     static func alert(_ row: Row) -> Contactpoint_V1_Alert {
