@@ -26,8 +26,8 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
 
     /// - Parameter reads: from ``NotificationStore/readCommitter(maximumBatch:)``, run as a companion service.
     public init(
-        store: NotificationStore, reads: GroupCommitter<Contactpoint_V1_AuditEvent, Void>, consent: any ConsentDecisions, hub: AlertHub, feeders: Set<String>, gateways: [String: String],
-        subscriptionLifetime: Duration = .seconds(300), clock: @escaping @Sendable () -> Int64
+        store: NotificationStore, reads: GroupCommitter<Contactpoint_V1_AuditEvent, Void>, consent: any ConsentDecisions, hub: AlertHub,
+        feeders: Set<String>, gateways: [String: String], subscriptionLifetime: Duration = .seconds(300), clock: @escaping @Sendable () -> Int64
     ) {
         self.store = store
         self.reads = reads
