@@ -4,9 +4,10 @@ public import GRDB
 public import SwiftProtobuf
 
 /// The two outboxes a service keeps in its own database, written in the transaction of the change
-/// they record: `audit_outbox` (encoded `AuditEvent`s, deleted once the audit service has them —
-/// the audit log keeps them for good) and `change_outbox` (encoded change events for the
-/// notification service, kept and marked when delivered).
+/// they record: `audit_outbox` (encoded `AuditEvent`s) and `change_outbox` (encoded change events
+/// for the notification service). Each event is deleted once its receiver has acknowledged it:
+/// the audit log keeps audit events for good, and a change event, which names children and
+/// practitioners, has no reason to stay once it has made its alerts.
 public enum OutboxTables {
     /// The tables, for a service's first migration.
     public static let schema = """
@@ -18,8 +19,7 @@ public enum OutboxTables {
         -- Change events (encoded protobuf messages) for the notification service.
         CREATE TABLE change_outbox (
             sequence INTEGER PRIMARY KEY AUTOINCREMENT,
-            event BLOB NOT NULL,
-            delivered_at INTEGER
+            event BLOB NOT NULL
         ) STRICT;
         """
 
@@ -47,11 +47,11 @@ public enum OutboxTables {
         limit: Int, _ db: Database
     ) throws -> [(sequence: Int64, event: Event)] {
         try Row.fetchAll(
-            db, sql: "SELECT sequence, event FROM change_outbox WHERE delivered_at IS NULL ORDER BY sequence LIMIT ?", arguments: [limit]
+            db, sql: "SELECT sequence, event FROM change_outbox ORDER BY sequence LIMIT ?", arguments: [limit]
         ).map { row in (row["sequence"], try Event(serializedBytes: row["event"] as Data)) }
     }
 
-    public static func markChangesDelivered(through sequence: Int64, at now: Int64, _ db: Database) throws {
-        try db.execute(sql: "UPDATE change_outbox SET delivered_at = ? WHERE delivered_at IS NULL AND sequence <= ?", arguments: [now, sequence])
+    public static func deleteChanges(through sequence: Int64, _ db: Database) throws {
+        try db.execute(sql: "DELETE FROM change_outbox WHERE sequence <= ?", arguments: [sequence])
     }
 }

@@ -187,6 +187,10 @@ struct InvolvementTests {
             #expect(event.recipients.map(\.practitionerID) == ["", "p-gp"] && event.recipients[1].involvement.involvementID == gp.involvementID)
             // Ending tells no one: the event carries no recipients.
             #expect(try await fixture.changeOutbox().first { $0.change == "involvement-ended" }?.recipients.isEmpty == true)
+            // Delivered (acknowledged by the notification service), events leave the outbox.
+            let outbox = try await fixture.store.undeliveredChangeEvents(limit: 100)
+            try await fixture.store.markChangeEventsDelivered(through: outbox[1].sequence)
+            #expect(try await fixture.store.undeliveredChangeEvents(limit: 100).map(\.sequence) == outbox.dropFirst(2).map(\.sequence))
         }
     }
 }

@@ -37,7 +37,7 @@ extension IndexStore: AuditOutbox {
     }
 
     func markChangeEventsDelivered(through sequence: Int64) async throws {
-        try await writer.write { db in try OutboxTables.markChangesDelivered(through: sequence, at: Int64(Date().timeIntervalSince1970 * 1000), db) }
+        try await writer.write { db in try OutboxTables.deleteChanges(through: sequence, db) }
     }
 
     // MARK: Rows
