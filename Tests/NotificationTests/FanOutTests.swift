@@ -1,4 +1,5 @@
 import ContactPointAPI
+import GRDB
 import GRPCCore
 @testable import Notification
 import Testing
@@ -32,7 +33,7 @@ struct FanOutTests {
         }
     }
 
-    @Test("delivered again (the index retrying), an event makes nothing twice; changes no one is told of make nothing")
+    @Test("delivered again (the index retrying), an event makes nothing twice; changes no one is told of make nothing; a day on, its id is forgotten")
     func idempotent() async throws {
         let fixture = try NotificationFixture()
         let events = ["indicator-raised", "involvement-ended", "indicator-cleared"].map { F.event($0, from: F.school, others: [(F.gp, "p-gp")]) }
@@ -44,6 +45,11 @@ struct FanOutTests {
             #expect(again.alerts == 0 && again.duplicates == 2)
             let listed = try await notification.listAlerts(.init(), metadata: gp)
             #expect(listed.alerts.count == 1)
+            // A day later the ids of events taken are forgotten (a redelivery comes within seconds).
+            fixture.now.update { $0 += 25 * 3_600_000 }
+            try await fixture.escalator.escalateDue()
+            let count = try await fixture.store.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM taken_event") }
+            #expect(count == 0)
         }
     }
 

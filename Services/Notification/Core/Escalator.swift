@@ -3,7 +3,8 @@ public import Logging
 public import ServiceLifecycle
 
 /// Escalates alerts not acknowledged in time into their organisation's inbox, every `interval`,
-/// and wakes the organisation's subscribers.
+/// and wakes the organisation's subscribers; and forgets the ids of change events taken more than
+/// a day before (kept only to recognise a redelivery).
 struct Escalator: Service {
     let store: NotificationStore
     let hub: AlertHub
@@ -19,6 +20,7 @@ struct Escalator: Service {
         let now = clock()
         let copies = try await store.escalate(createdBefore: now - after.components.seconds * 1000, now: now)
         hub.publish(copies)
+        try await store.forgetTakenEvents(takenBefore: now - 24 * 3_600_000)
         return copies.count
     }
 

@@ -89,6 +89,12 @@ extension NotificationStore {
         }
     }
 
+    /// Forgets the events taken before `deadline`. An event is delivered again only when the
+    /// index did not see the acknowledgement (a crash in between): within seconds, not a day.
+    func forgetTakenEvents(takenBefore deadline: Int64) async throws {
+        try await writer.write { db in try db.execute(sql: "DELETE FROM taken_event WHERE taken_at < ?", arguments: [deadline]) }
+    }
+
     /// The group commit of read events into the audit outbox (run it as a companion service):
     /// every follower woken by one flag reads at once, and their events share a transaction.
     public func readCommitter(maximumBatch: Int = 1024) -> GroupCommitter<Contactpoint_V1_AuditEvent, Void> {
