@@ -193,4 +193,17 @@ struct InvolvementTests {
             #expect(try await fixture.store.undeliveredChangeEvents(limit: 100).map(\.sequence) == outbox.dropFirst(2).map(\.sequence))
         }
     }
+
+    @Test("the change forwarder cuts a batch into calls under its byte limit, in order, an oversized event alone")
+    func forwarderChunks() throws {
+        let events = (0..<7).map { n in
+            Contactpoint_V1_IndexChangeEvent.with {
+                $0.eventID = "event-\(n)"
+                $0.practitionerID = String(repeating: "p", count: n == 3 ? 900 : 90)
+            }
+        }
+        let chunks = try ChangeForwarder.chunks(of: events, maximumBytes: 300)
+        #expect(chunks.flatMap { $0 }.map(\.eventID) == events.map(\.eventID))
+        #expect(chunks.map(\.count) == [2, 1, 1, 2, 1] && chunks.allSatisfy { chunk in chunk.count == 1 || chunk.reduce(0) { $0 + ((try? $1.serializedBytes() as [UInt8])?.count ?? 0) } <= 300 })
+    }
 }

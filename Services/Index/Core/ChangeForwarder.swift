@@ -15,6 +15,25 @@ public struct ChangeForwarder: Service {
     let settings: ServiceSettings
     let logger: Logger
 
+    /// The most bytes of events one DeliverChanges call carries (the broker's default limit is 8 MiB).
+    static let maximumCallBytes = 1 << 20
+
+    /// `events` in order, cut into runs of at most `maximumBytes` (an event larger alone goes alone).
+    static func chunks(of events: [Contactpoint_V1_IndexChangeEvent], maximumBytes: Int) throws -> [[Contactpoint_V1_IndexChangeEvent]] {
+        var chunks: [[Contactpoint_V1_IndexChangeEvent]] = []
+        var bytes = 0
+        for event in events {
+            let size = (try event.serializedBytes() as [UInt8]).count
+            if chunks.isEmpty || bytes + size > maximumBytes {
+                chunks.append([])
+                bytes = 0
+            }
+            chunks[chunks.count - 1].append(event)
+            bytes += size
+        }
+        return chunks
+    }
+
     public init(store: IndexStore, settings: ServiceSettings, logger: Logger) {
         self.store = store
         self.settings = settings
@@ -35,7 +54,10 @@ public struct ChangeForwarder: Service {
                 send: { events in
                     var options = CallOptions.defaults
                     options.timeout = .seconds(10)
-                    _ = try await notification.deliverChanges(.with { $0.events = events }, options: options)
+                    // An event names every agency involved with the child: keep each call well under the broker's message limit.
+                    for chunk in try Self.chunks(of: events, maximumBytes: Self.maximumCallBytes) {
+                        _ = try await notification.deliverChanges(.with { $0.events = chunk }, options: options)
+                    }
                 },
                 isPermanent: { ($0 as? RPCError)?.code == .invalidArgument })
         }
