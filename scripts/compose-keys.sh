@@ -2,6 +2,8 @@
 # Creates what docker-compose.yml mounts: a CURVE key pair per principal in deploy/keys (secret
 # keys 0600, never overwritten), the public keys and the allow-list in deploy/keys/public.
 # Run from the repository after `swift build`; rerun after adding a service (existing keys stay).
+# Arguments name agency gateways: client principals that get a key pair too (map each to its
+# organisation with the notification service's `gateway` setting, docs/NOTIFICATION.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 contactpoint="$(swift build --show-bin-path)/contactpoint"
@@ -21,6 +23,10 @@ principals=(
     "echo contactpoint.v1.Echo,grpc.health.v1.Health,grpc.health.v1.Health/echo"
     "operator -"
 )
+for gateway in "$@"; do
+    [[ "$gateway" =~ ^[A-Za-z0-9._-]+$ ]] || { echo "not a principal name: $gateway (letters, digits and ._-)" >&2; exit 2; }
+    principals+=("$gateway -")
+done
 allow_list="$keys/public/allow-list"
 echo "# written by scripts/compose-keys.sh: principal  public-key  services it may serve" > "$allow_list"
 for entry in "${principals[@]}"; do
