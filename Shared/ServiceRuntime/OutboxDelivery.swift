@@ -1,6 +1,5 @@
 public import Logging
 import ServiceLifecycle
-import Synchronization
 
 /// The loop that empties an outbox by RPC until each batch is acknowledged: at least once and in
 /// order (the receiver is idempotent by event id, so exactly once in effect). A batch is marked
@@ -65,56 +64,6 @@ public struct OutboxDelivery<Event: Sendable>: Sendable {
                 let wait = pause
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
             }
-        }
-    }
-}
-
-/// Wakes one waiting loop early: a service signals it after committing events to an outbox, so
-/// that they are delivered within milliseconds rather than at the next poll.
-public final class Wakeup: Sendable {
-    private let state = Mutex<(pending: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
-
-    public init() {}
-
-    public func signal() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard let waiter = state.waiter else {
-                state.pending = true
-                return nil
-            }
-            state.waiter = nil
-            return waiter
-        }
-        waiter?.resume()
-    }
-
-    /// Returns at the next signal (at once if one came since the last wait) or after `duration`.
-    public func wait(upTo duration: Duration) async {
-        let timer = Task {
-            try? await Task.sleep(for: duration)
-            signal()
-        }
-        await wait()
-        timer.cancel()
-        // A timer that fired after a real signal leaves a stale `pending`: harmless, one extra poll.
-    }
-
-    /// Returns at the next signal (at once if one came since the last wait), or when the task is cancelled.
-    public func wait() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let ready = state.withLock { state -> Bool in
-                    if state.pending {
-                        state.pending = false
-                        return true
-                    }
-                    state.waiter = continuation
-                    return false
-                }
-                if ready { continuation.resume() }
-            }
-        } onCancel: {
-            signal()
         }
     }
 }

@@ -46,28 +46,6 @@ extension Contactpoint_V1_ParentNotToldReason: StoredCode {
     }
 }
 
-extension Contactpoint_V1_ConsentStatus {
-    public var code: String {
-        switch self {
-        case .active: "active"
-        case .expired: "expired"
-        case .withdrawn: "withdrawn"
-        default: "unknown"
-        }
-    }
-}
-
-extension Contactpoint_V1_ConsentDecision {
-    public var code: String {
-        switch self {
-        case .allowed: "allowed"
-        case .allowedByOverride: "allowed-by-override"
-        case .denied: "denied"
-        default: "unknown"
-        }
-    }
-}
-
 extension Contactpoint_V1_ServiceType {
     /// The service types consent governs, as their codes.
     static var sensitiveCodes: [String] { allCases.filter(\.isSensitive).compactMap(\.code) }

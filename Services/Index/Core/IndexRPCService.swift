@@ -234,9 +234,9 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
             }
             given.childID = childID.digits
             given.scope = [involvement.serviceType]
+            // Recorded, it stands (its last day is today or later): no need to ask again.
             try await consent.recordConsent(given)
-        }
-        if involvement.serviceType.isSensitive, !(try await consentAllows(involvement.serviceType, childID: childID)) {
+        } else if involvement.serviceType.isSensitive, !(try await consentAllows(involvement.serviceType, childID: childID)) {
             throw RPCError(
                 code: .failedPrecondition,
                 message: "a \(involvement.serviceType.code!) involvement is recorded only with the consent of the child or a parent, or a named-person override: give the consent with the involvement (`--consent-given-by`) or record it with `contactpoint consent record` first")
