@@ -10,7 +10,7 @@ struct ContactPointCommand: AsyncParsableCommand {
         abstract: "ContactPoint: the national index of children, for vetted practitioners.",
         subcommands: [
             Login.self, Logout.self, WhoAmI.self, StepUp.self, Code.self, Sessions.self, Enrol.self, ChangePassword.self, Search.self, View.self,
-            InvolvementCommand.self, ConsentCommand.self, Alerts.self, Shield.self, Children.self, Seed.self, Admin.self, AuditCommand.self, Up.self, Status.self, Health.self,
+            InvolvementCommand.self, ConsentCommand.self, Alerts.self, Notices.self, Shield.self, Children.self, Seed.self, Admin.self, AuditCommand.self, Up.self, Status.self, Health.self,
             Keys.self, Echo.self,
         ])
 }

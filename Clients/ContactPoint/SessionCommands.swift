@@ -50,6 +50,14 @@ struct Login: AsyncParsableCommand {
         }
         try SessionFile.save(grant.token)
         print("logged in; the session lasts while you use it (15 minutes idle, 12 hours at most)")
+        print(
+            grant.previousSessionStartedAt == 0
+                ? "this is your first session" : "your previous session started \(formatTime(grant.previousSessionStartedAt * 1000))")
+        if grant.failedAttemptsSince > 0 {
+            let when = grant.previousSessionStartedAt == 0 ? "before this login" : "since then"
+            print("\(grant.failedAttemptsSince) failed login attempt\(grant.failedAttemptsSince == 1 ? "" : "s") \(when): if not yours, tell your administrator")
+        }
+        if let notices = await Notices.unreadSummary(bus, token: grant.token) { print(notices) }
     }
 }
 

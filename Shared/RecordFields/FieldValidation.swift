@@ -69,11 +69,16 @@ public enum FieldValidation {
         return value
     }
 
-    /// An organisation's id as the identity service issued it: 1–64 of `[A-Za-z0-9._:-]`.
-    public static func organisationID(_ value: String, _ field: String) throws(RPCError) -> String {
+    /// An identifier another service issued (`what`: "an event id", say): 1–64 of `[A-Za-z0-9._:-]`.
+    public static func identifier(_ value: String, _ field: String, _ what: String) throws(RPCError) -> String {
         guard (1...64).contains(value.count), value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._:-".contains($0)) })
-        else { throw invalid(field, "an organisation id: 1–64 letters, digits and ._:-") }
+        else { throw invalid(field, "\(what): 1–64 letters, digits and ._:-") }
         return value
+    }
+
+    /// An organisation's id as the identity service issued it.
+    public static func organisationID(_ value: String, _ field: String) throws(RPCError) -> String {
+        try identifier(value, field, "an organisation id")
     }
 
     public static func childID(_ value: String, _ field: String) throws(RPCError) -> ContactPointID {

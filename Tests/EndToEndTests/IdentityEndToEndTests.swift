@@ -38,6 +38,8 @@ struct IdentityEndToEndTests {
 
         let login = try cli(["login", "--email", email], "\(password)\n\(otp.code(counter: loginStep))\n")
         #expect(await login.exited() == 0, "\(login.text)")
+        #expect(login.text.contains("this is your first session"))
+        #expect(login.text.contains("1 failed login attempt before this login: if not yours, tell your administrator"))
         let sessionFile = "\(config)/contactpoint/session"
         let mode = try #require(try FileManager.default.attributesOfItem(atPath: sessionFile)[.posixPermissions] as? Int)
         #expect(mode == 0o600)
@@ -50,6 +52,24 @@ struct IdentityEndToEndTests {
         // The same code again: refused (replay), whatever the password
         let replay = try cli(["login", "--email", email], "\(password)\n\(otp.code(counter: loginStep))\n")
         #expect(await replay.exited() == 1)
+
+        // The replay shows someone has the password and a code: identity's notice reaches the notification service.
+        var notices = ""
+        for _ in 0..<100 where !notices.contains("a code already used") {
+            let list = try cli(["notices"], nil)
+            #expect(await list.exited() == 0, "\(list.text)")
+            notices = list.text
+            if !notices.contains("a code already used") { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(notices.contains("your account became active"), "\(notices)")
+        #expect(notices.contains("a login gave your password with a code already used: if this was not you, change your password"))
+        let newest = try #require(notices.firstMatch(of: /--through (\d+)/)?.1).description
+        let read = try cli(["notices", "read", "--through", newest], nil)
+        #expect(await read.exited() == 0)
+        #expect(read.text.contains("2 notices marked read"), "\(read.text)")
+        let none = try cli(["notices"], nil)
+        #expect(await none.exited() == 0)
+        #expect(none.text.contains("no unread notices"))
 
         // Administration from the command line
         let org = try cli(["admin", "orgs", "create", "--type", "gp-practice", "--name", "Riverside Surgery", "--local-authority", "E08000025"], nil)

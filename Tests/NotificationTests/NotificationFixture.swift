@@ -54,15 +54,17 @@ final class NotificationFixture: Sendable {
         return Escalator(store: store, hub: hub, after: .seconds(3600), interval: .seconds(60), clock: { now.value }, logger: Logger(label: "test"))
     }
 
-    /// Runs the service for the duration of `body`. `feeders` may deliver; `gateways` maps principals to organisations.
+    /// Runs the service for the duration of `body`. `feeders` may deliver changes, `noticeFeeders`
+    /// notices; `gateways` maps principals to organisations.
     func run<T: Sendable>(
-        feeders: Set<String> = [NotificationFixture.peer], gateways: [String: String] = [:],
+        feeders: Set<String> = [NotificationFixture.peer], noticeFeeders: Set<String> = [NotificationFixture.peer], gateways: [String: String] = [:],
         _ body: @Sendable (Contactpoint_V1_Notification.Client<InProcessTransport.Client>) async throws -> T
     ) async throws -> T {
         let now = now
         let reads = store.readCommitter()
         let service = NotificationRPCService(
-            store: store, reads: reads, consent: Consent(allowed: consent, down: consentDown), hub: hub, feeders: feeders, gateways: gateways,
+            store: store, reads: reads, consent: Consent(allowed: consent, down: consentDown), hub: hub, feeders: feeders, noticeFeeders: noticeFeeders,
+            gateways: gateways,
             clock: { now.value })
         let transport = InProcessTransport()
         let server = GRPCServer(

@@ -54,6 +54,8 @@ extension AuthenticationFailure {
 struct IssuedSession: Sendable, Equatable {
     var token: String
     var claims: SessionClaims
+    /// At login: the account's history since its previous session.
+    var history: IdentityStore.SignInHistory?
 }
 
 /// Password + TOTP login, enrolment, refresh, step-up and logout over an ``IdentityStore``.
@@ -131,10 +133,12 @@ struct Authenticator: Sendable {
         let sessionID = Base64URL.encode(SecureRandom.bytes(18))
         let absoluteExpiry = now + policy.absoluteTimeout
         let idleExpiry = min(now + policy.idleTimeout, absoluteExpiry)
-        try await store.startSession(
+        let history = try await store.startSession(
             id: sessionID, practitionerID: account.id, now: now, idleExpiry: idleExpiry, absoluteExpiry: absoluteExpiry)
         try await events.record(.loginSucceeded, subject: account.id, reason: nil, now: now)
-        return try issue(account: account, organisation: record.organisation, sessionID: sessionID, expiry: idleExpiry, stepUpAt: now, now: now)
+        var session = try issue(account: account, organisation: record.organisation, sessionID: sessionID, expiry: idleExpiry, stepUpAt: now, now: now)
+        session.history = history
+        return session
     }
 
     /// Why a practitioner whose credentials are right may still not have a session.

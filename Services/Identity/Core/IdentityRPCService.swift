@@ -147,6 +147,10 @@ public struct IdentityRPCService: Contactpoint_V1_Identity.SimpleServiceProtocol
             $0.token = session.token
             $0.expiresAt = session.claims.exp
             $0.sessionID = session.claims.sid
+            if let history = session.history {
+                $0.previousSessionStartedAt = history.previousSessionStartedAt ?? 0
+                $0.failedAttemptsSince = UInt32(history.failedAttempts)
+            }
         }
     }
 

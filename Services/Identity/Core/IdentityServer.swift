@@ -73,6 +73,7 @@ public enum IdentityServer {
         var companions: [any Service] = [
             EndedSessionFeed(store: store, verifier: verifier, logger: logger),
             AuditForwarder(outbox: store, settings: shared, logger: logger),
+            NoticeForwarder(store: store, settings: shared, logger: logger),
         ]
         if settings.brokerEvents.isEmpty {
             logger.notice("no broker-events setting: identity events stay in the outbox, unpublished")

@@ -30,10 +30,10 @@ extension IdentityStore: AuditOutbox {
     ]
 
     static func auditEvent(_ row: Row) -> Contactpoint_V1_AuditEvent {
-        let fields = (try? JSONSerialization.jsonObject(with: row["payload"] as Data)) as? [String: Any] ?? [:]
+        let payload = OutboxPayload(row["payload"])
         let topic: String = row["topic"]
-        let subject = fields["subject"] as? String ?? ""
-        let actor = fields["actor"] as? String
+        let subject = payload.subject ?? ""
+        let actor = payload.actor
         return .with {
             $0.eventID = row["event_id"]
             $0.occurredAtMs = (row["created_at"] as Int64) * 1000
@@ -44,7 +44,7 @@ extension IdentityStore: AuditOutbox {
             $0.service = "identity"
             let denied = deniedTopics.contains(topic)
             $0.outcome = denied ? .denied : .permitted
-            if let reason = fields["reason"] as? String {
+            if let reason = payload.reason {
                 // "wrong password" → "wrong-password": a code, as the audit log takes it.
                 $0.outcomeReason = String(reason.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "-" }.prefix(60))
             }

@@ -3,11 +3,24 @@ import GRDB
 
 /// Sessions: started at login, refreshed, ended by logout, suspension or the practitioner.
 extension IdentityStore {
-    /// Starts a session after a successful login: resets the failure count.
+    /// What a practitioner is told at login about the account since their last session.
+    struct SignInHistory: Sendable, Equatable {
+        /// When the previous session started (`nil`: this is the first).
+        var previousSessionStartedAt: Int64?
+        /// Failed attempts since the last successful login.
+        var failedAttempts: Int
+    }
+
+    /// Starts a session after a successful login: resets the failure count, and returns the
+    /// history before this session for the practitioner to see.
     func startSession(
         id: String, practitionerID: String, now: Int64, idleExpiry: Int64, absoluteExpiry: Int64
-    ) async throws {
+    ) async throws -> SignInHistory {
         try await writer.write { db in
+            let history = SignInHistory(
+                previousSessionStartedAt: try Int64.fetchOne(
+                    db, sql: "SELECT max(started_at) FROM session WHERE practitioner_id = ?", arguments: [practitionerID]),
+                failedAttempts: try Int.fetchOne(db, sql: "SELECT failed_logins FROM practitioner WHERE id = ?", arguments: [practitionerID]) ?? 0)
             try db.execute(
                 sql: "UPDATE practitioner SET failed_logins = 0, throttled_until = 0 WHERE id = ?", arguments: [practitionerID])
             try db.execute(
@@ -16,7 +29,10 @@ extension IdentityStore {
                     VALUES (?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [id, practitionerID, now, absoluteExpiry, idleExpiry, now])
-            try Self.appendEvent(db, topic: "identity/session-started", subject: practitionerID, now: now)
+            try Self.appendEvent(
+                db, topic: "identity/session-started", subject: practitionerID, count: history.failedAttempts,
+                previousSession: history.previousSessionStartedAt, now: now)
+            return history
         }
     }
 

@@ -116,6 +116,14 @@ struct IdentityStore: Sendable {
                 CREATE INDEX outbox_unpublished ON outbox(sequence) WHERE published_at IS NULL;
                 """)
         }
+        migrator.registerMigration("3: security notices delivered to the notification service") { db in
+            // Notices start with this version: events from before it are not turned into notices.
+            try db.execute(sql: """
+                ALTER TABLE outbox ADD COLUMN noticed_at INTEGER;
+                UPDATE outbox SET noticed_at = created_at;
+                CREATE INDEX outbox_unnoticed ON outbox(sequence) WHERE noticed_at IS NULL;
+                """)
+        }
         return migrator
     }
 
@@ -148,12 +156,15 @@ struct IdentityStore: Sendable {
     /// An event for the audit trail and other services, committed with the change it records.
     /// Carries identifiers only: never a name, email, password, code or token.
     static func appendEvent(
-        _ db: Database, topic: String, subject: String?, actor: String? = nil, reason: String? = nil, now: Int64
+        _ db: Database, topic: String, subject: String?, actor: String? = nil, reason: String? = nil, count: Int? = nil,
+        previousSession: Int64? = nil, now: Int64
     ) throws {
         var fields: [String: Any] = ["at": now]
         fields["subject"] = subject
         fields["actor"] = actor
         fields["reason"] = reason
+        fields["count"] = count
+        fields["previous_session"] = previousSession
         let payload = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
         try db.execute(
             sql: "INSERT INTO outbox (event_id, topic, payload, created_at) VALUES (?, ?, ?, ?)",

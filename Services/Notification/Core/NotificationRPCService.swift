@@ -4,6 +4,7 @@ public import ContactPointAPI
 import Foundation
 public import GRPCCore
 import Identifiers
+import RecordFields
 public import ServiceRuntime
 
 /// The notification service's RPCs. Change events come from the principals in `feeders`; alerts
@@ -17,6 +18,8 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
     let planner: AlertPlanner
     let hub: AlertHub
     let feeders: Set<String>
+    /// The bus principals that deliver security notices: the identity service's.
+    let noticeFeeders: Set<String>
     /// Agency gateways: bus principal → organisation id.
     let gateways: [String: String]
     /// How long one Subscribe call streams before it ends (the client resumes from its cursor).
@@ -27,19 +30,23 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
     /// - Parameter reads: from ``NotificationStore/readCommitter(maximumBatch:)``, run as a companion service.
     public init(
         store: NotificationStore, reads: GroupCommitter<Contactpoint_V1_AuditEvent, Void>, consent: any ConsentDecisions, hub: AlertHub,
-        feeders: Set<String>, gateways: [String: String], subscriptionLifetime: Duration = .seconds(300), clock: @escaping @Sendable () -> Int64
+        feeders: Set<String>, noticeFeeders: Set<String> = ["identity"], gateways: [String: String], subscriptionLifetime: Duration = .seconds(300), clock: @escaping @Sendable () -> Int64
     ) {
         self.store = store
         self.reads = reads
         self.planner = AlertPlanner(consent: consent)
         self.hub = hub
         self.feeders = feeders
+        self.noticeFeeders = noticeFeeders
         self.gateways = gateways
         self.subscriptionLifetime = subscriptionLifetime
         self.clock = clock
     }
 
-    public static let publicMethods: Set<String> = [Contactpoint_V1_Notification.Method.DeliverChanges.descriptor.fullyQualifiedMethod]
+    public static let publicMethods: Set<String> = [
+        Contactpoint_V1_Notification.Method.DeliverChanges.descriptor.fullyQualifiedMethod,
+        Contactpoint_V1_Notification.Method.DeliverNotices.descriptor.fullyQualifiedMethod,
+    ]
     public static let sessionOptionalMethods: Set<String> = [
         Contactpoint_V1_Notification.Method.ListAlerts.descriptor.fullyQualifiedMethod,
         Contactpoint_V1_Notification.Method.UpdateAlert.descriptor.fullyQualifiedMethod,
@@ -57,8 +64,7 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
             throw RPCError(code: .permissionDenied, message: "only the services listed in the notification service's feeder setting deliver changes")
         }
         for (index, event) in request.events.enumerated() {
-            guard (1...64).contains(event.eventID.count), event.eventID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._:-".contains($0)) })
-            else { throw RPCError(code: .invalidArgument, message: "events[\(index)].event_id: 1–64 letters, digits and ._:-") }
+            _ = try FieldValidation.identifier(event.eventID, "events[\(index)].event_id", "an event id")
             guard ContactPointID(event.childID) != nil else {
                 throw RPCError(code: .invalidArgument, message: "events[\(index)].child_id: a ContactPoint ID")
             }

@@ -15,6 +15,8 @@ public enum NotificationServer {
         public var database: String
         /// The bus principals that deliver change events: the index's.
         public var feeders: [String]
+        /// The bus principals that deliver security notices: the identity service's.
+        public var noticeFeeders: [String]
         /// Agency gateways: bus principal → organisation id.
         public var gateways: [String: String]
         public var escalateAfter: Duration
@@ -30,6 +32,7 @@ public enum NotificationServer {
         public init(reading reader: inout ConfigurationReader, flags: Flags) throws(ConfigurationError) {
             database = try reader.value("database", flag: flags.database, default: "notification.sqlite", parse: ConfigurationValue.text)!
             feeders = try reader.list("feeder", flags: [], default: ["index"], parse: ConfigurationValue.text)
+            noticeFeeders = try reader.list("notice-feeder", flags: [], default: ["identity"], parse: ConfigurationValue.text)
             let pairs = try reader.list("gateway", flags: [], default: [], parse: { text throws(ConfigurationError.Problem) -> (String, String) in
                 let parts = text.split(separator: "=", omittingEmptySubsequences: false)
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
@@ -60,6 +63,7 @@ public enum NotificationServer {
             rpcServices: [
                 NotificationRPCService(
                     store: store, reads: reads, consent: ConsentServiceClient(client: consentClient, logger: logger), hub: hub, feeders: Set(settings.feeders),
+                    noticeFeeders: Set(settings.noticeFeeders),
                     gateways: settings.gateways, subscriptionLifetime: settings.subscriptionLifetime, clock: clock)
             ],
             interceptors: [

@@ -5,8 +5,8 @@ import RecordFields
 import StoreSupport
 
 /// The notification database (`notification.sqlite`): the change events already taken (so a
-/// redelivery makes nothing twice), the alerts — one per recipient, each with its state —, and
-/// the audit outbox.
+/// redelivery makes nothing twice), the alerts — one per recipient, each with its state —, the
+/// practitioners' security notices, and the audit outbox.
 ///
 /// An alert's content (the child, the change, who to contact) is stored as the encoded `Alert` it
 /// was made as; its recipient, state and escalation are columns, the only parts that change.
@@ -56,6 +56,24 @@ public struct NotificationStore: Sendable {
                 CREATE INDEX alert_to_escalate ON alert(created_at) WHERE escalated_at IS NULL AND recipient_practitioner IS NOT NULL;
                 """)
             try db.execute(sql: OutboxTables.schema)
+        }
+        migrator.registerMigration("2: security notices") { db in
+            // The kinds as of this migration: a kind added later needs a migration widening the CHECK.
+            let kinds = Contactpoint_V1_SecurityNoticeKind.allCases.filter { $0 != .unspecified }.map { "\($0.rawValue)" }.joined(separator: ",")
+            try db.execute(sql: """
+                CREATE TABLE notice (
+                    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                    event_id TEXT NOT NULL UNIQUE CHECK (length(event_id) BETWEEN 1 AND 64),
+                    practitioner_id TEXT NOT NULL CHECK (length(practitioner_id) BETWEEN 1 AND 64),
+                    kind INTEGER NOT NULL CHECK (kind IN (\(kinds))),
+                    occurred_at INTEGER NOT NULL,
+                    count INTEGER NOT NULL DEFAULT 0 CHECK (count >= 0),
+                    actor_id TEXT CHECK (length(actor_id) BETWEEN 1 AND 64),
+                    stored_at INTEGER NOT NULL,
+                    read_at INTEGER
+                ) STRICT;
+                CREATE INDEX notice_by_practitioner ON notice(practitioner_id, sequence);
+                """)
         }
         return migrator
     }

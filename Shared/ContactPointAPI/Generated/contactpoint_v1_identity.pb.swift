@@ -58,6 +58,13 @@ public nonisolated struct Contactpoint_V1_SessionGrant: Sendable {
 
   public var sessionID: String = String()
 
+  /// Login only, so that the practitioner can tell whether someone else has been trying: when
+  /// the account's previous session started (Unix seconds; 0: this is the first), and how many
+  /// failed attempts there were since the last successful one.
+  public var previousSessionStartedAt: Int64 = 0
+
+  public var failedAttemptsSince: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -662,7 +669,7 @@ nonisolated extension Contactpoint_V1_LoginRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Contactpoint_V1_SessionGrant: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SessionGrant"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}token\0\u{3}expires_at\0\u{3}session_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}token\0\u{3}expires_at\0\u{3}session_id\0\u{3}previous_session_started_at\0\u{3}failed_attempts_since\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -673,6 +680,8 @@ nonisolated extension Contactpoint_V1_SessionGrant: SwiftProtobuf.Message, Swift
       case 1: try { try decoder.decodeSingularStringField(value: &self.token) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.expiresAt) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.sessionID) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.previousSessionStartedAt) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.failedAttemptsSince) }()
       default: break
       }
     }
@@ -688,6 +697,12 @@ nonisolated extension Contactpoint_V1_SessionGrant: SwiftProtobuf.Message, Swift
     if !self.sessionID.isEmpty {
       try visitor.visitSingularStringField(value: self.sessionID, fieldNumber: 3)
     }
+    if self.previousSessionStartedAt != 0 {
+      try visitor.visitSingularInt64Field(value: self.previousSessionStartedAt, fieldNumber: 4)
+    }
+    if self.failedAttemptsSince != 0 {
+      try visitor.visitSingularUInt32Field(value: self.failedAttemptsSince, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -695,6 +710,8 @@ nonisolated extension Contactpoint_V1_SessionGrant: SwiftProtobuf.Message, Swift
     if lhs.token != rhs.token {return false}
     if lhs.expiresAt != rhs.expiresAt {return false}
     if lhs.sessionID != rhs.sessionID {return false}
+    if lhs.previousSessionStartedAt != rhs.previousSessionStartedAt {return false}
+    if lhs.failedAttemptsSince != rhs.failedAttemptsSince {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -82,12 +82,54 @@ public enum Contactpoint_V1_Notification: Sendable {
                 type: .serverStreaming
             )
         }
+        /// Namespace for "DeliverNotices" metadata.
+        public enum DeliverNotices: Sendable {
+            /// Request type for "DeliverNotices".
+            public typealias Input = Contactpoint_V1_DeliverNoticesRequest
+            /// Response type for "DeliverNotices".
+            public typealias Output = Contactpoint_V1_DeliverNoticesResponse
+            /// Descriptor for "DeliverNotices".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.Notification"),
+                method: "DeliverNotices",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListNotices" metadata.
+        public enum ListNotices: Sendable {
+            /// Request type for "ListNotices".
+            public typealias Input = Contactpoint_V1_ListNoticesRequest
+            /// Response type for "ListNotices".
+            public typealias Output = Contactpoint_V1_ListNoticesResponse
+            /// Descriptor for "ListNotices".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.Notification"),
+                method: "ListNotices",
+                type: .unary
+            )
+        }
+        /// Namespace for "MarkNoticesRead" metadata.
+        public enum MarkNoticesRead: Sendable {
+            /// Request type for "MarkNoticesRead".
+            public typealias Input = Contactpoint_V1_MarkNoticesReadRequest
+            /// Response type for "MarkNoticesRead".
+            public typealias Output = Contactpoint_V1_MarkNoticesReadResponse
+            /// Descriptor for "MarkNoticesRead".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.Notification"),
+                method: "MarkNoticesRead",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "contactpoint.v1.Notification" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             DeliverChanges.descriptor,
             ListAlerts.descriptor,
             UpdateAlert.descriptor,
-            Subscribe.descriptor
+            Subscribe.descriptor,
+            DeliverNotices.descriptor,
+            ListNotices.descriptor,
+            MarkNoticesRead.descriptor
         ]
     }
 }
@@ -187,6 +229,62 @@ extension Contactpoint_V1_Notification {
             request: GRPCCore.StreamingServerRequest<Contactpoint_V1_SubscribeRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_Alert>
+
+        /// Handle the "DeliverNotices" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The identity service delivers security notices for practitioners here (bus principals in
+        /// > the `notice-feeder` setting). Idempotent by event id.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_DeliverNoticesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_DeliverNoticesResponse` messages.
+        func deliverNotices(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_DeliverNoticesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_DeliverNoticesResponse>
+
+        /// Handle the "ListNotices" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's own security notices, newest last after `after` (a cursor: a notice's
+        /// > sequence). A session is required: notices are personal, no gateway or organisation sees them.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_ListNoticesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_ListNoticesResponse` messages.
+        func listNotices(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_ListNoticesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_ListNoticesResponse>
+
+        /// Handle the "MarkNoticesRead" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Marks the caller's notices up to `through` as read.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_MarkNoticesReadRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_MarkNoticesReadResponse` messages.
+        func markNoticesRead(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_MarkNoticesReadRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_MarkNoticesReadResponse>
     }
 
     /// Service protocol for the "contactpoint.v1.Notification" service.
@@ -270,6 +368,62 @@ extension Contactpoint_V1_Notification {
             request: GRPCCore.ServerRequest<Contactpoint_V1_SubscribeRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_Alert>
+
+        /// Handle the "DeliverNotices" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The identity service delivers security notices for practitioners here (bus principals in
+        /// > the `notice-feeder` setting). Idempotent by event id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_DeliverNoticesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_DeliverNoticesResponse` message.
+        func deliverNotices(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_DeliverNoticesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_DeliverNoticesResponse>
+
+        /// Handle the "ListNotices" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's own security notices, newest last after `after` (a cursor: a notice's
+        /// > sequence). A session is required: notices are personal, no gateway or organisation sees them.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ListNoticesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_ListNoticesResponse` message.
+        func listNotices(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_ListNoticesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_ListNoticesResponse>
+
+        /// Handle the "MarkNoticesRead" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Marks the caller's notices up to `through` as read.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_MarkNoticesReadRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_MarkNoticesReadResponse` message.
+        func markNoticesRead(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_MarkNoticesReadRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_MarkNoticesReadResponse>
     }
 
     /// Simple service protocol for the "contactpoint.v1.Notification" service.
@@ -352,6 +506,62 @@ extension Contactpoint_V1_Notification {
             response: GRPCCore.RPCWriter<Contactpoint_V1_Alert>,
             context: GRPCCore.ServerContext
         ) async throws
+
+        /// Handle the "DeliverNotices" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The identity service delivers security notices for practitioners here (bus principals in
+        /// > the `notice-feeder` setting). Idempotent by event id.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_DeliverNoticesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_DeliverNoticesResponse` to respond with.
+        func deliverNotices(
+            request: Contactpoint_V1_DeliverNoticesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_DeliverNoticesResponse
+
+        /// Handle the "ListNotices" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's own security notices, newest last after `after` (a cursor: a notice's
+        /// > sequence). A session is required: notices are personal, no gateway or organisation sees them.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_ListNoticesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_ListNoticesResponse` to respond with.
+        func listNotices(
+            request: Contactpoint_V1_ListNoticesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_ListNoticesResponse
+
+        /// Handle the "MarkNoticesRead" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Marks the caller's notices up to `through` as read.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_MarkNoticesReadRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_MarkNoticesReadResponse` to respond with.
+        func markNoticesRead(
+            request: Contactpoint_V1_MarkNoticesReadRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_MarkNoticesReadResponse
     }
 }
 
@@ -398,6 +608,39 @@ extension Contactpoint_V1_Notification.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_Alert>(),
             handler: { request, context in
                 try await self.subscribe(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_Notification.Method.DeliverNotices.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_DeliverNoticesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_DeliverNoticesResponse>(),
+            handler: { request, context in
+                try await self.deliverNotices(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_Notification.Method.ListNotices.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_ListNoticesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_ListNoticesResponse>(),
+            handler: { request, context in
+                try await self.listNotices(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_Notification.Method.MarkNoticesRead.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_MarkNoticesReadRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_MarkNoticesReadResponse>(),
+            handler: { request, context in
+                try await self.markNoticesRead(
                     request: request,
                     context: context
                 )
@@ -451,6 +694,39 @@ extension Contactpoint_V1_Notification.ServiceProtocol {
             context: context
         )
         return response
+    }
+
+    public func deliverNotices(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_DeliverNoticesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_DeliverNoticesResponse> {
+        let response = try await self.deliverNotices(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listNotices(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_ListNoticesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_ListNoticesResponse> {
+        let response = try await self.listNotices(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func markNoticesRead(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_MarkNoticesReadRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_MarkNoticesReadResponse> {
+        let response = try await self.markNoticesRead(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
     }
 }
 
@@ -510,6 +786,45 @@ extension Contactpoint_V1_Notification.SimpleServiceProtocol {
                 )
                 return [:]
             }
+        )
+    }
+
+    public func deliverNotices(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_DeliverNoticesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_DeliverNoticesResponse> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_DeliverNoticesResponse>(
+            message: try await self.deliverNotices(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listNotices(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_ListNoticesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_ListNoticesResponse> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_ListNoticesResponse>(
+            message: try await self.listNotices(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func markNoticesRead(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_MarkNoticesReadRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_MarkNoticesReadResponse> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_MarkNoticesReadResponse>(
+            message: try await self.markNoticesRead(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
         )
     }
 }
@@ -615,6 +930,77 @@ extension Contactpoint_V1_Notification {
             deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_Alert>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Contactpoint_V1_Alert>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeliverNotices" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The identity service delivers security notices for practitioners here (bus principals in
+        /// > the `notice-feeder` setting). Idempotent by event id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_DeliverNoticesRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_DeliverNoticesRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_DeliverNoticesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deliverNotices<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_DeliverNoticesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_DeliverNoticesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_DeliverNoticesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_DeliverNoticesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListNotices" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's own security notices, newest last after `after` (a cursor: a notice's
+        /// > sequence). A session is required: notices are personal, no gateway or organisation sees them.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ListNoticesRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_ListNoticesRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_ListNoticesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listNotices<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_ListNoticesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_ListNoticesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_ListNoticesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListNoticesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "MarkNoticesRead" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Marks the caller's notices up to `through` as read.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_MarkNoticesReadRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_MarkNoticesReadRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_MarkNoticesReadResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func markNoticesRead<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_MarkNoticesReadRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_MarkNoticesReadRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_MarkNoticesReadResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_MarkNoticesReadResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -769,6 +1155,110 @@ extension Contactpoint_V1_Notification {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "DeliverNotices" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The identity service delivers security notices for practitioners here (bus principals in
+        /// > the `notice-feeder` setting). Idempotent by event id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_DeliverNoticesRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_DeliverNoticesRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_DeliverNoticesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deliverNotices<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_DeliverNoticesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_DeliverNoticesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_DeliverNoticesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_DeliverNoticesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_Notification.Method.DeliverNotices.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListNotices" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's own security notices, newest last after `after` (a cursor: a notice's
+        /// > sequence). A session is required: notices are personal, no gateway or organisation sees them.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ListNoticesRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_ListNoticesRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_ListNoticesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listNotices<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_ListNoticesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_ListNoticesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_ListNoticesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListNoticesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_Notification.Method.ListNotices.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "MarkNoticesRead" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Marks the caller's notices up to `through` as read.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_MarkNoticesReadRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_MarkNoticesReadRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_MarkNoticesReadResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func markNoticesRead<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_MarkNoticesReadRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_MarkNoticesReadRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_MarkNoticesReadResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_MarkNoticesReadResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_Notification.Method.MarkNoticesRead.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -886,6 +1376,95 @@ extension Contactpoint_V1_Notification.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_SubscribeRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_Alert>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeliverNotices" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The identity service delivers security notices for practitioners here (bus principals in
+    /// > the `notice-feeder` setting). Idempotent by event id.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_DeliverNoticesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deliverNotices<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_DeliverNoticesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_DeliverNoticesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deliverNotices(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_DeliverNoticesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_DeliverNoticesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListNotices" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The caller's own security notices, newest last after `after` (a cursor: a notice's
+    /// > sequence). A session is required: notices are personal, no gateway or organisation sees them.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_ListNoticesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listNotices<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_ListNoticesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListNoticesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listNotices(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_ListNoticesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_ListNoticesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "MarkNoticesRead" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Marks the caller's notices up to `through` as read.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_MarkNoticesReadRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func markNoticesRead<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_MarkNoticesReadRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_MarkNoticesReadResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.markNoticesRead(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_MarkNoticesReadRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_MarkNoticesReadResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1021,6 +1600,107 @@ extension Contactpoint_V1_Notification.ClientProtocol {
             metadata: metadata
         )
         return try await self.subscribe(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeliverNotices" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The identity service delivers security notices for practitioners here (bus principals in
+    /// > the `notice-feeder` setting). Idempotent by event id.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deliverNotices<Result>(
+        _ message: Contactpoint_V1_DeliverNoticesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_DeliverNoticesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_DeliverNoticesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deliverNotices(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListNotices" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The caller's own security notices, newest last after `after` (a cursor: a notice's
+    /// > sequence). A session is required: notices are personal, no gateway or organisation sees them.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listNotices<Result>(
+        _ message: Contactpoint_V1_ListNoticesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListNoticesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_ListNoticesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listNotices(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "MarkNoticesRead" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Marks the caller's notices up to `through` as read.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func markNoticesRead<Result>(
+        _ message: Contactpoint_V1_MarkNoticesReadRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_MarkNoticesReadResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_MarkNoticesReadRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.markNoticesRead(
             request: request,
             options: options,
             onResponse: handleResponse

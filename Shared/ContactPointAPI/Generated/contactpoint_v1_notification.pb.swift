@@ -78,6 +78,103 @@ public nonisolated enum Contactpoint_V1_AlertState: SwiftProtobuf.Enum, Swift.Ca
 
 }
 
+/// Something that happened to a practitioner's account that they should know of (ASVS 5.0
+/// 6.3.5, 6.3.7): an attempt that suggests someone else has their password or codes, or a
+/// change to their credentials or account that they may not have made themselves.
+public nonisolated enum Contactpoint_V1_SecurityNoticeKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// A login gave the right password and a wrong code: someone may know the password.
+  case passwordRightCodeWrong // = 1
+
+  /// A login gave the right password and a code already used: someone may have seen a code.
+  case codeReplayed // = 2
+
+  /// A session started after several failed attempts (`count`).
+  case signedInAfterFailures // = 3
+  case accountLocked // = 4
+  case accountUnlocked // = 5
+  case passwordChanged // = 6
+
+  /// Someone with a session of the account gave a wrong password or code to change the password.
+  case passwordChangeFailed // = 7
+
+  /// An administrator took away the password and authenticator: the account enrolled again.
+  case credentialsReset // = 8
+
+  /// Someone with a session of the account gave a wrong or used code to step up or end sessions.
+  case stepUpFailed // = 9
+  case accountSuspended // = 10
+
+  /// Enrolled, or reactivated after a suspension.
+  case accountActive // = 11
+
+  /// A session started long after the previous one (`count`: days between them).
+  case signedInAfterLongAbsence // = 12
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .passwordRightCodeWrong
+    case 2: self = .codeReplayed
+    case 3: self = .signedInAfterFailures
+    case 4: self = .accountLocked
+    case 5: self = .accountUnlocked
+    case 6: self = .passwordChanged
+    case 7: self = .passwordChangeFailed
+    case 8: self = .credentialsReset
+    case 9: self = .stepUpFailed
+    case 10: self = .accountSuspended
+    case 11: self = .accountActive
+    case 12: self = .signedInAfterLongAbsence
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .passwordRightCodeWrong: return 1
+    case .codeReplayed: return 2
+    case .signedInAfterFailures: return 3
+    case .accountLocked: return 4
+    case .accountUnlocked: return 5
+    case .passwordChanged: return 6
+    case .passwordChangeFailed: return 7
+    case .credentialsReset: return 8
+    case .stepUpFailed: return 9
+    case .accountSuspended: return 10
+    case .accountActive: return 11
+    case .signedInAfterLongAbsence: return 12
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Contactpoint_V1_SecurityNoticeKind] = [
+    .unspecified,
+    .passwordRightCodeWrong,
+    .codeReplayed,
+    .signedInAfterFailures,
+    .accountLocked,
+    .accountUnlocked,
+    .passwordChanged,
+    .passwordChangeFailed,
+    .credentialsReset,
+    .stepUpFailed,
+    .accountSuspended,
+    .accountActive,
+    .signedInAfterLongAbsence,
+  ]
+
+}
+
 public nonisolated struct Contactpoint_V1_DeliverChangesRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -277,12 +374,129 @@ public nonisolated struct Contactpoint_V1_SubscribeRequest: Sendable {
   public init() {}
 }
 
+public nonisolated struct Contactpoint_V1_SecurityNotice: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Increasing in the order notices are stored: the cursor for ListNotices (0 when delivered).
+  public var sequence: UInt64 = 0
+
+  /// The identity outbox event it comes from.
+  public var eventID: String = String()
+
+  public var practitionerID: String = String()
+
+  public var kind: Contactpoint_V1_SecurityNoticeKind = .unspecified
+
+  public var occurredAtMs: Int64 = 0
+
+  /// SIGNED_IN_AFTER_FAILURES: how many failed attempts came before; SIGNED_IN_AFTER_LONG_ABSENCE:
+  /// days since the previous session started.
+  public var count: UInt32 = 0
+
+  /// The administrator who acted (unlock, reset, suspension, reactivation), if one did.
+  public var actorID: String = String()
+
+  /// When the practitioner marked it read (0: unread).
+  public var readAtMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Contactpoint_V1_DeliverNoticesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var notices: [Contactpoint_V1_SecurityNotice] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Contactpoint_V1_DeliverNoticesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var stored: UInt32 = 0
+
+  public var duplicates: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Contactpoint_V1_ListNoticesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var after: UInt64 = 0
+
+  /// At most 500; 0 means 100.
+  public var pageSize: UInt32 = 0
+
+  public var unreadOnly: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Contactpoint_V1_ListNoticesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var notices: [Contactpoint_V1_SecurityNotice] = []
+
+  public var more: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Contactpoint_V1_MarkNoticesReadRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var through: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Contactpoint_V1_MarkNoticesReadResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var marked: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "contactpoint.v1"
 
 nonisolated extension Contactpoint_V1_AlertState: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ALERT_STATE_UNSPECIFIED\0\u{1}ALERT_STATE_NEW\0\u{1}ALERT_STATE_READ\0\u{1}ALERT_STATE_ACKNOWLEDGED\0\u{1}ALERT_STATE_CONTACT_MADE\0")
+}
+
+nonisolated extension Contactpoint_V1_SecurityNoticeKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SECURITY_NOTICE_KIND_UNSPECIFIED\0\u{1}SECURITY_NOTICE_KIND_PASSWORD_RIGHT_CODE_WRONG\0\u{1}SECURITY_NOTICE_KIND_CODE_REPLAYED\0\u{1}SECURITY_NOTICE_KIND_SIGNED_IN_AFTER_FAILURES\0\u{1}SECURITY_NOTICE_KIND_ACCOUNT_LOCKED\0\u{1}SECURITY_NOTICE_KIND_ACCOUNT_UNLOCKED\0\u{1}SECURITY_NOTICE_KIND_PASSWORD_CHANGED\0\u{1}SECURITY_NOTICE_KIND_PASSWORD_CHANGE_FAILED\0\u{1}SECURITY_NOTICE_KIND_CREDENTIALS_RESET\0\u{1}SECURITY_NOTICE_KIND_STEP_UP_FAILED\0\u{1}SECURITY_NOTICE_KIND_ACCOUNT_SUSPENDED\0\u{1}SECURITY_NOTICE_KIND_ACCOUNT_ACTIVE\0\u{1}SECURITY_NOTICE_KIND_SIGNED_IN_AFTER_LONG_ABSENCE\0")
 }
 
 nonisolated extension Contactpoint_V1_DeliverChangesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -665,6 +879,271 @@ nonisolated extension Contactpoint_V1_SubscribeRequest: SwiftProtobuf.Message, S
   public static func ==(lhs: Contactpoint_V1_SubscribeRequest, rhs: Contactpoint_V1_SubscribeRequest) -> Bool {
     if lhs.after != rhs.after {return false}
     if lhs.organisation != rhs.organisation {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Contactpoint_V1_SecurityNotice: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SecurityNotice"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}event_id\0\u{3}practitioner_id\0\u{1}kind\0\u{3}occurred_at_ms\0\u{1}count\0\u{3}actor_id\0\u{3}read_at_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.sequence) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.eventID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.practitionerID) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.occurredAtMs) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.count) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.actorID) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.readAtMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.sequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sequence, fieldNumber: 1)
+    }
+    if !self.eventID.isEmpty {
+      try visitor.visitSingularStringField(value: self.eventID, fieldNumber: 2)
+    }
+    if !self.practitionerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.practitionerID, fieldNumber: 3)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 4)
+    }
+    if self.occurredAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.occurredAtMs, fieldNumber: 5)
+    }
+    if self.count != 0 {
+      try visitor.visitSingularUInt32Field(value: self.count, fieldNumber: 6)
+    }
+    if !self.actorID.isEmpty {
+      try visitor.visitSingularStringField(value: self.actorID, fieldNumber: 7)
+    }
+    if self.readAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.readAtMs, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Contactpoint_V1_SecurityNotice, rhs: Contactpoint_V1_SecurityNotice) -> Bool {
+    if lhs.sequence != rhs.sequence {return false}
+    if lhs.eventID != rhs.eventID {return false}
+    if lhs.practitionerID != rhs.practitionerID {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.occurredAtMs != rhs.occurredAtMs {return false}
+    if lhs.count != rhs.count {return false}
+    if lhs.actorID != rhs.actorID {return false}
+    if lhs.readAtMs != rhs.readAtMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Contactpoint_V1_DeliverNoticesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeliverNoticesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}notices\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.notices) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.notices.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.notices, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Contactpoint_V1_DeliverNoticesRequest, rhs: Contactpoint_V1_DeliverNoticesRequest) -> Bool {
+    if lhs.notices != rhs.notices {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Contactpoint_V1_DeliverNoticesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeliverNoticesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}stored\0\u{1}duplicates\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.stored) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.duplicates) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.stored != 0 {
+      try visitor.visitSingularUInt32Field(value: self.stored, fieldNumber: 1)
+    }
+    if self.duplicates != 0 {
+      try visitor.visitSingularUInt32Field(value: self.duplicates, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Contactpoint_V1_DeliverNoticesResponse, rhs: Contactpoint_V1_DeliverNoticesResponse) -> Bool {
+    if lhs.stored != rhs.stored {return false}
+    if lhs.duplicates != rhs.duplicates {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Contactpoint_V1_ListNoticesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListNoticesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}after\0\u{3}page_size\0\u{3}unread_only\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.after) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.unreadOnly) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.after != 0 {
+      try visitor.visitSingularUInt64Field(value: self.after, fieldNumber: 1)
+    }
+    if self.pageSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pageSize, fieldNumber: 2)
+    }
+    if self.unreadOnly != false {
+      try visitor.visitSingularBoolField(value: self.unreadOnly, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Contactpoint_V1_ListNoticesRequest, rhs: Contactpoint_V1_ListNoticesRequest) -> Bool {
+    if lhs.after != rhs.after {return false}
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.unreadOnly != rhs.unreadOnly {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Contactpoint_V1_ListNoticesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListNoticesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}notices\0\u{1}more\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.notices) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.more) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.notices.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.notices, fieldNumber: 1)
+    }
+    if self.more != false {
+      try visitor.visitSingularBoolField(value: self.more, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Contactpoint_V1_ListNoticesResponse, rhs: Contactpoint_V1_ListNoticesResponse) -> Bool {
+    if lhs.notices != rhs.notices {return false}
+    if lhs.more != rhs.more {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Contactpoint_V1_MarkNoticesReadRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MarkNoticesReadRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}through\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.through) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.through != 0 {
+      try visitor.visitSingularUInt64Field(value: self.through, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Contactpoint_V1_MarkNoticesReadRequest, rhs: Contactpoint_V1_MarkNoticesReadRequest) -> Bool {
+    if lhs.through != rhs.through {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Contactpoint_V1_MarkNoticesReadResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MarkNoticesReadResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}marked\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.marked) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.marked != 0 {
+      try visitor.visitSingularUInt32Field(value: self.marked, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Contactpoint_V1_MarkNoticesReadResponse, rhs: Contactpoint_V1_MarkNoticesReadResponse) -> Bool {
+    if lhs.marked != rhs.marked {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,0 +1,89 @@
+import ArgumentParser
+import ContactPointAPI
+import Foundation
+import GRPCCore
+
+/// `contactpoint notices`: what happened to your account that you should know of.
+struct Notices: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Security notices about your account: attempts that suggest someone else has your password, and changes to your credentials.",
+        subcommands: [List.self, Read.self], defaultSubcommand: List.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Your unread notices, oldest first (--all: read ones too).")
+        @OptionGroup var bus: BusClientOptions
+        @Flag(help: "Read notices too.") var all = false
+
+        func run() async throws {
+            let metadata = try sessionMetadata()
+            var cursor: UInt64 = 0
+            repeat {
+                let request = Contactpoint_V1_ListNoticesRequest.with {
+                    $0.after = cursor
+                    $0.unreadOnly = !all
+                }
+                let page = try await withNotification(bus) { try await $0.listNotices(request, metadata: metadata) }
+                if page.notices.isEmpty, cursor == 0 { print(all ? "no notices" : "no unread notices") }
+                for notice in page.notices { print(NoticeText.render(notice)) }
+                cursor = page.notices.last?.sequence ?? cursor
+                if !page.more { break }
+            } while true
+            if !all, cursor > 0 { print("mark them read with `contactpoint notices read --through \(cursor)`") }
+        }
+    }
+
+    struct Read: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Mark your notices read, up to a notice's number.")
+        @OptionGroup var bus: BusClientOptions
+        @Option(help: "The newest notice you have read (its number in brackets).") var through: UInt64
+
+        func run() async throws {
+            let metadata = try sessionMetadata()
+            let through = through
+            let marked = try await withNotification(bus) { try await $0.markNoticesRead(.with { $0.through = through }, metadata: metadata) }
+            print("\(marked.marked) notice\(marked.marked == 1 ? "" : "s") marked read")
+        }
+    }
+
+    /// After login: how many notices are unread, or nothing if none (or if they cannot be read now).
+    static func unreadSummary(_ bus: BusClientOptions, token: String) async -> String? {
+        let options = {
+            var options = CallOptions.defaults
+            options.timeout = .seconds(3)
+            return options
+        }()
+        let page = try? await withNotification(bus) {
+            try await $0.listNotices(.with { $0.unreadOnly = true }, metadata: ["authorization": "Bearer \(token)"], options: options)
+        }
+        guard let page else { return "your security notices cannot be checked now: try `contactpoint notices` later" }
+        guard !page.notices.isEmpty else { return nil }
+        let count = page.more ? "\(page.notices.count)+" : "\(page.notices.count)"
+        return "you have \(count) unread security notice\(page.notices.count == 1 && !page.more ? "" : "s"): see `contactpoint notices`"
+    }
+}
+
+/// Text rendering of security notices for the terminal: what happened, and what to do if it was not you.
+enum NoticeText {
+    static func render(_ notice: Contactpoint_V1_SecurityNotice) -> String {
+        let by = notice.actorID.isEmpty ? "" : " by \(notice.actorID)"
+        let ifNotYou = "if this was not you, change your password (`contactpoint password`) and tell your administrator"
+        let what =
+            switch notice.kind {
+            case .passwordRightCodeWrong: "a login gave your password with a wrong code: \(ifNotYou)"
+            case .codeReplayed: "a login gave your password with a code already used: \(ifNotYou)"
+            case .signedInAfterFailures: "a session started after \(notice.count) failed attempts: \(ifNotYou)"
+            case .signedInAfterLongAbsence: "a session started \(notice.count) days after the one before: \(ifNotYou)"
+            case .accountLocked: "your account was locked after too many failed attempts"
+            case .accountUnlocked: "your account was unlocked\(by)"
+            case .passwordChanged: "your password was changed: if this was not you, tell your administrator at once"
+            case .passwordChangeFailed: "a session of yours tried to change your password with a wrong password or code: \(ifNotYou)"
+            case .credentialsReset: "your password and authenticator were reset\(by); you enrolled again"
+            case .stepUpFailed: "a session of yours gave a wrong or used code for a sensitive action: \(ifNotYou)"
+            case .accountSuspended: "your account was suspended\(by)"
+            case .accountActive: "your account became active\(by)"
+            default: "notice of an unknown kind (\(notice.kind.rawValue)): update contactpoint"
+            }
+        let read = notice.readAtMs == 0 ? "" : "  (read)"
+        return "[\(notice.sequence)] \(formatTime(notice.occurredAtMs))  \(what)\(read)"
+    }
+}
