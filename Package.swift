@@ -345,6 +345,7 @@ let package = Package(
         .testTarget(
             name: "IdentityTests",
             dependencies: [
+                "TestSupport",
                 "Identity", "DemoWorld", "Authentication", "SecurityPrimitives", "ContactPointAPI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
@@ -396,6 +397,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
+                "TestSupport",
                 "Broker", "BusTransport", "BusProtocol", "ZeroMQ", "ContactPointAPI", "Supervisor", "SecurityPrimitives", "Index",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),

@@ -66,6 +66,18 @@ struct ConfigurationErrorTests {
         expectOneLineError((process.text, status), naming: "grace-period", "CONTACTPOINT_GRACE_PERIOD", "30s")
     }
 
+    @Test("an unsorted breached-password corpus stops the identity service before it serves")
+    func unsortedBreachCorpus() async throws {
+        let corpus = "\(directory)/breached.txt"
+        try "\(String(repeating: "F", count: 40)):3\r\n\(String(repeating: "0", count: 40)):1\r\n".write(toFile: corpus, atomically: true, encoding: .utf8)
+        let process = try RunningProcess(
+            "contactpoint-identity", ["--broker", "tcp://127.0.0.1:5555,\(brokerPublicKeyFile)", "--key-file", keyFile, "--database", "\(directory)/identity.sqlite"],
+            name: "identity", environment: ["CONTACTPOINT_BREACHED_PASSWORDS": corpus])
+        let status = await process.exited()
+        expectOneLineError((process.text, status), naming: "breached-passwords", "CONTACTPOINT_BREACHED_PASSWORDS", "not sorted", "Pwned Passwords")
+        #expect(!FileManager.default.fileExists(atPath: "\(directory)/identity.sqlite"), "nothing is created")
+    }
+
     @Test("a broker without its allow-list")
     func brokerWithoutAllowList() async {
         expectOneLineError(

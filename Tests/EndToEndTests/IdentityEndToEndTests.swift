@@ -4,6 +4,7 @@ import Foundation
 import GRPCCore
 import SecurityPrimitives
 import Supervisor
+import TestSupport
 import Testing
 import ZeroMQ
 
@@ -13,13 +14,22 @@ import ZeroMQ
 struct IdentityEndToEndTests {
     @Test("the bootstrapped administrator enrols, logs in, administers accounts from the command line, and logs out")
     func firstAdministrator() async throws {
-        let stack = try await LocalStack.start()
+        // A breach corpus in the published layout: a password in it is refused at enrolment.
+        let corpus = FileManager.default.temporaryDirectory.appendingPathComponent("breached-\(UUID()).txt").path
+        defer { try? FileManager.default.removeItem(atPath: corpus) }
+        try BreachCorpus.write(passwords: ["a passphrase from a breach"], padding: 10_000, to: corpus)
+        let stack = try await LocalStack.start(environment: ["CONTACTPOINT_BREACHED_PASSWORDS": corpus])
         try await stack.waitForStatus("healthy") { $0.isHealthy }
         let line = try #require(stack.up.text.split(separator: "\n").first { $0.contains("first administrator created") })
         let code = try #require(line.firstMatch(of: /--code ([A-Z2-7]+)/)?.1).description
         let email = StackService.bootstrapAdministrator
         let password = "correct horse battery staple"
 
+        let breached = await #expect(throws: RPCError.self) {
+            try await stack.withIdentityClient { try await enrol($0, email: email, code: code, password: "a passphrase from a breach") }
+        }
+        #expect(breached?.code == .invalidArgument)
+        #expect(breached?.message.contains("appeared in a data breach") == true, "\(String(describing: breached))")
         // Enrol through the bus, as `contactpoint enrol` does
         let otp = try await stack.withIdentityClient { try await enrol($0, email: email, code: code, password: password) }
         // The code that proved the authenticator is spent; the current step's code is not

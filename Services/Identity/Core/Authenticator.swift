@@ -9,7 +9,7 @@ struct IdentityPolicy: Sendable {
     var idleTimeout: Int64 = 15 * 60
     var absoluteTimeout: Int64 = 12 * 60 * 60
     var enrolmentValidity: Int64 = 7 * 24 * 60 * 60
-    var passwordLength = 12...128
+    var passwords = PasswordPolicy()
 
     /// Seconds before the next attempt after `failures` consecutive failures: none for the first
     /// four (typing mistakes), then 1 s doubling to at most 60 s — so 100 failures take over an
@@ -212,7 +212,7 @@ extension Authenticator {
     func beginEnrolment(email: String, code: String, password: String) async throws -> String {
         let now = clock()
         let account = try await enrollingAccount(email: email, code: code, now: now)
-        if let problem = PasswordPolicy(lengths: policy.passwordLength).problem(with: password, email: email) {
+        if let problem = policy.passwords.problem(with: password, email: email) {
             throw AuthenticationFailure.invalidRequest(problem)
         }
         let secret = SecureRandom.bytes(20)
@@ -287,7 +287,7 @@ extension Authenticator {
             try await events.record(.passwordChangeFailed, subject: claims.sub, reason: "wrong password or code", now: now)
             throw AuthenticationFailure.rejected(reason: "password change: wrong password or code")
         }
-        if let problem = PasswordPolicy(lengths: policy.passwordLength).problem(with: new, email: record.practitioner.email) {
+        if let problem = policy.passwords.problem(with: new, email: record.practitioner.email) {
             throw AuthenticationFailure.invalidRequest(problem)
         }
         try await store.changePassword(practitionerID: claims.sub, passwordHash: passwords.hash(new), keepingSession: claims.sid, now: now)

@@ -18,6 +18,8 @@ public enum IdentityServer {
         public var brokerEvents: [BrokerAddress]
         /// Create the demo world's organisations and accounts if they do not exist (`contactpoint up --demo`).
         public var demoWorld: Bool
+        /// The breached-password corpus new passwords are checked against, if the deployment has one.
+        var breachedPasswords: BreachedPasswords?
 
         /// The identity service's own command-line flags, as given (text, parsed with the rest).
         public struct Flags: Sendable {
@@ -43,6 +45,13 @@ public enum IdentityServer {
                 "bootstrap-admin", flag: flags.bootstrapAdministrator, default: nil, parse: ConfigurationValue.email)
             brokerEvents = try reader.list("broker-events", flags: flags.brokerEvents, parse: ConfigurationValue.broker)
             demoWorld = try reader.value("demo-world", flag: nil, default: false, parse: ConfigurationValue.boolean)!
+            breachedPasswords = try reader.value("breached-passwords", flag: nil, default: nil) { path throws(ConfigurationError.Problem) in
+                do throws(BreachedPasswords.Problem) {
+                    return try BreachedPasswords(path: path)
+                } catch {
+                    throw .init(error.description, fix: "give a Pwned Passwords SHA-1 file ordered by hash (docs/SECURITY.md)")
+                }
+            }
         }
     }
 
@@ -52,9 +61,16 @@ public enum IdentityServer {
     public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws -> BusService {
         let store = try IdentityStore.open(path: settings.database)
         let secrets = try IdentitySecrets.load(directory: settings.secretsDirectory)
+        var policy = IdentityPolicy()
+        policy.passwords.breached = settings.breachedPasswords
+        if let breached = settings.breachedPasswords {
+            logger.notice("new passwords are checked against the breached-password corpus", metadata: ["identity.breached-passwords": "\(breached.path)"])
+        } else {
+            logger.notice("no breached-passwords setting: new passwords are checked against the common-password list only (docs/SECURITY.md)")
+        }
         let authenticator = Authenticator(
             store: store, passwords: PasswordHasher(pepper: secrets.pepper), secrets: SecretBox(key: secrets.totpKey),
-            keys: secrets.signingKeys, clock: { Int64(Date().timeIntervalSince1970) })
+            keys: secrets.signingKeys, policy: policy, clock: { Int64(Date().timeIntervalSince1970) })
         if let email = settings.bootstrapAdministrator, let code = try await authenticator.bootstrapAdministrator(email: email) {
             FileHandle.standardOutput.write(
                 Data("first administrator created: enrol with `contactpoint enrol --email \(email) --code \(code)` (shown once)\n".utf8))

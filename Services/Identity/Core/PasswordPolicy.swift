@@ -7,9 +7,12 @@ import Foundation
 /// "Tried first" means, compared without case: one of the 30,000 most common leaked passwords
 /// (`Resources/common-passwords.txt`, see its NOTICE), such a password with digits or symbols
 /// added at the end (`dragon2024!`), one repeated (`qwertyqwerty`), or one of the
-/// ``contextWords`` (ASVS 6.1.2) with or without such additions.
+/// ``contextWords`` (ASVS 6.1.2) with or without such additions. With a breached-password corpus
+/// (``BreachedPasswords``), also any password in it, exactly as typed (ASVS 6.2.12).
 struct PasswordPolicy: Sendable {
     var lengths: ClosedRange<Int> = 12...128
+    /// The breached-password corpus (`breached-passwords` setting), when the deployment has one.
+    var breached: BreachedPasswords?
 
     /// Words of this system and its users' work that make guessable passwords (ASVS 6.1.2).
     static let contextWords: Set<String> = [
@@ -37,6 +40,7 @@ struct PasswordPolicy: Sendable {
         if length > lengths.upperBound { return "a password has at most \(lengths.upperBound) characters" }
         let lowered = password.lowercased()
         if isGuessable(lowered) { return "that password is among the ones attackers try first: choose another" }
+        if let breached, breached.contains(password) { return "that password has appeared in a data breach: choose another" }
         if let name = email.split(separator: "@").first, name.count >= 4, lowered.contains(name.lowercased()) {
             return "a password must not contain the account's email name"
         }
