@@ -121,4 +121,28 @@ struct SessionLifetimeTests {
         verifier.revoke(sessionIDs: try await fixture.store.endedSessions(since: 0).map(\.sessionID))
         #expect(throws: SessionVerifier.Failure.revoked) { try verifier.verify(session.token) }
     }
+
+    @Test("an account has at most five live sessions: a sixth login ends the oldest, everywhere")
+    func concurrentSessions() async throws {
+        let fixture = try await IdentityFixture.make()
+        var sessions: [IssuedSession] = []
+        for _ in 0..<6 {
+            fixture.clock.advance(by: 30)
+            sessions.append(try await fixture.login())
+        }
+        let live = try await fixture.store.liveSessions(practitionerID: fixture.practitioner.id, now: fixture.clock.upcoming)
+        #expect(live.map(\.id) == sessions.dropFirst().reversed().map(\.claims.sid))
+        await #expect(throws: AuthenticationFailure.self) { try await fixture.authenticator.refresh(sessions[0].claims) }
+        let verifier = fixture.verifier()
+        verifier.revoke(sessionIDs: try await fixture.store.endedSessions(since: 0).map(\.sessionID))
+        #expect(throws: SessionVerifier.Failure.revoked) { try verifier.verify(sessions[0].token) }
+        _ = try verifier.verify(sessions[1].token)
+        // A session already expired does not count: after the idle timeout, five new logins end nothing live.
+        fixture.clock.advance(by: 16 * 60)
+        for _ in 0..<5 {
+            fixture.clock.advance(by: 30)
+            _ = try await fixture.login()
+        }
+        #expect(try await fixture.store.endedSessions(since: 0).count == 1)
+    }
 }

@@ -8,6 +8,8 @@ struct IdentityPolicy: Sendable {
     var lockAfterFailures = 100
     var idleTimeout: Int64 = 15 * 60
     var absoluteTimeout: Int64 = 12 * 60 * 60
+    /// Live sessions an account may have at once: a login beyond ends the oldest.
+    var maximumSessions = 5
     var enrolmentValidity: Int64 = 7 * 24 * 60 * 60
     var passwords = PasswordPolicy()
 
@@ -134,7 +136,8 @@ struct Authenticator: Sendable {
         let absoluteExpiry = now + policy.absoluteTimeout
         let idleExpiry = min(now + policy.idleTimeout, absoluteExpiry)
         let history = try await store.startSession(
-            id: sessionID, practitionerID: account.id, now: now, idleExpiry: idleExpiry, absoluteExpiry: absoluteExpiry)
+            id: sessionID, practitionerID: account.id, now: now, idleExpiry: idleExpiry, absoluteExpiry: absoluteExpiry,
+            maximumSessions: policy.maximumSessions)
         try await events.record(.loginSucceeded, subject: account.id, reason: nil, now: now)
         var session = try issue(account: account, organisation: record.organisation, sessionID: sessionID, expiry: idleExpiry, stepUpAt: now, now: now)
         session.history = history

@@ -11,10 +11,11 @@ extension IdentityStore {
         var failedAttempts: Int
     }
 
-    /// Starts a session after a successful login: resets the failure count, and returns the
-    /// history before this session for the practitioner to see.
+    /// Starts a session after a successful login: resets the failure count, ends the oldest live
+    /// sessions beyond `maximumSessions`, and returns the history before this session for the
+    /// practitioner to see.
     func startSession(
-        id: String, practitionerID: String, now: Int64, idleExpiry: Int64, absoluteExpiry: Int64
+        id: String, practitionerID: String, now: Int64, idleExpiry: Int64, absoluteExpiry: Int64, maximumSessions: Int
     ) async throws -> SignInHistory {
         try await writer.write { db in
             let history = SignInHistory(
@@ -29,6 +30,14 @@ extension IdentityStore {
                     VALUES (?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [id, practitionerID, now, absoluteExpiry, idleExpiry, now])
+            try db.execute(
+                sql: """
+                    UPDATE session SET ended_at = ?, end_reason = 'too many sessions'
+                    WHERE id IN (
+                        SELECT id FROM session WHERE practitioner_id = ? AND ended_at IS NULL AND idle_expiry > ? AND absolute_expiry > ?
+                        ORDER BY started_at DESC, rowid DESC LIMIT -1 OFFSET ?)
+                    """,
+                arguments: [now, practitionerID, now, now, maximumSessions])
             try Self.appendEvent(
                 db, topic: "identity/session-started", subject: practitionerID, count: history.failedAttempts,
                 previousSession: history.previousSessionStartedAt, now: now)
