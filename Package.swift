@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "SecurityPrimitives", targets: ["SecurityPrimitives"]),
         .library(name: "Authentication", targets: ["Authentication"]),
         .library(name: "MerkleTree", targets: ["MerkleTree"]),
+        .library(name: "Identifiers", targets: ["Identifiers"]),
         .library(name: "Audit", targets: ["Audit"]),
         .library(name: "Index", targets: ["Index"]),
         .library(name: "Consent", targets: ["Consent"]),
@@ -116,7 +117,7 @@ let package = Package(
         .target(
             name: "Authentication",
             dependencies: [
-                "SecurityPrimitives", "ContactPointAPI",
+                "SecurityPrimitives", "ContactPointAPI", "Identifiers",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -184,7 +185,7 @@ let package = Package(
         .target(
             name: "Identity",
             dependencies: [
-                "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI", "BusTransport", "DemoWorld",
+                "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI", "BusTransport", "DemoWorld", "Identifiers",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),

@@ -51,6 +51,7 @@ let package = Package(
             name: "AuditBenchmark",
             dependencies: [
                 .product(name: "Audit", package: "ContactPoint"),
+                .product(name: "Identifiers", package: "ContactPoint"),
                 .product(name: "ContactPointAPI", package: "ContactPoint"),
                 .product(name: "MerkleTree", package: "ContactPoint"),
                 .product(name: "SecurityPrimitives", package: "ContactPoint"),

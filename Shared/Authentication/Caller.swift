@@ -1,6 +1,7 @@
 public import ContactPointAPI
 import Foundation
 import GRPCCore
+import Identifiers
 import SecurityPrimitives
 
 /// The practitioner on whose behalf a call is made, as the session token proves: set by
@@ -59,7 +60,7 @@ extension Caller {
         nowMilliseconds now: Int64, stepUpWindow: Duration = .seconds(300)
     ) -> Contactpoint_V1_AuditEvent {
         .with {
-            $0.eventID = UUID().uuidString.lowercased()
+            $0.eventID = EventID.make()
             $0.occurredAtMs = now
             $0.action = "\(service)/\(action)"
             $0.category = category

@@ -71,7 +71,9 @@ struct VerifyTests {
             ("DELETE FROM tree_head WHERE size = 20", "has no tree head in the database"),
             ("UPDATE tree_head SET timestamp_ms = timestamp_ms + 1 WHERE size = 30", "bad signature"),
             ("DELETE FROM event_child WHERE leaf_index = 9", "child rows differ"),
-            ("INSERT INTO event_child (child_id, leaf_index) VALUES ('9434765919', 3)", "rows added"),
+            ("INSERT INTO event_child (bucket, child_id, leaf_index) VALUES (0, '9434765919', 3)", "rows added"),
+            ("UPDATE event_child SET bucket = 1 WHERE leaf_index = 9", "child rows differ"),
+            ("DELETE FROM practitioner_organisation", "not listed under its organisation"),
             ("UPDATE event SET leaf_hash = zeroblob(32) WHERE leaf_index = 2", "stored leaf hash differs"),
         ]
         for (sql, expected) in cases {

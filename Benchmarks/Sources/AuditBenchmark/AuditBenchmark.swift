@@ -1,6 +1,7 @@
 import Audit
 import ContactPointAPI
 import Foundation
+import Identifiers
 import MerkleTree
 import Synchronization
 
@@ -88,7 +89,7 @@ struct AuditBenchmark {
                     callersGroup.addTask {
                         var n = 0
                         while Date() < deadline {
-                            _ = try await log.append([event(id: "c\(caller)-\(n)", serial: caller * 1_000_000 + n)], sender: "index")
+                            _ = try await log.append([event(serial: caller * 1_000_000 + n)], sender: "index")
                             n += 1
                         }
                         counter.add(n)
@@ -111,7 +112,7 @@ struct AuditBenchmark {
                     var next = from + caller * batch
                     while next < target {
                         let end = min(next + batch, target)
-                        _ = try await log.append((next..<end).map { event(id: "e-\($0)", serial: Int($0)) }, sender: "index")
+                        _ = try await log.append((next..<end).map { event(serial: Int($0)) }, sender: "index")
                         next += callers * batch
                     }
                 }
@@ -126,8 +127,8 @@ struct AuditBenchmark {
         for _ in 0..<2000 {
             let leaf = UInt64.random(in: 0..<size, using: &generator)
             let began = ContinuousClock.now
-            // Event e-N sits near leaf N (callers interleave their batches).
-            _ = try await store.inclusionProof(eventID: "e-\(leaf)", size: size)
+            // Event N sits near leaf N (callers interleave their batches).
+            _ = try await store.inclusionProof(eventID: eventID(serial: Int(leaf)), size: size)
             samples.append(microseconds(began.duration(to: .now)))
         }
         return percentiles(samples)
@@ -155,24 +156,32 @@ struct AuditBenchmark {
         return percentiles(samples)
     }
 
-    /// A disclosure as the index sends it: one child, the fields shown, a reason; practitioners
-    /// and children spread as in a national population.
-    static func event(id: String, serial: Int) -> Contactpoint_V1_AuditEvent {
+    /// The id the services would give event `serial` (a UUIDv7, time-ordered: 20,000 events a
+    /// second), with random bits derived from the serial so that a proof can name it later.
+    static func eventID(serial: Int) -> String {
+        let bits = UInt64(serial) &* 0x9E37_79B9_7F4A_7C15
+        return EventID.make(milliseconds: start + Int64(serial / 20), random: (bits >> 52, bits))
+    }
+
+    /// A disclosure as the index sends it: one child, the fields shown, a reason; practitioners,
+    /// organisations and children spread as in a national population (11 million children).
+    static func event(serial: Int) -> Contactpoint_V1_AuditEvent {
         .with {
-            $0.eventID = id
+            $0.eventID = eventID(serial: serial)
             $0.occurredAtMs = start + Int64(serial % 3_600_000)
             $0.action = "index/view-record"
             $0.category = .disclosure
             $0.actor = .with {
+                // Each practitioner works for one organisation, each organisation is in one authority.
                 $0.practitionerID = "p-\(serial % 350_000)"
-                $0.organisationID = "org-\(serial % 20_000)"
-                $0.localAuthority = "E0900\(String(format: "%04d", serial % 150))"
+                $0.organisationID = "org-\(serial % 350_000 % 20_000)"
+                $0.localAuthority = "E0900\(String(format: "%04d", serial % 350_000 % 20_000 % 150))"
                 $0.roles = ["practitioner"]
                 $0.sessionHash = String(repeating: "ab", count: 32)
             }
             $0.service = "index"
             $0.instance = "index-1"
-            $0.childIds = ["9434765919"]
+            $0.childIds = [String(format: "%010d", (UInt64(serial) &* 0xD1B5_4A32_D192_ED03) % 11_000_000 + 4_000_000_000)]
             $0.disclosedFields = ["name", "date_of_birth", "address", "carers", "involvements"]
             $0.reasonCode = "safeguarding-enquiry"
             $0.outcome = .permitted

@@ -225,7 +225,7 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
     ) async throws {
         let now = log.clock()
         let event = Contactpoint_V1_AuditEvent.with {
-            $0.eventID = UUID().uuidString.lowercased()
+            $0.eventID = EventID.make()
             $0.occurredAtMs = now
             $0.action = "audit/\(action)"
             $0.category = .review

@@ -76,9 +76,12 @@ extension AuditStore {
             event.access.childLocalAuthority, event.outcome.rawValue, event.override.rawValue, event.steppedUp,
         ])
         for child in Set(event.childIds) {
-            try db.cachedStatement(sql: "INSERT INTO event_child (child_id, leaf_index) VALUES (?, ?)")
-                .execute(arguments: [child, Int64(leaf)])
+            try db.cachedStatement(sql: "INSERT INTO event_child (bucket, child_id, leaf_index) VALUES (?, ?, ?)")
+                .execute(arguments: [childBucket(of: leaf), child, Int64(leaf)])
         }
+        // Almost always there already: a lookup, nothing written.
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO practitioner_organisation (practitioner_id, organisation_id) VALUES (?, ?)")
+            .execute(arguments: [event.actor.practitionerID, event.actor.organisationID])
         for node in frontier.append(leafHash: leafHash) {
             try db.cachedStatement(sql: "INSERT INTO tree_node (position, hash) VALUES (?, ?)")
                 .execute(arguments: [nodePosition(level: node.level, index: node.index), Data(node.hash)])

@@ -24,16 +24,27 @@ extension AuditStore {
             var conditions: [String] = []
             var arguments: [any DatabaseValueConvertible] = []
             var from = "event"
+            var with = ""
             if let child = filter.childID {
-                from = "event_child JOIN event USING (leaf_index)"
-                conditions.append("event_child.child_id = ?")
-                arguments.append(child)
+                // One seek per bucket of the child index, from the bucket of the newest leaf wanted down.
+                let size = try Self.size(db)
+                let end = min(size, filter.beforeLeaf ?? size)
+                guard end > 0 else { return [] }
+                with = "WITH RECURSIVE bucket(n) AS (SELECT ? UNION ALL SELECT n - 1 FROM bucket WHERE n > 0) "
+                from = "bucket CROSS JOIN event_child ON event_child.bucket = bucket.n AND event_child.child_id = ? JOIN event USING (leaf_index)"
+                arguments += [Self.childBucket(of: end - 1), child]
             }
-            for (column, value) in [("practitioner_id", filter.practitionerID), ("organisation_id", filter.organisationID)] {
-                if let value {
-                    conditions.append("event.\(column) = ?")
-                    arguments.append(value)
-                }
+            if let organisation = filter.organisationID {
+                conditions.append("event.organisation_id = ?")
+                arguments.append(organisation)
+            } else if let practitioner = filter.practitionerID {
+                // The actor index leads with the organisation: seek each of the practitioner's.
+                conditions.append("event.organisation_id IN (SELECT organisation_id FROM practitioner_organisation WHERE practitioner_id = ?)")
+                arguments.append(practitioner)
+            }
+            if let practitioner = filter.practitionerID {
+                conditions.append("event.practitioner_id = ?")
+                arguments.append(practitioner)
             }
             if let since = filter.fromMS {
                 conditions.append("event.occurred_at >= ?")
@@ -59,7 +70,7 @@ extension AuditStore {
             }
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             let rows = try Data.fetchAll(
-                db, sql: "SELECT event.encoded FROM \(from) \(whereClause) ORDER BY event.leaf_index DESC LIMIT ?",
+                db, sql: "\(with)SELECT event.encoded FROM \(from) \(whereClause) ORDER BY event.leaf_index DESC LIMIT ?",
                 arguments: StatementArguments(arguments + [filter.limit]))
             return try rows.map { try Contactpoint_V1_LoggedEvent(serializedBytes: $0) }
         }
@@ -175,10 +186,15 @@ extension AuditStore {
             try Data.fetchAll(
                 db,
                 sql: """
-                    SELECT event.encoded FROM event_child JOIN event USING (leaf_index)
-                    WHERE event_child.child_id = ? AND event.category = ? AND event.outcome = ? ORDER BY leaf_index
+                    WITH RECURSIVE bucket(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM bucket WHERE n < ?)
+                    SELECT event.encoded FROM bucket
+                    CROSS JOIN event_child ON event_child.bucket = bucket.n AND event_child.child_id = ? JOIN event USING (leaf_index)
+                    WHERE event.category = ? AND event.outcome = ? ORDER BY leaf_index
                     """,
-                arguments: [childID, Contactpoint_V1_AuditCategory.disclosure.rawValue, Contactpoint_V1_AuditOutcome.permitted.rawValue]
+                arguments: [
+                    Self.childBucket(of: try Self.size(db)), childID, Contactpoint_V1_AuditCategory.disclosure.rawValue,
+                    Contactpoint_V1_AuditOutcome.permitted.rawValue,
+                ]
             ).map { try Contactpoint_V1_LoggedEvent(serializedBytes: $0).event }
         }
     }

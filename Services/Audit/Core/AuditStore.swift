@@ -53,7 +53,7 @@ public struct AuditStore: Sendable {
 
     // MARK: Schema
 
-    private static var migrator: DatabaseMigrator {
+    static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("1: log, tree, heads, review") { db in
             try db.execute(sql: """
@@ -113,17 +113,55 @@ public struct AuditStore: Sendable {
                     PRIMARY KEY (item_id, leaf_index)
                 ) STRICT, WITHOUT ROWID;
                 """)
-            for table in ["event", "event_child", "tree_node", "tree_head"] {
-                for change in ["UPDATE", "DELETE"] {
-                    try db.execute(sql: """
-                        CREATE TRIGGER \(table)_no_\(change.lowercased()) BEFORE \(change) ON \(table)
-                        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-                        """)
-                }
-            }
+            try appendOnly(["event", "event_child", "tree_node", "tree_head"], db)
+        }
+        migrator.registerMigration("2: indexes that grow at one end") { db in
+            // Each random-keyed index makes every insert dirty a page of its own once the log is
+            // large (docs/AUDIT.md, "Appends at scale"): one index serves practitioners and
+            // organisations (a practitioner's organisations are listed apart), and the child index
+            // is split into buckets of consecutive leaves, so inserts land in the newest bucket.
+            try db.execute(sql: """
+                DROP INDEX event_by_practitioner;
+                DROP INDEX event_by_organisation;
+                CREATE INDEX event_by_actor ON event(organisation_id, practitioner_id, occurred_at, category, outcome);
+                CREATE TABLE practitioner_organisation (
+                    practitioner_id TEXT NOT NULL,
+                    organisation_id TEXT NOT NULL,
+                    PRIMARY KEY (practitioner_id, organisation_id)
+                ) STRICT, WITHOUT ROWID;
+                INSERT INTO practitioner_organisation SELECT DISTINCT practitioner_id, organisation_id FROM event;
+                CREATE TABLE event_child_bucketed (
+                    bucket INTEGER NOT NULL,
+                    child_id TEXT NOT NULL,
+                    leaf_index INTEGER NOT NULL REFERENCES event(leaf_index),
+                    PRIMARY KEY (bucket, child_id, leaf_index)
+                ) STRICT, WITHOUT ROWID;
+                INSERT INTO event_child_bucketed SELECT leaf_index >> \(childBucketBits), child_id, leaf_index FROM event_child ORDER BY 1, 2, 3;
+                DROP TABLE event_child;
+                ALTER TABLE event_child_bucketed RENAME TO event_child;
+                """)
+            try appendOnly(["event_child", "practitioner_organisation"], db)
         }
         return migrator
     }
+
+    /// Triggers that refuse to update or delete rows of `tables`.
+    private static func appendOnly(_ tables: [String], _ db: Database) throws {
+        for table in tables {
+            for change in ["UPDATE", "DELETE"] {
+                try db.execute(sql: """
+                    CREATE TRIGGER \(table)_no_\(change.lowercased()) BEFORE \(change) ON \(table)
+                    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                    """)
+            }
+        }
+    }
+
+    /// `event_child` rows are grouped by `leaf_index >> childBucketBits`: 65,536 leaves a bucket.
+    /// A child's events are found with one seek per bucket (1,526 at 100 M events).
+    static let childBucketBits = 16
+
+    static func childBucket(of leaf: UInt64) -> Int64 { Int64(leaf >> UInt64(childBucketBits)) }
 
     // MARK: The tree
 

@@ -141,10 +141,15 @@ public enum AuditVerifier {
         guard columnsAgree else { return "event \(leaf): its query columns differ from its signed encoding" }
         for child in Set(event.childIds) {
             let stored = try Bool.fetchOne(
-                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM event_child WHERE child_id = ? AND leaf_index = ?)"),
-                arguments: [child, leaf])
+                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM event_child WHERE bucket = ? AND child_id = ? AND leaf_index = ?)"),
+                arguments: [AuditStore.childBucket(of: UInt64(leaf)), child, leaf])
             if stored != true { return "event \(leaf): its child rows differ from its signed encoding" }
         }
+        // Without the pair, a query by practitioner would not look in this organisation's events.
+        let listed = try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM practitioner_organisation WHERE practitioner_id = ? AND organisation_id = ?)"),
+            arguments: [event.actor.practitionerID, event.actor.organisationID])
+        if listed != true { return "event \(leaf): its practitioner is not listed under its organisation" }
         return nil
     }
 }

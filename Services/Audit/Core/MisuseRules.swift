@@ -77,7 +77,9 @@ public struct MisuseRules: Sendable {
         var joinWithin: Int64?
     }
 
-    /// What `event` (already inserted at its leaf) trips, given the log before it.
+    /// What `event` (already inserted at its leaf) trips, given the log before it. Counts are of
+    /// the practitioner's events within the event's organisation: they come from the log's actor
+    /// index alone (a practitioner belongs to one organisation at a time).
     func findings(for event: Contactpoint_V1_AuditEvent, _ db: Database) throws -> [Finding] {
         let practitioner = event.actor.practitionerID
         guard !practitioner.isEmpty else { return [] }
@@ -92,15 +94,17 @@ public struct MisuseRules: Sendable {
             let window = deniedWindow.components.seconds * 1000
             let denied = try Int.fetchOne(
                 db.cachedStatement(sql: """
-                    SELECT COUNT(*) FROM event WHERE practitioner_id = ? AND occurred_at > ? AND outcome = ?
+                    SELECT COUNT(*) FROM event WHERE organisation_id = ? AND practitioner_id = ? AND occurred_at > ? AND outcome = ?
                     """),
-                arguments: [practitioner, event.occurredAtMs - window, Contactpoint_V1_AuditOutcome.denied.rawValue]) ?? 0
+                arguments: [event.actor.organisationID, practitioner, event.occurredAtMs - window, Contactpoint_V1_AuditOutcome.denied.rawValue]) ?? 0
             if denied >= deniedAttempts { findings.append(Finding(rule: .repeatedDenials, joinWithin: window)) }
         }
         guard event.category == .disclosure, event.outcome == .permitted else { return findings }
         let disclosures = try Int.fetchOne(
-            db.cachedStatement(sql: "SELECT COUNT(*) FROM event WHERE practitioner_id = ? AND occurred_at > ? AND category = ?"),
-            arguments: [practitioner, event.occurredAtMs - hour, Contactpoint_V1_AuditCategory.disclosure.rawValue]) ?? 0
+            db.cachedStatement(sql: """
+                SELECT COUNT(*) FROM event WHERE organisation_id = ? AND practitioner_id = ? AND occurred_at > ? AND category = ?
+                """),
+            arguments: [event.actor.organisationID, practitioner, event.occurredAtMs - hour, Contactpoint_V1_AuditCategory.disclosure.rawValue]) ?? 0
         if disclosures > disclosuresPerHour { findings.append(Finding(rule: .unusualVolume, joinWithin: hour)) }
         let access = event.access
         if !access.childLocalAuthority.isEmpty, access.childLocalAuthority != event.actor.localAuthority,

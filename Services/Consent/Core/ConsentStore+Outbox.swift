@@ -1,6 +1,7 @@
 public import ContactPointAPI
 import Foundation
 import GRDB
+import Identifiers
 public import ServiceRuntime
 import StoreSupport
 
@@ -38,7 +39,7 @@ extension ConsentStore: AuditOutbox {
         try OutboxTables.appendAudit(audit, db)
         try OutboxTables.appendChange(
             Contactpoint_V1_ConsentChangeEvent.with {
-                $0.eventID = UUID().uuidString.lowercased()
+                $0.eventID = EventID.make()
                 $0.occurredAtMs = now
                 $0.change = change
                 $0.childID = record.childID

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Identifiers
 
 /// The identity database (`identity.sqlite`): organisations, practitioners and their roles,
 /// vetting, credentials, sessions, and the outbox of events for the rest of the system.
@@ -168,7 +169,7 @@ struct IdentityStore: Sendable {
         let payload = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
         try db.execute(
             sql: "INSERT INTO outbox (event_id, topic, payload, created_at) VALUES (?, ?, ?, ?)",
-            arguments: [UUID().uuidString.lowercased(), topic, payload, now])
+            arguments: [EventID.make(), topic, payload, now])
     }
 }
 

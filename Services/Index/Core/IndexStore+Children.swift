@@ -68,7 +68,7 @@ extension IndexStore {
             // The audit log takes at most 1,000 children per event: a larger batch is several events.
             for (n, start) in stride(from: 0, to: result.childIDs.count, by: Self.childrenPerAuditEvent).enumerated() {
                 var event = audit
-                if n > 0 { event.eventID = UUID().uuidString.lowercased() }
+                if n > 0 { event.eventID = EventID.make() }
                 event.childIds = Array(result.childIDs[start..<min(start + Self.childrenPerAuditEvent, result.childIDs.count)])
                 try OutboxTables.appendAudit(event, db)
             }
@@ -83,7 +83,7 @@ extension IndexStore {
         return try await putChildren(
             entries, by: actor, now: now,
             audit: .with {
-                $0.eventID = UUID().uuidString.lowercased()
+                $0.eventID = EventID.make()
                 $0.occurredAtMs = now
                 $0.action = "index/\(action)"
                 $0.category = .change

@@ -1,6 +1,7 @@
 public import ContactPointAPI
 import Foundation
 import GRDB
+import Identifiers
 public import ServiceRuntime
 import StoreSupport
 
@@ -62,7 +63,7 @@ extension IndexStore: AuditOutbox {
         indicator: Contactpoint_V1_IndicatorKind = .unspecified, by practitionerID: String, now: Int64, _ db: Database
     ) throws {
         var event = Contactpoint_V1_IndexChangeEvent.with {
-            $0.eventID = UUID().uuidString.lowercased()
+            $0.eventID = EventID.make()
             $0.occurredAtMs = now
             $0.change = change
             $0.childID = Self.childID(childID)

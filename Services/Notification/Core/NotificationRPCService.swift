@@ -224,7 +224,7 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
     ) -> Contactpoint_V1_AuditEvent {
         var event = reader.caller?.auditEvent(service: "notification", action: action, category: category, nowMilliseconds: clock())
             ?? .with {
-                $0.eventID = UUID().uuidString.lowercased()
+                $0.eventID = EventID.make()
                 $0.occurredAtMs = clock()
                 $0.action = "notification/\(action)"
                 $0.category = category

@@ -302,7 +302,9 @@ public nonisolated struct Contactpoint_V1_AuditEvent: @unchecked Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Chosen by the sender, unique (a UUID): the idempotency key. 1–64 of [A-Za-z0-9._:-].
+  /// Chosen by the sender, unique: the idempotency key. 1–64 of [A-Za-z0-9._:-]. A time-ordered
+  /// UUIDv7 (RFC 9562), as every ContactPoint service makes them, keeps the log's index of ids
+  /// growing at its end; any unique id is accepted.
   public var eventID: String {
     get {_storage._eventID}
     set {_uniqueStorage()._eventID = newValue}

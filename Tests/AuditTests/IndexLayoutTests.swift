@@ -1,0 +1,126 @@
+@testable import Audit
+import ContactPointAPI
+import Foundation
+import GRDB
+import MerkleTree
+import Testing
+
+/// The log's query indexes as laid out for appends at scale: the child index in buckets of
+/// consecutive leaves, one index for organisations and practitioners.
+@Suite("Audit index layout", .timeLimit(.minutes(2)))
+struct IndexLayoutTests {
+    /// Appends `count` events straight to the store, in transactions of 4,096; `configure` shapes event `n`.
+    static func append(
+        _ count: Int, to fixture: AuditFixture, configure: (Int, inout Contactpoint_V1_AuditEvent) -> Void
+    ) async throws {
+        var frontier: MerkleFrontier?
+        for start in stride(from: 0, to: count, by: 4096) {
+            let events = (start..<min(start + 4096, count)).map { n in
+                var event = fixture.view(child: AuditFixture.child(1_000_000 + n % 5000), by: "p-\(n % 40)")
+                configure(n, &event)
+                return event
+            }
+            frontier = try await fixture.store.append(
+                [.init(events: events, sender: "index")], loggedAt: fixture.clock, rules: MisuseRules(), frontier: frontier
+            ).frontier
+        }
+    }
+
+    @Test("a child's events in three buckets are all found, newest first, paged; subject access lists them oldest first")
+    func childAcrossBuckets() async throws {
+        let fixture = try AuditFixture()
+        let child = AuditFixture.child(777_000_000)
+        let leaves: [Int64] = [3, 65_535, 65_536, 140_000]
+        let (disclosure, permitted) = (Contactpoint_V1_AuditCategory.disclosure.rawValue, Contactpoint_V1_AuditOutcome.permitted.rawValue)
+        // 140,001 rows written directly (appending them one by one takes most of a minute in a
+        // debug build); only the child's events carry an encoding, the others are never read.
+        try await fixture.store.writer.write { db in
+            for leaf in leaves {
+                let logged = Contactpoint_V1_LoggedEvent.with {
+                    $0.leafIndex = UInt64(leaf)
+                    $0.event = fixture.view(child: child)
+                }
+                try db.execute(
+                    sql: """
+                        INSERT INTO event VALUES (?, ?, ?, zeroblob(32), 0, 0, 'index/view-record', ?, 'p-1', 'org-1', 'E09000033', 'E09000033', ?, 0, 0)
+                        """,
+                    arguments: [leaf, logged.event.eventID, Data(try logged.serializedBytes() as [UInt8]), disclosure, permitted])
+                try db.execute(
+                    sql: "INSERT INTO event_child (bucket, child_id, leaf_index) VALUES (?, ?, ?)",
+                    arguments: [AuditStore.childBucket(of: UInt64(leaf)), child, leaf])
+            }
+            try db.execute(
+                sql: """
+                    WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 140000)
+                    INSERT OR IGNORE INTO event SELECT i, 'e-' || i, x'', zeroblob(32), 0, 0, 'index/view-record', ?, 'p-1', 'org-1',
+                        'E09000033', 'E09000033', ?, 0, 0 FROM n
+                    """,
+                arguments: [disclosure, permitted])
+        }
+        #expect(AuditStore.childBucket(of: 140_000) == 2)
+        let all = try await fixture.store.events(matching: .init(childID: child))
+        #expect(all.map(\.leafIndex) == [140_000, 65_536, 65_535, 3])
+        let page = try await fixture.store.events(matching: .init(childID: child, beforeLeaf: 65_536, limit: 1))
+        #expect(page.map(\.leafIndex) == [65_535], "a page starts in the bucket of the leaf before the token")
+        #expect(try await fixture.store.events(matching: .init(childID: child, beforeLeaf: 3)).isEmpty)
+        #expect(try await fixture.store.disclosures(ofChild: child).count == 4)
+        #expect(try await fixture.store.events(matching: .init(childID: AuditFixture.child(999_999_999))).isEmpty)
+    }
+
+    @Test("a practitioner who moved organisation is found in both, and by organisation in each")
+    func practitionerInTwoOrganisations() async throws {
+        let fixture = try AuditFixture()
+        try await Self.append(20, to: fixture) { n, event in
+            event.actor.practitionerID = n < 15 ? "p-mover" : event.actor.practitionerID
+            event.actor.organisationID = n < 10 ? "org-school" : "org-trust"
+        }
+        let found = try await fixture.store.events(matching: .init(practitionerID: "p-mover"))
+        #expect(found.map(\.leafIndex) == Array((0..<15).reversed()))
+        let atTrust = try await fixture.store.events(matching: .init(practitionerID: "p-mover", organisationID: "org-trust"))
+        #expect(atTrust.map(\.leafIndex) == [14, 13, 12, 11, 10])
+        #expect(try await fixture.store.events(matching: .init(organisationID: "org-school")).count == 10)
+    }
+
+    @Test("a log of the first layout is migrated: verify finds it intact and every query answers as before")
+    func migrationFromFirstLayout() async throws {
+        let fixture = try AuditFixture()
+        let child = AuditFixture.child(888_000_000)
+        try await fixture.run { _ in
+            for n in 0..<30 {
+                var event = fixture.view(by: n % 2 == 0 ? "p-even" : "p-odd")
+                if n % 7 == 0 { event.childIds = [child] }
+                if n >= 20 { event.actor.organisationID = "org-2" }
+                _ = try await fixture.log.append([event], sender: AuditFixture.sender)
+            }
+            _ = await fixture.signer.signIfGrown()
+        }
+        let before = (
+            child: try await fixture.store.events(matching: .init(childID: child)).map(\.leafIndex),
+            practitioner: try await fixture.store.events(matching: .init(practitionerID: "p-even")).map(\.leafIndex))
+        // Back to the first layout, as a database written before this migration is.
+        try await fixture.store.writer.writeWithoutTransaction { db in
+            try db.execute(sql: """
+                DROP INDEX event_by_actor;
+                DROP TABLE practitioner_organisation;
+                CREATE TABLE event_child_v1 (
+                    child_id TEXT NOT NULL,
+                    leaf_index INTEGER NOT NULL REFERENCES event(leaf_index),
+                    PRIMARY KEY (child_id, leaf_index)
+                ) STRICT, WITHOUT ROWID;
+                INSERT INTO event_child_v1 SELECT child_id, leaf_index FROM event_child;
+                DROP TABLE event_child;
+                ALTER TABLE event_child_v1 RENAME TO event_child;
+                CREATE TRIGGER event_child_no_delete BEFORE DELETE ON event_child BEGIN SELECT RAISE(ABORT, 'append-only'); END;
+                CREATE INDEX event_by_practitioner ON event(practitioner_id, occurred_at);
+                CREATE INDEX event_by_organisation ON event(organisation_id, occurred_at);
+                DELETE FROM grdb_migrations WHERE identifier LIKE '2:%';
+                """)
+        }
+        let migrated = try AuditStore.open(path: "\(fixture.directory)/audit.sqlite")
+        #expect(try await migrated.events(matching: .init(childID: child)).map(\.leafIndex) == before.child)
+        #expect(try await migrated.events(matching: .init(practitionerID: "p-even")).map(\.leafIndex) == before.practitioner)
+        #expect(before.child == [28, 21, 14, 7, 0])
+        let report = try VerifyTests.verify(fixture)
+        #expect(report.isIntact, "\(report.problems)")
+    }
+}
