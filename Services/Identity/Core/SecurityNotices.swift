@@ -10,9 +10,9 @@ import ServiceRuntime
 /// Which identity events a practitioner is told of, as security notices in their inbox at the
 /// notification service (ASVS 5.0 6.3.5 suspicious attempts, 6.3.7 changes to authentication
 /// details): attempts that show someone has the password or has seen a code, a login after
-/// several failures or a long absence, and every change to the account's credentials or status. Ordinary mistakes —
-/// one wrong password — are not notices: the practitioner sees those at their next login
-/// (``IdentityStore/SignInHistory``).
+/// several failures or a long absence, and every change to the account's credentials or status.
+/// Ordinary mistakes — one wrong password — are not notices: the practitioner sees those at their
+/// next login (``IdentityStore/SignInHistory``).
 enum SecurityNotices {
     /// A login after at least this many failed attempts is a notice.
     static let failuresWorthANotice = 3
