@@ -348,6 +348,7 @@ let package = Package(
             dependencies: [
                 "TestSupport",
                 "Identity", "DemoWorld", "Authentication", "SecurityPrimitives", "ContactPointAPI",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,5 +1,6 @@
 import ContactPointAPI
 import Foundation
+import GRDB
 @testable import Identity
 import Testing
 
@@ -61,6 +62,25 @@ struct SecurityNoticeTests {
 
         try await fixture.store.markNoticed(through: events.last!.sequence, now: fixture.clock.now)
         #expect(try await fixture.store.unnoticedEvents(limit: 100).isEmpty)
+    }
+
+    @Test("upgrading a database of events from before notices makes no notices of them; later events do")
+    func upgradeStartsAfresh() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("identity-upgrade-\(UUID()).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let queue = try DatabaseQueue(path: path)
+        try IdentityStore.migrator.migrate(queue, upTo: "2: events published to the bus")
+        try await queue.write { db in
+            try IdentityStore.appendEvent(db, topic: "identity/password-changed", subject: "p-1", now: 1_800_000_000)
+            try IdentityStore.appendEvent(db, topic: "identity/account-locked", subject: "p-1", now: 1_800_000_001)
+        }
+        try queue.close()
+        let store = try IdentityStore.open(path: path)
+        #expect(try await store.unnoticedEvents(limit: 10).isEmpty, "nobody is told today of what happened before the upgrade")
+        try await store.writer.write { db in
+            try IdentityStore.appendEvent(db, topic: "identity/account-unlocked", subject: "p-1", actor: "admin-1", now: 1_800_000_100)
+        }
+        #expect(try await store.unnoticedEvents(limit: 10).compactMap(\.event).map(\.kind) == [.accountUnlocked])
     }
 
     @Test("an administrator's changes name the administrator; an unknown account's failures are nobody's notice")

@@ -48,7 +48,7 @@ struct IdentityStore: Sendable {
 
     // MARK: Schema
 
-    private static var migrator: DatabaseMigrator {
+    static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("1: accounts, sessions, outbox") { db in
             let organisationTypes = OrganisationType.allCases.map { "'\($0.rawValue)'" }.joined(separator: ",")
