@@ -41,6 +41,11 @@ struct NoticeTests {
             #expect(all.map(\.eventID) == ["e1", "e2"])
             #expect(all[0].readAtMs == fixture.now.value)
             #expect(try await notification.listNotices(.with { $0.after = all[0].sequence }, metadata: mine).notices.map(\.eventID) == ["e2"])
+            let firstPage = try await notification.listNotices(.with { $0.pageSize = 1 }, metadata: mine)
+            #expect(firstPage.notices.map(\.eventID) == ["e1"] && firstPage.more, "a page says when more follow")
+            await #expect { try await notification.listNotices(.with { $0.pageSize = 501 }, metadata: mine) } throws: {
+                ($0 as? RPCError)?.code == .invalidArgument
+            }
             #expect(try await notification.listNotices(.init(), metadata: theirs).notices[0].readAtMs == 0, "marking is per practitioner")
         }
     }

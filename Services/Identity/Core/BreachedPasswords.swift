@@ -32,7 +32,7 @@ struct BreachedPasswords: Sendable {
             guard let key = key(at: line) else {
                 throw Problem(description: "\(path): the line at byte \(line) is not a SHA-1 in hex (40 digits, then `:COUNT` or the line's end)")
             }
-            guard key >= previous else { throw Problem(description: "\(path): lines are not sorted by hash (at byte \(line))") }
+            guard !key.lexicographicallyPrecedes(previous) else { throw Problem(description: "\(path): lines are not sorted by hash (at byte \(line))") }
             previous = key
         }
     }
@@ -89,8 +89,4 @@ struct BreachedPasswords: Sendable {
         guard end == bytes.count || [UInt8(ascii: ":"), UInt8(ascii: "\r"), UInt8(ascii: "\n")].contains(bytes[end]) else { return nil }
         return key
     }
-}
-
-extension [UInt8] {
-    fileprivate static func >= (left: [UInt8], right: [UInt8]) -> Bool { !left.lexicographicallyPrecedes(right) }
 }

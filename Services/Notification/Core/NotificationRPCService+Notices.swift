@@ -10,9 +10,7 @@ extension NotificationRPCService {
     public func deliverNotices(
         request: Contactpoint_V1_DeliverNoticesRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_DeliverNoticesResponse {
-        guard noticeFeeders.contains(context.remotePeer) else {
-            throw RPCError(code: .permissionDenied, message: "only the services listed in the notification service's notice-feeder setting deliver notices")
-        }
+        try requireSender(in: noticeFeeders, setting: "notice-feeder", delivering: "notices", context)
         for (index, notice) in request.notices.enumerated() {
             _ = try FieldValidation.identifier(notice.eventID, "notices[\(index)].event_id", "an event id")
             _ = try FieldValidation.identifier(notice.practitionerID, "notices[\(index)].practitioner_id", "a practitioner id")

@@ -59,10 +59,7 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
     public func deliverChanges(
         request: Contactpoint_V1_DeliverChangesRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_DeliverChangesResponse {
-        // The bus transport gives the principal the broker authenticated as the remote peer.
-        guard feeders.contains(context.remotePeer) else {
-            throw RPCError(code: .permissionDenied, message: "only the services listed in the notification service's feeder setting deliver changes")
-        }
+        try requireSender(in: feeders, setting: "feeder", delivering: "changes", context)
         for (index, event) in request.events.enumerated() {
             _ = try FieldValidation.identifier(event.eventID, "events[\(index)].event_id", "an event id")
             guard ContactPointID(event.childID) != nil else {
@@ -179,6 +176,15 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
     }
 
     // MARK: Callers and audit
+
+    /// Refuses a delivery from a bus principal not in `allowed` (the transport gives the principal
+    /// the broker authenticated as the remote peer).
+    func requireSender(in allowed: Set<String>, setting: String, delivering what: String, _ context: ServerContext) throws {
+        guard allowed.contains(context.remotePeer) else {
+            throw RPCError(
+                code: .permissionDenied, message: "only the services listed in the notification service's \(setting) setting deliver \(what)")
+        }
+    }
 
     /// Who reads, and so which alerts: a practitioner by their session, or a gateway by its principal.
     struct Reader {
