@@ -41,8 +41,13 @@ struct AuditCommand: AsyncParsableCommand {
             if report.unsignedEvents > 0 {
                 print("\(report.unsignedEvents) events after the newest signed head (size \(report.newestSignedSize)): no signature covers them yet")
             }
+            if report.indexedEvents == nil {
+                print("no query index file: the audit service builds it from the events when it starts")
+            } else if report.unindexedEvents > 0 {
+                print("\(report.unindexedEvents) events not yet in the query index: the audit service adds them when it starts")
+            }
             if report.isIntact {
-                print("intact: every stored event, node and column agrees with every signed head")
+                print("intact: every stored event, node, column and query index row agrees with every signed head")
             } else {
                 for problem in report.problems { print("PROBLEM: \(problem)") }
                 throw ExitCode(1)

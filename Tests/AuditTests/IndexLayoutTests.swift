@@ -6,7 +6,7 @@ import MerkleTree
 import Testing
 
 /// The log's query indexes as laid out for appends at scale: the child index in buckets of
-/// consecutive leaves, one index for organisations and practitioners.
+/// consecutive leaves, one index for organisations and practitioners, both in the index file.
 @Suite("Audit index layout", .timeLimit(.minutes(2)))
 struct IndexLayoutTests {
     /// Appends `count` events straight to the store, in transactions of 4,096; `configure` shapes event `n`.
@@ -81,8 +81,10 @@ struct IndexLayoutTests {
         #expect(try await fixture.store.events(matching: .init(organisationID: "org-school")).count == 10)
     }
 
-    @Test("a log of the first layout is migrated: verify finds it intact and every query answers as before")
-    func migrationFromFirstLayout() async throws {
+    @Test(
+        "a log of an earlier layout is migrated: verify finds it intact and every query answers as before",
+        arguments: [1, 2])
+    func migrationFromEarlierLayout(layout: Int) async throws {
         let fixture = try AuditFixture()
         let child = AuditFixture.child(888_000_000)
         try await fixture.run { _ in
@@ -94,33 +96,49 @@ struct IndexLayoutTests {
             }
             _ = await fixture.signer.signIfGrown()
         }
-        let before = (
-            child: try await fixture.store.events(matching: .init(childID: child)).map(\.leafIndex),
-            practitioner: try await fixture.store.events(matching: .init(practitionerID: "p-even")).map(\.leafIndex))
-        // Back to the first layout, as a database written before this migration is.
-        try await fixture.store.writer.writeWithoutTransaction { db in
-            try db.execute(sql: """
-                DROP INDEX event_by_actor;
-                DROP TABLE practitioner_organisation;
-                CREATE TABLE event_child_v1 (
+        let before = try await QueryIndexTests.answers(fixture.store, child: child, practitioner: "p-even")
+        #expect(before.child == [28, 21, 14, 7, 0])
+        // The log file as that layout kept it: its indexes inside, no index file beside it.
+        let earlier = layout == 1
+            ? """
+                CREATE INDEX main.event_by_practitioner ON event(practitioner_id, occurred_at);
+                CREATE INDEX main.event_by_organisation ON event(organisation_id, occurred_at);
+                CREATE TABLE main.event_child (
                     child_id TEXT NOT NULL,
                     leaf_index INTEGER NOT NULL REFERENCES event(leaf_index),
                     PRIMARY KEY (child_id, leaf_index)
                 ) STRICT, WITHOUT ROWID;
-                INSERT INTO event_child_v1 SELECT child_id, leaf_index FROM event_child;
-                DROP TABLE event_child;
-                ALTER TABLE event_child_v1 RENAME TO event_child;
-                CREATE TRIGGER event_child_no_delete BEFORE DELETE ON event_child BEGIN SELECT RAISE(ABORT, 'append-only'); END;
-                CREATE INDEX event_by_practitioner ON event(practitioner_id, occurred_at);
-                CREATE INDEX event_by_organisation ON event(organisation_id, occurred_at);
-                DELETE FROM grdb_migrations WHERE identifier LIKE '2:%';
-                """)
+                INSERT INTO main.event_child SELECT child_id, leaf_index FROM idx.event_child;
+                DELETE FROM grdb_migrations WHERE identifier LIKE '2:%' OR identifier LIKE '3:%';
+                """
+            : """
+                CREATE INDEX main.event_by_actor ON event(organisation_id, practitioner_id, occurred_at, category, outcome);
+                CREATE TABLE main.practitioner_organisation (
+                    practitioner_id TEXT NOT NULL,
+                    organisation_id TEXT NOT NULL,
+                    PRIMARY KEY (practitioner_id, organisation_id)
+                ) STRICT, WITHOUT ROWID;
+                INSERT INTO main.practitioner_organisation SELECT * FROM idx.practitioner_organisation;
+                CREATE TABLE main.event_child (
+                    bucket INTEGER NOT NULL,
+                    child_id TEXT NOT NULL,
+                    leaf_index INTEGER NOT NULL REFERENCES event(leaf_index),
+                    PRIMARY KEY (bucket, child_id, leaf_index)
+                ) STRICT, WITHOUT ROWID;
+                INSERT INTO main.event_child SELECT * FROM idx.event_child;
+                DELETE FROM grdb_migrations WHERE identifier LIKE '3:%';
+                """
+        try await fixture.store.writer.writeWithoutTransaction { db in try db.execute(sql: earlier) }
+        let upgraded = try await QueryIndexTests.copy(fixture, index: false)
+        let migrated = try AuditStore.open(path: "\(upgraded)/audit.sqlite")
+        #expect(try await QueryIndexTests.answers(migrated, child: child, practitioner: "p-even") == before)
+        let report = try AuditVerifier.verify(
+            database: "\(upgraded)/audit.sqlite", checkpointDirectory: "\(fixture.directory)/checkpoints",
+            publicKey: fixture.signer.key.privateKey.publicKey)
+        #expect(report.isIntact && report.indexedEvents == 30, "\(report.problems)")
+        let tables = try await migrated.writer.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM main.sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name")
         }
-        let migrated = try AuditStore.open(path: "\(fixture.directory)/audit.sqlite")
-        #expect(try await migrated.events(matching: .init(childID: child)).map(\.leafIndex) == before.child)
-        #expect(try await migrated.events(matching: .init(practitionerID: "p-even")).map(\.leafIndex) == before.practitioner)
-        #expect(before.child == [28, 21, 14, 7, 0])
-        let report = try VerifyTests.verify(fixture)
-        #expect(report.isIntact, "\(report.problems)")
+        #expect(!tables.contains("event_child") && !tables.contains("event_by_actor") && !tables.contains("practitioner_organisation"))
     }
 }

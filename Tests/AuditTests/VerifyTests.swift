@@ -28,11 +28,16 @@ struct VerifyTests {
             publicKey: fixture.signer.key.privateKey.publicKey)
     }
 
-    /// Runs SQL as an operator would, with foreign keys off and the append-only triggers dropped first.
+    /// Runs SQL as an operator would, with foreign keys off and the append-only triggers (of the
+    /// log and of its query index) dropped first.
     static func tamper(_ fixture: AuditFixture, _ sql: String, _ arguments: StatementArguments = []) async throws {
         try await fixture.store.writer.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA foreign_keys = OFF")
-            for name in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'") {
+            for name in try String.fetchAll(db, sql: """
+                SELECT 'main.' || name FROM main.sqlite_master WHERE type = 'trigger'
+                UNION ALL SELECT 'idx.' || name FROM idx.sqlite_master WHERE type = 'trigger'
+                """)
+            {
                 try db.execute(sql: "DROP TRIGGER \(name)")
             }
             try db.execute(sql: sql, arguments: arguments)
@@ -44,6 +49,7 @@ struct VerifyTests {
         let report = try Self.verify(try await Self.signedLog())
         #expect(report.isIntact, "\(report.problems)")
         #expect(report.events == 30 && report.databaseHeads == 2 && report.checkpointFiles == 2 && report.unsignedEvents == 0)
+        #expect(report.indexedEvents == 30 && report.unindexedEvents == 0)
     }
 
     @Test("changing an event (its encoding and leaf hash made to agree) breaks the signed roots")
@@ -74,6 +80,10 @@ struct VerifyTests {
             ("INSERT INTO event_child (bucket, child_id, leaf_index) VALUES (0, '9434765919', 3)", "rows added"),
             ("UPDATE event_child SET bucket = 1 WHERE leaf_index = 9", "child rows differ"),
             ("DELETE FROM practitioner_organisation", "not listed under its organisation"),
+            ("DELETE FROM event_actor WHERE leaf_index = 4", "actor row differs"),
+            ("UPDATE event_actor SET practitioner_id = 'someone-else' WHERE leaf_index = 4", "actor row differs"),
+            ("INSERT INTO event_actor VALUES ('org-1', 'p-1', 0, 1, 1, 3)", "rows added"),
+            ("UPDATE indexed SET size = 31", "not this log's"),
             ("UPDATE event SET leaf_hash = zeroblob(32) WHERE leaf_index = 2", "stored leaf hash differs"),
         ]
         for (sql, expected) in cases {

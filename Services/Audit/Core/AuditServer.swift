@@ -76,7 +76,7 @@ public enum AuditServer {
     }
 
     public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws -> BusService {
-        let store = try AuditStore.open(path: settings.database)
+        let store = try AuditStore.open(path: settings.database, logger: logger)
         let key = try TreeHeadKey.load(directory: settings.secretsDirectory)
         let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
         let log = AuditLog(store: store, rules: settings.rules, clock: clock)

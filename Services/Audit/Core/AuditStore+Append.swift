@@ -18,8 +18,9 @@ extension AuditStore {
     }
 
     /// Appends every submission's events, in order, in one transaction: each new event becomes
-    /// the next leaf (its completed inner nodes stored with it) and is run through the misuse
-    /// rules; an event id already in the log gets its first leaf back, marked duplicate.
+    /// the next leaf (its completed inner nodes stored with it, its query index rows written) and
+    /// is run through the misuse rules; an event id already in the log gets its first leaf back,
+    /// marked duplicate.
     ///
     /// `frontier` is the caller's copy of the tree's right edge; it is rebuilt from the stored
     /// nodes when another instance has appended since. The returned frontier is valid only if
@@ -31,7 +32,12 @@ extension AuditStore {
             let size = try Self.size(db)
             var frontier = try cached.flatMap { $0.size == size ? $0 : nil }
                 ?? MerkleFrontier(size: size) { level, index in try StoredTree(db: db).subtreeHash(level: level, index: index) }
+            // Another instance that crashed between committing the log and the index left it short.
+            if let indexed = try Int64.fetchOne(db.cachedStatement(sql: "SELECT size FROM idx.indexed")), indexed < size {
+                _ = try Self.indexStoredEvents(from: UInt64(indexed), limit: Int(size) - Int(indexed), db)
+            }
             var receipts: [[Receipt]] = []
+            var lastLeafHash: [UInt8]?
             for submission in submissions {
                 var submitted: [Receipt] = []
                 for event in submission.events {
@@ -42,7 +48,7 @@ extension AuditStore {
                         continue
                     }
                     let leaf = frontier.size
-                    try Self.insert(event, leaf: leaf, sender: submission.sender, loggedAt: loggedAt, frontier: &frontier, db)
+                    lastLeafHash = try Self.insert(event, leaf: leaf, sender: submission.sender, loggedAt: loggedAt, frontier: &frontier, db)
                     for finding in try rules.findings(for: event, db) {
                         try Self.raise(finding, for: event, leaf: leaf, db)
                     }
@@ -50,14 +56,16 @@ extension AuditStore {
                 }
                 receipts.append(submitted)
             }
+            if let lastLeafHash { try Self.markIndexed(size: frontier.size, lastLeafHash: lastLeafHash, db) }
             return (receipts, frontier)
         }
     }
 
+    /// Stores the event at `leaf`; returns its leaf hash.
     private static func insert(
         _ event: Contactpoint_V1_AuditEvent, leaf: UInt64, sender: String, loggedAt: Int64, frontier: inout MerkleFrontier,
         _ db: Database
-    ) throws {
+    ) throws -> [UInt8] {
         var logged = Contactpoint_V1_LoggedEvent()
         logged.event = event
         logged.leafIndex = leaf
@@ -75,17 +83,12 @@ extension AuditStore {
             event.category.rawValue, event.actor.practitionerID, event.actor.organisationID, event.actor.localAuthority,
             event.access.childLocalAuthority, event.outcome.rawValue, event.override.rawValue, event.steppedUp,
         ])
-        for child in Set(event.childIds) {
-            try db.cachedStatement(sql: "INSERT INTO event_child (bucket, child_id, leaf_index) VALUES (?, ?, ?)")
-                .execute(arguments: [childBucket(of: leaf), child, Int64(leaf)])
-        }
-        // Almost always there already: a lookup, nothing written.
-        try db.cachedStatement(sql: "INSERT OR IGNORE INTO practitioner_organisation (practitioner_id, organisation_id) VALUES (?, ?)")
-            .execute(arguments: [event.actor.practitionerID, event.actor.organisationID])
+        try addToQueryIndex(event, leaf: leaf, db)
         for node in frontier.append(leafHash: leafHash) {
             try db.cachedStatement(sql: "INSERT INTO tree_node (position, hash) VALUES (?, ?)")
                 .execute(arguments: [nodePosition(level: node.level, index: node.index), Data(node.hash)])
         }
+        return leafHash
     }
 
     /// Adds the event to an open item it joins, or raises a new item.

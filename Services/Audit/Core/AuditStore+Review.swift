@@ -34,24 +34,28 @@ extension AuditStore {
                 from = "bucket CROSS JOIN event_child ON event_child.bucket = bucket.n AND event_child.child_id = ? JOIN event USING (leaf_index)"
                 arguments += [Self.childBucket(of: end - 1), child]
             }
+            // Without a child, the query index's actor rows find an organisation's or a
+            // practitioner's events (each of the practitioner's organisations sought in turn).
+            let byActor = filter.childID == nil && (filter.organisationID != nil || filter.practitionerID != nil)
+            let actor = byActor ? "event_actor" : "event"
+            if byActor { from = "event_actor JOIN event USING (leaf_index)" }
             if let organisation = filter.organisationID {
-                conditions.append("event.organisation_id = ?")
+                conditions.append("\(actor).organisation_id = ?")
                 arguments.append(organisation)
-            } else if let practitioner = filter.practitionerID {
-                // The actor index leads with the organisation: seek each of the practitioner's.
-                conditions.append("event.organisation_id IN (SELECT organisation_id FROM practitioner_organisation WHERE practitioner_id = ?)")
+            } else if byActor, let practitioner = filter.practitionerID {
+                conditions.append("event_actor.organisation_id IN (SELECT organisation_id FROM practitioner_organisation WHERE practitioner_id = ?)")
                 arguments.append(practitioner)
             }
             if let practitioner = filter.practitionerID {
-                conditions.append("event.practitioner_id = ?")
+                conditions.append("\(actor).practitioner_id = ?")
                 arguments.append(practitioner)
             }
             if let since = filter.fromMS {
-                conditions.append("event.occurred_at >= ?")
+                conditions.append("\(actor).occurred_at >= ?")
                 arguments.append(since)
             }
             if let until = filter.toMS {
-                conditions.append("event.occurred_at < ?")
+                conditions.append("\(actor).occurred_at < ?")
                 arguments.append(until)
             }
             switch filter.flag {

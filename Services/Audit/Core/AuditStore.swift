@@ -1,49 +1,57 @@
 import ContactPointAPI
 import Foundation
 import GRDB
+import Logging
 import MerkleTree
 
 /// The audit database (`audit.sqlite`): the log of events as an RFC 6962 Merkle tree, the signed
-/// tree heads, and the review queue.
+/// tree heads, and the review queue; and beside it the query index (`audit-index.sqlite`, see
+/// `AuditStore+QueryIndex.swift`).
 ///
 /// `event` holds each leaf's encoding exactly as it was hashed, plus columns copied out of it
 /// for queries (`contactpoint audit verify` checks that they still agree). `tree_node` holds
 /// every completed inner node (level ≥ 1) so that a proof costs O(log n) lookups at any size.
-/// Rows of `event`, `event_child`, `tree_node` and `tree_head` are never updated or deleted:
+/// Rows of `event`, `tree_node` and `tree_head` are never updated or deleted:
 /// triggers refuse it, and verify detects it if someone bypasses them.
 public struct AuditStore: Sendable {
     let writer: any DatabaseWriter
 
-    /// Opens (creating if needed) the database at `path`: WAL, `synchronous=FULL` (an
-    /// acknowledged append survives a crash or power loss); instances sharing the file
-    /// wait for each other's writes rather than fail.
-    public static func open(path: String) throws -> AuditStore {
+    /// Opens (creating if needed) the log at `path` and its query index beside it: WAL,
+    /// `synchronous=FULL` for the log (an acknowledged append survives a crash or power loss);
+    /// instances sharing the files wait for each other's writes rather than fail. The query index
+    /// is brought up to the log before this returns (see ``reconcileQueryIndex(batch:logger:)``).
+    public static func open(path: String, logger: Logger? = nil) throws -> AuditStore {
+        let indexPath = queryIndexPath(forLog: path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Checkpoints of up to 64 MB rather than 4 MB: the index file syncs only at
+            // checkpoints, and a page written by many commits is then written back once.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
+            try attachQueryIndex(path: indexPath, db)
         }
-        return try AuditStore(writer: DatabasePool(path: path, configuration: configuration))
+        let store = AuditStore(writer: try DatabasePool(path: path, configuration: configuration))
+        try migrator.migrate(store.writer)
+        try store.writer.write { db in try createQueryIndex(db) }
+        try store.reconcileQueryIndex(logger: logger)
+        return store
     }
 
-    /// Opens an existing database without changing it (for verify).
+    /// Opens an existing log without changing it (for verify), with its query index if there is one.
     static func openReadOnly(path: String) throws -> AuditStore {
         guard FileManager.default.fileExists(atPath: path) else { throw AuditStoreError.noDatabase(path) }
+        let indexPath = queryIndexPath(forLog: path)
+        let hasIndex = FileManager.default.fileExists(atPath: indexPath)
         var configuration = Configuration()
         configuration.readonly = true
-        return AuditStore(readOnly: try DatabaseQueue(path: path, configuration: configuration))
+        configuration.prepareDatabase { db in
+            if hasIndex { try attachQueryIndex(path: indexPath, db) }
+        }
+        return AuditStore(writer: try DatabaseQueue(path: path, configuration: configuration))
     }
 
-    static func inMemory() throws -> AuditStore {
-        try AuditStore(writer: DatabaseQueue())
-    }
-
-    private init(writer: any DatabaseWriter) throws {
-        self.writer = writer
-        try Self.migrator.migrate(writer)
-    }
-
-    private init(readOnly writer: any DatabaseWriter) {
+    init(writer: any DatabaseWriter) {
         self.writer = writer
     }
 
@@ -142,15 +150,24 @@ public struct AuditStore: Sendable {
                 """)
             try appendOnly(["event_child", "practitioner_organisation"], db)
         }
+        migrator.registerMigration("3: the query index in its own file") { db in
+            // Their pages were most of what each commit synced (docs/AUDIT.md, "Appends at
+            // scale"); the index file is built from the events when the store opens.
+            try db.execute(sql: """
+                DROP INDEX main.event_by_actor;
+                DROP TABLE main.practitioner_organisation;
+                DROP TABLE main.event_child;
+                """)
+        }
         return migrator
     }
 
-    /// Triggers that refuse to update or delete rows of `tables`.
-    private static func appendOnly(_ tables: [String], _ db: Database) throws {
+    /// Triggers that refuse to update or delete rows of `tables` (of the database `schema`).
+    static func appendOnly(_ tables: [String], schema: String = "main", _ db: Database) throws {
         for table in tables {
             for change in ["UPDATE", "DELETE"] {
                 try db.execute(sql: """
-                    CREATE TRIGGER \(table)_no_\(change.lowercased()) BEFORE \(change) ON \(table)
+                    CREATE TRIGGER \(schema).\(table)_no_\(change.lowercased()) BEFORE \(change) ON \(table)
                     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
                     """)
             }

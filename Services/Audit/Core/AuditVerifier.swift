@@ -11,12 +11,17 @@ public struct AuditVerification: Sendable {
     public var databaseHeads = 0
     public var checkpointFiles = 0
     public var newestSignedSize: UInt64 = 0
+    /// Events the query index covers (the rest are added when the service next starts); `nil`:
+    /// there is no index file.
+    public var indexedEvents: UInt64?
     /// Each a sentence saying what is wrong and where. Empty: the log is intact.
     public var problems: [String] = []
 
     public var isIntact: Bool { problems.isEmpty }
     /// Events appended after the newest signed head: intact as stored, but no signature covers them yet.
     public var unsignedEvents: UInt64 { events > newestSignedSize ? events - newestSignedSize : 0 }
+    /// Events not yet in the query index: a crash's last commit, or a log whose index is missing.
+    public var unindexedEvents: UInt64 { events - min(events, indexedEvents ?? 0) }
 }
 
 /// Recomputes the log from its stored events, without trusting any stored hash, and checks it
@@ -71,6 +76,7 @@ public enum AuditVerifier {
             var frontier = MerkleFrontier()
             var innerNodes = 0
             var signedChildRows = 0
+            let indexed = try queryIndexCoverage(db, &report)
             let events = try Row.fetchCursor(db, sql: "SELECT * FROM event ORDER BY leaf_index")
             while let row = try events.next() {
                 let position = frontier.size
@@ -80,7 +86,7 @@ public enum AuditVerifier {
                 }
                 let encoded = Array(row["encoded"] as Data)
                 let leafHash = MerkleHash.leaf(encoded)
-                let checked = try check(row, encoded: encoded, leafHash: leafHash, position: position, db)
+                let checked = try check(row, encoded: encoded, leafHash: leafHash, position: position, indexed: position < indexed, db)
                 signedChildRows += checked.children
                 if let problem = checked.problem, report.problems.count < 100 { report.problems.append(problem) }
                 for node in frontier.append(leafHash: leafHash) {
@@ -99,10 +105,16 @@ public enum AuditVerifier {
             report.events = frontier.size
             let storedNodes = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tree_node") ?? 0
             if storedNodes != innerNodes { report.problems.append("\(storedNodes) stored tree nodes where the events make \(innerNodes)") }
-            // Every signed child row was found above; any other row is one no event signed.
-            let childRows = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event_child") ?? 0
-            if childRows != signedChildRows {
-                report.problems.append("event_child has \(childRows) rows where the events name \(signedChildRows) (rows added)")
+            if report.indexedEvents != nil {
+                // Every signed index row was found above; any other row is one no event signed.
+                let childRows = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event_child") ?? 0
+                if childRows != signedChildRows {
+                    report.problems.append("event_child has \(childRows) rows where the events name \(signedChildRows) (rows added)")
+                }
+                let actorRows = try UInt64(Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event_actor") ?? 0)
+                if actorRows != indexed {
+                    report.problems.append("event_actor has \(actorRows) rows where the index covers \(indexed) events (rows added)")
+                }
             }
         }
         for (size, sources) in expectedRoots where size > report.events {
@@ -111,16 +123,30 @@ public enum AuditVerifier {
         return report
     }
 
+    /// How far the query index covers the log, noted in the report; a problem if the index
+    /// belongs to another log.
+    private static func queryIndexCoverage(_ db: Database, _ report: inout AuditVerification) throws -> UInt64 {
+        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM pragma_database_list WHERE name = 'idx')") == true else { return 0 }
+        let indexed = try AuditStore.indexedSize(db)
+        if indexed == 0, let claimed = try Int64.fetchOne(db, sql: "SELECT size FROM idx.indexed"), claimed != 0 {
+            report.problems.append("the query index claims \(claimed) events that are not this log's (the service rebuilds it when it starts)")
+        }
+        report.indexedEvents = indexed
+        return indexed
+    }
+
     /// What is wrong with one stored event row, if anything: its leaf hash, its encoding's own
-    /// position, the columns copied out of it, or its children.
-    /// Also counts the child rows the encoding names (each checked to be stored).
+    /// position, the columns copied out of it, or (if `indexed`) its query index rows.
+    /// Also counts the child rows the encoding names in the index (each checked to be stored).
     private static func check(
-        _ row: Row, encoded: [UInt8], leafHash: [UInt8], position: UInt64, _ db: Database
+        _ row: Row, encoded: [UInt8], leafHash: [UInt8], position: UInt64, indexed: Bool, _ db: Database
     ) throws -> (problem: String?, children: Int) {
         guard let logged = try? Contactpoint_V1_LoggedEvent(serializedBytes: encoded) else {
             return ("event \(row["leaf_index"] as Int64): encoding does not decode", 0)
         }
-        return (try problem(with: row, logged: logged, leafHash: leafHash, position: position, db), Set(logged.event.childIds).count)
+        let problem = try problem(with: row, logged: logged, leafHash: leafHash, position: position, db)
+        guard problem == nil, indexed else { return (problem, indexed ? Set(logged.event.childIds).count : 0) }
+        return (try queryIndexProblem(logged.event, leaf: Int64(position), db), Set(logged.event.childIds).count)
     }
 
     private static func problem(
@@ -139,6 +165,19 @@ public enum AuditVerifier {
         ]
         let columnsAgree = signed.allSatisfy { (row[$0.column] as DatabaseValue) == $0.value.databaseValue }
         guard columnsAgree else { return "event \(leaf): its query columns differ from its signed encoding" }
+        return nil
+    }
+
+    /// What is wrong with the query index rows of one event, if anything.
+    private static func queryIndexProblem(_ event: Contactpoint_V1_AuditEvent, leaf: Int64, _ db: Database) throws -> String? {
+        let actor = try Bool.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT EXISTS (SELECT 1 FROM event_actor WHERE organisation_id = ? AND practitioner_id = ? AND occurred_at = ?
+                    AND category = ? AND outcome = ? AND leaf_index = ?)
+                """),
+            arguments: [event.actor.organisationID, event.actor.practitionerID, event.occurredAtMs, event.category.rawValue,
+                event.outcome.rawValue, leaf])
+        if actor != true { return "event \(leaf): its actor row differs from its signed encoding" }
         for child in Set(event.childIds) {
             let stored = try Bool.fetchOne(
                 db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM event_child WHERE bucket = ? AND child_id = ? AND leaf_index = ?)"),

@@ -78,8 +78,8 @@ public struct MisuseRules: Sendable {
     }
 
     /// What `event` (already inserted at its leaf) trips, given the log before it. Counts are of
-    /// the practitioner's events within the event's organisation: they come from the log's actor
-    /// index alone (a practitioner belongs to one organisation at a time).
+    /// the practitioner's events within the event's organisation: they come from the query
+    /// index's `event_actor` alone (a practitioner belongs to one organisation at a time).
     func findings(for event: Contactpoint_V1_AuditEvent, _ db: Database) throws -> [Finding] {
         let practitioner = event.actor.practitionerID
         guard !practitioner.isEmpty else { return [] }
@@ -94,7 +94,7 @@ public struct MisuseRules: Sendable {
             let window = deniedWindow.components.seconds * 1000
             let denied = try Int.fetchOne(
                 db.cachedStatement(sql: """
-                    SELECT COUNT(*) FROM event WHERE organisation_id = ? AND practitioner_id = ? AND occurred_at > ? AND outcome = ?
+                    SELECT COUNT(*) FROM event_actor WHERE organisation_id = ? AND practitioner_id = ? AND occurred_at > ? AND outcome = ?
                     """),
                 arguments: [event.actor.organisationID, practitioner, event.occurredAtMs - window, Contactpoint_V1_AuditOutcome.denied.rawValue]) ?? 0
             if denied >= deniedAttempts { findings.append(Finding(rule: .repeatedDenials, joinWithin: window)) }
@@ -102,7 +102,7 @@ public struct MisuseRules: Sendable {
         guard event.category == .disclosure, event.outcome == .permitted else { return findings }
         let disclosures = try Int.fetchOne(
             db.cachedStatement(sql: """
-                SELECT COUNT(*) FROM event WHERE organisation_id = ? AND practitioner_id = ? AND occurred_at > ? AND category = ?
+                SELECT COUNT(*) FROM event_actor WHERE organisation_id = ? AND practitioner_id = ? AND occurred_at > ? AND category = ?
                 """),
             arguments: [event.actor.organisationID, practitioner, event.occurredAtMs - hour, Contactpoint_V1_AuditCategory.disclosure.rawValue]) ?? 0
         if disclosures > disclosuresPerHour { findings.append(Finding(rule: .unusualVolume, joinWithin: hour)) }
