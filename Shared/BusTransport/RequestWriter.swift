@@ -63,7 +63,8 @@ final class RequestWriter: ClosableRPCWriterProtocol {
         }
         guard let request else { return }
         guard let message = request.message else {
-            responses.fail(RPCError(code: .internalError, message: "the call ended without a request message"))
+            let attempts = request.metadata[stringValues: "grpc-previous-rpc-attempts"].first(where: { _ in true }) ?? "0"
+            responses.fail(RPCError(code: .internalError, message: "the call ended without a request message (previous attempts: \(attempts))"))
             return
         }
         guard let header = header(for: request.metadata) else {
