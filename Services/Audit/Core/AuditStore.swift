@@ -51,7 +51,7 @@ public struct AuditStore: Sendable {
         return AuditStore(writer: try DatabaseQueue(path: path, configuration: configuration))
     }
 
-    init(writer: any DatabaseWriter) {
+    private init(writer: any DatabaseWriter) {
         self.writer = writer
     }
 
