@@ -8,12 +8,9 @@ public protocol MerkleSubtreeSource {
 public enum MerkleProofError: Error, Equatable, CustomStringConvertible {
     case leafOutOfRange(leaf: UInt64, size: UInt64)
     case sizesOutOfOrder(first: UInt64, second: UInt64)
-    /// A fetch for ``MerklePrefetch`` did not return a subtree it was asked for.
-    case notFetched(level: Int, index: UInt64)
 
     public var description: String {
         switch self {
-        case .notFetched(let level, let index): "the subtree at level \(level), index \(index) was not fetched"
         case .leafOutOfRange(let leaf, let size): "leaf \(leaf) is not in a tree of size \(size)"
         case .sizesOutOfOrder(let first, let second): "no consistency proof from size \(first) to the smaller size \(second)"
         }
@@ -111,51 +108,5 @@ public struct InMemoryMerkleTree: MerkleSubtreeSource, Sendable {
             throw MerkleProofError.leafOutOfRange(leaf: index << level, size: size)
         }
         return levels[level][Int(index)]
-    }
-}
-
-/// One perfect subtree: `2^level` leaves from leaf `index << level`.
-public struct MerkleSubtree: Hashable, Sendable {
-    public var level: Int
-    public var index: UInt64
-
-    public init(level: Int, index: UInt64) {
-        self.level = level
-        self.index = index
-    }
-}
-
-/// Proofs whose hashes are fetched together. Which subtrees a proof needs depends only on the
-/// sizes and leaf, never on the hashes, so a first pass against placeholders learns them; one
-/// fetch gets them all (a stored tree: one query instead of one per subtree); a second pass
-/// builds the proof from what was fetched.
-public enum MerklePrefetch {
-    public static func run<T>(
-        _ proof: (any MerkleSubtreeSource) throws -> T, fetch: (_ subtrees: [MerkleSubtree]) throws -> [MerkleSubtree: [UInt8]]
-    ) throws -> T {
-        let recorder = Recorder()
-        _ = try proof(recorder)
-        return try proof(Fetched(hashes: try fetch(Array(recorder.asked))))
-    }
-
-    /// Answers every subtree with the empty-tree hash, noting which were asked.
-    private final class Recorder: MerkleSubtreeSource {
-        var asked: Set<MerkleSubtree> = []
-
-        func subtreeHash(level: Int, index: UInt64) throws -> [UInt8] {
-            asked.insert(MerkleSubtree(level: level, index: index))
-            return MerkleHash.emptyTree
-        }
-    }
-
-    private struct Fetched: MerkleSubtreeSource {
-        let hashes: [MerkleSubtree: [UInt8]]
-
-        func subtreeHash(level: Int, index: UInt64) throws -> [UInt8] {
-            guard let hash = hashes[MerkleSubtree(level: level, index: index)] else {
-                throw MerkleProofError.notFetched(level: level, index: index)
-            }
-            return hash
-        }
     }
 }

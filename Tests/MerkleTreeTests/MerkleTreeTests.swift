@@ -128,33 +128,6 @@ struct MerkleTreeTests {
         for node in completed { #expect(node.hash == (try tree.subtreeHash(level: node.level, index: node.index))) }
     }
 
-    @Test("proofs built from subtrees fetched together equal those asked one by one; a subtree not fetched is an error")
-    func prefetchedProofs() throws {
-        let tree = InMemoryMerkleTree(leaves: (0..<70).map { [UInt8]("leaf \($0)".utf8) })
-        var fetches = 0
-        let fetch = { (subtrees: [MerkleSubtree]) throws -> [MerkleSubtree: [UInt8]] in
-            fetches += 1
-            return Dictionary(uniqueKeysWithValues: try subtrees.map { ($0, try tree.subtreeHash(level: $0.level, index: $0.index)) })
-        }
-        for size in UInt64(1)...70 {
-            for leaf in 0..<size {
-                #expect(try MerklePrefetch.run({ try $0.inclusionProof(leaf: leaf, size: size) }, fetch: fetch)
-                    == (try tree.inclusionProof(leaf: leaf, size: size)))
-            }
-            for first in 0...size {
-                #expect(try MerklePrefetch.run({ try $0.consistencyProof(first: first, second: size) }, fetch: fetch)
-                    == (try tree.consistencyProof(first: first, second: size)))
-            }
-        }
-        #expect(fetches == (1...70).reduce(0) { $0 + 2 * $1 + 1 }, "one fetch per proof")
-        #expect(throws: MerkleProofError.notFetched(level: 0, index: 4)) {
-            try MerklePrefetch.run({ try $0.inclusionProof(leaf: 5, size: 6) }) { subtrees in
-                Dictionary(uniqueKeysWithValues: try subtrees.filter { $0 != MerkleSubtree(level: 0, index: 4) }
-                    .map { ($0, try tree.subtreeHash(level: $0.level, index: $0.index)) })
-            }
-        }
-    }
-
     @Test("proofs out of range are errors, not wrong answers")
     func outOfRange() throws {
         let tree = InMemoryMerkleTree(leaves: [[1], [2]])

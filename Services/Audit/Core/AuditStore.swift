@@ -208,38 +208,6 @@ public struct AuditStore: Sendable {
             guard let data else { throw AuditStoreError.missingNode(level: level, index: index) }
             return Array(data)
         }
-
-        /// A proof built from hashes fetched in two queries (leaves, inner nodes) rather than one
-        /// query per subtree: see ``MerklePrefetch``.
-        func prefetching<T>(_ proof: (any MerkleSubtreeSource) throws -> T) throws -> T {
-            try MerklePrefetch.run(proof) { subtrees in
-                var hashes: [MerkleSubtree: [UInt8]] = [:]
-                let leaves = subtrees.filter { $0.level == 0 }.map { Int64($0.index) }
-                let leafRows = try Row.fetchCursor(
-                    db.cachedStatement(sql: "SELECT leaf_index, leaf_hash FROM event WHERE leaf_index IN (SELECT value FROM json_each(?))"),
-                    arguments: [Self.jsonArray(leaves)])
-                while let row = try leafRows.next() {
-                    hashes[MerkleSubtree(level: 0, index: UInt64(row[0] as Int64))] = Array(row[1] as Data)
-                }
-                let inner = Dictionary(
-                    subtrees.filter { $0.level > 0 }.map { (AuditStore.nodePosition(level: $0.level, index: $0.index), $0) },
-                    uniquingKeysWith: { first, _ in first })
-                let nodeRows = try Row.fetchCursor(
-                    db.cachedStatement(sql: "SELECT position, hash FROM tree_node WHERE position IN (SELECT value FROM json_each(?))"),
-                    arguments: [Self.jsonArray(Array(inner.keys))])
-                while let row = try nodeRows.next() {
-                    if let subtree = inner[row[0] as Int64] { hashes[subtree] = Array(row[1] as Data) }
-                }
-                if let missing = subtrees.first(where: { hashes[$0] == nil }) {
-                    throw AuditStoreError.missingNode(level: missing.level, index: missing.index)
-                }
-                return hashes
-            }
-        }
-
-        private static func jsonArray(_ numbers: [Int64]) -> String {
-            "[" + numbers.map(String.init).joined(separator: ",") + "]"
-        }
     }
 
     // MARK: Tree heads
@@ -305,7 +273,7 @@ public struct AuditStore: Sendable {
             guard let row = try Row.fetchOne(db, sql: "SELECT leaf_index, leaf_hash FROM event WHERE event_id = ?", arguments: [eventID])
             else { throw AuditStoreError.noSuchEvent(eventID) }
             let leaf = UInt64(row["leaf_index"] as Int64)
-            let path = try StoredTree(db: db).prefetching { try $0.inclusionProof(leaf: leaf, size: size) }
+            let path = try StoredTree(db: db).inclusionProof(leaf: leaf, size: size)
             return (leaf, Array(row["leaf_hash"] as Data), path)
         }
     }
@@ -313,7 +281,7 @@ public struct AuditStore: Sendable {
     public func consistencyProof(first: UInt64, second: UInt64) async throws -> [[UInt8]] {
         try await writer.read { db in
             guard second <= (try Self.size(db)) else { throw MerkleProofError.sizesOutOfOrder(first: second, second: try Self.size(db)) }
-            return try StoredTree(db: db).prefetching { try $0.consistencyProof(first: first, second: second) }
+            return try StoredTree(db: db).consistencyProof(first: first, second: second)
         }
     }
 }
