@@ -40,8 +40,8 @@ struct AuditBenchmark {
         }
 
         print("\n## Growing one log (forwarder batches of 500, 4 callers), proofs and verify\n")
-        print("| events | load events/s | inclusion proof p50 / p99 µs | consistency proof p50 / p99 µs | trivial read p50 / p99 µs | verify s | verify s per million | database MB |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("| events | load events/s | inclusion proof p50 / p99 µs | consistency proof p50 / p99 µs | trivial read p50 / p99 µs | verify s | verify s per million | log MB | query index MB |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         let path = "\(directory)/grown.sqlite"
         let store = try AuditStore.open(path: path)
         let clock = Clock()
@@ -70,7 +70,9 @@ struct AuditBenchmark {
                     perMillion = String(format: "%.1f", elapsed / Double(size) * 1_000_000)
                 }
                 let megabytes = (fileSize(path) + fileSize(path + "-wal")) / 1_048_576
-                print("| \(size) | \(loaded > 0 ? "\(Int(loadRate))" : "–") | \(inclusion.p50) / \(inclusion.p99) | \(consistency.p50) / \(consistency.p99) | \(floor.p50) / \(floor.p99) | \(verifyText) | \(perMillion) | \(megabytes) |")
+                let indexPath = "\(directory)/grown-index.sqlite"
+                let indexMegabytes = (fileSize(indexPath) + fileSize(indexPath + "-wal")) / 1_048_576
+                print("| \(size) | \(loaded > 0 ? "\(Int(loadRate))" : "–") | \(inclusion.p50) / \(inclusion.p99) | \(consistency.p50) / \(consistency.p99) | \(floor.p50) / \(floor.p99) | \(verifyText) | \(perMillion) | \(megabytes) | \(indexMegabytes) |")
             }
             group.cancelAll()
         }
