@@ -75,13 +75,17 @@ struct QueryIndexTests {
         #expect(caughtUp.isIntact && caughtUp.indexedEvents == 30, "\(caughtUp.problems)")
     }
 
-    @Test("a log without its index file: verify says so, and opening the log builds it")
+    @Test("a log without its index file, or with an empty one: verify says so, and opening the log builds it")
     func missingIndexBuilt() async throws {
         let fixture = try AuditFixture()
         try await Self.append(0..<12, to: fixture)
         let copy = try await Self.copy(fixture, index: false)
         let missing = try Self.verify(copy)
         #expect(missing.isIntact && missing.indexedEvents == nil && missing.unindexedEvents == 12)
+        // An index file without its tables (the service stopped as it created it) is no index either.
+        FileManager.default.createFile(atPath: "\(copy)/audit-index.sqlite", contents: Data())
+        let empty = try Self.verify(copy)
+        #expect(empty.isIntact && empty.indexedEvents == nil, "\(empty.problems)")
         let reopened = try AuditStore.open(path: "\(copy)/audit.sqlite")
         #expect(
             try await Self.answers(reopened, child: Self.child, practitioner: "p-1")

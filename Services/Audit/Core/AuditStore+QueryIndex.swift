@@ -12,8 +12,9 @@ import Logging
 /// pages (docs/AUDIT.md, "Appends at scale"). Here they are written in the same transaction as
 /// the events but not synced at commit (`synchronous=NORMAL`): SQLite commits the log's file
 /// first, so after a crash or power loss the index can only lag the log, never lead it, and
-/// ``reconcileQueryIndex(logger:)`` adds what it lacks before the service answers. Everything in
-/// it is derived from the log: a missing or damaged file is rebuilt from the events, and
+/// ``reconcileQueryIndex(batch:logger:)`` adds what it lacks before the service answers.
+/// Everything in it is derived from the log: a missing file, or one of another copy of the log,
+/// is rebuilt from the events (so a damaged one can simply be deleted), and
 /// `contactpoint audit verify` checks it against them.
 extension AuditStore {
     /// The index file that goes with the log at `path`.

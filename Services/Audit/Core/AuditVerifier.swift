@@ -126,7 +126,10 @@ public enum AuditVerifier {
     /// How far the query index covers the log, noted in the report; a problem if the index
     /// belongs to another log.
     private static func queryIndexCoverage(_ db: Database, _ report: inout AuditVerification) throws -> UInt64 {
-        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM pragma_database_list WHERE name = 'idx')") == true else { return 0 }
+        // Absent, or never given its tables (the service stopped as it created the file).
+        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM pragma_database_list WHERE name = 'idx')") == true,
+            try Int.fetchOne(db, sql: "PRAGMA idx.user_version") != 0
+        else { return 0 }
         let indexed = try AuditStore.indexedSize(db)
         if indexed == 0, let claimed = try Int64.fetchOne(db, sql: "SELECT size FROM idx.indexed"), claimed != 0 {
             report.problems.append("the query index claims \(claimed) events that are not this log's (the service rebuilds it when it starts)")
