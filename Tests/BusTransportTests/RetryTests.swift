@@ -34,15 +34,15 @@ struct RetryTests {
         ) { client in
             let echo = Contactpoint_V1_Echo.Client(wrapping: client)
             return try await withThrowingTaskGroup(of: [String].self) { group in
-                for caller in 0..<32 {
+                for caller in 0..<16 {
                     group.addTask {
                         var failures: [String] = []
-                        for call in 0..<40 {
+                        for call in 0..<20 {
                             let text = "\(caller)-\(call)"
                             do {
                                 let reply = try await echo.get(.with {
                                     $0.text = text
-                                    $0.payload = Data(repeating: UInt8(call), count: 50_000)
+                                    $0.payload = Data(repeating: UInt8(call), count: 8_000)
                                 })
                                 if reply.text != text { failures.append("\(text): answered \(reply.text)") }
                             } catch let error as RPCError where error.code == .unavailable {

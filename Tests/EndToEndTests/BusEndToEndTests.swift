@@ -129,8 +129,9 @@ struct BusEndToEndTests {
         try cluster.startWorker("echo-1", sessions: 1)
         let (busy, expired) = try await cluster.withEchoClient(retry: false) { echo in
             try await waitUntilServing(echo, instances: ["echo-1"])
-            // Given the only worker session busy for 1.5 s
-            async let busy = echo.get(.with { $0.text = "busy"; $0.delayMillis = 1_500 })
+            // Given the only worker session busy for 3 s (long enough that a loaded machine, slow
+            // to notice the call arrived and to send the next, still sends it while the worker is busy)
+            async let busy = echo.get(.with { $0.text = "busy"; $0.delayMillis = 3_000 })
             try await cluster.worker("echo-1")!.waitForOutput(containing: "rpc.call-id=2 ")
             // When a call with a 200 ms deadline arrives
             var options = CallOptions.defaults
