@@ -140,7 +140,7 @@ public enum AuditVerifier {
     }
 
     /// What is wrong with one stored event row, if anything: its leaf hash, its encoding's own
-    /// position, the columns copied out of it, or (if `indexed`) its query index rows.
+    /// position, the columns copied out of it, or (if `indexed`) its child rows in the query index.
     /// Also counts the child rows the encoding names in the index (each checked to be stored).
     private static func check(
         _ row: Row, encoded: [UInt8], leafHash: [UInt8], position: UInt64, indexed: Bool, _ db: Database
@@ -150,7 +150,7 @@ public enum AuditVerifier {
         }
         let problem = try problem(with: row, logged: logged, leafHash: leafHash, position: position, db)
         guard problem == nil, indexed else { return (problem, indexed ? Set(logged.event.childIds).count : 0) }
-        return (try queryIndexProblem(logged.event, leaf: Int64(position), db), Set(logged.event.childIds).count)
+        return (try childRowProblem(logged.event, leaf: Int64(position), db), Set(logged.event.childIds).count)
     }
 
     private static func problem(
@@ -175,7 +175,7 @@ public enum AuditVerifier {
     /// What is wrong with the child rows of one event in the query index, if anything (its
     /// children are only in its encoding; its other index rows are checked in bulk, see
     /// ``actorRowProblems(indexed:_:)``).
-    private static func queryIndexProblem(_ event: Contactpoint_V1_AuditEvent, leaf: Int64, _ db: Database) throws -> String? {
+    private static func childRowProblem(_ event: Contactpoint_V1_AuditEvent, leaf: Int64, _ db: Database) throws -> String? {
         for child in Set(event.childIds) {
             let stored = try Bool.fetchOne(
                 db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM event_child WHERE bucket = ? AND child_id = ? AND leaf_index = ?)"),
