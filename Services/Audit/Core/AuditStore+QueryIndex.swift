@@ -132,6 +132,10 @@ extension AuditStore {
         while indexed < size {
             let reached = try writer.write { db in try Self.indexStoredEvents(from: indexed, limit: batch, db) }
             guard reached > indexed else { break }
+            // A rebuild takes minutes per 10 M events: say how far it has come every million.
+            if reached / 1_000_000 > indexed / 1_000_000 {
+                logger?.notice("query index progress", metadata: ["audit.indexed": "\(reached)", "audit.to": "\(size)"])
+            }
             indexed = reached
         }
     }
