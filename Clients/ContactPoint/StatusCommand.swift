@@ -25,9 +25,10 @@ struct Status: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let (brokers, keyPair) = withConfiguration { () throws(ConfigurationError) in try bus.connection() }
-        let serviceNames = stack.processes.map(\.service).filter { $0 != "broker" }.reduce(into: [String]()) { names, name in
-            if !names.contains(name) { names.append(name) }
-        }
+        // In the stack's own order whatever order the processes (re)started in; any others after.
+        let running = Set(stack.processes.map(\.service).filter { $0 != "broker" })
+        let known = StackService.all.map(\.name)
+        let serviceNames = known.filter(running.contains) + running.subtracting(known).sorted()
         // Worker sessions per broker for each service's first RPC service.
         var workerCounts: [[String: Int]] = []
         for broker in brokers {
