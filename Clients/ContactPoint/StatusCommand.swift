@@ -25,7 +25,7 @@ struct Status: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let (brokers, keyPair) = withConfiguration { () throws(ConfigurationError) in try bus.connection() }
-        // In the stack's own order whatever order the processes (re)started in; any others after.
+        // In the stack's own order (its processes are recorded as their supervising tasks start); any others after.
         let running = Set(stack.processes.map(\.service).filter { $0 != "broker" })
         let known = StackService.all.map(\.name)
         let serviceNames = known.filter(running.contains) + running.subtracting(known).sorted()
