@@ -9,13 +9,13 @@ import Testing
 /// consecutive leaves, one index for organisations and practitioners, both in the index file.
 @Suite("Audit index layout", .timeLimit(.minutes(2)))
 struct IndexLayoutTests {
-    /// Appends `count` events straight to the store, in transactions of 4,096; `configure` shapes event `n`.
+    /// Appends events `range` straight to the store, in transactions of 4,096; `configure` shapes event `n`.
     static func append(
-        _ count: Int, to fixture: AuditFixture, configure: (Int, inout Contactpoint_V1_AuditEvent) -> Void
+        _ range: Range<Int>, to fixture: AuditFixture, configure: (Int, inout Contactpoint_V1_AuditEvent) -> Void
     ) async throws {
         var frontier: MerkleFrontier?
-        for start in stride(from: 0, to: count, by: 4096) {
-            let events = (start..<min(start + 4096, count)).map { n in
+        for start in stride(from: range.lowerBound, to: range.upperBound, by: 4096) {
+            let events = (start..<min(start + 4096, range.upperBound)).map { n in
                 var event = fixture.view(child: AuditFixture.child(1_000_000 + n % 5000), by: "p-\(n % 40)")
                 configure(n, &event)
                 return event
@@ -70,7 +70,7 @@ struct IndexLayoutTests {
     @Test("a practitioner who moved organisation is found in both, and by organisation in each")
     func practitionerInTwoOrganisations() async throws {
         let fixture = try AuditFixture()
-        try await Self.append(20, to: fixture) { n, event in
+        try await Self.append(0..<20, to: fixture) { n, event in
             event.actor.practitionerID = n < 15 ? "p-mover" : event.actor.practitionerID
             event.actor.organisationID = n < 10 ? "org-school" : "org-trust"
         }

@@ -45,12 +45,11 @@ struct QueryIndexTests {
 
     static let child = AuditFixture.child(555_000_000)
 
-    /// Appends views `range` straight to the store, one transaction each: every third of
-    /// `child`, by practitioners p-0 … p-3.
+    /// Appends views `range` straight to the store: every third of `child`, by practitioners p-0 … p-3.
     static func append(_ range: Range<Int>, to fixture: AuditFixture) async throws {
-        for n in range {
-            let event = fixture.view(child: n % 3 == 0 ? child : AuditFixture.child(600_000_000 + n), by: "p-\(n % 4)")
-            _ = try await fixture.store.append([.init(events: [event], sender: "index")], loggedAt: fixture.clock, rules: MisuseRules(), frontier: nil)
+        try await IndexLayoutTests.append(range, to: fixture) { n, event in
+            event.childIds = [n % 3 == 0 ? child : AuditFixture.child(600_000_000 + n)]
+            event.actor.practitionerID = "p-\(n % 4)"
         }
     }
 
