@@ -108,11 +108,13 @@ extension AuditStore {
         return stored != nil && stored == row["last_leaf_hash"] ? size : 0
     }
 
-    /// Brings the index up to the log: rebuilds it if it belongs to another log, then indexes the
-    /// events it lacks (after a crash, the last commit's; after an upgrade or a lost file, all of
-    /// them), in transactions of `batch` events. Called once at open, before any append.
+    /// Brings the index up to the log: creates its tables in a new file, rebuilds it if it belongs
+    /// to another log, then indexes the events it lacks (after a crash, the last commit's; after an
+    /// upgrade or a lost file, all of them), in transactions of `batch` events. Called once at
+    /// open, after the log's migrations and before any append.
     func reconcileQueryIndex(batch: Int = 20_000, logger: Logger?) throws {
         var (indexed, size) = try writer.write { db in
+            try Self.createQueryIndex(db)
             let indexed = try Self.indexedSize(db)
             let stored = try Int64.fetchOne(db, sql: "SELECT size FROM idx.indexed") ?? 0
             if indexed == 0 && stored != 0 {

@@ -33,7 +33,6 @@ public struct AuditStore: Sendable {
         }
         let store = AuditStore(writer: try DatabasePool(path: path, configuration: configuration))
         try migrator.migrate(store.writer)
-        try store.writer.write { db in try createQueryIndex(db) }
         try store.reconcileQueryIndex(logger: logger)
         return store
     }
