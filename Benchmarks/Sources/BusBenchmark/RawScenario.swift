@@ -15,6 +15,8 @@ final class RawScenario: Sendable {
     private let peerKeys: CurveKeyPair
     private let stop = Atomic<Bool>(false)
     private let endpoint: Mutex<String?> = Mutex(nil)
+    /// Set once the broker has the worker's READY: until then it would drop requests.
+    private let workerReady = Atomic<Bool>(false)
 
     init() throws {
         brokerContext = try Context()
@@ -26,7 +28,7 @@ final class RawScenario: Sendable {
 
     func start() async throws {
         try await Self.onThread { [self] in try runBroker() } ready: { [self] in endpoint.withLock { $0 != nil } }
-        Thread { [self] in try? runWorker() }.start()
+        try await Self.onThread { [self] in try runWorker() } ready: { [self] in workerReady.load(ordering: .acquiring) }
     }
 
     func shutdown() { stop.store(true, ordering: .relaxed) }
@@ -97,6 +99,7 @@ final class RawScenario: Sendable {
             while let message = try router.receive(dontWait: true) {
                 if message.count == 2, message[1] == Array("READY".utf8) {
                     worker = message[0]
+                    workerReady.store(true, ordering: .releasing)
                 } else if message[0] == worker {
                     try router.send(Array(message.frames[1...]))  // [client, payload] back to the client
                 } else if let worker {
