@@ -48,8 +48,7 @@ public final class BusClientTransport: ClientTransport {
     }
 
     enum Command: Sendable {
-        /// A sender found replies waiting on a link after its send (see ``BrokerLink/send(callID:frames:)``).
-        case inputWaiting(broker: Int)
+        case send(callID: UInt64, broker: Int, frames: [[UInt8]])
         case stop
     }
 
@@ -58,9 +57,6 @@ public final class BusClientTransport: ClientTransport {
     let calls = PendingCalls()
     let brokers: BrokerSelector
     let mailbox: Mailbox<Command>
-    let context: Context
-    /// One per configured broker, in order; connected when ``connect()`` starts the socket thread.
-    let links: [BrokerLink]
     private let logger: Logger
     private let methodConfigs: MethodConfigLookup
     private let nextCallID = Atomic<UInt64>(1)
@@ -74,19 +70,6 @@ public final class BusClientTransport: ClientTransport {
         self.methodConfigs = MethodConfigLookup(config.serviceConfig)
         self.brokers = BrokerSelector(count: config.brokers.count)
         self.mailbox = try Mailbox()
-        context = try Context()
-        var links: [BrokerLink] = []
-        for (index, broker) in config.brokers.enumerated() {
-            var socketConfig = Socket.Config(security: .curveClient(keyPair: config.keyPair, serverKey: broker.publicKey))
-            socketConfig.heartbeat = config.connectionHeartbeat
-            socketConfig.immediate = true
-            socketConfig.sendHighWaterMark = 100_000
-            socketConfig.receiveHighWaterMark = 100_000
-            socketConfig.reconnectInterval = (100, 2000)
-            let socket = try Socket(context: context, kind: .dealer, config: socketConfig)
-            links.append(try BrokerLink(broker: index, socket: socket, calls: calls, health: brokers))
-        }
-        self.links = links
     }
 
     /// Connects to the brokers and serves calls until ``beginGracefulShutdown()`` — or the
@@ -153,6 +136,9 @@ public final class BusClientTransport: ClientTransport {
         }
         calls.insert(callID, PendingCalls.Entry(sink: responses, broker: broker))
         let frames = Majordomo.ClientCommand.request(service: config.routes[service] ?? service, body: body).frames
-        if links[broker].send(callID: callID, frames: frames) { mailbox.send(.inputWaiting(broker: broker)) }
+        if !mailbox.send(.send(callID: callID, broker: broker, frames: frames)) {
+            calls.remove(callID)
+            responses.fail(RPCError(code: .unavailable, message: "the bus client has stopped"))
+        }
     }
 }

@@ -4,76 +4,88 @@ import GRPCCore
 import Logging
 import ZeroMQ
 
-/// The socket thread of a ``BusClientTransport``: receives the replies on every broker link
-/// (callers send their requests themselves, see ``BrokerLink``), watches each link's monitor
-/// for connection changes, and takes the transport's mailbox commands.
+/// The socket thread of a ``BusClientTransport``: one DEALER per broker, each with a monitor
+/// that reports connection changes, and the transport's mailbox.
 final class ClientLoop {
     private let transport: BusClientTransport
+    private let context: Context
+    private let sockets: [Socket]
     private let monitors: [Socket]
-    /// Waits on the mailbox (token 0), each link's socket (token `2 × broker + 1`) and each
-    /// monitor (token `2 × broker + 2`).
-    private let readiness: ReadinessSet
-    /// Links that may have replies waiting: their descriptor fired, a batch was cut short, or a
-    /// sender found input after its send.
-    private var maybeReadable = Set<Int>()
+    /// Requests sent to a broker that is not connected yet, sent when its handshake succeeds.
+    private var backlog: [[(callID: UInt64, frames: [[UInt8]])]]
     private var stopping = false
 
     init(transport: BusClientTransport) throws {
         self.transport = transport
-        readiness = try ReadinessSet()
-        try readiness.add(transport.mailbox.fileDescriptor, token: 0)
+        context = try Context()
+        var sockets: [Socket] = []
         var monitors: [Socket] = []
-        for link in transport.links {
-            let endpoint = "inproc://bus-client-monitor-\(ObjectIdentifier(transport).hashValue)-\(link.broker)"
-            try link.withSocket { try $0.monitor(at: endpoint, events: [.handshakeSucceeded, .disconnected, .handshakeFailed]) }
-            let monitor = try Socket(context: transport.context, kind: .pair)
-            try monitor.connect(endpoint)
-            try readiness.add(link.signalDescriptor, token: UInt64(2 * link.broker + 1))
-            try readiness.add(try monitor.signalDescriptor(), token: UInt64(2 * link.broker + 2))
-            let brokerEndpoint = transport.config.brokers[link.broker].endpoint
-            try link.withSocket { try $0.connect(brokerEndpoint) }
+        for (index, broker) in transport.config.brokers.enumerated() {
+            var config = Socket.Config(security: .curveClient(keyPair: transport.config.keyPair, serverKey: broker.publicKey))
+            config.heartbeat = transport.config.connectionHeartbeat
+            config.immediate = true
+            config.sendHighWaterMark = 100_000
+            config.receiveHighWaterMark = 100_000
+            config.reconnectInterval = (100, 2000)
+            let socket = try Socket(context: context, kind: .dealer, config: config)
+            let monitorEndpoint = "inproc://bus-client-monitor-\(ObjectIdentifier(transport).hashValue)-\(index)"
+            try socket.monitor(at: monitorEndpoint, events: [.handshakeSucceeded, .disconnected, .handshakeFailed])
+            let monitor = try Socket(context: context, kind: .pair)
+            try monitor.connect(monitorEndpoint)
+            try socket.connect(broker.endpoint)
+            sockets.append(socket)
             monitors.append(monitor)
-            maybeReadable.insert(link.broker)
         }
+        self.sockets = sockets
         self.monitors = monitors
+        self.backlog = Array(repeating: [], count: sockets.count)
     }
 
     func run() {
+        var poller = Poller()
+        let mailboxItem = poller.add(fileDescriptor: transport.mailbox.fileDescriptor)
+        let socketItems = sockets.map { poller.add($0) }
+        let monitorItems = monitors.map { poller.add($0) }
         defer { close() }
         do {
-            for broker in monitors.indices { try handleMonitorEvents(broker: broker) }
             while !(stopping && transport.calls.isEmpty) {
                 // While draining, wake now and then to see whether the last call has ended.
-                let timeout: Int32 = !maybeReadable.isEmpty ? 0 : stopping ? 20 : -1
-                for token in try readiness.wait(timeoutMillis: timeout) {
-                    if token == 0 {
-                        for command in transport.mailbox.drain() { perform(command) }
-                    } else if token % 2 == 1 {
-                        maybeReadable.insert(Int(token / 2))
-                    } else {
-                        try handleMonitorEvents(broker: Int(token / 2) - 1)
-                    }
+                _ = try poller.poll(timeoutMillis: stopping ? 20 : -1)
+                if poller.isReadable(mailboxItem) {
+                    for command in transport.mailbox.drain() { try perform(command) }
                 }
-                let candidates = maybeReadable
-                maybeReadable.removeAll(keepingCapacity: true)
-                for broker in candidates { try receiveReplies(broker: broker) }
+                for (broker, item) in monitorItems.enumerated() where poller.isReadable(item) {
+                    try handleMonitorEvents(broker: broker)
+                }
+                for (broker, item) in socketItems.enumerated() where poller.isReadable(item) {
+                    try receiveReplies(broker: broker)
+                }
             }
         } catch {
             Logger(label: "contactpoint.bus.client").critical("bus client loop failed", metadata: ["error": "\(error)"])
         }
     }
 
-    private func perform(_ command: BusClientTransport.Command) {
+    private func perform(_ command: BusClientTransport.Command) throws {
         switch command {
-        case .inputWaiting(let broker): maybeReadable.insert(broker)
-        case .stop: stopping = true
+        case .send(let callID, let broker, let frames):
+            if try !sockets[broker].send(frames, dontWait: true) {
+                switch transport.brokers.health(of: broker) {
+                case .connecting:
+                    backlog[broker].append((callID, frames))
+                case .up, .down, .refused:
+                    transport.calls.sink(for: callID, isFinal: true)?
+                        .fail(RPCError(code: .unavailable, message: "broker \(broker + 1) is not accepting requests"))
+                }
+            }
+        case .stop:
+            stopping = true
         }
     }
 
     private func receiveReplies(broker: Int) throws {
-        let (messages, more) = try transport.links[broker].receive(upTo: 256)
-        if more { maybeReadable.insert(broker) }
-        for message in messages {
+        for _ in 0..<256 {
+            guard let message = try sockets[broker].receive(dontWait: true) else { return }
             guard let command = try? Majordomo.ClientCommand(frames: message.frames[...]) else { continue }
             let body: [[UInt8]]
             let isFinal: Bool
@@ -88,30 +100,42 @@ final class ClientLoop {
         }
     }
 
-    /// Reads the monitor until it is empty, which also re-arms its descriptor.
     private func handleMonitorEvents(broker: Int) throws {
-        let link = transport.links[broker]
         while let message = try monitors[broker].receive(dontWait: true) {
             guard let event = MonitorEvent(message) else { continue }
             switch event.kind {
             case .handshakeSucceeded:
-                link.connected()
+                transport.brokers.set(broker, to: .up)
+                let waiting = backlog[broker]
+                backlog[broker] = []
+                for (callID, frames) in waiting where transport.calls.contains(callID) {
+                    try perform(.send(callID: callID, broker: broker, frames: frames))
+                }
             case .disconnected:
-                link.lost(becoming: .down, RPCError(code: .unavailable, message: "lost the connection to broker \(broker + 1)"))
+                if transport.brokers.health(of: broker) != .refused { transport.brokers.set(broker, to: .down) }
+                failCalls(through: broker, RPCError(code: .unavailable, message: "lost the connection to broker \(broker + 1)"))
             default:
                 if !event.kind.isDisjoint(with: .handshakeFailed) {
-                    link.lost(
-                        becoming: .refused,
-                        RPCError(code: .unauthenticated, message: "broker \(broker + 1) refused this process's CURVE key"))
+                    transport.brokers.set(broker, to: .refused)
+                    failCalls(through: broker, RPCError(code: .unauthenticated, message: "broker \(broker + 1) refused this process's CURVE key"))
                 }
             }
         }
     }
 
+    private func failCalls(through broker: Int, _ error: RPCError) {
+        backlog[broker] = []
+        for sink in transport.calls.removeAll(sentThrough: broker) { sink.fail(error) }
+    }
+
     private func close() {
-        _ = transport.mailbox.close()
-        for link in transport.links { link.close() }
+        for command in transport.mailbox.close() {
+            if case .send(let callID, _, _) = command {
+                transport.calls.sink(for: callID, isFinal: true)?.fail(RPCError(code: .unavailable, message: "the bus client stopped"))
+            }
+        }
         for sink in transport.calls.removeAll() { sink.fail(RPCError(code: .unavailable, message: "the bus client stopped")) }
-        for monitor in monitors { monitor.close() }
+        for socket in sockets { socket.stopMonitor() }
+        for socket in sockets + monitors { socket.close() }
     }
 }
