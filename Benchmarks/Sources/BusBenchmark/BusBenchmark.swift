@@ -41,13 +41,24 @@ struct BusBenchmark {
         let raw = try RawScenario()
         try await raw.start()
         var rawThroughput: [Double] = []
-        let rawLatency = try await raw.sequential(calls: sequentialCalls)
         for level in inFlightLevels { rawThroughput.append(try await raw.throughput(inFlight: level, duration: window)) }
+        try await raw.startTimedCalls()
+
+        // The sequential latencies of the raw hop and of the bus are measured call by call in
+        // turn, so that their ratio does not depend on how the machine was doing at the time.
+        let (bus, rawLatency) = try await BusScenario.run { echo in
+            var rawSamples: [Duration] = []
+            var busSamples: [Duration] = []
+            let clock = ContinuousClock()
+            for _ in 0..<sequentialCalls {
+                rawSamples.append(await raw.timedCall())
+                busSamples.append(try await clock.measure { _ = try await echo.get(request) })
+            }
+            let throughput = try await throughputs(request: request) { try await echo.get($0) }
+            return (Row(name: "bus (ours)", latency: Latency(samples: busSamples), throughput: throughput), Latency(samples: rawSamples))
+        }
         raw.shutdown()
 
-        let bus = try await BusScenario.run { echo in
-            try await measure(name: "bus (ours)", request: request) { try await echo.get($0) }
-        }
         let http2 = try await HTTP2Scenario.run { echo in
             try await measure(name: "grpc-swift-2 HTTP/2", request: request) { try await echo.get($0) }
         }
@@ -74,11 +85,19 @@ struct BusBenchmark {
         _ call: @escaping @Sendable (Contactpoint_V1_EchoRequest) async throws -> Contactpoint_V1_EchoResponse
     ) async throws -> Row {
         let latency = try await Measure.sequential(calls: sequentialCalls) { _ = try await call(request) }
+        return Row(name: name, latency: latency, throughput: try await throughputs(request: request, call))
+    }
+
+    /// Calls per second with each of ``inFlightLevels`` calls in flight.
+    static func throughputs(
+        request: Contactpoint_V1_EchoRequest,
+        _ call: @escaping @Sendable (Contactpoint_V1_EchoRequest) async throws -> Contactpoint_V1_EchoResponse
+    ) async throws -> [Double] {
         var throughput: [Double] = []
         for level in inFlightLevels {
             throughput.append(try await Measure.throughput(inFlight: level, duration: window) { _ = try await call(request) })
         }
-        return Row(name: name, latency: latency, throughput: throughput)
+        return throughput
     }
 
     static func pad(_ text: String, _ width: Int) -> String {

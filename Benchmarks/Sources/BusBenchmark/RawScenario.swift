@@ -17,6 +17,9 @@ final class RawScenario: Sendable {
     private let endpoint: Mutex<String?> = Mutex(nil)
     /// Set once the broker has the worker's READY: until then it would drop requests.
     private let workerReady = Atomic<Bool>(false)
+    private let callRequested = DispatchSemaphore(value: 0)
+    private let timedCallsReady = Atomic<Bool>(false)
+    private let pendingCall = Mutex<CheckedContinuation<Duration, Never>?>(nil)
 
     init() throws {
         brokerContext = try Context()
@@ -31,24 +34,40 @@ final class RawScenario: Sendable {
         try await Self.onThread { [self] in try runWorker() } ready: { [self] in workerReady.load(ordering: .acquiring) }
     }
 
-    func shutdown() { stop.store(true, ordering: .relaxed) }
+    func shutdown() {
+        stop.store(true, ordering: .relaxed)
+        callRequested.signal()
+    }
 
-    /// Sequential round trips, measured on a dedicated thread.
-    func sequential(calls: Int) async throws -> Latency {
-        try await Self.measure { [self] in
+    /// One raw round trip, timed on the raw client's own thread — to interleave with calls of
+    /// another transport, so that both meet the machine in the same state. (On this kind of
+    /// shared VM an idle core wakes slowly, and how slowly changes from minute to minute: the
+    /// raw floor measured alone ranged from 137 to 336 µs between runs.)
+    func timedCall() async -> Duration {
+        await withCheckedContinuation { continuation in
+            pendingCall.withLock { $0 = continuation }
+            callRequested.signal()
+        }
+    }
+
+    /// Starts the thread that serves ``timedCall()``, its socket warmed up.
+    func startTimedCalls() async throws {
+        try await Self.onThread { [self] in
             let socket = try clientSocket()
             let payload = [UInt8](repeating: 0x61, count: 64)
             for _ in 0..<200 { try socket.send([payload]); _ = try socket.receive() }
-            var samples: [Duration] = []
+            timedCallsReady.store(true, ordering: .releasing)
             let clock = ContinuousClock()
-            for _ in 0..<calls {
-                samples.append(clock.measure {
-                    try! socket.send([payload])
-                    _ = try! socket.receive()
-                })
+            while true {
+                callRequested.wait()
+                guard !stop.load(ordering: .relaxed) else { return }
+                let elapsed = try clock.measure {
+                    try socket.send([payload])
+                    _ = try socket.receive()
+                }
+                pendingCall.withLock { $0.take() }?.resume(returning: elapsed)
             }
-            return Latency(samples: samples)
-        }
+        } ready: { [self] in timedCallsReady.load(ordering: .acquiring) }
     }
 
     /// Keeps `inFlight` requests outstanding on one socket for `duration`.
