@@ -9,6 +9,7 @@ import GRPCCore
 import Index
 import Logging
 import SecurityPrimitives
+import SwiftProtobuf
 import ZeroMQ
 
 /// The index at national scale on this machine: a synthetic population loaded straight into the
@@ -58,7 +59,7 @@ struct IndexBenchmark {
         let directRate = Double(loaded) / directSeconds
         print("direct initial load (feed loader, batches of 5,000; search index built at the end in \(String(format: "%.1f", finishSeconds)) s): \(loaded) children in \(String(format: "%.1f", directSeconds)) s = \(Int(directRate)) children/s; 11 M at this rate: \(String(format: "%.1f", 11_000_000 / directRate / 60)) min")
 
-        try await IndexOnBus.run(database: database) { [samples] index, sessions in
+        try await IndexOnBus.run(database: database) { [samples] index, sessions, rawClients in
             // Through the bus, on top: batches of 1,000, two calls in flight.
             var generator = PopulationGenerator(seed: 43)
             let loadStart = clock.now
@@ -124,6 +125,15 @@ struct IndexBenchmark {
                 }
             }
             print("audited lookups with 32 concurrent clients (half search, half view): \(Int(throughput))/s")
+
+            // The same mix from plain MDP clients, as agency gateways on the C SDK send it.
+            var rawCalls: [RawMDPClients.Call] = []
+            for (search, view) in zip(searches, views) {
+                rawCalls.append(.init(method: "/contactpoint.v1.Index/SearchChildren", payload: try search.serializedBytes()))
+                rawCalls.append(.init(method: "/contactpoint.v1.Index/ViewRecord", payload: try view.serializedBytes()))
+            }
+            let raw = try await rawClients.run(rawCalls, inFlight: 32, duration: .seconds(seconds))
+            print("audited lookups from plain MDP clients (as the C SDK), 32 in flight (half search, half view): \(Int(raw.perSecond))/s; \(raw.failed) failed\(raw.firstFailure.map { " (first: \($0))" } ?? "")")
             print("memory: VmRSS \(status("VmRSS")), VmHWM \(status("VmHWM")) (broker, index and clients in one process)")
             let size = (try? FileManager.default.attributesOfItem(atPath: "\(directory)/index.sqlite")[.size] as? Int) ?? 0
             print("database: \(size / 1_048_576) MiB for \(directChildren + busChildren) children")
@@ -158,7 +168,8 @@ enum IndexOnBus {
     }
 
     static func run(
-        database: String, _ body: @Sendable (Contactpoint_V1_Index.Client<BusClientTransport>, Sessions) async throws -> Void
+        database: String,
+        _ body: @Sendable (Contactpoint_V1_Index.Client<BusClientTransport>, Sessions, RawMDPClients) async throws -> Void
     ) async throws {
         var logger = Logger(label: "bench")
         logger.logLevel = .error
@@ -175,6 +186,9 @@ enum IndexOnBus {
         }
         let sessions = Sessions(
             administrator: try session("admin", roles: ["practitioner", "system-administrator"]), practitioner: try session("p-1", roles: ["practitioner"]))
+        let rawClients = RawMDPClients(
+            broker: bus.address, keyPair: bus.clientKeys,
+            authorization: sessions.practitioner[stringValues: "authorization"].first(where: { _ in true }) ?? "")
 
         let store = try IndexStore.open(path: database)
         let disclosures = store.disclosureCommitter()
@@ -189,7 +203,7 @@ enum IndexOnBus {
             group.addTask { try await server.serve() }
             group.addTask { await disclosures.run() }
             try await withGRPCClient(transport: client) { client in
-                try await body(Contactpoint_V1_Index.Client(wrapping: client), sessions)
+                try await body(Contactpoint_V1_Index.Client(wrapping: client), sessions, rawClients)
             }
             server.beginGracefulShutdown()
             group.cancelAll()
