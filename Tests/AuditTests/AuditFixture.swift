@@ -8,11 +8,13 @@ import Identifiers
 import Logging
 import SecurityPrimitives
 import Synchronization
+import TestSupport
 
 /// An audit service on a real SQLite file in a temporary directory, behind the session
 /// interceptor, served over the in-process transport; with a clock the test sets.
 final class AuditFixture: Sendable {
-    let directory: String
+    private let temporaryDirectory: TemporaryDirectory
+    var directory: String { temporaryDirectory.path }
     let store: AuditStore
     let log: AuditLog
     let signer: TreeHeadSigner
@@ -29,20 +31,18 @@ final class AuditFixture: Sendable {
     static let sender = "in-process:\(getpid())"
 
     init(rules: MisuseRules = MisuseRules()) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        store = try AuditStore.open(path: "\(directory)/audit.sqlite")
+        temporaryDirectory = try TemporaryDirectory(prefix: "audit")
+        store = try AuditStore.open(path: "\(temporaryDirectory.path)/audit.sqlite")
         let clock: @Sendable () -> Int64 = { [now] in now.value }
         log = AuditLog(store: store, rules: rules, clock: clock)
         signer = TreeHeadSigner(
-            store: store, key: try TreeHeadKey.load(directory: "\(directory)/secrets"),
-            checkpoints: CheckpointDirectory(path: "\(directory)/checkpoints"), interval: .seconds(3600), clock: clock,
+            store: store, key: try TreeHeadKey.load(directory: "\(temporaryDirectory.path)/secrets"),
+            checkpoints: CheckpointDirectory(path: "\(temporaryDirectory.path)/checkpoints"), interval: .seconds(3600), clock: clock,
             logger: Logger(label: "test"))
         try signer.checkpoints.prepare(publicKey: signer.key.privateKey.publicKey)
         verifier.trust(keys: ["k1": signingKey.publicKey])
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: directory) }
 
     func advance(by milliseconds: Int64) { now.update { $0 += milliseconds } }
     func set(clock milliseconds: Int64) { now.update { $0 = milliseconds } }

@@ -11,7 +11,8 @@ import TestSupport
 /// interceptor, served over the in-process transport; the index's answers and the clock are the
 /// test's.
 final class ConsentFixture: Sendable {
-    let directory: String
+    private let temporaryDirectory: TemporaryDirectory
+    var directory: String { temporaryDirectory.path }
     let store: ConsentStore
     let sessions = SessionSigner()
     /// The children on the "index": id → (local authority, organisations involved).
@@ -27,16 +28,14 @@ final class ConsentFixture: Sendable {
     static let peer = "in-process:\(getpid())"
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("consent-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        store = try ConsentStore.open(path: "\(directory)/consent.sqlite")
+        temporaryDirectory = try TemporaryDirectory(prefix: "consent")
+        store = try ConsentStore.open(path: "\(temporaryDirectory.path)/consent.sqlite")
         children.update {
             $0[Self.child] = (Self.authority, ["org-school"])
             $0[Self.otherChild] = ("E08000025", ["org-gp"])
         }
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: directory) }
 
     static func milliseconds(of day: String) -> Int64 {
         let formatter = ISO8601DateFormatter()

@@ -1,22 +1,23 @@
 import Foundation
 import Testing
 import ZeroMQ
+import TestSupport
 
 /// What an operator sees when a setting is wrong: one line naming the key and the fix, exit
 /// status 78 (EX_CONFIG), never a stack trace.
 @Suite("Configuration errors of the executables", .timeLimit(.minutes(1)))
 struct ConfigurationErrorTests {
-    let directory: String
+    private let temporaryDirectory: TemporaryDirectory
+    var directory: String { temporaryDirectory.path }
     let brokerPublicKeyFile: String
     let keyFile: String
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("config-errors-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try KeyFile.write(try CurveKeyPair.generate(), name: "broker", into: directory)
-        try KeyFile.write(try CurveKeyPair.generate(), name: "echo", into: directory)
-        brokerPublicKeyFile = "\(directory)/broker.pub"
-        keyFile = "\(directory)/echo.key"
+        temporaryDirectory = try TemporaryDirectory(prefix: "config-errors")
+        try KeyFile.write(try CurveKeyPair.generate(), name: "broker", into: temporaryDirectory.path)
+        try KeyFile.write(try CurveKeyPair.generate(), name: "echo", into: temporaryDirectory.path)
+        brokerPublicKeyFile = "\(temporaryDirectory.path)/broker.pub"
+        keyFile = "\(temporaryDirectory.path)/echo.key"
     }
 
     /// Runs `executable` to its exit; returns its output and exit status.

@@ -6,11 +6,11 @@ import Testing
 
 @Suite("The breached-password corpus")
 struct BreachedPasswordsTests {
-    let directory: String
+    private let temporaryDirectory: TemporaryDirectory
+    var directory: String { temporaryDirectory.path }
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("breached-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        temporaryDirectory = try TemporaryDirectory(prefix: "breached")
     }
 
     @Test("SHA-1 gives the FIPS 180 example digests (the corpus is keyed by it)")

@@ -3,6 +3,7 @@ import Foundation
 @testable import Identity
 import SecurityPrimitives
 import Synchronization
+import TestSupport
 
 /// A clock tests move by hand.
 final class TestClock: Sendable {
@@ -24,7 +25,8 @@ final class TestClock: Sendable {
 /// An identity database in a temporary file with one organisation and one enrolled, vetted
 /// practitioner, and an authenticator over it.
 struct IdentityFixture {
-    let directory: String
+    private let temporaryDirectory: TemporaryDirectory
+    var directory: String { temporaryDirectory.path }
     let store: IdentityStore
     let clock: TestClock
     let keys: SigningKeys
@@ -38,9 +40,8 @@ struct IdentityFixture {
     static func make(
         clock: TestClock = TestClock(), vetting: Vetting? = nil, roles: Set<SystemRole> = [.practitioner]
     ) async throws -> IdentityFixture {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("identity-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let store = try IdentityStore.open(path: "\(directory)/identity.sqlite")
+        let temporaryDirectory = try TemporaryDirectory(prefix: "identity")
+        let store = try IdentityStore.open(path: "\(temporaryDirectory.path)/identity.sqlite")
         let signing = Ed25519.PrivateKey.generate()
         let keys = SigningKeys(currentID: "k1", current: signing, published: ["k1": signing.publicKey])
         // Fewer PBKDF2 iterations than production, to keep the suite fast.
@@ -58,7 +59,7 @@ struct IdentityFixture {
                     trainingCompletedOn: today, userAgreementAcceptedOn: today),
             isLocked: false)
         var fixture = IdentityFixture(
-            directory: directory, store: store, clock: clock, keys: keys, authenticator: authenticator, practitioner: practitioner)
+            temporaryDirectory: temporaryDirectory, store: store, clock: clock, keys: keys, authenticator: authenticator, practitioner: practitioner)
         try await fixture.enrol()
         return fixture
     }

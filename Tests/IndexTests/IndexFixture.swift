@@ -13,7 +13,8 @@ import ServiceRuntime
 /// An index service on a real SQLite file in a temporary directory, behind the session
 /// interceptor, served over the in-process transport, with consent decisions the test sets.
 final class IndexFixture: Sendable {
-    let directory: String
+    private let temporaryDirectory: TemporaryDirectory
+    var directory: String { temporaryDirectory.path }
     let store: IndexStore
     let sessions = SessionSigner()
     /// What consent allows: "<child id>/<service type code>".
@@ -27,12 +28,10 @@ final class IndexFixture: Sendable {
     static let otherAuthority = "E08000025"
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("index-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        store = try IndexStore.open(path: "\(directory)/index.sqlite")
+        temporaryDirectory = try TemporaryDirectory(prefix: "index")
+        store = try IndexStore.open(path: "\(temporaryDirectory.path)/index.sqlite")
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: directory) }
 
     private struct Consent: ConsentDecisions {
         let allowed: Locked<Set<String>>

@@ -13,7 +13,8 @@ import ServiceRuntime
 /// A notification service on a real SQLite file in a temporary directory, behind the session
 /// interceptor, served over the in-process transport; consent decisions and the clock are the test's.
 final class NotificationFixture: Sendable {
-    let directory: String
+    private let temporaryDirectory: TemporaryDirectory
+    var directory: String { temporaryDirectory.path }
     let store: NotificationStore
     let sessions = SessionSigner()
     let hub = AlertHub(capacity: 4, pollInterval: .milliseconds(50))
@@ -27,12 +28,10 @@ final class NotificationFixture: Sendable {
     static let peer = "in-process:\(getpid())"
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("notification-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        store = try NotificationStore.open(path: "\(directory)/notification.sqlite")
+        temporaryDirectory = try TemporaryDirectory(prefix: "notification")
+        store = try NotificationStore.open(path: "\(temporaryDirectory.path)/notification.sqlite")
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: directory) }
 
     private struct Consent: ConsentDecisions {
         let allowed: Locked<Set<String>>

@@ -1,14 +1,15 @@
 import Foundation
 import ServiceRuntime
 import Testing
+import TestSupport
 
 @Suite("Configuration from flags, environment and file")
 struct ConfigurationReaderTests {
-    let directory: String
+    private let temporaryDirectory: TemporaryDirectory
+    var directory: String { temporaryDirectory.path }
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        temporaryDirectory = try TemporaryDirectory(prefix: "config")
     }
 
     func file(_ text: String) throws -> String {
