@@ -12,6 +12,7 @@ import Synchronization
 ///     swift run -c release --package-path Benchmarks audit-benchmark
 ///
 /// BENCH_SECONDS (per append row, default 5), BENCH_SIZES (default 1000000,10000000),
+/// BENCH_GROW_CALLERS (concurrent senders while growing, default 4),
 /// BENCH_VERIFY_MAX (largest size verified, default 1000000), BENCH_DIR (default a new
 /// temporary directory, removed at the end; a log grown there by an earlier run is grown on, or
 /// only measured if it is already as large).
@@ -20,6 +21,8 @@ struct AuditBenchmark {
     static let environment = ProcessInfo.processInfo.environment
     static let seconds = Double(environment["BENCH_SECONDS"] ?? "5") ?? 5
     static let sizes = (environment["BENCH_SIZES"] ?? "1000000,10000000").split(separator: ",").compactMap { UInt64($0) }
+    /// Concurrent senders while growing the log, each with batches of 500 (`BENCH_GROW_CALLERS`).
+    static let growCallers = UInt64(environment["BENCH_GROW_CALLERS"] ?? "4") ?? 4
     static let verifyMaximum = UInt64(environment["BENCH_VERIFY_MAX"] ?? "1000000") ?? 1_000_000
     /// Monday 2 November 2026 09:00 UTC: disclosures inside working hours, as most are.
     static let start: Int64 = 1_793_610_000_000
@@ -39,7 +42,7 @@ struct AuditBenchmark {
             print("| \(callers) | \(Int(grouped.rate)) | \(grouped.transactions) | \(Int(single.rate)) | \(String(format: "%.1f", grouped.rate / single.rate))× |")
         }
 
-        print("\n## Growing one log (forwarder batches of 500, 4 callers), proofs and verify\n")
+        print("\n## Growing one log (forwarder batches of 500, \(growCallers) callers), proofs and verify\n")
         print("| events | load events/s | inclusion proof p50 / p99 µs | consistency proof p50 / p99 µs | trivial read p50 / p99 µs | verify s | verify s per million | log MB | query index MB |")
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         let path = "\(directory)/grown.sqlite"
@@ -108,7 +111,7 @@ struct AuditBenchmark {
     }
 
     static func grow(_ log: AuditLog, from: UInt64, to target: UInt64, clock: Clock) async throws {
-        let callers: UInt64 = 4
+        let callers = growCallers
         let batch: UInt64 = 500
         try await withThrowingTaskGroup(of: Void.self) { group in
             for caller in 0..<callers {
