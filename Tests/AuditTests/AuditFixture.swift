@@ -43,7 +43,6 @@ final class AuditFixture: Sendable {
         verifier.trust(keys: ["k1": signingKey.publicKey])
     }
 
-
     func advance(by milliseconds: Int64) { now.update { $0 += milliseconds } }
     func set(clock milliseconds: Int64) { now.update { $0 = milliseconds } }
     var clock: Int64 { now.value }

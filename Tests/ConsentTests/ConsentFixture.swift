@@ -36,7 +36,6 @@ final class ConsentFixture: Sendable {
         }
     }
 
-
     static func milliseconds(of day: String) -> Int64 {
         let formatter = ISO8601DateFormatter()
         return Int64(formatter.date(from: "\(day)T12:00:00Z")!.timeIntervalSince1970 * 1000)

@@ -32,7 +32,6 @@ final class IndexFixture: Sendable {
         store = try IndexStore.open(path: "\(temporaryDirectory.path)/index.sqlite")
     }
 
-
     private struct Consent: ConsentDecisions {
         let allowed: Locked<Set<String>>
         func allowed(_ serviceTypes: Set<Contactpoint_V1_ServiceType>, childID: String) async throws -> Set<Contactpoint_V1_ServiceType> {

@@ -32,7 +32,6 @@ final class NotificationFixture: Sendable {
         store = try NotificationStore.open(path: "\(temporaryDirectory.path)/notification.sqlite")
     }
 
-
     private struct Consent: ConsentDecisions {
         let allowed: Locked<Set<String>>
         let down: Locked<Bool>

@@ -1,15 +1,13 @@
 import BusTransport
 import ContactPointAPI
 import Foundation
-import GRPCCore
 import SwiftProtobuf
 import ZeroMQ
 
 /// Load as an agency gateway built on the C SDK would send it: plain MDP/0.2 requests on one
-/// DEALER socket with CURVE (docs/PROTOCOL.md), no GRPCCore on the calling side. On a machine
-/// of two cores the clients of the GRPCCore load generator take a large share of the CPU the
-/// broker and the index need; these cost a small fraction of it, so what they measure is
-/// closer to what the service side can serve.
+/// DEALER socket with CURVE (docs/PROTOCOL.md), no GRPCCore on the calling side. On two cores
+/// the GRPCCore load generator shares the CPU with the broker and the index; this one thread
+/// costs far less per call, so the rate it sees is closer to what the service side can serve.
 struct RawMDPClients: Sendable {
     /// One call: the method path and its encoded request.
     struct Call: Sendable {
