@@ -14,15 +14,16 @@ struct IndexLayoutTests {
         _ range: Range<Int>, to fixture: AuditFixture, configure: (Int, inout Contactpoint_V1_AuditEvent) -> Void
     ) async throws {
         var frontier: MerkleFrontier?
+        var activity: RecentActivity?
         for start in stride(from: range.lowerBound, to: range.upperBound, by: 4096) {
             let events = (start..<min(start + 4096, range.upperBound)).map { n in
                 var event = fixture.view(child: AuditFixture.child(1_000_000 + n % 5000), by: "p-\(n % 40)")
                 configure(n, &event)
                 return event
             }
-            frontier = try await fixture.store.append(
-                [.init(events: events, sender: "index")], loggedAt: fixture.clock, rules: MisuseRules(), frontier: frontier
-            ).frontier
+            (_, frontier, activity) = try await fixture.store.append(
+                [.init(events: events, sender: "index")], loggedAt: fixture.clock, rules: MisuseRules(), frontier: frontier,
+                activity: activity)
         }
     }
 
@@ -47,7 +48,7 @@ struct IndexLayoutTests {
                     arguments: [leaf, logged.event.eventID, Data(try logged.serializedBytes() as [UInt8]), disclosure, permitted])
                 try db.execute(
                     sql: "INSERT INTO event_child (bucket, child_id, leaf_index) VALUES (?, ?, ?)",
-                    arguments: [AuditStore.childBucket(of: UInt64(leaf)), child, leaf])
+                    arguments: [AuditStore.bucket(of: UInt64(leaf)), child, leaf])
             }
             try db.execute(
                 sql: """
@@ -57,7 +58,7 @@ struct IndexLayoutTests {
                     """,
                 arguments: [disclosure, permitted])
         }
-        #expect(AuditStore.childBucket(of: 140_000) == 2)
+        #expect(AuditStore.bucket(of: 140_000) == 2)
         let all = try await fixture.store.events(matching: .init(childID: child))
         #expect(all.map(\.leafIndex) == [140_000, 65_536, 65_535, 3])
         let page = try await fixture.store.events(matching: .init(childID: child, beforeLeaf: 65_536, limit: 1))

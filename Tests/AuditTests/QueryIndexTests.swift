@@ -125,4 +125,32 @@ struct QueryIndexTests {
         #expect(report.isIntact && report.indexedEvents == 12, "\(report.problems)")
         #expect(try await fixture.store.events(matching: .init(childID: Self.child)).map(\.leafIndex) == [9, 6, 3, 0])
     }
+
+    @Test("an index of the earlier layout (actor rows not in buckets) is not checked by verify, and is rebuilt when the log opens")
+    func earlierLayoutRebuilt() async throws {
+        let fixture = try AuditFixture()
+        try await Self.append(0..<20, to: fixture)
+        let copy = try await Self.copy(fixture)
+        let index = try DatabaseQueue(path: "\(copy)/audit-index.sqlite")
+        try await index.write { db in
+            try db.execute(sql: """
+                DROP TABLE event_actor;
+                CREATE TABLE event_actor (
+                    organisation_id TEXT NOT NULL, practitioner_id TEXT NOT NULL, occurred_at INTEGER NOT NULL,
+                    category INTEGER NOT NULL, outcome INTEGER NOT NULL, leaf_index INTEGER NOT NULL,
+                    PRIMARY KEY (organisation_id, practitioner_id, occurred_at, category, outcome, leaf_index)
+                ) STRICT, WITHOUT ROWID;
+                PRAGMA user_version = 1;
+                """)
+        }
+        try index.close()
+        let earlier = try Self.verify(copy)
+        #expect(earlier.isIntact && earlier.indexedEvents == nil && earlier.unindexedEvents == 20, "\(earlier.problems)")
+        let reopened = try AuditStore.open(path: "\(copy)/audit.sqlite")
+        #expect(
+            try await Self.answers(reopened, child: Self.child, practitioner: "p-1")
+                == (try await Self.answers(fixture.store, child: Self.child, practitioner: "p-1")))
+        let rebuilt = try Self.verify(copy)
+        #expect(rebuilt.isIntact && rebuilt.indexedEvents == 20, "\(rebuilt.problems)")
+    }
 }

@@ -119,4 +119,62 @@ struct RulesTests {
         #expect(items.first?.practitionerID == "p-1")
         #expect(items.first?.eventCount == 2)
     }
+
+    /// Runs `body` with logs of their own on the fixture's file: another instance each, or the
+    /// service after a restart.
+    static func withOtherLogs(
+        _ count: Int, on fixture: AuditFixture, _ body: @Sendable ([AuditLog]) async throws -> Void
+    ) async throws {
+        let logs = try (0..<count).map { _ in
+            AuditLog(store: try AuditStore.open(path: "\(fixture.directory)/audit.sqlite"), rules: rules, clock: { fixture.clock })
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for log in logs { group.addTask { await log.run() } }
+            defer { group.cancelAll() }
+            try await body(logs)
+        }
+    }
+
+    @Test("the rules count what was logged before a restart, and what other instances on the same file log")
+    func countsAcrossInstances() async throws {
+        let fixture = try AuditFixture(rules: Self.rules)
+        let minute: Int64 = 60_000
+        // Ten disclosures (the limit) by p-1, then a restart: the eleventh is one too many.
+        try await Self.append(fixture, (0..<10).map { i in fixture.view(at: AuditFixture.mondayNoon + Int64(i) * minute) })
+        #expect(try await Self.items(fixture).isEmpty)
+        fixture.advance(by: minute)
+        try await Self.withOtherLogs(1, on: fixture) { logs in
+            _ = try await logs[0].append([fixture.view()], sender: "index")
+        }
+        #expect(try await Self.items(fixture).map(\.eventCount) == [1])
+
+        // p-2's disclosures alternate between two instances: the eleventh and twelfth are reviewed.
+        try await Self.withOtherLogs(2, on: fixture) { logs in
+            for i in 0..<12 {
+                fixture.advance(by: minute)
+                _ = try await logs[i % 2].append([fixture.view(by: "p-2")], sender: "index")
+            }
+        }
+        let items = try await Self.items(fixture)
+        #expect(items.map(\.practitionerID) == ["p-2", "p-1"])
+        #expect(items.map(\.eventCount) == [2, 1])
+    }
+
+    @Test("an event delivered hours after it occurred is judged against the events of its own hour")
+    func lateDelivery() async throws {
+        let fixture = try AuditFixture(rules: Self.rules)
+        let minute: Int64 = 60_000
+        let morning = AuditFixture.mondayNoon - 3 * 3_600_000
+        // A forwarder delivers at noon what p-1 did at nine (an outage), and p-1's views since.
+        fixture.set(clock: AuditFixture.mondayNoon)
+        let late = (0..<12).map { i in fixture.view(at: morning + Int64(i) * minute) }
+        let recent = (0..<8).map { i in fixture.view(at: AuditFixture.mondayNoon - Int64(i) * minute) }
+        try await fixture.run { audit in
+            for event in late + recent { _ = try await audit.append(.with { $0.events = [event] }) }
+        }
+        let items = try await Self.items(fixture)
+        #expect(items.map(\.rule) == ["unusual-volume"])
+        #expect(items.first?.eventCount == 2)
+        #expect(items.first?.raisedAtMs == morning + 10 * minute)
+    }
 }

@@ -82,7 +82,7 @@ struct VerifyTests {
             ("DELETE FROM practitioner_organisation", "not listed under its organisation"),
             ("DELETE FROM event_actor WHERE leaf_index = 4", "actor row differs"),
             ("UPDATE event_actor SET practitioner_id = 'someone-else' WHERE leaf_index = 4", "actor row differs"),
-            ("INSERT INTO event_actor VALUES ('org-1', 'p-1', 0, 1, 1, 3)", "rows added"),
+            ("INSERT INTO event_actor VALUES (0, 'org-1', 'p-1', 0, 1, 1, 3)", "rows added"),
             ("UPDATE indexed SET size = 31", "not this log's"),
             ("UPDATE event SET leaf_hash = zeroblob(32) WHERE leaf_index = 2", "stored leaf hash differs"),
         ]

@@ -20,18 +20,18 @@ public final class AuditLog: Sendable {
         self.store = store
         self.rules = rules
         self.clock = clock
-        // The frontier of the last commit (nil after a failure: the store reads it again).
-        let frontier = Mutex<MerkleFrontier?>(nil)
+        // The frontier and the rules' recent activity as of the last commit (nil after a
+        // failure: the store reads them again).
+        let committed = Mutex<(frontier: MerkleFrontier, activity: RecentActivity)?>(nil)
         committer = GroupCommitter(maximumBatch: maximumBatch, weight: { $0.events.count }) { batch in
-            do {
-                let (receipts, committed) = try await store.append(
-                    batch, loggedAt: clock(), rules: rules, frontier: frontier.withLock { $0 })
-                frontier.withLock { $0 = committed }
-                return receipts
-            } catch {
-                frontier.withLock { $0 = nil }
-                throw error
+            let last = committed.withLock { last in
+                defer { last = nil }
+                return last
             }
+            let (receipts, frontier, activity) = try await store.append(
+                batch, loggedAt: clock(), rules: rules, frontier: last?.frontier, activity: last?.activity)
+            committed.withLock { $0 = (frontier, activity) }
+            return receipts
         }
     }
 

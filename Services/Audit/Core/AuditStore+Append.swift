@@ -23,15 +23,21 @@ extension AuditStore {
     /// marked duplicate.
     ///
     /// `frontier` is the caller's copy of the tree's right edge; it is rebuilt from the stored
-    /// nodes when another instance has appended since. The returned frontier is valid only if
-    /// the transaction committed, which it has when this returns.
+    /// nodes when another instance has appended since. `activity` is what the rules count,
+    /// loaded from the log if `nil`, and given the events another instance appended. Both
+    /// returned are valid only if the transaction committed, which it has when this returns
+    /// (on a throw, `activity` may hold events that were rolled back: drop it).
     func append(
-        _ submissions: [Submission], loggedAt: Int64, rules: MisuseRules, frontier cached: MerkleFrontier?
-    ) async throws -> (receipts: [[Receipt]], frontier: MerkleFrontier) {
+        _ submissions: [Submission], loggedAt: Int64, rules: MisuseRules, frontier cached: MerkleFrontier?, activity known: RecentActivity?
+    ) async throws -> (receipts: [[Receipt]], frontier: MerkleFrontier, activity: RecentActivity) {
         try await writer.write { db in
             let size = try Self.size(db)
             var frontier = try cached.flatMap { $0.size == size ? $0 : nil }
                 ?? MerkleFrontier(size: size) { level, index in try StoredTree(db: db).subtreeHash(level: level, index: index) }
+            let activity = try known.flatMap { $0.nextLeaf <= size ? $0 : nil }
+                ?? RecentActivity.load(window: rules.longestWindow, now: loggedAt, size: size, db)
+            try activity.catchUp(to: size, db)
+            activity.prune(now: loggedAt)
             // Another instance that crashed between committing the log and the index left it short.
             if let indexed = try Int64.fetchOne(db.cachedStatement(sql: "SELECT size FROM idx.indexed")), indexed < size {
                 _ = try Self.indexStoredEvents(from: UInt64(indexed), limit: Int(size) - Int(indexed), db)
@@ -49,7 +55,13 @@ extension AuditStore {
                     }
                     let leaf = frontier.size
                     lastLeafHash = try Self.insert(event, leaf: leaf, sender: submission.sender, loggedAt: loggedAt, frontier: &frontier, db)
-                    for finding in try rules.findings(for: event, db) {
+                    activity.record(event)
+                    let counts = { (tally: RecentActivity.Tally, since: Int64) throws -> Int in
+                        let (organisation, practitioner) = (event.actor.organisationID, event.actor.practitionerID)
+                        return try activity.count(tally, organisation: organisation, practitioner: practitioner, after: since)
+                            ?? Self.indexedCount(tally, organisation: organisation, practitioner: practitioner, after: since, size: leaf + 1, db)
+                    }
+                    for finding in try rules.findings(for: event, count: counts) {
                         try Self.raise(finding, for: event, leaf: leaf, db)
                     }
                     submitted.append(Receipt(eventID: event.eventID, leafIndex: leaf, duplicate: false))
@@ -57,7 +69,7 @@ extension AuditStore {
                 receipts.append(submitted)
             }
             if let lastLeafHash { try Self.markIndexed(size: frontier.size, lastLeafHash: lastLeafHash, db) }
-            return (receipts, frontier)
+            return (receipts, frontier, activity)
         }
     }
 

@@ -34,9 +34,10 @@ extension AuditStore {
         }
     }
 
-    static let queryIndexVersion = 1
+    /// 2: actor rows lead with the leaf's bucket, as child rows do.
+    static let queryIndexVersion = 2
 
-    /// Creates the index tables if the file is new. `indexed` says how far the index covers the
+    /// Creates the index tables if the file is new (or was emptied for a rebuild). `indexed` says how far the index covers the
     /// log: the first `size` leaves, the last of which has the hash `last_leaf_hash` (so that an
     /// index of some other log, or of a longer one restored from an older backup, is not taken).
     static func createQueryIndex(_ db: Database) throws {
@@ -49,13 +50,14 @@ extension AuditStore {
             ) STRICT;
             INSERT INTO idx.indexed VALUES (0, 0, NULL);
             CREATE TABLE idx.event_actor (
+                bucket INTEGER NOT NULL,
                 organisation_id TEXT NOT NULL,
                 practitioner_id TEXT NOT NULL,
                 occurred_at INTEGER NOT NULL,
                 category INTEGER NOT NULL,
                 outcome INTEGER NOT NULL,
                 leaf_index INTEGER NOT NULL,
-                PRIMARY KEY (organisation_id, practitioner_id, occurred_at, category, outcome, leaf_index)
+                PRIMARY KEY (bucket, organisation_id, practitioner_id, occurred_at, category, outcome, leaf_index)
             ) STRICT, WITHOUT ROWID;
             CREATE TABLE idx.practitioner_organisation (
                 practitioner_id TEXT NOT NULL,
@@ -74,14 +76,15 @@ extension AuditStore {
         try appendOnly(["event_actor", "practitioner_organisation", "event_child"], schema: "idx", db)
     }
 
-    /// The rows that find one event: by organisation and practitioner, and by each child.
+    /// The rows that find one event: by organisation and practitioner, and by each child. Both
+    /// lead with the leaf's bucket, so that inserts land in the newest bucket's pages.
     static func addToQueryIndex(_ event: Contactpoint_V1_AuditEvent, leaf: UInt64, _ db: Database) throws {
         try db.cachedStatement(sql: """
-            INSERT OR IGNORE INTO event_actor (organisation_id, practitioner_id, occurred_at, category, outcome, leaf_index)
-            VALUES (?, ?, ?, ?, ?, ?)
+            INSERT OR IGNORE INTO event_actor (bucket, organisation_id, practitioner_id, occurred_at, category, outcome, leaf_index)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
             """
         ).execute(arguments: [
-            event.actor.organisationID, event.actor.practitionerID, event.occurredAtMs, event.category.rawValue,
+            bucket(of: leaf), event.actor.organisationID, event.actor.practitionerID, event.occurredAtMs, event.category.rawValue,
             event.outcome.rawValue, Int64(leaf),
         ])
         // Almost always there already: a lookup, nothing written.
@@ -89,8 +92,27 @@ extension AuditStore {
             .execute(arguments: [event.actor.practitionerID, event.actor.organisationID])
         for child in Set(event.childIds) {
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO event_child (bucket, child_id, leaf_index) VALUES (?, ?, ?)")
-                .execute(arguments: [childBucket(of: leaf), child, Int64(leaf)])
+                .execute(arguments: [bucket(of: leaf), child, Int64(leaf)])
         }
+    }
+
+    /// The practitioner's events of `tally` (within the organisation) among the first `size`
+    /// leaves that occurred after `since`: what the misuse rules count when it reaches back beyond
+    /// what ``RecentActivity`` holds. One seek per bucket.
+    static func indexedCount(
+        _ tally: RecentActivity.Tally, organisation: String, practitioner: String, after since: Int64, size: UInt64, _ db: Database
+    ) throws -> Int {
+        let condition = switch tally {
+        case .disclosures: "category = \(Contactpoint_V1_AuditCategory.disclosure.rawValue)"
+        case .denials: "outcome = \(Contactpoint_V1_AuditOutcome.denied.rawValue)"
+        }
+        return try Int.fetchOne(
+            db.cachedStatement(sql: """
+                WITH RECURSIVE bucket(n) AS (SELECT ? UNION ALL SELECT n - 1 FROM bucket WHERE n > 0)
+                SELECT COUNT(*) FROM bucket CROSS JOIN event_actor ON event_actor.bucket = bucket.n
+                    AND organisation_id = ? AND practitioner_id = ? AND occurred_at > ? AND \(condition)
+                """),
+            arguments: [bucket(of: size - 1), organisation, practitioner, since]) ?? 0
     }
 
     /// Records that the index covers the first `size` leaves.
@@ -114,15 +136,16 @@ extension AuditStore {
     /// open, after the log's migrations and before any append.
     func reconcileQueryIndex(batch: Int = 20_000, logger: Logger?) throws {
         var (indexed, size) = try writer.write { db in
+            if let version = try Int.fetchOne(db, sql: "PRAGMA idx.user_version"), version != 0, version != Self.queryIndexVersion {
+                logger?.notice("the query index has an earlier layout: rebuilding it", metadata: ["audit.index-layout": "\(version)"])
+                try Self.dropQueryIndex(db)
+            }
             try Self.createQueryIndex(db)
             let indexed = try Self.indexedSize(db)
             let stored = try Int64.fetchOne(db, sql: "SELECT size FROM idx.indexed") ?? 0
             if indexed == 0 && stored != 0 {
                 logger?.warning("the query index does not match this log: rebuilding it", metadata: ["audit.index-size": "\(stored)"])
-                try db.execute(sql: """
-                    DROP TABLE idx.event_actor; DROP TABLE idx.practitioner_organisation; DROP TABLE idx.event_child;
-                    DROP TABLE idx.indexed; PRAGMA idx.user_version = 0;
-                    """)
+                try Self.dropQueryIndex(db)
                 try Self.createQueryIndex(db)
             }
             return (indexed, try Self.size(db))
@@ -140,6 +163,13 @@ extension AuditStore {
             }
             indexed = reached
         }
+    }
+
+    private static func dropQueryIndex(_ db: Database) throws {
+        try db.execute(sql: """
+            DROP TABLE idx.event_actor; DROP TABLE idx.practitioner_organisation; DROP TABLE idx.event_child;
+            DROP TABLE idx.indexed; PRAGMA idx.user_version = 0;
+            """)
     }
 
     /// Indexes up to `limit` stored events from leaf `from` on, decoded from their encodings, and

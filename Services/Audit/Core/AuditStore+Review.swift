@@ -25,24 +25,28 @@ extension AuditStore {
             var arguments: [any DatabaseValueConvertible] = []
             var from = "event"
             var with = ""
-            if let child = filter.childID {
-                // One seek per bucket of the child index, from the bucket of the newest leaf wanted down.
+            // A child's events, or (without a child) an organisation's or a practitioner's, come
+            // from the query index: one seek per bucket, from the bucket of the newest leaf wanted down.
+            let byActor = filter.childID == nil && (filter.organisationID != nil || filter.practitionerID != nil)
+            let actor = byActor ? "event_actor" : "event"
+            if filter.childID != nil || byActor {
                 let size = try Self.size(db)
                 let end = min(size, filter.beforeLeaf ?? size)
                 guard end > 0 else { return [] }
                 with = "WITH RECURSIVE bucket(n) AS (SELECT ? UNION ALL SELECT n - 1 FROM bucket WHERE n > 0) "
-                from = "bucket CROSS JOIN event_child ON event_child.bucket = bucket.n AND event_child.child_id = ? JOIN event USING (leaf_index)"
-                arguments += [Self.childBucket(of: end - 1), child]
+                arguments.append(Self.bucket(of: end - 1))
             }
-            // Without a child, the query index's actor rows find an organisation's or a
-            // practitioner's events (each of the practitioner's organisations sought in turn).
-            let byActor = filter.childID == nil && (filter.organisationID != nil || filter.practitionerID != nil)
-            let actor = byActor ? "event_actor" : "event"
-            if byActor { from = "event_actor JOIN event USING (leaf_index)" }
+            if let child = filter.childID {
+                from = "bucket CROSS JOIN event_child ON event_child.bucket = bucket.n AND event_child.child_id = ? JOIN event USING (leaf_index)"
+                arguments.append(child)
+            } else if byActor {
+                from = "bucket CROSS JOIN event_actor ON event_actor.bucket = bucket.n JOIN event USING (leaf_index)"
+            }
             if let organisation = filter.organisationID {
                 conditions.append("\(actor).organisation_id = ?")
                 arguments.append(organisation)
             } else if byActor, let practitioner = filter.practitionerID {
+                // Each of the practitioner's organisations sought in turn (almost always one).
                 conditions.append("event_actor.organisation_id IN (SELECT organisation_id FROM practitioner_organisation WHERE practitioner_id = ?)")
                 arguments.append(practitioner)
             }
@@ -196,7 +200,7 @@ extension AuditStore {
                     WHERE event.category = ? AND event.outcome = ? ORDER BY leaf_index
                     """,
                 arguments: [
-                    Self.childBucket(of: try Self.size(db)), childID, Contactpoint_V1_AuditCategory.disclosure.rawValue,
+                    Self.bucket(of: try Self.size(db)), childID, Contactpoint_V1_AuditCategory.disclosure.rawValue,
                     Contactpoint_V1_AuditOutcome.permitted.rawValue,
                 ]
             ).map { try Contactpoint_V1_LoggedEvent(serializedBytes: $0).event }

@@ -143,7 +143,7 @@ public struct AuditStore: Sendable {
                     leaf_index INTEGER NOT NULL REFERENCES event(leaf_index),
                     PRIMARY KEY (bucket, child_id, leaf_index)
                 ) STRICT, WITHOUT ROWID;
-                INSERT INTO event_child_bucketed SELECT leaf_index >> \(childBucketBits), child_id, leaf_index FROM event_child ORDER BY 1, 2, 3;
+                INSERT INTO event_child_bucketed SELECT leaf_index >> \(bucketBits), child_id, leaf_index FROM event_child ORDER BY 1, 2, 3;
                 DROP TABLE event_child;
                 ALTER TABLE event_child_bucketed RENAME TO event_child;
                 """)
@@ -173,11 +173,12 @@ public struct AuditStore: Sendable {
         }
     }
 
-    /// `event_child` rows are grouped by `leaf_index >> childBucketBits`: 65,536 leaves a bucket.
-    /// A child's events are found with one seek per bucket (1,526 at 100 M events).
-    static let childBucketBits = 16
+    /// The query index's rows (`event_child`, `event_actor`) are grouped by `leaf_index >> bucketBits`:
+    /// 65,536 leaves a bucket. A child's or an actor's events are found with one seek per bucket
+    /// (1,526 at 100 M events).
+    static let bucketBits = 16
 
-    static func childBucket(of leaf: UInt64) -> Int64 { Int64(leaf >> UInt64(childBucketBits)) }
+    static func bucket(of leaf: UInt64) -> Int64 { Int64(leaf >> UInt64(bucketBits)) }
 
     // MARK: The tree
 

@@ -127,9 +127,10 @@ public enum AuditVerifier {
     /// How far the query index covers the log, noted in the report; a problem if the index
     /// belongs to another log.
     private static func queryIndexCoverage(_ db: Database, _ report: inout AuditVerification) throws -> UInt64 {
-        // Absent, or never given its tables (the service stopped as it created the file).
+        // Absent, never given its tables (the service stopped as it created the file), or of an
+        // earlier layout (the service rebuilds it when it starts): no index to check.
         guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM pragma_database_list WHERE name = 'idx')") == true,
-            try Int.fetchOne(db, sql: "PRAGMA idx.user_version") != 0
+            try Int.fetchOne(db, sql: "PRAGMA idx.user_version") == AuditStore.queryIndexVersion
         else { return 0 }
         let indexed = try AuditStore.indexedSize(db)
         if indexed == 0, let claimed = try Int64.fetchOne(db, sql: "SELECT size FROM idx.indexed"), claimed != 0 {
@@ -179,7 +180,7 @@ public enum AuditVerifier {
         for child in Set(event.childIds) {
             let stored = try Bool.fetchOne(
                 db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM event_child WHERE bucket = ? AND child_id = ? AND leaf_index = ?)"),
-                arguments: [AuditStore.childBucket(of: UInt64(leaf)), child, leaf])
+                arguments: [AuditStore.bucket(of: UInt64(leaf)), child, leaf])
             if stored != true { return "event \(leaf): its child rows differ from its signed encoding" }
         }
         return nil
@@ -195,7 +196,8 @@ public enum AuditVerifier {
             sql: """
                 SELECT
                     MIN(leaf_index) FILTER (WHERE NOT EXISTS (
-                        SELECT 1 FROM event_actor a WHERE a.organisation_id = e.organisation_id AND a.practitioner_id = e.practitioner_id
+                        SELECT 1 FROM event_actor a WHERE a.bucket = e.leaf_index >> \(AuditStore.bucketBits)
+                            AND a.organisation_id = e.organisation_id AND a.practitioner_id = e.practitioner_id
                             AND a.occurred_at = e.occurred_at AND a.category = e.category AND a.outcome = e.outcome
                             AND a.leaf_index = e.leaf_index)) AS without_actor,
                     MIN(leaf_index) FILTER (WHERE NOT EXISTS (

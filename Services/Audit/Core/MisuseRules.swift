@@ -1,6 +1,5 @@
 import ContactPointAPI
 import Foundation
-import GRDB
 
 /// The rules that raise review items as events arrive, each evaluated against the log as it
 /// stands when the event is appended (in the same transaction), so that an item is never lost
@@ -77,13 +76,19 @@ public struct MisuseRules: Sendable {
         var joinWithin: Int64?
     }
 
-    /// What `event` (already inserted at its leaf) trips, given the log before it. Counts are of
-    /// the practitioner's events within the event's organisation: they come from the query
-    /// index's `event_actor` alone (a practitioner belongs to one organisation at a time).
-    func findings(for event: Contactpoint_V1_AuditEvent, _ db: Database) throws -> [Finding] {
-        let practitioner = event.actor.practitionerID
-        guard !practitioner.isEmpty else { return [] }
-        let hour: Int64 = 3_600_000
+    /// How far back any rule counts.
+    var longestWindow: Int64 { max(Self.hour, deniedWindow.components.seconds * 1000) }
+
+    static let hour: Int64 = 3_600_000
+
+    /// What `event` (already appended) trips, given the log before it. `count` gives the
+    /// practitioner's events within the event's organisation (a practitioner belongs to one
+    /// organisation at a time) that occurred after a time, the event itself included.
+    func findings(
+        for event: Contactpoint_V1_AuditEvent, count: (_ tally: RecentActivity.Tally, _ since: Int64) throws -> Int
+    ) rethrows -> [Finding] {
+        guard !event.actor.practitionerID.isEmpty else { return [] }
+        let hour = Self.hour
         var findings: [Finding] = []
         switch event.override {
         case .shield: findings.append(Finding(rule: .shieldOverride))
@@ -92,19 +97,12 @@ public struct MisuseRules: Sendable {
         }
         if event.outcome == .denied {
             let window = deniedWindow.components.seconds * 1000
-            let denied = try Int.fetchOne(
-                db.cachedStatement(sql: """
-                    SELECT COUNT(*) FROM event_actor WHERE organisation_id = ? AND practitioner_id = ? AND occurred_at > ? AND outcome = ?
-                    """),
-                arguments: [event.actor.organisationID, practitioner, event.occurredAtMs - window, Contactpoint_V1_AuditOutcome.denied.rawValue]) ?? 0
-            if denied >= deniedAttempts { findings.append(Finding(rule: .repeatedDenials, joinWithin: window)) }
+            if try count(.denials, event.occurredAtMs - window) >= deniedAttempts {
+                findings.append(Finding(rule: .repeatedDenials, joinWithin: window))
+            }
         }
         guard event.category == .disclosure, event.outcome == .permitted else { return findings }
-        let disclosures = try Int.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT COUNT(*) FROM event_actor WHERE organisation_id = ? AND practitioner_id = ? AND occurred_at > ? AND category = ?
-                """),
-            arguments: [event.actor.organisationID, practitioner, event.occurredAtMs - hour, Contactpoint_V1_AuditCategory.disclosure.rawValue]) ?? 0
+        let disclosures = try count(.disclosures, event.occurredAtMs - hour)
         if disclosures > disclosuresPerHour { findings.append(Finding(rule: .unusualVolume, joinWithin: hour)) }
         let access = event.access
         if !access.childLocalAuthority.isEmpty, access.childLocalAuthority != event.actor.localAuthority,
