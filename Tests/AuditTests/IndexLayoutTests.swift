@@ -142,4 +142,38 @@ struct IndexLayoutTests {
         }
         #expect(!tables.contains("event_child") && !tables.contains("event_by_actor") && !tables.contains("practitioner_organisation"))
     }
+
+    @Test("a late event's count from the actor rows reaches down to the first bucket logged in its window, and no further")
+    func lateCountAcrossBuckets() async throws {
+        let fixture = try AuditFixture()
+        let (nine, noon) = (AuditFixture.mondayNoon - 3 * 3_600_000, AuditFixture.mondayNoon)
+        let (disclosure, permitted) = (Contactpoint_V1_AuditCategory.disclosure.rawValue, Contactpoint_V1_AuditOutcome.permitted.rawValue)
+        // 70,000 rows written directly: bucket 0 and the first leaves of bucket 1 (to 65,999)
+        // logged at nine, the rest at noon; p-9 disclosed 100 times in the five minutes from nine, once at noon.
+        try await fixture.store.writer.write { db in
+            try db.execute(
+                sql: """
+                    WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 69999)
+                    INSERT INTO event SELECT i, 'e-' || i, x'', zeroblob(32), ?, CASE WHEN i < 66000 THEN ? ELSE ? END,
+                        'index/view-record', ?, 'p-1', 'org-1', 'E09000033', 'E09000033', ?, 0, 0 FROM n
+                    """,
+                arguments: [nine, nine, noon, disclosure, permitted])
+            for (leaf, occurred) in (0..<100).map({ (1000 + $0, nine + Int64($0) * 3_000) }) + [(69_000, noon)] {
+                try db.execute(
+                    sql: "INSERT INTO event_actor VALUES (?, 'org-1', 'p-9', ?, ?, ?, ?)",
+                    arguments: [AuditStore.bucket(of: UInt64(leaf)), occurred, disclosure, permitted, leaf])
+            }
+        }
+        let (firstLeaves, counts) = try await fixture.store.writer.read { db in
+            (
+                try [nine - 60_000, nine + 1, noon + 1].map { try AuditStore.firstLeaf(loggedSince: $0, below: 70_000, db) },
+                // Half past eight: all logged from nine on, in both buckets; eleven: bucket 1 alone.
+                try [nine - 1_800_000, nine + 150_000, noon - 3_600_000].map { since in
+                    try AuditStore.indexedCount(.disclosures, organisation: "org-1", practitioner: "p-9", after: since, size: 70_000, db)
+                }
+            )
+        }
+        #expect(firstLeaves == [0, 66_000, 69_999])
+        #expect(counts == [101, 50, 1])
+    }
 }

@@ -98,7 +98,9 @@ extension AuditStore {
 
     /// The practitioner's events of `tally` (within the organisation) among the first `size`
     /// leaves that occurred after `since`: what the misuse rules count when it reaches back beyond
-    /// what ``RecentActivity`` holds. One seek per bucket.
+    /// what ``RecentActivity`` holds (an event delivered long after it occurred). One seek per
+    /// bucket, down to the bucket of the first leaf logged after `since` less the accepted skew
+    /// (an event that occurred after `since` was logged after that).
     static func indexedCount(
         _ tally: RecentActivity.Tally, organisation: String, practitioner: String, after since: Int64, size: UInt64, _ db: Database
     ) throws -> Int {
@@ -106,13 +108,28 @@ extension AuditStore {
         case .disclosures: "category = \(Contactpoint_V1_AuditCategory.disclosure.rawValue)"
         case .denials: "outcome = \(Contactpoint_V1_AuditOutcome.denied.rawValue)"
         }
+        let first = try firstLeaf(loggedSince: since - RecentActivity.skew - RecentActivity.scanSlack, below: size, db)
         return try Int.fetchOne(
             db.cachedStatement(sql: """
-                WITH RECURSIVE bucket(n) AS (SELECT ? UNION ALL SELECT n - 1 FROM bucket WHERE n > 0)
+                WITH RECURSIVE bucket(n) AS (SELECT ? UNION ALL SELECT n - 1 FROM bucket WHERE n > ?)
                 SELECT COUNT(*) FROM bucket CROSS JOIN event_actor ON event_actor.bucket = bucket.n
                     AND organisation_id = ? AND practitioner_id = ? AND occurred_at > ? AND \(condition)
                 """),
-            arguments: [bucket(of: size - 1), organisation, practitioner, since]) ?? 0
+            arguments: [bucket(of: size - 1), bucket(of: first), organisation, practitioner, since]) ?? 0
+    }
+
+    /// The first of the first `size` leaves logged at or after `time`, found by bisection (commits
+    /// log their events in time order; instances' clocks may differ by the slack the caller allows).
+    static func firstLeaf(loggedSince time: Int64, below size: UInt64, _ db: Database) throws -> UInt64 {
+        var low: UInt64 = 0
+        var high = size
+        while low < high {
+            let middle = low + (high - low) / 2
+            let logged = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT logged_at FROM event WHERE leaf_index = ?"), arguments: [Int64(middle)]) ?? 0
+            if logged >= time { high = middle } else { low = middle + 1 }
+        }
+        return min(low, size - 1)
     }
 
     /// Records that the index covers the first `size` leaves.

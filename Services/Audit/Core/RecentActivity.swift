@@ -23,8 +23,8 @@ final class RecentActivity: @unchecked Sendable {
     /// Up to five minutes of clock skew between a sender and the log are accepted
     /// (`AuditEventValidation`): an event that occurred at `t` was logged at `t - skew` or later.
     static let skew: Int64 = 300_000
-    /// Out-of-order `logged_at` tolerated between instances' commits when scanning back.
-    private static let scanSlack: Int64 = 60_000
+    /// Out-of-order `logged_at` tolerated between instances' commits when searching back.
+    static let scanSlack: Int64 = 60_000
 
     /// Every event that occurred at or after this is held.
     private(set) var horizon: Int64
