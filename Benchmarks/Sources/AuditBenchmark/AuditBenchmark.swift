@@ -96,7 +96,9 @@ struct AuditBenchmark {
                     callersGroup.addTask {
                         var n = 0
                         while Date() < deadline {
-                            _ = try await log.append([event(serial: caller * 1_000_000 + n)], sender: "index")
+                            let serial = caller * 1_000_000 + n
+                            clock.sent(serial: serial)
+                            _ = try await log.append([event(serial: serial)], sender: "index")
                             n += 1
                         }
                         counter.add(n)
@@ -119,6 +121,7 @@ struct AuditBenchmark {
                     var next = from + caller * batch
                     while next < target {
                         let end = min(next + batch, target)
+                        clock.sent(serial: Int(end - 1))
                         _ = try await log.append((next..<end).map { event(serial: Int($0)) }, sender: "index")
                         next += callers * batch
                     }
@@ -163,11 +166,14 @@ struct AuditBenchmark {
         return percentiles(samples)
     }
 
-    /// The id the services would give event `serial` (a UUIDv7, time-ordered: 20,000 events a
-    /// second), with random bits derived from the serial so that a proof can name it later.
+    /// When event `serial` occurred: 20,000 events a second.
+    static func occurred(serial: Int) -> Int64 { start + Int64(serial / 20) }
+
+    /// The id the services would give event `serial` (a UUIDv7, time-ordered), with random bits
+    /// derived from the serial so that a proof can name it later.
     static func eventID(serial: Int) -> String {
         let bits = UInt64(serial) &* 0x9E37_79B9_7F4A_7C15
-        return EventID.make(milliseconds: start + Int64(serial / 20), random: (bits >> 52, bits))
+        return EventID.make(milliseconds: occurred(serial: serial), random: (bits >> 52, bits))
     }
 
     /// A disclosure as the index sends it: one child, the fields shown, a reason; practitioners,
@@ -175,7 +181,7 @@ struct AuditBenchmark {
     static func event(serial: Int) -> Contactpoint_V1_AuditEvent {
         .with {
             $0.eventID = eventID(serial: serial)
-            $0.occurredAtMs = start + Int64(serial % 3_600_000)
+            $0.occurredAtMs = occurred(serial: serial)
             $0.action = "index/view-record"
             $0.category = .disclosure
             $0.actor = .with {
@@ -213,9 +219,12 @@ struct AuditBenchmark {
     }
 }
 
-/// A fixed "now" an hour after the first event: every run sees the same rules fire.
+/// The log's clock: events are delivered as they occur, so "now" is when the newest event sent
+/// occurred (the same in every run).
 final class Clock: Sendable {
-    var now: Int64 { AuditBenchmark.start + 3_600_000 }
+    private let newest = Mutex(0)
+    func sent(serial: Int) { newest.withLock { $0 = max($0, serial) } }
+    var now: Int64 { AuditBenchmark.occurred(serial: newest.withLock { $0 }) }
 }
 
 final class Counter: Sendable {
