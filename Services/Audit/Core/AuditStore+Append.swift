@@ -34,14 +34,15 @@ extension AuditStore {
             let size = try Self.size(db)
             var frontier = try cached.flatMap { $0.size == size ? $0 : nil }
                 ?? MerkleFrontier(size: size) { level, index in try StoredTree(db: db).subtreeHash(level: level, index: index) }
+            // Another instance that crashed between committing the log and the index left it short
+            // (and the rules' activity is loaded from the index).
+            if let indexed = try Int64.fetchOne(db.cachedStatement(sql: "SELECT size FROM idx.indexed")), indexed < size {
+                _ = try Self.indexStoredEvents(from: UInt64(indexed), limit: Int(size) - Int(indexed), db)
+            }
             let activity = try known.flatMap { $0.nextLeaf <= size ? $0 : nil }
                 ?? RecentActivity.load(window: rules.longestWindow, now: loggedAt, size: size, db)
             try activity.catchUp(to: size, db)
             activity.prune(now: loggedAt)
-            // Another instance that crashed between committing the log and the index left it short.
-            if let indexed = try Int64.fetchOne(db.cachedStatement(sql: "SELECT size FROM idx.indexed")), indexed < size {
-                _ = try Self.indexStoredEvents(from: UInt64(indexed), limit: Int(size) - Int(indexed), db)
-            }
             var receipts: [[Receipt]] = []
             var lastLeafHash: [UInt8]?
             for submission in submissions {

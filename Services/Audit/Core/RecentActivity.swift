@@ -7,8 +7,8 @@ import GRDB
 ///
 /// Complete from `horizon` on: every event in the log that occurred at or after it is held. A
 /// count reaching further back (an event delivered long after it occurred) returns `nil`, and the
-/// caller counts from the query index instead. Loaded from the log's newest events when the
-/// committer first needs it; extended with events other instances appended.
+/// caller counts from the query index instead. Loaded from the newest events when the committer
+/// first needs it; extended with events other instances appended.
 ///
 /// Confined to the log's committer, which uses it for one transaction at a time and drops it if
 /// that transaction fails (it may then hold events that were rolled back).
@@ -45,24 +45,28 @@ final class RecentActivity: @unchecked Sendable {
         self.lastPruned = now
     }
 
-    /// Loads the events logged since `now - window - 2 × skew` (the log's newest leaves, read
-    /// backwards from `size`): complete for every event that occurred since `now - window - skew`.
+    /// Loads the events logged since `now - window - 2 × skew`: complete for every event that
+    /// occurred since `now - window - skew`. They are found by bisection on the log's `logged_at`
+    /// and read from the query index's actor rows (a tenth the size of the events' rows), which
+    /// must cover the first `size` leaves.
     static func load(window: Int64, now: Int64, size: UInt64, _ db: Database) throws -> RecentActivity {
         let loggedSince = now - window - 2 * skew
         let activity = RecentActivity(horizon: loggedSince + skew, nextLeaf: size, window: window, now: now)
-        let rows = try Row.fetchCursor(
-            db,
-            sql: """
-                SELECT logged_at, organisation_id, practitioner_id, occurred_at, category, outcome FROM event
-                WHERE leaf_index < ? ORDER BY leaf_index DESC
-                """,
-            arguments: [Int64(size)])
-        while let row = try rows.next() {
-            if (row[0] as Int64) < loggedSince - scanSlack { break }
-            activity.add(organisation: row[1], practitioner: row[2], occurredAt: row[3], category: row[4], outcome: row[5])
+        if size > 0 {
+            let first = try AuditStore.firstLeaf(loggedSince: loggedSince - scanSlack, below: size, db)
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT organisation_id, practitioner_id, occurred_at, category, outcome FROM event_actor
+                    WHERE bucket >= ? AND leaf_index >= ? AND leaf_index < ?
+                    """,
+                arguments: [AuditStore.bucket(of: first), Int64(first), Int64(size)])
+            while let row = try rows.next() {
+                activity.add(organisation: row[0], practitioner: row[1], occurredAt: row[2], category: row[3], outcome: row[4])
+            }
+            for key in activity.disclosures.keys { activity.disclosures[key]!.sort() }
+            for key in activity.denials.keys { activity.denials[key]!.sort() }
         }
-        for key in activity.disclosures.keys { activity.disclosures[key]!.sort() }
-        for key in activity.denials.keys { activity.denials[key]!.sort() }
         return activity
     }
 
