@@ -176,4 +176,42 @@ struct IndexLayoutTests {
         #expect(firstLeaves == [0, 66_000, 69_999])
         #expect(counts == [101, 50, 1])
     }
+
+    @Test("proofs made with the upper nodes from memory are those of the stored tree, and verify")
+    func upperNodesFromMemory() async throws {
+        let fixture = try AuditFixture()
+        try await Self.append(0..<5000, to: fixture) { _, _ in }
+        // Opened anew: the nodes of levels 10 and up are loaded (four of level 10, two of 11, one of 12).
+        let store = try AuditStore.open(path: "\(fixture.directory)/audit.sqlite")
+        #expect(store.upperNodes.hash(at: AuditStore.nodePosition(level: 12, index: 0)) != nil)
+        #expect(store.upperNodes.hash(at: AuditStore.nodePosition(level: 9, index: 0)) == nil)
+        let mismatches = try await store.writer.read { db in
+            let stored = AuditStore.StoredTree(db: db)
+            let held = AuditStore.StoredTree(db: db, upper: store.upperNodes)
+            var mismatches: [String] = []
+            for size: UInt64 in [1024, 1025, 3000, 4096, 5000] {
+                let root = try stored.rootHash(to: size)
+                if try held.rootHash(to: size) != root { mismatches.append("root at \(size)") }
+                for leaf in [0, 1023, 1024, 2047, 2500, size - 1] where leaf < size {
+                    let path = try held.inclusionProof(leaf: leaf, size: size)
+                    let leafHash = try stored.subtreeHash(level: 0, index: leaf)
+                    let storedPath = try stored.inclusionProof(leaf: leaf, size: size)
+                    if path != storedPath || !MerkleVerification.isValidInclusion(leafHash: leafHash, leaf: leaf, size: size, proof: path, root: root) {
+                        mismatches.append("inclusion of \(leaf) at \(size)")
+                    }
+                }
+                for first: UInt64 in [1, 1000, 1024, 2049] where first < size {
+                    let proof = try held.consistencyProof(first: first, second: size)
+                    let firstRoot = try stored.rootHash(to: first)
+                    if proof != (try stored.consistencyProof(first: first, second: size))
+                        || !MerkleVerification.isValidConsistency(first: first, firstRoot: firstRoot, second: size, secondRoot: root, proof: proof)
+                    {
+                        mismatches.append("consistency \(first) to \(size)")
+                    }
+                }
+            }
+            return mismatches
+        }
+        #expect(mismatches.isEmpty)
+    }
 }
