@@ -87,21 +87,19 @@ struct AuditBenchmark {
         let clock = Clock()
         let log = AuditLog(store: store, rules: MisuseRules(), maximumBatch: maximumBatch, clock: { clock.now })
         let deadline = Date().addingTimeInterval(seconds)
-        let counter = Counter()
+        // Serials taken in turn: every caller's event occurs as it is sent.
+        let sent = Counter()
         let began = Date()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await log.run() }
             try await withThrowingTaskGroup(of: Void.self) { callersGroup in
-                for caller in 0..<callers {
+                for _ in 0..<callers {
                     callersGroup.addTask {
-                        var n = 0
                         while Date() < deadline {
-                            let serial = caller * 1_000_000 + n
+                            let serial = sent.add(1)
                             clock.sent(serial: serial)
                             _ = try await log.append([event(serial: serial)], sender: "index")
-                            n += 1
                         }
-                        counter.add(n)
                     }
                 }
                 try await callersGroup.waitForAll()
@@ -109,7 +107,7 @@ struct AuditBenchmark {
             group.cancelAll()
         }
         let elapsed = Date().timeIntervalSince(began)
-        return (Double(counter.value) / elapsed, log.commits)
+        return (Double(sent.value) / elapsed, log.commits)
     }
 
     static func grow(_ log: AuditLog, from: UInt64, to target: UInt64, clock: Clock) async throws {
@@ -229,6 +227,13 @@ final class Clock: Sendable {
 
 final class Counter: Sendable {
     private let total = Mutex(0)
-    func add(_ n: Int) { total.withLock { $0 += n } }
+    /// Adds `n`; returns the total before.
+    @discardableResult
+    func add(_ n: Int) -> Int {
+        total.withLock { total in
+            defer { total += n }
+            return total
+        }
+    }
     var value: Int { total.withLock { $0 } }
 }
