@@ -61,6 +61,7 @@ final class RecentActivity: @unchecked Sendable {
                     WHERE bucket >= ? AND leaf_index >= ? AND leaf_index < ?
                     """,
                 arguments: [AuditStore.bucket(of: first), Int64(first), Int64(size)])
+            // In the index's order, not in time: sorted once at the end.
             while let row = try rows.next() {
                 activity.add(organisation: row[0], practitioner: row[1], occurredAt: row[2], category: row[3], outcome: row[4])
             }
@@ -74,7 +75,7 @@ final class RecentActivity: @unchecked Sendable {
     func record(_ event: Contactpoint_V1_AuditEvent) {
         add(
             organisation: event.actor.organisationID, practitioner: event.actor.practitionerID, occurredAt: event.occurredAtMs,
-            category: Int(event.category.rawValue), outcome: Int(event.outcome.rawValue), sorted: true)
+            category: Int(event.category.rawValue), outcome: Int(event.outcome.rawValue), keepingOrder: true)
         nextLeaf += 1
     }
 
@@ -86,7 +87,7 @@ final class RecentActivity: @unchecked Sendable {
             sql: "SELECT organisation_id, practitioner_id, occurred_at, category, outcome FROM event WHERE leaf_index >= ? ORDER BY leaf_index",
             arguments: [Int64(nextLeaf)])
         while let row = try rows.next() {
-            add(organisation: row[0], practitioner: row[1], occurredAt: row[2], category: row[3], outcome: row[4], sorted: true)
+            add(organisation: row[0], practitioner: row[1], occurredAt: row[2], category: row[3], outcome: row[4], keepingOrder: true)
         }
         nextLeaf = size
     }
@@ -115,20 +116,20 @@ final class RecentActivity: @unchecked Sendable {
         denials = denials.compactMapValues(keep)
     }
 
-    private func add(organisation: String, practitioner: String, occurredAt: Int64, category: Int, outcome: Int, sorted: Bool = false) {
+    private func add(organisation: String, practitioner: String, occurredAt: Int64, category: Int, outcome: Int, keepingOrder: Bool = false) {
         guard !practitioner.isEmpty, occurredAt >= horizon else { return }
         let actor = Actor(organisation: organisation, practitioner: practitioner)
         if category == Int(Contactpoint_V1_AuditCategory.disclosure.rawValue) {
-            Self.insert(occurredAt, into: &disclosures[actor, default: []], sorted: sorted)
+            Self.insert(occurredAt, into: &disclosures[actor, default: []], keepingOrder: keepingOrder)
         }
         if outcome == Int(Contactpoint_V1_AuditOutcome.denied.rawValue) {
-            Self.insert(occurredAt, into: &denials[actor, default: []], sorted: sorted)
+            Self.insert(occurredAt, into: &denials[actor, default: []], keepingOrder: keepingOrder)
         }
     }
 
-    /// Appends, keeping the times ascending if `sorted` (late events go in their place).
-    private static func insert(_ time: Int64, into times: inout [Int64], sorted: Bool) {
-        guard sorted, let last = times.last, time < last else {
+    /// Appends; if `keepingOrder`, a time earlier than the last goes in its place (a late event).
+    private static func insert(_ time: Int64, into times: inout [Int64], keepingOrder: Bool) {
+        guard keepingOrder, let last = times.last, time < last else {
             times.append(time)
             return
         }
