@@ -37,9 +37,10 @@ extension AuditStore {
     /// 2: actor rows lead with the leaf's bucket, as child rows do.
     static let queryIndexVersion = 2
 
-    /// Creates the index tables if the file is new (or was emptied for a rebuild). `indexed` says how far the index covers the
-    /// log: the first `size` leaves, the last of which has the hash `last_leaf_hash` (so that an
-    /// index of some other log, or of a longer one restored from an older backup, is not taken).
+    /// Creates the index tables if the file is new (or was emptied for a rebuild). `indexed` says
+    /// how far the index covers the log: the first `size` leaves, the last of which has the hash
+    /// `last_leaf_hash` (so that an index of some other log, or of a longer one restored from an
+    /// older backup, is not taken).
     static func createQueryIndex(_ db: Database) throws {
         guard try Int.fetchOne(db, sql: "PRAGMA idx.user_version") == 0 else { return }
         try db.execute(sql: """
