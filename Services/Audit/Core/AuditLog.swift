@@ -7,7 +7,7 @@ import Synchronization
 
 /// The log's writer: appends from every sender are group-committed (``GroupCommitter``), so an
 /// answer always means the events are on disk, and under load each fsync carries many senders'
-/// events. The committer keeps the tree's frontier between batches.
+/// events. The committer keeps the tree's frontier and the rules' recent activity between batches.
 public final class AuditLog: Sendable {
     let store: AuditStore
     let rules: MisuseRules
