@@ -167,11 +167,15 @@ public struct CalendarDay: Sendable {
     /// calendar, as `Calendar(identifier: .gregorian)` computes it in UTC): services ask on every
     /// request, and a `Calendar` costs tens of microseconds to make.
     public static func today(_ now: Date = Date()) -> String {
-        // Howard Hinnant's civil_from_days: eras of 400 years, years from March.
-        let days = Int((now.timeIntervalSince1970 / 86_400).rounded(.down))
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
+        // 1970-01-01 is day 719,468 after 0000-03-01.
+        text(dayNumber: Int((now.timeIntervalSince1970 / 86_400).rounded(.down)) + 719_468)
+    }
+
+    /// The date `dayNumber` days after 0000-03-01 in the proleptic Gregorian calendar, as
+    /// `YYYY-MM-DD` (Howard Hinnant's civil_from_days: eras of 400 years, years from March).
+    public static func text(dayNumber: Int) -> String {
+        let era = (dayNumber >= 0 ? dayNumber : dayNumber - 146_096) / 146_097
+        let dayOfEra = dayNumber - era * 146_097
         let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
         let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
         let monthFromMarch = (5 * dayOfYear + 2) / 153

@@ -247,17 +247,5 @@ struct SplitMix64: RandomNumberGenerator, Sendable {
 
 extension CalendarDay {
     /// This date moved by `days` (negative: earlier), as `YYYY-MM-DD`.
-    func adding(days: Int) -> String {
-        // Civil-from-days (Howard Hinnant), inverse of `dayNumber`.
-        let z = dayNumber + days
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        return String(format: "%04d-%02d-%02d", year, month, day)
-    }
+    func adding(days: Int) -> String { CalendarDay.text(dayNumber: dayNumber + days) }
 }
