@@ -14,7 +14,7 @@ RUN swift build -c release --static-swift-stdlib \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libzmq5 libssl3 libsqlite3-0 libqrencode4 tzdata ca-certificates \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libzmq5 libssl3 libsqlite3-0 libqrencode4 libjemalloc2 tzdata ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /var/lib/contactpoint --create-home contactpoint
 COPY --from=build /out/ /usr/local/bin/

@@ -4,6 +4,9 @@
 // (or audit-benchmark, index-benchmark).
 import PackageDescription
 
+/// Allocation with jemalloc, as the services do (../Package.swift).
+let jemalloc: [LinkerSetting] = [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
+
 let package = Package(
     name: "ContactPointBenchmarks",
     platforms: [.macOS(.v15)],
@@ -46,7 +49,8 @@ let package = Package(
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            linkerSettings: jemalloc
         ),
         .executableTarget(
             name: "AuditBenchmark",
@@ -56,7 +60,8 @@ let package = Package(
                 .product(name: "ContactPointAPI", package: "ContactPoint"),
                 .product(name: "MerkleTree", package: "ContactPoint"),
                 .product(name: "SecurityPrimitives", package: "ContactPoint"),
-            ]
+            ],
+            linkerSettings: jemalloc
         ),
         .executableTarget(
             name: "IndexBenchmark",
@@ -73,7 +78,8 @@ let package = Package(
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-            ]
+            ],
+            linkerSettings: jemalloc
         ),
         .executableTarget(
             name: "NotificationBenchmark",
@@ -90,7 +96,8 @@ let package = Package(
                 .product(name: "ZeroMQ", package: "ContactPoint"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            linkerSettings: jemalloc
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -7,6 +7,7 @@ packages=(
     libssl-dev           # OpenSSL
     libsqlite3-dev       # SQLite (service databases)
     libqrencode-dev      # QR codes for authenticator enrolment (contactpoint enrol)
+    libjemalloc-dev      # the allocator the brokers and services link (Package.swift)
     pkg-config           # lets SwiftPM find the libraries above
     protobuf-compiler    # protoc, for scripts/generate-protos.sh
     protobuf-c-compiler  # protoc-c, to prove Proto/ works unchanged with protobuf-c

@@ -19,6 +19,14 @@ struct StackTests {
         // One instance of every service, three of echo.
         let instances = StackService.all.filter { $0.name != "echo" }.map { "\($0.name)-1" } + ["echo-1", "echo-2", "echo-3"]
         #expect(Set(report.processes.map(\.name)) == Set(["broker-1", "broker-2"] + instances))
+        // Every broker and service allocates with jemalloc (Package.swift, docs/OPERATIONS.md).
+        let withoutJemalloc = report.processes.filter { process in
+            // Read to the end: /proc reports a size of 0.
+            guard let pid = process.pid, let maps = try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/\(pid)/maps")).readToEnd()
+            else { return true }
+            return !String(decoding: maps, as: UTF8.self).contains("libjemalloc")
+        }
+        #expect(withoutJemalloc.isEmpty, "\(withoutJemalloc.map(\.name))")
         #expect(try await stack.status().exitStatus == 0)
         let health = try RunningProcess("contactpoint", ["health", "echo", "--data-dir", stack.directory.root], name: "health")
         #expect(await health.exited() == 0)
