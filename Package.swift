@@ -2,8 +2,8 @@
 import PackageDescription
 
 /// The brokers and services allocate with jemalloc on Linux: under the index's lookups glibc's
-/// malloc took 8 % of the CPU, and jemalloc served 1.04–1.24× the lookups in alternating runs
-/// (docs/OPERATIONS.md). Debian: libjemalloc-dev to build, libjemalloc2 to run.
+/// malloc took 8 % of the CPU, and jemalloc served up to 1.24× the lookups (docs/OPERATIONS.md
+/// has the runs). Debian: libjemalloc-dev to build, libjemalloc2 to run.
 let jemalloc: [LinkerSetting] = [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
 
 let package = Package(
