@@ -67,6 +67,16 @@ struct ConfigurationErrorTests {
         expectOneLineError((process.text, status), naming: "grace-period", "CONTACTPOINT_GRACE_PERIOD", "30s")
     }
 
+    @Test("a denied-attempts window beyond a day (the audit rules hold its events in memory) stops the audit service before it serves")
+    func deniedWindowTooLong() async throws {
+        let process = try RunningProcess(
+            "contactpoint-audit", ["--broker", "tcp://127.0.0.1:5555,\(brokerPublicKeyFile)", "--key-file", keyFile, "--database", "\(directory)/audit.sqlite"],
+            name: "audit", environment: ["CONTACTPOINT_RULE_DENIED_WINDOW": "48h"])
+        let status = await process.exited()
+        expectOneLineError((process.text, status), naming: "rule-denied-window", "CONTACTPOINT_RULE_DENIED_WINDOW", "1m to 24h")
+        #expect(!FileManager.default.fileExists(atPath: "\(directory)/audit.sqlite"), "nothing is created")
+    }
+
     @Test("an unsorted breached-password corpus stops the identity service before it serves")
     func unsortedBreachCorpus() async throws {
         let corpus = "\(directory)/breached.txt"
