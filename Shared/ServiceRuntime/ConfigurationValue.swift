@@ -47,6 +47,17 @@ public enum ConfigurationValue {
         return (unit?.scale ?? .seconds(1)) * count
     }
 
+    /// A duration (as ``duration(_:)``) within `range`; `named` says the bounds as the user writes them.
+    public static func duration(
+        in range: ClosedRange<Duration>, named bounds: String
+    ) -> (String) throws(ConfigurationError.Problem) -> Duration {
+        { (text: String) throws(ConfigurationError.Problem) -> Duration in
+            let value = try duration(text)
+            guard range.contains(value) else { throw .init("`\(text)` is not from \(bounds)", fix: "give a duration from \(bounds)") }
+            return value
+        }
+    }
+
     public static func logLevel(_ text: String) throws(ConfigurationError.Problem) -> Logger.Level {
         guard let level = Logger.Level(rawValue: text) else {
             let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")

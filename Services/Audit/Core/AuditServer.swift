@@ -55,13 +55,8 @@ public enum AuditServer {
                 "rule-denied-attempts", flag: nil, default: rules.deniedAttempts, parse: ConfigurationValue.integer(in: 1...10_000))!
             // The rules hold the events of their longest window in memory: a day at the most.
             rules.deniedWindow = try reader.value(
-                "rule-denied-window", flag: nil, default: rules.deniedWindow, parse: { text throws(ConfigurationError.Problem) in
-                    let window = try ConfigurationValue.duration(text)
-                    guard window >= .seconds(60), window <= .seconds(86_400) else {
-                        throw .init("`\(text)` is not between 1m and 24h", fix: "give a window from 1m to 24h, e.g. 15m")
-                    }
-                    return window
-                })!
+                "rule-denied-window", flag: nil, default: rules.deniedWindow,
+                parse: ConfigurationValue.duration(in: .seconds(60)...(.seconds(86_400)), named: "1m to 24h"))!
             // The default is looked up too: without the tz database London is unknown, and the service must not guess.
             var zone = try ConfigurationValue.parsing("working-hours-zone", "Europe/London", AuditServer.timeZone)
             if let given = try reader.value("working-hours-zone", flag: nil, default: nil, parse: AuditServer.timeZone) { zone = given }
