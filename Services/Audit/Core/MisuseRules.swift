@@ -77,7 +77,9 @@ public struct MisuseRules: Sendable {
     }
 
     /// How far back any rule counts.
-    var longestWindow: Int64 { max(Self.hour, deniedWindow.components.seconds * 1000) }
+    var longestWindow: Int64 { max(Self.hour, deniedWindowMS) }
+
+    private var deniedWindowMS: Int64 { deniedWindow.components.seconds * 1000 }
 
     static let hour: Int64 = 3_600_000
 
@@ -96,7 +98,7 @@ public struct MisuseRules: Sendable {
         default: break
         }
         if event.outcome == .denied {
-            let window = deniedWindow.components.seconds * 1000
+            let window = deniedWindowMS
             if try count(.denials, event.occurredAtMs - window) >= deniedAttempts {
                 findings.append(Finding(rule: .repeatedDenials, joinWithin: window))
             }
