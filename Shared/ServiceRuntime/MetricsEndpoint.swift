@@ -45,9 +45,11 @@ public final class MetricsEndpoint: Service, Sendable {
     }
 
     public func run() async throws {
-        let thread = Thread { [self] in acceptLoop() }
-        thread.name = "metrics-endpoint"
-        thread.start()
+        Thread { [self] in
+            // Named here: on Linux a name given before `start` is not applied.
+            Thread.current.name = "metrics-endpoint"
+            acceptLoop()
+        }.start()
         // Until shutdown: closing the listening socket ends the accept loop.
         try? await gracefulShutdown()
         Glibc.shutdown(listener, Int32(SHUT_RDWR))

@@ -35,13 +35,13 @@ public final class SocketThread: Sendable {
         let thread = SocketThread(name: name)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let signal = StartSignal(continuation: .init(continuation))
-            let osThread = Thread {
+            Thread {
+                // Named here: on Linux a name given before `start` is not applied.
+                Thread.current.name = name
                 body(signal)
                 signal.failed(SocketThreadError.exitedBeforeStarting(name))
                 thread.markExited()
-            }
-            osThread.name = name
-            osThread.start()
+            }.start()
         }
         return thread
     }
