@@ -49,3 +49,27 @@ public enum Measure {
 extension Duration {
     public var microseconds: Double { self / .microseconds(1) }
 }
+
+/// This process's CPU time and context switches (all threads), to report what a call costs
+/// besides its wall-clock rate: on a shared machine the rate moves with the neighbours' load,
+/// the CPU per call much less.
+public struct ProcessUsage: Sendable {
+    public var cpu: Duration
+    public var contextSwitches: Int
+
+    public static func now() -> ProcessUsage {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func duration(_ time: timeval) -> Duration { .seconds(time.tv_sec) + .microseconds(time.tv_usec) }
+        return ProcessUsage(
+            cpu: duration(usage.ru_utime) + duration(usage.ru_stime), contextSwitches: usage.ru_nvcsw + usage.ru_nivcsw)
+    }
+
+    /// "CPU 123 µs, 4.5 context switches per call" over the calls made since `start`.
+    public static func perCall(since start: ProcessUsage, calls: Int) -> String {
+        let end = now()
+        let cpu = (end.cpu - start.cpu).microseconds / Double(max(calls, 1))
+        let switches = Double(end.contextSwitches - start.contextSwitches) / Double(max(calls, 1))
+        return String(format: "CPU %.0f µs, %.1f context switches per call", cpu, switches)
+    }
+}
