@@ -342,6 +342,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .testTarget(
+            name: "StoreSupportTests", dependencies: ["StoreSupport", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
         .testTarget(name: "SecurityPrimitivesTests", dependencies: ["SecurityPrimitives"]),
         .testTarget(

@@ -95,7 +95,7 @@ extension IndexStore {
 
     /// A child's details, involvements (with indicators) and shield, or `nil` if unknown.
     func record(ofChild childID: ContactPointID) async throws -> StoredRecord? {
-        try await writer.read { db in try Self.row(ofChild: Int64(childID.digits)!, db).flatMap { try Self.record(row: $0, db) } }
+        try await lookups.read { db in try Self.row(ofChild: Int64(childID.digits)!, db).flatMap { try Self.record(row: $0, db) } }
     }
 
     struct StoredRecord: Sendable {

@@ -39,7 +39,7 @@ extension IndexStore {
 
     private func candidatesByName(_ query: SearchQuery) async throws -> (candidates: [Candidate], truncated: Bool) {
         guard let family = query.family else { return ([], false) }
-        return try await writer.read { db in
+        return try await lookups.read { db in
             let familyCodes = Array(Set(NameMatching.parts(family).map(NameMatching.soundCode)))
             var sql = "SELECT child_row FROM search_key WHERE family_code IN \(Self.placeholders(familyCodes.count))"
             var arguments = StatementArguments(familyCodes)
@@ -59,7 +59,7 @@ extension IndexStore {
 
     private func candidatesByBirth(_ query: SearchQuery) async throws -> (candidates: [Candidate], truncated: Bool) {
         guard let (from, to) = query.birthRange else { return ([], false) }
-        return try await writer.read { db in
+        return try await lookups.read { db in
             // Read from the index alone (it holds the names), keeping only names that may match.
             var sql = "SELECT row, family_name, given_name FROM child WHERE date_of_birth BETWEEN ? AND ?"
             var arguments: StatementArguments = [from, to]
