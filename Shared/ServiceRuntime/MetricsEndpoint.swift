@@ -1,4 +1,5 @@
 import Foundation
+import ZeroMQ
 public import Prometheus
 public import ServiceLifecycle
 
@@ -45,11 +46,7 @@ public final class MetricsEndpoint: Service, Sendable {
     }
 
     public func run() async throws {
-        Thread { [self] in
-            // Named here: on Linux a name given before `start` is not applied.
-            Thread.current.name = "metrics-endpoint"
-            acceptLoop()
-        }.start()
+        Thread.start(named: "metrics-endpoint") { [self] in acceptLoop() }
         // Until shutdown: closing the listening socket ends the accept loop.
         try? await gracefulShutdown()
         Glibc.shutdown(listener, Int32(SHUT_RDWR))

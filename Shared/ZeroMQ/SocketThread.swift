@@ -35,13 +35,11 @@ public final class SocketThread: Sendable {
         let thread = SocketThread(name: name)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let signal = StartSignal(continuation: .init(continuation))
-            Thread {
-                // Named here: on Linux a name given before `start` is not applied.
-                Thread.current.name = name
+            Thread.start(named: name) {
                 body(signal)
                 signal.failed(SocketThreadError.exitedBeforeStarting(name))
                 thread.markExited()
-            }.start()
+            }
         }
         return thread
     }
@@ -88,4 +86,16 @@ final class OneShot<Wrapped: Sendable>: Sendable {
     private let value: Mutex<Wrapped?>
     init(_ value: Wrapped) { self.value = Mutex(value) }
     func take() -> Wrapped? { value.withLock { $0.take() } }
+}
+
+extension Thread {
+    /// Starts an OS thread running `body`, named `name` in the kernel (`top -H`, `perf`; the
+    /// first 15 characters). Foundation on Linux drops a name set before `start`, and one set
+    /// after only if the starting thread has got back its handle, so the thread names itself.
+    public static func start(named name: String, _ body: @escaping @Sendable () -> Void) {
+        Thread {
+            try? Data(name.utf8.prefix(15)).write(to: URL(fileURLWithPath: "/proc/thread-self/comm"))
+            body()
+        }.start()
+    }
 }

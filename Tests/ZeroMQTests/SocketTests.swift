@@ -139,6 +139,17 @@ struct SocketThreadTests {
             }
         }
     }
+
+    @Test("the thread carries its name in the kernel (what top -H and perf show), cut to 15 characters")
+    func namedInTheKernel() async throws {
+        let name = Mutex("")
+        let thread = try await SocketThread.start(name: "named-socket-thread") { started in
+            name.withLock { $0 = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "" }
+            started.started()
+        }
+        await thread.join()
+        #expect(name.withLock { $0 } == "named-socket-th\n")
+    }
 }
 
 @Suite("Readiness sets")
