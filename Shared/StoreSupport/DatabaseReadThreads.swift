@@ -5,26 +5,29 @@ public import GRDB
 ///
 /// GRDB's `async` read passes each read from the caller's task to a queue that waits for a free
 /// connection, back to Swift's task pool, to that connection's queue and back again: four hand-offs
-/// between threads, each a wake-up. Here a read is handed to one of these threads, which runs
-/// GRDB's synchronous `read` (a connection is taken without waiting: there are no more threads than
-/// connections), and its result back to the caller: two hand-offs, and none while a thread finds
-/// more reads queued. Reads are not run on the caller's thread: a read that waits for the disk
-/// would hold one of Swift's few pool threads.
+/// between threads, each a wake-up. Here a read is handed to one of these threads, each with a
+/// read-only connection of its own, and its result back to the caller: two hand-offs, and none
+/// while a thread finds more reads queued. Reads are not run on the caller's thread: a read that
+/// waits for the disk would hold one of Swift's few pool threads.
 public final class DatabaseReadThreads: Sendable {
-    private let pool: DatabasePool
     private let queue = JobQueue()
 
-    /// - Parameter count: how many threads; at most the pool's `maximumReaderCount`.
-    public init(pool: DatabasePool, count: Int, name: String) {
-        precondition(count >= 1 && count <= pool.configuration.maximumReaderCount, "one connection per read thread")
-        self.pool = pool
-        for index in 0..<count {
+    /// Opens `count` read-only connections to the pool's database, with its configuration (its
+    /// busy timeout waits out the brief exclusive lock of a WAL recovery), and starts a thread for each.
+    public init(pool: DatabasePool, count: Int, name: String) throws {
+        var configuration = pool.configuration
+        configuration.readonly = true
+        let started = DispatchGroup()
+        for (index, connection) in try (0..<count).map({ _ in try DatabaseQueue(path: pool.path, configuration: configuration) }).enumerated() {
+            started.enter()
             Thread { [queue] in
-                // Named here: on Linux a name given before `start` is not applied.
-                Thread.current.name = "\(name)-read-\(index)"
-                while let job = queue.next() { job() }
+                // Named by the thread itself, for `top -H` and `perf` (Foundation's `name` is not reliably applied on Linux).
+                try? Data("\(name)-read-\(index)".utf8.prefix(15)).write(to: URL(fileURLWithPath: "/proc/thread-self/comm"))
+                started.leave()
+                while let job = queue.next() { job(connection) }
             }.start()
         }
+        started.wait()
     }
 
     /// The threads finish the reads queued, then exit.
@@ -34,14 +37,14 @@ public final class DatabaseReadThreads: Sendable {
     public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try Task.checkCancellation()
         return try await withCheckedThrowingContinuation { continuation in
-            queue.add { [pool] in continuation.resume(with: Result { try pool.read(body) }) }
+            queue.add { connection in continuation.resume(with: Result { try connection.read(body) }) }
         }
     }
 }
 
 /// The reads waiting for a thread, guarded by `condition`.
 private final class JobQueue: @unchecked Sendable {
-    typealias Job = @Sendable () -> Void
+    typealias Job = @Sendable (DatabaseQueue) -> Void
 
     private let condition = NSCondition()
     /// Never longer than the reads in flight: a short array's `removeFirst` is cheap.

@@ -25,13 +25,13 @@ import TestSupport
     }
 
     @Test func manyReadsAtOnceAllAnsweredOnTheNamedThreads() async throws {
-        let reads = DatabaseReadThreads(pool: pool, count: 2, name: "rt-many")
+        let reads = try DatabaseReadThreads(pool: pool, count: 2, name: "rt-many")
         let results = try await withThrowingTaskGroup(of: (Int, Int, String).self) { group in
             for limit in 1...200 {
                 group.addTask {
                     try await reads.read { db in
                         let sum = try Int.fetchOne(db, sql: "SELECT SUM(value) FROM (SELECT value FROM number ORDER BY value LIMIT ?)", arguments: [limit % 100 + 1])!
-                        return (limit, sum, Thread.current.name ?? "")
+                        return (limit, sum, try String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8).trimmingCharacters(in: .newlines))
                     }
                 }
             }
@@ -47,7 +47,7 @@ import TestSupport
     }
 
     @Test func aFailedReadThrowsItsErrorAndTheThreadsGoOn() async throws {
-        let reads = DatabaseReadThreads(pool: pool, count: 1, name: "rt-error")
+        let reads = try DatabaseReadThreads(pool: pool, count: 1, name: "rt-error")
         await #expect(throws: DatabaseError.self) {
             try await reads.read { db in try Int.fetchOne(db, sql: "SELECT value FROM no_such_table") }
         }
@@ -55,13 +55,25 @@ import TestSupport
     }
 
     @Test func aReadSeesWhatWasCommittedBeforeItStarted() async throws {
-        let reads = DatabaseReadThreads(pool: pool, count: 2, name: "rt-commit")
+        let reads = try DatabaseReadThreads(pool: pool, count: 2, name: "rt-commit")
         try await pool.write { db in try db.execute(sql: "INSERT INTO number (value) VALUES (1000)") }
         #expect(try await reads.read { db in try Int.fetchOne(db, sql: "SELECT MAX(value) FROM number") } == 1000)
     }
 
+    @Test func aReadIsOneSnapshotThoughAWriteCommitsDuringIt() async throws {
+        let reads = try DatabaseReadThreads(pool: pool, count: 1, name: "rt-snapshot")
+        let (before, during, after) = try await reads.read { [pool] db in
+            let before = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM number")!
+            try pool.write { db in try db.execute(sql: "INSERT INTO number (value) VALUES (7)") }
+            let during = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM number")!
+            return (before, during, try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM number")! })
+        }
+        #expect(before == 100 && during == 100 && after == 101)
+        #expect(try await reads.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM number") } == 101)
+    }
+
     @Test func theThreadsExitOnceTheReadThreadsAreGone() async throws {
-        var reads: DatabaseReadThreads? = DatabaseReadThreads(pool: pool, count: 3, name: "rt-exit")
+        var reads: DatabaseReadThreads? = try DatabaseReadThreads(pool: pool, count: 3, name: "rt-exit")
         _ = try await reads?.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
         #expect(try Self.threadNames().filter { $0.hasPrefix("rt-exit-read-") }.count == 3)
         reads = nil

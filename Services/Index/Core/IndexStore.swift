@@ -37,8 +37,7 @@ public struct IndexStore: Sendable {
 
     private init(writer: DatabasePool) throws {
         self.writer = writer
-        self.lookups = DatabaseReadThreads(
-            pool: writer, count: min(writer.configuration.maximumReaderCount, ProcessInfo.processInfo.activeProcessorCount + 1), name: "index")
+        self.lookups = try DatabaseReadThreads(pool: writer, count: ProcessInfo.processInfo.activeProcessorCount + 1, name: "index")
         try Self.migrator.migrate(writer)
         if try writer.read({ db in try Self.isInitialLoad(db) }) { try writer.write { db in try Self.finishInitialLoad(db) } }
     }
