@@ -126,7 +126,7 @@ struct IndexBenchmark {
                     _ = try await index.viewRecord(views[n % views.count], metadata: sessions.practitioner)
                 }
             }
-            print("audited lookups with 32 concurrent clients (half search, half view): \(Int(throughput))/s; \(ProcessUsage.perCall(since: usage, calls: Int(throughput * ((clock.now - phaseStart) / .seconds(1))))))")
+            print("audited lookups with 32 concurrent clients (half search, half view): \(Int(throughput))/s; \(ProcessUsage.perCall(since: usage, calls: Int(throughput * ((clock.now - phaseStart) / .seconds(1)))))")
 
             // The same mix from plain MDP clients, as agency gateways on the C SDK send it.
             var rawCalls: [RawMDPClients.Call] = []
