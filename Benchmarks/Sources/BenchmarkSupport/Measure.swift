@@ -51,8 +51,8 @@ extension Duration {
 }
 
 /// This process's CPU time and context switches (all threads), to report what a call costs
-/// besides its wall-clock rate: on a shared machine the rate moves with the neighbours' load,
-/// the CPU per call much less.
+/// besides its wall-clock rate. On a shared machine the CPU per call moves with the rate (both
+/// follow the neighbours' load); the context switches per call follow the code alone.
 public struct ProcessUsage: Sendable {
     public var cpu: Duration
     public var contextSwitches: Int
