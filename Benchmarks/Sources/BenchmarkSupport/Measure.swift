@@ -56,20 +56,23 @@ extension Duration {
 public struct ProcessUsage: Sendable {
     public var cpu: Duration
     public var contextSwitches: Int
+    public var taken: ContinuousClock.Instant
 
     public static func now() -> ProcessUsage {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         func duration(_ time: timeval) -> Duration { .seconds(time.tv_sec) + .microseconds(time.tv_usec) }
         return ProcessUsage(
-            cpu: duration(usage.ru_utime) + duration(usage.ru_stime), contextSwitches: usage.ru_nvcsw + usage.ru_nivcsw)
+            cpu: duration(usage.ru_utime) + duration(usage.ru_stime), contextSwitches: usage.ru_nvcsw + usage.ru_nivcsw,
+            taken: .now)
     }
 
-    /// "CPU 123 µs, 4.5 context switches per call" over the calls made since `start`.
-    public static func perCall(since start: ProcessUsage, calls: Int) -> String {
-        let end = now()
-        let cpu = (end.cpu - start.cpu).microseconds / Double(max(calls, 1))
-        let switches = Double(end.contextSwitches - start.contextSwitches) / Double(max(calls, 1))
+    /// "CPU 123 µs, 4.5 context switches per call" since this snapshot, for calls made at `rate` a second.
+    public func perCall(rate: Double) -> String {
+        let end = ProcessUsage.now()
+        let calls = max(1, rate * ((end.taken - taken) / .seconds(1)))
+        let cpu = (end.cpu - self.cpu).microseconds / calls
+        let switches = Double(end.contextSwitches - contextSwitches) / calls
         return String(format: "CPU %.0f µs, %.1f context switches per call", cpu, switches)
     }
 }

@@ -117,7 +117,6 @@ struct IndexBenchmark {
             // Throughput: 32 clients, half searching, half viewing.
             let counter = Counter()
             var usage = ProcessUsage.now()
-            var phaseStart = clock.now
             let throughput = try await Measure.throughput(inFlight: 32, duration: .seconds(seconds)) {
                 let n = counter.next()
                 if n % 2 == 0 {
@@ -126,7 +125,7 @@ struct IndexBenchmark {
                     _ = try await index.viewRecord(views[n % views.count], metadata: sessions.practitioner)
                 }
             }
-            print("audited lookups with 32 concurrent clients (half search, half view): \(Int(throughput))/s; \(ProcessUsage.perCall(since: usage, calls: Int(throughput * ((clock.now - phaseStart) / .seconds(1)))))")
+            print("audited lookups with 32 concurrent clients (half search, half view): \(Int(throughput))/s; \(usage.perCall(rate: throughput))")
 
             // The same mix from plain MDP clients, as agency gateways on the C SDK send it.
             var rawCalls: [RawMDPClients.Call] = []
@@ -135,9 +134,8 @@ struct IndexBenchmark {
                 rawCalls.append(.init(method: "/contactpoint.v1.Index/ViewRecord", payload: try view.serializedBytes()))
             }
             usage = ProcessUsage.now()
-            phaseStart = clock.now
             let raw = try await rawClients.run(rawCalls, inFlight: 32, duration: .seconds(seconds))
-            print("audited lookups from plain MDP clients (as the C SDK), 32 in flight (half search, half view): \(Int(raw.perSecond))/s; \(ProcessUsage.perCall(since: usage, calls: Int(raw.perSecond * ((clock.now - phaseStart) / .seconds(1))))); \(raw.failed) failed\(raw.firstFailure.map { " (first: \($0))" } ?? "")")
+            print("audited lookups from plain MDP clients (as the C SDK), 32 in flight (half search, half view): \(Int(raw.perSecond))/s; \(usage.perCall(rate: raw.perSecond)); \(raw.failed) failed\(raw.firstFailure.map { " (first: \($0))" } ?? "")")
             print("memory: VmRSS \(status("VmRSS")), VmHWM \(status("VmHWM")) (broker, index and clients in one process)")
             let size = (try? FileManager.default.attributesOfItem(atPath: "\(directory)/index.sqlite")[.size] as? Int) ?? 0
             print("database: \(size / 1_048_576) MiB for \(directChildren + busChildren) children")
