@@ -15,7 +15,9 @@ public import ZeroMQ
 ///
 /// Graceful shutdown tells the brokers this worker is leaving (DISCONNECT) on every idle
 /// session at once and on every busy one as soon as its call has finished; calls still running
-/// after ``Config/shutdownGracePeriod`` are cancelled.
+/// after ``Config/shutdownGracePeriod`` are cancelled. So is a call whose caller's deadline has
+/// passed: the transport watches the deadlines itself (see ``ServedCalls``) rather than hand
+/// them to GRPCCore, which would start a timer task for every call.
 public final class BusServerTransport: ServerTransport {
     public typealias Bytes = [UInt8]
 
@@ -45,6 +47,8 @@ public final class BusServerTransport: ServerTransport {
 
     /// A request a worker session received, on its way to GRPCCore.
     struct IncomingCall: Sendable {
+        /// Numbered by the worker loop, which cancels the call by this number at its deadline.
+        var id: UInt64
         var session: Int
         var generation: UInt64
         var client: [UInt8]
@@ -61,9 +65,9 @@ public final class BusServerTransport: ServerTransport {
     let mailbox: Mailbox<Command>
     let logger: Logger
     private let services = Mutex<[String]>([])
-    /// The cancellation handles of the calls being handled, to cancel them when the grace
-    /// period after shutdown runs out.
-    private let callsInFlight = Mutex<(next: UInt64, handles: [UInt64: ServerContext.RPCCancellationHandle])>((0, [:]))
+    /// The calls being handled, to stop one at its deadline and all when the grace period after
+    /// shutdown runs out.
+    let calls = ServedCalls()
     private let shutdownBegan: AsyncStream<Void>
     private let shutdownBeganContinuation: AsyncStream<Void>.Continuation
     /// Paths ("/pkg.Service/Method") of the methods that answer with a single message.
@@ -116,14 +120,16 @@ public final class BusServerTransport: ServerTransport {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.cancelCallsAfterGracePeriod() }
                 for await call in incoming {
-                    group.addTask { await self.handle(call, with: streamHandler) }
+                    calls.start(call.id) { await self.handle(call, with: streamHandler) }
                 }
                 // Every session has closed, so every call has sent its final reply.
                 group.cancelAll()
             }
+            await calls.waitForAll()
             await thread.join()
         } onCancel: {
             beginGracefulShutdown()
+            calls.cancelAll(andLater: true)
         }
     }
 
@@ -135,17 +141,17 @@ public final class BusServerTransport: ServerTransport {
     private func cancelCallsAfterGracePeriod() async {
         for await _ in shutdownBegan {}
         guard !Task.isCancelled, (try? await Task.sleep(for: config.shutdownGracePeriod)) != nil else { return }
-        let handles = callsInFlight.withLock { $0.handles.values }
-        if !handles.isEmpty {
-            logger.notice("grace period over: cancelling calls in flight", metadata: ["bus.calls": "\(handles.count)"])
+        let cancelled = calls.cancelAll(andLater: false)
+        if cancelled > 0 {
+            logger.notice("grace period over: cancelled calls in flight", metadata: ["bus.calls": "\(cancelled)"])
         }
-        for handle in handles { handle.cancel() }
     }
 
     private func handle(
         _ call: IncomingCall,
         with streamHandler: @escaping @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void
     ) async {
+        defer { calls.finished(call.id) }
         logger.debug("call received", metadata: ["rpc.method": "\(call.header.method)", "rpc.call-id": "\(call.header.callID)"])
         let isUnary = unaryMethods.withLock { $0.contains(call.header.method) }
         let writer = ReplyWriter(call: call, isUnary: isUnary, mailbox: mailbox)
@@ -156,9 +162,6 @@ public final class BusServerTransport: ServerTransport {
         var metadata = Envelope.metadata(call.header.metadata)
         metadata.replaceOrAddString(call.header.peer, forKey: Envelope.ReservedKey.peer)
         metadata.replaceOrAddString(String(call.header.attempt), forKey: Envelope.ReservedKey.attempt)
-        if call.header.timeoutMicros > 0 {
-            metadata.replaceOrAddString(GRPCTimeout.value(micros: call.header.timeoutMicros), forKey: GRPCTimeout.key)
-        }
         let (inbound, requests) = AsyncThrowingStream.makeStream(of: RPCRequestPart<Bytes>.self)
         requests.yield(.metadata(metadata))
         requests.yield(.message(call.payload))
@@ -168,23 +171,10 @@ public final class BusServerTransport: ServerTransport {
             inbound: RPCAsyncSequence(wrapping: inbound),
             outbound: RPCWriter.Closable(wrapping: writer))
         await withServerContextRPCCancellationHandle { handle in
-            let id = callsInFlight.withLock { calls in
-                defer { calls.next += 1 }
-                calls.handles[calls.next] = handle
-                return calls.next
-            }
-            defer { _ = callsInFlight.withLock { $0.handles.removeValue(forKey: id) } }
+            calls.attach(handle, to: call.id)
             let context = ServerContext(
                 descriptor: descriptor, remotePeer: call.header.peer, localPeer: config.instanceName, cancellation: handle)
-            // GRPCCore marks an RPC cancelled when its deadline passes but leaves stopping to
-            // the handler; cancel the handler's task, so a call past its deadline stops working.
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await streamHandler(stream, context) }
-                group.addTask { _ = try? await handle.cancelled }
-                // Whichever ends first, the handler or the RPC, ends the other.
-                await group.next()
-                group.cancelAll()
-            }
+            await streamHandler(stream, context)
         }
         await writer.fail(RPCError(code: .internalError, message: "the handler ended without a status"))
     }

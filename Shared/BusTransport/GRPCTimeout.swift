@@ -1,5 +1,5 @@
-/// The `grpc-timeout` metadata value ("100m", "2S", …): GRPCCore's client writes it and its
-/// server executor enforces it; on the bus it travels as `RequestHeader.timeout_micros`.
+/// The `grpc-timeout` metadata value ("100m", "2S", …) GRPCCore's client writes: on the bus
+/// it travels as `RequestHeader.timeout_micros`, and the server's worker loop enforces it.
 enum GRPCTimeout {
     static let key = "grpc-timeout"
 
@@ -16,14 +16,5 @@ enum GRPCTimeout {
             default: (0, true)
             }
         return overflow ? nil : quantity
-    }
-
-    /// The value for `micros`, in the finest unit that GRPCCore's server reads back: it takes
-    /// at most 8 characters, unit included.
-    static func value(micros: UInt64) -> String {
-        let largest: UInt64 = 9_999_999
-        if micros <= largest { return "\(micros)u" }
-        if micros / 1_000 <= largest { return "\(micros / 1_000)m" }
-        return "\(min(micros / 1_000_000, largest))S"
     }
 }

@@ -13,7 +13,9 @@ final class WorkerLoop {
         var signalDescriptor: Int32 = -1
         /// Bumped on every reconnection, so a reply to a call from an earlier connection is dropped.
         var generation: UInt64 = 0
-        var busy = false
+        /// The call the session holds, if any, and when its caller stops waiting for it.
+        var call: (id: UInt64, deadline: ContinuousClock.Instant?)?
+        var busy: Bool { call != nil }
         var brokerExpiry: ContinuousClock.Instant
     }
 
@@ -28,6 +30,9 @@ final class WorkerLoop {
     /// can consume the signal of a message that arrived meanwhile).
     private var maybeReadable = Set<Int>()
     private var nextHeartbeat: ContinuousClock.Instant
+    private var nextCallID: UInt64 = 0
+    /// No call's deadline passes before this (one may have ended since: then it is looked at early).
+    private var nextDeadline: ContinuousClock.Instant?
     private var config: BusServerTransport.Config { transport.config }
 
     init(
@@ -55,7 +60,7 @@ final class WorkerLoop {
         defer { close() }
         do {
             while !(draining && sessions.allSatisfy({ $0.socket == nil })) {
-                let wait = ContinuousClock.now.duration(to: nextHeartbeat)
+                let wait = ContinuousClock.now.duration(to: min(nextHeartbeat, nextDeadline ?? nextHeartbeat))
                 let timeout = maybeReadable.isEmpty ? Int32(max(0, Int(wait / .milliseconds(1)) + 1)) : 0
                 for token in try readiness.wait(timeoutMillis: timeout) {
                     if token == 0 {
@@ -71,6 +76,7 @@ final class WorkerLoop {
                 }
                 let now = ContinuousClock.now
                 if now >= nextHeartbeat { try heartbeat(now: now) }
+                if let nextDeadline, now >= nextDeadline { cancelCallsPastDeadline(now: now) }
             }
         } catch {
             transport.logger.critical("bus worker loop failed", metadata: ["error": "\(error)"])
@@ -84,7 +90,7 @@ final class WorkerLoop {
             try socket.send(frames)
             maybeReadable.insert(index)
             if isFinal {
-                sessions[index].busy = false
+                sessions[index].call = nil
                 if draining { leave(index) }
             }
         case .drain:
@@ -115,9 +121,12 @@ final class WorkerLoop {
                     transport.logger.warning("unexpected request from broker dropped")
                     continue
                 }
-                sessions[index].busy = true
+                nextCallID += 1
+                let deadline = header.timeoutMicros > 0 ? ContinuousClock.now + .microseconds(header.timeoutMicros) : nil
+                sessions[index].call = (nextCallID, deadline)
+                if let deadline { nextDeadline = min(deadline, nextDeadline ?? deadline) }
                 incoming.yield(.init(
-                    session: index, generation: sessions[index].generation, client: client, header: header, payload: body[1]))
+                    id: nextCallID, session: index, generation: sessions[index].generation, client: client, header: header, payload: body[1]))
             case .heartbeat:
                 break
             case .disconnect:
@@ -135,6 +144,20 @@ final class WorkerLoop {
             }
         }
         maybeReadable.insert(index)
+    }
+
+    /// Stops the calls whose callers have stopped waiting (each once), and finds the next deadline.
+    private func cancelCallsPastDeadline(now: ContinuousClock.Instant) {
+        nextDeadline = nil
+        for index in sessions.indices {
+            guard case let (id, deadline?)? = sessions[index].call else { continue }
+            if deadline <= now {
+                sessions[index].call = (id, nil)
+                transport.calls.cancel(id)
+            } else {
+                nextDeadline = min(deadline, nextDeadline ?? deadline)
+            }
+        }
     }
 
     private func heartbeat(now: ContinuousClock.Instant) throws {
@@ -156,6 +179,8 @@ final class WorkerLoop {
 
     /// Opens (or reopens) a session on a new socket and registers it with READY.
     private func open(_ index: Int, now: ContinuousClock.Instant) throws {
+        // A reply on the old socket would be dropped (see `perform`): its call has no caller left.
+        if let (id, _) = sessions[index].call { transport.calls.cancel(id) }
         closeSocket(of: index)
         let broker = config.brokers[sessions[index].broker]
         var socketConfig = Socket.Config(security: .curveClient(keyPair: config.keyPair, serverKey: broker.publicKey))
@@ -169,7 +194,7 @@ final class WorkerLoop {
         try readiness.add(sessions[index].signalDescriptor, token: UInt64(index + 1))
         maybeReadable.insert(index)
         sessions[index].generation &+= 1
-        sessions[index].busy = false
+        sessions[index].call = nil
         sessions[index].brokerExpiry = now + config.heartbeatInterval * config.heartbeatLiveness
     }
 

@@ -37,6 +37,38 @@ struct InspectingEchoService: Contactpoint_V1_Echo.SimpleServiceProtocol {
     }
 }
 
+/// An echo whose `get` waits `delayMillis`, and records how each wait ended: run out, or cut
+/// short by its task's cancellation (and then whether its RPC was marked cancelled too).
+final class StoppableEcho: Contactpoint_V1_Echo.SimpleServiceProtocol {
+    enum Ending: Equatable, Sendable {
+        case waited
+        case cancelled(rpcMarked: Bool)
+    }
+
+    private let record = Mutex<(started: Int, endings: [Ending])>((0, []))
+    var started: Int { record.withLock { $0.started } }
+    var endings: [Ending] { record.withLock { $0.endings } }
+
+    func get(request: Contactpoint_V1_EchoRequest, context: ServerContext) async throws -> Contactpoint_V1_EchoResponse {
+        record.withLock { $0.started += 1 }
+        do {
+            try await Task.sleep(for: .milliseconds(request.delayMillis))
+        } catch {
+            record.withLock { $0.endings.append(.cancelled(rpcMarked: context.cancellation.isCancelled)) }
+            throw error
+        }
+        record.withLock { $0.endings.append(.waited) }
+        return .with { $0.text = request.text }
+    }
+
+    func expand(request: Contactpoint_V1_EchoRequest, response: RPCWriter<Contactpoint_V1_EchoResponse>, context: ServerContext) async throws {}
+
+    /// Waits (at most 10 s) until `count` calls have ended.
+    func waitForEndings(_ count: Int) async throws {
+        for _ in 0..<1_000 where endings.count < count { try await Task.sleep(for: .milliseconds(10)) }
+    }
+}
+
 /// Echoes request metadata back as trailing metadata, to see exactly what arrived.
 struct MetadataMirror: RegistrableRPCService {
     func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
@@ -166,6 +198,39 @@ struct BusTransportTests {
         #expect(elapsed < .milliseconds(4_500))
     }
 
+    @Test("past the caller's deadline the server stops the call: its RPC and its handler's task are cancelled")
+    func deadlineStopsHandler() async throws {
+        let echo = StoppableEcho()
+        try await InProcessBus.with(services: [echo]) { client in
+            let client = Contactpoint_V1_Echo.Client(wrapping: client)
+            _ = try await client.get(.with { $0.text = "warm-up" })
+            var options = CallOptions.defaults
+            options.timeout = .milliseconds(200)
+            await #expect(throws: RPCError.self) { try await client.get(.with { $0.delayMillis = 5_000 }, options: options) }
+            // Not cancelled, the handler would end its wait after 5 s, as "waited".
+            try await echo.waitForEndings(2)
+        }
+        #expect(echo.endings == [.waited, .cancelled(rpcMarked: true)])
+    }
+
+    @Test("graceful shutdown cancels a call still running when the grace period is over")
+    func gracePeriod() async throws {
+        let echo = StoppableEcho()
+        let error = try await InProcessBus.withServer(services: [echo]) { client, server in
+            let client = Contactpoint_V1_Echo.Client(wrapping: client)
+            return try await withThrowingTaskGroup(of: RPCError?.self) { group in
+                group.addTask {
+                    await #expect(throws: RPCError.self) { try await client.get(.with { $0.delayMillis = 5_000 }) }
+                }
+                while echo.started == 0 { try await Task.sleep(for: .milliseconds(10)) }
+                server.beginGracefulShutdown()
+                return try await group.next()!
+            }
+        }
+        #expect(echo.endings == [.cancelled(rpcMarked: true)])
+        #expect(error != nil)
+    }
+
     @Test("a call that fails out of withGRPCClient's body ends the client and the server too (they are cancelled)")
     func failureLeavesScope() async throws {
         // Before the fix this never returned: the suite's time limit is what fails it.
@@ -220,14 +285,6 @@ struct BusTransportTests {
 
 @Suite("grpc-timeout values")
 struct GRPCTimeoutTests {
-    @Test("values round-trip in units GRPCCore's server accepts (at most 8 characters)", arguments: [1, 999, 9_999_999, 10_000_000, 86_400_000_000] as [UInt64])
-    func roundTrip(micros: UInt64) throws {
-        let value = GRPCTimeout.value(micros: micros)
-        #expect(value.count <= 8)
-        let back = try #require(GRPCTimeout.micros(from: value))
-        #expect(back <= micros && back * 1_001 >= micros * 1_000, "loses less than 0.1%")
-    }
-
     @Test("what GRPCCore's client writes is read", arguments: [("200m", 200_000), ("1S", 1_000_000), ("5H", 18_000_000_000), ("1500n", 1)] as [(String, UInt64)])
     func clientValues(value: String, micros: UInt64) {
         #expect(GRPCTimeout.micros(from: value) == micros)
@@ -262,5 +319,34 @@ struct HealthServiceTests {
             }
         }
         #expect(error?.code == .notFound)
+    }
+}
+
+@Suite("Served calls")
+struct ServedCallsTests {
+    /// Starts call `id` and returns whether its task and its RPC were cancelled as it began.
+    func start(_ id: UInt64, _ calls: ServedCalls) async -> (task: Bool, rpc: Bool) {
+        await withCheckedContinuation { began in
+            calls.start(id) {
+                await withServerContextRPCCancellationHandle { rpc in
+                    calls.attach(rpc, to: id)
+                    began.resume(returning: (Task.isCancelled, rpc.isCancelled))
+                }
+                calls.finished(id)
+            }
+        }
+    }
+
+    @Test("a call whose deadline passed before its task started is cancelled as it starts; the others are not")
+    func cancelledBeforeStart() async {
+        let calls = ServedCalls()
+        calls.cancel(2)
+        #expect(await start(1, calls) == (false, false))
+        #expect(await start(2, calls) == (true, true))
+        #expect(await start(3, calls) == (false, false))
+        // Cancelling a call that has ended changes nothing for the next.
+        calls.cancel(3)
+        #expect(await start(4, calls) == (false, false))
+        await calls.waitForAll()
     }
 }

@@ -20,6 +20,18 @@ struct InProcessBus {
         configureClient: (inout BusClientTransport.Config) -> Void = { _ in },
         _ body: @Sendable (GRPCClient<BusClientTransport>) async throws -> T
     ) async throws -> T {
+        try await withServer(services: services, sessionsPerBroker: sessionsPerBroker, configureClient: configureClient) { client, _ in
+            try await body(client)
+        }
+    }
+
+    /// ``with(services:sessionsPerBroker:configureClient:_:)``, giving `body` the server too.
+    static func withServer<T: Sendable>(
+        services: [any RegistrableRPCService],
+        sessionsPerBroker: Int = 4,
+        configureClient: (inout BusClientTransport.Config) -> Void = { _ in },
+        _ body: @Sendable (GRPCClient<BusClientTransport>, GRPCServer<BusServerTransport>) async throws -> T
+    ) async throws -> T {
         let brokerKeys = try CurveKeyPair.generate()
         let serverKeys = try CurveKeyPair.generate()
         let clientKeys = try CurveKeyPair.generate()
@@ -50,7 +62,7 @@ struct InProcessBus {
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             let result = try await withGRPCClient(transport: transport) { client in
-                try await body(client)
+                try await body(client, server)
             }
             server.beginGracefulShutdown()
             try await group.waitForAll()
