@@ -177,6 +177,10 @@ struct InvolvementTests {
                 .with { $0.childID = id; $0.involvement = IndexFixture.involvement(.socialCare, name: "Social care") },
                 metadata: try fixture.session("p-sw", org: "org-sw"))
             _ = try await index.endInvolvement(.with { $0.involvementID = ended.involvementID }, metadata: try fixture.session("p-sw", org: "org-sw"))
+            for kind in [Contactpoint_V1_IndicatorKind.takingAction, .informationToShare] {
+                _ = try await index.setIndicator(
+                    .with { $0.involvementID = gp.involvementID; $0.kind = kind; $0.raised = true }, metadata: try fixture.session("p-gp", org: "org-gp"))
+            }
             let school = try await index.recordInvolvement(
                 .with { $0.childID = id; $0.involvement = IndexFixture.involvement() }, metadata: try fixture.session("p-1", org: "org-school"))
             let event = try #require(try await fixture.changeOutbox().last)
@@ -185,6 +189,12 @@ struct InvolvementTests {
             // The feed's involvement (recorder empty: its organisation's inbox) and the GP's; not the ended one.
             #expect(event.recipients.map(\.involvement.organisationID) == ["org-yot", "org-gp"])
             #expect(event.recipients.map(\.practitionerID) == ["", "p-gp"] && event.recipients[1].involvement.involvementID == gp.involvementID)
+            // Each involvement with its own indicators.
+            #expect(event.recipients.map { $0.involvement.indicators.map(\.kind) } == [[], [.informationToShare, .takingAction]])
+            #expect(event.involvement.indicators.isEmpty)
+            let childID = try #require(ContactPointID(id))
+            let record = try #require(try await fixture.store.record(ofChild: childID))
+            #expect(record.involvements.map { $0.indicators.map(\.kind) } == [[], [.informationToShare, .takingAction], [], []])
             // Ending tells no one: the event carries no recipients.
             #expect(try await fixture.changeOutbox().first { $0.change == "involvement-ended" }?.recipients.isEmpty == true)
             // Delivered (acknowledged by the notification service), events leave the outbox.

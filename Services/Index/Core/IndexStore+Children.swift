@@ -105,50 +105,64 @@ extension IndexStore {
     }
 
     static func record(row childRow: Int64, _ db: Database) throws -> StoredRecord? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM child WHERE row = ?"), arguments: [childRow]) else { return nil }
-        let id: Int64 = row["id"]
-        var child = Contactpoint_V1_ChildDetails.with {
-            $0.childID = childID(id)
-            $0.name = .with {
-                $0.given = row["given_name"]
-                $0.family = row["family_name"]
-            }
-            $0.dateOfBirth = row["date_of_birth"]
-            $0.gender = Contactpoint_V1_Gender(code: row["gender"]) ?? .notKnown
-            $0.localAuthority = row["local_authority"]
-            $0.status = Contactpoint_V1_ChildStatus(code: row["status"]) ?? .active
-        }
-        child.otherNames = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT given_name, family_name FROM child_other_name WHERE child_row = ? ORDER BY position"),
-            arguments: [childRow]
-        ).map { name in
-            .with {
-                $0.given = name["given_name"]
-                $0.family = name["family_name"]
-            }
-        }
-        for address in try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM child_address WHERE child_row = ? ORDER BY position"), arguments: [childRow])
-        {
-            if address["position"] as Int == 0 { child.address = Self.address(address) } else { child.previousAddresses.append(Self.address(address)) }
-        }
-        child.carers = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM carer WHERE child_row = ? ORDER BY position"), arguments: [childRow])
-            .map { carer in
-                .with {
-                    $0.name = .with {
-                        $0.given = carer["given_name"]
-                        $0.family = carer["family_name"]
-                    }
-                    $0.relationship = Contactpoint_V1_CarerRelationship(code: carer["relationship"]) ?? .other
-                    $0.parentalResponsibility = carer["parental_responsibility"]
-                    if carer["line1"] as String? != nil { $0.address = Self.address(carer) }
-                    $0.telephone = carer["telephone"] ?? ""
+        guard
+            let (id, child) = try decodeRows(
+                db.cachedStatement(sql: """
+                    SELECT id, given_name, family_name, date_of_birth, gender, local_authority, status, is_shielded FROM child WHERE row = ?
+                    """),
+                [childRow],
+                { row in
+                    (row[0] as Int64, StoredRecord(
+                        child: .with {
+                            $0.childID = childID(row[0])
+                            $0.name = .with {
+                                $0.given = row[1]
+                                $0.family = row[2]
+                            }
+                            $0.dateOfBirth = row[3]
+                            $0.gender = Contactpoint_V1_Gender(code: row[4]) ?? .notKnown
+                            $0.localAuthority = row[5]
+                            $0.status = Contactpoint_V1_ChildStatus(code: row[6]) ?? .active
+                        },
+                        involvements: [], shielded: row[7]))
                 }
+            ).first
+        else { return nil }
+        var record = child
+        record.child.otherNames = try decodeRows(
+            db.cachedStatement(sql: "SELECT given_name, family_name FROM child_other_name WHERE child_row = ? ORDER BY position"), [childRow]
+        ) { name in
+            .with {
+                $0.given = name[0]
+                $0.family = name[1]
             }
-        let involvements = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM involvement WHERE child_row = ? ORDER BY id"), arguments: [childRow]
-        ).map { try Self.involvement($0, childID: id, db) }
-        return StoredRecord(child: child, involvements: involvements, shielded: row["is_shielded"])
+        }
+        for (position, address) in try decodeRows(
+            db.cachedStatement(sql: "SELECT position, \(addressColumns) FROM child_address WHERE child_row = ? ORDER BY position"), [childRow],
+            { row in (row[0] as Int, Self.address(row, from: 1)) })
+        {
+            if position == 0 { record.child.address = address } else { record.child.previousAddresses.append(address) }
+        }
+        record.child.carers = try decodeRows(
+            db.cachedStatement(sql: """
+                SELECT given_name, family_name, relationship, parental_responsibility, telephone, \(addressColumns)
+                FROM carer WHERE child_row = ? ORDER BY position
+                """),
+            [childRow]
+        ) { carer in
+            .with {
+                $0.name = .with {
+                    $0.given = carer[0]
+                    $0.family = carer[1]
+                }
+                $0.relationship = Contactpoint_V1_CarerRelationship(code: carer[2]) ?? .other
+                $0.parentalResponsibility = carer[3]
+                $0.telephone = carer[4] ?? ""
+                if !carer.hasNull(atIndex: 5) { $0.address = Self.address(carer, from: 5) }
+            }
+        }
+        record.involvements = try involvements(ofChildRow: childRow, childID: id, db).map(\.involvement)
+        return record
     }
 
     // MARK: Rows
@@ -230,11 +244,15 @@ extension IndexStore {
         return StatementArguments(lines + [address.town.isEmpty ? nil : address.town, address.postcode])
     }
 
-    static func address(_ row: Row) -> Contactpoint_V1_Address {
+    /// The columns ``address(_:from:)`` reads, in its order.
+    static let addressColumns = "line1, line2, line3, line4, town, postcode"
+
+    /// An address from ``addressColumns``, starting at column `first`.
+    static func address(_ row: Row, from first: Int) -> Contactpoint_V1_Address {
         .with {
-            $0.lines = ["line1", "line2", "line3", "line4"].compactMap { row[$0] as String? }
-            $0.town = row["town"] ?? ""
-            $0.postcode = row["postcode"] ?? ""
+            $0.lines = (first..<first + 4).compactMap { row[$0] as String? }
+            $0.town = row[first + 4] ?? ""
+            $0.postcode = row[first + 5] ?? ""
         }
     }
 

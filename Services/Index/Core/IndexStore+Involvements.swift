@@ -139,41 +139,80 @@ extension IndexStore {
     }
 
     static func involvement(id: Int64, _ db: Database) throws -> Contactpoint_V1_Involvement {
-        let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT i.*, c.id AS child_id FROM involvement i JOIN child c ON c.row = i.child_row WHERE i.id = ?"),
-            arguments: [id])!
-        return try involvement(row, childID: row["child_id"], db)
+        try decodeRows(
+            db.cachedStatement(sql: "SELECT \(involvementColumns), c.id FROM involvement i JOIN child c ON c.row = i.child_row WHERE i.id = ?"), [id]
+        ) { row in
+            try Self.involvement(row, childID: row[involvementColumnCount], indicators: indicators(ofInvolvement: id, db)).involvement
+        }[0]
     }
 
-    static func involvement(_ row: Row, childID: Int64, _ db: Database) throws -> Contactpoint_V1_Involvement {
-        let id: Int64 = row["id"]
-        let type = Contactpoint_V1_ServiceType(code: row["service_type"]) ?? .unspecified
-        return try .with {
-            $0.involvementID = String(id)
+    /// A child's involvements (those not ended if `current`), oldest first, each with who recorded it.
+    static func involvements(ofChildRow childRow: Int64, childID: Int64, current: Bool = false, _ db: Database) throws
+        -> [(involvement: Contactpoint_V1_Involvement, recordedBy: String)]
+    {
+        // All the child's indicators in one query, rather than one query per involvement.
+        let indicators = try Dictionary(
+            grouping: decodeRows(
+                db.cachedStatement(sql: """
+                    SELECT n.involvement_id, \(indicatorColumns) FROM indicator n JOIN involvement i ON i.id = n.involvement_id
+                    WHERE i.child_row = ? ORDER BY n.involvement_id, n.kind
+                    """),
+                [childRow]
+            ) { row in (involvement: row[0] as Int64, indicator: Self.indicator(row, from: 1)) },
+            by: \.involvement)
+        let sql = "SELECT \(involvementColumns) FROM involvement i WHERE i.child_row = ?\(current ? " AND i.end_date IS NULL" : "") ORDER BY i.id"
+        return try decodeRows(db.cachedStatement(sql: sql), [childRow]) { row in
+            Self.involvement(row, childID: childID, indicators: (indicators[row[0]] ?? []).map(\.indicator))
+        }
+    }
+
+    /// The columns ``involvement(_:childID:indicators:)`` reads, in its order, of `involvement i`.
+    private static let involvementColumns = """
+        i.id, i.service_type, i.organisation_id, i.organisation_name, i.contact_name, i.contact_role, i.contact_telephone, \
+        i.contact_email, i.start_date, i.end_date, i.is_lead, i.recorded_by
+        """
+    private static let involvementColumnCount = 12
+
+    /// An involvement from a row of ``involvementColumns``, and who recorded it.
+    private static func involvement(_ row: Row, childID: Int64, indicators: [Contactpoint_V1_Indicator])
+        -> (involvement: Contactpoint_V1_Involvement, recordedBy: String)
+    {
+        let type = Contactpoint_V1_ServiceType(code: row[1]) ?? .unspecified
+        let involvement = Contactpoint_V1_Involvement.with {
+            $0.involvementID = String(row[0] as Int64)
             $0.childID = Self.childID(childID)
             $0.serviceType = type
             $0.sensitive = type.isSensitive
-            $0.organisationID = row["organisation_id"]
-            $0.organisationName = row["organisation_name"]
+            $0.organisationID = row[2]
+            $0.organisationName = row[3]
             $0.contact = .with {
-                $0.name = row["contact_name"]
-                $0.role = row["contact_role"]
-                $0.telephone = row["contact_telephone"] ?? ""
-                $0.secureEmail = row["contact_email"] ?? ""
+                $0.name = row[4]
+                $0.role = row[5]
+                $0.telephone = row[6] ?? ""
+                $0.secureEmail = row[7] ?? ""
             }
-            $0.startDate = row["start_date"]
-            $0.endDate = row["end_date"] ?? ""
-            $0.leadProfessional = row["is_lead"]
-            $0.indicators = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT kind, raised_on, raised_by FROM indicator WHERE involvement_id = ? ORDER BY kind"),
-                arguments: [id]
-            ).map { indicator in
-                .with {
-                    $0.kind = Contactpoint_V1_IndicatorKind(code: indicator["kind"]) ?? .unspecified
-                    $0.raisedOn = indicator["raised_on"]
-                    $0.raisedBy = indicator["raised_by"]
-                }
-            }
+            $0.startDate = row[8]
+            $0.endDate = row[9] ?? ""
+            $0.leadProfessional = row[10]
+            $0.indicators = indicators
+        }
+        return (involvement, row[11])
+    }
+
+    private static func indicators(ofInvolvement id: Int64, _ db: Database) throws -> [Contactpoint_V1_Indicator] {
+        try decodeRows(db.cachedStatement(sql: "SELECT \(indicatorColumns) FROM indicator n WHERE n.involvement_id = ? ORDER BY n.kind"), [id]) { row in
+            Self.indicator(row, from: 0)
+        }
+    }
+
+    private static let indicatorColumns = "n.kind, n.raised_on, n.raised_by"
+
+    /// An indicator from ``indicatorColumns``, starting at column `first`.
+    private static func indicator(_ row: Row, from first: Int) -> Contactpoint_V1_Indicator {
+        .with {
+            $0.kind = Contactpoint_V1_IndicatorKind(code: row[first]) ?? .unspecified
+            $0.raisedOn = row[first + 1]
+            $0.raisedBy = row[first + 2]
         }
     }
 }

@@ -96,14 +96,10 @@ extension IndexStore: AuditOutbox {
             $0.shielded = shielded
             if !shielded { $0.postcode = child["postcode"] ?? "" }
         }
-        let rows = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM involvement WHERE child_row = ? AND end_date IS NULL ORDER BY id"), arguments: [child["row"] as Int64])
-        for row in rows {
-            let involvement = try Self.involvement(row, childID: childID, db)
+        for (involvement, recorder) in try involvements(ofChildRow: child["row"], childID: childID, current: true, db) {
             if involvement.involvementID == event.involvementID {
                 event.involvement = involvement
             } else {
-                let recorder: String = row["recorded_by"]
                 event.recipients.append(.with {
                     $0.involvement = involvement
                     $0.practitionerID = recorder.hasPrefix(feedRecorder) ? "" : recorder

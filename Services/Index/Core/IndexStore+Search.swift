@@ -67,11 +67,11 @@ extension IndexStore {
                 sql += " AND local_authority = ?"
                 arguments += [authority]
             }
-            let found = try Row.fetchAll(db.cachedStatement(sql: sql + " LIMIT \(Self.birthScanLimit + 1)"), arguments: arguments)
+            let found = try Self.decodeRows(db.cachedStatement(sql: sql + " LIMIT \(Self.birthScanLimit)"), arguments) { row in
+                (row: row[0] as Int64, family: row[1] as String, given: row[2] as String)
+            }
             let named = query.given != nil || query.family != nil
-            let plausible = found.prefix(Self.birthScanLimit).lazy
-                .filter { !named || query.mayMatch(family: $0["family_name"], given: $0["given_name"]) }
-                .map { $0["row"] as Int64 }
+            let plausible = found.lazy.filter { !named || query.mayMatch(family: $0.family, given: $0.given) }.map(\.row)
             return (try Self.candidates(Array(plausible.prefix(Self.candidateLimit)), db), !named && found.count > Self.candidateLimit)
         }
     }
@@ -83,33 +83,38 @@ extension IndexStore {
             // Padded to a power of two (repeating the last row), so that few statements are prepared and cached.
             while chunk.count & (chunk.count - 1) != 0 { chunk.append(chunk[chunk.count - 1]) }
             let list = placeholders(chunk.count)
-            for row in try Row.fetchAll(
+            for candidate in try decodeRows(
                 db.cachedStatement(
                     sql: """
                         SELECT c.row, c.id, c.given_name, c.family_name, c.date_of_birth, c.gender, c.local_authority, c.is_shielded, a.postcode
                         FROM child c LEFT JOIN child_address a ON a.child_row = c.row AND a.position = 0
                         WHERE c.row IN \(list)
-                        """), arguments: StatementArguments(chunk))
+                        """), StatementArguments(chunk),
+                { row in
+                    Candidate(
+                        id: row[1], row: row[0],
+                        names: [.with {
+                            $0.given = row[2]
+                            $0.family = row[3]
+                        }],
+                        dateOfBirth: row[4], gender: Contactpoint_V1_Gender(code: row[5]) ?? .notKnown,
+                        localAuthority: row[6], shielded: row[7], postcode: row[8])
+                })
             {
-                let childRow: Int64 = row["row"]
-                candidates[childRow] = Candidate(
-                    id: row["id"], row: childRow,
-                    names: [.with {
-                        $0.given = row["given_name"]
-                        $0.family = row["family_name"]
-                    }],
-                    dateOfBirth: row["date_of_birth"], gender: Contactpoint_V1_Gender(code: row["gender"]) ?? .notKnown,
-                    localAuthority: row["local_authority"], shielded: row["is_shielded"], postcode: row["postcode"])
+                candidates[candidate.row] = candidate
             }
-            for row in try Row.fetchAll(
+            for (childRow, name) in try decodeRows(
                 db.cachedStatement(
                     sql: "SELECT child_row, given_name, family_name FROM child_other_name WHERE child_row IN \(list) ORDER BY child_row, position"),
-                arguments: StatementArguments(chunk))
-            {
-                candidates[row["child_row"]]?.names.append(.with {
-                    $0.given = row["given_name"]
-                    $0.family = row["family_name"]
+                StatementArguments(chunk),
+                { row in
+                    (row[0] as Int64, Contactpoint_V1_PersonName.with {
+                        $0.given = row[1]
+                        $0.family = row[2]
+                    })
                 })
+            {
+                candidates[childRow]?.names.append(name)
             }
         }
         return Array(candidates.values)

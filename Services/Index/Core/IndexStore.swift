@@ -50,6 +50,13 @@ public struct IndexStore: Sendable {
         try Int64.fetchOne(db.cachedStatement(sql: "SELECT row FROM child WHERE id = ?"), arguments: [id])
     }
 
+    /// Each row of `statement` decoded as SQLite steps to it, its columns read by position.
+    /// `Row.fetchAll` copies every row, and a copied row finds a column by name by lowercasing
+    /// every column name before it.
+    static func decodeRows<T>(_ statement: Statement, _ arguments: StatementArguments, _ decode: @escaping (Row) throws -> T) throws -> [T] {
+        try Array(Row.fetchCursor(statement, arguments: arguments).map(decode))
+    }
+
     // MARK: Schema
 
     private static var migrator: DatabaseMigrator {
