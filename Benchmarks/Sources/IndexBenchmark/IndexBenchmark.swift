@@ -18,71 +18,42 @@ import ZeroMQ
 /// replying), sequential for latency and with 32 concurrent clients for throughput; and memory.
 ///
 /// BENCH_CHILDREN (direct, default 1000000), BENCH_BUS_CHILDREN (default 100000), BENCH_SECONDS
-/// (default 10), BENCH_DIR (default a temporary directory). Broker, index service and clients
-/// share this process: RSS covers all three.
+/// (default 10), BENCH_DIR (default a temporary directory). BENCH_REUSE=1 skips both loads and
+/// measures on the database (and the children sampled from it) an earlier run left in BENCH_DIR:
+/// builds compared side by side at 11 M without loading each time. Broker, index service and
+/// clients share this process: RSS covers all three.
 @main
 struct IndexBenchmark {
     static func main() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let directChildren = Int(environment["BENCH_CHILDREN"] ?? "") ?? 1_000_000
-        let busChildren = Int(environment["BENCH_BUS_CHILDREN"] ?? "") ?? 100_000
+        let reuse = environment["BENCH_REUSE"] == "1"
+        let directChildren = reuse ? 0 : Int(environment["BENCH_CHILDREN"] ?? "") ?? 1_000_000
+        let busChildren = reuse ? 0 : Int(environment["BENCH_BUS_CHILDREN"] ?? "") ?? 100_000
         let seconds = Int(environment["BENCH_SECONDS"] ?? "") ?? 10
         let directory = environment["BENCH_DIR"] ?? FileManager.default.temporaryDirectory.appendingPathComponent("index-bench-\(getpid())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        print("index benchmark: \(directChildren) children loaded directly, \(busChildren) more through the bus; database in \(directory)")
-
-        // Direct load (the operator's path for national feeds): validation of the next batch overlaps the write of this one.
-        var generator = PopulationGenerator(seed: 42)
-        var samples: [(entry: Contactpoint_V1_ChildDetails, id: String)] = []
         let database = "\(directory)/index.sqlite"
-        let clock = ContinuousClock()
-        let loader = try FeedLoader(database: database, operatorName: "operator:bench")
-        let directStart = clock.now
-        try await loader.beginInitialLoad()
-        var loaded = 0
-        var batch = try loader.validate((0..<min(5000, directChildren)).map { _ in generator.next() }, offset: 0)
-        while !batch.isEmpty {
-            let writing = batch
-            async let stored = loader.store(writing)
-            let remaining = directChildren - loaded - writing.count
-            let next = try loader.validate((0..<min(5000, max(0, remaining))).map { _ in generator.next() }, offset: 0)
-            for (entry, id) in zip(writing, try await stored.childIDs) {
-                if loaded % 97 == 0, samples.count < 5000 { samples.append((entry.child, id)) }
-                loaded += 1
+        // The children looked up, kept for BENCH_REUSE.
+        let samplesFile = URL(fileURLWithPath: "\(directory)/samples.binpb")
+        let samples: [Sample]
+        if reuse {
+            guard FileManager.default.fileExists(atPath: database), let saved = try? Data(contentsOf: samplesFile) else {
+                print("BENCH_REUSE=1: no database and samples from an earlier run in \(directory)")
+                exit(1)
             }
-            batch = next
+            samples = try Contactpoint_V1_PutChildrenRequest(serializedBytes: saved).children.map { ($0.child, $0.child.childID) }
+            print("index benchmark: the database in \(directory) reused (loads not measured)")
+        } else {
+            print("index benchmark: \(directChildren) children loaded directly, \(busChildren) more through the bus; database in \(directory)")
+            samples = try await loadDirectly(directChildren, into: database)
+            try Contactpoint_V1_PutChildrenRequest.with {
+                $0.children = samples.map { sample in .with { $0.child = sample.entry; $0.child.childID = sample.id } }
+            }.serializedData().write(to: samplesFile)
         }
-        let finishStart = clock.now
-        try await loader.finishInitialLoad()
-        let finishSeconds = (clock.now - finishStart) / .seconds(1)
-        let directSeconds = (clock.now - directStart) / .seconds(1)
-        let directRate = Double(loaded) / directSeconds
-        print("direct initial load (feed loader, batches of 5,000; search index built at the end in \(String(format: "%.1f", finishSeconds)) s): \(loaded) children in \(String(format: "%.1f", directSeconds)) s = \(Int(directRate)) children/s; 11 M at this rate: \(String(format: "%.1f", 11_000_000 / directRate / 60)) min")
+        let clock = ContinuousClock()
 
         try await IndexOnBus.run(database: database) { [samples] index, sessions, rawClients in
-            // Through the bus, on top: batches of 1,000, two calls in flight.
-            var generator = PopulationGenerator(seed: 43)
-            let loadStart = clock.now
-            var loaded = 0
-            while loaded < busChildren {
-                let batches = (0..<2).map { _ in
-                    (0..<min(1000, busChildren - loaded)).map { _ in generator.next() }
-                }.filter { !$0.isEmpty }
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for batch in batches {
-                        group.addTask {
-                            var options = CallOptions.defaults
-                            options.timeout = .seconds(120)
-                            _ = try await index.putChildren(.with { $0.children = batch }, metadata: sessions.administrator, options: options)
-                        }
-                    }
-                    try await group.waitForAll()
-                }
-                loaded += batches.map(\.count).reduce(0, +)
-            }
-            let loadSeconds = (clock.now - loadStart) / .seconds(1)
-            let rate = Double(busChildren) / loadSeconds
-            print("load through the bus (PutChildren, batches of 1,000, 2 in flight): \(busChildren) more children in \(String(format: "%.1f", loadSeconds)) s = \(Int(rate)) children/s; 11 M at this rate: \(String(format: "%.1f", 11_000_000 / rate / 60)) min")
+            if busChildren > 0 { try await loadThroughBus(busChildren, index, as: sessions.administrator) }
 
             // Latency, one call at a time.
             let searches = samples.map { sample in
@@ -138,8 +109,69 @@ struct IndexBenchmark {
             print("audited lookups from plain MDP clients (as the C SDK), 32 in flight (half search, half view): \(Int(raw.perSecond))/s; \(usage.perCall(rate: raw.perSecond)); \(raw.failed) failed\(raw.firstFailure.map { " (first: \($0))" } ?? "")")
             print("memory: VmRSS \(status("VmRSS")), VmHWM \(status("VmHWM")) (broker, index and clients in one process)")
             let size = (try? FileManager.default.attributesOfItem(atPath: "\(directory)/index.sqlite")[.size] as? Int) ?? 0
-            print("database: \(size / 1_048_576) MiB for \(directChildren + busChildren) children")
+            print("database: \(size / 1_048_576) MiB\(reuse ? "" : " for \(directChildren + busChildren) children")")
         }
+    }
+
+    typealias Sample = (entry: Contactpoint_V1_ChildDetails, id: String)
+
+    /// The direct load (the operator's path for national feeds), timed: validation of the next
+    /// batch overlaps the write of this one. Returns 5,000 of the children, spread evenly over it.
+    static func loadDirectly(_ children: Int, into database: String) async throws -> [Sample] {
+        let clock = ContinuousClock()
+        var generator = PopulationGenerator(seed: 42)
+        var samples: [Sample] = []
+        let sampleEvery = max(1, children / 5000)
+        let loader = try FeedLoader(database: database, operatorName: "operator:bench")
+        let start = clock.now
+        try await loader.beginInitialLoad()
+        var loaded = 0
+        var batch = try loader.validate((0..<min(5000, children)).map { _ in generator.next() }, offset: 0)
+        while !batch.isEmpty {
+            let writing = batch
+            async let stored = loader.store(writing)
+            let remaining = children - loaded - writing.count
+            let next = try loader.validate((0..<min(5000, max(0, remaining))).map { _ in generator.next() }, offset: 0)
+            for (entry, id) in zip(writing, try await stored.childIDs) {
+                if loaded % sampleEvery == 0, samples.count < 5000 { samples.append((entry.child, id)) }
+                loaded += 1
+            }
+            batch = next
+        }
+        let finishStart = clock.now
+        try await loader.finishInitialLoad()
+        let finishSeconds = (clock.now - finishStart) / .seconds(1)
+        let seconds = (clock.now - start) / .seconds(1)
+        let rate = Double(loaded) / seconds
+        print("direct initial load (feed loader, batches of 5,000; search index built at the end in \(String(format: "%.1f", finishSeconds)) s): \(loaded) children in \(String(format: "%.1f", seconds)) s = \(Int(rate)) children/s; 11 M at this rate: \(String(format: "%.1f", 11_000_000 / rate / 60)) min")
+        return samples
+    }
+
+    /// More children through PutChildren, timed: batches of 1,000, two calls in flight.
+    static func loadThroughBus(_ children: Int, _ index: Contactpoint_V1_Index.Client<BusClientTransport>, as administrator: Metadata) async throws {
+        let clock = ContinuousClock()
+        var generator = PopulationGenerator(seed: 43)
+        let start = clock.now
+        var loaded = 0
+        while loaded < children {
+            let batches = (0..<2).map { _ in
+                (0..<min(1000, children - loaded)).map { _ in generator.next() }
+            }.filter { !$0.isEmpty }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for batch in batches {
+                    group.addTask {
+                        var options = CallOptions.defaults
+                        options.timeout = .seconds(120)
+                        _ = try await index.putChildren(.with { $0.children = batch }, metadata: administrator, options: options)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            loaded += batches.map(\.count).reduce(0, +)
+        }
+        let seconds = (clock.now - start) / .seconds(1)
+        let rate = Double(children) / seconds
+        print("load through the bus (PutChildren, batches of 1,000, 2 in flight): \(children) more children in \(String(format: "%.1f", seconds)) s = \(Int(rate)) children/s; 11 M at this rate: \(String(format: "%.1f", 11_000_000 / rate / 60)) min")
     }
 
     static func format(_ duration: Duration) -> String { String(format: "%.2f ms", duration / .milliseconds(1)) }
