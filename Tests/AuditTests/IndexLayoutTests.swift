@@ -21,7 +21,7 @@ struct IndexLayoutTests {
                 configure(n, &event)
                 return event
             }
-            (_, frontier, activity) = try await fixture.store.append(
+            (_, frontier, activity) = try fixture.store.append(
                 [.init(events: events, sender: "index")], loggedAt: fixture.clock, rules: MisuseRules(), frontier: frontier,
                 activity: activity)
         }

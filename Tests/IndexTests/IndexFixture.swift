@@ -48,9 +48,9 @@ final class IndexFixture: Sendable {
     /// Runs the service and its group commit for the duration of `body`, which gets a client.
     func run<T: Sendable>(_ body: @Sendable (Contactpoint_V1_Index.Client<InProcessTransport.Client>) async throws -> T) async throws -> T {
         let store = store, outboxFails = outboxFails
-        let disclosures = GroupCommitter<Contactpoint_V1_AuditEvent, Void>(maximumBatch: 256) { events in
+        let disclosures = GroupCommitter<Contactpoint_V1_AuditEvent, Void>(name: "test-disclose", maximumBatch: 256) { events in
             if outboxFails.value { throw CocoaError(.fileWriteNoPermission) }
-            try await store.appendAuditEvents(events)
+            try store.appendAuditEvents(events)
             return events.map { _ in () }
         }
         let service = IndexRPCService(

@@ -153,7 +153,7 @@ struct InvolvementTests {
         }
         // Only the configured principals may ask.
         let service = IndexRPCService(
-            store: fixture.store, disclosures: GroupCommitter(maximumBatch: 1) { $0.map { _ in () } }, consent: NoConsentService(),
+            store: fixture.store, disclosures: GroupCommitter(name: "test-disclose", maximumBatch: 1) { $0.map { _ in () } }, consent: NoConsentService(),
             standingReaders: ["consent"], clock: { 0 })
         let context = ServerContext(
             descriptor: Contactpoint_V1_Index.Method.ChildStanding.descriptor, remotePeer: "ops-console", localPeer: "index", cancellation: .init())

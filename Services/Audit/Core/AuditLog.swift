@@ -23,12 +23,12 @@ public final class AuditLog: Sendable {
         // The frontier and the rules' recent activity as of the last commit (nil after a
         // failure: the store reads them again).
         let committed = Mutex<(frontier: MerkleFrontier, activity: RecentActivity)?>(nil)
-        committer = GroupCommitter(maximumBatch: maximumBatch, weight: { $0.events.count }) { batch in
+        committer = GroupCommitter(name: "audit-append", maximumBatch: maximumBatch, weight: { $0.events.count }) { batch in
             let last = committed.withLock { last in
                 defer { last = nil }
                 return last
             }
-            let (receipts, frontier, activity) = try await store.append(
+            let (receipts, frontier, activity) = try store.append(
                 batch, loggedAt: clock(), rules: rules, frontier: last?.frontier, activity: last?.activity)
             committed.withLock { $0 = (frontier, activity) }
             return receipts

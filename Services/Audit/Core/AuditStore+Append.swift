@@ -29,8 +29,8 @@ extension AuditStore {
     /// (on a throw, `activity` may hold events that were rolled back: drop it).
     func append(
         _ submissions: [Submission], loggedAt: Int64, rules: MisuseRules, frontier cached: MerkleFrontier?, activity known: RecentActivity?
-    ) async throws -> (receipts: [[Receipt]], frontier: MerkleFrontier, activity: RecentActivity) {
-        try await writer.write { db in
+    ) throws -> (receipts: [[Receipt]], frontier: MerkleFrontier, activity: RecentActivity) {
+        try writer.write { db in
             let size = try Self.size(db)
             var frontier = try cached.flatMap { $0.size == size ? $0 : nil }
                 ?? MerkleFrontier(size: size) { level, index in try StoredTree(db: db).subtreeHash(level: level, index: index) }

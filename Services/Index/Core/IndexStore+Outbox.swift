@@ -10,16 +10,17 @@ import StoreSupport
 extension IndexStore: AuditOutbox {
     /// The group commit of access events into the audit outbox (run it as a companion service).
     public func disclosureCommitter(maximumBatch: Int = 2048) -> GroupCommitter<Contactpoint_V1_AuditEvent, Void> {
-        GroupCommitter(maximumBatch: maximumBatch) { events in
-            try await appendAuditEvents(events)
+        GroupCommitter(name: "index-disclose", maximumBatch: maximumBatch) { events in
+            try appendAuditEvents(events)
             return events.map { _ in () }
         }
     }
 
     /// Appends access events in one transaction: the group commit of disclosures. Returns once
-    /// they are durable, which is before any of the data they describe is sent.
-    func appendAuditEvents(_ events: [Contactpoint_V1_AuditEvent]) async throws {
-        try await writer.write { db in
+    /// they are durable, which is before any of the data they describe is sent. Blocks its
+    /// thread: the committer's.
+    func appendAuditEvents(_ events: [Contactpoint_V1_AuditEvent]) throws {
+        try writer.write { db in
             for event in events { try OutboxTables.appendAudit(event, db) }
         }
     }

@@ -98,8 +98,8 @@ extension NotificationStore {
     /// The group commit of read events into the audit outbox (run it as a companion service):
     /// every follower woken by one flag reads at once, and their events share a transaction.
     public func readCommitter(maximumBatch: Int = 1024) -> GroupCommitter<Contactpoint_V1_AuditEvent, Void> {
-        GroupCommitter(maximumBatch: maximumBatch) { events in
-            try await writer.write { db in
+        GroupCommitter(name: "notify-reads", maximumBatch: maximumBatch) { events in
+            try writer.write { db in
                 for event in events { try OutboxTables.appendAudit(event, db) }
             }
             return events.map { _ in () }
