@@ -204,10 +204,12 @@ struct BusTransportTests {
         try await InProcessBus.with(services: [echo]) { client in
             let client = Contactpoint_V1_Echo.Client(wrapping: client)
             _ = try await client.get(.with { $0.text = "warm-up" })
+            // Time enough to reach the handler on a loaded machine (a request whose deadline passes
+            // in the broker is never dispatched).
             var options = CallOptions.defaults
-            options.timeout = .milliseconds(200)
-            await #expect(throws: RPCError.self) { try await client.get(.with { $0.delayMillis = 5_000 }, options: options) }
-            // Not cancelled, the handler would end its wait after 5 s, as "waited".
+            options.timeout = .seconds(2)
+            await #expect(throws: RPCError.self) { try await client.get(.with { $0.delayMillis = 30_000 }, options: options) }
+            // Not cancelled, the handler would go on waiting for 28 s more.
             try await echo.waitForEndings(2)
         }
         #expect(echo.endings == [.waited, .cancelled(rpcMarked: true)])
