@@ -171,7 +171,7 @@ extension IndexStore {
         i.id, i.service_type, i.organisation_id, i.organisation_name, i.contact_name, i.contact_role, i.contact_telephone, \
         i.contact_email, i.start_date, i.end_date, i.is_lead, i.recorded_by
         """
-    private static let involvementColumnCount = 12
+    private static let involvementColumnCount = involvementColumns.split(separator: ",").count
 
     /// An involvement from a row of ``involvementColumns``, and who recorded it.
     private static func involvement(_ row: Row, childID: Int64, indicators: [Contactpoint_V1_Indicator])
