@@ -1,4 +1,5 @@
 import ContactPointAPI
+import Foundation
 import GRPCCore
 @testable import Index
 import Identifiers
@@ -55,6 +56,8 @@ struct InitialLoadTests {
         #expect(Set(ids).count == 200 && ids.allSatisfy { ContactPointID($0) != nil })
 
         try await loader.finishInitialLoad()
+        // Everything is in the database file: the write-ahead log is empty.
+        #expect(try FileManager.default.attributesOfItem(atPath: "\(fixture.directory)/index.sqlite-wal")[.size] as? Int == 0)
         let indexes = try await fixture.store.writer.read { db in try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index'") }
         #expect(indexes.isSuperset(of: ["child_by_id", "child_by_birth"]))
         let after = try await keyCounts(fixture.store)
@@ -85,6 +88,7 @@ struct InitialLoadTests {
         _ = try await loader.store(try loader.validate((0..<50).map { _ in generator.next() }, offset: 0))
         let staged = try await keyCounts(fixture.store).staged
         let reopened = try IndexStore.open(path: path)
+        #expect(try FileManager.default.attributesOfItem(atPath: "\(path)-wal")[.size] as? Int == 0)
         let after = try await keyCounts(reopened)
         #expect(after.keys == staged && after.staged == nil)
     }

@@ -39,7 +39,10 @@ public struct IndexStore: Sendable {
         self.writer = writer
         self.lookups = try DatabaseReadThreads(pool: writer, count: ProcessInfo.processInfo.activeProcessorCount + 1, name: "index")
         try Self.migrator.migrate(writer)
-        if try writer.read({ db in try Self.isInitialLoad(db) }) { try writer.write { db in try Self.finishInitialLoad(db) } }
+        if try writer.read({ db in try Self.isInitialLoad(db) }) {
+            try writer.write { db in try Self.finishInitialLoad(db) }
+            try writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        }
     }
 
     /// Whether the database answers: the service's readiness check.
