@@ -22,7 +22,7 @@ struct GroupCommitterTests {
                 batches.append(batch)
                 return batches.count == 1
             }
-            threads.withLock { $0.insert(Self.threadName()) }
+            _ = threads.withLock { $0.insert(Self.threadName()) }
             if first, holdFirst {
                 firstCommitBegan.signal()
                 gate.wait()
