@@ -58,9 +58,11 @@ let package = Package(
         // Shared libraries.
         .target(
             name: "ZeroMQ",
-            dependencies: ["CZeroMQ"],
+            dependencies: ["CZeroMQ", "NamedThreads"],
             path: "Shared/ZeroMQ"
         ),
+        // Threads named in the kernel, for `top -H` and `perf`.
+        .target(name: "NamedThreads", path: "Shared/NamedThreads"),
         .target(
             name: "ContactPointAPI",
             dependencies: [
@@ -103,7 +105,7 @@ let package = Package(
         .target(
             name: "ServiceRuntime",
             dependencies: [
-                "Authentication", "BusTransport", "ContactPointAPI", "ZeroMQ",
+                "Authentication", "BusTransport", "ContactPointAPI", "NamedThreads", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -140,7 +142,8 @@ let package = Package(
         .target(
             name: "StoreSupport",
             dependencies: [
-                "ContactPointAPI", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "ContactPointAPI", "NamedThreads", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Shared/StoreSupport"
         ),

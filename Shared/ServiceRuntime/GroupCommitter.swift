@@ -1,6 +1,6 @@
 import Foundation
 public import ServiceLifecycle
-import ZeroMQ
+import NamedThreads
 
 /// Group commit: submissions from every caller queue here, and one committer writes all that is
 /// queued in one transaction (one fsync with `synchronous=FULL`), then answers each caller. An

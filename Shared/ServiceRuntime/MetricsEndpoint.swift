@@ -1,5 +1,5 @@
 import Foundation
-import ZeroMQ
+import NamedThreads
 public import Prometheus
 public import ServiceLifecycle
 

@@ -1,5 +1,6 @@
 import Foundation
 public import GRDB
+import NamedThreads
 
 /// Read transactions run on a few threads of their own, for a service's hot reads.
 ///
@@ -20,12 +21,10 @@ public final class DatabaseReadThreads: Sendable {
         let started = DispatchGroup()
         for (index, connection) in try (0..<count).map({ _ in try DatabaseQueue(path: pool.path, configuration: configuration) }).enumerated() {
             started.enter()
-            Thread { [queue] in
-                // Named by the thread itself, for `top -H` and `perf` (Foundation's `name` is not reliably applied on Linux).
-                try? Data("\(name)-read-\(index)".utf8.prefix(15)).write(to: URL(fileURLWithPath: "/proc/thread-self/comm"))
+            Thread.start(named: "\(name)-read-\(index)") { [queue] in
                 started.leave()
                 while let job = queue.next() { job(connection) }
-            }.start()
+            }
         }
         started.wait()
     }
