@@ -58,11 +58,13 @@ let package = Package(
         // Shared libraries.
         .target(
             name: "ZeroMQ",
-            dependencies: ["CZeroMQ", "NamedThreads"],
+            dependencies: ["CZeroMQ", "DurableFiles", "NamedThreads"],
             path: "Shared/ZeroMQ"
         ),
         // Threads named in the kernel, for `top -H` and `perf`.
         .target(name: "NamedThreads", path: "Shared/NamedThreads"),
+        // Files written whole and synced, names included: what must survive a power cut.
+        .target(name: "DurableFiles", path: "Shared/DurableFiles"),
         .target(
             name: "ContactPointAPI",
             dependencies: [
@@ -118,7 +120,7 @@ let package = Package(
 
         .target(
             name: "SecurityPrimitives",
-            dependencies: ["COpenSSL"],
+            dependencies: ["COpenSSL", "DurableFiles"],
             path: "Shared/SecurityPrimitives"
         ),
         .target(
@@ -142,7 +144,7 @@ let package = Package(
         .target(
             name: "StoreSupport",
             dependencies: [
-                "ContactPointAPI", "NamedThreads", .product(name: "GRDB", package: "GRDB.swift"),
+                "ContactPointAPI", "DurableFiles", "NamedThreads", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Shared/StoreSupport"
@@ -158,7 +160,7 @@ let package = Package(
         .target(
             name: "Supervisor",
             dependencies: [
-                "Broker", "ZeroMQ",
+                "Broker", "DurableFiles", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
@@ -196,7 +198,7 @@ let package = Package(
             name: "Identity",
             dependencies: [
                 "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI", "BusTransport", "DemoWorld", "Identifiers",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "DurableFiles", "StoreSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -219,7 +221,7 @@ let package = Package(
             name: "Audit",
             dependencies: [
                 "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI", "BusTransport", "MerkleTree", "Identifiers",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "DurableFiles", "StoreSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -304,7 +306,7 @@ let package = Package(
         .executableTarget(
             name: "ContactPointCLI",
             dependencies: [
-                "Audit", "Index", "RecordFields", "SecurityPrimitives", "ZeroMQ", "BusProtocol", "BusTransport", "ContactPointAPI", "ServiceRuntime", "Supervisor",
+                "Audit", "DurableFiles", "Index", "RecordFields", "SecurityPrimitives", "ZeroMQ", "BusProtocol", "BusTransport", "ContactPointAPI", "ServiceRuntime", "Supervisor",
                 "TerminalQRCode",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -348,6 +350,7 @@ let package = Package(
         .testTarget(
             name: "StoreSupportTests", dependencies: ["StoreSupport", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
+        .testTarget(name: "DurableFilesTests", dependencies: ["DurableFiles"]),
         .testTarget(name: "SecurityPrimitivesTests", dependencies: ["SecurityPrimitives"]),
         .testTarget(
             name: "AuthenticationTests",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Audit
 import BusTransport
 import ContactPointAPI
+import DurableFiles
 import Foundation
 import GRPCCore
 import SecurityPrimitives
@@ -72,7 +73,7 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() async throws {
             let key = try treeHeadKey(publicKey, checkpoints: checkpoints)
-            try FileManager.default.createDirectory(atPath: checkpoints, withIntermediateDirectories: true)
+            try DurableFile.createDirectory(checkpoints, mode: 0o755)
             let metadata = try sessionMetadata()
             let held = CheckpointDirectory(path: checkpoints)
             let (live, problems) = try await withAudit(bus) { audit in

@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 import GRPCCore
 
@@ -12,14 +13,12 @@ enum SessionFile {
 
     static func save(_ token: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let temporary = "\(path).\(getpid())"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw CLIError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
-        let bytes = Array(token.utf8)
-        let written = write(descriptor, bytes, bytes.count)
-        close(descriptor)
-        guard written == bytes.count, rename(temporary, path) == 0 else { throw CLIError("cannot write \(path)") }
+        do {
+            try DurableFile.createDirectory(directory, mode: 0o700)
+            try DurableFile.write(token, to: path, mode: 0o600)
+        } catch {
+            throw CLIError("cannot save the session: \(error)")
+        }
     }
 
     static func load() throws -> String {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DurableFiles
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -60,8 +61,7 @@ struct Up: AsyncParsableCommand {
         where !FileManager.default.isExecutableFile(atPath: "\(binDirectory)/\(executable)") {
             throw ValidationError("\(executable) is not beside contactpoint in \(binDirectory); build the package first (swift build)")
         }
-        try FileManager.default.createDirectory(
-            atPath: directory.root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try DurableFile.createDirectory(directory.root, mode: 0o700)
         try lockDataDirectory(directory)
 
         var config = StackSupervisor.Config(directory: directory, binDirectory: binDirectory)

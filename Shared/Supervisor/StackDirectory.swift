@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 import ZeroMQ
 
@@ -42,7 +43,7 @@ public struct StackDirectory: Sendable {
         let manager = FileManager.default
         let firstRun = !manager.fileExists(atPath: keysDirectory)
         for directory in [root, keysDirectory, "\(root)/config", "\(root)/data"] + services.map({ dataDirectory(service: $0.name) }) {
-            try manager.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try DurableFile.createDirectory(directory, mode: 0o700)
         }
         for principal in brokers + services.map(\.name) + [Self.operatorPrincipal]
         where !manager.fileExists(atPath: keyFile(principal: principal)) {
@@ -62,7 +63,7 @@ public struct StackDirectory: Sendable {
         }
         let operatorKey = try KeyFile.readPublicKey(at: publicKeyFile(principal: Self.operatorPrincipal))
         lines.append("\(Self.operatorPrincipal) \(operatorKey.z85)")
-        try (lines.joined(separator: "\n") + "\n").write(toFile: allowListFile, atomically: true, encoding: .utf8)
+        try DurableFile.write(lines.joined(separator: "\n") + "\n", to: allowListFile)
     }
 
     /// Writes a process's configuration file from `settings` (key, value pairs, in order).
@@ -70,7 +71,7 @@ public struct StackDirectory: Sendable {
         let path = configFile(process: process)
         let lines = ["# written by contactpoint up on every start; set overrides as CONTACTPOINT_* variables"]
             + settings.map { "\($0.0) = \($0.1)" }
-        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try DurableFile.write(lines.joined(separator: "\n") + "\n", to: path)
         return path
     }
 }

@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 
 /// What `contactpoint up` is running, written to `stack.json` in the data directory whenever it
@@ -35,11 +36,11 @@ public struct StackState: Codable, Sendable, Equatable {
         self.supervisorPID = supervisorPID
     }
 
-    /// Writes the state atomically (a reader never sees half a file).
+    /// Writes the state atomically and durably (a reader never sees half a file; see `DurableFile`).
     public func write(to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try DurableFile.write(Array(encoder.encode(self)), to: path)
     }
 
     public static func read(from path: String) throws -> StackState {

@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 
 /// Reads and writes CURVE keys as small text files.
@@ -29,7 +30,8 @@ public enum KeyFile {
         return try CurveKey(z85: text)
     }
 
-    /// Writes `name.key` (secret, mode 0600) and `name.pub` into `directory`; never overwrites.
+    /// Writes `name.key` (secret, mode 0600) and `name.pub` into `directory`, each whole and
+    /// durably (see `DurableFile`); never overwrites.
     public static func write(_ pair: CurveKeyPair, name: String, into directory: String) throws(CurveKeyError) {
         let header = "# ContactPoint CURVE key pair: \(name)\n"
         try create(
@@ -41,13 +43,13 @@ public enum KeyFile {
     }
 
     private static func create(_ path: String, mode: mode_t, contents: String) throws(CurveKeyError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw .unreadableFile(path: path, reason: String(cString: strerror(errno))) }
-        defer { Glibc.close(fd) }
-        let bytes = Array(contents.utf8)
-        guard Glibc.write(fd, bytes, bytes.count) == bytes.count else {
-            throw .unreadableFile(path: path, reason: String(cString: strerror(errno)))
+        let created: Bool
+        do {
+            created = try DurableFile.create(Array(contents.utf8), at: path, mode: mode)
+        } catch {
+            throw .unreadableFile(path: path, reason: error.description)
         }
+        guard created else { throw .unreadableFile(path: path, reason: "it exists already") }
     }
 
     private static func readFields(at path: String) throws(CurveKeyError) -> [String: String] {

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Logging
 import MerkleTree
+import StoreSupport
 import Synchronization
 
 /// The audit database (`audit.sqlite`): the log of events as an RFC 6962 Merkle tree, the signed
@@ -25,16 +26,13 @@ public struct AuditStore: Sendable {
     /// is brought up to the log before this returns (see ``reconcileQueryIndex(batch:logger:)``).
     public static func open(path: String, logger: Logger? = nil) throws -> AuditStore {
         let indexPath = queryIndexPath(forLog: path)
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+        let pool = try DurableDatabase.open(path: path, busyTimeout: 10) { db in
             // Checkpoints of up to 64 MB rather than 4 MB: the index file syncs only at
             // checkpoints, and a page written by many commits is then written back once.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
             try attachQueryIndex(path: indexPath, db)
         }
-        let store = AuditStore(writer: try DatabasePool(path: path, configuration: configuration))
+        let store = AuditStore(writer: pool)
         try migrator.migrate(store.writer)
         try store.reconcileQueryIndex(logger: logger)
         try store.writer.read { db in try store.upperNodes.load(db) }

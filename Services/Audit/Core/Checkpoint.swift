@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 public import SecurityPrimitives
 
@@ -71,7 +72,7 @@ struct TreeHeadKey: Sendable {
     var keyID: String { Checkpoint.keyID(of: privateKey.publicKey) }
 
     static func load(directory: String) throws -> TreeHeadKey {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try DurableFile.createDirectory(directory, mode: 0o700)
         return TreeHeadKey(privateKey: try Ed25519.PrivateKey(rawRepresentation: try SecretFile.readOrCreate("\(directory)/signing.key")))
     }
 
@@ -93,7 +94,7 @@ struct TreeHeadKey: Sendable {
     }
 }
 
-/// Where checkpoints are exported: files written whole (temporary name, fsync, rename).
+/// Where checkpoints are exported: files written whole and durably (see `DurableFile`).
 public struct CheckpointDirectory: Sendable {
     public let path: String
 
@@ -102,7 +103,7 @@ public struct CheckpointDirectory: Sendable {
     }
 
     func prepare(publicKey: Ed25519.PublicKey) throws {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try DurableFile.createDirectory(path, mode: 0o755)
         try write(publicKey.rawRepresentation.hexString + "\n", to: TreeHeadKey.publicKeyFileName)
     }
 
@@ -132,15 +133,10 @@ public struct CheckpointDirectory: Sendable {
     }
 
     private func write(_ text: String, to name: String) throws {
-        let temporary = "\(path)/.\(name).tmp"
-        let bytes = Array(text.utf8)
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw CheckpointDirectoryError(path: temporary, reason: String(cString: strerror(errno))) }
-        let written = Foundation.write(descriptor, bytes, bytes.count)
-        let synced = fsync(descriptor)
-        close(descriptor)
-        guard written == bytes.count, synced == 0, rename(temporary, "\(path)/\(name)") == 0 else {
-            throw CheckpointDirectoryError(path: "\(path)/\(name)", reason: "could not write it")
+        do {
+            try DurableFile.write(text, to: "\(path)/\(name)")
+        } catch {
+            throw CheckpointDirectoryError(path: "\(path)/\(name)", reason: error.description)
         }
     }
 }

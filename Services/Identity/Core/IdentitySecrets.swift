@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 import SecurityPrimitives
 
@@ -21,7 +22,7 @@ struct IdentitySecrets: Sendable {
 
     static func load(directory: String) throws -> IdentitySecrets {
         let manager = FileManager.default
-        try manager.createDirectory(atPath: "\(directory)/signing", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try DurableFile.createDirectory("\(directory)/signing", mode: 0o700)
         let lock = open("\(directory)/.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
         guard lock >= 0 else { throw IdentitySecretsError(path: directory, reason: String(cString: strerror(errno))) }
         defer { close(lock) }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Identifiers
+import StoreSupport
 
 /// The identity database (`identity.sqlite`): organisations, practitioners and their roles,
 /// vetting, credentials, sessions, and the outbox of events for the rest of the system.
@@ -23,12 +24,7 @@ struct IdentityStore: Sendable {
     /// Opens (creating if needed) the database at `path` in WAL mode with `synchronous=FULL`:
     /// an acknowledged write survives a crash or power loss.
     static func open(path: String) throws -> IdentityStore {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(5)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
-        return try IdentityStore(writer: DatabasePool(path: path, configuration: configuration))
+        try IdentityStore(writer: DurableDatabase.open(path: path))
     }
 
     /// An in-memory database, for tests of the logic above the store.
