@@ -421,6 +421,7 @@ let package = Package(
             dependencies: [
                 "TestSupport",
                 "Broker", "BusTransport", "BusProtocol", "ZeroMQ", "ContactPointAPI", "Supervisor", "SecurityPrimitives", "Index",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
             ],

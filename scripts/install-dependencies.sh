@@ -14,6 +14,7 @@ packages=(
     libprotobuf-c-dev
     python3-zmq          # the end-to-end test of a client written in another language
     python3-protobuf
+    strace               # records file-system calls for the power-cut tests (Tests/EndToEndTests/PowerCut)
     tzdata               # time zones: the audit service's working-hours rule (Europe/London)
     docker-compose       # validates docker-compose.yml (scripts/check-compose.sh); no engine needed
 )

@@ -17,14 +17,23 @@ final class LocalStack: Sendable {
     /// cores starve the timing-bound tests running beside them.
     static let permits = Permits(3)
 
-    static func start(_ arguments: [String] = [], environment: [String: String] = [:]) async throws -> LocalStack {
+    /// Starts `up` on `root` (a new temporary directory if nil). With `tracingTo`, `up` and every
+    /// process it starts run under `strace`, recording their file-system calls to that file
+    /// (``SystemCallTrace``); the stack is then slower to start.
+    static func start(
+        _ arguments: [String] = [], environment: [String: String] = [:], root: String? = nil, tracingTo trace: String? = nil
+    ) async throws -> LocalStack {
         await permits.acquire()
         do {
-            let root = FileManager.default.temporaryDirectory.appendingPathComponent("stack-\(UUID())").path
-            let up = try RunningProcess(
-                "contactpoint", ["up", "--data-dir", root, "--base-port", "0", "--stop-timeout", "10s"] + arguments, name: "up",
-                environment: environment)
-            try await up.waitForOutput(containing: "[up] ContactPoint is up")
+            let root = root ?? FileManager.default.temporaryDirectory.appendingPathComponent("stack-\(UUID())").path
+            var command = ["up", "--data-dir", root, "--base-port", "0", "--stop-timeout", "10s"] + arguments
+            var executable = "contactpoint"
+            if let trace {
+                command = SystemCallTrace.straceArguments(output: trace) + [RunningProcess.binDirectory.appendingPathComponent(executable).path] + command
+                executable = try RunningProcess.onPath("strace")
+            }
+            let up = try RunningProcess(executable, command, name: "up", environment: environment)
+            try await up.waitForOutput(containing: "[up] ContactPoint is up", timeout: trace == nil ? .seconds(20) : .seconds(90))
             return LocalStack(directory: StackDirectory(root: root), up: up)
         } catch {
             permits.release()
@@ -43,6 +52,14 @@ final class LocalStack: Sendable {
         for pid in pids { kill(pid, SIGKILL) }
         try? FileManager.default.removeItem(atPath: directory.root)
         Self.permits.release()
+    }
+
+    /// Cuts the power: SIGKILL to `up` and every process it started, all at once; returns when
+    /// `up` (or the `strace` running it, which has then written its whole record) has exited.
+    func cutPower() async throws {
+        let state = try state
+        for pid in [state.supervisorPID] + state.processes.compactMap(\.pid) { kill(pid, SIGKILL) }
+        _ = await up.exited()
     }
 
     var state: StackState {

@@ -22,6 +22,15 @@ final class RunningProcess: @unchecked Sendable {
         return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     }()
 
+    /// The path of `command` in a directory of `PATH`.
+    static func onPath(_ command: String) throws -> String {
+        let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        guard let found = directories.map({ "\($0)/\(command)" }).first(where: FileManager.default.isExecutableFile(atPath:)) else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: command])
+        }
+        return found
+    }
+
     /// `input`, when given, is written to the process's standard input, which is then closed.
     init(
         _ executable: String, _ arguments: [String], name: String, environment: [String: String] = [:], input: String? = nil
