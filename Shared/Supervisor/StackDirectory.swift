@@ -45,9 +45,19 @@ public struct StackDirectory: Sendable {
         for directory in [root, keysDirectory, "\(root)/config", "\(root)/data"] + services.map({ dataDirectory(service: $0.name) }) {
             try DurableFile.createDirectory(directory, mode: 0o700)
         }
-        for principal in brokers + services.map(\.name) + [Self.operatorPrincipal]
-        where !manager.fileExists(atPath: keyFile(principal: principal)) {
-            try KeyFile.write(try CurveKeyPair.generate(), name: principal, into: keysDirectory)
+        for principal in brokers + services.map(\.name) + [Self.operatorPrincipal] {
+            let secret = keyFile(principal: principal)
+            let published = publicKeyFile(principal: principal)
+            if manager.fileExists(atPath: secret) {
+                // A start cut short between the two files: the public key is derived again.
+                if !manager.fileExists(atPath: published) {
+                    try KeyFile.writePublicKey(of: try KeyFile.readKeyPair(at: secret), name: principal, into: keysDirectory)
+                }
+            } else {
+                // A public key without its secret belongs to no one: both are made anew.
+                try? manager.removeItem(atPath: published)
+                try KeyFile.write(try CurveKeyPair.generate(), name: principal, into: keysDirectory)
+            }
         }
         return firstRun
     }

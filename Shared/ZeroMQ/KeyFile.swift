@@ -37,6 +37,11 @@ public enum KeyFile {
         try create(
             "\(directory)/\(name).key", mode: 0o600,
             contents: header + "public-key = \(pair.publicKey.z85)\nsecret-key = \(pair.secretKey.z85)\n")
+        try writePublicKey(of: pair, name: name, into: directory)
+    }
+
+    /// Writes `name.pub` for `pair` into `directory` (whole and durably); never overwrites.
+    public static func writePublicKey(of pair: CurveKeyPair, name: String, into directory: String) throws(CurveKeyError) {
         try create(
             "\(directory)/\(name).pub", mode: 0o644,
             contents: "# ContactPoint CURVE public key: \(name)\npublic-key = \(pair.publicKey.z85)\n")
