@@ -34,3 +34,42 @@ struct DemoWorldSlowTests {
         }
     }
 }
+
+@Suite("Demo world cut short")
+struct DemoWorldInterruptedTests {
+    @Test("a start cut short after some accounts showed no credentials: the next start finishes the world and shows working ones for all")
+    func finishedOnNextStart() async throws {
+        // Given a world whose organisations and first account were made before the process died
+        let fixture = try await IdentityFixture.make()
+        let first = DemoWorld.practitioners[0]
+        let today = CalendarDate(unixTime: fixture.clock.upcoming)
+        let demo = fixture.store.acting(as: "demo-world")
+        for organisation in DemoWorld.organisations {
+            try await demo.createOrganisation(
+                Organisation(
+                    id: organisation.id, type: OrganisationType(rawValue: organisation.type)!, name: organisation.name,
+                    localAuthority: DemoWorld.localAuthority, isActive: true),
+                now: fixture.clock.now)
+        }
+        try await demo.createPractitioner(
+            Practitioner(
+                id: "p-cut-short", organisationID: first.organisationID, name: first.name, email: first.email, jobRole: first.jobRole,
+                roles: [.practitioner], status: .inactive,
+                vetting: Vetting(
+                    criminalRecordsCheckedOn: today, criminalRecordsReference: "demo", trainingCompletedOn: today, userAgreementAcceptedOn: today),
+                isLocked: false),
+            enrolmentCodeHash: "never shown", enrolmentExpiresAt: fixture.clock.now + 3600, now: fixture.clock.now)
+
+        // When the service starts again
+        let credentials = try #require(try await fixture.authenticator.createDemoWorld())
+
+        // Then every account has credentials that log in, the first one's too
+        #expect(credentials.map(\.email) == DemoWorld.practitioners.map(\.email))
+        let again = try #require(credentials.first { $0.email == first.email })
+        let secret = try #require(Base32.decode(again.totpSecret))
+        let session = try await fixture.authenticator.login(
+            email: again.email, password: again.password, code: OneTimePassword(secret: secret).code(at: fixture.clock.upcoming))
+        #expect(session.claims.sub == "p-cut-short")
+        #expect(try await fixture.authenticator.createDemoWorld() == nil)
+    }
+}

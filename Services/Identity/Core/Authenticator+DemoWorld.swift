@@ -13,14 +13,24 @@ extension Authenticator {
         var totpSecret: String
     }
 
-    /// Creates ``DemoWorld``'s organisations and enrolled accounts, unless they exist: the real
-    /// enrolment path (password policy, KDF, sealed TOTP secret), with a random password each.
-    /// Enrolment is proved with the previous step's code, so a login may use the current one.
+    /// Creates ``DemoWorld``'s organisations and enrolled accounts, unless every account is
+    /// there and enrolled: the real enrolment path (password policy, KDF, sealed TOTP secret), with
+    /// a random password each. Enrolment is proved with the previous step's code, so a login may use
+    /// the current one.
+    ///
+    /// The credentials are shown once, after the last account is enrolled. A start cut short
+    /// before then (a crash, a power cut) showed none, so the next start finishes the world and
+    /// gives every account new credentials: accounts made before are reset, not left unusable.
     func createDemoWorld() async throws -> [DemoCredential]? {
         let now = clock()
-        guard try await store.organisation(id: DemoWorld.organisations[0].id) == nil else { return nil }
+        var existing: [String: Practitioner] = [:]
+        for person in DemoWorld.practitioners {
+            existing[person.email] = try await store.loginRecord(email: person.email)?.practitioner
+        }
+        if existing.count == DemoWorld.practitioners.count, existing.values.allSatisfy({ $0.status == .active }) { return nil }
         let demo = store.acting(as: "demo-world")
         for organisation in DemoWorld.organisations {
+            guard try await store.organisation(id: organisation.id) == nil else { continue }
             try await demo.createOrganisation(
                 Organisation(
                     id: organisation.id, type: OrganisationType(rawValue: organisation.type)!, name: organisation.name,
@@ -33,15 +43,20 @@ extension Authenticator {
             var roles = Set(person.roles.compactMap(SystemRole.init(rawValue:)))
             roles.insert(.practitioner)
             let (code, hash) = Self.newEnrolmentCode()
-            try await demo.createPractitioner(
-                Practitioner(
-                    id: "p-" + Base32.encode(SecureRandom.bytes(10)).lowercased(), organisationID: person.organisationID, name: person.name,
-                    email: person.email, jobRole: person.jobRole, roles: roles, status: .inactive,
-                    vetting: Vetting(
-                        criminalRecordsCheckedOn: today, criminalRecordsReference: "demo-\(person.organisationID)", trainingCompletedOn: today,
-                        userAgreementAcceptedOn: today),
-                    isLocked: false),
-                enrolmentCodeHash: hash, enrolmentExpiresAt: now + policy.enrolmentValidity, now: now)
+            if let made = existing[person.email] {
+                try await demo.resetCredentials(
+                    practitionerID: made.id, enrolmentCodeHash: hash, enrolmentExpiresAt: now + policy.enrolmentValidity, now: now)
+            } else {
+                try await demo.createPractitioner(
+                    Practitioner(
+                        id: "p-" + Base32.encode(SecureRandom.bytes(10)).lowercased(), organisationID: person.organisationID, name: person.name,
+                        email: person.email, jobRole: person.jobRole, roles: roles, status: .inactive,
+                        vetting: Vetting(
+                            criminalRecordsCheckedOn: today, criminalRecordsReference: "demo-\(person.organisationID)", trainingCompletedOn: today,
+                            userAgreementAcceptedOn: today),
+                        isLocked: false),
+                    enrolmentCodeHash: hash, enrolmentExpiresAt: now + policy.enrolmentValidity, now: now)
+            }
             let password = "demo " + Base32.encode(SecureRandom.bytes(10)).lowercased()
             let uri = try await beginEnrolment(email: person.email, code: code, password: password)
             guard let secretText = URLComponents(string: uri)?.queryItems?.first(where: { $0.name == "secret" })?.value,
