@@ -55,4 +55,21 @@ struct DemoWorldChildrenTests {
         #expect(organisations.isSuperset(of: ["demo-school", "demo-gp"]))
         #expect(try await fixture.store.seedDemoWorld(children: 300, now: 1_795_000_000_000) == 0)
     }
+
+    @Test("a demo load cut short is finished on the next start with the children a whole load makes")
+    func finishedAfterCut() async throws {
+        let whole = try IndexFixture()
+        #expect(try await whole.store.seedDemoWorld(children: 300, now: 1_795_000_000_000) == 300)
+        // Given a load that stopped after its first 100 children, when the service starts again
+        let cut = try IndexFixture()
+        #expect(try await cut.store.seedDemoWorld(children: 100, now: 1_795_000_000_000) == 100)
+        #expect(try await cut.store.seedDemoWorld(children: 300, now: 1_795_000_000_000) == 200)
+        // Then it holds the same children, each once
+        let names = { (fixture: IndexFixture) in
+            try await fixture.store.writer.read { db in
+                try String.fetchAll(db, sql: "SELECT given_name || ' ' || family_name || ' ' || date_of_birth FROM child ORDER BY 1")
+            }
+        }
+        #expect(try await names(cut) == names(whole))
+    }
 }

@@ -6,19 +6,23 @@ import RecordFields
 
 extension IndexStore {
     /// Loads `count` synthetic children of ``DemoWorld``'s authority, involved with its
-    /// organisations, unless the index already holds children. Returns how many were loaded.
+    /// organisations, unless the index holds them already. Returns how many were loaded.
+    ///
+    /// They are loaded in batches of 1,000, each its own transaction; a load cut short (a crash, a
+    /// power cut) is finished on the next start: the generator is deterministic, so the children
+    /// already loaded are the first ones it makes.
     func seedDemoWorld(children count: Int, now: Int64) async throws -> Int {
-        guard try await writer.read({ db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM child LIMIT 1)") }) == 0 else {
-            return 0
-        }
+        let existing = try await writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM child") ?? 0 }
+        guard existing < count else { return 0 }
         var generator = PopulationGenerator.demoWorld(referenceDate: CalendarDay.today())
-        var loaded = 0
+        for _ in 0..<existing { _ = generator.next() }
+        var loaded = existing
         while loaded < count {
             let batch = (0..<min(1000, count - loaded)).map { _ in generator.next() }
             _ = try await putChildren(batch, asProcess: "demo-world", action: "load-demo-world", now: now)
             loaded += batch.count
         }
-        return loaded
+        return loaded - existing
     }
 }
 
