@@ -65,11 +65,16 @@ struct Search: AsyncParsableCommand {
             $0.localAuthority = localAuthority ?? ""
         }
         let found = try await withIndex(bus) { try await $0.searchChildren(request, metadata: metadata) }
-        if found.matches.isEmpty { print("no child matches") }
+        if found.matches.isEmpty, !found.moreMatches { print("no child matches") }
         for match in found.matches {
             print("\(match.childID)  \(String(match.score).leftPad(3))  \(match.givenName) \(match.familyName)  born \(match.dateOfBirth)  \(match.gender.name)  \(match.localAuthority) \(match.postcodeDistrict)")
         }
-        if found.moreMatches { print("more children match: add details to narrow the search") }
+        if found.moreMatches {
+            // Without matches, "more" means too many children fit to read them all, not none.
+            print(found.matches.isEmpty
+                ? "too many children fit to check them all: add details (a family name, fewer dates, a postcode)"
+                : "more children match: add details to narrow the search")
+        }
     }
 }
 

@@ -66,6 +66,35 @@ struct SearchTests {
         }
     }
 
+    @Test("a given name and a range of dates of any width find the child (no family name to look under: read by date of birth)")
+    func givenNameAndRange() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            let ids = try await fixture.put(Self.population, index)
+            for (from, to) in [("2013-09-01", "2013-09-30"), ("2013-01-01", "2013-12-31"), ("2008-01-01", "2018-12-31")] {
+                let found = try await index.searchChildren(
+                    Self.request { $0.givenName = "Oliver"; $0.bornFrom = from; $0.bornTo = to }, metadata: try fixture.session())
+                #expect(found.matches.first?.childID == ids[7], "\(from)–\(to): \(found.matches.map { "\($0.givenName) \($0.familyName)" })")
+            }
+        }
+    }
+
+    @Test("a range with more children born in it than a search reads says so, never that no child matches")
+    func unreadChildrenAreReported() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            _ = try await fixture.put(Self.population, index)
+            let query = try SearchQuery(
+                Self.request { $0.givenName = "Oliver"; $0.bornFrom = "2012-01-01"; $0.bornTo = "2016-12-31" }, today: "2026-12-02",
+                nicknames: .standard)
+            // Oliver (2013-09-30) is the second child born in the range: a scan of one does not read him
+            let (short, truncated) = try await fixture.store.search(query, birthScanLimit: 1)
+            #expect(short.isEmpty && truncated)
+            let (whole, complete) = try await fixture.store.search(query, birthScanLimit: 20)
+            #expect(whole.first?.candidate.names.first?.family == "Smith-Jones" && !complete)
+        }
+    }
+
     @Test("a result holds only what is needed to pick the child: name, birth date, gender, authority, postcode district")
     func minimalResult() async throws {
         let fixture = try IndexFixture()

@@ -20,15 +20,20 @@ extension IndexStore {
     /// The most children born in the queried days that a search reads by date alone.
     static let birthScanLimit = 20_000
 
-    /// The children a query may be about, ranked best first. First those filed under the sound
-    /// codes of its names (within its date-of-birth range); then, when the date of birth is
-    /// narrow and no child matched well (a name misspelt beyond its sound code, or no name at
-    /// all), the children born then, screened by name straight from the date-of-birth index.
-    func search(_ query: SearchQuery) async throws -> (ranked: [(candidate: Candidate, score: Int)], truncated: Bool) {
+    /// The children a query may be about, ranked best first, and whether more may fit than were
+    /// read (the caller must then narrow the search: it is never told "no child" of children
+    /// that were not read). First those filed under the sound codes of its names (within its
+    /// date-of-birth range); then, when no child matched well and the date of birth is narrow
+    /// (a name misspelt beyond its sound code) or there is no family name to look under (a given
+    /// name and a range of dates, or no name at all), the children born then, screened by name
+    /// straight from the date-of-birth index, at most `birthScanLimit` of them.
+    func search(
+        _ query: SearchQuery, birthScanLimit: Int = birthScanLimit
+    ) async throws -> (ranked: [(candidate: Candidate, score: Int)], truncated: Bool) {
         var (candidates, truncated) = try await candidatesByName(query)
         var ranked = query.rank(candidates)
-        if query.isBirthNarrow, (ranked.first?.score ?? 0) < SearchQuery.confidentScore {
-            let (born, more) = try await candidatesByBirth(query)
+        if query.isBirthNarrow || query.family == nil, (ranked.first?.score ?? 0) < SearchQuery.confidentScore {
+            let (born, more) = try await candidatesByBirth(query, limit: birthScanLimit)
             let known = Set(candidates.map(\.row))
             candidates += born.filter { !known.contains($0.row) }
             truncated = truncated || more
@@ -57,7 +62,7 @@ extension IndexStore {
         }
     }
 
-    private func candidatesByBirth(_ query: SearchQuery) async throws -> (candidates: [Candidate], truncated: Bool) {
+    private func candidatesByBirth(_ query: SearchQuery, limit: Int) async throws -> (candidates: [Candidate], truncated: Bool) {
         guard let (from, to) = query.birthRange else { return ([], false) }
         return try await lookups.read { db in
             // Read from the index alone (it holds the names), keeping only names that may match.
@@ -67,12 +72,14 @@ extension IndexStore {
                 sql += " AND local_authority = ?"
                 arguments += [authority]
             }
-            let found = try Self.decodeRows(db.cachedStatement(sql: sql + " LIMIT \(Self.birthScanLimit)"), arguments) { row in
+            let found = try Self.decodeRows(db.cachedStatement(sql: sql + " LIMIT ?"), arguments + [limit]) { row in
                 (row: row[0] as Int64, family: row[1] as String, given: row[2] as String)
             }
             let named = query.given != nil || query.family != nil
             let plausible = found.lazy.filter { !named || query.mayMatch(family: $0.family, given: $0.given) }.map(\.row)
-            return (try Self.candidates(Array(plausible.prefix(Self.candidateLimit)), db), !named && found.count > Self.candidateLimit)
+            // Children born in the range beyond the limit were not read, so may fit too.
+            let unread = found.count >= limit
+            return (try Self.candidates(Array(plausible.prefix(Self.candidateLimit)), db), unread || (!named && found.count > Self.candidateLimit))
         }
     }
 
