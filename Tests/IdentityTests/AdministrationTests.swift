@@ -142,6 +142,24 @@ struct AdministrationTests {
             }
             #expect(badField?.code == .invalidArgument)
             #expect(badField?.message.hasPrefix("email:") == true)
+
+            // A vetting check dated after today has not happened: it cannot count as current
+            let tomorrow = CalendarDate(unixTime: fixture.clock.upcoming + 86_400).description
+            let future = await #expect(throws: RPCError.self) {
+                try await administration.createPractitioner(
+                    .with {
+                        $0.organisationID = "org-1"
+                        $0.name = "Someone"
+                        $0.email = "someone@hillside.example"
+                        $0.jobRole = "Teacher"
+                        $0.vetting = .with {
+                            $0.criminalRecordsCheckedOn = tomorrow
+                            $0.criminalRecordsReference = "001234567890"
+                        }
+                    }, metadata: bearer(laAdmin))
+            }
+            #expect(future?.code == .invalidArgument)
+            #expect(future?.message.hasPrefix("vetting.criminal_records_checked_on: expected a date not after today") == true, "\(future?.message ?? "")")
         }
 
         let plain = try await IdentityFixture.make(roles: [.practitioner])

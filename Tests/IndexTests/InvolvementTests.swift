@@ -66,10 +66,14 @@ struct InvolvementTests {
             let before = try await (fixture.changeOutbox().count, fixture.auditOutbox().count)
             var bad = IndexFixture.involvement()
             bad.contact.telephone = "ring the office"
+            var beforeBirth = IndexFixture.involvement()
+            beforeBirth.startDate = "2015-03-31"
             let cases: [(Contactpoint_V1_RecordInvolvementRequest, RPCError.Code, String)] = [
                 (.with { $0.childID = "1234567890"; $0.involvement = IndexFixture.involvement() }, .invalidArgument, "child_id:"),
                 (.with { $0.childID = IndexFixture.unknownChild; $0.involvement = IndexFixture.involvement() }, .notFound, "child_id:"),
                 (.with { $0.childID = id; $0.involvement = bad }, .invalidArgument, "involvement.contact.telephone:"),
+                // Amelia was born on 2015-04-01
+                (.with { $0.childID = id; $0.involvement = beforeBirth }, .invalidArgument, "involvement.start_date:"),
             ]
             for (request, code, prefix) in cases {
                 let error = await #expect(throws: RPCError.self) { try await index.recordInvolvement(request, metadata: teacher) }

@@ -92,6 +92,13 @@ struct ValidationTests {
         involvement = IndexFixture.involvement(org: "org-1")
         involvement.contact.secureEmail = "nobody"
         #expect(rejection { _ = try RecordValidation.involvement(involvement, "involvement", today: "2026-11-26") } == "involvement.contact.secure_email")
+        // A feed's involvement may not start before the child was born
+        entry = IndexFixture.child("Amelia", "Smith", born: "2015-04-01")
+        entry.involvements = [IndexFixture.involvement(org: "org-1")]
+        entry.involvements[0].startDate = "2015-03-31"
+        #expect(rejection { _ = try RecordValidation.entries([entry], today: "2026-11-26") } == "children[0].involvements[0].start_date")
+        entry.involvements[0].startDate = "2015-04-01"
+        #expect(rejection { _ = try RecordValidation.entries([entry], today: "2026-11-26") } == nil)
     }
 }
 

@@ -91,7 +91,7 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
             id: "p-" + Base32.encode(SecureRandom.bytes(10)).lowercased(), organisationID: organisation.id,
             name: try Self.text(request.name, field: "name", maximum: 200), email: try Self.email(request.email),
             jobRole: try Self.text(request.jobRole, field: "job_role", maximum: 100), roles: roles, status: .inactive,
-            vetting: try Self.vetting(request.vetting), isLocked: false)
+            vetting: try Self.vetting(request.vetting, today: CalendarDate(unixTime: authenticator.clock())), isLocked: false)
         let (code, hash) = Authenticator.newEnrolmentCode()
         let now = authenticator.clock()
         do {
@@ -161,7 +161,7 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
         request: Contactpoint_V1_RecordVettingRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_AccountSummary {
         let account = try await administeredAccount(request.practitionerID)
-        try await store.recordVetting(practitionerID: account.id, vetting: try Self.vetting(request.vetting), now: authenticator.clock())
+        try await store.recordVetting(practitionerID: account.id, vetting: try Self.vetting(request.vetting, today: CalendarDate(unixTime: authenticator.clock())), now: authenticator.clock())
         return try await summary(of: account.id)
     }
 
@@ -252,10 +252,13 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
         return text
     }
 
-    private static func vetting(_ vetting: Contactpoint_V1_Vetting) throws -> Vetting {
+    /// The vetting stated for an account: dates of what has happened, so none is after `today`
+    /// (a check that has not happened yet would count as current).
+    private static func vetting(_ vetting: Contactpoint_V1_Vetting, today: CalendarDate) throws -> Vetting {
         func date(_ text: String, _ field: String) throws -> CalendarDate? {
             if text.isEmpty { return nil }
             guard let date = CalendarDate(text) else { throw invalid("vetting.\(field)", "a date as YYYY-MM-DD") }
+            guard date <= today else { throw invalid("vetting.\(field)", "a date not after today (\(today)): what has not happened yet cannot count") }
             return date
         }
         return Vetting(

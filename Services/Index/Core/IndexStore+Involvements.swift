@@ -14,6 +14,8 @@ extension IndexStore {
         return try await writer.write { db in
             let child = Int64(childID.digits)!
             guard let row = try Self.row(ofChild: child, db) else { throw IndexStoreError.noSuchChild(childID.digits) }
+            let bornOn = try String.fetchOne(db.cachedStatement(sql: "SELECT date_of_birth FROM child WHERE row = ?"), arguments: [row])
+            if let bornOn, involvement.startDate < bornOn { throw IndexStoreError.startBeforeBirth }
             let id = try Self.insertInvolvement(involvement, childRow: row, recordedBy: practitionerID, now: now, db)
             try Self.appendChange(
                 "involvement-recorded", childID: child, involvementID: id, organisationID: involvement.organisationID,

@@ -160,5 +160,6 @@ enum IndexStoreError: Error, Equatable {
     case notYourOrganisation
     case alreadyEnded(String)
     case endBeforeStart
+    case startBeforeBirth
     case notEmpty
 }

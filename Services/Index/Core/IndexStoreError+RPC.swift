@@ -6,6 +6,7 @@ extension IndexStoreError: RPCErrorConvertible {
         case .noSuchChild, .noSuchInvolvement: .notFound
         case .notYourOrganisation: .permissionDenied
         case .alreadyEnded, .endBeforeStart, .notEmpty: .failedPrecondition
+        case .startBeforeBirth: .invalidArgument
         }
     }
 
@@ -16,6 +17,7 @@ extension IndexStoreError: RPCErrorConvertible {
         case .notYourOrganisation: "only the organisation that recorded an involvement may change it"
         case .alreadyEnded(let id): "involvement \(id) has ended"
         case .endBeforeStart: "end_date: must not be before the involvement's start date"
+        case .startBeforeBirth: "involvement.start_date: must not be before the child was born"
         case .notEmpty: "an initial load is only for an empty index; load into this one without --initial"
         }
     }

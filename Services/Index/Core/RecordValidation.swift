@@ -21,7 +21,7 @@ enum RecordValidation {
             checked.child = try child(entry.child, "\(field).child", today: today)
             guard entry.involvements.count <= 20 else { throw V.invalid("\(field).involvements", "at most 20") }
             checked.involvements = try entry.involvements.enumerated().map { (i, involvement) throws(RPCError) in
-                try self.involvement(involvement, "\(field).involvements[\(i)]", today: today)
+                try self.involvement(involvement, "\(field).involvements[\(i)]", today: today, bornOn: checked.child.dateOfBirth)
             }
             valid.append(checked)
         }
@@ -78,8 +78,9 @@ enum RecordValidation {
         return valid
     }
 
+    /// An involvement as recorded or fed; with `bornOn` (`YYYY-MM-DD`), it may not start before it.
     static func involvement(
-        _ involvement: Contactpoint_V1_InvolvementDetails, _ field: String, today: String
+        _ involvement: Contactpoint_V1_InvolvementDetails, _ field: String, today: String, bornOn: String? = nil
     ) throws(RPCError) -> Contactpoint_V1_InvolvementDetails {
         var valid = involvement
         guard involvement.serviceType.code != nil else {
@@ -90,6 +91,7 @@ enum RecordValidation {
         guard involvement.hasContact else { throw V.invalid("\(field).contact", "the practitioner to contact is required") }
         valid.contact = try contact(involvement.contact, "\(field).contact")
         valid.startDate = involvement.startDate.isEmpty ? today : try V.pastDate(involvement.startDate, "\(field).start_date", today: today)
+        if let bornOn, valid.startDate < bornOn { throw V.invalid("\(field).start_date", "must not be before the child was born") }
         return valid
     }
 
