@@ -7,20 +7,10 @@ import SwiftProtobuf
 
 /// A feed file: length-delimited `contactpoint.v1.ChildEntry` messages (protobuf's delimited
 /// format: a varint length, then the message), as `contactpoint seed` writes and national feeds
-/// can be converted to.
+/// can be converted to. `FeedReader` reads one.
 enum FeedFile {
     static func write(_ entries: some Sequence<Contactpoint_V1_ChildEntry>, to stream: OutputStream) throws {
         for entry in entries { try BinaryDelimited.serialize(message: entry, to: stream) }
-    }
-
-    /// The next entry, or nil at the end of the file.
-    static func read(from stream: InputStream) throws -> Contactpoint_V1_ChildEntry? {
-        do {
-            return try BinaryDelimited.parse(messageType: Contactpoint_V1_ChildEntry.self, from: stream)
-        } catch let error as SwiftProtobufError where error.code == .binaryStreamDecodingError {
-            // The stream ended cleanly between two messages (a truncated message is another error).
-            return nil
-        }
     }
 }
 
@@ -81,10 +71,7 @@ struct Children: AsyncParsableCommand {
         }
 
         func run() async throws {
-            guard let stream = InputStream(fileAtPath: file) else { throw CLIError("cannot read \(file)") }
-            stream.open()
-            defer { stream.close() }
-            let feed = FeedReader(stream: stream, batchSize: batchSize)
+            let feed = try FeedReader.open(file, batchSize: batchSize)
             let start = LoadProgress(file: file)
             if let database {
                 var progress = start
@@ -94,11 +81,18 @@ struct Children: AsyncParsableCommand {
                     do { try await loader.beginInitialLoad() } catch let error as RPCError { throw CLIError(error.message) }
                 }
                 // While one batch is written, the next is read and validated.
-                var batch = try progress.checked(feed.next()) { try loader.validate($0, offset: progress.done) }
+                var batch = try progress.stopping { try progress.checked(feed.next()) { try loader.validate($0, offset: progress.done) } }
                 while !batch.isEmpty {
                     let writing = batch
                     async let stored = loader.store(writing)
-                    let next = try progress.checked(feed.next()) { try loader.validate($0, offset: progress.done + writing.count) }
+                    let next: [Contactpoint_V1_ChildEntry]
+                    do {
+                        next = try progress.checked(feed.next()) { try loader.validate($0, offset: progress.done + writing.count) }
+                    } catch {
+                        let loaded = try await stored
+                        progress.add(created: loaded.created, updated: loaded.updated)
+                        throw progress.stopped(by: error)
+                    }
                     let loaded = try await stored
                     progress.add(created: loaded.created, updated: loaded.updated)
                     batch = next
@@ -114,7 +108,7 @@ struct Children: AsyncParsableCommand {
                     var progress = start
                     var options = CallOptions.defaults
                     options.timeout = .seconds(60)
-                    while case let batch = try feed.next(), !batch.isEmpty {
+                    while case let batch = try progress.stopping({ try feed.next() }), !batch.isEmpty {
                         let result = try await progress.checked(batch) { batch in
                             try await index.putChildren(.with { $0.children = batch }, metadata: metadata, options: options)
                         }
@@ -147,6 +141,15 @@ struct LoadProgress: Sendable {
         }
     }
 
+    /// A feed that could not be read further (`FeedReader` says where), with how much is loaded.
+    func stopped(by error: any Error) -> CLIError {
+        CLIError("\(error); the \(done) children before it are loaded")
+    }
+
+    func stopping<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as CLIError where error.code == nil { throw stopped(by: error) }
+    }
+
     func checked<T>(_ batch: [Contactpoint_V1_ChildEntry], _ body: ([Contactpoint_V1_ChildEntry]) throws -> T) throws -> T {
         do {
             return try body(batch)
@@ -169,20 +172,86 @@ struct LoadProgress: Sendable {
     }
 }
 
-/// A feed file's stream in batches, read by one task at a time (the load loop).
+/// A feed file's stream in batches, read by one task at a time (the load loop). It counts the
+/// records and bytes it has read, so that a broken file is reported at the record and byte
+/// offset where it breaks.
 final class FeedReader: @unchecked Sendable {
     private let stream: InputStream
+    private let file: String
     private let batchSize: Int
+    /// Records read so far, and the byte offset of the next one.
+    private var records = 0
+    private var offset = 0
 
-    init(stream: InputStream, batchSize: Int) {
+    init(stream: InputStream, file: String, batchSize: Int) {
         self.stream = stream
+        self.file = file
         self.batchSize = batchSize
     }
+
+    /// Opens `file`, or says plainly that it is missing or unreadable.
+    static func open(_ file: String, batchSize: Int) throws -> FeedReader {
+        guard FileManager.default.fileExists(atPath: file) else { throw CLIError("no such file: \(file)") }
+        guard let stream = InputStream(fileAtPath: file), FileManager.default.isReadableFile(atPath: file) else {
+            throw CLIError("cannot read \(file)")
+        }
+        stream.open()
+        if stream.streamStatus == .error { throw CLIError("cannot read \(file): \(stream.streamError?.localizedDescription ?? "unknown error")") }
+        return FeedReader(stream: stream, file: file, batchSize: batchSize)
+    }
+
+    deinit { stream.close() }
 
     /// The next batch; empty at the end of the file.
     func next() throws -> [Contactpoint_V1_ChildEntry] {
         var batch: [Contactpoint_V1_ChildEntry] = []
-        while batch.count < batchSize, let entry = try FeedFile.read(from: stream) { batch.append(entry) }
+        while batch.count < batchSize, let entry = try nextEntry() { batch.append(entry) }
         return batch
+    }
+
+    /// The next length-delimited entry, or nil where the file ends between two.
+    private func nextEntry() throws -> Contactpoint_V1_ChildEntry? {
+        let start = offset
+        var length = 0
+        var shift = 0
+        while true {
+            guard let byte = try readBytes(1)?.first else {
+                if offset == start { return nil }
+                throw broken(at: start, "the file ends inside its length (truncated)")
+            }
+            length |= Int(byte & 0x7f) << shift
+            if byte & 0x80 == 0 { break }
+            shift += 7
+            guard shift < 35 else { throw broken(at: start, "its length is not a varint (not a feed file?)") }
+        }
+        guard length <= 1 << 20 else { throw broken(at: start, "it claims \(length) bytes, more than any child's record (not a feed file?)") }
+        guard let bytes = try readBytes(length), bytes.count == length else {
+            throw broken(at: start, "the file ends inside it (truncated): \(length) bytes expected")
+        }
+        do {
+            let entry = try Contactpoint_V1_ChildEntry(serializedBytes: bytes)
+            records += 1
+            return entry
+        } catch {
+            throw broken(at: start, "not a ChildEntry message (malformed protobuf)")
+        }
+    }
+
+    /// Up to `count` bytes; nil at the end of the file.
+    private func readBytes(_ count: Int) throws -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let read = bytes.withUnsafeMutableBufferPointer { stream.read($0.baseAddress! + filled, maxLength: count - filled) }
+            if read < 0 { throw CLIError("cannot read \(file) at byte \(offset + filled): \(stream.streamError?.localizedDescription ?? "read failed")") }
+            if read == 0 { break }
+            filled += read
+        }
+        offset += filled
+        return filled == 0 && count > 0 ? nil : Array(bytes.prefix(filled))
+    }
+
+    private func broken(at start: Int, _ what: String) -> CLIError {
+        CLIError("\(file): record \(records + 1), at byte offset \(start): \(what)")
     }
 }

@@ -36,4 +36,50 @@ struct CommandLineTests {
         try await echo.waitForOutput(containing: "echo-1: hello")
         #expect(await echo.exited() == 0, "a failed call makes the command exit non-zero: \(echo.text)")
     }
+
+    @Test("a feed that is missing or broken is reported by path, record and byte offset; the records before a break are loaded")
+    func brokenFeeds() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("feeds-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let load = { (feed: String) in
+            try RunningProcess(
+                "contactpoint", ["children", "load", feed, "--database", "\(directory)/index.sqlite", "--batch-size", "1"], name: "load")
+        }
+
+        let missing = try load("\(directory)/missing.feed")
+        #expect(await missing.exited() != 0)
+        #expect(missing.text.contains("no such file: \(directory)/missing.feed"), "\(missing.text)")
+        #expect(!missing.text.contains("NSError") && !missing.text.contains("CoreFoundation"), "\(missing.text)")
+
+        // Given a feed of three children cut short inside the third
+        let seed = try RunningProcess("contactpoint", ["seed", "--children", "3", "--output", "\(directory)/whole.feed"], name: "seed")
+        #expect(await seed.exited() == 0)
+        let whole = try Data(contentsOf: URL(fileURLWithPath: "\(directory)/whole.feed"))
+        try whole.dropLast(5).write(to: URL(fileURLWithPath: "\(directory)/cut.feed"))
+        let third = Self.offset(ofRecord: 2, in: whole)
+
+        let cut = try load("\(directory)/cut.feed")
+        #expect(await cut.exited() != 0)
+        #expect(cut.text.contains("record 3, at byte offset \(third): the file ends inside it (truncated)"), "\(cut.text)")
+        #expect(cut.text.contains("the 2 children before it are loaded"), "\(cut.text)")
+    }
+
+    /// Where record `index` (from 0) starts in a feed of length-delimited messages.
+    static func offset(ofRecord index: Int, in feed: Data) -> Int {
+        var offset = 0
+        for _ in 0..<index {
+            var length = 0
+            var shift = 0
+            while true {
+                let byte = feed[offset]
+                offset += 1
+                length |= Int(byte & 0x7f) << shift
+                if byte & 0x80 == 0 { break }
+                shift += 7
+            }
+            offset += length
+        }
+        return offset
+    }
 }
