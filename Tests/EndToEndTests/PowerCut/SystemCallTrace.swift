@@ -59,7 +59,8 @@ struct SystemCallTrace {
         let prefix = root.hasSuffix("/") ? root : root + "/"
         for line in data.split(separator: UInt8(ascii: "\n")) {
             var cursor = Cursor(line)
-            guard let thread = cursor.integer(), cursor.skip(" "), let time = cursor.timestamp(), cursor.skip(" ") else { continue }
+            // strace pads the thread id to five columns: `9485  1796….` as well as `16151 1796….`.
+            guard let thread = cursor.integer(), cursor.skipSpaces(), let time = cursor.timestamp(), cursor.skipSpaces() else { continue }
             var rest = cursor.remaining
             var start = time
             if rest.starts(with: Array("<... ".utf8)) {
@@ -290,6 +291,13 @@ private struct Cursor {
     mutating func timestamp() -> Int64? {
         guard let seconds = integer(), skip("."), let micros = integer() else { return nil }
         return Int64(seconds) * 1_000_000 + Int64(micros)
+    }
+
+    /// Skips one or more spaces; false if there is none.
+    mutating func skipSpaces() -> Bool {
+        let spaces = remaining.prefix { $0 == UInt8(ascii: " ") }.count
+        remaining = remaining.dropFirst(spaces)
+        return spaces > 0
     }
 
     mutating func skip(_ text: String) -> Bool {
