@@ -39,11 +39,20 @@ public final class BusClientTransport: ClientTransport {
         /// Retries UNAVAILABLE up to `attempts` times with jittered exponential backoff for the
         /// named services' methods — for idempotent services only.
         public mutating func retryUnavailable(services: [String], attempts: Int = 4) {
+            retryUnavailable(names: services.map { MethodConfig.Name(service: $0) }, attempts: attempts)
+        }
+
+        /// Retries UNAVAILABLE as ``retryUnavailable(services:attempts:)`` does, for the named
+        /// methods only: the idempotent ones of a service that also has others.
+        public mutating func retryUnavailable(methods: [MethodDescriptor], attempts: Int = 4) {
+            retryUnavailable(names: methods.map { MethodConfig.Name(service: $0.service.fullyQualifiedService, method: $0.method) }, attempts: attempts)
+        }
+
+        private mutating func retryUnavailable(names: [MethodConfig.Name], attempts: Int) {
             let policy = RetryPolicy(
                 maxAttempts: attempts, initialBackoff: .milliseconds(20), maxBackoff: .milliseconds(500),
                 backoffMultiplier: 2, retryableStatusCodes: [.unavailable])
-            serviceConfig.methodConfig.append(
-                MethodConfig(names: services.map { MethodConfig.Name(service: $0) }, executionPolicy: .retry(policy)))
+            serviceConfig.methodConfig.append(MethodConfig(names: names, executionPolicy: .retry(policy)))
         }
     }
 

@@ -3,7 +3,9 @@ import GRPCCore
 /// Finds the `MethodConfig` that applies to a method, the way gRPC service configs are read:
 /// an entry naming the method, else one naming its whole service, else the default entry.
 struct MethodConfigLookup: Sendable {
-    private var exact: [MethodDescriptor: MethodConfig] = [:]
+    /// By `service/method`: a generated descriptor (package and service apart) is not equal to one
+    /// made from the fully qualified name, though both name the same method.
+    private var exact: [String: MethodConfig] = [:]
     private var byService: [String: MethodConfig] = [:]
     private var fallback: MethodConfig?
 
@@ -15,13 +17,14 @@ struct MethodConfigLookup: Sendable {
                 } else if name.method.isEmpty {
                     byService[name.service] = config
                 } else {
-                    exact[MethodDescriptor(fullyQualifiedService: name.service, method: name.method)] = config
+                    exact["\(name.service)/\(name.method)"] = config
                 }
             }
         }
     }
 
     subscript(descriptor: MethodDescriptor) -> MethodConfig? {
-        exact[descriptor] ?? byService[descriptor.service.fullyQualifiedService] ?? fallback
+        exact["\(descriptor.service.fullyQualifiedService)/\(descriptor.method)"] ?? byService[descriptor.service.fullyQualifiedService]
+            ?? fallback
     }
 }

@@ -61,3 +61,32 @@ struct RetryTests {
     }
 }
 
+
+@Suite("Bus transport: retries of named methods", .timeLimit(.minutes(2)))
+struct MethodRetryTests {
+    /// Calls `Get` on a service that answers UNAVAILABLE to every other call; returns how many failed.
+    static func failures(retrying methods: [MethodDescriptor]) async throws -> Int {
+        try await InProcessBus.with(
+            services: [HalfUnavailableEchoService()], sessionsPerBroker: 2, configureClient: { $0.retryUnavailable(methods: methods) }
+        ) { client in
+            let echo = Contactpoint_V1_Echo.Client(wrapping: client)
+            var failed = 0
+            for call in 0..<10 {
+                do {
+                    _ = try await echo.get(.with { $0.text = "\(call)" })
+                } catch let error as RPCError where error.code == .unavailable {
+                    failed += 1
+                }
+            }
+            return failed
+        }
+    }
+
+    @Test("a method named for retry is retried after UNAVAILABLE; the service's other methods are not")
+    func onlyNamedMethodsRetried() async throws {
+        let retried = try await Self.failures(retrying: [Contactpoint_V1_Echo.Method.Get.descriptor])
+        #expect(retried == 0)
+        let other = try await Self.failures(retrying: [Contactpoint_V1_Echo.Method.Expand.descriptor])
+        #expect(other == 5)
+    }
+}
