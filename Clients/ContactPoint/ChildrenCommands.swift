@@ -168,7 +168,7 @@ struct LoadProgress: Sendable {
     var seconds: Double { (ContinuousClock.now - started) / .seconds(1) }
 
     func report() {
-        print("loaded \(done) children (\(created) new, \(updated) updated) in \(String(format: "%.1f", seconds)) s")
+        print("loaded \(done) \(done == 1 ? "child" : "children") (\(created) new, \(updated) updated) in \(String(format: "%.1f", seconds)) s")
     }
 }
 

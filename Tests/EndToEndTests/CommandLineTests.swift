@@ -37,7 +37,7 @@ struct CommandLineTests {
         #expect(await echo.exited() == 0, "a failed call makes the command exit non-zero: \(echo.text)")
     }
 
-    @Test("a feed that is missing or broken is reported by path, record and byte offset; the records before a break are loaded")
+    @Test("a feed that is missing or broken is reported by path, record and byte offset; the records before a break are loaded; a whole one loads")
     func brokenFeeds() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("feeds-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -63,6 +63,12 @@ struct CommandLineTests {
         #expect(await cut.exited() != 0)
         #expect(cut.text.contains("record 3, at byte offset \(third): the file ends inside it (truncated)"), "\(cut.text)")
         #expect(cut.text.contains("the 2 children before it are loaded"), "\(cut.text)")
+
+        // A whole feed of one child loads, and is counted in English
+        try whole.prefix(Self.offset(ofRecord: 1, in: whole)).write(to: URL(fileURLWithPath: "\(directory)/one.feed"))
+        let one = try RunningProcess("contactpoint", ["children", "load", "\(directory)/one.feed", "--database", "\(directory)/one.sqlite"], name: "load")
+        #expect(await one.exited() == 0, "\(one.text)")
+        #expect(one.text.contains("loaded 1 child (1 new, 0 updated)"), "\(one.text)")
     }
 
     /// Where record `index` (from 0) starts in a feed of length-delimited messages.
