@@ -31,10 +31,14 @@ public enum DurableFile {
     @discardableResult
     public static func create(_ bytes: [UInt8], at path: String, mode: mode_t = 0o600) throws(DurableFileError) -> Bool {
         let temporary = try writeTemporary(bytes, beside: path, mode: mode)
-        defer { unlink(temporary) }
-        guard link(temporary, path) == 0 else {
-            if errno == EEXIST { return false }
-            throw DurableFileError(path: path, operation: "link", errno: errno)
+        let linked = link(temporary, path) == 0
+        let linkError = errno
+        // Removed before the directory is synced, so that one sync makes the new name durable
+        // and leaves no temporary name behind after a cut.
+        unlink(temporary)
+        guard linked else {
+            if linkError == EEXIST { return false }
+            throw DurableFileError(path: path, operation: "link", errno: linkError)
         }
         try syncDirectory(containing: path)
         return true
