@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "Authentication", targets: ["Authentication"]),
         .library(name: "MerkleTree", targets: ["MerkleTree"]),
         .library(name: "Identifiers", targets: ["Identifiers"]),
+        .library(name: "Vocabulary", targets: ["Vocabulary"]),
         .library(name: "Audit", targets: ["Audit"]),
         .library(name: "Index", targets: ["Index"]),
         .library(name: "Consent", targets: ["Consent"]),
@@ -107,7 +108,7 @@ let package = Package(
         .target(
             name: "ServiceRuntime",
             dependencies: [
-                "Authentication", "BusTransport", "ContactPointAPI", "NamedThreads", "ZeroMQ",
+                "Authentication", "BusTransport", "ContactPointAPI", "Identifiers", "NamedThreads", "RecordFields", "Vocabulary", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -126,7 +127,7 @@ let package = Package(
         .target(
             name: "Authentication",
             dependencies: [
-                "SecurityPrimitives", "ContactPointAPI", "Identifiers",
+                "SecurityPrimitives", "ContactPointAPI", "Identifiers", "Vocabulary",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -134,6 +135,8 @@ let package = Package(
             path: "Shared/Authentication"
         ),
         .target(name: "Identifiers", path: "Shared/Identifiers"),
+        // Roles, audit actions and change kinds: the closed sets of words the services exchange.
+        .target(name: "Vocabulary", path: "Shared/Vocabulary"),
         .target(
             name: "ConsentClient",
             dependencies: [
@@ -154,7 +157,7 @@ let package = Package(
             dependencies: ["ContactPointAPI", "Identifiers", .product(name: "GRPCCore", package: "grpc-swift-2")],
             path: "Shared/RecordFields"
         ),
-        .target(name: "DemoWorld", path: "Shared/DemoWorld"),
+        .target(name: "DemoWorld", dependencies: ["Vocabulary"], path: "Shared/DemoWorld"),
         .target(name: "MerkleTree", dependencies: ["SecurityPrimitives"], path: "Shared/MerkleTree"),
         .target(name: "TerminalQRCode", dependencies: ["CQREncode"], path: "Shared/TerminalQRCode"),
         .target(
@@ -197,7 +200,7 @@ let package = Package(
         .target(
             name: "Identity",
             dependencies: [
-                "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI", "BusTransport", "DemoWorld", "Identifiers",
+                "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI", "BusTransport", "DemoWorld", "Identifiers", "Vocabulary",
                 "DurableFiles", "StoreSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -220,7 +223,7 @@ let package = Package(
         .target(
             name: "Audit",
             dependencies: [
-                "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI", "BusTransport", "MerkleTree", "Identifiers",
+                "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI", "BusTransport", "MerkleTree", "Identifiers", "Vocabulary",
                 "DurableFiles", "StoreSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -241,7 +244,7 @@ let package = Package(
         .target(
             name: "Index",
             dependencies: [
-                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "DemoWorld", "RecordFields", "StoreSupport", "ConsentClient",
+                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "DemoWorld", "RecordFields", "StoreSupport", "ConsentClient", "Vocabulary",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -265,7 +268,7 @@ let package = Package(
         .target(
             name: "Consent",
             dependencies: [
-                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "RecordFields", "StoreSupport",
+                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "RecordFields", "StoreSupport", "Vocabulary",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -286,7 +289,7 @@ let package = Package(
         .target(
             name: "Notification",
             dependencies: [
-                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "RecordFields", "StoreSupport", "ConsentClient",
+                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "RecordFields", "StoreSupport", "ConsentClient", "Vocabulary",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -367,7 +370,7 @@ let package = Package(
             name: "IdentityTests",
             dependencies: [
                 "TestSupport",
-                "Identity", "DemoWorld", "Authentication", "SecurityPrimitives", "ContactPointAPI",
+                "Identity", "DemoWorld", "Authentication", "SecurityPrimitives", "ContactPointAPI", "Vocabulary",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
@@ -377,7 +380,7 @@ let package = Package(
         .testTarget(
             name: "AuditTests",
             dependencies: [
-                "Audit", "Authentication", "SecurityPrimitives", "ContactPointAPI", "MerkleTree", "Identifiers", "TestSupport",
+                "Audit", "Authentication", "SecurityPrimitives", "ContactPointAPI", "MerkleTree", "Identifiers", "TestSupport", "Vocabulary",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),

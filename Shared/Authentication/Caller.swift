@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import Identifiers
 import SecurityPrimitives
+public import Vocabulary
 
 /// The practitioner on whose behalf a call is made, as the session token proves: set by
 /// ``AuthenticationInterceptor`` for the handler of every authenticated call. Authorization
@@ -22,7 +23,9 @@ public struct Caller: Sendable, Equatable {
     public var organisationID: String { claims.org }
     public var localAuthority: String { claims.la }
 
-    public func hasRole(_ role: String) -> Bool { claims.roles.contains(role) }
+    public func hasRole(_ role: Role) -> Bool { claims.roles.contains(role.name) }
+
+    public func hasAnyRole(_ roles: Set<Role>) -> Bool { roles.contains { hasRole($0) } }
 
     /// Whether the caller entered a TOTP code within `window` before `now` (step-up).
     public func hasSteppedUp(within window: Duration = .seconds(300), now: Int64) -> Bool {
@@ -53,19 +56,19 @@ extension Caller {
 }
 
 extension Caller {
-    /// An audit event of this caller's call to `service`: a new event id, the time, the actor and
-    /// whether they had stepped up within `stepUpWindow`. The caller adds what was done to what.
+    /// An audit event of this caller's `action`: a new event id, the time, the actor and whether
+    /// they had stepped up within `stepUpWindow`. The caller adds what was done to what.
     public func auditEvent(
-        service: String, action: String, category: Contactpoint_V1_AuditCategory, outcome: Contactpoint_V1_AuditOutcome = .permitted,
+        _ action: AuditAction, category: Contactpoint_V1_AuditCategory, outcome: Contactpoint_V1_AuditOutcome = .permitted,
         nowMilliseconds now: Int64, stepUpWindow: Duration = .seconds(300)
     ) -> Contactpoint_V1_AuditEvent {
         .with {
             $0.eventID = EventID.make()
             $0.occurredAtMs = now
-            $0.action = "\(service)/\(action)"
+            $0.action = action.description
             $0.category = category
             $0.actor = auditActor
-            $0.service = service
+            $0.service = action.service
             $0.outcome = outcome
             $0.steppedUp = hasSteppedUp(within: stepUpWindow, now: now / 1000)
         }

@@ -1,3 +1,5 @@
+public import Vocabulary
+
 /// The small world `contactpoint up --demo` creates for a new user to explore: one local
 /// authority with a school, a GP practice, children's social care, a youth offending team and a
 /// voluntary service, a practitioner in each (and a local-authority administrator and an
@@ -19,7 +21,7 @@ public enum DemoWorld {
         public var name: String
         public var email: String
         public var jobRole: String
-        public var roles: [String]
+        public var roles: [Role]
         public var organisationID: String
     }
 
@@ -35,12 +37,12 @@ public enum DemoWorld {
         Practitioner(name: "Sam Carter", email: "sam@hillside.demo", jobRole: "Designated safeguarding lead", roles: [], organisationID: "demo-school"),
         Practitioner(name: "Asha Patel", email: "asha@riverside.demo", jobRole: "GP", roles: [], organisationID: "demo-gp"),
         Practitioner(
-            name: "Jo Morgan", email: "jo@socialcare.demo", jobRole: "Social worker", roles: ["named-person"], organisationID: "demo-social-care"),
+            name: "Jo Morgan", email: "jo@socialcare.demo", jobRole: "Social worker", roles: [.namedPerson], organisationID: "demo-social-care"),
         Practitioner(name: "Lee Evans", email: "lee@yot.demo", jobRole: "Case manager", roles: [], organisationID: "demo-yot"),
         Practitioner(name: "Ruth Okafor", email: "ruth@familyaction.demo", jobRole: "Family support worker", roles: [], organisationID: "demo-voluntary"),
         Practitioner(
-            name: "Priya Shah", email: "priya@socialcare.demo", jobRole: "ContactPoint administrator", roles: ["la-administrator"],
+            name: "Priya Shah", email: "priya@socialcare.demo", jobRole: "ContactPoint administrator", roles: [.localAuthorityAdministrator],
             organisationID: "demo-social-care"),
-        Practitioner(name: "Ada Brooks", email: "ada@socialcare.demo", jobRole: "Auditor", roles: ["auditor"], organisationID: "demo-social-care"),
+        Practitioner(name: "Ada Brooks", email: "ada@socialcare.demo", jobRole: "Auditor", roles: [.auditor], organisationID: "demo-social-care"),
     ]
 }

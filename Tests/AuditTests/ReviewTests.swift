@@ -82,6 +82,9 @@ struct ReviewTests {
             })
             let practitioner = await #expect(throws: RPCError.self) { try await audit.listReviewItems(.init(), metadata: try fixture.session()) }
             #expect(practitioner?.code == .permissionDenied)
+            let refusals = try await audit.queryEvents(.with { $0.practitionerID = "p-1" }, metadata: try fixture.auditor).events.map(\.event)
+                .filter { $0.action == "audit/list-review-items" }
+            #expect(refusals.map(\.outcome) == [.denied], "the practitioner's refused review is itself in the log")
             let administrator = try fixture.session("la-admin", roles: ["la-administrator"], la: "E08000025")
             let items = try await audit.listReviewItems(.init(), metadata: administrator).items
             #expect(items.map(\.practitionerID) == ["p-2"])

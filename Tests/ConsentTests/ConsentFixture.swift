@@ -59,14 +59,16 @@ final class ConsentFixture: Sendable {
         checkers: Set<String> = [ConsentFixture.peer], _ body: @Sendable (Contactpoint_V1_Consent.Client<InProcessTransport.Client>) async throws -> T
     ) async throws -> T {
         let now = now
+        let disclosures = store.accessEventCommitter(name: "test-disclose")
         let service = ConsentRPCService(
-            store: store, standings: Standings(children: children), checkers: checkers, involvementRecorders: checkers, clock: { now.value })
+            store: store, disclosures: disclosures, standings: Standings(children: children), checkers: checkers, involvementRecorders: checkers, clock: { now.value })
         let transport = InProcessTransport()
         let server = GRPCServer(
             transport: transport.server, services: [service],
             interceptors: [AuthenticationInterceptor(verifier: sessions.verifier, publicMethods: ConsentRPCService.publicMethods)])
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
+            group.addTask { await disclosures.run() }
             defer {
                 server.beginGracefulShutdown()
                 group.cancelAll()

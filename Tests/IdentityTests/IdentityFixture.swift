@@ -4,6 +4,7 @@ import Foundation
 import SecurityPrimitives
 import Synchronization
 import TestSupport
+import Vocabulary
 
 /// A clock tests move by hand.
 final class TestClock: Sendable {
@@ -38,7 +39,7 @@ struct IdentityFixture {
     let totpSecret = SecureRandom.bytes(20)
 
     static func make(
-        clock: TestClock = TestClock(), vetting: Vetting? = nil, roles: Set<SystemRole> = [.practitioner]
+        clock: TestClock = TestClock(), vetting: Vetting? = nil, roles: Set<Role> = [.practitioner]
     ) async throws -> IdentityFixture {
         let temporaryDirectory = try TemporaryDirectory(prefix: "identity")
         let store = try IdentityStore.open(path: "\(temporaryDirectory.path)/identity.sqlite")

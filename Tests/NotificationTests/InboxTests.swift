@@ -35,6 +35,20 @@ struct InboxTests {
         }
     }
 
+    @Test("alerts are for practitioners and named persons: anyone else is refused, and the refusal is audited")
+    func practitionersOnly() async throws {
+        let fixture = try NotificationFixture()
+        try await fixture.run { notification in
+            let administrator = try fixture.session("la-admin", org: "org-la", roles: ["la-administrator"])
+            let error = await #expect(throws: RPCError.self) { try await notification.listAlerts(.init(), metadata: administrator) }
+            #expect(error?.code == .permissionDenied)
+            let audit = try await fixture.auditOutbox()
+            #expect(audit.map(\.action) == ["notification/list-alerts"])
+            #expect(audit.first?.outcome == .denied && audit.first?.outcomeReason == "not-authorized")
+            #expect(audit.first?.actor.practitionerID == "la-admin")
+        }
+    }
+
     @Test("an agency gateway reads and moves on its own organisation's alerts only; an unknown principal without a session nothing")
     func gateways() async throws {
         let fixture = try NotificationFixture()

@@ -59,7 +59,7 @@ final class NotificationFixture: Sendable {
         _ body: @Sendable (Contactpoint_V1_Notification.Client<InProcessTransport.Client>) async throws -> T
     ) async throws -> T {
         let now = now
-        let reads = store.readCommitter()
+        let reads = store.accessEventCommitter(name: "test-reads", maximumBatch: 1024)
         let service = NotificationRPCService(
             store: store, reads: reads, consent: Consent(allowed: consent, down: consentDown), hub: hub, feeders: feeders, noticeFeeders: noticeFeeders,
             gateways: gateways,

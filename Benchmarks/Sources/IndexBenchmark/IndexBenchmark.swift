@@ -225,7 +225,7 @@ enum IndexOnBus {
             authorization: sessions.practitioner[stringValues: "authorization"].first(where: { _ in true }) ?? "")
 
         let store = try IndexStore.open(path: database)
-        let disclosures = store.disclosureCommitter()
+        let disclosures = store.accessEventCommitter(name: "index-disclose")
         let service = IndexRPCService(store: store, disclosures: disclosures, consent: NoConsentService(), clock: { Int64(Date().timeIntervalSince1970 * 1000) })
         var serverConfig = BusServerTransport.Config(brokers: [bus.address], keyPair: bus.serverKeys)
         serverConfig.sessionsPerBroker = 64

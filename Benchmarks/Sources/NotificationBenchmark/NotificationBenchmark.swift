@@ -56,10 +56,10 @@ struct NotificationBenchmark {
 
         let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
         let indexStore = try IndexStore.open(path: "\(directory)/index.sqlite")
-        let disclosures = indexStore.disclosureCommitter()
+        let disclosures = indexStore.accessEventCommitter(name: "index-disclose")
         let index = IndexRPCService(store: indexStore, disclosures: disclosures, consent: NoConsentService(), clock: clock)
         let notificationStore = try NotificationStore.open(path: "\(directory)/notification.sqlite")
-        let reads = notificationStore.readCommitter()
+        let reads = notificationStore.accessEventCommitter(name: "notify-reads", maximumBatch: 1024)
         let hub = AlertHub(capacity: agencies + 8)
         let notification = NotificationRPCService(
             store: notificationStore, reads: reads, consent: NoConsentService(), hub: hub, feeders: ["index"], gateways: [:],

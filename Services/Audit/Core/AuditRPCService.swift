@@ -4,6 +4,8 @@ import Foundation
 import GRPCCore
 import Identifiers
 import MerkleTree
+import ServiceRuntime
+import Vocabulary
 
 /// The audit service's RPCs. Append is for the services listed as senders (authorized on the
 /// bus principal the broker authenticated); everything else needs a session, and review needs
@@ -16,6 +18,27 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
     let instance: String
     /// Suspends a practitioner's account in the identity service, on the current caller's behalf.
     let suspendAccount: @Sendable (_ practitionerID: String) async throws -> Void
+    /// Review actions, logged straight into the log (its group commit) before their results are given.
+    let access: AccessAudit
+
+    init(log: AuditLog, senders: Set<String>, instance: String, suspendAccount: @escaping @Sendable (_ practitionerID: String) async throws -> Void) {
+        self.log = log
+        self.senders = senders
+        self.instance = instance
+        self.suspendAccount = suspendAccount
+        self.access = AccessAudit(roles: Self.roles, instance: instance, clock: log.clock) { event in
+            _ = try await log.append([event], sender: instance)
+        }
+    }
+
+    /// Review needs the auditor role, or local-authority administrator for their own authority's events (``reviewer(_:)``).
+    static let roles: [AuditAction: Set<Role>] = {
+        let reviewers: Set<Role> = [.auditor, .localAuthorityAdministrator]
+        return [
+            .queryEvents: reviewers, .listReviewItems: reviewers, .openReviewItem: reviewers, .recordReviewOutcome: reviewers,
+            .subjectAccess: reviewers,
+        ]
+    }()
 
     static let publicMethods: Set<String> = [Contactpoint_V1_Audit.Method.Append.descriptor.fullyQualifiedMethod]
 
@@ -96,7 +119,7 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
     // MARK: Review
 
     func queryEvents(request: Contactpoint_V1_QueryEventsRequest, context: ServerContext) async throws -> Contactpoint_V1_QueryEventsResponse {
-        let (caller, scope) = try Self.reviewer()
+        let (caller, scope) = try await reviewer(.queryEvents)
         if !request.childID.isEmpty, ContactPointID(request.childID) == nil {
             throw RPCError(code: .invalidArgument, message: "child_id: expected a ContactPoint ID (10 digits with a valid check digit)")
         }
@@ -115,7 +138,7 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
             filter.beforeLeaf = leaf
         }
         let events = try await store.events(matching: filter)
-        try await logReview(caller, action: "query-events", childIDs: request.childID.nonEmpty.map { [$0] } ?? [], subject: request.practitionerID)
+        try await logReview(caller, .queryEvents, childIDs: request.childID.nonEmpty.map { [$0] } ?? [], subject: request.practitionerID)
         return .with {
             $0.events = events
             if events.count == filter.limit, let last = events.last { $0.nextPageToken = String(last.leafIndex) }
@@ -125,7 +148,7 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
     func listReviewItems(
         request: Contactpoint_V1_ListReviewItemsRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_ListReviewItemsResponse {
-        let (caller, scope) = try Self.reviewer()
+        let (caller, scope) = try await reviewer(.listReviewItems)
         guard request.pageSize <= 500 else { throw RPCError(code: .invalidArgument, message: "page_size: at most 500") }
         let limit = request.pageSize == 0 ? 100 : Int(request.pageSize)
         var before: Int64?
@@ -133,7 +156,7 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
             guard let row = Int64(request.pageToken) else { throw RPCError(code: .invalidArgument, message: "page_token: not one this service gave") }
             before = row
         }
-        try await logReview(caller, action: "list-review-items")
+        try await logReview(caller, .listReviewItems)
         let items = try await store.reviewItems(status: request.status, highPriorityOnly: request.highPriorityOnly, scope: scope, beforeRow: before, limit: limit)
         return .with {
             $0.items = items.map(\.item)
@@ -142,8 +165,8 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
     }
 
     func openReviewItem(request: Contactpoint_V1_OpenReviewItemRequest, context: ServerContext) async throws -> Contactpoint_V1_ReviewItemDetail {
-        let (caller, scope) = try Self.reviewer()
-        try await logReview(caller, action: "open-review-item", subject: request.itemID)
+        let (caller, scope) = try await reviewer(.openReviewItem)
+        try await logReview(caller, .openReviewItem, subject: request.itemID)
         do {
             return try await store.openReviewItem(id: request.itemID, reviewer: caller.practitionerID, scope: scope, now: log.clock())
         } catch AuditStoreError.noSuchReviewItem {
@@ -154,7 +177,7 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
     func recordReviewOutcome(
         request: Contactpoint_V1_RecordReviewOutcomeRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_ReviewItem {
-        let (caller, scope) = try Self.reviewer()
+        let (caller, scope) = try await reviewer(.recordReviewOutcome)
         switch request.outcome {
         case .noConcern, .adviceGiven, .referredForDisciplinaryAction, .accountSuspended: break
         default:
@@ -171,7 +194,7 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
                 }
                 try await suspendAccount(item.practitionerID)
             }
-            try await logReview(caller, action: "record-review-outcome", subject: item.itemID, reason: request.outcome)
+            try await logReview(caller, .recordReviewOutcome, subject: item.itemID, reason: request.outcome)
             return try await store.closeReviewItem(
                 id: item.itemID, outcome: request.outcome, reviewer: caller.practitionerID, scope: scope, now: log.clock())
         } catch AuditStoreError.noSuchReviewItem {
@@ -182,11 +205,11 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
     }
 
     func subjectAccess(request: Contactpoint_V1_SubjectAccessRequest, context: ServerContext) async throws -> Contactpoint_V1_SubjectAccessReport {
-        let (caller, scope) = try Self.reviewer()
+        let (caller, scope) = try await reviewer(.subjectAccess)
         guard ContactPointID(request.childID) != nil else {
             throw RPCError(code: .invalidArgument, message: "child_id: expected a ContactPoint ID (10 digits with a valid check digit)")
         }
-        try await logReview(caller, action: "subject-access", childIDs: [request.childID])
+        try await logReview(caller, .subjectAccess, childIDs: [request.childID])
         let events = try await store.disclosures(ofChild: request.childID)
             .filter { scope == nil || $0.access.childLocalAuthority == scope || $0.actor.localAuthority == scope }
         return .with {
@@ -209,36 +232,25 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
 
     // MARK: Helpers
 
-    /// The caller and the local authority they may review (`nil`: all, for an auditor).
-    private static func reviewer() throws -> (Caller, String?) {
+    /// The caller and the local authority they may review (`nil`: all, for an auditor); a
+    /// refusal is audited.
+    private func reviewer(_ action: AuditAction) async throws -> (Caller, String?) {
         let caller = try Caller.required()
-        if caller.hasRole("auditor") { return (caller, nil) }
-        if caller.hasRole("la-administrator") { return (caller, caller.localAuthority) }
-        throw RPCError(code: .permissionDenied, message: "reviewing the audit trail needs the auditor or local-authority administrator role")
+        try await access.authorize(caller, action)
+        return (caller, caller.hasRole(.auditor) ? nil : caller.localAuthority)
     }
 
     /// Logs a review action before its result is given (after reading it, so that a query does
     /// not find itself): if it cannot be logged, nothing is shown.
     private func logReview(
-        _ caller: Caller, action: String, childIDs: [String] = [], subject: String = "",
-        reason: Contactpoint_V1_ReviewOutcome = .unspecified
+        _ caller: Caller, _ action: AuditAction, childIDs: [String] = [], subject: String = "", reason: Contactpoint_V1_ReviewOutcome = .unspecified
     ) async throws {
-        let now = log.clock()
-        let event = Contactpoint_V1_AuditEvent.with {
-            $0.eventID = EventID.make()
-            $0.occurredAtMs = now
-            $0.action = "audit/\(action)"
-            $0.category = .review
-            $0.actor = caller.auditActor
-            $0.service = "audit"
-            $0.instance = instance
-            $0.childIds = childIDs
-            $0.subjectID = subject
-            $0.outcome = .permitted
-            if let code = Self.outcomeCodes[reason] { $0.outcomeReason = code }
-            $0.steppedUp = caller.hasSteppedUp(now: now / 1000)
-        }
-        _ = try await appendOrUnavailable([event], sender: instance)
+        try await access.record(
+            access.event(caller, action, category: .review) {
+                $0.childIds = childIDs
+                $0.subjectID = subject
+                if let code = Self.outcomeCodes[reason] { $0.outcomeReason = code }
+            })
     }
 
     private func appendOrUnavailable(_ events: [Contactpoint_V1_AuditEvent], sender: String) async throws -> [AuditStore.Receipt] {

@@ -3,12 +3,16 @@ public import ContactPointAPI
 import Foundation
 public import GRPCCore
 import RecordFields
+public import ServiceRuntime
+import Vocabulary
 
 /// The consent service's RPCs. Authorization is on the originating practitioner, deny by
-/// default, and a refusal is itself an audit event. Every change is written with its audit and
-/// change events in one transaction; a read is audited before anything is returned.
+/// default, and a refusal is itself an audit event (``AccessAudit``). Every change is written with
+/// its audit and change events in one transaction; a read is audited (group-committed) before
+/// anything is returned.
 public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
     let store: ConsentStore
+    let access: AccessAudit
     let standings: any ChildStandings
     /// The bus principals that may ask for decisions (CheckConsent): the index's, the notification service's.
     let checkers: Set<String>
@@ -17,11 +21,13 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
     /// Unix milliseconds now.
     let clock: @Sendable () -> Int64
 
+    /// - Parameter disclosures: from ``AuditEventStore/accessEventCommitter(name:maximumBatch:)``, run as a companion service.
     public init(
-        store: ConsentStore, standings: any ChildStandings, checkers: Set<String>, involvementRecorders: Set<String>,
-        clock: @escaping @Sendable () -> Int64
+        store: ConsentStore, disclosures: GroupCommitter<Contactpoint_V1_AuditEvent, Void>, standings: any ChildStandings,
+        checkers: Set<String>, involvementRecorders: Set<String>, clock: @escaping @Sendable () -> Int64
     ) {
         self.store = store
+        self.access = AccessAudit(roles: Self.roles, committer: disclosures, clock: clock)
         self.standings = standings
         self.checkers = checkers
         self.involvementRecorders = involvementRecorders
@@ -30,8 +36,14 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
 
     /// The methods called without a session (authorized on the bus principal instead).
     public static let publicMethods: Set<String> = [Contactpoint_V1_Consent.Method.CheckConsent.descriptor.fullyQualifiedMethod]
-    /// Who may record and read consents, given their standing with the child.
-    static let consentRoles: Set<String> = ["practitioner", "named-person", "la-administrator"]
+    /// Who may do what; the handlers add the caller's standing with the child (``authorize(_:forChild:_:reason:)``).
+    static let roles: [AuditAction: Set<Role>] = {
+        let consent: Set<Role> = [.practitioner, .namedPerson, .localAuthorityAdministrator]
+        return [
+            .recordConsent: consent, .withdrawConsent: consent, .listConsents: consent,
+            .recordOverride: [.namedPerson], .withdrawOverride: [.namedPerson],
+        ]
+    }()
     /// The most service types one CheckConsent asks about.
     static let maximumChecks = 32
 
@@ -49,15 +61,15 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
                 throw RPCError(code: .permissionDenied, message: "with_involvement: only the index records a consent with an involvement")
             }
             guard consent.scope.count == 1 else { throw FieldValidation.invalid("scope", "the one service type of the involvement") }
-            guard caller.hasRole("practitioner") || caller.hasRole("named-person") else {
-                try await refuse(caller, action: "record-consent", "only practitioners record their service's involvement", childID: consent.childID)
+            guard caller.hasAnyRole([.practitioner, .namedPerson]) else {
+                try await access.refuse(caller, .recordConsent, "only practitioners record their service's involvement", childID: consent.childID)
             }
             _ = try await standing(ofChild: consent.childID, for: caller)
         } else {
-            try await authorize(caller, forChild: consent.childID, action: "record-consent")
+            try await authorize(caller, forChild: consent.childID, .recordConsent)
         }
         return try await store.record(
-            consent, by: actor(caller), now: clock(), today: today, audit: event(caller, action: "record-consent", category: .change))
+            consent, by: actor(caller), now: clock(), today: today, audit: access.event(caller, .recordConsent, category: .change))
     }
 
     public func recordOverride(request: Contactpoint_V1_RecordOverrideRequest, context: ServerContext) async throws -> Contactpoint_V1_ConsentRecord {
@@ -65,17 +77,17 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
         let today = today
         let override = try ConsentValidation.override(request, today: today)
         let refusal: String? =
-            if !caller.hasRole("named-person") { "a consent override needs the named-person role" }
-            else if !caller.hasSteppedUp(now: clock() / 1000) {
+            if !caller.hasRole(.namedPerson) { "a consent override needs the named-person role" }
+            else if !access.hasSteppedUp(caller) {
                 "a consent override needs a TOTP code entered within the last 5 minutes: run `contactpoint step-up`"
             } else { nil }
         if let refusal {
-            try await refuse(caller, action: "record-override", refusal, childID: override.childID, isOverride: true)
+            try await access.refuse(caller, .recordOverride, refusal, childID: override.childID) { $0.override = .consent }
         }
         _ = try await standing(ofChild: override.childID, for: caller)
         return try await store.record(
             override, by: actor(caller), now: clock(), today: today,
-            audit: event(caller, action: "record-override", category: .change) {
+            audit: access.event(caller, .recordOverride, category: .change) {
                 $0.override = .consent
                 $0.outcomeReason = override.justification.code!
             })
@@ -88,17 +100,15 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
         guard let existing = try await store.consent(id: id, today: today) else {
             throw RPCError(code: .notFound, message: "consent_id: no consent or override \(id)")
         }
-        let action = existing.kind == .override ? "withdraw-override" : "withdraw-consent"
         if existing.kind == .override {
-            guard caller.hasRole("named-person") else {
-                try await refuse(caller, action: action, "only a named person ends an override", childID: existing.childID)
-            }
+            try await access.authorize(caller, .withdrawOverride, childID: existing.childID)
         } else {
-            try await authorize(caller, forChild: existing.childID, action: action)
+            try await authorize(caller, forChild: existing.childID, .withdrawConsent)
         }
+        let action: AuditAction = existing.kind == .override ? .withdrawOverride : .withdrawConsent
         do {
             return try await store.withdraw(
-                id: id, by: actor(caller), now: clock(), today: today, audit: event(caller, action: action, category: .change))
+                id: id, by: actor(caller), now: clock(), today: today, audit: access.event(caller, action, category: .change))
         } catch ConsentStoreError.alreadyWithdrawn {
             throw RPCError(code: .failedPrecondition, message: "consent_id: \(id) was already withdrawn")
         }
@@ -126,10 +136,10 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
         let caller = try Caller.required()
         let reason = try FieldValidation.reason(request.reason, hasReason: request.hasReason)
         let childID = try FieldValidation.childID(request.childID, "child_id").digits
-        try await authorize(caller, forChild: childID, action: "list-consents", reason: reason)
+        try await authorize(caller, forChild: childID, .listConsents, reason: reason)
         let consents = try await store.consents(ofChild: childID, today: today)
-        try await recordAudit(
-            event(caller, action: "list-consents", category: .disclosure, reason: reason) {
+        try await access.record(
+            access.event(caller, .listConsents, category: .disclosure, reason: reason) {
                 $0.childIds = [childID]
                 $0.disclosedFields = consents.isEmpty ? [] : ["consents"]
             })
@@ -140,15 +150,17 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
 
     /// Allows practitioners of an organisation actively involved with the child, named persons, and
     /// local-authority administrators of the child's authority; NOT_FOUND for a child not on the index.
-    private func authorize(_ caller: Caller, forChild childID: String, action: String, reason: Contactpoint_V1_AccessReason? = nil) async throws {
-        let refusal = "only practitioners of an organisation involved with the child, named persons and the child's local-authority administrators record or read consents"
-        guard !Self.consentRoles.isDisjoint(with: caller.claims.roles) else {
-            try await refuse(caller, action: action, refusal, childID: childID, reason: reason)
-        }
+    private func authorize(_ caller: Caller, forChild childID: String, _ action: AuditAction, reason: Contactpoint_V1_AccessReason? = nil) async throws {
+        try await access.authorize(caller, action, reason: reason, childID: childID)
         let standing = try await standing(ofChild: childID, for: caller)
-        let administers = caller.hasRole("la-administrator") && standing.localAuthority == caller.localAuthority
-        let involved = caller.hasRole("practitioner") && standing.organisationInvolved
-        guard caller.hasRole("named-person") || administers || involved else { try await refuse(caller, action: action, refusal, childID: childID, reason: reason) }
+        let administers = caller.hasRole(.localAuthorityAdministrator) && standing.localAuthority == caller.localAuthority
+        let involved = caller.hasRole(.practitioner) && standing.organisationInvolved
+        guard caller.hasRole(.namedPerson) || administers || involved else {
+            try await access.refuse(
+                caller, action,
+                "only practitioners of an organisation involved with the child, named persons and the child's local-authority administrators record or read consents",
+                reason: reason, childID: childID)
+        }
     }
 
     private func standing(ofChild childID: String, for caller: Caller) async throws -> Contactpoint_V1_ChildStandingResponse {
@@ -162,43 +174,7 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
         return standing
     }
 
-    /// Records a refusal in the audit trail, then refuses with PERMISSION_DENIED.
-    private func refuse(
-        _ caller: Caller, action: String, _ message: String, childID: String, reason: Contactpoint_V1_AccessReason? = nil, isOverride: Bool = false
-    ) async throws -> Never {
-        try await recordAudit(
-            event(caller, action: action, category: .disclosure, reason: reason, outcome: .denied) {
-                $0.childIds = [childID]
-                $0.outcomeReason = "not-authorized"
-                if isOverride { $0.override = .consent }
-            })
-        throw RPCError(code: .permissionDenied, message: message)
-    }
-
-    /// Makes an audit event durable in the outbox; if it cannot, the caller gets UNAVAILABLE and
-    /// nothing is disclosed.
-    private func recordAudit(_ event: Contactpoint_V1_AuditEvent) async throws {
-        do {
-            try await store.appendAuditEvents([event])
-        } catch {
-            throw RPCError(code: .unavailable, message: "the access cannot be recorded in the audit trail, so nothing is disclosed: try again")
-        }
-    }
-
     private func actor(_ caller: Caller) -> ConsentStore.Actor {
         .init(practitionerID: caller.practitionerID, organisationID: caller.organisationID)
-    }
-
-    private func event(
-        _ caller: Caller, action: String, category: Contactpoint_V1_AuditCategory, reason: Contactpoint_V1_AccessReason? = nil,
-        outcome: Contactpoint_V1_AuditOutcome = .permitted, _ configure: (inout Contactpoint_V1_AuditEvent) -> Void = { _ in }
-    ) -> Contactpoint_V1_AuditEvent {
-        var event = caller.auditEvent(service: "consent", action: action, category: category, outcome: outcome, nowMilliseconds: clock())
-        if let reason {
-            event.reasonCode = reason.code.code ?? ""
-            event.reasonText = reason.text
-        }
-        configure(&event)
-        return event
     }
 }

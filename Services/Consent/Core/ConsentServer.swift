@@ -35,18 +35,19 @@ public enum ConsentServer {
         let store = try ConsentStore.open(path: settings.database)
         let indexTransport = try BusClientTransport(config: .init(brokers: shared.brokers, keyPair: shared.keyPair), logger: logger)
         let indexClient = GRPCClient(transport: indexTransport)
+        let disclosures = store.accessEventCommitter(name: "consent-disclose")
         let trust = SessionTrust()
         logger.notice("consent ready", metadata: ["consent.database": "\(settings.database)", "consent.checkers": "\(settings.checkers.joined(separator: ","))"])
         return BusService(
             rpcServices: [
                 ConsentRPCService(
-                    store: store, standings: IndexChildStandings(client: indexClient), checkers: Set(settings.checkers),
+                    store: store, disclosures: disclosures, standings: IndexChildStandings(client: indexClient), checkers: Set(settings.checkers),
                     involvementRecorders: Set(settings.involvementRecorders), clock: { Int64(Date().timeIntervalSince1970 * 1000) })
             ],
             interceptors: [trust.interceptor(publicMethods: ConsentRPCService.publicMethods)],
             readinessChecks: [{ await store.isAvailable() }],
             companions: [
-                trust.refresher(settings: shared, logger: logger), ClientConnections(client: indexClient),
+                trust.refresher(settings: shared, logger: logger), ClientConnections(client: indexClient), disclosures,
                 AuditForwarder(outbox: store, settings: shared, logger: logger),
             ])
     }

@@ -4,13 +4,14 @@ import GRDB
 import Identifiers
 public import ServiceRuntime
 import StoreSupport
+import Vocabulary
 
 /// The two outboxes (``OutboxTables``): audit events for the audit trail, change events
 /// (`ConsentChangeEvent`) for the notification service.
-extension ConsentStore: AuditOutbox {
+extension ConsentStore: AuditOutbox, AuditEventStore {
     /// Appends audit events of reads and refusals (which change nothing else), in one transaction.
-    func appendAuditEvents(_ events: [Contactpoint_V1_AuditEvent]) async throws {
-        try await writer.write { db in
+    public func appendAuditEvents(_ events: [Contactpoint_V1_AuditEvent]) throws {
+        try writer.write { db in
             for event in events { try OutboxTables.appendAudit(event, db) }
         }
     }
@@ -30,7 +31,7 @@ extension ConsentStore: AuditOutbox {
 
     /// A change's audit event (naming the child and, as its subject, the consent) and its change event.
     static func appendEvents(
-        for record: Contactpoint_V1_ConsentRecord, change: String, by actor: Actor, now: Int64, audit: Contactpoint_V1_AuditEvent,
+        for record: Contactpoint_V1_ConsentRecord, change: ChangeKind, by actor: Actor, now: Int64, audit: Contactpoint_V1_AuditEvent,
         _ db: Database
     ) throws {
         var audit = audit
@@ -41,7 +42,7 @@ extension ConsentStore: AuditOutbox {
             Contactpoint_V1_ConsentChangeEvent.with {
                 $0.eventID = EventID.make()
                 $0.occurredAtMs = now
-                $0.change = change
+                $0.change = change.description
                 $0.childID = record.childID
                 $0.consentID = record.consentID
                 $0.scope = record.scope

@@ -2,6 +2,7 @@ import ContactPointAPI
 import Foundation
 import GRDB
 import RecordFields
+import Vocabulary
 
 /// Recording, withdrawing and reading consents and overrides, and the decisions they make.
 /// `today` is `YYYY-MM-DD`: a record applies through its `expires_on`.
@@ -36,7 +37,7 @@ extension ConsentStore {
                 try db.execute(sql: "INSERT INTO consent_scope (consent_id, service_type) VALUES (?, ?)", arguments: [id, type.code])
             }
             let stored = try Self.consent(id: id, today: today, db)!
-            try Self.appendEvents(for: stored, change: "\(record.kind.code!)-recorded", by: actor, now: now, audit: audit, db)
+            try Self.appendEvents(for: stored, change: record.kind == .override ? .overrideRecorded : .consentRecorded, by: actor, now: now, audit: audit, db)
             return stored
         }
     }
@@ -55,7 +56,7 @@ extension ConsentStore {
                 throw ConsentStoreError.alreadyWithdrawn(String(id))
             }
             let stored = try Self.consent(id: id, today: today, db)!
-            try Self.appendEvents(for: stored, change: "\(stored.kind.code!)-withdrawn", by: actor, now: now, audit: audit, db)
+            try Self.appendEvents(for: stored, change: stored.kind == .override ? .overrideWithdrawn : .consentWithdrawn, by: actor, now: now, audit: audit, db)
             return stored
         }
     }

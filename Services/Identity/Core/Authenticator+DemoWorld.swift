@@ -1,6 +1,7 @@
 import DemoWorld
 import Foundation
 import SecurityPrimitives
+import Vocabulary
 
 extension Authenticator {
     /// A demo account as created: shown once, never stored in the clear.
@@ -40,7 +41,7 @@ extension Authenticator {
         let today = CalendarDate(unixTime: now)
         var credentials: [DemoCredential] = []
         for person in DemoWorld.practitioners {
-            var roles = Set(person.roles.compactMap(SystemRole.init(rawValue:)))
+            var roles = Set(person.roles)
             roles.insert(.practitioner)
             let (code, hash) = Self.newEnrolmentCode()
             if let made = existing[person.email] {
@@ -65,7 +66,7 @@ extension Authenticator {
             try await proveDemoAuthenticator(email: person.email, code: code, secret: secret)
             credentials.append(
                 DemoCredential(
-                    email: person.email, roles: roles.map(\.rawValue).sorted(), organisation: person.organisationID, password: password,
+                    email: person.email, roles: roles.map(\.name).sorted(), organisation: person.organisationID, password: password,
                     totpSecret: secretText))
         }
         return credentials

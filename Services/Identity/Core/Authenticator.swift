@@ -1,6 +1,7 @@
 import Authentication
 import Foundation
 import SecurityPrimitives
+import Vocabulary
 
 /// The rules of identity: who may enrol, log in, keep a session and step up.
 struct IdentityPolicy: Sendable {
@@ -158,7 +159,7 @@ struct Authenticator: Sendable {
     ) throws -> IssuedSession {
         let claims = SessionClaims(
             sub: account.id, sid: sessionID, org: organisation.id, la: organisation.localAuthority,
-            roles: account.roles.map(\.rawValue).sorted(), iat: now, exp: expiry, stepUpAt: stepUpAt)
+            roles: account.roles.map(\.name).sorted(), iat: now, exp: expiry, stepUpAt: stepUpAt)
         let token = try CompactJWS.sign(payload: Array(try JSONEncoder().encode(claims)), keyID: keys.currentID, with: keys.current)
         return IssuedSession(token: token, claims: claims)
     }

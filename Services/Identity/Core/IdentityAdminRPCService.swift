@@ -4,6 +4,7 @@ import Foundation
 public import GRPCCore
 import SecurityPrimitives
 import ServiceRuntime
+import Vocabulary
 
 /// The `contactpoint.v1.IdentityAdmin` RPCs: organisations and accounts.
 ///
@@ -32,7 +33,7 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
         let name = try Self.text(request.name, field: "name", maximum: 200)
         let localAuthority = try Self.localAuthority(request.localAuthority)
         try Self.requireAdministrator(caller, of: localAuthority)
-        if type == .managementTeam, !caller.hasRole(SystemRole.systemAdministrator.rawValue) {
+        if type == .managementTeam, !caller.hasRole(.systemAdministrator) {
             throw RPCError(code: .permissionDenied, message: "only a system administrator creates management-team organisations")
         }
         let organisation = Organisation(
@@ -78,10 +79,10 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
             throw Self.invalid("organisation_id", "an existing organisation")
         }
         try Self.requireAdministrator(caller, of: organisation.localAuthority)
-        var roles = Set<SystemRole>()
+        var roles = Set<Role>()
         for text in request.roles {
-            guard let role = SystemRole(rawValue: text) else {
-                throw Self.invalid("roles", "roles among \(SystemRole.allCases.map(\.rawValue).joined(separator: ", "))")
+            guard let role = Role(name: text) else {
+                throw Self.invalid("roles", "roles among \(Role.all.map(\.name).joined(separator: ", "))")
             }
             roles.insert(role)
         }
@@ -170,8 +171,8 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
     /// `nil` for a system administrator (every local authority), the caller's own local
     /// authority for a local-authority administrator; PERMISSION_DENIED for anyone else.
     private static func administeredLocalAuthority(_ caller: Caller) throws -> String? {
-        if caller.hasRole(SystemRole.systemAdministrator.rawValue) { return nil }
-        if caller.hasRole(SystemRole.localAuthorityAdministrator.rawValue) { return caller.localAuthority }
+        if caller.hasRole(.systemAdministrator) { return nil }
+        if caller.hasRole(.localAuthorityAdministrator) { return caller.localAuthority }
         throw RPCError(code: .permissionDenied, message: "account administration needs an administrator role")
     }
 
@@ -181,8 +182,8 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
         }
     }
 
-    private static func requireMayGrant(_ roles: Set<SystemRole>, caller: Caller) throws {
-        if !caller.hasRole(SystemRole.systemAdministrator.rawValue), !roles.isDisjoint(with: [.systemAdministrator, .auditor]) {
+    private static func requireMayGrant(_ roles: Set<Role>, caller: Caller) throws {
+        if !caller.hasRole(.systemAdministrator), !roles.isDisjoint(with: [.systemAdministrator, .auditor]) {
             throw RPCError(code: .permissionDenied, message: "only a system administrator grants the system-administrator or auditor role")
         }
     }
@@ -190,8 +191,8 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
     /// An auditor who is not also an administrator: may suspend any account but their own (the
     /// outcome of a misuse review), and do nothing else here.
     private static func isAuditorOnly(_ caller: Caller) -> Bool {
-        caller.hasRole(SystemRole.auditor.rawValue) && !caller.hasRole(SystemRole.systemAdministrator.rawValue)
-            && !caller.hasRole(SystemRole.localAuthorityAdministrator.rawValue)
+        caller.hasRole(.auditor) && !caller.hasRole(.systemAdministrator)
+            && !caller.hasRole(.localAuthorityAdministrator)
     }
 
     /// The account an auditor suspends after review: any account but their own.
@@ -220,7 +221,7 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
         if account.id == caller.practitionerID {
             throw RPCError(code: .permissionDenied, message: "administrators do not administer their own account")
         }
-        if account.roles.contains(.systemAdministrator), !caller.hasRole(SystemRole.systemAdministrator.rawValue) {
+        if account.roles.contains(.systemAdministrator), !caller.hasRole(.systemAdministrator) {
             throw RPCError(code: .permissionDenied, message: "only a system administrator administers a system administrator")
         }
         return account
@@ -292,7 +293,7 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
             $0.name = account.name
             $0.email = account.email
             $0.organisationID = account.organisationID
-            $0.roles = account.roles.map(\.rawValue).sorted()
+            $0.roles = account.roles.map(\.name).sorted()
             $0.status = account.status.rawValue
             $0.locked = account.isLocked
             $0.vetting = .with {

@@ -1,3 +1,5 @@
+import Vocabulary
+
 /// The kinds of organisation whose practitioners may use ContactPoint.
 enum OrganisationType: String, Codable, Sendable, CaseIterable {
     case educationalSetting = "educational-setting"
@@ -8,15 +10,6 @@ enum OrganisationType: String, Codable, Sendable, CaseIterable {
     case police
     case voluntaryOrganisation = "voluntary-organisation"
     case managementTeam = "management-team"
-}
-
-/// What a practitioner may do in the system, beyond looking children up.
-enum SystemRole: String, Codable, Sendable, CaseIterable {
-    case practitioner
-    case namedPerson = "named-person"
-    case localAuthorityAdministrator = "la-administrator"
-    case auditor
-    case systemAdministrator = "system-administrator"
 }
 
 /// An account's place in its lifecycle: created inactive by an administrator, active once the
@@ -62,7 +55,7 @@ struct Practitioner: Codable, Sendable, Equatable {
     var name: String
     var email: String
     var jobRole: String
-    var roles: Set<SystemRole>
+    var roles: Set<Role>
     var status: AccountStatus
     var vetting: Vetting
     var isLocked: Bool

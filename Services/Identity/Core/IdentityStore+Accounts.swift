@@ -74,7 +74,7 @@ extension IdentityStore {
             ])
         for role in practitioner.roles {
             try db.execute(
-                sql: "INSERT INTO practitioner_role (practitioner_id, role) VALUES (?, ?)", arguments: [practitioner.id, role.rawValue])
+                sql: "INSERT INTO practitioner_role (practitioner_id, role) VALUES (?, ?)", arguments: [practitioner.id, role.name])
         }
         try appendEvent(db, topic: "identity/account-created", subject: practitioner.id, actor: actor, now: now)
     }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Identifiers
 import StoreSupport
+import Vocabulary
 
 /// The identity database (`identity.sqlite`): organisations, practitioners and their roles,
 /// vetting, credentials, sessions, and the outbox of events for the rest of the system.
@@ -48,7 +49,7 @@ struct IdentityStore: Sendable {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("1: accounts, sessions, outbox") { db in
             let organisationTypes = OrganisationType.allCases.map { "'\($0.rawValue)'" }.joined(separator: ",")
-            let roles = SystemRole.allCases.map { "'\($0.rawValue)'" }.joined(separator: ",")
+            let roles = Role.all.map { "'\($0.name)'" }.joined(separator: ",")
             try db.execute(sql: """
                 CREATE TABLE organisation (
                     id TEXT PRIMARY KEY,
@@ -134,7 +135,7 @@ struct IdentityStore: Sendable {
         let roles = try String.fetchAll(db, sql: "SELECT role FROM practitioner_role WHERE practitioner_id = ?", arguments: [id])
         return Practitioner(
             id: id, organisationID: row["organisation_id"], name: row["name"], email: row["email"], jobRole: row["job_role"],
-            roles: Set(roles.compactMap(SystemRole.init(rawValue:))),
+            roles: Set(roles.compactMap(Role.init(name:))),
             status: AccountStatus(rawValue: row["status"]) ?? .closed,
             vetting: Vetting(
                 criminalRecordsCheckedOn: (row["crb_checked_on"] as String?).flatMap(CalendarDate.init),

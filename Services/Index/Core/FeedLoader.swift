@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import RecordFields
 import Synchronization
+import Vocabulary
 
 /// Loads a national feed straight into an index database, for the operator of the index's host:
 /// the same validation and transaction per batch as PutChildren, without the bus. Whoever can
@@ -56,7 +57,7 @@ public final class FeedLoader: Sendable {
         }
         let result: IndexStore.PutResult
         do {
-            result = try await store.putChildren(entries, asProcess: operatorName, action: "load-feed", now: Int64(Date().timeIntervalSince1970 * 1000))
+            result = try await store.putChildren(entries, asProcess: operatorName, action: .loadFeed, now: Int64(Date().timeIntervalSince1970 * 1000))
         } catch let error as IndexStoreError {
             throw RPCError(error)
         }

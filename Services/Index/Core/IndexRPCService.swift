@@ -6,14 +6,14 @@ public import GRPCCore
 import Identifiers
 import RecordFields
 public import ServiceRuntime
+import Vocabulary
 
 /// The index's RPCs. Every call needs a session; authorization is on the originating
 /// practitioner's roles and organisation, deny by default, and a refusal is itself an audit
 /// event. Nothing is disclosed before its access event is durable in the audit outbox.
 public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
     let store: IndexStore
-    /// Access events, group-committed to the audit outbox.
-    let disclosures: GroupCommitter<Contactpoint_V1_AuditEvent, Void>
+    let access: AccessAudit
     let consent: any ConsentDecisions
     let nicknames: Nicknames
     /// The bus principals that may ask for a child's standing (ChildStanding).
@@ -21,13 +21,13 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
     /// Unix milliseconds now.
     let clock: @Sendable () -> Int64
 
-    /// - Parameter disclosures: from ``IndexStore/disclosureCommitter(maximumBatch:)``, run as a companion service.
+    /// - Parameter disclosures: from ``AuditEventStore/accessEventCommitter(name:maximumBatch:)``, run as a companion service.
     public init(
         store: IndexStore, disclosures: GroupCommitter<Contactpoint_V1_AuditEvent, Void>, consent: any ConsentDecisions,
         nicknames: Nicknames = .standard, standingReaders: Set<String> = [], clock: @escaping @Sendable () -> Int64
     ) {
         self.store = store
-        self.disclosures = disclosures
+        self.access = AccessAudit(roles: Self.roles, committer: disclosures, stepUpWindow: Self.stepUpWindow, clock: clock)
         self.consent = consent
         self.nicknames = nicknames
         self.standingReaders = standingReaders
@@ -37,10 +37,18 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
     /// The methods called without a session (authorized on the bus principal instead).
     public static let publicMethods: Set<String> = [Contactpoint_V1_Index.Method.ChildStanding.descriptor.fullyQualifiedMethod]
 
-    /// Who may look children up.
-    static let lookupRoles: Set<String> = ["practitioner", "named-person", "la-administrator"]
-    /// Who may record and change their organisation's involvements.
-    static let involvementRoles: Set<String> = ["practitioner", "named-person"]
+    /// Who may do what; the handlers add what depends on the child (its authority, a shield).
+    static let roles: [AuditAction: Set<Role>] = {
+        let lookup: Set<Role> = [.practitioner, .namedPerson, .localAuthorityAdministrator]
+        let involvement: Set<Role> = [.practitioner, .namedPerson]
+        let administration: Set<Role> = [.localAuthorityAdministrator, .systemAdministrator]
+        return [
+            .search: lookup, .viewRecord: lookup, .putChildren: administration,
+            .shield: [.localAuthorityAdministrator], .unshield: [.localAuthorityAdministrator],
+            .recordInvolvement: involvement, .endInvolvement: involvement, .raiseIndicator: involvement,
+            .clearIndicator: involvement, .setLeadProfessional: involvement, .clearLeadProfessional: involvement,
+        ]
+    }()
     /// How recent a TOTP code must be for a shield override.
     static let stepUpWindow: Duration = .seconds(300)
 
@@ -54,7 +62,7 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         let caller = try Caller.required()
         let reason = try FieldValidation.reason(request.reason, hasReason: request.hasReason)
         let query = try SearchQuery(request, today: today, nicknames: nicknames)
-        try await authorize(caller, anyOf: Self.lookupRoles, action: "search", reason: reason)
+        try await access.authorize(caller, .search, reason: reason)
         let (ranked, truncated) = try await store.search(query)
         let page = ranked.prefix(SearchQuery.pageSize)
         let matches = page.map { entry in
@@ -70,8 +78,8 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
                 $0.score = UInt32(entry.score)
             }
         }
-        try await recordDisclosure(
-            event(caller, action: "search", category: .disclosure, reason: reason) {
+        try await access.record(
+            access.event(caller, .search, category: .disclosure, reason: reason) {
                 $0.childIds = matches.map(\.childID)
                 $0.disclosedFields = matches.isEmpty ? [] : ["name", "date_of_birth", "gender", "local_authority", "postcode_district"]
             })
@@ -90,21 +98,18 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
             throw FieldValidation.invalid(
                 "shield_override.justification", Contactpoint_V1_ShieldOverrideJustification.codes.joined(separator: ", "))
         }
-        try await authorize(caller, anyOf: Self.lookupRoles, action: "view-record", reason: reason, childID: childID)
+        try await access.authorize(caller, .viewRecord, reason: reason, childID: childID.digits)
         if overriding {
             let refusal: String? =
-                if !caller.hasRole("named-person") { "a shield override needs the named-person role" }
-                else if !caller.hasSteppedUp(within: Self.stepUpWindow, now: clock() / 1000) {
+                if !caller.hasRole(.namedPerson) { "a shield override needs the named-person role" }
+                else if !access.hasSteppedUp(caller) {
                     "a shield override needs a TOTP code entered within the last 5 minutes: run `contactpoint step-up`"
                 } else { nil }
             if let refusal {
-                try await recordDisclosure(
-                    event(caller, action: "view-record", category: .disclosure, reason: reason, outcome: .denied) {
-                        $0.childIds = [childID.digits]
-                        $0.override = .shield
-                        $0.outcomeReason = "shield-override-refused"
-                    })
-                throw RPCError(code: .permissionDenied, message: refusal)
+                try await access.refuse(caller, .viewRecord, refusal, reason: reason, childID: childID.digits) {
+                    $0.override = .shield
+                    $0.outcomeReason = "shield-override-refused"
+                }
             }
         }
         guard let stored = try await store.record(ofChild: childID) else {
@@ -138,8 +143,8 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
             disclosed += ["involvements", "indicators"]
             if !redacted { disclosed.append("involvement_contacts") }
         }
-        try await recordDisclosure(
-            event(caller, action: "view-record", category: .disclosure, reason: reason) {
+        try await access.record(
+            access.event(caller, .viewRecord, category: .disclosure, reason: reason) {
                 $0.childIds = [childID.digits]
                 $0.disclosedFields = disclosed
                 if overridden {
@@ -167,24 +172,22 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
             throw FieldValidation.invalid("children", "1–\(Self.maximumBatch) children per call")
         }
         let entries = try RecordValidation.entries(request.children, today: today)
-        if !caller.hasRole("system-administrator") {
-            guard caller.hasRole("la-administrator") else {
-                try await refuse(caller, action: "put-children", "only local-authority and system administrators change children's details")
-            }
+        try await access.authorize(caller, .putChildren)
+        if !caller.hasRole(.systemAdministrator) {
             for (index, entry) in entries.enumerated() {
                 var authorities = [entry.child.localAuthority]
                 if let id = ContactPointID(entry.child.childID), let current = try await store.localAuthority(ofChild: id) {
                     authorities.append(current)
                 }
                 if authorities.contains(where: { $0 != caller.localAuthority }) {
-                    try await refuse(
-                        caller, action: "put-children",
+                    try await access.refuse(
+                        caller, .putChildren,
                         "children[\(index)].child.local_authority: an administrator of \(caller.localAuthority) changes only that authority's children")
                 }
             }
         }
         let result = try await store.putChildren(
-            entries, by: caller.auditActor, now: clock(), audit: event(caller, action: "put-children", category: .change) { _ in })
+            entries, by: caller.auditActor, now: clock(), audit: access.event(caller, .putChildren, category: .change))
         return .with {
             $0.childIds = result.childIDs
             $0.created = UInt32(result.created)
@@ -195,17 +198,15 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
     public func setShield(request: Contactpoint_V1_SetShieldRequest, context: ServerContext) async throws -> Contactpoint_V1_SetShieldResponse {
         let caller = try Caller.required()
         let childID = try FieldValidation.childID(request.childID, "child_id")
-        let action = request.shielded ? "shield" : "unshield"
-        guard caller.hasRole("la-administrator") else {
-            try await refuse(caller, action: action, "only local-authority administrators shield records", childID: childID)
-        }
+        let action: AuditAction = request.shielded ? .shield : .unshield
+        try await access.authorize(caller, action, childID: childID.digits)
         guard let authority = try await store.localAuthority(ofChild: childID) else {
             throw RPCError(code: .notFound, message: "child_id: no child \(childID.digits) on the index")
         }
         guard authority == caller.localAuthority else {
-            try await refuse(caller, action: action, "only the child's own local authority (\(authority)) shields its record", childID: childID)
+            try await access.refuse(caller, action, "only the child's own local authority (\(authority)) shields its record", childID: childID.digits)
         }
-        try await store.setShield(request.shielded, childID: childID, audit: event(caller, action: action, category: .change) { _ in })
+        try await store.setShield(request.shielded, childID: childID, audit: access.event(caller, action, category: .change))
         return .with {
             $0.childID = childID.digits
             $0.shielded = request.shielded
@@ -220,9 +221,11 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         var details = request.involvement
         if details.organisationID.isEmpty { details.organisationID = caller.organisationID }
         let involvement = try RecordValidation.involvement(details, "involvement", today: today)
-        try await authorize(caller, anyOf: Self.involvementRoles, action: "record-involvement", childID: childID)
+        try await access.authorize(caller, .recordInvolvement, childID: childID.digits)
         guard involvement.organisationID == caller.organisationID else {
-            try await refuse(caller, action: "record-involvement", "involvement.organisation_id: a practitioner records only their own organisation's involvement", childID: childID)
+            try await access.refuse(
+                caller, .recordInvolvement, "involvement.organisation_id: a practitioner records only their own organisation's involvement",
+                childID: childID.digits)
         }
         if request.hasConsent, !involvement.serviceType.isSensitive {
             throw FieldValidation.invalid("consent", "only a sensitive service's involvement needs consent; \(involvement.serviceType.code!) does not")
@@ -243,7 +246,7 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         }
         return try await store.recordInvolvement(
             involvement, childID: childID, by: caller.practitionerID, now: clock(),
-            audit: event(caller, action: "record-involvement", category: .change) { _ in })
+            audit: access.event(caller, .recordInvolvement, category: .change))
     }
 
     private func consentAllows(_ serviceType: Contactpoint_V1_ServiceType, childID: ContactPointID) async throws -> Bool {
@@ -256,7 +259,7 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
 
     public func endInvolvement(request: Contactpoint_V1_EndInvolvementRequest, context: ServerContext) async throws -> Contactpoint_V1_Involvement {
         let date = request.endDate.isEmpty ? today : try FieldValidation.pastDate(request.endDate, "end_date", today: today)
-        return try await change(request.involvementID, .end(on: date), action: "end-involvement")
+        return try await change(request.involvementID, .end(on: date), action: .endInvolvement)
     }
 
     public func setIndicator(request: Contactpoint_V1_SetIndicatorRequest, context: ServerContext) async throws -> Contactpoint_V1_Involvement {
@@ -265,27 +268,27 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         }
         return try await change(
             request.involvementID, .indicator(request.kind, raised: request.raised, on: today),
-            action: request.raised ? "raise-indicator" : "clear-indicator")
+            action: request.raised ? .raiseIndicator : .clearIndicator)
     }
 
     public func setLeadProfessional(
         request: Contactpoint_V1_SetLeadProfessionalRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_Involvement {
-        try await change(request.involvementID, .lead(request.lead), action: request.lead ? "set-lead-professional" : "clear-lead-professional")
+        try await change(request.involvementID, .lead(request.lead), action: request.lead ? .setLeadProfessional : .clearLeadProfessional)
     }
 
-    private func change(_ involvementID: String, _ change: IndexStore.InvolvementChange, action: String) async throws -> Contactpoint_V1_Involvement {
+    private func change(_ involvementID: String, _ change: IndexStore.InvolvementChange, action: AuditAction) async throws -> Contactpoint_V1_Involvement {
         let caller = try Caller.required()
         guard !involvementID.isEmpty, involvementID.allSatisfy(\.isNumber), involvementID.count <= 18 else {
             throw FieldValidation.invalid("involvement_id", "an involvement id as the index gave it")
         }
-        try await authorize(caller, anyOf: Self.involvementRoles, action: action)
+        try await access.authorize(caller, action)
         do {
             return try await store.change(
                 involvement: involvementID, change, organisationID: caller.organisationID, by: caller.practitionerID, now: clock(),
-                audit: event(caller, action: action, category: .change) { _ in })
+                audit: access.event(caller, action, category: .change))
         } catch IndexStoreError.notYourOrganisation {
-            try await refuse(caller, action: action, IndexStoreError.notYourOrganisation.rpcErrorMessage, subject: "involvement-\(involvementID)")
+            try await access.refuse(caller, action, IndexStoreError.notYourOrganisation.rpcErrorMessage, subject: "involvement-\(involvementID)")
         }
     }
 
@@ -304,53 +307,5 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
             throw RPCError(code: .notFound, message: "child_id: no child \(childID.digits) on the index")
         }
         return standing
-    }
-
-    // MARK: Authorization and audit
-
-    private func authorize(
-        _ caller: Caller, anyOf roles: Set<String>, action: String, reason: Contactpoint_V1_AccessReason? = nil, childID: ContactPointID? = nil
-    ) async throws {
-        guard !roles.isDisjoint(with: caller.claims.roles) else {
-            try await refuse(caller, action: action, "this needs one of the roles \(roles.sorted().joined(separator: ", "))", childID: childID, reason: reason)
-        }
-    }
-
-    /// Records a refusal in the audit trail, then refuses with PERMISSION_DENIED.
-    private func refuse(
-        _ caller: Caller, action: String, _ message: String, childID: ContactPointID? = nil, subject: String? = nil,
-        reason: Contactpoint_V1_AccessReason? = nil
-    ) async throws -> Never {
-        try await recordDisclosure(
-            event(caller, action: action, category: .disclosure, reason: reason, outcome: .denied) {
-                if let childID { $0.childIds = [childID.digits] }
-                if let subject { $0.subjectID = subject }
-                $0.outcomeReason = "not-authorized"
-            })
-        throw RPCError(code: .permissionDenied, message: message)
-    }
-
-    /// Makes an access event durable in the outbox; if it cannot, the caller gets UNAVAILABLE
-    /// and nothing is disclosed.
-    private func recordDisclosure(_ event: Contactpoint_V1_AuditEvent) async throws {
-        do {
-            try await disclosures.submit(event)
-        } catch {
-            throw RPCError(code: .unavailable, message: "the access cannot be recorded in the audit trail, so nothing is disclosed: try again")
-        }
-    }
-
-    private func event(
-        _ caller: Caller, action: String, category: Contactpoint_V1_AuditCategory, reason: Contactpoint_V1_AccessReason? = nil,
-        outcome: Contactpoint_V1_AuditOutcome = .permitted, _ configure: (inout Contactpoint_V1_AuditEvent) -> Void
-    ) -> Contactpoint_V1_AuditEvent {
-        var event = caller.auditEvent(
-            service: "index", action: action, category: category, outcome: outcome, nowMilliseconds: clock(), stepUpWindow: Self.stepUpWindow)
-        if let reason {
-            event.reasonCode = reason.code.code ?? ""
-            event.reasonText = reason.text
-        }
-        configure(&event)
-        return event
     }
 }

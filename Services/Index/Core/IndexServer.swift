@@ -33,7 +33,7 @@ public enum IndexServer {
 
     public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws -> BusService {
         let store = try IndexStore.open(path: settings.database)
-        let disclosures = store.disclosureCommitter()
+        let disclosures = store.accessEventCommitter(name: "index-disclose")
         let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
         if settings.demoChildren > 0 {
             let loaded = try await store.seedDemoWorld(children: settings.demoChildren, now: clock())

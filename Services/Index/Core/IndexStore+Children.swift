@@ -4,6 +4,7 @@ import GRDB
 import Identifiers
 import RecordFields
 import StoreSupport
+import Vocabulary
 
 extension IndexStore {
     struct PutResult: Sendable, Equatable {
@@ -58,7 +59,7 @@ extension IndexStore {
                         involvement, childRow: childRow, recordedBy: Self.feedRecorder + actor.practitionerID, now: now, db)
                     if existed {
                         try Self.appendChange(
-                            "involvement-recorded", childID: id, involvementID: involvementID, organisationID: involvement.organisationID,
+                            .involvementRecorded, childID: id, involvementID: involvementID, organisationID: involvement.organisationID,
                             serviceType: involvement.serviceType, by: actor.practitionerID, now: now, db)
                     }
                 }
@@ -77,18 +78,18 @@ extension IndexStore {
     }
 
     /// ``putChildren(_:by:now:audit:)`` for a process rather than a session (a feed loaded on the
-    /// host, the demo world): `name` is recorded as the actor of `index/ACTION`.
-    func putChildren(_ entries: [Contactpoint_V1_ChildEntry], asProcess name: String, action: String, now: Int64) async throws -> PutResult {
+    /// host, the demo world): `name` is recorded as the actor of `action`.
+    func putChildren(_ entries: [Contactpoint_V1_ChildEntry], asProcess name: String, action: AuditAction, now: Int64) async throws -> PutResult {
         let actor = Contactpoint_V1_AuditActor.with { $0.practitionerID = name }
         return try await putChildren(
             entries, by: actor, now: now,
             audit: .with {
                 $0.eventID = EventID.make()
                 $0.occurredAtMs = now
-                $0.action = "index/\(action)"
+                $0.action = action.description
                 $0.category = .change
                 $0.actor = actor
-                $0.service = "index"
+                $0.service = action.service
                 $0.outcome = .permitted
             })
     }

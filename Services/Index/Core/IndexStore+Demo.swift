@@ -3,6 +3,7 @@ import DemoWorld
 import Foundation
 import GRDB
 import RecordFields
+import Vocabulary
 
 extension IndexStore {
     /// Loads `count` synthetic children of ``DemoWorld``'s authority, involved with its
@@ -22,7 +23,7 @@ extension IndexStore {
         var loaded = existing
         while loaded < count {
             let batch = (0..<min(1000, count - loaded)).map { _ in generator.next() }
-            _ = try await putChildren(batch, asProcess: "demo-world", action: "load-demo-world", now: now)
+            _ = try await putChildren(batch, asProcess: "demo-world", action: .loadDemoWorld, now: now)
             loaded += batch.count
         }
         return loaded - existing

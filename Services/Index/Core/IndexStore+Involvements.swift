@@ -2,6 +2,7 @@ import ContactPointAPI
 import Foundation
 import GRDB
 import Identifiers
+import Vocabulary
 
 extension IndexStore {
     /// Records an involvement (validated; its organisation the caller's) with its audit event and
@@ -18,7 +19,7 @@ extension IndexStore {
             if let bornOn, involvement.startDate < bornOn { throw IndexStoreError.startBeforeBirth }
             let id = try Self.insertInvolvement(involvement, childRow: row, recordedBy: practitionerID, now: now, db)
             try Self.appendChange(
-                "involvement-recorded", childID: child, involvementID: id, organisationID: involvement.organisationID,
+                .involvementRecorded, childID: child, involvementID: id, organisationID: involvement.organisationID,
                 serviceType: involvement.serviceType, by: practitionerID, now: now, db)
             try Self.appendAudit(audit, childID: child, involvementID: id, db)
             return try Self.involvement(id: id, db)
@@ -47,14 +48,14 @@ extension IndexStore {
             guard row["organisation_id"] as String == organisationID else { throw IndexStoreError.notYourOrganisation }
             let childID: Int64 = row["child_id"]
             let childRow: Int64 = row["child_row"]
-            let topic: String
+            let changeKind: ChangeKind
             var indicator = Contactpoint_V1_IndicatorKind.unspecified
             switch change {
             case .end(let date):
                 guard row["end_date"] as String? == nil else { throw IndexStoreError.alreadyEnded(involvementID) }
                 guard date >= row["start_date"] as String else { throw IndexStoreError.endBeforeStart }
                 try db.execute(sql: "UPDATE involvement SET end_date = ?, is_lead = 0 WHERE id = ?", arguments: [date, id])
-                topic = "involvement-ended"
+                changeKind = .involvementEnded
             case .indicator(let kind, let raised, let date):
                 guard row["end_date"] as String? == nil else { throw IndexStoreError.alreadyEnded(involvementID) }
                 indicator = kind
@@ -65,16 +66,16 @@ extension IndexStore {
                 } else {
                     try db.execute(sql: "DELETE FROM indicator WHERE involvement_id = ? AND kind = ?", arguments: [id, kind.code])
                 }
-                topic = raised ? "indicator-raised" : "indicator-cleared"
+                changeKind = raised ? .indicatorRaised : .indicatorCleared
             case .lead(let lead):
                 guard row["end_date"] as String? == nil else { throw IndexStoreError.alreadyEnded(involvementID) }
                 // One lead professional per child: marking this one unmarks any other.
                 if lead { try db.execute(sql: "UPDATE involvement SET is_lead = 0 WHERE child_row = ?", arguments: [childRow]) }
                 try db.execute(sql: "UPDATE involvement SET is_lead = ? WHERE id = ?", arguments: [lead, id])
-                topic = lead ? "lead-professional-set" : "lead-professional-cleared"
+                changeKind = lead ? .leadProfessionalSet : .leadProfessionalCleared
             }
             try Self.appendChange(
-                topic, childID: childID, involvementID: id, organisationID: organisationID,
+                changeKind, childID: childID, involvementID: id, organisationID: organisationID,
                 serviceType: Contactpoint_V1_ServiceType(code: row["service_type"]) ?? .unspecified, indicator: indicator, by: practitionerID,
                 now: now, db)
             try Self.appendAudit(audit, childID: childID, involvementID: id, db)

@@ -4,22 +4,15 @@ import GRDB
 import Identifiers
 public import ServiceRuntime
 import StoreSupport
+import Vocabulary
 
 /// The two outboxes (``OutboxTables``): access and change events for the audit trail, change
 /// events (`IndexChangeEvent`) for the notification service.
-extension IndexStore: AuditOutbox {
-    /// The group commit of access events into the audit outbox (run it as a companion service).
-    public func disclosureCommitter(maximumBatch: Int = 2048) -> GroupCommitter<Contactpoint_V1_AuditEvent, Void> {
-        GroupCommitter(name: "index-disclose", maximumBatch: maximumBatch) { events in
-            try appendAuditEvents(events)
-            return events.map { _ in () }
-        }
-    }
-
-    /// Appends access events in one transaction: the group commit of disclosures. Returns once
-    /// they are durable, which is before any of the data they describe is sent. Blocks its
-    /// thread: the committer's.
-    func appendAuditEvents(_ events: [Contactpoint_V1_AuditEvent]) throws {
+extension IndexStore: AuditOutbox, AuditEventStore {
+    /// Appends access events in one transaction: the group commit of disclosures
+    /// (``AuditEventStore/accessEventCommitter(name:maximumBatch:)``). Returns once they are
+    /// durable, which is before any of the data they describe is sent.
+    public func appendAuditEvents(_ events: [Contactpoint_V1_AuditEvent]) throws {
         try writer.write { db in
             for event in events { try OutboxTables.appendAudit(event, db) }
         }
@@ -56,17 +49,14 @@ extension IndexStore: AuditOutbox {
     /// loaded it. Alerts about the child go to that organisation's inbox, not to the administrator.
     static let feedRecorder = "feed:"
 
-    /// The changes other agencies are told of.
-    static let alertingChanges: Set<String> = ["involvement-recorded", "indicator-raised", "lead-professional-set"]
-
     static func appendChange(
-        _ change: String, childID: Int64, involvementID: Int64, organisationID: String, serviceType: Contactpoint_V1_ServiceType,
+        _ change: ChangeKind, childID: Int64, involvementID: Int64, organisationID: String, serviceType: Contactpoint_V1_ServiceType,
         indicator: Contactpoint_V1_IndicatorKind = .unspecified, by practitionerID: String, now: Int64, _ db: Database
     ) throws {
         var event = Contactpoint_V1_IndexChangeEvent.with {
             $0.eventID = EventID.make()
             $0.occurredAtMs = now
-            $0.change = change
+            $0.change = change.description
             $0.childID = Self.childID(childID)
             $0.involvementID = String(involvementID)
             $0.organisationID = organisationID
@@ -74,7 +64,7 @@ extension IndexStore: AuditOutbox {
             $0.indicator = indicator
             $0.practitionerID = practitionerID
         }
-        if alertingChanges.contains(change) { try addRecipients(to: &event, childID: childID, involvementID: involvementID, db) }
+        if change.alertsOthers { try addRecipients(to: &event, childID: childID, involvementID: involvementID, db) }
         try OutboxTables.appendChange(event, db)
     }
 

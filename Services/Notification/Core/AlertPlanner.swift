@@ -1,5 +1,6 @@
 import ConsentClient
 import ContactPointAPI
+import Vocabulary
 
 /// Who is told of a change, and what they are told: every other organisation with an
 /// involvement with the child that has not ended — never the originating one —, the
@@ -10,15 +11,12 @@ import ContactPointAPI
 struct AlertPlanner: Sendable {
     let consent: any ConsentDecisions
 
-    /// The changes other agencies are told of.
-    static let alertingChanges: Set<String> = ["involvement-recorded", "indicator-raised", "lead-professional-set"]
-
     /// Each event's alerts, by event id: consent is asked once per event that involves a
     /// sensitive service. Throws if the consent service cannot answer (the events are then
     /// delivered again later: nothing is alerted without its decision).
     func plan(_ events: [Contactpoint_V1_IndexChangeEvent]) async throws -> [String: [Contactpoint_V1_Alert]] {
         var plans: [String: [Contactpoint_V1_Alert]] = [:]
-        for event in events where Self.alertingChanges.contains(event.change) && event.hasInvolvement {
+        for event in events where ChangeKind(event.change)?.alertsOthers == true && event.hasInvolvement {
             let sensitive = Set(([event.involvement] + event.recipients.map(\.involvement)).filter(\.sensitive).map(\.serviceType))
             let allowed = sensitive.isEmpty ? [] : try await consent.allowed(sensitive, childID: event.childID)
             plans[event.eventID] = Self.alerts(for: event, allowed: allowed)

@@ -6,6 +6,7 @@ public import GRPCCore
 import Identifiers
 import RecordFields
 public import ServiceRuntime
+import Vocabulary
 
 /// The notification service's RPCs. Change events come from the principals in `feeders`; alerts
 /// are read and moved on by a practitioner (their session) or an agency gateway (its bus
@@ -13,8 +14,7 @@ public import ServiceRuntime
 /// Every read is an audit event written before the alerts are sent.
 public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleServiceProtocol {
     let store: NotificationStore
-    /// Read events, group-committed to the audit outbox.
-    let reads: GroupCommitter<Contactpoint_V1_AuditEvent, Void>
+    let access: AccessAudit
     let planner: AlertPlanner
     let hub: AlertHub
     let feeders: Set<String>
@@ -27,13 +27,14 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
     /// Unix milliseconds now.
     let clock: @Sendable () -> Int64
 
-    /// - Parameter reads: from ``NotificationStore/readCommitter(maximumBatch:)``, run as a companion service.
+    /// - Parameter reads: from ``AuditEventStore/accessEventCommitter(name:maximumBatch:)``, run as a companion service:
+    ///   every follower woken by one alert reads at once, and their events share a transaction.
     public init(
         store: NotificationStore, reads: GroupCommitter<Contactpoint_V1_AuditEvent, Void>, consent: any ConsentDecisions, hub: AlertHub,
         feeders: Set<String>, noticeFeeders: Set<String> = ["identity"], gateways: [String: String], subscriptionLifetime: Duration = .seconds(300), clock: @escaping @Sendable () -> Int64
     ) {
         self.store = store
-        self.reads = reads
+        self.access = AccessAudit(roles: Self.roles, committer: reads, clock: clock)
         self.planner = AlertPlanner(consent: consent)
         self.hub = hub
         self.feeders = feeders
@@ -53,6 +54,10 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
         Contactpoint_V1_Notification.Method.Subscribe.descriptor.fullyQualifiedMethod,
     ]
     static let pageSize = 100
+    /// Who reads and moves on alerts with a session (a gateway reads by its principal instead).
+    static let roles: [AuditAction: Set<Role>] = [
+        .listAlerts: [.practitioner, .namedPerson], .followAlerts: [.practitioner, .namedPerson], .updateAlert: [.practitioner, .namedPerson],
+    ]
 
     // MARK: Change events
 
@@ -83,12 +88,12 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
     // MARK: Alerts
 
     public func listAlerts(request: Contactpoint_V1_ListAlertsRequest, context: ServerContext) async throws -> Contactpoint_V1_ListAlertsResponse {
-        let reader = try reader(organisationInbox: request.organisation, context)
+        let reader = try await reader(.listAlerts, organisationInbox: request.organisation, context)
         guard request.pageSize <= 500 else { throw RPCError(code: .invalidArgument, message: "page_size: at most 500") }
         let limit = request.pageSize == 0 ? Self.pageSize : Int(request.pageSize)
         let alerts = try await store.alerts(for: reader.audience, after: request.after, limit: limit + 1).alerts
         let page = Array(alerts.prefix(limit))
-        try await recordRead(page, by: reader, action: "list-alerts")
+        try await recordRead(page, by: reader, .listAlerts)
         return .with {
             $0.alerts = page
             $0.more = alerts.count > limit
@@ -96,7 +101,7 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
     }
 
     public func updateAlert(request: Contactpoint_V1_UpdateAlertRequest, context: ServerContext) async throws -> Contactpoint_V1_Alert {
-        let reader = try reader(organisationInbox: false, context)
+        let reader = try await reader(.updateAlert, organisationInbox: false, context)
         guard let id = Int64(request.alertID), id > 0 else { throw RPCError(code: .invalidArgument, message: "alert_id: an alert's id") }
         guard [.read, .acknowledged, .contactMade].contains(request.state) else {
             throw RPCError(code: .invalidArgument, message: "state: read, acknowledged or contact-made")
@@ -108,7 +113,7 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
             do {
                 return try await store.update(
                     alert: id, to: request.state, for: audience, by: reader.actor.practitionerID, now: clock(),
-                    audit: event(reader, action: "update-alert", category: .change) { $0.outcomeReason = request.state.code! })
+                    audit: event(reader, .updateAlert, category: .change) { $0.outcomeReason = request.state.code! })
             } catch NotificationStore.UpdateError.noSuchAlert {
                 continue
             } catch NotificationStore.UpdateError.backwards(let current) {
@@ -121,7 +126,7 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
     public func subscribe(
         request: Contactpoint_V1_SubscribeRequest, response: RPCWriter<Contactpoint_V1_Alert>, context: ServerContext
     ) async throws {
-        let reader = try reader(organisationInbox: request.organisation, context)
+        let reader = try await reader(.followAlerts, organisationInbox: request.organisation, context)
         guard let (subscription, subscriber) = hub.register(reader.audience) else {
             throw RPCError(
                 code: .resourceExhausted,
@@ -140,7 +145,7 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
         var considered: UInt64 = 0
         func send(_ alerts: [Contactpoint_V1_Alert]) async throws {
             guard let last = alerts.last else { return }
-            try await recordRead(alerts, by: reader, action: "follow-alerts")
+            try await recordRead(alerts, by: reader, .followAlerts)
             for alert in alerts { try await response.write(alert) }
             cursor = last.sequence
         }
@@ -193,11 +198,9 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
         var caller: Caller?
     }
 
-    private func reader(organisationInbox: Bool, _ context: ServerContext) throws -> Reader {
+    private func reader(_ action: AuditAction, organisationInbox: Bool, _ context: ServerContext) async throws -> Reader {
         if let caller = Caller.current {
-            guard caller.hasRole("practitioner") || caller.hasRole("named-person") else {
-                throw RPCError(code: .permissionDenied, message: "alerts are for practitioners")
-            }
+            try await access.authorize(caller, action)
             let audience: AlertAudience = organisationInbox ? .organisationInbox(caller.organisationID) : .practitioner(caller.practitionerID)
             return Reader(audience: audience, actor: caller.auditActor, caller: caller)
         }
@@ -213,32 +216,18 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
     }
 
     /// Audits a read of alerts before they are sent; if it cannot be recorded, nothing is sent.
-    private func recordRead(_ alerts: [Contactpoint_V1_Alert], by reader: Reader, action: String) async throws {
-        do {
-            try await reads.submit(
-                event(reader, action: action, category: .disclosure) {
-                    $0.childIds = Array(Set(alerts.map(\.childID))).sorted()
-                    $0.disclosedFields = alerts.isEmpty ? [] : ["alerts"]
-                })
-        } catch {
-            throw RPCError(code: .unavailable, message: "the read cannot be recorded in the audit trail, so nothing is sent: try again")
-        }
+    private func recordRead(_ alerts: [Contactpoint_V1_Alert], by reader: Reader, _ action: AuditAction) async throws {
+        try await access.record(
+            event(reader, action, category: .disclosure) {
+                $0.childIds = Array(Set(alerts.map(\.childID))).sorted()
+                $0.disclosedFields = alerts.isEmpty ? [] : ["alerts"]
+            })
     }
 
     private func event(
-        _ reader: Reader, action: String, category: Contactpoint_V1_AuditCategory, _ configure: (inout Contactpoint_V1_AuditEvent) -> Void
+        _ reader: Reader, _ action: AuditAction, category: Contactpoint_V1_AuditCategory, _ configure: (inout Contactpoint_V1_AuditEvent) -> Void
     ) -> Contactpoint_V1_AuditEvent {
-        var event = reader.caller?.auditEvent(service: "notification", action: action, category: category, nowMilliseconds: clock())
-            ?? .with {
-                $0.eventID = EventID.make()
-                $0.occurredAtMs = clock()
-                $0.action = "notification/\(action)"
-                $0.category = category
-                $0.actor = reader.actor
-                $0.service = "notification"
-                $0.outcome = .permitted
-            }
-        configure(&event)
-        return event
+        if let caller = reader.caller { return access.event(caller, action, category: category, configure) }
+        return access.event(reader.actor, action, category: category, configure)
     }
 }

@@ -49,7 +49,7 @@ public enum NotificationServer {
 
     public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws -> BusService {
         let store = try NotificationStore.open(path: settings.database)
-        let reads = store.readCommitter()
+        let reads = store.accessEventCommitter(name: "notify-reads", maximumBatch: 1024)
         let consentTransport = try BusClientTransport(config: .init(brokers: shared.brokers, keyPair: shared.keyPair), logger: logger)
         let consentClient = GRPCClient(transport: consentTransport)
         let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -95,17 +95,6 @@ extension NotificationStore {
         try await writer.write { db in try db.execute(sql: "DELETE FROM taken_event WHERE taken_at < ?", arguments: [deadline]) }
     }
 
-    /// The group commit of read events into the audit outbox (run it as a companion service):
-    /// every follower woken by one flag reads at once, and their events share a transaction.
-    public func readCommitter(maximumBatch: Int = 1024) -> GroupCommitter<Contactpoint_V1_AuditEvent, Void> {
-        GroupCommitter(name: "notify-reads", maximumBatch: maximumBatch) { events in
-            try writer.write { db in
-                for event in events { try OutboxTables.appendAudit(event, db) }
-            }
-            return events.map { _ in () }
-        }
-    }
-
     // MARK: Rows
 
     private static func newestSequence(_ db: Database) throws -> UInt64 {
@@ -158,7 +147,13 @@ extension NotificationStore {
     }
 }
 
-extension NotificationStore: AuditOutbox {
+extension NotificationStore: AuditOutbox, AuditEventStore {
+    public func appendAuditEvents(_ events: [Contactpoint_V1_AuditEvent]) throws {
+        try writer.write { db in
+            for event in events { try OutboxTables.appendAudit(event, db) }
+        }
+    }
+
     public func undeliveredAuditEvents(limit: Int) async throws -> [(sequence: Int64, event: Contactpoint_V1_AuditEvent)] {
         try await writer.read { db in try OutboxTables.undeliveredAudit(limit: limit, db) }
     }
