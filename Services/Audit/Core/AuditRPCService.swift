@@ -80,18 +80,12 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
     ) async throws -> Contactpoint_V1_InclusionProofResponse {
         _ = try Caller.required()
         let head = try await signedHead(size: request.treeSize)
-        do {
-            let proof = try await store.inclusionProof(eventID: request.eventID, size: head.size)
-            return .with {
-                $0.leafIndex = proof.leaf
-                $0.treeSize = head.size
-                $0.leafHash = Data(proof.leafHash)
-                $0.path = proof.path.map { Data($0) }
-            }
-        } catch AuditStoreError.noSuchEvent {
-            throw RPCError(code: .notFound, message: "event_id: no event \(request.eventID) in the log")
-        } catch MerkleProofError.leafOutOfRange {
-            throw RPCError(code: .failedPrecondition, message: "event \(request.eventID) is newer than the tree head of size \(head.size)")
+        let proof = try await store.inclusionProof(eventID: request.eventID, size: head.size)
+        return .with {
+            $0.leafIndex = proof.leaf
+            $0.treeSize = head.size
+            $0.leafHash = Data(proof.leafHash)
+            $0.path = proof.path.map { Data($0) }
         }
     }
 
@@ -167,11 +161,7 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
     func openReviewItem(request: Contactpoint_V1_OpenReviewItemRequest, context: ServerContext) async throws -> Contactpoint_V1_ReviewItemDetail {
         let (caller, scope) = try await reviewer(.openReviewItem)
         try await logReview(caller, .openReviewItem, subject: request.itemID)
-        do {
-            return try await store.openReviewItem(id: request.itemID, reviewer: caller.practitionerID, scope: scope, now: log.clock())
-        } catch AuditStoreError.noSuchReviewItem {
-            throw RPCError(code: .notFound, message: "item_id: no review item \(request.itemID)")
-        }
+        return try await store.openReviewItem(id: request.itemID, reviewer: caller.practitionerID, scope: scope, now: log.clock())
     }
 
     func recordReviewOutcome(
@@ -183,25 +173,19 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
         default:
             throw RPCError(code: .invalidArgument, message: "outcome: no concern, advice given, referred for disciplinary action or account suspended")
         }
-        do {
-            let item = try await store.reviewItem(id: request.itemID, scope: scope)
-            guard item.status != .closed else {
-                throw RPCError(code: .failedPrecondition, message: "review item \(item.itemID) is already closed")
-            }
-            if request.outcome == .accountSuspended {
-                guard item.practitionerID != caller.practitionerID else {
-                    throw RPCError(code: .permissionDenied, message: "a reviewer does not decide on their own account")
-                }
-                try await suspendAccount(item.practitionerID)
-            }
-            try await logReview(caller, .recordReviewOutcome, subject: item.itemID, reason: request.outcome)
-            return try await store.closeReviewItem(
-                id: item.itemID, outcome: request.outcome, reviewer: caller.practitionerID, scope: scope, now: log.clock())
-        } catch AuditStoreError.noSuchReviewItem {
-            throw RPCError(code: .notFound, message: "item_id: no review item \(request.itemID)")
-        } catch AuditStoreError.reviewItemClosed(let id) {
-            throw RPCError(code: .failedPrecondition, message: "review item \(id) is already closed")
+        let item = try await store.reviewItem(id: request.itemID, scope: scope)
+        guard item.status != .closed else {
+            throw RPCError(code: .failedPrecondition, message: "review item \(item.itemID) is already closed")
         }
+        if request.outcome == .accountSuspended {
+            guard item.practitionerID != caller.practitionerID else {
+                throw RPCError(code: .permissionDenied, message: "a reviewer does not decide on their own account")
+            }
+            try await suspendAccount(item.practitionerID)
+        }
+        try await logReview(caller, .recordReviewOutcome, subject: item.itemID, reason: request.outcome)
+        return try await store.closeReviewItem(
+            id: item.itemID, outcome: request.outcome, reviewer: caller.practitionerID, scope: scope, now: log.clock())
     }
 
     func subjectAccess(request: Contactpoint_V1_SubjectAccessRequest, context: ServerContext) async throws -> Contactpoint_V1_SubjectAccessReport {

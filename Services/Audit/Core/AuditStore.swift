@@ -1,6 +1,7 @@
 import ContactPointAPI
 import Foundation
 import GRDB
+import GRPCCore
 import Logging
 import MerkleTree
 import StoreSupport
@@ -302,6 +303,7 @@ public struct AuditStore: Sendable {
             guard let row = try Row.fetchOne(db, sql: "SELECT leaf_index, leaf_hash FROM event WHERE event_id = ?", arguments: [eventID])
             else { throw AuditStoreError.noSuchEvent(eventID) }
             let leaf = UInt64(row["leaf_index"] as Int64)
+            guard leaf < size else { throw AuditStoreError.eventAfterTreeHead(eventID, size: size) }
             let path = try StoredTree(db: db, upper: upperNodes).inclusionProof(leaf: leaf, size: size)
             return (leaf, Array(row["leaf_hash"] as Data), path)
         }
@@ -315,18 +317,37 @@ public struct AuditStore: Sendable {
     }
 }
 
-enum AuditStoreError: Error, Equatable, CustomStringConvertible {
+enum AuditStoreError: Error, Equatable, CustomStringConvertible, RPCErrorConvertible {
     case noDatabase(String)
     case missingNode(level: Int, index: UInt64)
     case noSuchEvent(String)
+    case eventAfterTreeHead(String, size: UInt64)
     case noSuchReviewItem(String)
     case reviewItemClosed(String)
+
+    var rpcErrorCode: RPCError.Code {
+        switch self {
+        case .noDatabase: .unavailable
+        case .missingNode: .dataLoss
+        case .noSuchEvent, .noSuchReviewItem: .notFound
+        case .eventAfterTreeHead, .reviewItemClosed: .failedPrecondition
+        }
+    }
+
+    var rpcErrorMessage: String {
+        switch self {
+        case .noSuchEvent(let id): "event_id: no event \(id) in the log"
+        case .noSuchReviewItem(let id): "item_id: no review item \(id)"
+        default: description
+        }
+    }
 
     var description: String {
         switch self {
         case .noDatabase(let path): "no audit database at \(path)"
         case .missingNode(let level, let index): "the tree has no node at level \(level), index \(index)"
         case .noSuchEvent(let id): "no event \(id) in the log"
+        case .eventAfterTreeHead(let id, let size): "event \(id) is newer than the tree head of size \(size)"
         case .noSuchReviewItem(let id): "no review item \(id)"
         case .reviewItemClosed(let id): "review item \(id) is already closed"
         }

@@ -106,12 +106,8 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
             try await authorize(caller, forChild: existing.childID, .withdrawConsent)
         }
         let action: AuditAction = existing.kind == .override ? .withdrawOverride : .withdrawConsent
-        do {
-            return try await store.withdraw(
-                id: id, by: actor(caller), now: clock(), today: today, audit: access.event(caller, action, category: .change))
-        } catch ConsentStoreError.alreadyWithdrawn {
-            throw RPCError(code: .failedPrecondition, message: "consent_id: \(id) was already withdrawn")
-        }
+        return try await store.withdraw(
+            id: id, by: actor(caller), now: clock(), today: today, audit: access.event(caller, action, category: .change))
     }
 
     // MARK: Reads

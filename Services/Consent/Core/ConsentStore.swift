@@ -1,6 +1,7 @@
 import ContactPointAPI
 import Foundation
 import GRDB
+import GRPCCore
 import RecordFields
 import StoreSupport
 
@@ -98,7 +99,21 @@ public struct ConsentStore: Sendable {
     }
 }
 
-enum ConsentStoreError: Error, Equatable {
+enum ConsentStoreError: Error, Equatable, RPCErrorConvertible {
     case noSuchConsent(String)
     case alreadyWithdrawn(String)
+
+    var rpcErrorCode: RPCError.Code {
+        switch self {
+        case .noSuchConsent: .notFound
+        case .alreadyWithdrawn: .failedPrecondition
+        }
+    }
+
+    var rpcErrorMessage: String {
+        switch self {
+        case .noSuchConsent(let id): "consent_id: no consent or override \(id)"
+        case .alreadyWithdrawn(let id): "consent_id: \(id) was already withdrawn"
+        }
+    }
 }

@@ -95,12 +95,8 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
             vetting: try Self.vetting(request.vetting, today: CalendarDate(unixTime: authenticator.clock())), isLocked: false)
         let (code, hash) = Authenticator.newEnrolmentCode()
         let now = authenticator.clock()
-        do {
-            try await store.createPractitioner(
-                practitioner, enrolmentCodeHash: hash, enrolmentExpiresAt: now + authenticator.policy.enrolmentValidity, now: now)
-        } catch IdentityStoreError.emailInUse {
-            throw RPCError(code: .alreadyExists, message: "an account with that email exists")
-        }
+        try await store.createPractitioner(
+            practitioner, enrolmentCodeHash: hash, enrolmentExpiresAt: now + authenticator.policy.enrolmentValidity, now: now)
         return .with {
             $0.account = Self.summary(practitioner)
             $0.enrolmentCode = code
@@ -125,11 +121,7 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
         }
         let byAuditor = try status == .suspended && Self.isAuditorOnly(Caller.required())
         let account = byAuditor ? try await reviewedAccount(request.practitionerID) : try await administeredAccount(request.practitionerID)
-        do {
-            try await store.setStatus(practitionerID: account.id, to: status, now: authenticator.clock())
-        } catch IdentityStoreError.transitionNotAllowed {
-            throw RPCError(code: .failedPrecondition, message: "a \(account.status.rawValue) account cannot become \(status.rawValue)")
-        }
+        try await store.setStatus(practitionerID: account.id, to: status, now: authenticator.clock())
         return try await summary(of: account.id)
     }
 
@@ -145,12 +137,8 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
         let account = try await administeredAccount(request.practitionerID)
         let (code, hash) = Authenticator.newEnrolmentCode()
         let now = authenticator.clock()
-        do {
-            try await store.resetCredentials(
-                practitionerID: account.id, enrolmentCodeHash: hash, enrolmentExpiresAt: now + authenticator.policy.enrolmentValidity, now: now)
-        } catch IdentityStoreError.noSuchAccount {
-            throw RPCError(code: .failedPrecondition, message: "a closed account cannot be reset")
-        }
+        try await store.resetCredentials(
+            practitionerID: account.id, enrolmentCodeHash: hash, enrolmentExpiresAt: now + authenticator.policy.enrolmentValidity, now: now)
         let summary = try await summary(of: account.id)
         return .with {
             $0.account = summary

@@ -248,7 +248,10 @@ extension IdentityStore {
             try db.execute(
                 sql: "UPDATE practitioner SET status = ? WHERE id = ? AND status IN (\(from.map { "'\($0.rawValue)'" }.joined(separator: ",")))",
                 arguments: [status.rawValue, practitionerID])
-            guard db.changesCount == 1 else { throw IdentityStoreError.transitionNotAllowed(to: status.rawValue) }
+            guard db.changesCount == 1 else {
+                let current = try String.fetchOne(db, sql: "SELECT status FROM practitioner WHERE id = ?", arguments: [practitionerID]) ?? ""
+                throw IdentityStoreError.transitionNotAllowed(from: current, to: status.rawValue)
+            }
             if status == .suspended || status == .closed {
                 try Self.endSessions(db, of: practitionerID, reason: "account \(status.rawValue)", now: now)
             }
@@ -292,7 +295,7 @@ extension IdentityStore {
                     WHERE id = ? AND status != 'closed'
                     """,
                 arguments: [enrolmentCodeHash, enrolmentExpiresAt, practitionerID])
-            guard db.changesCount == 1 else { throw IdentityStoreError.noSuchAccount(practitionerID) }
+            guard db.changesCount == 1 else { throw IdentityStoreError.accountClosed(practitionerID) }
             try Self.endSessions(db, of: practitionerID, reason: "credentials reset", now: now)
             try Self.appendEvent(db, topic: "identity/credentials-reset", subject: practitionerID, actor: actor, now: now)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRPCCore
 import Identifiers
 import StoreSupport
 import Vocabulary
@@ -170,9 +171,28 @@ struct IdentityStore: Sendable {
     }
 }
 
-enum IdentityStoreError: Error, Equatable {
+enum IdentityStoreError: Error, Equatable, RPCErrorConvertible {
     case noSuchAccount(String)
-    case transitionNotAllowed(to: String)
+    case accountClosed(String)
+    case transitionNotAllowed(from: String, to: String)
     case emailInUse
     case noSuchOrganisation(String)
+
+    var rpcErrorCode: RPCError.Code {
+        switch self {
+        case .noSuchAccount, .noSuchOrganisation: .notFound
+        case .accountClosed, .transitionNotAllowed: .failedPrecondition
+        case .emailInUse: .alreadyExists
+        }
+    }
+
+    var rpcErrorMessage: String {
+        switch self {
+        case .noSuchAccount(let id): "practitioner_id: no account \(id)"
+        case .accountClosed: "a closed account cannot be reset"
+        case .transitionNotAllowed(let from, let to): "a \(from) account cannot become \(to)"
+        case .emailInUse: "an account with that email exists"
+        case .noSuchOrganisation(let id): "organisation_id: no organisation \(id)"
+        }
+    }
 }

@@ -109,18 +109,9 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
         // A practitioner acts on their own alerts and on their organisation's inbox.
         var audiences = [reader.audience]
         if case .practitioner = reader.audience { audiences.append(.organisationInbox(reader.actor.organisationID)) }
-        for audience in audiences {
-            do {
-                return try await store.update(
-                    alert: id, to: request.state, for: audience, by: reader.actor.practitionerID, now: clock(),
-                    audit: event(reader, .updateAlert, category: .change) { $0.outcomeReason = request.state.code! })
-            } catch NotificationStore.UpdateError.noSuchAlert {
-                continue
-            } catch NotificationStore.UpdateError.backwards(let current) {
-                throw RPCError(code: .failedPrecondition, message: "state: the alert is already \(current.code!); states only move forward")
-            }
-        }
-        throw RPCError(code: .notFound, message: "alert_id: no alert \(id) of yours")
+        return try await store.update(
+            alert: id, to: request.state, for: audiences, by: reader.actor.practitionerID, now: clock(),
+            audit: event(reader, .updateAlert, category: .change) { $0.outcomeReason = request.state.code! })
     }
 
     public func subscribe(

@@ -1,6 +1,7 @@
 public import ContactPointAPI
 import Foundation
 import GRDB
+import GRPCCore
 import RecordFields
 public import ServiceRuntime
 import StoreSupport
@@ -40,20 +41,38 @@ extension NotificationStore {
         }
     }
 
-    enum UpdateError: Error, Equatable {
-        case noSuchAlert
+    enum UpdateError: Error, Equatable, RPCErrorConvertible {
+        case noSuchAlert(Int64)
         case backwards(from: Contactpoint_V1_AlertState)
+
+        var rpcErrorCode: RPCError.Code {
+            switch self {
+            case .noSuchAlert: .notFound
+            case .backwards: .failedPrecondition
+            }
+        }
+
+        var rpcErrorMessage: String {
+            switch self {
+            case .noSuchAlert(let id): "alert_id: no alert \(id) of yours"
+            case .backwards(let current): "state: the alert is already \(current.code!); states only move forward"
+            }
+        }
     }
 
-    /// Moves an alert of `audience` to `state` (forward only), with the audit event of the change.
+    /// Moves an alert of one of `audiences` (the first that has it) to `state` (forward only),
+    /// with the audit event of the change.
     func update(
-        alert id: Int64, to state: Contactpoint_V1_AlertState, for audience: AlertAudience, by actor: String, now: Int64,
+        alert id: Int64, to state: Contactpoint_V1_AlertState, for audiences: [AlertAudience], by actor: String, now: Int64,
         audit: Contactpoint_V1_AuditEvent
     ) async throws -> Contactpoint_V1_Alert {
         try await writer.write { db in
-            let condition = audience.condition
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM alert WHERE sequence = ? AND \(condition.sql)", arguments: [id, condition.argument])
-            else { throw UpdateError.noSuchAlert }
+            let found = try audiences.lazy.compactMap { audience in
+                let condition = audience.condition
+                return try Row.fetchOne(
+                    db, sql: "SELECT * FROM alert WHERE sequence = ? AND \(condition.sql)", arguments: [id, condition.argument])
+            }.first
+            guard let row = found else { throw UpdateError.noSuchAlert(id) }
             let current = Self.alert(row)
             guard state.rawValue > current.state.rawValue else { throw UpdateError.backwards(from: current.state) }
             try db.execute(
