@@ -26,7 +26,7 @@ struct BusClientOptions: ParsableArguments {
     func connection() throws(ConfigurationError) -> (brokers: [BrokerAddress], keyPair: CurveKeyPair) {
         var reader = try ConfigurationReader(executable: "contactpoint", file: nil)
         var brokers = try reader.list("broker", flags: self.brokers, parse: ConfigurationValue.broker)
-        var keyFile = try reader.value("key-file", flag: keyFile, default: nil, parse: ConfigurationValue.text)
+        var keyFile = try reader.optionalValue("key-file", flag: keyFile, parse: ConfigurationValue.text)
         if brokers.isEmpty {
             guard let stack = try? StackState.read(from: directory.stateFile) else {
                 throw ConfigurationError(

@@ -11,14 +11,6 @@ func withIndex<T: Sendable>(_ bus: BusClientOptions, _ body: @Sendable (Contactp
     try await withBusClient(bus) { try await body(Contactpoint_V1_Index.Client(wrapping: $0)) }
 }
 
-/// A protobuf enumeration value given by its hyphenated case name (`contact-practitioners`).
-func enumValue<E: Enum & CaseIterable>(_ text: String, _ option: String) throws -> E {
-    guard let value = E.allCases.first(where: { $0.rawValue != 0 && $0.name == text }) else {
-        throw ValidationError("--\(option): one of " + E.allCases.filter { $0.rawValue != 0 }.map(\.name).joined(separator: ", "))
-    }
-    return value
-}
-
 /// The reason every search and view states.
 struct ReasonOptions: ParsableArguments {
     @Option(help: "Why you look the child up: contact-practitioners, safeguarding-concern, caf-assessment, service-provision or record-maintenance.")

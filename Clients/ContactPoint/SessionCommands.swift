@@ -7,42 +7,11 @@ import SecurityPrimitives
 import ServiceRuntime
 import TerminalQRCode
 
-/// Runs `body` with a gRPC client over the bus, turning RPC errors into one clear line.
-func withBusClient<T: Sendable>(_ bus: BusClientOptions, _ body: @Sendable (GRPCClient<BusClientTransport>) async throws -> T) async throws -> T {
-    let connection = withConfiguration { () throws(ConfigurationError) in try bus.connection() }
-    var config = BusClientTransport.Config(brokers: connection.brokers, keyPair: connection.keyPair)
-    config.retryUnavailable(methods: idempotentCalls)
-    do {
-        return try await withGRPCClient(transport: try BusClientTransport(config: config), handleClient: body)
-    } catch let error as RPCError {
-        throw CLIError("\(error.message) (\(error.code))", code: error.code)
-    }
-}
-
-/// The calls the CLI makes that may be made twice without harm, retried on another instance when
-/// the one serving them died (UNAVAILABLE), within the call's deadline: reads. A read of a child's
-/// record made twice is audited twice, which is the truth; a write could be recorded twice.
-let idempotentCalls: [MethodDescriptor] = [
-    Contactpoint_V1_Index.Method.SearchChildren.descriptor, Contactpoint_V1_Index.Method.ViewRecord.descriptor,
-    Contactpoint_V1_Audit.Method.TreeHead.descriptor, Contactpoint_V1_Audit.Method.InclusionProof.descriptor,
-    Contactpoint_V1_Audit.Method.ConsistencyProof.descriptor, Contactpoint_V1_Audit.Method.QueryEvents.descriptor,
-    Contactpoint_V1_Audit.Method.ListReviewItems.descriptor, Contactpoint_V1_Audit.Method.OpenReviewItem.descriptor,
-    Contactpoint_V1_Audit.Method.SubjectAccess.descriptor,
-    Contactpoint_V1_Notification.Method.ListAlerts.descriptor, Contactpoint_V1_Notification.Method.ListNotices.descriptor,
-    Contactpoint_V1_Consent.Method.ListConsents.descriptor,
-    Contactpoint_V1_Identity.Method.WhoAmI.descriptor, Contactpoint_V1_Identity.Method.ListSessions.descriptor,
-]
-
 /// Runs `body` with an identity client over the bus.
 func withIdentity<T: Sendable>(
     _ bus: BusClientOptions, _ body: @Sendable (Contactpoint_V1_Identity.Client<BusClientTransport>) async throws -> T
 ) async throws -> T {
     try await withBusClient(bus) { try await body(Contactpoint_V1_Identity.Client(wrapping: $0)) }
-}
-
-/// The caller's stored session, as call metadata.
-func sessionMetadata() throws -> Metadata {
-    ["authorization": "Bearer \(try SessionFile.load())"]
 }
 
 /// `contactpoint login`: password and code, never echoed; the session is stored for later commands.

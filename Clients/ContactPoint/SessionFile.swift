@@ -33,13 +33,3 @@ enum SessionFile {
     }
 }
 
-/// A failure the command-line client explains in one line.
-struct CLIError: Error, CustomStringConvertible {
-    var description: String
-    /// The status of the call that failed, if one did.
-    var code: RPCError.Code?
-    init(_ description: String, code: RPCError.Code? = nil) {
-        self.description = description
-        self.code = code
-    }
-}

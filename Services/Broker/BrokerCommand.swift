@@ -84,24 +84,24 @@ struct BrokerCommand: AsyncParsableCommand {
             keyPair: try reader.required(
                 "key-file", flag: keyFile, fix: "give the broker's .key file", parse: ConfigurationValue.keyPair),
             allowList: allowList)
-        config.endpoint = try reader.value("endpoint", flag: endpoint, default: config.endpoint, parse: ConfigurationValue.endpoint)!
+        config.endpoint = try reader.value("endpoint", flag: endpoint, default: config.endpoint, parse: ConfigurationValue.endpoint)
         config.eventsInEndpoint = try reader.value(
-            "events-in", flag: eventsIn, default: config.eventsInEndpoint, parse: ConfigurationValue.endpoint)!
+            "events-in", flag: eventsIn, default: config.eventsInEndpoint, parse: ConfigurationValue.endpoint)
         config.eventsOutEndpoint = try reader.value(
-            "events-out", flag: eventsOut, default: config.eventsOutEndpoint, parse: ConfigurationValue.endpoint)!
+            "events-out", flag: eventsOut, default: config.eventsOutEndpoint, parse: ConfigurationValue.endpoint)
         config.routing.heartbeatInterval = try reader.value(
-            "heartbeat", flag: heartbeat, default: config.routing.heartbeatInterval, parse: ConfigurationValue.duration)!
+            "heartbeat", flag: heartbeat, default: config.routing.heartbeatInterval, parse: ConfigurationValue.duration)
         config.routing.heartbeatLiveness = try reader.value(
             "heartbeat-liveness", flag: heartbeatLiveness, default: config.routing.heartbeatLiveness,
-            parse: ConfigurationValue.integer(in: 1...100))!
+            parse: ConfigurationValue.integer(in: 1...100))
         config.routing.maxQueuedPerService = try reader.value(
             "max-queue", flag: maxQueue, default: config.routing.maxQueuedPerService,
-            parse: ConfigurationValue.integer(in: 1...1_000_000))!
+            parse: ConfigurationValue.integer(in: 1...1_000_000))
         config.maxMessageBytes = Int64(
             try reader.value(
                 "max-message-bytes", flag: maxMessageBytes, default: Int(config.maxMessageBytes),
-                parse: ConfigurationValue.integer(in: 1024...(1 << 30)))!)
-        let level = try reader.value("log-level", flag: logLevel, default: Logger.Level.notice, parse: ConfigurationValue.logLevel)!
+                parse: ConfigurationValue.integer(in: 1024...(1 << 30))))
+        let level = try reader.value("log-level", flag: logLevel, default: Logger.Level.notice, parse: ConfigurationValue.logLevel)
         try reader.rejectUnknownKeys()
         if printConfig { ServiceMain.printSettings(reader.effectiveSettings) }
         return (config, level)

@@ -80,10 +80,24 @@ public struct ConfigurationReader: Sendable {
     // MARK: Reading values
 
     /// The value of a single-valued setting, parsed by `parse`, which throws a
-    /// ``ConfigurationError/Problem`` for a bad value. `nil` when the setting is absent
-    /// everywhere and has no default.
+    /// ``ConfigurationError/Problem`` for a bad value; `defaultValue` when the setting is absent
+    /// everywhere.
     public mutating func value<Value>(
-        _ key: String, flag: String?, default defaultValue: Value?, secret: Bool = false,
+        _ key: String, flag: String?, default defaultValue: Value, secret: Bool = false,
+        parse: (String) throws(ConfigurationError.Problem) -> Value
+    ) throws(ConfigurationError) -> Value {
+        try read(key, flag: flag, default: defaultValue, secret: secret, parse: parse) ?? defaultValue
+    }
+
+    /// The value of a single-valued setting without a default: `nil` when it is absent everywhere.
+    public mutating func optionalValue<Value>(
+        _ key: String, flag: String?, secret: Bool = false, parse: (String) throws(ConfigurationError.Problem) -> Value
+    ) throws(ConfigurationError) -> Value? {
+        try read(key, flag: flag, default: nil, secret: secret, parse: parse)
+    }
+
+    private mutating func read<Value>(
+        _ key: String, flag: String?, default defaultValue: Value?, secret: Bool,
         parse: (String) throws(ConfigurationError.Problem) -> Value
     ) throws(ConfigurationError) -> Value? {
         record(key, secret: secret)
@@ -116,7 +130,7 @@ public struct ConfigurationReader: Sendable {
         _ key: String, flag: String?, secret: Bool = false, fix: String,
         parse: (String) throws(ConfigurationError.Problem) -> Value
     ) throws(ConfigurationError) -> Value {
-        guard let value = try value(key, flag: flag, default: nil, secret: secret, parse: parse) else {
+        guard let value = try optionalValue(key, flag: flag, secret: secret, parse: parse) else {
             throw ConfigurationError(
                 key: key, source: "configuration", problem: "no value is set",
                 fix: "pass --\(key), set \(Self.environmentVariable(for: key)) or put `\(key) = …` in the --config file; \(fix)")

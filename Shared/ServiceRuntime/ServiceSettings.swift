@@ -41,20 +41,20 @@ public struct ServiceSettings: Sendable {
                 "key-file", flag: options.keyFile, fix: "give this process's .key file", parse: ConfigurationValue.keyPair),
             instance: try reader.value(
                 "instance", flag: options.instance, default: "\(service)@\(ProcessInfo.processInfo.hostName)",
-                parse: ConfigurationValue.text)!)
+                parse: ConfigurationValue.text))
         sessionsPerBroker = try reader.value(
-            "sessions", flag: options.sessions, default: sessionsPerBroker, parse: ConfigurationValue.integer(in: 1...1024))!
+            "sessions", flag: options.sessions, default: sessionsPerBroker, parse: ConfigurationValue.integer(in: 1...1024))
         heartbeatInterval = try reader.value(
-            "heartbeat", flag: options.heartbeat, default: heartbeatInterval, parse: ConfigurationValue.duration)!
+            "heartbeat", flag: options.heartbeat, default: heartbeatInterval, parse: ConfigurationValue.duration)
         gracePeriod = try reader.value(
-            "grace-period", flag: options.gracePeriod, default: gracePeriod, parse: ConfigurationValue.duration)!
+            "grace-period", flag: options.gracePeriod, default: gracePeriod, parse: ConfigurationValue.duration)
         let metricsHost = try reader.value(
-            "metrics-host", flag: options.metricsHost, default: "127.0.0.1", parse: ConfigurationValue.text)!
-        if let port = try reader.value(
-            "metrics-port", flag: options.metricsPort, default: nil, parse: ConfigurationValue.integer(in: 0...65535))
+            "metrics-host", flag: options.metricsHost, default: "127.0.0.1", parse: ConfigurationValue.text)
+        if let port = try reader.optionalValue(
+            "metrics-port", flag: options.metricsPort, parse: ConfigurationValue.integer(in: 0...65535))
         {
             metrics = (metricsHost, port)
         }
-        logLevel = try reader.value("log-level", flag: options.logLevel, default: logLevel, parse: ConfigurationValue.logLevel)!
+        logLevel = try reader.value("log-level", flag: options.logLevel, default: logLevel, parse: ConfigurationValue.logLevel)
     }
 }

@@ -85,7 +85,7 @@ struct ConfigurationReaderTests {
     @Test("secret values are redacted when the configuration is printed")
     func secretsRedacted() throws {
         var reader = try ConfigurationReader(executable: "test", file: nil, environment: ["CONTACTPOINT_PEPPER": "s3cret"])
-        #expect(try reader.value("pepper", flag: nil, default: nil, secret: true, parse: ConfigurationValue.text) == "s3cret")
+        #expect(try reader.optionalValue("pepper", flag: nil, secret: true, parse: ConfigurationValue.text) == "s3cret")
         #expect(reader.effectiveSettings == [.init(key: "pepper", value: "<redacted>", source: "CONTACTPOINT_PEPPER")])
     }
 

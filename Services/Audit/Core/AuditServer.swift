@@ -38,35 +38,35 @@ public enum AuditServer {
 
         /// Reads the audit service's own keys (docs/CONFIGURATION.md).
         public init(reading reader: inout ConfigurationReader, flags: Flags) throws(ConfigurationError) {
-            database = try reader.value("database", flag: flags.database, default: "audit.sqlite", parse: ConfigurationValue.text)!
+            database = try reader.value("database", flag: flags.database, default: "audit.sqlite", parse: ConfigurationValue.text)
             secretsDirectory = try reader.value(
-                "secrets-dir", flag: flags.secretsDirectory, default: "audit-secrets", parse: ConfigurationValue.text)!
+                "secrets-dir", flag: flags.secretsDirectory, default: "audit-secrets", parse: ConfigurationValue.text)
             checkpointDirectory = try reader.value(
-                "checkpoint-dir", flag: flags.checkpointDirectory, default: "audit-checkpoints", parse: ConfigurationValue.text)!
+                "checkpoint-dir", flag: flags.checkpointDirectory, default: "audit-checkpoints", parse: ConfigurationValue.text)
             senders = try reader.list("sender", flags: flags.senders, default: Self.defaultSenders, parse: ConfigurationValue.text)
             checkpointInterval = try reader.value(
-                "checkpoint-interval", flag: nil, default: .seconds(1), parse: ConfigurationValue.duration)!
+                "checkpoint-interval", flag: nil, default: .seconds(1), parse: ConfigurationValue.duration)
             checkpointExportInterval = try reader.value(
-                "checkpoint-export-interval", flag: nil, default: .seconds(60), parse: ConfigurationValue.duration)!
+                "checkpoint-export-interval", flag: nil, default: .seconds(60), parse: ConfigurationValue.duration)
             rules = MisuseRules()
             rules.disclosuresPerHour = try reader.value(
-                "rule-disclosures-per-hour", flag: nil, default: rules.disclosuresPerHour, parse: ConfigurationValue.integer(in: 1...1_000_000))!
+                "rule-disclosures-per-hour", flag: nil, default: rules.disclosuresPerHour, parse: ConfigurationValue.integer(in: 1...1_000_000))
             rules.deniedAttempts = try reader.value(
-                "rule-denied-attempts", flag: nil, default: rules.deniedAttempts, parse: ConfigurationValue.integer(in: 1...10_000))!
+                "rule-denied-attempts", flag: nil, default: rules.deniedAttempts, parse: ConfigurationValue.integer(in: 1...10_000))
             // The rules hold the events of their longest window in memory: a day at the most.
             rules.deniedWindow = try reader.value(
                 "rule-denied-window", flag: nil, default: rules.deniedWindow,
-                parse: ConfigurationValue.duration(in: .seconds(60)...(.seconds(86_400)), named: "1m to 24h"))!
+                parse: ConfigurationValue.duration(in: .seconds(60)...(.seconds(86_400)), named: "1m to 24h"))
             // The default is looked up too: without the tz database London is unknown, and the service must not guess.
             var zone = try ConfigurationValue.parsing("working-hours-zone", "Europe/London", AuditServer.timeZone)
-            if let given = try reader.value("working-hours-zone", flag: nil, default: nil, parse: AuditServer.timeZone) { zone = given }
+            if let given = try reader.optionalValue("working-hours-zone", flag: nil, parse: AuditServer.timeZone) { zone = given }
             rules.workingHours = try reader.value(
                 "working-hours", flag: nil, default: MisuseRules.WorkingHours(parsing: "08:00-18:00", timeZone: zone)!, parse: { text throws(ConfigurationError.Problem) in
                     guard let hours = MisuseRules.WorkingHours(parsing: text, timeZone: zone) else {
                         throw .init("`\(text)` is not a span of working hours", fix: "write HH:MM-HH:MM, start before end, e.g. 08:00-18:00")
                     }
                     return hours
-                })!
+                })
         }
     }
 

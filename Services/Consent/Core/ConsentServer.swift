@@ -25,7 +25,7 @@ public enum ConsentServer {
 
         /// Reads the consent service's own keys (docs/CONFIGURATION.md).
         public init(reading reader: inout ConfigurationReader, flags: Flags) throws(ConfigurationError) {
-            database = try reader.value("database", flag: flags.database, default: "consent.sqlite", parse: ConfigurationValue.text)!
+            database = try reader.value("database", flag: flags.database, default: "consent.sqlite", parse: ConfigurationValue.text)
             checkers = try reader.list("checker", flags: [], default: ["index", "notification"], parse: ConfigurationValue.text)
             involvementRecorders = try reader.list("involvement-recorder", flags: [], default: ["index"], parse: ConfigurationValue.text)
         }

@@ -38,14 +38,14 @@ public enum IdentityServer {
 
         /// Reads the identity service's own keys (docs/CONFIGURATION.md).
         public init(reading reader: inout ConfigurationReader, flags: Flags) throws(ConfigurationError) {
-            database = try reader.value("database", flag: flags.database, default: "identity.sqlite", parse: ConfigurationValue.text)!
+            database = try reader.value("database", flag: flags.database, default: "identity.sqlite", parse: ConfigurationValue.text)
             secretsDirectory = try reader.value(
-                "secrets-dir", flag: flags.secretsDirectory, default: "identity-secrets", parse: ConfigurationValue.text)!
-            bootstrapAdministrator = try reader.value(
-                "bootstrap-admin", flag: flags.bootstrapAdministrator, default: nil, parse: ConfigurationValue.email)
+                "secrets-dir", flag: flags.secretsDirectory, default: "identity-secrets", parse: ConfigurationValue.text)
+            bootstrapAdministrator = try reader.optionalValue(
+                "bootstrap-admin", flag: flags.bootstrapAdministrator, parse: ConfigurationValue.email)
             brokerEvents = try reader.list("broker-events", flags: flags.brokerEvents, parse: ConfigurationValue.broker)
-            demoWorld = try reader.value("demo-world", flag: nil, default: false, parse: ConfigurationValue.boolean)!
-            breachedPasswords = try reader.value("breached-passwords", flag: nil, default: nil) { path throws(ConfigurationError.Problem) in
+            demoWorld = try reader.value("demo-world", flag: nil, default: false, parse: ConfigurationValue.boolean)
+            breachedPasswords = try reader.optionalValue("breached-passwords", flag: nil) { path throws(ConfigurationError.Problem) in
                 do throws(BreachedPasswords.Problem) {
                     return try BreachedPasswords(path: path)
                 } catch {

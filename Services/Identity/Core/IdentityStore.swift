@@ -29,11 +29,6 @@ struct IdentityStore: Sendable {
         try IdentityStore(writer: DurableDatabase.open(path: path))
     }
 
-    /// An in-memory database, for tests of the logic above the store.
-    static func inMemory() throws -> IdentityStore {
-        try IdentityStore(writer: DatabaseQueue())
-    }
-
     private init(writer: any DatabaseWriter) throws {
         self.writer = writer
         try Self.migrator.migrate(writer)

@@ -25,8 +25,8 @@ public enum IndexServer {
 
         /// Reads the index service's own keys (docs/CONFIGURATION.md).
         public init(reading reader: inout ConfigurationReader, flags: Flags) throws(ConfigurationError) {
-            database = try reader.value("database", flag: flags.database, default: "index.sqlite", parse: ConfigurationValue.text)!
-            demoChildren = try reader.value("demo-children", flag: nil, default: 0, parse: ConfigurationValue.integer(in: 0...1_000_000))!
+            database = try reader.value("database", flag: flags.database, default: "index.sqlite", parse: ConfigurationValue.text)
+            demoChildren = try reader.value("demo-children", flag: nil, default: 0, parse: ConfigurationValue.integer(in: 0...1_000_000))
             standingReaders = try reader.list("standing-reader", flags: [], default: ["consent"], parse: ConfigurationValue.text)
         }
     }

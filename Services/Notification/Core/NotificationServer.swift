@@ -30,7 +30,7 @@ public enum NotificationServer {
 
         /// Reads the notification service's own keys (docs/CONFIGURATION.md).
         public init(reading reader: inout ConfigurationReader, flags: Flags) throws(ConfigurationError) {
-            database = try reader.value("database", flag: flags.database, default: "notification.sqlite", parse: ConfigurationValue.text)!
+            database = try reader.value("database", flag: flags.database, default: "notification.sqlite", parse: ConfigurationValue.text)
             feeders = try reader.list("feeder", flags: [], default: ["index"], parse: ConfigurationValue.text)
             noticeFeeders = try reader.list("notice-feeder", flags: [], default: ["identity"], parse: ConfigurationValue.text)
             let pairs = try reader.list("gateway", flags: [], default: [], parse: { text throws(ConfigurationError.Problem) -> (String, String) in
@@ -41,9 +41,9 @@ public enum NotificationServer {
                 return (String(parts[0]), String(parts[1]))
             })
             gateways = Dictionary(pairs, uniquingKeysWith: { _, last in last })
-            escalateAfter = try reader.value("escalate-after", flag: nil, default: .seconds(24 * 3600), parse: ConfigurationValue.duration)!
-            escalationInterval = try reader.value("escalation-interval", flag: nil, default: .seconds(60), parse: ConfigurationValue.duration)!
-            subscriptionLifetime = try reader.value("subscription-lifetime", flag: nil, default: .seconds(300), parse: ConfigurationValue.duration)!
+            escalateAfter = try reader.value("escalate-after", flag: nil, default: .seconds(24 * 3600), parse: ConfigurationValue.duration)
+            escalationInterval = try reader.value("escalation-interval", flag: nil, default: .seconds(60), parse: ConfigurationValue.duration)
+            subscriptionLifetime = try reader.value("subscription-lifetime", flag: nil, default: .seconds(300), parse: ConfigurationValue.duration)
         }
     }
 
