@@ -51,10 +51,13 @@ let package = Package(
     ],
     targets: [
         // C libraries from Debian: libzmq3-dev and libssl-dev.
-        .systemLibrary(name: "CZeroMQ", path: "Shared/CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
-        .systemLibrary(name: "COpenSSL", path: "Shared/COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(
-            name: "CQREncode", path: "Shared/CQREncode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
+            name: "CZeroMQ", path: "Shared/CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", path: "Shared/COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(
+            name: "CQREncode", path: "Shared/CQREncode", pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]),
 
         // Shared libraries.
         .target(
@@ -108,7 +111,8 @@ let package = Package(
         .target(
             name: "ServiceRuntime",
             dependencies: [
-                "Authentication", "BusTransport", "ContactPointAPI", "Identifiers", "NamedThreads", "RecordFields", "Vocabulary", "ZeroMQ",
+                "Authentication", "BusTransport", "ContactPointAPI", "Identifiers", "NamedThreads", "RecordFields",
+                "Vocabulary", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -140,7 +144,8 @@ let package = Package(
         .target(
             name: "ConsentClient",
             dependencies: [
-                "ContactPointAPI", .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "Logging", package: "swift-log"),
+                "ContactPointAPI", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Shared/ConsentClient"
         ),
@@ -200,7 +205,8 @@ let package = Package(
         .target(
             name: "Identity",
             dependencies: [
-                "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI", "BusTransport", "DemoWorld", "Identifiers", "Vocabulary",
+                "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI", "BusTransport",
+                "DemoWorld", "Identifiers", "Vocabulary",
                 "DurableFiles", "StoreSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -223,7 +229,8 @@ let package = Package(
         .target(
             name: "Audit",
             dependencies: [
-                "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI", "BusTransport", "MerkleTree", "Identifiers", "Vocabulary",
+                "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI", "BusTransport",
+                "MerkleTree", "Identifiers", "Vocabulary",
                 "DurableFiles", "StoreSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -244,7 +251,8 @@ let package = Package(
         .target(
             name: "Index",
             dependencies: [
-                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "DemoWorld", "RecordFields", "StoreSupport", "ConsentClient", "Vocabulary",
+                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "DemoWorld",
+                "RecordFields", "StoreSupport", "ConsentClient", "Vocabulary",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -252,8 +260,11 @@ let package = Package(
             ],
             path: "Services/Index/Core",
             exclude: ["Resources/NOTICE"],
-            resources: [.copy("Resources/nicknames.csv"), .copy("Resources/first-names-female.txt"), .copy("Resources/first-names-male.txt"),
-                .copy("Resources/surnames.tsv"), .copy("Resources/postcode-areas.txt")]
+            resources: [
+                .copy("Resources/nicknames.csv"), .copy("Resources/first-names-female.txt"),
+                .copy("Resources/first-names-male.txt"),
+                .copy("Resources/surnames.tsv"), .copy("Resources/postcode-areas.txt"),
+            ]
         ),
         .executableTarget(
             name: "IndexService",
@@ -268,7 +279,8 @@ let package = Package(
         .target(
             name: "Consent",
             dependencies: [
-                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "RecordFields", "StoreSupport", "Vocabulary",
+                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "RecordFields",
+                "StoreSupport", "Vocabulary",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -289,7 +301,8 @@ let package = Package(
         .target(
             name: "Notification",
             dependencies: [
-                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "RecordFields", "StoreSupport", "ConsentClient", "Vocabulary",
+                "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "RecordFields",
+                "StoreSupport", "ConsentClient", "Vocabulary",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -309,7 +322,8 @@ let package = Package(
         .executableTarget(
             name: "ContactPointCLI",
             dependencies: [
-                "Audit", "DurableFiles", "Index", "RecordFields", "SecurityPrimitives", "ZeroMQ", "BusProtocol", "BusTransport", "ContactPointAPI", "ServiceRuntime", "Supervisor",
+                "Audit", "DurableFiles", "Index", "RecordFields", "SecurityPrimitives", "ZeroMQ", "BusProtocol",
+                "BusTransport", "ContactPointAPI", "ServiceRuntime", "Supervisor",
                 "TerminalQRCode",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -323,7 +337,9 @@ let package = Package(
         // Tests, and what several test targets share.
         .target(
             name: "TestSupport",
-            dependencies: ["Authentication", "SecurityPrimitives", .product(name: "GRPCCore", package: "grpc-swift-2")],
+            dependencies: [
+                "Authentication", "SecurityPrimitives", .product(name: "GRPCCore", package: "grpc-swift-2"),
+            ],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
@@ -351,7 +367,8 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "StoreSupportTests", dependencies: ["StoreSupport", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+            name: "StoreSupportTests",
+            dependencies: ["StoreSupport", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "ZeroMQ"]),
         .testTarget(name: "DurableFilesTests", dependencies: ["DurableFiles"]),
         .testTarget(name: "SecurityPrimitivesTests", dependencies: ["SecurityPrimitives"]),
@@ -380,7 +397,8 @@ let package = Package(
         .testTarget(
             name: "AuditTests",
             dependencies: [
-                "Audit", "Authentication", "SecurityPrimitives", "ContactPointAPI", "MerkleTree", "Identifiers", "TestSupport", "Vocabulary",
+                "Audit", "Authentication", "SecurityPrimitives", "ContactPointAPI", "MerkleTree", "Identifiers",
+                "TestSupport", "Vocabulary",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
@@ -391,7 +409,8 @@ let package = Package(
             name: "IndexTests",
             dependencies: [
                 "TestSupport",
-                "Index", "Authentication", "SecurityPrimitives", "ContactPointAPI", "Identifiers", "ServiceRuntime", "RecordFields", "ConsentClient",
+                "Index", "Authentication", "SecurityPrimitives", "ContactPointAPI", "Identifiers", "ServiceRuntime",
+                "RecordFields", "ConsentClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
@@ -412,7 +431,8 @@ let package = Package(
             name: "NotificationTests",
             dependencies: [
                 "TestSupport",
-                "Notification", "Authentication", "SecurityPrimitives", "ContactPointAPI", "Identifiers", "ConsentClient", "ServiceRuntime",
+                "Notification", "Authentication", "SecurityPrimitives", "ContactPointAPI", "Identifiers",
+                "ConsentClient", "ServiceRuntime",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
@@ -423,7 +443,8 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "TestSupport",
-                "Broker", "BusTransport", "BusProtocol", "ZeroMQ", "ContactPointAPI", "Supervisor", "SecurityPrimitives", "Index",
+                "Broker", "BusTransport", "BusProtocol", "ZeroMQ", "ContactPointAPI", "Supervisor",
+                "SecurityPrimitives", "Index",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),

@@ -29,5 +29,7 @@ protoc --plugin=protoc-gen-swift="$swift_plugin" --plugin=protoc-gen-grpc-swift=
     --swift_out="$out" --swift_opt=Visibility=Public,FileNaming=PathToUnderscores \
     --grpc-swift_out="$out" --grpc-swift_opt=Visibility=Public,FileNaming=PathToUnderscores \
     $protos
+# What scripts/check-style.sh compares: the sources and what was generated from them.
+(cd "$root" && sha256sum $(find Proto -name '*.proto' | sort) Shared/ContactPointAPI/Generated/*.swift > Proto/generated-code.sha256)
 echo "generated into ${out#$root/}:"
 ls "$out"

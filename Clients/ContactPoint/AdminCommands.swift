@@ -13,10 +13,12 @@ struct Admin: AsyncParsableCommand {
 
     struct Organisations: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "orgs", abstract: "Organisations.", subcommands: [Create.self, List.self, Deactivate.self, Activate.self])
+            commandName: "orgs", abstract: "Organisations.",
+            subcommands: [Create.self, List.self, Deactivate.self, Activate.self])
 
         struct Deactivate: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Deactivate an organisation: its practitioners' sessions end.")
+            static let configuration = CommandConfiguration(
+                abstract: "Deactivate an organisation: its practitioners' sessions end.")
             @OptionGroup var bus: BusClientOptions
             @Argument var id: String
             func run() async throws { try await setOrganisationStatus(id, active: false, bus: bus) }
@@ -32,7 +34,13 @@ struct Admin: AsyncParsableCommand {
         struct Create: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Create an organisation.")
             @OptionGroup var bus: BusClientOptions
-            @Option(help: "educational-setting, gp-practice, health-trust, childrens-services, youth-offending-team, police, voluntary-organisation or management-team.")
+            @Option(
+                help:
+                    """
+                    educational-setting, gp-practice, health-trust, childrens-services, youth-offending-team, \
+                    police, voluntary-organisation or management-team.
+                    """
+            )
             var type: String
             @Option var name: String
             @Option(help: "The local authority's code, e.g. E09000033.")
@@ -58,8 +66,12 @@ struct Admin: AsyncParsableCommand {
 
             func run() async throws {
                 let metadata = try sessionMetadata()
-                let list = try await withAdministration(bus) { try await $0.listOrganisations(.init(), metadata: metadata) }
-                for org in list.organisations { print("\(org.organisationID)  \(org.localAuthority)  \(org.type)  \(org.name)") }
+                let list = try await withAdministration(bus) {
+                    try await $0.listOrganisations(.init(), metadata: metadata)
+                }
+                for org in list.organisations {
+                    print("\(org.organisationID)  \(org.localAuthority)  \(org.type)  \(org.name)")
+                }
             }
         }
     }
@@ -67,16 +79,25 @@ struct Admin: AsyncParsableCommand {
     struct Users: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Practitioner accounts.",
-            subcommands: [Create.self, List.self, Suspend.self, Reactivate.self, Close.self, Unlock.self, ResetTwoFactor.self])
+            subcommands: [
+                Create.self, List.self, Suspend.self, Reactivate.self, Close.self, Unlock.self, ResetTwoFactor.self,
+            ])
 
         struct Create: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Create an account; prints the one-time enrolment code to hand over.")
+            static let configuration = CommandConfiguration(
+                abstract: "Create an account; prints the one-time enrolment code to hand over.")
             @OptionGroup var bus: BusClientOptions
             @Option var organisation: String
             @Option var name: String
             @Option var email: String
             @Option var jobRole: String
-            @Option(help: "A system role beyond practitioner (named-person, la-administrator, auditor, system-administrator); repeat.")
+            @Option(
+                help:
+                    """
+                    A system role beyond practitioner (named-person, la-administrator, auditor, \
+                    system-administrator); repeat.
+                    """
+            )
             var role: [String] = []
             @Option(help: "Date of the enhanced criminal-records check, YYYY-MM-DD.")
             var crbCheckedOn = ""
@@ -124,13 +145,19 @@ struct Admin: AsyncParsableCommand {
                 }
                 for account in list.practitioners {
                     let lock = account.locked ? " LOCKED" : ""
-                    print("\(account.practitionerID)  \(account.status)\(lock)  \(account.email)  \(account.name)  [\(account.roles.joined(separator: ","))]")
+                    print(
+                        """
+                        \(account.practitionerID)  \(account.status)\(lock)  \(account.email)  \(account.name)  \
+                        [\(account.roles.joined(separator: ","))]
+                        """
+                    )
                 }
             }
         }
 
         struct Suspend: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Suspend an account: its sessions end everywhere within seconds.")
+            static let configuration = CommandConfiguration(
+                abstract: "Suspend an account: its sessions end everywhere within seconds.")
             @OptionGroup var account: AccountOptions
             func run() async throws { try await account.setStatus("suspended") }
         }
@@ -154,14 +181,17 @@ struct Admin: AsyncParsableCommand {
             func run() async throws {
                 let metadata = try sessionMetadata()
                 let id = account.id
-                let unlocked = try await withAdministration(account.bus) { try await $0.unlock(.with { $0.practitionerID = id }, metadata: metadata) }
+                let unlocked = try await withAdministration(account.bus) {
+                    try await $0.unlock(.with { $0.practitionerID = id }, metadata: metadata)
+                }
                 print("\(unlocked.practitionerID): unlocked")
             }
         }
 
         struct ResetTwoFactor: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                commandName: "reset-2fa", abstract: "Remove an account's password and authenticator; prints a new enrolment code.")
+                commandName: "reset-2fa",
+                abstract: "Remove an account's password and authenticator; prints a new enrolment code.")
             @OptionGroup var account: AccountOptions
 
             func run() async throws {
@@ -180,7 +210,11 @@ struct Admin: AsyncParsableCommand {
 func setOrganisationStatus(_ id: String, active: Bool, bus: BusClientOptions) async throws {
     let metadata = try sessionMetadata()
     let updated = try await withAdministration(bus) { admin in
-        try await admin.setOrganisationStatus(.with { $0.organisationID = id; $0.active = active }, metadata: metadata)
+        try await admin.setOrganisationStatus(
+            .with {
+                $0.organisationID = id
+                $0.active = active
+            }, metadata: metadata)
     }
     print("\(updated.organisationID): \(updated.active ? "active" : "inactive")")
 }
@@ -194,7 +228,11 @@ struct AccountOptions: ParsableArguments {
         let metadata = try sessionMetadata()
         let id = id
         let account = try await withAdministration(bus) { admin in
-            try await admin.setAccountStatus(.with { $0.practitionerID = id; $0.status = status }, metadata: metadata)
+            try await admin.setAccountStatus(
+                .with {
+                    $0.practitionerID = id
+                    $0.status = status
+                }, metadata: metadata)
         }
         print("\(account.practitionerID): \(account.status)")
     }
@@ -202,7 +240,8 @@ struct AccountOptions: ParsableArguments {
 
 /// Runs `body` with an identity administration client over the bus.
 func withAdministration<T: Sendable>(
-    _ bus: BusClientOptions, _ body: @Sendable (Contactpoint_V1_IdentityAdmin.Client<BusClientTransport>) async throws -> T
+    _ bus: BusClientOptions,
+    _ body: @Sendable (Contactpoint_V1_IdentityAdmin.Client<BusClientTransport>) async throws -> T
 ) async throws -> T {
     try await withBusClient(bus) { try await body(Contactpoint_V1_IdentityAdmin.Client(wrapping: $0)) }
 }

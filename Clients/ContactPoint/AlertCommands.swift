@@ -7,7 +7,8 @@ import Synchronization
 
 /// Runs `body` with a notification client over the bus.
 func withNotification<T: Sendable>(
-    _ bus: BusClientOptions, _ body: @Sendable (Contactpoint_V1_Notification.Client<BusClientTransport>) async throws -> T
+    _ bus: BusClientOptions,
+    _ body: @Sendable (Contactpoint_V1_Notification.Client<BusClientTransport>) async throws -> T
 ) async throws -> T {
     try await withBusClient(bus) { try await body(Contactpoint_V1_Notification.Client(wrapping: $0)) }
 }
@@ -15,15 +16,32 @@ func withNotification<T: Sendable>(
 /// `contactpoint alerts`: what the other agencies involved with your children have flagged.
 struct Alerts: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Your alerts: another agency recorded involvement with a child you work with, raised an indicator or became lead professional.",
-        subcommands: [List.self, Update.Ack.self, Update.Read.self, Update.ContactMade.self], defaultSubcommand: List.self)
+        abstract:
+            """
+            Your alerts: another agency recorded involvement with a child you work with, raised an indicator or \
+            became lead professional.
+            """,
+        subcommands: [List.self, Update.Ack.self, Update.Read.self, Update.ContactMade.self],
+        defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Your inbox, oldest first; --follow keeps it open and shows each new alert as it arrives. Every read is recorded.")
+            abstract:
+                """
+                Your inbox, oldest first; --follow keeps it open and shows each new alert as it arrives. Every \
+                read is recorded.
+                """
+        )
         @OptionGroup var bus: BusClientOptions
-        @Flag(help: "Keep going: show new alerts as they arrive (reconnects and resumes where it left off).") var follow = false
-        @Flag(help: "Your organisation's inbox (escalated alerts, and those about involvements a data feed gave) instead of your own.")
+        @Flag(help: "Keep going: show new alerts as they arrive (reconnects and resumes where it left off).")
+        var follow = false
+        @Flag(
+            help:
+                """
+                Your organisation's inbox (escalated alerts, and those about involvements a data feed gave) \
+                instead of your own.
+                """
+        )
         var organisation = false
         @Option(help: "Only alerts after this sequence number.") var after: UInt64 = 0
 
@@ -86,7 +104,8 @@ struct Alerts: AsyncParsableCommand {
         }
 
         struct Ack: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Acknowledge an alert: you have seen it and will follow it up.")
+            static let configuration = CommandConfiguration(
+                abstract: "Acknowledge an alert: you have seen it and will follow it up.")
             @OptionGroup var bus: BusClientOptions
             @Argument(help: "The alert's number.") var alertID: String
             func run() async throws { try await Update.run(bus, alertID, .acknowledged) }
@@ -101,7 +120,8 @@ struct Alerts: AsyncParsableCommand {
 
         struct ContactMade: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                commandName: "contact-made", abstract: "Record that you and the other practitioner have talked (you are recorded as coordinating).")
+                commandName: "contact-made",
+                abstract: "Record that you and the other practitioner have talked (you are recorded as coordinating).")
             @OptionGroup var bus: BusClientOptions
             @Argument(help: "The alert's number.") var alertID: String
             func run() async throws { try await Update.run(bus, alertID, .contactMade) }
@@ -119,13 +139,22 @@ enum AlertText {
         if !child.postcode.isEmpty { about += ", \(child.postcode)" }
         if child.shielded { about += ", shielded record" }
         let from = alert.from
-        let contact = [from.contact.name, from.contact.role, from.contact.telephone, from.contact.secureEmail].filter { !$0.isEmpty }
+        let contact = [from.contact.name, from.contact.role, from.contact.telephone, from.contact.secureEmail].filter {
+            !$0.isEmpty
+        }
         var lines = [
-            "[\(alert.alertID)] \(formatTime(alert.createdAtMs))  \(alert.state.name.uppercased())  \(what)  child \(alert.childID): \(about)",
+            """
+            [\(alert.alertID)] \(formatTime(alert.createdAtMs))  \(alert.state.name.uppercased())  \(what)  child \
+            \(alert.childID): \(about)
+            """,
             "  from \(from.organisationName) (\(from.serviceType.name)): \(contact.joined(separator: ", "))",
         ]
-        if !alert.escalatedFrom.isEmpty { lines.append("  escalated: alert \(alert.escalatedFrom) was not acknowledged in time") }
-        if alert.escalatedAtMs != 0 { lines.append("  escalated to your organisation's inbox at \(formatTime(alert.escalatedAtMs))") }
+        if !alert.escalatedFrom.isEmpty {
+            lines.append("  escalated: alert \(alert.escalatedFrom) was not acknowledged in time")
+        }
+        if alert.escalatedAtMs != 0 {
+            lines.append("  escalated to your organisation's inbox at \(formatTime(alert.escalatedAtMs))")
+        }
         if !alert.updatedBy.isEmpty, alert.state != .new { lines.append("  \(alert.state.name) by \(alert.updatedBy)") }
         return lines.joined(separator: "\n")
     }

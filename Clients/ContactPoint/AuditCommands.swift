@@ -29,7 +29,13 @@ struct AuditCommand: AsyncParsableCommand {
         var checkpoints: String?
         @Option(help: "The tree-head public key file (default: audit-signing-key.pub in the checkpoint directory).")
         var publicKey: String?
-        @Option(help: "The data directory of the local stack (default: $CONTACTPOINT_DATA_DIR or ~/.local/share/contactpoint).")
+        @Option(
+            help:
+                """
+                The data directory of the local stack (default: $CONTACTPOINT_DATA_DIR or \
+                ~/.local/share/contactpoint).
+                """
+        )
         var dataDir: String?
 
         func run() throws {
@@ -38,14 +44,29 @@ struct AuditCommand: AsyncParsableCommand {
             let key = try treeHeadKey(publicKey, checkpoints: checkpointDirectory)
             let report = try AuditVerifier.verify(
                 database: database ?? "\(stack)/audit.sqlite", checkpointDirectory: checkpointDirectory, publicKey: key)
-            print("\(report.events) events; \(report.databaseHeads) signed heads in the database, \(report.checkpointFiles) checkpoint files")
+            print(
+                """
+                \(report.events) events; \(report.databaseHeads) signed heads in the database, \
+                \(report.checkpointFiles) checkpoint files
+                """
+            )
             if report.unsignedEvents > 0 {
-                print("\(report.unsignedEvents) events after the newest signed head (size \(report.newestSignedSize)): no signature covers them yet")
+                print(
+                    """
+                    \(report.unsignedEvents) events after the newest signed head (size \
+                    \(report.newestSignedSize)): no signature covers them yet
+                    """
+                )
             }
             if report.indexedEvents == nil {
                 print("no query index file: the audit service builds it from the events when it starts")
             } else if report.unindexedEvents > 0 {
-                print("\(report.unindexedEvents) events not yet in the query index: the audit service adds them when it starts")
+                print(
+                    """
+                    \(report.unindexedEvents) events not yet in the query index: the audit service adds them when \
+                    it starts
+                    """
+                )
             }
             if report.isIntact {
                 print("intact: every stored event, node, column and query index row agrees with every signed head")
@@ -58,7 +79,8 @@ struct AuditCommand: AsyncParsableCommand {
 
     struct Monitor: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the live log against checkpoints you hold elsewhere, then save its newest head among them.",
+            abstract:
+                "Check the live log against checkpoints you hold elsewhere, then save its newest head among them.",
             discussion: """
                 Needs a session (any role), not the database: asks the audit service for its newest signed tree \
                 head and a consistency proof from the newest checkpoint in the directory, and checks both with \
@@ -82,15 +104,22 @@ struct AuditCommand: AsyncParsableCommand {
                     size: head.size, rootHash: Array(head.rootHash), timestampMS: head.timestampMs, keyID: head.keyID,
                     signature: Array(head.signature))
                 let problems = try await LogMonitor.check(live: live, held: held, publicKey: key) { first, second in
-                    try await audit.consistencyProof(.with {
-                        $0.firstSize = first
-                        $0.secondSize = second
-                    }, metadata: metadata).path.map { Array($0) }
+                    try await audit.consistencyProof(
+                        .with {
+                            $0.firstSize = first
+                            $0.secondSize = second
+                        }, metadata: metadata
+                    ).path.map { Array($0) }
                 }
                 return (live, problems)
             }
             if problems.isEmpty {
-                print("consistent: the live log (size \(live.size), signed \(formatTime(live.timestampMS))) extends every checkpoint held; saved \(live.fileName)")
+                print(
+                    """
+                    consistent: the live log (size \(live.size), signed \(formatTime(live.timestampMS))) extends \
+                    every checkpoint held; saved \(live.fileName)
+                    """
+                )
             } else {
                 for problem in problems { print("PROBLEM: \(problem)") }
                 throw ExitCode(1)
@@ -99,7 +128,8 @@ struct AuditCommand: AsyncParsableCommand {
     }
 
     struct Events: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Query the trail (auditors; local-authority administrators for their own authority).")
+        static let configuration = CommandConfiguration(
+            abstract: "Query the trail (auditors; local-authority administrators for their own authority).")
         @OptionGroup var bus: BusClientOptions
         @Option(help: "Events about this child (ContactPoint ID).")
         var child = ""
@@ -156,7 +186,12 @@ struct AuditCommand: AsyncParsableCommand {
                     let subject = event.subjectID.isEmpty ? "" : " subject=\(event.subjectID)"
                     let reason = event.reasonCode.isEmpty ? "" : " reason=\(event.reasonCode)"
                     let actor = event.actor.practitionerID.isEmpty ? "-" : event.actor.practitionerID
-                    print("#\(logged.leafIndex) \(formatTime(event.occurredAtMs)) \(event.action) \(event.outcome.name) by=\(actor)\(subject)\(children)\(reason)")
+                    print(
+                        """
+                        #\(logged.leafIndex) \(formatTime(event.occurredAtMs)) \(event.action) \
+                        \(event.outcome.name) by=\(actor)\(subject)\(children)\(reason)
+                        """
+                    )
                 }
             }
         }
@@ -171,10 +206,12 @@ struct AuditCommand: AsyncParsableCommand {
 
     struct Review: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "The review queue: items the misuse rules raised.", subcommands: [List.self, Open.self, Close.self])
+            abstract: "The review queue: items the misuse rules raised.",
+            subcommands: [List.self, Open.self, Close.self])
 
         struct List: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Items not yet closed (or closed ones with --closed), newest first.")
+            static let configuration = CommandConfiguration(
+                abstract: "Items not yet closed (or closed ones with --closed), newest first.")
             @OptionGroup var bus: BusClientOptions
             @Flag(help: "Closed items instead.")
             var closed = false
@@ -191,31 +228,57 @@ struct AuditCommand: AsyncParsableCommand {
                 if items.items.isEmpty { print(closed ? "no closed items" : "the review queue is empty") }
                 for item in items.items {
                     let outcome = item.status == .closed ? " → \(item.outcome.name)" : ""
-                    print("\(item.itemID)  \(formatTime(item.raisedAtMs))  \(item.highPriority ? "HIGH PRIORITY " : "")\(item.rule)  practitioner=\(item.practitionerID)  events=\(item.eventCount)  \(item.status.name)\(outcome)")
+                    print(
+                        """
+                        \(item.itemID)  \(formatTime(item.raisedAtMs))  \
+                        \(item.highPriority ? "HIGH PRIORITY " : "")\(item.rule)  \
+                        practitioner=\(item.practitionerID)  events=\(item.eventCount)  \
+                        \(item.status.name)\(outcome)
+                        """
+                    )
                 }
             }
         }
 
         struct Open: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Show an item and the events behind it; it becomes yours to review.")
+            static let configuration = CommandConfiguration(
+                abstract: "Show an item and the events behind it; it becomes yours to review.")
             @OptionGroup var bus: BusClientOptions
             @Argument var item: String
 
             func run() async throws {
                 let metadata = try sessionMetadata()
                 let itemID = item
-                let detail = try await withAudit(bus) { try await $0.openReviewItem(.with { $0.itemID = itemID }, metadata: metadata) }
-                print("\(detail.item.rule) — practitioner \(detail.item.practitionerID) of \(detail.item.organisationID) (\(detail.item.localAuthority)), \(detail.item.status.name)")
+                let detail = try await withAudit(bus) {
+                    try await $0.openReviewItem(.with { $0.itemID = itemID }, metadata: metadata)
+                }
+                print(
+                    """
+                    \(detail.item.rule) — practitioner \(detail.item.practitionerID) of \
+                    \(detail.item.organisationID) (\(detail.item.localAuthority)), \(detail.item.status.name)
+                    """
+                )
                 for logged in detail.events {
                     let event = logged.event
-                    print("  #\(logged.leafIndex) \(formatTime(event.occurredAtMs)) \(event.action) children=\(event.childIds.joined(separator: ",")) reason=\(event.reasonCode) \(event.outcome.name)")
+                    print(
+                        """
+                          #\(logged.leafIndex) \(formatTime(event.occurredAtMs)) \(event.action) \
+                        children=\(event.childIds.joined(separator: ",")) reason=\(event.reasonCode) \
+                        \(event.outcome.name)
+                        """
+                    )
                 }
             }
         }
 
         struct Close: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Record the outcome: no-concern, advice-given, referred, or account-suspended (suspends the account).")
+                abstract:
+                    """
+                    Record the outcome: no-concern, advice-given, referred, or account-suspended (suspends the \
+                    account).
+                    """
+            )
             @OptionGroup var bus: BusClientOptions
             @Argument var item: String
             @Option var outcome: String
@@ -226,15 +289,17 @@ struct AuditCommand: AsyncParsableCommand {
                     "account-suspended": .accountSuspended,
                 ]
                 guard let chosen = outcomes[outcome] else {
-                    throw CLIError("--outcome: `\(outcome)` is not one of \(outcomes.keys.sorted().joined(separator: ", "))")
+                    throw CLIError(
+                        "--outcome: `\(outcome)` is not one of \(outcomes.keys.sorted().joined(separator: ", "))")
                 }
                 let metadata = try sessionMetadata()
                 let itemID = item
                 let closed = try await withAudit(bus) { audit in
-                    try await audit.recordReviewOutcome(.with {
-                        $0.itemID = itemID
-                        $0.outcome = chosen
-                    }, metadata: metadata)
+                    try await audit.recordReviewOutcome(
+                        .with {
+                            $0.itemID = itemID
+                            $0.outcome = chosen
+                        }, metadata: metadata)
                 }
                 print("\(closed.itemID): closed, \(closed.outcome.name)")
             }
@@ -254,7 +319,9 @@ struct AuditCommand: AsyncParsableCommand {
         func run() async throws {
             let metadata = try sessionMetadata()
             let childID = child
-            let report = try await withAudit(bus) { try await $0.subjectAccess(.with { $0.childID = childID }, metadata: metadata) }
+            let report = try await withAudit(bus) {
+                try await $0.subjectAccess(.with { $0.childID = childID }, metadata: metadata)
+            }
             if json {
                 var options = JSONEncodingOptions()
                 options.alwaysPrintEnumsAsInts = false
@@ -265,7 +332,13 @@ struct AuditCommand: AsyncParsableCommand {
             if report.entries.isEmpty { print("No one has accessed this record.") }
             for entry in report.entries {
                 let reason = [entry.reasonCode, entry.reasonText].filter { !$0.isEmpty }.joined(separator: ": ")
-                print("\(formatTime(entry.occurredAtMs))  organisation \(entry.organisationID) (\(entry.localAuthority)), as \(entry.roles.joined(separator: "/"))  \(entry.action)  reason: \(reason)")
+                print(
+                    """
+                    \(formatTime(entry.occurredAtMs))  organisation \(entry.organisationID) \
+                    (\(entry.localAuthority)), as \(entry.roles.joined(separator: "/"))  \(entry.action)  reason: \
+                    \(reason)
+                    """
+                )
             }
         }
     }

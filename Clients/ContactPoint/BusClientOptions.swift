@@ -15,12 +15,15 @@ struct BusClientOptions: ParsableArguments {
     @Option(help: "This client's CURVE key pair file (default: the local stack's operator key).")
     var keyFile: String?
 
-    @Option(help: "The data directory of the local stack (default: $CONTACTPOINT_DATA_DIR or ~/.local/share/contactpoint).")
+    @Option(
+        help: "The data directory of the local stack (default: $CONTACTPOINT_DATA_DIR or ~/.local/share/contactpoint).")
     var dataDir: String?
 
     var directory: StackDirectory { Self.stackDirectory(dataDir) }
 
-    static func stackDirectory(_ dataDir: String?) -> StackDirectory { StackDirectory(root: dataDir ?? StackDirectory.defaultRoot()) }
+    static func stackDirectory(_ dataDir: String?) -> StackDirectory {
+        StackDirectory(root: dataDir ?? StackDirectory.defaultRoot())
+    }
 
     /// The brokers and key pair to use, or a configuration error saying what to give.
     func connection() throws(ConfigurationError) -> (brokers: [BrokerAddress], keyPair: CurveKeyPair) {
@@ -35,7 +38,9 @@ struct BusClientOptions: ParsableArguments {
                     fix: "start one with `contactpoint up`, or pass --broker ENDPOINT,PUBLIC-KEY-FILE and --key-file")
             }
             for broker in stack.brokers {
-                brokers.append(try ConfigurationValue.parsing("broker", "\(broker.endpoint),\(broker.publicKeyFile)", ConfigurationValue.broker))
+                brokers.append(
+                    try ConfigurationValue.parsing(
+                        "broker", "\(broker.endpoint),\(broker.publicKeyFile)", ConfigurationValue.broker))
             }
             keyFile = keyFile ?? directory.keyFile(principal: StackDirectory.operatorPrincipal)
         }

@@ -32,7 +32,9 @@ struct Seed: ParsableCommand {
     }
 
     func run() throws {
-        guard FileManager.default.createFile(atPath: output, contents: nil), let stream = OutputStream(toFileAtPath: output, append: false) else {
+        guard FileManager.default.createFile(atPath: output, contents: nil),
+            let stream = OutputStream(toFileAtPath: output, append: false)
+        else {
             throw CLIError("cannot write \(output)")
         }
         stream.open()
@@ -45,7 +47,8 @@ struct Seed: ParsableCommand {
 
 /// `contactpoint children`: loading feeds.
 struct Children: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Load children's details from a feed file.", subcommands: [Load.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Load children's details from a feed file.", subcommands: [Load.self])
 
     struct Load: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -59,9 +62,17 @@ struct Children: AsyncParsableCommand {
                 """)
         @OptionGroup var bus: BusClientOptions
         @Argument(help: "A feed file, e.g. from `contactpoint seed`.") var file: String
-        @Option(help: "Children per transaction (1–1000 through the service, up to 10000 with --database).") var batchSize = 1000
-        @Option(help: "Load straight into this index database (index.sqlite) instead of through the service.") var database: String?
-        @Flag(help: "With --database, into an empty index: build the search structures once at the end (much faster; searches find the new children only when it is done).")
+        @Option(help: "Children per transaction (1–1000 through the service, up to 10000 with --database).")
+        var batchSize = 1000
+        @Option(help: "Load straight into this index database (index.sqlite) instead of through the service.")
+        var database: String?
+        @Flag(
+            help:
+                """
+                With --database, into an empty index: build the search structures once at the end (much faster; \
+                searches find the new children only when it is done).
+                """
+        )
         var initial = false
 
         func validate() throws {
@@ -75,19 +86,27 @@ struct Children: AsyncParsableCommand {
             let start = LoadProgress(file: file)
             if let database {
                 var progress = start
-                let user = ProcessInfo.processInfo.userName.filter { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+                let user = ProcessInfo.processInfo.userName.filter {
+                    $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0))
+                }
                 let loader = try FeedLoader(database: database, operatorName: "operator:\(user.prefix(48))")
                 if initial {
-                    do { try await loader.beginInitialLoad() } catch let error as RPCError { throw CLIError(error.message) }
+                    do { try await loader.beginInitialLoad() } catch let error as RPCError {
+                        throw CLIError(error.message)
+                    }
                 }
                 // While one batch is written, the next is read and validated.
-                var batch = try progress.stopping { try progress.checked(feed.next()) { try loader.validate($0, offset: progress.done) } }
+                var batch = try progress.stopping {
+                    try progress.checked(feed.next()) { try loader.validate($0, offset: progress.done) }
+                }
                 while !batch.isEmpty {
                     let writing = batch
                     async let stored = loader.store(writing)
                     let next: [Contactpoint_V1_ChildEntry]
                     do {
-                        next = try progress.checked(feed.next()) { try loader.validate($0, offset: progress.done + writing.count) }
+                        next = try progress.checked(feed.next()) {
+                            try loader.validate($0, offset: progress.done + writing.count)
+                        }
                     } catch {
                         let loaded = try await stored
                         progress.add(created: loaded.created, updated: loaded.updated)
@@ -110,7 +129,8 @@ struct Children: AsyncParsableCommand {
                     options.timeout = .seconds(60)
                     while case let batch = try progress.stopping({ try feed.next() }), !batch.isEmpty {
                         let result = try await progress.checked(batch) { batch in
-                            try await index.putChildren(.with { $0.children = batch }, metadata: metadata, options: options)
+                            try await index.putChildren(
+                                .with { $0.children = batch }, metadata: metadata, options: options)
                         }
                         progress.add(created: Int(result.created), updated: Int(result.updated))
                     }
@@ -133,11 +153,18 @@ struct LoadProgress: Sendable {
     init(file: String) { self.file = file }
 
     /// `body` applied to `batch`, a failure reported with the batch's place in the file.
-    func checked<T>(_ batch: [Contactpoint_V1_ChildEntry], _ body: ([Contactpoint_V1_ChildEntry]) async throws -> T) async throws -> T {
+    func checked<T>(_ batch: [Contactpoint_V1_ChildEntry], _ body: ([Contactpoint_V1_ChildEntry]) async throws -> T)
+        async throws -> T
+    {
         do {
             return try await body(batch)
         } catch let error as RPCError {
-            throw CLIError("children \(done + 1)–\(done + batch.count) of \(file): \(error.message) (\(error.code)); the \(done) before them are loaded")
+            throw CLIError(
+                """
+                children \(done + 1)–\(done + batch.count) of \(file): \(error.message) (\(error.code)); the \
+                \(done) before them are loaded
+                """
+            )
         }
     }
 
@@ -150,11 +177,18 @@ struct LoadProgress: Sendable {
         do { return try body() } catch let error as CLIError where error.code == nil { throw stopped(by: error) }
     }
 
-    func checked<T>(_ batch: [Contactpoint_V1_ChildEntry], _ body: ([Contactpoint_V1_ChildEntry]) throws -> T) throws -> T {
+    func checked<T>(_ batch: [Contactpoint_V1_ChildEntry], _ body: ([Contactpoint_V1_ChildEntry]) throws -> T) throws
+        -> T
+    {
         do {
             return try body(batch)
         } catch let error as RPCError {
-            throw CLIError("children \(done + 1)–\(done + batch.count) of \(file): \(error.message) (\(error.code)); the \(done) before them are loaded")
+            throw CLIError(
+                """
+                children \(done + 1)–\(done + batch.count) of \(file): \(error.message) (\(error.code)); the \
+                \(done) before them are loaded
+                """
+            )
         }
     }
 
@@ -162,13 +196,20 @@ struct LoadProgress: Sendable {
         let before = done
         self.created += created
         self.updated += updated
-        if before / 50_000 != done / 50_000 { print("\(done) children loaded (\(Int(Double(done) / max(seconds, 0.001)))/s)") }
+        if before / 50_000 != done / 50_000 {
+            print("\(done) children loaded (\(Int(Double(done) / max(seconds, 0.001)))/s)")
+        }
     }
 
     var seconds: Double { (ContinuousClock.now - started) / .seconds(1) }
 
     func report() {
-        print("loaded \(done) \(done == 1 ? "child" : "children") (\(created) new, \(updated) updated) in \(String(format: "%.1f", seconds)) s")
+        print(
+            """
+            loaded \(done) \(done == 1 ? "child" : "children") (\(created) new, \(updated) updated) in \
+            \(String(format: "%.1f", seconds)) s
+            """
+        )
     }
 }
 
@@ -196,7 +237,9 @@ final class FeedReader: @unchecked Sendable {
             throw CLIError("cannot read \(file)")
         }
         stream.open()
-        if stream.streamStatus == .error { throw CLIError("cannot read \(file): \(stream.streamError?.localizedDescription ?? "unknown error")") }
+        if stream.streamStatus == .error {
+            throw CLIError("cannot read \(file): \(stream.streamError?.localizedDescription ?? "unknown error")")
+        }
         return FeedReader(stream: stream, file: file, batchSize: batchSize)
     }
 
@@ -224,7 +267,9 @@ final class FeedReader: @unchecked Sendable {
             shift += 7
             guard shift < 35 else { throw broken(at: start, "its length is not a varint (not a feed file?)") }
         }
-        guard length <= 1 << 20 else { throw broken(at: start, "it claims \(length) bytes, more than any child's record (not a feed file?)") }
+        guard length <= 1 << 20 else {
+            throw broken(at: start, "it claims \(length) bytes, more than any child's record (not a feed file?)")
+        }
         guard let bytes = try readBytes(length), bytes.count == length else {
             throw broken(at: start, "the file ends inside it (truncated): \(length) bytes expected")
         }
@@ -242,8 +287,17 @@ final class FeedReader: @unchecked Sendable {
         var bytes = [UInt8](repeating: 0, count: count)
         var filled = 0
         while filled < count {
-            let read = bytes.withUnsafeMutableBufferPointer { stream.read($0.baseAddress! + filled, maxLength: count - filled) }
-            if read < 0 { throw CLIError("cannot read \(file) at byte \(offset + filled): \(stream.streamError?.localizedDescription ?? "read failed")") }
+            let read = bytes.withUnsafeMutableBufferPointer {
+                stream.read($0.baseAddress! + filled, maxLength: count - filled)
+            }
+            if read < 0 {
+                throw CLIError(
+                    """
+                    cannot read \(file) at byte \(offset + filled): \
+                    \(stream.streamError?.localizedDescription ?? "read failed")
+                    """
+                )
+            }
             if read == 0 { break }
             filled += read
         }

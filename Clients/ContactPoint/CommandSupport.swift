@@ -11,7 +11,9 @@ import SwiftProtobuf
 // MARK: Calls
 
 /// Runs `body` with a gRPC client over the bus, turning RPC errors into one clear line.
-func withBusClient<T: Sendable>(_ bus: BusClientOptions, _ body: @Sendable (GRPCClient<BusClientTransport>) async throws -> T) async throws -> T {
+func withBusClient<T: Sendable>(
+    _ bus: BusClientOptions, _ body: @Sendable (GRPCClient<BusClientTransport>) async throws -> T
+) async throws -> T {
     let connection = withConfiguration { () throws(ConfigurationError) in try bus.connection() }
     var config = BusClientTransport.Config(brokers: connection.brokers, keyPair: connection.keyPair)
     config.retryUnavailable(methods: idempotentCalls)
@@ -31,7 +33,8 @@ let idempotentCalls: [MethodDescriptor] = [
     Contactpoint_V1_Audit.Method.ConsistencyProof.descriptor, Contactpoint_V1_Audit.Method.QueryEvents.descriptor,
     Contactpoint_V1_Audit.Method.ListReviewItems.descriptor, Contactpoint_V1_Audit.Method.OpenReviewItem.descriptor,
     Contactpoint_V1_Audit.Method.SubjectAccess.descriptor,
-    Contactpoint_V1_Notification.Method.ListAlerts.descriptor, Contactpoint_V1_Notification.Method.ListNotices.descriptor,
+    Contactpoint_V1_Notification.Method.ListAlerts.descriptor,
+    Contactpoint_V1_Notification.Method.ListNotices.descriptor,
     Contactpoint_V1_Consent.Method.ListConsents.descriptor,
     Contactpoint_V1_Identity.Method.WhoAmI.descriptor, Contactpoint_V1_Identity.Method.ListSessions.descriptor,
 ]
@@ -46,7 +49,8 @@ func sessionMetadata() throws -> Metadata {
 /// A protobuf enumeration value given by its hyphenated case name (`contact-practitioners`).
 func enumValue<E: Enum & CaseIterable>(_ text: String, _ option: String) throws -> E {
     guard let value = E.allCases.first(where: { $0.rawValue != 0 && $0.name == text }) else {
-        throw ValidationError("--\(option): one of " + E.allCases.filter { $0.rawValue != 0 }.map(\.name).joined(separator: ", "))
+        throw ValidationError(
+            "--\(option): one of " + E.allCases.filter { $0.rawValue != 0 }.map(\.name).joined(separator: ", "))
     }
     return value
 }

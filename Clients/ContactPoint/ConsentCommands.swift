@@ -5,7 +5,9 @@ import Foundation
 import GRPCCore
 
 /// Runs `body` with a consent client over the bus.
-func withConsent<T: Sendable>(_ bus: BusClientOptions, _ body: @Sendable (Contactpoint_V1_Consent.Client<BusClientTransport>) async throws -> T) async throws -> T {
+func withConsent<T: Sendable>(
+    _ bus: BusClientOptions, _ body: @Sendable (Contactpoint_V1_Consent.Client<BusClientTransport>) async throws -> T
+) async throws -> T {
     try await withBusClient(bus) { try await body(Contactpoint_V1_Consent.Client(wrapping: $0)) }
 }
 
@@ -13,13 +15,27 @@ func withConsent<T: Sendable>(_ bus: BusClientOptions, _ body: @Sendable (Contac
 struct ConsentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "consent",
-        abstract: "Record, withdraw and show consent for sensitive services (CAMHS, sexual health, mental health, substance misuse).",
-        discussion: "A sensitive service's involvement is recorded on the index and shown to other agencies only while a consent or a named-person override covers it.",
+        abstract:
+            """
+            Record, withdraw and show consent for sensitive services (CAMHS, sexual health, mental health, \
+            substance misuse).
+            """,
+        discussion:
+            """
+            A sensitive service's involvement is recorded on the index and shown to other agencies only while a \
+            consent or a named-person override covers it.
+            """,
         subcommands: [Record.self, Override.self, Withdraw.self, Show.self])
 
     /// The sensitive services a consent or override covers.
     struct ScopeOptions: ParsableArguments {
-        @Option(help: "A sensitive service it covers: camhs, sexual-health, mental-health or substance-misuse (repeat, or separate with commas).")
+        @Option(
+            help:
+                """
+                A sensitive service it covers: camhs, sexual-health, mental-health or substance-misuse (repeat, \
+                or separate with commas).
+                """
+        )
         var scope: [String]
         @Option(help: "Its last day, YYYY-MM-DD (optional: a review or expiry date).") var expiresOn: String?
 
@@ -32,7 +48,8 @@ struct ConsentCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record consent given by a parent with parental responsibility or by a child able to consent.",
             discussion: """
-                For practitioners of an organisation involved with the child, named persons and the child's local-authority \
+                For practitioners of an organisation involved with the child, named persons and the child's \
+                local-authority \
                 administrators. A sensitive service not yet involved gives the consent with its involvement instead: \
                 `contactpoint involvement record … --consent-given-by …`.
                 """)
@@ -42,7 +59,9 @@ struct ConsentCommand: AsyncParsableCommand {
         @OptionGroup var given: GivenConsentOptions
 
         func validate() throws {
-            guard given.consentGivenBy != nil, given.consentGivenOn != nil else { throw ValidationError("give --consent-given-by and --consent-given-on") }
+            guard given.consentGivenBy != nil, given.consentGivenOn != nil else {
+                throw ValidationError("give --consent-given-by and --consent-given-on")
+            }
         }
 
         func run() async throws {
@@ -60,20 +79,33 @@ struct ConsentCommand: AsyncParsableCommand {
 
     struct Override: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Named persons, after `contactpoint step-up`: allow a sensitive service without consent, to protect the child.",
+            abstract:
+                """
+                Named persons, after `contactpoint step-up`: allow a sensitive service without consent, to \
+                protect the child.
+                """,
             discussion: "Every override is audited and reviewed by the auditors.")
         @OptionGroup var bus: BusClientOptions
         @Argument(help: "The child's ContactPoint ID.") var childID: String
         @OptionGroup var scope: ScopeOptions
-        @Option(help: "asking-would-increase-risk, refused-significant-harm, cannot-obtain-in-time or would-prejudice-crime-prevention.")
+        @Option(
+            help:
+                """
+                asking-would-increase-risk, refused-significant-harm, cannot-obtain-in-time or \
+                would-prejudice-crime-prevention.
+                """
+        )
         var justification: String
         @Flag(help: "The parent has been told that information is being shared.") var parentTold = false
-        @Option(help: "If not: would-increase-risk, would-prejudice-enquiry or cannot-be-contacted.") var parentNotToldBecause: String?
+        @Option(help: "If not: would-increase-risk, would-prejudice-enquiry or cannot-be-contacted.")
+        var parentNotToldBecause: String?
 
         func run() async throws {
             let metadata = try sessionMetadata()
             let justification: Contactpoint_V1_OverrideJustification = try enumValue(justification, "justification")
-            let notTold: Contactpoint_V1_ParentNotToldReason? = try parentNotToldBecause.map { try enumValue($0, "parent-not-told-because") }
+            let notTold: Contactpoint_V1_ParentNotToldReason? = try parentNotToldBecause.map {
+                try enumValue($0, "parent-not-told-because")
+            }
             let serviceTypes = try scope.serviceTypes()
             let request = Contactpoint_V1_RecordOverrideRequest.with {
                 $0.childID = childID
@@ -90,20 +122,28 @@ struct ConsentCommand: AsyncParsableCommand {
 
     struct Withdraw: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Withdraw a consent, or end an override (named persons), at once: the involvements it covered are no longer shown to others.")
+            abstract:
+                """
+                Withdraw a consent, or end an override (named persons), at once: the involvements it covered are \
+                no longer shown to others.
+                """
+        )
         @OptionGroup var bus: BusClientOptions
         @Argument(help: "The consent's id, as `contactpoint consent show` lists it.") var consentID: String
 
         func run() async throws {
             let metadata = try sessionMetadata()
             let id = consentID
-            let withdrawn = try await withConsent(bus) { try await $0.withdraw(.with { $0.consentID = id }, metadata: metadata) }
+            let withdrawn = try await withConsent(bus) {
+                try await $0.withdraw(.with { $0.consentID = id }, metadata: metadata)
+            }
             print(ConsentText.render(withdrawn))
         }
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A child's consents and overrides, newest first; every read is recorded with its reason.")
+        static let configuration = CommandConfiguration(
+            abstract: "A child's consents and overrides, newest first; every read is recorded with its reason.")
         @OptionGroup var bus: BusClientOptions
         @OptionGroup var reason: ReasonOptions
         @Argument(help: "The child's ContactPoint ID.") var childID: String
@@ -124,11 +164,13 @@ struct ConsentCommand: AsyncParsableCommand {
 
 /// Who gave consent and when: for `consent record`, and for `involvement record` of a sensitive service.
 struct GivenConsentOptions: ParsableArguments {
-    @Option(help: "Who gave consent: parent (with parental responsibility) or child (assessed as able to consent).") var consentGivenBy: String?
+    @Option(help: "Who gave consent: parent (with parental responsibility) or child (assessed as able to consent).")
+    var consentGivenBy: String?
     @Option(help: "When it was given, YYYY-MM-DD.") var consentGivenOn: String?
     @Option(help: "For a parent: their given name.") var parentGiven: String?
     @Option(help: "For a parent: their family name.") var parentFamily: String?
-    @Option(help: "For the child: when you assessed them as able to consent, YYYY-MM-DD.") var capacityAssessedOn: String?
+    @Option(help: "For the child: when you assessed them as able to consent, YYYY-MM-DD.") var capacityAssessedOn:
+        String?
 
     /// The consent given, or `nil` if none was.
     func request() throws -> Contactpoint_V1_RecordConsentRequest? {
@@ -152,19 +194,35 @@ struct GivenConsentOptions: ParsableArguments {
 enum ConsentText {
     static func render(_ record: Contactpoint_V1_ConsentRecord) -> String {
         let scope = record.scope.map(\.name).joined(separator: ", ")
-        var lines = ["[\(record.consentID)] \(record.kind.name) for \(scope)  (child \(record.childID))  \(record.status.name.uppercased())"]
+        var lines = [
+            """
+            [\(record.consentID)] \(record.kind.name) for \(scope)  (child \(record.childID))  \
+            \(record.status.name.uppercased())
+            """
+        ]
         if record.kind == .consent {
-            let giver = record.giver == .parent
+            let giver =
+                record.giver == .parent
                 ? "a parent, \(record.giverName.given) \(record.giverName.family)"
                 : "the child (capacity assessed \(record.capacityAssessedOn))"
             lines.append("  given by \(giver) on \(record.givenOn)")
         } else {
             lines.append("  justification: \(record.justification.name)")
-            lines.append(record.parentTold ? "  the parent has been told" : "  the parent has not been told: \(record.parentNotToldReason.name)")
+            lines.append(
+                record.parentTold
+                    ? "  the parent has been told"
+                    : "  the parent has not been told: \(record.parentNotToldReason.name)")
         }
         if !record.expiresOn.isEmpty { lines.append("  last day \(record.expiresOn)") }
-        lines.append("  recorded by \(record.recordedBy) (\(record.recordedByOrganisation)) at \(formatTime(record.recordedAtMs))")
-        if record.withdrawnAtMs != 0 { lines.append("  withdrawn by \(record.withdrawnBy) at \(formatTime(record.withdrawnAtMs))") }
+        lines.append(
+            """
+              recorded by \(record.recordedBy) (\(record.recordedByOrganisation)) at \
+            \(formatTime(record.recordedAtMs))
+            """
+        )
+        if record.withdrawnAtMs != 0 {
+            lines.append("  withdrawn by \(record.withdrawnBy) at \(formatTime(record.withdrawnAtMs))")
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -9,8 +9,10 @@ struct ContactPointCommand: AsyncParsableCommand {
         commandName: "contactpoint",
         abstract: "ContactPoint: the national index of children, for vetted practitioners.",
         subcommands: [
-            Login.self, Logout.self, WhoAmI.self, StepUp.self, Code.self, Sessions.self, Enrol.self, ChangePassword.self, Search.self, View.self,
-            InvolvementCommand.self, ConsentCommand.self, Alerts.self, Notices.self, Shield.self, Children.self, Seed.self, Admin.self, AuditCommand.self, Up.self, Status.self, Health.self,
+            Login.self, Logout.self, WhoAmI.self, StepUp.self, Code.self, Sessions.self, Enrol.self,
+            ChangePassword.self, Search.self, View.self,
+            InvolvementCommand.self, ConsentCommand.self, Alerts.self, Notices.self, Shield.self, Children.self,
+            Seed.self, Admin.self, AuditCommand.self, Up.self, Status.self, Health.self,
             Keys.self, Echo.self,
         ])
 }
@@ -30,7 +32,8 @@ struct Keys: ParsableCommand {
         var directory = "."
 
         func validate() throws {
-            guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }), !name.isEmpty else {
+            guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }), !name.isEmpty
+            else {
                 throw ValidationError("a key name is letters, digits, '-', '_' and '.' only")
             }
         }
@@ -50,7 +53,9 @@ struct Keys: ParsableCommand {
 
         func run() throws {
             let key: CurveKey =
-                if file.hasSuffix(".key") { try KeyFile.readKeyPair(at: file).publicKey } else { try KeyFile.readPublicKey(at: file) }
+                if file.hasSuffix(".key") { try KeyFile.readKeyPair(at: file).publicKey } else {
+                    try KeyFile.readPublicKey(at: file)
+                }
             print(key.z85)
         }
     }

@@ -29,7 +29,12 @@ struct Echo: AsyncParsableCommand {
                 let started = ContinuousClock.now
                 let reply = try await echo.get(.with { $0.text = text }, options: options)
                 let elapsed = started.duration(to: .now)
-                print("\(reply.servedBy): \(reply.text) in \(elapsed.formatted(.units(allowed: [.milliseconds, .microseconds])))")
+                print(
+                    """
+                    \(reply.servedBy): \(reply.text) in \
+                    \(elapsed.formatted(.units(allowed: [.milliseconds, .microseconds])))
+                    """
+                )
             }
         }
     }

@@ -6,7 +6,8 @@ import ZeroMQ
 /// The health of `service`'s processes, asked through the bus under its scoped health name.
 func checkHealth(of service: String, brokers: [BrokerAddress], keyPair: CurveKeyPair) async -> String {
     var config = BusClientTransport.Config(brokers: brokers, keyPair: keyPair)
-    config.routes[Grpc_Health_V1_Health.descriptor.fullyQualifiedService] = BusServerTransport.healthServiceName(of: service)
+    config.routes[Grpc_Health_V1_Health.descriptor.fullyQualifiedService] = BusServerTransport.healthServiceName(
+        of: service)
     do {
         return try await withGRPCClient(transport: try BusClientTransport(config: config)) { client in
             var options = CallOptions.defaults

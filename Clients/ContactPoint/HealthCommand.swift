@@ -9,7 +9,12 @@ import ServiceRuntime
 struct Health: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Exit 0 if every broker answers, and if the named service is SERVING; 1 otherwise.",
-        discussion: "Without SERVICE it checks the brokers only. The brokers and key come from flags, CONTACTPOINT_BROKER and CONTACTPOINT_KEY_FILE, or the local stack.")
+        discussion:
+            """
+            Without SERVICE it checks the brokers only. The brokers and key come from flags, CONTACTPOINT_BROKER \
+            and CONTACTPOINT_KEY_FILE, or the local stack.
+            """
+    )
 
     @OptionGroup var bus: BusClientOptions
     @Argument(help: "A service name, e.g. echo; its processes answer under their scoped health service.")

@@ -7,13 +7,21 @@ import RecordFields
 import SwiftProtobuf
 
 /// Runs `body` with an index client over the bus.
-func withIndex<T: Sendable>(_ bus: BusClientOptions, _ body: @Sendable (Contactpoint_V1_Index.Client<BusClientTransport>) async throws -> T) async throws -> T {
+func withIndex<T: Sendable>(
+    _ bus: BusClientOptions, _ body: @Sendable (Contactpoint_V1_Index.Client<BusClientTransport>) async throws -> T
+) async throws -> T {
     try await withBusClient(bus) { try await body(Contactpoint_V1_Index.Client(wrapping: $0)) }
 }
 
 /// The reason every search and view states.
 struct ReasonOptions: ParsableArguments {
-    @Option(help: "Why you look the child up: contact-practitioners, safeguarding-concern, caf-assessment, service-provision or record-maintenance.")
+    @Option(
+        help:
+            """
+            Why you look the child up: contact-practitioners, safeguarding-concern, caf-assessment, \
+            service-provision or record-maintenance.
+            """
+    )
     var reason: String
     @Option(help: "An optional reference or short explanation (at most 200 characters; never case information).")
     var reasonText: String?
@@ -31,7 +39,12 @@ struct ReasonOptions: ParsableArguments {
 struct Search: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Find a child by name, date of birth and place; every search is recorded with its reason.",
-        discussion: "Give a given and a family name, or a name and a date of birth, or a date of birth and a postcode or local authority.")
+        discussion:
+            """
+            Give a given and a family name, or a name and a date of birth, or a date of birth and a postcode or \
+            local authority.
+            """
+    )
 
     @OptionGroup var bus: BusClientOptions
     @OptionGroup var reason: ReasonOptions
@@ -59,25 +72,38 @@ struct Search: AsyncParsableCommand {
         let found = try await withIndex(bus) { try await $0.searchChildren(request, metadata: metadata) }
         if found.matches.isEmpty, !found.moreMatches { print("no child matches") }
         for match in found.matches {
-            print("\(match.childID)  \(String(match.score).leftPad(3))  \(match.givenName) \(match.familyName)  born \(match.dateOfBirth)  \(match.gender.name)  \(match.localAuthority) \(match.postcodeDistrict)")
+            print(
+                """
+                \(match.childID)  \(String(match.score).leftPad(3))  \(match.givenName) \(match.familyName)  born \
+                \(match.dateOfBirth)  \(match.gender.name)  \(match.localAuthority) \(match.postcodeDistrict)
+                """
+            )
         }
         if found.moreMatches {
             // Without matches, "more" means too many children fit to read them all, not none.
-            print(found.matches.isEmpty
-                ? "too many children fit to check them all: add details (a family name, fewer dates, a postcode)"
-                : "more children match: add details to narrow the search")
+            print(
+                found.matches.isEmpty
+                    ? "too many children fit to check them all: add details (a family name, fewer dates, a postcode)"
+                    : "more children match: add details to narrow the search")
         }
     }
 }
 
 /// `contactpoint view`: a child's record, stating why.
 struct View: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show a child's record; every view is recorded with its reason.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show a child's record; every view is recorded with its reason.")
 
     @OptionGroup var bus: BusClientOptions
     @OptionGroup var reason: ReasonOptions
     @Argument(help: "The child's ContactPoint ID.") var childID: String
-    @Option(help: "Named persons only, after `contactpoint step-up`: see a shielded record's hidden details (risk-of-significant-harm or statutory-duty). Reviewed by auditors.")
+    @Option(
+        help:
+            """
+            Named persons only, after `contactpoint step-up`: see a shielded record's hidden details \
+            (risk-of-significant-harm or statutory-duty). Reviewed by auditors.
+            """
+    )
     var shieldOverride: String?
 
     func run() async throws {
@@ -88,7 +114,8 @@ struct View: AsyncParsableCommand {
             $0.childID = childID
         }
         if let shieldOverride {
-            let justification: Contactpoint_V1_ShieldOverrideJustification = try enumValue(shieldOverride, "shield-override")
+            let justification: Contactpoint_V1_ShieldOverrideJustification = try enumValue(
+                shieldOverride, "shield-override")
             request.shieldOverride = .with { $0.justification = justification }
         }
         let call = request
@@ -105,7 +132,10 @@ enum RecordText {
         lines.append("  born \(child.dateOfBirth), \(child.gender.name), \(child.localAuthority), \(child.status.name)")
         for other in child.otherNames { lines.append("  also known as \(other.given) \(other.family)") }
         if record.shielded {
-            lines.append(record.shieldOverridden ? "  SHIELDED record shown by override (this view is reviewed)" : "  shielded record: address, carers and contacts are hidden")
+            lines.append(
+                record.shieldOverridden
+                    ? "  SHIELDED record shown by override (this view is reviewed)"
+                    : "  shielded record: address, carers and contacts are hidden")
         }
         if child.hasAddress { lines.append("  address: \(address(child.address))") }
         for old in child.previousAddresses { lines.append("  previously: \(address(old))") }
@@ -117,15 +147,26 @@ enum RecordText {
         }
         if record.involvements.isEmpty { lines.append("  no services recorded") }
         for involvement in record.involvements {
-            var line = "  [\(involvement.involvementID)] \(involvement.serviceType.name): \(involvement.organisationName) since \(involvement.startDate)"
+            var line =
+                """
+                  [\(involvement.involvementID)] \(involvement.serviceType.name): \(involvement.organisationName) \
+                since \(involvement.startDate)
+                """
             if !involvement.endDate.isEmpty { line += " until \(involvement.endDate)" }
             if involvement.leadProfessional { line += "  LEAD PROFESSIONAL" }
             lines.append(line)
             if involvement.hasContact {
                 let contact = involvement.contact
-                lines.append("      contact \(contact.name) (\(contact.role)) \([contact.telephone, contact.secureEmail].filter { !$0.isEmpty }.joined(separator: ", "))")
+                lines.append(
+                    """
+                          contact \(contact.name) (\(contact.role)) \
+                    \([contact.telephone, contact.secureEmail].filter { !$0.isEmpty }.joined(separator: ", "))
+                    """
+                )
             }
-            for indicator in involvement.indicators { lines.append("      \(indicator.kind.name) since \(indicator.raisedOn)") }
+            for indicator in involvement.indicators {
+                lines.append("      \(indicator.kind.name) since \(indicator.raisedOn)")
+            }
         }
         return lines.joined(separator: "\n")
     }
@@ -138,14 +179,23 @@ enum RecordText {
 /// `contactpoint involvement`: your organisation's involvement with a child.
 struct InvolvementCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "involvement", abstract: "Record or end your organisation's involvement with a child, raise indicators, mark the lead professional.",
+        commandName: "involvement",
+        abstract:
+            "Record or end your organisation's involvement with a child, raise indicators, mark the lead professional.",
         subcommands: [Record.self, End.self, Indicator.self, Lead.self])
 
     struct Record: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Record that your organisation works with a child; the other agencies involved are told.")
+        static let configuration = CommandConfiguration(
+            abstract: "Record that your organisation works with a child; the other agencies involved are told.")
         @OptionGroup var bus: BusClientOptions
         @Argument(help: "The child's ContactPoint ID.") var childID: String
-        @Option(help: "The service type, e.g. educational-setting, gp-practice, social-care, youth-offending-team, voluntary-service.")
+        @Option(
+            help:
+                """
+                The service type, e.g. educational-setting, gp-practice, social-care, youth-offending-team, \
+                voluntary-service.
+                """
+        )
         var service: String
         @Option(help: "Your organisation's name as others should see it.") var organisationName: String
         @Option(help: "The practitioner to contact.") var contactName: String
@@ -176,12 +226,18 @@ struct InvolvementCommand: AsyncParsableCommand {
                 if let givenConsent { $0.consent = givenConsent }
             }
             let involvement = try await withIndex(bus) { try await $0.recordInvolvement(request, metadata: metadata) }
-            print("recorded involvement \(involvement.involvementID): \(involvement.serviceType.name) since \(involvement.startDate)")
+            print(
+                """
+                recorded involvement \(involvement.involvementID): \(involvement.serviceType.name) since \
+                \(involvement.startDate)
+                """
+            )
         }
     }
 
     struct End: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "End your organisation's involvement (it stays on record with its end date).")
+        static let configuration = CommandConfiguration(
+            abstract: "End your organisation's involvement (it stays on record with its end date).")
         @OptionGroup var bus: BusClientOptions
         @Argument(help: "The involvement's id.") var involvementID: String
         @Option(help: "End date, YYYY-MM-DD (default today).") var on: String?
@@ -189,17 +245,19 @@ struct InvolvementCommand: AsyncParsableCommand {
         func run() async throws {
             let metadata = try sessionMetadata()
             let ended = try await withIndex(bus) {
-                try await $0.endInvolvement(.with {
-                    $0.involvementID = involvementID
-                    $0.endDate = on ?? ""
-                }, metadata: metadata)
+                try await $0.endInvolvement(
+                    .with {
+                        $0.involvementID = involvementID
+                        $0.endDate = on ?? ""
+                    }, metadata: metadata)
             }
             print("involvement \(ended.involvementID) ended on \(ended.endDate)")
         }
     }
 
     struct Indicator: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Raise or clear an indicator: information-to-share, taking-action or caf-completed.")
+        static let configuration = CommandConfiguration(
+            abstract: "Raise or clear an indicator: information-to-share, taking-action or caf-completed.")
         @OptionGroup var bus: BusClientOptions
         @Argument(help: "raise or clear.") var action: String
         @Argument(help: "The involvement's id.") var involvementID: String
@@ -213,18 +271,25 @@ struct InvolvementCommand: AsyncParsableCommand {
             let metadata = try sessionMetadata()
             let indicator: Contactpoint_V1_IndicatorKind = try enumValue(kind, "kind")
             let involvement = try await withIndex(bus) {
-                try await $0.setIndicator(.with {
-                    $0.involvementID = involvementID
-                    $0.kind = indicator
-                    $0.raised = action == "raise"
-                }, metadata: metadata)
+                try await $0.setIndicator(
+                    .with {
+                        $0.involvementID = involvementID
+                        $0.kind = indicator
+                        $0.raised = action == "raise"
+                    }, metadata: metadata)
             }
-            print("involvement \(involvement.involvementID): \(involvement.indicators.map(\.kind.name).joined(separator: ", ").nonEmptyOr("no indicators"))")
+            print(
+                """
+                involvement \(involvement.involvementID): \
+                \(involvement.indicators.map(\.kind.name).joined(separator: ", ").nonEmptyOr("no indicators"))
+                """
+            )
         }
     }
 
     struct Lead: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Mark (or with --clear unmark) your involvement as the lead professional's.")
+        static let configuration = CommandConfiguration(
+            abstract: "Mark (or with --clear unmark) your involvement as the lead professional's.")
         @OptionGroup var bus: BusClientOptions
         @Argument(help: "The involvement's id.") var involvementID: String
         @Flag(help: "Unmark instead.") var clear = false
@@ -232,19 +297,26 @@ struct InvolvementCommand: AsyncParsableCommand {
         func run() async throws {
             let metadata = try sessionMetadata()
             let involvement = try await withIndex(bus) {
-                try await $0.setLeadProfessional(.with {
-                    $0.involvementID = involvementID
-                    $0.lead = !clear
-                }, metadata: metadata)
+                try await $0.setLeadProfessional(
+                    .with {
+                        $0.involvementID = involvementID
+                        $0.lead = !clear
+                    }, metadata: metadata)
             }
-            print("involvement \(involvement.involvementID): \(involvement.leadProfessional ? "lead professional" : "not the lead professional")")
+            print(
+                """
+                involvement \(involvement.involvementID): \
+                \(involvement.leadProfessional ? "lead professional" : "not the lead professional")
+                """
+            )
         }
     }
 }
 
 /// `contactpoint shield`: hide a child's address, carers and contacts from ordinary users.
 struct Shield: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Shield a child's record (local-authority administrators of the child's authority).")
+    static let configuration = CommandConfiguration(
+        abstract: "Shield a child's record (local-authority administrators of the child's authority).")
     @OptionGroup var bus: BusClientOptions
     @Argument(help: "The child's ContactPoint ID.") var childID: String
     @Flag(help: "Remove the shield instead.") var remove = false
@@ -252,10 +324,11 @@ struct Shield: AsyncParsableCommand {
     func run() async throws {
         let metadata = try sessionMetadata()
         let result = try await withIndex(bus) {
-            try await $0.setShield(.with {
-                $0.childID = childID
-                $0.shielded = !remove
-            }, metadata: metadata)
+            try await $0.setShield(
+                .with {
+                    $0.childID = childID
+                    $0.shielded = !remove
+                }, metadata: metadata)
         }
         print("\(result.childID) \(result.shielded ? "shielded" : "no longer shielded")")
     }

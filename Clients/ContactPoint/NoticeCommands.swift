@@ -6,11 +6,16 @@ import GRPCCore
 /// `contactpoint notices`: what happened to your account that you should know of.
 struct Notices: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Security notices about your account: attempts that suggest someone else has your password, and changes to your credentials.",
+        abstract:
+            """
+            Security notices about your account: attempts that suggest someone else has your password, and \
+            changes to your credentials.
+            """,
         subcommands: [List.self, Read.self], defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Your unread notices, oldest first (--all: read ones too).")
+        static let configuration = CommandConfiguration(
+            abstract: "Your unread notices, oldest first (--all: read ones too).")
         @OptionGroup var bus: BusClientOptions
         @Flag(help: "Read notices too.") var all = false
 
@@ -40,7 +45,9 @@ struct Notices: AsyncParsableCommand {
         func run() async throws {
             let metadata = try sessionMetadata()
             let through = through
-            let marked = try await withNotification(bus) { try await $0.markNoticesRead(.with { $0.through = through }, metadata: metadata) }
+            let marked = try await withNotification(bus) {
+                try await $0.markNoticesRead(.with { $0.through = through }, metadata: metadata)
+            }
             print("\(marked.marked) notice\(marked.marked == 1 ? "" : "s") marked read")
         }
     }
@@ -53,12 +60,17 @@ struct Notices: AsyncParsableCommand {
             return options
         }()
         let page = try? await withNotification(bus) {
-            try await $0.listNotices(.with { $0.unreadOnly = true }, metadata: ["authorization": "Bearer \(token)"], options: options)
+            try await $0.listNotices(
+                .with { $0.unreadOnly = true }, metadata: ["authorization": "Bearer \(token)"], options: options)
         }
         guard let page else { return "your security notices cannot be checked now: try `contactpoint notices` later" }
         guard !page.notices.isEmpty else { return nil }
         let count = page.more ? "\(page.notices.count)+" : "\(page.notices.count)"
-        return "you have \(count) unread security notice\(page.notices.count == 1 && !page.more ? "" : "s"): see `contactpoint notices`"
+        return
+            """
+            you have \(count) unread security notice\(page.notices.count == 1 && !page.more ? "" : "s"): see \
+            `contactpoint notices`
+            """
     }
 }
 
@@ -76,7 +88,8 @@ enum NoticeText {
             case .accountLocked: "your account was locked after too many failed attempts"
             case .accountUnlocked: "your account was unlocked\(by)"
             case .passwordChanged: "your password was changed: if this was not you, tell your administrator at once"
-            case .passwordChangeFailed: "a session of yours tried to change your password with a wrong password or code: \(ifNotYou)"
+            case .passwordChangeFailed:
+                "a session of yours tried to change your password with a wrong password or code: \(ifNotYou)"
             case .credentialsReset: "your password and authenticator were reset\(by); you enrolled again"
             case .stepUpFailed: "a session of yours gave a wrong or used code for a sensitive action: \(ifNotYou)"
             case .accountSuspended: "your account was suspended\(by)"

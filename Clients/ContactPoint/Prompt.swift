@@ -5,7 +5,9 @@ import Foundation
 enum Prompt {
     static func line(_ prompt: String, secret: Bool = false) throws -> String {
         guard isatty(STDIN_FILENO) == 1 else {
-            guard let line = readLine(strippingNewline: true) else { throw CLIError("no answer for \"\(prompt)\" on standard input") }
+            guard let line = readLine(strippingNewline: true) else {
+                throw CLIError("no answer for \"\(prompt)\" on standard input")
+            }
             return line
         }
         FileHandle.standardError.write(Data(prompt.utf8))

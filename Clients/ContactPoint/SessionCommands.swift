@@ -16,7 +16,8 @@ func withIdentity<T: Sendable>(
 
 /// `contactpoint login`: password and code, never echoed; the session is stored for later commands.
 struct Login: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Log in with your password and the code from your authenticator app.")
+    static let configuration = CommandConfiguration(
+        abstract: "Log in with your password and the code from your authenticator app.")
 
     @OptionGroup var bus: BusClientOptions
     @Option(help: "Your work email.")
@@ -26,20 +27,27 @@ struct Login: AsyncParsableCommand {
         let password = try Prompt.line("Password: ", secret: true)
         let code = try Prompt.line("Code from your authenticator app: ", secret: true)
         let grant = try await withIdentity(bus) { identity in
-            try await identity.login(.with {
-                $0.email = email
-                $0.password = password
-                $0.totpCode = code
-            })
+            try await identity.login(
+                .with {
+                    $0.email = email
+                    $0.password = password
+                    $0.totpCode = code
+                })
         }
         try SessionFile.save(grant.token)
         print("logged in; the session lasts while you use it (15 minutes idle, 12 hours at most)")
         print(
             grant.previousSessionStartedAt == 0
-                ? "this is your first session" : "your previous session started \(formatTime(grant.previousSessionStartedAt * 1000))")
+                ? "this is your first session"
+                : "your previous session started \(formatTime(grant.previousSessionStartedAt * 1000))")
         if grant.failedAttemptsSince > 0 {
             let when = grant.previousSessionStartedAt == 0 ? "before this login" : "since then"
-            print("\(grant.failedAttemptsSince) failed login attempt\(grant.failedAttemptsSince == 1 ? "" : "s") \(when): if not yours, tell your administrator")
+            print(
+                """
+                \(grant.failedAttemptsSince) failed login attempt\(grant.failedAttemptsSince == 1 ? "" : "s") \
+                \(when): if not yours, tell your administrator
+                """
+            )
         }
         if let notices = await Notices.unreadSummary(bus, token: grant.token) { print(notices) }
     }
@@ -61,14 +69,20 @@ struct Logout: AsyncParsableCommand {
 
 /// `contactpoint whoami`: who the stored session says you are.
 struct WhoAmI: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "whoami", abstract: "Show who your session says you are.")
+    static let configuration = CommandConfiguration(
+        commandName: "whoami", abstract: "Show who your session says you are.")
 
     @OptionGroup var bus: BusClientOptions
 
     func run() async throws {
         let metadata = try sessionMetadata()
         let me = try await withIdentity(bus) { try await $0.whoAmI(.init(), metadata: metadata) }
-        print("\(me.name) <\(me.email)>, \(me.organisationName) (\(me.localAuthority)); roles: \(me.roles.joined(separator: ", "))")
+        print(
+            """
+            \(me.name) <\(me.email)>, \(me.organisationName) (\(me.localAuthority)); roles: \
+            \(me.roles.joined(separator: ", "))
+            """
+        )
     }
 }
 
@@ -89,27 +103,31 @@ struct Enrol: AsyncParsableCommand {
             throw CLIError("the two passwords differ")
         }
         let begun = try await withIdentity(bus) { identity in
-            try await identity.beginEnrolment(.with {
-                $0.email = email
-                $0.enrolmentCode = code
-                $0.password = password
-            })
+            try await identity.beginEnrolment(
+                .with {
+                    $0.email = email
+                    $0.enrolmentCode = code
+                    $0.password = password
+                })
         }
         // Written straight out: a script answering the next prompt must see it first.
         let qr = QRCode(begun.otpauthUri)?.rendered() ?? ""
-        FileHandle.standardOutput.write(Data("""
-            Scan this with your authenticator app, or enter the secret from the line below it by hand:
-            \(qr)
-            \(begun.otpauthUri)
+        FileHandle.standardOutput.write(
+            Data(
+                """
+                Scan this with your authenticator app, or enter the secret from the line below it by hand:
+                \(qr)
+                \(begun.otpauthUri)
 
-            """.utf8))
+                """.utf8))
         let totp = try Prompt.line("Code now shown by your authenticator app: ")
         _ = try await withIdentity(bus) { identity in
-            try await identity.completeEnrolment(.with {
-                $0.email = email
-                $0.enrolmentCode = code
-                $0.totpCode = totp
-            })
+            try await identity.completeEnrolment(
+                .with {
+                    $0.email = email
+                    $0.enrolmentCode = code
+                    $0.totpCode = totp
+                })
         }
         print("enrolled: log in with `contactpoint login --email \(email)`")
     }
@@ -146,7 +164,8 @@ struct ChangePassword: AsyncParsableCommand {
 /// `contactpoint sessions`: your live sessions; `sessions end` ends the others.
 struct Sessions: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List your live sessions, or end the others.", subcommands: [List.self, End.self], defaultSubcommand: List.self)
+        abstract: "List your live sessions, or end the others.", subcommands: [List.self, End.self],
+        defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List your live sessions; * marks this one.")
@@ -163,7 +182,8 @@ struct Sessions: AsyncParsableCommand {
     }
 
     struct End: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "End your other sessions (all of them, or those named).")
+        static let configuration = CommandConfiguration(
+            abstract: "End your other sessions (all of them, or those named).")
         @OptionGroup var bus: BusClientOptions
         @Argument(help: "Session ids from `contactpoint sessions`; none: every other session.")
         var ids: [String] = []
@@ -187,14 +207,17 @@ struct Sessions: AsyncParsableCommand {
 /// `contactpoint step-up`: re-enter a code before a sensitive action (a shield or consent override).
 struct StepUp: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "step-up", abstract: "Enter a fresh code from your authenticator app before a sensitive action (valid 5 minutes).")
+        commandName: "step-up",
+        abstract: "Enter a fresh code from your authenticator app before a sensitive action (valid 5 minutes).")
 
     @OptionGroup var bus: BusClientOptions
 
     func run() async throws {
         let metadata = try sessionMetadata()
         let code = try Prompt.line("Code from your authenticator app: ", secret: true)
-        let grant = try await withIdentity(bus) { try await $0.stepUp(.with { $0.totpCode = code }, metadata: metadata) }
+        let grant = try await withIdentity(bus) {
+            try await $0.stepUp(.with { $0.totpCode = code }, metadata: metadata)
+        }
         try SessionFile.save(grant.token)
         print("stepped up: sensitive actions are open to you for the next 5 minutes")
     }
@@ -203,7 +226,12 @@ struct StepUp: AsyncParsableCommand {
 /// `contactpoint code`: the current TOTP code of a secret, for the demo world's accounts.
 struct Code: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the current code for a TOTP secret (the demo accounts'; a real account's secret lives only in your authenticator app).")
+        abstract:
+            """
+            Show the current code for a TOTP secret (the demo accounts'; a real account's secret lives only in \
+            your authenticator app).
+            """
+    )
 
     @Option(help: "The base32 secret `up --demo` printed.") var secret: String
 

@@ -7,7 +7,8 @@ import GRPCCore
 enum SessionFile {
     static var path: String {
         let environment = ProcessInfo.processInfo.environment
-        let configHome = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(NSHomeDirectory())/.config"
+        let configHome =
+            environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(NSHomeDirectory())/.config"
         return "\(configHome)/contactpoint/session"
     }
 
@@ -32,4 +33,3 @@ enum SessionFile {
         unlink(path)
     }
 }
-

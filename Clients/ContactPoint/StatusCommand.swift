@@ -32,7 +32,9 @@ struct Status: AsyncParsableCommand {
         // Worker sessions per broker for each service's first RPC service.
         var workerCounts: [[String: Int]] = []
         for broker in brokers {
-            let questions = serviceNames.map { (mmi: Majordomo.mmiWorkerCount, name: StackService.named($0)?.rpcServices.first ?? $0) }
+            let questions = serviceNames.map {
+                (mmi: Majordomo.mmiWorkerCount, name: StackService.named($0)?.rpcServices.first ?? $0)
+            }
             let answers = await ManagementQuery(broker: broker, keyPair: keyPair).ask(questions)
             var counts: [String: Int] = [:]
             for (name, answer) in zip(serviceNames, answers) { counts[name] = answer.flatMap(Int.init) }
@@ -48,9 +50,11 @@ struct Status: AsyncParsableCommand {
                     health: await checkHealth(of: name, brokers: brokers, keyPair: keyPair)))
         }
         let report = StatusReport(
-            dataDirectory: directory.root, supervisorPID: stack.supervisorPID, supervisorRunning: kill(stack.supervisorPID, 0) == 0,
+            dataDirectory: directory.root, supervisorPID: stack.supervisorPID,
+            supervisorRunning: kill(stack.supervisorPID, 0) == 0,
             brokers: zip(stack.brokers, workerCounts).map { broker, counts in
-                StatusReport.Broker(name: broker.name, endpoint: broker.endpoint, reachable: counts.count == serviceNames.count)
+                StatusReport.Broker(
+                    name: broker.name, endpoint: broker.endpoint, reachable: counts.count == serviceNames.count)
             },
             services: services, processes: stack.processes)
         if json {
@@ -64,7 +68,12 @@ struct Status: AsyncParsableCommand {
     }
 
     private func printTable(_ report: StatusReport) {
-        print("Stack in \(report.dataDirectory): supervisor pid \(report.supervisorPID) \(report.supervisorRunning ? "running" : "NOT RUNNING")")
+        print(
+            """
+            Stack in \(report.dataDirectory): supervisor pid \(report.supervisorPID) \
+            \(report.supervisorRunning ? "running" : "NOT RUNNING")
+            """
+        )
         print("")
         printRows(
             [["BROKER", "ENDPOINT", "REACHABLE"]]
@@ -81,13 +90,16 @@ struct Status: AsyncParsableCommand {
         print("")
         printRows(
             [["PROCESS", "PID", "PHASE", "RESTARTS", "LAST EXIT"]]
-                + report.processes.map { [$0.name, $0.pid.map(String.init) ?? "-", $0.phase.rawValue, "\($0.restarts)", $0.lastExit ?? ""] })
+                + report.processes.map {
+                    [$0.name, $0.pid.map(String.init) ?? "-", $0.phase.rawValue, "\($0.restarts)", $0.lastExit ?? ""]
+                })
     }
 
     private func printRows(_ rows: [[String]]) {
         let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {
-            print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  "))
+            print(
+                zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  "))
         }
     }
 }

@@ -27,13 +27,22 @@ struct Up: AsyncParsableCommand {
     var brokers = 2
     @Option(help: "How long a process may take to stop after SIGTERM before it is killed, e.g. 20s.")
     var stopTimeout = "20s"
-    @Flag(help: "On a new data directory, create a demo world: a local authority's school, GP, social care, youth offending team and voluntary service, a practitioner in each (credentials printed once) and 10,000 synthetic children.")
+    @Flag(
+        help:
+            """
+            On a new data directory, create a demo world: a local authority's school, GP, social care, youth \
+            offending team and voluntary service, a practitioner in each (credentials printed once) and 10,000 \
+            synthetic children.
+            """
+    )
     var demo = false
 
     func validate() throws {
         _ = try scaleByService()
         guard (1...9).contains(brokers) else { throw ValidationError("--brokers is from 1 to 9") }
-        guard basePort == 0 || (1024...65000).contains(basePort) else { throw ValidationError("--base-port is 0 or from 1024 to 65000") }
+        guard basePort == 0 || (1024...65000).contains(basePort) else {
+            throw ValidationError("--base-port is 0 or from 1024 to 65000")
+        }
     }
 
     private func scaleByService() throws -> [String: Int] {
@@ -56,10 +65,12 @@ struct Up: AsyncParsableCommand {
         LoggingSystem.bootstrapStandardError(level: .notice)
         let logger = Logger(label: "contactpoint-up")
         let directory = StackDirectory(root: dataDir ?? StackDirectory.defaultRoot())
-        let binDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
+        let binDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+            .path
         for executable in ["contactpoint-broker"] + StackService.all.map(\.executable)
         where !FileManager.default.isExecutableFile(atPath: "\(binDirectory)/\(executable)") {
-            throw ValidationError("\(executable) is not beside contactpoint in \(binDirectory); build the package first (swift build)")
+            throw ValidationError(
+                "\(executable) is not beside contactpoint in \(binDirectory); build the package first (swift build)")
         }
         try DurableFile.createDirectory(directory.root, mode: 0o700)
         try lockDataDirectory(directory)

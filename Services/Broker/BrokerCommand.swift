@@ -84,7 +84,8 @@ struct BrokerCommand: AsyncParsableCommand {
             keyPair: try reader.required(
                 "key-file", flag: keyFile, fix: "give the broker's .key file", parse: ConfigurationValue.keyPair),
             allowList: allowList)
-        config.endpoint = try reader.value("endpoint", flag: endpoint, default: config.endpoint, parse: ConfigurationValue.endpoint)
+        config.endpoint = try reader.value(
+            "endpoint", flag: endpoint, default: config.endpoint, parse: ConfigurationValue.endpoint)
         config.eventsInEndpoint = try reader.value(
             "events-in", flag: eventsIn, default: config.eventsInEndpoint, parse: ConfigurationValue.endpoint)
         config.eventsOutEndpoint = try reader.value(
@@ -101,7 +102,8 @@ struct BrokerCommand: AsyncParsableCommand {
             try reader.value(
                 "max-message-bytes", flag: maxMessageBytes, default: Int(config.maxMessageBytes),
                 parse: ConfigurationValue.integer(in: 1024...(1 << 30))))
-        let level = try reader.value("log-level", flag: logLevel, default: Logger.Level.notice, parse: ConfigurationValue.logLevel)
+        let level = try reader.value(
+            "log-level", flag: logLevel, default: Logger.Level.notice, parse: ConfigurationValue.logLevel)
         try reader.rejectUnknownKeys()
         if printConfig { ServiceMain.printSettings(reader.effectiveSettings) }
         return (config, level)

@@ -19,7 +19,8 @@ struct EchoCommand: AsyncParsableCommand {
             readSettings: { reader throws(ConfigurationError) in
                 // Diagnostics answer anyone on the bus unless told to check sessions like every
                 // other service: then a call needs a practitioner's session token.
-                try reader.value("require-session", flag: requireSession, default: false, parse: ConfigurationValue.boolean)
+                try reader.value(
+                    "require-session", flag: requireSession, default: false, parse: ConfigurationValue.boolean)
             },
             makeService: { settings, requireSession, logger in
                 guard requireSession else { return BusService(rpcServices: [EchoService(instance: settings.instance)]) }

@@ -36,7 +36,9 @@ public struct Caller: Sendable, Equatable {
 
     /// The caller of the call being handled, or UNAUTHENTICATED if it came without a session.
     public static func required() throws -> Caller {
-        guard let current else { throw RPCError(code: .unauthenticated, message: "this call needs a session: log in first") }
+        guard let current else {
+            throw RPCError(code: .unauthenticated, message: "this call needs a session: log in first")
+        }
         return current
     }
 }
@@ -59,7 +61,8 @@ extension Caller {
     /// An audit event of this caller's `action`: a new event id, the time, the actor and whether
     /// they had stepped up within `stepUpWindow`. The caller adds what was done to what.
     public func auditEvent(
-        _ action: AuditAction, category: Contactpoint_V1_AuditCategory, outcome: Contactpoint_V1_AuditOutcome = .permitted,
+        _ action: AuditAction, category: Contactpoint_V1_AuditCategory,
+        outcome: Contactpoint_V1_AuditOutcome = .permitted,
         nowMilliseconds now: Int64, stepUpWindow: Duration = .seconds(300)
     ) -> Contactpoint_V1_AuditEvent {
         .with {

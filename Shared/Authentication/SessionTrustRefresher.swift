@@ -33,7 +33,9 @@ public struct SessionTrustRefresher<Transport: ClientTransport>: Service {
                 since = try await refresh(since: since)
                 trusted = true
             } catch {
-                if trusted { logger.warning("cannot refresh session trust from identity", metadata: ["error": "\(error)"]) }
+                if trusted {
+                    logger.warning("cannot refresh session trust from identity", metadata: ["error": "\(error)"])
+                }
             }
             let pause = trusted ? interval : .milliseconds(100)
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }

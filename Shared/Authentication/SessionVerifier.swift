@@ -41,7 +41,9 @@ public final class SessionVerifier: Sendable {
     /// Tolerated clock difference between the identity service and this one.
     public let allowedSkew: Int64
 
-    public init(allowedSkew: Int64 = 30, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
+    public init(
+        allowedSkew: Int64 = 30, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+    ) {
         self.allowedSkew = allowedSkew
         self.clock = clock
     }

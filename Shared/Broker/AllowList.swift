@@ -69,7 +69,9 @@ public struct AllowList: Sendable {
     public func entry(for key: CurveKey) -> Entry? { byKey[key] }
 
     public func principal(_ principal: String, mayServe service: String) -> Bool {
-        byKey.values.contains { $0.principal == principal && ($0.services.contains("*") || $0.services.contains(service)) }
+        byKey.values.contains {
+            $0.principal == principal && ($0.services.contains("*") || $0.services.contains(service))
+        }
     }
 
     public var count: Int { byKey.count }

@@ -76,9 +76,12 @@ public final class Broker: Service, Sendable {
         }
         let bound = endpoints.withLock { $0! }
         state.withLock { $0 = .running(thread, mailbox, bound) }
-        logger.notice("broker listening", metadata: [
-            "bus.requests": "\(bound.requests)", "bus.events-in": "\(bound.eventsIn)", "bus.events-out": "\(bound.eventsOut)",
-        ])
+        logger.notice(
+            "broker listening",
+            metadata: [
+                "bus.requests": "\(bound.requests)", "bus.events-in": "\(bound.eventsIn)",
+                "bus.events-out": "\(bound.eventsOut)",
+            ])
         return bound
     }
 
@@ -137,7 +140,8 @@ public final class Broker: Service, Sendable {
             zap = try Socket(context: context, kind: .rep)
             try zap.bind(ZAPHandler.endpoint)
 
-            var serverConfig = Socket.Config(security: .curveServer(secretKey: config.keyPair.secretKey, zapDomain: config.zapDomain))
+            var serverConfig = Socket.Config(
+                security: .curveServer(secretKey: config.keyPair.secretKey, zapDomain: config.zapDomain))
             serverConfig.maxMessageSize = config.maxMessageBytes
             serverConfig.sendHighWaterMark = 100_000
             serverConfig.receiveHighWaterMark = 100_000
@@ -171,7 +175,9 @@ public final class Broker: Service, Sendable {
                     if poller.isReadable(requestsItem) { try routeRequests() }
                     if poller.isReadable(eventsInItem) { try forwardEvents() }
                     if poller.isReadable(eventsOutItem) { try forwardSubscriptions() }
-                    if poller.isReadable(mailboxItem), mailbox.drain().contains(where: { if case .stop = $0 { true } else { false } }) {
+                    if poller.isReadable(mailboxItem),
+                        mailbox.drain().contains(where: { if case .stop = $0 { true } else { false } })
+                    {
                         logger.notice("broker stopping")
                         return
                     }
@@ -234,7 +240,8 @@ public final class Broker: Service, Sendable {
             while let event = try eventsIn.receive(dontWait: true) {
                 let principal = event.userID ?? ""
                 guard !principal.isEmpty, event[0].starts(with: Array("\(principal)/".utf8)) else {
-                    logger.warning("event dropped: topic is not the publisher's", metadata: ["bus.peer": "\(principal)"])
+                    logger.warning(
+                        "event dropped: topic is not the publisher's", metadata: ["bus.peer": "\(principal)"])
                     continue
                 }
                 try eventsOut.send(event.frames, dontWait: true)
@@ -250,19 +257,27 @@ public final class Broker: Service, Sendable {
         private func log(_ incident: BrokerCore.Incident) {
             switch incident {
             case .malformedMessage(let peer, let reason):
-                logger.warning("malformed message dropped", metadata: ["bus.peer": "\(peer)", "bus.reason": "\(reason)"])
+                logger.warning(
+                    "malformed message dropped", metadata: ["bus.peer": "\(peer)", "bus.reason": "\(reason)"])
             case .workerRegistered(let service, let peer):
                 logger.info("worker registered", metadata: ["bus.service": "\(service)", "bus.peer": "\(peer)"])
             case .workerRefused(let service, let peer):
-                logger.warning("worker refused: not allowed to serve", metadata: ["bus.service": "\(service)", "bus.peer": "\(peer)"])
+                logger.warning(
+                    "worker refused: not allowed to serve",
+                    metadata: ["bus.service": "\(service)", "bus.peer": "\(peer)"])
             case .workerLost(let service, let peer, let reason, let callsFailed):
                 // A worker leaving cleanly is routine; one that vanished, or took a call with it, is not.
                 let level: Logger.Level = callsFailed > 0 || reason != BrokerCore.disconnectedReason ? .notice : .info
-                logger.log(level: level, "worker lost", metadata: [
-                    "bus.service": "\(service)", "bus.peer": "\(peer)", "bus.reason": "\(reason)", "bus.calls-failed": "\(callsFailed)",
-                ])
+                logger.log(
+                    level: level, "worker lost",
+                    metadata: [
+                        "bus.service": "\(service)", "bus.peer": "\(peer)", "bus.reason": "\(reason)",
+                        "bus.calls-failed": "\(callsFailed)",
+                    ])
             case .callRejected(let service, let code, let reason):
-                logger.info("call rejected", metadata: ["bus.service": "\(service)", "rpc.code": "\(code)", "bus.reason": "\(reason)"])
+                logger.info(
+                    "call rejected",
+                    metadata: ["bus.service": "\(service)", "rpc.code": "\(code)", "bus.reason": "\(reason)"])
             }
         }
     }

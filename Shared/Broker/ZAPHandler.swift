@@ -29,7 +29,8 @@ public struct ZAPHandler: Sendable {
         let decision = decide(request)
         let frames: [[UInt8]] =
             switch decision {
-            case .allowed(let principal): [Array("1.0".utf8), requestID, Array("200".utf8), Array("OK".utf8), Array(principal.utf8), []]
+            case .allowed(let principal):
+                [Array("1.0".utf8), requestID, Array("200".utf8), Array("OK".utf8), Array(principal.utf8), []]
             case .denied(let reason): [Array("1.0".utf8), requestID, Array("400".utf8), Array(reason.utf8), [], []]
             }
         return (frames, decision)

@@ -117,7 +117,9 @@ public struct BrokerCore {
         case Majordomo.clientProtocol:
             do {
                 let command = try Majordomo.ClientCommand(frames: frames[1...])
-                guard case .request(let service, let body) = command else { throw Majordomo.MalformedMessage.unknownCommand }
+                guard case .request(let service, let body) = command else {
+                    throw Majordomo.MalformedMessage.unknownCommand
+                }
                 clientRequest(from: sender, peer: peer, service: service, body: body, now: now, into: &actions)
             } catch {
                 actions.append(.report(.malformedMessage(peer: peer, reason: "client: \(error)")))
@@ -128,7 +130,9 @@ public struct BrokerCore {
                 workerCommand(command, from: sender, peer: peer, now: now, into: &actions)
             } catch {
                 actions.append(.report(.malformedMessage(peer: peer, reason: "worker: \(error)")))
-                if workers[sender] != nil { disconnect(sender, reason: "sent a malformed command", now: now, into: &actions) }
+                if workers[sender] != nil {
+                    disconnect(sender, reason: "sent a malformed command", now: now, into: &actions)
+                }
             }
         default:
             actions.append(.report(.malformedMessage(peer: peer, reason: "unknown protocol")))
@@ -222,7 +226,8 @@ public struct BrokerCore {
                 actions.append(.send([identity] + Majordomo.WorkerCommand.disconnect.frames))
                 return
             }
-            workers[identity] = Worker(identity: identity, service: service, peer: peer, expiresAt: now + config.workerExpiry)
+            workers[identity] = Worker(
+                identity: identity, service: service, peer: peer, expiresAt: now + config.workerExpiry)
             services[service, default: Service()].workers += 1
             services[service]!.idle.append(identity)
             actions.append(.report(.workerRegistered(service: service, peer: peer)))
@@ -272,7 +277,9 @@ public struct BrokerCore {
         while !service.idle.isEmpty, var request = service.queue.popFirst() {
             if let deadline = request.deadline {
                 guard deadline > now else {
-                    fail(request, code: .deadlineExceeded, message: "deadline passed before a worker was free", into: &actions)
+                    fail(
+                        request, code: .deadlineExceeded, message: "deadline passed before a worker was free",
+                        into: &actions)
                     continue
                 }
                 request.header.timeoutMicros = max(1, UInt64((deadline - now) / .microseconds(1)))
@@ -280,7 +287,8 @@ public struct BrokerCore {
             let identity = service.idle.removeFirst()
             workers[identity]!.call = Call(client: request.client, callID: request.header.callID)
             let body = [Envelope.encode(request.header)] + request.payload
-            actions.append(.send([identity] + Majordomo.WorkerCommand.request(client: request.client, body: body).frames))
+            actions.append(
+                .send([identity] + Majordomo.WorkerCommand.request(client: request.client, body: body).frames))
         }
     }
 
@@ -310,15 +318,22 @@ public struct BrokerCore {
         services[worker.service]!.workers -= 1
         services[worker.service]!.idle.removeAll { $0 == identity }
         if let call = worker.call {
-            let body = Envelope.failureBody(callID: call.callID, code: .unavailable, message: "the worker handling the call was lost (\(reason))")
-            actions.append(.send([call.client] + Majordomo.ClientCommand.final(service: worker.service, body: body).frames))
+            let body = Envelope.failureBody(
+                callID: call.callID, code: .unavailable, message: "the worker handling the call was lost (\(reason))")
+            actions.append(
+                .send([call.client] + Majordomo.ClientCommand.final(service: worker.service, body: body).frames))
         }
-        actions.append(.report(.workerLost(service: worker.service, peer: worker.peer, reason: reason, callsFailed: worker.call == nil ? 0 : 1)))
+        actions.append(
+            .report(
+                .workerLost(
+                    service: worker.service, peer: worker.peer, reason: reason, callsFailed: worker.call == nil ? 0 : 1)
+            ))
     }
 
     private func fail(_ request: Request, code: Status.Code, message: String, into actions: inout [Action]) {
         let body = Envelope.failureBody(callID: request.header.callID, code: code, message: message)
-        actions.append(.send([request.client] + Majordomo.ClientCommand.final(service: request.service, body: body).frames))
+        actions.append(
+            .send([request.client] + Majordomo.ClientCommand.final(service: request.service, body: body).frames))
         actions.append(.report(.callRejected(service: request.service, code: code, reason: message)))
     }
 }

@@ -1,6 +1,6 @@
 public import ContactPointAPI
-public import GRPCCore
 import Foundation
+public import GRPCCore
 import SwiftProtobuf
 
 /// Conversions between the bus envelope (`RequestHeader`, `ReplyHeader`) and GRPCCore's types.

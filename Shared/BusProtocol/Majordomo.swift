@@ -27,9 +27,12 @@ public enum Majordomo {
 
         public var frames: [[UInt8]] {
             switch self {
-            case .request(let service, let body): [Majordomo.clientProtocol, [Self.requestCode], Array(service.utf8)] + body
-            case .partial(let service, let body): [Majordomo.clientProtocol, [Self.partialCode], Array(service.utf8)] + body
-            case .final(let service, let body): [Majordomo.clientProtocol, [Self.finalCode], Array(service.utf8)] + body
+            case .request(let service, let body):
+                [Majordomo.clientProtocol, [Self.requestCode], Array(service.utf8)] + body
+            case .partial(let service, let body):
+                [Majordomo.clientProtocol, [Self.partialCode], Array(service.utf8)] + body
+            case .final(let service, let body):
+                [Majordomo.clientProtocol, [Self.finalCode], Array(service.utf8)] + body
             }
         }
 

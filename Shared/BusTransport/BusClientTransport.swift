@@ -45,7 +45,9 @@ public final class BusClientTransport: ClientTransport {
         /// Retries UNAVAILABLE as ``retryUnavailable(services:attempts:)`` does, for the named
         /// methods only: the idempotent ones of a service that also has others.
         public mutating func retryUnavailable(methods: [MethodDescriptor], attempts: Int = 4) {
-            retryUnavailable(names: methods.map { MethodConfig.Name(service: $0.service.fullyQualifiedService, method: $0.method) }, attempts: attempts)
+            retryUnavailable(
+                names: methods.map { MethodConfig.Name(service: $0.service.fullyQualifiedService, method: $0.method) },
+                attempts: attempts)
         }
 
         private mutating func retryUnavailable(names: [MethodConfig.Name], attempts: Int) {

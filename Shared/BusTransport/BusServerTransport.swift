@@ -90,7 +90,9 @@ public final class BusServerTransport: ServerTransport {
 
     public func configure(context: GRPCServerContext) {
         var names = Set(context.methods.map(\.service.fullyQualifiedService))
-        if let scope = config.healthScope, names.contains(Self.healthService) { names.insert(Self.healthServiceName(of: scope)) }
+        if let scope = config.healthScope, names.contains(Self.healthService) {
+            names.insert(Self.healthServiceName(of: scope))
+        }
         services.withLock { $0 = names.sorted() }
         let unary = context.methods.filter { $0.type.map { !$0.isResponseStreaming } ?? false }
         unaryMethods.withLock { $0 = Set(unary.map { "/\($0.fullyQualifiedMethod)" }) }
@@ -111,9 +113,11 @@ public final class BusServerTransport: ServerTransport {
                 started.failed(error)
             }
         }
-        logger.info("serving over the bus", metadata: [
-            "bus.services": "\(serviceNames.joined(separator: ","))", "bus.brokers": "\(config.brokers.count)",
-        ])
+        logger.info(
+            "serving over the bus",
+            metadata: [
+                "bus.services": "\(serviceNames.joined(separator: ","))", "bus.brokers": "\(config.brokers.count)",
+            ])
         // Cancelled rather than shut down gracefully: the calls are cancelled with the task, and
         // the sessions leave the brokers as their calls end.
         await withTaskCancellationHandler {
@@ -152,7 +156,8 @@ public final class BusServerTransport: ServerTransport {
         with streamHandler: @escaping @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void
     ) async {
         defer { calls.finished(call.id) }
-        logger.debug("call received", metadata: ["rpc.method": "\(call.header.method)", "rpc.call-id": "\(call.header.callID)"])
+        logger.debug(
+            "call received", metadata: ["rpc.method": "\(call.header.method)", "rpc.call-id": "\(call.header.callID)"])
         let isUnary = unaryMethods.withLock { $0.contains(call.header.method) }
         let writer = ReplyWriter(call: call, isUnary: isUnary, mailbox: mailbox)
         guard let descriptor = MethodDescriptor(path: call.header.method) else {
@@ -173,7 +178,8 @@ public final class BusServerTransport: ServerTransport {
         await withServerContextRPCCancellationHandle { handle in
             calls.attach(handle, to: call.id)
             let context = ServerContext(
-                descriptor: descriptor, remotePeer: call.header.peer, localPeer: config.instanceName, cancellation: handle)
+                descriptor: descriptor, remotePeer: call.header.peer, localPeer: config.instanceName,
+                cancellation: handle)
             await streamHandler(stream, context)
         }
         await writer.fail(RPCError(code: .internalError, message: "the handler ended without a status"))

@@ -21,7 +21,8 @@ final class ClientLoop {
         var sockets: [Socket] = []
         var monitors: [Socket] = []
         for (index, broker) in transport.config.brokers.enumerated() {
-            var config = Socket.Config(security: .curveClient(keyPair: transport.config.keyPair, serverKey: broker.publicKey))
+            var config = Socket.Config(
+                security: .curveClient(keyPair: transport.config.keyPair, serverKey: broker.publicKey))
             config.heartbeat = transport.config.connectionHeartbeat
             config.immediate = true
             config.sendHighWaterMark = 100_000
@@ -113,11 +114,16 @@ final class ClientLoop {
                 }
             case .disconnected:
                 if transport.brokers.health(of: broker) != .refused { transport.brokers.set(broker, to: .down) }
-                failCalls(through: broker, RPCError(code: .unavailable, message: "lost the connection to broker \(broker + 1)"))
+                failCalls(
+                    through: broker,
+                    RPCError(code: .unavailable, message: "lost the connection to broker \(broker + 1)"))
             default:
                 if !event.kind.isDisjoint(with: .handshakeFailed) {
                     transport.brokers.set(broker, to: .refused)
-                    failCalls(through: broker, RPCError(code: .unauthenticated, message: "broker \(broker + 1) refused this process's CURVE key"))
+                    failCalls(
+                        through: broker,
+                        RPCError(
+                            code: .unauthenticated, message: "broker \(broker + 1) refused this process's CURVE key"))
                 }
             }
         }
@@ -131,10 +137,13 @@ final class ClientLoop {
     private func close() {
         for command in transport.mailbox.close() {
             if case .send(let callID, _, _) = command {
-                transport.calls.sink(for: callID, isFinal: true)?.fail(RPCError(code: .unavailable, message: "the bus client stopped"))
+                transport.calls.sink(for: callID, isFinal: true)?.fail(
+                    RPCError(code: .unavailable, message: "the bus client stopped"))
             }
         }
-        for sink in transport.calls.removeAll() { sink.fail(RPCError(code: .unavailable, message: "the bus client stopped")) }
+        for sink in transport.calls.removeAll() {
+            sink.fail(RPCError(code: .unavailable, message: "the bus client stopped"))
+        }
         for socket in sockets { socket.stopMonitor() }
         for socket in sockets + monitors { socket.close() }
     }

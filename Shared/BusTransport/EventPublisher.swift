@@ -42,7 +42,8 @@ public final class EventPublisher: Service, Sendable {
                 var sockets: [Socket] = []
                 for broker in brokers {
                     let socket = try Socket(
-                        context: context, kind: .pub, config: .init(security: .curveClient(keyPair: keyPair, serverKey: broker.publicKey)))
+                        context: context, kind: .pub,
+                        config: .init(security: .curveClient(keyPair: keyPair, serverKey: broker.publicKey)))
                     try socket.connect(broker.endpoint)
                     sockets.append(socket)
                 }

@@ -30,7 +30,8 @@ public struct ManagementQuery: Sendable {
         defer { context.shutdown() }
         guard
             let socket = try? Socket(
-                context: context, kind: .dealer, config: .init(security: .curveClient(keyPair: keyPair, serverKey: broker.publicKey)))
+                context: context, kind: .dealer,
+                config: .init(security: .curveClient(keyPair: keyPair, serverKey: broker.publicKey)))
         else { return questions.map { _ in nil } }
         defer { socket.close() }
         guard (try? socket.connect(broker.endpoint)) != nil else { return questions.map { _ in nil } }
@@ -54,7 +55,9 @@ public struct ManagementQuery: Sendable {
             var poller = Poller()
             poller.add(socket)
             let millis = Int(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
-            guard (try? poller.poll(timeoutMillis: max(1, millis))) == true, let reply = try? socket.receive() else { continue }
+            guard (try? poller.poll(timeoutMillis: max(1, millis))) == true, let reply = try? socket.receive() else {
+                continue
+            }
             // [MDPC02, FINAL, service, answer]
             if reply.count == 4, reply[2] == Array(mmi.utf8) { return String(decoding: reply[3], as: UTF8.self) }
         }

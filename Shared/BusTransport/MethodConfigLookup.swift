@@ -24,7 +24,8 @@ struct MethodConfigLookup: Sendable {
     }
 
     subscript(descriptor: MethodDescriptor) -> MethodConfig? {
-        exact["\(descriptor.service.fullyQualifiedService)/\(descriptor.method)"] ?? byService[descriptor.service.fullyQualifiedService]
+        exact["\(descriptor.service.fullyQualifiedService)/\(descriptor.method)"] ?? byService[
+            descriptor.service.fullyQualifiedService]
             ?? fallback
     }
 }

@@ -16,7 +16,8 @@ final class ResponseSink: Sendable {
     /// Delivers one PARTIAL or FINAL. A failed FINAL before any other reply is delivered as a
     /// trailers-only response (status alone), as gRPC does.
     func deliver(_ header: Contactpoint_V1_ReplyHeader, payload: [UInt8]?, isFinal: Bool) {
-        let status = Status(code: Status.Code(rawValue: Int(header.statusCode)) ?? .unknown, message: header.statusMessage)
+        let status = Status(
+            code: Status.Code(rawValue: Int(header.statusCode)) ?? .unknown, message: header.statusMessage)
         let trailersOnly = isFinal && payload == nil && status.code != .ok
         if !trailersOnly, !sentInitialMetadata.exchange(true, ordering: .relaxed) {
             continuation.yield(.metadata(Envelope.metadata(header.initialMetadata)))
@@ -122,7 +123,8 @@ final class BrokerSelector: Sendable {
                 }
             }
             if state.health.allSatisfy({ $0 == .refused }) {
-                return .failure(RPCError(code: .unauthenticated, message: "every broker refused this process's CURVE key"))
+                return .failure(
+                    RPCError(code: .unauthenticated, message: "every broker refused this process's CURVE key"))
             }
             return .failure(RPCError(code: .unavailable, message: "no broker is reachable"))
         }

@@ -67,7 +67,9 @@ final class ReplyWriter: ClosableRPCWriterProtocol {
         try? await write(.status(Status(code: Status.Code(error.code), message: error.message), error.metadata))
     }
 
-    private func reply(_ state: inout State, payload: [UInt8]?, status: Status?, trailers: Metadata) -> BusServerTransport.Command {
+    private func reply(_ state: inout State, payload: [UInt8]?, status: Status?, trailers: Metadata)
+        -> BusServerTransport.Command
+    {
         var header = Contactpoint_V1_ReplyHeader()
         header.callID = call.header.callID
         if !state.sentFirstReply {
@@ -82,6 +84,7 @@ final class ReplyWriter: ClosableRPCWriterProtocol {
         let body = [Envelope.encode(header)] + (payload.map { [$0] } ?? [])
         let command: Majordomo.WorkerCommand =
             status == nil ? .partial(client: call.client, body: body) : .final(client: call.client, body: body)
-        return .reply(session: call.session, generation: call.generation, frames: command.frames, isFinal: status != nil)
+        return .reply(
+            session: call.session, generation: call.generation, frames: command.frames, isFinal: status != nil)
     }
 }

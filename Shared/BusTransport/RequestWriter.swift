@@ -63,14 +63,19 @@ final class RequestWriter: ClosableRPCWriterProtocol {
         }
         guard let request else { return }
         guard let message = request.message else {
-            let attempts = request.metadata[stringValues: "grpc-previous-rpc-attempts"].first(where: { _ in true }) ?? "0"
-            responses.fail(RPCError(code: .internalError, message: "the call ended without a request message (previous attempts: \(attempts))"))
+            let attempts =
+                request.metadata[stringValues: "grpc-previous-rpc-attempts"].first(where: { _ in true }) ?? "0"
+            responses.fail(
+                RPCError(
+                    code: .internalError,
+                    message: "the call ended without a request message (previous attempts: \(attempts))"))
             return
         }
         guard let header = header(for: request.metadata) else {
             // The deadline passed before the request could be sent (a busy machine): a caller
             // that has given up must not have its call run after all.
-            responses.fail(RPCError(code: .deadlineExceeded, message: "the deadline passed before the request was sent"))
+            responses.fail(
+                RPCError(code: .deadlineExceeded, message: "the deadline passed before the request was sent"))
             return
         }
         transport.send(
@@ -99,7 +104,9 @@ final class RequestWriter: ClosableRPCWriterProtocol {
             header.timeoutMicros = budget - elapsed
             metadata.removeAllValues(forKey: GRPCTimeout.key)
         }
-        let previous = metadata[stringValues: "grpc-previous-rpc-attempts"].first(where: { _ in true }).flatMap { UInt32($0) }
+        let previous = metadata[stringValues: "grpc-previous-rpc-attempts"].first(where: { _ in true }).flatMap {
+            UInt32($0)
+        }
         header.attempt = (previous ?? 0) + 1
         header.metadata = Envelope.entries(metadata)
         return header

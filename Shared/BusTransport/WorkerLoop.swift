@@ -110,7 +110,8 @@ final class WorkerLoop {
             }
             sessions[index].brokerExpiry = .now + config.heartbeatInterval * config.heartbeatLiveness
             guard let command = try? Majordomo.WorkerCommand(frames: message.frames[...]) else {
-                transport.logger.warning("malformed message from broker dropped", metadata: ["bus.broker": "\(sessions[index].broker + 1)"])
+                transport.logger.warning(
+                    "malformed message from broker dropped", metadata: ["bus.broker": "\(sessions[index].broker + 1)"])
                 continue
             }
             switch command {
@@ -122,11 +123,14 @@ final class WorkerLoop {
                     continue
                 }
                 nextCallID += 1
-                let deadline = header.timeoutMicros > 0 ? ContinuousClock.now + .microseconds(header.timeoutMicros) : nil
+                let deadline =
+                    header.timeoutMicros > 0 ? ContinuousClock.now + .microseconds(header.timeoutMicros) : nil
                 sessions[index].call = (nextCallID, deadline)
                 if let deadline { nextDeadline = min(deadline, nextDeadline ?? deadline) }
-                incoming.yield(.init(
-                    id: nextCallID, session: index, generation: sessions[index].generation, client: client, header: header, payload: body[1]))
+                incoming.yield(
+                    .init(
+                        id: nextCallID, session: index, generation: sessions[index].generation, client: client,
+                        header: header, payload: body[1]))
             case .heartbeat:
                 break
             case .disconnect:
@@ -134,9 +138,11 @@ final class WorkerLoop {
                 // socket at the next heartbeat, not at once, so a refusal cannot become a storm.
                 closeSocket(of: index)
                 if !draining {
-                    transport.logger.notice("broker disconnected this worker session", metadata: [
-                        "bus.broker": "\(sessions[index].broker + 1)", "bus.service": "\(sessions[index].service)",
-                    ])
+                    transport.logger.notice(
+                        "broker disconnected this worker session",
+                        metadata: [
+                            "bus.broker": "\(sessions[index].broker + 1)", "bus.service": "\(sessions[index].service)",
+                        ])
                 }
                 return
             case .ready, .partial, .final:
@@ -150,7 +156,7 @@ final class WorkerLoop {
     private func cancelCallsPastDeadline(now: ContinuousClock.Instant) {
         nextDeadline = nil
         for index in sessions.indices {
-            guard case let (id, deadline?)? = sessions[index].call else { continue }
+            guard case (let id, let deadline?)? = sessions[index].call else { continue }
             if deadline <= now {
                 sessions[index].call = (id, nil)
                 transport.calls.cancel(id)
@@ -168,7 +174,8 @@ final class WorkerLoop {
                 continue
             }
             if sessions[index].brokerExpiry <= now {
-                transport.logger.notice("broker silent, reconnecting", metadata: ["bus.broker": "\(sessions[index].broker + 1)"])
+                transport.logger.notice(
+                    "broker silent, reconnecting", metadata: ["bus.broker": "\(sessions[index].broker + 1)"])
                 try open(index, now: now)
             } else {
                 try socket.send(Majordomo.WorkerCommand.heartbeat.frames, dontWait: true)

@@ -14,7 +14,9 @@ public struct ConsentServiceClient<Transport: ClientTransport>: ConsentDecisions
         self.logger = logger
     }
 
-    public func allowed(_ serviceTypes: Set<Contactpoint_V1_ServiceType>, childID: String) async throws -> Set<Contactpoint_V1_ServiceType> {
+    public func allowed(_ serviceTypes: Set<Contactpoint_V1_ServiceType>, childID: String) async throws -> Set<
+        Contactpoint_V1_ServiceType
+    > {
         var options = CallOptions.defaults
         options.timeout = .seconds(2)
         do {
@@ -23,9 +25,12 @@ public struct ConsentServiceClient<Transport: ClientTransport>: ConsentDecisions
                     $0.childID = childID
                     $0.serviceTypes = serviceTypes.sorted { $0.rawValue < $1.rawValue }
                 }, options: options)
-            return Set(response.decisions.filter { [.allowed, .allowedByOverride].contains($0.decision) }.map(\.serviceType))
+            return Set(
+                response.decisions.filter { [.allowed, .allowedByOverride].contains($0.decision) }.map(\.serviceType))
         } catch {
-            logger.warning("the consent service does not answer: sensitive involvements are neither recorded nor shown to others", metadata: ["error": "\(error)"])
+            logger.warning(
+                "the consent service does not answer: sensitive involvements are neither recorded nor shown to others",
+                metadata: ["error": "\(error)"])
             throw error
         }
     }
@@ -42,8 +47,11 @@ public struct ConsentServiceClient<Transport: ClientTransport>: ConsentDecisions
         } catch let error as RPCError where [.permissionDenied, .notFound, .failedPrecondition].contains(error.code) {
             throw error
         } catch {
-            logger.warning("the consent service does not answer: a consent given with an involvement is not recorded", metadata: ["error": "\(error)"])
-            throw RPCError(code: .unavailable, message: "the consent service cannot be reached to record the consent: try again")
+            logger.warning(
+                "the consent service does not answer: a consent given with an involvement is not recorded",
+                metadata: ["error": "\(error)"])
+            throw RPCError(
+                code: .unavailable, message: "the consent service cannot be reached to record the consent: try again")
         }
     }
 }

@@ -26,23 +26,41 @@ public enum DemoWorld {
     }
 
     public static let organisations: [Organisation] = [
-        Organisation(id: "demo-school", name: "Hillside Primary School", type: "educational-setting", serviceType: "educational-setting"),
+        Organisation(
+            id: "demo-school", name: "Hillside Primary School", type: "educational-setting",
+            serviceType: "educational-setting"),
         Organisation(id: "demo-gp", name: "Riverside Surgery", type: "gp-practice", serviceType: "gp-practice"),
-        Organisation(id: "demo-social-care", name: "Westminster Children's Social Care", type: "childrens-services", serviceType: "social-care"),
-        Organisation(id: "demo-yot", name: "Westminster Youth Offending Team", type: "youth-offending-team", serviceType: "youth-offending-team"),
-        Organisation(id: "demo-voluntary", name: "Family Action Westminster", type: "voluntary-organisation", serviceType: "voluntary-service"),
+        Organisation(
+            id: "demo-social-care", name: "Westminster Children's Social Care", type: "childrens-services",
+            serviceType: "social-care"),
+        Organisation(
+            id: "demo-yot", name: "Westminster Youth Offending Team", type: "youth-offending-team",
+            serviceType: "youth-offending-team"),
+        Organisation(
+            id: "demo-voluntary", name: "Family Action Westminster", type: "voluntary-organisation",
+            serviceType: "voluntary-service"),
     ]
 
     public static let practitioners: [Practitioner] = [
-        Practitioner(name: "Sam Carter", email: "sam@hillside.demo", jobRole: "Designated safeguarding lead", roles: [], organisationID: "demo-school"),
-        Practitioner(name: "Asha Patel", email: "asha@riverside.demo", jobRole: "GP", roles: [], organisationID: "demo-gp"),
         Practitioner(
-            name: "Jo Morgan", email: "jo@socialcare.demo", jobRole: "Social worker", roles: [.namedPerson], organisationID: "demo-social-care"),
-        Practitioner(name: "Lee Evans", email: "lee@yot.demo", jobRole: "Case manager", roles: [], organisationID: "demo-yot"),
-        Practitioner(name: "Ruth Okafor", email: "ruth@familyaction.demo", jobRole: "Family support worker", roles: [], organisationID: "demo-voluntary"),
+            name: "Sam Carter", email: "sam@hillside.demo", jobRole: "Designated safeguarding lead", roles: [],
+            organisationID: "demo-school"),
         Practitioner(
-            name: "Priya Shah", email: "priya@socialcare.demo", jobRole: "ContactPoint administrator", roles: [.localAuthorityAdministrator],
+            name: "Asha Patel", email: "asha@riverside.demo", jobRole: "GP", roles: [], organisationID: "demo-gp"),
+        Practitioner(
+            name: "Jo Morgan", email: "jo@socialcare.demo", jobRole: "Social worker", roles: [.namedPerson],
             organisationID: "demo-social-care"),
-        Practitioner(name: "Ada Brooks", email: "ada@socialcare.demo", jobRole: "Auditor", roles: [.auditor], organisationID: "demo-social-care"),
+        Practitioner(
+            name: "Lee Evans", email: "lee@yot.demo", jobRole: "Case manager", roles: [], organisationID: "demo-yot"),
+        Practitioner(
+            name: "Ruth Okafor", email: "ruth@familyaction.demo", jobRole: "Family support worker", roles: [],
+            organisationID: "demo-voluntary"),
+        Practitioner(
+            name: "Priya Shah", email: "priya@socialcare.demo", jobRole: "ContactPoint administrator",
+            roles: [.localAuthorityAdministrator],
+            organisationID: "demo-social-care"),
+        Practitioner(
+            name: "Ada Brooks", email: "ada@socialcare.demo", jobRole: "Auditor", roles: [.auditor],
+            organisationID: "demo-social-care"),
     ]
 }

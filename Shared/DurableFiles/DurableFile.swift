@@ -29,7 +29,8 @@ public enum DurableFile {
     /// nothing, if one has. Processes racing to create the same file agree on one of them (the
     /// name is taken by `link`, which never replaces), and none sees a partly written file.
     @discardableResult
-    public static func create(_ bytes: [UInt8], at path: String, mode: mode_t = 0o600) throws(DurableFileError) -> Bool {
+    public static func create(_ bytes: [UInt8], at path: String, mode: mode_t = 0o600) throws(DurableFileError) -> Bool
+    {
         let temporary = try writeTemporary(bytes, beside: path, mode: mode)
         let linked = link(temporary, path) == 0
         let linkError = errno
@@ -59,7 +60,9 @@ public enum DurableFile {
                 throw DurableFileError(path: directory, operation: "mkdir", errno: errno)
             }
             // mkdir applies the umask; the mode asked for is the mode wanted.
-            guard chmod(directory, mode) == 0 else { throw DurableFileError(path: directory, operation: "chmod", errno: errno) }
+            guard chmod(directory, mode) == 0 else {
+                throw DurableFileError(path: directory, operation: "chmod", errno: errno)
+            }
             try syncDirectory(parent(of: directory))
         }
     }
@@ -81,7 +84,9 @@ public enum DurableFile {
     // MARK: Helpers
 
     /// Writes `bytes` to a new temporary file beside `path` and syncs it; returns its name.
-    private static func writeTemporary(_ bytes: [UInt8], beside path: String, mode: mode_t) throws(DurableFileError) -> String {
+    private static func writeTemporary(_ bytes: [UInt8], beside path: String, mode: mode_t) throws(DurableFileError)
+        -> String
+    {
         let directory = parent(of: trimmed(path))
         let name = String(trimmed(path).split(separator: "/").last ?? "")
         var template = Array("\(directory.isEmpty ? "." : directory)/.\(name).XXXXXX".utf8CString)
@@ -91,7 +96,9 @@ public enum DurableFile {
         do throws(DurableFileError) {
             defer { close(descriptor) }
             _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
-            guard fchmod(descriptor, mode) == 0 else { throw DurableFileError(path: temporary, operation: "fchmod", errno: errno) }
+            guard fchmod(descriptor, mode) == 0 else {
+                throw DurableFileError(path: temporary, operation: "fchmod", errno: errno)
+            }
             try writeAll(bytes, to: descriptor, path: temporary)
             try sync(descriptor, path: temporary)
         } catch {
@@ -104,7 +111,9 @@ public enum DurableFile {
     private static func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws(DurableFileError) {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, bytes.count - offset) }
+            let written = bytes.withUnsafeBytes {
+                Glibc.write(descriptor, $0.baseAddress! + offset, bytes.count - offset)
+            }
             if written < 0 {
                 if errno == EINTR { continue }
                 throw DurableFileError(path: path, operation: "write", errno: errno)

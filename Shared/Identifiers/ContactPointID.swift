@@ -6,7 +6,9 @@ public struct ContactPointID: Sendable, Hashable, CustomStringConvertible {
 
     public init?(_ text: some StringProtocol) {
         let bytes = Array(text.utf8)
-        guard bytes.count == 10, bytes.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        guard bytes.count == 10, bytes.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+            return nil
+        }
         let values = bytes.map { Int($0 - UInt8(ascii: "0")) }
         guard let check = Self.checkDigit(values.prefix(9)), check == values[9] else { return nil }
         digits = String(text)

@@ -32,7 +32,8 @@ public enum EventID {
     /// The time an id of version 7 carries (milliseconds since 1970), or `nil` for any other id.
     public static func milliseconds(of id: String) -> Int64? {
         let hex = id.replacingOccurrences(of: "-", with: "")
-        guard id.count == 36, hex.count == 32, Array(hex)[12] == "7", let time = UInt64(hex.prefix(12), radix: 16) else { return nil }
+        guard id.count == 36, hex.count == 32, Array(hex)[12] == "7", let time = UInt64(hex.prefix(12), radix: 16)
+        else { return nil }
         return Int64(time)
     }
 }

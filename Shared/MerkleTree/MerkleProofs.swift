@@ -12,7 +12,8 @@ public enum MerkleProofError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .leafOutOfRange(let leaf, let size): "leaf \(leaf) is not in a tree of size \(size)"
-        case .sizesOutOfOrder(let first, let second): "no consistency proof from size \(first) to the smaller size \(second)"
+        case .sizesOutOfOrder(let first, let second):
+            "no consistency proof from size \(first) to the smaller size \(second)"
         }
     }
 }
@@ -44,7 +45,9 @@ extension MerkleSubtreeSource {
     public func consistencyProof(first: UInt64, second: UInt64) throws -> [[UInt8]] {
         guard first <= second else { throw MerkleProofError.sizesOutOfOrder(first: first, second: second) }
         var proof: [[UInt8]] = []
-        if first > 0, first < second { try appendSubproof(first: first, start: 0, end: second, complete: true, into: &proof) }
+        if first > 0, first < second {
+            try appendSubproof(first: first, start: 0, end: second, complete: true, into: &proof)
+        }
         return proof
     }
 
@@ -61,7 +64,9 @@ extension MerkleSubtreeSource {
         }
     }
 
-    private func appendSubproof(first: UInt64, start: UInt64, end: UInt64, complete: Bool, into proof: inout [[UInt8]]) throws {
+    private func appendSubproof(first: UInt64, start: UInt64, end: UInt64, complete: Bool, into proof: inout [[UInt8]])
+        throws
+    {
         let count = end - start
         if first == count {
             if !complete { proof.append(try rootHash(from: start, to: end)) }

@@ -16,21 +16,27 @@ public enum FieldValidation {
     /// full stops, starting with a letter; 1–100 characters. Leading and trailing spaces are trimmed.
     public static func personName(_ value: String, _ field: String) throws(RPCError) -> String {
         let name = trimmed(value)
-        guard name.first?.isLetter == true, isText(name, length: 1...100, digits: false, punctuation: " -'’.") else { throw invalid(field, "1–100 letters, spaces, hyphens and apostrophes, starting with a letter") }
+        guard name.first?.isLetter == true, isText(name, length: 1...100, digits: false, punctuation: " -'’.") else {
+            throw invalid(field, "1–100 letters, spaces, hyphens and apostrophes, starting with a letter")
+        }
         return name
     }
 
     /// A line of an address or a town: letters, digits, spaces and `' - , . / & ( )`; 1–100 characters.
     public static func addressText(_ value: String, _ field: String) throws(RPCError) -> String {
         let text = trimmed(value)
-        guard isText(text, length: 1...100, digits: true, punctuation: " '’-,./&()") else { throw invalid(field, "1–100 letters, digits, spaces and ' - , . / & ( )") }
+        guard isText(text, length: 1...100, digits: true, punctuation: " '’-,./&()") else {
+            throw invalid(field, "1–100 letters, digits, spaces and ' - , . / & ( )")
+        }
         return text
     }
 
     /// A job role or an organisation's name: as an address line, up to `maximum` characters.
     public static func label(_ value: String, _ field: String, maximum: Int) throws(RPCError) -> String {
         let text = trimmed(value)
-        guard isText(text, length: 1...maximum, digits: true, punctuation: " '’-,./&()") else { throw invalid(field, "1–\(maximum) letters, digits, spaces and ' - , . / & ( )") }
+        guard isText(text, length: 1...maximum, digits: true, punctuation: " '’-,./&()") else {
+            throw invalid(field, "1–\(maximum) letters, digits, spaces and ' - , . / & ( )")
+        }
         return text
     }
 
@@ -45,7 +51,8 @@ public enum FieldValidation {
         let text = trimmed(value)
         let body = text.utf8.first == UInt8(ascii: "+") ? text.utf8.dropFirst() : text.utf8[...]
         let digits = body.filter { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }.count
-        guard (10...13).contains(digits), text.utf8.count <= 20, digits + body.filter({ $0 == UInt8(ascii: " ") }).count == body.count
+        guard (10...13).contains(digits), text.utf8.count <= 20,
+            digits + body.filter({ $0 == UInt8(ascii: " ") }).count == body.count
         else { throw invalid(field, "a telephone number: 10–13 digits, spaces and an optional leading +") }
         return text
     }
@@ -71,7 +78,8 @@ public enum FieldValidation {
 
     /// An identifier another service issued (`what`: "an event id", say): 1–64 of `[A-Za-z0-9._:-]`.
     public static func identifier(_ value: String, _ field: String, _ what: String) throws(RPCError) -> String {
-        guard (1...64).contains(value.count), value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._:-".contains($0)) })
+        guard (1...64).contains(value.count),
+            value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._:-".contains($0)) })
         else { throw invalid(field, "\(what): 1–64 letters, digits and ._:-") }
         return value
     }
@@ -82,7 +90,9 @@ public enum FieldValidation {
     }
 
     public static func childID(_ value: String, _ field: String) throws(RPCError) -> ContactPointID {
-        guard let id = ContactPointID(value) else { throw invalid(field, "a ContactPoint ID: 10 digits with a valid check digit") }
+        guard let id = ContactPointID(value) else {
+            throw invalid(field, "a ContactPoint ID: 10 digits with a valid check digit")
+        }
         return id
     }
 
@@ -96,7 +106,9 @@ public enum FieldValidation {
     /// `value` without leading and trailing spaces and tabs (most values have none: no copy then).
     public static func trimmed(_ value: String) -> String {
         let utf8 = value.utf8
-        guard let first = utf8.first, let last = utf8.last, first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09 else { return value }
+        guard let first = utf8.first, let last = utf8.last,
+            first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09
+        else { return value }
         return value.trimmingCharacters(in: .whitespaces)
     }
 
@@ -110,23 +122,29 @@ public enum FieldValidation {
             return utf8.allSatisfy { byte in
                 let lower = byte | 0x20
                 return (lower >= UInt8(ascii: "a") && lower <= UInt8(ascii: "z"))
-                    || (digits && byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || punctuation.utf8.contains(byte)
+                    || (digits && byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+                    || punctuation.utf8.contains(byte)
             }
         }
         guard length.contains(text.count) else { return false }
         return text.allSatisfy { character in
             if let ascii = character.asciiValue {
                 return (ascii | 0x20 >= UInt8(ascii: "a") && ascii | 0x20 <= UInt8(ascii: "z"))
-                    || (digits && ascii >= UInt8(ascii: "0") && ascii <= UInt8(ascii: "9")) || punctuation.utf8.contains(ascii)
+                    || (digits && ascii >= UInt8(ascii: "0") && ascii <= UInt8(ascii: "9"))
+                    || punctuation.utf8.contains(ascii)
             }
             return character.isLetter || punctuation.contains(character)
         }
     }
 
     /// A reason for access: a known code, and optional text.
-    public static func reason(_ reason: Contactpoint_V1_AccessReason, hasReason: Bool) throws(RPCError) -> Contactpoint_V1_AccessReason {
+    public static func reason(_ reason: Contactpoint_V1_AccessReason, hasReason: Bool) throws(RPCError)
+        -> Contactpoint_V1_AccessReason
+    {
         guard hasReason, reason.code.code != nil else {
-            throw invalid("reason.code", "a reason for access is required: " + Contactpoint_V1_ReasonCode.codes.joined(separator: ", "))
+            throw invalid(
+                "reason.code",
+                "a reason for access is required: " + Contactpoint_V1_ReasonCode.codes.joined(separator: ", "))
         }
         var valid = reason
         valid.text = try reasonText(reason.text, "reason.text")
@@ -135,7 +153,10 @@ public enum FieldValidation {
 
     /// The reason text beside a reason code: at most 200 characters, no control characters.
     public static func reasonText(_ value: String, _ field: String) throws(RPCError) -> String {
-        guard value.count <= 200, value.unicodeScalars.allSatisfy({ ![.control, .format, .lineSeparator, .paragraphSeparator].contains($0.properties.generalCategory) })
+        guard value.count <= 200,
+            value.unicodeScalars.allSatisfy({
+                ![.control, .format, .lineSeparator, .paragraphSeparator].contains($0.properties.generalCategory)
+            })
         else { throw invalid(field, "at most 200 characters, no control characters") }
         return value
     }
@@ -156,7 +177,8 @@ public struct CalendarDay: Sendable {
             }
             return value
         }
-        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), (1...12).contains(month) else { return nil }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), (1...12).contains(month)
+        else { return nil }
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
         let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
         guard (1...days).contains(day) else { return nil }
@@ -200,10 +222,14 @@ public struct Postcode: Sendable, Equatable {
 
     public init?(_ value: String) {
         let compact = value.uppercased().filter { $0 != " " }
-        guard (5...7).contains(compact.count), compact.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else { return nil }
+        guard (5...7).contains(compact.count), compact.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+            return nil
+        }
         let inward = compact.suffix(3)
         let outward = compact.dropLast(3)
-        guard inward.first!.isNumber, inward.dropFirst().allSatisfy({ $0.isLetter && !"CIKMOV".contains($0) }) else { return nil }
+        guard inward.first!.isNumber, inward.dropFirst().allSatisfy({ $0.isLetter && !"CIKMOV".contains($0) }) else {
+            return nil
+        }
         guard Self.isOutward(outward) else { return nil }
         text = "\(outward) \(inward)"
     }
@@ -212,8 +238,10 @@ public struct Postcode: Sendable, Equatable {
     public static func isOutward(_ text: some StringProtocol) -> Bool {
         let area = text.prefix(while: \.isLetter)
         let district = text.dropFirst(area.count)
-        guard (1...2).contains(area.count), area.allSatisfy(\.isASCII), !"QVX".contains(area.first!), (1...2).contains(district.count),
-            district.first!.isASCII, district.first!.isNumber, district.dropFirst().allSatisfy({ $0.isASCII && ($0.isNumber || $0.isLetter) })
+        guard (1...2).contains(area.count), area.allSatisfy(\.isASCII), !"QVX".contains(area.first!),
+            (1...2).contains(district.count),
+            district.first!.isASCII, district.first!.isNumber,
+            district.dropFirst().allSatisfy({ $0.isASCII && ($0.isNumber || $0.isLetter) })
         else { return false }
         return true
     }

@@ -39,7 +39,9 @@ public enum CompactJWS {
 
     /// The payload of `token` if its signature verifies under the trusted key its `kid` names.
     /// Only EdDSA is accepted, whatever the header claims (no `none`, no algorithm confusion).
-    public static func verify(_ token: String, keys: (String) -> Ed25519.PublicKey?) throws(VerificationError) -> [UInt8] {
+    public static func verify(_ token: String, keys: (String) -> Ed25519.PublicKey?) throws(VerificationError)
+        -> [UInt8]
+    {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerBytes = Base64URL.decode(parts[0]), let payload = Base64URL.decode(parts[1]),
             let signature = Base64URL.decode(parts[2]),

@@ -9,7 +9,8 @@ public enum Ed25519 {
 
         public init(rawRepresentation: [UInt8]) throws(OpenSSLError) {
             guard rawRepresentation.count == 32 else {
-                throw OpenSSLError(function: "Ed25519.PrivateKey", reason: "a private key is 32 bytes, not \(rawRepresentation.count)")
+                throw OpenSSLError(
+                    function: "Ed25519.PrivateKey", reason: "a private key is 32 bytes, not \(rawRepresentation.count)")
             }
             self.rawRepresentation = rawRepresentation
             let key = try Self.evpKey(rawRepresentation)
@@ -38,7 +39,9 @@ public enum Ed25519 {
             return signature
         }
 
-        public var description: String { "Ed25519.PrivateKey(public: \(publicKey.rawRepresentation.hexString), private: <redacted>)" }
+        public var description: String {
+            "Ed25519.PrivateKey(public: \(publicKey.rawRepresentation.hexString), private: <redacted>)"
+        }
 
         private static func evpKey(_ raw: [UInt8]) throws(OpenSSLError) -> OpaquePointer {
             guard let key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nil, raw, raw.count) else {
@@ -53,7 +56,8 @@ public enum Ed25519 {
 
         public init(rawRepresentation: [UInt8]) throws(OpenSSLError) {
             guard rawRepresentation.count == 32 else {
-                throw OpenSSLError(function: "Ed25519.PublicKey", reason: "a public key is 32 bytes, not \(rawRepresentation.count)")
+                throw OpenSSLError(
+                    function: "Ed25519.PublicKey", reason: "a public key is 32 bytes, not \(rawRepresentation.count)")
             }
             self.rawRepresentation = rawRepresentation
         }

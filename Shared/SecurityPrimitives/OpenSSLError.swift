@@ -14,7 +14,9 @@ public struct OpenSSLError: Error, CustomStringConvertible, Equatable {
         guard code != 0 else { return OpenSSLError(function: function, reason: "no reason given") }
         var buffer = [CChar](repeating: 0, count: 256)
         ERR_error_string_n(code, &buffer, buffer.count)
-        return OpenSSLError(function: function, reason: String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        return OpenSSLError(
+            function: function,
+            reason: String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
 }
 

@@ -50,7 +50,8 @@ public struct PasswordHasher: Sendable {
         let ok = password.withUnsafeBufferPointer { password in
             password.withMemoryRebound(to: CChar.self) { password in
                 PKCS5_PBKDF2_HMAC(
-                    password.baseAddress, Int32(password.count), salt, Int32(salt.count), Int32(iterations), EVP_sha256(),
+                    password.baseAddress, Int32(password.count), salt, Int32(salt.count), Int32(iterations),
+                    EVP_sha256(),
                     Int32(length), &output)
             }
         }

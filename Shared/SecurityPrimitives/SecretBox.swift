@@ -21,10 +21,14 @@ public struct SecretBox: Sendable {
         var length: Int32 = 0
         try openSSLCall("EVP_EncryptUpdate") { EVP_EncryptUpdate(cipher, nil, &length, context, Int32(context.count)) }
         var ciphertext = [UInt8](repeating: 0, count: plaintext.count + 16)
-        try openSSLCall("EVP_EncryptUpdate") { EVP_EncryptUpdate(cipher, &ciphertext, &length, plaintext, Int32(plaintext.count)) }
+        try openSSLCall("EVP_EncryptUpdate") {
+            EVP_EncryptUpdate(cipher, &ciphertext, &length, plaintext, Int32(plaintext.count))
+        }
         var written = Int(length)
         try openSSLCall("EVP_EncryptFinal_ex") {
-            ciphertext.withUnsafeMutableBufferPointer { EVP_EncryptFinal_ex(cipher, $0.baseAddress! + written, &length) }
+            ciphertext.withUnsafeMutableBufferPointer {
+                EVP_EncryptFinal_ex(cipher, $0.baseAddress! + written, &length)
+            }
         }
         written += Int(length)
         var tag = [UInt8](repeating: 0, count: 16)
@@ -48,7 +52,8 @@ public struct SecretBox: Sendable {
         else { return nil }
         let written = Int(length)
         guard EVP_CIPHER_CTX_ctrl(cipher, EVP_CTRL_GCM_SET_TAG, 16, &tag) == 1,
-            plaintext.withUnsafeMutableBufferPointer({ EVP_DecryptFinal_ex(cipher, $0.baseAddress! + written, &length) }) == 1
+            plaintext.withUnsafeMutableBufferPointer({ EVP_DecryptFinal_ex(cipher, $0.baseAddress! + written, &length) }
+            ) == 1
         else { return nil }
         return Array(plaintext.prefix(written + Int(length)))
     }

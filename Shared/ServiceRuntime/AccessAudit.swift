@@ -22,19 +22,24 @@ public struct AccessAudit: Sendable {
     let append: @Sendable (Contactpoint_V1_AuditEvent) async throws -> Void
 
     /// - Parameters:
-    ///   - committer: the service's group commit into its audit outbox (``AuditEventStore/accessEventCommitter(name:maximumBatch:)``),
+    /// - committer: the service's group commit into its audit outbox
+    /// (``AuditEventStore/accessEventCommitter(name:maximumBatch:)``),
     ///     run as a companion service.
     public init(
-        roles: [AuditAction: Set<Role>], committer: GroupCommitter<Contactpoint_V1_AuditEvent, Void>, stepUpWindow: Duration = .seconds(300),
+        roles: [AuditAction: Set<Role>], committer: GroupCommitter<Contactpoint_V1_AuditEvent, Void>,
+        stepUpWindow: Duration = .seconds(300),
         clock: @escaping @Sendable () -> Int64
     ) {
-        self.init(roles: roles, stepUpWindow: stepUpWindow, instance: "", clock: clock) { try await committer.submit($0) }
+        self.init(roles: roles, stepUpWindow: stepUpWindow, instance: "", clock: clock) {
+            try await committer.submit($0)
+        }
     }
 
     /// For the audit service itself, whose events go straight into its log: `append` returns
     /// once the event is durable.
     public init(
-        roles: [AuditAction: Set<Role>], stepUpWindow: Duration = .seconds(300), instance: String, clock: @escaping @Sendable () -> Int64,
+        roles: [AuditAction: Set<Role>], stepUpWindow: Duration = .seconds(300), instance: String,
+        clock: @escaping @Sendable () -> Int64,
         append: @escaping @Sendable (Contactpoint_V1_AuditEvent) async throws -> Void
     ) {
         self.roles = roles
@@ -50,7 +55,10 @@ public struct AccessAudit: Sendable {
     ) async throws {
         let allowed = roles[action] ?? []
         guard caller.hasAnyRole(allowed) else {
-            let message = allowed.isEmpty ? "no role may do \(action)" : "this needs one of the roles \(allowed.sorted().map(\.name).joined(separator: ", "))"
+            let message =
+                allowed.isEmpty
+                ? "no role may do \(action)"
+                : "this needs one of the roles \(allowed.sorted().map(\.name).joined(separator: ", "))"
             try await refuse(caller, action, message, reason: reason, childID: childID)
         }
     }
@@ -58,7 +66,8 @@ public struct AccessAudit: Sendable {
     /// Records a refusal of `action` in the audit trail, then refuses with PERMISSION_DENIED and
     /// `message`. `configure` adds to the event (an override refused, say).
     public func refuse(
-        _ caller: Caller, _ action: AuditAction, _ message: String, reason: Contactpoint_V1_AccessReason? = nil, childID: String? = nil,
+        _ caller: Caller, _ action: AuditAction, _ message: String, reason: Contactpoint_V1_AccessReason? = nil,
+        childID: String? = nil,
         subject: String? = nil, _ configure: (inout Contactpoint_V1_AuditEvent) -> Void = { _ in }
     ) async throws -> Never {
         try await record(
@@ -77,16 +86,21 @@ public struct AccessAudit: Sendable {
         do {
             try await append(event)
         } catch {
-            throw RPCError(code: .unavailable, message: "the access cannot be recorded in the audit trail, so nothing is disclosed: try again")
+            throw RPCError(
+                code: .unavailable,
+                message: "the access cannot be recorded in the audit trail, so nothing is disclosed: try again")
         }
     }
 
     /// An event of the caller's `action` now, with the reason they gave.
     public func event(
-        _ caller: Caller, _ action: AuditAction, category: Contactpoint_V1_AuditCategory, reason: Contactpoint_V1_AccessReason? = nil,
-        outcome: Contactpoint_V1_AuditOutcome = .permitted, _ configure: (inout Contactpoint_V1_AuditEvent) -> Void = { _ in }
+        _ caller: Caller, _ action: AuditAction, category: Contactpoint_V1_AuditCategory,
+        reason: Contactpoint_V1_AccessReason? = nil,
+        outcome: Contactpoint_V1_AuditOutcome = .permitted,
+        _ configure: (inout Contactpoint_V1_AuditEvent) -> Void = { _ in }
     ) -> Contactpoint_V1_AuditEvent {
-        var event = caller.auditEvent(action, category: category, outcome: outcome, nowMilliseconds: clock(), stepUpWindow: stepUpWindow)
+        var event = caller.auditEvent(
+            action, category: category, outcome: outcome, nowMilliseconds: clock(), stepUpWindow: stepUpWindow)
         event.instance = instance
         if let reason {
             event.reasonCode = reason.code.code ?? ""
@@ -117,7 +131,9 @@ public struct AccessAudit: Sendable {
     }
 
     /// Whether the caller entered a TOTP code within the step-up window.
-    public func hasSteppedUp(_ caller: Caller) -> Bool { caller.hasSteppedUp(within: stepUpWindow, now: clock() / 1000) }
+    public func hasSteppedUp(_ caller: Caller) -> Bool {
+        caller.hasSteppedUp(within: stepUpWindow, now: clock() / 1000)
+    }
 }
 
 /// A store with an audit outbox that access events are appended to.
@@ -129,7 +145,9 @@ public protocol AuditEventStore: Sendable {
 
 extension AuditEventStore {
     /// The group commit of access events into the outbox: run it as a companion service.
-    public func accessEventCommitter(name: String, maximumBatch: Int = 2048) -> GroupCommitter<Contactpoint_V1_AuditEvent, Void> {
+    public func accessEventCommitter(name: String, maximumBatch: Int = 2048) -> GroupCommitter<
+        Contactpoint_V1_AuditEvent, Void
+    > {
         GroupCommitter(name: name, maximumBatch: maximumBatch) { events in
             try appendAuditEvents(events)
             return events.map { _ in () }

@@ -32,7 +32,8 @@ public struct AuditForwarder: Service {
     }
 
     public func run() async throws {
-        let transport = try BusClientTransport(config: .init(brokers: settings.brokers, keyPair: settings.keyPair), logger: logger)
+        let transport = try BusClientTransport(
+            config: .init(brokers: settings.brokers, keyPair: settings.keyPair), logger: logger)
         try await withGRPCClient(transport: transport) { client in
             let audit = Contactpoint_V1_Audit.Client(wrapping: client)
             await deliver { events in
@@ -56,11 +57,12 @@ public struct AuditForwarder: Service {
         let instance = settings.instance
         await delivery.run(
             send: { events in
-                try await append(events.map { event in
-                    var event = event
-                    if event.instance.isEmpty { event.instance = instance }
-                    return event
-                })
+                try await append(
+                    events.map { event in
+                        var event = event
+                        if event.instance.isEmpty { event.instance = instance }
+                        return event
+                    })
             },
             // A bug in this service's events: never skipped (the trail must be whole), so loud.
             isPermanent: { ($0 as? RPCError)?.code == .invalidArgument })

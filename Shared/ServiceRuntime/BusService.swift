@@ -47,7 +47,8 @@ public struct BusService: Sendable {
         for service in rpcServices + [health] { service.registerMethods(with: &router) }
         var pipeline: [ConditionalInterceptor<any ServerInterceptor>] = []
         if let metricsRegistry {
-            pipeline.append(.apply(RPCMetricsInterceptor(factory: PrometheusMetricsFactory(registry: metricsRegistry)), to: .all))
+            pipeline.append(
+                .apply(RPCMetricsInterceptor(factory: PrometheusMetricsFactory(registry: metricsRegistry)), to: .all))
         }
         // The service's own interceptors (authentication, say) leave health alone: probes have no session.
         let ownServices = Set(router.methods.map(\.service)).subtracting([Grpc_Health_V1_Health.descriptor])
@@ -57,7 +58,8 @@ public struct BusService: Sendable {
             health.setStatus(.serving, forService: serviceName)
         }
         health.setStatus(.serving)
-        let server = GRPCServer(transport: try BusServerTransport(config: transportConfig, logger: logger), router: router)
+        let server = GRPCServer(
+            transport: try BusServerTransport(config: transportConfig, logger: logger), router: router)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let watch = SupervisorWatch() {
@@ -65,7 +67,8 @@ public struct BusService: Sendable {
         }
         if let metricsRegistry, let metrics = settings.metrics {
             let endpoint = try MetricsEndpoint(host: metrics.host, port: metrics.port, registry: metricsRegistry)
-            logger.notice("serving metrics", metadata: ["metrics.endpoint": "http://\(metrics.host):\(endpoint.port)/metrics"])
+            logger.notice(
+                "serving metrics", metadata: ["metrics.endpoint": "http://\(metrics.host):\(endpoint.port)/metrics"])
             services.append(.init(service: endpoint))
         }
         if !readinessChecks.isEmpty {

@@ -133,7 +133,12 @@ public struct ConfigurationReader: Sendable {
         guard let value = try optionalValue(key, flag: flag, secret: secret, parse: parse) else {
             throw ConfigurationError(
                 key: key, source: "configuration", problem: "no value is set",
-                fix: "pass --\(key), set \(Self.environmentVariable(for: key)) or put `\(key) = …` in the --config file; \(fix)")
+                fix:
+                    """
+                    pass --\(key), set \(Self.environmentVariable(for: key)) or put `\(key) = …` in the --config \
+                    file; \(fix)
+                    """
+            )
         }
         return value
     }

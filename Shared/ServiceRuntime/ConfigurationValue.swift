@@ -20,7 +20,9 @@ public enum ConfigurationValue {
     /// An email address: something@domain, no spaces.
     public static func email(_ text: String) throws(ConfigurationError.Problem) -> String {
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !text.contains(where: \.isWhitespace), text.count <= 254 else {
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !text.contains(where: \.isWhitespace),
+            text.count <= 254
+        else {
             throw .init("`\(text)` is not an email address", fix: "give an address such as admin@example.gov.uk")
         }
         return text
@@ -29,7 +31,8 @@ public enum ConfigurationValue {
     public static func integer(in range: ClosedRange<Int>) -> (String) throws(ConfigurationError.Problem) -> Int {
         { (text: String) throws(ConfigurationError.Problem) -> Int in
             guard let value = Int(text), range.contains(value) else {
-                throw .init("`\(text)` is not a whole number from \(range.lowerBound) to \(range.upperBound)",
+                throw .init(
+                    "`\(text)` is not a whole number from \(range.lowerBound) to \(range.upperBound)",
                     fix: "give a whole number in that range")
             }
             return value
@@ -38,7 +41,9 @@ public enum ConfigurationValue {
 
     /// `250ms`, `30s`, `5m`, or a bare number of seconds.
     public static func duration(_ text: String) throws(ConfigurationError.Problem) -> Duration {
-        let units: [(suffix: String, scale: Duration)] = [("ms", .milliseconds(1)), ("s", .seconds(1)), ("m", .seconds(60)), ("h", .seconds(3600))]
+        let units: [(suffix: String, scale: Duration)] = [
+            ("ms", .milliseconds(1)), ("s", .seconds(1)), ("m", .seconds(60)), ("h", .seconds(3600)),
+        ]
         let unit = units.first { text.hasSuffix($0.suffix) }
         let number = unit.map { String(text.dropLast($0.suffix.count)) } ?? text
         guard let count = Int(number), count >= 0 else {
@@ -53,7 +58,9 @@ public enum ConfigurationValue {
     ) -> (String) throws(ConfigurationError.Problem) -> Duration {
         { (text: String) throws(ConfigurationError.Problem) -> Duration in
             let value = try duration(text)
-            guard range.contains(value) else { throw .init("`\(text)` is not from \(bounds)", fix: "give a duration from \(bounds)") }
+            guard range.contains(value) else {
+                throw .init("`\(text)` is not from \(bounds)", fix: "give a duration from \(bounds)")
+            }
             return value
         }
     }
@@ -74,7 +81,8 @@ public enum ConfigurationValue {
             guard !text.hasSuffix("//") else { throw .init("`\(text)` has no path", fix: fix) }
             return text
         }
-        guard text.hasPrefix("tcp://"), let colon = text.lastIndex(of: ":"), colon > text.index(text.startIndex, offsetBy: 6)
+        guard text.hasPrefix("tcp://"), let colon = text.lastIndex(of: ":"),
+            colon > text.index(text.startIndex, offsetBy: 6)
         else {
             throw .init("`\(text)` is not a ZeroMQ endpoint", fix: fix)
         }

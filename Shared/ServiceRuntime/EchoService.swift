@@ -11,7 +11,9 @@ public struct EchoService: Contactpoint_V1_Echo.SimpleServiceProtocol {
         self.instance = instance
     }
 
-    public func get(request: Contactpoint_V1_EchoRequest, context: ServerContext) async throws -> Contactpoint_V1_EchoResponse {
+    public func get(request: Contactpoint_V1_EchoRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_EchoResponse
+    {
         if request.delayMillis > 0 { try await Task.sleep(for: .milliseconds(request.delayMillis)) }
         return .with {
             $0.text = request.text
@@ -26,12 +28,13 @@ public struct EchoService: Contactpoint_V1_Echo.SimpleServiceProtocol {
     ) async throws {
         for index in 0..<request.repeat {
             if index > 0, request.delayMillis > 0 { try await Task.sleep(for: .milliseconds(request.delayMillis)) }
-            try await response.write(.with {
-                $0.text = request.text
-                $0.servedBy = instance
-                $0.caller = context.remotePeer
-                $0.index = index
-            })
+            try await response.write(
+                .with {
+                    $0.text = request.text
+                    $0.servedBy = instance
+                    $0.caller = context.remotePeer
+                    $0.index = index
+                })
         }
     }
 }

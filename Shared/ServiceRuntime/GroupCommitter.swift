@@ -1,6 +1,6 @@
 import Foundation
-public import ServiceLifecycle
 import NamedThreads
+public import ServiceLifecycle
 
 /// Group commit: submissions from every caller queue here, and one committer writes all that is
 /// queued in one transaction (one fsync with `synchronous=FULL`), then answers each caller. An
@@ -45,7 +45,8 @@ public final class GroupCommitter<Submission: Sendable, Receipt: Sendable>: @unc
     private var committed = 0
 
     public init(
-        name: String, maximumBatch: Int, weight: @escaping @Sendable (Submission) -> Int = { _ in 1 }, commit: @escaping Commit
+        name: String, maximumBatch: Int, weight: @escaping @Sendable (Submission) -> Int = { _ in 1 },
+        commit: @escaping Commit
     ) {
         self.name = name
         self.maximumBatch = maximumBatch

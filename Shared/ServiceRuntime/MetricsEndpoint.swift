@@ -30,7 +30,9 @@ public final class MetricsEndpoint: Service, Sendable {
             throw MetricsEndpointError(operation: "parse address \(host)", errno: EINVAL)
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(fd, 16) == 0 else {
             let code = errno
@@ -73,12 +75,19 @@ public final class MetricsEndpoint: Service, Sendable {
         guard count > 0 else { return }
         let firstLine = String(decoding: request.prefix(count).prefix { $0 != UInt8(ascii: "\r") }, as: UTF8.self)
         let (status, body): (String, [UInt8]) =
-            firstLine.hasPrefix("GET /metrics ") ? ("200 OK", registry.emitToBuffer()) : ("404 Not Found", Array("not found\n".utf8))
-        let head = "HTTP/1.1 \(status)\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+            firstLine.hasPrefix("GET /metrics ")
+            ? ("200 OK", registry.emitToBuffer()) : ("404 Not Found", Array("not found\n".utf8))
+        let head =
+            """
+            HTTP/1.1 \(status)\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \
+            \(body.count)\r\nConnection: close\r\n\r\n
+            """
         let response = Array(head.utf8) + body
         var sent = 0
         while sent < response.count {
-            let written = response[sent...].withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let written = response[sent...].withUnsafeBytes {
+                send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if written < 0, errno == EINTR { continue }
             guard written > 0 else { return }
             sent += written

@@ -19,7 +19,8 @@ public struct OutboxDelivery<Event: Sendable>: Sendable {
     let wakeup: Wakeup?
 
     public init(
-        what: String, logger: Logger, wakeup: Wakeup? = nil, fetch: @escaping @Sendable (Int) async throws -> [(sequence: Int64, event: Event)],
+        what: String, logger: Logger, wakeup: Wakeup? = nil,
+        fetch: @escaping @Sendable (Int) async throws -> [(sequence: Int64, event: Event)],
         markDelivered: @escaping @Sendable (Int64) async throws -> Void
     ) {
         self.what = what
@@ -43,17 +44,22 @@ public struct OutboxDelivery<Event: Sendable>: Sendable {
                     try await markDelivered(last.sequence)
                     if batch.count == batchSize { pause = .zero }
                 }
-                if failures > 0 { logger.notice("\(what) delivered again", metadata: ["outbox.failures": "\(failures)"]) }
+                if failures > 0 {
+                    logger.notice("\(what) delivered again", metadata: ["outbox.failures": "\(failures)"])
+                }
                 failures = 0
                 backoff = initialBackoff
-            } catch where isPermanent(error) {
+            } catch  where isPermanent(error) {
                 failures += 1
-                logger.error("the receiver rejects \(what) from the outbox; delivery is stuck", metadata: ["error": "\(error)"])
+                logger.error(
+                    "the receiver rejects \(what) from the outbox; delivery is stuck", metadata: ["error": "\(error)"])
                 pause = maximumBackoff
             } catch {
                 failures += 1
                 // The first failure and then every tenth: the receiver may be down a while.
-                if failures % 10 == 1 { logger.warning("cannot deliver \(what); they wait in the outbox", metadata: ["error": "\(error)"]) }
+                if failures % 10 == 1 {
+                    logger.warning("cannot deliver \(what); they wait in the outbox", metadata: ["error": "\(error)"])
+                }
                 pause = backoff
                 backoff = min(backoff * 2, maximumBackoff)
             }

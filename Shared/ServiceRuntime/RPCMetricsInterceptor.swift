@@ -1,5 +1,5 @@
-public import GRPCCore
 public import CoreMetrics
+public import GRPCCore
 
 /// Records every call a server handles through swift-metrics: `rpc_server_calls_total` by method
 /// and status code, and `rpc_server_call_duration_seconds` (a histogram) by method, from the
@@ -54,7 +54,8 @@ public struct RPCMetricsInterceptor: ServerInterceptor {
     }
 
     private func record(method: String, code: String, since start: ContinuousClock.Instant) {
-        Counter(label: "rpc_server_calls_total", dimensions: [("method", method), ("code", code)], factory: factory).increment()
+        Counter(label: "rpc_server_calls_total", dimensions: [("method", method), ("code", code)], factory: factory)
+            .increment()
         let elapsed = (ContinuousClock.now - start).components
         Timer(label: "rpc_server_call_duration_seconds", dimensions: [("method", method)], factory: factory)
             .recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)

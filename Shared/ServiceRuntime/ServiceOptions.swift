@@ -34,7 +34,10 @@ public struct ServiceOptions: ParsableArguments {
     @Option(help: "The address the metrics port binds (default 127.0.0.1).")
     public var metricsHost: String?
 
-    @Option(help: "The least severe log level printed: trace, debug, info, notice, warning, error, critical (default notice).")
+    @Option(
+        help:
+            "The least severe log level printed: trace, debug, info, notice, warning, error, critical (default notice)."
+    )
     public var logLevel: String?
 
     public init() {}

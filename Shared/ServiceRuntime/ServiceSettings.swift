@@ -38,12 +38,14 @@ public struct ServiceSettings: Sendable {
         self.init(
             service: service, brokers: brokers,
             keyPair: try reader.required(
-                "key-file", flag: options.keyFile, fix: "give this process's .key file", parse: ConfigurationValue.keyPair),
+                "key-file", flag: options.keyFile, fix: "give this process's .key file",
+                parse: ConfigurationValue.keyPair),
             instance: try reader.value(
                 "instance", flag: options.instance, default: "\(service)@\(ProcessInfo.processInfo.hostName)",
                 parse: ConfigurationValue.text))
         sessionsPerBroker = try reader.value(
-            "sessions", flag: options.sessions, default: sessionsPerBroker, parse: ConfigurationValue.integer(in: 1...1024))
+            "sessions", flag: options.sessions, default: sessionsPerBroker,
+            parse: ConfigurationValue.integer(in: 1...1024))
         heartbeatInterval = try reader.value(
             "heartbeat", flag: options.heartbeat, default: heartbeatInterval, parse: ConfigurationValue.duration)
         gracePeriod = try reader.value(
@@ -55,6 +57,7 @@ public struct ServiceSettings: Sendable {
         {
             metrics = (metricsHost, port)
         }
-        logLevel = try reader.value("log-level", flag: options.logLevel, default: logLevel, parse: ConfigurationValue.logLevel)
+        logLevel = try reader.value(
+            "log-level", flag: options.logLevel, default: logLevel, parse: ConfigurationValue.logLevel)
     }
 }

@@ -17,8 +17,11 @@ public struct SessionTrust: Sendable {
         self.interval = interval
     }
 
-    public func interceptor(publicMethods: Set<String> = [], sessionOptionalMethods: Set<String> = []) -> AuthenticationInterceptor {
-        AuthenticationInterceptor(verifier: verifier, publicMethods: publicMethods, sessionOptionalMethods: sessionOptionalMethods)
+    public func interceptor(publicMethods: Set<String> = [], sessionOptionalMethods: Set<String> = [])
+        -> AuthenticationInterceptor
+    {
+        AuthenticationInterceptor(
+            verifier: verifier, publicMethods: publicMethods, sessionOptionalMethods: sessionOptionalMethods)
     }
 
     /// The companion service that refreshes the verifier until shutdown.
@@ -32,10 +35,12 @@ public struct SessionTrust: Sendable {
         let logger: Logger
 
         func run() async throws {
-            let transport = try BusClientTransport(config: .init(brokers: settings.brokers, keyPair: settings.keyPair), logger: logger)
+            let transport = try BusClientTransport(
+                config: .init(brokers: settings.brokers, keyPair: settings.keyPair), logger: logger)
             try await withGRPCClient(transport: transport) { client in
                 var refresher = SessionTrustRefresher(
-                    identity: Contactpoint_V1_Identity.Client(wrapping: client), verifier: trust.verifier, logger: logger)
+                    identity: Contactpoint_V1_Identity.Client(wrapping: client), verifier: trust.verifier,
+                    logger: logger)
                 refresher.interval = trust.interval
                 try await refresher.run()
             }

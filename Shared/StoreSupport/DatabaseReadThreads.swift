@@ -19,7 +19,9 @@ public final class DatabaseReadThreads: Sendable {
         var configuration = pool.configuration
         configuration.readonly = true
         let started = DispatchGroup()
-        for (index, connection) in try (0..<count).map({ _ in try DatabaseQueue(path: pool.path, configuration: configuration) }).enumerated() {
+        for (index, connection) in try (0..<count).map({ _ in
+            try DatabaseQueue(path: pool.path, configuration: configuration)
+        }).enumerated() {
             started.enter()
             Thread.start(named: "\(name)-read-\(index)") { [queue] in
                 started.leave()

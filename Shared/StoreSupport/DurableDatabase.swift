@@ -1,5 +1,5 @@
-public import GRDB
 import DurableFiles
+public import GRDB
 
 /// How a service opens its SQLite database: WAL (a pool of readers beside one writer), a busy
 /// timeout, and `synchronous=FULL` on the writer, so that a commit is on disk before it returns
@@ -58,7 +58,10 @@ public enum DurableDatabaseError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notDurable(let path, let level):
-            "\(path): PRAGMA synchronous is \(level) on the writer after it was set to FULL (2); commits would not be durable"
+            """
+            \(path): PRAGMA synchronous is \(level) on the writer after it was set to FULL (2); commits would not \
+            be durable
+            """
         }
     }
 }

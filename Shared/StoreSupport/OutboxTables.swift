@@ -24,12 +24,18 @@ public enum OutboxTables {
         """
 
     public static func appendAudit(_ event: Contactpoint_V1_AuditEvent, _ db: Database) throws {
-        try db.cachedStatement(sql: "INSERT INTO audit_outbox (event) VALUES (?)").execute(arguments: [try event.serializedBytes() as Data])
+        try db.cachedStatement(sql: "INSERT INTO audit_outbox (event) VALUES (?)").execute(arguments: [
+            try event.serializedBytes() as Data
+        ])
     }
 
     /// Up to `limit` audit events, oldest first, with their sequence numbers.
-    public static func undeliveredAudit(limit: Int, _ db: Database) throws -> [(sequence: Int64, event: Contactpoint_V1_AuditEvent)] {
-        try Row.fetchAll(db, sql: "SELECT sequence, event FROM audit_outbox ORDER BY sequence LIMIT ?", arguments: [limit]).map { row in
+    public static func undeliveredAudit(limit: Int, _ db: Database) throws -> [(
+        sequence: Int64, event: Contactpoint_V1_AuditEvent
+    )] {
+        try Row.fetchAll(
+            db, sql: "SELECT sequence, event FROM audit_outbox ORDER BY sequence LIMIT ?", arguments: [limit]
+        ).map { row in
             (row["sequence"], try Contactpoint_V1_AuditEvent(serializedBytes: row["event"] as Data))
         }
     }
@@ -39,7 +45,9 @@ public enum OutboxTables {
     }
 
     public static func appendChange(_ event: some SwiftProtobuf.Message, _ db: Database) throws {
-        try db.cachedStatement(sql: "INSERT INTO change_outbox (event) VALUES (?)").execute(arguments: [try event.serializedBytes() as Data])
+        try db.cachedStatement(sql: "INSERT INTO change_outbox (event) VALUES (?)").execute(arguments: [
+            try event.serializedBytes() as Data
+        ])
     }
 
     /// Up to `limit` change events not yet delivered, oldest first, with their sequence numbers.

@@ -21,7 +21,8 @@ public struct StackDirectory: Sendable {
     /// `$CONTACTPOINT_DATA_DIR`, else `$XDG_DATA_HOME/contactpoint`, else `~/.local/share/contactpoint`.
     public static func defaultRoot(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let explicit = environment["CONTACTPOINT_DATA_DIR"], !explicit.isEmpty { return explicit }
-        let dataHome = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(NSHomeDirectory())/.local/share"
+        let dataHome =
+            environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(NSHomeDirectory())/.local/share"
         return "\(dataHome)/contactpoint"
     }
 
@@ -42,7 +43,9 @@ public struct StackDirectory: Sendable {
     public func prepare(brokers: [String], services: [StackService]) throws -> Bool {
         let manager = FileManager.default
         let firstRun = !manager.fileExists(atPath: keysDirectory)
-        for directory in [root, keysDirectory, "\(root)/config", "\(root)/data"] + services.map({ dataDirectory(service: $0.name) }) {
+        for directory in [root, keysDirectory, "\(root)/config", "\(root)/data"]
+            + services.map({ dataDirectory(service: $0.name) })
+        {
             try DurableFile.createDirectory(directory, mode: 0o700)
         }
         for principal in brokers + services.map(\.name) + [Self.operatorPrincipal] {
@@ -51,7 +54,8 @@ public struct StackDirectory: Sendable {
             if manager.fileExists(atPath: secret) {
                 // A start cut short between the two files: the public key is derived again.
                 if !manager.fileExists(atPath: published) {
-                    try KeyFile.writePublicKey(of: try KeyFile.readKeyPair(at: secret), name: principal, into: keysDirectory)
+                    try KeyFile.writePublicKey(
+                        of: try KeyFile.readKeyPair(at: secret), name: principal, into: keysDirectory)
                 }
             } else {
                 // A public key without its secret belongs to no one: both are made anew.
@@ -79,7 +83,8 @@ public struct StackDirectory: Sendable {
     /// Writes a process's configuration file from `settings` (key, value pairs, in order).
     public func writeConfig(process: String, settings: [(String, String)]) throws -> String {
         let path = configFile(process: process)
-        let lines = ["# written by contactpoint up on every start; set overrides as CONTACTPOINT_* variables"]
+        let lines =
+            ["# written by contactpoint up on every start; set overrides as CONTACTPOINT_* variables"]
             + settings.map { "\($0.0) = \($0.1)" }
         try DurableFile.write(lines.joined(separator: "\n") + "\n", to: path)
         return path

@@ -16,7 +16,8 @@ public struct StackService: Sendable {
 
     public init(
         name: String, executable: String, rpcServices: [String], dataFiles: [(key: String, name: String)] = [],
-        settings: [(key: String, value: String)] = [], publishesEvents: Bool = false, demoSettings: [(key: String, value: String)] = []
+        settings: [(key: String, value: String)] = [], publishesEvents: Bool = false,
+        demoSettings: [(key: String, value: String)] = []
     ) {
         self.demoSettings = demoSettings
         self.publishesEvents = publishesEvents
@@ -33,9 +34,11 @@ public struct StackService: Sendable {
     /// Every service executable that exists, in start order. A new service adds itself here.
     public static let all: [StackService] = [
         StackService(
-            name: "identity", executable: "contactpoint-identity", rpcServices: ["contactpoint.v1.Identity", "contactpoint.v1.IdentityAdmin"],
+            name: "identity", executable: "contactpoint-identity",
+            rpcServices: ["contactpoint.v1.Identity", "contactpoint.v1.IdentityAdmin"],
             dataFiles: [("database", "identity.sqlite"), ("secrets-dir", "secrets")],
-            settings: [("bootstrap-admin", bootstrapAdministrator)], publishesEvents: true, demoSettings: [("demo-world", "true")]),
+            settings: [("bootstrap-admin", bootstrapAdministrator)], publishesEvents: true,
+            demoSettings: [("demo-world", "true")]),
         StackService(
             name: "audit", executable: "contactpoint-audit", rpcServices: ["contactpoint.v1.Audit"],
             dataFiles: [("database", "audit.sqlite"), ("secrets-dir", "secrets"), ("checkpoint-dir", "checkpoints")]),
@@ -43,10 +46,12 @@ public struct StackService: Sendable {
             name: "consent", executable: "contactpoint-consent", rpcServices: ["contactpoint.v1.Consent"],
             dataFiles: [("database", "consent.sqlite")]),
         StackService(
-            name: "index", executable: "contactpoint-index", rpcServices: ["contactpoint.v1.Index"], dataFiles: [("database", "index.sqlite")],
+            name: "index", executable: "contactpoint-index", rpcServices: ["contactpoint.v1.Index"],
+            dataFiles: [("database", "index.sqlite")],
             demoSettings: [("demo-children", "10000")]),
         StackService(
-            name: "notification", executable: "contactpoint-notification", rpcServices: ["contactpoint.v1.Notification"],
+            name: "notification", executable: "contactpoint-notification",
+            rpcServices: ["contactpoint.v1.Notification"],
             dataFiles: [("database", "notification.sqlite")]),
         StackService(name: "echo", executable: "contactpoint-echo", rpcServices: ["contactpoint.v1.Echo"]),
     ]

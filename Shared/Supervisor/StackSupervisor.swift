@@ -112,10 +112,13 @@ public final class StackSupervisor: Service, Sendable {
     }
 
     private func writeBrokerConfig(name: String, endpoints: Broker.Endpoints) throws -> String {
-        try config.directory.writeConfig(process: name, settings: [
-            ("endpoint", endpoints.requests), ("events-in", endpoints.eventsIn), ("events-out", endpoints.eventsOut),
-            ("key-file", config.directory.keyFile(principal: name)), ("allow-list", config.directory.allowListFile),
-        ])
+        try config.directory.writeConfig(
+            process: name,
+            settings: [
+                ("endpoint", endpoints.requests), ("events-in", endpoints.eventsIn),
+                ("events-out", endpoints.eventsOut),
+                ("key-file", config.directory.keyFile(principal: name)), ("allow-list", config.directory.allowListFile),
+            ])
     }
 
     /// Waits until every broker has printed the endpoints it bound; fixes them in the brokers'
@@ -149,14 +152,20 @@ public final class StackSupervisor: Service, Sendable {
         for service in config.services {
             for number in 1...max(1, config.scale[service.name] ?? 1) {
                 let name = "\(service.name)-\(number)"
-                let data = service.dataFiles.map { ($0.key, "\(config.directory.dataDirectory(service: service.name))/\($0.name)") }
+                let data = service.dataFiles.map {
+                    ($0.key, "\(config.directory.dataDirectory(service: service.name))/\($0.name)")
+                }
                 let file = try config.directory.writeConfig(
                     process: name,
-                    settings: brokers + [("key-file", config.directory.keyFile(principal: service.name)), ("instance", name)]
+                    settings: brokers + [
+                        ("key-file", config.directory.keyFile(principal: service.name)), ("instance", name),
+                    ]
                         + (service.publishesEvents ? brokerEvents : []) + data
                         + (service.settings + (config.demo ? service.demoSettings : [])).map { ($0.key, $0.value) })
                 children.append(
-                    Child(name: name, service: service.name, group: .services, executable: service.executable, configFile: file))
+                    Child(
+                        name: name, service: service.name, group: .services, executable: service.executable,
+                        configFile: file))
             }
         }
         return children
@@ -167,17 +176,33 @@ public final class StackSupervisor: Service, Sendable {
     /// Keeps `child` running until its group is stopped.
     private func supervise(_ child: Child, brokerIndex: Int?) async {
         var backoff = config.backoff
-        updateStack { $0.processes.append(.init(name: child.name, service: child.service, phase: .starting, restarts: 0)) }
+        updateStack {
+            $0.processes.append(.init(name: child.name, service: child.service, phase: .starting, restarts: 0))
+        }
         while !isStopping(child.group) {
             let started = ContinuousClock.now
             let exit = await launch(child, brokerIndex: brokerIndex)
             if isStopping(child.group) {
-                updateProcess(child.name) { $0.phase = .stopped; $0.pid = nil; $0.lastExit = exit }
+                updateProcess(child.name) {
+                    $0.phase = .stopped
+                    $0.pid = nil
+                    $0.lastExit = exit
+                }
                 return
             }
             let delay = backoff.delay(afterRunOf: started.duration(to: .now))
-            updateProcess(child.name) { $0.phase = .restarting; $0.pid = nil; $0.lastExit = exit; $0.restarts += 1 }
-            say("\(child.name) \(exit); restarting in \(delay.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
+            updateProcess(child.name) {
+                $0.phase = .restarting
+                $0.pid = nil
+                $0.lastExit = exit
+                $0.restarts += 1
+            }
+            say(
+                """
+                \(child.name) \(exit); restarting in \
+                \(delay.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))
+                """
+            )
             let until = ContinuousClock.now + delay
             while ContinuousClock.now < until, !isStopping(child.group) {
                 try? await Task.sleep(for: .milliseconds(50))
@@ -222,7 +247,10 @@ public final class StackSupervisor: Service, Sendable {
             state.pids[child.name] = pid
             return state.stopping.contains(child.group)
         }
-        updateProcess(child.name) { $0.pid = pid; $0.phase = stopNow ? .stopping : .running }
+        updateProcess(child.name) {
+            $0.pid = pid
+            $0.phase = stopNow ? .stopping : .running
+        }
         if stopNow { kill(pid, SIGTERM) }
     }
 
@@ -234,7 +262,9 @@ public final class StackSupervisor: Service, Sendable {
     private func stop(_ group: Child.Group) {
         let pids = state.withLock { state -> [String: pid_t] in
             state.stopping.insert(group)
-            return state.pids.filter { name, _ in state.stack.processes.contains { $0.name == name && self.group(of: $0) == group } }
+            return state.pids.filter { name, _ in
+                state.stack.processes.contains { $0.name == name && self.group(of: $0) == group }
+            }
         }
         updateStack { stack in
             for index in stack.processes.indices where self.group(of: stack.processes[index]) == group {
@@ -244,7 +274,8 @@ public final class StackSupervisor: Service, Sendable {
         for pid in pids.values { kill(pid, SIGTERM) }
         let timeout = config.stopTimeout
         Thread.detachNewThread {
-            Thread.sleep(forTimeInterval: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+            Thread.sleep(
+                forTimeInterval: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
             for pid in pids.values where kill(pid, 0) == 0 { kill(pid, SIGKILL) }
         }
     }
@@ -274,9 +305,12 @@ public final class StackSupervisor: Service, Sendable {
 
     private func printWelcome(firstRun: Bool, instances: Int) {
         let brokers = state.withLock { $0.stack.brokers.map(\.endpoint) }
-        say("""
-            ContactPoint is up: \(brokers.count) brokers (\(brokers.joined(separator: ", "))), \(instances) service instances.
-            \(firstRun ? "Created" : "Using") the data directory \(config.directory.root) (keys, configuration, databases).
+        say(
+            """
+            ContactPoint is up: \(brokers.count) brokers (\(brokers.joined(separator: ", "))), \(instances) service \
+            instances.
+            \(firstRun ? "Created" : "Using") the data directory \(config.directory.root) (keys, configuration, \
+            databases).
             On a new system the identity service prints, once, the enrolment code of the first
             administrator (\(StackService.bootstrapAdministrator)). Next, in another terminal:
               contactpoint enrol --email \(StackService.bootstrapAdministrator) --code CODE
@@ -288,10 +322,12 @@ public final class StackSupervisor: Service, Sendable {
             Ctrl-C here stops everything cleanly.
             """)
         if config.demo {
-            say("""
+            say(
+                """
                 Demo world: on a new system the identity service prints each demo account's password and TOTP
                 secret, once. Then: contactpoint code --secret SECRET; contactpoint login --email sam@hillside.demo;
-                contactpoint search --given NAME --family NAME --reason contact-practitioners (README: Five minutes with it).
+                contactpoint search --given NAME --family NAME --reason contact-practitioners (README: Five minutes \
+                with it).
                 """)
         }
     }

@@ -54,7 +54,8 @@ public struct CurveKeyPair: Sendable, CustomStringConvertible {
         var publicText = [CChar](repeating: 0, count: 41)
         let secretText = secretKey.z85
         guard zmq_curve_public(&publicText, secretText) == 0 else { throw .curveUnavailable }
-        self.publicKey = try CurveKey(z85: String(decoding: publicText.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        self.publicKey = try CurveKey(
+            z85: String(decoding: publicText.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self))
         self.secretKey = secretKey
     }
 

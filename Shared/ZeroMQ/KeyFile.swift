@@ -41,7 +41,8 @@ public enum KeyFile {
     }
 
     /// Writes `name.pub` for `pair` into `directory` (whole and durably); never overwrites.
-    public static func writePublicKey(of pair: CurveKeyPair, name: String, into directory: String) throws(CurveKeyError) {
+    public static func writePublicKey(of pair: CurveKeyPair, name: String, into directory: String) throws(CurveKeyError)
+    {
         try create(
             "\(directory)/\(name).pub", mode: 0o644,
             contents: "# ContactPoint CURVE public key: \(name)\npublic-key = \(pair.publicKey.z85)\n")

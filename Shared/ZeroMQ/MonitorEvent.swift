@@ -16,7 +16,9 @@ public struct MonitorEvent: Sendable, Hashable {
         public static let handshakeFailedNoDetail = Kinds(rawValue: ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
         public static let monitorStopped = Kinds(rawValue: ZMQ_EVENT_MONITOR_STOPPED)
 
-        public static let handshakeFailed: Kinds = [.handshakeFailedAuth, .handshakeFailedProtocol, .handshakeFailedNoDetail]
+        public static let handshakeFailed: Kinds = [
+            .handshakeFailedAuth, .handshakeFailedProtocol, .handshakeFailedNoDetail,
+        ]
     }
 
     public let kind: Kinds

@@ -1,4 +1,3 @@
-@testable import Audit
 import Authentication
 import ContactPointAPI
 import Foundation
@@ -9,6 +8,8 @@ import Logging
 import SecurityPrimitives
 import Synchronization
 import TestSupport
+
+@testable import Audit
 
 /// An audit service on a real SQLite file in a temporary directory, behind the session
 /// interceptor, served over the in-process transport; with a clock the test sets.
@@ -37,7 +38,8 @@ final class AuditFixture: Sendable {
         log = AuditLog(store: store, rules: rules, clock: clock)
         signer = TreeHeadSigner(
             store: store, key: try TreeHeadKey.load(directory: "\(temporaryDirectory.path)/secrets"),
-            checkpoints: CheckpointDirectory(path: "\(temporaryDirectory.path)/checkpoints"), interval: .seconds(3600), clock: clock,
+            checkpoints: CheckpointDirectory(path: "\(temporaryDirectory.path)/checkpoints"), interval: .seconds(3600),
+            clock: clock,
             logger: Logger(label: "test"))
         try signer.checkpoints.prepare(publicKey: signer.key.privateKey.publicKey)
         verifier.trust(keys: ["k1": signingKey.publicKey])
@@ -58,7 +60,9 @@ final class AuditFixture: Sendable {
 
     /// Runs the service and its committer for the duration of `body`, which gets a client. Once
     /// per fixture: the log's committer runs once.
-    func run<T: Sendable>(_ body: @Sendable (Contactpoint_V1_Audit.Client<InProcessTransport.Client>) async throws -> T) async throws -> T {
+    func run<T: Sendable>(_ body: @Sendable (Contactpoint_V1_Audit.Client<InProcessTransport.Client>) async throws -> T)
+        async throws -> T
+    {
         let transport = InProcessTransport()
         let server = GRPCServer(
             transport: transport.server, services: [service],
@@ -77,13 +81,17 @@ final class AuditFixture: Sendable {
     }
 
     /// Session metadata for a practitioner with these roles.
-    func session(_ practitioner: String = "p-1", roles: [String] = ["practitioner"], la: String = "E09000033", org: String = "org-1")
+    func session(
+        _ practitioner: String = "p-1", roles: [String] = ["practitioner"], la: String = "E09000033",
+        org: String = "org-1"
+    )
         throws -> Metadata
     {
         // Sessions are checked against the real clock, not the fixture's.
         let seconds = Int64(Date().timeIntervalSince1970)
         let claims = SessionClaims(
-            sub: practitioner, sid: "s-\(practitioner)", org: org, la: la, roles: roles, iat: seconds, exp: seconds + 900, stepUpAt: seconds)
+            sub: practitioner, sid: "s-\(practitioner)", org: org, la: la, roles: roles, iat: seconds,
+            exp: seconds + 900, stepUpAt: seconds)
         let token = try CompactJWS.sign(payload: Array(try JSONEncoder().encode(claims)), keyID: "k1", with: signingKey)
         return ["authorization": "Bearer \(token)"]
     }

@@ -1,9 +1,10 @@
-@testable import Audit
 import ContactPointAPI
 import Foundation
 import GRDB
 import MerkleTree
 import Testing
+
+@testable import Audit
 
 /// The log's query indexes as laid out for appends at scale: the child index in buckets of
 /// consecutive leaves, one index for organisations and practitioners, both in the index file.
@@ -22,17 +23,21 @@ struct IndexLayoutTests {
                 return event
             }
             (_, frontier, activity) = try fixture.store.append(
-                [.init(events: events, sender: "index")], loggedAt: fixture.clock, rules: MisuseRules(), frontier: frontier,
+                [.init(events: events, sender: "index")], loggedAt: fixture.clock, rules: MisuseRules(),
+                frontier: frontier,
                 activity: activity)
         }
     }
 
-    @Test("a child's events in three buckets are all found, newest first, paged; subject access lists them oldest first")
+    @Test(
+        "a child's events in three buckets are all found, newest first, paged; subject access lists them oldest first")
     func childAcrossBuckets() async throws {
         let fixture = try AuditFixture()
         let child = AuditFixture.child(777_000_000)
         let leaves: [Int64] = [3, 65_535, 65_536, 140_000]
-        let (disclosure, permitted) = (Contactpoint_V1_AuditCategory.disclosure.rawValue, Contactpoint_V1_AuditOutcome.permitted.rawValue)
+        let (disclosure, permitted) = (
+            Contactpoint_V1_AuditCategory.disclosure.rawValue, Contactpoint_V1_AuditOutcome.permitted.rawValue
+        )
         // 140,001 rows written directly (appending them one by one takes most of a minute in a
         // debug build); only the child's events carry an encoding, the others are never read.
         try await fixture.store.writer.write { db in
@@ -43,9 +48,13 @@ struct IndexLayoutTests {
                 }
                 try db.execute(
                     sql: """
-                        INSERT INTO event VALUES (?, ?, ?, zeroblob(32), 0, 0, 'index/view-record', ?, 'p-1', 'org-1', 'E09000033', 'E09000033', ?, 0, 0)
+                        INSERT INTO event VALUES (?, ?, ?, zeroblob(32), 0, 0, 'index/view-record', ?, 'p-1', \
+                        'org-1', 'E09000033', 'E09000033', ?, 0, 0)
                         """,
-                    arguments: [leaf, logged.event.eventID, Data(try logged.serializedBytes() as [UInt8]), disclosure, permitted])
+                    arguments: [
+                        leaf, logged.event.eventID, Data(try logged.serializedBytes() as [UInt8]), disclosure,
+                        permitted,
+                    ])
                 try db.execute(
                     sql: "INSERT INTO event_child (bucket, child_id, leaf_index) VALUES (?, ?, ?)",
                     arguments: [AuditStore.bucket(of: UInt64(leaf)), child, leaf])
@@ -53,7 +62,8 @@ struct IndexLayoutTests {
             try db.execute(
                 sql: """
                     WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 140000)
-                    INSERT OR IGNORE INTO event SELECT i, 'e-' || i, x'', zeroblob(32), 0, 0, 'index/view-record', ?, 'p-1', 'org-1',
+                    INSERT OR IGNORE INTO event SELECT i, 'e-' || i, x'', zeroblob(32), 0, 0, 'index/view-record', ?, \
+                    'p-1', 'org-1',
                         'E09000033', 'E09000033', ?, 0, 0 FROM n
                     """,
                 arguments: [disclosure, permitted])
@@ -77,7 +87,8 @@ struct IndexLayoutTests {
         }
         let found = try await fixture.store.events(matching: .init(practitionerID: "p-mover"))
         #expect(found.map(\.leafIndex) == Array((0..<15).reversed()))
-        let atTrust = try await fixture.store.events(matching: .init(practitionerID: "p-mover", organisationID: "org-trust"))
+        let atTrust = try await fixture.store.events(
+            matching: .init(practitionerID: "p-mover", organisationID: "org-trust"))
         #expect(atTrust.map(\.leafIndex) == [14, 13, 12, 11, 10])
         #expect(try await fixture.store.events(matching: .init(organisationID: "org-school")).count == 10)
     }
@@ -100,35 +111,36 @@ struct IndexLayoutTests {
         let before = try await QueryIndexTests.answers(fixture.store, child: child, practitioner: "p-even")
         #expect(before.child == [28, 21, 14, 7, 0])
         // The log file as that layout kept it: its indexes inside, no index file beside it.
-        let earlier = layout == 1
+        let earlier =
+            layout == 1
             ? """
-                CREATE INDEX main.event_by_practitioner ON event(practitioner_id, occurred_at);
-                CREATE INDEX main.event_by_organisation ON event(organisation_id, occurred_at);
-                CREATE TABLE main.event_child (
-                    child_id TEXT NOT NULL,
-                    leaf_index INTEGER NOT NULL REFERENCES event(leaf_index),
-                    PRIMARY KEY (child_id, leaf_index)
-                ) STRICT, WITHOUT ROWID;
-                INSERT INTO main.event_child SELECT child_id, leaf_index FROM idx.event_child;
-                DELETE FROM grdb_migrations WHERE identifier LIKE '2:%' OR identifier LIKE '3:%';
-                """
+            CREATE INDEX main.event_by_practitioner ON event(practitioner_id, occurred_at);
+            CREATE INDEX main.event_by_organisation ON event(organisation_id, occurred_at);
+            CREATE TABLE main.event_child (
+                child_id TEXT NOT NULL,
+                leaf_index INTEGER NOT NULL REFERENCES event(leaf_index),
+                PRIMARY KEY (child_id, leaf_index)
+            ) STRICT, WITHOUT ROWID;
+            INSERT INTO main.event_child SELECT child_id, leaf_index FROM idx.event_child;
+            DELETE FROM grdb_migrations WHERE identifier LIKE '2:%' OR identifier LIKE '3:%';
+            """
             : """
-                CREATE INDEX main.event_by_actor ON event(organisation_id, practitioner_id, occurred_at, category, outcome);
-                CREATE TABLE main.practitioner_organisation (
-                    practitioner_id TEXT NOT NULL,
-                    organisation_id TEXT NOT NULL,
-                    PRIMARY KEY (practitioner_id, organisation_id)
-                ) STRICT, WITHOUT ROWID;
-                INSERT INTO main.practitioner_organisation SELECT * FROM idx.practitioner_organisation;
-                CREATE TABLE main.event_child (
-                    bucket INTEGER NOT NULL,
-                    child_id TEXT NOT NULL,
-                    leaf_index INTEGER NOT NULL REFERENCES event(leaf_index),
-                    PRIMARY KEY (bucket, child_id, leaf_index)
-                ) STRICT, WITHOUT ROWID;
-                INSERT INTO main.event_child SELECT * FROM idx.event_child;
-                DELETE FROM grdb_migrations WHERE identifier LIKE '3:%';
-                """
+            CREATE INDEX main.event_by_actor ON event(organisation_id, practitioner_id, occurred_at, category, outcome);
+            CREATE TABLE main.practitioner_organisation (
+                practitioner_id TEXT NOT NULL,
+                organisation_id TEXT NOT NULL,
+                PRIMARY KEY (practitioner_id, organisation_id)
+            ) STRICT, WITHOUT ROWID;
+            INSERT INTO main.practitioner_organisation SELECT * FROM idx.practitioner_organisation;
+            CREATE TABLE main.event_child (
+                bucket INTEGER NOT NULL,
+                child_id TEXT NOT NULL,
+                leaf_index INTEGER NOT NULL REFERENCES event(leaf_index),
+                PRIMARY KEY (bucket, child_id, leaf_index)
+            ) STRICT, WITHOUT ROWID;
+            INSERT INTO main.event_child SELECT * FROM idx.event_child;
+            DELETE FROM grdb_migrations WHERE identifier LIKE '3:%';
+            """
         try await fixture.store.writer.writeWithoutTransaction { db in try db.execute(sql: earlier) }
         let upgraded = try await QueryIndexTests.copy(fixture, index: false)
         let migrated = try AuditStore.open(path: "\(upgraded)/audit.sqlite")
@@ -138,16 +150,29 @@ struct IndexLayoutTests {
             publicKey: fixture.signer.key.privateKey.publicKey)
         #expect(report.isIntact && report.indexedEvents == 30, "\(report.problems)")
         let tables = try await migrated.writer.read { db in
-            try String.fetchAll(db, sql: "SELECT name FROM main.sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            try String.fetchAll(
+                db,
+                sql:
+                    """
+                    SELECT name FROM main.sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE \
+                    'sqlite_%' ORDER BY name
+                    """
+            )
         }
-        #expect(!tables.contains("event_child") && !tables.contains("event_by_actor") && !tables.contains("practitioner_organisation"))
+        #expect(
+            !tables.contains("event_child") && !tables.contains("event_by_actor")
+                && !tables.contains("practitioner_organisation"))
     }
 
-    @Test("a late event's count from the actor rows reaches down to the first bucket logged in its window, and no further")
+    @Test(
+        "a late event's count from the actor rows reaches down to the first bucket logged in its window, and no further"
+    )
     func lateCountAcrossBuckets() async throws {
         let fixture = try AuditFixture()
         let (nine, noon) = (AuditFixture.mondayNoon - 3 * 3_600_000, AuditFixture.mondayNoon)
-        let (disclosure, permitted) = (Contactpoint_V1_AuditCategory.disclosure.rawValue, Contactpoint_V1_AuditOutcome.permitted.rawValue)
+        let (disclosure, permitted) = (
+            Contactpoint_V1_AuditCategory.disclosure.rawValue, Contactpoint_V1_AuditOutcome.permitted.rawValue
+        )
         // 70,000 rows written directly: bucket 0 and the first leaves of bucket 1 (to 65,999)
         // logged at nine, the rest at noon; p-9 disclosed 100 times in the five minutes from nine, once at noon.
         try await fixture.store.writer.write { db in
@@ -166,10 +191,13 @@ struct IndexLayoutTests {
         }
         let (firstLeaves, counts) = try await fixture.store.writer.read { db in
             (
-                try [nine - 60_000, nine + 1, noon + 1].map { try AuditStore.firstLeaf(loggedSince: $0, below: 70_000, db) },
+                try [nine - 60_000, nine + 1, noon + 1].map {
+                    try AuditStore.firstLeaf(loggedSince: $0, below: 70_000, db)
+                },
                 // Half past eight: all logged from nine on, in both buckets; eleven: bucket 1 alone.
                 try [nine - 1_800_000, nine + 150_000, noon - 3_600_000].map { since in
-                    try AuditStore.indexedCount(.disclosures, organisation: "org-1", practitioner: "p-9", after: since, size: 70_000, db)
+                    try AuditStore.indexedCount(
+                        .disclosures, organisation: "org-1", practitioner: "p-9", after: since, size: 70_000, db)
                 }
             )
         }
@@ -196,7 +224,10 @@ struct IndexLayoutTests {
                     let path = try held.inclusionProof(leaf: leaf, size: size)
                     let leafHash = try stored.subtreeHash(level: 0, index: leaf)
                     let storedPath = try stored.inclusionProof(leaf: leaf, size: size)
-                    if path != storedPath || !MerkleVerification.isValidInclusion(leafHash: leafHash, leaf: leaf, size: size, proof: path, root: root) {
+                    if path != storedPath
+                        || !MerkleVerification.isValidInclusion(
+                            leafHash: leafHash, leaf: leaf, size: size, proof: path, root: root)
+                    {
                         mismatches.append("inclusion of \(leaf) at \(size)")
                     }
                 }
@@ -204,7 +235,8 @@ struct IndexLayoutTests {
                     let proof = try held.consistencyProof(first: first, second: size)
                     let firstRoot = try stored.rootHash(to: first)
                     if proof != (try stored.consistencyProof(first: first, second: size))
-                        || !MerkleVerification.isValidConsistency(first: first, firstRoot: firstRoot, second: size, secondRoot: root, proof: proof)
+                        || !MerkleVerification.isValidConsistency(
+                            first: first, firstRoot: firstRoot, second: size, secondRoot: root, proof: proof)
                     {
                         mismatches.append("consistency \(first) to \(size)")
                     }

@@ -1,9 +1,10 @@
-@testable import Audit
 import ContactPointAPI
 import Foundation
 import GRPCCore
 import MerkleTree
 import Testing
+
+@testable import Audit
 
 @Suite("Audit log: appends, proofs, signed heads", .timeLimit(.minutes(1)))
 struct LogTests {
@@ -57,7 +58,8 @@ struct LogTests {
     @Test("only the configured sender principals may append")
     func sendersOnly() async throws {
         let fixture = try AuditFixture()
-        let service = AuditRPCService(log: fixture.log, senders: ["index"], instance: "audit-test", suspendAccount: { _ in })
+        let service = AuditRPCService(
+            log: fixture.log, senders: ["index"], instance: "audit-test", suspendAccount: { _ in })
         let context = ServerContext(
             descriptor: Contactpoint_V1_Audit.Method.Append.descriptor, remotePeer: "ops-console", localPeer: "audit",
             cancellation: .init())
@@ -75,7 +77,8 @@ struct LogTests {
             try await withThrowingTaskGroup(of: [UInt64].self) { group in
                 for _ in 0..<64 {
                     group.addTask {
-                        try await audit.append(.with { $0.events = (0..<5).map { _ in fixture.view() } }).receipts.map(\.leafIndex)
+                        try await audit.append(.with { $0.events = (0..<5).map { _ in fixture.view() } }).receipts.map(
+                            \.leafIndex)
                     }
                 }
                 return try await group.reduce(into: []) { $0 += $1 }
@@ -113,26 +116,30 @@ struct LogTests {
             for head in heads {
                 #expect(publicKey.isValidSignature(Array(head.signature), for: Array(head.checkpoint.utf8)))
                 for (leaf, id) in ids.prefix(Int(head.size)).enumerated() {
-                    let proof = try await audit.inclusionProof(.with {
-                        $0.eventID = id
-                        $0.treeSize = head.size
-                    }, metadata: session)
+                    let proof = try await audit.inclusionProof(
+                        .with {
+                            $0.eventID = id
+                            $0.treeSize = head.size
+                        }, metadata: session)
                     #expect(proof.leafIndex == UInt64(leaf))
                     #expect(
                         MerkleVerification.isValidInclusion(
-                            leafHash: Array(proof.leafHash), leaf: proof.leafIndex, size: head.size, proof: proof.path.map { Array($0) },
+                            leafHash: Array(proof.leafHash), leaf: proof.leafIndex, size: head.size,
+                            proof: proof.path.map { Array($0) },
                             root: Array(head.rootHash)))
                 }
             }
             for (i, first) in heads.enumerated() {
                 for second in heads[i...] {
-                    let proof = try await audit.consistencyProof(.with {
-                        $0.firstSize = first.size
-                        $0.secondSize = second.size
-                    }, metadata: session)
+                    let proof = try await audit.consistencyProof(
+                        .with {
+                            $0.firstSize = first.size
+                            $0.secondSize = second.size
+                        }, metadata: session)
                     #expect(
                         MerkleVerification.isValidConsistency(
-                            first: first.size, firstRoot: Array(first.rootHash), second: second.size, secondRoot: Array(second.rootHash),
+                            first: first.size, firstRoot: Array(first.rootHash), second: second.size,
+                            secondRoot: Array(second.rootHash),
                             proof: proof.path.map { Array($0) }))
                 }
             }
@@ -150,9 +157,12 @@ struct LogTests {
     @Test("the database refuses to update or delete logged rows")
     func appendOnly() async throws {
         let fixture = try AuditFixture()
-        _ = try await fixture.run { audit in try await audit.append(.with { $0.events = [fixture.view(), fixture.view()] }) }
+        _ = try await fixture.run { audit in
+            try await audit.append(.with { $0.events = [fixture.view(), fixture.view()] })
+        }
         for statement in [
-            "UPDATE event SET action = 'index/nothing'", "DELETE FROM event", "DELETE FROM tree_node", "UPDATE event_child SET child_id = '0'",
+            "UPDATE event SET action = 'index/nothing'", "DELETE FROM event", "DELETE FROM tree_node",
+            "UPDATE event_child SET child_id = '0'",
         ] {
             await #expect(throws: (any Error).self, "\(statement)") {
                 try await fixture.store.writer.write { db in try db.execute(sql: statement) }

@@ -1,9 +1,10 @@
-@testable import Audit
 import ContactPointAPI
 import Foundation
 import GRDB
 import MerkleTree
 import Testing
+
+@testable import Audit
 
 /// The query index file beside the log: built from the events, caught up after a crash,
 /// rebuilt when it is not the log's, and checked by verify.
@@ -28,7 +29,9 @@ struct QueryIndexTests {
 
     /// Copies the fixture's log and, if `index`, its query index as they stand now into a new
     /// directory (inside the fixture's, removed with it); returns the directory.
-    static func copy(_ fixture: AuditFixture, log: Bool = true, index: Bool = true, into existing: String? = nil) async throws -> String {
+    static func copy(_ fixture: AuditFixture, log: Bool = true, index: Bool = true, into existing: String? = nil)
+        async throws -> String
+    {
         let directory = existing ?? "\(fixture.directory)/copy-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try await fixture.store.writer.writeWithoutTransaction { db in
@@ -40,7 +43,8 @@ struct QueryIndexTests {
 
     static func verify(_ directory: String) throws -> AuditVerification {
         try AuditVerifier.verify(
-            database: "\(directory)/audit.sqlite", checkpointDirectory: nil, publicKey: .init(rawRepresentation: [UInt8](repeating: 7, count: 32)))
+            database: "\(directory)/audit.sqlite", checkpointDirectory: nil,
+            publicKey: .init(rawRepresentation: [UInt8](repeating: 7, count: 32)))
     }
 
     static let child = AuditFixture.child(555_000_000)
@@ -107,7 +111,8 @@ struct QueryIndexTests {
             let reopened = try AuditStore.open(path: "\(copy)/audit.sqlite")
             let rebuilt = try Self.verify(copy)
             #expect(rebuilt.isIntact && rebuilt.indexedEvents == 15, "\(name): \(rebuilt.problems)")
-            #expect(try await reopened.events(matching: .init(childID: Self.child)).map(\.leafIndex) == [12, 9, 6, 3, 0])
+            #expect(
+                try await reopened.events(matching: .init(childID: Self.child)).map(\.leafIndex) == [12, 9, 6, 3, 0])
         }
     }
 
@@ -115,7 +120,9 @@ struct QueryIndexTests {
     func shortIndexCaughtUpByAppend() async throws {
         let fixture = try AuditFixture()
         try await Self.append(0..<10, to: fixture)
-        try await VerifyTests.tamper(fixture, """
+        try await VerifyTests.tamper(
+            fixture,
+            """
             DELETE FROM event_actor WHERE leaf_index >= 7; DELETE FROM event_child WHERE leaf_index >= 7;
             UPDATE indexed SET size = 7, last_leaf_hash = (SELECT leaf_hash FROM event WHERE leaf_index = 6);
             """)
@@ -126,26 +133,33 @@ struct QueryIndexTests {
         #expect(try await fixture.store.events(matching: .init(childID: Self.child)).map(\.leafIndex) == [9, 6, 3, 0])
     }
 
-    @Test("an index of the earlier layout (actor rows not in buckets) is not checked by verify, and is rebuilt when the log opens")
+    @Test(
+        """
+        an index of the earlier layout (actor rows not in buckets) is not checked by verify, and is rebuilt when \
+        the log opens
+        """
+    )
     func earlierLayoutRebuilt() async throws {
         let fixture = try AuditFixture()
         try await Self.append(0..<20, to: fixture)
         let copy = try await Self.copy(fixture)
         let index = try DatabaseQueue(path: "\(copy)/audit-index.sqlite")
         try await index.write { db in
-            try db.execute(sql: """
-                DROP TABLE event_actor;
-                CREATE TABLE event_actor (
-                    organisation_id TEXT NOT NULL, practitioner_id TEXT NOT NULL, occurred_at INTEGER NOT NULL,
-                    category INTEGER NOT NULL, outcome INTEGER NOT NULL, leaf_index INTEGER NOT NULL,
-                    PRIMARY KEY (organisation_id, practitioner_id, occurred_at, category, outcome, leaf_index)
-                ) STRICT, WITHOUT ROWID;
-                PRAGMA user_version = 1;
-                """)
+            try db.execute(
+                sql: """
+                    DROP TABLE event_actor;
+                    CREATE TABLE event_actor (
+                        organisation_id TEXT NOT NULL, practitioner_id TEXT NOT NULL, occurred_at INTEGER NOT NULL,
+                        category INTEGER NOT NULL, outcome INTEGER NOT NULL, leaf_index INTEGER NOT NULL,
+                        PRIMARY KEY (organisation_id, practitioner_id, occurred_at, category, outcome, leaf_index)
+                    ) STRICT, WITHOUT ROWID;
+                    PRAGMA user_version = 1;
+                    """)
         }
         try index.close()
         let earlier = try Self.verify(copy)
-        #expect(earlier.isIntact && earlier.indexedEvents == nil && earlier.unindexedEvents == 20, "\(earlier.problems)")
+        #expect(
+            earlier.isIntact && earlier.indexedEvents == nil && earlier.unindexedEvents == 20, "\(earlier.problems)")
         let reopened = try AuditStore.open(path: "\(copy)/audit.sqlite")
         #expect(
             try await Self.answers(reopened, child: Self.child, practitioner: "p-1")

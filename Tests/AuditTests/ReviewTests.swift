@@ -1,8 +1,9 @@
-@testable import Audit
 import ContactPointAPI
 import Foundation
 import GRPCCore
 import Testing
+
+@testable import Audit
 
 @Suite("Audit review, queries and subject access", .timeLimit(.minutes(1)))
 struct ReviewTests {
@@ -21,19 +22,21 @@ struct ReviewTests {
             #expect(detail.item.status == .inReview && detail.item.reviewedBy == "auditor-1")
             #expect(detail.events.map(\.event.override) == [.shield])
 
-            let closed = try await audit.recordReviewOutcome(.with {
-                $0.itemID = item.itemID
-                $0.outcome = .adviceGiven
-            }, metadata: auditor)
+            let closed = try await audit.recordReviewOutcome(
+                .with {
+                    $0.itemID = item.itemID
+                    $0.outcome = .adviceGiven
+                }, metadata: auditor)
             #expect(closed.status == .closed && closed.outcome == .adviceGiven)
             #expect(try await audit.listReviewItems(.init(), metadata: auditor).items.isEmpty)
             #expect(try await audit.listReviewItems(.with { $0.status = .closed }, metadata: auditor).items.count == 1)
 
             let again = await #expect(throws: RPCError.self) {
-                try await audit.recordReviewOutcome(.with {
-                    $0.itemID = item.itemID
-                    $0.outcome = .noConcern
-                }, metadata: auditor)
+                try await audit.recordReviewOutcome(
+                    .with {
+                        $0.itemID = item.itemID
+                        $0.outcome = .noConcern
+                    }, metadata: auditor)
             }
             #expect(again?.code == .failedPrecondition)
             let unknown = await #expect(throws: RPCError.self) {
@@ -41,8 +44,12 @@ struct ReviewTests {
             }
             #expect(unknown?.code == .notFound)
         }
-        let reviews = try await fixture.store.events(matching: .init()).filter { $0.event.category == .review }.map(\.event)
-        #expect(Set(reviews.map(\.action)) == ["audit/list-review-items", "audit/open-review-item", "audit/record-review-outcome"])
+        let reviews = try await fixture.store.events(matching: .init()).filter { $0.event.category == .review }.map(
+            \.event)
+        #expect(
+            Set(reviews.map(\.action)) == [
+                "audit/list-review-items", "audit/open-review-item", "audit/record-review-outcome",
+            ])
         #expect(reviews.allSatisfy { $0.actor.practitionerID == "auditor-1" && $0.actor.sessionHash.count == 64 })
         #expect(reviews.first { $0.action == "audit/record-review-outcome" }?.outcomeReason == "advice-given")
     }
@@ -59,7 +66,9 @@ struct ReviewTests {
                 $0.outcome = .accountSuspended
             }
             fixture.suspensionFails.update { $0 = true }
-            let failed = await #expect(throws: RPCError.self) { try await audit.recordReviewOutcome(suspend, metadata: auditor) }
+            let failed = await #expect(throws: RPCError.self) {
+                try await audit.recordReviewOutcome(suspend, metadata: auditor)
+            }
             #expect(failed?.code == .unavailable)
             #expect(try await audit.listReviewItems(.init(), metadata: auditor).items.first?.status == .open)
 
@@ -74,15 +83,20 @@ struct ReviewTests {
     func scope() async throws {
         let fixture = try AuditFixture()
         try await fixture.run { audit in
-            _ = try await audit.append(.with {
-                $0.events = [
-                    fixture.view(by: "p-1", la: "E09000033") { $0.override = .shield },
-                    fixture.view(by: "p-2", la: "E08000025") { $0.override = .shield },
-                ]
-            })
-            let practitioner = await #expect(throws: RPCError.self) { try await audit.listReviewItems(.init(), metadata: try fixture.session()) }
+            _ = try await audit.append(
+                .with {
+                    $0.events = [
+                        fixture.view(by: "p-1", la: "E09000033") { $0.override = .shield },
+                        fixture.view(by: "p-2", la: "E08000025") { $0.override = .shield },
+                    ]
+                })
+            let practitioner = await #expect(throws: RPCError.self) {
+                try await audit.listReviewItems(.init(), metadata: try fixture.session())
+            }
             #expect(practitioner?.code == .permissionDenied)
-            let refusals = try await audit.queryEvents(.with { $0.practitionerID = "p-1" }, metadata: try fixture.auditor).events.map(\.event)
+            let refusals = try await audit.queryEvents(
+                .with { $0.practitionerID = "p-1" }, metadata: try fixture.auditor
+            ).events.map(\.event)
                 .filter { $0.action == "audit/list-review-items" }
             #expect(refusals.map(\.outcome) == [.denied], "the practitioner's refused review is itself in the log")
             let administrator = try fixture.session("la-admin", roles: ["la-administrator"], la: "E08000025")
@@ -93,7 +107,8 @@ struct ReviewTests {
             let all = try await audit.listReviewItems(.init(), metadata: try fixture.auditor).items
             #expect(all.count == 2)
             let hidden = await #expect(throws: RPCError.self) {
-                try await audit.openReviewItem(.with { $0.itemID = all.first { $0.practitionerID == "p-1" }!.itemID }, metadata: administrator)
+                try await audit.openReviewItem(
+                    .with { $0.itemID = all.first { $0.practitionerID == "p-1" }!.itemID }, metadata: administrator)
             }
             #expect(hidden?.code == .notFound)
         }
@@ -104,7 +119,10 @@ struct ReviewTests {
         let fixture = try AuditFixture()
         let child = AuditFixture.child(555_000_000)
         try await fixture.run { audit in
-            var events = (0..<12).map { i in fixture.view(child: AuditFixture.child(600 + i), by: "p-\(i % 3)", at: fixture.clock - Int64(12 - i) * 1000) }
+            var events = (0..<12).map { i in
+                fixture.view(
+                    child: AuditFixture.child(600 + i), by: "p-\(i % 3)", at: fixture.clock - Int64(12 - i) * 1000)
+            }
             events[4].childIds = [child]
             events[9].childIds = [child, AuditFixture.child(700)]
             events[7].outcome = .denied
@@ -112,29 +130,35 @@ struct ReviewTests {
             let auditor = try fixture.auditor
             let byChild = try await audit.queryEvents(.with { $0.childID = child }, metadata: auditor).events
             #expect(byChild.map(\.leafIndex) == [9, 4])
-            let byPractitioner = try await audit.queryEvents(.with { $0.practitionerID = "p-1" }, metadata: auditor).events
+            let byPractitioner = try await audit.queryEvents(.with { $0.practitionerID = "p-1" }, metadata: auditor)
+                .events
             #expect(byPractitioner.map(\.leafIndex) == [10, 7, 4, 1])
             let denied = try await audit.queryEvents(.with { $0.flag = .denied }, metadata: auditor).events
             #expect(denied.map(\.leafIndex) == [7])
-            let window = try await audit.queryEvents(.with {
-                $0.fromMs = events[2].occurredAtMs
-                $0.toMs = events[5].occurredAtMs
-                $0.organisationID = "org-1"
-            }, metadata: auditor).events
+            let window = try await audit.queryEvents(
+                .with {
+                    $0.fromMs = events[2].occurredAtMs
+                    $0.toMs = events[5].occurredAtMs
+                    $0.organisationID = "org-1"
+                }, metadata: auditor
+            ).events
             #expect(window.map(\.leafIndex) == [4, 3, 2])
             var pages: [[UInt64]] = []
             var token = ""
             repeat {
-                let page = try await audit.queryEvents(.with {
-                    $0.practitionerID = "p-0"
-                    $0.pageSize = 3
-                    $0.pageToken = token
-                }, metadata: auditor)
+                let page = try await audit.queryEvents(
+                    .with {
+                        $0.practitionerID = "p-0"
+                        $0.pageSize = 3
+                        $0.pageToken = token
+                    }, metadata: auditor)
                 pages.append(page.events.map(\.leafIndex))
                 token = page.nextPageToken
             } while !token.isEmpty
             #expect(pages.flatMap { $0 } == [9, 6, 3, 0])
-            let bad = await #expect(throws: RPCError.self) { try await audit.queryEvents(.with { $0.childID = "123" }, metadata: auditor) }
+            let bad = await #expect(throws: RPCError.self) {
+                try await audit.queryEvents(.with { $0.childID = "123" }, metadata: auditor)
+            }
             #expect(bad?.code == .invalidArgument && bad?.message.hasPrefix("child_id:") == true)
         }
     }
@@ -144,25 +168,30 @@ struct ReviewTests {
         let fixture = try AuditFixture()
         let child = AuditFixture.child(321_000_000)
         let report = try await fixture.run { audit in
-            _ = try await audit.append(.with {
-                $0.events = [
-                    fixture.view(child: child) { $0.reasonCode = "school-admission" },
-                    fixture.view(child: child) { $0.outcome = .denied },
-                    fixture.view(child: AuditFixture.child(1)),
-                    fixture.view(child: child, by: "p-2") {
-                        $0.actor.organisationID = "gp-7"
-                        $0.actor.roles = ["practitioner", "named-person"]
-                        $0.reasonText = "annual review"
-                    },
-                ]
-            })
+            _ = try await audit.append(
+                .with {
+                    $0.events = [
+                        fixture.view(child: child) { $0.reasonCode = "school-admission" },
+                        fixture.view(child: child) { $0.outcome = .denied },
+                        fixture.view(child: AuditFixture.child(1)),
+                        fixture.view(child: child, by: "p-2") {
+                            $0.actor.organisationID = "gp-7"
+                            $0.actor.roles = ["practitioner", "named-person"]
+                            $0.reasonText = "annual review"
+                        },
+                    ]
+                })
             return try await audit.subjectAccess(.with { $0.childID = child }, metadata: try fixture.auditor)
         }
         #expect(report.childID == child)
         #expect(report.entries.map(\.organisationID) == ["org-1", "gp-7"])
         #expect(report.entries.map(\.reasonCode) == ["school-admission", "safeguarding-enquiry"])
-        #expect(report.entries[1].roles == ["practitioner", "named-person"] && report.entries[1].reasonText == "annual review")
+        #expect(
+            report.entries[1].roles == ["practitioner", "named-person"]
+                && report.entries[1].reasonText == "annual review")
         let logged = try await fixture.store.events(matching: .init(childID: child))
-        #expect(logged.first?.event.action == "audit/subject-access", "the report itself is an access to the child's record")
+        #expect(
+            logged.first?.event.action == "audit/subject-access", "the report itself is an access to the child's record"
+        )
     }
 }

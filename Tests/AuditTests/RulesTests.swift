@@ -1,8 +1,9 @@
-@testable import Audit
 import ContactPointAPI
 import Foundation
 import GRPCCore
 import Testing
+
+@testable import Audit
 
 /// Each misuse rule against a scripted abuse, and a normal working day that raises nothing.
 @Suite("Audit misuse rules", .timeLimit(.minutes(1)))
@@ -30,7 +31,9 @@ struct RulesTests {
     func quietOnNormalUse() async throws {
         let fixture = try AuditFixture(rules: Self.rules)
         let day = (0..<40).map { i in
-            fixture.view(child: AuditFixture.child(1000 + i), by: "p-\(i % 5)", at: AuditFixture.mondayNoon + Int64(i) * 600_000 / 4)
+            fixture.view(
+                child: AuditFixture.child(1000 + i), by: "p-\(i % 5)",
+                at: AuditFixture.mondayNoon + Int64(i) * 600_000 / 4)
         }
         try await Self.append(fixture, day)
         #expect(try await Self.items(fixture).isEmpty)
@@ -39,7 +42,9 @@ struct RulesTests {
     @Test("more disclosures in an hour than allowed: one item holding every disclosure past the limit")
     func unusualVolume() async throws {
         let fixture = try AuditFixture(rules: Self.rules)
-        let burst = (0..<15).map { i in fixture.view(child: AuditFixture.child(2000 + i), at: AuditFixture.mondayNoon + Int64(i) * 60_000) }
+        let burst = (0..<15).map { i in
+            fixture.view(child: AuditFixture.child(2000 + i), at: AuditFixture.mondayNoon + Int64(i) * 60_000)
+        }
         try await Self.append(fixture, burst)
         let items = try await Self.items(fixture)
         #expect(items.map(\.rule) == ["unusual-volume"])
@@ -47,32 +52,42 @@ struct RulesTests {
         #expect(items.first?.practitionerID == "p-1")
     }
 
-    @Test("every shield override and every consent override is a high-priority item of its own, listed apart on request")
+    @Test(
+        "every shield override and every consent override is a high-priority item of its own, listed apart on request")
     func overrides() async throws {
         let fixture = try AuditFixture(rules: Self.rules)
         let ordinary = (0..<6).map { _ in fixture.view { $0.outcome = .denied } }
-        try await Self.append(fixture, [
-            fixture.view { $0.override = .shield }, fixture.view { $0.override = .shield }, fixture.view { $0.override = .consent },
-        ] + ordinary)
+        try await Self.append(
+            fixture,
+            [
+                fixture.view { $0.override = .shield }, fixture.view { $0.override = .shield },
+                fixture.view { $0.override = .consent },
+            ] + ordinary)
         let items = try await Self.items(fixture)
-        #expect(items.map(\.rule).sorted() == ["consent-override", "repeated-denials", "shield-override", "shield-override"])
+        #expect(
+            items.map(\.rule).sorted() == [
+                "consent-override", "repeated-denials", "shield-override", "shield-override",
+            ])
         #expect(items.allSatisfy { $0.highPriority == $0.rule.hasSuffix("-override") })
-        let first = try await fixture.store.reviewItems(status: .unspecified, highPriorityOnly: true, scope: nil, beforeRow: nil, limit: 100)
+        let first = try await fixture.store.reviewItems(
+            status: .unspecified, highPriorityOnly: true, scope: nil, beforeRow: nil, limit: 100)
         #expect(first.map(\.item.rule).sorted() == ["consent-override", "shield-override", "shield-override"])
     }
 
     @Test("viewing a child of another authority with whom one's organisation has no involvement")
     func uninvolvedOtherAuthority() async throws {
         let fixture = try AuditFixture(rules: Self.rules)
-        try await Self.append(fixture, [
-            // Another authority but involved, and own authority uninvolved: both fine.
-            fixture.view { $0.access.childLocalAuthority = "E08000025" },
-            fixture.view { $0.access.callerOrganisationInvolved = false },
-            fixture.view {
-                $0.access.childLocalAuthority = "E08000025"
-                $0.access.callerOrganisationInvolved = false
-            },
-        ])
+        try await Self.append(
+            fixture,
+            [
+                // Another authority but involved, and own authority uninvolved: both fine.
+                fixture.view { $0.access.childLocalAuthority = "E08000025" },
+                fixture.view { $0.access.callerOrganisationInvolved = false },
+                fixture.view {
+                    $0.access.childLocalAuthority = "E08000025"
+                    $0.access.callerOrganisationInvolved = false
+                },
+            ])
         #expect(try await Self.items(fixture).map(\.rule) == ["uninvolved-other-authority"])
     }
 
@@ -87,11 +102,13 @@ struct RulesTests {
     func outOfHours() async throws {
         let fixture = try AuditFixture(rules: Self.rules)
         let hour: Int64 = 3_600_000
-        try await Self.append(fixture, [
-            fixture.view(at: AuditFixture.mondayNoon + 8 * hour),  // 20:00
-            fixture.view(at: AuditFixture.mondayNoon + 9 * hour),  // 21:00, same evening
-            fixture.view(at: AuditFixture.mondayNoon + 5 * 24 * hour),  // Saturday noon
-        ])
+        try await Self.append(
+            fixture,
+            [
+                fixture.view(at: AuditFixture.mondayNoon + 8 * hour),  // 20:00
+                fixture.view(at: AuditFixture.mondayNoon + 9 * hour),  // 21:00, same evening
+                fixture.view(at: AuditFixture.mondayNoon + 5 * 24 * hour),  // Saturday noon
+            ])
         let items = try await Self.items(fixture)
         #expect(items.map(\.rule) == ["out-of-hours", "out-of-hours"])
         #expect(items.map(\.eventCount).sorted() == [1, 2])
@@ -126,7 +143,9 @@ struct RulesTests {
         _ count: Int, on fixture: AuditFixture, _ body: @Sendable ([AuditLog]) async throws -> Void
     ) async throws {
         let logs = try (0..<count).map { _ in
-            AuditLog(store: try AuditStore.open(path: "\(fixture.directory)/audit.sqlite"), rules: rules, clock: { fixture.clock })
+            AuditLog(
+                store: try AuditStore.open(path: "\(fixture.directory)/audit.sqlite"), rules: rules,
+                clock: { fixture.clock })
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for log in logs { group.addTask { await log.run() } }
@@ -140,7 +159,8 @@ struct RulesTests {
         let fixture = try AuditFixture(rules: Self.rules)
         let minute: Int64 = 60_000
         // Ten disclosures (the limit) by p-1, then a restart: the eleventh is one too many.
-        try await Self.append(fixture, (0..<10).map { i in fixture.view(at: AuditFixture.mondayNoon + Int64(i) * minute) })
+        try await Self.append(
+            fixture, (0..<10).map { i in fixture.view(at: AuditFixture.mondayNoon + Int64(i) * minute) })
         #expect(try await Self.items(fixture).isEmpty)
         fixture.advance(by: minute)
         try await Self.withOtherLogs(1, on: fixture) { logs in

@@ -1,9 +1,10 @@
-@testable import Audit
 import ContactPointAPI
 import Foundation
 import GRDB
 import MerkleTree
 import Testing
+
+@testable import Audit
 
 /// `contactpoint audit verify` against a log someone with the database file has changed: the
 /// operator bypasses the append-only triggers, as anyone with write access to the file could.
@@ -14,7 +15,8 @@ struct VerifyTests {
         let fixture = try AuditFixture()
         try await fixture.run { audit in
             for size in [20, 10] {
-                _ = try await audit.append(.with { $0.events = (0..<size).map { fixture.view(child: AuditFixture.child(100 + $0)) } })
+                _ = try await audit.append(
+                    .with { $0.events = (0..<size).map { fixture.view(child: AuditFixture.child(100 + $0)) } })
                 fixture.advance(by: 1000)
                 _ = await fixture.signer.signIfGrown()
             }
@@ -33,10 +35,12 @@ struct VerifyTests {
     static func tamper(_ fixture: AuditFixture, _ sql: String, _ arguments: StatementArguments = []) async throws {
         try await fixture.store.writer.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA foreign_keys = OFF")
-            for name in try String.fetchAll(db, sql: """
-                SELECT 'main.' || name FROM main.sqlite_master WHERE type = 'trigger'
-                UNION ALL SELECT 'idx.' || name FROM idx.sqlite_master WHERE type = 'trigger'
-                """)
+            for name in try String.fetchAll(
+                db,
+                sql: """
+                    SELECT 'main.' || name FROM main.sqlite_master WHERE type = 'trigger'
+                    UNION ALL SELECT 'idx.' || name FROM idx.sqlite_master WHERE type = 'trigger'
+                    """)
             {
                 try db.execute(sql: "DROP TRIGGER \(name)")
             }
@@ -48,19 +52,24 @@ struct VerifyTests {
     func intact() async throws {
         let report = try Self.verify(try await Self.signedLog())
         #expect(report.isIntact, "\(report.problems)")
-        #expect(report.events == 30 && report.databaseHeads == 2 && report.checkpointFiles == 2 && report.unsignedEvents == 0)
+        #expect(
+            report.events == 30 && report.databaseHeads == 2 && report.checkpointFiles == 2
+                && report.unsignedEvents == 0)
         #expect(report.indexedEvents == 30 && report.unindexedEvents == 0)
     }
 
     @Test("changing an event (its encoding and leaf hash made to agree) breaks the signed roots")
     func alteredEvent() async throws {
         let fixture = try await Self.signedLog()
-        let row = try await fixture.store.writer.read { db in try Row.fetchOne(db, sql: "SELECT encoded FROM event WHERE leaf_index = 7")! }
+        let row = try await fixture.store.writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT encoded FROM event WHERE leaf_index = 7")!
+        }
         var logged = try Contactpoint_V1_LoggedEvent(serializedBytes: row["encoded"] as Data)
         logged.event.reasonCode = "something-else"
         let encoded: [UInt8] = try logged.serializedBytes()
         try await Self.tamper(
-            fixture, "UPDATE event SET encoded = ?, leaf_hash = ? WHERE leaf_index = 7", [Data(encoded), Data(MerkleHash.leaf(encoded))])
+            fixture, "UPDATE event SET encoded = ?, leaf_hash = ? WHERE leaf_index = 7",
+            [Data(encoded), Data(MerkleHash.leaf(encoded))])
         let report = try Self.verify(fixture)
         #expect(!report.isIntact)
         #expect(report.problems.contains { $0.contains("root differs") })
@@ -73,7 +82,10 @@ struct VerifyTests {
             ("DELETE FROM event WHERE leaf_index = 12", "rows removed or inserted"),
             ("DELETE FROM event WHERE leaf_index >= 25", "events removed"),
             ("UPDATE event SET leaf_index = leaf_index + 100 WHERE leaf_index IN (4, 5)", "rows removed or inserted"),
-            ("UPDATE tree_node SET hash = zeroblob(32) WHERE position = (SELECT MIN(position) FROM tree_node)", "stored tree node"),
+            (
+                "UPDATE tree_node SET hash = zeroblob(32) WHERE position = (SELECT MIN(position) FROM tree_node)",
+                "stored tree node"
+            ),
             ("DELETE FROM tree_head WHERE size = 20", "has no tree head in the database"),
             ("UPDATE tree_head SET timestamp_ms = timestamp_ms + 1 WHERE size = 30", "bad signature"),
             ("DELETE FROM event_child WHERE leaf_index = 9", "child rows differ"),
@@ -97,7 +109,9 @@ struct VerifyTests {
     @Test("swapping two events' places is caught: each encoding carries its own leaf index")
     func reordered() async throws {
         let fixture = try await Self.signedLog()
-        try await Self.tamper(fixture, """
+        try await Self.tamper(
+            fixture,
+            """
             UPDATE event SET leaf_index = 1000000 WHERE leaf_index = 5;
             UPDATE event SET leaf_index = 5 WHERE leaf_index = 6;
             UPDATE event SET leaf_index = 6 WHERE leaf_index = 1000000;
@@ -112,7 +126,8 @@ struct VerifyTests {
         let fixture = try await Self.signedLog()
         let path = "\(fixture.directory)/checkpoints/\(String(format: "%020d", 20)).checkpoint"
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        try text.replacingOccurrences(of: "\n20\n", with: "\n21\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "\n20\n", with: "\n21\n").write(
+            toFile: path, atomically: true, encoding: .utf8)
         let report = try Self.verify(fixture)
         #expect(!report.isIntact, "\(report.problems)")
     }
@@ -120,7 +135,9 @@ struct VerifyTests {
     @Test("a missing database is a clear error, not an empty report")
     func missingDatabase() throws {
         #expect(throws: AuditStoreError.noDatabase("/nonexistent/audit.sqlite")) {
-            try AuditVerifier.verify(database: "/nonexistent/audit.sqlite", checkpointDirectory: nil, publicKey: .init(rawRepresentation: [UInt8](repeating: 1, count: 32)))
+            try AuditVerifier.verify(
+                database: "/nonexistent/audit.sqlite", checkpointDirectory: nil,
+                publicKey: .init(rawRepresentation: [UInt8](repeating: 1, count: 32)))
         }
     }
 }

@@ -18,7 +18,9 @@ import Vocabulary
                 $0.service = action.service
                 $0.actor.roles = Role.all.map(\.name)
             }
-            #expect(throws: Never.self, "\(action)") { try AuditEventValidation.validate([event], nowMS: fixture.clock) }
+            #expect(throws: Never.self, "\(action)") {
+                try AuditEventValidation.validate([event], nowMS: fixture.clock)
+            }
         }
         #expect(Set(AuditAction.all.map(\.description)).count == AuditAction.all.count)
         for role in Role.all { #expect(Role(name: role.name) == role) }

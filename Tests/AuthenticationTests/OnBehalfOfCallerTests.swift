@@ -11,7 +11,8 @@ import Testing
 struct RelayService: Contactpoint_V1_Echo.SimpleServiceProtocol {
     let downstream: Contactpoint_V1_Echo.Client<InProcessTransport.Client>
 
-    func get(request: Contactpoint_V1_EchoRequest, context: ServerContext) async throws -> Contactpoint_V1_EchoResponse {
+    func get(request: Contactpoint_V1_EchoRequest, context: ServerContext) async throws -> Contactpoint_V1_EchoResponse
+    {
         try await downstream.get(request)
     }
 
@@ -22,7 +23,8 @@ struct RelayService: Contactpoint_V1_Echo.SimpleServiceProtocol {
 
 /// Answers with the practitioner its authentication interceptor saw.
 struct WhoCalledService: Contactpoint_V1_Echo.SimpleServiceProtocol {
-    func get(request: Contactpoint_V1_EchoRequest, context: ServerContext) async throws -> Contactpoint_V1_EchoResponse {
+    func get(request: Contactpoint_V1_EchoRequest, context: ServerContext) async throws -> Contactpoint_V1_EchoResponse
+    {
         let caller = try Caller.required()
         return .with { $0.caller = caller.practitionerID }
     }
@@ -39,7 +41,8 @@ struct OnBehalfOfCallerTests {
         let key = Ed25519.PrivateKey.generate()
         let now = Int64(Date().timeIntervalSince1970)
         let claims = SessionClaims(
-            sub: "p-42", sid: "s-1", org: "org-1", la: "E09000033", roles: ["practitioner"], iat: now, exp: now + 900, stepUpAt: now)
+            sub: "p-42", sid: "s-1", org: "org-1", la: "E09000033", roles: ["practitioner"], iat: now, exp: now + 900,
+            stepUpAt: now)
         let token = try CompactJWS.sign(payload: Array(try JSONEncoder().encode(claims)), keyID: "k1", with: key)
         let verifier = SessionVerifier()
         verifier.trust(keys: ["k1": key.publicKey])
@@ -51,7 +54,8 @@ struct OnBehalfOfCallerTests {
         let seen = try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await backServer.serve() }
             defer { backServer.beginGracefulShutdown() }
-            return try await withGRPCClient(transport: back.client, interceptors: [OnBehalfOfCallerInterceptor()]) { backClient in
+            return try await withGRPCClient(transport: back.client, interceptors: [OnBehalfOfCallerInterceptor()]) {
+                backClient in
                 let frontServer = GRPCServer(
                     transport: front.server, services: [RelayService(downstream: .init(wrapping: backClient))],
                     interceptors: [interceptor])

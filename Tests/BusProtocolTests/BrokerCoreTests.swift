@@ -32,7 +32,9 @@ struct BrokerCoreTests {
         return Majordomo.ClientCommand.request(service: service, body: [Envelope.encode(header), [0x42]]).frames
     }
 
-    mutating func send(_ frames: [[UInt8]], from identity: [UInt8], peer: String, at offset: Duration = .zero) -> [BrokerCore.Action] {
+    mutating func send(_ frames: [[UInt8]], from identity: [UInt8], peer: String, at offset: Duration = .zero)
+        -> [BrokerCore.Action]
+    {
         var actions: [BrokerCore.Action] = []
         core.receive([identity] + frames, peer: peer, now: start + offset, into: &actions)
         return actions
@@ -94,7 +96,8 @@ struct BrokerCoreTests {
         let reply = Majordomo.WorkerCommand.final(client: [9], body: [[0x01], [0x02]]).frames
         let afterReply = sentFrames(send(reply, from: [2], peer: "worker-b"))
         #expect(afterReply.count == 2)
-        #expect(afterReply[0] == [[9]] + Majordomo.ClientCommand.final(service: service, body: [[0x01], [0x02]]).frames)
+        #expect(
+            afterReply[0] == [[9]] + Majordomo.ClientCommand.final(service: service, body: [[0x01], [0x02]]).frames)
         #expect(afterReply[1][0] == [2])
         #expect(try #require(dispatchedHeader(afterReply[1])).callID == 3)
     }
@@ -103,7 +106,8 @@ struct BrokerCoreTests {
     mutating func partialReplies() {
         _ = send(Majordomo.WorkerCommand.ready(service: service).frames, from: [1], peer: "worker-a")
         _ = send(request(callID: 1), from: [9], peer: "c")
-        let partial = sentFrames(send(Majordomo.WorkerCommand.partial(client: [9], body: [[1]]).frames, from: [1], peer: "worker-a"))
+        let partial = sentFrames(
+            send(Majordomo.WorkerCommand.partial(client: [9], body: [[1]]).frames, from: [1], peer: "worker-a"))
         #expect(partial == [[[9]] + Majordomo.ClientCommand.partial(service: service, body: [[1]]).frames])
         #expect(core.callsInFlight == 1)
         _ = send(Majordomo.WorkerCommand.final(client: [9], body: [[2]]).frames, from: [1], peer: "worker-a")
@@ -152,7 +156,10 @@ struct BrokerCoreTests {
         // Given a request with a 50 ms deadline and no worker yet
         _ = send(request(callID: 3, timeoutMicros: 50_000), from: [9], peer: "c")
         // When a worker registers after the deadline (before any tick expired it)
-        let actions = sentFrames(send(Majordomo.WorkerCommand.ready(service: service).frames, from: [1], peer: "worker-a", at: .milliseconds(60)))
+        let actions = sentFrames(
+            send(
+                Majordomo.WorkerCommand.ready(service: service).frames, from: [1], peer: "worker-a",
+                at: .milliseconds(60)))
         // Then the client gets DEADLINE_EXCEEDED and the worker gets nothing
         #expect(actions.count == 1)
         #expect(try #require(finalStatus(actions[0])).code == .deadlineExceeded)
@@ -162,7 +169,10 @@ struct BrokerCoreTests {
     @Test("the timeout forwarded to the worker is what remains of the deadline")
     mutating func remainingTimeout() throws {
         _ = send(request(callID: 3, timeoutMicros: 100_000), from: [9], peer: "c")
-        let actions = sentFrames(send(Majordomo.WorkerCommand.ready(service: service).frames, from: [1], peer: "worker-a", at: .milliseconds(30)))
+        let actions = sentFrames(
+            send(
+                Majordomo.WorkerCommand.ready(service: service).frames, from: [1], peer: "worker-a",
+                at: .milliseconds(30)))
         let header = try #require(dispatchedHeader(actions[0]))
         #expect(header.timeoutMicros == 70_000)
     }
@@ -194,7 +204,8 @@ struct BrokerCoreTests {
 
     @Test("a principal not allowed to serve a service is sent DISCONNECT and never registered")
     mutating func unauthorizedWorker() {
-        let actions = send(Majordomo.WorkerCommand.ready(service: "forbidden.Service").frames, from: [1], peer: "worker-a")
+        let actions = send(
+            Majordomo.WorkerCommand.ready(service: "forbidden.Service").frames, from: [1], peer: "worker-a")
         #expect(sentFrames(actions) == [[[1]] + Majordomo.WorkerCommand.disconnect.frames])
         #expect(actions.contains(.report(.workerRefused(service: "forbidden.Service", peer: "worker-a"))))
         let client = send(Majordomo.WorkerCommand.ready(service: service).frames, from: [2], peer: "client-x")
@@ -205,14 +216,17 @@ struct BrokerCoreTests {
     @Test("a worker replying to a call it does not hold is disconnected; the reply goes nowhere")
     mutating func forgedReply() {
         _ = send(Majordomo.WorkerCommand.ready(service: service).frames, from: [1], peer: "worker-a")
-        let actions = sentFrames(send(Majordomo.WorkerCommand.final(client: [9], body: [[1]]).frames, from: [1], peer: "worker-a"))
+        let actions = sentFrames(
+            send(Majordomo.WorkerCommand.final(client: [9], body: [[1]]).frames, from: [1], peer: "worker-a"))
         #expect(actions == [[[1]] + Majordomo.WorkerCommand.disconnect.frames])
         #expect(core.workerCount == 0)
     }
 
     @Test("garbage is dropped and reported, and changes nothing")
     mutating func garbage() {
-        for frames: [[UInt8]] in [[], [[0xFF]], [Array("MDPC02".utf8), [0x01], Array("s".utf8), [0xFF, 0xFF, 0xFF]], [Array("MDPC02".utf8)]] {
+        for frames: [[UInt8]] in [
+            [], [[0xFF]], [Array("MDPC02".utf8), [0x01], Array("s".utf8), [0xFF, 0xFF, 0xFF]], [Array("MDPC02".utf8)],
+        ] {
             let actions = send(frames, from: [9], peer: "c")
             #expect(sentFrames(actions).isEmpty)
             #expect(actions.allSatisfy { if case .report(.malformedMessage) = $0 { true } else { false } })
@@ -225,13 +239,27 @@ struct BrokerCoreTests {
     @Test("mmi.service answers 200 for a service with workers, 404 otherwise; mmi.workers counts them")
     mutating func mmi() {
         _ = send(Majordomo.WorkerCommand.ready(service: service).frames, from: [1], peer: "worker-a")
-        let known = sentFrames(send(Majordomo.ClientCommand.request(service: "mmi.service", body: [Array(service.utf8)]).frames, from: [9], peer: "c"))
-        #expect(known == [[[9]] + Majordomo.ClientCommand.final(service: "mmi.service", body: [Array("200".utf8)]).frames])
-        let unknown = sentFrames(send(Majordomo.ClientCommand.request(service: "mmi.service", body: [Array("nope".utf8)]).frames, from: [9], peer: "c"))
-        #expect(unknown == [[[9]] + Majordomo.ClientCommand.final(service: "mmi.service", body: [Array("404".utf8)]).frames])
-        let count = sentFrames(send(Majordomo.ClientCommand.request(service: "mmi.workers", body: [Array(service.utf8)]).frames, from: [9], peer: "c"))
-        #expect(count == [[[9]] + Majordomo.ClientCommand.final(service: "mmi.workers", body: [Array("1".utf8)]).frames])
-        let other = sentFrames(send(Majordomo.ClientCommand.request(service: "mmi.echo", body: [[]]).frames, from: [9], peer: "c"))
+        let known = sentFrames(
+            send(
+                Majordomo.ClientCommand.request(service: "mmi.service", body: [Array(service.utf8)]).frames, from: [9],
+                peer: "c"))
+        #expect(
+            known == [[[9]] + Majordomo.ClientCommand.final(service: "mmi.service", body: [Array("200".utf8)]).frames])
+        let unknown = sentFrames(
+            send(
+                Majordomo.ClientCommand.request(service: "mmi.service", body: [Array("nope".utf8)]).frames, from: [9],
+                peer: "c"))
+        #expect(
+            unknown == [[[9]] + Majordomo.ClientCommand.final(service: "mmi.service", body: [Array("404".utf8)]).frames]
+        )
+        let count = sentFrames(
+            send(
+                Majordomo.ClientCommand.request(service: "mmi.workers", body: [Array(service.utf8)]).frames, from: [9],
+                peer: "c"))
+        #expect(
+            count == [[[9]] + Majordomo.ClientCommand.final(service: "mmi.workers", body: [Array("1".utf8)]).frames])
+        let other = sentFrames(
+            send(Majordomo.ClientCommand.request(service: "mmi.echo", body: [[]]).frames, from: [9], peer: "c"))
         #expect(other == [[[9]] + Majordomo.ClientCommand.final(service: "mmi.echo", body: [Array("501".utf8)]).frames])
     }
 }

@@ -32,12 +32,14 @@ struct MajordomoTests {
 
     @Test("the frames are those of RFC 18")
     func wireFormat() {
-        #expect(Majordomo.ClientCommand.request(service: "echo", body: [[0xAA]]).frames == [
-            Array("MDPC02".utf8), [0x01], Array("echo".utf8), [0xAA],
-        ])
-        #expect(Majordomo.WorkerCommand.final(client: [7], body: [[0xBB]]).frames == [
-            Array("MDPW02".utf8), [0x04], [7], [], [0xBB],
-        ])
+        #expect(
+            Majordomo.ClientCommand.request(service: "echo", body: [[0xAA]]).frames == [
+                Array("MDPC02".utf8), [0x01], Array("echo".utf8), [0xAA],
+            ])
+        #expect(
+            Majordomo.WorkerCommand.final(client: [7], body: [[0xBB]]).frames == [
+                Array("MDPW02".utf8), [0x04], [7], [], [0xBB],
+            ])
         #expect(Majordomo.WorkerCommand.heartbeat.frames == [Array("MDPW02".utf8), [0x05]])
         #expect(Majordomo.WorkerCommand.disconnect.frames == [Array("MDPW02".utf8), [0x06]])
     }

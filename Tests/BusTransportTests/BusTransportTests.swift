@@ -1,4 +1,3 @@
-@testable import BusTransport
 import ContactPointAPI
 import Foundation
 import GRPCCore
@@ -7,9 +6,12 @@ import ServiceRuntime
 import Synchronization
 import Testing
 
+@testable import BusTransport
+
 /// A service that reports back what its handler saw: for testing what crosses the bus.
 struct InspectingEchoService: Contactpoint_V1_Echo.SimpleServiceProtocol {
-    func get(request: Contactpoint_V1_EchoRequest, context: ServerContext) async throws -> Contactpoint_V1_EchoResponse {
+    func get(request: Contactpoint_V1_EchoRequest, context: ServerContext) async throws -> Contactpoint_V1_EchoResponse
+    {
         if request.text == "fail" {
             throw RPCError(code: .permissionDenied, message: "no reason for access given")
         }
@@ -26,10 +28,11 @@ struct InspectingEchoService: Contactpoint_V1_Echo.SimpleServiceProtocol {
         request: Contactpoint_V1_EchoRequest, response: RPCWriter<Contactpoint_V1_EchoResponse>, context: ServerContext
     ) async throws {
         for index in 0..<request.repeat {
-            try await response.write(.with {
-                $0.text = request.text
-                $0.index = index
-            })
+            try await response.write(
+                .with {
+                    $0.text = request.text
+                    $0.index = index
+                })
         }
         if request.text == "fail-after" {
             throw RPCError(code: .aborted, message: "stopped after \(request.repeat)")
@@ -49,7 +52,8 @@ final class StoppableEcho: Contactpoint_V1_Echo.SimpleServiceProtocol {
     var started: Int { record.withLock { $0.started } }
     var endings: [Ending] { record.withLock { $0.endings } }
 
-    func get(request: Contactpoint_V1_EchoRequest, context: ServerContext) async throws -> Contactpoint_V1_EchoResponse {
+    func get(request: Contactpoint_V1_EchoRequest, context: ServerContext) async throws -> Contactpoint_V1_EchoResponse
+    {
         record.withLock { $0.started += 1 }
         do {
             try await Task.sleep(for: .milliseconds(request.delayMillis))
@@ -61,7 +65,9 @@ final class StoppableEcho: Contactpoint_V1_Echo.SimpleServiceProtocol {
         return .with { $0.text = request.text }
     }
 
-    func expand(request: Contactpoint_V1_EchoRequest, response: RPCWriter<Contactpoint_V1_EchoResponse>, context: ServerContext) async throws {}
+    func expand(
+        request: Contactpoint_V1_EchoRequest, response: RPCWriter<Contactpoint_V1_EchoResponse>, context: ServerContext
+    ) async throws {}
 
     /// Waits (at most 10 s) until `count` calls have ended.
     func waitForEndings(_ count: Int) async throws {
@@ -78,7 +84,9 @@ struct MetadataMirror: RegistrableRPCService {
             serializer: ProtobufSerializer<Contactpoint_V1_EchoResponse>()
         ) { request, context in
             let metadata = request.metadata
-            return StreamingServerResponse(single: ServerResponse(message: Contactpoint_V1_EchoResponse(), metadata: [:], trailingMetadata: metadata))
+            return StreamingServerResponse(
+                single: ServerResponse(
+                    message: Contactpoint_V1_EchoResponse(), metadata: [:], trailingMetadata: metadata))
         }
     }
 }
@@ -88,10 +96,11 @@ struct BusTransportTests {
     @Test("a unary call crosses the bus; the handler sees the caller the broker authenticated")
     func unary() async throws {
         let reply = try await InProcessBus.with(services: [InspectingEchoService()]) { client in
-            try await Contactpoint_V1_Echo.Client(wrapping: client).get(.with {
-                $0.text = "hello"
-                $0.payload = Data(repeating: 7, count: 100_000)
-            })
+            try await Contactpoint_V1_Echo.Client(wrapping: client).get(
+                .with {
+                    $0.text = "hello"
+                    $0.payload = Data(repeating: 7, count: 100_000)
+                })
         }
         #expect(reply.text == "hello")
         #expect(reply.payload == Data(repeating: 7, count: 100_000))
@@ -119,10 +128,12 @@ struct BusTransportTests {
     @Test("server streaming delivers every message in order, then the status")
     func serverStreaming() async throws {
         let (texts, indices) = try await InProcessBus.with(services: [InspectingEchoService()]) { client in
-            try await Contactpoint_V1_Echo.Client(wrapping: client).expand(.with {
-                $0.text = "tick"
-                $0.repeat = 50
-            }) { response in
+            try await Contactpoint_V1_Echo.Client(wrapping: client).expand(
+                .with {
+                    $0.text = "tick"
+                    $0.repeat = 50
+                }
+            ) { response in
                 var texts: [String] = []
                 var indices: [UInt32] = []
                 for try await message in response.messages {
@@ -139,10 +150,12 @@ struct BusTransportTests {
     @Test("a stream that fails after some messages delivers them, then the error")
     func streamingFailure() async throws {
         let (count, error) = try await InProcessBus.with(services: [InspectingEchoService()]) { client in
-            try await Contactpoint_V1_Echo.Client(wrapping: client).expand(.with {
-                $0.text = "fail-after"
-                $0.repeat = 3
-            }) { response in
+            try await Contactpoint_V1_Echo.Client(wrapping: client).expand(
+                .with {
+                    $0.text = "fail-after"
+                    $0.repeat = 3
+                }
+            ) { response in
                 var count = 0
                 do {
                     for try await _ in response.messages { count += 1 }
@@ -170,7 +183,8 @@ struct BusTransportTests {
 
     @Test("a call to a method the server does not have is UNIMPLEMENTED")
     func unknownMethod() async throws {
-        let error = try await InProcessBus.with(services: [InspectingEchoService(), MetadataMirror()].suffix(1)) { client in
+        let error = try await InProcessBus.with(services: [InspectingEchoService(), MetadataMirror()].suffix(1)) {
+            client in
             await #expect(throws: RPCError.self) {
                 try await Contactpoint_V1_Echo.Client(wrapping: client).expand(.with { $0.repeat = 1 }) { response in
                     for try await _ in response.messages {}
@@ -208,7 +222,9 @@ struct BusTransportTests {
             // in the broker is never dispatched).
             var options = CallOptions.defaults
             options.timeout = .seconds(2)
-            await #expect(throws: RPCError.self) { try await client.get(.with { $0.delayMillis = 30_000 }, options: options) }
+            await #expect(throws: RPCError.self) {
+                try await client.get(.with { $0.delayMillis = 30_000 }, options: options)
+            }
             // Not cancelled, the handler would go on waiting for 28 s more.
             try await echo.waitForEndings(2)
         }
@@ -287,7 +303,9 @@ struct BusTransportTests {
 
 @Suite("grpc-timeout values")
 struct GRPCTimeoutTests {
-    @Test("what GRPCCore's client writes is read", arguments: [("200m", 200_000), ("1S", 1_000_000), ("5H", 18_000_000_000), ("1500n", 1)] as [(String, UInt64)])
+    @Test(
+        "what GRPCCore's client writes is read",
+        arguments: [("200m", 200_000), ("1S", 1_000_000), ("5H", 18_000_000_000), ("1500n", 1)] as [(String, UInt64)])
     func clientValues(value: String, micros: UInt64) {
         #expect(GRPCTimeout.micros(from: value) == micros)
     }
@@ -300,7 +318,9 @@ struct HealthServiceTests {
         let health = HealthService()
         health.setStatus(.serving, forService: "contactpoint.v1.Index")
         let statuses = try await InProcessBus.with(services: [health]) { client in
-            try await Grpc_Health_V1_Health.Client(wrapping: client).watch(.with { $0.service = "contactpoint.v1.Index" }) { response in
+            try await Grpc_Health_V1_Health.Client(wrapping: client).watch(
+                .with { $0.service = "contactpoint.v1.Index" }
+            ) { response in
                 var seen: [Grpc_Health_V1_HealthCheckResponse.ServingStatus] = []
                 for try await update in response.messages {
                     seen.append(update.status)

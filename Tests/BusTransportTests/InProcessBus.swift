@@ -20,7 +20,8 @@ struct InProcessBus {
         configureClient: (inout BusClientTransport.Config) -> Void = { _ in },
         _ body: @Sendable (GRPCClient<BusClientTransport>) async throws -> T
     ) async throws -> T {
-        try await withServer(services: services, sessionsPerBroker: sessionsPerBroker, configureClient: configureClient) { client, _ in
+        try await withServer(services: services, sessionsPerBroker: sessionsPerBroker, configureClient: configureClient)
+        { client, _ in
             try await body(client)
         }
     }
@@ -53,7 +54,8 @@ struct InProcessBus {
         serverConfig.sessionsPerBroker = sessionsPerBroker
         serverConfig.instanceName = "test-server-1"
         serverConfig.shutdownGracePeriod = .milliseconds(200)
-        let server = GRPCServer(transport: try BusServerTransport(config: serverConfig, logger: logger), services: services)
+        let server = GRPCServer(
+            transport: try BusServerTransport(config: serverConfig, logger: logger), services: services)
         var clientConfig = BusClientTransport.Config(brokers: [address], keyPair: clientKeys)
         configureClient(&clientConfig)
         let transport = try BusClientTransport(config: clientConfig, logger: logger)

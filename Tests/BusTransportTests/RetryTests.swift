@@ -9,7 +9,8 @@ import Testing
 final class HalfUnavailableEchoService: Contactpoint_V1_Echo.SimpleServiceProtocol, Sendable {
     let calls = Atomic<Int>(0)
 
-    func get(request: Contactpoint_V1_EchoRequest, context: ServerContext) async throws -> Contactpoint_V1_EchoResponse {
+    func get(request: Contactpoint_V1_EchoRequest, context: ServerContext) async throws -> Contactpoint_V1_EchoResponse
+    {
         if calls.wrappingAdd(1, ordering: .relaxed).oldValue % 2 == 0 {
             throw RPCError(code: .unavailable, message: "going away")
         }
@@ -30,7 +31,9 @@ struct RetryTests {
     func retriedCallsCarryTheirRequest() async throws {
         let failures = try await InProcessBus.with(
             services: [HalfUnavailableEchoService()], sessionsPerBroker: 8,
-            configureClient: { $0.retryUnavailable(services: [Contactpoint_V1_Echo.descriptor.fullyQualifiedService], attempts: 5) }
+            configureClient: {
+                $0.retryUnavailable(services: [Contactpoint_V1_Echo.descriptor.fullyQualifiedService], attempts: 5)
+            }
         ) { client in
             let echo = Contactpoint_V1_Echo.Client(wrapping: client)
             return try await withThrowingTaskGroup(of: [String].self) { group in
@@ -40,10 +43,11 @@ struct RetryTests {
                         for call in 0..<20 {
                             let text = "\(caller)-\(call)"
                             do {
-                                let reply = try await echo.get(.with {
-                                    $0.text = text
-                                    $0.payload = Data(repeating: UInt8(call), count: 8_000)
-                                })
+                                let reply = try await echo.get(
+                                    .with {
+                                        $0.text = text
+                                        $0.payload = Data(repeating: UInt8(call), count: 8_000)
+                                    })
                                 if reply.text != text { failures.append("\(text): answered \(reply.text)") }
                             } catch let error as RPCError where error.code == .unavailable {
                                 // Five attempts all answered "going away": possible, not the bug looked for.
@@ -61,13 +65,13 @@ struct RetryTests {
     }
 }
 
-
 @Suite("Bus transport: retries of named methods", .timeLimit(.minutes(2)))
 struct MethodRetryTests {
     /// Calls `Get` on a service that answers UNAVAILABLE to every other call; returns how many failed.
     static func failures(retrying methods: [MethodDescriptor]) async throws -> Int {
         try await InProcessBus.with(
-            services: [HalfUnavailableEchoService()], sessionsPerBroker: 2, configureClient: { $0.retryUnavailable(methods: methods) }
+            services: [HalfUnavailableEchoService()], sessionsPerBroker: 2,
+            configureClient: { $0.retryUnavailable(methods: methods) }
         ) { client in
             let echo = Contactpoint_V1_Echo.Client(wrapping: client)
             var failed = 0

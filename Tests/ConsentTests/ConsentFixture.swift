@@ -1,11 +1,12 @@
 import Authentication
-@testable import Consent
 import ContactPointAPI
 import Foundation
 import GRPCCore
 import GRPCInProcessTransport
 import Identifiers
 import TestSupport
+
+@testable import Consent
 
 /// A consent service on a real SQLite file in a temporary directory, behind the session
 /// interceptor, served over the in-process transport; the index's answers and the clock are the
@@ -43,7 +44,9 @@ final class ConsentFixture: Sendable {
 
     private struct Standings: ChildStandings {
         let children: Locked<[String: (localAuthority: String, involved: Set<String>)]>
-        func standing(ofChild childID: String, organisationID: String) async throws -> Contactpoint_V1_ChildStandingResponse? {
+        func standing(ofChild childID: String, organisationID: String) async throws
+            -> Contactpoint_V1_ChildStandingResponse?
+        {
             guard let child = children.value[childID] else { return nil }
             return .with {
                 $0.localAuthority = child.localAuthority
@@ -56,16 +59,20 @@ final class ConsentFixture: Sendable {
     /// Runs the service for the duration of `body`, which gets a client; `checkers` are the bus
     /// principals allowed to ask for decisions and to record consents with involvements.
     func run<T: Sendable>(
-        checkers: Set<String> = [ConsentFixture.peer], _ body: @Sendable (Contactpoint_V1_Consent.Client<InProcessTransport.Client>) async throws -> T
+        checkers: Set<String> = [ConsentFixture.peer],
+        _ body: @Sendable (Contactpoint_V1_Consent.Client<InProcessTransport.Client>) async throws -> T
     ) async throws -> T {
         let now = now
         let disclosures = store.accessEventCommitter(name: "test-disclose")
         let service = ConsentRPCService(
-            store: store, disclosures: disclosures, standings: Standings(children: children), checkers: checkers, involvementRecorders: checkers, clock: { now.value })
+            store: store, disclosures: disclosures, standings: Standings(children: children), checkers: checkers,
+            involvementRecorders: checkers, clock: { now.value })
         let transport = InProcessTransport()
         let server = GRPCServer(
             transport: transport.server, services: [service],
-            interceptors: [AuthenticationInterceptor(verifier: sessions.verifier, publicMethods: ConsentRPCService.publicMethods)])
+            interceptors: [
+                AuthenticationInterceptor(verifier: sessions.verifier, publicMethods: ConsentRPCService.publicMethods)
+            ])
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             group.addTask { await disclosures.run() }
@@ -81,14 +88,21 @@ final class ConsentFixture: Sendable {
 
     /// Session metadata; `steppedUpSecondsAgo` sets when they last entered a code (on the fixture's clock).
     func session(
-        _ practitioner: String = "p-school", roles: [String] = ["practitioner"], org: String = "org-school", la: String = ConsentFixture.authority,
+        _ practitioner: String = "p-school", roles: [String] = ["practitioner"], org: String = "org-school",
+        la: String = ConsentFixture.authority,
         steppedUpSecondsAgo: Int64 = 3600
     ) throws -> Metadata {
         // Tokens are checked against the real clock, steps-up against the service's.
-        try sessions.metadata(practitioner, org: org, la: la, roles: roles, stepUpAt: now.value / 1000 - steppedUpSecondsAgo)
+        try sessions.metadata(
+            practitioner, org: org, la: la, roles: roles, stepUpAt: now.value / 1000 - steppedUpSecondsAgo)
     }
 
-    var namedPerson: Metadata { get throws { try session("p-named", roles: ["practitioner", "named-person"], org: "org-social-care", steppedUpSecondsAgo: 10) } }
+    var namedPerson: Metadata {
+        get throws {
+            try session(
+                "p-named", roles: ["practitioner", "named-person"], org: "org-social-care", steppedUpSecondsAgo: 10)
+        }
+    }
 
     func auditOutbox() async throws -> [Contactpoint_V1_AuditEvent] {
         try await store.undeliveredAuditEvents(limit: 10_000).map(\.event)
@@ -101,7 +115,8 @@ final class ConsentFixture: Sendable {
     // MARK: Requests
 
     static func parentConsent(
-        _ scope: [Contactpoint_V1_ServiceType] = [.sexualHealth], child: String = ConsentFixture.child, givenOn: String = "2026-11-20",
+        _ scope: [Contactpoint_V1_ServiceType] = [.sexualHealth], child: String = ConsentFixture.child,
+        givenOn: String = "2026-11-20",
         expiresOn: String = ""
     ) -> Contactpoint_V1_RecordConsentRequest {
         .with {
@@ -117,7 +132,9 @@ final class ConsentFixture: Sendable {
         }
     }
 
-    static func override(_ scope: [Contactpoint_V1_ServiceType] = [.sexualHealth], child: String = ConsentFixture.child) -> Contactpoint_V1_RecordOverrideRequest {
+    static func override(_ scope: [Contactpoint_V1_ServiceType] = [.sexualHealth], child: String = ConsentFixture.child)
+        -> Contactpoint_V1_RecordOverrideRequest
+    {
         .with {
             $0.childID = child
             $0.scope = scope
@@ -127,7 +144,9 @@ final class ConsentFixture: Sendable {
         }
     }
 
-    static func check(_ types: [Contactpoint_V1_ServiceType], child: String = ConsentFixture.child) -> Contactpoint_V1_CheckConsentRequest {
+    static func check(_ types: [Contactpoint_V1_ServiceType], child: String = ConsentFixture.child)
+        -> Contactpoint_V1_CheckConsentRequest
+    {
         .with {
             $0.childID = child
             $0.serviceTypes = types

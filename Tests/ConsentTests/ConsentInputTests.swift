@@ -1,7 +1,8 @@
-@testable import Consent
 import ContactPointAPI
 import GRPCCore
 import Testing
+
+@testable import Consent
 
 @Suite("Consent input")
 struct ConsentInputTests {
@@ -10,12 +11,17 @@ struct ConsentInputTests {
         let fixture = try ConsentFixture()
         try await fixture.run { consent in
             let teacher = try fixture.session()
-            func refused(_ code: RPCError.Code, _ field: String, _ request: Contactpoint_V1_RecordConsentRequest) async {
-                let error = await #expect(throws: RPCError.self) { try await consent.recordConsent(request, metadata: teacher) }
+            func refused(_ code: RPCError.Code, _ field: String, _ request: Contactpoint_V1_RecordConsentRequest) async
+            {
+                let error = await #expect(throws: RPCError.self) {
+                    try await consent.recordConsent(request, metadata: teacher)
+                }
                 #expect(error?.code == code, "\(field)")
                 #expect(error?.message.hasPrefix(field) == true, "\(error?.message ?? "") for \(field)")
             }
-            func with(_ change: (inout Contactpoint_V1_RecordConsentRequest) -> Void) -> Contactpoint_V1_RecordConsentRequest {
+            func with(_ change: (inout Contactpoint_V1_RecordConsentRequest) -> Void)
+                -> Contactpoint_V1_RecordConsentRequest
+            {
                 var request = ConsentFixture.parentConsent()
                 change(&request)
                 return request
@@ -33,34 +39,49 @@ struct ConsentInputTests {
             await refused(.invalidArgument, "given_on", with { $0.givenOn = "2026-02-30" })
             await refused(.invalidArgument, "expires_on", with { $0.expiresOn = "2026-11-25" })
             await refused(.invalidArgument, "capacity_assessed_on", with { $0.capacityAssessedOn = "2026-11-01" })
-            await refused(.invalidArgument, "capacity_assessed_on", with {
-                $0.giver = .child
-                $0.clearGiverName()
-            })
-            await refused(.invalidArgument, "capacity_assessed_on", with {
-                $0.giver = .child
-                $0.clearGiverName()
-                $0.capacityAssessedOn = "2026-11-28"
-            })
-            await refused(.invalidArgument, "giver_name", with {
-                $0.giver = .child
-                $0.capacityAssessedOn = "2026-11-01"
-            })
+            await refused(
+                .invalidArgument, "capacity_assessed_on",
+                with {
+                    $0.giver = .child
+                    $0.clearGiverName()
+                })
+            await refused(
+                .invalidArgument, "capacity_assessed_on",
+                with {
+                    $0.giver = .child
+                    $0.clearGiverName()
+                    $0.capacityAssessedOn = "2026-11-28"
+                })
+            await refused(
+                .invalidArgument, "giver_name",
+                with {
+                    $0.giver = .child
+                    $0.capacityAssessedOn = "2026-11-01"
+                })
 
             let named = try fixture.namedPerson
             for (field, change) in [
-                ("justification", { (request: inout Contactpoint_V1_RecordOverrideRequest) in request.justification = .unspecified }),
+                (
+                    "justification",
+                    { (request: inout Contactpoint_V1_RecordOverrideRequest) in request.justification = .unspecified }
+                ),
                 ("parent_not_told_reason", { $0.parentNotToldReason = .unspecified }),
                 ("parent_not_told_reason", { $0.parentTold = true }),
                 ("scope[0]", { $0.scope = [.socialCare] }),
             ] as [(String, (inout Contactpoint_V1_RecordOverrideRequest) -> Void)] {
                 var request = ConsentFixture.override()
                 change(&request)
-                let error = await #expect(throws: RPCError.self) { try await consent.recordOverride(request, metadata: named) }
-                #expect(error?.code == .invalidArgument && error?.message.hasPrefix(field) == true, "\(field): \(error?.message ?? "")")
+                let error = await #expect(throws: RPCError.self) {
+                    try await consent.recordOverride(request, metadata: named)
+                }
+                #expect(
+                    error?.code == .invalidArgument && error?.message.hasPrefix(field) == true,
+                    "\(field): \(error?.message ?? "")")
             }
             for (code, id) in [(RPCError.Code.invalidArgument, "abc"), (.invalidArgument, ""), (.notFound, "42")] {
-                let error = await #expect(throws: RPCError.self) { try await consent.withdraw(.with { $0.consentID = id }, metadata: teacher) }
+                let error = await #expect(throws: RPCError.self) {
+                    try await consent.withdraw(.with { $0.consentID = id }, metadata: teacher)
+                }
                 #expect(error?.code == code)
             }
             #expect(try await fixture.changeOutbox().isEmpty)
@@ -74,11 +95,18 @@ struct ConsentInputTests {
                     $0.clearGiverName()
                     $0.capacityAssessedOn = "2026-11-19"
                 }, metadata: teacher)
-            #expect(childConsent.giver == .child && childConsent.capacityAssessedOn == "2026-11-19" && !childConsent.hasGiverName)
+            #expect(
+                childConsent.giver == .child && childConsent.capacityAssessedOn == "2026-11-19"
+                    && !childConsent.hasGiverName)
         }
     }
 
-    @Test("concurrent records and withdrawals leave a consistent state: each withdrawn once, one event per change, decisions as the rows say")
+    @Test(
+        """
+        concurrent records and withdrawals leave a consistent state: each withdrawn once, one event per change, \
+        decisions as the rows say
+        """
+    )
     func concurrentChanges() async throws {
         let fixture = try ConsentFixture()
         try await fixture.run { consent in
@@ -90,13 +118,15 @@ struct ConsentInputTests {
                     group.addTask {
                         if task % 2 == 0 {
                             do {
-                                _ = try await consent.withdraw(.with { $0.consentID = first.consentID }, metadata: teacher)
+                                _ = try await consent.withdraw(
+                                    .with { $0.consentID = first.consentID }, metadata: teacher)
                                 return "withdrawn"
                             } catch let error as RPCError where error.code == .failedPrecondition {
                                 return "already"
                             }
                         }
-                        _ = try await consent.recordConsent(ConsentFixture.parentConsent([.substanceMisuse]), metadata: teacher)
+                        _ = try await consent.recordConsent(
+                            ConsentFixture.parentConsent([.substanceMisuse]), metadata: teacher)
                         return "recorded"
                     }
                 }
@@ -111,7 +141,9 @@ struct ConsentInputTests {
             let stored = try await fixture.store.consents(ofChild: ConsentFixture.child, today: "2026-11-26")
             #expect(stored.filter { $0.status == .withdrawn }.map(\.consentID) == [first.consentID])
             #expect(stored.filter { $0.status == .active }.count == 16)
-            #expect(try await consent.checkConsent(ConsentFixture.check([.camhs, .substanceMisuse])).decisions.map(\.decision) == [.denied, .allowed])
+            #expect(
+                try await consent.checkConsent(ConsentFixture.check([.camhs, .substanceMisuse])).decisions.map(
+                    \.decision) == [.denied, .allowed])
         }
     }
 }

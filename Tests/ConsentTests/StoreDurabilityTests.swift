@@ -1,5 +1,6 @@
 import GRDB
 import Testing
+
 @testable import Consent
 
 /// An acknowledged write survives a power cut only if the writer syncs the write-ahead log at
@@ -9,7 +10,9 @@ import Testing
     @Test("the consent store's writer commits with synchronous=FULL")
     func writerIsFullySynchronous() throws {
         let fixture = try ConsentFixture()
-        let level = try fixture.store.writer.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA main.synchronous") }
+        let level = try fixture.store.writer.writeWithoutTransaction { db in
+            try Int.fetchOne(db, sql: "PRAGMA main.synchronous")
+        }
         #expect(level == 2)
     }
 }

@@ -12,7 +12,12 @@ import ZeroMQ
 /// `contactpoint audit verify` checks the real database.
 @Suite("Audit end to end", .timeLimit(.minutes(3)))
 struct AuditEndToEndTests {
-    @Test("identity's login failures reach the trail, raise an item, and the auditor's suspension reaches identity; verify passes")
+    @Test(
+        """
+        identity's login failures reach the trail, raise an item, and the auditor's suspension reaches identity; \
+        verify passes
+        """
+    )
     func reviewAndSuspend() async throws {
         let stack = try await LocalStack.start(environment: ["CONTACTPOINT_RULE_DENIED_ATTEMPTS": "3"])
         try await stack.waitForStatus("healthy") { $0.isHealthy }
@@ -22,11 +27,12 @@ struct AuditEndToEndTests {
         try await stack.withIdentityClient { identity in
             for _ in 0..<3 {
                 await #expect(throws: RPCError.self) {
-                    try await identity.login(.with {
-                        $0.email = people.practitionerEmail
-                        $0.password = "not my passphrase at all"
-                        $0.totpCode = "000000"
-                    })
+                    try await identity.login(
+                        .with {
+                            $0.email = people.practitionerEmail
+                            $0.password = "not my passphrase at all"
+                            $0.totpCode = "000000"
+                        })
                 }
             }
         }
@@ -49,8 +55,10 @@ struct AuditEndToEndTests {
         while itemID == nil, start.duration(to: .now) < .seconds(20) {
             let list = try cli(["audit", "review", "list"], nil)
             #expect(await list.exited() == 0, "\(list.text)")
-            itemID = list.text.split(separator: "\n").first { $0.contains("repeated-denials") && $0.contains(people.practitionerID) }
-                .map { String($0.split(separator: " ")[0]) }
+            itemID = list.text.split(separator: "\n").first {
+                $0.contains("repeated-denials") && $0.contains(people.practitionerID)
+            }
+            .map { String($0.split(separator: " ")[0]) }
             if itemID == nil { try await Task.sleep(for: .milliseconds(250)) }
         }
         let item = try #require(itemID, "no repeated-denials item: \(stack.up.text.suffix(3000))")
@@ -83,7 +91,8 @@ struct AuditEndToEndTests {
         var sender = try stack.operatorClientConfig()
         sender.keyPair = try KeyFile.readKeyPair(at: stack.directory.keyFile(principal: "identity"))
         _ = try await withGRPCClient(transport: try BusClientTransport(config: sender)) { client in
-            try await Contactpoint_V1_Audit.Client(wrapping: client).append(.with { $0.events = [burstEvent(sender: 1)] })
+            try await Contactpoint_V1_Audit.Client(wrapping: client).append(
+                .with { $0.events = [burstEvent(sender: 1)] })
         }
         let report = try cli(["audit", "subject-access", "9434765919"], nil)
         #expect(await report.exited() == 0, "\(report.text)")
@@ -108,13 +117,15 @@ struct AuditEndToEndTests {
         let first = try cli(["audit", "monitor", "--checkpoints", held, "--public-key", publicKey], nil)
         #expect(await first.exited() == 0, "\(first.text)")
         _ = try await withGRPCClient(transport: try BusClientTransport(config: sender)) { client in
-            try await Contactpoint_V1_Audit.Client(wrapping: client).append(.with { $0.events = [burstEvent(sender: 2)] })
+            try await Contactpoint_V1_Audit.Client(wrapping: client).append(
+                .with { $0.events = [burstEvent(sender: 2)] })
         }
         try await Task.sleep(for: .seconds(2))
         let second = try cli(["audit", "monitor", "--checkpoints", held, "--public-key", publicKey], nil)
         #expect(await second.exited() == 0, "\(second.text)")
         #expect(second.text.contains("consistent"))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: held).filter { $0.hasSuffix(".checkpoint") }.count == 2)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: held).filter { $0.hasSuffix(".checkpoint") }.count == 2)
     }
 
     @Test("kill -9 of the audit service during a burst of appends loses no acknowledged event")
@@ -153,7 +164,8 @@ struct AuditEndToEndTests {
             return duplicates
         }
         #expect(duplicates == acknowledged.count)
-        let verify = try RunningProcess("contactpoint", ["audit", "verify", "--data-dir", stack.directory.root], name: "verify")
+        let verify = try RunningProcess(
+            "contactpoint", ["audit", "verify", "--data-dir", stack.directory.root], name: "verify")
         #expect(await verify.exited() == 0, "\(verify.text)")
     }
 }
@@ -204,12 +216,16 @@ extension LocalStack {
         let adminCode = try #require(line.firstMatch(of: /--code ([A-Z2-7]+)/)?.1).description
         let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
         return try await withIdentityClients { identity, administration in
-            let adminOTP = try await enrol(identity, email: StackService.bootstrapAdministrator, code: adminCode, password: "quiet harbour at dawn")
-            let admin = try await identity.login(.with {
-                $0.email = StackService.bootstrapAdministrator
-                $0.password = "quiet harbour at dawn"
-                $0.totpCode = adminOTP.code(at: now())
-            }).token
+            let adminOTP = try await enrol(
+                identity, email: StackService.bootstrapAdministrator, code: adminCode, password: "quiet harbour at dawn"
+            )
+            let admin = try await identity.login(
+                .with {
+                    $0.email = StackService.bootstrapAdministrator
+                    $0.password = "quiet harbour at dawn"
+                    $0.totpCode = adminOTP.code(at: now())
+                }
+            ).token
             let session: Metadata = ["authorization": "Bearer \(admin)"]
             let organisation = try await administration.createOrganisation(
                 .with {
@@ -226,7 +242,8 @@ extension LocalStack {
             }
             /// Creates a vetted account in the organisation and enrols it.
             func enrolled(
-                _ name: String, email: String, jobRole: String, roles: [String], password: String, organisationID: String? = nil
+                _ name: String, email: String, jobRole: String, roles: [String], password: String,
+                organisationID: String? = nil
             ) async throws -> (id: String, otp: OneTimePassword) {
                 let created = try await administration.createPractitioner(
                     .with {
@@ -237,21 +254,28 @@ extension LocalStack {
                         $0.roles = roles
                         $0.vetting = vetting
                     }, metadata: session)
-                return (created.account.practitionerID, try await enrol(identity, email: email, code: created.enrolmentCode, password: password))
+                return (
+                    created.account.practitionerID,
+                    try await enrol(identity, email: email, code: created.enrolmentCode, password: password)
+                )
             }
             var people = AuditPeople(auditorOTP: OneTimePassword(secret: []), practitionerID: "", practitionerToken: "")
             people.auditorOTP = try await enrolled(
-                "Ada Reviewer", email: people.auditorEmail, jobRole: "Auditor", roles: ["auditor"], password: people.auditorPassword
+                "Ada Reviewer", email: people.auditorEmail, jobRole: "Auditor", roles: ["auditor"],
+                password: people.auditorPassword
             ).otp
             let (samID, samOTP) = try await enrolled(
-                "Sam Carter", email: people.practitionerEmail, jobRole: "Deputy head", roles: [], password: "sam's own long passphrase")
+                "Sam Carter", email: people.practitionerEmail, jobRole: "Deputy head", roles: [],
+                password: "sam's own long passphrase")
             people.practitionerID = samID
             people.administratorToken = admin
-            people.practitionerToken = try await identity.login(.with {
-                $0.email = people.practitionerEmail
-                $0.password = "sam's own long passphrase"
-                $0.totpCode = samOTP.code(at: now())
-            }).token
+            people.practitionerToken = try await identity.login(
+                .with {
+                    $0.email = people.practitionerEmail
+                    $0.password = "sam's own long passphrase"
+                    $0.totpCode = samOTP.code(at: now())
+                }
+            ).token
             for other in others {
                 var organisationID: String?
                 if let (type, name) = other.organisation {
@@ -265,12 +289,15 @@ extension LocalStack {
                 }
                 let password = "tidal meadow lantern quartz"
                 let (id, otp) = try await enrolled(
-                    other.name, email: other.email, jobRole: "Practitioner", roles: other.roles, password: password, organisationID: organisationID)
-                let token = try await identity.login(.with {
-                    $0.email = other.email
-                    $0.password = password
-                    $0.totpCode = otp.code(at: now())
-                }).token
+                    other.name, email: other.email, jobRole: "Practitioner", roles: other.roles, password: password,
+                    organisationID: organisationID)
+                let token = try await identity.login(
+                    .with {
+                        $0.email = other.email
+                        $0.password = password
+                        $0.totpCode = otp.code(at: now())
+                    }
+                ).token
                 people.others[other.email] = (id, token)
             }
             return people

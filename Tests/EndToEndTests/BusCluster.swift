@@ -23,7 +23,9 @@ final class BusCluster: Sendable {
     /// Heartbeat expiry of the cluster: how long a dead worker can go unnoticed.
     var heartbeatExpiry: Duration { .milliseconds(heartbeatMillis * 3) }
 
-    static func start(brokers brokerCount: Int = 2, workers names: [String] = [], heartbeatMillis: Int = 200) async throws -> BusCluster {
+    static func start(brokers brokerCount: Int = 2, workers names: [String] = [], heartbeatMillis: Int = 200)
+        async throws -> BusCluster
+    {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bus-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let clientKeys = try CurveKeyPair.generate()
@@ -31,10 +33,10 @@ final class BusCluster: Sendable {
         try KeyFile.write(clientKeys, name: "client", into: directory)
         try KeyFile.write(echoKeys, name: "echo", into: directory)
         try """
-            # principal  key  services
-            echo \(echoKeys.publicKey.z85) contactpoint.v1.Echo,grpc.health.v1.Health,grpc.health.v1.Health/echo
-            test-client \(clientKeys.publicKey.z85)
-            """.write(toFile: "\(directory)/allow-list", atomically: true, encoding: .utf8)
+        # principal  key  services
+        echo \(echoKeys.publicKey.z85) contactpoint.v1.Echo,grpc.health.v1.Health,grpc.health.v1.Health/echo
+        test-client \(clientKeys.publicKey.z85)
+        """.write(toFile: "\(directory)/allow-list", atomically: true, encoding: .utf8)
 
         var processes: [RunningProcess] = []
         var endpoints: [Broker.Endpoints] = []
@@ -45,7 +47,8 @@ final class BusCluster: Sendable {
             let process = try RunningProcess(
                 "contactpoint-broker",
                 [
-                    "--endpoint", "tcp://127.0.0.1:*", "--events-in", "tcp://127.0.0.1:*", "--events-out", "tcp://127.0.0.1:*",
+                    "--endpoint", "tcp://127.0.0.1:*", "--events-in", "tcp://127.0.0.1:*", "--events-out",
+                    "tcp://127.0.0.1:*",
                     "--key-file", "\(directory)/broker-\(index).key", "--allow-list", "\(directory)/allow-list",
                     "--heartbeat", "\(heartbeatMillis)ms", "--max-queue", "64", "--log-level", "info",
                 ],
@@ -60,7 +63,8 @@ final class BusCluster: Sendable {
             addresses.append(BrokerAddress(endpoint: bound.requests, publicKey: keys.publicKey))
         }
         let cluster = BusCluster(
-            directory: directory, heartbeatMillis: heartbeatMillis, brokerProcesses: processes, brokerEndpoints: endpoints,
+            directory: directory, heartbeatMillis: heartbeatMillis, brokerProcesses: processes,
+            brokerEndpoints: endpoints,
             brokerAddresses: addresses, clientKeys: clientKeys, strangerKeys: try CurveKeyPair.generate())
         for name in names { try cluster.startWorker(name) }
         return cluster

@@ -15,7 +15,13 @@ struct BusEndToEndTests {
             try await waitUntilServing(echo, instances: ["echo-1", "echo-2", "echo-3"])
             return try await withThrowingTaskGroup(of: Contactpoint_V1_EchoResponse.self) { group in
                 for index in 0..<60 {
-                    group.addTask { try await echo.get(.with { $0.text = "\(index)"; $0.delayMillis = 20 }) }
+                    group.addTask {
+                        try await echo.get(
+                            .with {
+                                $0.text = "\(index)"
+                                $0.delayMillis = 20
+                            })
+                    }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
@@ -30,7 +36,13 @@ struct BusEndToEndTests {
         let cluster = try await BusCluster.start(workers: ["echo-1", "echo-2"])
         let (holder, error, elapsed) = try await cluster.withEchoClient { echo in
             try await waitUntilServing(echo, instances: ["echo-1", "echo-2"])
-            return try await echo.expand(.with { $0.text = "slow"; $0.repeat = 2; $0.delayMillis = 30_000 }) { response in
+            return try await echo.expand(
+                .with {
+                    $0.text = "slow"
+                    $0.repeat = 2
+                    $0.delayMillis = 30_000
+                }
+            ) { response in
                 var messages = response.messages.makeAsyncIterator()
                 // The first message says which worker holds the call.
                 let first = try #require(try await messages.next())
@@ -54,7 +66,11 @@ struct BusEndToEndTests {
         let reply = try await cluster.withEchoClient { echo in
             try await waitUntilServing(echo, instances: ["echo-1"])
             let worker = try #require(cluster.worker("echo-1"))
-            async let reply = echo.get(.with { $0.text = "important"; $0.delayMillis = 1_000 })
+            async let reply = echo.get(
+                .with {
+                    $0.text = "important"
+                    $0.delayMillis = 1_000
+                })
             // Wait until echo-1 has the call (it logs each call it receives; the readiness call
             // was call 1), then kill it.
             try await worker.waitForOutput(containing: "rpc.call-id=2 ", timeout: .seconds(10))
@@ -131,7 +147,11 @@ struct BusEndToEndTests {
             try await waitUntilServing(echo, instances: ["echo-1"])
             // Given the only worker session busy for 3 s (long enough that a loaded machine, slow
             // to notice the call arrived and to send the next, still sends it while the worker is busy)
-            async let busy = echo.get(.with { $0.text = "busy"; $0.delayMillis = 3_000 })
+            async let busy = echo.get(
+                .with {
+                    $0.text = "busy"
+                    $0.delayMillis = 3_000
+                })
             try await cluster.worker("echo-1")!.waitForOutput(containing: "rpc.call-id=2 ")
             // When a call with a 200 ms deadline arrives
             var options = CallOptions.defaults
@@ -154,7 +174,11 @@ struct BusEndToEndTests {
         let worker = try #require(cluster.worker("echo-1"))
         let reply = try await cluster.withEchoClient(retry: false) { echo in
             try await waitUntilServing(echo, instances: ["echo-1"])
-            async let reply = echo.get(.with { $0.text = "finish me"; $0.delayMillis = 800 })
+            async let reply = echo.get(
+                .with {
+                    $0.text = "finish me"
+                    $0.delayMillis = 800
+                })
             try await worker.waitForOutput(containing: "rpc.call-id=2 ")
             worker.requestStop()
             return try await reply

@@ -11,7 +11,8 @@ struct CommandLineTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
 
-        let generate = try RunningProcess("contactpoint", ["keys", "generate", "index-1", "--directory", directory], name: "generate")
+        let generate = try RunningProcess(
+            "contactpoint", ["keys", "generate", "index-1", "--directory", directory], name: "generate")
         try await generate.waitForOutput(containing: "index-1 ")
         let pair = try KeyFile.readKeyPair(at: "\(directory)/index-1.key")
         #expect(generate.text.contains(pair.publicKey.z85))
@@ -20,9 +21,12 @@ struct CommandLineTests {
         let show = try RunningProcess("contactpoint", ["keys", "show", "\(directory)/index-1.pub"], name: "show")
         try await show.waitForOutput(containing: pair.publicKey.z85)
 
-        let again = try RunningProcess("contactpoint", ["keys", "generate", "index-1", "--directory", directory], name: "again")
+        let again = try RunningProcess(
+            "contactpoint", ["keys", "generate", "index-1", "--directory", directory], name: "again")
         try await again.waitForOutput(containing: "Error")
-        #expect(try KeyFile.readKeyPair(at: "\(directory)/index-1.key").secretKey == pair.secretKey, "an existing key is never overwritten")
+        #expect(
+            try KeyFile.readKeyPair(at: "\(directory)/index-1.key").secretKey == pair.secretKey,
+            "an existing key is never overwritten")
     }
 
     @Test("echo calls through the bus and reports who answered")
@@ -37,14 +41,21 @@ struct CommandLineTests {
         #expect(await echo.exited() == 0, "a failed call makes the command exit non-zero: \(echo.text)")
     }
 
-    @Test("a feed that is missing or broken is reported by path, record and byte offset; the records before a break are loaded; a whole one loads")
+    @Test(
+        """
+        a feed that is missing or broken is reported by path, record and byte offset; the records before a break \
+        are loaded; a whole one loads
+        """
+    )
     func brokenFeeds() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("feeds-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let load = { (feed: String) in
             try RunningProcess(
-                "contactpoint", ["children", "load", feed, "--database", "\(directory)/index.sqlite", "--batch-size", "1"], name: "load")
+                "contactpoint",
+                ["children", "load", feed, "--database", "\(directory)/index.sqlite", "--batch-size", "1"], name: "load"
+            )
         }
 
         let missing = try load("\(directory)/missing.feed")
@@ -53,7 +64,8 @@ struct CommandLineTests {
         #expect(!missing.text.contains("NSError") && !missing.text.contains("CoreFoundation"), "\(missing.text)")
 
         // Given a feed of three children cut short inside the third
-        let seed = try RunningProcess("contactpoint", ["seed", "--children", "3", "--output", "\(directory)/whole.feed"], name: "seed")
+        let seed = try RunningProcess(
+            "contactpoint", ["seed", "--children", "3", "--output", "\(directory)/whole.feed"], name: "seed")
         #expect(await seed.exited() == 0)
         let whole = try Data(contentsOf: URL(fileURLWithPath: "\(directory)/whole.feed"))
         try whole.dropLast(5).write(to: URL(fileURLWithPath: "\(directory)/cut.feed"))
@@ -61,12 +73,15 @@ struct CommandLineTests {
 
         let cut = try load("\(directory)/cut.feed")
         #expect(await cut.exited() != 0)
-        #expect(cut.text.contains("record 3, at byte offset \(third): the file ends inside it (truncated)"), "\(cut.text)")
+        #expect(
+            cut.text.contains("record 3, at byte offset \(third): the file ends inside it (truncated)"), "\(cut.text)")
         #expect(cut.text.contains("the 2 children before it are loaded"), "\(cut.text)")
 
         // A whole feed of one child loads, and is counted in English
         try whole.prefix(Self.offset(ofRecord: 1, in: whole)).write(to: URL(fileURLWithPath: "\(directory)/one.feed"))
-        let one = try RunningProcess("contactpoint", ["children", "load", "\(directory)/one.feed", "--database", "\(directory)/one.sqlite"], name: "load")
+        let one = try RunningProcess(
+            "contactpoint", ["children", "load", "\(directory)/one.feed", "--database", "\(directory)/one.sqlite"],
+            name: "load")
         #expect(await one.exited() == 0, "\(one.text)")
         #expect(one.text.contains("loaded 1 child (1 new, 0 updated)"), "\(one.text)")
     }

@@ -11,23 +11,33 @@ import Testing
 /// reaches the auditors' review queue.
 @Suite("Consent end to end", .timeLimit(.minutes(3)))
 struct ConsentEndToEndTests {
-    @Test("a clinic's involvement is recorded, shown and announced only under consent; withdrawal hides it and stops its alerts at once; an override shows it again and is reviewed")
+    @Test(
+        """
+        a clinic's involvement is recorded, shown and announced only under consent; withdrawal hides it and stops \
+        its alerts at once; an override shows it again and is reviewed
+        """
+    )
     func consentJourney() async throws {
         let stack = try await LocalStack.start()
         try await stack.waitForStatus("healthy") { $0.isHealthy }
-        let jo = "jo@hillside.example", riya = "riya@clinic.example"
+        let jo = "jo@hillside.example"
+        let riya = "riya@clinic.example"
         let people = try await stack.enrolAuditorAndPractitioner(others: [
             .init(name: "Jo Morgan", email: jo, roles: ["named-person"]),
             .init(name: "Riya Shah", email: riya, organisation: ("health-trust", "Riverside Clinic")),
         ])
         func session(_ token: String) -> Metadata { ["authorization": "Bearer \(token)"] }
-        let sam = session(people.practitionerToken), named = session(people.others[jo]!.token), clinic = session(people.others[riya]!.token)
+        let sam = session(people.practitionerToken)
+        let named = session(people.others[jo]!.token)
+        let clinic = session(people.others[riya]!.token)
         let config = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: config) }
         try FileManager.default.createDirectory(atPath: "\(config)/contactpoint", withIntermediateDirectories: true)
         try people.practitionerToken.write(toFile: "\(config)/contactpoint/session", atomically: true, encoding: .utf8)
         let samCLI = { (arguments: [String]) in
-            try RunningProcess("contactpoint", arguments + ["--data-dir", stack.directory.root], name: arguments[0], environment: ["XDG_CONFIG_HOME": config])
+            try RunningProcess(
+                "contactpoint", arguments + ["--data-dir", stack.directory.root], name: arguments[0],
+                environment: ["XDG_CONFIG_HOME": config])
         }
         let today = String(ISO8601DateFormatter().string(from: Date()).prefix(10))
 
@@ -38,7 +48,9 @@ struct ConsentEndToEndTests {
             let childID = try await index.putChildren(
                 .with { $0.children = [generator.next()] }, metadata: session(people.administratorToken)
             ).childIds[0]
-            func involvement(_ type: Contactpoint_V1_ServiceType, _ organisation: String) -> Contactpoint_V1_RecordInvolvementRequest {
+            func involvement(_ type: Contactpoint_V1_ServiceType, _ organisation: String)
+                -> Contactpoint_V1_RecordInvolvementRequest
+            {
                 .with {
                     $0.childID = childID
                     $0.involvement = .with {
@@ -64,12 +76,15 @@ struct ConsentEndToEndTests {
             _ = try await index.recordInvolvement(involvement(.educationalSetting, "Hillside Primary"), metadata: sam)
 
             // Without consent the clinic cannot record its involvement.
-            let refused = await #expect(throws: RPCError.self) { try await index.recordInvolvement(involvement(.sexualHealth, "Riverside Clinic"), metadata: clinic) }
+            let refused = await #expect(throws: RPCError.self) {
+                try await index.recordInvolvement(involvement(.sexualHealth, "Riverside Clinic"), metadata: clinic)
+            }
             #expect(refused?.code == .failedPrecondition, "\(String(describing: refused))")
 
             // Sam's school is involved, so Sam records the parent's consent from the command line.
             let record = try samCLI([
-                "consent", "record", childID, "--scope", "sexual-health", "--consent-given-by", "parent", "--parent-given", "Jane", "--parent-family", "Smith",
+                "consent", "record", childID, "--scope", "sexual-health", "--consent-given-by", "parent",
+                "--parent-given", "Jane", "--parent-family", "Smith",
                 "--consent-given-on", today,
             ])
             #expect(await record.exited() == 0, "\(record.text)")
@@ -85,7 +100,11 @@ struct ConsentEndToEndTests {
                 $0.givenOn = today
             }
             _ = try await index.recordInvolvement(camhs, metadata: clinic)
-            let sees = try await index.viewRecord(.with { $0.childID = childID; $0.reason = .with { $0.code = .contactPractitioners } }, metadata: sam)
+            let sees = try await index.viewRecord(
+                .with {
+                    $0.childID = childID
+                    $0.reason = .with { $0.code = .contactPractitioners }
+                }, metadata: sam)
             #expect(sees.involvements.contains { $0.serviceType == .camhs })
 
             // Withdrawn: hidden from Sam at once, still shown to the clinic itself.
@@ -93,28 +112,41 @@ struct ConsentEndToEndTests {
             #expect(await withdraw.exited() == 0, "\(withdraw.text)")
             #expect(withdraw.text.contains("WITHDRAWN"), "\(withdraw.text)")
             #expect(try await !shownToSam())
-            let ownView = try await index.viewRecord(.with { $0.childID = childID; $0.reason = .with { $0.code = .serviceProvision } }, metadata: clinic)
+            let ownView = try await index.viewRecord(
+                .with {
+                    $0.childID = childID
+                    $0.reason = .with { $0.code = .serviceProvision }
+                }, metadata: clinic)
             #expect(ownView.involvements.map(\.serviceType).contains(.sexualHealth))
 
             // Alerts: the school was told of both the clinic's involvements while consent stood. Withdrawn, the
             // sexual-health flag is not announced; the CAMHS one (consent standing) is, and delivery is in order,
             // so once it is in, the other would have been too.
-            let involvementIDs = Dictionary(ownView.involvements.map { ($0.serviceType, $0.involvementID) }, uniquingKeysWith: { first, _ in first })
+            let involvementIDs = Dictionary(
+                ownView.involvements.map { ($0.serviceType, $0.involvementID) }, uniquingKeysWith: { first, _ in first }
+            )
             for type in [Contactpoint_V1_ServiceType.sexualHealth, .camhs] {
                 _ = try await index.setIndicator(
-                    .with { $0.involvementID = involvementIDs[type]!; $0.kind = .takingAction; $0.raised = true }, metadata: clinic)
+                    .with {
+                        $0.involvementID = involvementIDs[type]!
+                        $0.kind = .takingAction
+                        $0.raised = true
+                    }, metadata: clinic)
             }
             let notification = Contactpoint_V1_Notification.Client(wrapping: client)
             var alerts: [Contactpoint_V1_Alert] = []
             let waited = ContinuousClock.now
-            while !alerts.contains(where: { $0.change == "indicator-raised" }), waited.duration(to: .now) < .seconds(30) {
+            while !alerts.contains(where: { $0.change == "indicator-raised" }), waited.duration(to: .now) < .seconds(30)
+            {
                 alerts = try await notification.listAlerts(.init(), metadata: sam).alerts
                 try await Task.sleep(for: .milliseconds(200))
             }
-            #expect(alerts.map { "\($0.change) \($0.from.serviceType.rawValue)" } == [
-                "involvement-recorded \(Contactpoint_V1_ServiceType.sexualHealth.rawValue)", "involvement-recorded \(Contactpoint_V1_ServiceType.camhs.rawValue)",
-                "indicator-raised \(Contactpoint_V1_ServiceType.camhs.rawValue)",
-            ], "\(alerts.map(\.change))")
+            #expect(
+                alerts.map { "\($0.change) \($0.from.serviceType.rawValue)" } == [
+                    "involvement-recorded \(Contactpoint_V1_ServiceType.sexualHealth.rawValue)",
+                    "involvement-recorded \(Contactpoint_V1_ServiceType.camhs.rawValue)",
+                    "indicator-raised \(Contactpoint_V1_ServiceType.camhs.rawValue)",
+                ], "\(alerts.map(\.change))")
 
             // Jo, a named person who entered a code at login, overrides for child protection.
             let override = try await consent.recordOverride(
@@ -128,27 +160,41 @@ struct ConsentEndToEndTests {
 
             let show = try samCLI(["consent", "show", childID, "--reason", "safeguarding-concern"])
             #expect(await show.exited() == 0, "\(show.text)")
-            #expect(show.text.contains("[\(override.consentID)] override") && show.text.contains("[\(consentID)] consent"), "\(show.text)")
+            #expect(
+                show.text.contains("[\(override.consentID)] override") && show.text.contains("[\(consentID)] consent"),
+                "\(show.text)")
             #expect(show.text.contains("consent for camhs") && show.text.contains("given by the child"), "\(show.text)")
 
             // The override reaches the auditors' queue as a consent-override item for Jo.
             let auditor = try await stack.withIdentityClient { identity in
-                try await identity.login(.with {
-                    $0.email = people.auditorEmail
-                    $0.password = people.auditorPassword
-                    $0.totpCode = people.auditorOTP.code(at: Int64(Date().timeIntervalSince1970))
-                }).token
+                try await identity.login(
+                    .with {
+                        $0.email = people.auditorEmail
+                        $0.password = people.auditorPassword
+                        $0.totpCode = people.auditorOTP.code(at: Int64(Date().timeIntervalSince1970))
+                    }
+                ).token
             }
             let audit = Contactpoint_V1_Audit.Client(wrapping: client)
             var items: [Contactpoint_V1_ReviewItem] = []
             let start = ContinuousClock.now
             while items.isEmpty, start.duration(to: .now) < .seconds(30) {
-                items = try await audit.listReviewItems(.init(), metadata: session(auditor)).items.filter { $0.rule == "consent-override" }
+                items = try await audit.listReviewItems(.init(), metadata: session(auditor)).items.filter {
+                    $0.rule == "consent-override"
+                }
                 if items.isEmpty { try await Task.sleep(for: .milliseconds(250)) }
             }
-            #expect(items.map(\.practitionerID) == [people.others[jo]!.id] && items.allSatisfy(\.highPriority), "\(items)")
-            let events = try await audit.queryEvents(.with { $0.childID = childID; $0.flag = .override }, metadata: session(auditor)).events
-            #expect(events.map(\.event.action) == ["consent/record-override"] && events.first?.event.steppedUp == true, "\(events)")
+            #expect(
+                items.map(\.practitionerID) == [people.others[jo]!.id] && items.allSatisfy(\.highPriority), "\(items)")
+            let events = try await audit.queryEvents(
+                .with {
+                    $0.childID = childID
+                    $0.flag = .override
+                }, metadata: session(auditor)
+            ).events
+            #expect(
+                events.map(\.event.action) == ["consent/record-override"] && events.first?.event.steppedUp == true,
+                "\(events)")
         }
     }
 
@@ -164,7 +210,8 @@ struct ConsentEndToEndTests {
             let index = Contactpoint_V1_Index.Client(wrapping: client)
             var generator = PopulationGenerator(seed: 12)
             let childID = try await index.putChildren(
-                .with { $0.children = [generator.next()] }, metadata: ["authorization": "Bearer \(people.administratorToken)"]
+                .with { $0.children = [generator.next()] },
+                metadata: ["authorization": "Bearer \(people.administratorToken)"]
             ).childIds[0]
             _ = try await index.recordInvolvement(
                 .with {
@@ -183,7 +230,9 @@ struct ConsentEndToEndTests {
         }
         let consentPID = try stack.pid(of: "consent-1")
         let today = String(ISO8601DateFormatter().string(from: Date()).prefix(10))
-        let acknowledged = try await withGRPCClient(transport: try BusClientTransport(config: try stack.operatorClientConfig())) { client in
+        let acknowledged = try await withGRPCClient(
+            transport: try BusClientTransport(config: try stack.operatorClientConfig())
+        ) { client in
             let consent = Contactpoint_V1_Consent.Client(wrapping: client)
             return try await stack.burst(callers: 4, killing: "consent-1") { _ in
                 let recorded = try await consent.recordConsent(

@@ -20,18 +20,23 @@ struct IdentityEndToEndTests {
         try BreachCorpus.write(passwords: ["a passphrase from a breach"], padding: 10_000, to: corpus)
         let stack = try await LocalStack.start(environment: ["CONTACTPOINT_BREACHED_PASSWORDS": corpus])
         try await stack.waitForStatus("healthy") { $0.isHealthy }
-        let line = try #require(stack.up.text.split(separator: "\n").first { $0.contains("first administrator created") })
+        let line = try #require(
+            stack.up.text.split(separator: "\n").first { $0.contains("first administrator created") })
         let code = try #require(line.firstMatch(of: /--code ([A-Z2-7]+)/)?.1).description
         let email = StackService.bootstrapAdministrator
         let password = "correct horse battery staple"
 
         let breached = await #expect(throws: RPCError.self) {
-            try await stack.withIdentityClient { try await enrol($0, email: email, code: code, password: "a passphrase from a breach") }
+            try await stack.withIdentityClient {
+                try await enrol($0, email: email, code: code, password: "a passphrase from a breach")
+            }
         }
         #expect(breached?.code == .invalidArgument)
         #expect(breached?.message.contains("appeared in a data breach") == true, "\(String(describing: breached))")
         // Enrol through the bus, as `contactpoint enrol` does
-        let otp = try await stack.withIdentityClient { try await enrol($0, email: email, code: code, password: password) }
+        let otp = try await stack.withIdentityClient {
+            try await enrol($0, email: email, code: code, password: password)
+        }
         // The code that proved the authenticator is spent; the current step's code is not
         let loginStep = otp.timeStep(at: Int64(Date().timeIntervalSince1970))
 
@@ -40,7 +45,8 @@ struct IdentityEndToEndTests {
         defer { try? FileManager.default.removeItem(atPath: config) }
         let cli = { (arguments: [String], input: String?) in
             try RunningProcess(
-                "contactpoint", arguments + ["--data-dir", stack.directory.root], name: arguments[0], environment: environment, input: input)
+                "contactpoint", arguments + ["--data-dir", stack.directory.root], name: arguments[0],
+                environment: environment, input: input)
         }
         let wrong = try cli(["login", "--email", email], "not the password at all\n\(otp.code(counter: loginStep))\n")
         #expect(await wrong.exited() == 1)
@@ -51,7 +57,8 @@ struct IdentityEndToEndTests {
         #expect(login.text.contains("this is your first session"))
         #expect(login.text.contains("1 failed login attempt before this login: if not yours, tell your administrator"))
         let sessionFile = "\(config)/contactpoint/session"
-        let mode = try #require(try FileManager.default.attributesOfItem(atPath: sessionFile)[.posixPermissions] as? Int)
+        let mode = try #require(
+            try FileManager.default.attributesOfItem(atPath: sessionFile)[.posixPermissions] as? Int)
         #expect(mode == 0o600)
 
         let whoami = try cli(["whoami"], nil)
@@ -72,7 +79,9 @@ struct IdentityEndToEndTests {
             if !notices.contains("a code already used") { try await Task.sleep(for: .milliseconds(200)) }
         }
         #expect(notices.contains("your account became active"), "\(notices)")
-        #expect(notices.contains("a login gave your password with a code already used: if this was not you, change your password"))
+        #expect(
+            notices.contains(
+                "a login gave your password with a code already used: if this was not you, change your password"))
         let newest = try #require(notices.firstMatch(of: /--through (\d+)/)?.1).description
         let read = try cli(["notices", "read", "--through", newest], nil)
         #expect(await read.exited() == 0)
@@ -82,12 +91,19 @@ struct IdentityEndToEndTests {
         #expect(none.text.contains("no unread notices"))
 
         // Administration from the command line
-        let org = try cli(["admin", "orgs", "create", "--type", "gp-practice", "--name", "Riverside Surgery", "--local-authority", "E08000025"], nil)
+        let org = try cli(
+            [
+                "admin", "orgs", "create", "--type", "gp-practice", "--name", "Riverside Surgery", "--local-authority",
+                "E08000025",
+            ], nil)
         #expect(await org.exited() == 0, "\(org.text)")
         let orgID = try #require(org.text.firstMatch(of: /created (org-[a-z2-7]+)/)?.1).description
         let user = try cli(
-            ["admin", "users", "create", "--organisation", orgID, "--name", "Dr Asha Patel", "--email", "asha@riverside.example",
-             "--job-role", "GP", "--crb-checked-on", "2026-01-05", "--crb-reference", "001234567890"], nil)
+            [
+                "admin", "users", "create", "--organisation", orgID, "--name", "Dr Asha Patel", "--email",
+                "asha@riverside.example",
+                "--job-role", "GP", "--crb-checked-on", "2026-01-05", "--crb-reference", "001234567890",
+            ], nil)
         #expect(await user.exited() == 0, "\(user.text)")
         #expect(user.text.firstMatch(of: /\n[A-Z2-7]{24}\n/) != nil, "the one-time enrolment code is printed")
         let userID = try #require(user.text.firstMatch(of: /created (p-[a-z2-7]+)/)?.1).description
@@ -127,7 +143,8 @@ struct IdentityEventTests {
             context: context, kind: .sub,
             config: .init(
                 security: .curveClient(
-                    keyPair: try KeyFile.readKeyPair(at: stack.directory.keyFile(principal: StackDirectory.operatorPrincipal)),
+                    keyPair: try KeyFile.readKeyPair(
+                        at: stack.directory.keyFile(principal: StackDirectory.operatorPrincipal)),
                     serverKey: try KeyFile.readPublicKey(at: broker.publicKeyFile))))
         defer { subscriber.close() }
         try subscriber.subscribe(Array("identity/".utf8))
@@ -137,11 +154,12 @@ struct IdentityEventTests {
         var event: Multipart?
         for _ in 0..<100 where event == nil {
             _ = try? await stack.withIdentityClient { identity in
-                try await identity.login(.with {
-                    $0.email = "nobody@nowhere.example"
-                    $0.password = "a guessed password"
-                    $0.totpCode = "123456"
-                })
+                try await identity.login(
+                    .with {
+                        $0.email = "nobody@nowhere.example"
+                        $0.password = "a guessed password"
+                        $0.totpCode = "123456"
+                    })
             }
             var poller = Poller()
             poller.add(subscriber)
@@ -158,18 +176,22 @@ struct IdentityEventTests {
 
 @Suite("Sessions across services", .timeLimit(.minutes(2)))
 struct CrossServiceSessionTests {
-    @Test("a session works at another service (echo requiring sessions) and stops working there within 5 s of suspension")
+    @Test(
+        "a session works at another service (echo requiring sessions) and stops working there within 5 s of suspension")
     func suspensionReachesEcho() async throws {
         let stack = try await LocalStack.start(environment: ["CONTACTPOINT_REQUIRE_SESSION": "true"])
         try await stack.waitForStatus("healthy") { $0.isHealthy }
-        let line = try #require(stack.up.text.split(separator: "\n").first { $0.contains("first administrator created") })
+        let line = try #require(
+            stack.up.text.split(separator: "\n").first { $0.contains("first administrator created") })
         let adminCode = try #require(line.firstMatch(of: /--code ([A-Z2-7]+)/)?.1).description
         let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
 
-        let (practitionerToken, practitionerID, adminToken) = try await stack.withIdentityClients { identity, administration in
+        let (practitionerToken, practitionerID, adminToken) = try await stack.withIdentityClients {
+            identity, administration in
             // The administrator enrols and logs in
             let admin = try await enrolAndLogIn(
-                identity, email: StackService.bootstrapAdministrator, code: adminCode, password: "quiet harbour at dawn", now: now)
+                identity, email: StackService.bootstrapAdministrator, code: adminCode,
+                password: "quiet harbour at dawn", now: now)
             let adminSession: Metadata = ["authorization": "Bearer \(admin)"]
             // and creates a vetted practitioner, who enrols and logs in
             let organisation = try await administration.createOrganisation(
@@ -193,7 +215,8 @@ struct CrossServiceSessionTests {
                     }
                 }, metadata: adminSession)
             let token = try await enrolAndLogIn(
-                identity, email: "sam@hillside.example", code: created.enrolmentCode, password: "sam's own long passphrase", now: now)
+                identity, email: "sam@hillside.example", code: created.enrolmentCode,
+                password: "sam's own long passphrase", now: now)
             return (token, created.account.practitionerID, admin)
         }
 
@@ -242,25 +265,35 @@ struct CrossServiceSessionTests {
         now: () -> Int64
     ) async throws -> String {
         let otp = try await enrol(identity, email: email, code: code, password: password)
-        return try await identity.login(.with {
-            $0.email = email
-            $0.password = password
-            $0.totpCode = otp.code(at: now())
-        }).token
+        return try await identity.login(
+            .with {
+                $0.email = email
+                $0.password = password
+                $0.totpCode = otp.code(at: now())
+            }
+        ).token
     }
 }
 
 extension LocalStack {
     func withIdentityClients<T: Sendable>(
-        _ body: @Sendable (Contactpoint_V1_Identity.Client<BusClientTransport>, Contactpoint_V1_IdentityAdmin.Client<BusClientTransport>)
+        _ body:
+            @Sendable (
+                Contactpoint_V1_Identity.Client<BusClientTransport>,
+                Contactpoint_V1_IdentityAdmin.Client<BusClientTransport>
+            )
             async throws -> T
     ) async throws -> T {
         try await withGRPCClient(transport: try BusClientTransport(config: operatorClientConfig())) { client in
-            try await body(Contactpoint_V1_Identity.Client(wrapping: client), Contactpoint_V1_IdentityAdmin.Client(wrapping: client))
+            try await body(
+                Contactpoint_V1_Identity.Client(wrapping: client),
+                Contactpoint_V1_IdentityAdmin.Client(wrapping: client))
         }
     }
 
-    func withIdentityClient<T: Sendable>(_ body: @Sendable (Contactpoint_V1_Identity.Client<BusClientTransport>) async throws -> T) async throws -> T {
+    func withIdentityClient<T: Sendable>(
+        _ body: @Sendable (Contactpoint_V1_Identity.Client<BusClientTransport>) async throws -> T
+    ) async throws -> T {
         try await withIdentityClients { identity, _ in try await body(identity) }
     }
 }
@@ -270,17 +303,20 @@ extension LocalStack {
 func enrol(
     _ identity: Contactpoint_V1_Identity.Client<BusClientTransport>, email: String, code: String, password: String
 ) async throws -> OneTimePassword {
-    let begun = try await identity.beginEnrolment(.with {
-        $0.email = email
-        $0.enrolmentCode = code
-        $0.password = password
-    })
-    let secret = try #require(begun.otpauthUri.firstMatch(of: /secret=([A-Z2-7]+)/).flatMap { Base32.decode(String($0.1)) })
+    let begun = try await identity.beginEnrolment(
+        .with {
+            $0.email = email
+            $0.enrolmentCode = code
+            $0.password = password
+        })
+    let secret = try #require(
+        begun.otpauthUri.firstMatch(of: /secret=([A-Z2-7]+)/).flatMap { Base32.decode(String($0.1)) })
     let otp = OneTimePassword(secret: secret)
-    _ = try await identity.completeEnrolment(.with {
-        $0.email = email
-        $0.enrolmentCode = code
-        $0.totpCode = otp.code(at: Int64(Date().timeIntervalSince1970) - 30)
-    })
+    _ = try await identity.completeEnrolment(
+        .with {
+            $0.email = email
+            $0.enrolmentCode = code
+            $0.totpCode = otp.code(at: Int64(Date().timeIntervalSince1970) - 30)
+        })
     return otp
 }

@@ -19,7 +19,9 @@ struct IndexEndToEndTests {
         let config = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: config) }
         let cli = { (arguments: [String]) in
-            try RunningProcess("contactpoint", arguments + ["--data-dir", stack.directory.root], name: arguments[0], environment: ["XDG_CONFIG_HOME": config])
+            try RunningProcess(
+                "contactpoint", arguments + ["--data-dir", stack.directory.root], name: arguments[0],
+                environment: ["XDG_CONFIG_HOME": config])
         }
         let sessionFile = "\(config)/contactpoint/session"
         try FileManager.default.createDirectory(atPath: "\(config)/contactpoint", withIntermediateDirectories: true)
@@ -34,19 +36,25 @@ struct IndexEndToEndTests {
         #expect(load.text.contains("loaded 300 children (300 new, 0 updated)"), "\(load.text)")
         // The operator loads another feed straight into the running index's database
         let second = "\(config)/more.feed"
-        let seedMore = try RunningProcess("contactpoint", ["seed", "--children", "200", "--seed", "9", "--output", second], name: "seed")
+        let seedMore = try RunningProcess(
+            "contactpoint", ["seed", "--children", "200", "--seed", "9", "--output", second], name: "seed")
         #expect(await seedMore.exited() == 0)
-        let direct = try cli(["children", "load", second, "--database", "\(stack.directory.dataDirectory(service: "index"))/index.sqlite"])
+        let direct = try cli([
+            "children", "load", second, "--database", "\(stack.directory.dataDirectory(service: "index"))/index.sqlite",
+        ])
         #expect(await direct.exited() == 0, "\(direct.text)")
         #expect(direct.text.contains("loaded 200 children (200 new, 0 updated)"), "\(direct.text)")
 
         // The practitioner finds a child of that feed by a misspelt name and views the record
         var generator = PopulationGenerator(seed: 1)
-        let wanted = (0..<50).map { _ in generator.next().child }.first { $0.name.family.count > 4 && !$0.name.family.contains("-") }!
+        let wanted = (0..<50).map { _ in generator.next().child }.first {
+            $0.name.family.count > 4 && !$0.name.family.contains("-")
+        }!
         let misspelt = String(wanted.name.family.prefix(2)) + String(wanted.name.family.dropFirst(3))
         try people.practitionerToken.write(toFile: sessionFile, atomically: true, encoding: .utf8)
         let search = try cli([
-            "search", "--given", String(wanted.name.given.split(separator: " ")[0]), "--family", misspelt, "--born", wanted.dateOfBirth,
+            "search", "--given", String(wanted.name.given.split(separator: " ")[0]), "--family", misspelt, "--born",
+            wanted.dateOfBirth,
             "--reason", "contact-practitioners",
         ])
         #expect(await search.exited() == 0, "\(search.text)")
@@ -59,11 +67,14 @@ struct IndexEndToEndTests {
         var directGenerator = PopulationGenerator(seed: 9)
         let directChild = directGenerator.next().child
         let fromDirect = try cli([
-            "search", "--given", String(directChild.name.given.split(separator: " ")[0]), "--family", directChild.name.family,
+            "search", "--given", String(directChild.name.given.split(separator: " ")[0]), "--family",
+            directChild.name.family,
             "--born", directChild.dateOfBirth, "--reason", "contact-practitioners",
         ])
         #expect(await fromDirect.exited() == 0)
-        #expect(fromDirect.text.split(separator: "\n").first?.contains(directChild.name.family) == true, "\(fromDirect.text)")
+        #expect(
+            fromDirect.text.split(separator: "\n").first?.contains(directChild.name.family) == true,
+            "\(fromDirect.text)")
 
         let view = try cli(["view", childID, "--reason", "contact-practitioners"])
         #expect(await view.exited() == 0, "\(view.text)")
@@ -71,7 +82,8 @@ struct IndexEndToEndTests {
 
         // Sam's school records its involvement and raises an indicator
         let record = try cli([
-            "involvement", "record", childID, "--service", "educational-setting", "--organisation-name", "Hillside Primary",
+            "involvement", "record", childID, "--service", "educational-setting", "--organisation-name",
+            "Hillside Primary",
             "--contact-name", "Sam Carter", "--contact-role", "Deputy head", "--telephone", "020 7946 0999",
         ])
         #expect(await record.exited() == 0, "\(record.text)")
@@ -81,20 +93,26 @@ struct IndexEndToEndTests {
         #expect(raise.text.contains("information-to-share"))
         let again = try cli(["view", childID, "--reason", "caf-assessment"])
         #expect(await again.exited() == 0)
-        #expect(again.text.contains("Hillside Primary") && again.text.contains("information-to-share since"), "\(again.text)")
+        #expect(
+            again.text.contains("Hillside Primary") && again.text.contains("information-to-share since"),
+            "\(again.text)")
 
         // The search and views reach the audit trail through the index's outbox
         let auditor = try await stack.withIdentityClient { identity in
-            try await identity.login(.with {
-                $0.email = people.auditorEmail
-                $0.password = people.auditorPassword
-                $0.totpCode = people.auditorOTP.code(at: Int64(Date().timeIntervalSince1970))
-            }).token
+            try await identity.login(
+                .with {
+                    $0.email = people.auditorEmail
+                    $0.password = people.auditorPassword
+                    $0.totpCode = people.auditorOTP.code(at: Int64(Date().timeIntervalSince1970))
+                }
+            ).token
         }
         var reasons: [String] = []
         let start = ContinuousClock.now
         while reasons.count < 3, start.duration(to: .now) < .seconds(30) {
-            let report = try await withGRPCClient(transport: try BusClientTransport(config: stack.operatorClientConfig())) { client in
+            let report = try await withGRPCClient(
+                transport: try BusClientTransport(config: stack.operatorClientConfig())
+            ) { client in
                 try await Contactpoint_V1_Audit.Client(wrapping: client).subjectAccess(
                     .with { $0.childID = childID }, metadata: ["authorization": "Bearer \(auditor)"])
             }
@@ -116,10 +134,14 @@ struct IndexEndToEndTests {
         var generator = PopulationGenerator(seed: 7)
         let entry = generator.next()
         let childID = try await withGRPCClient(transport: try BusClientTransport(config: config)) { client in
-            try await Contactpoint_V1_Index.Client(wrapping: client).putChildren(.with { $0.children = [entry] }, metadata: administrator).childIds[0]
+            try await Contactpoint_V1_Index.Client(wrapping: client).putChildren(
+                .with { $0.children = [entry] }, metadata: administrator
+            ).childIds[0]
         }
         let indexPID = try stack.pid(of: "index-1")
-        let acknowledged = try await withGRPCClient(transport: try BusClientTransport(config: try stack.operatorClientConfig())) { client in
+        let acknowledged = try await withGRPCClient(
+            transport: try BusClientTransport(config: try stack.operatorClientConfig())
+        ) { client in
             let index = Contactpoint_V1_Index.Client(wrapping: client)
             return try await stack.burst(callers: 6, killing: "index-1") { caller in
                 let involvement = try await index.recordInvolvement(

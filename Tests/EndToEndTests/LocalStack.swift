@@ -21,7 +21,8 @@ final class LocalStack: Sendable {
     /// process it starts run under `strace`, recording their file-system calls to that file
     /// (``SystemCallTrace``); the stack is then slower to start.
     static func start(
-        _ arguments: [String] = [], environment: [String: String] = [:], root: String? = nil, tracingTo trace: String? = nil
+        _ arguments: [String] = [], environment: [String: String] = [:], root: String? = nil,
+        tracingTo trace: String? = nil
     ) async throws -> LocalStack {
         await permits.acquire()
         do {
@@ -29,11 +30,15 @@ final class LocalStack: Sendable {
             var command = ["up", "--data-dir", root, "--base-port", "0", "--stop-timeout", "10s"] + arguments
             var executable = "contactpoint"
             if let trace {
-                command = SystemCallTrace.straceArguments(output: trace) + [RunningProcess.binDirectory.appendingPathComponent(executable).path] + command
+                command =
+                    SystemCallTrace.straceArguments(output: trace) + [
+                        RunningProcess.binDirectory.appendingPathComponent(executable).path
+                    ] + command
                 executable = try RunningProcess.onPath("strace")
             }
             let up = try RunningProcess(executable, command, name: "up", environment: environment)
-            try await up.waitForOutput(containing: "[up] ContactPoint is up", timeout: trace == nil ? .seconds(20) : .seconds(90))
+            try await up.waitForOutput(
+                containing: "[up] ContactPoint is up", timeout: trace == nil ? .seconds(20) : .seconds(90))
             return LocalStack(directory: StackDirectory(root: root), up: up)
         } catch {
             permits.release()
@@ -75,10 +80,13 @@ final class LocalStack: Sendable {
 
     /// Runs `contactpoint status --json`: the report and the exit status.
     func status() async throws -> (report: StatusReport, exitStatus: Int32) {
-        let status = try RunningProcess("contactpoint", ["status", "--json", "--data-dir", directory.root], name: "status")
+        let status = try RunningProcess(
+            "contactpoint", ["status", "--json", "--data-dir", directory.root], name: "status")
         let exitStatus = await status.exited()
         let json = status.text
-        guard let start = json.firstIndex(of: "{") else { throw StackNotReady(waitingFor: "a JSON report", output: json) }
+        guard let start = json.firstIndex(of: "{") else {
+            throw StackNotReady(waitingFor: "a JSON report", output: json)
+        }
         return (try JSONDecoder().decode(StatusReport.self, from: Data(json[start...].utf8)), exitStatus)
     }
 
@@ -99,7 +107,9 @@ final class LocalStack: Sendable {
     }
 
     /// Runs `body` with an echo client of the stack's operator.
-    func withEchoClient<T: Sendable>(_ body: @Sendable (Contactpoint_V1_Echo.Client<BusClientTransport>) async throws -> T) async throws -> T {
+    func withEchoClient<T: Sendable>(
+        _ body: @Sendable (Contactpoint_V1_Echo.Client<BusClientTransport>) async throws -> T
+    ) async throws -> T {
         var config = try operatorClientConfig()
         config.retryUnavailable(services: [Contactpoint_V1_Echo.descriptor.fullyQualifiedService])
         return try await withGRPCClient(transport: try BusClientTransport(config: config)) { client in
@@ -111,9 +121,12 @@ final class LocalStack: Sendable {
 extension LocalStack {
     /// A bus client configuration for the stack's brokers, with the operator's key.
     func operatorClientConfig() throws -> BusClientTransport.Config {
-        let brokers = try state.brokers.map { BrokerAddress(endpoint: $0.endpoint, publicKey: try KeyFile.readPublicKey(at: $0.publicKeyFile)) }
+        let brokers = try state.brokers.map {
+            BrokerAddress(endpoint: $0.endpoint, publicKey: try KeyFile.readPublicKey(at: $0.publicKeyFile))
+        }
         return BusClientTransport.Config(
-            brokers: brokers, keyPair: try KeyFile.readKeyPair(at: directory.keyFile(principal: StackDirectory.operatorPrincipal)))
+            brokers: brokers,
+            keyPair: try KeyFile.readKeyPair(at: directory.keyFile(principal: StackDirectory.operatorPrincipal)))
     }
 }
 

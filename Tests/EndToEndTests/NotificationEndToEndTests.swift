@@ -12,12 +12,19 @@ import ZeroMQ
 /// (the operator's key, mapped to one organisation) that can reach nothing of another's.
 @Suite("Notification end to end", .timeLimit(.minutes(3)))
 struct NotificationEndToEndTests {
-    @Test("flags reach the other agencies live; raised while notification is stopped, each arrives once after its restart; a gateway key reaches its organisation's alerts only")
+    @Test(
+        """
+        flags reach the other agencies live; raised while notification is stopped, each arrives once after its \
+        restart; a gateway key reaches its organisation's alerts only
+        """
+    )
     func alerts() async throws {
         let stack = try await LocalStack.start(environment: ["CONTACTPOINT_GATEWAY": "operator=org-feed-gp"])
         try await stack.waitForStatus("healthy") { $0.isHealthy }
         let asha = "asha@riverside.example"
-        let people = try await stack.enrolAuditorAndPractitioner(others: [.init(name: "Asha Patel", email: asha, organisation: ("gp-practice", "Riverside Surgery"))])
+        let people = try await stack.enrolAuditorAndPractitioner(others: [
+            .init(name: "Asha Patel", email: asha, organisation: ("gp-practice", "Riverside Surgery"))
+        ])
         let sam: Metadata = ["authorization": "Bearer \(people.practitionerToken)"]
         let gp: Metadata = ["authorization": "Bearer \(people.others[asha]!.token)"]
         var config = try stack.operatorClientConfig()
@@ -29,7 +36,9 @@ struct NotificationEndToEndTests {
             // A feed gives the child two agencies (their organisations' inboxes); Asha's surgery records its own.
             var generator = PopulationGenerator(seed: 21)
             var entry = generator.next()
-            entry.involvements = [("org-feed-gp", Contactpoint_V1_ServiceType.gpPractice), ("org-feed-yot", .youthOffendingTeam)].map { org, type in
+            entry.involvements = [
+                ("org-feed-gp", Contactpoint_V1_ServiceType.gpPractice), ("org-feed-yot", .youthOffendingTeam),
+            ].map { org, type in
                 .with {
                     $0.serviceType = type
                     $0.organisationID = org
@@ -41,8 +50,12 @@ struct NotificationEndToEndTests {
                     }
                 }
             }
-            let childID = try await index.putChildren(.with { $0.children = [entry] }, metadata: ["authorization": "Bearer \(people.administratorToken)"]).childIds[0]
-            func involvement(_ type: Contactpoint_V1_ServiceType, _ name: String) -> Contactpoint_V1_RecordInvolvementRequest {
+            let childID = try await index.putChildren(
+                .with { $0.children = [entry] }, metadata: ["authorization": "Bearer \(people.administratorToken)"]
+            ).childIds[0]
+            func involvement(_ type: Contactpoint_V1_ServiceType, _ name: String)
+                -> Contactpoint_V1_RecordInvolvementRequest
+            {
                 .with {
                     $0.childID = childID
                     $0.involvement = .with {
@@ -61,10 +74,12 @@ struct NotificationEndToEndTests {
             let home = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID())").path
             defer { try? FileManager.default.removeItem(atPath: home) }
             try FileManager.default.createDirectory(atPath: "\(home)/contactpoint", withIntermediateDirectories: true)
-            try people.others[asha]!.token.write(toFile: "\(home)/contactpoint/session", atomically: true, encoding: .utf8)
+            try people.others[asha]!.token.write(
+                toFile: "\(home)/contactpoint/session", atomically: true, encoding: .utf8)
             let ashaCLI = { (arguments: [String]) in
                 try RunningProcess(
-                    "contactpoint", arguments + ["--data-dir", stack.directory.root], name: "alerts", environment: ["XDG_CONFIG_HOME": home])
+                    "contactpoint", arguments + ["--data-dir", stack.directory.root], name: "alerts",
+                    environment: ["XDG_CONFIG_HOME": home])
             }
             let follower = try ashaCLI(["alerts", "--follow"])
             defer { follower.killHard() }
@@ -73,13 +88,17 @@ struct NotificationEndToEndTests {
             let live = try await withThrowingTaskGroup(of: Contactpoint_V1_Alert?.self) { group in
                 group.addTask {
                     try await notification.subscribe(.init(), metadata: gp) { response in
-                        for try await alert in response.messages where alert.change == "involvement-recorded" { return alert }
+                        for try await alert in response.messages where alert.change == "involvement-recorded" {
+                            return alert
+                        }
                         return nil
                     }
                 }
                 group.addTask {
-                    // Whether the subscription is open yet or not, the alert is delivered: on the stream or from the backlog.
-                    _ = try await index.recordInvolvement(involvement(.educationalSetting, "Hillside Primary"), metadata: sam)
+                    // Whether the subscription is open yet or not, the alert is delivered: on the stream or from the
+                    // backlog.
+                    _ = try await index.recordInvolvement(
+                        involvement(.educationalSetting, "Hillside Primary"), metadata: sam)
                     return nil
                 }
                 var alert: Contactpoint_V1_Alert?
@@ -87,33 +106,57 @@ struct NotificationEndToEndTests {
                 return alert
             }
             let first = try #require(live)
-            try await follower.waitForOutput(containing: "from Hillside Primary (educational-setting): Sam Carter, Deputy head, 020 7946 0999")
-            #expect(first.from.organisationName == "Hillside Primary" && first.from.contact.telephone == "020 7946 0999" && first.childID == childID)
-            #expect(first.recipientPractitionerID == people.others[asha]!.id && first.child.dateOfBirth == entry.child.dateOfBirth)
+            try await follower.waitForOutput(
+                containing: "from Hillside Primary (educational-setting): Sam Carter, Deputy head, 020 7946 0999")
+            #expect(
+                first.from.organisationName == "Hillside Primary" && first.from.contact.telephone == "020 7946 0999"
+                    && first.childID == childID)
+            #expect(
+                first.recipientPractitionerID == people.others[asha]!.id
+                    && first.child.dateOfBirth == entry.child.dateOfBirth)
 
             // Notification stopped; three indicators raised; then it is killed and `up` starts it again.
-            let school = try await index.viewRecord(.with { $0.childID = childID; $0.reason = .with { $0.code = .contactPractitioners } }, metadata: sam)
-                .involvements.first { $0.organisationName == "Hillside Primary" }!.involvementID
+            let school = try await index.viewRecord(
+                .with {
+                    $0.childID = childID
+                    $0.reason = .with { $0.code = .contactPractitioners }
+                }, metadata: sam
+            )
+            .involvements.first { $0.organisationName == "Hillside Primary" }!.involvementID
             let notificationPID = try stack.pid(of: "notification-1")
             kill(notificationPID, SIGSTOP)
             for kind in [Contactpoint_V1_IndicatorKind.informationToShare, .takingAction, .cafCompleted] {
-                _ = try await index.setIndicator(.with { $0.involvementID = school; $0.kind = kind; $0.raised = true }, metadata: sam)
+                _ = try await index.setIndicator(
+                    .with {
+                        $0.involvementID = school
+                        $0.kind = kind
+                        $0.raised = true
+                    }, metadata: sam)
             }
             kill(notificationPID, SIGKILL)
             try await stack.waitForStatus("notification restarted") { report in
-                report.isHealthy && report.processes.contains { $0.name == "notification-1" && $0.pid != notificationPID }
+                report.isHealthy
+                    && report.processes.contains { $0.name == "notification-1" && $0.pid != notificationPID }
             }
             // One more, after the restart: delivery is in order, so once it is in, so is everything before it.
-            _ = try await index.setLeadProfessional(.with { $0.involvementID = school; $0.lead = true }, metadata: sam)
+            _ = try await index.setLeadProfessional(
+                .with {
+                    $0.involvementID = school
+                    $0.lead = true
+                }, metadata: sam)
             var alerts: [Contactpoint_V1_Alert] = []
             let start = ContinuousClock.now
-            while !alerts.contains(where: { $0.change == "lead-professional-set" }), start.duration(to: .now) < .seconds(60) {
+            while !alerts.contains(where: { $0.change == "lead-professional-set" }),
+                start.duration(to: .now) < .seconds(60)
+            {
                 alerts = try await notification.listAlerts(.init(), metadata: gp).alerts
                 try await Task.sleep(for: .milliseconds(200))
             }
-            #expect(alerts.map { "\($0.change) \($0.indicator.rawValue)" }.sorted() == [
-                "indicator-raised 1", "indicator-raised 2", "indicator-raised 3", "involvement-recorded 0", "lead-professional-set 0",
-            ], "\(alerts.map(\.change))")
+            #expect(
+                alerts.map { "\($0.change) \($0.indicator.rawValue)" }.sorted() == [
+                    "indicator-raised 1", "indicator-raised 2", "indicator-raised 3", "involvement-recorded 0",
+                    "lead-professional-set 0",
+                ], "\(alerts.map(\.change))")
 
             let listed = try ashaCLI(["alerts"])
             #expect(await listed.exited() == 0)
@@ -122,10 +165,12 @@ struct NotificationEndToEndTests {
             #expect(await ack.exited() == 0)
             #expect(ack.text.contains("[\(first.alertID)]") && ack.text.contains("ACKNOWLEDGED"), "\(ack.text)")
 
-            // The gateway (the operator's key, mapped to org-feed-gp) reads that organisation's alerts and nothing else:
+            // The gateway (the operator's key, mapped to org-feed-gp) reads that organisation's alerts and nothing
+            // else:
             // Asha's surgery's involvement and the school's five changes.
             let gateway = try await notification.listAlerts(.with { $0.organisation = true })
-            #expect(gateway.alerts.count == 6 && gateway.alerts.allSatisfy { $0.recipientOrganisationID == "org-feed-gp" })
+            #expect(
+                gateway.alerts.count == 6 && gateway.alerts.allSatisfy { $0.recipientOrganisationID == "org-feed-gp" })
             let followed = try await notification.subscribe(.with { $0.organisation = true }) { response in
                 var count = 0
                 for try await alert in response.messages {
@@ -140,17 +185,29 @@ struct NotificationEndToEndTests {
             let highest = alerts.map(\.sequence).max()! + 10
             for sequence in 1...highest where !own.contains(sequence) {
                 let error = await #expect(throws: RPCError.self) {
-                    try await notification.updateAlert(.with { $0.alertID = String(sequence); $0.state = .acknowledged })
+                    try await notification.updateAlert(
+                        .with {
+                            $0.alertID = String(sequence)
+                            $0.state = .acknowledged
+                        })
                 }
                 #expect(error?.code == .notFound)
             }
-            #expect(try await notification.updateAlert(.with { $0.alertID = gateway.alerts[0].alertID; $0.state = .acknowledged }).state == .acknowledged)
+            #expect(
+                try await notification.updateAlert(
+                    .with {
+                        $0.alertID = gateway.alerts[0].alertID
+                        $0.state = .acknowledged
+                    }
+                ).state == .acknowledged)
         }
         // Another principal's key, with no session and no gateway mapping, reads nothing.
         var echoKey = try stack.operatorClientConfig()
         echoKey.keyPair = try KeyFile.readKeyPair(at: stack.directory.keyFile(principal: "echo"))
         try await withGRPCClient(transport: try BusClientTransport(config: echoKey)) { client in
-            let error = await #expect(throws: RPCError.self) { try await Contactpoint_V1_Notification.Client(wrapping: client).listAlerts(.init()) }
+            let error = await #expect(throws: RPCError.self) {
+                try await Contactpoint_V1_Notification.Client(wrapping: client).listAlerts(.init())
+            }
             #expect(error?.code == .unauthenticated)
         }
     }

@@ -15,8 +15,10 @@ struct OtherLanguageClientTests {
         try FileManager.default.createDirectory(atPath: generated, withIntermediateDirectories: true)
         let protoc = try RunningProcess(
             "/usr/bin/protoc",
-            ["-I", Self.repositoryRoot.appendingPathComponent("Proto").path, "--python_out=\(generated)",
-             "contactpoint/v1/bus.proto", "contactpoint/v1/echo.proto"],
+            [
+                "-I", Self.repositoryRoot.appendingPathComponent("Proto").path, "--python_out=\(generated)",
+                "contactpoint/v1/bus.proto", "contactpoint/v1/echo.proto",
+            ],
             name: "protoc")
         #expect(await protoc.exited() == 0, "protoc: \(protoc.text)")
 

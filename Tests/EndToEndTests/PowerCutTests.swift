@@ -3,8 +3,8 @@ import ContactPointAPI
 import Foundation
 import GRDB
 import GRPCCore
-import Testing
 import TestSupport
+import Testing
 
 /// Power cuts, simulated on the raw bytes: the whole stack runs a loop of acknowledged writes under
 /// `strace`, and each chosen cut point is rebuilt as only what was synced would leave the disk
@@ -19,7 +19,12 @@ import TestSupport
 /// the full sweep.
 @Suite("Power cut", .serialized, .timeLimit(.minutes(10)))
 struct PowerCutTests {
-    @Test("after a power cut at any sync the stack starts with every acknowledged write, audit verify passes and outboxes drain")
+    @Test(
+        """
+        after a power cut at any sync the stack starts with every acknowledged write, audit verify passes and \
+        outboxes drain
+        """
+    )
     func acknowledgedWritesSurvive() async throws {
         let environment = ProcessInfo.processInfo.environment
         let iterations = environment["POWER_CUT_ITERATIONS"].flatMap(Int.init) ?? 4
@@ -48,7 +53,11 @@ struct PowerCutTests {
             let owner = owners[point]
             tried[owner, default: 0] += 1
             let expected = acknowledged.before(nextSyncEnd)
-            let label = "cut \(point + 1) of \(syncs.count) syncs (after \(owner)'s), \(expected.involvements.count) writes acknowledged"
+            let label =
+                """
+                cut \(point + 1) of \(syncs.count) syncs (after \(owner)'s), \(expected.involvements.count) \
+                writes acknowledged
+                """
             let cut = "\(work.path)/cut-\(point)"
             try FileManager.default.createDirectory(atPath: cut, withIntermediateDirectories: false)
             try files.materialize(into: cut)
@@ -61,8 +70,10 @@ struct PowerCutTests {
             try? FileManager.default.removeItem(atPath: cut)
         }
         let recordedByOwner = Dictionary(grouping: owners) { $0 }.mapValues(\.count)
-        print("power cut: cut points tried / syncs recorded, by whose file the sync made durable: "
-            + recordedByOwner.keys.sorted().map { "\($0) \(tried[$0] ?? 0)/\(recordedByOwner[$0]!)" }.joined(separator: ", "))
+        print(
+            "power cut: cut points tried / syncs recorded, by whose file the sync made durable: "
+                + recordedByOwner.keys.sorted().map { "\($0) \(tried[$0] ?? 0)/\(recordedByOwner[$0]!)" }.joined(
+                    separator: ", "))
     }
 
     /// Which cut points to try, given whose file each sync made durable: by default the first,
@@ -76,7 +87,9 @@ struct PowerCutTests {
             return Array(Set((0..<count).map { $0 * (owners.count - 1) / (count - 1) })).sorted()
         case nil:
             let byOwner = Dictionary(grouping: owners.indices) { owners[$0] }
-            return Array(Set(byOwner.values.flatMap { points in [points.first!, points[points.count / 2], points.last!] })).sorted()
+            return Array(
+                Set(byOwner.values.flatMap { points in [points.first!, points[points.count / 2], points.last!] })
+            ).sorted()
         }
     }
 
@@ -91,7 +104,8 @@ struct PowerCutTests {
         try await stack.waitForStatus("healthy after \(label)") { $0.isHealthy }
         let comment = Comment(rawValue: label)
         if expected.peopleAt != nil {
-            try await withGRPCClient(transport: try BusClientTransport(config: stack.operatorClientConfig())) { client in
+            try await withGRPCClient(transport: try BusClientTransport(config: stack.operatorClientConfig())) {
+                client in
                 let index = Contactpoint_V1_Index.Client(wrapping: client)
                 var acknowledgedIDs: Set<String> = []
                 for (childID, _) in expected.children {
@@ -106,7 +120,9 @@ struct PowerCutTests {
                         let found = stored[involvement.involvementID]
                         #expect(found != nil, "involvement \(involvement.involvementID) lost; \(comment)")
                         if involvement.indicatorRaised, let found {
-                            #expect(found.indicators.contains { $0.kind == .informationToShare }, "indicator lost; \(comment)")
+                            #expect(
+                                found.indicators.contains { $0.kind == .informationToShare },
+                                "indicator lost; \(comment)")
                         }
                     }
                 }
@@ -133,10 +149,14 @@ struct PowerCutTests {
                     let searches = expected.searches.filter { $0.childID == childID }.count
                     let views = expected.views.filter { $0.childID == childID }.count
                     var counts = (searches: 0, views: 0)
-                    try await eventually("\(searches) searches and \(views) views of \(childID) in the trail; \(label)") {
-                        let entries = try await audit.subjectAccess(.with { $0.childID = childID }, metadata: people.auditor).entries
+                    try await eventually("\(searches) searches and \(views) views of \(childID) in the trail; \(label)")
+                    {
+                        let entries = try await audit.subjectAccess(
+                            .with { $0.childID = childID }, metadata: people.auditor
+                        ).entries
                         counts = (
-                            entries.filter { $0.reasonCode == "service-provision" }.count, entries.filter { $0.reasonCode == "caf-assessment" }.count
+                            entries.filter { $0.reasonCode == "service-provision" }.count,
+                            entries.filter { $0.reasonCode == "caf-assessment" }.count
                         )
                         return counts.searches >= searches && counts.views >= views
                     }
@@ -157,11 +177,15 @@ struct PowerCutTests {
             var configuration = Configuration()
             configuration.readonly = true
             let database = try DatabaseQueue(
-                path: "\(stack.directory.dataDirectory(service: service))/\(service).sqlite", configuration: configuration)
+                path: "\(stack.directory.dataDirectory(service: service))/\(service).sqlite",
+                configuration: configuration)
             let queries =
                 service == "identity"
                 ? ["outbox": "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL OR noticed_at IS NULL"]
-                : ["audit_outbox": "SELECT COUNT(*) FROM audit_outbox", "change_outbox": "SELECT COUNT(*) FROM change_outbox"]
+                : [
+                    "audit_outbox": "SELECT COUNT(*) FROM audit_outbox",
+                    "change_outbox": "SELECT COUNT(*) FROM change_outbox",
+                ]
             for (table, sql) in queries where try database.read({ try Int.fetchOne($0, sql: sql) ?? 0 }) > 0 {
                 pending.append("\(service).\(table)")
             }

@@ -17,7 +17,9 @@ struct RawWireTests {
     func dealer(_ cluster: BusCluster, keys: CurveKeyPair? = nil, broker: Int = 0) throws -> Socket {
         let socket = try Socket(
             context: context, kind: .dealer,
-            config: .init(security: .curveClient(keyPair: keys ?? cluster.clientKeys, serverKey: cluster.brokerAddresses[broker].publicKey)))
+            config: .init(
+                security: .curveClient(
+                    keyPair: keys ?? cluster.clientKeys, serverKey: cluster.brokerAddresses[broker].publicKey)))
         try socket.connect(cluster.brokerAddresses[broker].endpoint)
         return socket
     }
@@ -29,7 +31,9 @@ struct RawWireTests {
         return try socket.receive()
     }
 
-    func echoRequestFrames(callID: UInt64, text: String, timeoutMicros: UInt64 = 0, claimedPeer: String = "") -> [[UInt8]] {
+    func echoRequestFrames(callID: UInt64, text: String, timeoutMicros: UInt64 = 0, claimedPeer: String = "")
+        -> [[UInt8]]
+    {
         var header = Contactpoint_V1_RequestHeader()
         header.callID = callID
         header.method = "/contactpoint.v1.Echo/Get"
@@ -92,7 +96,10 @@ struct RawWireTests {
             Array(repeating: [0x00], count: 1_000),
         ]
         for frames in garbage { try attacker.send(frames) }
-        try attacker.send([Array("MDPC02".utf8), [0x01], Array("contactpoint.v1.Echo".utf8), [UInt8](repeating: 0x41, count: 100 << 20)])
+        try attacker.send([
+            Array("MDPC02".utf8), [0x01], Array("contactpoint.v1.Echo".utf8),
+            [UInt8](repeating: 0x41, count: 100 << 20),
+        ])
 
         let client = try dealer(cluster)
         try client.send(echoRequestFrames(callID: 2, text: "still there?"))
@@ -107,10 +114,14 @@ struct RawWireTests {
         let cluster = try await BusCluster.start(brokers: 1)
         let endpoints = cluster.brokerEndpoints[0]
         let serverKey = cluster.brokerAddresses[0].publicKey
-        let subscriber = try Socket(context: context, kind: .sub, config: .init(security: .curveClient(keyPair: cluster.clientKeys, serverKey: serverKey)))
+        let subscriber = try Socket(
+            context: context, kind: .sub,
+            config: .init(security: .curveClient(keyPair: cluster.clientKeys, serverKey: serverKey)))
         try subscriber.subscribe([])
         try subscriber.connect(endpoints.eventsOut)
-        let publisher = try Socket(context: context, kind: .pub, config: .init(security: .curveClient(keyPair: cluster.clientKeys, serverKey: serverKey)))
+        let publisher = try Socket(
+            context: context, kind: .pub,
+            config: .init(security: .curveClient(keyPair: cluster.clientKeys, serverKey: serverKey)))
         try publisher.connect(endpoints.eventsIn)
 
         // PUB/SUB joins late: publish until the first event arrives.

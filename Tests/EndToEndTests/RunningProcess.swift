@@ -18,14 +18,19 @@ final class RunningProcess: @unchecked Sendable {
 
     /// Where the package's executables are: beside the test bundle in the build directory.
     static let binDirectory: URL = {
-        if let override = ProcessInfo.processInfo.environment["CONTACTPOINT_BIN"] { return URL(fileURLWithPath: override) }
+        if let override = ProcessInfo.processInfo.environment["CONTACTPOINT_BIN"] {
+            return URL(fileURLWithPath: override)
+        }
         return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     }()
 
     /// The path of `command` in a directory of `PATH`.
     static func onPath(_ command: String) throws -> String {
         let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-        guard let found = directories.map({ "\($0)/\(command)" }).first(where: FileManager.default.isExecutableFile(atPath:)) else {
+        guard
+            let found = directories.map({ "\($0)/\(command)" }).first(
+                where: FileManager.default.isExecutableFile(atPath:))
+        else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: command])
         }
         return found
@@ -33,12 +38,14 @@ final class RunningProcess: @unchecked Sendable {
 
     /// `input`, when given, is written to the process's standard input, which is then closed.
     init(
-        _ executable: String, _ arguments: [String], name: String, environment: [String: String] = [:], input: String? = nil
+        _ executable: String, _ arguments: [String], name: String, environment: [String: String] = [:],
+        input: String? = nil
     ) throws {
         self.name = name
         process = Process()
         process.executableURL =
-            executable.hasPrefix("/") ? URL(fileURLWithPath: executable) : Self.binDirectory.appendingPathComponent(executable)
+            executable.hasPrefix("/")
+            ? URL(fileURLWithPath: executable) : Self.binDirectory.appendingPathComponent(executable)
         process.arguments = arguments
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }

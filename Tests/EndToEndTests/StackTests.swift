@@ -17,21 +17,25 @@ struct StackTests {
         #expect(report.services.map(\.name) == StackService.all.map(\.name))
         #expect(report.services.allSatisfy { $0.health == "SERVING" })
         // One instance of every service, three of echo.
-        let instances = StackService.all.filter { $0.name != "echo" }.map { "\($0.name)-1" } + ["echo-1", "echo-2", "echo-3"]
+        let instances =
+            StackService.all.filter { $0.name != "echo" }.map { "\($0.name)-1" } + ["echo-1", "echo-2", "echo-3"]
         #expect(Set(report.processes.map(\.name)) == Set(["broker-1", "broker-2"] + instances))
         // Every broker and service allocates with jemalloc (Package.swift, docs/OPERATIONS.md).
         let withoutJemalloc = report.processes.filter { process in
             // Read to the end: /proc reports a size of 0.
-            guard let pid = process.pid, let maps = try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/\(pid)/maps")).readToEnd()
+            guard let pid = process.pid,
+                let maps = try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/\(pid)/maps")).readToEnd()
             else { return true }
             return !String(decoding: maps, as: UTF8.self).contains("libjemalloc")
         }
         #expect(withoutJemalloc.isEmpty, "\(withoutJemalloc.map(\.name))")
         #expect(try await stack.status().exitStatus == 0)
-        let health = try RunningProcess("contactpoint", ["health", "echo", "--data-dir", stack.directory.root], name: "health")
+        let health = try RunningProcess(
+            "contactpoint", ["health", "echo", "--data-dir", stack.directory.root], name: "health")
         #expect(await health.exited() == 0)
         #expect(health.text.contains("echo: SERVING"))
-        let unknown = try RunningProcess("contactpoint", ["health", "nothing", "--data-dir", stack.directory.root], name: "health")
+        let unknown = try RunningProcess(
+            "contactpoint", ["health", "nothing", "--data-dir", stack.directory.root], name: "health")
         #expect(await unknown.exited() == 1, "no process answers for a service that does not run: \(unknown.text)")
 
         let served = try await stack.withEchoClient { echo in
@@ -50,20 +54,26 @@ struct StackTests {
         kill(first, SIGKILL)
         try await stack.up.waitForOutput(containing: "[up] echo-1 was killed by signal 9; restarting")
         let report = try await stack.waitForStatus("echo-1 running again") { report in
-            report.isHealthy && report.processes.contains { $0.name == "echo-1" && $0.restarts == 1 && $0.phase == .running }
+            report.isHealthy
+                && report.processes.contains { $0.name == "echo-1" && $0.restarts == 1 && $0.phase == .running }
         }
         #expect(report.processes.first { $0.name == "echo-1" }?.pid != first)
         let reply = try await stack.withEchoClient { try await $0.get(.with { $0.text = "back?" }) }
         #expect(reply.servedBy == "echo-1")
     }
 
-    @Test("SIGTERM to up drains the call in flight, stops the services and then the brokers, and leaves nothing running")
+    @Test(
+        "SIGTERM to up drains the call in flight, stops the services and then the brokers, and leaves nothing running")
     func stopDrainsInOrder() async throws {
         let stack = try await LocalStack.start(environment: ["CONTACTPOINT_LOG_LEVEL": "debug"])
         try await stack.waitForStatus("healthy") { $0.isHealthy }
         let pids = try stack.state.processes.compactMap(\.pid)
         let reply = try await stack.withEchoClient { echo in
-            async let reply = echo.get(.with { $0.text = "finish me"; $0.delayMillis = 1000 })
+            async let reply = echo.get(
+                .with {
+                    $0.text = "finish me"
+                    $0.delayMillis = 1000
+                })
             try await stack.up.waitForOutput(containing: "rpc.method=/contactpoint.v1.Echo/Get")
             stack.up.requestStop()
             return try await reply
@@ -73,7 +83,8 @@ struct StackTests {
         let output = stack.up.text
         let echoStopped = try #require(output.range(of: "contactpoint-echo: instance=echo-1 [ServiceRuntime] stopped"))
         let brokerStopping = try #require(output.range(of: "broker stopping"))
-        #expect(echoStopped.lowerBound < brokerStopping.lowerBound, "services stop before the brokers they reply through")
+        #expect(
+            echoStopped.lowerBound < brokerStopping.lowerBound, "services stop before the brokers they reply through")
         #expect(pids.allSatisfy { !isAlive($0) })
     }
 
@@ -91,7 +102,8 @@ struct StackTests {
     @Test("a second up on the same data directory is refused")
     func oneUpPerDirectory() async throws {
         let stack = try await LocalStack.start()
-        let second = try RunningProcess("contactpoint", ["up", "--data-dir", stack.directory.root, "--base-port", "0"], name: "second")
+        let second = try RunningProcess(
+            "contactpoint", ["up", "--data-dir", stack.directory.root, "--base-port", "0"], name: "second")
         #expect(await second.exited() != 0)
         #expect(second.text.contains("another `contactpoint up` is running"))
     }

@@ -3,10 +3,11 @@ import ContactPointAPI
 import Foundation
 import GRPCCore
 import GRPCInProcessTransport
-@testable import Identity
 import Logging
 import SecurityPrimitives
 import Testing
+
+@testable import Identity
 
 /// The identity RPCs as they are served (authentication interceptor included), over the
 /// in-process transport.
@@ -15,20 +16,31 @@ struct IdentityRPCHarness {
 
     /// Runs `body` with clients of both identity services; `token` is sent as the session.
     func withClients<T: Sendable>(
-        _ body: @Sendable (Contactpoint_V1_Identity.Client<InProcessTransport.Client>, Contactpoint_V1_IdentityAdmin.Client<InProcessTransport.Client>)
+        _ body:
+            @Sendable (
+                Contactpoint_V1_Identity.Client<InProcessTransport.Client>,
+                Contactpoint_V1_IdentityAdmin.Client<InProcessTransport.Client>
+            )
             async throws -> T
     ) async throws -> T {
         let transport = InProcessTransport()
         let verifier = fixture.verifier()
         let server = GRPCServer(
             transport: transport.server,
-            services: [IdentityRPCService(authenticator: fixture.authenticator), IdentityAdminRPCService(authenticator: fixture.authenticator)],
-            interceptors: [AuthenticationInterceptor(verifier: verifier, publicMethods: IdentityRPCService.publicMethods)])
+            services: [
+                IdentityRPCService(authenticator: fixture.authenticator),
+                IdentityAdminRPCService(authenticator: fixture.authenticator),
+            ],
+            interceptors: [
+                AuthenticationInterceptor(verifier: verifier, publicMethods: IdentityRPCService.publicMethods)
+            ])
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             defer { server.beginGracefulShutdown() }
             return try await withGRPCClient(transport: transport.client) { client in
-                try await body(Contactpoint_V1_Identity.Client(wrapping: client), Contactpoint_V1_IdentityAdmin.Client(wrapping: client))
+                try await body(
+                    Contactpoint_V1_Identity.Client(wrapping: client),
+                    Contactpoint_V1_IdentityAdmin.Client(wrapping: client))
             }
         }
     }
@@ -66,40 +78,50 @@ struct AdministrationTests {
             #expect(created.account.status == "inactive")
             #expect(created.account.roles == ["practitioner"])
 
-            let begun = try await identity.beginEnrolment(.with {
-                $0.email = "asha.patel@riverside.example"
-                $0.enrolmentCode = created.enrolmentCode
-                $0.password = "tea and biscuits at four"
-            })
-            let secret = try #require(begun.otpauthUri.firstMatch(of: /secret=([A-Z2-7]+)/).flatMap { Base32.decode(String($0.1)) })
+            let begun = try await identity.beginEnrolment(
+                .with {
+                    $0.email = "asha.patel@riverside.example"
+                    $0.enrolmentCode = created.enrolmentCode
+                    $0.password = "tea and biscuits at four"
+                })
+            let secret = try #require(
+                begun.otpauthUri.firstMatch(of: /secret=([A-Z2-7]+)/).flatMap { Base32.decode(String($0.1)) })
             let otp = OneTimePassword(secret: secret)
-            _ = try await identity.completeEnrolment(.with {
-                $0.email = "asha.patel@riverside.example"
-                $0.enrolmentCode = created.enrolmentCode
-                $0.totpCode = otp.code(at: fixture.clock.upcoming)
-            })
+            _ = try await identity.completeEnrolment(
+                .with {
+                    $0.email = "asha.patel@riverside.example"
+                    $0.enrolmentCode = created.enrolmentCode
+                    $0.totpCode = otp.code(at: fixture.clock.upcoming)
+                })
             fixture.clock.advance(by: 30)
-            let grant = try await identity.login(.with {
-                $0.email = "asha.patel@riverside.example"
-                $0.password = "tea and biscuits at four"
-                $0.totpCode = otp.code(at: fixture.clock.upcoming)
-            })
+            let grant = try await identity.login(
+                .with {
+                    $0.email = "asha.patel@riverside.example"
+                    $0.password = "tea and biscuits at four"
+                    $0.totpCode = otp.code(at: fixture.clock.upcoming)
+                })
             let me = try await identity.whoAmI(.init(), metadata: ["authorization": "Bearer \(grant.token)"])
             #expect(me.organisationName == "Riverside Surgery")
             #expect(me.localAuthority == "E08000025")
 
             // The enrolment code is spent
             await #expect(throws: RPCError.self) {
-                try await identity.beginEnrolment(.with {
-                    $0.email = "asha.patel@riverside.example"
-                    $0.enrolmentCode = created.enrolmentCode
-                    $0.password = "another long passphrase"
-                })
+                try await identity.beginEnrolment(
+                    .with {
+                        $0.email = "asha.patel@riverside.example"
+                        $0.enrolmentCode = created.enrolmentCode
+                        $0.password = "another long passphrase"
+                    })
             }
         }
     }
 
-    @Test("deny by default: no session, a practitioner, and a local-authority administrator outside their authority are refused")
+    @Test(
+        """
+        deny by default: no session, a practitioner, and a local-authority administrator outside their authority \
+        are refused
+        """
+    )
     func denyByDefault() async throws {
         let fixture = try await IdentityFixture.make(roles: [.localAuthorityAdministrator])
         let laAdmin = try await fixture.login()
@@ -159,7 +181,9 @@ struct AdministrationTests {
                     }, metadata: bearer(laAdmin))
             }
             #expect(future?.code == .invalidArgument)
-            #expect(future?.message.hasPrefix("vetting.criminal_records_checked_on: expected a date not after today") == true, "\(future?.message ?? "")")
+            #expect(
+                future?.message.hasPrefix("vetting.criminal_records_checked_on: expected a date not after today")
+                    == true, "\(future?.message ?? "")")
         }
 
         let plain = try await IdentityFixture.make(roles: [.practitioner])
@@ -181,21 +205,26 @@ struct AdministrationTests {
         let other = Practitioner(
             id: "p-2", organisationID: "org-1", name: "Jo Lee", email: "jo.lee@hillside.example", jobRole: "Teacher",
             roles: [.practitioner], status: .inactive,
-            vetting: Vetting(criminalRecordsCheckedOn: today, criminalRecordsReference: "1", trainingCompletedOn: today, userAgreementAcceptedOn: today),
+            vetting: Vetting(
+                criminalRecordsCheckedOn: today, criminalRecordsReference: "1", trainingCompletedOn: today,
+                userAgreementAcceptedOn: today),
             isLocked: false)
-        try await fixture.store.createPractitioner(other, enrolmentCodeHash: "x", enrolmentExpiresAt: fixture.clock.upcoming + 60, now: fixture.clock.upcoming)
+        try await fixture.store.createPractitioner(
+            other, enrolmentCodeHash: "x", enrolmentExpiresAt: fixture.clock.upcoming + 60, now: fixture.clock.upcoming)
         let secret = SecureRandom.bytes(20)
         try await fixture.store.storePendingCredentials(
             practitionerID: "p-2", passwordHash: fixture.authenticator.passwords.hash("jo's own long passphrase"),
             sealedTOTPSecret: try fixture.authenticator.secrets.seal(secret, context: Array("p-2".utf8)))
         try await fixture.store.activate(practitionerID: "p-2", firstStep: 0, now: fixture.clock.upcoming)
         let jo = try await fixture.authenticator.login(
-            email: "jo.lee@hillside.example", password: "jo's own long passphrase", code: OneTimePassword(secret: secret).code(at: fixture.clock.upcoming))
+            email: "jo.lee@hillside.example", password: "jo's own long passphrase",
+            code: OneTimePassword(secret: secret).code(at: fixture.clock.upcoming))
 
         try await IdentityRPCHarness(fixture: fixture).withClients { identity, administration in
             // Another service's verifier, kept current from the identity service
             let elsewhere = SessionVerifier(clock: { [clock = fixture.clock] in clock.upcoming })
-            let refresher = SessionTrustRefresher(identity: identity, verifier: elsewhere, logger: Logger(label: "test"))
+            let refresher = SessionTrustRefresher(
+                identity: identity, verifier: elsewhere, logger: Logger(label: "test"))
             var since = try await refresher.refresh(since: 0)
             _ = try elsewhere.verify(jo.token)
 
@@ -215,11 +244,18 @@ struct AdministrationTests {
 
             // A suspended account cannot be suspended again; it can be reactivated
             let again = await #expect(throws: RPCError.self) {
-                try await administration.setAccountStatus(.with { $0.practitionerID = "p-2"; $0.status = "suspended" }, metadata: bearer(admin))
+                try await administration.setAccountStatus(
+                    .with {
+                        $0.practitionerID = "p-2"
+                        $0.status = "suspended"
+                    }, metadata: bearer(admin))
             }
             #expect(again?.code == .failedPrecondition)
             let reactivated = try await administration.setAccountStatus(
-                .with { $0.practitionerID = "p-2"; $0.status = "active" }, metadata: bearer(admin))
+                .with {
+                    $0.practitionerID = "p-2"
+                    $0.status = "active"
+                }, metadata: bearer(admin))
             #expect(reactivated.status == "active")
         }
     }
@@ -284,11 +320,18 @@ struct CredentialLifecycleTests {
             #expect(listed.sessions.first { $0.current }?.sessionID == mine.claims.sid)
 
             let noCode = await #expect(throws: RPCError.self) {
-                try await identity.endSessions(.with { $0.allOthers = true; $0.totpCode = "000000" }, metadata: bearer(mine))
+                try await identity.endSessions(
+                    .with {
+                        $0.allOthers = true
+                        $0.totpCode = "000000"
+                    }, metadata: bearer(mine))
             }
             #expect(noCode?.code == .unauthenticated)
             let ended = try await identity.endSessions(
-                .with { $0.allOthers = true; $0.totpCode = fixture.code() }, metadata: bearer(mine))
+                .with {
+                    $0.allOthers = true
+                    $0.totpCode = fixture.code()
+                }, metadata: bearer(mine))
             #expect(ended.ended == 1)
             let after = try await identity.listSessions(.init(), metadata: bearer(mine))
             #expect(after.sessions.map(\.sessionID) == [mine.claims.sid])
@@ -301,13 +344,17 @@ struct CredentialLifecycleTests {
         let session = try await fixture.login()
         // An administrator of another organisation
         try await fixture.store.createOrganisation(
-            Organisation(id: "org-admin", type: .childrensServices, name: "Children's Services", localAuthority: "E09000033", isActive: true),
+            Organisation(
+                id: "org-admin", type: .childrensServices, name: "Children's Services", localAuthority: "E09000033",
+                isActive: true),
             now: fixture.clock.upcoming)
         let adminKey = fixture.keys
         let adminClaims = SessionClaims(
-            sub: "p-admin", sid: "s-admin", org: "org-admin", la: "E09000033", roles: ["la-administrator"], iat: fixture.clock.upcoming,
+            sub: "p-admin", sid: "s-admin", org: "org-admin", la: "E09000033", roles: ["la-administrator"],
+            iat: fixture.clock.upcoming,
             exp: fixture.clock.upcoming + 600, stepUpAt: fixture.clock.upcoming)
-        let adminToken = try CompactJWS.sign(payload: Array(try JSONEncoder().encode(adminClaims)), keyID: adminKey.currentID, with: adminKey.current)
+        let adminToken = try CompactJWS.sign(
+            payload: Array(try JSONEncoder().encode(adminClaims)), keyID: adminKey.currentID, with: adminKey.current)
         try await IdentityRPCHarness(fixture: fixture).withClients { _, administration in
             let updated = try await administration.setOrganisationStatus(
                 .with {
@@ -318,7 +365,9 @@ struct CredentialLifecycleTests {
         }
         #expect(try await fixture.store.endedSessions(since: 0).map(\.sessionID) == [session.claims.sid])
         fixture.clock.advance(by: 30)
-        await #expect(throws: AuthenticationFailure.notPermitted(reason: "the organisation is not active")) { try await fixture.login() }
+        await #expect(throws: AuthenticationFailure.notPermitted(reason: "the organisation is not active")) {
+            try await fixture.login()
+        }
     }
 
     @Test("an administrator unlocks a locked account and resets a lost authenticator")
@@ -328,26 +377,30 @@ struct CredentialLifecycleTests {
         // A second practitioner, locked out
         try await fixture.store.createPractitioner(
             Practitioner(
-                id: "p-2", organisationID: "org-1", name: "Jo Lee", email: "jo.lee@hillside.example", jobRole: "Teacher", roles: [.practitioner],
+                id: "p-2", organisationID: "org-1", name: "Jo Lee", email: "jo.lee@hillside.example",
+                jobRole: "Teacher", roles: [.practitioner],
                 status: .inactive, vetting: fixture.practitioner.vetting, isLocked: false),
             enrolmentCodeHash: "x", enrolmentExpiresAt: fixture.clock.upcoming + 60, now: fixture.clock.upcoming)
         for _ in 0..<3 {
             _ = try await fixture.store.recordFailedLogin(
-                practitionerID: "p-2", reason: "wrong password", now: fixture.clock.upcoming, lockAfter: 3, delay: { _ in 0 })
+                practitionerID: "p-2", reason: "wrong password", now: fixture.clock.upcoming, lockAfter: 3,
+                delay: { _ in 0 })
         }
         #expect(try await fixture.store.practitioner(id: "p-2")?.isLocked == true)
         try await IdentityRPCHarness(fixture: fixture).withClients { identity, administration in
             let unlocked = try await administration.unlock(.with { $0.practitionerID = "p-2" }, metadata: bearer(admin))
             #expect(!unlocked.locked)
-            let reset = try await administration.resetTwoFactor(.with { $0.practitionerID = "p-2" }, metadata: bearer(admin))
+            let reset = try await administration.resetTwoFactor(
+                .with { $0.practitionerID = "p-2" }, metadata: bearer(admin))
             #expect(reset.account.status == "inactive")
             #expect(reset.enrolmentCode.count == 24)
             // The new code starts enrolment
-            _ = try await identity.beginEnrolment(.with {
-                $0.email = "jo.lee@hillside.example"
-                $0.enrolmentCode = reset.enrolmentCode
-                $0.password = "jo chooses a new passphrase"
-            })
+            _ = try await identity.beginEnrolment(
+                .with {
+                    $0.email = "jo.lee@hillside.example"
+                    $0.enrolmentCode = reset.enrolmentCode
+                    $0.password = "jo chooses a new passphrase"
+                })
             // Administrators do not administer themselves
             let own = await #expect(throws: RPCError.self) {
                 try await administration.resetTwoFactor(.with { $0.practitionerID = "p-1" }, metadata: bearer(admin))

@@ -1,8 +1,9 @@
 import Foundation
-@testable import Identity
 import SecurityPrimitives
 import TestSupport
 import Testing
+
+@testable import Identity
 
 @Suite("The breached-password corpus")
 struct BreachedPasswordsTests {
@@ -16,7 +17,9 @@ struct BreachedPasswordsTests {
     @Test("SHA-1 gives the FIPS 180 example digests (the corpus is keyed by it)")
     func sha1Vectors() {
         #expect(SHA1.hash(Array("abc".utf8)).hexString == "a9993e364706816aba3e25717850c26c9cd0d89d")
-        #expect(SHA1.hash(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)).hexString == "84983e441c3bd26ebaae4aa1f95129e5e54670f1")
+        #expect(
+            SHA1.hash(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)).hexString
+                == "84983e441c3bd26ebaae4aa1f95129e5e54670f1")
         #expect(SHA1.hash([]).hexString == "da39a3ee5e6b4b0d3255bfef95601890afd80709")
     }
 
@@ -27,7 +30,9 @@ struct BreachedPasswordsTests {
         try BreachCorpus.write(passwords: breached, padding: padding, to: path)
         let corpus = try BreachedPasswords(path: path)
         for password in breached { #expect(corpus.contains(password), "\(password)") }
-        for password in ["Correct horse battery staple", "correct horse battery staple ", "", "y", "a long enough passphrase"] {
+        for password in [
+            "Correct horse battery staple", "correct horse battery staple ", "", "y", "a long enough passphrase",
+        ] {
             #expect(!corpus.contains(password), "\(password)")
         }
         for index in 0..<500 { #expect(!corpus.contains("not breached \(index)")) }
@@ -36,7 +41,8 @@ struct BreachedPasswordsTests {
     @Test("lower-case hashes, LF line ends and lines without counts are read too")
     func otherLayouts() throws {
         let path = "\(directory)/plain.txt"
-        let lines = ["one breached passphrase", "two breached passphrases"].map { SHA1.hash(Array($0.utf8)).hexString }.sorted()
+        let lines = ["one breached passphrase", "two breached passphrases"].map { SHA1.hash(Array($0.utf8)).hexString }
+            .sorted()
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         let corpus = try BreachedPasswords(path: path)
         #expect(corpus.contains("one breached passphrase") && corpus.contains("two breached passphrases"))
@@ -72,7 +78,9 @@ struct BreachedPasswordsTests {
         var policy = PasswordPolicy()
         #expect(policy.problem(with: "marmalade sandwiches at noon", email: "sam@school.example") == nil)
         policy.breached = try BreachedPasswords(path: path)
-        #expect(policy.problem(with: "marmalade sandwiches at noon", email: "sam@school.example") == "that password has appeared in a data breach: choose another")
+        #expect(
+            policy.problem(with: "marmalade sandwiches at noon", email: "sam@school.example")
+                == "that password has appeared in a data breach: choose another")
         #expect(policy.problem(with: "marmalade sandwiches at one", email: "sam@school.example") == nil)
     }
 }

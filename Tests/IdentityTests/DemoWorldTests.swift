@@ -1,11 +1,17 @@
 import DemoWorld
-@testable import Identity
 import SecurityPrimitives
 import Testing
 
+@testable import Identity
+
 @Suite("Demo world")
 struct DemoWorldTests {
-    @Test("the demo world's accounts are created once, enrolled, and log in with the printed password and a code from the printed secret")
+    @Test(
+        """
+        the demo world's accounts are created once, enrolled, and log in with the printed password and a code \
+        from the printed secret
+        """
+    )
     func demoAccounts() async throws {
         let fixture = try await IdentityFixture.make()
         let credentials = try #require(try await fixture.authenticator.createDemoWorld())
@@ -15,7 +21,8 @@ struct DemoWorldTests {
         #expect(jo.roles == ["named-person", "practitioner"])
         let secret = try #require(Base32.decode(jo.totpSecret))
         let session = try await fixture.authenticator.login(
-            email: jo.email, password: jo.password, code: OneTimePassword(secret: secret).code(at: fixture.clock.upcoming))
+            email: jo.email, password: jo.password,
+            code: OneTimePassword(secret: secret).code(at: fixture.clock.upcoming))
         #expect(session.claims.org == "demo-social-care" && session.claims.roles.contains("named-person"))
         // A second start leaves the world as it is and prints nothing.
         #expect(try await fixture.authenticator.createDemoWorld() == nil)
@@ -24,20 +31,33 @@ struct DemoWorldTests {
 
 @Suite("Demo world on a slow machine")
 struct DemoWorldSlowTests {
-    @Test("every demo account is enrolled even when creating the world takes minutes (each clock reading five seconds later)")
+    @Test(
+        """
+        every demo account is enrolled even when creating the world takes minutes (each clock reading five \
+        seconds later)
+        """
+    )
     func slowCreation() async throws {
         let fixture = try await IdentityFixture.make(clock: TestClock(stride: 5))
         let credentials = try #require(try await fixture.authenticator.createDemoWorld())
         #expect(credentials.count == DemoWorld.practitioners.count)
         for credential in credentials {
-            #expect(try await fixture.store.practitioner(id: try #require(await fixture.store.loginRecord(email: credential.email)).practitioner.id)?.status == .active)
+            #expect(
+                try await fixture.store.practitioner(
+                    id: try #require(await fixture.store.loginRecord(email: credential.email)).practitioner.id)?.status
+                    == .active)
         }
     }
 }
 
 @Suite("Demo world cut short")
 struct DemoWorldInterruptedTests {
-    @Test("a start cut short after some accounts showed no credentials: the next start finishes the world and shows working ones for all")
+    @Test(
+        """
+        a start cut short after some accounts showed no credentials: the next start finishes the world and shows \
+        working ones for all
+        """
+    )
     func finishedOnNextStart() async throws {
         // Given a world whose organisations and first account were made before the process died
         let fixture = try await IdentityFixture.make()
@@ -53,10 +73,12 @@ struct DemoWorldInterruptedTests {
         }
         try await demo.createPractitioner(
             Practitioner(
-                id: "p-cut-short", organisationID: first.organisationID, name: first.name, email: first.email, jobRole: first.jobRole,
+                id: "p-cut-short", organisationID: first.organisationID, name: first.name, email: first.email,
+                jobRole: first.jobRole,
                 roles: [.practitioner], status: .inactive,
                 vetting: Vetting(
-                    criminalRecordsCheckedOn: today, criminalRecordsReference: "demo", trainingCompletedOn: today, userAgreementAcceptedOn: today),
+                    criminalRecordsCheckedOn: today, criminalRecordsReference: "demo", trainingCompletedOn: today,
+                    userAgreementAcceptedOn: today),
                 isLocked: false),
             enrolmentCodeHash: "never shown", enrolmentExpiresAt: fixture.clock.now + 3600, now: fixture.clock.now)
 
@@ -68,7 +90,8 @@ struct DemoWorldInterruptedTests {
         let again = try #require(credentials.first { $0.email == first.email })
         let secret = try #require(Base32.decode(again.totpSecret))
         let session = try await fixture.authenticator.login(
-            email: again.email, password: again.password, code: OneTimePassword(secret: secret).code(at: fixture.clock.upcoming))
+            email: again.email, password: again.password,
+            code: OneTimePassword(secret: secret).code(at: fixture.clock.upcoming))
         #expect(session.claims.sub == "p-cut-short")
         #expect(try await fixture.authenticator.createDemoWorld() == nil)
     }

@@ -1,10 +1,11 @@
 import Authentication
 import Foundation
-@testable import Identity
 import SecurityPrimitives
 import Synchronization
 import TestSupport
 import Vocabulary
+
+@testable import Identity
 
 /// A clock tests move by hand.
 final class TestClock: Sendable {
@@ -52,15 +53,18 @@ struct IdentityFixture {
             clock: { clock.now })
         let today = CalendarDate(unixTime: clock.now)
         let practitioner = Practitioner(
-            id: "p-1", organisationID: "org-1", name: "Sam Carter", email: "sam.carter@hillside.example", jobRole: "Deputy head",
+            id: "p-1", organisationID: "org-1", name: "Sam Carter", email: "sam.carter@hillside.example",
+            jobRole: "Deputy head",
             roles: roles, status: .inactive,
             vetting: vetting
                 ?? Vetting(
-                    criminalRecordsCheckedOn: CalendarDate(year: today.year - 1, month: 1, day: 10), criminalRecordsReference: "001234567890",
+                    criminalRecordsCheckedOn: CalendarDate(year: today.year - 1, month: 1, day: 10),
+                    criminalRecordsReference: "001234567890",
                     trainingCompletedOn: today, userAgreementAcceptedOn: today),
             isLocked: false)
         var fixture = IdentityFixture(
-            temporaryDirectory: temporaryDirectory, store: store, clock: clock, keys: keys, authenticator: authenticator, practitioner: practitioner)
+            temporaryDirectory: temporaryDirectory, store: store, clock: clock, keys: keys,
+            authenticator: authenticator, practitioner: practitioner)
         try await fixture.enrol()
         return fixture
     }
@@ -68,18 +72,22 @@ struct IdentityFixture {
     private mutating func enrol() async throws {
         let now = clock.now
         try await store.createOrganisation(organisation, now: now)
-        try await store.createPractitioner(practitioner, enrolmentCodeHash: "unused", enrolmentExpiresAt: now + 3600, now: now)
+        try await store.createPractitioner(
+            practitioner, enrolmentCodeHash: "unused", enrolmentExpiresAt: now + 3600, now: now)
         try await store.storePendingCredentials(
             practitionerID: practitioner.id, passwordHash: authenticator.passwords.hash(password),
             sealedTOTPSecret: try authenticator.secrets.seal(totpSecret, context: Array(practitioner.id.utf8)))
-        try await store.activate(practitionerID: practitioner.id, firstStep: OneTimePassword(secret: totpSecret).timeStep(at: now) - 2, now: now)
+        try await store.activate(
+            practitionerID: practitioner.id, firstStep: OneTimePassword(secret: totpSecret).timeStep(at: now) - 2,
+            now: now)
     }
 
     /// The authenticator app's code now.
     func code() -> String { OneTimePassword(secret: totpSecret).code(at: clock.upcoming) }
 
     func login(password: String? = nil, code: String? = nil, email: String? = nil) async throws -> IssuedSession {
-        try await authenticator.login(email: email ?? practitioner.email, password: password ?? self.password, code: code ?? self.code())
+        try await authenticator.login(
+            email: email ?? practitioner.email, password: password ?? self.password, code: code ?? self.code())
     }
 
     func verifier() -> SessionVerifier {

@@ -1,8 +1,9 @@
 import Authentication
 import Foundation
-@testable import Identity
 import SecurityPrimitives
 import Testing
+
+@testable import Identity
 
 @Suite("Login with password and TOTP", .timeLimit(.minutes(2)))
 struct LoginTests {
@@ -50,7 +51,9 @@ struct LoginTests {
         let fixture = try await IdentityFixture.make()
         let code = fixture.code()
         _ = try await fixture.login(code: code)
-        await #expect(throws: AuthenticationFailure.rejected(reason: "replayed code")) { try await fixture.login(code: code) }
+        await #expect(throws: AuthenticationFailure.rejected(reason: "replayed code")) {
+            try await fixture.login(code: code)
+        }
     }
 
     @Test("ten concurrent logins with one code: exactly one wins")
@@ -84,7 +87,12 @@ struct LoginTests {
         _ = try await fixture.login()
     }
 
-    @Test("100 consecutive failures from 10 parallel clients lock the account; then even the right credentials are refused")
+    @Test(
+        """
+        100 consecutive failures from 10 parallel clients lock the account; then even the right credentials are \
+        refused
+        """
+    )
     func lockout() async throws {
         // Every reading of this clock is 61 s after the last: no attempt is throttled.
         let fixture = try await IdentityFixture.make(clock: TestClock(stride: 61))
@@ -97,10 +105,15 @@ struct LoginTests {
         #expect(account.isLocked)
         let record = try #require(try await fixture.store.loginRecord(email: fixture.practitioner.email))
         #expect(record.failedLogins == 100, "failures after the lock are not counted")
-        await #expect(throws: AuthenticationFailure.notPermitted(reason: "the account is locked: ask your administrator to unlock it")) {
+        await #expect(
+            throws: AuthenticationFailure.notPermitted(
+                reason: "the account is locked: ask your administrator to unlock it")
+        ) {
             try await fixture.login()
         }
-        let locks = try await fixture.store.undeliveredAuditEvents(limit: 1000).filter { $0.event.action == "identity/account-locked" }
+        let locks = try await fixture.store.undeliveredAuditEvents(limit: 1000).filter {
+            $0.event.action == "identity/account-locked"
+        }
         #expect(locks.count == 1)
     }
 }
@@ -112,15 +125,30 @@ struct SessionEligibilityTests {
     @Test(
         "lapsed or missing vetting means no session, even with the right credentials",
         arguments: [
-            (Vetting(criminalRecordsCheckedOn: CalendarDate(year: today.year - 3, month: today.month, day: today.day),
-                     criminalRecordsReference: "1", trainingCompletedOn: today, userAgreementAcceptedOn: today),
-             "the enhanced criminal-records check has lapsed"),
-            (Vetting(criminalRecordsCheckedOn: today, criminalRecordsReference: "1", trainingCompletedOn: nil, userAgreementAcceptedOn: today),
-             "training has not been completed"),
-            (Vetting(criminalRecordsCheckedOn: today, criminalRecordsReference: "1", trainingCompletedOn: today, userAgreementAcceptedOn: nil),
-             "the user agreement has not been accepted"),
-            (Vetting(criminalRecordsCheckedOn: nil, criminalRecordsReference: nil, trainingCompletedOn: today, userAgreementAcceptedOn: today),
-             "no enhanced criminal-records check is recorded"),
+            (
+                Vetting(
+                    criminalRecordsCheckedOn: CalendarDate(year: today.year - 3, month: today.month, day: today.day),
+                    criminalRecordsReference: "1", trainingCompletedOn: today, userAgreementAcceptedOn: today),
+                "the enhanced criminal-records check has lapsed"
+            ),
+            (
+                Vetting(
+                    criminalRecordsCheckedOn: today, criminalRecordsReference: "1", trainingCompletedOn: nil,
+                    userAgreementAcceptedOn: today),
+                "training has not been completed"
+            ),
+            (
+                Vetting(
+                    criminalRecordsCheckedOn: today, criminalRecordsReference: "1", trainingCompletedOn: today,
+                    userAgreementAcceptedOn: nil),
+                "the user agreement has not been accepted"
+            ),
+            (
+                Vetting(
+                    criminalRecordsCheckedOn: nil, criminalRecordsReference: nil, trainingCompletedOn: today,
+                    userAgreementAcceptedOn: today),
+                "no enhanced criminal-records check is recorded"
+            ),
         ])
     func vetting(_ vetting: Vetting, _ reason: String) async throws {
         let fixture = try await IdentityFixture.make(vetting: vetting)
@@ -130,9 +158,13 @@ struct SessionEligibilityTests {
     @Test("a check is valid until the day before its third anniversary")
     func checkValidity() {
         let checked = CalendarDate(year: 2024, month: 2, day: 29)
-        let vetting = Vetting(criminalRecordsCheckedOn: checked, criminalRecordsReference: "1", trainingCompletedOn: checked, userAgreementAcceptedOn: checked)
+        let vetting = Vetting(
+            criminalRecordsCheckedOn: checked, criminalRecordsReference: "1", trainingCompletedOn: checked,
+            userAgreementAcceptedOn: checked)
         #expect(vetting.lapse(on: CalendarDate(year: 2027, month: 2, day: 27)) == nil)
-        #expect(vetting.lapse(on: CalendarDate(year: 2027, month: 2, day: 28)) == "the enhanced criminal-records check has lapsed")
+        #expect(
+            vetting.lapse(on: CalendarDate(year: 2027, month: 2, day: 28))
+                == "the enhanced criminal-records check has lapsed")
         #expect(CalendarDate(unixTime: 0).description == "1970-01-01")
         #expect(CalendarDate(unixTime: 951_782_400).description == "2000-02-29")
         #expect(CalendarDate("2023-02-29") == nil)
@@ -152,6 +184,8 @@ struct SessionEligibilityTests {
         #expect(throws: SessionVerifier.Failure.revoked) { try verifier.verify(session.token) }
 
         fixture.clock.advance(by: 30)
-        await #expect(throws: AuthenticationFailure.notPermitted(reason: "the account is suspended")) { try await fixture.login() }
+        await #expect(throws: AuthenticationFailure.notPermitted(reason: "the account is suspended")) {
+            try await fixture.login()
+        }
     }
 }

@@ -1,5 +1,6 @@
-@testable import Identity
 import Testing
+
+@testable import Identity
 
 @Suite("Password policy")
 struct PasswordPolicyTests {
@@ -30,7 +31,10 @@ struct PasswordPolicyTests {
 
     @Test(
         "long, unusual passwords of any composition are accepted",
-        arguments: ["correct horse battery staple", "tea and biscuits at four", "żółw idzie powoli 🐢", String(repeating: "x", count: 60) + "y"])
+        arguments: [
+            "correct horse battery staple", "tea and biscuits at four", "żółw idzie powoli 🐢",
+            String(repeating: "x", count: 60) + "y",
+        ])
     func accepted(_ password: String) {
         #expect(policy.problem(with: password, email: email) == nil, "\(password)")
     }
@@ -39,7 +43,11 @@ struct PasswordPolicyTests {
     func bounds() {
         #expect(policy.problem(with: "eleven chars", email: email) == nil)
         #expect(policy.problem(with: "elevenchars", email: email) == "a password needs at least 12 characters")
-        #expect(policy.problem(with: String(repeating: "ab1", count: 43), email: email) == "a password has at most 128 characters")
-        #expect(policy.problem(with: "i am sam.carter at work", email: email) == "a password must not contain the account's email name")
+        #expect(
+            policy.problem(with: String(repeating: "ab1", count: 43), email: email)
+                == "a password has at most 128 characters")
+        #expect(
+            policy.problem(with: "i am sam.carter at work", email: email)
+                == "a password must not contain the account's email name")
     }
 }

@@ -1,8 +1,9 @@
 import Authentication
 import Foundation
-@testable import Identity
 import SecurityPrimitives
 import Testing
+
+@testable import Identity
 
 @Suite("Session tokens", .timeLimit(.minutes(1)))
 struct TokenTests {
@@ -27,11 +28,15 @@ struct TokenTests {
         var claims = session.claims
         claims.roles = ["system-administrator"]
         let forged = try CompactJWS.sign(payload: Array(try JSONEncoder().encode(claims)), keyID: "k1", with: forger)
-        #expect(throws: SessionVerifier.Failure.invalid("the signature does not verify")) { try verifier.verify(forged) }
+        #expect(throws: SessionVerifier.Failure.invalid("the signature does not verify")) {
+            try verifier.verify(forged)
+        }
         // The real token with its claims swapped
         let parts = session.token.split(separator: ".").map(String.init)
         let altered = parts[0] + "." + Base64URL.encode(Array(try JSONEncoder().encode(claims))) + "." + parts[2]
-        #expect(throws: SessionVerifier.Failure.invalid("the signature does not verify")) { try verifier.verify(altered) }
+        #expect(throws: SessionVerifier.Failure.invalid("the signature does not verify")) {
+            try verifier.verify(altered)
+        }
         #expect(throws: SessionVerifier.Failure.self) { try verifier.verify("garbage") }
     }
 
@@ -48,13 +53,17 @@ struct TokenTests {
             store: fixture.store, passwords: fixture.authenticator.passwords, secrets: fixture.authenticator.secrets,
             keys: rotatedKeys, clock: { [clock = fixture.clock] in clock.now })
         fixture.clock.advance(by: 30)
-        let new = try await rotated.login(email: fixture.practitioner.email, password: fixture.password, code: fixture.code())
+        let new = try await rotated.login(
+            email: fixture.practitioner.email, password: fixture.password, code: fixture.code())
 
         let verifier = SessionVerifier(clock: { [clock = fixture.clock] in clock.now })
         verifier.trust(keys: rotatedKeys.published)
         _ = try verifier.verify(old.token)
         _ = try verifier.verify(new.token)
-        #expect(new.token.split(separator: ".").first.flatMap { Base64URL.decode($0) }.map { String(decoding: $0, as: UTF8.self) }?
+        #expect(
+            new.token.split(separator: ".").first.flatMap { Base64URL.decode($0) }.map {
+                String(decoding: $0, as: UTF8.self)
+            }?
             .contains(#""kid":"k2""#) == true)
         // Once the old key is withdrawn, its tokens stop verifying
         verifier.trust(keys: ["k2": newKey.publicKey])
@@ -130,9 +139,12 @@ struct SessionLifetimeTests {
             fixture.clock.advance(by: 30)
             sessions.append(try await fixture.login())
         }
-        let live = try await fixture.store.liveSessions(practitionerID: fixture.practitioner.id, now: fixture.clock.upcoming)
+        let live = try await fixture.store.liveSessions(
+            practitionerID: fixture.practitioner.id, now: fixture.clock.upcoming)
         #expect(live.map(\.id) == sessions.dropFirst().reversed().map(\.claims.sid))
-        await #expect(throws: AuthenticationFailure.self) { try await fixture.authenticator.refresh(sessions[0].claims) }
+        await #expect(throws: AuthenticationFailure.self) {
+            try await fixture.authenticator.refresh(sessions[0].claims)
+        }
         let verifier = fixture.verifier()
         verifier.revoke(sessionIDs: try await fixture.store.endedSessions(since: 0).map(\.sessionID))
         #expect(throws: SessionVerifier.Failure.revoked) { try verifier.verify(sessions[0].token) }

@@ -1,14 +1,17 @@
 import ContactPointAPI
 import GRPCCore
-@testable import Index
 import RecordFields
 import Testing
+
+@testable import Index
 
 @Suite("Disclosure: reasons, audit events, shielding, consent")
 struct DisclosureTests {
     static let amelia = IndexFixture.child("Amelia", "Smith", born: "2015-04-01")
 
-    func view(_ id: String, reason: Contactpoint_V1_AccessReason? = IndexFixture.reason) -> Contactpoint_V1_ViewRecordRequest {
+    func view(_ id: String, reason: Contactpoint_V1_AccessReason? = IndexFixture.reason)
+        -> Contactpoint_V1_ViewRecordRequest
+    {
         .with {
             $0.childID = id
             if let reason { $0.reason = reason }
@@ -21,10 +24,16 @@ struct DisclosureTests {
         try await fixture.run { index in
             let id = try await fixture.put([Self.amelia], index)[0]
             let before = try await fixture.auditOutbox().count
-            let viewError = await #expect(throws: RPCError.self) { try await index.viewRecord(view(id, reason: nil), metadata: try fixture.session()) }
+            let viewError = await #expect(throws: RPCError.self) {
+                try await index.viewRecord(view(id, reason: nil), metadata: try fixture.session())
+            }
             #expect(viewError?.code == .invalidArgument && viewError?.message.hasPrefix("reason.code:") == true)
             let searchError = await #expect(throws: RPCError.self) {
-                try await index.searchChildren(.with { $0.givenName = "Amelia"; $0.familyName = "Smith" }, metadata: try fixture.session())
+                try await index.searchChildren(
+                    .with {
+                        $0.givenName = "Amelia"
+                        $0.familyName = "Smith"
+                    }, metadata: try fixture.session())
             }
             #expect(searchError?.code == .invalidArgument)
             #expect(try await fixture.auditOutbox().count == before)
@@ -40,7 +49,11 @@ struct DisclosureTests {
             reason.text = "CAF ref 123"
             // When: a practitioner searches, then views.
             _ = try await index.searchChildren(
-                .with { $0.reason = reason; $0.givenName = "Amelia"; $0.familyName = "Smith" }, metadata: try fixture.session())
+                .with {
+                    $0.reason = reason
+                    $0.givenName = "Amelia"
+                    $0.familyName = "Smith"
+                }, metadata: try fixture.session())
             _ = try await index.viewRecord(view(id, reason: reason), metadata: try fixture.session())
             // Then: two disclosure events, after the administrator's change event.
             let events = try await fixture.auditOutbox()
@@ -53,9 +66,11 @@ struct DisclosureTests {
                 #expect(event.childIds == [id])
                 #expect(event.actor.sessionHash.count == 64)
             }
-            #expect(search.disclosedFields == ["name", "date_of_birth", "gender", "local_authority", "postcode_district"])
+            #expect(
+                search.disclosedFields == ["name", "date_of_birth", "gender", "local_authority", "postcode_district"])
             #expect(view.disclosedFields.contains("address") && view.disclosedFields.contains("carers"))
-            #expect(view.access.childLocalAuthority == IndexFixture.authority && !view.access.callerOrganisationInvolved)
+            #expect(
+                view.access.childLocalAuthority == IndexFixture.authority && !view.access.callerOrganisationInvolved)
         }
     }
 
@@ -69,7 +84,9 @@ struct DisclosureTests {
             }
             #expect(error?.code == .permissionDenied)
             let denied = try #require(try await fixture.auditOutbox().last)
-            #expect(denied.action == "index/view-record" && denied.outcome == .denied && denied.childIds == [id] && denied.disclosedFields.isEmpty)
+            #expect(
+                denied.action == "index/view-record" && denied.outcome == .denied && denied.childIds == [id]
+                    && denied.disclosedFields.isEmpty)
         }
     }
 
@@ -79,27 +96,47 @@ struct DisclosureTests {
         try await fixture.run { index in
             let id = try await fixture.put([Self.amelia], index)[0]
             fixture.outboxFails.update { $0 = true }
-            let error = await #expect(throws: RPCError.self) { try await index.viewRecord(view(id), metadata: try fixture.session()) }
+            let error = await #expect(throws: RPCError.self) {
+                try await index.viewRecord(view(id), metadata: try fixture.session())
+            }
             #expect(error?.code == .unavailable)
             #expect(error?.message.contains("Amelia") == false)
         }
     }
 
-    @Test("a shielded record is not found through its hidden address and is redacted in view; search still finds its name")
+    @Test(
+        "a shielded record is not found through its hidden address and is redacted in view; search still finds its name"
+    )
     func shielding() async throws {
         let fixture = try IndexFixture()
         try await fixture.run { index in
             let id = try await fixture.put([Self.amelia], index)[0]
-            _ = try await index.recordInvolvement(.with { $0.childID = id; $0.involvement = IndexFixture.involvement() }, metadata: try fixture.session())
-            _ = try await index.setShield(.with { $0.childID = id; $0.shielded = true }, metadata: try fixture.administrator)
+            _ = try await index.recordInvolvement(
+                .with {
+                    $0.childID = id
+                    $0.involvement = IndexFixture.involvement()
+                }, metadata: try fixture.session())
+            _ = try await index.setShield(
+                .with {
+                    $0.childID = id
+                    $0.shielded = true
+                }, metadata: try fixture.administrator)
             let practitioner = try fixture.session("p-2", org: "org-gp")
             // Search by postcode: hidden, so no match, and nothing says hidden data exists.
             let byPostcode = try await index.searchChildren(
-                .with { $0.reason = IndexFixture.reason; $0.dateOfBirth = "2015-04-01"; $0.postcode = "SW1A 1AA" }, metadata: practitioner)
+                .with {
+                    $0.reason = IndexFixture.reason
+                    $0.dateOfBirth = "2015-04-01"
+                    $0.postcode = "SW1A 1AA"
+                }, metadata: practitioner)
             #expect(byPostcode.matches.isEmpty && !byPostcode.moreMatches)
             // Search by name: found, without its postcode district.
             let byName = try await index.searchChildren(
-                .with { $0.reason = IndexFixture.reason; $0.givenName = "Amelia"; $0.familyName = "Smith" }, metadata: practitioner)
+                .with {
+                    $0.reason = IndexFixture.reason
+                    $0.givenName = "Amelia"
+                    $0.familyName = "Smith"
+                }, metadata: practitioner)
             #expect(byName.matches.map(\.childID) == [id] && byName.matches[0].postcodeDistrict.isEmpty)
             // View: no address, carers or contacts.
             let record = try await index.viewRecord(view(id), metadata: practitioner)
@@ -107,27 +144,44 @@ struct DisclosureTests {
             #expect(!record.child.hasAddress && record.child.carers.isEmpty && record.child.previousAddresses.isEmpty)
             #expect(record.involvements.count == 1 && !record.involvements[0].hasContact)
             let event = try #require(try await fixture.auditOutbox().last)
-            #expect(!event.disclosedFields.contains("address") && !event.disclosedFields.contains("involvement_contacts"))
+            #expect(
+                !event.disclosedFields.contains("address") && !event.disclosedFields.contains("involvement_contacts"))
             // Unshielded, the record is whole again.
-            _ = try await index.setShield(.with { $0.childID = id; $0.shielded = false }, metadata: try fixture.administrator)
+            _ = try await index.setShield(
+                .with {
+                    $0.childID = id
+                    $0.shielded = false
+                }, metadata: try fixture.administrator)
             let whole = try await index.viewRecord(view(id), metadata: practitioner)
             #expect(!whole.shielded && whole.child.hasAddress && whole.involvements[0].hasContact)
         }
     }
 
-    @Test("shield override: refused without the named-person role or a recent step-up (and audited); granted, it shows everything for that call only")
+    @Test(
+        """
+        shield override: refused without the named-person role or a recent step-up (and audited); granted, it \
+        shows everything for that call only
+        """
+    )
     func shieldOverride() async throws {
         let fixture = try IndexFixture()
         try await fixture.run { index in
             let id = try await fixture.put([Self.amelia], index)[0]
-            _ = try await index.setShield(.with { $0.childID = id; $0.shielded = true }, metadata: try fixture.administrator)
+            _ = try await index.setShield(
+                .with {
+                    $0.childID = id
+                    $0.shielded = true
+                }, metadata: try fixture.administrator)
             var request = view(id)
             request.shieldOverride = .with { $0.justification = .riskOfSignificantHarm }
             // Without the role.
-            var error = await #expect(throws: RPCError.self) { try await index.viewRecord(request, metadata: try fixture.session()) }
+            var error = await #expect(throws: RPCError.self) {
+                try await index.viewRecord(request, metadata: try fixture.session())
+            }
             #expect(error?.code == .permissionDenied)
             // With the role, but the last code was entered 10 minutes ago.
-            let stale = try fixture.session("np-1", roles: ["named-person"], org: "org-social-care", steppedUpSecondsAgo: 600)
+            let stale = try fixture.session(
+                "np-1", roles: ["named-person"], org: "org-social-care", steppedUpSecondsAgo: 600)
             error = await #expect(throws: RPCError.self) { try await index.viewRecord(request, metadata: stale) }
             #expect(error?.code == .permissionDenied && error?.message.contains("step-up") == true)
             let refusals = try await fixture.auditOutbox().suffix(2)
@@ -137,14 +191,21 @@ struct DisclosureTests {
             let record = try await index.viewRecord(request, metadata: namedPerson)
             #expect(record.shieldOverridden && record.child.hasAddress && record.child.carers.count == 1)
             let event = try #require(try await fixture.auditOutbox().last)
-            #expect(event.override == .shield && event.outcome == .permitted && event.outcomeReason == "risk-of-significant-harm" && event.steppedUp)
+            #expect(
+                event.override == .shield && event.outcome == .permitted
+                    && event.outcomeReason == "risk-of-significant-harm" && event.steppedUp)
             // The next view without the override is redacted again.
             let next = try await index.viewRecord(view(id), metadata: namedPerson)
             #expect(!next.shieldOverridden && !next.child.hasAddress)
         }
     }
 
-    @Test("a sensitive involvement: recorded only with consent; shown to its own organisation, to others only while consent stands")
+    @Test(
+        """
+        a sensitive involvement: recorded only with consent; shown to its own organisation, to others only while \
+        consent stands
+        """
+    )
     func sensitiveInvolvement() async throws {
         let fixture = try IndexFixture()
         try await fixture.run { index in
@@ -155,7 +216,9 @@ struct DisclosureTests {
                 $0.involvement = IndexFixture.involvement(.sexualHealth, name: "Riverside Clinic")
             }
             // Without consent: refused, nothing recorded, no change event.
-            let error = await #expect(throws: RPCError.self) { try await index.recordInvolvement(record, metadata: clinic) }
+            let error = await #expect(throws: RPCError.self) {
+                try await index.recordInvolvement(record, metadata: clinic)
+            }
             #expect(error?.code == .failedPrecondition)
             #expect(try await fixture.changeOutbox().isEmpty)
             // With consent.
@@ -163,15 +226,26 @@ struct DisclosureTests {
             let involvement = try await index.recordInvolvement(record, metadata: clinic)
             #expect(involvement.sensitive)
             let school = try fixture.session("p-school", org: "org-school")
-            #expect(try await index.viewRecord(view(id), metadata: school).involvements.map(\.involvementID) == [involvement.involvementID])
+            #expect(
+                try await index.viewRecord(view(id), metadata: school).involvements.map(\.involvementID) == [
+                    involvement.involvementID
+                ])
             // Consent withdrawn: its own organisation still sees it; another no longer does.
             fixture.consent.update { $0.removeAll() }
-            #expect(try await index.viewRecord(view(id), metadata: clinic).involvements.map(\.involvementID) == [involvement.involvementID])
+            #expect(
+                try await index.viewRecord(view(id), metadata: clinic).involvements.map(\.involvementID) == [
+                    involvement.involvementID
+                ])
             #expect(try await index.viewRecord(view(id), metadata: school).involvements.isEmpty)
         }
     }
 
-    @Test("a sensitive service's practitioner gives the consent with the involvement: recorded for that child and service, then the involvement")
+    @Test(
+        """
+        a sensitive service's practitioner gives the consent with the involvement: recorded for that child and \
+        service, then the involvement
+        """
+    )
     func consentWithInvolvement() async throws {
         let fixture = try IndexFixture()
         try await fixture.run { index in
@@ -183,7 +257,9 @@ struct DisclosureTests {
                 $0.consent = .with { $0.givenOn = "2026-11-01" }
             }
             // A bad consent: refused naming it, nothing recorded.
-            var error = await #expect(throws: RPCError.self) { try await index.recordInvolvement(record, metadata: clinic) }
+            var error = await #expect(throws: RPCError.self) {
+                try await index.recordInvolvement(record, metadata: clinic)
+            }
             #expect(error?.code == .invalidArgument && error?.message.hasPrefix("consent.giver") == true)
             // A consent for another child or service is not this involvement's.
             record.consent.giver = .parent
@@ -196,13 +272,17 @@ struct DisclosureTests {
             var school = record
             school.involvement = IndexFixture.involvement()
             school.consent.scope = []
-            error = await #expect(throws: RPCError.self) { try await index.recordInvolvement(school, metadata: try fixture.session()) }
+            error = await #expect(throws: RPCError.self) {
+                try await index.recordInvolvement(school, metadata: try fixture.session())
+            }
             #expect(error?.code == .invalidArgument && error?.message.hasPrefix("consent:") == true)
 
             record.consent.scope = []
             let involvement = try await index.recordInvolvement(record, metadata: clinic)
             #expect(fixture.consent.value == ["\(id)/camhs"] && involvement.serviceType == .camhs)
-            #expect(try await index.viewRecord(view(id), metadata: try fixture.session()).involvements.map(\.serviceType) == [.camhs])
+            #expect(
+                try await index.viewRecord(view(id), metadata: try fixture.session()).involvements.map(\.serviceType)
+                    == [.camhs])
         }
     }
 }

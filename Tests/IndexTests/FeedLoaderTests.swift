@@ -1,13 +1,19 @@
 import ContactPointAPI
 import Foundation
 import GRPCCore
-@testable import Index
 import Identifiers
 import Testing
 
+@testable import Index
+
 @Suite("Feed loader")
 struct FeedLoaderTests {
-    @Test("a bad child is named by its place in the feed and nothing of its batch is stored; good batches are, with one audit event each")
+    @Test(
+        """
+        a bad child is named by its place in the feed and nothing of its batch is stored; good batches are, with \
+        one audit event each
+        """
+    )
     func batches() async throws {
         let fixture = try IndexFixture()
         let loader = try FeedLoader(database: "\(fixture.directory)/index.sqlite", operatorName: "operator:test")
@@ -21,10 +27,13 @@ struct FeedLoaderTests {
         let error = #expect(throws: RPCError.self) { try loader.validate(second, offset: 10) }
         #expect(error?.message.hasPrefix("children[14].child.address.postcode:") == true, "\(error?.message ?? "")")
 
-        let count = try await fixture.store.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM child") }
+        let count = try await fixture.store.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM child")
+        }
         #expect(count == 10)
         let events = try await fixture.auditOutbox()
-        #expect(events.map(\.action) == ["index/load-feed"] && events[0].actor.practitionerID == "operator:test" && events[0].childIds.count == 10)
+        #expect(
+            events.map(\.action) == ["index/load-feed"] && events[0].actor.practitionerID == "operator:test"
+                && events[0].childIds.count == 10)
     }
 }
 
@@ -33,7 +42,9 @@ struct InitialLoadTests {
     func keyCounts(_ store: IndexStore) async throws -> (keys: Int, staged: Int?) {
         try await store.writer.read { db in
             let keys = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM search_key") ?? 0
-            let staged = try db.tableExists(IndexStore.stagingTable) ? try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(IndexStore.stagingTable)") : nil
+            let staged =
+                try db.tableExists(IndexStore.stagingTable)
+                ? try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(IndexStore.stagingTable)") : nil
             return (keys, staged)
         }
     }
@@ -57,8 +68,12 @@ struct InitialLoadTests {
 
         try await loader.finishInitialLoad()
         // Everything is in the database file: the write-ahead log is empty.
-        #expect(try FileManager.default.attributesOfItem(atPath: "\(fixture.directory)/index.sqlite-wal")[.size] as? Int == 0)
-        let indexes = try await fixture.store.writer.read { db in try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index'") }
+        #expect(
+            try FileManager.default.attributesOfItem(atPath: "\(fixture.directory)/index.sqlite-wal")[.size] as? Int
+                == 0)
+        let indexes = try await fixture.store.writer.read { db in
+            try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
         #expect(indexes.isSuperset(of: ["child_by_id", "child_by_birth"]))
         let after = try await keyCounts(fixture.store)
         #expect(after.keys == during.staged && after.staged == nil)
@@ -96,7 +111,12 @@ struct InitialLoadTests {
 
 @Suite("Feed loader audit events")
 struct FeedLoaderAuditTests {
-    @Test("a batch larger than the audit log takes per event (1,000 children) is recorded as several events, none over the limit")
+    @Test(
+        """
+        a batch larger than the audit log takes per event (1,000 children) is recorded as several events, none \
+        over the limit
+        """
+    )
     func largeBatch() async throws {
         let fixture = try IndexFixture()
         let loader = try FeedLoader(database: "\(fixture.directory)/index.sqlite", operatorName: "operator:test")
@@ -119,7 +139,8 @@ struct InitialLoadIDsTests {
         #expect(issued.allSatisfy { ContactPointID(IndexStore.childID($0)) != nil && $0 >= 1_000_000_000 })
         let ascending = zip(issued, issued.dropFirst()).filter { $0 < $1 }.count
         #expect((80_000...120_000).contains(ascending), "about half of consecutive IDs ascend: \(ascending)")
-        var same = InitialLoadIDs(keys: [1, 2, 3, 4]), other = InitialLoadIDs(keys: [5, 6, 7, 8])
+        var same = InitialLoadIDs(keys: [1, 2, 3, 4])
+        var other = InitialLoadIDs(keys: [5, 6, 7, 8])
         #expect((0..<100).map { _ in same.next() } == Array(issued.prefix(100)))
         #expect((0..<100).map { _ in other.next() } != Array(issued.prefix(100)))
     }

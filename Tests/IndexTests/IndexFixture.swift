@@ -1,14 +1,15 @@
 import Authentication
-import ContactPointAPI
 import ConsentClient
+import ContactPointAPI
 import Foundation
 import GRPCCore
 import GRPCInProcessTransport
 import Identifiers
-@testable import Index
 import RecordFields
-import TestSupport
 import ServiceRuntime
+import TestSupport
+
+@testable import Index
 
 /// An index service on a real SQLite file in a temporary directory, behind the session
 /// interceptor, served over the in-process transport, with consent decisions the test sets.
@@ -34,21 +35,29 @@ final class IndexFixture: Sendable {
 
     private struct Consent: ConsentDecisions {
         let allowed: Locked<Set<String>>
-        func allowed(_ serviceTypes: Set<Contactpoint_V1_ServiceType>, childID: String) async throws -> Set<Contactpoint_V1_ServiceType> {
+        func allowed(_ serviceTypes: Set<Contactpoint_V1_ServiceType>, childID: String) async throws -> Set<
+            Contactpoint_V1_ServiceType
+        > {
             let allowed = allowed.value
             return serviceTypes.filter { allowed.contains("\(childID)/\($0.code!)") }
         }
         /// Accepts a consent given by a parent or the child, as the consent service would.
         func recordConsent(_ request: Contactpoint_V1_RecordConsentRequest) async throws {
-            guard request.giver != .unspecified else { throw RPCError(code: .invalidArgument, message: "consent.giver: parent or child") }
+            guard request.giver != .unspecified else {
+                throw RPCError(code: .invalidArgument, message: "consent.giver: parent or child")
+            }
             self.allowed.update { $0.insert("\(request.childID)/\(request.scope[0].code!)") }
         }
     }
 
     /// Runs the service and its group commit for the duration of `body`, which gets a client.
-    func run<T: Sendable>(_ body: @Sendable (Contactpoint_V1_Index.Client<InProcessTransport.Client>) async throws -> T) async throws -> T {
-        let store = store, outboxFails = outboxFails
-        let disclosures = GroupCommitter<Contactpoint_V1_AuditEvent, Void>(name: "test-disclose", maximumBatch: 256) { events in
+    func run<T: Sendable>(_ body: @Sendable (Contactpoint_V1_Index.Client<InProcessTransport.Client>) async throws -> T)
+        async throws -> T
+    {
+        let store = store
+        let outboxFails = outboxFails
+        let disclosures = GroupCommitter<Contactpoint_V1_AuditEvent, Void>(name: "test-disclose", maximumBatch: 256) {
+            events in
             if outboxFails.value { throw CocoaError(.fileWriteNoPermission) }
             try store.appendAuditEvents(events)
             return events.map { _ in () }
@@ -57,7 +66,11 @@ final class IndexFixture: Sendable {
             store: store, disclosures: disclosures, consent: Consent(allowed: consent),
             nicknames: .standard, standingReaders: [Self.peer], clock: { Int64(Date().timeIntervalSince1970 * 1000) })
         let transport = InProcessTransport()
-        let server = GRPCServer(transport: transport.server, services: [service], interceptors: [AuthenticationInterceptor(verifier: sessions.verifier, publicMethods: IndexRPCService.publicMethods)])
+        let server = GRPCServer(
+            transport: transport.server, services: [service],
+            interceptors: [
+                AuthenticationInterceptor(verifier: sessions.verifier, publicMethods: IndexRPCService.publicMethods)
+            ])
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             group.addTask { await disclosures.run() }
@@ -73,11 +86,13 @@ final class IndexFixture: Sendable {
 
     /// Session metadata for a practitioner; `steppedUpSecondsAgo` sets when they last entered a code.
     func session(
-        _ practitioner: String = "p-1", roles: [String] = ["practitioner"], org: String = "org-school", la: String = IndexFixture.authority,
+        _ practitioner: String = "p-1", roles: [String] = ["practitioner"], org: String = "org-school",
+        la: String = IndexFixture.authority,
         steppedUpSecondsAgo: Int64 = 0
     ) throws -> Metadata {
         try sessions.metadata(
-            practitioner, org: org, la: la, roles: roles, stepUpAt: Int64(Date().timeIntervalSince1970) - steppedUpSecondsAgo)
+            practitioner, org: org, la: la, roles: roles,
+            stepUpAt: Int64(Date().timeIntervalSince1970) - steppedUpSecondsAgo)
     }
 
     var administrator: Metadata { get throws { try session("la-admin", roles: ["la-administrator"], org: "org-la") } }
@@ -94,7 +109,8 @@ final class IndexFixture: Sendable {
     // MARK: Records
 
     static func child(
-        _ given: String, _ family: String, born: String, postcode: String = "SW1A 1AA", la: String = IndexFixture.authority,
+        _ given: String, _ family: String, born: String, postcode: String = "SW1A 1AA",
+        la: String = IndexFixture.authority,
         gender: Contactpoint_V1_Gender = .female, configure: (inout Contactpoint_V1_ChildDetails) -> Void = { _ in }
     ) -> Contactpoint_V1_ChildEntry {
         var details = Contactpoint_V1_ChildDetails.with {
@@ -143,7 +159,9 @@ final class IndexFixture: Sendable {
     }
 
     /// Puts children as the local-authority administrator; their ids in order.
-    func put(_ entries: [Contactpoint_V1_ChildEntry], _ index: Contactpoint_V1_Index.Client<InProcessTransport.Client>) async throws -> [String] {
+    func put(_ entries: [Contactpoint_V1_ChildEntry], _ index: Contactpoint_V1_Index.Client<InProcessTransport.Client>)
+        async throws -> [String]
+    {
         try await index.putChildren(.with { $0.children = entries }, metadata: try administrator).childIds
     }
 

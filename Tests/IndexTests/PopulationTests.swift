@@ -1,6 +1,7 @@
 import ContactPointAPI
-@testable import Index
 import Testing
+
+@testable import Index
 
 @Suite("Synthetic population")
 struct PopulationTests {
@@ -14,7 +15,8 @@ struct PopulationTests {
         for (index, entry) in Self.sample.enumerated() {
             _ = try RecordValidation.child(entry.child, "children[\(index)].child", today: "2026-11-26")
             for (i, involvement) in entry.involvements.enumerated() {
-                let valid = try RecordValidation.involvement(involvement, "children[\(index)].involvements[\(i)]", today: "2026-11-26")
+                let valid = try RecordValidation.involvement(
+                    involvement, "children[\(index)].involvements[\(i)]", today: "2026-11-26")
                 #expect(valid.startDate >= entry.child.dateOfBirth)
             }
         }
@@ -22,15 +24,22 @@ struct PopulationTests {
         #expect((0..<3000).map { _ in again.next() } == Self.sample)
     }
 
-    @Test("families share names, addresses and carers; everyone has a GP and a school or nursery; some names are hyphenated, former or misspelt twins")
+    @Test(
+        """
+        families share names, addresses and carers; everyone has a GP and a school or nursery; some names are \
+        hyphenated, former or misspelt twins
+        """
+    )
     func realistic() {
         let children = Self.sample.map(\.child)
         let families = Dictionary(grouping: children) { "\($0.name.family)|\($0.address.postcode)" }
         #expect(families.values.contains { $0.count >= 3 })
-        #expect(Self.sample.allSatisfy { entry in
-            entry.involvements.contains { $0.serviceType == .gpPractice }
-                && (entry.involvements.contains { [.educationalSetting, .earlyYears].contains($0.serviceType) } || entry.involvements.count == 1)
-        })
+        #expect(
+            Self.sample.allSatisfy { entry in
+                entry.involvements.contains { $0.serviceType == .gpPractice }
+                    && (entry.involvements.contains { [.educationalSetting, .earlyYears].contains($0.serviceType) }
+                        || entry.involvements.count == 1)
+            })
         #expect(children.filter { $0.name.family.contains("-") }.count > 50)
         #expect(children.filter { !$0.otherNames.isEmpty }.count > 30)
         // Near-duplicates: same birth date, carers and address, a name one edit away.
@@ -48,10 +57,14 @@ struct DemoWorldChildrenTests {
         let fixture = try IndexFixture()
         #expect(try await fixture.store.seedDemoWorld(children: 300, now: 1_795_000_000_000) == 300)
         let (authorities, organisations) = try await fixture.store.writer.read { db in
-            (try String.fetchSet(db, sql: "SELECT local_authority FROM child"), try String.fetchSet(db, sql: "SELECT organisation_id FROM involvement"))
+            (
+                try String.fetchSet(db, sql: "SELECT local_authority FROM child"),
+                try String.fetchSet(db, sql: "SELECT organisation_id FROM involvement")
+            )
         }
         #expect(authorities == ["E09000033"])
-        #expect(organisations.isSubset(of: ["demo-school", "demo-gp", "demo-social-care", "demo-yot", "demo-voluntary"]))
+        #expect(
+            organisations.isSubset(of: ["demo-school", "demo-gp", "demo-social-care", "demo-yot", "demo-voluntary"]))
         #expect(organisations.isSuperset(of: ["demo-school", "demo-gp"]))
         #expect(try await fixture.store.seedDemoWorld(children: 300, now: 1_795_000_000_000) == 0)
     }
@@ -67,7 +80,8 @@ struct DemoWorldChildrenTests {
         // Then it holds the same children, each once
         let names = { (fixture: IndexFixture) in
             try await fixture.store.writer.read { db in
-                try String.fetchAll(db, sql: "SELECT given_name || ' ' || family_name || ' ' || date_of_birth FROM child ORDER BY 1")
+                try String.fetchAll(
+                    db, sql: "SELECT given_name || ' ' || family_name || ' ' || date_of_birth FROM child ORDER BY 1")
             }
         }
         #expect(try await names(cut) == names(whole))

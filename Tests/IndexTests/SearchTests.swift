@@ -1,7 +1,8 @@
 import ContactPointAPI
 import GRPCCore
-@testable import Index
 import Testing
+
+@testable import Index
 
 @Suite("Search")
 struct SearchTests {
@@ -18,16 +19,29 @@ struct SearchTests {
         IndexFixture.child("William", "Brown", born: "2014-06-12", gender: .male),
         IndexFixture.child("Wilma", "Brown", born: "2014-06-12"),
         IndexFixture.child("Oliver", "Smith-Jones", born: "2013-09-30", gender: .male),
-        IndexFixture.child("Grace", "Taylor", born: "2012-01-15") { $0.otherNames = [.with { $0.given = "Grace"; $0.family = "Evans" }] },
+        IndexFixture.child("Grace", "Taylor", born: "2012-01-15") {
+            $0.otherNames = [
+                .with {
+                    $0.given = "Grace"
+                    $0.family = "Evans"
+                }
+            ]
+        },
         IndexFixture.child("Catherine", "O'Neill", born: "2016-11-02"),
     ]
 
     @Test(
-        "misspelt (also beyond the sound code: Smish), transposed, nickname, hyphenated and former names find the right child, ranked first",
+        """
+        misspelt (also beyond the sound code: Smish), transposed, nickname, hyphenated and former names find the \
+        right child, ranked first
+        """,
         arguments: [
-            ("Amelia", "Smtih", "2015-04-01", 0), ("Amelia", "Smish", "2015-04-01", 0), ("Amleia", "Smith", "2015-04-01", 0), ("Amela", "Smith", "2015-04-01", 0),
-            ("amelia", "SMITH", "2015-04-01", 0), ("Bill", "Brown", "2014-06-12", 5), ("Will", "Browne", "", 5), ("Oliver", "Jones", "2013-09-30", 7),
-            ("Oliver", "Smith Jones", "", 7), ("Grace", "Evans", "", 8), ("Kathryn", "O'Neil", "2016-11-02", 9), ("Katy", "Oneill", "", 9),
+            ("Amelia", "Smtih", "2015-04-01", 0), ("Amelia", "Smish", "2015-04-01", 0),
+            ("Amleia", "Smith", "2015-04-01", 0), ("Amela", "Smith", "2015-04-01", 0),
+            ("amelia", "SMITH", "2015-04-01", 0), ("Bill", "Brown", "2014-06-12", 5), ("Will", "Browne", "", 5),
+            ("Oliver", "Jones", "2013-09-30", 7),
+            ("Oliver", "Smith Jones", "", 7), ("Grace", "Evans", "", 8), ("Kathryn", "O'Neil", "2016-11-02", 9),
+            ("Katy", "Oneill", "", 9),
         ])
     func findsVariants(given: String, family: String, born: String, expected: Int) async throws {
         let fixture = try IndexFixture()
@@ -39,7 +53,9 @@ struct SearchTests {
                     $0.familyName = family
                     $0.dateOfBirth = born
                 }, metadata: try fixture.session())
-            #expect(found.matches.first?.childID == ids[expected], "\(given) \(family) \(born): \(found.matches.map { "\($0.givenName) \($0.familyName) \($0.score)" })")
+            #expect(
+                found.matches.first?.childID == ids[expected],
+                "\(given) \(family) \(born): \(found.matches.map { "\($0.givenName) \($0.familyName) \($0.score)" })")
             #expect(found.matches.first?.score ?? 0 >= 80)
         }
     }
@@ -49,32 +65,65 @@ struct SearchTests {
         let fixture = try IndexFixture()
         try await fixture.run { index in
             let ids = try await fixture.put(Self.population, index)
-            let exact = try await index.searchChildren(Self.request { $0.givenName = "Amelia"; $0.familyName = "Smith"; $0.dateOfBirth = "2015-05-01" }, metadata: try fixture.session())
+            let exact = try await index.searchChildren(
+                Self.request {
+                    $0.givenName = "Amelia"
+                    $0.familyName = "Smith"
+                    $0.dateOfBirth = "2015-05-01"
+                }, metadata: try fixture.session())
             #expect(exact.matches.map(\.childID) == [ids[1]])
             let range = try await index.searchChildren(
-                Self.request { $0.givenName = "Amelia"; $0.familyName = "Smith"; $0.bornFrom = "2015-04-01"; $0.bornTo = "2015-05-01" }, metadata: try fixture.session())
+                Self.request {
+                    $0.givenName = "Amelia"
+                    $0.familyName = "Smith"
+                    $0.bornFrom = "2015-04-01"
+                    $0.bornTo = "2015-05-01"
+                }, metadata: try fixture.session())
             #expect(Set(range.matches.prefix(2).map(\.childID)) == [ids[0], ids[1]])
             // A date of birth with a place and no name: everyone born then, there.
-            let place = try await index.searchChildren(Self.request { $0.dateOfBirth = "2015-04-01"; $0.postcode = "SW1A" }, metadata: try fixture.session())
+            let place = try await index.searchChildren(
+                Self.request {
+                    $0.dateOfBirth = "2015-04-01"
+                    $0.postcode = "SW1A"
+                }, metadata: try fixture.session())
             #expect(Set(place.matches.map(\.childID)) == [ids[0], ids[2], ids[3], ids[4]])
             let authority = try await index.searchChildren(
-                Self.request { $0.dateOfBirth = "2015-04-01"; $0.localAuthority = IndexFixture.authority }, metadata: try fixture.session())
+                Self.request {
+                    $0.dateOfBirth = "2015-04-01"
+                    $0.localAuthority = IndexFixture.authority
+                }, metadata: try fixture.session())
             #expect(Set(authority.matches.map(\.childID)) == [ids[0], ids[2], ids[3], ids[4]])
             let elsewhere = try await index.searchChildren(
-                Self.request { $0.dateOfBirth = "2015-04-01"; $0.localAuthority = IndexFixture.otherAuthority }, metadata: try fixture.session())
+                Self.request {
+                    $0.dateOfBirth = "2015-04-01"
+                    $0.localAuthority = IndexFixture.otherAuthority
+                }, metadata: try fixture.session())
             #expect(elsewhere.matches.isEmpty)
         }
     }
 
-    @Test("a given name and a range of dates of any width find the child (no family name to look under: read by date of birth)")
+    @Test(
+        """
+        a given name and a range of dates of any width find the child (no family name to look under: read by date \
+        of birth)
+        """
+    )
     func givenNameAndRange() async throws {
         let fixture = try IndexFixture()
         try await fixture.run { index in
             let ids = try await fixture.put(Self.population, index)
-            for (from, to) in [("2013-09-01", "2013-09-30"), ("2013-01-01", "2013-12-31"), ("2008-01-01", "2018-12-31")] {
+            for (from, to) in [
+                ("2013-09-01", "2013-09-30"), ("2013-01-01", "2013-12-31"), ("2008-01-01", "2018-12-31"),
+            ] {
                 let found = try await index.searchChildren(
-                    Self.request { $0.givenName = "Oliver"; $0.bornFrom = from; $0.bornTo = to }, metadata: try fixture.session())
-                #expect(found.matches.first?.childID == ids[7], "\(from)–\(to): \(found.matches.map { "\($0.givenName) \($0.familyName)" })")
+                    Self.request {
+                        $0.givenName = "Oliver"
+                        $0.bornFrom = from
+                        $0.bornTo = to
+                    }, metadata: try fixture.session())
+                #expect(
+                    found.matches.first?.childID == ids[7],
+                    "\(from)–\(to): \(found.matches.map { "\($0.givenName) \($0.familyName)" })")
             }
         }
     }
@@ -85,7 +134,11 @@ struct SearchTests {
         try await fixture.run { index in
             _ = try await fixture.put(Self.population, index)
             let query = try SearchQuery(
-                Self.request { $0.givenName = "Oliver"; $0.bornFrom = "2012-01-01"; $0.bornTo = "2016-12-31" }, today: "2026-12-02",
+                Self.request {
+                    $0.givenName = "Oliver"
+                    $0.bornFrom = "2012-01-01"
+                    $0.bornTo = "2016-12-31"
+                }, today: "2026-12-02",
                 nicknames: .standard)
             // Oliver (2013-09-30) is the second child born in the range: a scan of one does not read him
             let (short, truncated) = try await fixture.store.search(query, birthScanLimit: 1)
@@ -95,23 +148,31 @@ struct SearchTests {
         }
     }
 
-    @Test("a result holds only what is needed to pick the child: name, birth date, gender, authority, postcode district")
+    @Test(
+        "a result holds only what is needed to pick the child: name, birth date, gender, authority, postcode district")
     func minimalResult() async throws {
         let fixture = try IndexFixture()
         try await fixture.run { index in
             let ids = try await fixture.put(Self.population, index)
-            let found = try await index.searchChildren(Self.request { $0.givenName = "Amelia"; $0.familyName = "Smith"; $0.dateOfBirth = "2015-04-01" }, metadata: try fixture.session())
+            let found = try await index.searchChildren(
+                Self.request {
+                    $0.givenName = "Amelia"
+                    $0.familyName = "Smith"
+                    $0.dateOfBirth = "2015-04-01"
+                }, metadata: try fixture.session())
             let match = try #require(found.matches.first)
-            #expect(match == .with {
-                $0.childID = ids[0]
-                $0.givenName = "Amelia"
-                $0.familyName = "Smith"
-                $0.dateOfBirth = "2015-04-01"
-                $0.gender = .female
-                $0.localAuthority = IndexFixture.authority
-                $0.postcodeDistrict = "SW1A"
-                $0.score = match.score
-            })
+            #expect(
+                match
+                    == .with {
+                        $0.childID = ids[0]
+                        $0.givenName = "Amelia"
+                        $0.familyName = "Smith"
+                        $0.dateOfBirth = "2015-04-01"
+                        $0.gender = .female
+                        $0.localAuthority = IndexFixture.authority
+                        $0.postcodeDistrict = "SW1A"
+                        $0.score = match.score
+                    })
         }
     }
 
@@ -125,16 +186,44 @@ struct SearchTests {
         "a search too vague to pick a child, or with a malformed field, is INVALID_ARGUMENT naming the field",
         arguments: [
             ("family_name", request { $0.familyName = "Smith" }), ("family_name", request { $0.postcode = "SW1A 1AA" }),
-            ("given_name", request { $0.givenName = "4melia"; $0.familyName = "Smith" }),
-            ("date_of_birth", request { $0.familyName = "Smith"; $0.dateOfBirth = "2015-02-30" }),
-            ("born_to", request { $0.familyName = "Smith"; $0.bornFrom = "2015-02-01"; $0.bornTo = "2014-01-01" }),
-            ("postcode", request { $0.givenName = "A"; $0.familyName = "Smith"; $0.postcode = "NOT A POSTCODE" }),
+            (
+                "given_name",
+                request {
+                    $0.givenName = "4melia"
+                    $0.familyName = "Smith"
+                }
+            ),
+            (
+                "date_of_birth",
+                request {
+                    $0.familyName = "Smith"
+                    $0.dateOfBirth = "2015-02-30"
+                }
+            ),
+            (
+                "born_to",
+                request {
+                    $0.familyName = "Smith"
+                    $0.bornFrom = "2015-02-01"
+                    $0.bornTo = "2014-01-01"
+                }
+            ),
+            (
+                "postcode",
+                request {
+                    $0.givenName = "A"
+                    $0.familyName = "Smith"
+                    $0.postcode = "NOT A POSTCODE"
+                }
+            ),
         ])
     func vague(field: String, request: Request) async throws {
         let fixture = try IndexFixture()
         try await fixture.run { index in
             _ = try await fixture.put(Self.population, index)
-            let error = await #expect(throws: RPCError.self) { try await index.searchChildren(request, metadata: try fixture.session()) }
+            let error = await #expect(throws: RPCError.self) {
+                try await index.searchChildren(request, metadata: try fixture.session())
+            }
             #expect(error?.code == .invalidArgument)
             #expect(error?.message.hasPrefix("\(field):") == true, "\(error?.message ?? "")")
             #expect(try await fixture.auditOutbox().filter { $0.action == "index/search" }.isEmpty)

@@ -1,9 +1,10 @@
 import ContactPointAPI
 import Foundation
 import GRPCCore
-@testable import Index
 import RecordFields
 import Testing
+
+@testable import Index
 
 @Suite("Field validation")
 struct ValidationTests {
@@ -25,7 +26,10 @@ struct ValidationTests {
 
     @Test("UK postcodes are accepted in any case and spacing and normalised; malformed ones are refused")
     func postcodes() throws {
-        for (given, normal) in [("sw1a1aa", "SW1A 1AA"), ("M1 1AE", "M1 1AE"), ("b33 8th", "B33 8TH"), ("CR2 6XH", "CR2 6XH"), ("DN55 1PT", "DN55 1PT")] {
+        for (given, normal) in [
+            ("sw1a1aa", "SW1A 1AA"), ("M1 1AE", "M1 1AE"), ("b33 8th", "B33 8TH"), ("CR2 6XH", "CR2 6XH"),
+            ("DN55 1PT", "DN55 1PT"),
+        ] {
             #expect(try V.postcode(given, "p") == normal)
         }
         for bad in ["", "SW1A", "1AA SW1", "SW1A 1CA", "QA1 1AA", "SW1A-1AA", "SW1A 1AAA", "ÅB1 1AA"] {
@@ -34,7 +38,12 @@ struct ValidationTests {
         #expect(Postcode.isOutward("SW1A") && Postcode.isOutward("M1") && !Postcode.isOutward("1AA"))
     }
 
-    @Test("today in UTC is the Gregorian calendar's date: every day from 1900 to 2100, every 97th from 1600 to 2400, either side of midnight")
+    @Test(
+        """
+        today in UTC is the Gregorian calendar's date: every day from 1900 to 2100, every 97th from 1600 to 2400, \
+        either side of midnight
+        """
+    )
     func todayInUTC() {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
@@ -44,16 +53,25 @@ struct ValidationTests {
                 let instant = Date(timeIntervalSince1970: Double(day) * 86_400 + seconds)
                 let parts = calendar.dateComponents([.year, .month, .day], from: instant)
                 let expected = String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
-                if CalendarDay.today(instant) != expected { mismatches.append("\(instant): \(CalendarDay.today(instant)), not \(expected)") }
+                if CalendarDay.today(instant) != expected {
+                    mismatches.append("\(instant): \(CalendarDay.today(instant)), not \(expected)")
+                }
             }
         }
         #expect(mismatches.isEmpty, "\(mismatches.prefix(3))")
         #expect(CalendarDay.today(Date(timeIntervalSince1970: 1_793_620_800)) == "2026-11-02")
     }
 
-    @Test("names take letters of any script, spaces, hyphens and apostrophes; digits, symbols and overlong names are refused")
+    @Test(
+        """
+        names take letters of any script, spaces, hyphens and apostrophes; digits, symbols and overlong names are \
+        refused
+        """
+    )
     func names() throws {
-        for good in ["Zoë", "O'Brien", "Smith-Jones", "Siobhán Mary", "St. John", "Nguyễn"] { #expect(try V.personName(good, "n") == good) }
+        for good in ["Zoë", "O'Brien", "Smith-Jones", "Siobhán Mary", "St. John", "Nguyễn"] {
+            #expect(try V.personName(good, "n") == good)
+        }
         for bad in ["", " ", "J0hn", "<script>", "-Ann", String(repeating: "a", count: 101), "Ann\u{0}"] {
             #expect(rejection { _ = try V.personName(bad, "name.given") } == "name.given", "\(bad)")
         }
@@ -65,7 +83,9 @@ struct ValidationTests {
         #expect(rejection { _ = try V.telephone("call me", "t") } == "t")
         #expect(rejection { _ = try V.telephone("123", "t") } == "t")
         #expect(try V.email("dsl@school.example.sch.uk", "e") == "dsl@school.example.sch.uk")
-        for bad in ["no-at", "a@b", "a@@b.uk", "a b@c.uk", "@c.uk"] { #expect(rejection { _ = try V.email(bad, "e") } == "e", "\(bad)") }
+        for bad in ["no-at", "a@b", "a@@b.uk", "a b@c.uk", "@c.uk"] {
+            #expect(rejection { _ = try V.email(bad, "e") } == "e", "\(bad)")
+        }
         #expect(try V.pastDate("2016-02-29", "d", today: "2026-11-26") == "2016-02-29")
         for bad in ["2015-02-29", "2026-13-01", "26-11-2026", "2027-01-01", "1899-12-31"] {
             #expect(rejection { _ = try V.pastDate(bad, "d", today: "2026-11-26") } == "d", "\(bad)")
@@ -79,24 +99,34 @@ struct ValidationTests {
     func recordPaths() {
         var entry = IndexFixture.child("Amelia", "Smith", born: "2015-04-01")
         entry.child.carers[0].telephone = "not a number"
-        #expect(rejection { _ = try RecordValidation.child(entry.child, "children[0].child", today: "2026-11-26") } == "children[0].child.carers[0].telephone")
+        #expect(
+            rejection { _ = try RecordValidation.child(entry.child, "children[0].child", today: "2026-11-26") }
+                == "children[0].child.carers[0].telephone")
         entry = IndexFixture.child("Amelia", "Smith", born: "2015-04-01")
         entry.child.gender = .unspecified
-        #expect(rejection { _ = try RecordValidation.child(entry.child, "child", today: "2026-11-26") } == "child.gender")
+        #expect(
+            rejection { _ = try RecordValidation.child(entry.child, "child", today: "2026-11-26") } == "child.gender")
         entry = IndexFixture.child("Amelia", "Smith", born: "2015-04-01")
         entry.child.childID = "1234567890"
-        #expect(rejection { _ = try RecordValidation.child(entry.child, "child", today: "2026-11-26") } == "child.child_id")
+        #expect(
+            rejection { _ = try RecordValidation.child(entry.child, "child", today: "2026-11-26") } == "child.child_id")
         var involvement = IndexFixture.involvement(org: "org-1")
         involvement.serviceType = .unspecified
-        #expect(rejection { _ = try RecordValidation.involvement(involvement, "involvement", today: "2026-11-26") } == "involvement.service_type")
+        #expect(
+            rejection { _ = try RecordValidation.involvement(involvement, "involvement", today: "2026-11-26") }
+                == "involvement.service_type")
         involvement = IndexFixture.involvement(org: "org-1")
         involvement.contact.secureEmail = "nobody"
-        #expect(rejection { _ = try RecordValidation.involvement(involvement, "involvement", today: "2026-11-26") } == "involvement.contact.secure_email")
+        #expect(
+            rejection { _ = try RecordValidation.involvement(involvement, "involvement", today: "2026-11-26") }
+                == "involvement.contact.secure_email")
         // A feed's involvement may not start before the child was born
         entry = IndexFixture.child("Amelia", "Smith", born: "2015-04-01")
         entry.involvements = [IndexFixture.involvement(org: "org-1")]
         entry.involvements[0].startDate = "2015-03-31"
-        #expect(rejection { _ = try RecordValidation.entries([entry], today: "2026-11-26") } == "children[0].involvements[0].start_date")
+        #expect(
+            rejection { _ = try RecordValidation.entries([entry], today: "2026-11-26") }
+                == "children[0].involvements[0].start_date")
         entry.involvements[0].startDate = "2015-04-01"
         #expect(rejection { _ = try RecordValidation.entries([entry], today: "2026-11-26") } == nil)
     }
@@ -107,9 +137,11 @@ struct NameMatchingTests {
     @Test("spelling variants, dropped letters and doubled letters share a sound code")
     func soundCodes() {
         func code(_ name: String) -> String { NameMatching.soundCode(NameMatching.fold(name)) }
-        for group in [["Catherine", "Kathryn", "Katharine"], ["Stephen", "Steven"], ["Johnson", "Jonson"], ["Smith", "Smyth", "Smtih"],
-            ["Hannah", "Hanah"], ["Zoë", "Zoe"], ["Mohammed", "Muhammad", "Mohamed"]]
-        {
+        for group in [
+            ["Catherine", "Kathryn", "Katharine"], ["Stephen", "Steven"], ["Johnson", "Jonson"],
+            ["Smith", "Smyth", "Smtih"],
+            ["Hannah", "Hanah"], ["Zoë", "Zoe"], ["Mohammed", "Muhammad", "Mohamed"],
+        ] {
             #expect(Set(group.map(code)).count == 1, "\(group)")
         }
         #expect(code("Smith") != code("Jones"))

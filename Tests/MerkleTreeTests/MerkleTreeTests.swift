@@ -6,8 +6,10 @@ import Testing
 /// ../shared/testdata/rfc6962-merkle.txt: roots, inclusion and consistency proofs of the tree of
 /// RFC 6962's eight test leaves.
 private enum Vectors {
-    static let leaves: [[UInt8]] = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]
-        .map { [UInt8](hex: $0)! }
+    static let leaves: [[UInt8]] = [
+        "", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f",
+    ]
+    .map { [UInt8](hex: $0)! }
 
     static let lines: [[String]] = {
         let directory =
@@ -21,7 +23,9 @@ private enum Vectors {
     }()
 
     static func number(_ field: String) -> UInt64 { UInt64(field.split(separator: "=").last!)! }
-    static func hashes(_ field: String) -> [[UInt8]] { field.isEmpty ? [] : field.split(separator: ",").map { [UInt8](hex: $0)! } }
+    static func hashes(_ field: String) -> [[UInt8]] {
+        field.isEmpty ? [] : field.split(separator: ",").map { [UInt8](hex: $0)! }
+    }
 }
 
 @Suite("RFC 6962 Merkle tree")
@@ -37,7 +41,9 @@ struct MerkleTreeTests {
                 var frontier = MerkleFrontier()
                 for leaf in Vectors.leaves.prefix(size) { frontier.append(leafHash: MerkleHash.leaf(leaf)) }
                 #expect(frontier.root.hexString == line[2], "root of \(size)")
-                #expect(try InMemoryMerkleTree(leaves: Array(Vectors.leaves.prefix(size))).rootHash(to: UInt64(size)).hexString == line[2])
+                #expect(
+                    try InMemoryMerkleTree(leaves: Array(Vectors.leaves.prefix(size))).rootHash(to: UInt64(size))
+                        .hexString == line[2])
                 checked.roots += 1
             case "inclusion":
                 let (leaf, size, expected) = (Vectors.number(line[1]), Vectors.number(line[2]), Vectors.hashes(line[3]))
@@ -49,9 +55,13 @@ struct MerkleTreeTests {
                         root: try tree.rootHash(to: size)))
                 checked.inclusions += 1
             case "consistency":
-                let (first, second, expected) = (Vectors.number(line[1]), Vectors.number(line[2]), Vectors.hashes(line[3]))
+                let (first, second, expected) = (
+                    Vectors.number(line[1]), Vectors.number(line[2]), Vectors.hashes(line[3])
+                )
                 let tree = InMemoryMerkleTree(leaves: Array(Vectors.leaves.prefix(Int(second))))
-                #expect(try tree.consistencyProof(first: first, second: second) == expected, "consistency \(first) → \(second)")
+                #expect(
+                    try tree.consistencyProof(first: first, second: second) == expected,
+                    "consistency \(first) → \(second)")
                 #expect(
                     MerkleVerification.isValidConsistency(
                         first: first, firstRoot: try tree.rootHash(to: first), second: second,
@@ -64,7 +74,12 @@ struct MerkleTreeTests {
         #expect(checked.roots == 9 && checked.inclusions == 36 && checked.consistencies == 28)
     }
 
-    @Test("proofs in every tree up to 300 leaves verify; flipping any bit of a proof fails (all up to 32 leaves, sampled beyond)")
+    @Test(
+        """
+        proofs in every tree up to 300 leaves verify; flipping any bit of a proof fails (all up to 32 leaves, \
+        sampled beyond)
+        """
+    )
     func proofsVerifyAndMutationsFail() throws {
         let leaves = (0..<300).map { Array("event \($0)".utf8) }
         let tree = InMemoryMerkleTree(leaves: leaves)
@@ -84,24 +99,33 @@ struct MerkleTreeTests {
             for leaf in Array(stride(from: 0, to: size, by: Int(step))) + [size - 1] {
                 let proof = try tree.inclusionProof(leaf: leaf, size: size)
                 let leafHash = MerkleHash.leaf(leaves[Int(leaf)])
-                #expect(MerkleVerification.isValidInclusion(leafHash: leafHash, leaf: leaf, size: size, proof: proof, root: root))
+                #expect(
+                    MerkleVerification.isValidInclusion(
+                        leafHash: leafHash, leaf: leaf, size: size, proof: proof, root: root))
                 guard exhaustive || (leaf / step) % 4 == 0 else { continue }
                 for mutated in Self.singleBitMutations(of: proof, every: exhaustive ? 1 : 7) {
-                    #expect(!MerkleVerification.isValidInclusion(leafHash: leafHash, leaf: leaf, size: size, proof: mutated, root: root))
+                    #expect(
+                        !MerkleVerification.isValidInclusion(
+                            leafHash: leafHash, leaf: leaf, size: size, proof: mutated, root: root))
                 }
                 if size > 1 {
-                    #expect(!MerkleVerification.isValidInclusion(leafHash: leafHash, leaf: (leaf + 1) % size, size: size, proof: proof, root: root))
+                    #expect(
+                        !MerkleVerification.isValidInclusion(
+                            leafHash: leafHash, leaf: (leaf + 1) % size, size: size, proof: proof, root: root))
                 }
             }
             for first in Array(stride(from: 1, to: size, by: Int(step))) + [size - 1] where first > 0 {
                 let proof = try tree.consistencyProof(first: first, second: size)
                 let firstRoot = roots[Int(first)]
                 #expect(
-                    MerkleVerification.isValidConsistency(first: first, firstRoot: firstRoot, second: size, secondRoot: root, proof: proof),
+                    MerkleVerification.isValidConsistency(
+                        first: first, firstRoot: firstRoot, second: size, secondRoot: root, proof: proof),
                     "consistency \(first) → \(size)")
                 guard exhaustive || (first / step) % 4 == 0 else { continue }
                 for mutated in Self.singleBitMutations(of: proof, every: exhaustive ? 1 : 7) {
-                    #expect(!MerkleVerification.isValidConsistency(first: first, firstRoot: firstRoot, second: size, secondRoot: root, proof: mutated))
+                    #expect(
+                        !MerkleVerification.isValidConsistency(
+                            first: first, firstRoot: firstRoot, second: size, secondRoot: root, proof: mutated))
                 }
             }
         }
@@ -132,9 +156,13 @@ struct MerkleTreeTests {
     func outOfRange() throws {
         let tree = InMemoryMerkleTree(leaves: [[1], [2]])
         #expect(throws: MerkleProofError.leafOutOfRange(leaf: 2, size: 2)) { try tree.inclusionProof(leaf: 2, size: 2) }
-        #expect(throws: MerkleProofError.sizesOutOfOrder(first: 2, second: 1)) { try tree.consistencyProof(first: 2, second: 1) }
+        #expect(throws: MerkleProofError.sizesOutOfOrder(first: 2, second: 1)) {
+            try tree.consistencyProof(first: 2, second: 1)
+        }
         #expect(try tree.consistencyProof(first: 2, second: 2).isEmpty)
-        #expect(!MerkleVerification.isValidConsistency(first: 1, firstRoot: MerkleHash.leaf([1]), second: 2, secondRoot: try tree.rootHash(to: 2), proof: []))
+        #expect(
+            !MerkleVerification.isValidConsistency(
+                first: 1, firstRoot: MerkleHash.leaf([1]), second: 2, secondRoot: try tree.rootHash(to: 2), proof: []))
     }
 
     /// Copies of `proof`, each with one bit flipped in one byte (every `every`-th byte), plus the

@@ -1,7 +1,8 @@
 import ContactPointAPI
 import GRPCCore
-@testable import Notification
 import Testing
+
+@testable import Notification
 
 @Suite("Alert inboxes")
 struct InboxTests {
@@ -11,26 +12,42 @@ struct InboxTests {
     func states() async throws {
         let fixture = try NotificationFixture()
         try await fixture.run { notification in
-            _ = try await notification.deliverChanges(.with { $0.events = [F.event(from: F.school, others: [(F.gp, "p-gp")])] })
+            _ = try await notification.deliverChanges(
+                .with { $0.events = [F.event(from: F.school, others: [(F.gp, "p-gp")])] })
             let gp = try fixture.session("p-gp", org: "org-gp")
             let alert = try #require(try await notification.listAlerts(.init(), metadata: gp).alerts.first)
             for state in [Contactpoint_V1_AlertState.read, .acknowledged, .contactMade] {
-                let updated = try await notification.updateAlert(.with { $0.alertID = alert.alertID; $0.state = state }, metadata: gp)
+                let updated = try await notification.updateAlert(
+                    .with {
+                        $0.alertID = alert.alertID
+                        $0.state = state
+                    }, metadata: gp)
                 #expect(updated.state == state && updated.updatedBy == "p-gp")
             }
             let backwards = await #expect(throws: RPCError.self) {
-                try await notification.updateAlert(.with { $0.alertID = alert.alertID; $0.state = .read }, metadata: gp)
+                try await notification.updateAlert(
+                    .with {
+                        $0.alertID = alert.alertID
+                        $0.state = .read
+                    }, metadata: gp)
             }
             #expect(backwards?.code == .failedPrecondition)
             // Someone else's alert does not exist for them.
             let other = await #expect(throws: RPCError.self) {
                 try await notification.updateAlert(
-                    .with { $0.alertID = alert.alertID; $0.state = .contactMade }, metadata: try fixture.session("p-sw", org: "org-social-care"))
+                    .with {
+                        $0.alertID = alert.alertID
+                        $0.state = .contactMade
+                    }, metadata: try fixture.session("p-sw", org: "org-social-care"))
             }
             #expect(other?.code == .notFound)
             let audit = try await fixture.auditOutbox()
-            #expect(audit.map(\.action) == ["notification/list-alerts"] + Array(repeating: "notification/update-alert", count: 3))
-            #expect(audit[0].category == .disclosure && audit[0].childIds == [F.child] && audit[0].actor.practitionerID == "p-gp")
+            #expect(
+                audit.map(\.action) == ["notification/list-alerts"]
+                    + Array(repeating: "notification/update-alert", count: 3))
+            #expect(
+                audit[0].category == .disclosure && audit[0].childIds == [F.child]
+                    && audit[0].actor.practitionerID == "p-gp")
             #expect(audit.dropFirst().map(\.outcomeReason) == ["read", "acknowledged", "contact-made"])
         }
     }
@@ -40,7 +57,9 @@ struct InboxTests {
         let fixture = try NotificationFixture()
         try await fixture.run { notification in
             let administrator = try fixture.session("la-admin", org: "org-la", roles: ["la-administrator"])
-            let error = await #expect(throws: RPCError.self) { try await notification.listAlerts(.init(), metadata: administrator) }
+            let error = await #expect(throws: RPCError.self) {
+                try await notification.listAlerts(.init(), metadata: administrator)
+            }
             #expect(error?.code == .permissionDenied)
             let audit = try await fixture.auditOutbox()
             #expect(audit.map(\.action) == ["notification/list-alerts"])
@@ -49,22 +68,38 @@ struct InboxTests {
         }
     }
 
-    @Test("an agency gateway reads and moves on its own organisation's alerts only; an unknown principal without a session nothing")
+    @Test(
+        """
+        an agency gateway reads and moves on its own organisation's alerts only; an unknown principal without a \
+        session nothing
+        """
+    )
     func gateways() async throws {
         let fixture = try NotificationFixture()
         try await fixture.run { notification in
-            _ = try await notification.deliverChanges(.with { $0.events = [F.event(from: F.school, others: [(F.gp, "p-gp"), (F.socialCare, "p-sw")])] })
+            _ = try await notification.deliverChanges(
+                .with { $0.events = [F.event(from: F.school, others: [(F.gp, "p-gp"), (F.socialCare, "p-sw")])] })
         }
         // The gateway's principal is organisation A's (the GP's): it gets the GP's alert and never social care's.
         try await fixture.run(gateways: [F.peer: "org-gp"]) { notification in
             let listed = try await notification.listAlerts(.init())
             #expect(listed.alerts.map(\.recipientOrganisationID) == ["org-gp"])
-            let socialCare = try await notification.listAlerts(.init(), metadata: try fixture.session("p-sw", org: "org-social-care")).alerts[0]
+            let socialCare = try await notification.listAlerts(
+                .init(), metadata: try fixture.session("p-sw", org: "org-social-care")
+            ).alerts[0]
             let error = await #expect(throws: RPCError.self) {
-                try await notification.updateAlert(.with { $0.alertID = socialCare.alertID; $0.state = .acknowledged })
+                try await notification.updateAlert(
+                    .with {
+                        $0.alertID = socialCare.alertID
+                        $0.state = .acknowledged
+                    })
             }
             #expect(error?.code == .notFound)
-            let acknowledged = try await notification.updateAlert(.with { $0.alertID = listed.alerts[0].alertID; $0.state = .acknowledged })
+            let acknowledged = try await notification.updateAlert(
+                .with {
+                    $0.alertID = listed.alerts[0].alertID
+                    $0.state = .acknowledged
+                })
             #expect(acknowledged.updatedBy == "gateway:\(F.peer)")
             let followed = try await notification.subscribe(.init()) { response in
                 var alerts: [Contactpoint_V1_Alert] = []
@@ -82,14 +117,24 @@ struct InboxTests {
         }
     }
 
-    @Test("an alert not acknowledged in time is escalated once into its organisation's inbox (injected clock); an acknowledged one is not")
+    @Test(
+        """
+        an alert not acknowledged in time is escalated once into its organisation's inbox (injected clock); an \
+        acknowledged one is not
+        """
+    )
     func escalation() async throws {
         let fixture = try NotificationFixture()
         try await fixture.run { notification in
-            _ = try await notification.deliverChanges(.with { $0.events = [F.event(from: F.school, others: [(F.gp, "p-gp"), (F.socialCare, "p-sw")])] })
+            _ = try await notification.deliverChanges(
+                .with { $0.events = [F.event(from: F.school, others: [(F.gp, "p-gp"), (F.socialCare, "p-sw")])] })
             let sw = try fixture.session("p-sw", org: "org-social-care")
             let acknowledged = try await notification.listAlerts(.init(), metadata: sw).alerts[0]
-            _ = try await notification.updateAlert(.with { $0.alertID = acknowledged.alertID; $0.state = .acknowledged }, metadata: sw)
+            _ = try await notification.updateAlert(
+                .with {
+                    $0.alertID = acknowledged.alertID
+                    $0.state = .acknowledged
+                }, metadata: sw)
             fixture.now.update { $0 += 30 * 60_000 }
             #expect(try await fixture.escalator.escalateDue() == 0)
             fixture.now.update { $0 += 60 * 60_000 }
@@ -98,8 +143,12 @@ struct InboxTests {
             let gp = try fixture.session("p-gp", org: "org-gp")
             let original = try await notification.listAlerts(.init(), metadata: gp).alerts[0]
             #expect(original.escalatedAtMs == fixture.now.value)
-            let inbox = try await notification.listAlerts(.with { $0.organisation = true }, metadata: try fixture.session("p-gp-2", org: "org-gp")).alerts
-            #expect(inbox.map(\.escalatedFrom) == [original.alertID] && inbox[0].state == .new && inbox[0].sequence > original.sequence)
+            let inbox = try await notification.listAlerts(
+                .with { $0.organisation = true }, metadata: try fixture.session("p-gp-2", org: "org-gp")
+            ).alerts
+            #expect(
+                inbox.map(\.escalatedFrom) == [original.alertID] && inbox[0].state == .new
+                    && inbox[0].sequence > original.sequence)
             #expect(try await notification.listAlerts(.with { $0.organisation = true }, metadata: sw).alerts.isEmpty)
         }
     }

@@ -6,9 +6,10 @@ import GRPCCore
 import GRPCInProcessTransport
 import Identifiers
 import Logging
-@testable import Notification
-import TestSupport
 import ServiceRuntime
+import TestSupport
+
+@testable import Notification
 
 /// A notification service on a real SQLite file in a temporary directory, behind the session
 /// interceptor, served over the in-process transport; consent decisions and the clock are the test's.
@@ -35,7 +36,9 @@ final class NotificationFixture: Sendable {
     private struct Consent: ConsentDecisions {
         let allowed: Locked<Set<String>>
         let down: Locked<Bool>
-        func allowed(_ serviceTypes: Set<Contactpoint_V1_ServiceType>, childID: String) async throws -> Set<Contactpoint_V1_ServiceType> {
+        func allowed(_ serviceTypes: Set<Contactpoint_V1_ServiceType>, childID: String) async throws -> Set<
+            Contactpoint_V1_ServiceType
+        > {
             if down.value { throw RPCError(code: .unavailable, message: "consent is down") }
             let allowed = allowed.value
             return serviceTypes.filter { type in allowed.contains("\(childID)/\(type.rawValue)") }
@@ -49,19 +52,23 @@ final class NotificationFixture: Sendable {
 
     var escalator: Escalator {
         let now = now
-        return Escalator(store: store, hub: hub, after: .seconds(3600), interval: .seconds(60), clock: { now.value }, logger: Logger(label: "test"))
+        return Escalator(
+            store: store, hub: hub, after: .seconds(3600), interval: .seconds(60), clock: { now.value },
+            logger: Logger(label: "test"))
     }
 
     /// Runs the service for the duration of `body`. `feeders` may deliver changes, `noticeFeeders`
     /// notices; `gateways` maps principals to organisations.
     func run<T: Sendable>(
-        feeders: Set<String> = [NotificationFixture.peer], noticeFeeders: Set<String> = [NotificationFixture.peer], gateways: [String: String] = [:],
+        feeders: Set<String> = [NotificationFixture.peer], noticeFeeders: Set<String> = [NotificationFixture.peer],
+        gateways: [String: String] = [:],
         _ body: @Sendable (Contactpoint_V1_Notification.Client<InProcessTransport.Client>) async throws -> T
     ) async throws -> T {
         let now = now
         let reads = store.accessEventCommitter(name: "test-reads", maximumBatch: 1024)
         let service = NotificationRPCService(
-            store: store, reads: reads, consent: Consent(allowed: consent, down: consentDown), hub: hub, feeders: feeders, noticeFeeders: noticeFeeders,
+            store: store, reads: reads, consent: Consent(allowed: consent, down: consentDown), hub: hub,
+            feeders: feeders, noticeFeeders: noticeFeeders,
             gateways: gateways,
             clock: { now.value })
         let transport = InProcessTransport()
@@ -96,7 +103,9 @@ final class NotificationFixture: Sendable {
 
     // MARK: Events
 
-    static func involvement(_ id: String, org: String, _ type: Contactpoint_V1_ServiceType = .educationalSetting) -> Contactpoint_V1_Involvement {
+    static func involvement(_ id: String, org: String, _ type: Contactpoint_V1_ServiceType = .educationalSetting)
+        -> Contactpoint_V1_Involvement
+    {
         .with {
             $0.involvementID = id
             $0.childID = child
@@ -115,7 +124,8 @@ final class NotificationFixture: Sendable {
 
     /// An event of `change` by the involvement `from`, telling the `others` (involvement, its recorder).
     static func event(
-        _ change: String = "indicator-raised", from: Contactpoint_V1_Involvement, others: [(Contactpoint_V1_Involvement, String)],
+        _ change: String = "indicator-raised", from: Contactpoint_V1_Involvement,
+        others: [(Contactpoint_V1_Involvement, String)],
         shielded: Bool = false
     ) -> Contactpoint_V1_IndexChangeEvent {
         .with {

@@ -1,25 +1,34 @@
 import ContactPointAPI
 import GRPCCore
-@testable import Notification
 import ServiceRuntime
 import Synchronization
 import Testing
+
+@testable import Notification
 
 @Suite("Live alerts")
 struct SubscribeTests {
     typealias F = NotificationFixture
 
-    @Test("a subscriber gets its backlog, then each new alert as it is stored; reconnecting from its cursor it misses nothing and sees nothing twice")
+    @Test(
+        """
+        a subscriber gets its backlog, then each new alert as it is stored; reconnecting from its cursor it \
+        misses nothing and sees nothing twice
+        """
+    )
     func resumeFromCursor() async throws {
         let fixture = try NotificationFixture()
         try await fixture.run { notification in
             let gp = try fixture.session("p-gp", org: "org-gp")
             @Sendable func deliver() async throws {
-                _ = try await notification.deliverChanges(.with { $0.events = [F.event(from: F.school, others: [(F.gp, "p-gp"), (F.socialCare, "p-sw")])] })
+                _ = try await notification.deliverChanges(
+                    .with { $0.events = [F.event(from: F.school, others: [(F.gp, "p-gp"), (F.socialCare, "p-sw")])] })
             }
             try await deliver()
             /// Follows from `after` until `count` alerts came; `whileFollowing` runs once the backlog is in.
-            func follow(after: UInt64, count: Int, whileFollowing: @escaping @Sendable () async throws -> Void) async throws -> [Contactpoint_V1_Alert] {
+            func follow(after: UInt64, count: Int, whileFollowing: @escaping @Sendable () async throws -> Void)
+                async throws -> [Contactpoint_V1_Alert]
+            {
                 try await notification.subscribe(.with { $0.after = after }, metadata: gp) { response in
                     var alerts: [Contactpoint_V1_Alert] = []
                     var started = false
@@ -54,23 +63,33 @@ struct SubscribeTests {
         }
     }
 
-    @Test("alerts another instance stores reach a follower at the next tick, and alerts stored here after them are not skipped")
+    @Test(
+        """
+        alerts another instance stores reach a follower at the next tick, and alerts stored here after them are \
+        not skipped
+        """
+    )
     func otherInstances() async throws {
         let fixture = try NotificationFixture()
         try await fixture.run { notification in
-            _ = try await notification.deliverChanges(.with { $0.events = [F.event(from: F.school, others: [(F.gp, "p-gp")])] })
+            _ = try await notification.deliverChanges(
+                .with { $0.events = [F.event(from: F.school, others: [(F.gp, "p-gp")])] })
         }
         let other = try NotificationStore.open(path: "\(fixture.directory)/notification.sqlite")
         try await fixture.run { notification in
             let gp = try fixture.session("p-gp", org: "org-gp")
-            let elsewhere = F.event(from: F.school, others: [(F.gp, "p-gp")]), here = F.event(from: F.school, others: [(F.gp, "p-gp")])
+            let elsewhere = F.event(from: F.school, others: [(F.gp, "p-gp")])
+            let here = F.event(from: F.school, others: [(F.gp, "p-gp")])
             let alerts = try await notification.subscribe(.init(), metadata: gp) { response in
                 var alerts: [Contactpoint_V1_Alert] = []
                 for try await alert in response.messages {
                     alerts.append(alert)
                     if alerts.count == 1 {
-                        // Another instance stores one (this instance's followers are not told of it), then this one stores one.
-                        _ = try await other.take([elsewhere], now: 1, alerts: [elsewhere.eventID: AlertPlanner.alerts(for: elsewhere, allowed: [])])
+                        // Another instance stores one (this instance's followers are not told of it), then this one
+                        // stores one.
+                        _ = try await other.take(
+                            [elsewhere], now: 1,
+                            alerts: [elsewhere.eventID: AlertPlanner.alerts(for: elsewhere, allowed: [])])
                         _ = try await notification.deliverChanges(.with { $0.events = [here] })
                     }
                     if alerts.count == 3 { break }
@@ -81,7 +100,12 @@ struct SubscribeTests {
         }
     }
 
-    @Test("followers are bounded: each holds a worker session, so past the hub's capacity a subscription is refused until one ends")
+    @Test(
+        """
+        followers are bounded: each holds a worker session, so past the hub's capacity a subscription is refused \
+        until one ends
+        """
+    )
     func boundedFollowers() {
         let hub = AlertHub(capacity: 2)
         let first = hub.register(.practitioner("p-1"))

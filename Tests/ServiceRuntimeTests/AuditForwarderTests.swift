@@ -1,10 +1,11 @@
 import ContactPointAPI
 import GRPCCore
 import Logging
-@testable import ServiceRuntime
 import Synchronization
 import Testing
 import ZeroMQ
+
+@testable import ServiceRuntime
 
 /// An outbox in memory: events 1…N, and what was marked delivered.
 final class MemoryOutbox: AuditOutbox {
@@ -29,11 +30,18 @@ final class MemoryOutbox: AuditOutbox {
 
 @Suite("Audit forwarder", .timeLimit(.minutes(1)))
 struct AuditForwarderTests {
-    @Test("delivers the outbox in order, in batches; a failed append is retried and nothing is marked delivered before it succeeds")
+    @Test(
+        """
+        delivers the outbox in order, in batches; a failed append is retried and nothing is marked delivered \
+        before it succeeds
+        """
+    )
     func retriesUntilAcknowledged() async throws {
         let outbox = MemoryOutbox(count: 7)
         var forwarder = AuditForwarder(
-            outbox: outbox, settings: ServiceSettings(service: "test", brokers: [], keyPair: try CurveKeyPair.generate(), instance: "test-1"),
+            outbox: outbox,
+            settings: ServiceSettings(
+                service: "test", brokers: [], keyPair: try CurveKeyPair.generate(), instance: "test-1"),
             logger: Logger(label: "test"))
         forwarder.batchSize = 3
         forwarder.idleInterval = .milliseconds(5)
@@ -59,7 +67,8 @@ struct AuditForwarderTests {
         await loop.value
         let result = calls.withLock { $0 }
         #expect(result.markedBeforeSuccess == [0, 0], "nothing was marked while the audit service failed")
-        #expect(result.received == [["event-1", "event-2", "event-3"], ["event-4", "event-5", "event-6"], ["event-7"]])
+        #expect(
+            result.received == [["event-1", "event-2", "event-3"], ["event-4", "event-5", "event-6"], ["event-7"]])
         #expect(outbox.deliveredThrough == 7)
     }
 }

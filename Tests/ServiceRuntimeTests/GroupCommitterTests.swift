@@ -1,9 +1,10 @@
 import Foundation
 import Logging
 import ServiceLifecycle
-@testable import ServiceRuntime
 import Synchronization
 import Testing
+
+@testable import ServiceRuntime
 
 @Suite("Group commit", .timeLimit(.minutes(1)))
 struct GroupCommitterTests {
@@ -34,7 +35,8 @@ struct GroupCommitterTests {
         }
 
         static func threadName() -> String {
-            ((try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "").trimmingCharacters(in: .newlines)
+            ((try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "").trimmingCharacters(
+                in: .newlines)
         }
     }
 
@@ -43,24 +45,35 @@ struct GroupCommitterTests {
     }
 
     /// Submits `values` at once from tasks of their own; returns once all are queued.
-    func submitQueued(_ values: [Int], to committer: GroupCommitter<Int, Int>) async throws -> Task<[Result<Int, any Error>], Never> {
+    func submitQueued(_ values: [Int], to committer: GroupCommitter<Int, Int>) async throws -> Task<
+        [Result<Int, any Error>], Never
+    > {
         let queuedBefore = committer.queued
         let submissions = Task {
             await withTaskGroup(of: (Int, Result<Int, any Error>).self) { group in
                 for value in values {
                     group.addTask {
-                        do { return (value, .success(try await committer.submit(value))) } catch { return (value, .failure(error)) }
+                        do { return (value, .success(try await committer.submit(value))) } catch {
+                            return (value, .failure(error))
+                        }
                     }
                 }
                 return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }.sorted { $0.key < $1.key }.map(\.value)
             }
         }
-        for _ in 0..<1000 where committer.queued < queuedBefore + values.count { try await Task.sleep(for: .milliseconds(5)) }
+        for _ in 0..<1000 where committer.queued < queuedBefore + values.count {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         #expect(committer.queued == queuedBefore + values.count)
         return submissions
     }
 
-    @Test("every submission gets its own receipt; many callers share few transactions, none over the maximum, on the committer's named thread")
+    @Test(
+        """
+        every submission gets its own receipt; many callers share few transactions, none over the maximum, on the \
+        committer's named thread
+        """
+    )
     func batches() async throws {
         let ledger = Ledger()
         let committer = committer(ledger)
@@ -96,7 +109,12 @@ struct GroupCommitterTests {
         try await withThrowingDiscardingTaskGroup { tasks in
             tasks.addTask { try await group.run() }
             let first = Task { try await committer.submit(1) }
-            await withCheckedContinuation { began in DispatchQueue.global().async { ledger.firstCommitBegan.wait(); began.resume() } }
+            await withCheckedContinuation { began in
+                DispatchQueue.global().async {
+                    ledger.firstCommitBegan.wait()
+                    began.resume()
+                }
+            }
             let queued = try await submitQueued([2, 3], to: committer)
             await group.triggerGracefulShutdown()
             ledger.gate.signal()
@@ -112,13 +130,21 @@ struct GroupCommitterTests {
         let committer = committer(ledger)
         let running = Task { await committer.run() }
         let first = Task { try await committer.submit(1) }
-        await withCheckedContinuation { began in DispatchQueue.global().async { ledger.firstCommitBegan.wait(); began.resume() } }
+        await withCheckedContinuation { began in
+            DispatchQueue.global().async {
+                ledger.firstCommitBegan.wait()
+                began.resume()
+            }
+        }
         let queued = try await submitQueued([2, 3], to: committer)
         running.cancel()
         ledger.gate.signal()
         await running.value
         #expect(try await first.value == 2)
-        #expect(await queued.value.allSatisfy { if case .failure(let error) = $0 { error is GroupCommitterError } else { false } })
+        #expect(
+            await queued.value.allSatisfy {
+                if case .failure(let error) = $0 { error is GroupCommitterError } else { false }
+            })
         #expect(ledger.batches.withLock { $0 } == [[1]])
     }
 }

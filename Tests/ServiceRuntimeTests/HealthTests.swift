@@ -1,9 +1,10 @@
 import ContactPointAPI
 import Logging
 import ServiceLifecycle
-@testable import ServiceRuntime
 import Synchronization
 import Testing
+
+@testable import ServiceRuntime
 
 @Suite("Health reporting", .timeLimit(.minutes(1)))
 struct HealthTests {
@@ -22,7 +23,8 @@ struct HealthTests {
         let health = HealthService()
         health.setStatus(.serving)
         let databaseUp = Atomic(true)
-        var monitor = ReadinessMonitor(checks: [{ databaseUp.load(ordering: .relaxed) }], health: health, logger: Logger(label: "test"))
+        var monitor = ReadinessMonitor(
+            checks: [{ databaseUp.load(ordering: .relaxed) }], health: health, logger: Logger(label: "test"))
         monitor.interval = .milliseconds(5)
         let group = ServiceGroup(services: [monitor], logger: Logger(label: "test"))
         try await withThrowingDiscardingTaskGroup { tasks in

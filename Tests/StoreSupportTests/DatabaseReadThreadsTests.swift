@@ -1,8 +1,8 @@
 import Foundation
 import GRDB
 import StoreSupport
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct DatabaseReadThreadsTests {
     let directory: TemporaryDirectory
@@ -20,7 +20,8 @@ import TestSupport
     /// The names of this process's threads, as the kernel has them (at most 15 characters).
     static func threadNames() throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").compactMap { task in
-            try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8).trimmingCharacters(in: .newlines)
+            try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8).trimmingCharacters(
+                in: .newlines)
         }
     }
 
@@ -30,8 +31,14 @@ import TestSupport
             for limit in 1...200 {
                 group.addTask {
                     try await reads.read { db in
-                        let sum = try Int.fetchOne(db, sql: "SELECT SUM(value) FROM (SELECT value FROM number ORDER BY value LIMIT ?)", arguments: [limit % 100 + 1])!
-                        return (limit, sum, try String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8).trimmingCharacters(in: .newlines))
+                        let sum = try Int.fetchOne(
+                            db, sql: "SELECT SUM(value) FROM (SELECT value FROM number ORDER BY value LIMIT ?)",
+                            arguments: [limit % 100 + 1])!
+                        return (
+                            limit, sum,
+                            try String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8).trimmingCharacters(
+                                in: .newlines)
+                        )
                     }
                 }
             }
@@ -78,7 +85,8 @@ import TestSupport
         #expect(try Self.threadNames().filter { $0.hasPrefix("rt-exit-read-") }.count == 3)
         reads = nil
         let deadline = ContinuousClock.now + .seconds(10)
-        while try Self.threadNames().contains(where: { $0.hasPrefix("rt-exit-read-") }), ContinuousClock.now < deadline {
+        while try Self.threadNames().contains(where: { $0.hasPrefix("rt-exit-read-") }), ContinuousClock.now < deadline
+        {
             try await Task.sleep(for: .milliseconds(10))
         }
         #expect(try Self.threadNames().filter { $0.hasPrefix("rt-exit-read-") }.isEmpty)

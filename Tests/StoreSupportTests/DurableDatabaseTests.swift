@@ -1,12 +1,17 @@
 import Foundation
 import GRDB
 import StoreSupport
-import Testing
 import TestSupport
+import Testing
 
 /// `DurableDatabase` opens a pool whose writer syncs at every commit, and keeps it so.
 @Suite struct DurableDatabaseTests {
-    @Test("GRDB's pool leaves its writer at synchronous=NORMAL whatever prepareDatabase asked for (why DurableDatabase sets it again)")
+    @Test(
+        """
+        GRDB's pool leaves its writer at synchronous=NORMAL whatever prepareDatabase asked for (why \
+        DurableDatabase sets it again)
+        """
+    )
     func poolResetsSynchronous() throws {
         let directory = try TemporaryDirectory(prefix: "durable-database")
         var configuration = Configuration()

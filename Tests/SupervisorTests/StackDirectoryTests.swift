@@ -5,7 +5,8 @@ import ZeroMQ
 
 /// The data directory `up` prepares, also after a first start that a power cut stopped halfway.
 @Suite struct StackDirectoryTests {
-    let directory = StackDirectory(root: FileManager.default.temporaryDirectory.appendingPathComponent("stack-dir-\(UUID())").path)
+    let directory = StackDirectory(
+        root: FileManager.default.temporaryDirectory.appendingPathComponent("stack-dir-\(UUID())").path)
 
     @Test("a secret key whose public key was lost gets it back, derived from the secret")
     func publicKeyDerivedAgain() throws {

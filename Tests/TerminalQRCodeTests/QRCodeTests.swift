@@ -1,9 +1,11 @@
-import Testing
 import TerminalQRCode
+import Testing
 
 @Suite("QR codes for authenticator enrolment")
 struct QRCodeTests {
-    let uri = "otpauth://totp/ContactPoint:sam.carter%40hillside.example?secret=OXFNC6DTRGPMZU55LOZWF4TYDIEXETSY&issuer=ContactPoint&algorithm=SHA1&digits=6&period=30"
+    let uri =
+        "otpauth://totp/ContactPoint:sam.carter%40hillside.example?secret=OXFNC6DTRGPMZU55LOZWF4TYDIEXETSY"
+        + "&issuer=ContactPoint&algorithm=SHA1&digits=6&period=30"
 
     @Test("an otpauth URI encodes as a QR code of a valid size with its three finder patterns")
     func structure() throws {

@@ -21,7 +21,8 @@ public struct SessionSigner: Sendable {
     ) throws -> Metadata {
         let seconds = Int64(Date().timeIntervalSince1970)
         let claims = SessionClaims(
-            sub: practitioner, sid: "s-\(practitioner)", org: org, la: la, roles: roles, iat: seconds, exp: seconds + 900, stepUpAt: stepUpAt)
+            sub: practitioner, sid: "s-\(practitioner)", org: org, la: la, roles: roles, iat: seconds,
+            exp: seconds + 900, stepUpAt: stepUpAt)
         let token = try CompactJWS.sign(payload: Array(try JSONEncoder().encode(claims)), keyID: "test", with: key)
         return ["authorization": "Bearer \(token)"]
     }

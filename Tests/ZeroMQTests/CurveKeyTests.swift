@@ -20,7 +20,9 @@ struct CurveKeyTests {
         #expect(!pair.description.contains(pair.secretKey.z85), "a key pair never prints its secret")
     }
 
-    @Test("malformed keys are rejected", arguments: ["", "short", String(repeating: "~", count: 40), String(repeating: "a", count: 41)])
+    @Test(
+        "malformed keys are rejected",
+        arguments: ["", "short", String(repeating: "~", count: 40), String(repeating: "a", count: 41)])
     func malformed(text: String) {
         #expect(throws: CurveKeyError.self) { try CurveKey(z85: text) }
     }

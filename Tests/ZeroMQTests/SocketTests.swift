@@ -11,7 +11,13 @@ struct SocketTests {
         let server = try Socket(context: context, kind: .router)
         let endpoint = try server.bind("tcp://127.0.0.1:*")
         #expect(!endpoint.hasSuffix(":*"))
-        let client = try Socket(context: context, kind: .dealer, config: { var c = Socket.Config(); c.routingID = [7]; return c }())
+        let client = try Socket(
+            context: context, kind: .dealer,
+            config: {
+                var c = Socket.Config()
+                c.routingID = [7]
+                return c
+            }())
         try client.connect(endpoint)
 
         let big = [UInt8](repeating: 0xAB, count: 3 << 20)
@@ -21,7 +27,8 @@ struct SocketTests {
         #expect(try server.receive(dontWait: true) == nil, "nothing else is waiting")
     }
 
-    @Test("CURVE with a ZAP handler: the handler's user id arrives on every message; a refused key gets nothing through")
+    @Test(
+        "CURVE with a ZAP handler: the handler's user id arrives on every message; a refused key gets nothing through")
     func curveWithZAP() throws {
         let context = try Context()
         let serverKeys = try CurveKeyPair.generate()
@@ -31,7 +38,8 @@ struct SocketTests {
         let zap = try Socket(context: context, kind: .rep)
         try zap.bind("inproc://zeromq.zap.01")
         let server = try Socket(
-            context: context, kind: .router, config: .init(security: .curveServer(secretKey: serverKeys.secretKey, zapDomain: "test")))
+            context: context, kind: .router,
+            config: .init(security: .curveServer(secretKey: serverKeys.secretKey, zapDomain: "test")))
         let endpoint = try server.bind("tcp://127.0.0.1:*")
 
         func answerZAP() throws {
@@ -39,10 +47,14 @@ struct SocketTests {
             poller.add(zap)
             guard try poller.poll(timeoutMillis: 2000), let request = try zap.receive() else { return }
             let ok = request[6] == allowed.publicKey.bytes
-            try zap.send([request[0], request[1], Array((ok ? "200" : "400").utf8), [], Array((ok ? "alice" : "").utf8), []])
+            try zap.send([
+                request[0], request[1], Array((ok ? "200" : "400").utf8), [], Array((ok ? "alice" : "").utf8), [],
+            ])
         }
 
-        let good = try Socket(context: context, kind: .dealer, config: .init(security: .curveClient(keyPair: allowed, serverKey: serverKeys.publicKey)))
+        let good = try Socket(
+            context: context, kind: .dealer,
+            config: .init(security: .curveClient(keyPair: allowed, serverKey: serverKeys.publicKey)))
         try good.connect(endpoint)
         try good.send([Array("hello".utf8)])
         try answerZAP()
@@ -50,7 +62,9 @@ struct SocketTests {
         #expect(message.userID == "alice")
         #expect(message.frames.last == Array("hello".utf8))
 
-        let bad = try Socket(context: context, kind: .dealer, config: .init(security: .curveClient(keyPair: stranger, serverKey: serverKeys.publicKey)))
+        let bad = try Socket(
+            context: context, kind: .dealer,
+            config: .init(security: .curveClient(keyPair: stranger, serverKey: serverKeys.publicKey)))
         try bad.connect(endpoint)
         try bad.send([Array("let me in".utf8)])
         try answerZAP()
@@ -64,10 +78,12 @@ struct SocketTests {
         let context = try Context()
         let serverKeys = try CurveKeyPair.generate()
         let server = try Socket(
-            context: context, kind: .router, config: .init(security: .curveServer(secretKey: serverKeys.secretKey, zapDomain: "test")))
+            context: context, kind: .router,
+            config: .init(security: .curveServer(secretKey: serverKeys.secretKey, zapDomain: "test")))
         let endpoint = try server.bind("tcp://127.0.0.1:*")
         let client = try Socket(
-            context: context, kind: .dealer, config: .init(security: .curveClient(keyPair: try .generate(), serverKey: serverKeys.publicKey)))
+            context: context, kind: .dealer,
+            config: .init(security: .curveClient(keyPair: try .generate(), serverKey: serverKeys.publicKey)))
         try client.connect(endpoint)
         try client.send([[1]])
         var poller = Poller()

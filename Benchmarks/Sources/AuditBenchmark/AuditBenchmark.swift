@@ -20,7 +20,9 @@ import Synchronization
 struct AuditBenchmark {
     static let environment = ProcessInfo.processInfo.environment
     static let seconds = Double(environment["BENCH_SECONDS"] ?? "5") ?? 5
-    static let sizes = (environment["BENCH_SIZES"] ?? "1000000,10000000").split(separator: ",").compactMap { UInt64($0) }
+    static let sizes = (environment["BENCH_SIZES"] ?? "1000000,10000000").split(separator: ",").compactMap {
+        UInt64($0)
+    }
     /// Concurrent senders while growing the log, each with batches of 500 (`BENCH_GROW_CALLERS`).
     static let growCallers = UInt64(environment["BENCH_GROW_CALLERS"] ?? "4") ?? 4
     static let verifyMaximum = UInt64(environment["BENCH_VERIFY_MAX"] ?? "1000000") ?? 1_000_000
@@ -28,10 +30,17 @@ struct AuditBenchmark {
     static let start: Int64 = 1_793_610_000_000
 
     static func main() async throws {
-        let directory = environment["BENCH_DIR"] ?? FileManager.default.temporaryDirectory.appendingPathComponent("audit-bench-\(UUID())").path
+        let directory =
+            environment["BENCH_DIR"]
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("audit-bench-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { if environment["BENCH_DIR"] == nil { try? FileManager.default.removeItem(atPath: directory) } }
-        print("audit benchmark: \(ProcessInfo.processInfo.activeProcessorCount) cores, SQLite WAL synchronous=FULL, in \(directory)")
+        print(
+            """
+            audit benchmark: \(ProcessInfo.processInfo.activeProcessorCount) cores, SQLite WAL synchronous=FULL, \
+            in \(directory)
+            """
+        )
 
         print("\n## Durable appends (one disclosure event per call, as the index sends them)\n")
         print("| callers | group commit events/s | transactions | one transaction per call events/s | group/single |")
@@ -39,11 +48,21 @@ struct AuditBenchmark {
         for callers in [1, 16, 64, 256] {
             let grouped = try await measureAppends(directory: directory, callers: callers, maximumBatch: 4096)
             let single = try await measureAppends(directory: directory, callers: callers, maximumBatch: 1)
-            print("| \(callers) | \(Int(grouped.rate)) | \(grouped.transactions) | \(Int(single.rate)) | \(String(format: "%.1f", grouped.rate / single.rate))× |")
+            print(
+                """
+                | \(callers) | \(Int(grouped.rate)) | \(grouped.transactions) | \(Int(single.rate)) | \
+                \(String(format: "%.1f", grouped.rate / single.rate))× |
+                """
+            )
         }
 
         print("\n## Growing one log (forwarder batches of 500, \(growCallers) callers), proofs and verify\n")
-        print("| events | load events/s | inclusion proof p50 / p99 µs | consistency proof p50 / p99 µs | trivial read p50 / p99 µs | verify s | verify s per million | log MB | query index MB |")
+        print(
+            """
+            | events | load events/s | inclusion proof p50 / p99 µs | consistency proof p50 / p99 µs | trivial \
+            read p50 / p99 µs | verify s | verify s per million | log MB | query index MB |
+            """
+        )
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         let path = "\(directory)/grown.sqlite"
         let store = try AuditStore.open(path: path)
@@ -66,7 +85,9 @@ struct AuditBenchmark {
                 var perMillion = "–"
                 if size <= verifyMaximum {
                     let verifyStart = Date()
-                    let report = try AuditVerifier.verify(database: path, checkpointDirectory: nil, publicKey: .init(rawRepresentation: [UInt8](repeating: 7, count: 32)))
+                    let report = try AuditVerifier.verify(
+                        database: path, checkpointDirectory: nil,
+                        publicKey: .init(rawRepresentation: [UInt8](repeating: 7, count: 32)))
                     let elapsed = Date().timeIntervalSince(verifyStart)
                     precondition(report.isIntact && report.events == size, "verify: \(report.problems.prefix(3))")
                     verifyText = String(format: "%.1f", elapsed)
@@ -75,14 +96,22 @@ struct AuditBenchmark {
                 let megabytes = (fileSize(path) + fileSize(path + "-wal")) / 1_048_576
                 let indexPath = "\(directory)/grown-index.sqlite"
                 let indexMegabytes = (fileSize(indexPath) + fileSize(indexPath + "-wal")) / 1_048_576
-                print("| \(size) | \(loaded > 0 ? "\(Int(loadRate))" : "–") | \(inclusion.p50) / \(inclusion.p99) | \(consistency.p50) / \(consistency.p99) | \(floor.p50) / \(floor.p99) | \(verifyText) | \(perMillion) | \(megabytes) | \(indexMegabytes) |")
+                print(
+                    """
+                    | \(size) | \(loaded > 0 ? "\(Int(loadRate))" : "–") | \(inclusion.p50) / \(inclusion.p99) | \
+                    \(consistency.p50) / \(consistency.p99) | \(floor.p50) / \(floor.p99) | \(verifyText) | \
+                    \(perMillion) | \(megabytes) | \(indexMegabytes) |
+                    """
+                )
             }
             group.cancelAll()
         }
     }
 
     /// Appends single-event calls from `callers` concurrent callers for `seconds` on a fresh log.
-    static func measureAppends(directory: String, callers: Int, maximumBatch: Int) async throws -> (rate: Double, transactions: Int) {
+    static func measureAppends(directory: String, callers: Int, maximumBatch: Int) async throws -> (
+        rate: Double, transactions: Int
+    ) {
         let store = try AuditStore.open(path: "\(directory)/appends-\(callers)-\(maximumBatch).sqlite")
         let clock = Clock()
         let log = AuditLog(store: store, rules: MisuseRules(), maximumBatch: maximumBatch, clock: { clock.now })
@@ -192,7 +221,9 @@ struct AuditBenchmark {
             }
             $0.service = "index"
             $0.instance = "index-1"
-            $0.childIds = [String(format: "%010d", (UInt64(serial) &* 0xD1B5_4A32_D192_ED03) % 11_000_000 + 4_000_000_000)]
+            $0.childIds = [
+                String(format: "%010d", (UInt64(serial) &* 0xD1B5_4A32_D192_ED03) % 11_000_000 + 4_000_000_000)
+            ]
             $0.disclosedFields = ["name", "date_of_birth", "address", "carers", "involvements"]
             $0.reasonCode = "safeguarding-enquiry"
             $0.outcome = .permitted

@@ -12,7 +12,9 @@ public struct LoopbackBroker: Sendable {
     public let clientKeys: CurveKeyPair
 
     public static func start(server: String, client: String, logger: Logger) async throws -> LoopbackBroker {
-        let brokerKeys = try CurveKeyPair.generate(), serverKeys = try CurveKeyPair.generate(), clientKeys = try CurveKeyPair.generate()
+        let brokerKeys = try CurveKeyPair.generate()
+        let serverKeys = try CurveKeyPair.generate()
+        let clientKeys = try CurveKeyPair.generate()
         var config = Broker.Config(
             keyPair: brokerKeys,
             allowList: try AllowList([

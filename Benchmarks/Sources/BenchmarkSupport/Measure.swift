@@ -26,7 +26,9 @@ public enum Measure {
     }
 
     /// Keeps `inFlight` calls going for `duration` and reports completed calls per second.
-    public static func throughput(inFlight: Int, duration: Duration, _ call: @escaping @Sendable () async throws -> Void) async throws -> Double {
+    public static func throughput(
+        inFlight: Int, duration: Duration, _ call: @escaping @Sendable () async throws -> Void
+    ) async throws -> Double {
         let start = ContinuousClock.now
         let end = start + duration
         let completed = try await withThrowingTaskGroup(of: Int.self) { group in

@@ -33,15 +33,20 @@ struct BusBenchmark {
             let bus = try await BusScenario.run { echo in
                 try await measure(name: "bus (ours)", request: request) { try await echo.get($0) }
             }
-            print(String(format: "bus: p50 %.0f µs, p99 %.0f µs, ", bus.latency.p50.microseconds, bus.latency.p99.microseconds)
-                + bus.throughput.map { String(format: "%.0f", $0) }.joined(separator: " / ") + " req/s")
+            print(
+                String(
+                    format: "bus: p50 %.0f µs, p99 %.0f µs, ", bus.latency.p50.microseconds,
+                    bus.latency.p99.microseconds)
+                    + bus.throughput.map { String(format: "%.0f", $0) }.joined(separator: " / ") + " req/s")
             return
         }
 
         let raw = try RawScenario()
         try await raw.start()
         var rawThroughput: [Double] = []
-        for level in inFlightLevels { rawThroughput.append(try await raw.throughput(inFlight: level, duration: window)) }
+        for level in inFlightLevels {
+            rawThroughput.append(try await raw.throughput(inFlight: level, duration: window))
+        }
         try await raw.startTimedCalls()
 
         // The sequential latencies of the raw hop and of the bus are measured call by call in
@@ -55,7 +60,10 @@ struct BusBenchmark {
                 busSamples.append(try await clock.measure { _ = try await echo.get(request) })
             }
             let throughput = try await throughputs(request: request) { try await echo.get($0) }
-            return (Row(name: "bus (ours)", latency: Latency(samples: busSamples), throughput: throughput), Latency(samples: rawSamples))
+            return (
+                Row(name: "bus (ours)", latency: Latency(samples: busSamples), throughput: throughput),
+                Latency(samples: rawSamples)
+            )
         }
         raw.shutdown()
 
@@ -65,13 +73,27 @@ struct BusBenchmark {
         let inProcess = try await InProcessScenario.run { echo in
             try await measure(name: "GRPCCore in-process", request: request) { try await echo.get($0) }
         }
-        let rows = [Row(name: "raw libzmq (floor)", latency: rawLatency, throughput: rawThroughput), bus, http2, inProcess]
+        let rows = [
+            Row(name: "raw libzmq (floor)", latency: rawLatency, throughput: rawThroughput), bus, http2, inProcess,
+        ]
 
-        print("unary echo, 64 B, loopback, \(ProcessInfo.processInfo.activeProcessorCount) cores; \(sequentialCalls) sequential calls; \(window) per in-flight level")
-        print(pad("transport", 22) + pad("p50 µs", 10) + pad("p99 µs", 10) + inFlightLevels.map { pad("req/s @\($0)", 14) }.joined())
+        print(
+            """
+            unary echo, 64 B, loopback, \(ProcessInfo.processInfo.activeProcessorCount) cores; \(sequentialCalls) \
+            sequential calls; \(window) per in-flight level
+            """
+        )
+        print(
+            pad("transport", 22) + pad("p50 µs", 10) + pad("p99 µs", 10)
+                + inFlightLevels.map { pad("req/s @\($0)", 14) }.joined())
         for row in rows {
-            let cells = [String(format: "%.0f", row.latency.p50.microseconds), String(format: "%.0f", row.latency.p99.microseconds)]
-            print(pad(row.name, 22) + cells.map { pad($0, 10) }.joined() + row.throughput.map { pad(String(format: "%.0f", $0), 14) }.joined())
+            let cells = [
+                String(format: "%.0f", row.latency.p50.microseconds),
+                String(format: "%.0f", row.latency.p99.microseconds),
+            ]
+            print(
+                pad(row.name, 22) + cells.map { pad($0, 10) }.joined()
+                    + row.throughput.map { pad(String(format: "%.0f", $0), 14) }.joined())
         }
         let latencyRatio = bus.latency.p50 / rawLatency.p50
         let throughputRatio = bus.throughput[2] / http2.throughput[2]
@@ -82,7 +104,11 @@ struct BusBenchmark {
         // (both ends, in process) and of the raw hop (sockets, CURVE, broker) add up: no transport
         // that carries GRPCCore over ZeroMQ here can pass this rate.
         let ceiling = 1 / (1 / inProcess.throughput[2] + 1 / rawThroughput[2])
-        print(String(format: "ceiling @128 for GRPCCore over the raw hop, 1 / (1/in-process + 1/raw): %.0f req/s = %.2f× HTTP/2", ceiling, ceiling / http2.throughput[2]))
+        print(
+            String(
+                format:
+                    "ceiling @128 for GRPCCore over the raw hop, 1 / (1/in-process + 1/raw): %.0f req/s = %.2f× HTTP/2",
+                ceiling, ceiling / http2.throughput[2]))
     }
 
     static func measure(
@@ -100,7 +126,8 @@ struct BusBenchmark {
     ) async throws -> [Double] {
         var throughput: [Double] = []
         for level in inFlightLevels {
-            throughput.append(try await Measure.throughput(inFlight: level, duration: window) { _ = try await call(request) })
+            throughput.append(
+                try await Measure.throughput(inFlight: level, duration: window) { _ = try await call(request) })
         }
         return throughput
     }

@@ -2,10 +2,10 @@ import BenchmarkSupport
 import Broker
 import BusTransport
 import ContactPointAPI
+import Foundation
 import GRPCCore
 import Logging
 import ServiceRuntime
-import Foundation
 import ZeroMQ
 
 /// ContactPoint's transport: client → broker → worker and back, CURVE on every hop, all three
@@ -22,8 +22,10 @@ enum BusScenario {
         var serverConfig = BusServerTransport.Config(brokers: [bus.address], keyPair: bus.serverKeys)
         serverConfig.sessionsPerBroker = Int(ProcessInfo.processInfo.environment["BENCH_SESSIONS"] ?? "") ?? 64
         let server = GRPCServer(
-            transport: try BusServerTransport(config: serverConfig, logger: logger), services: [EchoService(instance: "bench")])
-        let client = try BusClientTransport(config: .init(brokers: [bus.address], keyPair: bus.clientKeys), logger: logger)
+            transport: try BusServerTransport(config: serverConfig, logger: logger),
+            services: [EchoService(instance: "bench")])
+        let client = try BusClientTransport(
+            config: .init(brokers: [bus.address], keyPair: bus.clientKeys), logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             let result = try await withGRPCClient(transport: client) { client in

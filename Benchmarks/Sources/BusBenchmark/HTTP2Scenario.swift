@@ -9,13 +9,15 @@ enum HTTP2Scenario {
     static func run<T: Sendable>(
         _ body: @Sendable (Contactpoint_V1_Echo.Client<HTTP2ClientTransport.Posix>) async throws -> T
     ) async throws -> T {
-        let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext)
+        let transport = HTTP2ServerTransport.Posix(
+            address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext)
         let server = GRPCServer(transport: transport, services: [EchoService(instance: "bench")])
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             guard let port = try await transport.listeningAddress.ipv4?.port else { fatalError("no port") }
             let result = try await withGRPCClient(
-                transport: try .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+                transport: try .http2NIOPosix(
+                    target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
             ) { client in
                 try await body(Contactpoint_V1_Echo.Client(wrapping: client))
             }

@@ -30,7 +30,8 @@ enum IdentityScenario {
         let key = Ed25519.PrivateKey.generate()
         let now = Int64(Date().timeIntervalSince1970)
         let claims = SessionClaims(
-            sub: "p-1", sid: "s-1", org: "org-1", la: "E09000033", roles: ["practitioner"], iat: now, exp: now + 900, stepUpAt: now)
+            sub: "p-1", sid: "s-1", org: "org-1", la: "E09000033", roles: ["practitioner"], iat: now, exp: now + 900,
+            stepUpAt: now)
         let token = try CompactJWS.sign(payload: Array(try JSONEncoder().encode(claims)), keyID: "k1", with: key)
         let verifications = 5_000
         // Cold: a new verifier each time, so every call checks the signature and decodes the claims.
@@ -46,17 +47,25 @@ enum IdentityScenario {
         let verifier = SessionVerifier()
         verifier.trust(keys: ["k1": key.publicKey])
         _ = try verifier.verify(token)
-        let warmElapsed = try ContinuousClock().measure { for _ in 0..<(verifications * 10) { _ = try verifier.verify(token) } }
+        let warmElapsed = try ContinuousClock().measure {
+            for _ in 0..<(verifications * 10) { _ = try verifier.verify(token) }
+        }
         let perToken = warmElapsed / (verifications * 10)
 
         print("identity: PBKDF2-HMAC-SHA-256, \(PasswordHasher.defaultIterations) iterations + HMAC pepper")
         print(String(format: "  one password check: %.0f ms", verifyOnce.seconds * 1000))
-        for (workers, rate) in rates { print(String(format: "  logins/s (KDF-bound), %d in parallel: %.1f", workers, rate)) }
-        print(String(format: "  session token, first call of a token (EdDSA + claims): %.1f µs = %.1f%% of the round trip",
-            cold.microseconds, 100 * cold.microseconds / busRoundTrip.microseconds))
+        for (workers, rate) in rates {
+            print(String(format: "  logins/s (KDF-bound), %d in parallel: %.1f", workers, rate))
+        }
+        print(
+            String(
+                format: "  session token, first call of a token (EdDSA + claims): %.1f µs = %.1f%% of the round trip",
+                cold.microseconds, 100 * cold.microseconds / busRoundTrip.microseconds))
         print(String(format: "  session token, later calls (expiry and revocation): %.2f µs", perToken.microseconds))
-        print(String(format: "  bus round trip p50 in this run: %.0f µs; verification = %.1f%% of it",
-            busRoundTrip.microseconds, 100 * perToken.microseconds / busRoundTrip.microseconds))
+        print(
+            String(
+                format: "  bus round trip p50 in this run: %.0f µs; verification = %.1f%% of it",
+                busRoundTrip.microseconds, 100 * perToken.microseconds / busRoundTrip.microseconds))
     }
 }
 

@@ -30,8 +30,16 @@ final class RawScenario: Sendable {
     }
 
     func start() async throws {
-        try await Self.onThread { [self] in try runBroker() } ready: { [self] in endpoint.withLock { $0 != nil } }
-        try await Self.onThread { [self] in try runWorker() } ready: { [self] in workerReady.load(ordering: .acquiring) }
+        try await Self.onThread { [self] in
+            try runBroker()
+        } ready: { [self] in
+            endpoint.withLock { $0 != nil }
+        }
+        try await Self.onThread { [self] in
+            try runWorker()
+        } ready: { [self] in
+            workerReady.load(ordering: .acquiring)
+        }
     }
 
     func shutdown() {
@@ -55,7 +63,10 @@ final class RawScenario: Sendable {
         try await Self.onThread { [self] in
             let socket = try clientSocket()
             let payload = [UInt8](repeating: 0x61, count: 64)
-            for _ in 0..<200 { try socket.send([payload]); _ = try socket.receive() }
+            for _ in 0..<200 {
+                try socket.send([payload])
+                _ = try socket.receive()
+            }
             timedCallsReady.store(true, ordering: .releasing)
             let clock = ContinuousClock()
             while true {
@@ -67,7 +78,9 @@ final class RawScenario: Sendable {
                 }
                 pendingCall.withLock { $0.take() }?.resume(returning: elapsed)
             }
-        } ready: { [self] in timedCallsReady.load(ordering: .acquiring) }
+        } ready: { [self] in
+            timedCallsReady.load(ordering: .acquiring)
+        }
     }
 
     /// Keeps `inFlight` requests outstanding on one socket for `duration`.
@@ -91,7 +104,8 @@ final class RawScenario: Sendable {
 
     private func clientSocket() throws -> Socket {
         let socket = try Socket(
-            context: clientContext, kind: .dealer, config: .init(security: .curveClient(keyPair: peerKeys, serverKey: brokerKeys.publicKey)))
+            context: clientContext, kind: .dealer,
+            config: .init(security: .curveClient(keyPair: peerKeys, serverKey: brokerKeys.publicKey)))
         try socket.connect(endpoint.withLock { $0! })
         return socket
     }
@@ -130,7 +144,8 @@ final class RawScenario: Sendable {
 
     private func runWorker() throws {
         let socket = try Socket(
-            context: workerContext, kind: .dealer, config: .init(security: .curveClient(keyPair: peerKeys, serverKey: brokerKeys.publicKey)))
+            context: workerContext, kind: .dealer,
+            config: .init(security: .curveClient(keyPair: peerKeys, serverKey: brokerKeys.publicKey)))
         try socket.connect(endpoint.withLock { $0! })
         try socket.send([Array("READY".utf8)])
         var poller = Poller()
@@ -141,7 +156,9 @@ final class RawScenario: Sendable {
         }
     }
 
-    private static func onThread(_ body: @escaping @Sendable () throws -> Void, ready: @escaping @Sendable () -> Bool) async throws {
+    private static func onThread(_ body: @escaping @Sendable () throws -> Void, ready: @escaping @Sendable () -> Bool)
+        async throws
+    {
         Thread { try? body() }.start()
         while !ready() { try await Task.sleep(for: .milliseconds(5)) }
     }

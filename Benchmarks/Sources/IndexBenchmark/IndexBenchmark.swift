@@ -1,9 +1,9 @@
-import BenchmarkSupport
 import Authentication
+import BenchmarkSupport
 import Broker
 import BusTransport
-import ContactPointAPI
 import ConsentClient
+import ContactPointAPI
 import Foundation
 import GRPCCore
 import Index
@@ -30,24 +30,39 @@ struct IndexBenchmark {
         let directChildren = reuse ? 0 : Int(environment["BENCH_CHILDREN"] ?? "") ?? 1_000_000
         let busChildren = reuse ? 0 : Int(environment["BENCH_BUS_CHILDREN"] ?? "") ?? 100_000
         let seconds = Int(environment["BENCH_SECONDS"] ?? "") ?? 10
-        let directory = environment["BENCH_DIR"] ?? FileManager.default.temporaryDirectory.appendingPathComponent("index-bench-\(getpid())").path
+        let directory =
+            environment["BENCH_DIR"]
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("index-bench-\(getpid())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let database = "\(directory)/index.sqlite"
         // The children looked up, kept for BENCH_REUSE.
         let samplesFile = URL(fileURLWithPath: "\(directory)/samples.binpb")
         let samples: [Sample]
         if reuse {
-            guard FileManager.default.fileExists(atPath: database), let saved = try? Data(contentsOf: samplesFile) else {
+            guard FileManager.default.fileExists(atPath: database), let saved = try? Data(contentsOf: samplesFile)
+            else {
                 print("BENCH_REUSE=1: no database and samples from an earlier run in \(directory)")
                 exit(1)
             }
-            samples = try Contactpoint_V1_PutChildrenRequest(serializedBytes: saved).children.map { ($0.child, $0.child.childID) }
+            samples = try Contactpoint_V1_PutChildrenRequest(serializedBytes: saved).children.map {
+                ($0.child, $0.child.childID)
+            }
             print("index benchmark: the database in \(directory) reused (loads not measured)")
         } else {
-            print("index benchmark: \(directChildren) children loaded directly, \(busChildren) more through the bus; database in \(directory)")
+            print(
+                """
+                index benchmark: \(directChildren) children loaded directly, \(busChildren) more through the bus; \
+                database in \(directory)
+                """
+            )
             samples = try await loadDirectly(directChildren, into: database)
             try Contactpoint_V1_PutChildrenRequest.with {
-                $0.children = samples.map { sample in .with { $0.child = sample.entry; $0.child.childID = sample.id } }
+                $0.children = samples.map { sample in
+                    .with {
+                        $0.child = sample.entry
+                        $0.child.childID = sample.id
+                    }
+                }
             }.serializedData().write(to: samplesFile)
         }
         let clock = ContinuousClock()
@@ -73,11 +88,17 @@ struct IndexBenchmark {
             var found = 0
             var position = 0
             let search = try await Measure.sequential(calls: 2000) {
-                let result = try await index.searchChildren(searches[position % searches.count], metadata: sessions.practitioner)
+                let result = try await index.searchChildren(
+                    searches[position % searches.count], metadata: sessions.practitioner)
                 if result.matches.first?.childID == samples[position % samples.count].id { found += 1 }
                 position += 1
             }
-            print("audited search through the broker: p50 \(format(search.p50)), p99 \(format(search.p99)); right child first in \(found) of \(position)")
+            print(
+                """
+                audited search through the broker: p50 \(format(search.p50)), p99 \(format(search.p99)); right \
+                child first in \(found) of \(position)
+                """
+            )
             position = 0
             let view = try await Measure.sequential(calls: 2000) {
                 _ = try await index.viewRecord(views[position % views.count], metadata: sessions.practitioner)
@@ -96,19 +117,33 @@ struct IndexBenchmark {
                     _ = try await index.viewRecord(views[n % views.count], metadata: sessions.practitioner)
                 }
             }
-            print("audited lookups with 32 concurrent clients (half search, half view): \(Int(throughput))/s; \(usage.perCall(rate: throughput))")
+            print(
+                """
+                audited lookups with 32 concurrent clients (half search, half view): \(Int(throughput))/s; \
+                \(usage.perCall(rate: throughput))
+                """
+            )
 
             // The same mix from plain MDP clients, as agency gateways on the C SDK send it.
             var rawCalls: [RawMDPClients.Call] = []
             for (search, view) in zip(searches, views) {
-                rawCalls.append(.init(method: "/contactpoint.v1.Index/SearchChildren", payload: try search.serializedBytes()))
+                rawCalls.append(
+                    .init(method: "/contactpoint.v1.Index/SearchChildren", payload: try search.serializedBytes()))
                 rawCalls.append(.init(method: "/contactpoint.v1.Index/ViewRecord", payload: try view.serializedBytes()))
             }
             usage = ProcessUsage.now()
             let raw = try await rawClients.run(rawCalls, inFlight: 32, duration: .seconds(seconds))
-            print("audited lookups from plain MDP clients (as the C SDK), 32 in flight (half search, half view): \(Int(raw.perSecond))/s; \(usage.perCall(rate: raw.perSecond)); \(raw.failed) failed\(raw.firstFailure.map { " (first: \($0))" } ?? "")")
-            print("memory: VmRSS \(status("VmRSS")), VmHWM \(status("VmHWM")) (broker, index and clients in one process)")
-            let size = (try? FileManager.default.attributesOfItem(atPath: "\(directory)/index.sqlite")[.size] as? Int) ?? 0
+            print(
+                """
+                audited lookups from plain MDP clients (as the C SDK), 32 in flight (half search, half view): \
+                \(Int(raw.perSecond))/s; \(usage.perCall(rate: raw.perSecond)); \(raw.failed) \
+                failed\(raw.firstFailure.map { " (first: \($0))" } ?? "")
+                """
+            )
+            print(
+                "memory: VmRSS \(status("VmRSS")), VmHWM \(status("VmHWM")) (broker, index and clients in one process)")
+            let size =
+                (try? FileManager.default.attributesOfItem(atPath: "\(directory)/index.sqlite")[.size] as? Int) ?? 0
             print("database: \(size / 1_048_576) MiB\(reuse ? "" : " for \(directChildren + busChildren) children")")
         }
     }
@@ -143,12 +178,20 @@ struct IndexBenchmark {
         let finishSeconds = (clock.now - finishStart) / .seconds(1)
         let seconds = (clock.now - start) / .seconds(1)
         let rate = Double(loaded) / seconds
-        print("direct initial load (feed loader, batches of 5,000; search index built at the end in \(String(format: "%.1f", finishSeconds)) s): \(loaded) children in \(String(format: "%.1f", seconds)) s = \(Int(rate)) children/s; 11 M at this rate: \(String(format: "%.1f", 11_000_000 / rate / 60)) min")
+        print(
+            """
+            direct initial load (feed loader, batches of 5,000; search index built at the end in \
+            \(String(format: "%.1f", finishSeconds)) s): \(loaded) children in \(String(format: "%.1f", seconds)) \
+            s = \(Int(rate)) children/s; 11 M at this rate: \(String(format: "%.1f", 11_000_000 / rate / 60)) min
+            """
+        )
         return samples
     }
 
     /// More children through PutChildren, timed: batches of 1,000, two calls in flight.
-    static func loadThroughBus(_ children: Int, _ index: Contactpoint_V1_Index.Client<BusClientTransport>, as administrator: Metadata) async throws {
+    static func loadThroughBus(
+        _ children: Int, _ index: Contactpoint_V1_Index.Client<BusClientTransport>, as administrator: Metadata
+    ) async throws {
         let clock = ContinuousClock()
         var generator = PopulationGenerator(seed: 43)
         let start = clock.now
@@ -162,7 +205,8 @@ struct IndexBenchmark {
                     group.addTask {
                         var options = CallOptions.defaults
                         options.timeout = .seconds(120)
-                        _ = try await index.putChildren(.with { $0.children = batch }, metadata: administrator, options: options)
+                        _ = try await index.putChildren(
+                            .with { $0.children = batch }, metadata: administrator, options: options)
                     }
                 }
                 try await group.waitForAll()
@@ -171,14 +215,22 @@ struct IndexBenchmark {
         }
         let seconds = (clock.now - start) / .seconds(1)
         let rate = Double(children) / seconds
-        print("load through the bus (PutChildren, batches of 1,000, 2 in flight): \(children) more children in \(String(format: "%.1f", seconds)) s = \(Int(rate)) children/s; 11 M at this rate: \(String(format: "%.1f", 11_000_000 / rate / 60)) min")
+        print(
+            """
+            load through the bus (PutChildren, batches of 1,000, 2 in flight): \(children) more children in \
+            \(String(format: "%.1f", seconds)) s = \(Int(rate)) children/s; 11 M at this rate: \
+            \(String(format: "%.1f", 11_000_000 / rate / 60)) min
+            """
+        )
     }
 
     static func format(_ duration: Duration) -> String { String(format: "%.2f ms", duration / .milliseconds(1)) }
 
     static func status(_ key: String) -> String {
         let text = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").first { $0.hasPrefix(key + ":") }.map { $0.dropFirst(key.count + 1).trimmingCharacters(in: .whitespaces) } ?? "?"
+        return text.split(separator: "\n").first { $0.hasPrefix(key + ":") }.map {
+            $0.dropFirst(key.count + 1).trimmingCharacters(in: .whitespaces)
+        } ?? "?"
     }
 }
 
@@ -203,7 +255,8 @@ enum IndexOnBus {
 
     static func run(
         database: String,
-        _ body: @Sendable (Contactpoint_V1_Index.Client<BusClientTransport>, Sessions, RawMDPClients) async throws -> Void
+        _ body:
+            @Sendable (Contactpoint_V1_Index.Client<BusClientTransport>, Sessions, RawMDPClients) async throws -> Void
     ) async throws {
         var logger = Logger(label: "bench")
         logger.logLevel = .error
@@ -215,24 +268,34 @@ enum IndexOnBus {
         verifier.trust(keys: ["bench": signingKey.publicKey])
         func session(_ id: String, roles: [String]) throws -> Metadata {
             let now = Int64(Date().timeIntervalSince1970)
-            let claims = SessionClaims(sub: id, sid: "s-\(id)", org: "org-bench", la: "E09000033", roles: roles, iat: now, exp: now + 43_200, stepUpAt: now)
-            return ["authorization": "Bearer \(try CompactJWS.sign(payload: Array(try JSONEncoder().encode(claims)), keyID: "bench", with: signingKey))"]
+            let claims = SessionClaims(
+                sub: id, sid: "s-\(id)", org: "org-bench", la: "E09000033", roles: roles, iat: now, exp: now + 43_200,
+                stepUpAt: now)
+            return [
+                "authorization": "Bearer "
+                    + (try CompactJWS.sign(
+                        payload: Array(JSONEncoder().encode(claims)), keyID: "bench", with: signingKey))
+            ]
         }
         let sessions = Sessions(
-            administrator: try session("admin", roles: ["practitioner", "system-administrator"]), practitioner: try session("p-1", roles: ["practitioner"]))
+            administrator: try session("admin", roles: ["practitioner", "system-administrator"]),
+            practitioner: try session("p-1", roles: ["practitioner"]))
         let rawClients = RawMDPClients(
             broker: bus.address, keyPair: bus.clientKeys,
             authorization: sessions.practitioner[stringValues: "authorization"].first(where: { _ in true }) ?? "")
 
         let store = try IndexStore.open(path: database)
         let disclosures = store.accessEventCommitter(name: "index-disclose")
-        let service = IndexRPCService(store: store, disclosures: disclosures, consent: NoConsentService(), clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+        let service = IndexRPCService(
+            store: store, disclosures: disclosures, consent: NoConsentService(),
+            clock: { Int64(Date().timeIntervalSince1970 * 1000) })
         var serverConfig = BusServerTransport.Config(brokers: [bus.address], keyPair: bus.serverKeys)
         serverConfig.sessionsPerBroker = 64
         let server = GRPCServer(
             transport: try BusServerTransport(config: serverConfig, logger: logger), services: [service],
             interceptors: [AuthenticationInterceptor(verifier: verifier)])
-        let client = try BusClientTransport(config: .init(brokers: [bus.address], keyPair: bus.clientKeys), logger: logger)
+        let client = try BusClientTransport(
+            config: .init(brokers: [bus.address], keyPair: bus.clientKeys), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             group.addTask { await disclosures.run() }

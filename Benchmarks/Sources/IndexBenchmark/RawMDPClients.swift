@@ -39,7 +39,8 @@ struct RawMDPClients: Sendable {
     private func runOnThisThread(_ calls: [Call], inFlight: Int, duration: Duration) throws -> Outcome {
         let context = try Context()
         let socket = try Socket(
-            context: context, kind: .dealer, config: .init(security: .curveClient(keyPair: keyPair, serverKey: broker.publicKey)))
+            context: context, kind: .dealer,
+            config: .init(security: .curveClient(keyPair: keyPair, serverKey: broker.publicKey)))
         defer { socket.close() }
         try socket.connect(broker.endpoint)
         var authorizationEntry = Contactpoint_V1_MetadataEntry()
@@ -56,7 +57,9 @@ struct RawMDPClients: Sendable {
             header.timeoutMicros = 10_000_000
             header.metadata = [authorizationEntry]
             let service = String(call.method.split(separator: "/")[0])
-            try socket.send([Array("MDPC02".utf8), [0x01], Array(service.utf8), try header.serializedBytes(), call.payload])
+            try socket.send([
+                Array("MDPC02".utf8), [0x01], Array(service.utf8), try header.serializedBytes(), call.payload,
+            ])
         }
         for _ in 0..<inFlight { try send() }
         var outcome = Outcome(completed: 0, failed: 0, seconds: 0)
@@ -73,7 +76,8 @@ struct RawMDPClients: Sendable {
             } else {
                 outcome.failed += 1
                 if outcome.firstFailure == nil {
-                    outcome.firstFailure = header.map { "status \($0.statusCode): \($0.statusMessage)" } ?? "malformed reply"
+                    outcome.firstFailure =
+                        header.map { "status \($0.statusCode): \($0.statusMessage)" } ?? "malformed reply"
                 }
             }
             if ContinuousClock.now < end {

@@ -16,14 +16,16 @@ public final class AuditLog: Sendable {
     private let committer: GroupCommitter<AuditStore.Submission, [AuditStore.Receipt]>
 
     /// - Parameter maximumBatch: the most events one transaction takes; the rest wait for the next.
-    public init(store: AuditStore, rules: MisuseRules, maximumBatch: Int = 4096, clock: @escaping @Sendable () -> Int64) {
+    public init(store: AuditStore, rules: MisuseRules, maximumBatch: Int = 4096, clock: @escaping @Sendable () -> Int64)
+    {
         self.store = store
         self.rules = rules
         self.clock = clock
         // The frontier and the rules' recent activity as of the last commit (nil after a
         // failure: the store reads them again).
         let committed = Mutex<(frontier: MerkleFrontier, activity: RecentActivity)?>(nil)
-        committer = GroupCommitter(name: "audit-append", maximumBatch: maximumBatch, weight: { $0.events.count }) { batch in
+        committer = GroupCommitter(name: "audit-append", maximumBatch: maximumBatch, weight: { $0.events.count }) {
+            batch in
             let last = committed.withLock { last in
                 defer { last = nil }
                 return last

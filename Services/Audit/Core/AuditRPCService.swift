@@ -21,7 +21,10 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
     /// Review actions, logged straight into the log (its group commit) before their results are given.
     let access: AccessAudit
 
-    init(log: AuditLog, senders: Set<String>, instance: String, suspendAccount: @escaping @Sendable (_ practitionerID: String) async throws -> Void) {
+    init(
+        log: AuditLog, senders: Set<String>, instance: String,
+        suspendAccount: @escaping @Sendable (_ practitionerID: String) async throws -> Void
+    ) {
         self.log = log
         self.senders = senders
         self.instance = instance
@@ -31,11 +34,13 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
         }
     }
 
-    /// Review needs the auditor role, or local-authority administrator for their own authority's events (``reviewer(_:)``).
+    /// Review needs the auditor role, or local-authority administrator for their own authority's events
+    /// (``reviewer(_:)``).
     static let roles: [AuditAction: Set<Role>] = {
         let reviewers: Set<Role> = [.auditor, .localAuthorityAdministrator]
         return [
-            .queryEvents: reviewers, .listReviewItems: reviewers, .openReviewItem: reviewers, .recordReviewOutcome: reviewers,
+            .queryEvents: reviewers, .listReviewItems: reviewers, .openReviewItem: reviewers,
+            .recordReviewOutcome: reviewers,
             .subjectAccess: reviewers,
         ]
     }()
@@ -46,7 +51,9 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
 
     // MARK: Appending
 
-    func append(request: Contactpoint_V1_AppendRequest, context: ServerContext) async throws -> Contactpoint_V1_AppendResponse {
+    func append(request: Contactpoint_V1_AppendRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_AppendResponse
+    {
         // The bus transport gives the principal the broker authenticated and stamped as the remote peer.
         let sender = context.remotePeer
         guard senders.contains(sender) else {
@@ -67,7 +74,9 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
 
     // MARK: Tree heads and proofs
 
-    func treeHead(request: Contactpoint_V1_TreeHeadRequest, context: ServerContext) async throws -> Contactpoint_V1_SignedTreeHead {
+    func treeHead(request: Contactpoint_V1_TreeHeadRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_SignedTreeHead
+    {
         _ = try Caller.required()
         guard let head = try await store.latestTreeHead() else {
             throw RPCError(code: .notFound, message: "no tree head has been signed yet")
@@ -105,17 +114,24 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
     private func signedHead(size: UInt64) async throws -> AuditStore.TreeHead {
         let head = size == 0 ? try await store.latestTreeHead() : try await store.treeHead(size: size)
         guard let head else {
-            throw RPCError(code: .notFound, message: size == 0 ? "no tree head has been signed yet" : "tree_size: no head of size \(size) was signed")
+            throw RPCError(
+                code: .notFound,
+                message: size == 0
+                    ? "no tree head has been signed yet" : "tree_size: no head of size \(size) was signed")
         }
         return head
     }
 
     // MARK: Review
 
-    func queryEvents(request: Contactpoint_V1_QueryEventsRequest, context: ServerContext) async throws -> Contactpoint_V1_QueryEventsResponse {
+    func queryEvents(request: Contactpoint_V1_QueryEventsRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_QueryEventsResponse
+    {
         let (caller, scope) = try await reviewer(.queryEvents)
         if !request.childID.isEmpty, ContactPointID(request.childID) == nil {
-            throw RPCError(code: .invalidArgument, message: "child_id: expected a ContactPoint ID (10 digits with a valid check digit)")
+            throw RPCError(
+                code: .invalidArgument,
+                message: "child_id: expected a ContactPoint ID (10 digits with a valid check digit)")
         }
         guard request.pageSize <= 500 else { throw RPCError(code: .invalidArgument, message: "page_size: at most 500") }
         var filter = AuditStore.EventFilter()
@@ -128,11 +144,15 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
         filter.scope = scope
         filter.limit = request.pageSize == 0 ? 100 : Int(request.pageSize)
         if !request.pageToken.isEmpty {
-            guard let leaf = UInt64(request.pageToken) else { throw RPCError(code: .invalidArgument, message: "page_token: not one this service gave") }
+            guard let leaf = UInt64(request.pageToken) else {
+                throw RPCError(code: .invalidArgument, message: "page_token: not one this service gave")
+            }
             filter.beforeLeaf = leaf
         }
         let events = try await store.events(matching: filter)
-        try await logReview(caller, .queryEvents, childIDs: request.childID.nonEmpty.map { [$0] } ?? [], subject: request.practitionerID)
+        try await logReview(
+            caller, .queryEvents, childIDs: request.childID.nonEmpty.map { [$0] } ?? [], subject: request.practitionerID
+        )
         return .with {
             $0.events = events
             if events.count == filter.limit, let last = events.last { $0.nextPageToken = String(last.leafIndex) }
@@ -147,21 +167,28 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
         let limit = request.pageSize == 0 ? 100 : Int(request.pageSize)
         var before: Int64?
         if !request.pageToken.isEmpty {
-            guard let row = Int64(request.pageToken) else { throw RPCError(code: .invalidArgument, message: "page_token: not one this service gave") }
+            guard let row = Int64(request.pageToken) else {
+                throw RPCError(code: .invalidArgument, message: "page_token: not one this service gave")
+            }
             before = row
         }
         try await logReview(caller, .listReviewItems)
-        let items = try await store.reviewItems(status: request.status, highPriorityOnly: request.highPriorityOnly, scope: scope, beforeRow: before, limit: limit)
+        let items = try await store.reviewItems(
+            status: request.status, highPriorityOnly: request.highPriorityOnly, scope: scope, beforeRow: before,
+            limit: limit)
         return .with {
             $0.items = items.map(\.item)
             if items.count == limit, let last = items.last { $0.nextPageToken = String(last.row) }
         }
     }
 
-    func openReviewItem(request: Contactpoint_V1_OpenReviewItemRequest, context: ServerContext) async throws -> Contactpoint_V1_ReviewItemDetail {
+    func openReviewItem(request: Contactpoint_V1_OpenReviewItemRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_ReviewItemDetail
+    {
         let (caller, scope) = try await reviewer(.openReviewItem)
         try await logReview(caller, .openReviewItem, subject: request.itemID)
-        return try await store.openReviewItem(id: request.itemID, reviewer: caller.practitionerID, scope: scope, now: log.clock())
+        return try await store.openReviewItem(
+            id: request.itemID, reviewer: caller.practitionerID, scope: scope, now: log.clock())
     }
 
     func recordReviewOutcome(
@@ -171,7 +198,9 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
         switch request.outcome {
         case .noConcern, .adviceGiven, .referredForDisciplinaryAction, .accountSuspended: break
         default:
-            throw RPCError(code: .invalidArgument, message: "outcome: no concern, advice given, referred for disciplinary action or account suspended")
+            throw RPCError(
+                code: .invalidArgument,
+                message: "outcome: no concern, advice given, referred for disciplinary action or account suspended")
         }
         let item = try await store.reviewItem(id: request.itemID, scope: scope)
         guard item.status != .closed else {
@@ -188,10 +217,14 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
             id: item.itemID, outcome: request.outcome, reviewer: caller.practitionerID, scope: scope, now: log.clock())
     }
 
-    func subjectAccess(request: Contactpoint_V1_SubjectAccessRequest, context: ServerContext) async throws -> Contactpoint_V1_SubjectAccessReport {
+    func subjectAccess(request: Contactpoint_V1_SubjectAccessRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_SubjectAccessReport
+    {
         let (caller, scope) = try await reviewer(.subjectAccess)
         guard ContactPointID(request.childID) != nil else {
-            throw RPCError(code: .invalidArgument, message: "child_id: expected a ContactPoint ID (10 digits with a valid check digit)")
+            throw RPCError(
+                code: .invalidArgument,
+                message: "child_id: expected a ContactPoint ID (10 digits with a valid check digit)")
         }
         try await logReview(caller, .subjectAccess, childIDs: [request.childID])
         let events = try await store.disclosures(ofChild: request.childID)
@@ -227,7 +260,8 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
     /// Logs a review action before its result is given (after reading it, so that a query does
     /// not find itself): if it cannot be logged, nothing is shown.
     private func logReview(
-        _ caller: Caller, _ action: AuditAction, childIDs: [String] = [], subject: String = "", reason: Contactpoint_V1_ReviewOutcome = .unspecified
+        _ caller: Caller, _ action: AuditAction, childIDs: [String] = [], subject: String = "",
+        reason: Contactpoint_V1_ReviewOutcome = .unspecified
     ) async throws {
         try await access.record(
             access.event(caller, action, category: .review) {
@@ -237,7 +271,9 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
             })
     }
 
-    private func appendOrUnavailable(_ events: [Contactpoint_V1_AuditEvent], sender: String) async throws -> [AuditStore.Receipt] {
+    private func appendOrUnavailable(_ events: [Contactpoint_V1_AuditEvent], sender: String) async throws -> [AuditStore
+        .Receipt]
+    {
         do {
             return try await log.append(events, sender: sender)
         } catch {
@@ -246,7 +282,8 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
     }
 
     static let outcomeCodes: [Contactpoint_V1_ReviewOutcome: String] = [
-        .noConcern: "no-concern", .adviceGiven: "advice-given", .referredForDisciplinaryAction: "referred-for-disciplinary-action",
+        .noConcern: "no-concern", .adviceGiven: "advice-given",
+        .referredForDisciplinaryAction: "referred-for-disciplinary-action",
         .accountSuspended: "account-suspended",
     ]
 

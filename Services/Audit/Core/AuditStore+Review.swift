@@ -37,7 +37,11 @@ extension AuditStore {
                 arguments.append(Self.bucket(of: end - 1))
             }
             if let child = filter.childID {
-                from = "bucket CROSS JOIN event_child ON event_child.bucket = bucket.n AND event_child.child_id = ? JOIN event USING (leaf_index)"
+                from =
+                    """
+                    bucket CROSS JOIN event_child ON event_child.bucket = bucket.n AND event_child.child_id = ? \
+                    JOIN event USING (leaf_index)
+                    """
                 arguments.append(child)
             } else if byActor {
                 from = "bucket CROSS JOIN event_actor ON event_actor.bucket = bucket.n JOIN event USING (leaf_index)"
@@ -47,7 +51,12 @@ extension AuditStore {
                 arguments.append(organisation)
             } else if byActor, let practitioner = filter.practitionerID {
                 // Each of the practitioner's organisations sought in turn (almost always one).
-                conditions.append("event_actor.organisation_id IN (SELECT organisation_id FROM practitioner_organisation WHERE practitioner_id = ?)")
+                conditions.append(
+                    """
+                    event_actor.organisation_id IN (SELECT organisation_id FROM practitioner_organisation WHERE \
+                    practitioner_id = ?)
+                    """
+                )
                 arguments.append(practitioner)
             }
             if let practitioner = filter.practitionerID {
@@ -78,7 +87,8 @@ extension AuditStore {
             }
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             let rows = try Data.fetchAll(
-                db, sql: "\(with)SELECT event.encoded FROM \(from) \(whereClause) ORDER BY event.leaf_index DESC LIMIT ?",
+                db,
+                sql: "\(with)SELECT event.encoded FROM \(from) \(whereClause) ORDER BY event.leaf_index DESC LIMIT ?",
                 arguments: StatementArguments(arguments + [filter.limit]))
             return try rows.map { try Contactpoint_V1_LoggedEvent(serializedBytes: $0) }
         }
@@ -108,14 +118,17 @@ extension AuditStore {
 
     /// Items newest first; `status` unspecified means every item not yet closed.
     func reviewItems(
-        status: Contactpoint_V1_ReviewStatus, highPriorityOnly: Bool = false, scope: String?, beforeRow: Int64?, limit: Int
+        status: Contactpoint_V1_ReviewStatus, highPriorityOnly: Bool = false, scope: String?, beforeRow: Int64?,
+        limit: Int
     ) async throws -> [(row: Int64, item: Contactpoint_V1_ReviewItem)] {
         try await writer.read { db in
             var conditions = [
-                status == .unspecified ? "status != \(Contactpoint_V1_ReviewStatus.closed.rawValue)" : "status = \(status.rawValue)"
+                status == .unspecified
+                    ? "status != \(Contactpoint_V1_ReviewStatus.closed.rawValue)" : "status = \(status.rawValue)"
             ]
             if highPriorityOnly {
-                conditions.append("rule IN (\(MisuseRules.highPriority.map { "'\($0.rawValue)'" }.sorted().joined(separator: ",")))")
+                conditions.append(
+                    "rule IN (\(MisuseRules.highPriority.map { "'\($0.rawValue)'" }.sorted().joined(separator: ",")))")
             }
             var arguments: [any DatabaseValueConvertible] = []
             if let scope {
@@ -129,7 +142,8 @@ extension AuditStore {
             return try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT rowid AS row_number, \(Self.itemColumns) FROM review_item WHERE \(conditions.joined(separator: " AND "))
+                    SELECT rowid AS row_number, \(Self.itemColumns) FROM review_item WHERE \
+                    \(conditions.joined(separator: " AND "))
                     ORDER BY rowid DESC LIMIT ?
                     """,
                 arguments: StatementArguments(arguments + [limit])
@@ -138,13 +152,19 @@ extension AuditStore {
     }
 
     /// The item and its events; an open item passes to `in review` by `reviewer`.
-    func openReviewItem(id: String, reviewer: String, scope: String?, now: Int64) async throws -> Contactpoint_V1_ReviewItemDetail {
+    func openReviewItem(id: String, reviewer: String, scope: String?, now: Int64) async throws
+        -> Contactpoint_V1_ReviewItemDetail
+    {
         try await writer.write { db in
             try Self.requireItem(id: id, scope: scope, db)
             try db.execute(
                 sql: "UPDATE review_item SET status = ?, reviewed_by = ?, reviewed_at = ? WHERE id = ? AND status = ?",
-                arguments: [Contactpoint_V1_ReviewStatus.inReview.rawValue, reviewer, now, id, Contactpoint_V1_ReviewStatus.open.rawValue])
-            let item = try Row.fetchOne(db, sql: "SELECT \(Self.itemColumns) FROM review_item WHERE id = ?", arguments: [id])!
+                arguments: [
+                    Contactpoint_V1_ReviewStatus.inReview.rawValue, reviewer, now, id,
+                    Contactpoint_V1_ReviewStatus.open.rawValue,
+                ])
+            let item = try Row.fetchOne(
+                db, sql: "SELECT \(Self.itemColumns) FROM review_item WHERE id = ?", arguments: [id])!
             let events = try Data.fetchAll(
                 db,
                 sql: """
@@ -169,7 +189,8 @@ extension AuditStore {
             try db.execute(
                 sql: "UPDATE review_item SET status = ?, outcome = ?, reviewed_by = ?, reviewed_at = ? WHERE id = ?",
                 arguments: [Contactpoint_V1_ReviewStatus.closed.rawValue, outcome.rawValue, reviewer, now, id])
-            return Self.reviewItem(try Row.fetchOne(db, sql: "SELECT \(Self.itemColumns) FROM review_item WHERE id = ?", arguments: [id])!)
+            return Self.reviewItem(
+                try Row.fetchOne(db, sql: "SELECT \(Self.itemColumns) FROM review_item WHERE id = ?", arguments: [id])!)
         }
     }
 
@@ -180,7 +201,8 @@ extension AuditStore {
     /// An item outside the caller's scope is as absent as one that does not exist.
     @discardableResult
     private static func requireItem(id: String, scope: String?, _ db: Database) throws -> Contactpoint_V1_ReviewItem {
-        guard let row = try Row.fetchOne(db, sql: "SELECT \(itemColumns) FROM review_item WHERE id = ?", arguments: [id]),
+        guard
+            let row = try Row.fetchOne(db, sql: "SELECT \(itemColumns) FROM review_item WHERE id = ?", arguments: [id]),
             scope == nil || row["local_authority"] == scope
         else { throw AuditStoreError.noSuchReviewItem(id) }
         return reviewItem(row)
@@ -196,7 +218,8 @@ extension AuditStore {
                 sql: """
                     WITH RECURSIVE bucket(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM bucket WHERE n < ?)
                     SELECT event.encoded FROM bucket
-                    CROSS JOIN event_child ON event_child.bucket = bucket.n AND event_child.child_id = ? JOIN event USING (leaf_index)
+                    CROSS JOIN event_child ON event_child.bucket = bucket.n AND event_child.child_id = ? JOIN event \
+                    USING (leaf_index)
                     WHERE event.category = ? AND event.outcome = ? ORDER BY leaf_index
                     """,
                 arguments: [

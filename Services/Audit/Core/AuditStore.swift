@@ -66,63 +66,64 @@ public struct AuditStore: Sendable {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("1: log, tree, heads, review") { db in
-            try db.execute(sql: """
-                CREATE TABLE event (
-                    leaf_index INTEGER PRIMARY KEY CHECK (leaf_index >= 0),
-                    event_id TEXT NOT NULL UNIQUE,
-                    encoded BLOB NOT NULL,
-                    leaf_hash BLOB NOT NULL CHECK (length(leaf_hash) = 32),
-                    occurred_at INTEGER NOT NULL,
-                    logged_at INTEGER NOT NULL,
-                    action TEXT NOT NULL,
-                    category INTEGER NOT NULL,
-                    practitioner_id TEXT NOT NULL,
-                    organisation_id TEXT NOT NULL,
-                    local_authority TEXT NOT NULL,
-                    child_local_authority TEXT NOT NULL,
-                    outcome INTEGER NOT NULL,
-                    override INTEGER NOT NULL,
-                    stepped_up INTEGER NOT NULL
-                ) STRICT;
-                CREATE INDEX event_by_practitioner ON event(practitioner_id, occurred_at);
-                CREATE INDEX event_by_organisation ON event(organisation_id, occurred_at);
-                CREATE INDEX event_by_time ON event(occurred_at);
-                CREATE TABLE event_child (
-                    child_id TEXT NOT NULL,
-                    leaf_index INTEGER NOT NULL REFERENCES event(leaf_index),
-                    PRIMARY KEY (child_id, leaf_index)
-                ) STRICT, WITHOUT ROWID;
-                CREATE TABLE tree_node (
-                    position INTEGER PRIMARY KEY,
-                    hash BLOB NOT NULL CHECK (length(hash) = 32)
-                ) STRICT;
-                CREATE TABLE tree_head (
-                    size INTEGER PRIMARY KEY,
-                    root_hash BLOB NOT NULL,
-                    timestamp_ms INTEGER NOT NULL UNIQUE,
-                    key_id TEXT NOT NULL,
-                    signature BLOB NOT NULL
-                ) STRICT;
-                CREATE TABLE review_item (
-                    id TEXT PRIMARY KEY,
-                    rule TEXT NOT NULL,
-                    practitioner_id TEXT NOT NULL,
-                    organisation_id TEXT NOT NULL,
-                    local_authority TEXT NOT NULL,
-                    raised_at INTEGER NOT NULL,
-                    status INTEGER NOT NULL,
-                    outcome INTEGER NOT NULL DEFAULT 0,
-                    reviewed_by TEXT NOT NULL DEFAULT '',
-                    reviewed_at INTEGER NOT NULL DEFAULT 0
-                ) STRICT;
-                CREATE INDEX review_item_by_status ON review_item(status, raised_at);
-                CREATE INDEX review_item_by_rule ON review_item(rule, practitioner_id, raised_at);
-                CREATE TABLE review_item_event (
-                    item_id TEXT NOT NULL REFERENCES review_item(id),
-                    leaf_index INTEGER NOT NULL REFERENCES event(leaf_index),
-                    PRIMARY KEY (item_id, leaf_index)
-                ) STRICT, WITHOUT ROWID;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE event (
+                        leaf_index INTEGER PRIMARY KEY CHECK (leaf_index >= 0),
+                        event_id TEXT NOT NULL UNIQUE,
+                        encoded BLOB NOT NULL,
+                        leaf_hash BLOB NOT NULL CHECK (length(leaf_hash) = 32),
+                        occurred_at INTEGER NOT NULL,
+                        logged_at INTEGER NOT NULL,
+                        action TEXT NOT NULL,
+                        category INTEGER NOT NULL,
+                        practitioner_id TEXT NOT NULL,
+                        organisation_id TEXT NOT NULL,
+                        local_authority TEXT NOT NULL,
+                        child_local_authority TEXT NOT NULL,
+                        outcome INTEGER NOT NULL,
+                        override INTEGER NOT NULL,
+                        stepped_up INTEGER NOT NULL
+                    ) STRICT;
+                    CREATE INDEX event_by_practitioner ON event(practitioner_id, occurred_at);
+                    CREATE INDEX event_by_organisation ON event(organisation_id, occurred_at);
+                    CREATE INDEX event_by_time ON event(occurred_at);
+                    CREATE TABLE event_child (
+                        child_id TEXT NOT NULL,
+                        leaf_index INTEGER NOT NULL REFERENCES event(leaf_index),
+                        PRIMARY KEY (child_id, leaf_index)
+                    ) STRICT, WITHOUT ROWID;
+                    CREATE TABLE tree_node (
+                        position INTEGER PRIMARY KEY,
+                        hash BLOB NOT NULL CHECK (length(hash) = 32)
+                    ) STRICT;
+                    CREATE TABLE tree_head (
+                        size INTEGER PRIMARY KEY,
+                        root_hash BLOB NOT NULL,
+                        timestamp_ms INTEGER NOT NULL UNIQUE,
+                        key_id TEXT NOT NULL,
+                        signature BLOB NOT NULL
+                    ) STRICT;
+                    CREATE TABLE review_item (
+                        id TEXT PRIMARY KEY,
+                        rule TEXT NOT NULL,
+                        practitioner_id TEXT NOT NULL,
+                        organisation_id TEXT NOT NULL,
+                        local_authority TEXT NOT NULL,
+                        raised_at INTEGER NOT NULL,
+                        status INTEGER NOT NULL,
+                        outcome INTEGER NOT NULL DEFAULT 0,
+                        reviewed_by TEXT NOT NULL DEFAULT '',
+                        reviewed_at INTEGER NOT NULL DEFAULT 0
+                    ) STRICT;
+                    CREATE INDEX review_item_by_status ON review_item(status, raised_at);
+                    CREATE INDEX review_item_by_rule ON review_item(rule, practitioner_id, raised_at);
+                    CREATE TABLE review_item_event (
+                        item_id TEXT NOT NULL REFERENCES review_item(id),
+                        leaf_index INTEGER NOT NULL REFERENCES event(leaf_index),
+                        PRIMARY KEY (item_id, leaf_index)
+                    ) STRICT, WITHOUT ROWID;
+                    """)
             try appendOnly(["event", "event_child", "tree_node", "tree_head"], db)
         }
         migrator.registerMigration("2: indexes that grow at one end") { db in
@@ -130,36 +131,40 @@ public struct AuditStore: Sendable {
             // large (docs/AUDIT.md, "Appends at scale"): one index serves practitioners and
             // organisations (a practitioner's organisations are listed apart), and the child index
             // is split into buckets of consecutive leaves, so inserts land in the newest bucket.
-            try db.execute(sql: """
-                DROP INDEX event_by_practitioner;
-                DROP INDEX event_by_organisation;
-                CREATE INDEX event_by_actor ON event(organisation_id, practitioner_id, occurred_at, category, outcome);
-                CREATE TABLE practitioner_organisation (
-                    practitioner_id TEXT NOT NULL,
-                    organisation_id TEXT NOT NULL,
-                    PRIMARY KEY (practitioner_id, organisation_id)
-                ) STRICT, WITHOUT ROWID;
-                INSERT INTO practitioner_organisation SELECT DISTINCT practitioner_id, organisation_id FROM event;
-                CREATE TABLE event_child_bucketed (
-                    bucket INTEGER NOT NULL,
-                    child_id TEXT NOT NULL,
-                    leaf_index INTEGER NOT NULL REFERENCES event(leaf_index),
-                    PRIMARY KEY (bucket, child_id, leaf_index)
-                ) STRICT, WITHOUT ROWID;
-                INSERT INTO event_child_bucketed SELECT leaf_index >> \(bucketBits), child_id, leaf_index FROM event_child ORDER BY 1, 2, 3;
-                DROP TABLE event_child;
-                ALTER TABLE event_child_bucketed RENAME TO event_child;
-                """)
+            try db.execute(
+                sql: """
+                    DROP INDEX event_by_practitioner;
+                    DROP INDEX event_by_organisation;
+                    CREATE INDEX event_by_actor ON event(organisation_id, practitioner_id, occurred_at, category, \
+                    outcome);
+                    CREATE TABLE practitioner_organisation (
+                        practitioner_id TEXT NOT NULL,
+                        organisation_id TEXT NOT NULL,
+                        PRIMARY KEY (practitioner_id, organisation_id)
+                    ) STRICT, WITHOUT ROWID;
+                    INSERT INTO practitioner_organisation SELECT DISTINCT practitioner_id, organisation_id FROM event;
+                    CREATE TABLE event_child_bucketed (
+                        bucket INTEGER NOT NULL,
+                        child_id TEXT NOT NULL,
+                        leaf_index INTEGER NOT NULL REFERENCES event(leaf_index),
+                        PRIMARY KEY (bucket, child_id, leaf_index)
+                    ) STRICT, WITHOUT ROWID;
+                    INSERT INTO event_child_bucketed SELECT leaf_index >> \(bucketBits), child_id, leaf_index FROM \
+                    event_child ORDER BY 1, 2, 3;
+                    DROP TABLE event_child;
+                    ALTER TABLE event_child_bucketed RENAME TO event_child;
+                    """)
             try appendOnly(["event_child", "practitioner_organisation"], db)
         }
         migrator.registerMigration("3: the query index in its own file") { db in
             // Their pages were most of what each commit synced (docs/AUDIT.md, "Appends at
             // scale"); the index file is built from the events when the store opens.
-            try db.execute(sql: """
-                DROP INDEX main.event_by_actor;
-                DROP TABLE main.practitioner_organisation;
-                DROP TABLE main.event_child;
-                """)
+            try db.execute(
+                sql: """
+                    DROP INDEX main.event_by_actor;
+                    DROP TABLE main.practitioner_organisation;
+                    DROP TABLE main.event_child;
+                    """)
         }
         return migrator
     }
@@ -168,10 +173,11 @@ public struct AuditStore: Sendable {
     static func appendOnly(_ tables: [String], schema: String = "main", _ db: Database) throws {
         for table in tables {
             for change in ["UPDATE", "DELETE"] {
-                try db.execute(sql: """
-                    CREATE TRIGGER \(schema).\(table)_no_\(change.lowercased()) BEFORE \(change) ON \(table)
-                    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-                    """)
+                try db.execute(
+                    sql: """
+                        CREATE TRIGGER \(schema).\(table)_no_\(change.lowercased()) BEFORE \(change) ON \(table)
+                        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                        """)
             }
         }
     }
@@ -207,9 +213,11 @@ public struct AuditStore: Sendable {
             let data: Data?
             if level == 0 {
                 data = try Data.fetchOne(
-                    db.cachedStatement(sql: "SELECT leaf_hash FROM event WHERE leaf_index = ?"), arguments: [Int64(index)])
+                    db.cachedStatement(sql: "SELECT leaf_hash FROM event WHERE leaf_index = ?"),
+                    arguments: [Int64(index)])
             } else {
-                data = try Data.fetchOne(db.cachedStatement(sql: "SELECT hash FROM tree_node WHERE position = ?"), arguments: [position])
+                data = try Data.fetchOne(
+                    db.cachedStatement(sql: "SELECT hash FROM tree_node WHERE position = ?"), arguments: [position])
             }
             guard let data else { throw AuditStoreError.missingNode(level: level, index: index) }
             held?.remember(Array(data), at: position)
@@ -252,7 +260,8 @@ public struct AuditStore: Sendable {
 
     static func treeHead(_ row: Row) -> TreeHead {
         TreeHead(
-            size: UInt64(row["size"] as Int64), rootHash: Array(row["root_hash"] as Data), timestampMS: row["timestamp_ms"],
+            size: UInt64(row["size"] as Int64), rootHash: Array(row["root_hash"] as Data),
+            timestampMS: row["timestamp_ms"],
             keyID: row["key_id"], signature: Array(row["signature"] as Data))
     }
 
@@ -269,7 +278,8 @@ public struct AuditStore: Sendable {
 
     func treeHead(size: UInt64) async throws -> TreeHead? {
         try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM tree_head WHERE size = ?", arguments: [Int64(size)]).map(Self.treeHead)
+            try Row.fetchOne(db, sql: "SELECT * FROM tree_head WHERE size = ?", arguments: [Int64(size)]).map(
+                Self.treeHead)
         }
     }
 
@@ -277,11 +287,16 @@ public struct AuditStore: Sendable {
     /// signing happens inside the write transaction, so heads from several instances stay in
     /// order). Returns the new head, or `nil` if there was nothing new to sign.
     func signNewTreeHead(
-        now: Int64, sign: @Sendable (_ size: UInt64, _ root: [UInt8], _ timestampMS: Int64) throws -> (keyID: String, signature: [UInt8])
+        now: Int64,
+        sign:
+            @Sendable (_ size: UInt64, _ root: [UInt8], _ timestampMS: Int64) throws -> (
+                keyID: String, signature: [UInt8]
+            )
     ) async throws -> TreeHead? {
         try await writer.write { db in
             let size = try Self.size(db)
-            let last = try Row.fetchOne(db, sql: "SELECT * FROM tree_head ORDER BY size DESC LIMIT 1").map(Self.treeHead)
+            let last = try Row.fetchOne(db, sql: "SELECT * FROM tree_head ORDER BY size DESC LIMIT 1").map(
+                Self.treeHead)
             if let last, last.size >= size { return nil }
             if size == 0 { return nil }
             let root = try StoredTree(db: db, upper: upperNodes).rootHash(to: size)
@@ -298,9 +313,13 @@ public struct AuditStore: Sendable {
     // MARK: Proofs
 
     /// The leaf of an event, its hash and its audit path to `size`.
-    public func inclusionProof(eventID: String, size: UInt64) async throws -> (leaf: UInt64, leafHash: [UInt8], path: [[UInt8]]) {
+    public func inclusionProof(eventID: String, size: UInt64) async throws -> (
+        leaf: UInt64, leafHash: [UInt8], path: [[UInt8]]
+    ) {
         try await writer.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT leaf_index, leaf_hash FROM event WHERE event_id = ?", arguments: [eventID])
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT leaf_index, leaf_hash FROM event WHERE event_id = ?", arguments: [eventID])
             else { throw AuditStoreError.noSuchEvent(eventID) }
             let leaf = UInt64(row["leaf_index"] as Int64)
             guard leaf < size else { throw AuditStoreError.eventAfterTreeHead(eventID, size: size) }
@@ -311,7 +330,9 @@ public struct AuditStore: Sendable {
 
     public func consistencyProof(first: UInt64, second: UInt64) async throws -> [[UInt8]] {
         try await writer.read { db in
-            guard second <= (try Self.size(db)) else { throw MerkleProofError.sizesOutOfOrder(first: second, second: try Self.size(db)) }
+            guard second <= (try Self.size(db)) else {
+                throw MerkleProofError.sizesOutOfOrder(first: second, second: try Self.size(db))
+            }
             return try StoredTree(db: db, upper: upperNodes).consistencyProof(first: first, second: second)
         }
     }

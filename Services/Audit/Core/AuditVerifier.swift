@@ -35,17 +35,24 @@ public enum AuditVerifier {
         try TreeHeadKey.readPublicKey(path: path)
     }
 
-    public static func verify(database: String, checkpointDirectory: String?, publicKey: Ed25519.PublicKey) throws -> AuditVerification {
+    public static func verify(database: String, checkpointDirectory: String?, publicKey: Ed25519.PublicKey) throws
+        -> AuditVerification
+    {
         let store = try AuditStore.openReadOnly(path: database)
         var report = AuditVerification()
         var expectedRoots: [UInt64: [(source: String, root: [UInt8])]] = [:]
 
-        let heads = try store.writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM tree_head ORDER BY size").map(AuditStore.treeHead) }
+        let heads = try store.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM tree_head ORDER BY size").map(AuditStore.treeHead)
+        }
         var previous: AuditStore.TreeHead?
         for head in heads {
             let checkpoint = Checkpoint(
-                size: head.size, rootHash: head.rootHash, timestampMS: head.timestampMS, keyID: head.keyID, signature: head.signature)
-            if !checkpoint.isSigned(by: publicKey) { report.problems.append("tree head \(head.size) in the database: bad signature") }
+                size: head.size, rootHash: head.rootHash, timestampMS: head.timestampMS, keyID: head.keyID,
+                signature: head.signature)
+            if !checkpoint.isSigned(by: publicKey) {
+                report.problems.append("tree head \(head.size) in the database: bad signature")
+            }
             if let previous, head.timestampMS <= previous.timestampMS {
                 report.problems.append("tree head \(head.size) is not later than tree head \(previous.size)")
             }
@@ -82,11 +89,13 @@ public enum AuditVerifier {
                 let position = frontier.size
                 let leaf: Int64 = row["leaf_index"]
                 if leaf != Int64(position), report.problems.count < 100 {
-                    report.problems.append("event row \(leaf) found where leaf \(position) belongs (rows removed or inserted)")
+                    report.problems.append(
+                        "event row \(leaf) found where leaf \(position) belongs (rows removed or inserted)")
                 }
                 let encoded = Array(row["encoded"] as Data)
                 let leafHash = MerkleHash.leaf(encoded)
-                let checked = try check(row, encoded: encoded, leafHash: leafHash, position: position, indexed: position < indexed, db)
+                let checked = try check(
+                    row, encoded: encoded, leafHash: leafHash, position: position, indexed: position < indexed, db)
                 signedChildRows += checked.children
                 if let problem = checked.problem, report.problems.count < 100 { report.problems.append(problem) }
                 for node in frontier.append(leafHash: leafHash) {
@@ -95,31 +104,44 @@ public enum AuditVerifier {
                         db.cachedStatement(sql: "SELECT hash FROM tree_node WHERE position = ?"),
                         arguments: [AuditStore.nodePosition(level: node.level, index: node.index)])
                     if stored.map(Array.init) != node.hash, report.problems.count < 100 {
-                        report.problems.append("stored tree node (level \(node.level), index \(node.index)) differs from the recomputed one")
+                        report.problems.append(
+                            """
+                            stored tree node (level \(node.level), index \(node.index)) differs from the \
+                            recomputed one
+                            """
+                        )
                     }
                 }
                 for expected in expectedRoots[frontier.size] ?? [] where expected.root != frontier.root {
-                    report.problems.append("\(expected.source): its root differs from the root recomputed from the stored events")
+                    report.problems.append(
+                        "\(expected.source): its root differs from the root recomputed from the stored events")
                 }
             }
             report.events = frontier.size
             let storedNodes = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tree_node") ?? 0
-            if storedNodes != innerNodes { report.problems.append("\(storedNodes) stored tree nodes where the events make \(innerNodes)") }
+            if storedNodes != innerNodes {
+                report.problems.append("\(storedNodes) stored tree nodes where the events make \(innerNodes)")
+            }
             if report.indexedEvents != nil {
                 report.problems += try actorRowProblems(indexed: indexed, db)
                 // Every signed index row was found; any other row is one no event signed.
                 let childRows = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event_child") ?? 0
                 if childRows != signedChildRows {
-                    report.problems.append("event_child has \(childRows) rows where the events name \(signedChildRows) (rows added)")
+                    report.problems.append(
+                        "event_child has \(childRows) rows where the events name \(signedChildRows) (rows added)")
                 }
                 let actorRows = try UInt64(Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event_actor") ?? 0)
                 if actorRows != indexed {
-                    report.problems.append("event_actor has \(actorRows) rows where the index covers \(indexed) events (rows added)")
+                    report.problems.append(
+                        "event_actor has \(actorRows) rows where the index covers \(indexed) events (rows added)")
                 }
             }
         }
         for (size, sources) in expectedRoots where size > report.events {
-            for source in sources { report.problems.append("\(source.source) covers \(size) events but the log has \(report.events) (events removed)") }
+            for source in sources {
+                report.problems.append(
+                    "\(source.source) covers \(size) events but the log has \(report.events) (events removed)")
+            }
         }
         return report
     }
@@ -129,12 +151,18 @@ public enum AuditVerifier {
     private static func queryIndexCoverage(_ db: Database, _ report: inout AuditVerification) throws -> UInt64 {
         // Absent, never given its tables (the service stopped as it created the file), or of an
         // earlier layout (the service rebuilds it when it starts): no index to check.
-        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM pragma_database_list WHERE name = 'idx')") == true,
+        guard
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM pragma_database_list WHERE name = 'idx')") == true,
             try Int.fetchOne(db, sql: "PRAGMA idx.user_version") == AuditStore.queryIndexVersion
         else { return 0 }
         let indexed = try AuditStore.indexedSize(db)
         if indexed == 0, let claimed = try Int64.fetchOne(db, sql: "SELECT size FROM idx.indexed"), claimed != 0 {
-            report.problems.append("the query index claims \(claimed) events that are not this log's (the service rebuilds it when it starts)")
+            report.problems.append(
+                """
+                the query index claims \(claimed) events that are not this log's (the service rebuilds it when it \
+                starts)
+                """
+            )
         }
         report.indexedEvents = indexed
         return indexed
@@ -158,11 +186,16 @@ public enum AuditVerifier {
         with row: Row, logged: Contactpoint_V1_LoggedEvent, leafHash: [UInt8], position: UInt64, _ db: Database
     ) throws -> String? {
         let leaf: Int64 = row["leaf_index"]
-        guard Array(row["leaf_hash"] as Data) == leafHash else { return "event \(leaf): stored leaf hash differs from the hash of its encoding" }
-        guard logged.leafIndex == position else { return "event \(leaf): its encoding says leaf \(logged.leafIndex), it sits at \(position)" }
+        guard Array(row["leaf_hash"] as Data) == leafHash else {
+            return "event \(leaf): stored leaf hash differs from the hash of its encoding"
+        }
+        guard logged.leafIndex == position else {
+            return "event \(leaf): its encoding says leaf \(logged.leafIndex), it sits at \(position)"
+        }
         let event = logged.event
         let signed: [(column: String, value: any DatabaseValueConvertible)] = [
-            ("event_id", event.eventID), ("occurred_at", event.occurredAtMs), ("logged_at", logged.loggedAtMs), ("action", event.action),
+            ("event_id", event.eventID), ("occurred_at", event.occurredAtMs), ("logged_at", logged.loggedAtMs),
+            ("action", event.action),
             ("category", event.category.rawValue), ("practitioner_id", event.actor.practitionerID),
             ("organisation_id", event.actor.organisationID), ("local_authority", event.actor.localAuthority),
             ("child_local_authority", event.access.childLocalAuthority), ("outcome", event.outcome.rawValue),
@@ -176,10 +209,15 @@ public enum AuditVerifier {
     /// What is wrong with the child rows of one event in the query index, if anything (its
     /// children are only in its encoding; its other index rows are checked in bulk, see
     /// ``actorRowProblems(indexed:_:)``).
-    private static func childRowProblem(_ event: Contactpoint_V1_AuditEvent, leaf: Int64, _ db: Database) throws -> String? {
+    private static func childRowProblem(_ event: Contactpoint_V1_AuditEvent, leaf: Int64, _ db: Database) throws
+        -> String?
+    {
         for child in Set(event.childIds) {
             let stored = try Bool.fetchOne(
-                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM event_child WHERE bucket = ? AND child_id = ? AND leaf_index = ?)"),
+                db.cachedStatement(
+                    sql:
+                        "SELECT EXISTS (SELECT 1 FROM event_child WHERE bucket = ? AND child_id = ? AND leaf_index = ?)"
+                ),
                 arguments: [AuditStore.bucket(of: UInt64(leaf)), child, leaf])
             if stored != true { return "event \(leaf): its child rows differ from its signed encoding" }
         }
@@ -202,13 +240,18 @@ public enum AuditVerifier {
                             AND a.leaf_index = e.leaf_index)) AS without_actor,
                     MIN(leaf_index) FILTER (WHERE NOT EXISTS (
                         SELECT 1 FROM practitioner_organisation p
-                        WHERE p.practitioner_id = e.practitioner_id AND p.organisation_id = e.organisation_id)) AS unlisted
+                        WHERE p.practitioner_id = e.practitioner_id AND p.organisation_id = e.organisation_id)) AS \
+                        unlisted
                 FROM event e WHERE leaf_index < ?
                 """,
             arguments: [Int64(indexed)])
         var problems: [String] = []
-        if let leaf = row?["without_actor"] as Int64? { problems.append("event \(leaf): its actor row differs from its signed encoding") }
-        if let leaf = row?["unlisted"] as Int64? { problems.append("event \(leaf): its practitioner is not listed under its organisation") }
+        if let leaf = row?["without_actor"] as Int64? {
+            problems.append("event \(leaf): its actor row differs from its signed encoding")
+        }
+        if let leaf = row?["unlisted"] as Int64? {
+            problems.append("event \(leaf): its practitioner is not listed under its organisation")
+        }
         return problems
     }
 }

@@ -52,7 +52,9 @@ public struct Checkpoint: Sendable, Equatable {
             signatureFields.count == 4, signatureFields[0] == "—", signatureFields[1] == Self.origin,
             let signature = Data(base64Encoded: String(signatureFields[3]))
         else { return nil }
-        self.init(size: size, rootHash: Array(root), timestampMS: timestamp, keyID: String(signatureFields[2]), signature: Array(signature))
+        self.init(
+            size: size, rootHash: Array(root), timestampMS: timestamp, keyID: String(signatureFields[2]),
+            signature: Array(signature))
     }
 
     public func isSigned(by key: Ed25519.PublicKey) -> Bool {
@@ -73,7 +75,9 @@ struct TreeHeadKey: Sendable {
 
     static func load(directory: String) throws -> TreeHeadKey {
         try DurableFile.createDirectory(directory, mode: 0o700)
-        return TreeHeadKey(privateKey: try Ed25519.PrivateKey(rawRepresentation: try SecretFile.readOrCreate("\(directory)/signing.key")))
+        return TreeHeadKey(
+            privateKey: try Ed25519.PrivateKey(
+                rawRepresentation: try SecretFile.readOrCreate("\(directory)/signing.key")))
     }
 
     func sign(size: UInt64, rootHash: [UInt8], timestampMS: Int64) throws -> Checkpoint {
@@ -117,11 +121,13 @@ public struct CheckpointDirectory: Sendable {
 
     /// Every checkpoint file, by size; unreadable ones are reported, not skipped.
     public func checkpoints() throws -> (valid: [Checkpoint], unreadable: [String]) {
-        let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".checkpoint") }.sorted()
+        let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".checkpoint") }
+            .sorted()
         var valid: [Checkpoint] = []
         var unreadable: [String] = []
         for name in names {
-            if let text = try? String(contentsOfFile: "\(path)/\(name)", encoding: .utf8), let checkpoint = Checkpoint(note: text),
+            if let text = try? String(contentsOfFile: "\(path)/\(name)", encoding: .utf8),
+                let checkpoint = Checkpoint(note: text),
                 checkpoint.fileName == name
             {
                 valid.append(checkpoint)

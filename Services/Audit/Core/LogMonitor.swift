@@ -17,17 +17,23 @@ public enum LogMonitor {
         var problems: [String] = []
         let files = try held.checkpoints()
         problems += files.unreadable.map { "checkpoint file \($0) is not a checkpoint" }
-        problems += files.valid.filter { !$0.isSigned(by: publicKey) }.map { "checkpoint \($0.fileName): bad signature" }
-        guard live.isSigned(by: publicKey) else { return problems + ["the live tree head (size \(live.size)) is not signed by this key"] }
+        problems += files.valid.filter { !$0.isSigned(by: publicKey) }.map {
+            "checkpoint \($0.fileName): bad signature"
+        }
+        guard live.isSigned(by: publicKey) else {
+            return problems + ["the live tree head (size \(live.size)) is not signed by this key"]
+        }
         if let newest = files.valid.max(by: { $0.size < $1.size }) {
             if newest.size > live.size {
-                problems.append("the live log (size \(live.size)) is smaller than checkpoint \(newest.size): events were removed")
+                problems.append(
+                    "the live log (size \(live.size)) is smaller than checkpoint \(newest.size): events were removed")
             } else if newest.timestampMS > live.timestampMS {
                 problems.append("the live tree head is older than checkpoint \(newest.size)")
             } else {
                 let proof = newest.size == live.size ? [] : try await consistencyProof(newest.size, live.size)
                 if !MerkleVerification.isValidConsistency(
-                    first: newest.size, firstRoot: newest.rootHash, second: live.size, secondRoot: live.rootHash, proof: proof)
+                    first: newest.size, firstRoot: newest.rootHash, second: live.size, secondRoot: live.rootHash,
+                    proof: proof)
                 {
                     problems.append("the live log does not extend checkpoint \(newest.size): it was rewritten")
                 }

@@ -35,7 +35,9 @@ public struct MisuseRules: Sendable {
 
         public init?(parsing text: String, timeZone: TimeZone) {
             let parts = text.split(separator: "-").map { $0.split(separator: ":").compactMap { Int($0) } }
-            guard parts.count == 2, parts.allSatisfy({ $0.count == 2 && (0..<24).contains($0[0]) && (0..<60).contains($0[1]) }) else {
+            guard parts.count == 2,
+                parts.allSatisfy({ $0.count == 2 && (0..<24).contains($0[0]) && (0..<60).contains($0[1]) })
+            else {
                 return nil
             }
             startMinute = parts[0][0] * 60 + parts[0][1]
@@ -46,11 +48,13 @@ public struct MisuseRules: Sendable {
         }
 
         public var description: String {
-            String(format: "%02d:%02d-%02d:%02d ", startMinute / 60, startMinute % 60, endMinute / 60, endMinute % 60) + timeZone.identifier
+            String(format: "%02d:%02d-%02d:%02d ", startMinute / 60, startMinute % 60, endMinute / 60, endMinute % 60)
+                + timeZone.identifier
         }
 
         public func contains(millisecondsSince1970 ms: Int64) -> Bool {
-            let parts = calendar.dateComponents([.weekday, .hour, .minute], from: Date(timeIntervalSince1970: Double(ms) / 1000))
+            let parts = calendar.dateComponents(
+                [.weekday, .hour, .minute], from: Date(timeIntervalSince1970: Double(ms) / 1000))
             guard let weekday = parts.weekday, (2...6).contains(weekday) else { return false }
             let minute = (parts.hour ?? 0) * 60 + (parts.minute ?? 0)
             return minute >= startMinute && minute < endMinute

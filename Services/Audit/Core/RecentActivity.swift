@@ -63,7 +63,8 @@ final class RecentActivity: @unchecked Sendable {
                 arguments: [AuditStore.bucket(of: first), Int64(first), Int64(size)])
             // In the index's order, not in time: sorted once at the end.
             while let row = try rows.next() {
-                activity.add(organisation: row[0], practitioner: row[1], occurredAt: row[2], category: row[3], outcome: row[4])
+                activity.add(
+                    organisation: row[0], practitioner: row[1], occurredAt: row[2], category: row[3], outcome: row[4])
             }
             for key in activity.disclosures.keys { activity.disclosures[key]!.sort() }
             for key in activity.denials.keys { activity.denials[key]!.sort() }
@@ -74,7 +75,8 @@ final class RecentActivity: @unchecked Sendable {
     /// Records an event just appended at leaf `nextLeaf`.
     func record(_ event: Contactpoint_V1_AuditEvent) {
         add(
-            organisation: event.actor.organisationID, practitioner: event.actor.practitionerID, occurredAt: event.occurredAtMs,
+            organisation: event.actor.organisationID, practitioner: event.actor.practitionerID,
+            occurredAt: event.occurredAtMs,
             category: Int(event.category.rawValue), outcome: Int(event.outcome.rawValue), keepingOrder: true)
         nextLeaf += 1
     }
@@ -84,10 +86,16 @@ final class RecentActivity: @unchecked Sendable {
         guard nextLeaf < size else { return }
         let rows = try Row.fetchCursor(
             db,
-            sql: "SELECT organisation_id, practitioner_id, occurred_at, category, outcome FROM event WHERE leaf_index >= ? ORDER BY leaf_index",
+            sql:
+                """
+                SELECT organisation_id, practitioner_id, occurred_at, category, outcome FROM event WHERE \
+                leaf_index >= ? ORDER BY leaf_index
+                """,
             arguments: [Int64(nextLeaf)])
         while let row = try rows.next() {
-            add(organisation: row[0], practitioner: row[1], occurredAt: row[2], category: row[3], outcome: row[4], keepingOrder: true)
+            add(
+                organisation: row[0], practitioner: row[1], occurredAt: row[2], category: row[3], outcome: row[4],
+                keepingOrder: true)
         }
         nextLeaf = size
     }
@@ -96,7 +104,9 @@ final class RecentActivity: @unchecked Sendable {
     /// `since`; `nil` if that reaches before the horizon.
     func count(_ tally: Tally, organisation: String, practitioner: String, after since: Int64) -> Int? {
         guard since >= horizon else { return nil }
-        let times = (tally == .disclosures ? disclosures : denials)[Actor(organisation: organisation, practitioner: practitioner)] ?? []
+        let times =
+            (tally == .disclosures ? disclosures : denials)[
+                Actor(organisation: organisation, practitioner: practitioner)] ?? []
         return times.count - Self.firstIndex(after: since, in: times)
     }
 
@@ -116,7 +126,10 @@ final class RecentActivity: @unchecked Sendable {
         denials = denials.compactMapValues(keep)
     }
 
-    private func add(organisation: String, practitioner: String, occurredAt: Int64, category: Int, outcome: Int, keepingOrder: Bool = false) {
+    private func add(
+        organisation: String, practitioner: String, occurredAt: Int64, category: Int, outcome: Int,
+        keepingOrder: Bool = false
+    ) {
         guard !practitioner.isEmpty, occurredAt >= horizon else { return }
         let actor = Actor(organisation: organisation, practitioner: practitioner)
         if category == Int(Contactpoint_V1_AuditCategory.disclosure.rawValue) {

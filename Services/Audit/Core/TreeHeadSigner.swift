@@ -31,15 +31,18 @@ struct TreeHeadSigner: Service {
     func signIfGrown(export: Bool = true) async -> Checkpoint? {
         do {
             let key = self.key
-            let signed = try await store.signNewTreeHead(now: clock(), sign: { size, root, timestamp in
-                let checkpoint = try key.sign(size: size, rootHash: root, timestampMS: timestamp)
-                return (checkpoint.keyID, checkpoint.signature)
-            })
+            let signed = try await store.signNewTreeHead(
+                now: clock(),
+                sign: { size, root, timestamp in
+                    let checkpoint = try key.sign(size: size, rootHash: root, timestampMS: timestamp)
+                    return (checkpoint.keyID, checkpoint.signature)
+                })
             var newest = signed
             if newest == nil { newest = try await store.latestTreeHead() }
             guard let head = newest else { return nil }
             let checkpoint = Checkpoint(
-                size: head.size, rootHash: head.rootHash, timestampMS: head.timestampMS, keyID: head.keyID, signature: head.signature)
+                size: head.size, rootHash: head.rootHash, timestampMS: head.timestampMS, keyID: head.keyID,
+                signature: head.signature)
             if export, !checkpoints.contains(checkpoint) { try checkpoints.export(checkpoint) }
             return checkpoint
         } catch {

@@ -7,7 +7,11 @@ import ServiceRuntime
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "contactpoint-audit",
-        abstract: "Serve the audit service: the signed, tamper-evident log of access, misuse rules, review and subject access.",
+        abstract:
+            """
+            Serve the audit service: the signed, tamper-evident log of access, misuse rules, review and subject \
+            access.
+            """,
         discussion: """
             Settings come from flags, CONTACTPOINT_* variables or a --config file (docs/CONFIGURATION.md); \
             its own keys are database, secrets-dir, checkpoint-dir, sender, checkpoint-interval, working-hours, \
@@ -30,7 +34,9 @@ struct AuditCommand: AsyncParsableCommand {
             readSettings: { reader throws(ConfigurationError) in
                 try AuditServer.Settings(
                     reading: &reader,
-                    flags: .init(database: database, secretsDirectory: secretsDir, checkpointDirectory: checkpointDir, senders: sender))
+                    flags: .init(
+                        database: database, secretsDirectory: secretsDir, checkpointDirectory: checkpointDir,
+                        senders: sender))
             },
             makeService: { shared, settings, logger in
                 try await AuditServer.makeService(settings: settings, shared: shared, logger: logger)

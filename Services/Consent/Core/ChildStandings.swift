@@ -5,7 +5,8 @@ public import GRPCCore
 /// the child is on the index, its local authority, and whether an organisation is involved.
 public protocol ChildStandings: Sendable {
     /// `nil`: no such child on the index.
-    func standing(ofChild childID: String, organisationID: String) async throws -> Contactpoint_V1_ChildStandingResponse?
+    func standing(ofChild childID: String, organisationID: String) async throws
+        -> Contactpoint_V1_ChildStandingResponse?
 }
 
 /// The index's answers over the bus. The consent service's bus principal must be among the
@@ -17,7 +18,9 @@ public struct IndexChildStandings<Transport: ClientTransport>: ChildStandings {
         index = Contactpoint_V1_Index.Client(wrapping: client)
     }
 
-    public func standing(ofChild childID: String, organisationID: String) async throws -> Contactpoint_V1_ChildStandingResponse? {
+    public func standing(ofChild childID: String, organisationID: String) async throws
+        -> Contactpoint_V1_ChildStandingResponse?
+    {
         var options = CallOptions.defaults
         options.timeout = .seconds(5)
         do {

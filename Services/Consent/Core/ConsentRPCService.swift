@@ -21,9 +21,11 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
     /// Unix milliseconds now.
     let clock: @Sendable () -> Int64
 
-    /// - Parameter disclosures: from ``AuditEventStore/accessEventCommitter(name:maximumBatch:)``, run as a companion service.
+    /// - Parameter disclosures: from ``AuditEventStore/accessEventCommitter(name:maximumBatch:)``, run as a companion
+    /// service.
     public init(
-        store: ConsentStore, disclosures: GroupCommitter<Contactpoint_V1_AuditEvent, Void>, standings: any ChildStandings,
+        store: ConsentStore, disclosures: GroupCommitter<Contactpoint_V1_AuditEvent, Void>,
+        standings: any ChildStandings,
         checkers: Set<String>, involvementRecorders: Set<String>, clock: @escaping @Sendable () -> Int64
     ) {
         self.store = store
@@ -35,7 +37,9 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
     }
 
     /// The methods called without a session (authorized on the bus principal instead).
-    public static let publicMethods: Set<String> = [Contactpoint_V1_Consent.Method.CheckConsent.descriptor.fullyQualifiedMethod]
+    public static let publicMethods: Set<String> = [
+        Contactpoint_V1_Consent.Method.CheckConsent.descriptor.fullyQualifiedMethod
+    ]
     /// Who may do what; the handlers add the caller's standing with the child (``authorize(_:forChild:_:reason:)``).
     static let roles: [AuditAction: Set<Role>] = {
         let consent: Set<Role> = [.practitioner, .namedPerson, .localAuthorityAdministrator]
@@ -51,38 +55,52 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
 
     // MARK: Changes
 
-    public func recordConsent(request: Contactpoint_V1_RecordConsentRequest, context: ServerContext) async throws -> Contactpoint_V1_ConsentRecord {
+    public func recordConsent(request: Contactpoint_V1_RecordConsentRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_ConsentRecord
+    {
         let caller = try Caller.required()
         let today = today
         let consent = try ConsentValidation.consent(request, today: today)
         if request.withInvolvement {
             // The index vouches that the caller is recording their organisation's involvement of this service.
             guard involvementRecorders.contains(context.remotePeer) else {
-                throw RPCError(code: .permissionDenied, message: "with_involvement: only the index records a consent with an involvement")
+                throw RPCError(
+                    code: .permissionDenied,
+                    message: "with_involvement: only the index records a consent with an involvement")
             }
-            guard consent.scope.count == 1 else { throw FieldValidation.invalid("scope", "the one service type of the involvement") }
+            guard consent.scope.count == 1 else {
+                throw FieldValidation.invalid("scope", "the one service type of the involvement")
+            }
             guard caller.hasAnyRole([.practitioner, .namedPerson]) else {
-                try await access.refuse(caller, .recordConsent, "only practitioners record their service's involvement", childID: consent.childID)
+                try await access.refuse(
+                    caller, .recordConsent, "only practitioners record their service's involvement",
+                    childID: consent.childID)
             }
             _ = try await standing(ofChild: consent.childID, for: caller)
         } else {
             try await authorize(caller, forChild: consent.childID, .recordConsent)
         }
         return try await store.record(
-            consent, by: actor(caller), now: clock(), today: today, audit: access.event(caller, .recordConsent, category: .change))
+            consent, by: actor(caller), now: clock(), today: today,
+            audit: access.event(caller, .recordConsent, category: .change))
     }
 
-    public func recordOverride(request: Contactpoint_V1_RecordOverrideRequest, context: ServerContext) async throws -> Contactpoint_V1_ConsentRecord {
+    public func recordOverride(request: Contactpoint_V1_RecordOverrideRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_ConsentRecord
+    {
         let caller = try Caller.required()
         let today = today
         let override = try ConsentValidation.override(request, today: today)
         let refusal: String? =
-            if !caller.hasRole(.namedPerson) { "a consent override needs the named-person role" }
-            else if !access.hasSteppedUp(caller) {
+            if !caller.hasRole(.namedPerson) {
+                "a consent override needs the named-person role"
+            } else if !access.hasSteppedUp(caller) {
                 "a consent override needs a TOTP code entered within the last 5 minutes: run `contactpoint step-up`"
             } else { nil }
         if let refusal {
-            try await access.refuse(caller, .recordOverride, refusal, childID: override.childID) { $0.override = .consent }
+            try await access.refuse(caller, .recordOverride, refusal, childID: override.childID) {
+                $0.override = .consent
+            }
         }
         _ = try await standing(ofChild: override.childID, for: caller)
         return try await store.record(
@@ -93,7 +111,9 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
             })
     }
 
-    public func withdraw(request: Contactpoint_V1_WithdrawRequest, context: ServerContext) async throws -> Contactpoint_V1_ConsentRecord {
+    public func withdraw(request: Contactpoint_V1_WithdrawRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_ConsentRecord
+    {
         let caller = try Caller.required()
         let today = today
         let id = try ConsentValidation.consentID(request.consentID)
@@ -107,15 +127,20 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
         }
         let action: AuditAction = existing.kind == .override ? .withdrawOverride : .withdrawConsent
         return try await store.withdraw(
-            id: id, by: actor(caller), now: clock(), today: today, audit: access.event(caller, action, category: .change))
+            id: id, by: actor(caller), now: clock(), today: today,
+            audit: access.event(caller, action, category: .change))
     }
 
     // MARK: Reads
 
-    public func checkConsent(request: Contactpoint_V1_CheckConsentRequest, context: ServerContext) async throws -> Contactpoint_V1_CheckConsentResponse {
+    public func checkConsent(request: Contactpoint_V1_CheckConsentRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_CheckConsentResponse
+    {
         // The bus transport gives the principal the broker authenticated as the remote peer.
         guard checkers.contains(context.remotePeer) else {
-            throw RPCError(code: .permissionDenied, message: "only the services listed in the consent service's checker setting ask for decisions")
+            throw RPCError(
+                code: .permissionDenied,
+                message: "only the services listed in the consent service's checker setting ask for decisions")
         }
         let childID = try FieldValidation.childID(request.childID, "child_id").digits
         guard (1...Self.maximumChecks).contains(request.serviceTypes.count) else {
@@ -128,7 +153,9 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
         return .with { $0.decisions = decisions }
     }
 
-    public func listConsents(request: Contactpoint_V1_ListConsentsRequest, context: ServerContext) async throws -> Contactpoint_V1_ListConsentsResponse {
+    public func listConsents(request: Contactpoint_V1_ListConsentsRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_ListConsentsResponse
+    {
         let caller = try Caller.required()
         let reason = try FieldValidation.reason(request.reason, hasReason: request.hasReason)
         let childID = try FieldValidation.childID(request.childID, "child_id").digits
@@ -146,27 +173,37 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
 
     /// Allows practitioners of an organisation actively involved with the child, named persons, and
     /// local-authority administrators of the child's authority; NOT_FOUND for a child not on the index.
-    private func authorize(_ caller: Caller, forChild childID: String, _ action: AuditAction, reason: Contactpoint_V1_AccessReason? = nil) async throws {
+    private func authorize(
+        _ caller: Caller, forChild childID: String, _ action: AuditAction, reason: Contactpoint_V1_AccessReason? = nil
+    ) async throws {
         try await access.authorize(caller, action, reason: reason, childID: childID)
         let standing = try await standing(ofChild: childID, for: caller)
-        let administers = caller.hasRole(.localAuthorityAdministrator) && standing.localAuthority == caller.localAuthority
+        let administers =
+            caller.hasRole(.localAuthorityAdministrator) && standing.localAuthority == caller.localAuthority
         let involved = caller.hasRole(.practitioner) && standing.organisationInvolved
         guard caller.hasRole(.namedPerson) || administers || involved else {
             try await access.refuse(
                 caller, action,
-                "only practitioners of an organisation involved with the child, named persons and the child's local-authority administrators record or read consents",
+                """
+                only practitioners of an organisation involved with the child, named persons and the child's \
+                local-authority administrators record or read consents
+                """,
                 reason: reason, childID: childID)
         }
     }
 
-    private func standing(ofChild childID: String, for caller: Caller) async throws -> Contactpoint_V1_ChildStandingResponse {
+    private func standing(ofChild childID: String, for caller: Caller) async throws
+        -> Contactpoint_V1_ChildStandingResponse
+    {
         let standing: Contactpoint_V1_ChildStandingResponse?
         do {
             standing = try await standings.standing(ofChild: childID, organisationID: caller.organisationID)
         } catch {
             throw RPCError(code: .unavailable, message: "the index cannot be reached to check the child: try again")
         }
-        guard let standing else { throw RPCError(code: .notFound, message: "child_id: no child \(childID) on the index") }
+        guard let standing else {
+            throw RPCError(code: .notFound, message: "child_id: no child \(childID) on the index")
+        }
         return standing
     }
 

@@ -25,24 +25,37 @@ public enum ConsentServer {
 
         /// Reads the consent service's own keys (docs/CONFIGURATION.md).
         public init(reading reader: inout ConfigurationReader, flags: Flags) throws(ConfigurationError) {
-            database = try reader.value("database", flag: flags.database, default: "consent.sqlite", parse: ConfigurationValue.text)
-            checkers = try reader.list("checker", flags: [], default: ["index", "notification"], parse: ConfigurationValue.text)
-            involvementRecorders = try reader.list("involvement-recorder", flags: [], default: ["index"], parse: ConfigurationValue.text)
+            database = try reader.value(
+                "database", flag: flags.database, default: "consent.sqlite", parse: ConfigurationValue.text)
+            checkers = try reader.list(
+                "checker", flags: [], default: ["index", "notification"], parse: ConfigurationValue.text)
+            involvementRecorders = try reader.list(
+                "involvement-recorder", flags: [], default: ["index"], parse: ConfigurationValue.text)
         }
     }
 
-    public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws -> BusService {
+    public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws
+        -> BusService
+    {
         let store = try ConsentStore.open(path: settings.database)
-        let indexTransport = try BusClientTransport(config: .init(brokers: shared.brokers, keyPair: shared.keyPair), logger: logger)
+        let indexTransport = try BusClientTransport(
+            config: .init(brokers: shared.brokers, keyPair: shared.keyPair), logger: logger)
         let indexClient = GRPCClient(transport: indexTransport)
         let disclosures = store.accessEventCommitter(name: "consent-disclose")
         let trust = SessionTrust()
-        logger.notice("consent ready", metadata: ["consent.database": "\(settings.database)", "consent.checkers": "\(settings.checkers.joined(separator: ","))"])
+        logger.notice(
+            "consent ready",
+            metadata: [
+                "consent.database": "\(settings.database)",
+                "consent.checkers": "\(settings.checkers.joined(separator: ","))",
+            ])
         return BusService(
             rpcServices: [
                 ConsentRPCService(
-                    store: store, disclosures: disclosures, standings: IndexChildStandings(client: indexClient), checkers: Set(settings.checkers),
-                    involvementRecorders: Set(settings.involvementRecorders), clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+                    store: store, disclosures: disclosures, standings: IndexChildStandings(client: indexClient),
+                    checkers: Set(settings.checkers),
+                    involvementRecorders: Set(settings.involvementRecorders),
+                    clock: { Int64(Date().timeIntervalSince1970 * 1000) })
             ],
             interceptors: [trust.interceptor(publicMethods: ConsentRPCService.publicMethods)],
             readinessChecks: [{ await store.isAvailable() }],

@@ -16,7 +16,9 @@ extension ConsentStore: AuditOutbox, AuditEventStore {
         }
     }
 
-    public func undeliveredAuditEvents(limit: Int) async throws -> [(sequence: Int64, event: Contactpoint_V1_AuditEvent)] {
+    public func undeliveredAuditEvents(limit: Int) async throws -> [(
+        sequence: Int64, event: Contactpoint_V1_AuditEvent
+    )] {
         try await writer.read { db in try OutboxTables.undeliveredAudit(limit: limit, db) }
     }
 
@@ -25,13 +27,16 @@ extension ConsentStore: AuditOutbox, AuditEventStore {
     }
 
     /// Change events not yet delivered to the notification service, oldest first.
-    func undeliveredChangeEvents(limit: Int) async throws -> [(sequence: Int64, event: Contactpoint_V1_ConsentChangeEvent)] {
+    func undeliveredChangeEvents(limit: Int) async throws -> [(
+        sequence: Int64, event: Contactpoint_V1_ConsentChangeEvent
+    )] {
         try await writer.read { db in try OutboxTables.undeliveredChanges(limit: limit, db) }
     }
 
     /// A change's audit event (naming the child and, as its subject, the consent) and its change event.
     static func appendEvents(
-        for record: Contactpoint_V1_ConsentRecord, change: ChangeKind, by actor: Actor, now: Int64, audit: Contactpoint_V1_AuditEvent,
+        for record: Contactpoint_V1_ConsentRecord, change: ChangeKind, by actor: Actor, now: Int64,
+        audit: Contactpoint_V1_AuditEvent,
         _ db: Database
     ) throws {
         var audit = audit

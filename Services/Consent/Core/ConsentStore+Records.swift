@@ -16,28 +16,38 @@ extension ConsentStore {
     /// Stores a validated consent or override with its audit event and its change event, in one
     /// transaction; returns it as stored, with its id.
     func record(
-        _ record: Contactpoint_V1_ConsentRecord, by actor: Actor, now: Int64, today: String, audit: Contactpoint_V1_AuditEvent
+        _ record: Contactpoint_V1_ConsentRecord, by actor: Actor, now: Int64, today: String,
+        audit: Contactpoint_V1_AuditEvent
     ) async throws -> Contactpoint_V1_ConsentRecord {
         try await writer.write { db in
             func text(_ value: String) -> String? { value.isEmpty ? nil : value }
             let isConsent = record.kind == .consent
             try db.execute(
                 sql: """
-                    INSERT INTO consent (child_id, kind, giver, giver_given_name, giver_family_name, capacity_assessed_on, given_on,
-                        justification, parent_told, parent_not_told_reason, expires_on, recorded_by, recorded_by_organisation, recorded_at)
+                    INSERT INTO consent (child_id, kind, giver, giver_given_name, giver_family_name, \
+                    capacity_assessed_on, given_on,
+                        justification, parent_told, parent_not_told_reason, expires_on, recorded_by, \
+                        recorded_by_organisation, recorded_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    record.childID, record.kind.code, record.giver.code, text(record.giverName.given), text(record.giverName.family),
-                    text(record.capacityAssessedOn), text(record.givenOn), record.justification.code, isConsent ? nil : record.parentTold,
-                    record.parentNotToldReason.code, text(record.expiresOn), actor.practitionerID, actor.organisationID, now,
+                    record.childID, record.kind.code, record.giver.code, text(record.giverName.given),
+                    text(record.giverName.family),
+                    text(record.capacityAssessedOn), text(record.givenOn), record.justification.code,
+                    isConsent ? nil : record.parentTold,
+                    record.parentNotToldReason.code, text(record.expiresOn), actor.practitionerID, actor.organisationID,
+                    now,
                 ])
             let id = db.lastInsertedRowID
             for type in record.scope {
-                try db.execute(sql: "INSERT INTO consent_scope (consent_id, service_type) VALUES (?, ?)", arguments: [id, type.code])
+                try db.execute(
+                    sql: "INSERT INTO consent_scope (consent_id, service_type) VALUES (?, ?)",
+                    arguments: [id, type.code])
             }
             let stored = try Self.consent(id: id, today: today, db)!
-            try Self.appendEvents(for: stored, change: record.kind == .override ? .overrideRecorded : .consentRecorded, by: actor, now: now, audit: audit, db)
+            try Self.appendEvents(
+                for: stored, change: record.kind == .override ? .overrideRecorded : .consentRecorded, by: actor,
+                now: now, audit: audit, db)
             return stored
         }
     }
@@ -52,11 +62,15 @@ extension ConsentStore {
                 sql: "UPDATE consent SET withdrawn_by = ?, withdrawn_at = ? WHERE id = ? AND withdrawn_at IS NULL",
                 arguments: [actor.practitionerID, now, id])
             guard db.changesCount == 1 else {
-                guard try Self.consent(id: id, today: today, db) != nil else { throw ConsentStoreError.noSuchConsent(String(id)) }
+                guard try Self.consent(id: id, today: today, db) != nil else {
+                    throw ConsentStoreError.noSuchConsent(String(id))
+                }
                 throw ConsentStoreError.alreadyWithdrawn(String(id))
             }
             let stored = try Self.consent(id: id, today: today, db)!
-            try Self.appendEvents(for: stored, change: stored.kind == .override ? .overrideWithdrawn : .consentWithdrawn, by: actor, now: now, audit: audit, db)
+            try Self.appendEvents(
+                for: stored, change: stored.kind == .override ? .overrideWithdrawn : .consentWithdrawn, by: actor,
+                now: now, audit: audit, db)
             return stored
         }
     }
@@ -68,7 +82,8 @@ extension ConsentStore {
     /// A child's consents and overrides, newest first.
     func consents(ofChild childID: String, today: String) async throws -> [Contactpoint_V1_ConsentRecord] {
         try await writer.read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM consent WHERE child_id = ? ORDER BY id DESC", arguments: [childID])
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM consent WHERE child_id = ? ORDER BY id DESC", arguments: [childID])
             return try rows.map { try Self.consent($0, today: today, db) }
         }
     }
@@ -81,12 +96,14 @@ extension ConsentStore {
     ) async throws -> [Contactpoint_V1_ServiceDecision] {
         let standing = try await writer.read { db in
             try Row.fetchAll(
-                db.cachedStatement(sql: """
-                    SELECT consent.id, consent.kind, consent_scope.service_type
-                    FROM consent JOIN consent_scope ON consent_scope.consent_id = consent.id
-                    WHERE consent.child_id = ? AND consent.withdrawn_at IS NULL AND (consent.expires_on IS NULL OR consent.expires_on >= ?)
-                    ORDER BY consent.kind = 'consent' DESC, consent.id DESC
-                    """),
+                db.cachedStatement(
+                    sql: """
+                        SELECT consent.id, consent.kind, consent_scope.service_type
+                        FROM consent JOIN consent_scope ON consent_scope.consent_id = consent.id
+                        WHERE consent.child_id = ? AND consent.withdrawn_at IS NULL AND (consent.expires_on IS NULL \
+                        OR consent.expires_on >= ?)
+                        ORDER BY consent.kind = 'consent' DESC, consent.id DESC
+                        """),
                 arguments: [childID, today]
             ).map { (id: $0["id"] as Int64, kind: $0["kind"] as String, serviceType: $0["service_type"] as String) }
         }
@@ -108,14 +125,18 @@ extension ConsentStore {
     // MARK: Rows
 
     static func consent(id: Int64, today: String, _ db: Database) throws -> Contactpoint_V1_ConsentRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM consent WHERE id = ?", arguments: [id]).map { try consent($0, today: today, db) }
+        try Row.fetchOne(db, sql: "SELECT * FROM consent WHERE id = ?", arguments: [id]).map {
+            try consent($0, today: today, db)
+        }
     }
 
     static func consent(_ row: Row, today: String, _ db: Database) throws -> Contactpoint_V1_ConsentRecord {
         let id: Int64 = row["id"]
-        let scope = try String.fetchAll(db.cachedStatement(sql: "SELECT service_type FROM consent_scope WHERE consent_id = ?"), arguments: [id])
-            .compactMap { Contactpoint_V1_ServiceType(code: $0) }
-            .sorted { $0.rawValue < $1.rawValue }
+        let scope = try String.fetchAll(
+            db.cachedStatement(sql: "SELECT service_type FROM consent_scope WHERE consent_id = ?"), arguments: [id]
+        )
+        .compactMap { Contactpoint_V1_ServiceType(code: $0) }
+        .sorted { $0.rawValue < $1.rawValue }
         return .with {
             $0.consentID = String(id)
             $0.childID = row["child_id"]
@@ -144,7 +165,9 @@ extension ConsentStore {
             $0.withdrawnBy = row["withdrawn_by"] ?? ""
             $0.withdrawnAtMs = row["withdrawn_at"] ?? 0
             $0.status =
-                if $0.withdrawnAtMs != 0 { .withdrawn } else if !$0.expiresOn.isEmpty, $0.expiresOn < today { .expired } else { .active }
+                if $0.withdrawnAtMs != 0 { .withdrawn } else if !$0.expiresOn.isEmpty, $0.expiresOn < today {
+                    .expired
+                } else { .active }
         }
     }
 }

@@ -8,35 +8,45 @@ import RecordFields
 enum ConsentValidation {
     typealias V = FieldValidation
 
-    static func consent(_ request: Contactpoint_V1_RecordConsentRequest, today: String) throws(RPCError) -> Contactpoint_V1_ConsentRecord {
+    static func consent(_ request: Contactpoint_V1_RecordConsentRequest, today: String) throws(RPCError)
+        -> Contactpoint_V1_ConsentRecord
+    {
         var record = Contactpoint_V1_ConsentRecord()
         record.kind = .consent
         record.childID = try V.childID(request.childID, "child_id").digits
         record.scope = try scope(request.scope)
-        guard request.giver.code != nil else { throw V.invalid("giver", Contactpoint_V1_ConsentGiver.codes.joined(separator: " or ")) }
+        guard request.giver.code != nil else {
+            throw V.invalid("giver", Contactpoint_V1_ConsentGiver.codes.joined(separator: " or "))
+        }
         record.giver = request.giver
         switch request.giver {
         case .parent:
             record.giverName.given = try V.personName(request.giverName.given, "giver_name.given")
             record.giverName.family = try V.personName(request.giverName.family, "giver_name.family")
-            guard request.capacityAssessedOn.isEmpty else { throw V.invalid("capacity_assessed_on", "only for consent the child gives") }
+            guard request.capacityAssessedOn.isEmpty else {
+                throw V.invalid("capacity_assessed_on", "only for consent the child gives")
+            }
         default:
             guard !request.hasGiverName else { throw V.invalid("giver_name", "only for consent a parent gives") }
             guard !request.capacityAssessedOn.isEmpty else {
-                throw V.invalid("capacity_assessed_on", "the date a practitioner assessed the child as able to consent is required")
+                throw V.invalid(
+                    "capacity_assessed_on", "the date a practitioner assessed the child as able to consent is required")
             }
             record.capacityAssessedOn = try V.pastDate(request.capacityAssessedOn, "capacity_assessed_on", today: today)
         }
         guard !request.givenOn.isEmpty else { throw V.invalid("given_on", "the date consent was given is required") }
         record.givenOn = try V.pastDate(request.givenOn, "given_on", today: today)
         if !record.capacityAssessedOn.isEmpty, record.capacityAssessedOn > record.givenOn {
-            throw V.invalid("capacity_assessed_on", "must not be after given_on: capacity is assessed before consent is taken")
+            throw V.invalid(
+                "capacity_assessed_on", "must not be after given_on: capacity is assessed before consent is taken")
         }
         record.expiresOn = try expiry(request.expiresOn, today: today)
         return record
     }
 
-    static func override(_ request: Contactpoint_V1_RecordOverrideRequest, today: String) throws(RPCError) -> Contactpoint_V1_ConsentRecord {
+    static func override(_ request: Contactpoint_V1_RecordOverrideRequest, today: String) throws(RPCError)
+        -> Contactpoint_V1_ConsentRecord
+    {
         var record = Contactpoint_V1_ConsentRecord()
         record.kind = .override
         record.childID = try V.childID(request.childID, "child_id").digits
@@ -47,12 +57,15 @@ enum ConsentValidation {
         record.justification = request.justification
         record.parentTold = request.parentTold
         if request.parentTold {
-            guard request.parentNotToldReason == .unspecified else { throw V.invalid("parent_not_told_reason", "only when the parent has not been told") }
+            guard request.parentNotToldReason == .unspecified else {
+                throw V.invalid("parent_not_told_reason", "only when the parent has not been told")
+            }
         } else {
             guard request.parentNotToldReason.code != nil else {
                 throw V.invalid(
                     "parent_not_told_reason",
-                    "why the parent has not been told is required: " + Contactpoint_V1_ParentNotToldReason.codes.joined(separator: ", "))
+                    "why the parent has not been told is required: "
+                        + Contactpoint_V1_ParentNotToldReason.codes.joined(separator: ", "))
             }
             record.parentNotToldReason = request.parentNotToldReason
         }
@@ -69,7 +82,9 @@ enum ConsentValidation {
             guard type.isSensitive else {
                 throw V.invalid("scope[\(index)]", "\(type.code!) needs no consent to be recorded: \(expected)")
             }
-            guard !types[..<index].contains(type) else { throw V.invalid("scope[\(index)]", "\(type.code!) is named twice") }
+            guard !types[..<index].contains(type) else {
+                throw V.invalid("scope[\(index)]", "\(type.code!) is named twice")
+            }
         }
         return types.sorted { $0.rawValue < $1.rawValue }
     }
@@ -84,7 +99,8 @@ enum ConsentValidation {
 
     /// A consent id as the service gave it.
     static func consentID(_ value: String) throws(RPCError) -> Int64 {
-        guard !value.isEmpty, value.count <= 18, value.allSatisfy({ $0.isASCII && $0.isNumber }), let id = Int64(value) else {
+        guard !value.isEmpty, value.count <= 18, value.allSatisfy({ $0.isASCII && $0.isNumber }), let id = Int64(value)
+        else {
             throw V.invalid("consent_id", "a consent id as the consent service gave it")
         }
         return id

@@ -7,7 +7,11 @@ import ServiceRuntime
 struct ConsentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "contactpoint-consent",
-        abstract: "Serve consent: consents for sensitive services, withdrawals and named-person overrides, and the decisions they make.",
+        abstract:
+            """
+            Serve consent: consents for sensitive services, withdrawals and named-person overrides, and the \
+            decisions they make.
+            """,
         discussion: """
             Settings come from flags, CONTACTPOINT_* variables or a --config file (docs/CONFIGURATION.md); \
             its own keys are database, checker and involvement-recorder.

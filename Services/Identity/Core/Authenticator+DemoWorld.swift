@@ -28,7 +28,9 @@ extension Authenticator {
         for person in DemoWorld.practitioners {
             existing[person.email] = try await store.loginRecord(email: person.email)?.practitioner
         }
-        if existing.count == DemoWorld.practitioners.count, existing.values.allSatisfy({ $0.status == .active }) { return nil }
+        if existing.count == DemoWorld.practitioners.count, existing.values.allSatisfy({ $0.status == .active }) {
+            return nil
+        }
         let demo = store.acting(as: "demo-world")
         for organisation in DemoWorld.organisations {
             guard try await store.organisation(id: organisation.id) == nil else { continue }
@@ -46,14 +48,17 @@ extension Authenticator {
             let (code, hash) = Self.newEnrolmentCode()
             if let made = existing[person.email] {
                 try await demo.resetCredentials(
-                    practitionerID: made.id, enrolmentCodeHash: hash, enrolmentExpiresAt: now + policy.enrolmentValidity, now: now)
+                    practitionerID: made.id, enrolmentCodeHash: hash,
+                    enrolmentExpiresAt: now + policy.enrolmentValidity, now: now)
             } else {
                 try await demo.createPractitioner(
                     Practitioner(
-                        id: "p-" + Base32.encode(SecureRandom.bytes(10)).lowercased(), organisationID: person.organisationID, name: person.name,
+                        id: "p-" + Base32.encode(SecureRandom.bytes(10)).lowercased(),
+                        organisationID: person.organisationID, name: person.name,
                         email: person.email, jobRole: person.jobRole, roles: roles, status: .inactive,
                         vetting: Vetting(
-                            criminalRecordsCheckedOn: today, criminalRecordsReference: "demo-\(person.organisationID)", trainingCompletedOn: today,
+                            criminalRecordsCheckedOn: today, criminalRecordsReference: "demo-\(person.organisationID)",
+                            trainingCompletedOn: today,
                             userAgreementAcceptedOn: today),
                         isLocked: false),
                     enrolmentCodeHash: hash, enrolmentExpiresAt: now + policy.enrolmentValidity, now: now)
@@ -66,7 +71,8 @@ extension Authenticator {
             try await proveDemoAuthenticator(email: person.email, code: code, secret: secret)
             credentials.append(
                 DemoCredential(
-                    email: person.email, roles: roles.map(\.name).sorted(), organisation: person.organisationID, password: password,
+                    email: person.email, roles: roles.map(\.name).sorted(), organisation: person.organisationID,
+                    password: password,
                     totpSecret: secretText))
         }
         return credentials
@@ -78,7 +84,8 @@ extension Authenticator {
     private func proveDemoAuthenticator(email: String, code: String, secret: [UInt8]) async throws {
         for attempt in 1...2 {
             do {
-                return try await completeEnrolment(email: email, code: code, totpCode: OneTimePassword(secret: secret).code(at: clock() - 30))
+                return try await completeEnrolment(
+                    email: email, code: code, totpCode: OneTimePassword(secret: secret).code(at: clock() - 30))
             } catch AuthenticationFailure.rejected where attempt == 1 {
                 continue
             }

@@ -80,7 +80,8 @@ struct Authenticator: Sendable {
     let decoyHash: String
 
     init(
-        store: IdentityStore, passwords: PasswordHasher, secrets: SecretBox, keys: SigningKeys, policy: IdentityPolicy = .init(),
+        store: IdentityStore, passwords: PasswordHasher, secrets: SecretBox, keys: SigningKeys,
+        policy: IdentityPolicy = .init(),
         clock: @escaping @Sendable () -> Int64
     ) {
         self.store = store
@@ -140,7 +141,9 @@ struct Authenticator: Sendable {
             id: sessionID, practitionerID: account.id, now: now, idleExpiry: idleExpiry, absoluteExpiry: absoluteExpiry,
             maximumSessions: policy.maximumSessions)
         try await events.record(.loginSucceeded, subject: account.id, reason: nil, now: now)
-        var session = try issue(account: account, organisation: record.organisation, sessionID: sessionID, expiry: idleExpiry, stepUpAt: now, now: now)
+        var session = try issue(
+            account: account, organisation: record.organisation, sessionID: sessionID, expiry: idleExpiry,
+            stepUpAt: now, now: now)
         session.history = history
         return session
     }
@@ -160,7 +163,8 @@ struct Authenticator: Sendable {
         let claims = SessionClaims(
             sub: account.id, sid: sessionID, org: organisation.id, la: organisation.localAuthority,
             roles: account.roles.map(\.name).sorted(), iat: now, exp: expiry, stepUpAt: stepUpAt)
-        let token = try CompactJWS.sign(payload: Array(try JSONEncoder().encode(claims)), keyID: keys.currentID, with: keys.current)
+        let token = try CompactJWS.sign(
+            payload: Array(try JSONEncoder().encode(claims)), keyID: keys.currentID, with: keys.current)
         return IssuedSession(token: token, claims: claims)
     }
 
@@ -204,7 +208,8 @@ extension Authenticator {
     private func enrollingAccount(email: String, code: String, now: Int64) async throws -> Practitioner {
         guard let record = try await store.loginRecord(email: email), record.practitioner.status == .inactive,
             let pending = try await store.pendingEnrolment(practitionerID: record.practitioner.id),
-            constantTimeEquals(Array(pending.codeHash.utf8), Array(Self.enrolmentCodeHash(code).utf8)), now < pending.expiresAt
+            constantTimeEquals(Array(pending.codeHash.utf8), Array(Self.enrolmentCodeHash(code).utf8)),
+            now < pending.expiresAt
         else {
             throw AuthenticationFailure.rejected(reason: "enrolment code not valid")
         }
@@ -267,7 +272,8 @@ extension Authenticator {
             stepUpAt = now
         }
         guard let session = try await store.session(id: claims.sid),
-            try await store.touchSession(id: claims.sid, now: now, idleExpiry: now + policy.idleTimeout, stepUp: stepUpCode != nil)
+            try await store.touchSession(
+                id: claims.sid, now: now, idleExpiry: now + policy.idleTimeout, stepUp: stepUpCode != nil)
         else {
             throw AuthenticationFailure.rejected(reason: "session ended")
         }
@@ -278,23 +284,28 @@ extension Authenticator {
 
     /// Changes the caller's password after checking the current one and a fresh TOTP code
     /// (which is then spent); ends the account's other sessions and returns a fresh token.
-    func changePassword(_ claims: SessionClaims, current: String, new: String, code: String) async throws -> IssuedSession {
+    func changePassword(_ claims: SessionClaims, current: String, new: String, code: String) async throws
+        -> IssuedSession
+    {
         let now = clock()
         guard let record = try await store.loginRecord(practitionerID: claims.sub) else {
             throw AuthenticationFailure.rejected(reason: "unknown account")
         }
         let currentMatches = passwords.verify(current, against: record.passwordHash ?? decoyHash)
-        let totp = record.sealedTOTPSecret.flatMap { secrets.open($0, context: Array(claims.sub.utf8)) }.map(OneTimePassword.init(secret:))
+        let totp = record.sealedTOTPSecret.flatMap { secrets.open($0, context: Array(claims.sub.utf8)) }.map(
+            OneTimePassword.init(secret:))
         guard currentMatches, let step = totp?.matchingStep(of: code, at: now),
             try await store.claimTOTPStep(practitionerID: claims.sub, step: step)
         else {
-            try await events.record(.passwordChangeFailed, subject: claims.sub, reason: "wrong password or code", now: now)
+            try await events.record(
+                .passwordChangeFailed, subject: claims.sub, reason: "wrong password or code", now: now)
             throw AuthenticationFailure.rejected(reason: "password change: wrong password or code")
         }
         if let problem = policy.passwords.problem(with: new, email: record.practitioner.email) {
             throw AuthenticationFailure.invalidRequest(problem)
         }
-        try await store.changePassword(practitionerID: claims.sub, passwordHash: passwords.hash(new), keepingSession: claims.sid, now: now)
+        try await store.changePassword(
+            practitionerID: claims.sub, passwordHash: passwords.hash(new), keepingSession: claims.sid, now: now)
         return try await refresh(claims)
     }
 
@@ -302,14 +313,18 @@ extension Authenticator {
     func endOtherSessions(_ claims: SessionClaims, ids: [String], allOthers: Bool, code: String) async throws -> Int {
         let now = clock()
         guard let record = try await store.loginRecord(practitionerID: claims.sub),
-            let totp = record.sealedTOTPSecret.flatMap({ secrets.open($0, context: Array(claims.sub.utf8)) }).map(OneTimePassword.init(secret:)),
+            let totp = record.sealedTOTPSecret.flatMap({ secrets.open($0, context: Array(claims.sub.utf8)) }).map(
+                OneTimePassword.init(secret:)),
             let step = totp.matchingStep(of: code, at: now),
             try await store.claimTOTPStep(practitionerID: claims.sub, step: step)
         else {
-            try await events.record(.stepUpFailed, subject: claims.sub, reason: "wrong or reused code ending sessions", now: now)
+            try await events.record(
+                .stepUpFailed, subject: claims.sub, reason: "wrong or reused code ending sessions", now: now)
             throw AuthenticationFailure.rejected(reason: "code to end sessions")
         }
-        let live = try await store.liveSessions(practitionerID: claims.sub, now: now).map(\.id).filter { $0 != claims.sid }
+        let live = try await store.liveSessions(practitionerID: claims.sub, now: now).map(\.id).filter {
+            $0 != claims.sid
+        }
         let chosen = allOthers ? live : ids.filter { live.contains($0) }
         return try await store.endSessions(chosen, of: claims.sub, reason: "ended by the practitioner", now: now)
     }
@@ -332,13 +347,17 @@ extension Authenticator {
         let now = clock()
         let today = CalendarDate(unixTime: now)
         let organisation = Organisation(
-            id: "contactpoint-management", type: .managementTeam, name: "ContactPoint management team", localAuthority: "NATIONAL",
+            id: "contactpoint-management", type: .managementTeam, name: "ContactPoint management team",
+            localAuthority: "NATIONAL",
             isActive: true)
         let administrator = Practitioner(
-            id: "p-" + Base32.encode(SecureRandom.bytes(10)).lowercased(), organisationID: organisation.id, name: "System administrator",
-            email: email, jobRole: "System administrator", roles: [.systemAdministrator, .practitioner], status: .inactive,
+            id: "p-" + Base32.encode(SecureRandom.bytes(10)).lowercased(), organisationID: organisation.id,
+            name: "System administrator",
+            email: email, jobRole: "System administrator", roles: [.systemAdministrator, .practitioner],
+            status: .inactive,
             vetting: Vetting(
-                criminalRecordsCheckedOn: today, criminalRecordsReference: "attested-at-bootstrap", trainingCompletedOn: today,
+                criminalRecordsCheckedOn: today, criminalRecordsReference: "attested-at-bootstrap",
+                trainingCompletedOn: today,
                 userAgreementAcceptedOn: today),
             isLocked: false)
         let (code, hash) = Self.newEnrolmentCode()

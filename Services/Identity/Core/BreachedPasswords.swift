@@ -30,9 +30,17 @@ struct BreachedPasswords: Sendable {
             let start = lineStart(atOrAfter: bytes.count / samples * sample)
             let line = start < bytes.count ? start : lastLineStart()
             guard let key = key(at: line) else {
-                throw Problem(description: "\(path): the line at byte \(line) is not a SHA-1 in hex (40 digits, then `:COUNT` or the line's end)")
+                throw Problem(
+                    description:
+                        """
+                        \(path): the line at byte \(line) is not a SHA-1 in hex (40 digits, then `:COUNT` or the \
+                        line's end)
+                        """
+                )
             }
-            guard !key.lexicographicallyPrecedes(previous) else { throw Problem(description: "\(path): lines are not sorted by hash (at byte \(line))") }
+            guard !key.lexicographicallyPrecedes(previous) else {
+                throw Problem(description: "\(path): lines are not sorted by hash (at byte \(line))")
+            }
             previous = key
         }
     }
@@ -82,11 +90,15 @@ struct BreachedPasswords: Sendable {
         for index in 0..<40 {
             var byte = bytes[start + index]
             if (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte) { byte -= 32 }
-            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte) else { return nil }
+            guard
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                    || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
+            else { return nil }
             key[index] = byte
         }
         let end = start + 40
-        guard end == bytes.count || [UInt8(ascii: ":"), UInt8(ascii: "\r"), UInt8(ascii: "\n")].contains(bytes[end]) else { return nil }
+        guard end == bytes.count || [UInt8(ascii: ":"), UInt8(ascii: "\r"), UInt8(ascii: "\n")].contains(bytes[end])
+        else { return nil }
         return key
     }
 }

@@ -34,10 +34,12 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
         let localAuthority = try Self.localAuthority(request.localAuthority)
         try Self.requireAdministrator(caller, of: localAuthority)
         if type == .managementTeam, !caller.hasRole(.systemAdministrator) {
-            throw RPCError(code: .permissionDenied, message: "only a system administrator creates management-team organisations")
+            throw RPCError(
+                code: .permissionDenied, message: "only a system administrator creates management-team organisations")
         }
         let organisation = Organisation(
-            id: "org-" + Base32.encode(SecureRandom.bytes(10)).lowercased(), type: type, name: name, localAuthority: localAuthority,
+            id: "org-" + Base32.encode(SecureRandom.bytes(10)).lowercased(), type: type, name: name,
+            localAuthority: localAuthority,
             isActive: true)
         try await store.createOrganisation(organisation, now: authenticator.clock())
         return Self.summary(organisation)
@@ -61,7 +63,8 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
         }
         try Self.requireAdministrator(caller, of: organisation.localAuthority)
         if organisation.id == caller.organisationID {
-            throw RPCError(code: .permissionDenied, message: "administrators do not change their own organisation's status")
+            throw RPCError(
+                code: .permissionDenied, message: "administrators do not change their own organisation's status")
         }
         try await store.setOrganisationActive(id: organisation.id, active: request.active, now: authenticator.clock())
         var updated = organisation
@@ -92,11 +95,13 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
             id: "p-" + Base32.encode(SecureRandom.bytes(10)).lowercased(), organisationID: organisation.id,
             name: try Self.text(request.name, field: "name", maximum: 200), email: try Self.email(request.email),
             jobRole: try Self.text(request.jobRole, field: "job_role", maximum: 100), roles: roles, status: .inactive,
-            vetting: try Self.vetting(request.vetting, today: CalendarDate(unixTime: authenticator.clock())), isLocked: false)
+            vetting: try Self.vetting(request.vetting, today: CalendarDate(unixTime: authenticator.clock())),
+            isLocked: false)
         let (code, hash) = Authenticator.newEnrolmentCode()
         let now = authenticator.clock()
         try await store.createPractitioner(
-            practitioner, enrolmentCodeHash: hash, enrolmentExpiresAt: now + authenticator.policy.enrolmentValidity, now: now)
+            practitioner, enrolmentCodeHash: hash, enrolmentExpiresAt: now + authenticator.policy.enrolmentValidity,
+            now: now)
         return .with {
             $0.account = Self.summary(practitioner)
             $0.enrolmentCode = code
@@ -120,12 +125,16 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
             throw Self.invalid("status", "active, suspended or closed")
         }
         let byAuditor = try status == .suspended && Self.isAuditorOnly(Caller.required())
-        let account = byAuditor ? try await reviewedAccount(request.practitionerID) : try await administeredAccount(request.practitionerID)
+        let account =
+            byAuditor
+            ? try await reviewedAccount(request.practitionerID) : try await administeredAccount(request.practitionerID)
         try await store.setStatus(practitionerID: account.id, to: status, now: authenticator.clock())
         return try await summary(of: account.id)
     }
 
-    public func unlock(request: Contactpoint_V1_AccountRequest, context: ServerContext) async throws -> Contactpoint_V1_AccountSummary {
+    public func unlock(request: Contactpoint_V1_AccountRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_AccountSummary
+    {
         let account = try await administeredAccount(request.practitionerID)
         try await store.unlock(practitionerID: account.id, now: authenticator.clock())
         return try await summary(of: account.id)
@@ -138,7 +147,8 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
         let (code, hash) = Authenticator.newEnrolmentCode()
         let now = authenticator.clock()
         try await store.resetCredentials(
-            practitionerID: account.id, enrolmentCodeHash: hash, enrolmentExpiresAt: now + authenticator.policy.enrolmentValidity, now: now)
+            practitionerID: account.id, enrolmentCodeHash: hash,
+            enrolmentExpiresAt: now + authenticator.policy.enrolmentValidity, now: now)
         let summary = try await summary(of: account.id)
         return .with {
             $0.account = summary
@@ -150,7 +160,10 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
         request: Contactpoint_V1_RecordVettingRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_AccountSummary {
         let account = try await administeredAccount(request.practitionerID)
-        try await store.recordVetting(practitionerID: account.id, vetting: try Self.vetting(request.vetting, today: CalendarDate(unixTime: authenticator.clock())), now: authenticator.clock())
+        try await store.recordVetting(
+            practitionerID: account.id,
+            vetting: try Self.vetting(request.vetting, today: CalendarDate(unixTime: authenticator.clock())),
+            now: authenticator.clock())
         return try await summary(of: account.id)
     }
 
@@ -172,7 +185,9 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
 
     private static func requireMayGrant(_ roles: Set<Role>, caller: Caller) throws {
         if !caller.hasRole(.systemAdministrator), !roles.isDisjoint(with: [.systemAdministrator, .auditor]) {
-            throw RPCError(code: .permissionDenied, message: "only a system administrator grants the system-administrator or auditor role")
+            throw RPCError(
+                code: .permissionDenied,
+                message: "only a system administrator grants the system-administrator or auditor role")
         }
     }
 
@@ -210,7 +225,8 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
             throw RPCError(code: .permissionDenied, message: "administrators do not administer their own account")
         }
         if account.roles.contains(.systemAdministrator), !caller.hasRole(.systemAdministrator) {
-            throw RPCError(code: .permissionDenied, message: "only a system administrator administers a system administrator")
+            throw RPCError(
+                code: .permissionDenied, message: "only a system administrator administers a system administrator")
         }
         return account
     }
@@ -223,7 +239,8 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
 
     private static func text(_ text: String, field: String, maximum: Int) throws -> String {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        guard (1...maximum).contains(trimmed.count), !trimmed.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 32 } == true })
+        guard (1...maximum).contains(trimmed.count),
+            !trimmed.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 32 } == true })
         else { throw invalid(field, "1 to \(maximum) characters on one line") }
         return trimmed
     }
@@ -247,13 +264,17 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
         func date(_ text: String, _ field: String) throws -> CalendarDate? {
             if text.isEmpty { return nil }
             guard let date = CalendarDate(text) else { throw invalid("vetting.\(field)", "a date as YYYY-MM-DD") }
-            guard date <= today else { throw invalid("vetting.\(field)", "a date not after today (\(today)): what has not happened yet cannot count") }
+            guard date <= today else {
+                throw invalid(
+                    "vetting.\(field)", "a date not after today (\(today)): what has not happened yet cannot count")
+            }
             return date
         }
         return Vetting(
             criminalRecordsCheckedOn: try date(vetting.criminalRecordsCheckedOn, "criminal_records_checked_on"),
             criminalRecordsReference: vetting.criminalRecordsReference.isEmpty
-                ? nil : try text(vetting.criminalRecordsReference, field: "vetting.criminal_records_reference", maximum: 40),
+                ? nil
+                : try text(vetting.criminalRecordsReference, field: "vetting.criminal_records_reference", maximum: 40),
             trainingCompletedOn: try date(vetting.trainingCompletedOn, "training_completed_on"),
             userAgreementAcceptedOn: try date(vetting.userAgreementAcceptedOn, "user_agreement_accepted_on"))
     }

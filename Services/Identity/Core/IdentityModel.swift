@@ -42,7 +42,9 @@ struct Vetting: Codable, Sendable, Equatable {
         guard let checked = criminalRecordsCheckedOn, criminalRecordsReference?.isEmpty == false else {
             return "no enhanced criminal-records check is recorded"
         }
-        guard today < checked.adding(years: Self.checkValidYears) else { return "the enhanced criminal-records check has lapsed" }
+        guard today < checked.adding(years: Self.checkValidYears) else {
+            return "the enhanced criminal-records check has lapsed"
+        }
         guard trainingCompletedOn != nil else { return "training has not been completed" }
         guard userAgreementAcceptedOn != nil else { return "the user agreement has not been accepted" }
         return nil
@@ -71,7 +73,8 @@ struct CalendarDate: Codable, Sendable, Hashable, Comparable, CustomStringConver
         let parts = text.split(separator: "-")
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
             let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
-            (1900...2999).contains(year), (1...12).contains(month), (1...Self.days(inMonth: month, year: year)).contains(day)
+            (1900...2999).contains(year), (1...12).contains(month),
+            (1...Self.days(inMonth: month, year: year)).contains(day)
         else { return nil }
         (self.year, self.month, self.day) = (year, month, day)
     }
@@ -102,14 +105,17 @@ struct CalendarDate: Codable, Sendable, Hashable, Comparable, CustomStringConver
     static func < (a: CalendarDate, b: CalendarDate) -> Bool { (a.year, a.month, a.day) < (b.year, b.month, b.day) }
 
     var description: String {
-        func pad(_ n: Int, _ width: Int) -> String { String(repeating: "0", count: max(0, width - String(n).count)) + String(n) }
+        func pad(_ n: Int, _ width: Int) -> String {
+            String(repeating: "0", count: max(0, width - String(n).count)) + String(n)
+        }
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
     }
 
     init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let date = CalendarDate(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a YYYY-MM-DD date"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "not a YYYY-MM-DD date"))
         }
         self = date
     }

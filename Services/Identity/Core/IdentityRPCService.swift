@@ -1,7 +1,7 @@
 import Authentication
 public import ContactPointAPI
-public import GRPCCore
 import Foundation
+public import GRPCCore
 import SecurityPrimitives
 
 /// The `contactpoint.v1.Identity` RPCs over an ``Authenticator``: maps its outcomes to gRPC
@@ -11,26 +11,31 @@ public struct IdentityRPCService: Contactpoint_V1_Identity.SimpleServiceProtocol
     /// The methods callable without a session.
     public static let publicMethods: Set<String> = [
         Contactpoint_V1_Identity.Method.Login.descriptor, Contactpoint_V1_Identity.Method.BeginEnrolment.descriptor,
-        Contactpoint_V1_Identity.Method.CompleteEnrolment.descriptor, Contactpoint_V1_Identity.Method.PublicKeys.descriptor,
+        Contactpoint_V1_Identity.Method.CompleteEnrolment.descriptor,
+        Contactpoint_V1_Identity.Method.PublicKeys.descriptor,
         Contactpoint_V1_Identity.Method.EndedSessions.descriptor,
     ].reduce(into: []) { $0.insert($1.fullyQualifiedMethod) }
 
     let authenticator: Authenticator
 
-    init(authenticator: Authenticator) {
-        self.authenticator = authenticator
+    public func login(request: Contactpoint_V1_LoginRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_SessionGrant
+    {
+        try await answering {
+            try await authenticator.login(email: request.email, password: request.password, code: request.totpCode)
+        }
     }
 
-    public func login(request: Contactpoint_V1_LoginRequest, context: ServerContext) async throws -> Contactpoint_V1_SessionGrant {
-        try await answering { try await authenticator.login(email: request.email, password: request.password, code: request.totpCode) }
-    }
-
-    public func refresh(request: Contactpoint_V1_RefreshRequest, context: ServerContext) async throws -> Contactpoint_V1_SessionGrant {
+    public func refresh(request: Contactpoint_V1_RefreshRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_SessionGrant
+    {
         let caller = try Caller.required()
         return try await answering { try await authenticator.refresh(caller.claims) }
     }
 
-    public func stepUp(request: Contactpoint_V1_StepUpRequest, context: ServerContext) async throws -> Contactpoint_V1_SessionGrant {
+    public func stepUp(request: Contactpoint_V1_StepUpRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_SessionGrant
+    {
         let caller = try Caller.required()
         return try await answering { try await authenticator.refresh(caller.claims, stepUpCode: request.totpCode) }
     }
@@ -67,17 +72,22 @@ public struct IdentityRPCService: Contactpoint_V1_Identity.SimpleServiceProtocol
     ) async throws -> Contactpoint_V1_EndSessionsResponse {
         let claims = try Caller.required().claims
         let ended = try await mappingFailures {
-            try await authenticator.endOtherSessions(claims, ids: request.sessionIds, allOthers: request.allOthers, code: request.totpCode)
+            try await authenticator.endOtherSessions(
+                claims, ids: request.sessionIds, allOthers: request.allOthers, code: request.totpCode)
         }
         return .with { $0.ended = Int32(ended) }
     }
 
-    public func logout(request: Contactpoint_V1_LogoutRequest, context: ServerContext) async throws -> Contactpoint_V1_LogoutResponse {
+    public func logout(request: Contactpoint_V1_LogoutRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_LogoutResponse
+    {
         try await authenticator.logout(try Caller.required().claims)
         return .init()
     }
 
-    public func whoAmI(request: Contactpoint_V1_WhoAmIRequest, context: ServerContext) async throws -> Contactpoint_V1_PractitionerSummary {
+    public func whoAmI(request: Contactpoint_V1_WhoAmIRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_PractitionerSummary
+    {
         let claims = try Caller.required().claims
         guard let session = try await authenticator.store.session(id: claims.sid), session.endedAt == nil,
             let record = try await authenticator.store.loginRecord(practitionerID: claims.sub)
@@ -100,7 +110,8 @@ public struct IdentityRPCService: Contactpoint_V1_Identity.SimpleServiceProtocol
         request: Contactpoint_V1_BeginEnrolmentRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_BeginEnrolmentResponse {
         let uri = try await mappingFailures {
-            try await authenticator.beginEnrolment(email: request.email, code: request.enrolmentCode, password: request.password)
+            try await authenticator.beginEnrolment(
+                email: request.email, code: request.enrolmentCode, password: request.password)
         }
         return .with { $0.otpauthUri = uri }
     }
@@ -109,12 +120,15 @@ public struct IdentityRPCService: Contactpoint_V1_Identity.SimpleServiceProtocol
         request: Contactpoint_V1_CompleteEnrolmentRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_CompleteEnrolmentResponse {
         try await mappingFailures {
-            try await authenticator.completeEnrolment(email: request.email, code: request.enrolmentCode, totpCode: request.totpCode)
+            try await authenticator.completeEnrolment(
+                email: request.email, code: request.enrolmentCode, totpCode: request.totpCode)
         }
         return .init()
     }
 
-    public func publicKeys(request: Contactpoint_V1_PublicKeysRequest, context: ServerContext) async throws -> Contactpoint_V1_PublicKeysResponse {
+    public func publicKeys(request: Contactpoint_V1_PublicKeysRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_PublicKeysResponse
+    {
         .with { response in
             response.keys = authenticator.keys.published.sorted { $0.key < $1.key }.map { id, key in
                 .with {

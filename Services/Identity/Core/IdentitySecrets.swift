@@ -30,7 +30,8 @@ struct IdentitySecrets: Sendable {
 
         let pepper = try SecretFile.readOrCreate("\(directory)/pepper")
         let totpKey = try SecretFile.readOrCreate("\(directory)/totp-key")
-        var names = try manager.contentsOfDirectory(atPath: "\(directory)/signing").filter { $0.hasSuffix(".key") }.sorted()
+        var names = try manager.contentsOfDirectory(atPath: "\(directory)/signing").filter { $0.hasSuffix(".key") }
+            .sorted()
         if names.isEmpty {
             let id = Self.newKeyID()
             _ = try SecretFile.readOrCreate("\(directory)/signing/\(id).key")
@@ -40,13 +41,15 @@ struct IdentitySecrets: Sendable {
         var newest: (String, Ed25519.PrivateKey)?
         for name in names {
             let id = String(name.dropLast(".key".count))
-            let key = try Ed25519.PrivateKey(rawRepresentation: try SecretFile.readOrCreate("\(directory)/signing/\(name)"))
+            let key = try Ed25519.PrivateKey(
+                rawRepresentation: try SecretFile.readOrCreate("\(directory)/signing/\(name)"))
             published[id] = key.publicKey
             newest = (id, key)
         }
         let (currentID, current) = newest!
         return IdentitySecrets(
-            pepper: pepper, totpKey: totpKey, signingKeys: SigningKeys(currentID: currentID, current: current, published: published))
+            pepper: pepper, totpKey: totpKey,
+            signingKeys: SigningKeys(currentID: currentID, current: current, published: published))
     }
 
     /// A sortable key id: the UTC date and time it was made, and random bits.

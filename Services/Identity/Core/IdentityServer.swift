@@ -2,9 +2,9 @@ import Authentication
 public import BusTransport
 import Foundation
 public import Logging
+import SecurityPrimitives
 import ServiceLifecycle
 public import ServiceRuntime
-import SecurityPrimitives
 
 /// Everything `contactpoint-identity` runs, built from its settings: the store, the secrets,
 /// the authenticator and the RPC service behind the authentication interceptor.
@@ -28,7 +28,9 @@ public enum IdentityServer {
             public var bootstrapAdministrator: String?
             public var brokerEvents: [String]
 
-            public init(database: String?, secretsDirectory: String?, bootstrapAdministrator: String?, brokerEvents: [String]) {
+            public init(
+                database: String?, secretsDirectory: String?, bootstrapAdministrator: String?, brokerEvents: [String]
+            ) {
                 self.database = database
                 self.secretsDirectory = secretsDirectory
                 self.bootstrapAdministrator = bootstrapAdministrator
@@ -38,18 +40,22 @@ public enum IdentityServer {
 
         /// Reads the identity service's own keys (docs/CONFIGURATION.md).
         public init(reading reader: inout ConfigurationReader, flags: Flags) throws(ConfigurationError) {
-            database = try reader.value("database", flag: flags.database, default: "identity.sqlite", parse: ConfigurationValue.text)
+            database = try reader.value(
+                "database", flag: flags.database, default: "identity.sqlite", parse: ConfigurationValue.text)
             secretsDirectory = try reader.value(
-                "secrets-dir", flag: flags.secretsDirectory, default: "identity-secrets", parse: ConfigurationValue.text)
+                "secrets-dir", flag: flags.secretsDirectory, default: "identity-secrets", parse: ConfigurationValue.text
+            )
             bootstrapAdministrator = try reader.optionalValue(
                 "bootstrap-admin", flag: flags.bootstrapAdministrator, parse: ConfigurationValue.email)
             brokerEvents = try reader.list("broker-events", flags: flags.brokerEvents, parse: ConfigurationValue.broker)
             demoWorld = try reader.value("demo-world", flag: nil, default: false, parse: ConfigurationValue.boolean)
-            breachedPasswords = try reader.optionalValue("breached-passwords", flag: nil) { path throws(ConfigurationError.Problem) in
+            breachedPasswords = try reader.optionalValue("breached-passwords", flag: nil) {
+                path throws(ConfigurationError.Problem) in
                 do throws(BreachedPasswords.Problem) {
                     return try BreachedPasswords(path: path)
                 } catch {
-                    throw .init(error.description, fix: "give a Pwned Passwords SHA-1 file ordered by hash (docs/SECURITY.md)")
+                    throw .init(
+                        error.description, fix: "give a Pwned Passwords SHA-1 file ordered by hash (docs/SECURITY.md)")
                 }
             }
         }
@@ -58,27 +64,48 @@ public enum IdentityServer {
     /// Opens the database and secrets (creating them on first start) and builds the service.
     /// A one-time enrolment code for a bootstrapped administrator is printed on standard output,
     /// once: it is never logged.
-    public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws -> BusService {
+    public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws
+        -> BusService
+    {
         let store = try IdentityStore.open(path: settings.database)
         let secrets = try IdentitySecrets.load(directory: settings.secretsDirectory)
         var policy = IdentityPolicy()
         policy.passwords.breached = settings.breachedPasswords
         if let breached = settings.breachedPasswords {
-            logger.notice("new passwords are checked against the breached-password corpus", metadata: ["identity.breached-passwords": "\(breached.path)"])
+            logger.notice(
+                "new passwords are checked against the breached-password corpus",
+                metadata: ["identity.breached-passwords": "\(breached.path)"])
         } else {
-            logger.notice("no breached-passwords setting: new passwords are checked against the common-password list only (docs/SECURITY.md)")
+            logger.notice(
+                """
+                no breached-passwords setting: new passwords are checked against the common-password list only \
+                (docs/SECURITY.md)
+                """
+            )
         }
         let authenticator = Authenticator(
             store: store, passwords: PasswordHasher(pepper: secrets.pepper), secrets: SecretBox(key: secrets.totpKey),
             keys: secrets.signingKeys, policy: policy, clock: { Int64(Date().timeIntervalSince1970) })
-        if let email = settings.bootstrapAdministrator, let code = try await authenticator.bootstrapAdministrator(email: email) {
+        if let email = settings.bootstrapAdministrator,
+            let code = try await authenticator.bootstrapAdministrator(email: email)
+        {
             FileHandle.standardOutput.write(
-                Data("first administrator created: enrol with `contactpoint enrol --email \(email) --code \(code)` (shown once)\n".utf8))
+                Data(
+                    """
+                    first administrator created: enrol with `contactpoint enrol --email \(email) --code \(code)` \
+                    (shown once)\n
+                    """
+                    .utf8))
         }
         if settings.demoWorld, let credentials = try await authenticator.createDemoWorld() {
-            var text = "demo world created: log in as any of these (shown once; `contactpoint code --secret SECRET` shows a current code)\n"
+            var text =
+                """
+                demo world created: log in as any of these (shown once; `contactpoint code --secret SECRET` shows \
+                a current code)\n
+                """
             for credential in credentials {
-                text += "  \(credential.email)  password: \(credential.password)  TOTP secret: \(credential.totpSecret)  "
+                text +=
+                    "  \(credential.email)  password: \(credential.password)  TOTP secret: \(credential.totpSecret)  "
                     + "(\(credential.organisation); \(credential.roles.joined(separator: ", ")))\n"
             }
             FileHandle.standardOutput.write(Data(text.utf8))
@@ -98,8 +125,12 @@ public enum IdentityServer {
             companions += [publisher, OutboxPublisher(store: store, publisher: publisher, logger: logger)]
         }
         return BusService(
-            rpcServices: [IdentityRPCService(authenticator: authenticator), IdentityAdminRPCService(authenticator: authenticator)],
-            interceptors: [AuthenticationInterceptor(verifier: verifier, publicMethods: IdentityRPCService.publicMethods)],
+            rpcServices: [
+                IdentityRPCService(authenticator: authenticator), IdentityAdminRPCService(authenticator: authenticator),
+            ],
+            interceptors: [
+                AuthenticationInterceptor(verifier: verifier, publicMethods: IdentityRPCService.publicMethods)
+            ],
             readinessChecks: [{ await store.isAvailable() }],
             companions: companions)
     }

@@ -12,7 +12,10 @@ extension IdentityStore {
     static func insert(_ organisation: Organisation, _ db: Database, actor: String?, now: Int64) throws {
         try db.execute(
             sql: "INSERT INTO organisation (id, type, name, local_authority, is_active) VALUES (?, ?, ?, ?, ?)",
-            arguments: [organisation.id, organisation.type.rawValue, organisation.name, organisation.localAuthority, organisation.isActive])
+            arguments: [
+                organisation.id, organisation.type.rawValue, organisation.name, organisation.localAuthority,
+                organisation.isActive,
+            ])
         try appendEvent(db, topic: "identity/organisation-created", subject: organisation.id, actor: actor, now: now)
     }
 
@@ -25,11 +28,14 @@ extension IdentityStore {
                 try db.execute(
                     sql: """
                         UPDATE session SET ended_at = ?, end_reason = 'organisation deactivated'
-                        WHERE ended_at IS NULL AND practitioner_id IN (SELECT id FROM practitioner WHERE organisation_id = ?)
+                        WHERE ended_at IS NULL AND practitioner_id IN (SELECT id FROM practitioner WHERE \
+                        organisation_id = ?)
                         """,
                     arguments: [now, id])
             }
-            try Self.appendEvent(db, topic: active ? "identity/organisation-activated" : "identity/organisation-deactivated", subject: id, actor: actor, now: now)
+            try Self.appendEvent(
+                db, topic: active ? "identity/organisation-activated" : "identity/organisation-deactivated",
+                subject: id, actor: actor, now: now)
         }
     }
 
@@ -50,15 +56,19 @@ extension IdentityStore {
         do {
             try await writer.write { db in
                 try Self.insert(
-                    practitioner, enrolmentCodeHash: enrolmentCodeHash, enrolmentExpiresAt: enrolmentExpiresAt, db, actor: actor, now: now)
+                    practitioner, enrolmentCodeHash: enrolmentCodeHash, enrolmentExpiresAt: enrolmentExpiresAt, db,
+                    actor: actor, now: now)
             }
-        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE && error.message?.contains("email") == true {
+        } catch let error as DatabaseError
+            where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE && error.message?.contains("email") == true
+        {
             throw IdentityStoreError.emailInUse
         }
     }
 
     static func insert(
-        _ practitioner: Practitioner, enrolmentCodeHash: String, enrolmentExpiresAt: Int64, _ db: Database, actor: String?, now: Int64
+        _ practitioner: Practitioner, enrolmentCodeHash: String, enrolmentExpiresAt: Int64, _ db: Database,
+        actor: String?, now: Int64
     ) throws {
         try db.execute(
             sql: """
@@ -67,14 +77,18 @@ extension IdentityStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
-                practitioner.id, practitioner.organisationID, practitioner.name, practitioner.email, practitioner.jobRole,
-                practitioner.vetting.criminalRecordsCheckedOn?.description, practitioner.vetting.criminalRecordsReference,
-                practitioner.vetting.trainingCompletedOn?.description, practitioner.vetting.userAgreementAcceptedOn?.description,
+                practitioner.id, practitioner.organisationID, practitioner.name, practitioner.email,
+                practitioner.jobRole,
+                practitioner.vetting.criminalRecordsCheckedOn?.description,
+                practitioner.vetting.criminalRecordsReference,
+                practitioner.vetting.trainingCompletedOn?.description,
+                practitioner.vetting.userAgreementAcceptedOn?.description,
                 enrolmentCodeHash, enrolmentExpiresAt,
             ])
         for role in practitioner.roles {
             try db.execute(
-                sql: "INSERT INTO practitioner_role (practitioner_id, role) VALUES (?, ?)", arguments: [practitioner.id, role.name])
+                sql: "INSERT INTO practitioner_role (practitioner_id, role) VALUES (?, ?)",
+                arguments: [practitioner.id, role.name])
         }
         try appendEvent(db, topic: "identity/account-created", subject: practitioner.id, actor: actor, now: now)
     }
@@ -103,17 +117,20 @@ extension IdentityStore {
     }
 
     static func loginRecord(_ db: Database, where condition: String, _ value: String) throws -> LoginRecord? {
-            guard let practitioner = try Self.practitioner(db, where: condition, value),
-                let organisation = try Row.fetchOne(db, sql: "SELECT * FROM organisation WHERE id = ?", arguments: [practitioner.organisationID])
-                    .map(Self.organisation),
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT password_hash, totp_secret, failed_logins, throttled_until FROM practitioner WHERE id = ?",
-                    arguments: [practitioner.id])
-            else { return nil }
-            return LoginRecord(
-                practitioner: practitioner, organisation: organisation, passwordHash: row["password_hash"],
-                sealedTOTPSecret: (row["totp_secret"] as Data?).map(Array.init), failedLogins: row["failed_logins"],
-                throttledUntil: row["throttled_until"])
+        guard let practitioner = try Self.practitioner(db, where: condition, value),
+            let organisation = try Row.fetchOne(
+                db, sql: "SELECT * FROM organisation WHERE id = ?", arguments: [practitioner.organisationID]
+            )
+            .map(Self.organisation),
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT password_hash, totp_secret, failed_logins, throttled_until FROM practitioner WHERE id = ?",
+                arguments: [practitioner.id])
+        else { return nil }
+        return LoginRecord(
+            practitioner: practitioner, organisation: organisation, passwordHash: row["password_hash"],
+            sealedTOTPSecret: (row["totp_secret"] as Data?).map(Array.init), failedLogins: row["failed_logins"],
+            throttledUntil: row["throttled_until"])
     }
 
     /// Counts a failed login, sets the delay before the next attempt and records the failure
@@ -133,15 +150,18 @@ extension IdentityStore {
                         """,
                     arguments: [lockAfter, practitionerID])
             else {
-                try Self.appendEvent(db, topic: "identity/login-failed", subject: practitionerID, reason: reason, now: now)
+                try Self.appendEvent(
+                    db, topic: "identity/login-failed", subject: practitionerID, reason: reason, now: now)
                 return (lockAfter, true)
             }
             try db.execute(
-                sql: "UPDATE practitioner SET throttled_until = ? WHERE id = ?", arguments: [now + delay(failures), practitionerID])
+                sql: "UPDATE practitioner SET throttled_until = ? WHERE id = ?",
+                arguments: [now + delay(failures), practitionerID])
             try Self.appendEvent(db, topic: "identity/login-failed", subject: practitionerID, reason: reason, now: now)
             let locked = failures >= lockAfter
             if locked {
-                try Self.appendEvent(db, topic: "identity/account-locked", subject: practitionerID, reason: reason, now: now)
+                try Self.appendEvent(
+                    db, topic: "identity/account-locked", subject: practitionerID, reason: reason, now: now)
             }
             return (failures, locked)
         }
@@ -153,7 +173,11 @@ extension IdentityStore {
     func claimTOTPStep(practitionerID: String, step: UInt64) async throws -> Bool {
         try await writer.write { db in
             try db.execute(
-                sql: "UPDATE practitioner SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)",
+                sql:
+                    """
+                    UPDATE practitioner SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR \
+                    totp_last_step < ?)
+                    """,
                 arguments: [Int64(step), practitionerID, Int64(step)])
             return db.changesCount == 1
         }
@@ -190,7 +214,8 @@ extension IdentityStore {
     func pendingTOTPSecret(practitionerID: String) async throws -> [UInt8]? {
         try await writer.read { db in
             try Data.fetchOne(
-                db, sql: "SELECT totp_secret FROM practitioner WHERE id = ? AND status = 'inactive'", arguments: [practitionerID]
+                db, sql: "SELECT totp_secret FROM practitioner WHERE id = ? AND status = 'inactive'",
+                arguments: [practitionerID]
             ).map(Array.init)
         }
     }
@@ -215,7 +240,8 @@ extension IdentityStore {
     /// Creates the first organisation and administrator of an empty system, in one transaction;
     /// `false` (and nothing written) if any account exists already.
     func bootstrap(
-        organisation: Organisation, administrator: Practitioner, enrolmentCodeHash: String, enrolmentExpiresAt: Int64, now: Int64
+        organisation: Organisation, administrator: Practitioner, enrolmentCodeHash: String, enrolmentExpiresAt: Int64,
+        now: Int64
     ) async throws -> Bool {
         do {
             try await writer.write { db in
@@ -224,7 +250,8 @@ extension IdentityStore {
                 }
                 try Self.insert(organisation, db, actor: nil, now: now)
                 try Self.insert(
-                    administrator, enrolmentCodeHash: enrolmentCodeHash, enrolmentExpiresAt: enrolmentExpiresAt, db, actor: nil, now: now)
+                    administrator, enrolmentCodeHash: enrolmentCodeHash, enrolmentExpiresAt: enrolmentExpiresAt, db,
+                    actor: nil, now: now)
             }
             return true
         } catch is BootstrapSkipped {
@@ -243,19 +270,29 @@ extension IdentityStore {
             case .inactive: []
             }
         try await writer.write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM practitioner WHERE id = ?)", arguments: [practitionerID]) == true
+            guard
+                try Bool.fetchOne(
+                    db, sql: "SELECT EXISTS (SELECT 1 FROM practitioner WHERE id = ?)", arguments: [practitionerID])
+                    == true
             else { throw IdentityStoreError.noSuchAccount(practitionerID) }
             try db.execute(
-                sql: "UPDATE practitioner SET status = ? WHERE id = ? AND status IN (\(from.map { "'\($0.rawValue)'" }.joined(separator: ",")))",
+                sql:
+                    """
+                    UPDATE practitioner SET status = ? WHERE id = ? AND status IN \
+                    (\(from.map { "'\($0.rawValue)'" }.joined(separator: ",")))
+                    """,
                 arguments: [status.rawValue, practitionerID])
             guard db.changesCount == 1 else {
-                let current = try String.fetchOne(db, sql: "SELECT status FROM practitioner WHERE id = ?", arguments: [practitionerID]) ?? ""
+                let current =
+                    try String.fetchOne(
+                        db, sql: "SELECT status FROM practitioner WHERE id = ?", arguments: [practitionerID]) ?? ""
                 throw IdentityStoreError.transitionNotAllowed(from: current, to: status.rawValue)
             }
             if status == .suspended || status == .closed {
                 try Self.endSessions(db, of: practitionerID, reason: "account \(status.rawValue)", now: now)
             }
-            try Self.appendEvent(db, topic: "identity/account-\(status.rawValue)", subject: practitionerID, actor: actor, now: now)
+            try Self.appendEvent(
+                db, topic: "identity/account-\(status.rawValue)", subject: practitionerID, actor: actor, now: now)
         }
     }
 
@@ -267,7 +304,11 @@ extension IdentityStore {
                 arguments: [passwordHash, practitionerID])
             guard db.changesCount == 1 else { throw IdentityStoreError.noSuchAccount(practitionerID) }
             try db.execute(
-                sql: "UPDATE session SET ended_at = ?, end_reason = 'password changed' WHERE practitioner_id = ? AND id != ? AND ended_at IS NULL",
+                sql:
+                    """
+                    UPDATE session SET ended_at = ?, end_reason = 'password changed' WHERE practitioner_id = ? \
+                    AND id != ? AND ended_at IS NULL
+                    """,
                 arguments: [now, practitionerID, keepingSession])
             try Self.appendEvent(db, topic: "identity/password-changed", subject: practitionerID, now: now)
         }
@@ -280,24 +321,29 @@ extension IdentityStore {
                 sql: "UPDATE practitioner SET is_locked = 0, failed_logins = 0, throttled_until = 0 WHERE id = ?",
                 arguments: [practitionerID])
             guard db.changesCount == 1 else { throw IdentityStoreError.noSuchAccount(practitionerID) }
-            try Self.appendEvent(db, topic: "identity/account-unlocked", subject: practitionerID, actor: actor, now: now)
+            try Self.appendEvent(
+                db, topic: "identity/account-unlocked", subject: practitionerID, actor: actor, now: now)
         }
     }
 
     /// Takes away an account's password and authenticator and ends its sessions: it must enrol
     /// again with the new code. A closed account cannot be reset.
-    func resetCredentials(practitionerID: String, enrolmentCodeHash: String, enrolmentExpiresAt: Int64, now: Int64) async throws {
+    func resetCredentials(practitionerID: String, enrolmentCodeHash: String, enrolmentExpiresAt: Int64, now: Int64)
+        async throws
+    {
         try await writer.write { db in
             try db.execute(
                 sql: """
                     UPDATE practitioner SET status = 'inactive', password_hash = NULL, totp_secret = NULL,
-                        enrolment_code_hash = ?, enrolment_expires_at = ?, is_locked = 0, failed_logins = 0, throttled_until = 0
+                        enrolment_code_hash = ?, enrolment_expires_at = ?, is_locked = 0, failed_logins = 0, \
+                        throttled_until = 0
                     WHERE id = ? AND status != 'closed'
                     """,
                 arguments: [enrolmentCodeHash, enrolmentExpiresAt, practitionerID])
             guard db.changesCount == 1 else { throw IdentityStoreError.accountClosed(practitionerID) }
             try Self.endSessions(db, of: practitionerID, reason: "credentials reset", now: now)
-            try Self.appendEvent(db, topic: "identity/credentials-reset", subject: practitionerID, actor: actor, now: now)
+            try Self.appendEvent(
+                db, topic: "identity/credentials-reset", subject: practitionerID, actor: actor, now: now)
         }
     }
 
@@ -305,15 +351,18 @@ extension IdentityStore {
         try await writer.write { db in
             try db.execute(
                 sql: """
-                    UPDATE practitioner SET crb_checked_on = ?, crb_reference = ?, training_completed_on = ?, agreement_accepted_on = ?
+                    UPDATE practitioner SET crb_checked_on = ?, crb_reference = ?, training_completed_on = ?, \
+                    agreement_accepted_on = ?
                     WHERE id = ?
                     """,
                 arguments: [
                     vetting.criminalRecordsCheckedOn?.description, vetting.criminalRecordsReference,
-                    vetting.trainingCompletedOn?.description, vetting.userAgreementAcceptedOn?.description, practitionerID,
+                    vetting.trainingCompletedOn?.description, vetting.userAgreementAcceptedOn?.description,
+                    practitionerID,
                 ])
             guard db.changesCount == 1 else { throw IdentityStoreError.noSuchAccount(practitionerID) }
-            try Self.appendEvent(db, topic: "identity/vetting-recorded", subject: practitionerID, actor: actor, now: now)
+            try Self.appendEvent(
+                db, topic: "identity/vetting-recorded", subject: practitionerID, actor: actor, now: now)
         }
     }
 

@@ -9,7 +9,12 @@ extension IdentityStore: AuditOutbox {
     func undeliveredAuditEvents(limit: Int) async throws -> [(sequence: Int64, event: Contactpoint_V1_AuditEvent)] {
         try await writer.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT sequence, event_id, topic, payload, created_at FROM outbox WHERE delivered_at IS NULL ORDER BY sequence LIMIT ?",
+                db,
+                sql:
+                    """
+                    SELECT sequence, event_id, topic, payload, created_at FROM outbox WHERE delivered_at IS NULL \
+                    ORDER BY sequence LIMIT ?
+                    """,
                 arguments: [limit]
             ).map { row in (row["sequence"], Self.auditEvent(row)) }
         }
@@ -46,7 +51,8 @@ extension IdentityStore: AuditOutbox {
             $0.outcome = denied ? .denied : .permitted
             if let reason = payload.reason {
                 // "wrong password" → "wrong-password": a code, as the audit log takes it.
-                $0.outcomeReason = String(reason.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "-" }.prefix(60))
+                $0.outcomeReason = String(
+                    reason.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "-" }.prefix(60))
             }
         }
     }

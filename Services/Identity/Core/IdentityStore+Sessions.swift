@@ -20,10 +20,13 @@ extension IdentityStore {
         try await writer.write { db in
             let history = SignInHistory(
                 previousSessionStartedAt: try Int64.fetchOne(
-                    db, sql: "SELECT max(started_at) FROM session WHERE practitioner_id = ?", arguments: [practitionerID]),
-                failedAttempts: try Int.fetchOne(db, sql: "SELECT failed_logins FROM practitioner WHERE id = ?", arguments: [practitionerID]) ?? 0)
+                    db, sql: "SELECT max(started_at) FROM session WHERE practitioner_id = ?",
+                    arguments: [practitionerID]),
+                failedAttempts: try Int.fetchOne(
+                    db, sql: "SELECT failed_logins FROM practitioner WHERE id = ?", arguments: [practitionerID]) ?? 0)
             try db.execute(
-                sql: "UPDATE practitioner SET failed_logins = 0, throttled_until = 0 WHERE id = ?", arguments: [practitionerID])
+                sql: "UPDATE practitioner SET failed_logins = 0, throttled_until = 0 WHERE id = ?",
+                arguments: [practitionerID])
             try db.execute(
                 sql: """
                     INSERT INTO session (id, practitioner_id, started_at, absolute_expiry, idle_expiry, step_up_at)
@@ -34,7 +37,8 @@ extension IdentityStore {
                 sql: """
                     UPDATE session SET ended_at = ?, end_reason = 'too many sessions'
                     WHERE id IN (
-                        SELECT id FROM session WHERE practitioner_id = ? AND ended_at IS NULL AND idle_expiry > ? AND absolute_expiry > ?
+                        SELECT id FROM session WHERE practitioner_id = ? AND ended_at IS NULL AND idle_expiry > ? AND \
+                        absolute_expiry > ?
                         ORDER BY started_at DESC, rowid DESC LIMIT -1 OFFSET ?)
                     """,
                 arguments: [now, practitionerID, now, now, maximumSessions])
@@ -65,7 +69,8 @@ extension IdentityStore {
 
     static func sessionRecord(_ row: Row) -> SessionRecord {
         SessionRecord(
-            id: row["id"], practitionerID: row["practitioner_id"], startedAt: row["started_at"], absoluteExpiry: row["absolute_expiry"],
+            id: row["id"], practitionerID: row["practitioner_id"], startedAt: row["started_at"],
+            absoluteExpiry: row["absolute_expiry"],
             idleExpiry: row["idle_expiry"], stepUpAt: row["step_up_at"], endedAt: row["ended_at"])
     }
 
@@ -75,7 +80,8 @@ extension IdentityStore {
         try await writer.write { db in
             try db.execute(
                 sql: """
-                    UPDATE session SET idle_expiry = min(?, absolute_expiry), step_up_at = CASE WHEN ? THEN ? ELSE step_up_at END
+                    UPDATE session SET idle_expiry = min(?, absolute_expiry), step_up_at = CASE WHEN ? THEN ? ELSE \
+                    step_up_at END
                     WHERE id = ? AND ended_at IS NULL AND idle_expiry > ? AND absolute_expiry > ?
                     """,
                 arguments: [idleExpiry, stepUp, now, id, now, now])
@@ -89,7 +95,8 @@ extension IdentityStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT * FROM session WHERE practitioner_id = ? AND ended_at IS NULL AND idle_expiry > ? AND absolute_expiry > ?
+                    SELECT * FROM session WHERE practitioner_id = ? AND ended_at IS NULL AND idle_expiry > ? AND \
+                    absolute_expiry > ?
                     ORDER BY started_at DESC
                     """,
                 arguments: [practitionerID, now, now]
@@ -103,7 +110,11 @@ extension IdentityStore {
             var ended = 0
             for id in ids {
                 try db.execute(
-                    sql: "UPDATE session SET ended_at = ?, end_reason = ? WHERE id = ? AND practitioner_id = ? AND ended_at IS NULL",
+                    sql:
+                        """
+                        UPDATE session SET ended_at = ?, end_reason = ? WHERE id = ? AND practitioner_id = ? AND \
+                        ended_at IS NULL
+                        """,
                     arguments: [now, reason, id, practitionerID])
                 ended += db.changesCount
             }
@@ -115,7 +126,8 @@ extension IdentityStore {
     func endSession(id: String, reason: String, now: Int64) async throws {
         try await writer.write { db in
             try db.execute(
-                sql: "UPDATE session SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL", arguments: [now, reason, id])
+                sql: "UPDATE session SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL",
+                arguments: [now, reason, id])
         }
     }
 
@@ -123,8 +135,10 @@ extension IdentityStore {
     /// stop accepting before the tokens' own expiry.
     func endedSessions(since: Int64) async throws -> [(sessionID: String, endedAt: Int64)] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, ended_at FROM session WHERE ended_at >= ? ORDER BY ended_at", arguments: [since])
-                .map { ($0["id"], $0["ended_at"]) }
+            try Row.fetchAll(
+                db, sql: "SELECT id, ended_at FROM session WHERE ended_at >= ? ORDER BY ended_at", arguments: [since]
+            )
+            .map { ($0["id"], $0["ended_at"]) }
         }
     }
 

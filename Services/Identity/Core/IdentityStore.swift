@@ -46,77 +46,82 @@ struct IdentityStore: Sendable {
         migrator.registerMigration("1: accounts, sessions, outbox") { db in
             let organisationTypes = OrganisationType.allCases.map { "'\($0.rawValue)'" }.joined(separator: ",")
             let roles = Role.all.map { "'\($0.name)'" }.joined(separator: ",")
-            try db.execute(sql: """
-                CREATE TABLE organisation (
-                    id TEXT PRIMARY KEY,
-                    type TEXT NOT NULL CHECK (type IN (\(organisationTypes))),
-                    name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
-                    local_authority TEXT NOT NULL CHECK (length(local_authority) BETWEEN 3 AND 12),
-                    is_active INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1))
-                ) STRICT;
-                CREATE TABLE practitioner (
-                    id TEXT PRIMARY KEY,
-                    organisation_id TEXT NOT NULL REFERENCES organisation(id),
-                    name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
-                    email TEXT NOT NULL UNIQUE COLLATE NOCASE CHECK (length(email) BETWEEN 3 AND 254),
-                    job_role TEXT NOT NULL CHECK (length(job_role) BETWEEN 1 AND 100),
-                    status TEXT NOT NULL DEFAULT 'inactive' CHECK (status IN ('inactive','active','suspended','closed')),
-                    crb_checked_on TEXT,
-                    crb_reference TEXT,
-                    training_completed_on TEXT,
-                    agreement_accepted_on TEXT,
-                    password_hash TEXT,
-                    totp_secret BLOB,
-                    -- The newest TOTP time step accepted: a code of this step or older is refused.
-                    totp_last_step INTEGER,
-                    enrolment_code_hash TEXT,
-                    enrolment_expires_at INTEGER,
-                    failed_logins INTEGER NOT NULL DEFAULT 0 CHECK (failed_logins >= 0),
-                    -- No attempt is considered before this time (the growing delay after failures).
-                    throttled_until INTEGER NOT NULL DEFAULT 0,
-                    is_locked INTEGER NOT NULL DEFAULT 0 CHECK (is_locked IN (0, 1)),
-                    CHECK (status IN ('inactive', 'closed') OR (password_hash IS NOT NULL AND totp_secret IS NOT NULL))
-                ) STRICT;
-                CREATE TABLE practitioner_role (
-                    practitioner_id TEXT NOT NULL REFERENCES practitioner(id),
-                    role TEXT NOT NULL CHECK (role IN (\(roles))),
-                    PRIMARY KEY (practitioner_id, role)
-                ) STRICT;
-                CREATE TABLE session (
-                    id TEXT PRIMARY KEY,
-                    practitioner_id TEXT NOT NULL REFERENCES practitioner(id),
-                    started_at INTEGER NOT NULL,
-                    absolute_expiry INTEGER NOT NULL,
-                    idle_expiry INTEGER NOT NULL,
-                    step_up_at INTEGER,
-                    ended_at INTEGER,
-                    end_reason TEXT
-                ) STRICT;
-                CREATE INDEX session_by_practitioner ON session(practitioner_id) WHERE ended_at IS NULL;
-                CREATE INDEX session_by_end ON session(ended_at) WHERE ended_at IS NOT NULL;
-                CREATE TABLE outbox (
-                    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
-                    event_id TEXT NOT NULL UNIQUE,
-                    topic TEXT NOT NULL,
-                    payload BLOB NOT NULL,
-                    created_at INTEGER NOT NULL,
-                    delivered_at INTEGER
-                ) STRICT;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE organisation (
+                        id TEXT PRIMARY KEY,
+                        type TEXT NOT NULL CHECK (type IN (\(organisationTypes))),
+                        name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+                        local_authority TEXT NOT NULL CHECK (length(local_authority) BETWEEN 3 AND 12),
+                        is_active INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1))
+                    ) STRICT;
+                    CREATE TABLE practitioner (
+                        id TEXT PRIMARY KEY,
+                        organisation_id TEXT NOT NULL REFERENCES organisation(id),
+                        name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+                        email TEXT NOT NULL UNIQUE COLLATE NOCASE CHECK (length(email) BETWEEN 3 AND 254),
+                        job_role TEXT NOT NULL CHECK (length(job_role) BETWEEN 1 AND 100),
+                        status TEXT NOT NULL DEFAULT 'inactive' CHECK (status IN \
+                        ('inactive','active','suspended','closed')),
+                        crb_checked_on TEXT,
+                        crb_reference TEXT,
+                        training_completed_on TEXT,
+                        agreement_accepted_on TEXT,
+                        password_hash TEXT,
+                        totp_secret BLOB,
+                        -- The newest TOTP time step accepted: a code of this step or older is refused.
+                        totp_last_step INTEGER,
+                        enrolment_code_hash TEXT,
+                        enrolment_expires_at INTEGER,
+                        failed_logins INTEGER NOT NULL DEFAULT 0 CHECK (failed_logins >= 0),
+                        -- No attempt is considered before this time (the growing delay after failures).
+                        throttled_until INTEGER NOT NULL DEFAULT 0,
+                        is_locked INTEGER NOT NULL DEFAULT 0 CHECK (is_locked IN (0, 1)),
+                        CHECK (status IN ('inactive', 'closed') OR (password_hash IS NOT NULL AND totp_secret IS NOT \
+                        NULL))
+                    ) STRICT;
+                    CREATE TABLE practitioner_role (
+                        practitioner_id TEXT NOT NULL REFERENCES practitioner(id),
+                        role TEXT NOT NULL CHECK (role IN (\(roles))),
+                        PRIMARY KEY (practitioner_id, role)
+                    ) STRICT;
+                    CREATE TABLE session (
+                        id TEXT PRIMARY KEY,
+                        practitioner_id TEXT NOT NULL REFERENCES practitioner(id),
+                        started_at INTEGER NOT NULL,
+                        absolute_expiry INTEGER NOT NULL,
+                        idle_expiry INTEGER NOT NULL,
+                        step_up_at INTEGER,
+                        ended_at INTEGER,
+                        end_reason TEXT
+                    ) STRICT;
+                    CREATE INDEX session_by_practitioner ON session(practitioner_id) WHERE ended_at IS NULL;
+                    CREATE INDEX session_by_end ON session(ended_at) WHERE ended_at IS NOT NULL;
+                    CREATE TABLE outbox (
+                        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                        event_id TEXT NOT NULL UNIQUE,
+                        topic TEXT NOT NULL,
+                        payload BLOB NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        delivered_at INTEGER
+                    ) STRICT;
+                    """)
         }
         migrator.registerMigration("2: events published to the bus") { db in
-            try db.execute(sql: """
-                ALTER TABLE outbox ADD COLUMN published_at INTEGER;
-                CREATE INDEX outbox_unpublished ON outbox(sequence) WHERE published_at IS NULL;
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE outbox ADD COLUMN published_at INTEGER;
+                    CREATE INDEX outbox_unpublished ON outbox(sequence) WHERE published_at IS NULL;
+                    """)
         }
         migrator.registerMigration("3: security notices delivered to the notification service") { db in
             // Notices start with this version: events from before it are not turned into notices.
-            try db.execute(sql: """
-                ALTER TABLE outbox ADD COLUMN noticed_at INTEGER;
-                UPDATE outbox SET noticed_at = created_at;
-                CREATE INDEX outbox_unnoticed ON outbox(sequence) WHERE noticed_at IS NULL;
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE outbox ADD COLUMN noticed_at INTEGER;
+                    UPDATE outbox SET noticed_at = created_at;
+                    CREATE INDEX outbox_unnoticed ON outbox(sequence) WHERE noticed_at IS NULL;
+                    """)
         }
         return migrator
     }
@@ -124,13 +129,16 @@ struct IdentityStore: Sendable {
     // MARK: Reading rows
 
     static func practitioner(_ db: Database, where condition: String, _ value: String) throws -> Practitioner? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM practitioner WHERE \(condition)", arguments: [value]) else {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM practitioner WHERE \(condition)", arguments: [value])
+        else {
             return nil
         }
         let id: String = row["id"]
-        let roles = try String.fetchAll(db, sql: "SELECT role FROM practitioner_role WHERE practitioner_id = ?", arguments: [id])
+        let roles = try String.fetchAll(
+            db, sql: "SELECT role FROM practitioner_role WHERE practitioner_id = ?", arguments: [id])
         return Practitioner(
-            id: id, organisationID: row["organisation_id"], name: row["name"], email: row["email"], jobRole: row["job_role"],
+            id: id, organisationID: row["organisation_id"], name: row["name"], email: row["email"],
+            jobRole: row["job_role"],
             roles: Set(roles.compactMap(Role.init(name:))),
             status: AccountStatus(rawValue: row["status"]) ?? .closed,
             vetting: Vetting(

@@ -17,7 +17,8 @@ struct PasswordPolicy: Sendable {
     /// Words of this system and its users' work that make guessable passwords (ASVS 6.1.2).
     static let contextWords: Set<String> = [
         "contactpoint", "contact point", "everychildmatters", "every child matters", "safeguarding", "childprotection",
-        "child protection", "socialcare", "social care", "practitioner", "caf assessment", "namedperson", "named person",
+        "child protection", "socialcare", "social care", "practitioner", "caf assessment", "namedperson",
+        "named person",
         "localauthority", "local authority", "youthoffending", "childrensservices", "children's services",
     ]
 
@@ -40,7 +41,9 @@ struct PasswordPolicy: Sendable {
         if length > lengths.upperBound { return "a password has at most \(lengths.upperBound) characters" }
         let lowered = password.lowercased()
         if isGuessable(lowered) { return "that password is among the ones attackers try first: choose another" }
-        if let breached, breached.contains(password) { return "that password has appeared in a data breach: choose another" }
+        if let breached, breached.contains(password) {
+            return "that password has appeared in a data breach: choose another"
+        }
         if let name = email.split(separator: "@").first, name.count >= 4, lowered.contains(name.lowercased()) {
             return "a password must not contain the account's email name"
         }
@@ -48,7 +51,9 @@ struct PasswordPolicy: Sendable {
     }
 
     private func isGuessable(_ lowered: String) -> Bool {
-        let known = { (candidate: String) in Self.commonPasswords.contains(candidate) || Self.contextWords.contains(candidate) }
+        let known = { (candidate: String) in
+            Self.commonPasswords.contains(candidate) || Self.contextWords.contains(candidate)
+        }
         if known(lowered) { return true }
         // A known password with digits or symbols added at the end.
         let base = String(lowered.reversed().drop { !$0.isLetter }.reversed())
@@ -57,7 +62,9 @@ struct PasswordPolicy: Sendable {
         guard lowered.count >= 2 else { return false }
         for unit in 1...(lowered.count / 2) where lowered.count % unit == 0 {
             let piece = String(lowered.prefix(unit))
-            if String(repeating: piece, count: lowered.count / unit) == lowered, unit < 4 || known(piece) { return true }
+            if String(repeating: piece, count: lowered.count / unit) == lowered, unit < 4 || known(piece) {
+                return true
+            }
         }
         return false
     }

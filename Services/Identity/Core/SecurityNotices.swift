@@ -20,8 +20,11 @@ enum SecurityNotices {
     static let absenceWorthANotice: Int64 = 90 * 86_400
 
     /// The notice an outbox event makes, if any.
-    static func notice(eventID: String, topic: String, payload: OutboxPayload, createdAt: Int64) -> Contactpoint_V1_SecurityNotice? {
-        guard let practitioner = payload.subject, let kind = kind(topic: topic, payload: payload, createdAt: createdAt) else { return nil }
+    static func notice(eventID: String, topic: String, payload: OutboxPayload, createdAt: Int64)
+        -> Contactpoint_V1_SecurityNotice?
+    {
+        guard let practitioner = payload.subject, let kind = kind(topic: topic, payload: payload, createdAt: createdAt)
+        else { return nil }
         return .with {
             $0.eventID = eventID
             $0.practitionerID = practitioner
@@ -29,14 +32,17 @@ enum SecurityNotices {
             $0.occurredAtMs = createdAt * 1000
             switch kind {
             case .signedInAfterFailures: $0.count = UInt32(clamping: payload.count ?? 0)
-            case .signedInAfterLongAbsence: $0.count = UInt32(clamping: (createdAt - (payload.previousSession ?? createdAt)) / 86_400)
+            case .signedInAfterLongAbsence:
+                $0.count = UInt32(clamping: (createdAt - (payload.previousSession ?? createdAt)) / 86_400)
             default: break
             }
             if let actor = payload.actor, actor != practitioner { $0.actorID = actor }
         }
     }
 
-    private static func kind(topic: String, payload: OutboxPayload, createdAt: Int64) -> Contactpoint_V1_SecurityNoticeKind? {
+    private static func kind(topic: String, payload: OutboxPayload, createdAt: Int64)
+        -> Contactpoint_V1_SecurityNoticeKind?
+    {
         switch topic {
         case "identity/login-failed":
             switch payload.reason {
@@ -91,11 +97,20 @@ extension IdentityStore {
     func unnoticedEvents(limit: Int) async throws -> [(sequence: Int64, event: Contactpoint_V1_SecurityNotice?)] {
         try await writer.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT sequence, event_id, topic, payload, created_at FROM outbox WHERE noticed_at IS NULL ORDER BY sequence LIMIT ?",
+                db,
+                sql:
+                    """
+                    SELECT sequence, event_id, topic, payload, created_at FROM outbox WHERE noticed_at IS NULL \
+                    ORDER BY sequence LIMIT ?
+                    """,
                 arguments: [limit]
             ).map { row in
-                (row["sequence"], SecurityNotices.notice(
-                    eventID: row["event_id"], topic: row["topic"], payload: OutboxPayload(row["payload"]), createdAt: row["created_at"]))
+                (
+                    row["sequence"],
+                    SecurityNotices.notice(
+                        eventID: row["event_id"], topic: row["topic"], payload: OutboxPayload(row["payload"]),
+                        createdAt: row["created_at"])
+                )
             }
         }
     }
@@ -103,7 +118,8 @@ extension IdentityStore {
     func markNoticed(through sequence: Int64, now: Int64) async throws {
         try await writer.write { db in
             try db.execute(
-                sql: "UPDATE outbox SET noticed_at = ? WHERE noticed_at IS NULL AND sequence <= ?", arguments: [now, sequence])
+                sql: "UPDATE outbox SET noticed_at = ? WHERE noticed_at IS NULL AND sequence <= ?",
+                arguments: [now, sequence])
         }
     }
 }
@@ -117,7 +133,8 @@ struct NoticeForwarder: Service {
     let logger: Logger
 
     func run() async throws {
-        let transport = try BusClientTransport(config: .init(brokers: settings.brokers, keyPair: settings.keyPair), logger: logger)
+        let transport = try BusClientTransport(
+            config: .init(brokers: settings.brokers, keyPair: settings.keyPair), logger: logger)
         let store = store
         try await withGRPCClient(transport: transport) { client in
             let notification = Contactpoint_V1_Notification.Client(wrapping: client)

@@ -29,7 +29,9 @@ struct IdentityCommand: AsyncParsableCommand {
             readSettings: { reader throws(ConfigurationError) in
                 try IdentityServer.Settings(
                     reading: &reader,
-                    flags: .init(database: database, secretsDirectory: secretsDir, bootstrapAdministrator: bootstrapAdmin, brokerEvents: brokerEvents))
+                    flags: .init(
+                        database: database, secretsDirectory: secretsDir, bootstrapAdministrator: bootstrapAdmin,
+                        brokerEvents: brokerEvents))
             },
             makeService: { shared, settings, logger in
                 try await IdentityServer.makeService(settings: settings, shared: shared, logger: logger)

@@ -19,7 +19,9 @@ public struct ChangeForwarder: Service {
     static let maximumCallBytes = 1 << 20
 
     /// `events` in order, cut into runs of at most `maximumBytes` (an event larger alone goes alone).
-    static func chunks(of events: [Contactpoint_V1_IndexChangeEvent], maximumBytes: Int) throws -> [[Contactpoint_V1_IndexChangeEvent]] {
+    static func chunks(of events: [Contactpoint_V1_IndexChangeEvent], maximumBytes: Int) throws
+        -> [[Contactpoint_V1_IndexChangeEvent]]
+    {
         var chunks: [[Contactpoint_V1_IndexChangeEvent]] = []
         var bytes = 0
         for event in events {
@@ -41,7 +43,8 @@ public struct ChangeForwarder: Service {
     }
 
     public func run() async throws {
-        let transport = try BusClientTransport(config: .init(brokers: settings.brokers, keyPair: settings.keyPair), logger: logger)
+        let transport = try BusClientTransport(
+            config: .init(brokers: settings.brokers, keyPair: settings.keyPair), logger: logger)
         let store = store
         try await withGRPCClient(transport: transport) { client in
             let notification = Contactpoint_V1_Notification.Client(wrapping: client)
@@ -54,7 +57,8 @@ public struct ChangeForwarder: Service {
                 send: { events in
                     var options = CallOptions.defaults
                     options.timeout = .seconds(10)
-                    // An event names every agency involved with the child: keep each call well under the broker's message limit.
+                    // An event names every agency involved with the child: keep each call well under the broker's
+                    // message limit.
                     for chunk in try Self.chunks(of: events, maximumBytes: Self.maximumCallBytes) {
                         _ = try await notification.deliverChanges(.with { $0.events = chunk }, options: options)
                     }

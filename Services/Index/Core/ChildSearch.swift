@@ -41,24 +41,39 @@ struct SearchQuery: Sendable {
         }
         if !request.dateOfBirth.isEmpty {
             guard request.bornFrom.isEmpty, request.bornTo.isEmpty else {
-                throw V.invalid("date_of_birth", "give either an exact date of birth or a range (born_from, born_to), not both")
+                throw V.invalid(
+                    "date_of_birth", "give either an exact date of birth or a range (born_from, born_to), not both")
             }
             bornFrom = try V.pastDate(request.dateOfBirth, "date_of_birth", today: today)
             bornTo = bornFrom
         }
         if !request.bornFrom.isEmpty { bornFrom = try V.pastDate(request.bornFrom, "born_from", today: today) }
         if !request.bornTo.isEmpty { bornTo = try V.pastDate(request.bornTo, "born_to", today: "9999-12-31") }
-        if let from = bornFrom, let to = bornTo, from > to { throw V.invalid("born_to", "must not be before born_from") }
+        if let from = bornFrom, let to = bornTo, from > to {
+            throw V.invalid("born_to", "must not be before born_from")
+        }
         if !request.postcode.isEmpty {
             let compact = request.postcode.uppercased().filter { $0 != " " }
-            if Postcode.isOutward(compact) { postcode = compact } else { postcode = try V.postcode(request.postcode, "postcode") }
+            if Postcode.isOutward(compact) {
+                postcode = compact
+            } else {
+                postcode = try V.postcode(request.postcode, "postcode")
+            }
         }
-        if !request.localAuthority.isEmpty { localAuthority = try V.localAuthority(request.localAuthority, "local_authority") }
+        if !request.localAuthority.isEmpty {
+            localAuthority = try V.localAuthority(request.localAuthority, "local_authority")
+        }
         let named = given != nil || family != nil
         let born = bornFrom != nil || bornTo != nil
         let placed = postcode != nil || localAuthority != nil
         guard (given != nil && family != nil) || (named && born) || (born && placed) else {
-            throw V.invalid("family_name", "give a given and a family name, or a name and a date of birth, or a date of birth and a postcode or local authority")
+            throw V.invalid(
+                "family_name",
+                """
+                give a given and a family name, or a name and a date of birth, or a date of birth and a postcode \
+                or local authority
+                """
+            )
         }
     }
 
@@ -72,7 +87,9 @@ struct SearchQuery: Sendable {
 
     /// Whether the date-of-birth range is narrow enough to read every child born in it.
     var isBirthNarrow: Bool {
-        guard let from = bornFrom.flatMap(CalendarDay.init), let to = bornTo.flatMap(CalendarDay.init) else { return false }
+        guard let from = bornFrom.flatMap(CalendarDay.init), let to = bornTo.flatMap(CalendarDay.init) else {
+            return false
+        }
         return from.daysUntil(to) <= Self.narrowBirthRangeDays
     }
 
@@ -84,7 +101,8 @@ struct SearchQuery: Sendable {
         candidates.compactMap { candidate in score(candidate).map { (candidate, $0) } }
             .sorted { a, b in
                 if a.score != b.score { return a.score > b.score }
-                let left = a.candidate.names[0], right = b.candidate.names[0]
+                let left = a.candidate.names[0]
+                let right = b.candidate.names[0]
                 return (left.family, left.given, a.candidate.id) < (right.family, right.given, b.candidate.id)
             }
     }
@@ -118,9 +136,11 @@ struct SearchQuery: Sendable {
     /// How well one of a child's names matches the query's names (0–1), or nil if a name given
     /// in the query is below ``minimumNameSimilarity``: family name weighs 0.55, given 0.45.
     private func nameScore(family theirFamily: String, given theirGiven: String) -> Double? {
-        var total = 0.0, weights = 0.0
+        var total = 0.0
+        var weights = 0.0
         if family != nil {
-            let similarity = NameMatching.bestSimilarity(familyParts, NameMatching.parts(NameMatching.fold(theirFamily)))
+            let similarity = NameMatching.bestSimilarity(
+                familyParts, NameMatching.parts(NameMatching.fold(theirFamily)))
             guard similarity >= Self.minimumNameSimilarity else { return nil }
             total += 0.55 * similarity
             weights += 0.55

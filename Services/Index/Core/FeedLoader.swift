@@ -29,8 +29,10 @@ public final class FeedLoader: Sendable {
     /// Validates the batch (a bad field is an `RPCError` naming `children[offset + N]…`); nothing
     /// of a batch with a bad child is stored.
     public func validate(_ entries: [Contactpoint_V1_ChildEntry], offset: Int) throws -> [Contactpoint_V1_ChildEntry] {
-        if initialLoadIDs.withLock({ $0 != nil }), let given = entries.firstIndex(where: { !$0.child.childID.isEmpty }) {
-            throw FieldValidation.invalid("children[\(offset + given)].child.child_id", "an initial load issues the IDs itself: leave it empty")
+        if initialLoadIDs.withLock({ $0 != nil }), let given = entries.firstIndex(where: { !$0.child.childID.isEmpty })
+        {
+            throw FieldValidation.invalid(
+                "children[\(offset + given)].child.child_id", "an initial load issues the IDs itself: leave it empty")
         }
         return try RecordValidation.entries(entries, today: CalendarDay.today(), offset: offset)
     }
@@ -57,7 +59,8 @@ public final class FeedLoader: Sendable {
         }
         let result: IndexStore.PutResult
         do {
-            result = try await store.putChildren(entries, asProcess: operatorName, action: .loadFeed, now: Int64(Date().timeIntervalSince1970 * 1000))
+            result = try await store.putChildren(
+                entries, asProcess: operatorName, action: .loadFeed, now: Int64(Date().timeIntervalSince1970 * 1000))
         } catch let error as IndexStoreError {
             throw RPCError(error)
         }

@@ -1,6 +1,6 @@
 import Authentication
-public import ContactPointAPI
 public import ConsentClient
+public import ContactPointAPI
 import Foundation
 public import GRPCCore
 import Identifiers
@@ -21,13 +21,15 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
     /// Unix milliseconds now.
     let clock: @Sendable () -> Int64
 
-    /// - Parameter disclosures: from ``AuditEventStore/accessEventCommitter(name:maximumBatch:)``, run as a companion service.
+    /// - Parameter disclosures: from ``AuditEventStore/accessEventCommitter(name:maximumBatch:)``, run as a companion
+    /// service.
     public init(
         store: IndexStore, disclosures: GroupCommitter<Contactpoint_V1_AuditEvent, Void>, consent: any ConsentDecisions,
         nicknames: Nicknames = .standard, standingReaders: Set<String> = [], clock: @escaping @Sendable () -> Int64
     ) {
         self.store = store
-        self.access = AccessAudit(roles: Self.roles, committer: disclosures, stepUpWindow: Self.stepUpWindow, clock: clock)
+        self.access = AccessAudit(
+            roles: Self.roles, committer: disclosures, stepUpWindow: Self.stepUpWindow, clock: clock)
         self.consent = consent
         self.nicknames = nicknames
         self.standingReaders = standingReaders
@@ -35,7 +37,9 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
     }
 
     /// The methods called without a session (authorized on the bus principal instead).
-    public static let publicMethods: Set<String> = [Contactpoint_V1_Index.Method.ChildStanding.descriptor.fullyQualifiedMethod]
+    public static let publicMethods: Set<String> = [
+        Contactpoint_V1_Index.Method.ChildStanding.descriptor.fullyQualifiedMethod
+    ]
 
     /// Who may do what; the handlers add what depends on the child (its authority, a shield).
     static let roles: [AuditAction: Set<Role>] = {
@@ -74,14 +78,17 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
                 $0.dateOfBirth = child.dateOfBirth
                 $0.gender = child.gender
                 $0.localAuthority = child.localAuthority
-                if !child.shielded, let postcode = child.postcode { $0.postcodeDistrict = String(Postcode.outward(of: postcode)) }
+                if !child.shielded, let postcode = child.postcode {
+                    $0.postcodeDistrict = String(Postcode.outward(of: postcode))
+                }
                 $0.score = UInt32(entry.score)
             }
         }
         try await access.record(
             access.event(caller, .search, category: .disclosure, reason: reason) {
                 $0.childIds = matches.map(\.childID)
-                $0.disclosedFields = matches.isEmpty ? [] : ["name", "date_of_birth", "gender", "local_authority", "postcode_district"]
+                $0.disclosedFields =
+                    matches.isEmpty ? [] : ["name", "date_of_birth", "gender", "local_authority", "postcode_district"]
             })
         return .with {
             $0.matches = matches
@@ -89,20 +96,24 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         }
     }
 
-    public func viewRecord(request: Contactpoint_V1_ViewRecordRequest, context: ServerContext) async throws -> Contactpoint_V1_ChildRecord {
+    public func viewRecord(request: Contactpoint_V1_ViewRecordRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_ChildRecord
+    {
         let caller = try Caller.required()
         let reason = try FieldValidation.reason(request.reason, hasReason: request.hasReason)
         let childID = try FieldValidation.childID(request.childID, "child_id")
         let overriding = request.hasShieldOverride
         if overriding, request.shieldOverride.justification.code == nil {
             throw FieldValidation.invalid(
-                "shield_override.justification", Contactpoint_V1_ShieldOverrideJustification.codes.joined(separator: ", "))
+                "shield_override.justification",
+                Contactpoint_V1_ShieldOverrideJustification.codes.joined(separator: ", "))
         }
         try await access.authorize(caller, .viewRecord, reason: reason, childID: childID.digits)
         if overriding {
             let refusal: String? =
-                if !caller.hasRole(.namedPerson) { "a shield override needs the named-person role" }
-                else if !access.hasSteppedUp(caller) {
+                if !caller.hasRole(.namedPerson) {
+                    "a shield override needs the named-person role"
+                } else if !access.hasSteppedUp(caller) {
                     "a shield override needs a TOTP code entered within the last 5 minutes: run `contactpoint step-up`"
                 } else { nil }
             if let refusal {
@@ -130,9 +141,12 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         } else {
             disclosed += ["address", "previous_addresses", "carers"]
         }
-        let askConsent = Set(stored.involvements.filter { $0.sensitive && $0.organisationID != caller.organisationID }.map(\.serviceType))
+        let askConsent = Set(
+            stored.involvements.filter { $0.sensitive && $0.organisationID != caller.organisationID }.map(\.serviceType)
+        )
         // Fail closed: when the consent service cannot answer, no other organisation's sensitive involvement is shown.
-        let consented = askConsent.isEmpty ? [] : ((try? await consent.allowed(askConsent, childID: childID.digits)) ?? [])
+        let consented =
+            askConsent.isEmpty ? [] : ((try? await consent.allowed(askConsent, childID: childID.digits)) ?? [])
         for var involvement in stored.involvements {
             let own = involvement.organisationID == caller.organisationID
             if involvement.sensitive, !own, !consented.contains(involvement.serviceType) { continue }
@@ -166,7 +180,9 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
     /// The most children one PutChildren call takes.
     static let maximumBatch = 1000
 
-    public func putChildren(request: Contactpoint_V1_PutChildrenRequest, context: ServerContext) async throws -> Contactpoint_V1_PutChildrenResponse {
+    public func putChildren(request: Contactpoint_V1_PutChildrenRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_PutChildrenResponse
+    {
         let caller = try Caller.required()
         guard (1...Self.maximumBatch).contains(request.children.count) else {
             throw FieldValidation.invalid("children", "1–\(Self.maximumBatch) children per call")
@@ -176,13 +192,19 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         if !caller.hasRole(.systemAdministrator) {
             for (index, entry) in entries.enumerated() {
                 var authorities = [entry.child.localAuthority]
-                if let id = ContactPointID(entry.child.childID), let current = try await store.localAuthority(ofChild: id) {
+                if let id = ContactPointID(entry.child.childID),
+                    let current = try await store.localAuthority(ofChild: id)
+                {
                     authorities.append(current)
                 }
                 if authorities.contains(where: { $0 != caller.localAuthority }) {
                     try await access.refuse(
                         caller, .putChildren,
-                        "children[\(index)].child.local_authority: an administrator of \(caller.localAuthority) changes only that authority's children")
+                        """
+                        children[\(index)].child.local_authority: an administrator of \(caller.localAuthority) \
+                        changes only that authority's children
+                        """
+                    )
                 }
             }
         }
@@ -195,7 +217,9 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         }
     }
 
-    public func setShield(request: Contactpoint_V1_SetShieldRequest, context: ServerContext) async throws -> Contactpoint_V1_SetShieldResponse {
+    public func setShield(request: Contactpoint_V1_SetShieldRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_SetShieldResponse
+    {
         let caller = try Caller.required()
         let childID = try FieldValidation.childID(request.childID, "child_id")
         let action: AuditAction = request.shielded ? .shield : .unshield
@@ -204,9 +228,12 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
             throw RPCError(code: .notFound, message: "child_id: no child \(childID.digits) on the index")
         }
         guard authority == caller.localAuthority else {
-            try await access.refuse(caller, action, "only the child's own local authority (\(authority)) shields its record", childID: childID.digits)
+            try await access.refuse(
+                caller, action, "only the child's own local authority (\(authority)) shields its record",
+                childID: childID.digits)
         }
-        try await store.setShield(request.shielded, childID: childID, audit: access.event(caller, action, category: .change))
+        try await store.setShield(
+            request.shielded, childID: childID, audit: access.event(caller, action, category: .change))
         return .with {
             $0.childID = childID.digits
             $0.shielded = request.shielded
@@ -215,7 +242,9 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
 
     // MARK: Involvements
 
-    public func recordInvolvement(request: Contactpoint_V1_RecordInvolvementRequest, context: ServerContext) async throws -> Contactpoint_V1_Involvement {
+    public func recordInvolvement(request: Contactpoint_V1_RecordInvolvementRequest, context: ServerContext)
+        async throws -> Contactpoint_V1_Involvement
+    {
         let caller = try Caller.required()
         let childID = try FieldValidation.childID(request.childID, "child_id")
         var details = request.involvement
@@ -224,45 +253,66 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         try await access.authorize(caller, .recordInvolvement, childID: childID.digits)
         guard involvement.organisationID == caller.organisationID else {
             try await access.refuse(
-                caller, .recordInvolvement, "involvement.organisation_id: a practitioner records only their own organisation's involvement",
+                caller, .recordInvolvement,
+                "involvement.organisation_id: a practitioner records only their own organisation's involvement",
                 childID: childID.digits)
         }
         if request.hasConsent, !involvement.serviceType.isSensitive {
-            throw FieldValidation.invalid("consent", "only a sensitive service's involvement needs consent; \(involvement.serviceType.code!) does not")
+            throw FieldValidation.invalid(
+                "consent",
+                "only a sensitive service's involvement needs consent; \(involvement.serviceType.code!) does not")
         }
         if involvement.serviceType.isSensitive, request.hasConsent {
             var given = request.consent
-            guard given.childID.isEmpty || given.childID == childID.digits, given.scope.isEmpty || given.scope == [involvement.serviceType] else {
+            guard given.childID.isEmpty || given.childID == childID.digits,
+                given.scope.isEmpty || given.scope == [involvement.serviceType]
+            else {
                 throw FieldValidation.invalid("consent", "its child and scope are the involvement's: leave them empty")
             }
             given.childID = childID.digits
             given.scope = [involvement.serviceType]
             // Recorded, it stands (its last day is today or later): no need to ask again.
             try await consent.recordConsent(given)
-        } else if involvement.serviceType.isSensitive, !(try await consentAllows(involvement.serviceType, childID: childID)) {
+        } else if involvement.serviceType.isSensitive,
+            !(try await consentAllows(involvement.serviceType, childID: childID))
+        {
             throw RPCError(
                 code: .failedPrecondition,
-                message: "a \(involvement.serviceType.code!) involvement is recorded only with the consent of the child or a parent, or a named-person override: give the consent with the involvement (`--consent-given-by`) or record it with `contactpoint consent record` first")
+                message:
+                    """
+                    a \(involvement.serviceType.code!) involvement is recorded only with the consent of the child \
+                    or a parent, or a named-person override: give the consent with the involvement \
+                    (`--consent-given-by`) or record it with `contactpoint consent record` first
+                    """
+            )
         }
         return try await store.recordInvolvement(
             involvement, childID: childID, by: caller.practitionerID, now: clock(),
             audit: access.event(caller, .recordInvolvement, category: .change))
     }
 
-    private func consentAllows(_ serviceType: Contactpoint_V1_ServiceType, childID: ContactPointID) async throws -> Bool {
+    private func consentAllows(_ serviceType: Contactpoint_V1_ServiceType, childID: ContactPointID) async throws -> Bool
+    {
         do {
             return try await consent.allowed([serviceType], childID: childID.digits).contains(serviceType)
         } catch {
-            throw RPCError(code: .unavailable, message: "the consent service cannot be reached to allow a \(serviceType.code!) involvement: try again")
+            throw RPCError(
+                code: .unavailable,
+                message: "the consent service cannot be reached to allow a \(serviceType.code!) involvement: try again")
         }
     }
 
-    public func endInvolvement(request: Contactpoint_V1_EndInvolvementRequest, context: ServerContext) async throws -> Contactpoint_V1_Involvement {
-        let date = request.endDate.isEmpty ? today : try FieldValidation.pastDate(request.endDate, "end_date", today: today)
+    public func endInvolvement(request: Contactpoint_V1_EndInvolvementRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_Involvement
+    {
+        let date =
+            request.endDate.isEmpty ? today : try FieldValidation.pastDate(request.endDate, "end_date", today: today)
         return try await change(request.involvementID, .end(on: date), action: .endInvolvement)
     }
 
-    public func setIndicator(request: Contactpoint_V1_SetIndicatorRequest, context: ServerContext) async throws -> Contactpoint_V1_Involvement {
+    public func setIndicator(request: Contactpoint_V1_SetIndicatorRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_Involvement
+    {
         guard request.kind.code != nil else {
             throw FieldValidation.invalid("kind", Contactpoint_V1_IndicatorKind.codes.joined(separator: ", "))
         }
@@ -274,10 +324,14 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
     public func setLeadProfessional(
         request: Contactpoint_V1_SetLeadProfessionalRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_Involvement {
-        try await change(request.involvementID, .lead(request.lead), action: request.lead ? .setLeadProfessional : .clearLeadProfessional)
+        try await change(
+            request.involvementID, .lead(request.lead),
+            action: request.lead ? .setLeadProfessional : .clearLeadProfessional)
     }
 
-    private func change(_ involvementID: String, _ change: IndexStore.InvolvementChange, action: AuditAction) async throws -> Contactpoint_V1_Involvement {
+    private func change(_ involvementID: String, _ change: IndexStore.InvolvementChange, action: AuditAction)
+        async throws -> Contactpoint_V1_Involvement
+    {
         let caller = try Caller.required()
         guard !involvementID.isEmpty, involvementID.allSatisfy(\.isNumber), involvementID.count <= 18 else {
             throw FieldValidation.invalid("involvement_id", "an involvement id as the index gave it")
@@ -285,10 +339,13 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         try await access.authorize(caller, action)
         do {
             return try await store.change(
-                involvement: involvementID, change, organisationID: caller.organisationID, by: caller.practitionerID, now: clock(),
+                involvement: involvementID, change, organisationID: caller.organisationID, by: caller.practitionerID,
+                now: clock(),
                 audit: access.event(caller, action, category: .change))
         } catch IndexStoreError.notYourOrganisation {
-            try await access.refuse(caller, action, IndexStoreError.notYourOrganisation.rpcErrorMessage, subject: "involvement-\(involvementID)")
+            try await access.refuse(
+                caller, action, IndexStoreError.notYourOrganisation.rpcErrorMessage,
+                subject: "involvement-\(involvementID)")
         }
     }
 
@@ -299,7 +356,9 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
     ) async throws -> Contactpoint_V1_ChildStandingResponse {
         // The bus transport gives the principal the broker authenticated as the remote peer.
         guard standingReaders.contains(context.remotePeer) else {
-            throw RPCError(code: .permissionDenied, message: "only the services listed in the index's standing-reader setting ask for a child's standing")
+            throw RPCError(
+                code: .permissionDenied,
+                message: "only the services listed in the index's standing-reader setting ask for a child's standing")
         }
         let childID = try FieldValidation.childID(request.childID, "child_id")
         let organisationID = try FieldValidation.organisationID(request.organisationID, "organisation_id")

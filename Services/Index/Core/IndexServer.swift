@@ -1,7 +1,7 @@
 import Authentication
 import BusTransport
-import ContactPointAPI
 import ConsentClient
+import ContactPointAPI
 import Foundation
 import GRPCCore
 public import Logging
@@ -25,35 +25,46 @@ public enum IndexServer {
 
         /// Reads the index service's own keys (docs/CONFIGURATION.md).
         public init(reading reader: inout ConfigurationReader, flags: Flags) throws(ConfigurationError) {
-            database = try reader.value("database", flag: flags.database, default: "index.sqlite", parse: ConfigurationValue.text)
-            demoChildren = try reader.value("demo-children", flag: nil, default: 0, parse: ConfigurationValue.integer(in: 0...1_000_000))
-            standingReaders = try reader.list("standing-reader", flags: [], default: ["consent"], parse: ConfigurationValue.text)
+            database = try reader.value(
+                "database", flag: flags.database, default: "index.sqlite", parse: ConfigurationValue.text)
+            demoChildren = try reader.value(
+                "demo-children", flag: nil, default: 0, parse: ConfigurationValue.integer(in: 0...1_000_000))
+            standingReaders = try reader.list(
+                "standing-reader", flags: [], default: ["consent"], parse: ConfigurationValue.text)
         }
     }
 
-    public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws -> BusService {
+    public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws
+        -> BusService
+    {
         let store = try IndexStore.open(path: settings.database)
         let disclosures = store.accessEventCommitter(name: "index-disclose")
         let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
         if settings.demoChildren > 0 {
             let loaded = try await store.seedDemoWorld(children: settings.demoChildren, now: clock())
-            if loaded > 0 { logger.notice("demo world: synthetic children loaded", metadata: ["index.children": "\(loaded)"]) }
+            if loaded > 0 {
+                logger.notice("demo world: synthetic children loaded", metadata: ["index.children": "\(loaded)"])
+            }
         }
-        let consentTransport = try BusClientTransport(config: .init(brokers: shared.brokers, keyPair: shared.keyPair), logger: logger)
+        let consentTransport = try BusClientTransport(
+            config: .init(brokers: shared.brokers, keyPair: shared.keyPair), logger: logger)
         let consentClient = GRPCClient(transport: consentTransport, interceptors: [OnBehalfOfCallerInterceptor()])
         let trust = SessionTrust()
         logger.notice("index ready", metadata: ["index.database": "\(settings.database)"])
         return BusService(
             rpcServices: [
                 IndexRPCService(
-                    store: store, disclosures: disclosures, consent: ConsentServiceClient(client: consentClient, logger: logger),
+                    store: store, disclosures: disclosures,
+                    consent: ConsentServiceClient(client: consentClient, logger: logger),
                     nicknames: .standard, standingReaders: Set(settings.standingReaders), clock: clock)
             ],
             interceptors: [trust.interceptor(publicMethods: IndexRPCService.publicMethods)],
             readinessChecks: [{ await store.isAvailable() }],
             companions: [
-                trust.refresher(settings: shared, logger: logger), ClientConnections(client: consentClient), disclosures,
-                AuditForwarder(outbox: store, settings: shared, logger: logger), ChangeForwarder(store: store, settings: shared, logger: logger),
+                trust.refresher(settings: shared, logger: logger), ClientConnections(client: consentClient),
+                disclosures,
+                AuditForwarder(outbox: store, settings: shared, logger: logger),
+                ChangeForwarder(store: store, settings: shared, logger: logger),
             ])
     }
 }

@@ -21,7 +21,8 @@ extension IndexStore {
     /// involvement is added unless the same organisation already has a current one of that
     /// service type; for a child already on the index it is also a change event.
     func putChildren(
-        _ entries: [Contactpoint_V1_ChildEntry], by actor: Contactpoint_V1_AuditActor, now: Int64, audit: Contactpoint_V1_AuditEvent
+        _ entries: [Contactpoint_V1_ChildEntry], by actor: Contactpoint_V1_AuditActor, now: Int64,
+        audit: Contactpoint_V1_AuditEvent
     ) async throws -> PutResult {
         defer { changesWritten.signal() }
         return try await writer.write { db in
@@ -47,19 +48,25 @@ extension IndexStore {
                 let childRow = try Self.insertDetails(child, id: id, row: row, now: now, searchKeys: searchKeys, db)
                 for involvement in entry.involvements {
                     if existed {
-                        let current = try Bool.fetchOne(
-                            db.cachedStatement(sql: """
-                                SELECT 1 FROM involvement
-                                WHERE child_row = ? AND organisation_id = ? AND service_type = ? AND end_date IS NULL
-                                """),
-                            arguments: [childRow, involvement.organisationID, involvement.serviceType.code]) ?? false
+                        let current =
+                            try Bool.fetchOne(
+                                db.cachedStatement(
+                                    sql: """
+                                        SELECT 1 FROM involvement
+                                        WHERE child_row = ? AND organisation_id = ? AND service_type = ? AND end_date \
+                                        IS NULL
+                                        """),
+                                arguments: [childRow, involvement.organisationID, involvement.serviceType.code])
+                            ?? false
                         guard !current else { continue }
                     }
                     let involvementID = try Self.insertInvolvement(
-                        involvement, childRow: childRow, recordedBy: Self.feedRecorder + actor.practitionerID, now: now, db)
+                        involvement, childRow: childRow, recordedBy: Self.feedRecorder + actor.practitionerID, now: now,
+                        db)
                     if existed {
                         try Self.appendChange(
-                            .involvementRecorded, childID: id, involvementID: involvementID, organisationID: involvement.organisationID,
+                            .involvementRecorded, childID: id, involvementID: involvementID,
+                            organisationID: involvement.organisationID,
                             serviceType: involvement.serviceType, by: actor.practitionerID, now: now, db)
                     }
                 }
@@ -70,7 +77,8 @@ extension IndexStore {
             for (n, start) in stride(from: 0, to: result.childIDs.count, by: Self.childrenPerAuditEvent).enumerated() {
                 var event = audit
                 if n > 0 { event.eventID = EventID.make() }
-                event.childIds = Array(result.childIDs[start..<min(start + Self.childrenPerAuditEvent, result.childIDs.count)])
+                event.childIds = Array(
+                    result.childIDs[start..<min(start + Self.childrenPerAuditEvent, result.childIDs.count)])
                 try OutboxTables.appendAudit(event, db)
             }
             return result
@@ -79,7 +87,9 @@ extension IndexStore {
 
     /// ``putChildren(_:by:now:audit:)`` for a process rather than a session (a feed loaded on the
     /// host, the demo world): `name` is recorded as the actor of `action`.
-    func putChildren(_ entries: [Contactpoint_V1_ChildEntry], asProcess name: String, action: AuditAction, now: Int64) async throws -> PutResult {
+    func putChildren(_ entries: [Contactpoint_V1_ChildEntry], asProcess name: String, action: AuditAction, now: Int64)
+        async throws -> PutResult
+    {
         let actor = Contactpoint_V1_AuditActor.with { $0.practitionerID = name }
         return try await putChildren(
             entries, by: actor, now: now,
@@ -96,7 +106,9 @@ extension IndexStore {
 
     /// A child's details, involvements (with indicators) and shield, or `nil` if unknown.
     func record(ofChild childID: ContactPointID) async throws -> StoredRecord? {
-        try await lookups.read { db in try Self.row(ofChild: Int64(childID.digits)!, db).flatMap { try Self.record(row: $0, db) } }
+        try await lookups.read { db in
+            try Self.row(ofChild: Int64(childID.digits)!, db).flatMap { try Self.record(row: $0, db) }
+        }
     }
 
     struct StoredRecord: Sendable {
@@ -108,30 +120,37 @@ extension IndexStore {
     static func record(row childRow: Int64, _ db: Database) throws -> StoredRecord? {
         guard
             let (id, child) = try decodeRows(
-                db.cachedStatement(sql: """
-                    SELECT id, given_name, family_name, date_of_birth, gender, local_authority, status, is_shielded FROM child WHERE row = ?
-                    """),
+                db.cachedStatement(
+                    sql: """
+                        SELECT id, given_name, family_name, date_of_birth, gender, local_authority, status, \
+                        is_shielded FROM child WHERE row = ?
+                        """),
                 [childRow],
                 { row in
-                    (row[0] as Int64, StoredRecord(
-                        child: .with {
-                            $0.childID = childID(row[0])
-                            $0.name = .with {
-                                $0.given = row[1]
-                                $0.family = row[2]
-                            }
-                            $0.dateOfBirth = row[3]
-                            $0.gender = Contactpoint_V1_Gender(code: row[4]) ?? .notKnown
-                            $0.localAuthority = row[5]
-                            $0.status = Contactpoint_V1_ChildStatus(code: row[6]) ?? .active
-                        },
-                        involvements: [], shielded: row[7]))
+                    (
+                        row[0] as Int64,
+                        StoredRecord(
+                            child: .with {
+                                $0.childID = childID(row[0])
+                                $0.name = .with {
+                                    $0.given = row[1]
+                                    $0.family = row[2]
+                                }
+                                $0.dateOfBirth = row[3]
+                                $0.gender = Contactpoint_V1_Gender(code: row[4]) ?? .notKnown
+                                $0.localAuthority = row[5]
+                                $0.status = Contactpoint_V1_ChildStatus(code: row[6]) ?? .active
+                            },
+                            involvements: [], shielded: row[7])
+                    )
                 }
             ).first
         else { return nil }
         var record = child
         record.child.otherNames = try decodeRows(
-            db.cachedStatement(sql: "SELECT given_name, family_name FROM child_other_name WHERE child_row = ? ORDER BY position"), [childRow]
+            db.cachedStatement(
+                sql: "SELECT given_name, family_name FROM child_other_name WHERE child_row = ? ORDER BY position"),
+            [childRow]
         ) { name in
             .with {
                 $0.given = name[0]
@@ -139,16 +158,19 @@ extension IndexStore {
             }
         }
         for (position, address) in try decodeRows(
-            db.cachedStatement(sql: "SELECT position, \(addressColumns) FROM child_address WHERE child_row = ? ORDER BY position"), [childRow],
+            db.cachedStatement(
+                sql: "SELECT position, \(addressColumns) FROM child_address WHERE child_row = ? ORDER BY position"),
+            [childRow],
             { row in (row[0] as Int, Self.address(row, from: 1)) })
         {
             if position == 0 { record.child.address = address } else { record.child.previousAddresses.append(address) }
         }
         record.child.carers = try decodeRows(
-            db.cachedStatement(sql: """
-                SELECT given_name, family_name, relationship, parental_responsibility, telephone, \(addressColumns)
-                FROM carer WHERE child_row = ? ORDER BY position
-                """),
+            db.cachedStatement(
+                sql: """
+                    SELECT given_name, family_name, relationship, parental_responsibility, telephone, \(addressColumns)
+                    FROM carer WHERE child_row = ? ORDER BY position
+                    """),
             [childRow]
         ) { carer in
             .with {
@@ -178,7 +200,10 @@ extension IndexStore {
         while true {
             guard let id = ContactPointID(serial: Int.random(in: 100_000_000..<1_000_000_000)) else { continue }
             let value = Int64(id.digits)!
-            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM child WHERE id = ?"), arguments: [value]) == nil { return value }
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM child WHERE id = ?"), arguments: [value]) == nil
+            {
+                return value
+            }
         }
     }
 
@@ -186,8 +211,14 @@ extension IndexStore {
     static func deleteDetails(ofChildRow row: Int64, _ db: Database) throws {
         guard let old = try record(row: row, db) else { return }
         for key in searchKeys(old.child) {
-            try db.cachedStatement(sql: "DELETE FROM search_key WHERE family_code = ? AND given_code = ? AND date_of_birth = ? AND child_row = ?")
-                .execute(arguments: [key.family, key.given, old.child.dateOfBirth, row])
+            try db.cachedStatement(
+                sql:
+                    """
+                    DELETE FROM search_key WHERE family_code = ? AND given_code = ? AND date_of_birth = ? AND \
+                    child_row = ?
+                    """
+            )
+            .execute(arguments: [key.family, key.given, old.child.dateOfBirth, row])
         }
         for table in ["child_other_name", "child_address", "carer"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE child_row = ?", arguments: [row])
@@ -197,45 +228,67 @@ extension IndexStore {
     /// Writes a child's details: its row (replacing the one given) and the rows that hang off it,
     /// its search keys into `searchKeys` (`search_key`, or the staging table of an initial load). Returns the row.
     static func insertDetails(
-        _ child: Contactpoint_V1_ChildDetails, id: Int64, row: Int64?, now: Int64, searchKeys table: String, _ db: Database
+        _ child: Contactpoint_V1_ChildDetails, id: Int64, row: Int64?, now: Int64, searchKeys table: String,
+        _ db: Database
     ) throws -> Int64 {
-        try db.cachedStatement(sql: """
-            INSERT INTO child (row, id, given_name, family_name, date_of_birth, gender, local_authority, status, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (row) DO UPDATE SET given_name = excluded.given_name, family_name = excluded.family_name,
-                date_of_birth = excluded.date_of_birth, gender = excluded.gender, local_authority = excluded.local_authority,
-                status = excluded.status, updated_at = excluded.updated_at
-            """
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO child (row, id, given_name, family_name, date_of_birth, gender, local_authority, status, \
+                updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (row) DO UPDATE SET given_name = excluded.given_name, family_name = excluded.family_name,
+                    date_of_birth = excluded.date_of_birth, gender = excluded.gender, local_authority = \
+                    excluded.local_authority,
+                    status = excluded.status, updated_at = excluded.updated_at
+                """
         ).execute(arguments: [
-            row, id, child.name.given, child.name.family, child.dateOfBirth, child.gender.code, child.localAuthority, child.status.code, now,
+            row, id, child.name.given, child.name.family, child.dateOfBirth, child.gender.code, child.localAuthority,
+            child.status.code, now,
         ])
         let row = row ?? db.lastInsertedRowID
         for (position, name) in child.otherNames.enumerated() {
-            try db.cachedStatement(sql: "INSERT INTO child_other_name (child_row, position, given_name, family_name) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [row, position, name.given, name.family])
+            try db.cachedStatement(
+                sql: "INSERT INTO child_other_name (child_row, position, given_name, family_name) VALUES (?, ?, ?, ?)"
+            )
+            .execute(arguments: [row, position, name.given, name.family])
         }
         let addresses = (child.hasAddress ? [child.address] : []) + child.previousAddresses
         // Without a current address, previous ones start at position 1.
         for (offset, address) in addresses.enumerated() {
             let position = child.hasAddress ? offset : offset + 1
-            try db.cachedStatement(sql: """
-                INSERT INTO child_address (child_row, position, line1, line2, line3, line4, town, postcode) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO child_address (child_row, position, line1, line2, line3, line4, town, postcode) \
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """
             ).execute(arguments: StatementArguments([row, Int64(position)]) + addressArguments(address))
         }
         for (position, carer) in child.carers.enumerated() {
-            try db.cachedStatement(sql: """
-                INSERT INTO carer (child_row, position, given_name, family_name, relationship, parental_responsibility,
-                    line1, line2, line3, line4, town, postcode, telephone)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-            ).execute(arguments: StatementArguments([row, Int64(position), carer.name.given, carer.name.family, carer.relationship.code, carer.parentalResponsibility] as [(any DatabaseValueConvertible)?])
-                + (carer.hasAddress ? addressArguments(carer.address) : [nil, nil, nil, nil, nil, nil])
-                + [carer.telephone.isEmpty ? nil : carer.telephone])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO carer (child_row, position, given_name, family_name, relationship, \
+                    parental_responsibility,
+                        line1, line2, line3, line4, town, postcode, telephone)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(
+                arguments: StatementArguments(
+                    [
+                        row, Int64(position), carer.name.given, carer.name.family, carer.relationship.code,
+                        carer.parentalResponsibility,
+                    ] as [(any DatabaseValueConvertible)?])
+                    + (carer.hasAddress ? addressArguments(carer.address) : [nil, nil, nil, nil, nil, nil])
+                    + [carer.telephone.isEmpty ? nil : carer.telephone])
         }
         for key in searchKeys(child) {
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO \(table) (family_code, given_code, date_of_birth, child_row) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [key.family, key.given, child.dateOfBirth, row])
+            try db.cachedStatement(
+                sql:
+                    """
+                    INSERT OR IGNORE INTO \(table) (family_code, given_code, date_of_birth, child_row) VALUES (?, \
+                    ?, ?, ?)
+                    """
+            )
+            .execute(arguments: [key.family, key.given, child.dateOfBirth, row])
         }
         return row
     }

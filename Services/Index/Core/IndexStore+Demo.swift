@@ -33,10 +33,14 @@ extension IndexStore {
 extension PopulationGenerator {
     /// The demo world's children as `up --demo` loads them on `referenceDate` (`YYYY-MM-DD`, today).
     public static func demoWorld(referenceDate: String) -> PopulationGenerator {
-        var generator = PopulationGenerator(seed: 2026, localAuthorities: [DemoWorld.localAuthority], referenceDate: referenceDate)
+        var generator = PopulationGenerator(
+            seed: 2026, localAuthorities: [DemoWorld.localAuthority], referenceDate: referenceDate)
         generator.organisations = Dictionary(
             uniqueKeysWithValues: DemoWorld.organisations.map { organisation in
-                (Contactpoint_V1_ServiceType(code: organisation.serviceType)!, Organisation(id: organisation.id, name: organisation.name))
+                (
+                    Contactpoint_V1_ServiceType(code: organisation.serviceType)!,
+                    Organisation(id: organisation.id, name: organisation.name)
+                )
             })
         return generator
     }

@@ -20,13 +20,15 @@ extension IndexStore {
             guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM child LIMIT 1)") == 0 else {
                 throw IndexStoreError.notEmpty
             }
-            try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS \(Self.stagingTable) (
-                    family_code TEXT NOT NULL, given_code TEXT NOT NULL, date_of_birth TEXT NOT NULL, child_row INTEGER NOT NULL
-                ) STRICT;
-                DROP INDEX IF EXISTS child_by_birth;
-                DROP INDEX IF EXISTS child_by_id;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS \(Self.stagingTable) (
+                        family_code TEXT NOT NULL, given_code TEXT NOT NULL, date_of_birth TEXT NOT NULL, child_row \
+                        INTEGER NOT NULL
+                    ) STRICT;
+                    DROP INDEX IF EXISTS child_by_birth;
+                    DROP INDEX IF EXISTS child_by_id;
+                    """)
         }
     }
 
@@ -42,13 +44,15 @@ extension IndexStore {
     static func finishInitialLoad(_ db: Database) throws {
         guard try db.tableExists(stagingTable) else { return }
         // As created by the schema's migration.
-        try db.execute(sql: """
-            CREATE UNIQUE INDEX IF NOT EXISTS child_by_id ON child(id);
-            CREATE INDEX IF NOT EXISTS child_by_birth ON child(date_of_birth, local_authority, family_name, given_name);
-            INSERT OR IGNORE INTO search_key (family_code, given_code, date_of_birth, child_row)
-                SELECT family_code, given_code, date_of_birth, child_row FROM \(stagingTable) ORDER BY 1, 2, 3, 4;
-            DROP TABLE \(stagingTable);
-            """)
+        try db.execute(
+            sql: """
+                CREATE UNIQUE INDEX IF NOT EXISTS child_by_id ON child(id);
+                CREATE INDEX IF NOT EXISTS child_by_birth ON child(date_of_birth, local_authority, family_name, \
+                given_name);
+                INSERT OR IGNORE INTO search_key (family_code, given_code, date_of_birth, child_row)
+                    SELECT family_code, given_code, date_of_birth, child_row FROM \(stagingTable) ORDER BY 1, 2, 3, 4;
+                DROP TABLE \(stagingTable);
+                """)
     }
 
     static func isInitialLoad(_ db: Database) throws -> Bool { try db.tableExists(stagingTable) }

@@ -8,14 +8,16 @@ extension IndexStore {
     /// Records an involvement (validated; its organisation the caller's) with its audit event and
     /// its change event for the notification service, in one transaction.
     func recordInvolvement(
-        _ involvement: Contactpoint_V1_InvolvementDetails, childID: ContactPointID, by practitionerID: String, now: Int64,
+        _ involvement: Contactpoint_V1_InvolvementDetails, childID: ContactPointID, by practitionerID: String,
+        now: Int64,
         audit: Contactpoint_V1_AuditEvent
     ) async throws -> Contactpoint_V1_Involvement {
         defer { changesWritten.signal() }
         return try await writer.write { db in
             let child = Int64(childID.digits)!
             guard let row = try Self.row(ofChild: child, db) else { throw IndexStoreError.noSuchChild(childID.digits) }
-            let bornOn = try String.fetchOne(db.cachedStatement(sql: "SELECT date_of_birth FROM child WHERE row = ?"), arguments: [row])
+            let bornOn = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT date_of_birth FROM child WHERE row = ?"), arguments: [row])
             if let bornOn, involvement.startDate < bornOn { throw IndexStoreError.startBeforeBirth }
             let id = try Self.insertInvolvement(involvement, childRow: row, recordedBy: practitionerID, now: now, db)
             try Self.appendChange(
@@ -35,14 +37,21 @@ extension IndexStore {
 
     /// Applies `change` to an involvement of `organisationID`, with its audit and change events.
     func change(
-        involvement involvementID: String, _ change: InvolvementChange, organisationID: String, by practitionerID: String, now: Int64,
+        involvement involvementID: String, _ change: InvolvementChange, organisationID: String,
+        by practitionerID: String, now: Int64,
         audit: Contactpoint_V1_AuditEvent
     ) async throws -> Contactpoint_V1_Involvement {
         defer { changesWritten.signal() }
         return try await writer.write { db in
             guard let id = Int64(involvementID),
                 let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT i.*, c.id AS child_id FROM involvement i JOIN child c ON c.row = i.child_row WHERE i.id = ?"),
+                    db.cachedStatement(
+                        sql:
+                            """
+                            SELECT i.*, c.id AS child_id FROM involvement i JOIN child c ON c.row = i.child_row \
+                            WHERE i.id = ?
+                            """
+                    ),
                     arguments: [id])
             else { throw IndexStoreError.noSuchInvolvement(involvementID) }
             guard row["organisation_id"] as String == organisationID else { throw IndexStoreError.notYourOrganisation }
@@ -54,29 +63,38 @@ extension IndexStore {
             case .end(let date):
                 guard row["end_date"] as String? == nil else { throw IndexStoreError.alreadyEnded(involvementID) }
                 guard date >= row["start_date"] as String else { throw IndexStoreError.endBeforeStart }
-                try db.execute(sql: "UPDATE involvement SET end_date = ?, is_lead = 0 WHERE id = ?", arguments: [date, id])
+                try db.execute(
+                    sql: "UPDATE involvement SET end_date = ?, is_lead = 0 WHERE id = ?", arguments: [date, id])
                 changeKind = .involvementEnded
             case .indicator(let kind, let raised, let date):
                 guard row["end_date"] as String? == nil else { throw IndexStoreError.alreadyEnded(involvementID) }
                 indicator = kind
                 if raised {
                     try db.execute(
-                        sql: "INSERT OR REPLACE INTO indicator (involvement_id, kind, raised_on, raised_by) VALUES (?, ?, ?, ?)",
+                        sql:
+                            """
+                            INSERT OR REPLACE INTO indicator (involvement_id, kind, raised_on, raised_by) VALUES \
+                            (?, ?, ?, ?)
+                            """,
                         arguments: [id, kind.code, date, practitionerID])
                 } else {
-                    try db.execute(sql: "DELETE FROM indicator WHERE involvement_id = ? AND kind = ?", arguments: [id, kind.code])
+                    try db.execute(
+                        sql: "DELETE FROM indicator WHERE involvement_id = ? AND kind = ?", arguments: [id, kind.code])
                 }
                 changeKind = raised ? .indicatorRaised : .indicatorCleared
             case .lead(let lead):
                 guard row["end_date"] as String? == nil else { throw IndexStoreError.alreadyEnded(involvementID) }
                 // One lead professional per child: marking this one unmarks any other.
-                if lead { try db.execute(sql: "UPDATE involvement SET is_lead = 0 WHERE child_row = ?", arguments: [childRow]) }
+                if lead {
+                    try db.execute(sql: "UPDATE involvement SET is_lead = 0 WHERE child_row = ?", arguments: [childRow])
+                }
                 try db.execute(sql: "UPDATE involvement SET is_lead = ? WHERE id = ?", arguments: [lead, id])
                 changeKind = lead ? .leadProfessionalSet : .leadProfessionalCleared
             }
             try Self.appendChange(
                 changeKind, childID: childID, involvementID: id, organisationID: organisationID,
-                serviceType: Contactpoint_V1_ServiceType(code: row["service_type"]) ?? .unspecified, indicator: indicator, by: practitionerID,
+                serviceType: Contactpoint_V1_ServiceType(code: row["service_type"]) ?? .unspecified,
+                indicator: indicator, by: practitionerID,
                 now: now, db)
             try Self.appendAudit(audit, childID: childID, involvementID: id, db)
             return try Self.involvement(id: id, db)
@@ -96,20 +114,24 @@ extension IndexStore {
     /// A child's local authority, or `nil` for an unknown child.
     func localAuthority(ofChild childID: ContactPointID) async throws -> String? {
         try await writer.read { db in
-            try String.fetchOne(db, sql: "SELECT local_authority FROM child WHERE id = ?", arguments: [Int64(childID.digits)!])
+            try String.fetchOne(
+                db, sql: "SELECT local_authority FROM child WHERE id = ?", arguments: [Int64(childID.digits)!])
         }
     }
 
     /// A child's local authority and status, and whether `organisationID` has an involvement with
     /// it that has not ended; `nil` for a child not on the index.
-    func standing(ofChild childID: ContactPointID, organisationID: String) async throws -> Contactpoint_V1_ChildStandingResponse? {
+    func standing(ofChild childID: ContactPointID, organisationID: String) async throws
+        -> Contactpoint_V1_ChildStandingResponse?
+    {
         try await writer.read { db in
             guard
                 let row = try Row.fetchOne(
                     db,
                     sql: """
                         SELECT local_authority, status, EXISTS (
-                            SELECT 1 FROM involvement WHERE child_row = child.row AND organisation_id = ? AND end_date IS NULL
+                            SELECT 1 FROM involvement WHERE child_row = child.row AND organisation_id = ? AND \
+                            end_date IS NULL
                         ) AS involved
                         FROM child WHERE id = ?
                         """,
@@ -126,26 +148,39 @@ extension IndexStore {
     // MARK: Rows
 
     static func insertInvolvement(
-        _ involvement: Contactpoint_V1_InvolvementDetails, childRow: Int64, recordedBy: String, now: Int64, _ db: Database
+        _ involvement: Contactpoint_V1_InvolvementDetails, childRow: Int64, recordedBy: String, now: Int64,
+        _ db: Database
     ) throws -> Int64 {
-        try db.cachedStatement(sql: """
-            INSERT INTO involvement (child_row, service_type, organisation_id, organisation_name, contact_name, contact_role,
-                contact_telephone, contact_email, start_date, recorded_by, recorded_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO involvement (child_row, service_type, organisation_id, organisation_name, contact_name, \
+                contact_role,
+                    contact_telephone, contact_email, start_date, recorded_by, recorded_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
         ).execute(arguments: [
-            childRow, involvement.serviceType.code, involvement.organisationID, involvement.organisationName, involvement.contact.name,
+            childRow, involvement.serviceType.code, involvement.organisationID, involvement.organisationName,
+            involvement.contact.name,
             involvement.contact.role, involvement.contact.telephone.isEmpty ? nil : involvement.contact.telephone,
-            involvement.contact.secureEmail.isEmpty ? nil : involvement.contact.secureEmail, involvement.startDate, recordedBy, now,
+            involvement.contact.secureEmail.isEmpty ? nil : involvement.contact.secureEmail, involvement.startDate,
+            recordedBy, now,
         ])
         return db.lastInsertedRowID
     }
 
     static func involvement(id: Int64, _ db: Database) throws -> Contactpoint_V1_Involvement {
         try decodeRows(
-            db.cachedStatement(sql: "SELECT \(involvementColumns), c.id FROM involvement i JOIN child c ON c.row = i.child_row WHERE i.id = ?"), [id]
+            db.cachedStatement(
+                sql:
+                    """
+                    SELECT \(involvementColumns), c.id FROM involvement i JOIN child c ON c.row = i.child_row \
+                    WHERE i.id = ?
+                    """
+            ), [id]
         ) { row in
-            try Self.involvement(row, childID: row[involvementColumnCount], indicators: indicators(ofInvolvement: id, db)).involvement
+            try Self.involvement(
+                row, childID: row[involvementColumnCount], indicators: indicators(ofInvolvement: id, db)
+            ).involvement
         }[0]
     }
 
@@ -156,14 +191,20 @@ extension IndexStore {
         // All the child's indicators in one query, rather than one query per involvement.
         let indicators = try Dictionary(
             grouping: decodeRows(
-                db.cachedStatement(sql: """
-                    SELECT n.involvement_id, \(indicatorColumns) FROM indicator n JOIN involvement i ON i.id = n.involvement_id
-                    WHERE i.child_row = ? ORDER BY n.involvement_id, n.kind
-                    """),
+                db.cachedStatement(
+                    sql: """
+                        SELECT n.involvement_id, \(indicatorColumns) FROM indicator n JOIN involvement i ON i.id = \
+                        n.involvement_id
+                        WHERE i.child_row = ? ORDER BY n.involvement_id, n.kind
+                        """),
                 [childRow]
             ) { row in (involvement: row[0] as Int64, indicator: Self.indicator(row, from: 1)) },
             by: \.involvement)
-        let sql = "SELECT \(involvementColumns) FROM involvement i WHERE i.child_row = ?\(current ? " AND i.end_date IS NULL" : "") ORDER BY i.id"
+        let sql =
+            """
+            SELECT \(involvementColumns) FROM involvement i WHERE i.child_row = \
+            ?\(current ? " AND i.end_date IS NULL" : "") ORDER BY i.id
+            """
         return try decodeRows(db.cachedStatement(sql: sql), [childRow]) { row in
             Self.involvement(row, childID: childID, indicators: (indicators[row[0]] ?? []).map(\.indicator))
         }
@@ -171,7 +212,8 @@ extension IndexStore {
 
     /// The columns ``involvement(_:childID:indicators:)`` reads, in its order, of `involvement i`.
     private static let involvementColumns = """
-        i.id, i.service_type, i.organisation_id, i.organisation_name, i.contact_name, i.contact_role, i.contact_telephone, \
+        i.id, i.service_type, i.organisation_id, i.organisation_name, i.contact_name, i.contact_role, \
+        i.contact_telephone, \
         i.contact_email, i.start_date, i.end_date, i.is_lead, i.recorded_by
         """
     private static let involvementColumnCount = involvementColumns.split(separator: ",").count
@@ -203,7 +245,10 @@ extension IndexStore {
     }
 
     private static func indicators(ofInvolvement id: Int64, _ db: Database) throws -> [Contactpoint_V1_Indicator] {
-        try decodeRows(db.cachedStatement(sql: "SELECT \(indicatorColumns) FROM indicator n WHERE n.involvement_id = ? ORDER BY n.kind"), [id]) { row in
+        try decodeRows(
+            db.cachedStatement(
+                sql: "SELECT \(indicatorColumns) FROM indicator n WHERE n.involvement_id = ? ORDER BY n.kind"), [id]
+        ) { row in
             Self.indicator(row, from: 0)
         }
     }

@@ -18,7 +18,9 @@ extension IndexStore: AuditOutbox, AuditEventStore {
         }
     }
 
-    public func undeliveredAuditEvents(limit: Int) async throws -> [(sequence: Int64, event: Contactpoint_V1_AuditEvent)] {
+    public func undeliveredAuditEvents(limit: Int) async throws -> [(
+        sequence: Int64, event: Contactpoint_V1_AuditEvent
+    )] {
         try await writer.read { db in try OutboxTables.undeliveredAudit(limit: limit, db) }
     }
 
@@ -27,7 +29,9 @@ extension IndexStore: AuditOutbox, AuditEventStore {
     }
 
     /// Change events not yet delivered to the notification service, oldest first.
-    func undeliveredChangeEvents(limit: Int) async throws -> [(sequence: Int64, event: Contactpoint_V1_IndexChangeEvent)] {
+    func undeliveredChangeEvents(limit: Int) async throws -> [(
+        sequence: Int64, event: Contactpoint_V1_IndexChangeEvent
+    )] {
         try await writer.read { db in try OutboxTables.undeliveredChanges(limit: limit, db) }
     }
 
@@ -38,7 +42,9 @@ extension IndexStore: AuditOutbox, AuditEventStore {
     // MARK: Rows
 
     /// Appends a change's audit event naming the child and, as its subject, the involvement.
-    static func appendAudit(_ event: Contactpoint_V1_AuditEvent, childID: Int64, involvementID: Int64?, _ db: Database) throws {
+    static func appendAudit(_ event: Contactpoint_V1_AuditEvent, childID: Int64, involvementID: Int64?, _ db: Database)
+        throws
+    {
         var event = event
         event.childIds = [Self.childID(childID)]
         if let involvementID { event.subjectID = "involvement-\(involvementID)" }
@@ -50,7 +56,8 @@ extension IndexStore: AuditOutbox, AuditEventStore {
     static let feedRecorder = "feed:"
 
     static func appendChange(
-        _ change: ChangeKind, childID: Int64, involvementID: Int64, organisationID: String, serviceType: Contactpoint_V1_ServiceType,
+        _ change: ChangeKind, childID: Int64, involvementID: Int64, organisationID: String,
+        serviceType: Contactpoint_V1_ServiceType,
         indicator: Contactpoint_V1_IndicatorKind = .unspecified, by practitionerID: String, now: Int64, _ db: Database
     ) throws {
         var event = Contactpoint_V1_IndexChangeEvent.with {
@@ -70,12 +77,15 @@ extension IndexStore: AuditOutbox, AuditEventStore {
 
     /// What the notification service needs to tell the others, as the index stands in this
     /// transaction: the child, the involvement that changed, every other involvement not ended.
-    private static func addRecipients(to event: inout Contactpoint_V1_IndexChangeEvent, childID: Int64, involvementID: Int64, _ db: Database) throws {
+    private static func addRecipients(
+        to event: inout Contactpoint_V1_IndexChangeEvent, childID: Int64, involvementID: Int64, _ db: Database
+    ) throws {
         let child = try Row.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT c.row, c.given_name, c.family_name, c.date_of_birth, c.is_shielded, a.postcode
-                FROM child c LEFT JOIN child_address a ON a.child_row = c.row AND a.position = 0 WHERE c.id = ?
-                """),
+            db.cachedStatement(
+                sql: """
+                    SELECT c.row, c.given_name, c.family_name, c.date_of_birth, c.is_shielded, a.postcode
+                    FROM child c LEFT JOIN child_address a ON a.child_row = c.row AND a.position = 0 WHERE c.id = ?
+                    """),
             arguments: [childID])!
         let shielded: Bool = child["is_shielded"]
         event.child = .with {
@@ -91,10 +101,11 @@ extension IndexStore: AuditOutbox, AuditEventStore {
             if involvement.involvementID == event.involvementID {
                 event.involvement = involvement
             } else {
-                event.recipients.append(.with {
-                    $0.involvement = involvement
-                    $0.practitionerID = recorder.hasPrefix(feedRecorder) ? "" : recorder
-                })
+                event.recipients.append(
+                    .with {
+                        $0.involvement = involvement
+                        $0.practitionerID = recorder.hasPrefix(feedRecorder) ? "" : recorder
+                    })
             }
         }
         if !event.hasInvolvement { event.involvement = try Self.involvement(id: involvementID, db) }

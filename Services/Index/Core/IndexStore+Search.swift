@@ -57,12 +57,18 @@ extension IndexStore {
                 sql += " AND date_of_birth BETWEEN ? AND ?"
                 arguments += [from, to]
             }
-            let found = try Int64.fetchAll(db.cachedStatement(sql: sql + " LIMIT \(Self.candidateLimit + 1)"), arguments: arguments)
-            return (try Self.candidates(Array(Set(found.prefix(Self.candidateLimit))), db), found.count > Self.candidateLimit)
+            let found = try Int64.fetchAll(
+                db.cachedStatement(sql: sql + " LIMIT \(Self.candidateLimit + 1)"), arguments: arguments)
+            return (
+                try Self.candidates(Array(Set(found.prefix(Self.candidateLimit))), db),
+                found.count > Self.candidateLimit
+            )
         }
     }
 
-    private func candidatesByBirth(_ query: SearchQuery, limit: Int) async throws -> (candidates: [Candidate], truncated: Bool) {
+    private func candidatesByBirth(_ query: SearchQuery, limit: Int) async throws -> (
+        candidates: [Candidate], truncated: Bool
+    ) {
         guard let (from, to) = query.birthRange else { return ([], false) }
         return try await lookups.read { db in
             // Read from the index alone (it holds the names), keeping only names that may match.
@@ -76,10 +82,14 @@ extension IndexStore {
                 (row: row[0] as Int64, family: row[1] as String, given: row[2] as String)
             }
             let named = query.given != nil || query.family != nil
-            let plausible = found.lazy.filter { !named || query.mayMatch(family: $0.family, given: $0.given) }.map(\.row)
+            let plausible = found.lazy.filter { !named || query.mayMatch(family: $0.family, given: $0.given) }.map(
+                \.row)
             // Children born in the range beyond the limit were not read, so may fit too.
             let unread = found.count >= limit
-            return (try Self.candidates(Array(plausible.prefix(Self.candidateLimit)), db), unread || (!named && found.count > Self.candidateLimit))
+            return (
+                try Self.candidates(Array(plausible.prefix(Self.candidateLimit)), db),
+                unread || (!named && found.count > Self.candidateLimit)
+            )
         }
     }
 
@@ -93,17 +103,20 @@ extension IndexStore {
             for candidate in try decodeRows(
                 db.cachedStatement(
                     sql: """
-                        SELECT c.row, c.id, c.given_name, c.family_name, c.date_of_birth, c.gender, c.local_authority, c.is_shielded, a.postcode
+                        SELECT c.row, c.id, c.given_name, c.family_name, c.date_of_birth, c.gender, \
+                        c.local_authority, c.is_shielded, a.postcode
                         FROM child c LEFT JOIN child_address a ON a.child_row = c.row AND a.position = 0
                         WHERE c.row IN \(list)
                         """), StatementArguments(chunk),
                 { row in
                     Candidate(
                         id: row[1], row: row[0],
-                        names: [.with {
-                            $0.given = row[2]
-                            $0.family = row[3]
-                        }],
+                        names: [
+                            .with {
+                                $0.given = row[2]
+                                $0.family = row[3]
+                            }
+                        ],
                         dateOfBirth: row[4], gender: Contactpoint_V1_Gender(code: row[5]) ?? .notKnown,
                         localAuthority: row[6], shielded: row[7], postcode: row[8])
                 })
@@ -112,13 +125,21 @@ extension IndexStore {
             }
             for (childRow, name) in try decodeRows(
                 db.cachedStatement(
-                    sql: "SELECT child_row, given_name, family_name FROM child_other_name WHERE child_row IN \(list) ORDER BY child_row, position"),
+                    sql:
+                        """
+                        SELECT child_row, given_name, family_name FROM child_other_name WHERE child_row IN \
+                        \(list) ORDER BY child_row, position
+                        """
+                ),
                 StatementArguments(chunk),
                 { row in
-                    (row[0] as Int64, Contactpoint_V1_PersonName.with {
-                        $0.given = row[1]
-                        $0.family = row[2]
-                    })
+                    (
+                        row[0] as Int64,
+                        Contactpoint_V1_PersonName.with {
+                            $0.given = row[1]
+                            $0.family = row[2]
+                        }
+                    )
                 })
             {
                 candidates[childRow]?.names.append(name)

@@ -29,7 +29,8 @@ struct InitialLoadIDs: Sendable {
 
     /// The network; its round function is SplitMix64's (keyed by xor), with full avalanche.
     private func permute(_ value: UInt64) -> UInt64 {
-        var left = value >> 15, right = value & 0x7FFF
+        var left = value >> 15
+        var right = value & 0x7FFF
         for key in keys {
             (left, right) = (right, left ^ (SplitMix64.mix((right ^ key) &+ 0x9E37_79B9_7F4A_7C15) & 0x7FFF))
         }

@@ -15,7 +15,7 @@ enum NameMatching {
             if scalar.isASCII, scalar.properties.isAlphabetic {
                 result.unicodeScalars.append(scalar)
                 lastWasSpace = false
-            } else if (scalar == " " || scalar == "-"), !lastWasSpace {
+            } else if scalar == " " || scalar == "-", !lastWasSpace {
                 result.append(" ")
                 lastWasSpace = true
             }
@@ -61,7 +61,8 @@ enum NameMatching {
             let digit: UInt8
             switch byte {
             case UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "p"), UInt8(ascii: "v"): digit = 1
-            case UInt8(ascii: "c"), UInt8(ascii: "g"), UInt8(ascii: "j"), UInt8(ascii: "k"), UInt8(ascii: "q"), UInt8(ascii: "s"),
+            case UInt8(ascii: "c"), UInt8(ascii: "g"), UInt8(ascii: "j"), UInt8(ascii: "k"), UInt8(ascii: "q"),
+                UInt8(ascii: "s"),
                 UInt8(ascii: "x"), UInt8(ascii: "z"):
                 digit = 2
             case UInt8(ascii: "d"), UInt8(ascii: "t"): digit = 3
@@ -80,14 +81,16 @@ enum NameMatching {
     /// transposition, falling towards 0 for unrelated names.
     static func similarity(_ a: String, _ b: String) -> Double {
         if a == b { return 1 }
-        let s = Array(a.utf8), t = Array(b.utf8)
+        let s = Array(a.utf8)
+        let t = Array(b.utf8)
         guard !s.isEmpty, !t.isEmpty else { return 0 }
         let window = max(0, max(s.count, t.count) / 2 - 1)
         var sMatched = [Bool](repeating: false, count: s.count)
         var tMatched = [Bool](repeating: false, count: t.count)
         var matches = 0
         for i in 0..<s.count {
-            let low = max(0, i - window), high = min(t.count - 1, i + window)
+            let low = max(0, i - window)
+            let high = min(t.count - 1, i + window)
             guard low <= high else { continue }
             for j in low...high where !tMatched[j] && s[i] == t[j] {
                 sMatched[i] = true
@@ -140,7 +143,8 @@ public struct Nicknames: Sendable {
         for line in csv.split(whereSeparator: \.isNewline) {
             let fields = line.split(separator: ",")
             guard fields.count == 3, fields[1] == "has_nickname" else { continue }
-            let full = NameMatching.fold(String(fields[0])), nick = NameMatching.fold(String(fields[2]))
+            let full = NameMatching.fold(String(fields[0]))
+            let nick = NameMatching.fold(String(fields[2]))
             nicknames[full, default: []].insert(nick)
         }
         var related: [String: Set<String>] = [:]

@@ -28,7 +28,10 @@ public struct PopulationGenerator: Sendable {
     private var pendingDuplicate: Contactpoint_V1_ChildEntry?
     private var family: [Contactpoint_V1_ChildEntry] = []
 
-    public init(seed: UInt64 = 1, localAuthorities: [String] = PopulationGenerator.defaultAuthorities, referenceDate: String = "2026-09-01") {
+    public init(
+        seed: UInt64 = 1, localAuthorities: [String] = PopulationGenerator.defaultAuthorities,
+        referenceDate: String = "2026-09-01"
+    ) {
         self.random = SplitMix64(state: seed)
         self.localAuthorities = localAuthorities
         self.referenceDate = referenceDate
@@ -37,7 +40,8 @@ public struct PopulationGenerator: Sendable {
 
     /// Twelve London and metropolitan borough codes.
     public static let defaultAuthorities = [
-        "E09000033", "E09000007", "E09000012", "E09000019", "E09000022", "E09000028", "E08000025", "E08000003", "E08000035",
+        "E09000033", "E09000007", "E09000012", "E09000019", "E09000022", "E09000028", "E08000025", "E08000003",
+        "E08000035",
         "E08000021", "E06000023", "E06000018",
     ]
 
@@ -62,8 +66,12 @@ public struct PopulationGenerator: Sendable {
         var familyName = names.surname(&random)
         if random.chance(0.05) { familyName += "-" + names.surname(&random) }
         let address = makeAddress(authorityIndex: authorityIndex)
-        var carers: [Contactpoint_V1_Carer] = [carer(names.female.randomElement(using: &random)!, familyName, .mother, address)]
-        if random.chance(0.7) { carers.append(carer(names.male.randomElement(using: &random)!, familyName, .father, address)) }
+        var carers: [Contactpoint_V1_Carer] = [
+            carer(names.female.randomElement(using: &random)!, familyName, .mother, address)
+        ]
+        if random.chance(0.7) {
+            carers.append(carer(names.male.randomElement(using: &random)!, familyName, .father, address))
+        }
         let siblings = [1, 1, 2, 2, 2, 3, 3, 4].randomElement(using: &random)!
         let gp = organisation(.gpPractice, authority, count: 40)
         return (0..<siblings).map { _ in
@@ -85,21 +93,27 @@ public struct PopulationGenerator: Sendable {
                 $0.carers = carers
             }
             if random.chance(0.03) {
-                child.otherNames = [.with {
-                    $0.given = child.name.given
-                    $0.family = names.surname(&random)
-                }]
+                child.otherNames = [
+                    .with {
+                        $0.given = child.name.given
+                        $0.family = names.surname(&random)
+                    }
+                ]
             }
             var involvements = [involvement(.gpPractice, gp, "Practice manager", bornDaysAgo: age)]
-            let settingType: Contactpoint_V1_ServiceType = age >= 4 * 365 || organisations != nil ? .educationalSetting : .earlyYears
+            let settingType: Contactpoint_V1_ServiceType =
+                age >= 4 * 365 || organisations != nil ? .educationalSetting : .earlyYears
             let setting = organisation(settingType, authority, count: settingType == .educationalSetting ? 120 : 60)
             involvements.append(involvement(settingType, setting, "Designated safeguarding lead", bornDaysAgo: age))
             if random.chance(0.15) {
-                var extra: [Contactpoint_V1_ServiceType] = age >= 10 * 365
-                    ? [.socialCare, .schoolNurse, .youthOffendingTeam, .voluntaryService] : [.socialCare, .healthVisitor, .voluntaryService]
+                var extra: [Contactpoint_V1_ServiceType] =
+                    age >= 10 * 365
+                    ? [.socialCare, .schoolNurse, .youthOffendingTeam, .voluntaryService]
+                    : [.socialCare, .healthVisitor, .voluntaryService]
                 if let organisations { extra = extra.filter { organisations[$0] != nil } }
                 if let type = extra.randomElement(using: &random) {
-                    involvements.append(involvement(type, organisation(type, authority, count: 5), "Key worker", bornDaysAgo: age))
+                    involvements.append(
+                        involvement(type, organisation(type, authority, count: 5), "Key worker", bornDaysAgo: age))
                 }
             }
             return .with {
@@ -133,8 +147,15 @@ public struct PopulationGenerator: Sendable {
         // Each authority draws from its own postcode area, so postcodes and authorities agree.
         let area = names.postcodeAreas[(authorityIndex * 7) % names.postcodeAreas.count]
         let inwardLetters = Array("ABDEFGHJLNPQRSTUWXYZ")
-        let postcode = "\(area)\(1 + random.below(20)) \(random.below(10))\(inwardLetters.randomElement(using: &random)!)\(inwardLetters.randomElement(using: &random)!)"
-        let streets = ["High Street", "Church Road", "Station Road", "Victoria Road", "Green Lane", "Manor Road", "Park Road", "Queens Road"]
+        // Drawn in this order, so that a seed gives the population it always gave.
+        let district = 1 + random.below(20)
+        let sector = random.below(10)
+        let unit = [inwardLetters.randomElement(using: &random)!, inwardLetters.randomElement(using: &random)!]
+        let postcode = "\(area)\(district) \(sector)\(String(unit))"
+        let streets = [
+            "High Street", "Church Road", "Station Road", "Victoria Road", "Green Lane", "Manor Road", "Park Road",
+            "Queens Road",
+        ]
         return .with {
             $0.lines = ["\(1 + random.below(200)) \(streets.randomElement(using: &random)!)"]
             $0.town = "Town \(area)"
@@ -142,7 +163,10 @@ public struct PopulationGenerator: Sendable {
         }
     }
 
-    private mutating func carer(_ given: String, _ family: String, _ relationship: Contactpoint_V1_CarerRelationship, _ address: Contactpoint_V1_Address)
+    private mutating func carer(
+        _ given: String, _ family: String, _ relationship: Contactpoint_V1_CarerRelationship,
+        _ address: Contactpoint_V1_Address
+    )
         -> Contactpoint_V1_Carer
     {
         .with {
@@ -158,11 +182,15 @@ public struct PopulationGenerator: Sendable {
     }
 
     /// One of `count` organisations of that type in the authority, or the fixed one.
-    private mutating func organisation(_ type: Contactpoint_V1_ServiceType, _ authority: String, count: Int) -> Organisation {
+    private mutating func organisation(_ type: Contactpoint_V1_ServiceType, _ authority: String, count: Int)
+        -> Organisation
+    {
         if let fixed = organisations?[type] { return fixed }
         let number = 1 + random.below(count)
         let kind = type.code!
-        return Organisation(id: "\(kind)-\(authority.lowercased())-\(number)", name: "\(kind.replacingOccurrences(of: "-", with: " ").capitalized) \(number) \(authority)")
+        return Organisation(
+            id: "\(kind)-\(authority.lowercased())-\(number)",
+            name: "\(kind.replacingOccurrences(of: "-", with: " ").capitalized) \(number) \(authority)")
     }
 
     /// An involvement that started within the last three years, never before the child was born.
@@ -195,12 +223,16 @@ struct NameLists: Sendable {
 
     static let standard: NameLists = {
         func lines(_ name: String, _ ext: String) -> [String] {
-            guard let url = Bundle.module.url(forResource: name, withExtension: ext), let text = try? String(contentsOf: url, encoding: .utf8) else {
+            guard let url = Bundle.module.url(forResource: name, withExtension: ext),
+                let text = try? String(contentsOf: url, encoding: .utf8)
+            else {
                 fatalError("the index's resources lack \(name).\(ext)")
             }
             return text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
         }
-        var surnames: [String] = [], weights: [Double] = [], total = 0.0
+        var surnames: [String] = []
+        var weights: [Double] = []
+        var total = 0.0
         for line in lines("surnames", "tsv").dropFirst() {
             let fields = line.split(separator: "\t")
             guard fields.count == 2, let weight = Double(fields[1]) else { continue }
@@ -209,13 +241,15 @@ struct NameLists: Sendable {
             weights.append(total)
         }
         return NameLists(
-            female: lines("first-names-female", "txt"), male: lines("first-names-male", "txt"), surnames: surnames, surnameWeights: weights,
+            female: lines("first-names-female", "txt"), male: lines("first-names-male", "txt"), surnames: surnames,
+            surnameWeights: weights,
             postcodeAreas: lines("postcode-areas", "txt"))
     }()
 
     func surname(_ random: inout SplitMix64) -> String {
         let target = Double(random.next() % 1_000_000) / 1_000_000 * surnameWeights.last!
-        var low = 0, high = surnameWeights.count - 1
+        var low = 0
+        var high = surnameWeights.count - 1
         while low < high {
             let middle = (low + high) / 2
             if surnameWeights[middle] < target { low = middle + 1 } else { high = middle }

@@ -15,7 +15,8 @@ enum AlertAudience: Sendable, Equatable {
     var condition: (sql: String, argument: String) {
         switch self {
         case .practitioner(let id): ("recipient_practitioner = ?", id)
-        case .organisationInbox(let organisation): ("recipient_organisation = ? AND recipient_practitioner IS NULL", organisation)
+        case .organisationInbox(let organisation):
+            ("recipient_organisation = ? AND recipient_practitioner IS NULL", organisation)
         case .gateway(let organisation): ("recipient_organisation = ?", organisation)
         }
     }
@@ -23,7 +24,8 @@ enum AlertAudience: Sendable, Equatable {
     func contains(_ alert: Contactpoint_V1_Alert) -> Bool {
         switch self {
         case .practitioner(let id): alert.recipientPractitionerID == id
-        case .organisationInbox(let organisation): alert.recipientOrganisationID == organisation && alert.recipientPractitionerID.isEmpty
+        case .organisationInbox(let organisation):
+            alert.recipientOrganisationID == organisation && alert.recipientPractitionerID.isEmpty
         case .gateway(let organisation): alert.recipientOrganisationID == organisation
         }
     }

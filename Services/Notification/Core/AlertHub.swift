@@ -36,7 +36,11 @@ public final class AlertHub: Service {
 
         func post(_ batch: AlertBatch) {
             mailbox.withLock { mailbox in
-                if mailbox.batches.count < Self.mailboxLimit { mailbox.batches.append(batch) } else { mailbox.overflowed = true }
+                if mailbox.batches.count < Self.mailboxLimit {
+                    mailbox.batches.append(batch)
+                } else {
+                    mailbox.overflowed = true
+                }
             }
         }
 

@@ -17,20 +17,24 @@ struct AlertPlanner: Sendable {
     func plan(_ events: [Contactpoint_V1_IndexChangeEvent]) async throws -> [String: [Contactpoint_V1_Alert]] {
         var plans: [String: [Contactpoint_V1_Alert]] = [:]
         for event in events where ChangeKind(event.change)?.alertsOthers == true && event.hasInvolvement {
-            let sensitive = Set(([event.involvement] + event.recipients.map(\.involvement)).filter(\.sensitive).map(\.serviceType))
+            let sensitive = Set(
+                ([event.involvement] + event.recipients.map(\.involvement)).filter(\.sensitive).map(\.serviceType))
             let allowed = sensitive.isEmpty ? [] : try await consent.allowed(sensitive, childID: event.childID)
             plans[event.eventID] = Self.alerts(for: event, allowed: allowed)
         }
         return plans
     }
 
-    static func alerts(for event: Contactpoint_V1_IndexChangeEvent, allowed: Set<Contactpoint_V1_ServiceType>) -> [Contactpoint_V1_Alert] {
+    static func alerts(for event: Contactpoint_V1_IndexChangeEvent, allowed: Set<Contactpoint_V1_ServiceType>)
+        -> [Contactpoint_V1_Alert]
+    {
         let origin = event.involvement
         guard !origin.sensitive || allowed.contains(origin.serviceType) else { return [] }
         var told = Set<String>()
         return event.recipients.compactMap { recipient in
             let involvement = recipient.involvement
-            guard involvement.organisationID != origin.organisationID, !involvement.sensitive || allowed.contains(involvement.serviceType),
+            guard involvement.organisationID != origin.organisationID,
+                !involvement.sensitive || allowed.contains(involvement.serviceType),
                 told.insert("\(involvement.organisationID)/\(recipient.practitionerID)").inserted
             else { return nil }
             return .with {

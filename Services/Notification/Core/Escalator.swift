@@ -28,7 +28,11 @@ struct Escalator: Service {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 let escalated = try await escalateDue()
-                if escalated > 0 { logger.notice("alerts escalated to organisations' inboxes", metadata: ["notification.escalated": "\(escalated)"]) }
+                if escalated > 0 {
+                    logger.notice(
+                        "alerts escalated to organisations' inboxes",
+                        metadata: ["notification.escalated": "\(escalated)"])
+                }
             } catch {
                 logger.warning("cannot escalate alerts now", metadata: ["error": "\(error)"])
             }

@@ -1,7 +1,7 @@
+import Authentication
 public import ContactPointAPI
 public import GRPCCore
 import RecordFields
-import Authentication
 
 /// Security notices: delivered by the identity service (principals in `noticeFeeders`), read and
 /// marked read by their practitioner's own session only. They name no child, so reading them is
@@ -13,12 +13,17 @@ extension NotificationRPCService {
         try requireSender(in: noticeFeeders, setting: "notice-feeder", delivering: "notices", context)
         for (index, notice) in request.notices.enumerated() {
             _ = try FieldValidation.identifier(notice.eventID, "notices[\(index)].event_id", "an event id")
-            _ = try FieldValidation.identifier(notice.practitionerID, "notices[\(index)].practitioner_id", "a practitioner id")
-            if !notice.actorID.isEmpty { _ = try FieldValidation.identifier(notice.actorID, "notices[\(index)].actor_id", "a practitioner id") }
+            _ = try FieldValidation.identifier(
+                notice.practitionerID, "notices[\(index)].practitioner_id", "a practitioner id")
+            if !notice.actorID.isEmpty {
+                _ = try FieldValidation.identifier(notice.actorID, "notices[\(index)].actor_id", "a practitioner id")
+            }
             guard Contactpoint_V1_SecurityNoticeKind.allCases.contains(notice.kind), notice.kind != .unspecified else {
                 throw RPCError(code: .invalidArgument, message: "notices[\(index)].kind: a security notice kind")
             }
-            guard notice.occurredAtMs > 0 else { throw RPCError(code: .invalidArgument, message: "notices[\(index)].occurred_at_ms: a time") }
+            guard notice.occurredAtMs > 0 else {
+                throw RPCError(code: .invalidArgument, message: "notices[\(index)].occurred_at_ms: a time")
+            }
         }
         let (stored, duplicates) = try await store.store(notices: request.notices, now: clock())
         return .with {
@@ -27,11 +32,14 @@ extension NotificationRPCService {
         }
     }
 
-    public func listNotices(request: Contactpoint_V1_ListNoticesRequest, context: ServerContext) async throws -> Contactpoint_V1_ListNoticesResponse {
+    public func listNotices(request: Contactpoint_V1_ListNoticesRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_ListNoticesResponse
+    {
         let practitioner = try noticeReader()
         guard request.pageSize <= 500 else { throw RPCError(code: .invalidArgument, message: "page_size: at most 500") }
         let limit = request.pageSize == 0 ? Self.pageSize : Int(request.pageSize)
-        let notices = try await store.notices(of: practitioner, after: request.after, unreadOnly: request.unreadOnly, limit: limit + 1)
+        let notices = try await store.notices(
+            of: practitioner, after: request.after, unreadOnly: request.unreadOnly, limit: limit + 1)
         return .with {
             $0.notices = Array(notices.prefix(limit))
             $0.more = notices.count > limit
@@ -48,7 +56,9 @@ extension NotificationRPCService {
 
     /// Whose notices: the session's practitioner, whatever their role (every account can be attacked).
     private func noticeReader() throws -> String {
-        guard let caller = Caller.current else { throw RPCError(code: .unauthenticated, message: "security notices need a session: log in first") }
+        guard let caller = Caller.current else {
+            throw RPCError(code: .unauthenticated, message: "security notices need a session: log in first")
+        }
         return caller.practitionerID
     }
 }

@@ -27,11 +27,14 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
     /// Unix milliseconds now.
     let clock: @Sendable () -> Int64
 
-    /// - Parameter reads: from ``AuditEventStore/accessEventCommitter(name:maximumBatch:)``, run as a companion service:
+    /// - Parameter reads: from ``AuditEventStore/accessEventCommitter(name:maximumBatch:)``, run as a companion
+    /// service:
     ///   every follower woken by one alert reads at once, and their events share a transaction.
     public init(
-        store: NotificationStore, reads: GroupCommitter<Contactpoint_V1_AuditEvent, Void>, consent: any ConsentDecisions, hub: AlertHub,
-        feeders: Set<String>, noticeFeeders: Set<String> = ["identity"], gateways: [String: String], subscriptionLifetime: Duration = .seconds(300), clock: @escaping @Sendable () -> Int64
+        store: NotificationStore, reads: GroupCommitter<Contactpoint_V1_AuditEvent, Void>,
+        consent: any ConsentDecisions, hub: AlertHub,
+        feeders: Set<String>, noticeFeeders: Set<String> = ["identity"], gateways: [String: String],
+        subscriptionLifetime: Duration = .seconds(300), clock: @escaping @Sendable () -> Int64
     ) {
         self.store = store
         self.access = AccessAudit(roles: Self.roles, committer: reads, clock: clock)
@@ -56,7 +59,8 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
     static let pageSize = 100
     /// Who reads and moves on alerts with a session (a gateway reads by its principal instead).
     static let roles: [AuditAction: Set<Role>] = [
-        .listAlerts: [.practitioner, .namedPerson], .followAlerts: [.practitioner, .namedPerson], .updateAlert: [.practitioner, .namedPerson],
+        .listAlerts: [.practitioner, .namedPerson], .followAlerts: [.practitioner, .namedPerson],
+        .updateAlert: [.practitioner, .namedPerson],
     ]
 
     // MARK: Change events
@@ -75,7 +79,9 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
         do {
             plans = try await planner.plan(request.events)
         } catch {
-            throw RPCError(code: .unavailable, message: "the consent service cannot be asked about sensitive involvements: deliver again later")
+            throw RPCError(
+                code: .unavailable,
+                message: "the consent service cannot be asked about sensitive involvements: deliver again later")
         }
         let (stored, duplicates) = try await store.take(request.events, now: clock(), alerts: plans)
         hub.publish(stored)
@@ -87,7 +93,9 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
 
     // MARK: Alerts
 
-    public func listAlerts(request: Contactpoint_V1_ListAlertsRequest, context: ServerContext) async throws -> Contactpoint_V1_ListAlertsResponse {
+    public func listAlerts(request: Contactpoint_V1_ListAlertsRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_ListAlertsResponse
+    {
         let reader = try await reader(.listAlerts, organisationInbox: request.organisation, context)
         guard request.pageSize <= 500 else { throw RPCError(code: .invalidArgument, message: "page_size: at most 500") }
         let limit = request.pageSize == 0 ? Self.pageSize : Int(request.pageSize)
@@ -100,9 +108,13 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
         }
     }
 
-    public func updateAlert(request: Contactpoint_V1_UpdateAlertRequest, context: ServerContext) async throws -> Contactpoint_V1_Alert {
+    public func updateAlert(request: Contactpoint_V1_UpdateAlertRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_Alert
+    {
         let reader = try await reader(.updateAlert, organisationInbox: false, context)
-        guard let id = Int64(request.alertID), id > 0 else { throw RPCError(code: .invalidArgument, message: "alert_id: an alert's id") }
+        guard let id = Int64(request.alertID), id > 0 else {
+            throw RPCError(code: .invalidArgument, message: "alert_id: an alert's id")
+        }
         guard [.read, .acknowledged, .contactMade].contains(request.state) else {
             throw RPCError(code: .invalidArgument, message: "state: read, acknowledged or contact-made")
         }
@@ -121,7 +133,12 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
         guard let (subscription, subscriber) = hub.register(reader.audience) else {
             throw RPCError(
                 code: .resourceExhausted,
-                message: "this notification instance follows \(hub.capacity) subscribers already: list alerts instead, or try again later")
+                message:
+                    """
+                    this notification instance follows \(hub.capacity) subscribers already: list alerts instead, \
+                    or try again later
+                    """
+            )
         }
         defer { hub.unregister(subscription) }
         let end = ContinuousClock.now + subscriptionLifetime
@@ -152,7 +169,8 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
         }
         try await readDatabase()
         while !Task.isCancelled, ContinuousClock.now < end {
-            // Woken by alerts stored here, the hub's tick (alerts stored elsewhere), the lifetime's end or cancellation.
+            // Woken by alerts stored here, the hub's tick (alerts stored elsewhere), the lifetime's end or
+            // cancellation.
             await subscriber.wakeup.wait()
             let (batches, overflowed) = subscriber.takeBatches()
             var mine: [Contactpoint_V1_Alert] = []
@@ -175,10 +193,13 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
 
     /// Refuses a delivery from a bus principal not in `allowed` (the transport gives the principal
     /// the broker authenticated as the remote peer).
-    func requireSender(in allowed: Set<String>, setting: String, delivering what: String, _ context: ServerContext) throws {
+    func requireSender(in allowed: Set<String>, setting: String, delivering what: String, _ context: ServerContext)
+        throws
+    {
         guard allowed.contains(context.remotePeer) else {
             throw RPCError(
-                code: .permissionDenied, message: "only the services listed in the notification service's \(setting) setting deliver \(what)")
+                code: .permissionDenied,
+                message: "only the services listed in the notification service's \(setting) setting deliver \(what)")
         }
     }
 
@@ -189,10 +210,12 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
         var caller: Caller?
     }
 
-    private func reader(_ action: AuditAction, organisationInbox: Bool, _ context: ServerContext) async throws -> Reader {
+    private func reader(_ action: AuditAction, organisationInbox: Bool, _ context: ServerContext) async throws -> Reader
+    {
         if let caller = Caller.current {
             try await access.authorize(caller, action)
-            let audience: AlertAudience = organisationInbox ? .organisationInbox(caller.organisationID) : .practitioner(caller.practitionerID)
+            let audience: AlertAudience =
+                organisationInbox ? .organisationInbox(caller.organisationID) : .practitioner(caller.practitionerID)
             return Reader(audience: audience, actor: caller.auditActor, caller: caller)
         }
         if let organisation = gateways[context.remotePeer] {
@@ -203,7 +226,8 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
                     $0.organisationID = organisation
                 }, caller: nil)
         }
-        throw RPCError(code: .unauthenticated, message: "this call needs a session (log in first) or an agency gateway's bus key")
+        throw RPCError(
+            code: .unauthenticated, message: "this call needs a session (log in first) or an agency gateway's bus key")
     }
 
     /// Audits a read of alerts before they are sent; if it cannot be recorded, nothing is sent.
@@ -216,7 +240,8 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
     }
 
     private func event(
-        _ reader: Reader, _ action: AuditAction, category: Contactpoint_V1_AuditCategory, _ configure: (inout Contactpoint_V1_AuditEvent) -> Void
+        _ reader: Reader, _ action: AuditAction, category: Contactpoint_V1_AuditCategory,
+        _ configure: (inout Contactpoint_V1_AuditEvent) -> Void
     ) -> Contactpoint_V1_AuditEvent {
         if let caller = reader.caller { return access.event(caller, action, category: category, configure) }
         return access.event(reader.actor, action, category: category, configure)

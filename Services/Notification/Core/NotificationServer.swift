@@ -30,27 +30,39 @@ public enum NotificationServer {
 
         /// Reads the notification service's own keys (docs/CONFIGURATION.md).
         public init(reading reader: inout ConfigurationReader, flags: Flags) throws(ConfigurationError) {
-            database = try reader.value("database", flag: flags.database, default: "notification.sqlite", parse: ConfigurationValue.text)
+            database = try reader.value(
+                "database", flag: flags.database, default: "notification.sqlite", parse: ConfigurationValue.text)
             feeders = try reader.list("feeder", flags: [], default: ["index"], parse: ConfigurationValue.text)
-            noticeFeeders = try reader.list("notice-feeder", flags: [], default: ["identity"], parse: ConfigurationValue.text)
-            let pairs = try reader.list("gateway", flags: [], default: [], parse: { text throws(ConfigurationError.Problem) -> (String, String) in
-                let parts = text.split(separator: "=", omittingEmptySubsequences: false)
-                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                    throw .init("`\(text)` is not a gateway", fix: "write PRINCIPAL=ORGANISATION-ID, e.g. riverside-gateway=org-7")
-                }
-                return (String(parts[0]), String(parts[1]))
-            })
+            noticeFeeders = try reader.list(
+                "notice-feeder", flags: [], default: ["identity"], parse: ConfigurationValue.text)
+            let pairs = try reader.list(
+                "gateway", flags: [], default: [],
+                parse: { text throws(ConfigurationError.Problem) -> (String, String) in
+                    let parts = text.split(separator: "=", omittingEmptySubsequences: false)
+                    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                        throw .init(
+                            "`\(text)` is not a gateway",
+                            fix: "write PRINCIPAL=ORGANISATION-ID, e.g. riverside-gateway=org-7")
+                    }
+                    return (String(parts[0]), String(parts[1]))
+                })
             gateways = Dictionary(pairs, uniquingKeysWith: { _, last in last })
-            escalateAfter = try reader.value("escalate-after", flag: nil, default: .seconds(24 * 3600), parse: ConfigurationValue.duration)
-            escalationInterval = try reader.value("escalation-interval", flag: nil, default: .seconds(60), parse: ConfigurationValue.duration)
-            subscriptionLifetime = try reader.value("subscription-lifetime", flag: nil, default: .seconds(300), parse: ConfigurationValue.duration)
+            escalateAfter = try reader.value(
+                "escalate-after", flag: nil, default: .seconds(24 * 3600), parse: ConfigurationValue.duration)
+            escalationInterval = try reader.value(
+                "escalation-interval", flag: nil, default: .seconds(60), parse: ConfigurationValue.duration)
+            subscriptionLifetime = try reader.value(
+                "subscription-lifetime", flag: nil, default: .seconds(300), parse: ConfigurationValue.duration)
         }
     }
 
-    public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws -> BusService {
+    public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws
+        -> BusService
+    {
         let store = try NotificationStore.open(path: settings.database)
         let reads = store.accessEventCommitter(name: "notify-reads", maximumBatch: 1024)
-        let consentTransport = try BusClientTransport(config: .init(brokers: shared.brokers, keyPair: shared.keyPair), logger: logger)
+        let consentTransport = try BusClientTransport(
+            config: .init(brokers: shared.brokers, keyPair: shared.keyPair), logger: logger)
         let consentClient = GRPCClient(transport: consentTransport)
         let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
         // A follower holds a worker session: keep some of each broker's free for deliveries and reads.
@@ -58,22 +70,29 @@ public enum NotificationServer {
         let trust = SessionTrust()
         logger.notice(
             "notification ready",
-            metadata: ["notification.database": "\(settings.database)", "notification.gateways": "\(settings.gateways.keys.sorted().joined(separator: ","))"])
+            metadata: [
+                "notification.database": "\(settings.database)",
+                "notification.gateways": "\(settings.gateways.keys.sorted().joined(separator: ","))",
+            ])
         return BusService(
             rpcServices: [
                 NotificationRPCService(
-                    store: store, reads: reads, consent: ConsentServiceClient(client: consentClient, logger: logger), hub: hub, feeders: Set(settings.feeders),
+                    store: store, reads: reads, consent: ConsentServiceClient(client: consentClient, logger: logger),
+                    hub: hub, feeders: Set(settings.feeders),
                     noticeFeeders: Set(settings.noticeFeeders),
                     gateways: settings.gateways, subscriptionLifetime: settings.subscriptionLifetime, clock: clock)
             ],
             interceptors: [
                 trust.interceptor(
-                    publicMethods: NotificationRPCService.publicMethods, sessionOptionalMethods: NotificationRPCService.sessionOptionalMethods)
+                    publicMethods: NotificationRPCService.publicMethods,
+                    sessionOptionalMethods: NotificationRPCService.sessionOptionalMethods)
             ],
             readinessChecks: [{ await store.isAvailable() }],
             companions: [
                 trust.refresher(settings: shared, logger: logger), ClientConnections(client: consentClient), reads, hub,
-                Escalator(store: store, hub: hub, after: settings.escalateAfter, interval: settings.escalationInterval, clock: clock, logger: logger),
+                Escalator(
+                    store: store, hub: hub, after: settings.escalateAfter, interval: settings.escalationInterval,
+                    clock: clock, logger: logger),
                 AuditForwarder(outbox: store, settings: shared, logger: logger),
             ])
     }

@@ -17,12 +17,15 @@ extension NotificationStore {
             var stored = AlertBatch(after: try Self.newestSequence(db))
             var duplicates = 0
             for event in events {
-                try db.cachedStatement(sql: "INSERT OR IGNORE INTO taken_event (event_id, taken_at) VALUES (?, ?)").execute(arguments: [event.eventID, now])
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO taken_event (event_id, taken_at) VALUES (?, ?)")
+                    .execute(arguments: [event.eventID, now])
                 guard db.changesCount == 1 else {
                     duplicates += 1
                     continue
                 }
-                for alert in alerts[event.eventID] ?? [] { stored.append(try Self.insert(alert, eventID: event.eventID, now: now, db)) }
+                for alert in alerts[event.eventID] ?? [] {
+                    stored.append(try Self.insert(alert, eventID: event.eventID, now: now, db))
+                }
             }
             return (stored, duplicates)
         }
@@ -30,11 +33,14 @@ extension NotificationStore {
 
     /// The audience's alerts after `cursor`, oldest first, and the newest sequence of any alert
     /// when they were read: every alert up to it was either among them or not the audience's.
-    func alerts(for audience: AlertAudience, after cursor: UInt64, limit: Int) async throws -> (alerts: [Contactpoint_V1_Alert], newest: UInt64) {
+    func alerts(for audience: AlertAudience, after cursor: UInt64, limit: Int) async throws -> (
+        alerts: [Contactpoint_V1_Alert], newest: UInt64
+    ) {
         try await writer.read { db in
             let condition = audience.condition
             let alerts = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT * FROM alert WHERE \(condition.sql) AND sequence > ? ORDER BY sequence LIMIT ?"),
+                db.cachedStatement(
+                    sql: "SELECT * FROM alert WHERE \(condition.sql) AND sequence > ? ORDER BY sequence LIMIT ?"),
                 arguments: [condition.argument, Int64(cursor), limit]
             ).map(Self.alert)
             return (alerts, try Self.newestSequence(db))
@@ -63,20 +69,23 @@ extension NotificationStore {
     /// Moves an alert of one of `audiences` (the first that has it) to `state` (forward only),
     /// with the audit event of the change.
     func update(
-        alert id: Int64, to state: Contactpoint_V1_AlertState, for audiences: [AlertAudience], by actor: String, now: Int64,
+        alert id: Int64, to state: Contactpoint_V1_AlertState, for audiences: [AlertAudience], by actor: String,
+        now: Int64,
         audit: Contactpoint_V1_AuditEvent
     ) async throws -> Contactpoint_V1_Alert {
         try await writer.write { db in
             let found = try audiences.lazy.compactMap { audience in
                 let condition = audience.condition
                 return try Row.fetchOne(
-                    db, sql: "SELECT * FROM alert WHERE sequence = ? AND \(condition.sql)", arguments: [id, condition.argument])
+                    db, sql: "SELECT * FROM alert WHERE sequence = ? AND \(condition.sql)",
+                    arguments: [id, condition.argument])
             }.first
             guard let row = found else { throw UpdateError.noSuchAlert(id) }
             let current = Self.alert(row)
             guard state.rawValue > current.state.rawValue else { throw UpdateError.backwards(from: current.state) }
             try db.execute(
-                sql: "UPDATE alert SET state = ?, updated_at = ?, updated_by = ? WHERE sequence = ?", arguments: [state.code, now, actor, id])
+                sql: "UPDATE alert SET state = ?, updated_at = ?, updated_by = ? WHERE sequence = ?",
+                arguments: [state.code, now, actor, id])
             var event = audit
             event.childIds = [current.childID]
             event.subjectID = "alert-\(id)"
@@ -93,16 +102,20 @@ extension NotificationStore {
             let due = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT * FROM alert WHERE escalated_at IS NULL AND recipient_practitioner IS NOT NULL AND created_at < ?
+                    SELECT * FROM alert WHERE escalated_at IS NULL AND recipient_practitioner IS NOT NULL AND \
+                    created_at < ?
                     AND state IN (?, ?) ORDER BY sequence LIMIT 1000
                     """,
                 arguments: [deadline, Contactpoint_V1_AlertState.new.code, Contactpoint_V1_AlertState.read.code])
             for row in due {
                 let original = Self.alert(row)
-                try db.execute(sql: "UPDATE alert SET escalated_at = ? WHERE sequence = ?", arguments: [now, original.sequence])
+                try db.execute(
+                    sql: "UPDATE alert SET escalated_at = ? WHERE sequence = ?", arguments: [now, original.sequence])
                 var copy = original
                 copy.recipientPractitionerID = ""
-                copies.append(try Self.insert(copy, eventID: row["event_id"], now: now, escalatedFrom: Int64(original.sequence), db))
+                copies.append(
+                    try Self.insert(
+                        copy, eventID: row["event_id"], now: now, escalatedFrom: Int64(original.sequence), db))
             }
             return copies
         }
@@ -111,7 +124,9 @@ extension NotificationStore {
     /// Forgets the events taken before `deadline`. An event is delivered again only when the
     /// index did not see the acknowledgement (a crash in between): within seconds, not a day.
     func forgetTakenEvents(takenBefore deadline: Int64) async throws {
-        try await writer.write { db in try db.execute(sql: "DELETE FROM taken_event WHERE taken_at < ?", arguments: [deadline]) }
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM taken_event WHERE taken_at < ?", arguments: [deadline])
+        }
     }
 
     // MARK: Rows
@@ -124,16 +139,21 @@ extension NotificationStore {
         _ draft: Contactpoint_V1_Alert, eventID: String, now: Int64, escalatedFrom: Int64? = nil, _ db: Database
     ) throws -> Contactpoint_V1_Alert {
         var content = draft
-        for field in [\Contactpoint_V1_Alert.recipientOrganisationID, \.recipientPractitionerID] { content[keyPath: field] = "" }
+        for field in [\Contactpoint_V1_Alert.recipientOrganisationID, \.recipientPractitionerID] {
+            content[keyPath: field] = ""
+        }
         content.sequence = 0
         content.alertID = ""
-        try db.cachedStatement(sql: """
-            INSERT INTO alert (event_id, child_id, recipient_organisation, recipient_practitioner, content, created_at, state, updated_at,
-                escalated_from)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO alert (event_id, child_id, recipient_organisation, recipient_practitioner, content, \
+                created_at, state, updated_at,
+                    escalated_from)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
         ).execute(arguments: [
-            eventID, draft.childID, draft.recipientOrganisationID, draft.recipientPractitionerID.isEmpty ? nil : draft.recipientPractitionerID,
+            eventID, draft.childID, draft.recipientOrganisationID,
+            draft.recipientPractitionerID.isEmpty ? nil : draft.recipientPractitionerID,
             try content.serializedBytes() as Data, now, Contactpoint_V1_AlertState.new.code, now, escalatedFrom,
         ])
         // As `alert(_:)` would read it back.
@@ -173,7 +193,9 @@ extension NotificationStore: AuditOutbox, AuditEventStore {
         }
     }
 
-    public func undeliveredAuditEvents(limit: Int) async throws -> [(sequence: Int64, event: Contactpoint_V1_AuditEvent)] {
+    public func undeliveredAuditEvents(limit: Int) async throws -> [(
+        sequence: Int64, event: Contactpoint_V1_AuditEvent
+    )] {
         try await writer.read { db in try OutboxTables.undeliveredAudit(limit: limit, db) }
     }
 

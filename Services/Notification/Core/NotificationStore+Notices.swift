@@ -11,11 +11,13 @@ extension NotificationStore {
             for notice in notices {
                 try db.cachedStatement(
                     sql: """
-                        INSERT OR IGNORE INTO notice (event_id, practitioner_id, kind, occurred_at, count, actor_id, stored_at)
+                        INSERT OR IGNORE INTO notice (event_id, practitioner_id, kind, occurred_at, count, actor_id, \
+                        stored_at)
                         VALUES (?, ?, ?, ?, ?, ?, ?)
                         """
                 ).execute(arguments: [
-                    notice.eventID, notice.practitionerID, notice.kind.rawValue, notice.occurredAtMs, Int64(notice.count),
+                    notice.eventID, notice.practitionerID, notice.kind.rawValue, notice.occurredAtMs,
+                    Int64(notice.count),
                     notice.actorID.isEmpty ? nil : notice.actorID, now,
                 ])
                 stored += db.changesCount
@@ -25,12 +27,15 @@ extension NotificationStore {
     }
 
     /// The practitioner's notices after `cursor`, oldest first.
-    func notices(of practitioner: String, after cursor: UInt64, unreadOnly: Bool, limit: Int) async throws -> [Contactpoint_V1_SecurityNotice] {
+    func notices(of practitioner: String, after cursor: UInt64, unreadOnly: Bool, limit: Int) async throws
+        -> [Contactpoint_V1_SecurityNotice]
+    {
         try await writer.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT * FROM notice WHERE practitioner_id = ? AND sequence > ? \(unreadOnly ? "AND read_at IS NULL" : "")
+                    SELECT * FROM notice WHERE practitioner_id = ? AND sequence > ? \
+                    \(unreadOnly ? "AND read_at IS NULL" : "")
                     ORDER BY sequence LIMIT ?
                     """,
                 arguments: [practitioner, Int64(cursor), limit]

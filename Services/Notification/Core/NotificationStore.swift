@@ -30,50 +30,55 @@ public struct NotificationStore: Sendable {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("1: events taken, alerts, audit outbox") { db in
             let states = Contactpoint_V1_AlertState.sqlList
-            try db.execute(sql: """
-                CREATE TABLE taken_event (
-                    event_id TEXT PRIMARY KEY CHECK (length(event_id) BETWEEN 1 AND 64),
-                    taken_at INTEGER NOT NULL
-                ) STRICT, WITHOUT ROWID;
-                CREATE TABLE alert (
-                    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
-                    event_id TEXT NOT NULL,
-                    child_id TEXT NOT NULL CHECK (length(child_id) = 10),
-                    recipient_organisation TEXT NOT NULL CHECK (length(recipient_organisation) BETWEEN 1 AND 64),
-                    -- NULL: the organisation's inbox alone.
-                    recipient_practitioner TEXT CHECK (length(recipient_practitioner) BETWEEN 1 AND 64),
-                    content BLOB NOT NULL,
-                    created_at INTEGER NOT NULL,
-                    state TEXT NOT NULL CHECK (state IN (\(states))),
-                    updated_at INTEGER NOT NULL,
-                    updated_by TEXT,
-                    -- When it was escalated: copied into its organisation's inbox, not acknowledged in time.
-                    escalated_at INTEGER,
-                    escalated_from INTEGER REFERENCES alert(sequence)
-                ) STRICT;
-                CREATE INDEX alert_by_practitioner ON alert(recipient_practitioner, sequence);
-                CREATE INDEX alert_by_organisation ON alert(recipient_organisation, sequence);
-                CREATE INDEX alert_to_escalate ON alert(created_at) WHERE escalated_at IS NULL AND recipient_practitioner IS NOT NULL;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE taken_event (
+                        event_id TEXT PRIMARY KEY CHECK (length(event_id) BETWEEN 1 AND 64),
+                        taken_at INTEGER NOT NULL
+                    ) STRICT, WITHOUT ROWID;
+                    CREATE TABLE alert (
+                        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                        event_id TEXT NOT NULL,
+                        child_id TEXT NOT NULL CHECK (length(child_id) = 10),
+                        recipient_organisation TEXT NOT NULL CHECK (length(recipient_organisation) BETWEEN 1 AND 64),
+                        -- NULL: the organisation's inbox alone.
+                        recipient_practitioner TEXT CHECK (length(recipient_practitioner) BETWEEN 1 AND 64),
+                        content BLOB NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        state TEXT NOT NULL CHECK (state IN (\(states))),
+                        updated_at INTEGER NOT NULL,
+                        updated_by TEXT,
+                        -- When it was escalated: copied into its organisation's inbox, not acknowledged in time.
+                        escalated_at INTEGER,
+                        escalated_from INTEGER REFERENCES alert(sequence)
+                    ) STRICT;
+                    CREATE INDEX alert_by_practitioner ON alert(recipient_practitioner, sequence);
+                    CREATE INDEX alert_by_organisation ON alert(recipient_organisation, sequence);
+                    CREATE INDEX alert_to_escalate ON alert(created_at) WHERE escalated_at IS NULL AND \
+                    recipient_practitioner IS NOT NULL;
+                    """)
             try db.execute(sql: OutboxTables.schema)
         }
         migrator.registerMigration("2: security notices") { db in
             // The kinds as of this migration: a kind added later needs a migration widening the CHECK.
-            let kinds = Contactpoint_V1_SecurityNoticeKind.allCases.filter { $0 != .unspecified }.map { "\($0.rawValue)" }.joined(separator: ",")
-            try db.execute(sql: """
-                CREATE TABLE notice (
-                    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
-                    event_id TEXT NOT NULL UNIQUE CHECK (length(event_id) BETWEEN 1 AND 64),
-                    practitioner_id TEXT NOT NULL CHECK (length(practitioner_id) BETWEEN 1 AND 64),
-                    kind INTEGER NOT NULL CHECK (kind IN (\(kinds))),
-                    occurred_at INTEGER NOT NULL,
-                    count INTEGER NOT NULL DEFAULT 0 CHECK (count >= 0),
-                    actor_id TEXT CHECK (length(actor_id) BETWEEN 1 AND 64),
-                    stored_at INTEGER NOT NULL,
-                    read_at INTEGER
-                ) STRICT;
-                CREATE INDEX notice_by_practitioner ON notice(practitioner_id, sequence);
-                """)
+            let kinds = Contactpoint_V1_SecurityNoticeKind.allCases.filter { $0 != .unspecified }.map {
+                "\($0.rawValue)"
+            }.joined(separator: ",")
+            try db.execute(
+                sql: """
+                    CREATE TABLE notice (
+                        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                        event_id TEXT NOT NULL UNIQUE CHECK (length(event_id) BETWEEN 1 AND 64),
+                        practitioner_id TEXT NOT NULL CHECK (length(practitioner_id) BETWEEN 1 AND 64),
+                        kind INTEGER NOT NULL CHECK (kind IN (\(kinds))),
+                        occurred_at INTEGER NOT NULL,
+                        count INTEGER NOT NULL DEFAULT 0 CHECK (count >= 0),
+                        actor_id TEXT CHECK (length(actor_id) BETWEEN 1 AND 64),
+                        stored_at INTEGER NOT NULL,
+                        read_at INTEGER
+                    ) STRICT;
+                    CREATE INDEX notice_by_practitioner ON notice(practitioner_id, sequence);
+                    """)
         }
         return migrator
     }

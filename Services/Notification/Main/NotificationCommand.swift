@@ -7,7 +7,11 @@ import ServiceRuntime
 struct NotificationCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "contactpoint-notification",
-        abstract: "Serve notification: alert every other involved agency when one records involvement, raises an indicator or becomes lead professional.",
+        abstract:
+            """
+            Serve notification: alert every other involved agency when one records involvement, raises an \
+            indicator or becomes lead professional.
+            """,
         discussion: """
             Settings come from flags, CONTACTPOINT_* variables or a --config file (docs/CONFIGURATION.md); \
             its own keys are database, feeder, gateway, escalate-after, escalation-interval and subscription-lifetime.

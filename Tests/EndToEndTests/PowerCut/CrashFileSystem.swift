@@ -98,7 +98,9 @@ struct CrashFileSystem {
             volatile[parent]!.entries[name] = nextNode
             nextNode += 1
         case .rename(let from, let to):
-            guard let node = node(at: from), let (oldParent, oldName) = parent(of: from), let (newParent, newName) = parent(of: to) else { return }
+            guard let node = node(at: from), let (oldParent, oldName) = parent(of: from),
+                let (newParent, newName) = parent(of: to)
+            else { return }
             volatile[oldParent]!.entries.removeValue(forKey: oldName)
             volatile[newParent]!.entries[newName] = node
         case .link(let from, let to):
@@ -118,11 +120,16 @@ struct CrashFileSystem {
         func write(_ node: Int, to path: String) throws {
             let file = durable[node] ?? File(isDirectory: volatile[node]?.isDirectory ?? false)
             if file.isDirectory {
-                if path != directory { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false) }
+                if path != directory {
+                    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+                }
                 chmod(path, 0o700)
                 for (name, child) in file.entries { try write(child, to: "\(path)/\(name)") }
             } else {
-                guard FileManager.default.createFile(atPath: path, contents: Data(file.bytes), attributes: [.posixPermissions: 0o600]) else {
+                guard
+                    FileManager.default.createFile(
+                        atPath: path, contents: Data(file.bytes), attributes: [.posixPermissions: 0o600])
+                else {
                     throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
                 }
             }

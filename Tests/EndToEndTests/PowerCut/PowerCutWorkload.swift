@@ -64,7 +64,8 @@ struct WorkloadPeople: Sendable {
 /// `writers` concurrent callers an involvement recorded, an indicator raised on it, a search that
 /// finds the child and a view of the record, `iterations` times each.
 enum PowerCutWorkload {
-    static func run(on stack: LocalStack, writers: Int, iterations: Int) async throws -> (WorkloadPeople, Acknowledged) {
+    static func run(on stack: LocalStack, writers: Int, iterations: Int) async throws -> (WorkloadPeople, Acknowledged)
+    {
         let log = AcknowledgementLog()
         let record = log.record
 
@@ -72,21 +73,25 @@ enum PowerCutWorkload {
         try await stack.up.waitForOutput(containing: "first administrator created")
         let enrolled = try await stack.enrolAuditorAndPractitioner()
         let auditorToken = try await stack.withIdentityClient { identity in
-            try await identity.login(.with {
-                $0.email = enrolled.auditorEmail
-                $0.password = enrolled.auditorPassword
-                $0.totpCode = enrolled.auditorOTP.code(at: Int64(Date().timeIntervalSince1970))
-            }).token
+            try await identity.login(
+                .with {
+                    $0.email = enrolled.auditorEmail
+                    $0.password = enrolled.auditorPassword
+                    $0.totpCode = enrolled.auditorOTP.code(at: Int64(Date().timeIntervalSince1970))
+                }
+            ).token
         }
         let people = WorkloadPeople(
-            administratorToken: enrolled.administratorToken, practitionerToken: enrolled.practitionerToken, auditorToken: auditorToken)
+            administratorToken: enrolled.administratorToken, practitionerToken: enrolled.practitionerToken,
+            auditorToken: auditorToken)
         record { $0.peopleAt = $1 }
 
         var generator = PopulationGenerator(seed: 26)
         let entries = (0..<(writers * 2)).map { _ in generator.next() }
         try await withGRPCClient(transport: try BusClientTransport(config: stack.operatorClientConfig())) { client in
             let index = Contactpoint_V1_Index.Client(wrapping: client)
-            let ids = try await index.putChildren(.with { $0.children = entries }, metadata: people.administrator).childIds
+            let ids = try await index.putChildren(.with { $0.children = entries }, metadata: people.administrator)
+                .childIds
             record { state, at in state.children = ids.map { ($0, at) } }
 
             try await withThrowingDiscardingTaskGroup { group in
@@ -109,14 +114,20 @@ enum PowerCutWorkload {
                                     }
                                 }, metadata: people.practitioner)
                             let id = involvement.involvementID
-                            record { $0.involvements.append((.init(childID: childID, involvementID: id, indicatorRaised: false), $1)) }
+                            record {
+                                $0.involvements.append(
+                                    (.init(childID: childID, involvementID: id, indicatorRaised: false), $1))
+                            }
                             _ = try await index.setIndicator(
                                 .with {
                                     $0.involvementID = id
                                     $0.kind = .informationToShare
                                     $0.raised = true
                                 }, metadata: people.practitioner)
-                            record { $0.involvements.append((.init(childID: childID, involvementID: id, indicatorRaised: true), $1)) }
+                            record {
+                                $0.involvements.append(
+                                    (.init(childID: childID, involvementID: id, indicatorRaised: true), $1))
+                            }
                             let found = try await index.searchChildren(
                                 .with {
                                     $0.reason = .with { $0.code = .serviceProvision }
@@ -124,7 +135,9 @@ enum PowerCutWorkload {
                                     $0.familyName = child.name.family
                                     $0.dateOfBirth = child.dateOfBirth
                                 }, metadata: people.practitioner)
-                            if found.matches.contains(where: { $0.childID == childID }) { record { $0.searches.append((childID, $1)) } }
+                            if found.matches.contains(where: { $0.childID == childID }) {
+                                record { $0.searches.append((childID, $1)) }
+                            }
                             _ = try await index.viewRecord(
                                 .with {
                                     $0.childID = childID

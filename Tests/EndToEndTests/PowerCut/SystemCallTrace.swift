@@ -38,8 +38,10 @@ struct SystemCallTrace {
 
     /// The system calls recorded: everything that creates, writes, moves, removes or syncs a file.
     static let tracedCalls = [
-        "open", "openat", "creat", "write", "pwrite64", "writev", "pwritev", "pwritev2", "lseek", "ftruncate", "truncate",
-        "fallocate", "rename", "renameat", "renameat2", "link", "linkat", "unlink", "unlinkat", "rmdir", "mkdir", "mkdirat",
+        "open", "openat", "creat", "write", "pwrite64", "writev", "pwritev", "pwritev2", "lseek", "ftruncate",
+        "truncate",
+        "fallocate", "rename", "renameat", "renameat2", "link", "linkat", "unlink", "unlinkat", "rmdir", "mkdir",
+        "mkdirat",
         "fsync", "fdatasync",
     ]
 
@@ -60,11 +62,13 @@ struct SystemCallTrace {
         for line in data.split(separator: UInt8(ascii: "\n")) {
             var cursor = Cursor(line)
             // strace pads the thread id to five columns: `9485  1796….` as well as `16151 1796….`.
-            guard let thread = cursor.integer(), cursor.skipSpaces(), let time = cursor.timestamp(), cursor.skipSpaces() else { continue }
+            guard let thread = cursor.integer(), cursor.skipSpaces(), let time = cursor.timestamp(), cursor.skipSpaces()
+            else { continue }
             var rest = cursor.remaining
             var start = time
             if rest.starts(with: Array("<... ".utf8)) {
-                guard let pending = unfinished.removeValue(forKey: thread), let close = rest.firstRange(of: Array(" resumed>".utf8))
+                guard let pending = unfinished.removeValue(forKey: thread),
+                    let close = rest.firstRange(of: Array(" resumed>".utf8))
                 else { continue }
                 start = pending.start
                 rest = pending.text + rest[close.upperBound...]
@@ -75,12 +79,16 @@ struct SystemCallTrace {
             guard let parsed = ParsedCall(rest) else { continue }
             switch parsed.operation(under: prefix) {
             case .some(.some(let operation)):
-                calls.append(Call(thread: thread, startMicros: start, endMicros: start + parsed.durationMicros, operation: operation))
+                calls.append(
+                    Call(
+                        thread: thread, startMicros: start, endMicros: start + parsed.durationMicros,
+                        operation: operation))
             case .some(.none): unresolved += 1
             case .none: break
             }
         }
-        self.calls = calls.enumerated().sorted { ($0.element.endMicros, $0.offset) < ($1.element.endMicros, $1.offset) }.map(\.element)
+        self.calls = calls.enumerated().sorted { ($0.element.endMicros, $0.offset) < ($1.element.endMicros, $1.offset) }
+            .map(\.element)
         self.unresolved = unresolved
     }
 }
@@ -96,7 +104,8 @@ private struct ParsedCall {
         guard let open = text.firstIndex(of: UInt8(ascii: "(")) else { return nil }
         name = String(decoding: text[text.startIndex..<open], as: UTF8.self)
         // The arguments end at the last ") = " (strings are all hex, so none holds one).
-        guard let equals = text.lastRange(of: Array(") = ".utf8)), let lt = text.lastIndex(of: UInt8(ascii: "<")), lt > equals.upperBound,
+        guard let equals = text.lastRange(of: Array(") = ".utf8)), let lt = text.lastIndex(of: UInt8(ascii: "<")),
+            lt > equals.upperBound,
             let duration = Double(String(decoding: text[(lt + 1)...].dropLast(), as: UTF8.self))
         else { return nil }
         arguments = Self.split(text[(open + 1)..<equals.lowerBound])
@@ -118,7 +127,9 @@ private struct ParsedCall {
         guard succeeded else { return nil }
         func under(_ path: String?) -> Bool { path.map { $0.hasPrefix(root) || $0 + "/" == root } ?? false }
         func descriptorPath(_ index: Int) -> String? { index < arguments.count ? decodePath(arguments[index]) : nil }
-        func descriptor(_ index: Int) -> Int { Int(String(decoding: arguments[index].prefix { $0 != UInt8(ascii: "<") }, as: UTF8.self)) ?? -1 }
+        func descriptor(_ index: Int) -> Int {
+            Int(String(decoding: arguments[index].prefix { $0 != UInt8(ascii: "<") }, as: UTF8.self)) ?? -1
+        }
         func number(_ index: Int) -> Int { Int(String(decoding: arguments[index], as: UTF8.self)) ?? 0 }
         /// A path argument, resolved against a directory descriptor argument if relative.
         func path(_ index: Int, directory: Int?) -> String?? {
@@ -135,10 +146,14 @@ private struct ParsedCall {
         case "open", "openat", "creat":
             let (fd, resolved) = returned
             guard under(resolved), let resolved else { return nil }
-            let flags = name == "creat" ? "O_CREAT|O_TRUNC" : String(decoding: arguments[name == "openat" ? 2 : 1], as: UTF8.self)
-            return .some(.open(
-                path: resolved, descriptor: fd, creates: flags.contains("O_CREAT"), truncates: flags.contains("O_TRUNC"),
-                appends: flags.contains("O_APPEND")))
+            let flags =
+                name == "creat"
+                ? "O_CREAT|O_TRUNC" : String(decoding: arguments[name == "openat" ? 2 : 1], as: UTF8.self)
+            return .some(
+                .open(
+                    path: resolved, descriptor: fd, creates: flags.contains("O_CREAT"),
+                    truncates: flags.contains("O_TRUNC"),
+                    appends: flags.contains("O_APPEND")))
         case "write", "pwrite64", "writev", "pwritev", "pwritev2":
             guard let file = descriptorPath(0), under(file) else { return nil }
             let vector = name.hasPrefix("pwritev") || name == "writev"
@@ -154,7 +169,10 @@ private struct ParsedCall {
             return .some(.truncate(path: file, size: number(1)))
         case "fallocate":
             guard let file = descriptorPath(0), under(file) else { return nil }
-            return .some(.write(path: file, descriptor: descriptor(0), offset: number(2), bytes: [UInt8](repeating: 0, count: number(3))))
+            return .some(
+                .write(
+                    path: file, descriptor: descriptor(0), offset: number(2),
+                    bytes: [UInt8](repeating: 0, count: number(3))))
         case "truncate":
             guard let file = path(0, directory: nil) else { return .some(nil) }
             return filtered(file) { .truncate(path: file!, size: number(1)) }
@@ -162,16 +180,23 @@ private struct ParsedCall {
             guard let file = descriptorPath(0), under(file) else { return nil }
             return .some(.sync(path: file))
         case "mkdir", "mkdirat":
-            guard let directory = name == "mkdir" ? path(0, directory: nil) : path(1, directory: 0) else { return .some(nil) }
+            guard let directory = name == "mkdir" ? path(0, directory: nil) : path(1, directory: 0) else {
+                return .some(nil)
+            }
             return filtered(directory) { .makeDirectory(path: directory!) }
         case "unlink", "rmdir", "unlinkat":
-            guard let file = name == "unlinkat" ? path(1, directory: 0) : path(0, directory: nil) else { return .some(nil) }
+            guard let file = name == "unlinkat" ? path(1, directory: 0) : path(0, directory: nil) else {
+                return .some(nil)
+            }
             return filtered(file) { .remove(path: file!) }
         case "rename", "link", "renameat", "renameat2", "linkat":
             let at = name.hasSuffix("at") || name == "renameat2"
-            guard let from = at ? path(1, directory: 0) : path(0, directory: nil), let to = at ? path(3, directory: 2) : path(1, directory: nil)
+            guard let from = at ? path(1, directory: 0) : path(0, directory: nil),
+                let to = at ? path(3, directory: 2) : path(1, directory: nil)
             else { return .some(nil) }
-            return filtered(from, to) { name.hasPrefix("link") ? .link(from: from!, to: to!) : .rename(from: from!, to: to!) }
+            return filtered(from, to) {
+                name.hasPrefix("link") ? .link(from: from!, to: to!) : .rename(from: from!, to: to!)
+            }
         default:
             return nil
         }
@@ -227,15 +252,20 @@ private struct ParsedCall {
 
 /// The path `-y` printed in angle brackets after a descriptor (`3</tmp/x>`), decoded.
 private func decodePath(_ text: ArraySlice<UInt8>) -> String? {
-    guard let open = text.firstIndex(of: UInt8(ascii: "<")), let close = text.lastIndex(of: UInt8(ascii: ">")), close > open else { return nil }
+    guard let open = text.firstIndex(of: UInt8(ascii: "<")), let close = text.lastIndex(of: UInt8(ascii: ">")),
+        close > open
+    else { return nil }
     return String(decoding: unescape(text[(open + 1)..<close]), as: UTF8.self)
 }
 
 /// The bytes of a quoted string argument (`"\x68\x69"`); a string `strace` cut short (`"…"...`)
 /// is a recording made with too small a `-s`, and stops the run.
 private func decodeString(_ text: ArraySlice<UInt8>) -> [UInt8] {
-    guard text.first == UInt8(ascii: "\""), let close = text.dropFirst().firstIndex(of: UInt8(ascii: "\"")) else { return [] }
-    precondition(!text[(close + 1)...].starts(with: Array("...".utf8)), "strace cut a string short: record with a larger -s")
+    guard text.first == UInt8(ascii: "\""), let close = text.dropFirst().firstIndex(of: UInt8(ascii: "\"")) else {
+        return []
+    }
+    precondition(
+        !text[(close + 1)...].starts(with: Array("...".utf8)), "strace cut a string short: record with a larger -s")
     return unescape(text[(text.startIndex + 1)..<close])
 }
 
@@ -248,13 +278,16 @@ private func unescape(_ text: ArraySlice<UInt8>) -> [UInt8] {
         let byte = text[index]
         if byte == UInt8(ascii: "\\"), index + 1 < text.endIndex {
             let next = text[index + 1]
-            if next == UInt8(ascii: "x"), index + 3 < text.endIndex, let high = hexValue(text[index + 2]), let low = hexValue(text[index + 3]) {
+            if next == UInt8(ascii: "x"), index + 3 < text.endIndex, let high = hexValue(text[index + 2]),
+                let low = hexValue(text[index + 3])
+            {
                 bytes.append(high << 4 | low)
                 index += 4
                 continue
             }
             let escaped: [UInt8: UInt8] = [
-                UInt8(ascii: "n"): 10, UInt8(ascii: "t"): 9, UInt8(ascii: "r"): 13, UInt8(ascii: "\\"): 92, UInt8(ascii: "\""): 34,
+                UInt8(ascii: "n"): 10, UInt8(ascii: "t"): 9, UInt8(ascii: "r"): 13, UInt8(ascii: "\\"): 92,
+                UInt8(ascii: "\""): 34,
             ]
             bytes.append(escaped[next] ?? next)
             index += 2
@@ -281,7 +314,9 @@ private struct Cursor {
     init(_ text: ArraySlice<UInt8>) { remaining = text }
 
     mutating func integer() -> Int? {
-        let digits = remaining.prefix { ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "-") }
+        let digits = remaining.prefix {
+            ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "-")
+        }
         guard !digits.isEmpty, let value = Int(String(decoding: digits, as: UTF8.self)) else { return nil }
         remaining = remaining.dropFirst(digits.count)
         return value

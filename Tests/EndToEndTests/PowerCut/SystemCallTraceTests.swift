@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The record and replay halves of the crash harness on a hand-written recording, without a stack.
 @Suite("Power-cut harness")
@@ -8,15 +8,23 @@ struct SystemCallTraceTests {
     /// A string as `strace -xx` prints it.
     static func hex(_ text: String) -> String { text.utf8.map { String(format: "\\x%02x", $0) }.joined() }
 
-    @Test("strace lines are read whatever the thread id's width, unfinished calls are joined, and a cut keeps only what was synced")
+    @Test(
+        """
+        strace lines are read whatever the thread id's width, unfinished calls are joined, and a cut keeps only \
+        what was synced
+        """
+    )
     func recordAndReplay() throws {
         let directory = try TemporaryDirectory(prefix: "trace")
         let root = "\(directory.path)/root"
-        let (r, keys, key, temporary) = (Self.hex(root), Self.hex("\(root)/keys"), Self.hex("\(root)/keys/a.key"), Self.hex("\(root)/keys/.a.key.x"))
+        let (r, keys, key, temporary) = (
+            Self.hex(root), Self.hex("\(root)/keys"), Self.hex("\(root)/keys/a.key"), Self.hex("\(root)/keys/.a.key.x")
+        )
         let recording = """
             9485  1000.000001 mkdir("\(keys)", 0700) = 0 <0.000010>
             9485  1000.000020 fsync(3<\(r)>) = 0 <0.000010>
-            16151 1000.000040 openat(AT_FDCWD<\(r)>, "\(temporary)", O_RDWR|O_CREAT|O_EXCL, 0600) = 4<\(temporary)> <0.000010>
+            16151 1000.000040 openat(AT_FDCWD<\(r)>, "\(temporary)", O_RDWR|O_CREAT|O_EXCL, 0600) = 4<\(temporary)> \
+            <0.000010>
             16151 1000.000060 write(4<\(temporary)>, "\(Self.hex("secret\n"))", 7 <unfinished ...>
             9485  1000.000065 write(1<pipe:[5]>, "\(Self.hex("log"))", 3) = 3 <0.000001>
             16151 1000.000070 <... write resumed>) = 7 <0.000020>
@@ -33,8 +41,12 @@ struct SystemCallTraceTests {
         #expect(trace.unresolved == 0)
         #expect(trace.calls.count == 9, "the pipe write is not under the root: \(trace.calls.map(\.operation))")
         let write = try #require(trace.calls.first { if case .write = $0.operation { true } else { false } })
-        #expect(write.startMicros == 1000_000_060 && write.endMicros == 1000_000_080, "an unfinished call is timed from its start")
-        #expect(write.operation == .write(path: "\(root)/keys/.a.key.x", descriptor: 4, offset: nil, bytes: Array("secret\n".utf8)))
+        #expect(
+            write.startMicros == 1000_000_060 && write.endMicros == 1000_000_080,
+            "an unfinished call is timed from its start")
+        #expect(
+            write.operation
+                == .write(path: "\(root)/keys/.a.key.x", descriptor: 4, offset: nil, bytes: Array("secret\n".utf8)))
 
         func cut(after syncs: Int) throws -> String {
             var files = CrashFileSystem(root: root)
