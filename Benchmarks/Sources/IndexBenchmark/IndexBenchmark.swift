@@ -271,11 +271,9 @@ enum IndexOnBus {
             let claims = SessionClaims(
                 sub: id, sid: "s-\(id)", org: "org-bench", la: "E09000033", roles: roles, iat: now, exp: now + 43_200,
                 stepUpAt: now)
-            return [
-                "authorization": "Bearer "
-                    + (try CompactJWS.sign(
-                        payload: Array(JSONEncoder().encode(claims)), keyID: "bench", with: signingKey))
-            ]
+            let token = try CompactJWS.sign(
+                payload: Array(JSONEncoder().encode(claims)), keyID: "bench", with: signingKey)
+            return ["authorization": "Bearer \(token)"]
         }
         let sessions = Sessions(
             administrator: try session("admin", roles: ["practitioner", "system-administrator"]),

@@ -59,11 +59,9 @@ struct NotificationBenchmark {
             let claims = SessionClaims(
                 sub: id, sid: "s-\(id)", org: org, la: "E09000033", roles: roles, iat: now, exp: now + 43_200,
                 stepUpAt: now)
-            return [
-                "authorization": "Bearer "
-                    + (try CompactJWS.sign(
-                        payload: Array(JSONEncoder().encode(claims)), keyID: "bench", with: signingKey))
-            ]
+            let token = try CompactJWS.sign(
+                payload: Array(JSONEncoder().encode(claims)), keyID: "bench", with: signingKey)
+            return ["authorization": "Bearer \(token)"]
         }
 
         let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
