@@ -21,10 +21,8 @@ public struct AccessAudit: Sendable {
     let instance: String
     let append: @Sendable (Contactpoint_V1_AuditEvent) async throws -> Void
 
-    /// - Parameters:
-    /// - committer: the service's group commit into its audit outbox
-    /// (``AuditEventStore/accessEventCommitter(name:maximumBatch:)``),
-    ///     run as a companion service.
+    /// - Parameter committer: the service's group commit into its audit outbox
+    ///   (``AuditEventStore/accessEventCommitter(name:maximumBatch:)``), run as a companion service.
     public init(
         roles: [AuditAction: Set<Role>], committer: GroupCommitter<Contactpoint_V1_AuditEvent, Void>,
         stepUpWindow: Duration = .seconds(300),

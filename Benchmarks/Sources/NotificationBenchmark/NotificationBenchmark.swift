@@ -19,9 +19,8 @@ import ZeroMQ
 /// subscriber's stream. One child with 10, then 100, involved agencies, each with a practitioner
 /// following live; flags one at a time for latency, then as fast as 4 flaggers go for throughput.
 ///
-/// BENCH_FLAGS (default 200), BENCH_SECONDS (default 10), BENCH_AGENCIES (default 10,100). Broker, both services and
-/// every
-/// subscriber share this process.
+/// BENCH_FLAGS (default 200), BENCH_SECONDS (default 10), BENCH_AGENCIES (default 10,100).
+/// Broker, both services and every subscriber share this process.
 @main
 struct NotificationBenchmark {
     static func main() async throws {

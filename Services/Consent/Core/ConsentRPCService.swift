@@ -21,8 +21,8 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
     /// Unix milliseconds now.
     let clock: @Sendable () -> Int64
 
-    /// - Parameter disclosures: from ``AuditEventStore/accessEventCommitter(name:maximumBatch:)``, run as a companion
-    /// service.
+    /// - Parameter disclosures: from ``AuditEventStore/accessEventCommitter(name:maximumBatch:)``,
+    ///   run as a companion service.
     public init(
         store: ConsentStore, disclosures: GroupCommitter<Contactpoint_V1_AuditEvent, Void>,
         standings: any ChildStandings,

@@ -21,8 +21,8 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
     /// Unix milliseconds now.
     let clock: @Sendable () -> Int64
 
-    /// - Parameter disclosures: from ``AuditEventStore/accessEventCommitter(name:maximumBatch:)``, run as a companion
-    /// service.
+    /// - Parameter disclosures: from ``AuditEventStore/accessEventCommitter(name:maximumBatch:)``,
+    ///   run as a companion service.
     public init(
         store: IndexStore, disclosures: GroupCommitter<Contactpoint_V1_AuditEvent, Void>, consent: any ConsentDecisions,
         nicknames: Nicknames = .standard, standingReaders: Set<String> = [], clock: @escaping @Sendable () -> Int64

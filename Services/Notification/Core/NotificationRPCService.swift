@@ -27,9 +27,9 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
     /// Unix milliseconds now.
     let clock: @Sendable () -> Int64
 
-    /// - Parameter reads: from ``AuditEventStore/accessEventCommitter(name:maximumBatch:)``, run as a companion
-    /// service:
-    ///   every follower woken by one alert reads at once, and their events share a transaction.
+    /// - Parameter reads: from ``AuditEventStore/accessEventCommitter(name:maximumBatch:)``, run as
+    ///   a companion service: every follower woken by one alert reads at once, and their events
+    ///   share a transaction.
     public init(
         store: NotificationStore, reads: GroupCommitter<Contactpoint_V1_AuditEvent, Void>,
         consent: any ConsentDecisions, hub: AlertHub,
