@@ -22,12 +22,12 @@ struct EchoCommand: AsyncParsableCommand {
                 try reader.value(
                     "require-session", flag: requireSession, default: false, parse: ConfigurationValue.boolean)
             },
-            makeService: { settings, requireSession, logger in
+            makeService: { settings, requireSession, client, logger in
                 guard requireSession else { return BusService(rpcServices: [EchoService(instance: settings.instance)]) }
                 let trust = SessionTrust()
                 return BusService(
                     rpcServices: [EchoService(instance: settings.instance)], interceptors: [trust.interceptor()],
-                    companions: [trust.refresher(settings: settings, logger: logger)])
+                    companions: [trust.refresher(client: client, logger: logger)])
             })
     }
 }

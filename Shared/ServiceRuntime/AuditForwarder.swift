@@ -1,4 +1,3 @@
-import BusTransport
 public import ContactPointAPI
 import GRPCCore
 public import Logging
@@ -18,29 +17,28 @@ public protocol AuditOutbox: Sendable {
 /// the log. A stopped service catches up when it starts again.
 public struct AuditForwarder: Service {
     let outbox: any AuditOutbox
-    let settings: ServiceSettings
+    let client: ServiceBusClient
+    /// This instance's name, given to events that name none.
+    let instance: String
     let logger: Logger
     var batchSize = 500
     var idleInterval: Duration = .milliseconds(200)
     var initialBackoff: Duration = .milliseconds(250)
     var maximumBackoff: Duration = .seconds(30)
 
-    public init(outbox: any AuditOutbox, settings: ServiceSettings, logger: Logger) {
+    public init(outbox: any AuditOutbox, client: ServiceBusClient, instance: String, logger: Logger) {
         self.outbox = outbox
-        self.settings = settings
+        self.client = client
+        self.instance = instance
         self.logger = logger
     }
 
     public func run() async throws {
-        let transport = try BusClientTransport(
-            config: .init(brokers: settings.brokers, keyPair: settings.keyPair), logger: logger)
-        try await withGRPCClient(transport: transport) { client in
-            let audit = Contactpoint_V1_Audit.Client(wrapping: client)
-            await deliver { events in
-                var options = CallOptions.defaults
-                options.timeout = .seconds(10)
-                _ = try await audit.append(.with { $0.events = events }, options: options)
-            }
+        let audit = Contactpoint_V1_Audit.Client(wrapping: client)
+        await deliver { events in
+            var options = CallOptions.defaults
+            options.timeout = .seconds(10)
+            _ = try await audit.append(.with { $0.events = events }, options: options)
         }
     }
 
@@ -54,7 +52,7 @@ public struct AuditForwarder: Service {
         delivery.idleInterval = idleInterval
         delivery.initialBackoff = initialBackoff
         delivery.maximumBackoff = maximumBackoff
-        let instance = settings.instance
+        let instance = instance
         await delivery.run(
             send: { events in
                 try await append(

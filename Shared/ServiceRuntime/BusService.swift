@@ -32,10 +32,13 @@ public struct BusService: Sendable {
     /// `settings.gracePeriod` to finish, and the process exits.
     ///
     /// `health` is served alongside and kept current; `metricsRegistry`, when given, receives
-    /// the per-call metrics (`settings.metrics` says where they are served).
+    /// the per-call metrics (`settings.metrics` says where they are served). `client`, the
+    /// process's calls to other services, connects first and closes last: the group shuts its
+    /// services down in reverse order, so calls in flight and the forwarders' last deliveries
+    /// still reach their services while the process drains.
     public func serviceGroup(
-        settings: ServiceSettings, health: HealthService, metricsRegistry: PrometheusCollectorRegistry? = nil,
-        logger: Logger
+        settings: ServiceSettings, client: ServiceBusClient? = nil, health: HealthService,
+        metricsRegistry: PrometheusCollectorRegistry? = nil, logger: Logger
     ) throws -> ServiceGroup {
         var transportConfig = BusServerTransport.Config(brokers: settings.brokers, keyPair: settings.keyPair)
         transportConfig.sessionsPerBroker = settings.sessionsPerBroker
@@ -62,6 +65,7 @@ public struct BusService: Sendable {
             transport: try BusServerTransport(config: transportConfig, logger: logger), router: router)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let client { services.append(.init(service: ClientConnections(client: client))) }
         if let watch = SupervisorWatch() {
             services.append(.init(service: watch, successTerminationBehavior: .gracefullyShutdownGroup))
         }

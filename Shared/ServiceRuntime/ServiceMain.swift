@@ -11,11 +11,12 @@ import Prometheus
 public enum ServiceMain {
     /// - Parameters:
     ///   - readSettings: reads the executable's own keys (after the shared ones).
-    ///   - makeService: builds the service from its settings (opening its database, say).
+    ///   - makeService: builds the service from its settings (opening its database, say) and the
+    ///     process's one bus client (``ServiceBusClient``), for every call it makes to others.
     public static func run<Settings: Sendable>(
         executable: String, service: String, options: ServiceOptions,
         readSettings: (inout ConfigurationReader) throws(ConfigurationError) -> Settings,
-        makeService: (ServiceSettings, Settings, Logger) async throws -> BusService
+        makeService: (ServiceSettings, Settings, ServiceBusClient, Logger) async throws -> BusService
     ) async throws {
         let shared: ServiceSettings
         let own: Settings
@@ -36,9 +37,10 @@ public enum ServiceMain {
         var logger = Logger(label: executable)
         logger[metadataKey: "instance"] = "\(shared.instance)"
         let registry = shared.metrics == nil ? nil : PrometheusCollectorRegistry()
-        let busService = try await makeService(shared, own, logger)
+        let client = try shared.makeBusClient(logger: logger)
+        let busService = try await makeService(shared, own, client, logger)
         let group = try busService.serviceGroup(
-            settings: shared, health: HealthService(), metricsRegistry: registry, logger: logger)
+            settings: shared, client: client, health: HealthService(), metricsRegistry: registry, logger: logger)
         logger.notice("serving", metadata: ["bus.brokers": "\(shared.brokers.map(\.endpoint))"])
         try await group.run()
         logger.notice("stopped")

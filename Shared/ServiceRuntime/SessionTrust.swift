@@ -1,5 +1,4 @@
 public import Authentication
-import BusTransport
 import ContactPointAPI
 import GRPCCore
 public import Logging
@@ -24,26 +23,22 @@ public struct SessionTrust: Sendable {
             verifier: verifier, publicMethods: publicMethods, sessionOptionalMethods: sessionOptionalMethods)
     }
 
-    /// The companion service that refreshes the verifier until shutdown.
-    public func refresher(settings: ServiceSettings, logger: Logger) -> some Service {
-        Refresher(trust: self, settings: settings, logger: logger)
+    /// The companion service that refreshes the verifier from the identity service, through the
+    /// process's bus client, until shutdown.
+    public func refresher(client: ServiceBusClient, logger: Logger) -> some Service {
+        Refresher(trust: self, client: client, logger: logger)
     }
 
     private struct Refresher: Service {
         let trust: SessionTrust
-        let settings: ServiceSettings
+        let client: ServiceBusClient
         let logger: Logger
 
         func run() async throws {
-            let transport = try BusClientTransport(
-                config: .init(brokers: settings.brokers, keyPair: settings.keyPair), logger: logger)
-            try await withGRPCClient(transport: transport) { client in
-                var refresher = SessionTrustRefresher(
-                    identity: Contactpoint_V1_Identity.Client(wrapping: client), verifier: trust.verifier,
-                    logger: logger)
-                refresher.interval = trust.interval
-                try await refresher.run()
-            }
+            var refresher = SessionTrustRefresher(
+                identity: Contactpoint_V1_Identity.Client(wrapping: client), verifier: trust.verifier, logger: logger)
+            refresher.interval = trust.interval
+            try await refresher.run()
         }
     }
 }

@@ -1,3 +1,4 @@
+import BusTransport
 import ContactPointAPI
 import GRPCCore
 import Logging
@@ -38,11 +39,16 @@ struct AuditForwarderTests {
     )
     func retriesUntilAcknowledged() async throws {
         let outbox = MemoryOutbox(count: 7)
+        let keys = try CurveKeyPair.generate()
         var forwarder = AuditForwarder(
             outbox: outbox,
-            settings: ServiceSettings(
-                service: "test", brokers: [], keyPair: try CurveKeyPair.generate(), instance: "test-1"),
-            logger: Logger(label: "test"))
+            // Never connected: the test hands `deliver` its own append.
+            client: try ServiceSettings(
+                service: "test", brokers: [BrokerAddress(endpoint: "tcp://127.0.0.1:9", publicKey: keys.publicKey)],
+                keyPair: keys, instance: "test-1"
+            )
+            .makeBusClient(logger: Logger(label: "test")),
+            instance: "test-1", logger: Logger(label: "test"))
         forwarder.batchSize = 3
         forwarder.idleInterval = .milliseconds(5)
         forwarder.initialBackoff = .milliseconds(5)

@@ -84,11 +84,10 @@ struct NotificationBenchmark {
                     verifier: verifier, publicMethods: NotificationRPCService.publicMethods,
                     sessionOptionalMethods: NotificationRPCService.sessionOptionalMethods)
             ])
-        let forwarder = ChangeForwarder(
-            store: indexStore,
-            settings: ServiceSettings(
-                service: "index", brokers: [bus.address], keyPair: bus.serverKeys, instance: "index-1"),
-            logger: logger)
+        let forwarderClient = try ServiceSettings(
+            service: "index", brokers: [bus.address], keyPair: bus.serverKeys, instance: "index-1"
+        ).makeBusClient(logger: logger)
+        let forwarder = ChangeForwarder(store: indexStore, client: forwarderClient, logger: logger)
         let client = try BusClientTransport(
             config: .init(brokers: [bus.address], keyPair: bus.clientKeys), logger: logger)
 
@@ -97,6 +96,7 @@ struct NotificationBenchmark {
             services.addTask { await disclosures.run() }
             services.addTask { await reads.run() }
             services.addTask { try await hub.run() }
+            services.addTask { try await forwarderClient.runConnections() }
             services.addTask { try await forwarder.run() }
             try await withGRPCClient(transport: client) { client in
                 let indexClient = Contactpoint_V1_Index.Client(wrapping: client)

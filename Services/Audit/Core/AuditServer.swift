@@ -1,5 +1,4 @@
 import Authentication
-import BusTransport
 import ContactPointAPI
 import Foundation
 import GRPCCore
@@ -89,7 +88,9 @@ public enum AuditServer {
         return zone
     }
 
-    public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws
+    public static func makeService(
+        settings: Settings, shared: ServiceSettings, client: ServiceBusClient, logger: Logger
+    ) async throws
         -> BusService
     {
         let store = try AuditStore.open(path: settings.database, logger: logger)
@@ -100,10 +101,7 @@ public enum AuditServer {
             store: store, key: key, checkpoints: CheckpointDirectory(path: settings.checkpointDirectory),
             interval: settings.checkpointInterval, exportInterval: settings.checkpointExportInterval, clock: clock,
             logger: logger)
-        let identityTransport = try BusClientTransport(
-            config: .init(brokers: shared.brokers, keyPair: shared.keyPair), logger: logger)
-        let identityClient = GRPCClient(transport: identityTransport, interceptors: [OnBehalfOfCallerInterceptor()])
-        let identity = Contactpoint_V1_IdentityAdmin.Client(wrapping: identityClient)
+        let identity = Contactpoint_V1_IdentityAdmin.Client(wrapping: client)
         let trust = SessionTrust()
         logger.notice(
             "audit ready",
@@ -125,7 +123,7 @@ public enum AuditServer {
             interceptors: [trust.interceptor(publicMethods: AuditRPCService.publicMethods)],
             readinessChecks: [{ await store.isAvailable() }],
             companions: [
-                trust.refresher(settings: shared, logger: logger), ClientConnections(client: identityClient), signer,
+                trust.refresher(client: client, logger: logger), signer,
                 log,
             ])
     }

@@ -38,8 +38,8 @@ struct AuditCommand: AsyncParsableCommand {
                         database: database, secretsDirectory: secretsDir, checkpointDirectory: checkpointDir,
                         senders: sender))
             },
-            makeService: { shared, settings, logger in
-                try await AuditServer.makeService(settings: settings, shared: shared, logger: logger)
+            makeService: { shared, settings, client, logger in
+                try await AuditServer.makeService(settings: settings, shared: shared, client: client, logger: logger)
             })
     }
 }

@@ -1,5 +1,4 @@
 import Authentication
-import BusTransport
 import ContactPointAPI
 import Foundation
 import GRPCCore
@@ -34,13 +33,12 @@ public enum ConsentServer {
         }
     }
 
-    public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws
+    public static func makeService(
+        settings: Settings, shared: ServiceSettings, client: ServiceBusClient, logger: Logger
+    ) async throws
         -> BusService
     {
         let store = try ConsentStore.open(path: settings.database)
-        let indexTransport = try BusClientTransport(
-            config: .init(brokers: shared.brokers, keyPair: shared.keyPair), logger: logger)
-        let indexClient = GRPCClient(transport: indexTransport)
         let disclosures = store.accessEventCommitter(name: "consent-disclose")
         let trust = SessionTrust()
         logger.notice(
@@ -52,7 +50,7 @@ public enum ConsentServer {
         return BusService(
             rpcServices: [
                 ConsentRPCService(
-                    store: store, disclosures: disclosures, standings: IndexChildStandings(client: indexClient),
+                    store: store, disclosures: disclosures, standings: IndexChildStandings(client: client),
                     checkers: Set(settings.checkers),
                     involvementRecorders: Set(settings.involvementRecorders),
                     clock: { Int64(Date().timeIntervalSince1970 * 1000) })
@@ -60,8 +58,8 @@ public enum ConsentServer {
             interceptors: [trust.interceptor(publicMethods: ConsentRPCService.publicMethods)],
             readinessChecks: [{ await store.isAvailable() }],
             companions: [
-                trust.refresher(settings: shared, logger: logger), ClientConnections(client: indexClient), disclosures,
-                AuditForwarder(outbox: store, settings: shared, logger: logger),
+                trust.refresher(client: client, logger: logger), disclosures,
+                AuditForwarder(outbox: store, client: client, instance: shared.instance, logger: logger),
             ])
     }
 }

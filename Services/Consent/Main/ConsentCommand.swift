@@ -27,8 +27,8 @@ struct ConsentCommand: AsyncParsableCommand {
             readSettings: { reader throws(ConfigurationError) in
                 try ConsentServer.Settings(reading: &reader, flags: .init(database: database))
             },
-            makeService: { shared, settings, logger in
-                try await ConsentServer.makeService(settings: settings, shared: shared, logger: logger)
+            makeService: { shared, settings, client, logger in
+                try await ConsentServer.makeService(settings: settings, shared: shared, client: client, logger: logger)
             })
     }
 }

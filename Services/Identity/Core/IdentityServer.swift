@@ -1,6 +1,6 @@
 import Authentication
 public import BusTransport
-import Foundation
+public import Foundation
 public import Logging
 import SecurityPrimitives
 import ServiceLifecycle
@@ -64,7 +64,9 @@ public enum IdentityServer {
     /// Opens the database and secrets (creating them on first start) and builds the service.
     /// A one-time enrolment code for a bootstrapped administrator is printed on standard output,
     /// once: it is never logged.
-    public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws
+    public static func makeService(
+        settings: Settings, shared: ServiceSettings, client: ServiceBusClient, logger: Logger
+    ) async throws
         -> BusService
     {
         let store = try IdentityStore.open(path: settings.database)
@@ -115,8 +117,8 @@ public enum IdentityServer {
         logger.notice("identity ready", metadata: ["identity.signing-key": "\(secrets.signingKeys.currentID)"])
         var companions: [any Service] = [
             EndedSessionFeed(store: store, verifier: verifier, logger: logger),
-            AuditForwarder(outbox: store, settings: shared, logger: logger),
-            NoticeForwarder(store: store, settings: shared, logger: logger),
+            AuditForwarder(outbox: store, client: client, instance: shared.instance, logger: logger),
+            NoticeForwarder(store: store, client: client, logger: logger),
         ]
         if settings.brokerEvents.isEmpty {
             logger.notice("no broker-events setting: identity events stay in the outbox, unpublished")

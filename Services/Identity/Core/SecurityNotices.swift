@@ -1,4 +1,3 @@
-import BusTransport
 import ContactPointAPI
 import Foundation
 import GRDB
@@ -129,27 +128,23 @@ extension IdentityStore {
 /// idempotent by event id. While it is down, notices wait in the outbox.
 struct NoticeForwarder: Service {
     let store: IdentityStore
-    let settings: ServiceSettings
+    let client: ServiceBusClient
     let logger: Logger
 
     func run() async throws {
-        let transport = try BusClientTransport(
-            config: .init(brokers: settings.brokers, keyPair: settings.keyPair), logger: logger)
         let store = store
-        try await withGRPCClient(transport: transport) { client in
-            let notification = Contactpoint_V1_Notification.Client(wrapping: client)
-            let delivery = OutboxDelivery(
-                what: "security notices", logger: logger, fetch: { try await store.unnoticedEvents(limit: $0) },
-                markDelivered: { try await store.markNoticed(through: $0, now: Int64(Date().timeIntervalSince1970)) })
-            await delivery.run(
-                send: { events in
-                    let notices = events.compactMap { $0 }
-                    guard !notices.isEmpty else { return }
-                    var options = CallOptions.defaults
-                    options.timeout = .seconds(10)
-                    _ = try await notification.deliverNotices(.with { $0.notices = notices }, options: options)
-                },
-                isPermanent: { ($0 as? RPCError)?.code == .invalidArgument })
-        }
+        let notification = Contactpoint_V1_Notification.Client(wrapping: client)
+        let delivery = OutboxDelivery(
+            what: "security notices", logger: logger, fetch: { try await store.unnoticedEvents(limit: $0) },
+            markDelivered: { try await store.markNoticed(through: $0, now: Int64(Date().timeIntervalSince1970)) })
+        await delivery.run(
+            send: { events in
+                let notices = events.compactMap { $0 }
+                guard !notices.isEmpty else { return }
+                var options = CallOptions.defaults
+                options.timeout = .seconds(10)
+                _ = try await notification.deliverNotices(.with { $0.notices = notices }, options: options)
+            },
+            isPermanent: { ($0 as? RPCError)?.code == .invalidArgument })
     }
 }

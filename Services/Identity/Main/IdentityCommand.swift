@@ -33,8 +33,8 @@ struct IdentityCommand: AsyncParsableCommand {
                         database: database, secretsDirectory: secretsDir, bootstrapAdministrator: bootstrapAdmin,
                         brokerEvents: brokerEvents))
             },
-            makeService: { shared, settings, logger in
-                try await IdentityServer.makeService(settings: settings, shared: shared, logger: logger)
+            makeService: { shared, settings, client, logger in
+                try await IdentityServer.makeService(settings: settings, shared: shared, client: client, logger: logger)
             })
     }
 }

@@ -1,4 +1,3 @@
-import BusTransport
 import ContactPointAPI
 import Foundation
 import GRPCCore
@@ -12,7 +11,7 @@ public import ServiceRuntime
 /// event id, so a batch sent again makes no alert twice.
 public struct ChangeForwarder: Service {
     let store: IndexStore
-    let settings: ServiceSettings
+    let client: ServiceBusClient
     let logger: Logger
 
     /// The most bytes of events one DeliverChanges call carries (the broker's default limit is 8 MiB).
@@ -36,34 +35,30 @@ public struct ChangeForwarder: Service {
         return chunks
     }
 
-    public init(store: IndexStore, settings: ServiceSettings, logger: Logger) {
+    public init(store: IndexStore, client: ServiceBusClient, logger: Logger) {
         self.store = store
-        self.settings = settings
+        self.client = client
         self.logger = logger
     }
 
     public func run() async throws {
-        let transport = try BusClientTransport(
-            config: .init(brokers: settings.brokers, keyPair: settings.keyPair), logger: logger)
         let store = store
-        try await withGRPCClient(transport: transport) { client in
-            let notification = Contactpoint_V1_Notification.Client(wrapping: client)
-            var delivery = OutboxDelivery(
-                what: "change events", logger: logger, wakeup: store.changesWritten,
-                fetch: { try await store.undeliveredChangeEvents(limit: $0) },
-                markDelivered: { try await store.markChangeEventsDelivered(through: $0) })
-            delivery.batchSize = 100
-            await delivery.run(
-                send: { events in
-                    var options = CallOptions.defaults
-                    options.timeout = .seconds(10)
-                    // An event names every agency involved with the child: keep each call well under the broker's
-                    // message limit.
-                    for chunk in try Self.chunks(of: events, maximumBytes: Self.maximumCallBytes) {
-                        _ = try await notification.deliverChanges(.with { $0.events = chunk }, options: options)
-                    }
-                },
-                isPermanent: { ($0 as? RPCError)?.code == .invalidArgument })
-        }
+        let notification = Contactpoint_V1_Notification.Client(wrapping: client)
+        var delivery = OutboxDelivery(
+            what: "change events", logger: logger, wakeup: store.changesWritten,
+            fetch: { try await store.undeliveredChangeEvents(limit: $0) },
+            markDelivered: { try await store.markChangeEventsDelivered(through: $0) })
+        delivery.batchSize = 100
+        await delivery.run(
+            send: { events in
+                var options = CallOptions.defaults
+                options.timeout = .seconds(10)
+                // An event names every agency involved with the child: keep each call well under the broker's
+                // message limit.
+                for chunk in try Self.chunks(of: events, maximumBytes: Self.maximumCallBytes) {
+                    _ = try await notification.deliverChanges(.with { $0.events = chunk }, options: options)
+                }
+            },
+            isPermanent: { ($0 as? RPCError)?.code == .invalidArgument })
     }
 }

@@ -1,5 +1,4 @@
 import Authentication
-import BusTransport
 import ConsentClient
 import ContactPointAPI
 import Foundation
@@ -34,7 +33,9 @@ public enum IndexServer {
         }
     }
 
-    public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws
+    public static func makeService(
+        settings: Settings, shared: ServiceSettings, client: ServiceBusClient, logger: Logger
+    ) async throws
         -> BusService
     {
         let store = try IndexStore.open(path: settings.database)
@@ -46,25 +47,22 @@ public enum IndexServer {
                 logger.notice("demo world: synthetic children loaded", metadata: ["index.children": "\(loaded)"])
             }
         }
-        let consentTransport = try BusClientTransport(
-            config: .init(brokers: shared.brokers, keyPair: shared.keyPair), logger: logger)
-        let consentClient = GRPCClient(transport: consentTransport, interceptors: [OnBehalfOfCallerInterceptor()])
         let trust = SessionTrust()
         logger.notice("index ready", metadata: ["index.database": "\(settings.database)"])
         return BusService(
             rpcServices: [
                 IndexRPCService(
                     store: store, disclosures: disclosures,
-                    consent: ConsentServiceClient(client: consentClient, logger: logger),
+                    consent: ConsentServiceClient(client: client, logger: logger),
                     nicknames: .standard, standingReaders: Set(settings.standingReaders), clock: clock)
             ],
             interceptors: [trust.interceptor(publicMethods: IndexRPCService.publicMethods)],
             readinessChecks: [{ await store.isAvailable() }],
             companions: [
-                trust.refresher(settings: shared, logger: logger), ClientConnections(client: consentClient),
+                trust.refresher(client: client, logger: logger),
                 disclosures,
-                AuditForwarder(outbox: store, settings: shared, logger: logger),
-                ChangeForwarder(store: store, settings: shared, logger: logger),
+                AuditForwarder(outbox: store, client: client, instance: shared.instance, logger: logger),
+                ChangeForwarder(store: store, client: client, logger: logger),
             ])
     }
 }

@@ -23,8 +23,8 @@ struct IndexCommand: AsyncParsableCommand {
             readSettings: { reader throws(ConfigurationError) in
                 try IndexServer.Settings(reading: &reader, flags: .init(database: database))
             },
-            makeService: { shared, settings, logger in
-                try await IndexServer.makeService(settings: settings, shared: shared, logger: logger)
+            makeService: { shared, settings, client, logger in
+                try await IndexServer.makeService(settings: settings, shared: shared, client: client, logger: logger)
             })
     }
 }

@@ -1,5 +1,4 @@
 import Authentication
-import BusTransport
 import ConsentClient
 import ContactPointAPI
 import Foundation
@@ -56,14 +55,13 @@ public enum NotificationServer {
         }
     }
 
-    public static func makeService(settings: Settings, shared: ServiceSettings, logger: Logger) async throws
+    public static func makeService(
+        settings: Settings, shared: ServiceSettings, client: ServiceBusClient, logger: Logger
+    ) async throws
         -> BusService
     {
         let store = try NotificationStore.open(path: settings.database)
         let reads = store.accessEventCommitter(name: "notify-reads", maximumBatch: 1024)
-        let consentTransport = try BusClientTransport(
-            config: .init(brokers: shared.brokers, keyPair: shared.keyPair), logger: logger)
-        let consentClient = GRPCClient(transport: consentTransport)
         let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
         // A follower holds a worker session: keep some of each broker's free for deliveries and reads.
         let hub = AlertHub(capacity: max(1, shared.sessionsPerBroker - 4))
@@ -77,7 +75,7 @@ public enum NotificationServer {
         return BusService(
             rpcServices: [
                 NotificationRPCService(
-                    store: store, reads: reads, consent: ConsentServiceClient(client: consentClient, logger: logger),
+                    store: store, reads: reads, consent: ConsentServiceClient(client: client, logger: logger),
                     hub: hub, feeders: Set(settings.feeders),
                     noticeFeeders: Set(settings.noticeFeeders),
                     gateways: settings.gateways, subscriptionLifetime: settings.subscriptionLifetime, clock: clock)
@@ -89,11 +87,11 @@ public enum NotificationServer {
             ],
             readinessChecks: [{ await store.isAvailable() }],
             companions: [
-                trust.refresher(settings: shared, logger: logger), ClientConnections(client: consentClient), reads, hub,
+                trust.refresher(client: client, logger: logger), reads, hub,
                 Escalator(
                     store: store, hub: hub, after: settings.escalateAfter, interval: settings.escalationInterval,
                     clock: clock, logger: logger),
-                AuditForwarder(outbox: store, settings: shared, logger: logger),
+                AuditForwarder(outbox: store, client: client, instance: shared.instance, logger: logger),
             ])
     }
 }

@@ -27,8 +27,9 @@ struct NotificationCommand: AsyncParsableCommand {
             readSettings: { reader throws(ConfigurationError) in
                 try NotificationServer.Settings(reading: &reader, flags: .init(database: database))
             },
-            makeService: { shared, settings, logger in
-                try await NotificationServer.makeService(settings: settings, shared: shared, logger: logger)
+            makeService: { shared, settings, client, logger in
+                try await NotificationServer.makeService(
+                    settings: settings, shared: shared, client: client, logger: logger)
             })
     }
 }
