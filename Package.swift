@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "MerkleTree", targets: ["MerkleTree"]),
         .library(name: "Identifiers", targets: ["Identifiers"]),
         .library(name: "Vocabulary", targets: ["Vocabulary"]),
+        .library(name: "Timekeeping", targets: ["Timekeeping"]),
         .library(name: "Audit", targets: ["Audit"]),
         .library(name: "Index", targets: ["Index"]),
         .library(name: "Consent", targets: ["Consent"]),
@@ -100,7 +101,7 @@ let package = Package(
         .target(
             name: "BusTransport",
             dependencies: [
-                "BusProtocol", "ZeroMQ", "ContactPointAPI",
+                "Timekeeping", "BusProtocol", "ZeroMQ", "ContactPointAPI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -112,7 +113,7 @@ let package = Package(
             name: "ServiceRuntime",
             dependencies: [
                 "Authentication", "BusTransport", "ContactPointAPI", "Identifiers", "NamedThreads", "RecordFields",
-                "Vocabulary", "ZeroMQ",
+                "Timekeeping", "Vocabulary", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -131,16 +132,18 @@ let package = Package(
         .target(
             name: "Authentication",
             dependencies: [
-                "SecurityPrimitives", "ContactPointAPI", "Identifiers", "Vocabulary",
+                "SecurityPrimitives", "ContactPointAPI", "Identifiers", "Timekeeping", "Vocabulary",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Shared/Authentication"
         ),
-        .target(name: "Identifiers", path: "Shared/Identifiers"),
+        .target(name: "Identifiers", dependencies: ["Timekeeping"], path: "Shared/Identifiers"),
         // Roles, audit actions and change kinds: the closed sets of words the services exchange.
         .target(name: "Vocabulary", path: "Shared/Vocabulary"),
+        // The one instant type (UTC milliseconds) and the one injectable clock.
+        .target(name: "Timekeeping", path: "Shared/Timekeeping"),
         .target(
             name: "ConsentClient",
             dependencies: [
@@ -206,7 +209,7 @@ let package = Package(
             name: "Identity",
             dependencies: [
                 "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI", "BusTransport",
-                "DemoWorld", "Identifiers", "Vocabulary",
+                "DemoWorld", "Identifiers", "Timekeeping", "Vocabulary",
                 "DurableFiles", "StoreSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -230,7 +233,7 @@ let package = Package(
             name: "Audit",
             dependencies: [
                 "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI", "BusTransport",
-                "MerkleTree", "Identifiers", "Vocabulary",
+                "MerkleTree", "Identifiers", "Timekeeping", "Vocabulary",
                 "DurableFiles", "StoreSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -252,7 +255,7 @@ let package = Package(
             name: "Index",
             dependencies: [
                 "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "DemoWorld",
-                "RecordFields", "StoreSupport", "ConsentClient", "Vocabulary",
+                "RecordFields", "StoreSupport", "ConsentClient", "Timekeeping", "Vocabulary",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -280,7 +283,7 @@ let package = Package(
             name: "Consent",
             dependencies: [
                 "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "RecordFields",
-                "StoreSupport", "Vocabulary",
+                "StoreSupport", "Timekeeping", "Vocabulary",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -302,7 +305,7 @@ let package = Package(
             name: "Notification",
             dependencies: [
                 "Authentication", "ServiceRuntime", "ContactPointAPI", "BusTransport", "Identifiers", "RecordFields",
-                "StoreSupport", "ConsentClient", "Vocabulary",
+                "StoreSupport", "ConsentClient", "Timekeeping", "Vocabulary",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -322,7 +325,8 @@ let package = Package(
         .executableTarget(
             name: "ContactPointCLI",
             dependencies: [
-                "Audit", "DurableFiles", "Index", "RecordFields", "SecurityPrimitives", "ZeroMQ", "BusProtocol",
+                "Timekeeping", "Audit", "DurableFiles", "Index", "RecordFields", "SecurityPrimitives", "ZeroMQ",
+                "BusProtocol",
                 "BusTransport", "ContactPointAPI", "ServiceRuntime", "Supervisor",
                 "TerminalQRCode",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -358,7 +362,7 @@ let package = Package(
         .testTarget(
             name: "ServiceRuntimeTests",
             dependencies: [
-                "ServiceRuntime", "BusTransport", "ContactPointAPI", "TestSupport",
+                "Timekeeping", "ServiceRuntime", "BusTransport", "ContactPointAPI", "TestSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -375,19 +379,21 @@ let package = Package(
         .testTarget(
             name: "AuthenticationTests",
             dependencies: [
-                "Authentication", "SecurityPrimitives", "ContactPointAPI",
+                "Timekeeping", "Authentication", "SecurityPrimitives", "ContactPointAPI", "Vocabulary",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             ]
         ),
         .testTarget(name: "IdentifiersTests", dependencies: ["Identifiers"]),
+        .testTarget(name: "TimekeepingTests", dependencies: ["Timekeeping"]),
         .testTarget(name: "MerkleTreeTests", dependencies: ["MerkleTree", "SecurityPrimitives"]),
         .testTarget(name: "TerminalQRCodeTests", dependencies: ["TerminalQRCode"]),
         .testTarget(
             name: "IdentityTests",
             dependencies: [
                 "TestSupport",
-                "Identity", "DemoWorld", "Authentication", "SecurityPrimitives", "ContactPointAPI", "Vocabulary",
+                "Identity", "DemoWorld", "Authentication", "SecurityPrimitives", "ContactPointAPI", "Timekeeping",
+                "Vocabulary",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
@@ -398,7 +404,7 @@ let package = Package(
             name: "AuditTests",
             dependencies: [
                 "Audit", "Authentication", "SecurityPrimitives", "ContactPointAPI", "MerkleTree", "Identifiers",
-                "TestSupport", "Vocabulary",
+                "TestSupport", "Timekeeping", "Vocabulary",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
@@ -408,7 +414,7 @@ let package = Package(
         .testTarget(
             name: "IndexTests",
             dependencies: [
-                "TestSupport",
+                "Timekeeping", "TestSupport",
                 "Index", "Authentication", "SecurityPrimitives", "ContactPointAPI", "Identifiers", "ServiceRuntime",
                 "RecordFields", "ConsentClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -420,7 +426,7 @@ let package = Package(
         .testTarget(
             name: "ConsentTests",
             dependencies: [
-                "TestSupport",
+                "Timekeeping", "TestSupport",
                 "Consent", "Authentication", "SecurityPrimitives", "ContactPointAPI", "Identifiers", "RecordFields",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -430,7 +436,7 @@ let package = Package(
         .testTarget(
             name: "NotificationTests",
             dependencies: [
-                "TestSupport",
+                "Timekeeping", "TestSupport",
                 "Notification", "Authentication", "SecurityPrimitives", "ContactPointAPI", "Identifiers",
                 "ConsentClient", "ServiceRuntime",
                 .product(name: "GRDB", package: "GRDB.swift"),

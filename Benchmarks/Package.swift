@@ -55,6 +55,7 @@ let package = Package(
         .executableTarget(
             name: "AuditBenchmark",
             dependencies: [
+                .product(name: "Timekeeping", package: "ContactPoint"),
                 .product(name: "Audit", package: "ContactPoint"),
                 .product(name: "Identifiers", package: "ContactPoint"),
                 .product(name: "ContactPointAPI", package: "ContactPoint"),
@@ -66,6 +67,7 @@ let package = Package(
         .executableTarget(
             name: "IndexBenchmark",
             dependencies: [
+                .product(name: "Timekeeping", package: "ContactPoint"),
                 "BenchmarkSupport",
                 .product(name: "Index", package: "ContactPoint"),
                 .product(name: "ConsentClient", package: "ContactPoint"),

@@ -7,6 +7,7 @@ import Foundation
 import GRPCCore
 import SecurityPrimitives
 import SwiftProtobuf
+import Timekeeping
 
 /// `contactpoint audit`: check the trail, review it, and answer subject-access requests.
 struct AuditCommand: AsyncParsableCommand {
@@ -200,7 +201,7 @@ struct AuditCommand: AsyncParsableCommand {
             guard let date = ISO8601DateFormatter().date(from: text) else {
                 throw CLIError("\(option): `\(text)` is not an ISO 8601 time such as 2026-11-26T09:00:00Z")
             }
-            return Int64(date.timeIntervalSince1970 * 1000)
+            return Instant(date).milliseconds
         }
     }
 
@@ -363,7 +364,7 @@ func withAudit<T: Sendable>(
 
 /// Unix milliseconds as ISO 8601 UTC.
 func formatTime(_ milliseconds: Int64) -> String {
-    ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+    ISO8601DateFormatter().string(from: Instant(milliseconds: milliseconds).date)
 }
 
 extension Enum {

@@ -6,6 +6,7 @@ import GRPCCore
 import SecurityPrimitives
 import ServiceRuntime
 import TerminalQRCode
+import Timekeeping
 
 /// Runs `body` with an identity client over the bus.
 func withIdentity<T: Sendable>(
@@ -39,7 +40,8 @@ struct Login: AsyncParsableCommand {
         print(
             grant.previousSessionStartedAt == 0
                 ? "this is your first session"
-                : "your previous session started \(formatTime(grant.previousSessionStartedAt * 1000))")
+                : "your previous session started \(formatTime(Instant(seconds: grant.previousSessionStartedAt).milliseconds))"
+        )
         if grant.failedAttemptsSince > 0 {
             let when = grant.previousSessionStartedAt == 0 ? "before this login" : "since then"
             print(

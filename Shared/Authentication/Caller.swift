@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import Identifiers
 import SecurityPrimitives
+public import Timekeeping
 public import Vocabulary
 
 /// The practitioner on whose behalf a call is made, as the session token proves: set by
@@ -28,8 +29,8 @@ public struct Caller: Sendable, Equatable {
     public func hasAnyRole(_ roles: Set<Role>) -> Bool { roles.contains { hasRole($0) } }
 
     /// Whether the caller entered a TOTP code within `window` before `now` (step-up).
-    public func hasSteppedUp(within window: Duration = .seconds(300), now: Int64) -> Bool {
-        now - claims.stepUpAt <= window.components.seconds
+    public func hasSteppedUp(within window: Duration = .seconds(300), at now: Instant) -> Bool {
+        now - Instant(seconds: claims.stepUpAt) <= window
     }
 
     @TaskLocal public static var current: Caller?
@@ -63,17 +64,17 @@ extension Caller {
     public func auditEvent(
         _ action: AuditAction, category: Contactpoint_V1_AuditCategory,
         outcome: Contactpoint_V1_AuditOutcome = .permitted,
-        nowMilliseconds now: Int64, stepUpWindow: Duration = .seconds(300)
+        at now: Instant, stepUpWindow: Duration = .seconds(300)
     ) -> Contactpoint_V1_AuditEvent {
         .with {
             $0.eventID = EventID.make()
-            $0.occurredAtMs = now
+            $0.occurredAtMs = now.milliseconds
             $0.action = action.description
             $0.category = category
             $0.actor = auditActor
             $0.service = action.service
             $0.outcome = outcome
-            $0.steppedUp = hasSteppedUp(within: stepUpWindow, now: now / 1000)
+            $0.steppedUp = hasSteppedUp(within: stepUpWindow, at: now)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 public import SecurityPrimitives
 import Synchronization
+public import Timekeeping
 
 /// Verifies session tokens locally, in every service: signature under one of the identity
 /// service's published keys (by `kid`; several may be trusted at once, so keys rotate without
@@ -37,12 +38,12 @@ public final class SessionVerifier: Sendable {
     public let cacheLimit = 10_000
 
     private let state = Mutex(State())
-    private let clock: @Sendable () -> Int64
+    private let clock: WallClock
     /// Tolerated clock difference between the identity service and this one.
     public let allowedSkew: Int64
 
     public init(
-        allowedSkew: Int64 = 30, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+        allowedSkew: Int64 = 30, clock: WallClock = .system
     ) {
         self.allowedSkew = allowedSkew
         self.clock = clock
@@ -76,7 +77,7 @@ public final class SessionVerifier: Sendable {
         } else {
             claims = try verifySignature(token, keys: keys)
         }
-        let now = clock()
+        let now = clock.now.seconds
         guard claims.iat <= now + allowedSkew else { throw .invalid("issued in the future") }
         guard now < claims.exp else { throw .expired }
         let revoked = state.withLock { state in

@@ -1,5 +1,6 @@
 import BusProtocol
 import Foundation
+import Timekeeping
 public import ZeroMQ
 
 /// Asks one broker MMI questions (RFC 8, plus our `mmi.workers`): whether a service has
@@ -54,7 +55,7 @@ public struct ManagementQuery: Sendable {
             guard left > .zero else { return nil }
             var poller = Poller()
             poller.add(socket)
-            let millis = Int(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
+            let millis = Int(left.wholeMilliseconds)
             guard (try? poller.poll(timeoutMillis: max(1, millis))) == true, let reply = try? socket.receive() else {
                 continue
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Timekeeping
 
 /// Event ids: UUIDs of version 7 (RFC 9562 §5.7) — the Unix time in milliseconds in the first 48
 /// bits, then 74 random bits. Ids made at about the same time sort together, so the audit log's
@@ -6,7 +7,7 @@ import Foundation
 /// anywhere, and at millions of events every insert would rewrite a page of its own).
 public enum EventID {
     /// A new id for an event happening at `milliseconds` since 1970 (now, by default).
-    public static func make(milliseconds: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> String {
+    public static func make(milliseconds: Int64 = WallClock.system.now.milliseconds) -> String {
         var generator = SystemRandomNumberGenerator()
         return make(milliseconds: milliseconds, random: (generator.next(), generator.next()))
     }

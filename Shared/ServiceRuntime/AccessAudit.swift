@@ -3,6 +3,7 @@ public import ContactPointAPI
 public import GRPCCore
 import Identifiers
 import RecordFields
+public import Timekeeping
 public import Vocabulary
 
 /// Audit before disclosure, one rule for every service that discloses: authorization is on the
@@ -16,8 +17,7 @@ public struct AccessAudit: Sendable {
     public let roles: [AuditAction: Set<Role>]
     /// How recent a TOTP code must be for the event to say the caller had stepped up.
     public let stepUpWindow: Duration
-    /// Unix milliseconds now.
-    let clock: @Sendable () -> Int64
+    let clock: WallClock
     let instance: String
     let append: @Sendable (Contactpoint_V1_AuditEvent) async throws -> Void
 
@@ -26,7 +26,7 @@ public struct AccessAudit: Sendable {
     public init(
         roles: [AuditAction: Set<Role>], committer: GroupCommitter<Contactpoint_V1_AuditEvent, Void>,
         stepUpWindow: Duration = .seconds(300),
-        clock: @escaping @Sendable () -> Int64
+        clock: WallClock
     ) {
         self.init(roles: roles, stepUpWindow: stepUpWindow, instance: "", clock: clock) {
             try await committer.submit($0)
@@ -37,7 +37,7 @@ public struct AccessAudit: Sendable {
     /// once the event is durable.
     public init(
         roles: [AuditAction: Set<Role>], stepUpWindow: Duration = .seconds(300), instance: String,
-        clock: @escaping @Sendable () -> Int64,
+        clock: WallClock,
         append: @escaping @Sendable (Contactpoint_V1_AuditEvent) async throws -> Void
     ) {
         self.roles = roles
@@ -98,7 +98,7 @@ public struct AccessAudit: Sendable {
         _ configure: (inout Contactpoint_V1_AuditEvent) -> Void = { _ in }
     ) -> Contactpoint_V1_AuditEvent {
         var event = caller.auditEvent(
-            action, category: category, outcome: outcome, nowMilliseconds: clock(), stepUpWindow: stepUpWindow)
+            action, category: category, outcome: outcome, at: clock.now, stepUpWindow: stepUpWindow)
         event.instance = instance
         if let reason {
             event.reasonCode = reason.code.code ?? ""
@@ -116,7 +116,7 @@ public struct AccessAudit: Sendable {
     ) -> Contactpoint_V1_AuditEvent {
         var event = Contactpoint_V1_AuditEvent.with {
             $0.eventID = EventID.make()
-            $0.occurredAtMs = clock()
+            $0.occurredAtMs = clock.now.milliseconds
             $0.action = action.description
             $0.category = category
             $0.actor = actor
@@ -130,7 +130,7 @@ public struct AccessAudit: Sendable {
 
     /// Whether the caller entered a TOTP code within the step-up window.
     public func hasSteppedUp(_ caller: Caller) -> Bool {
-        caller.hasSteppedUp(within: stepUpWindow, now: clock() / 1000)
+        caller.hasSteppedUp(within: stepUpWindow, at: clock.now)
     }
 }
 

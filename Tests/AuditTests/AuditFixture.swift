@@ -8,6 +8,7 @@ import Logging
 import SecurityPrimitives
 import Synchronization
 import TestSupport
+import Timekeeping
 
 @testable import Audit
 
@@ -34,7 +35,7 @@ final class AuditFixture: Sendable {
     init(rules: MisuseRules = MisuseRules()) throws {
         temporaryDirectory = try TemporaryDirectory(prefix: "audit")
         store = try AuditStore.open(path: "\(temporaryDirectory.path)/audit.sqlite")
-        let clock: @Sendable () -> Int64 = { [now] in now.value }
+        let clock = WallClock { [now] in Instant(milliseconds: now.value) }
         log = AuditLog(store: store, rules: rules, clock: clock)
         signer = TreeHeadSigner(
             store: store, key: try TreeHeadKey.load(directory: "\(temporaryDirectory.path)/secrets"),

@@ -2,6 +2,7 @@ import ContactPointAPI
 import Foundation
 import GRPCCore
 import Testing
+import Timekeeping
 
 @testable import Audit
 
@@ -145,7 +146,7 @@ struct RulesTests {
         let logs = try (0..<count).map { _ in
             AuditLog(
                 store: try AuditStore.open(path: "\(fixture.directory)/audit.sqlite"), rules: rules,
-                clock: { fixture.clock })
+                clock: WallClock { Instant(milliseconds: fixture.clock) })
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for log in logs { group.addTask { await log.run() } }

@@ -5,6 +5,7 @@ import GRPCCore
 import GRPCInProcessTransport
 import Identifiers
 import TestSupport
+import Timekeeping
 
 @testable import Consent
 
@@ -66,7 +67,7 @@ final class ConsentFixture: Sendable {
         let disclosures = store.accessEventCommitter(name: "test-disclose")
         let service = ConsentRPCService(
             store: store, disclosures: disclosures, standings: Standings(children: children), checkers: checkers,
-            involvementRecorders: checkers, clock: { now.value })
+            involvementRecorders: checkers, clock: WallClock { Instant(milliseconds: now.value) })
         let transport = InProcessTransport()
         let server = GRPCServer(
             transport: transport.server, services: [service],

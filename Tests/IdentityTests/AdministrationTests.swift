@@ -6,6 +6,7 @@ import GRPCInProcessTransport
 import Logging
 import SecurityPrimitives
 import Testing
+import Timekeeping
 
 @testable import Identity
 
@@ -222,7 +223,8 @@ struct AdministrationTests {
 
         try await IdentityRPCHarness(fixture: fixture).withClients { identity, administration in
             // Another service's verifier, kept current from the identity service
-            let elsewhere = SessionVerifier(clock: { [clock = fixture.clock] in clock.upcoming })
+            let elsewhere = SessionVerifier(
+                clock: WallClock { [clock = fixture.clock] in Instant(seconds: clock.upcoming) })
             let refresher = SessionTrustRefresher(
                 identity: identity, verifier: elsewhere, logger: Logger(label: "test"))
             var since = try await refresher.refresh(since: 0)

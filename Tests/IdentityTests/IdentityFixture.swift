@@ -3,6 +3,7 @@ import Foundation
 import SecurityPrimitives
 import Synchronization
 import TestSupport
+import Timekeeping
 import Vocabulary
 
 @testable import Identity
@@ -50,7 +51,7 @@ struct IdentityFixture {
         let passwords = PasswordHasher(pepper: SecureRandom.bytes(32), iterations: 1_000)
         let authenticator = Authenticator(
             store: store, passwords: passwords, secrets: SecretBox(key: SecureRandom.bytes(32)), keys: keys,
-            clock: { clock.now })
+            clock: WallClock { Instant(seconds: clock.now) })
         let today = CalendarDate(unixTime: clock.now)
         let practitioner = Practitioner(
             id: "p-1", organisationID: "org-1", name: "Sam Carter", email: "sam.carter@hillside.example",
@@ -91,7 +92,7 @@ struct IdentityFixture {
     }
 
     func verifier() -> SessionVerifier {
-        let verifier = SessionVerifier(clock: { [clock] in clock.now })
+        let verifier = SessionVerifier(clock: WallClock { [clock] in Instant(seconds: clock.now) })
         verifier.trust(keys: keys.published)
         return verifier
     }

@@ -2,6 +2,7 @@ import Authentication
 import Foundation
 import SecurityPrimitives
 import Testing
+import Timekeeping
 
 @testable import Identity
 
@@ -51,12 +52,12 @@ struct TokenTests {
         rotatedKeys.published["k2"] = newKey.publicKey
         let rotated = Authenticator(
             store: fixture.store, passwords: fixture.authenticator.passwords, secrets: fixture.authenticator.secrets,
-            keys: rotatedKeys, clock: { [clock = fixture.clock] in clock.now })
+            keys: rotatedKeys, clock: WallClock { [clock = fixture.clock] in Instant(seconds: clock.now) })
         fixture.clock.advance(by: 30)
         let new = try await rotated.login(
             email: fixture.practitioner.email, password: fixture.password, code: fixture.code())
 
-        let verifier = SessionVerifier(clock: { [clock = fixture.clock] in clock.now })
+        let verifier = SessionVerifier(clock: WallClock { [clock = fixture.clock] in Instant(seconds: clock.now) })
         verifier.trust(keys: rotatedKeys.published)
         _ = try verifier.verify(old.token)
         _ = try verifier.verify(new.token)
@@ -106,12 +107,16 @@ struct SessionLifetimeTests {
         let session = try await fixture.login()
         fixture.clock.advance(by: 10 * 60)
         let caller = Caller(claims: session.claims, token: session.token)
-        #expect(!caller.hasSteppedUp(now: fixture.clock.upcoming), "more than 5 minutes since the last code")
+        #expect(
+            !caller.hasSteppedUp(at: Instant(seconds: fixture.clock.upcoming)),
+            "more than 5 minutes since the last code")
 
         let code = fixture.code()
         let stepped = try await fixture.authenticator.refresh(session.claims, stepUpCode: code)
         #expect(stepped.claims.stepUpAt == fixture.clock.upcoming)
-        #expect(Caller(claims: stepped.claims, token: stepped.token).hasSteppedUp(now: fixture.clock.upcoming))
+        #expect(
+            Caller(claims: stepped.claims, token: stepped.token).hasSteppedUp(
+                at: Instant(seconds: fixture.clock.upcoming)))
         await #expect(throws: AuthenticationFailure.rejected(reason: "step-up code")) {
             try await fixture.authenticator.refresh(stepped.claims, stepUpCode: code)
         }

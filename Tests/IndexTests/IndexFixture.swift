@@ -8,6 +8,7 @@ import Identifiers
 import RecordFields
 import ServiceRuntime
 import TestSupport
+import Timekeeping
 
 @testable import Index
 
@@ -64,7 +65,7 @@ final class IndexFixture: Sendable {
         }
         let service = IndexRPCService(
             store: store, disclosures: disclosures, consent: Consent(allowed: consent),
-            nicknames: .standard, standingReaders: [Self.peer], clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+            nicknames: .standard, standingReaders: [Self.peer], clock: .system)
         let transport = InProcessTransport()
         let server = GRPCServer(
             transport: transport.server, services: [service],

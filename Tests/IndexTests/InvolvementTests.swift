@@ -5,6 +5,7 @@ import Identifiers
 import RecordFields
 import ServiceRuntime
 import Testing
+import Timekeeping
 
 @testable import Index
 
@@ -289,7 +290,7 @@ struct InvolvementTests {
             store: fixture.store,
             disclosures: GroupCommitter(name: "test-disclose", maximumBatch: 1) { $0.map { _ in () } },
             consent: NoConsentService(),
-            standingReaders: ["consent"], clock: { 0 })
+            standingReaders: ["consent"], clock: .fixed(Instant(milliseconds: 0)))
         let context = ServerContext(
             descriptor: Contactpoint_V1_Index.Method.ChildStanding.descriptor, remotePeer: "ops-console",
             localPeer: "index", cancellation: .init())

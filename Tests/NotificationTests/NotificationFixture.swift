@@ -8,6 +8,7 @@ import Identifiers
 import Logging
 import ServiceRuntime
 import TestSupport
+import Timekeeping
 
 @testable import Notification
 
@@ -53,7 +54,8 @@ final class NotificationFixture: Sendable {
     var escalator: Escalator {
         let now = now
         return Escalator(
-            store: store, hub: hub, after: .seconds(3600), interval: .seconds(60), clock: { now.value },
+            store: store, hub: hub, after: .seconds(3600), interval: .seconds(60),
+            clock: WallClock { Instant(milliseconds: now.value) },
             logger: Logger(label: "test"))
     }
 
@@ -70,7 +72,7 @@ final class NotificationFixture: Sendable {
             store: store, reads: reads, consent: Consent(allowed: consent, down: consentDown), hub: hub,
             feeders: feeders, noticeFeeders: noticeFeeders,
             gateways: gateways,
-            clock: { now.value })
+            clock: WallClock { Instant(milliseconds: now.value) })
         let transport = InProcessTransport()
         let server = GRPCServer(
             transport: transport.server, services: [service],

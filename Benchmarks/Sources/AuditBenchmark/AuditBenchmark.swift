@@ -4,6 +4,7 @@ import Foundation
 import Identifiers
 import MerkleTree
 import Synchronization
+import Timekeeping
 
 /// The audit log's figures: durable appends per second (group commit against one transaction per
 /// call, side by side), proof times as the log grows (1 M and 10 M events by default), and
@@ -67,7 +68,7 @@ struct AuditBenchmark {
         let path = "\(directory)/grown.sqlite"
         let store = try AuditStore.open(path: path)
         let clock = Clock()
-        let log = AuditLog(store: store, rules: MisuseRules(), clock: { clock.now })
+        let log = AuditLog(store: store, rules: MisuseRules(), clock: WallClock { Instant(milliseconds: clock.now) })
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await log.run() }
             // A log left in BENCH_DIR by an earlier run grows from where it is.
@@ -114,7 +115,9 @@ struct AuditBenchmark {
     ) {
         let store = try AuditStore.open(path: "\(directory)/appends-\(callers)-\(maximumBatch).sqlite")
         let clock = Clock()
-        let log = AuditLog(store: store, rules: MisuseRules(), maximumBatch: maximumBatch, clock: { clock.now })
+        let log = AuditLog(
+            store: store, rules: MisuseRules(), maximumBatch: maximumBatch,
+            clock: WallClock { Instant(milliseconds: clock.now) })
         let deadline = Date().addingTimeInterval(seconds)
         // Serials taken in turn: every caller's event occurs as it is sent.
         let sent = Counter()

@@ -10,6 +10,7 @@ import Index
 import Logging
 import SecurityPrimitives
 import SwiftProtobuf
+import Timekeeping
 import ZeroMQ
 
 /// The index at national scale on this machine: a synthetic population loaded straight into the
@@ -286,7 +287,7 @@ enum IndexOnBus {
         let disclosures = store.accessEventCommitter(name: "index-disclose")
         let service = IndexRPCService(
             store: store, disclosures: disclosures, consent: NoConsentService(),
-            clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+            clock: .system)
         var serverConfig = BusServerTransport.Config(brokers: [bus.address], keyPair: bus.serverKeys)
         serverConfig.sessionsPerBroker = 64
         let server = GRPCServer(

@@ -4,6 +4,7 @@ import MerkleTree
 public import ServiceLifecycle
 import ServiceRuntime
 import Synchronization
+public import Timekeeping
 
 /// The log's writer: appends from every sender are group-committed (``GroupCommitter``), so an
 /// answer always means the events are on disk, and under load each fsync carries many senders'
@@ -12,12 +13,11 @@ public final class AuditLog: Sendable {
     let store: AuditStore
     let rules: MisuseRules
     /// Unix milliseconds now.
-    let clock: @Sendable () -> Int64
+    let clock: WallClock
     private let committer: GroupCommitter<AuditStore.Submission, [AuditStore.Receipt]>
 
     /// - Parameter maximumBatch: the most events one transaction takes; the rest wait for the next.
-    public init(store: AuditStore, rules: MisuseRules, maximumBatch: Int = 4096, clock: @escaping @Sendable () -> Int64)
-    {
+    public init(store: AuditStore, rules: MisuseRules, maximumBatch: Int = 4096, clock: WallClock) {
         self.store = store
         self.rules = rules
         self.clock = clock
@@ -31,7 +31,8 @@ public final class AuditLog: Sendable {
                 return last
             }
             let (receipts, frontier, activity) = try store.append(
-                batch, loggedAt: clock(), rules: rules, frontier: last?.frontier, activity: last?.activity)
+                batch, loggedAt: clock.now.milliseconds, rules: rules, frontier: last?.frontier,
+                activity: last?.activity)
             committed.withLock { $0 = (frontier, activity) }
             return receipts
         }

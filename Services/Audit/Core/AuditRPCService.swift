@@ -59,7 +59,7 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
         guard senders.contains(sender) else {
             throw RPCError(code: .permissionDenied, message: "only ContactPoint services may append to the audit log")
         }
-        try AuditEventValidation.validate(request.events, nowMS: log.clock())
+        try AuditEventValidation.validate(request.events, nowMS: log.clock.now.milliseconds)
         let receipts = try await appendOrUnavailable(request.events, sender: sender)
         return .with {
             $0.receipts = receipts.map { receipt in
@@ -188,7 +188,7 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
         let (caller, scope) = try await reviewer(.openReviewItem)
         try await logReview(caller, .openReviewItem, subject: request.itemID)
         return try await store.openReviewItem(
-            id: request.itemID, reviewer: caller.practitionerID, scope: scope, now: log.clock())
+            id: request.itemID, reviewer: caller.practitionerID, scope: scope, now: log.clock.now.milliseconds)
     }
 
     func recordReviewOutcome(
@@ -214,7 +214,8 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
         }
         try await logReview(caller, .recordReviewOutcome, subject: item.itemID, reason: request.outcome)
         return try await store.closeReviewItem(
-            id: item.itemID, outcome: request.outcome, reviewer: caller.practitionerID, scope: scope, now: log.clock())
+            id: item.itemID, outcome: request.outcome, reviewer: caller.practitionerID, scope: scope,
+            now: log.clock.now.milliseconds)
     }
 
     func subjectAccess(request: Contactpoint_V1_SubjectAccessRequest, context: ServerContext) async throws
@@ -231,7 +232,7 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
             .filter { scope == nil || $0.access.childLocalAuthority == scope || $0.actor.localAuthority == scope }
         return .with {
             $0.childID = request.childID
-            $0.generatedAtMs = log.clock()
+            $0.generatedAtMs = log.clock.now.milliseconds
             $0.entries = events.map { event in
                 .with {
                     $0.occurredAtMs = event.occurredAtMs

@@ -5,6 +5,7 @@ import GRPCCore
 public import Logging
 import ServiceLifecycle
 public import ServiceRuntime
+import Timekeeping
 
 /// Everything `contactpoint-audit` runs, built from its settings: the log and its committer, the
 /// tree-head signer, the RPCs behind session checking, and a client of the identity service for
@@ -95,7 +96,7 @@ public enum AuditServer {
     {
         let store = try AuditStore.open(path: settings.database, logger: logger)
         let key = try TreeHeadKey.load(directory: settings.secretsDirectory)
-        let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        let clock = WallClock.system
         let log = AuditLog(store: store, rules: settings.rules, clock: clock)
         let signer = TreeHeadSigner(
             store: store, key: key, checkpoints: CheckpointDirectory(path: settings.checkpointDirectory),

@@ -1,5 +1,6 @@
 import ContactPointAPI
 import Foundation
+import Timekeeping
 
 /// The rules that raise review items as events arrive, each evaluated against the log as it
 /// stands when the event is appended (in the same transaction), so that an item is never lost
@@ -54,7 +55,7 @@ public struct MisuseRules: Sendable {
 
         public func contains(millisecondsSince1970 ms: Int64) -> Bool {
             let parts = calendar.dateComponents(
-                [.weekday, .hour, .minute], from: Date(timeIntervalSince1970: Double(ms) / 1000))
+                [.weekday, .hour, .minute], from: Instant(milliseconds: ms).date)
             guard let weekday = parts.weekday, (2...6).contains(weekday) else { return false }
             let minute = (parts.hour ?? 0) * 60 + (parts.minute ?? 0)
             return minute >= startMinute && minute < endMinute
@@ -83,7 +84,7 @@ public struct MisuseRules: Sendable {
     /// How far back any rule counts.
     var longestWindow: Int64 { max(Self.hour, deniedWindowMS) }
 
-    private var deniedWindowMS: Int64 { deniedWindow.components.seconds * 1000 }
+    private var deniedWindowMS: Int64 { deniedWindow.wholeMilliseconds }
 
     static let hour: Int64 = 3_600_000
 

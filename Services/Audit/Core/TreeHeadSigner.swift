@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+public import Timekeeping
 
 /// Signs a tree head whenever the log has grown, every `interval`, and once more at shutdown
 /// (after the last append). The newest head is exported as a checkpoint file every
@@ -11,7 +12,7 @@ struct TreeHeadSigner: Service {
     let checkpoints: CheckpointDirectory
     let interval: Duration
     var exportInterval: Duration = .seconds(60)
-    let clock: @Sendable () -> Int64
+    let clock: WallClock
     let logger: Logger
 
     func run() async throws {
@@ -32,7 +33,7 @@ struct TreeHeadSigner: Service {
         do {
             let key = self.key
             let signed = try await store.signNewTreeHead(
-                now: clock(),
+                now: clock.now.milliseconds,
                 sign: { size, root, timestamp in
                     let checkpoint = try key.sign(size: size, rootHash: root, timestampMS: timestamp)
                     return (checkpoint.keyID, checkpoint.signature)

@@ -4,6 +4,7 @@ import Foundation
 public import GRPCCore
 import RecordFields
 public import ServiceRuntime
+public import Timekeeping
 import Vocabulary
 
 /// The consent service's RPCs. Authorization is on the originating practitioner, deny by
@@ -18,15 +19,14 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
     let checkers: Set<String>
     /// The bus principals that may record a consent together with the caller's involvement: the index's.
     let involvementRecorders: Set<String>
-    /// Unix milliseconds now.
-    let clock: @Sendable () -> Int64
+    let clock: WallClock
 
     /// - Parameter disclosures: from ``AuditEventStore/accessEventCommitter(name:maximumBatch:)``,
     ///   run as a companion service.
     public init(
         store: ConsentStore, disclosures: GroupCommitter<Contactpoint_V1_AuditEvent, Void>,
         standings: any ChildStandings,
-        checkers: Set<String>, involvementRecorders: Set<String>, clock: @escaping @Sendable () -> Int64
+        checkers: Set<String>, involvementRecorders: Set<String>, clock: WallClock
     ) {
         self.store = store
         self.access = AccessAudit(roles: Self.roles, committer: disclosures, clock: clock)
@@ -51,7 +51,7 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
     /// The most service types one CheckConsent asks about.
     static let maximumChecks = 32
 
-    private var today: String { CalendarDay.today(Date(timeIntervalSince1970: Double(clock()) / 1000)) }
+    private var today: String { CalendarDay.today(clock.now.date) }
 
     // MARK: Changes
 
@@ -81,7 +81,7 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
             try await authorize(caller, forChild: consent.childID, .recordConsent)
         }
         return try await store.record(
-            consent, by: actor(caller), now: clock(), today: today,
+            consent, by: actor(caller), now: clock.now.milliseconds, today: today,
             audit: access.event(caller, .recordConsent, category: .change))
     }
 
@@ -104,7 +104,7 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
         }
         _ = try await standing(ofChild: override.childID, for: caller)
         return try await store.record(
-            override, by: actor(caller), now: clock(), today: today,
+            override, by: actor(caller), now: clock.now.milliseconds, today: today,
             audit: access.event(caller, .recordOverride, category: .change) {
                 $0.override = .consent
                 $0.outcomeReason = override.justification.code!
@@ -127,7 +127,7 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
         }
         let action: AuditAction = existing.kind == .override ? .withdrawOverride : .withdrawConsent
         return try await store.withdraw(
-            id: id, by: actor(caller), now: clock(), today: today,
+            id: id, by: actor(caller), now: clock.now.milliseconds, today: today,
             audit: access.event(caller, action, category: .change))
     }
 

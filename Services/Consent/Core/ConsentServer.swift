@@ -53,7 +53,7 @@ public enum ConsentServer {
                     store: store, disclosures: disclosures, standings: IndexChildStandings(client: client),
                     checkers: Set(settings.checkers),
                     involvementRecorders: Set(settings.involvementRecorders),
-                    clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+                    clock: .system)
             ],
             interceptors: [trust.interceptor(publicMethods: ConsentRPCService.publicMethods)],
             readinessChecks: [{ await store.isAvailable() }],

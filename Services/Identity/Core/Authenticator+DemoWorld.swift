@@ -23,7 +23,7 @@ extension Authenticator {
     /// before then (a crash, a power cut) showed none, so the next start finishes the world and
     /// gives every account new credentials: accounts made before are reset, not left unusable.
     func createDemoWorld() async throws -> [DemoCredential]? {
-        let now = clock()
+        let now = clock.now.seconds
         var existing: [String: Practitioner] = [:]
         for person in DemoWorld.practitioners {
             existing[person.email] = try await store.loginRecord(email: person.email)?.practitioner
@@ -85,7 +85,8 @@ extension Authenticator {
         for attempt in 1...2 {
             do {
                 return try await completeEnrolment(
-                    email: email, code: code, totpCode: OneTimePassword(secret: secret).code(at: clock() - 30))
+                    email: email, code: code, totpCode: OneTimePassword(secret: secret).code(at: clock.now.seconds - 30)
+                )
             } catch AuthenticationFailure.rejected where attempt == 1 {
                 continue
             }

@@ -1,6 +1,7 @@
 import Authentication
 import Foundation
 import SecurityPrimitives
+public import Timekeeping
 import Vocabulary
 
 /// The rules of identity: who may enrol, log in, keep a session and step up.
@@ -72,7 +73,7 @@ struct Authenticator: Sendable {
     let keys: SigningKeys
     var policy = IdentityPolicy()
     /// Unix seconds now; tests move it.
-    let clock: @Sendable () -> Int64
+    let clock: WallClock
     let events: AuthenticationEvents
 
     /// A hash no password matches, verified when the account is unknown so that the answer
@@ -82,7 +83,7 @@ struct Authenticator: Sendable {
     init(
         store: IdentityStore, passwords: PasswordHasher, secrets: SecretBox, keys: SigningKeys,
         policy: IdentityPolicy = .init(),
-        clock: @escaping @Sendable () -> Int64
+        clock: WallClock
     ) {
         self.store = store
         self.passwords = passwords
@@ -97,7 +98,7 @@ struct Authenticator: Sendable {
     // MARK: Login
 
     func login(email: String, password: String, code: String) async throws -> IssuedSession {
-        let now = clock()
+        let now = clock.now.seconds
         let record = try await store.loginRecord(email: email)
         // Both factors are always checked, whatever is already known to be wrong.
         let passwordMatches = passwords.verify(password, against: record?.passwordHash ?? decoyHash)
@@ -219,7 +220,7 @@ extension Authenticator {
     /// First step: checks the code and the new password, stores them with a fresh TOTP secret,
     /// and returns the `otpauth://` URI for the authenticator app.
     func beginEnrolment(email: String, code: String, password: String) async throws -> String {
-        let now = clock()
+        let now = clock.now.seconds
         let account = try await enrollingAccount(email: email, code: code, now: now)
         if let problem = policy.passwords.problem(with: password, email: email) {
             throw AuthenticationFailure.invalidRequest(problem)
@@ -233,7 +234,7 @@ extension Authenticator {
 
     /// Second step: a code from the authenticator proves it holds the secret; the account is active.
     func completeEnrolment(email: String, code: String, totpCode: String) async throws {
-        let now = clock()
+        let now = clock.now.seconds
         let account = try await enrollingAccount(email: email, code: code, now: now)
         guard let sealed = try await store.pendingTOTPSecret(practitionerID: account.id),
             let secret = secrets.open(sealed, context: Array(account.id.utf8)),
@@ -251,7 +252,7 @@ extension Authenticator {
     /// A fresh token for a live session: extends its idle expiry, and with `stepUpCode` proves a
     /// TOTP code again (a code once used is refused here too).
     func refresh(_ claims: SessionClaims, stepUpCode: String? = nil) async throws -> IssuedSession {
-        let now = clock()
+        let now = clock.now.seconds
         guard let record = try await store.loginRecord(practitionerID: claims.sub) else {
             throw AuthenticationFailure.rejected(reason: "unknown account")
         }
@@ -287,7 +288,7 @@ extension Authenticator {
     func changePassword(_ claims: SessionClaims, current: String, new: String, code: String) async throws
         -> IssuedSession
     {
-        let now = clock()
+        let now = clock.now.seconds
         guard let record = try await store.loginRecord(practitionerID: claims.sub) else {
             throw AuthenticationFailure.rejected(reason: "unknown account")
         }
@@ -311,7 +312,7 @@ extension Authenticator {
 
     /// Ends some or all of the caller's other sessions after a fresh TOTP code (ASVS 7.5.2).
     func endOtherSessions(_ claims: SessionClaims, ids: [String], allOthers: Bool, code: String) async throws -> Int {
-        let now = clock()
+        let now = clock.now.seconds
         guard let record = try await store.loginRecord(practitionerID: claims.sub),
             let totp = record.sealedTOTPSecret.flatMap({ secrets.open($0, context: Array(claims.sub.utf8)) }).map(
                 OneTimePassword.init(secret:)),
@@ -330,7 +331,7 @@ extension Authenticator {
     }
 
     func logout(_ claims: SessionClaims) async throws {
-        let now = clock()
+        let now = clock.now.seconds
         try await store.endSession(id: claims.sid, reason: "logout", now: now)
         try await events.record(.loggedOut, subject: claims.sub, reason: nil, now: now)
     }
@@ -344,7 +345,7 @@ extension Authenticator {
     /// exists. The administrator's vetting is recorded as attested by the operator at bootstrap,
     /// dated today: record the real check with the administration tools before it matters.
     func bootstrapAdministrator(email: String) async throws -> String? {
-        let now = clock()
+        let now = clock.now.seconds
         let today = CalendarDate(unixTime: now)
         let organisation = Organisation(
             id: "contactpoint-management", type: .managementTeam, name: "ContactPoint management team",

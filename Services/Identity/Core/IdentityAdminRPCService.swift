@@ -41,7 +41,7 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
             id: "org-" + Base32.encode(SecureRandom.bytes(10)).lowercased(), type: type, name: name,
             localAuthority: localAuthority,
             isActive: true)
-        try await store.createOrganisation(organisation, now: authenticator.clock())
+        try await store.createOrganisation(organisation, now: authenticator.clock.now.seconds)
         return Self.summary(organisation)
     }
 
@@ -66,7 +66,8 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
             throw RPCError(
                 code: .permissionDenied, message: "administrators do not change their own organisation's status")
         }
-        try await store.setOrganisationActive(id: organisation.id, active: request.active, now: authenticator.clock())
+        try await store.setOrganisationActive(
+            id: organisation.id, active: request.active, now: authenticator.clock.now.seconds)
         var updated = organisation
         updated.isActive = request.active
         return Self.summary(updated)
@@ -95,10 +96,10 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
             id: "p-" + Base32.encode(SecureRandom.bytes(10)).lowercased(), organisationID: organisation.id,
             name: try Self.text(request.name, field: "name", maximum: 200), email: try Self.email(request.email),
             jobRole: try Self.text(request.jobRole, field: "job_role", maximum: 100), roles: roles, status: .inactive,
-            vetting: try Self.vetting(request.vetting, today: CalendarDate(unixTime: authenticator.clock())),
+            vetting: try Self.vetting(request.vetting, today: CalendarDate(unixTime: authenticator.clock.now.seconds)),
             isLocked: false)
         let (code, hash) = Authenticator.newEnrolmentCode()
-        let now = authenticator.clock()
+        let now = authenticator.clock.now.seconds
         try await store.createPractitioner(
             practitioner, enrolmentCodeHash: hash, enrolmentExpiresAt: now + authenticator.policy.enrolmentValidity,
             now: now)
@@ -128,7 +129,7 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
         let account =
             byAuditor
             ? try await reviewedAccount(request.practitionerID) : try await administeredAccount(request.practitionerID)
-        try await store.setStatus(practitionerID: account.id, to: status, now: authenticator.clock())
+        try await store.setStatus(practitionerID: account.id, to: status, now: authenticator.clock.now.seconds)
         return try await summary(of: account.id)
     }
 
@@ -136,7 +137,7 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
         -> Contactpoint_V1_AccountSummary
     {
         let account = try await administeredAccount(request.practitionerID)
-        try await store.unlock(practitionerID: account.id, now: authenticator.clock())
+        try await store.unlock(practitionerID: account.id, now: authenticator.clock.now.seconds)
         return try await summary(of: account.id)
     }
 
@@ -145,7 +146,7 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
     ) async throws -> Contactpoint_V1_CreatePractitionerResponse {
         let account = try await administeredAccount(request.practitionerID)
         let (code, hash) = Authenticator.newEnrolmentCode()
-        let now = authenticator.clock()
+        let now = authenticator.clock.now.seconds
         try await store.resetCredentials(
             practitionerID: account.id, enrolmentCodeHash: hash,
             enrolmentExpiresAt: now + authenticator.policy.enrolmentValidity, now: now)
@@ -162,8 +163,8 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
         let account = try await administeredAccount(request.practitionerID)
         try await store.recordVetting(
             practitionerID: account.id,
-            vetting: try Self.vetting(request.vetting, today: CalendarDate(unixTime: authenticator.clock())),
-            now: authenticator.clock())
+            vetting: try Self.vetting(request.vetting, today: CalendarDate(unixTime: authenticator.clock.now.seconds)),
+            now: authenticator.clock.now.seconds)
         return try await summary(of: account.id)
     }
 

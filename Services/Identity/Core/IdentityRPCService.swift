@@ -54,7 +54,8 @@ public struct IdentityRPCService: Contactpoint_V1_Identity.SimpleServiceProtocol
         request: Contactpoint_V1_ListSessionsRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_ListSessionsResponse {
         let claims = try Caller.required().claims
-        let live = try await authenticator.store.liveSessions(practitionerID: claims.sub, now: authenticator.clock())
+        let live = try await authenticator.store.liveSessions(
+            practitionerID: claims.sub, now: authenticator.clock.now.seconds)
         return .with { response in
             response.sessions = live.map { session in
                 .with {

@@ -87,7 +87,7 @@ public enum IdentityServer {
         }
         let authenticator = Authenticator(
             store: store, passwords: PasswordHasher(pepper: secrets.pepper), secrets: SecretBox(key: secrets.totpKey),
-            keys: secrets.signingKeys, policy: policy, clock: { Int64(Date().timeIntervalSince1970) })
+            keys: secrets.signingKeys, policy: policy, clock: .system)
         if let email = settings.bootstrapAdministrator,
             let code = try await authenticator.bootstrapAdministrator(email: email)
         {

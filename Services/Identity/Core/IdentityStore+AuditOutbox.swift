@@ -2,6 +2,7 @@ import ContactPointAPI
 import Foundation
 import GRDB
 import ServiceRuntime
+import Timekeeping
 
 /// The identity outbox as the audit trail reads it: each event as an audit event — the account
 /// concerned, the administrator who acted (or, for a login, the account that tried), the outcome.
@@ -41,7 +42,7 @@ extension IdentityStore: AuditOutbox {
         let actor = payload.actor
         return .with {
             $0.eventID = row["event_id"]
-            $0.occurredAtMs = (row["created_at"] as Int64) * 1000
+            $0.occurredAtMs = Instant(seconds: row["created_at"]).milliseconds
             $0.action = topic
             $0.category = actor == nil ? .authentication : .administration
             $0.actor.practitionerID = actor ?? subject

@@ -5,6 +5,7 @@ import GRPCCore
 import Logging
 import ServiceLifecycle
 import ServiceRuntime
+import Timekeeping
 
 /// Which identity events a practitioner is told of, as security notices in their inbox at the
 /// notification service (ASVS 5.0 6.3.5 suspicious attempts, 6.3.7 changes to authentication
@@ -28,7 +29,7 @@ enum SecurityNotices {
             $0.eventID = eventID
             $0.practitionerID = practitioner
             $0.kind = kind
-            $0.occurredAtMs = createdAt * 1000
+            $0.occurredAtMs = Instant(seconds: createdAt).milliseconds
             switch kind {
             case .signedInAfterFailures: $0.count = UInt32(clamping: payload.count ?? 0)
             case .signedInAfterLongAbsence:

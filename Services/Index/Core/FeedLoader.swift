@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import RecordFields
 import Synchronization
+import Timekeeping
 import Vocabulary
 
 /// Loads a national feed straight into an index database, for the operator of the index's host:
@@ -60,7 +61,7 @@ public final class FeedLoader: Sendable {
         let result: IndexStore.PutResult
         do {
             result = try await store.putChildren(
-                entries, asProcess: operatorName, action: .loadFeed, now: Int64(Date().timeIntervalSince1970 * 1000))
+                entries, asProcess: operatorName, action: .loadFeed, now: WallClock.system.now.milliseconds)
         } catch let error as IndexStoreError {
             throw RPCError(error)
         }

@@ -6,6 +6,7 @@ public import GRPCCore
 import Identifiers
 import RecordFields
 public import ServiceRuntime
+public import Timekeeping
 import Vocabulary
 
 /// The index's RPCs. Every call needs a session; authorization is on the originating
@@ -18,14 +19,13 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
     let nicknames: Nicknames
     /// The bus principals that may ask for a child's standing (ChildStanding).
     let standingReaders: Set<String>
-    /// Unix milliseconds now.
-    let clock: @Sendable () -> Int64
+    let clock: WallClock
 
     /// - Parameter disclosures: from ``AuditEventStore/accessEventCommitter(name:maximumBatch:)``,
     ///   run as a companion service.
     public init(
         store: IndexStore, disclosures: GroupCommitter<Contactpoint_V1_AuditEvent, Void>, consent: any ConsentDecisions,
-        nicknames: Nicknames = .standard, standingReaders: Set<String> = [], clock: @escaping @Sendable () -> Int64
+        nicknames: Nicknames = .standard, standingReaders: Set<String> = [], clock: WallClock
     ) {
         self.store = store
         self.access = AccessAudit(
@@ -56,7 +56,7 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
     /// How recent a TOTP code must be for a shield override.
     static let stepUpWindow: Duration = .seconds(300)
 
-    private var today: String { CalendarDay.today(Date(timeIntervalSince1970: Double(clock()) / 1000)) }
+    private var today: String { CalendarDay.today(clock.now.date) }
 
     // MARK: Disclosure
 
@@ -209,7 +209,8 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
             }
         }
         let result = try await store.putChildren(
-            entries, by: caller.auditActor, now: clock(), audit: access.event(caller, .putChildren, category: .change))
+            entries, by: caller.auditActor, now: clock.now.milliseconds,
+            audit: access.event(caller, .putChildren, category: .change))
         return .with {
             $0.childIds = result.childIDs
             $0.created = UInt32(result.created)
@@ -287,7 +288,7 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
             )
         }
         return try await store.recordInvolvement(
-            involvement, childID: childID, by: caller.practitionerID, now: clock(),
+            involvement, childID: childID, by: caller.practitionerID, now: clock.now.milliseconds,
             audit: access.event(caller, .recordInvolvement, category: .change))
     }
 
@@ -340,7 +341,7 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         do {
             return try await store.change(
                 involvement: involvementID, change, organisationID: caller.organisationID, by: caller.practitionerID,
-                now: clock(),
+                now: clock.now.milliseconds,
                 audit: access.event(caller, action, category: .change))
         } catch IndexStoreError.notYourOrganisation {
             try await access.refuse(

@@ -6,6 +6,7 @@ import GRPCCore
 public import Logging
 import ServiceLifecycle
 public import ServiceRuntime
+import Timekeeping
 
 /// Everything `contactpoint-index` runs, built from its settings: the store, the group commit of
 /// access events, the audit forwarder that empties the outbox, and the RPCs behind session checking.
@@ -40,9 +41,9 @@ public enum IndexServer {
     {
         let store = try IndexStore.open(path: settings.database)
         let disclosures = store.accessEventCommitter(name: "index-disclose")
-        let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        let clock = WallClock.system
         if settings.demoChildren > 0 {
-            let loaded = try await store.seedDemoWorld(children: settings.demoChildren, now: clock())
+            let loaded = try await store.seedDemoWorld(children: settings.demoChildren, now: clock.now.milliseconds)
             if loaded > 0 {
                 logger.notice("demo world: synthetic children loaded", metadata: ["index.children": "\(loaded)"])
             }

@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 public import ServiceLifecycle
+public import Timekeeping
 
 /// Escalates alerts not acknowledged in time into their organisation's inbox, every `interval`,
 /// and wakes the organisation's subscribers; and forgets the ids of change events taken more than
@@ -11,16 +12,16 @@ struct Escalator: Service {
     /// How long a practitioner has to acknowledge an alert.
     let after: Duration
     let interval: Duration
-    let clock: @Sendable () -> Int64
+    let clock: WallClock
     let logger: Logger
 
     /// One round: the copies made.
     @discardableResult
     func escalateDue() async throws -> Int {
-        let now = clock()
-        let copies = try await store.escalate(createdBefore: now - after.components.seconds * 1000, now: now)
+        let now = clock.now
+        let copies = try await store.escalate(createdBefore: (now - after).milliseconds, now: now.milliseconds)
         hub.publish(copies)
-        try await store.forgetTakenEvents(takenBefore: now - 24 * 3_600_000)
+        try await store.forgetTakenEvents(takenBefore: (now - .seconds(24 * 3600)).milliseconds)
         return copies.count
     }
 

@@ -25,7 +25,7 @@ extension NotificationRPCService {
                 throw RPCError(code: .invalidArgument, message: "notices[\(index)].occurred_at_ms: a time")
             }
         }
-        let (stored, duplicates) = try await store.store(notices: request.notices, now: clock())
+        let (stored, duplicates) = try await store.store(notices: request.notices, now: clock.now.milliseconds)
         return .with {
             $0.stored = UInt32(stored)
             $0.duplicates = UInt32(duplicates)
@@ -50,7 +50,8 @@ extension NotificationRPCService {
         request: Contactpoint_V1_MarkNoticesReadRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_MarkNoticesReadResponse {
         let practitioner = try noticeReader()
-        let marked = try await store.markNoticesRead(of: practitioner, through: request.through, now: clock())
+        let marked = try await store.markNoticesRead(
+            of: practitioner, through: request.through, now: clock.now.milliseconds)
         return .with { $0.marked = UInt32(marked) }
     }
 

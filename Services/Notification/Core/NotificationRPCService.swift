@@ -6,6 +6,7 @@ public import GRPCCore
 import Identifiers
 import RecordFields
 public import ServiceRuntime
+public import Timekeeping
 import Vocabulary
 
 /// The notification service's RPCs. Change events come from the principals in `feeders`; alerts
@@ -24,8 +25,7 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
     let gateways: [String: String]
     /// How long one Subscribe call streams before it ends (the client resumes from its cursor).
     let subscriptionLifetime: Duration
-    /// Unix milliseconds now.
-    let clock: @Sendable () -> Int64
+    let clock: WallClock
 
     /// - Parameter reads: from ``AuditEventStore/accessEventCommitter(name:maximumBatch:)``, run as
     ///   a companion service: every follower woken by one alert reads at once, and their events
@@ -34,7 +34,7 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
         store: NotificationStore, reads: GroupCommitter<Contactpoint_V1_AuditEvent, Void>,
         consent: any ConsentDecisions, hub: AlertHub,
         feeders: Set<String>, noticeFeeders: Set<String> = ["identity"], gateways: [String: String],
-        subscriptionLifetime: Duration = .seconds(300), clock: @escaping @Sendable () -> Int64
+        subscriptionLifetime: Duration = .seconds(300), clock: WallClock
     ) {
         self.store = store
         self.access = AccessAudit(roles: Self.roles, committer: reads, clock: clock)
@@ -83,7 +83,7 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
                 code: .unavailable,
                 message: "the consent service cannot be asked about sensitive involvements: deliver again later")
         }
-        let (stored, duplicates) = try await store.take(request.events, now: clock(), alerts: plans)
+        let (stored, duplicates) = try await store.take(request.events, now: clock.now.milliseconds, alerts: plans)
         hub.publish(stored)
         return .with {
             $0.alerts = UInt32(stored.count)
@@ -122,7 +122,7 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
         var audiences = [reader.audience]
         if case .practitioner = reader.audience { audiences.append(.organisationInbox(reader.actor.organisationID)) }
         return try await store.update(
-            alert: id, to: request.state, for: audiences, by: reader.actor.practitionerID, now: clock(),
+            alert: id, to: request.state, for: audiences, by: reader.actor.practitionerID, now: clock.now.milliseconds,
             audit: event(reader, .updateAlert, category: .change) { $0.outcomeReason = request.state.code! })
     }
 

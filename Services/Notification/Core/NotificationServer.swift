@@ -6,6 +6,7 @@ import GRPCCore
 public import Logging
 import ServiceLifecycle
 public import ServiceRuntime
+import Timekeeping
 
 /// Everything `contactpoint-notification` runs, built from its settings: the store, a client of
 /// the consent service, the RPCs behind session checking, the escalator and the audit forwarder.
@@ -62,7 +63,7 @@ public enum NotificationServer {
     {
         let store = try NotificationStore.open(path: settings.database)
         let reads = store.accessEventCommitter(name: "notify-reads", maximumBatch: 1024)
-        let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        let clock = WallClock.system
         // A follower holds a worker session: keep some of each broker's free for deliveries and reads.
         let hub = AlertHub(capacity: max(1, shared.sessionsPerBroker - 4))
         let trust = SessionTrust()
