@@ -9,18 +9,15 @@ public struct StackService: Sendable {
     public var dataFiles: [(key: String, name: String)]
     /// Settings with a fixed value under `up`.
     public var settings: [(key: String, value: String)]
-    /// Whether it publishes events: it is then given every broker's events-in endpoint (`broker-events`).
-    public var publishesEvents: Bool
     /// Settings added under `contactpoint up --demo`.
     public var demoSettings: [(key: String, value: String)]
 
     public init(
         name: String, executable: String, rpcServices: [String], dataFiles: [(key: String, name: String)] = [],
-        settings: [(key: String, value: String)] = [], publishesEvents: Bool = false,
+        settings: [(key: String, value: String)] = [],
         demoSettings: [(key: String, value: String)] = []
     ) {
         self.demoSettings = demoSettings
-        self.publishesEvents = publishesEvents
         self.name = name
         self.executable = executable
         self.rpcServices = rpcServices
@@ -37,7 +34,7 @@ public struct StackService: Sendable {
             name: "identity", executable: "contactpoint-identity",
             rpcServices: ["contactpoint.v1.Identity", "contactpoint.v1.IdentityAdmin"],
             dataFiles: [("database", "identity.sqlite"), ("secrets-dir", "secrets")],
-            settings: [("bootstrap-admin", bootstrapAdministrator)], publishesEvents: true,
+            settings: [("bootstrap-admin", bootstrapAdministrator)],
             demoSettings: [("demo-world", "true")]),
         StackService(
             name: "audit", executable: "contactpoint-audit", rpcServices: ["contactpoint.v1.Audit"],

@@ -145,9 +145,6 @@ public final class StackSupervisor: Service, Sendable {
         let brokers = zip(brokerEndpoints, brokerNames).map { endpoints, name in
             ("broker", "\(endpoints.requests),\(config.directory.publicKeyFile(principal: name))")
         }
-        let brokerEvents = zip(brokerEndpoints, brokerNames).map { endpoints, name in
-            ("broker-events", "\(endpoints.eventsIn),\(config.directory.publicKeyFile(principal: name))")
-        }
         var children: [Child] = []
         for service in config.services {
             for number in 1...max(1, config.scale[service.name] ?? 1) {
@@ -160,7 +157,7 @@ public final class StackSupervisor: Service, Sendable {
                     settings: brokers + [
                         ("key-file", config.directory.keyFile(principal: service.name)), ("instance", name),
                     ]
-                        + (service.publishesEvents ? brokerEvents : []) + data
+                        + data
                         + (service.settings + (config.demo ? service.demoSettings : [])).map { ($0.key, $0.value) })
                 children.append(
                     Child(

@@ -27,6 +27,27 @@ public struct AuditAction: Hashable, Sendable, CustomStringConvertible {
         case listAlerts = "notification/list-alerts"
         case followAlerts = "notification/follow-alerts"
         case updateAlert = "notification/update-alert"
+        // identity
+        case organisationCreated = "identity/organisation-created"
+        case organisationActivated = "identity/organisation-activated"
+        case organisationDeactivated = "identity/organisation-deactivated"
+        case accountCreated = "identity/account-created"
+        case accountActive = "identity/account-active"
+        case accountSuspended = "identity/account-suspended"
+        case accountClosed = "identity/account-closed"
+        case accountLocked = "identity/account-locked"
+        case accountUnlocked = "identity/account-unlocked"
+        case vettingRecorded = "identity/vetting-recorded"
+        case credentialsReset = "identity/credentials-reset"
+        case loginSucceeded = "identity/login-succeeded"
+        case loginFailed = "identity/login-failed"
+        case loginRefused = "identity/login-refused"
+        case sessionStarted = "identity/session-started"
+        case stepUpSucceeded = "identity/step-up-succeeded"
+        case stepUpFailed = "identity/step-up-failed"
+        case loggedOut = "identity/logged-out"
+        case passwordChanged = "identity/password-changed"
+        case passwordChangeFailed = "identity/password-change-failed"
         // audit
         case queryEvents = "audit/query-events"
         case listReviewItems = "audit/list-review-items"
@@ -74,6 +95,27 @@ public struct AuditAction: Hashable, Sendable, CustomStringConvertible {
     public static let listAlerts = Self(.listAlerts)
     public static let followAlerts = Self(.followAlerts)
     public static let updateAlert = Self(.updateAlert)
+
+    public static let organisationCreated = Self(.organisationCreated)
+    public static let organisationActivated = Self(.organisationActivated)
+    public static let organisationDeactivated = Self(.organisationDeactivated)
+    public static let accountCreated = Self(.accountCreated)
+    public static let accountActive = Self(.accountActive)
+    public static let accountSuspended = Self(.accountSuspended)
+    public static let accountClosed = Self(.accountClosed)
+    public static let accountLocked = Self(.accountLocked)
+    public static let accountUnlocked = Self(.accountUnlocked)
+    public static let vettingRecorded = Self(.vettingRecorded)
+    public static let credentialsReset = Self(.credentialsReset)
+    public static let loginSucceeded = Self(.loginSucceeded)
+    public static let loginFailed = Self(.loginFailed)
+    public static let loginRefused = Self(.loginRefused)
+    public static let sessionStarted = Self(.sessionStarted)
+    public static let stepUpSucceeded = Self(.stepUpSucceeded)
+    public static let stepUpFailed = Self(.stepUpFailed)
+    public static let loggedOut = Self(.loggedOut)
+    public static let passwordChanged = Self(.passwordChanged)
+    public static let passwordChangeFailed = Self(.passwordChangeFailed)
 
     public static let queryEvents = Self(.queryEvents)
     public static let listReviewItems = Self(.listReviewItems)

@@ -131,49 +131,6 @@ struct IdentityEndToEndTests {
     }
 }
 
-@Suite("Identity events on the bus", .timeLimit(.minutes(2)))
-struct IdentityEventTests {
-    @Test("authentication decisions are published as identity/ events, without the email or password")
-    func loginFailurePublished() async throws {
-        let stack = try await LocalStack.start()
-        try await stack.waitForStatus("healthy") { $0.isHealthy }
-        let broker = try #require(try stack.state.brokers.first)
-        let context = try Context()
-        let subscriber = try Socket(
-            context: context, kind: .sub,
-            config: .init(
-                security: .curveClient(
-                    keyPair: try KeyFile.readKeyPair(
-                        at: stack.directory.keyFile(principal: StackDirectory.operatorPrincipal)),
-                    serverKey: try KeyFile.readPublicKey(at: broker.publicKeyFile))))
-        defer { subscriber.close() }
-        try subscriber.subscribe(Array("identity/".utf8))
-        try subscriber.connect(broker.eventsOut)
-
-        // A subscription takes a moment to reach the publisher: fail logins until an event arrives.
-        var event: Multipart?
-        for _ in 0..<100 where event == nil {
-            _ = try? await stack.withIdentityClient { identity in
-                try await identity.login(
-                    .with {
-                        $0.email = "nobody@nowhere.example"
-                        $0.password = "a guessed password"
-                        $0.totpCode = "123456"
-                    })
-            }
-            var poller = Poller()
-            poller.add(subscriber)
-            if try poller.poll(timeoutMillis: 200) { event = try subscriber.receive() }
-        }
-        let received = try #require(event)
-        #expect(received[0] == Array("identity/login-failed".utf8))
-        let payload = String(decoding: received[1], as: UTF8.self)
-        #expect(payload.contains(#""reason":"unknown account""#))
-        #expect(!payload.contains("nobody@nowhere.example"))
-        #expect(!payload.contains("a guessed password"))
-    }
-}
-
 @Suite("Sessions across services", .timeLimit(.minutes(2)))
 struct CrossServiceSessionTests {
     @Test(

@@ -44,6 +44,12 @@ struct LoginTests {
         #expect(failures.count == 3)
         #expect(failures.allSatisfy { if case .rejected = $0 { true } else { false } })
         #expect(failures.map(\.publicMessage).allSatisfy { $0 == failures[0].publicMessage })
+        // Each failure is in the audit outbox with its reason, and never the email or password tried.
+        let failed = try await fixture.store.undeliveredAuditEvents(limit: 100).map(\.event)
+            .filter { $0.action == "identity/login-failed" }
+        #expect(failed.map(\.outcomeReason) == ["unknown-account", "wrong-password", "wrong-code"])
+        let recorded = try failed.map { String(decoding: try $0.serializedBytes() as [UInt8], as: UTF8.self) }
+        #expect(!recorded.contains { $0.contains("nobody@hillside.example") || $0.contains("the wrong passphrase") })
     }
 
     @Test("a code once used is refused the second time")

@@ -34,7 +34,7 @@ struct SecurityNoticeTests {
         _ = try await fixture.login()
         fixture.clock.advance(by: 86_400)
         _ = try await fixture.login()
-        let notices = try await fixture.store.unnoticedEvents(limit: 100).compactMap(\.event)
+        let notices = try await fixture.store.undeliveredNotices(limit: 100).map(\.event)
         #expect(notices.map(\.kind) == [.accountActive, .signedInAfterLongAbsence])
         #expect(notices.last?.count == 91)
     }
@@ -61,8 +61,8 @@ struct SecurityNoticeTests {
         _ = try await fixture.authenticator.changePassword(
             session.claims, current: fixture.password, new: "another long enough passphrase", code: fixture.code())
 
-        let events = try await fixture.store.unnoticedEvents(limit: 100)
-        let notices = events.compactMap(\.event)
+        let waiting = try await fixture.store.undeliveredNotices(limit: 100)
+        let notices = waiting.map(\.event)
         #expect(
             notices.map(\.kind) == [
                 .accountActive, .passwordRightCodeWrong, .codeReplayed, .signedInAfterFailures, .passwordChanged,
@@ -73,53 +73,80 @@ struct SecurityNoticeTests {
                 $0.practitionerID == fixture.practitioner.id && !$0.eventID.isEmpty && $0.occurredAtMs > 0
             })
         #expect(notices[3].count == 3)
-        #expect(events.count > notices.count, "every event advances the cursor, notice or not")
+        let audited = try await fixture.store.undeliveredAuditEvents(limit: 100)
+        #expect(audited.count > notices.count, "every event is audited; only some are notices")
+        #expect(Set(notices.map(\.eventID)).isSubset(of: audited.map(\.event.eventID)), "a notice is its event's")
 
-        try await fixture.store.markNoticed(through: events.last!.sequence, now: fixture.clock.now)
-        #expect(try await fixture.store.unnoticedEvents(limit: 100).isEmpty)
+        try await fixture.store.markNoticesDelivered(through: waiting.last!.sequence)
+        #expect(try await fixture.store.undeliveredNotices(limit: 100).isEmpty)
     }
 
-    @Test("upgrading a database of events from before notices makes no notices of them; later events do")
-    func upgradeStartsAfresh() async throws {
+    @Test(
+        """
+        a database the previous version made upgrades to the shared outboxes: what was not yet delivered to the audit \
+        trail or told as a notice moves across, in order; the old table goes
+        """
+    )
+    func upgradeMovesTheOutbox() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("identity-upgrade-\(UUID()).sqlite")
             .path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let queue = try DatabaseQueue(path: path)
-        try IdentityStore.migrator.migrate(queue, upTo: "2: events published to the bus")
+        try IdentityStore.migrator.migrate(queue, upTo: "3: security notices delivered to the notification service")
+        // Rows as the previous version wrote them: topic, JSON payload, seconds, two cursors.
         try await queue.write { db in
-            try IdentityStore.appendEvent(db, topic: "identity/password-changed", subject: "p-1", now: 1_800_000_000)
-            try IdentityStore.appendEvent(db, topic: "identity/account-locked", subject: "p-1", now: 1_800_000_001)
+            let rows: [(String, String, String, Int64, Int64?, Int64?)] = [
+                ("e1", "identity/password-changed", #"{"at":1800000000,"subject":"p-1"}"#, 1_800_000_000, nil, nil),
+                (
+                    "e2", "identity/account-locked", #"{"at":1800000001,"reason":"too many","subject":"p-1"}"#,
+                    1_800_000_001, 1_800_000_005, nil
+                ),
+                (
+                    "e3", "identity/login-failed", #"{"at":1800000002,"reason":"unknown account"}"#, 1_800_000_002, nil,
+                    1_800_000_009
+                ),
+                (
+                    "e4", "identity/vetting-recorded", #"{"actor":"admin-1","at":1800000003,"subject":"p-1"}"#,
+                    1_800_000_003, 1_800_000_005, 1_800_000_005
+                ),
+            ]
+            for (id, topic, payload, createdAt, delivered, noticed) in rows {
+                try db.execute(
+                    sql: """
+                        INSERT INTO outbox (event_id, topic, payload, created_at, delivered_at, noticed_at) \
+                        VALUES (?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [id, topic, Data(payload.utf8), createdAt, delivered, noticed])
+            }
         }
         try queue.close()
+
         let store = try IdentityStore.open(path: path)
-        #expect(
-            try await store.unnoticedEvents(limit: 10).isEmpty,
-            "nobody is told today of what happened before the upgrade")
+        let audited = try await store.undeliveredAuditEvents(limit: 10).map(\.event)
+        #expect(audited.map(\.eventID) == ["e1", "e3"])
+        #expect(audited.map(\.action) == ["identity/password-changed", "identity/login-failed"])
+        #expect(audited[0].occurredAtMs == 1_800_000_000_000 && audited[0].subjectID == "p-1")
+        #expect(audited[1].outcome == .denied && audited[1].outcomeReason == "unknown-account")
+        let notices = try await store.undeliveredNotices(limit: 10).map(\.event)
+        #expect(notices.map(\.eventID) == ["e1", "e2"])
+        #expect(notices.map(\.kind) == [.passwordChanged, .accountLocked])
+        let oldTable = try await store.writer.read { db in try db.tableExists("outbox") }
+        #expect(!oldTable)
         try await store.writer.write { db in
-            try IdentityStore.appendEvent(
-                db, topic: "identity/account-unlocked", subject: "p-1", actor: "admin-1", now: 1_800_000_100)
+            try IdentityStore.appendEvent(db, .accountUnlocked, subject: "p-1", actor: "admin-1", now: 1_800_000_100)
         }
-        #expect(try await store.unnoticedEvents(limit: 10).compactMap(\.event).map(\.kind) == [.accountUnlocked])
+        #expect(try await store.undeliveredNotices(limit: 10).map(\.event.kind).last == .accountUnlocked)
     }
 
     @Test("an administrator's changes name the administrator; an unknown account's failures are nobody's notice")
     func actors() {
-        let payload = { (json: String) in OutboxPayload(Data(json.utf8)) }
-        let unlocked = SecurityNotices.notice(
-            eventID: "e1", topic: "identity/account-unlocked",
-            payload: payload(#"{"subject":"p-1","actor":"admin-1"}"#), createdAt: 10)
+        let unlocked = IdentityEvent(action: .accountUnlocked, subject: "p-1", actor: "admin-1", at: 10).notice
         #expect(
             unlocked?.kind == .accountUnlocked && unlocked?.actorID == "admin-1" && unlocked?.occurredAtMs == 10_000)
-        #expect(
-            SecurityNotices.notice(
-                eventID: "e2", topic: "identity/login-failed", payload: payload(#"{"reason":"wrong code"}"#),
-                createdAt: 10) == nil)
-        #expect(
-            SecurityNotices.notice(
-                eventID: "e3", topic: "identity/vetting-recorded", payload: payload(#"{"subject":"p-1"}"#),
-                createdAt: 10) == nil)
-        #expect(
-            SecurityNotices.notice(
-                eventID: "e4", topic: "identity/login-failed", payload: payload("not json"), createdAt: 10) == nil)
+        #expect(IdentityEvent(action: .loginFailed, reason: "wrong code", at: 10).notice == nil)
+        #expect(IdentityEvent(action: .vettingRecorded, subject: "p-1", at: 10).notice == nil)
+        let wrongCode = IdentityEvent(action: .loginFailed, subject: "p-1", reason: "wrong code", at: 10)
+        #expect(wrongCode.notice?.kind == .passwordRightCodeWrong)
+        #expect(wrongCode.auditEvent.outcome == .denied && wrongCode.auditEvent.category == .authentication)
     }
 }

@@ -174,20 +174,10 @@ struct Authenticator: Sendable {
 
 /// Authentication decisions as outbox events for the audit trail (never a password, code or token).
 struct AuthenticationEvents: Sendable {
-    enum Kind: String {
-        case loginSucceeded = "login-succeeded"
-        case loginFailed = "login-failed"
-        case loginRefused = "login-refused"
-        case stepUpSucceeded = "step-up-succeeded"
-        case stepUpFailed = "step-up-failed"
-        case loggedOut = "logged-out"
-        case passwordChangeFailed = "password-change-failed"
-    }
-
     let store: IdentityStore
 
-    func record(_ kind: Kind, subject: String?, reason: String?, now: Int64) async throws {
-        try await store.recordAuthenticationEvent(kind: kind.rawValue, subject: subject, reason: reason, now: now)
+    func record(_ action: AuditAction, subject: String?, reason: String?, now: Int64) async throws {
+        try await store.recordAuthenticationEvent(action, subject: subject, reason: reason, now: now)
     }
 }
 

@@ -1,5 +1,4 @@
 import Authentication
-public import BusTransport
 public import Foundation
 public import Logging
 import SecurityPrimitives
@@ -14,8 +13,6 @@ public enum IdentityServer {
         public var secretsDirectory: String
         /// On an empty system, create the first administrator with this email.
         public var bootstrapAdministrator: String?
-        /// Each broker's events-in endpoint (`ENDPOINT,PUBLIC-KEY-FILE`): where events are published.
-        public var brokerEvents: [BrokerAddress]
         /// Create the demo world's organisations and accounts if they do not exist (`contactpoint up --demo`).
         public var demoWorld: Bool
         /// The breached-password corpus new passwords are checked against, if the deployment has one.
@@ -26,15 +23,11 @@ public enum IdentityServer {
             public var database: String?
             public var secretsDirectory: String?
             public var bootstrapAdministrator: String?
-            public var brokerEvents: [String]
 
-            public init(
-                database: String?, secretsDirectory: String?, bootstrapAdministrator: String?, brokerEvents: [String]
-            ) {
+            public init(database: String?, secretsDirectory: String?, bootstrapAdministrator: String?) {
                 self.database = database
                 self.secretsDirectory = secretsDirectory
                 self.bootstrapAdministrator = bootstrapAdministrator
-                self.brokerEvents = brokerEvents
             }
         }
 
@@ -47,7 +40,6 @@ public enum IdentityServer {
             )
             bootstrapAdministrator = try reader.optionalValue(
                 "bootstrap-admin", flag: flags.bootstrapAdministrator, parse: ConfigurationValue.email)
-            brokerEvents = try reader.list("broker-events", flags: flags.brokerEvents, parse: ConfigurationValue.broker)
             demoWorld = try reader.value("demo-world", flag: nil, default: false, parse: ConfigurationValue.boolean)
             breachedPasswords = try reader.optionalValue("breached-passwords", flag: nil) {
                 path throws(ConfigurationError.Problem) in
@@ -115,17 +107,11 @@ public enum IdentityServer {
         let verifier = SessionVerifier()
         verifier.trust(keys: secrets.signingKeys.published)
         logger.notice("identity ready", metadata: ["identity.signing-key": "\(secrets.signingKeys.currentID)"])
-        var companions: [any Service] = [
+        let companions: [any Service] = [
             EndedSessionFeed(store: store, verifier: verifier, logger: logger),
             AuditForwarder(outbox: store, client: client, instance: shared.instance, logger: logger),
             NoticeForwarder(store: store, client: client, logger: logger),
         ]
-        if settings.brokerEvents.isEmpty {
-            logger.notice("no broker-events setting: identity events stay in the outbox, unpublished")
-        } else {
-            let publisher = try EventPublisher(brokers: settings.brokerEvents, keyPair: shared.keyPair, logger: logger)
-            companions += [publisher, OutboxPublisher(store: store, publisher: publisher, logger: logger)]
-        }
         return BusService(
             rpcServices: [
                 IdentityRPCService(authenticator: authenticator), IdentityAdminRPCService(authenticator: authenticator),

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Vocabulary
 
 /// Organisations and practitioner accounts: creation, enrolment, credentials, lifecycle.
 extension IdentityStore {
@@ -16,7 +17,7 @@ extension IdentityStore {
                 organisation.id, organisation.type.rawValue, organisation.name, organisation.localAuthority,
                 organisation.isActive,
             ])
-        try appendEvent(db, topic: "identity/organisation-created", subject: organisation.id, actor: actor, now: now)
+        try appendEvent(db, .organisationCreated, subject: organisation.id, actor: actor, now: now)
     }
 
     /// Activates or deactivates an organisation; deactivating ends its practitioners' sessions.
@@ -34,7 +35,7 @@ extension IdentityStore {
                     arguments: [now, id])
             }
             try Self.appendEvent(
-                db, topic: active ? "identity/organisation-activated" : "identity/organisation-deactivated",
+                db, active ? .organisationActivated : .organisationDeactivated,
                 subject: id, actor: actor, now: now)
         }
     }
@@ -90,7 +91,7 @@ extension IdentityStore {
                 sql: "INSERT INTO practitioner_role (practitioner_id, role) VALUES (?, ?)",
                 arguments: [practitioner.id, role.name])
         }
-        try appendEvent(db, topic: "identity/account-created", subject: practitioner.id, actor: actor, now: now)
+        try appendEvent(db, .accountCreated, subject: practitioner.id, actor: actor, now: now)
     }
 
     func practitioner(id: String) async throws -> Practitioner? {
@@ -151,17 +152,17 @@ extension IdentityStore {
                     arguments: [lockAfter, practitionerID])
             else {
                 try Self.appendEvent(
-                    db, topic: "identity/login-failed", subject: practitionerID, reason: reason, now: now)
+                    db, .loginFailed, subject: practitionerID, reason: reason, now: now)
                 return (lockAfter, true)
             }
             try db.execute(
                 sql: "UPDATE practitioner SET throttled_until = ? WHERE id = ?",
                 arguments: [now + delay(failures), practitionerID])
-            try Self.appendEvent(db, topic: "identity/login-failed", subject: practitionerID, reason: reason, now: now)
+            try Self.appendEvent(db, .loginFailed, subject: practitionerID, reason: reason, now: now)
             let locked = failures >= lockAfter
             if locked {
                 try Self.appendEvent(
-                    db, topic: "identity/account-locked", subject: practitionerID, reason: reason, now: now)
+                    db, .accountLocked, subject: practitionerID, reason: reason, now: now)
             }
             return (failures, locked)
         }
@@ -233,7 +234,7 @@ extension IdentityStore {
                     """,
                 arguments: [Int64(firstStep), practitionerID])
             guard db.changesCount == 1 else { throw IdentityStoreError.noSuchAccount(practitionerID) }
-            try Self.appendEvent(db, topic: "identity/account-active", subject: practitionerID, now: now)
+            try Self.appendEvent(db, .accountActive, subject: practitionerID, now: now)
         }
     }
 
@@ -292,7 +293,7 @@ extension IdentityStore {
                 try Self.endSessions(db, of: practitionerID, reason: "account \(status.rawValue)", now: now)
             }
             try Self.appendEvent(
-                db, topic: "identity/account-\(status.rawValue)", subject: practitionerID, actor: actor, now: now)
+                db, AuditAction(status: status), subject: practitionerID, actor: actor, now: now)
         }
     }
 
@@ -310,7 +311,7 @@ extension IdentityStore {
                     AND id != ? AND ended_at IS NULL
                     """,
                 arguments: [now, practitionerID, keepingSession])
-            try Self.appendEvent(db, topic: "identity/password-changed", subject: practitionerID, now: now)
+            try Self.appendEvent(db, .passwordChanged, subject: practitionerID, now: now)
         }
     }
 
@@ -322,7 +323,7 @@ extension IdentityStore {
                 arguments: [practitionerID])
             guard db.changesCount == 1 else { throw IdentityStoreError.noSuchAccount(practitionerID) }
             try Self.appendEvent(
-                db, topic: "identity/account-unlocked", subject: practitionerID, actor: actor, now: now)
+                db, .accountUnlocked, subject: practitionerID, actor: actor, now: now)
         }
     }
 
@@ -343,7 +344,7 @@ extension IdentityStore {
             guard db.changesCount == 1 else { throw IdentityStoreError.accountClosed(practitionerID) }
             try Self.endSessions(db, of: practitionerID, reason: "credentials reset", now: now)
             try Self.appendEvent(
-                db, topic: "identity/credentials-reset", subject: practitionerID, actor: actor, now: now)
+                db, .credentialsReset, subject: practitionerID, actor: actor, now: now)
         }
     }
 
@@ -362,7 +363,7 @@ extension IdentityStore {
                 ])
             guard db.changesCount == 1 else { throw IdentityStoreError.noSuchAccount(practitionerID) }
             try Self.appendEvent(
-                db, topic: "identity/vetting-recorded", subject: practitionerID, actor: actor, now: now)
+                db, .vettingRecorded, subject: practitionerID, actor: actor, now: now)
         }
     }
 

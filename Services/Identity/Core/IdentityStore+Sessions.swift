@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Vocabulary
 
 /// Sessions: started at login, refreshed, ended by logout, suspension or the practitioner.
 extension IdentityStore {
@@ -43,7 +44,7 @@ extension IdentityStore {
                     """,
                 arguments: [now, practitionerID, now, now, maximumSessions])
             try Self.appendEvent(
-                db, topic: "identity/session-started", subject: practitionerID, count: history.failedAttempts,
+                db, .sessionStarted, subject: practitionerID, count: history.failedAttempts,
                 previousSession: history.previousSessionStartedAt, now: now)
             return history
         }

@@ -123,6 +123,24 @@ struct IdentityStore: Sendable {
                     CREATE INDEX outbox_unnoticed ON outbox(sequence) WHERE noticed_at IS NULL;
                     """)
         }
+        migrator.registerMigration("4: the shared outbox design") { db in
+            // Audit events and security notices move to the outboxes every service keeps
+            // (OutboxTables), encoded as they are delivered; what was waiting goes across, and
+            // the old table (JSON payloads, kept for good, published on the bus to nobody) goes.
+            try db.execute(sql: OutboxTables.schema)
+            let waiting = try Row.fetchAll(
+                db, sql: "SELECT * FROM outbox WHERE delivered_at IS NULL OR noticed_at IS NULL ORDER BY sequence")
+            for row in waiting {
+                guard let event = IdentityEvent(legacyRow: row) else {
+                    throw DatabaseError(message: "outbox event \(row["event_id"] as String) has an unknown topic")
+                }
+                if row["delivered_at"] as Int64? == nil { try OutboxTables.appendAudit(event.auditEvent, db) }
+                if row["noticed_at"] as Int64? == nil, let notice = event.notice {
+                    try OutboxTables.appendChange(notice, db)
+                }
+            }
+            try db.execute(sql: "DROP TABLE outbox")
+        }
         return migrator
     }
 
@@ -153,24 +171,6 @@ struct IdentityStore: Sendable {
         Organisation(
             id: row["id"], type: OrganisationType(rawValue: row["type"]) ?? .managementTeam, name: row["name"],
             localAuthority: row["local_authority"], isActive: row["is_active"])
-    }
-
-    /// An event for the audit trail and other services, committed with the change it records.
-    /// Carries identifiers only: never a name, email, password, code or token.
-    static func appendEvent(
-        _ db: Database, topic: String, subject: String?, actor: String? = nil, reason: String? = nil, count: Int? = nil,
-        previousSession: Int64? = nil, now: Int64
-    ) throws {
-        var fields: [String: Any] = ["at": now]
-        fields["subject"] = subject
-        fields["actor"] = actor
-        fields["reason"] = reason
-        fields["count"] = count
-        fields["previous_session"] = previousSession
-        let payload = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
-        try db.execute(
-            sql: "INSERT INTO outbox (event_id, topic, payload, created_at) VALUES (?, ?, ?, ?)",
-            arguments: [EventID.make(), topic, payload, now])
     }
 }
 

@@ -10,7 +10,7 @@ struct IdentityCommand: AsyncParsableCommand {
         abstract: "Serve the identity service: login with password and TOTP, session tokens, enrolment.",
         discussion: """
             Settings come from flags, CONTACTPOINT_* variables or a --config file (docs/CONFIGURATION.md); \
-            its own keys are database, secrets-dir, bootstrap-admin and broker-events.
+            its own keys are database, secrets-dir, bootstrap-admin, demo-world and breached-passwords.
             """)
 
     @OptionGroup var service: ServiceOptions
@@ -20,8 +20,6 @@ struct IdentityCommand: AsyncParsableCommand {
     var secretsDir: String?
     @Option(help: "On an empty database, create the first system administrator with this email.")
     var bootstrapAdmin: String?
-    @Option(help: "A broker's events-in endpoint as ENDPOINT,PUBLIC-KEY-FILE; repeat for each broker.")
-    var brokerEvents: [String] = []
 
     func run() async throws {
         try await ServiceMain.run(
@@ -30,8 +28,7 @@ struct IdentityCommand: AsyncParsableCommand {
                 try IdentityServer.Settings(
                     reading: &reader,
                     flags: .init(
-                        database: database, secretsDirectory: secretsDir, bootstrapAdministrator: bootstrapAdmin,
-                        brokerEvents: brokerEvents))
+                        database: database, secretsDirectory: secretsDir, bootstrapAdministrator: bootstrapAdmin))
             },
             makeService: { shared, settings, client, logger in
                 try await IdentityServer.makeService(settings: settings, shared: shared, client: client, logger: logger)

@@ -26,7 +26,7 @@ public struct NotificationStore: Sendable {
 
     func isAvailable() async -> Bool { await DurableDatabase.isAvailable(writer) }
 
-    private static var migrator: DatabaseMigrator {
+    static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("1: events taken, alerts, audit outbox") { db in
             let states = Contactpoint_V1_AlertState.sqlList
@@ -79,6 +79,14 @@ public struct NotificationStore: Sendable {
                     ) STRICT;
                     CREATE INDEX notice_by_practitioner ON notice(practitioner_id, sequence);
                     """)
+        }
+        migrator.registerMigration("3: no change outbox") { db in
+            // The notification service sends no change events: the table OutboxTables made with the
+            // audit outbox was never written or read.
+            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM change_outbox") == 0 else {
+                throw DatabaseError(message: "change_outbox holds events that nothing would deliver")
+            }
+            try db.execute(sql: "DROP TABLE change_outbox")
         }
         return migrator
     }
