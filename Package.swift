@@ -354,7 +354,7 @@ let package = Package(
         .testTarget(
             name: "BusTransportTests",
             dependencies: [
-                "BusTransport", "Broker", "ZeroMQ", "ContactPointAPI", "ServiceRuntime",
+                "BusTransport", "Broker", "ZeroMQ", "ContactPointAPI", "ServiceRuntime", "TestSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             ]

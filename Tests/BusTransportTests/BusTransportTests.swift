@@ -4,6 +4,7 @@ import GRPCCore
 import GRPCProtobuf
 import ServiceRuntime
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import BusTransport
@@ -69,9 +70,9 @@ final class StoppableEcho: Contactpoint_V1_Echo.SimpleServiceProtocol {
         request: Contactpoint_V1_EchoRequest, response: RPCWriter<Contactpoint_V1_EchoResponse>, context: ServerContext
     ) async throws {}
 
-    /// Waits (at most 10 s) until `count` calls have ended.
+    /// Waits until `count` calls have ended.
     func waitForEndings(_ count: Int) async throws {
-        for _ in 0..<1_000 where endings.count < count { try await Task.sleep(for: .milliseconds(10)) }
+        try await eventually("\(count) calls ended", every: .milliseconds(10)) { endings.count >= count }
     }
 }
 
@@ -240,7 +241,7 @@ struct BusTransportTests {
                 group.addTask {
                     await #expect(throws: RPCError.self) { try await client.get(.with { $0.delayMillis = 5_000 }) }
                 }
-                while echo.started == 0 { try await Task.sleep(for: .milliseconds(10)) }
+                try await eventually("the call reaches the handler", every: .milliseconds(10)) { echo.started > 0 }
                 server.beginGracefulShutdown()
                 return try await group.next()!
             }

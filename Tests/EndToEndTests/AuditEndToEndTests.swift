@@ -4,6 +4,7 @@ import Foundation
 import GRPCCore
 import SecurityPrimitives
 import Supervisor
+import TestSupport
 import Testing
 import ZeroMQ
 
@@ -44,24 +45,30 @@ struct AuditEndToEndTests {
                 "contactpoint", arguments + ["--data-dir", stack.directory.root], name: arguments[0],
                 environment: ["XDG_CONFIG_HOME": config], input: input)
         }
+        /// Waits until a signed tree head covers every event (the signer runs every second).
+        func signedThroughTheEnd() async throws {
+            try await eventually("a signed tree head covering every event", every: .milliseconds(250)) {
+                let verify = try cli(["audit", "verify"], nil)
+                _ = await verify.exited()
+                return !verify.text.contains("no signature covers them yet")
+            }
+        }
         let login = try cli(
             ["login", "--email", people.auditorEmail],
             "\(people.auditorPassword)\n\(people.auditorOTP.code(at: Int64(Date().timeIntervalSince1970)))\n")
         #expect(await login.exited() == 0, "\(login.text)")
 
         // The repeated-denials item appears in the queue (delivery is asynchronous: wait for it)
-        var itemID: String?
-        let start = ContinuousClock.now
-        while itemID == nil, start.duration(to: .now) < .seconds(20) {
+        let item = try await eventually(
+            "a repeated-denials item for \(people.practitionerID)", every: .milliseconds(250)
+        ) {
             let list = try cli(["audit", "review", "list"], nil)
             #expect(await list.exited() == 0, "\(list.text)")
-            itemID = list.text.split(separator: "\n").first {
+            return list.text.split(separator: "\n").first {
                 $0.contains("repeated-denials") && $0.contains(people.practitionerID)
             }
             .map { String($0.split(separator: " ")[0]) }
-            if itemID == nil { try await Task.sleep(for: .milliseconds(250)) }
         }
-        let item = try #require(itemID, "no repeated-denials item: \(stack.up.text.suffix(3000))")
         let open = try cli(["audit", "review", "open", item], nil)
         #expect(await open.exited() == 0)
         #expect(open.text.contains("identity/login-failed"), "\(open.text)")
@@ -78,14 +85,12 @@ struct AuditEndToEndTests {
         #expect(refused?.code == .unauthenticated)
 
         // The suspension itself reaches the trail (by the auditor, about the practitioner)
-        var suspension: Substring?
-        while suspension == nil, start.duration(to: .now) < .seconds(40) {
+        let suspension = try await eventually("the suspension in the trail", every: .milliseconds(250)) {
             let events = try cli(["audit", "events", "--limit", "50"], nil)
             #expect(await events.exited() == 0)
-            suspension = events.text.split(separator: "\n").first { $0.contains("identity/account-suspended") }
-            if suspension == nil { try await Task.sleep(for: .milliseconds(250)) }
+            return events.text.split(separator: "\n").first { $0.contains("identity/account-suspended") }
         }
-        #expect(suspension?.contains("subject=\(people.practitionerID)") == true, "\(String(describing: suspension))")
+        #expect(suspension.contains("subject=\(people.practitionerID)"), "\(suspension)")
 
         // A disclosure of a child's record, as the index sends it, appears in the subject-access report
         var sender = try stack.operatorClientConfig()
@@ -106,7 +111,7 @@ struct AuditEndToEndTests {
         #expect(badChild.text.contains("child_id: expected a ContactPoint ID"), "\(badChild.text)")
 
         // A tree head covers everything once the signer has run (every second)
-        try await Task.sleep(for: .seconds(2))
+        try await signedThroughTheEnd()
         let verify = try cli(["audit", "verify"], nil)
         #expect(await verify.exited() == 0, "\(verify.text)")
         #expect(verify.text.contains("intact"))
@@ -120,7 +125,7 @@ struct AuditEndToEndTests {
             try await Contactpoint_V1_Audit.Client(wrapping: client).append(
                 .with { $0.events = [burstEvent(sender: 2)] })
         }
-        try await Task.sleep(for: .seconds(2))
+        try await signedThroughTheEnd()
         let second = try cli(["audit", "monitor", "--checkpoints", held, "--public-key", publicKey], nil)
         #expect(await second.exited() == 0, "\(second.text)")
         #expect(second.text.contains("consistent"))

@@ -4,6 +4,7 @@ import Foundation
 import GRPCCore
 import Index
 import Supervisor
+import TestSupport
 import Testing
 
 /// Consent in a real stack: the index asks the consent service before recording and showing a
@@ -134,12 +135,9 @@ struct ConsentEndToEndTests {
                     }, metadata: clinic)
             }
             let notification = Contactpoint_V1_Notification.Client(wrapping: client)
-            var alerts: [Contactpoint_V1_Alert] = []
-            let waited = ContinuousClock.now
-            while !alerts.contains(where: { $0.change == "indicator-raised" }), waited.duration(to: .now) < .seconds(30)
-            {
-                alerts = try await notification.listAlerts(.init(), metadata: sam).alerts
-                try await Task.sleep(for: .milliseconds(200))
+            let alerts = try await eventually("the indicator's alert at the school", every: .milliseconds(200)) {
+                let alerts = try await notification.listAlerts(.init(), metadata: sam).alerts
+                return alerts.contains(where: { $0.change == "indicator-raised" }) ? alerts : nil
             }
             #expect(
                 alerts.map { "\($0.change) \($0.from.serviceType.rawValue)" } == [
@@ -176,13 +174,11 @@ struct ConsentEndToEndTests {
                 ).token
             }
             let audit = Contactpoint_V1_Audit.Client(wrapping: client)
-            var items: [Contactpoint_V1_ReviewItem] = []
-            let start = ContinuousClock.now
-            while items.isEmpty, start.duration(to: .now) < .seconds(30) {
-                items = try await audit.listReviewItems(.init(), metadata: session(auditor)).items.filter {
+            let items = try await eventually("a consent-override review item", every: .milliseconds(250)) {
+                let items = try await audit.listReviewItems(.init(), metadata: session(auditor)).items.filter {
                     $0.rule == "consent-override"
                 }
-                if items.isEmpty { try await Task.sleep(for: .milliseconds(250)) }
+                return items.isEmpty ? nil : items
             }
             #expect(
                 items.map(\.practitionerID) == [people.others[jo]!.id] && items.allSatisfy(\.highPriority), "\(items)")

@@ -4,6 +4,7 @@ import Foundation
 import GRPCCore
 import Index
 import Supervisor
+import TestSupport
 import Testing
 
 /// The index in a real stack: a seeded feed loaded from the command line, a practitioner's
@@ -107,17 +108,15 @@ struct IndexEndToEndTests {
                 }
             ).token
         }
-        var reasons: [String] = []
-        let start = ContinuousClock.now
-        while reasons.count < 3, start.duration(to: .now) < .seconds(30) {
+        let reasons = try await eventually("three accesses in the subject-access report", every: .milliseconds(250)) {
             let report = try await withGRPCClient(
                 transport: try BusClientTransport(config: stack.operatorClientConfig())
             ) { client in
                 try await Contactpoint_V1_Audit.Client(wrapping: client).subjectAccess(
                     .with { $0.childID = childID }, metadata: ["authorization": "Bearer \(auditor)"])
             }
-            reasons = report.entries.map(\.reasonCode)
-            if reasons.count < 3 { try await Task.sleep(for: .milliseconds(250)) }
+            let reasons = report.entries.map(\.reasonCode)
+            return reasons.count >= 3 ? reasons : nil
         }
         #expect(reasons == ["contact-practitioners", "contact-practitioners", "caf-assessment"], "\(reasons)")
     }

@@ -4,6 +4,7 @@ import Foundation
 import GRPCCore
 import Supervisor
 import Synchronization
+import TestSupport
 import Testing
 import ZeroMQ
 
@@ -95,15 +96,16 @@ final class LocalStack: Sendable {
     func waitForStatus(
         _ what: String, timeout: Duration = .seconds(30), _ condition: (StatusReport) -> Bool
     ) async throws -> StatusReport {
-        let deadline = ContinuousClock.now + timeout
         var last: StatusReport?
-        while ContinuousClock.now < deadline {
-            let (report, _) = try await status()
-            if condition(report) { return report }
-            last = report
-            try await Task.sleep(for: .milliseconds(200))
+        do {
+            return try await eventually("status \(what)", timeout: timeout, every: .milliseconds(200)) {
+                let (report, _) = try await status()
+                last = report
+                return condition(report) ? report : nil
+            }
+        } catch is NeverHappened {
+            throw StackNotReady(waitingFor: what, output: "\(String(describing: last))\n\(up.text.suffix(3000))")
         }
-        throw StackNotReady(waitingFor: what, output: "\(String(describing: last))\n\(up.text.suffix(3000))")
     }
 
     /// Runs `body` with an echo client of the stack's operator.

@@ -4,6 +4,7 @@ import Foundation
 import GRPCCore
 import Index
 import Supervisor
+import TestSupport
 import Testing
 import ZeroMQ
 
@@ -144,13 +145,9 @@ struct NotificationEndToEndTests {
                     $0.involvementID = school
                     $0.lead = true
                 }, metadata: sam)
-            var alerts: [Contactpoint_V1_Alert] = []
-            let start = ContinuousClock.now
-            while !alerts.contains(where: { $0.change == "lead-professional-set" }),
-                start.duration(to: .now) < .seconds(60)
-            {
-                alerts = try await notification.listAlerts(.init(), metadata: gp).alerts
-                try await Task.sleep(for: .milliseconds(200))
+            let alerts = try await eventually("the lead professional's alert at the GP", timeout: .seconds(60)) {
+                let alerts = try await notification.listAlerts(.init(), metadata: gp).alerts
+                return alerts.contains(where: { $0.change == "lead-professional-set" }) ? alerts : nil
             }
             #expect(
                 alerts.map { "\($0.change) \($0.indicator.rawValue)" }.sorted() == [

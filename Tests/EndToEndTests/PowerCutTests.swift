@@ -193,13 +193,3 @@ struct PowerCutTests {
         return pending
     }
 }
-
-/// Polls `condition` until it holds; fails with `what` after `timeout`.
-func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(200))
-    }
-    Issue.record("never: \(what)")
-}

@@ -1,6 +1,7 @@
 import ContactPointAPI
 import Foundation
 import Supervisor
+import TestSupport
 import Testing
 
 /// `contactpoint up` and `contactpoint status` as a new user and an operator use them.
@@ -95,8 +96,7 @@ struct StackTests {
         let pids = try stack.state.processes.compactMap(\.pid)
         #expect(pids.count == 2 + StackService.all.count)
         stack.up.killHard()
-        for _ in 0..<100 where pids.contains(where: isAlive) { try await Task.sleep(for: .milliseconds(100)) }
-        #expect(pids.allSatisfy { !isAlive($0) })
+        try await eventually("every process of the stack ends with up") { !pids.contains(where: isAlive) }
     }
 
     @Test("a second up on the same data directory is refused")

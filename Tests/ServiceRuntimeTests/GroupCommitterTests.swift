@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import ServiceRuntime
@@ -61,8 +62,8 @@ struct GroupCommitterTests {
                 return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }.sorted { $0.key < $1.key }.map(\.value)
             }
         }
-        for _ in 0..<1000 where committer.queued < queuedBefore + values.count {
-            try await Task.sleep(for: .milliseconds(5))
+        try await eventually("\(values.count) submissions queued", every: .milliseconds(5)) {
+            committer.queued >= queuedBefore + values.count
         }
         #expect(committer.queued == queuedBefore + values.count)
         return submissions

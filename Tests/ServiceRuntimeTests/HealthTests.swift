@@ -2,6 +2,7 @@ import ContactPointAPI
 import Logging
 import ServiceLifecycle
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import ServiceRuntime
@@ -39,9 +40,8 @@ struct HealthTests {
         }
     }
 
-    /// Polls a condition the monitor changes on its own schedule; fails after a few seconds.
+    /// Waits for a condition the monitor changes on its own schedule.
     func waitFor(_ condition: () -> Bool) async throws {
-        for _ in 0..<1000 where !condition() { try await Task.sleep(for: .milliseconds(5)) }
-        #expect(condition())
+        try await eventually("the monitor's health change", every: .milliseconds(5)) { condition() }
     }
 }

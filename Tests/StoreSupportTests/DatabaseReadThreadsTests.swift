@@ -84,11 +84,8 @@ import Testing
         _ = try await reads?.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
         #expect(try Self.threadNames().filter { $0.hasPrefix("rt-exit-read-") }.count == 3)
         reads = nil
-        let deadline = ContinuousClock.now + .seconds(10)
-        while try Self.threadNames().contains(where: { $0.hasPrefix("rt-exit-read-") }), ContinuousClock.now < deadline
-        {
-            try await Task.sleep(for: .milliseconds(10))
+        try await eventually("the read threads exit", every: .milliseconds(10)) {
+            try !Self.threadNames().contains(where: { $0.hasPrefix("rt-exit-read-") })
         }
-        #expect(try Self.threadNames().filter { $0.hasPrefix("rt-exit-read-") }.isEmpty)
     }
 }
