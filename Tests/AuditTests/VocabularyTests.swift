@@ -26,6 +26,6 @@ import Vocabulary
         for role in Role.all { #expect(Role(name: role.name) == role) }
         #expect(Role(name: "administrator") == nil)
         for kind in ChangeKind.all { #expect(ChangeKind(kind.description) == kind) }
-        #expect(ChangeKind.alerting.allSatisfy { $0.alertsOthers } && !ChangeKind.involvementEnded.alertsOthers)
+        #expect(ChangeKind.indicatorRaised.alertsOthers && !ChangeKind.involvementEnded.alertsOthers)
     }
 }
