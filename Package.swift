@@ -155,7 +155,8 @@ let package = Package(
         .target(
             name: "StoreSupport",
             dependencies: [
-                "ContactPointAPI", "DurableFiles", "NamedThreads", .product(name: "GRDB", package: "GRDB.swift"),
+                "ContactPointAPI", "DurableFiles", "NamedThreads", "ServiceRuntime",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Shared/StoreSupport"

@@ -1,6 +1,7 @@
 import Authentication
 import ContactPointAPI
 import Foundation
+import GRDB
 import GRPCCore
 import GRPCInProcessTransport
 import Identifiers
@@ -9,12 +10,10 @@ import Timekeeping
 
 @testable import Consent
 
-/// A consent service on a real SQLite file in a temporary directory, behind the session
+/// A consent service on an in-memory SQLite database, behind the session
 /// interceptor, served over the in-process transport; the index's answers and the clock are the
 /// test's.
 final class ConsentFixture: Sendable {
-    private let temporaryDirectory: TemporaryDirectory
-    var directory: String { temporaryDirectory.path }
     let store: ConsentStore
     let sessions = SessionSigner()
     /// The children on the "index": id → (local authority, organisations involved).
@@ -30,8 +29,7 @@ final class ConsentFixture: Sendable {
     static let peer = "in-process:\(getpid())"
 
     init() throws {
-        temporaryDirectory = try TemporaryDirectory(prefix: "consent")
-        store = try ConsentStore.open(path: "\(temporaryDirectory.path)/consent.sqlite")
+        store = try ConsentStore(DatabaseQueue())
         children.update {
             $0[Self.child] = (Self.authority, ["org-school"])
             $0[Self.otherChild] = ("E08000025", ["org-gp"])
@@ -64,7 +62,7 @@ final class ConsentFixture: Sendable {
         _ body: @Sendable (Contactpoint_V1_Consent.Client<InProcessTransport.Client>) async throws -> T
     ) async throws -> T {
         let now = now
-        let disclosures = store.accessEventCommitter(name: "test-disclose")
+        let disclosures = store.outboxes.accessEventCommitter(name: "test-disclose")
         let service = ConsentRPCService(
             store: store, disclosures: disclosures, standings: Standings(children: children), checkers: checkers,
             involvementRecorders: checkers, clock: WallClock { Instant(milliseconds: now.value) })
@@ -106,11 +104,12 @@ final class ConsentFixture: Sendable {
     }
 
     func auditOutbox() async throws -> [Contactpoint_V1_AuditEvent] {
-        try await store.undeliveredAuditEvents(limit: 10_000).map(\.event)
+        try await store.outboxes.undeliveredAuditEvents(limit: 10_000).map(\.event)
     }
 
     func changeOutbox() async throws -> [Contactpoint_V1_ConsentChangeEvent] {
-        try await store.undeliveredChangeEvents(limit: 10_000).map(\.event)
+        try await store.outboxes.undeliveredChanges(limit: 10_000, as: Contactpoint_V1_ConsentChangeEvent.self).map(
+            \.event)
     }
 
     // MARK: Requests

@@ -1,4 +1,5 @@
 import GRDB
+import TestSupport
 import Testing
 
 @testable import Consent
@@ -9,8 +10,9 @@ import Testing
 @Suite struct StoreDurabilityTests {
     @Test("the consent store's writer commits with synchronous=FULL")
     func writerIsFullySynchronous() throws {
-        let fixture = try ConsentFixture()
-        let level = try fixture.store.writer.writeWithoutTransaction { db in
+        let directory = try TemporaryDirectory(prefix: "consent")
+        let store = try ConsentStore.open(path: "\(directory.path)/consent.sqlite")
+        let level = try store.writer.writeWithoutTransaction { db in
             try Int.fetchOne(db, sql: "PRAGMA main.synchronous")
         }
         #expect(level == 2)

@@ -1,5 +1,6 @@
 import Authentication
 import Foundation
+import GRDB
 import SecurityPrimitives
 import Synchronization
 import TestSupport
@@ -25,11 +26,9 @@ final class TestClock: Sendable {
     func advance(by delta: Int64) { seconds.wrappingAdd(delta, ordering: .relaxed) }
 }
 
-/// An identity database in a temporary file with one organisation and one enrolled, vetted
+/// An identity database in memory with one organisation and one enrolled, vetted
 /// practitioner, and an authenticator over it.
 struct IdentityFixture {
-    private let temporaryDirectory: TemporaryDirectory
-    var directory: String { temporaryDirectory.path }
     let store: IdentityStore
     let clock: TestClock
     let keys: SigningKeys
@@ -43,8 +42,7 @@ struct IdentityFixture {
     static func make(
         clock: TestClock = TestClock(), vetting: Vetting? = nil, roles: Set<Role> = [.practitioner]
     ) async throws -> IdentityFixture {
-        let temporaryDirectory = try TemporaryDirectory(prefix: "identity")
-        let store = try IdentityStore.open(path: "\(temporaryDirectory.path)/identity.sqlite")
+        let store = try IdentityStore(DatabaseQueue())
         let signing = Ed25519.PrivateKey.generate()
         let keys = SigningKeys(currentID: "k1", current: signing, published: ["k1": signing.publicKey])
         // Fewer PBKDF2 iterations than production, to keep the suite fast.
@@ -64,7 +62,7 @@ struct IdentityFixture {
                     trainingCompletedOn: today, userAgreementAcceptedOn: today),
             isLocked: false)
         var fixture = IdentityFixture(
-            temporaryDirectory: temporaryDirectory, store: store, clock: clock, keys: keys,
+            store: store, clock: clock, keys: keys,
             authenticator: authenticator, practitioner: practitioner)
         try await fixture.enrol()
         return fixture

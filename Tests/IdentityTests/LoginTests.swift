@@ -45,7 +45,7 @@ struct LoginTests {
         #expect(failures.allSatisfy { if case .rejected = $0 { true } else { false } })
         #expect(failures.map(\.publicMessage).allSatisfy { $0 == failures[0].publicMessage })
         // Each failure is in the audit outbox with its reason, and never the email or password tried.
-        let failed = try await fixture.store.undeliveredAuditEvents(limit: 100).map(\.event)
+        let failed = try await fixture.store.outboxes.undeliveredAuditEvents(limit: 100).map(\.event)
             .filter { $0.action == "identity/login-failed" }
         #expect(failed.map(\.outcomeReason) == ["unknown-account", "wrong-password", "wrong-code"])
         let recorded = try failed.map { String(decoding: try $0.serializedBytes() as [UInt8], as: UTF8.self) }
@@ -117,7 +117,7 @@ struct LoginTests {
         ) {
             try await fixture.login()
         }
-        let locks = try await fixture.store.undeliveredAuditEvents(limit: 1000).filter {
+        let locks = try await fixture.store.outboxes.undeliveredAuditEvents(limit: 1000).filter {
             $0.event.action == "identity/account-locked"
         }
         #expect(locks.count == 1)

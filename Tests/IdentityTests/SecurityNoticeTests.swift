@@ -34,7 +34,9 @@ struct SecurityNoticeTests {
         _ = try await fixture.login()
         fixture.clock.advance(by: 86_400)
         _ = try await fixture.login()
-        let notices = try await fixture.store.undeliveredNotices(limit: 100).map(\.event)
+        let notices = try await fixture.store.outboxes.undeliveredChanges(
+            limit: 100, as: Contactpoint_V1_SecurityNotice.self
+        ).map(\.event)
         #expect(notices.map(\.kind) == [.accountActive, .signedInAfterLongAbsence])
         #expect(notices.last?.count == 91)
     }
@@ -61,7 +63,8 @@ struct SecurityNoticeTests {
         _ = try await fixture.authenticator.changePassword(
             session.claims, current: fixture.password, new: "another long enough passphrase", code: fixture.code())
 
-        let waiting = try await fixture.store.undeliveredNotices(limit: 100)
+        let waiting = try await fixture.store.outboxes.undeliveredChanges(
+            limit: 100, as: Contactpoint_V1_SecurityNotice.self)
         let notices = waiting.map(\.event)
         #expect(
             notices.map(\.kind) == [
@@ -73,12 +76,14 @@ struct SecurityNoticeTests {
                 $0.practitionerID == fixture.practitioner.id && !$0.eventID.isEmpty && $0.occurredAtMs > 0
             })
         #expect(notices[3].count == 3)
-        let audited = try await fixture.store.undeliveredAuditEvents(limit: 100)
+        let audited = try await fixture.store.outboxes.undeliveredAuditEvents(limit: 100)
         #expect(audited.count > notices.count, "every event is audited; only some are notices")
         #expect(Set(notices.map(\.eventID)).isSubset(of: audited.map(\.event.eventID)), "a notice is its event's")
 
-        try await fixture.store.markNoticesDelivered(through: waiting.last!.sequence)
-        #expect(try await fixture.store.undeliveredNotices(limit: 100).isEmpty)
+        try await fixture.store.outboxes.markChangesDelivered(through: waiting.last!.sequence)
+        #expect(
+            try await fixture.store.outboxes.undeliveredChanges(limit: 100, as: Contactpoint_V1_SecurityNotice.self)
+                .isEmpty)
     }
 
     @Test(
@@ -122,12 +127,13 @@ struct SecurityNoticeTests {
         try queue.close()
 
         let store = try IdentityStore.open(path: path)
-        let audited = try await store.undeliveredAuditEvents(limit: 10).map(\.event)
+        let audited = try await store.outboxes.undeliveredAuditEvents(limit: 10).map(\.event)
         #expect(audited.map(\.eventID) == ["e1", "e3"])
         #expect(audited.map(\.action) == ["identity/password-changed", "identity/login-failed"])
         #expect(audited[0].occurredAtMs == 1_800_000_000_000 && audited[0].subjectID == "p-1")
         #expect(audited[1].outcome == .denied && audited[1].outcomeReason == "unknown-account")
-        let notices = try await store.undeliveredNotices(limit: 10).map(\.event)
+        let notices = try await store.outboxes.undeliveredChanges(limit: 10, as: Contactpoint_V1_SecurityNotice.self)
+            .map(\.event)
         #expect(notices.map(\.eventID) == ["e1", "e2"])
         #expect(notices.map(\.kind) == [.passwordChanged, .accountLocked])
         let oldTable = try await store.writer.read { db in try db.tableExists("outbox") }
@@ -135,7 +141,10 @@ struct SecurityNoticeTests {
         try await store.writer.write { db in
             try IdentityStore.appendEvent(db, .accountUnlocked, subject: "p-1", actor: "admin-1", now: 1_800_000_100)
         }
-        #expect(try await store.undeliveredNotices(limit: 10).map(\.event.kind).last == .accountUnlocked)
+        #expect(
+            try await store.outboxes.undeliveredChanges(limit: 10, as: Contactpoint_V1_SecurityNotice.self).map(
+                \.event.kind
+            ).last == .accountUnlocked)
     }
 
     @Test("an administrator's changes name the administrator; an unknown account's failures are nobody's notice")

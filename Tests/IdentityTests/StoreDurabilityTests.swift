@@ -1,4 +1,5 @@
 import GRDB
+import TestSupport
 import Testing
 
 @testable import Identity
@@ -8,9 +9,10 @@ import Testing
 /// opens it (GRDB's pool had quietly set NORMAL).
 @Suite struct StoreDurabilityTests {
     @Test("the identity store's writer commits with synchronous=FULL")
-    func writerIsFullySynchronous() async throws {
-        let fixture = try await IdentityFixture.make()
-        let level = try await fixture.store.writer.writeWithoutTransaction { db in
+    func writerIsFullySynchronous() throws {
+        let directory = try TemporaryDirectory(prefix: "identity")
+        let store = try IdentityStore.open(path: "\(directory.path)/identity.sqlite")
+        let level = try store.writer.writeWithoutTransaction { db in
             try Int.fetchOne(db, sql: "PRAGMA main.synchronous")
         }
         #expect(level == 2)

@@ -120,7 +120,7 @@ struct SessionLifetimeTests {
         await #expect(throws: AuthenticationFailure.rejected(reason: "step-up code")) {
             try await fixture.authenticator.refresh(stepped.claims, stepUpCode: code)
         }
-        let events = try await fixture.store.undeliveredAuditEvents(limit: 100).map(\.event.action)
+        let events = try await fixture.store.outboxes.undeliveredAuditEvents(limit: 100).map(\.event.action)
         #expect(events.contains("identity/step-up-succeeded"))
         #expect(events.contains("identity/step-up-failed"))
     }

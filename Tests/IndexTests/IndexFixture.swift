@@ -60,7 +60,7 @@ final class IndexFixture: Sendable {
         let disclosures = GroupCommitter<Contactpoint_V1_AuditEvent, Void>(name: "test-disclose", maximumBatch: 256) {
             events in
             if outboxFails.value { throw CocoaError(.fileWriteNoPermission) }
-            try store.appendAuditEvents(events)
+            try store.outboxes.appendAuditEvents(events)
             return events.map { _ in () }
         }
         let service = IndexRPCService(
@@ -100,11 +100,12 @@ final class IndexFixture: Sendable {
 
     /// The audit events waiting in the outbox, oldest first.
     func auditOutbox() async throws -> [Contactpoint_V1_AuditEvent] {
-        try await store.undeliveredAuditEvents(limit: 10_000).map(\.event)
+        try await store.outboxes.undeliveredAuditEvents(limit: 10_000).map(\.event)
     }
 
     func changeOutbox() async throws -> [Contactpoint_V1_IndexChangeEvent] {
-        try await store.undeliveredChangeEvents(limit: 10_000).map(\.event)
+        try await store.outboxes.undeliveredChanges(limit: 10_000, as: Contactpoint_V1_IndexChangeEvent.self).map(
+            \.event)
     }
 
     // MARK: Records

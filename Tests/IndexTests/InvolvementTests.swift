@@ -371,10 +371,13 @@ struct InvolvementTests {
             #expect(
                 try await fixture.changeOutbox().first { $0.change == "involvement-ended" }?.recipients.isEmpty == true)
             // Delivered (acknowledged by the notification service), events leave the outbox.
-            let outbox = try await fixture.store.undeliveredChangeEvents(limit: 100)
-            try await fixture.store.markChangeEventsDelivered(through: outbox[1].sequence)
+            let outbox = try await fixture.store.outboxes.undeliveredChanges(
+                limit: 100, as: Contactpoint_V1_IndexChangeEvent.self)
+            try await fixture.store.outboxes.markChangesDelivered(through: outbox[1].sequence)
             #expect(
-                try await fixture.store.undeliveredChangeEvents(limit: 100).map(\.sequence)
+                try await fixture.store.outboxes.undeliveredChanges(
+                    limit: 100, as: Contactpoint_V1_IndexChangeEvent.self
+                ).map(\.sequence)
                     == outbox.dropFirst(2).map(\.sequence))
         }
     }

@@ -2,6 +2,7 @@ import Authentication
 import ConsentClient
 import ContactPointAPI
 import Foundation
+import GRDB
 import GRPCCore
 import GRPCInProcessTransport
 import Identifiers
@@ -12,11 +13,12 @@ import Timekeeping
 
 @testable import Notification
 
-/// A notification service on a real SQLite file in a temporary directory, behind the session
+/// A notification service on an in-memory SQLite database (or, for tests of several instances, a
+/// file in a temporary directory), behind the session
 /// interceptor, served over the in-process transport; consent decisions and the clock are the test's.
 final class NotificationFixture: Sendable {
-    private let temporaryDirectory: TemporaryDirectory
-    var directory: String { temporaryDirectory.path }
+    /// The database file's directory, for a fixture made `inFile`.
+    let temporaryDirectory: TemporaryDirectory?
     let store: NotificationStore
     let sessions = SessionSigner()
     let hub = AlertHub(capacity: 4, pollInterval: .milliseconds(50))
@@ -29,9 +31,15 @@ final class NotificationFixture: Sendable {
     /// The in-process transport's peer: the "bus principal" of every call in these tests.
     static let peer = "in-process:\(getpid())"
 
-    init() throws {
-        temporaryDirectory = try TemporaryDirectory(prefix: "notification")
-        store = try NotificationStore.open(path: "\(temporaryDirectory.path)/notification.sqlite")
+    init(inFile: Bool = false) throws {
+        if inFile {
+            let directory = try TemporaryDirectory(prefix: "notification")
+            temporaryDirectory = directory
+            store = try NotificationStore.open(path: "\(directory.path)/notification.sqlite")
+        } else {
+            temporaryDirectory = nil
+            store = try NotificationStore(DatabaseQueue())
+        }
     }
 
     private struct Consent: ConsentDecisions {
@@ -61,13 +69,14 @@ final class NotificationFixture: Sendable {
 
     /// Runs the service for the duration of `body`. `feeders` may deliver changes, `noticeFeeders`
     /// notices; `gateways` maps principals to organisations.
+    @discardableResult
     func run<T: Sendable>(
         feeders: Set<String> = [NotificationFixture.peer], noticeFeeders: Set<String> = [NotificationFixture.peer],
         gateways: [String: String] = [:],
         _ body: @Sendable (Contactpoint_V1_Notification.Client<InProcessTransport.Client>) async throws -> T
     ) async throws -> T {
         let now = now
-        let reads = store.accessEventCommitter(name: "test-reads", maximumBatch: 1024)
+        let reads = store.outboxes.accessEventCommitter(name: "test-reads", maximumBatch: 1024)
         let service = NotificationRPCService(
             store: store, reads: reads, consent: Consent(allowed: consent, down: consentDown), hub: hub,
             feeders: feeders, noticeFeeders: noticeFeeders,
@@ -100,7 +109,7 @@ final class NotificationFixture: Sendable {
     }
 
     func auditOutbox() async throws -> [Contactpoint_V1_AuditEvent] {
-        try await store.undeliveredAuditEvents(limit: 10_000).map(\.event)
+        try await store.outboxes.undeliveredAuditEvents(limit: 10_000).map(\.event)
     }
 
     // MARK: Events

@@ -1,4 +1,5 @@
 import GRDB
+import TestSupport
 import Testing
 
 @testable import Notification
@@ -9,8 +10,9 @@ import Testing
 @Suite struct StoreDurabilityTests {
     @Test("the notification store's writer commits with synchronous=FULL")
     func writerIsFullySynchronous() throws {
-        let fixture = try NotificationFixture()
-        let level = try fixture.store.writer.writeWithoutTransaction { db in
+        let directory = try TemporaryDirectory(prefix: "notification")
+        let store = try NotificationStore.open(path: "\(directory.path)/notification.sqlite")
+        let level = try store.writer.writeWithoutTransaction { db in
             try Int.fetchOne(db, sql: "PRAGMA main.synchronous")
         }
         #expect(level == 2)

@@ -70,12 +70,12 @@ struct SubscribeTests {
         """
     )
     func otherInstances() async throws {
-        let fixture = try NotificationFixture()
+        let fixture = try NotificationFixture(inFile: true)
         try await fixture.run { notification in
             _ = try await notification.deliverChanges(
                 .with { $0.events = [F.event(from: F.school, others: [(F.gp, "p-gp")])] })
         }
-        let other = try NotificationStore.open(path: "\(fixture.directory)/notification.sqlite")
+        let other = try NotificationStore.open(path: "\(fixture.temporaryDirectory!.path)/notification.sqlite")
         try await fixture.run { notification in
             let gp = try fixture.session("p-gp", org: "org-gp")
             let elsewhere = F.event(from: F.school, others: [(F.gp, "p-gp")])

@@ -39,7 +39,7 @@ public enum ConsentServer {
         -> BusService
     {
         let store = try ConsentStore.open(path: settings.database)
-        let disclosures = store.accessEventCommitter(name: "consent-disclose")
+        let disclosures = store.outboxes.accessEventCommitter(name: "consent-disclose")
         let trust = SessionTrust()
         logger.notice(
             "consent ready",
@@ -59,7 +59,7 @@ public enum ConsentServer {
             readinessChecks: [{ await store.isAvailable() }],
             companions: [
                 trust.refresher(client: client, logger: logger), disclosures,
-                AuditForwarder(outbox: store, client: client, instance: shared.instance, logger: logger),
+                AuditForwarder(outbox: store.outboxes, client: client, instance: shared.instance, logger: logger),
             ])
     }
 }

@@ -18,10 +18,12 @@ public struct ConsentStore: Sendable {
     /// Opens (creating if needed) the database at `path` in WAL mode with `synchronous=FULL`:
     /// an acknowledged change survives a crash or power loss.
     public static func open(path: String) throws -> ConsentStore {
-        try ConsentStore(writer: DurableDatabase.open(path: path))
+        try ConsentStore(DurableDatabase.open(path: path))
     }
 
-    private init(writer: any DatabaseWriter) throws {
+    /// The store on `writer`, brought up to the current schema: the database `open(path:)` makes,
+    /// or, in tests that are not about durability, one in memory (`DatabaseQueue()`).
+    init(_ writer: any DatabaseWriter) throws {
         self.writer = writer
         try Self.migrator.migrate(writer)
     }

@@ -1,7 +1,7 @@
 import Authentication
 import Foundation
 import SecurityPrimitives
-public import Timekeeping
+import Timekeeping
 import Vocabulary
 
 /// The rules of identity: who may enrol, log in, keep a session and step up.

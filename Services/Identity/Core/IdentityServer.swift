@@ -1,5 +1,5 @@
 import Authentication
-public import Foundation
+import Foundation
 public import Logging
 import SecurityPrimitives
 import ServiceLifecycle
@@ -109,7 +109,7 @@ public enum IdentityServer {
         logger.notice("identity ready", metadata: ["identity.signing-key": "\(secrets.signingKeys.currentID)"])
         let companions: [any Service] = [
             EndedSessionFeed(store: store, verifier: verifier, logger: logger),
-            AuditForwarder(outbox: store, client: client, instance: shared.instance, logger: logger),
+            AuditForwarder(outbox: store.outboxes, client: client, instance: shared.instance, logger: logger),
             NoticeForwarder(store: store, client: client, logger: logger),
         ]
         return BusService(

@@ -1,12 +1,13 @@
 import ContactPointAPI
 import GRDB
-import ServiceRuntime
 import StoreSupport
 import Vocabulary
 
 /// The outboxes (``OutboxTables``): audit events for the audit trail, security notices for the
 /// notification service, each written with the change it records (``IdentityEvent``).
-extension IdentityStore: AuditOutbox {
+extension IdentityStore {
+    var outboxes: Outboxes { Outboxes(writer) }
+
     /// An authentication decision for the audit trail (`subject` is `nil` for an unknown account).
     func recordAuthenticationEvent(_ action: AuditAction, subject: String?, reason: String?, now: Int64) async throws {
         try await writer.write { db in try Self.appendEvent(db, action, subject: subject, reason: reason, now: now) }
@@ -21,13 +22,5 @@ extension IdentityStore: AuditOutbox {
             action: action, subject: subject, actor: actor, reason: reason, count: count,
             previousSession: previousSession, at: now
         ).append(db)
-    }
-
-    func undeliveredAuditEvents(limit: Int) async throws -> [(sequence: Int64, event: Contactpoint_V1_AuditEvent)] {
-        try await writer.read { db in try OutboxTables.undeliveredAudit(limit: limit, db) }
-    }
-
-    func markAuditEventsDelivered(through sequence: Int64) async throws {
-        try await writer.write { db in try OutboxTables.deleteAudit(through: sequence, db) }
     }
 }

@@ -52,17 +52,6 @@ enum SecurityNotices {
     }
 }
 
-extension IdentityStore {
-    /// Security notices not yet delivered to the notification service, oldest first.
-    func undeliveredNotices(limit: Int) async throws -> [(sequence: Int64, event: Contactpoint_V1_SecurityNotice)] {
-        try await writer.read { db in try OutboxTables.undeliveredChanges(limit: limit, db) }
-    }
-
-    func markNoticesDelivered(through sequence: Int64) async throws {
-        try await writer.write { db in try OutboxTables.deleteChanges(through: sequence, db) }
-    }
-}
-
 /// Delivers the identity outbox's security notices to the notification service until
 /// acknowledged (``OutboxDelivery``): at least once, in order; the notification service is
 /// idempotent by event id. While it is down, notices wait in the outbox.
@@ -75,8 +64,9 @@ struct NoticeForwarder: Service {
         let store = store
         let notification = Contactpoint_V1_Notification.Client(wrapping: client)
         let delivery = OutboxDelivery(
-            what: "security notices", logger: logger, fetch: { try await store.undeliveredNotices(limit: $0) },
-            markDelivered: { try await store.markNoticesDelivered(through: $0) })
+            what: "security notices", logger: logger,
+            fetch: { try await store.outboxes.undeliveredChanges(limit: $0, as: Contactpoint_V1_SecurityNotice.self) },
+            markDelivered: { try await store.outboxes.markChangesDelivered(through: $0) })
         await delivery.run(
             send: { notices in
                 var options = CallOptions.defaults

@@ -46,8 +46,10 @@ public struct ChangeForwarder: Service {
         let notification = Contactpoint_V1_Notification.Client(wrapping: client)
         var delivery = OutboxDelivery(
             what: "change events", logger: logger, wakeup: store.changesWritten,
-            fetch: { try await store.undeliveredChangeEvents(limit: $0) },
-            markDelivered: { try await store.markChangeEventsDelivered(through: $0) })
+            fetch: {
+                try await store.outboxes.undeliveredChanges(limit: $0, as: Contactpoint_V1_IndexChangeEvent.self)
+            },
+            markDelivered: { try await store.outboxes.markChangesDelivered(through: $0) })
         delivery.batchSize = 100
         await delivery.run(
             send: { events in

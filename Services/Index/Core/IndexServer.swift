@@ -40,7 +40,7 @@ public enum IndexServer {
         -> BusService
     {
         let store = try IndexStore.open(path: settings.database)
-        let disclosures = store.accessEventCommitter(name: "index-disclose")
+        let disclosures = store.outboxes.accessEventCommitter(name: "index-disclose")
         let clock = WallClock.system
         if settings.demoChildren > 0 {
             let loaded = try await store.seedDemoWorld(children: settings.demoChildren, now: clock.now.milliseconds)
@@ -62,7 +62,7 @@ public enum IndexServer {
             companions: [
                 trust.refresher(client: client, logger: logger),
                 disclosures,
-                AuditForwarder(outbox: store, client: client, instance: shared.instance, logger: logger),
+                AuditForwarder(outbox: store.outboxes, client: client, instance: shared.instance, logger: logger),
                 ChangeForwarder(store: store, client: client, logger: logger),
             ])
     }

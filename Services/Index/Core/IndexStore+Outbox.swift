@@ -1,43 +1,14 @@
-public import ContactPointAPI
+import ContactPointAPI
 import Foundation
 import GRDB
 import Identifiers
-public import ServiceRuntime
-import StoreSupport
+public import StoreSupport
 import Vocabulary
 
 /// The two outboxes (``OutboxTables``): access and change events for the audit trail, change
 /// events (`IndexChangeEvent`) for the notification service.
-extension IndexStore: AuditOutbox, AuditEventStore {
-    /// Appends access events in one transaction: the group commit of disclosures
-    /// (``AuditEventStore/accessEventCommitter(name:maximumBatch:)``). Returns once they are
-    /// durable, which is before any of the data they describe is sent.
-    public func appendAuditEvents(_ events: [Contactpoint_V1_AuditEvent]) throws {
-        try writer.write { db in
-            for event in events { try OutboxTables.appendAudit(event, db) }
-        }
-    }
-
-    public func undeliveredAuditEvents(limit: Int) async throws -> [(
-        sequence: Int64, event: Contactpoint_V1_AuditEvent
-    )] {
-        try await writer.read { db in try OutboxTables.undeliveredAudit(limit: limit, db) }
-    }
-
-    public func markAuditEventsDelivered(through sequence: Int64) async throws {
-        try await writer.write { db in try OutboxTables.deleteAudit(through: sequence, db) }
-    }
-
-    /// Change events not yet delivered to the notification service, oldest first.
-    func undeliveredChangeEvents(limit: Int) async throws -> [(
-        sequence: Int64, event: Contactpoint_V1_IndexChangeEvent
-    )] {
-        try await writer.read { db in try OutboxTables.undeliveredChanges(limit: limit, db) }
-    }
-
-    func markChangeEventsDelivered(through sequence: Int64) async throws {
-        try await writer.write { db in try OutboxTables.deleteChanges(through: sequence, db) }
-    }
+extension IndexStore {
+    public var outboxes: Outboxes { Outboxes(writer) }
 
     // MARK: Rows
 

@@ -1,7 +1,7 @@
 import Foundation
-public import Logging
-public import ServiceLifecycle
-public import Timekeeping
+import Logging
+import ServiceLifecycle
+import Timekeeping
 
 /// Escalates alerts not acknowledged in time into their organisation's inbox, every `interval`,
 /// and wakes the organisation's subscribers; and forgets the ids of change events taken more than

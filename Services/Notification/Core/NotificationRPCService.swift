@@ -1,4 +1,4 @@
-public import Authentication
+import Authentication
 public import ConsentClient
 public import ContactPointAPI
 import Foundation

@@ -62,7 +62,7 @@ public enum NotificationServer {
         -> BusService
     {
         let store = try NotificationStore.open(path: settings.database)
-        let reads = store.accessEventCommitter(name: "notify-reads", maximumBatch: 1024)
+        let reads = store.outboxes.accessEventCommitter(name: "notify-reads", maximumBatch: 1024)
         let clock = WallClock.system
         // A follower holds a worker session: keep some of each broker's free for deliveries and reads.
         let hub = AlertHub(capacity: max(1, shared.sessionsPerBroker - 4))
@@ -92,7 +92,7 @@ public enum NotificationServer {
                 Escalator(
                     store: store, hub: hub, after: settings.escalateAfter, interval: settings.escalationInterval,
                     clock: clock, logger: logger),
-                AuditForwarder(outbox: store, client: client, instance: shared.instance, logger: logger),
+                AuditForwarder(outbox: store.outboxes, client: client, instance: shared.instance, logger: logger),
             ])
     }
 }

@@ -1,10 +1,10 @@
-public import ContactPointAPI
+import ContactPointAPI
 import Foundation
 import GRDB
 import GRPCCore
 import RecordFields
-public import ServiceRuntime
-import StoreSupport
+import ServiceRuntime
+public import StoreSupport
 
 /// Taking change events, and reading and moving alerts on.
 extension NotificationStore {
@@ -186,20 +186,6 @@ extension NotificationStore {
     }
 }
 
-extension NotificationStore: AuditOutbox, AuditEventStore {
-    public func appendAuditEvents(_ events: [Contactpoint_V1_AuditEvent]) throws {
-        try writer.write { db in
-            for event in events { try OutboxTables.appendAudit(event, db) }
-        }
-    }
-
-    public func undeliveredAuditEvents(limit: Int) async throws -> [(
-        sequence: Int64, event: Contactpoint_V1_AuditEvent
-    )] {
-        try await writer.read { db in try OutboxTables.undeliveredAudit(limit: limit, db) }
-    }
-
-    public func markAuditEventsDelivered(through sequence: Int64) async throws {
-        try await writer.write { db in try OutboxTables.deleteAudit(through: sequence, db) }
-    }
+extension NotificationStore {
+    public var outboxes: Outboxes { Outboxes(writer) }
 }

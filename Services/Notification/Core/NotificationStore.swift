@@ -16,10 +16,12 @@ public struct NotificationStore: Sendable {
     /// Opens (creating if needed) the database at `path`: WAL, `synchronous=FULL`.
     public static func open(path: String) throws -> NotificationStore {
         // Every follower woken by a flag reads its alerts at once.
-        try NotificationStore(writer: DurableDatabase.open(path: path, readers: 16))
+        try NotificationStore(DurableDatabase.open(path: path, readers: 16))
     }
 
-    private init(writer: any DatabaseWriter) throws {
+    /// The store on `writer`, brought up to the current schema: the database `open(path:)` makes,
+    /// or, in tests that are not about durability, one in memory (`DatabaseQueue()`).
+    init(_ writer: any DatabaseWriter) throws {
         self.writer = writer
         try Self.migrator.migrate(writer)
     }
