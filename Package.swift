@@ -163,7 +163,9 @@ let package = Package(
         ),
         .target(
             name: "RecordFields",
-            dependencies: ["ContactPointAPI", "Identifiers", .product(name: "GRPCCore", package: "grpc-swift-2")],
+            dependencies: [
+                "ContactPointAPI", "Identifiers", "Timekeeping", .product(name: "GRPCCore", package: "grpc-swift-2"),
+            ],
             path: "Shared/RecordFields"
         ),
         .target(name: "DemoWorld", dependencies: ["Vocabulary"], path: "Shared/DemoWorld"),

@@ -1,7 +1,8 @@
 public import ContactPointAPI
-public import Foundation
+import Foundation
 public import GRPCCore
 public import Identifiers
+import Timekeeping
 
 /// The shapes ContactPoint accepts, field by field: names, addresses, postcodes, telephone numbers,
 /// emails, dates and codes, each with its length and character class. There is no free-text
@@ -159,56 +160,6 @@ public enum FieldValidation {
             })
         else { throw invalid(field, "at most 200 characters, no control characters") }
         return value
-    }
-}
-
-/// A valid calendar date written `YYYY-MM-DD`.
-public struct CalendarDay: Sendable {
-    public let text: String
-
-    public init?(_ text: String) {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return nil }
-        func number(_ range: Range<Int>) -> Int? {
-            var value = 0
-            for byte in bytes[range] {
-                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-                value = value * 10 + Int(byte - UInt8(ascii: "0"))
-            }
-            return value
-        }
-        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), (1...12).contains(month)
-        else { return nil }
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
-        guard (1...days).contains(day) else { return nil }
-        self.text = text
-    }
-
-    /// Today's date in UTC. Arithmetic on whole days since 1970 (the proleptic Gregorian
-    /// calendar, as `Calendar(identifier: .gregorian)` computes it in UTC): services ask on every
-    /// request, and a `Calendar` costs tens of microseconds to make.
-    public static func today(_ now: Date = Date()) -> String {
-        // 1970-01-01 is day 719,468 after 0000-03-01.
-        text(dayNumber: Int((now.timeIntervalSince1970 / 86_400).rounded(.down)) + 719_468)
-    }
-
-    /// The date `dayNumber` days after 0000-03-01 in the proleptic Gregorian calendar, as
-    /// `YYYY-MM-DD` (Howard Hinnant's civil_from_days: eras of 400 years, years from March).
-    public static func text(dayNumber: Int) -> String {
-        let era = (dayNumber >= 0 ? dayNumber : dayNumber - 146_096) / 146_097
-        let dayOfEra = dayNumber - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthFromMarch = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthFromMarch + 2) / 5 + 1
-        let month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        func digits(_ value: Int, _ count: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, count - text.count)) + text
-        }
-        return "\(digits(year, 4))-\(digits(month, 2))-\(digits(day, 2))"
     }
 }
 

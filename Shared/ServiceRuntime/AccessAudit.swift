@@ -1,6 +1,6 @@
 public import Authentication
 public import ContactPointAPI
-public import GRPCCore
+import GRPCCore
 import Identifiers
 import RecordFields
 public import Timekeeping

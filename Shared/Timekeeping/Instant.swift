@@ -47,8 +47,9 @@ extension Duration {
     }
 }
 
+/// Division rounded towards negative infinity: instants before 1970 fall in the second and day before.
 extension Int64 {
-    fileprivate func floorDivided(by divisor: Int64) -> Int64 {
+    func floorDivided(by divisor: Int64) -> Int64 {
         let (quotient, remainder) = quotientAndRemainder(dividingBy: divisor)
         return remainder < 0 ? quotient - 1 : quotient
     }

@@ -85,7 +85,7 @@ struct LogTests {
             }
         }
         #expect(Set(leaves) == Set(0..<320))
-        let heads = try await fixture.signer.signIfGrown()
+        let heads = await fixture.signer.signIfGrown()
         #expect(heads?.size == 320)
         let report = try AuditVerifier.verify(
             database: "\(fixture.directory)/audit.sqlite", checkpointDirectory: "\(fixture.directory)/checkpoints",

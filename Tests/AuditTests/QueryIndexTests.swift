@@ -86,7 +86,7 @@ struct QueryIndexTests {
         let missing = try Self.verify(copy)
         #expect(missing.isIntact && missing.indexedEvents == nil && missing.unindexedEvents == 12)
         // An index file without its tables (the service stopped as it created it) is no index either.
-        FileManager.default.createFile(atPath: "\(copy)/audit-index.sqlite", contents: Data())
+        _ = FileManager.default.createFile(atPath: "\(copy)/audit-index.sqlite", contents: Data())
         let empty = try Self.verify(copy)
         #expect(empty.isIntact && empty.indexedEvents == nil, "\(empty.problems)")
         let reopened = try AuditStore.open(path: "\(copy)/audit.sqlite")

@@ -61,7 +61,7 @@ struct VerifyTests {
     @Test("changing an event (its encoding and leaf hash made to agree) breaks the signed roots")
     func alteredEvent() async throws {
         let fixture = try await Self.signedLog()
-        let row = try await fixture.store.writer.read { db in
+        let row = try fixture.store.writer.read { db in
             try Row.fetchOne(db, sql: "SELECT encoded FROM event WHERE leaf_index = 7")!
         }
         var logged = try Contactpoint_V1_LoggedEvent(serializedBytes: row["encoded"] as Data)

@@ -62,7 +62,7 @@ struct AdministrationTests {
                     $0.name = "Riverside Surgery"
                     $0.localAuthority = "E08000025"
                 }, metadata: bearer(admin))
-            let today = CalendarDate(unixTime: fixture.clock.upcoming).description
+            let today = CalendarDay(inEngland: Instant(seconds: fixture.clock.upcoming)).description
             let created = try await administration.createPractitioner(
                 .with {
                     $0.organisationID = organisation.organisationID
@@ -167,7 +167,7 @@ struct AdministrationTests {
             #expect(badField?.message.hasPrefix("email:") == true)
 
             // A vetting check dated after today has not happened: it cannot count as current
-            let tomorrow = CalendarDate(unixTime: fixture.clock.upcoming + 86_400).description
+            let tomorrow = CalendarDay(inEngland: Instant(seconds: fixture.clock.upcoming + 86_400)).description
             let future = await #expect(throws: RPCError.self) {
                 try await administration.createPractitioner(
                     .with {
@@ -202,7 +202,7 @@ struct AdministrationTests {
         let fixture = try await IdentityFixture.make(roles: [.systemAdministrator])
         let admin = try await fixture.login()
         // A practitioner with a live session
-        let today = CalendarDate(unixTime: fixture.clock.upcoming)
+        let today = CalendarDay(inEngland: Instant(seconds: fixture.clock.upcoming))
         let other = Practitioner(
             id: "p-2", organisationID: "org-1", name: "Jo Lee", email: "jo.lee@hillside.example", jobRole: "Teacher",
             roles: [.practitioner], status: .inactive,

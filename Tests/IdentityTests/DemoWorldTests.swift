@@ -1,6 +1,7 @@
 import DemoWorld
 import SecurityPrimitives
 import Testing
+import Timekeeping
 
 @testable import Identity
 
@@ -62,7 +63,7 @@ struct DemoWorldInterruptedTests {
         // Given a world whose organisations and first account were made before the process died
         let fixture = try await IdentityFixture.make()
         let first = DemoWorld.practitioners[0]
-        let today = CalendarDate(unixTime: fixture.clock.upcoming)
+        let today = CalendarDay(inEngland: Instant(seconds: fixture.clock.upcoming))
         let demo = fixture.store.acting(as: "demo-world")
         for organisation in DemoWorld.organisations {
             try await demo.createOrganisation(

@@ -50,14 +50,14 @@ struct IdentityFixture {
         let authenticator = Authenticator(
             store: store, passwords: passwords, secrets: SecretBox(key: SecureRandom.bytes(32)), keys: keys,
             clock: WallClock { Instant(seconds: clock.now) })
-        let today = CalendarDate(unixTime: clock.now)
+        let today = CalendarDay(inEngland: Instant(seconds: clock.now))
         let practitioner = Practitioner(
             id: "p-1", organisationID: "org-1", name: "Sam Carter", email: "sam.carter@hillside.example",
             jobRole: "Deputy head",
             roles: roles, status: .inactive,
             vetting: vetting
                 ?? Vetting(
-                    criminalRecordsCheckedOn: CalendarDate(year: today.year - 1, month: 1, day: 10),
+                    criminalRecordsCheckedOn: CalendarDay(year: today.year - 1, month: 1, day: 10)!,
                     criminalRecordsReference: "001234567890",
                     trainingCompletedOn: today, userAgreementAcceptedOn: today),
             isLocked: false)

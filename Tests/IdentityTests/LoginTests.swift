@@ -2,6 +2,7 @@ import Authentication
 import Foundation
 import SecurityPrimitives
 import Testing
+import Timekeeping
 
 @testable import Identity
 
@@ -126,14 +127,14 @@ struct LoginTests {
 
 @Suite("Who may have a session", .timeLimit(.minutes(1)))
 struct SessionEligibilityTests {
-    static let today = CalendarDate(unixTime: 1_800_000_000)
+    static let today = CalendarDay(inEngland: Instant(seconds: 1_800_000_000))
 
     @Test(
         "lapsed or missing vetting means no session, even with the right credentials",
         arguments: [
             (
                 Vetting(
-                    criminalRecordsCheckedOn: CalendarDate(year: today.year - 3, month: today.month, day: today.day),
+                    criminalRecordsCheckedOn: CalendarDay(year: today.year - 3, month: today.month, day: today.day)!,
                     criminalRecordsReference: "1", trainingCompletedOn: today, userAgreementAcceptedOn: today),
                 "the enhanced criminal-records check has lapsed"
             ),
@@ -163,17 +164,17 @@ struct SessionEligibilityTests {
 
     @Test("a check is valid until the day before its third anniversary")
     func checkValidity() {
-        let checked = CalendarDate(year: 2024, month: 2, day: 29)
+        let checked = CalendarDay(year: 2024, month: 2, day: 29)!
         let vetting = Vetting(
             criminalRecordsCheckedOn: checked, criminalRecordsReference: "1", trainingCompletedOn: checked,
             userAgreementAcceptedOn: checked)
-        #expect(vetting.lapse(on: CalendarDate(year: 2027, month: 2, day: 27)) == nil)
+        #expect(vetting.lapse(on: CalendarDay(year: 2027, month: 2, day: 27)!) == nil)
         #expect(
-            vetting.lapse(on: CalendarDate(year: 2027, month: 2, day: 28))
+            vetting.lapse(on: CalendarDay(year: 2027, month: 2, day: 28)!)
                 == "the enhanced criminal-records check has lapsed")
-        #expect(CalendarDate(unixTime: 0).description == "1970-01-01")
-        #expect(CalendarDate(unixTime: 951_782_400).description == "2000-02-29")
-        #expect(CalendarDate("2023-02-29") == nil)
+        #expect(CalendarDay(inEngland: Instant(seconds: 0)).description == "1970-01-01")
+        #expect(CalendarDay(inEngland: Instant(seconds: 951_782_400)).description == "2000-02-29")
+        #expect(CalendarDay("2023-02-29") == nil)
     }
 
     @Test("a suspended account gets no session, and suspension ends the sessions it had")

@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import RecordFields
 import Testing
+import Timekeeping
 
 @testable import Index
 
@@ -36,30 +37,6 @@ struct ValidationTests {
             #expect(rejection { _ = try V.postcode(bad, "address.postcode") } == "address.postcode", "\(bad)")
         }
         #expect(Postcode.isOutward("SW1A") && Postcode.isOutward("M1") && !Postcode.isOutward("1AA"))
-    }
-
-    @Test(
-        """
-        today in UTC is the Gregorian calendar's date: every day from 1900 to 2100, every 97th from 1600 to 2400, \
-        either side of midnight
-        """
-    )
-    func todayInUTC() {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        var mismatches: [String] = []
-        for day in Array(-25_568...48_212) + Array(stride(from: -135_140, through: 157_000, by: 97)) {
-            for seconds in [0.0, 86_399.999] {
-                let instant = Date(timeIntervalSince1970: Double(day) * 86_400 + seconds)
-                let parts = calendar.dateComponents([.year, .month, .day], from: instant)
-                let expected = String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
-                if CalendarDay.today(instant) != expected {
-                    mismatches.append("\(instant): \(CalendarDay.today(instant)), not \(expected)")
-                }
-            }
-        }
-        #expect(mismatches.isEmpty, "\(mismatches.prefix(3))")
-        #expect(CalendarDay.today(Date(timeIntervalSince1970: 1_793_620_800)) == "2026-11-02")
     }
 
     @Test(

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
-public import Timekeeping
+import Timekeeping
 
 /// Signs a tree head whenever the log has grown, every `interval`, and once more at shutdown
 /// (after the last append). The newest head is exported as a checkpoint file every

@@ -51,7 +51,7 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
     /// The most service types one CheckConsent asks about.
     static let maximumChecks = 32
 
-    private var today: String { CalendarDay.today(clock.now.date) }
+    private var today: String { CalendarDay(inEngland: clock.now).description }
 
     // MARK: Changes
 

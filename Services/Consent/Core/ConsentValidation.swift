@@ -2,6 +2,7 @@ import ContactPointAPI
 import GRPCCore
 import Identifiers
 import RecordFields
+import Timekeeping
 
 /// Turns requests into validated records: every field checked, a bad one refused with
 /// INVALID_ARGUMENT naming it. `today` is `YYYY-MM-DD`.

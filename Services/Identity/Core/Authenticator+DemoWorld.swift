@@ -1,6 +1,7 @@
 import DemoWorld
 import Foundation
 import SecurityPrimitives
+import Timekeeping
 import Vocabulary
 
 extension Authenticator {
@@ -40,7 +41,7 @@ extension Authenticator {
                     localAuthority: DemoWorld.localAuthority, isActive: true),
                 now: now)
         }
-        let today = CalendarDate(unixTime: now)
+        let today = CalendarDay(inEngland: Instant(seconds: now))
         var credentials: [DemoCredential] = []
         for person in DemoWorld.practitioners {
             var roles = Set(person.roles)

@@ -155,7 +155,7 @@ struct Authenticator: Sendable {
         if account.isLocked { return "the account is locked: ask your administrator to unlock it" }
         if account.status != .active { return "the account is \(account.status.rawValue)" }
         if !record.organisation.isActive { return "the organisation is not active" }
-        return account.vetting.lapse(on: CalendarDate(unixTime: now))
+        return account.vetting.lapse(on: CalendarDay(inEngland: Instant(seconds: now)))
     }
 
     func issue(
@@ -336,7 +336,7 @@ extension Authenticator {
     /// dated today: record the real check with the administration tools before it matters.
     func bootstrapAdministrator(email: String) async throws -> String? {
         let now = clock.now.seconds
-        let today = CalendarDate(unixTime: now)
+        let today = CalendarDay(inEngland: Instant(seconds: now))
         let organisation = Organisation(
             id: "contactpoint-management", type: .managementTeam, name: "ContactPoint management team",
             localAuthority: "NATIONAL",

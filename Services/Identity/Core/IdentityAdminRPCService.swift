@@ -4,6 +4,7 @@ import Foundation
 public import GRPCCore
 import SecurityPrimitives
 import ServiceRuntime
+import Timekeeping
 import Vocabulary
 
 /// The `contactpoint.v1.IdentityAdmin` RPCs: organisations and accounts.
@@ -96,7 +97,7 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
             id: "p-" + Base32.encode(SecureRandom.bytes(10)).lowercased(), organisationID: organisation.id,
             name: try Self.text(request.name, field: "name", maximum: 200), email: try Self.email(request.email),
             jobRole: try Self.text(request.jobRole, field: "job_role", maximum: 100), roles: roles, status: .inactive,
-            vetting: try Self.vetting(request.vetting, today: CalendarDate(unixTime: authenticator.clock.now.seconds)),
+            vetting: try Self.vetting(request.vetting, today: CalendarDay(inEngland: authenticator.clock.now)),
             isLocked: false)
         let (code, hash) = Authenticator.newEnrolmentCode()
         let now = authenticator.clock.now.seconds
@@ -163,7 +164,7 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
         let account = try await administeredAccount(request.practitionerID)
         try await store.recordVetting(
             practitionerID: account.id,
-            vetting: try Self.vetting(request.vetting, today: CalendarDate(unixTime: authenticator.clock.now.seconds)),
+            vetting: try Self.vetting(request.vetting, today: CalendarDay(inEngland: authenticator.clock.now)),
             now: authenticator.clock.now.seconds)
         return try await summary(of: account.id)
     }
@@ -261,10 +262,10 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
 
     /// The vetting stated for an account: dates of what has happened, so none is after `today`
     /// (a check that has not happened yet would count as current).
-    private static func vetting(_ vetting: Contactpoint_V1_Vetting, today: CalendarDate) throws -> Vetting {
-        func date(_ text: String, _ field: String) throws -> CalendarDate? {
+    private static func vetting(_ vetting: Contactpoint_V1_Vetting, today: CalendarDay) throws -> Vetting {
+        func date(_ text: String, _ field: String) throws -> CalendarDay? {
             if text.isEmpty { return nil }
-            guard let date = CalendarDate(text) else { throw invalid("vetting.\(field)", "a date as YYYY-MM-DD") }
+            guard let date = CalendarDay(text) else { throw invalid("vetting.\(field)", "a date as YYYY-MM-DD") }
             guard date <= today else {
                 throw invalid(
                     "vetting.\(field)", "a date not after today (\(today)): what has not happened yet cannot count")

@@ -3,6 +3,7 @@ import GRDB
 import GRPCCore
 import Identifiers
 import StoreSupport
+import Timekeeping
 import Vocabulary
 
 /// The identity database (`identity.sqlite`): organisations, practitioners and their roles,
@@ -162,10 +163,10 @@ struct IdentityStore: Sendable {
             roles: Set(roles.compactMap(Role.init(name:))),
             status: AccountStatus(rawValue: row["status"]) ?? .closed,
             vetting: Vetting(
-                criminalRecordsCheckedOn: (row["crb_checked_on"] as String?).flatMap(CalendarDate.init),
+                criminalRecordsCheckedOn: (row["crb_checked_on"] as String?).flatMap(CalendarDay.init),
                 criminalRecordsReference: row["crb_reference"],
-                trainingCompletedOn: (row["training_completed_on"] as String?).flatMap(CalendarDate.init),
-                userAgreementAcceptedOn: (row["agreement_accepted_on"] as String?).flatMap(CalendarDate.init)),
+                trainingCompletedOn: (row["training_completed_on"] as String?).flatMap(CalendarDay.init),
+                userAgreementAcceptedOn: (row["agreement_accepted_on"] as String?).flatMap(CalendarDay.init)),
             isLocked: row["is_locked"])
     }
 

@@ -1,6 +1,7 @@
 import ContactPointAPI
 import GRPCCore
 import RecordFields
+import Timekeeping
 
 /// A search as the index runs it: the request validated and folded, and the ranking of the
 /// candidates the store finds for it.
@@ -90,7 +91,7 @@ struct SearchQuery: Sendable {
         guard let from = bornFrom.flatMap(CalendarDay.init), let to = bornTo.flatMap(CalendarDay.init) else {
             return false
         }
-        return from.daysUntil(to) <= Self.narrowBirthRangeDays
+        return from.days(until: to) <= Self.narrowBirthRangeDays
     }
 
     // MARK: Ranking
@@ -155,21 +156,5 @@ struct SearchQuery: Sendable {
             weights += 0.45
         }
         return weights == 0 ? 1 : total / weights
-    }
-}
-
-extension CalendarDay {
-    /// Whole days from this date to `other` (negative if `other` is earlier).
-    func daysUntil(_ other: CalendarDay) -> Int { other.dayNumber - dayNumber }
-
-    /// Days since 0000-03-01 in the proleptic Gregorian calendar.
-    var dayNumber: Int {
-        let parts = text.split(separator: "-").map { Int($0)! }
-        var (year, month) = (parts[0], parts[1])
-        if month <= 2 {
-            year -= 1
-            month += 12
-        }
-        return 365 * year + year / 4 - year / 100 + year / 400 + (153 * (month - 3) + 2) / 5 + parts[2] - 1
     }
 }

@@ -35,7 +35,8 @@ public final class FeedLoader: Sendable {
             throw FieldValidation.invalid(
                 "children[\(offset + given)].child.child_id", "an initial load issues the IDs itself: leave it empty")
         }
-        return try RecordValidation.entries(entries, today: CalendarDay.today(), offset: offset)
+        return try RecordValidation.entries(
+            entries, today: CalendarDay(inEngland: WallClock.system.now).description, offset: offset)
     }
 
     /// Starts an initial load (INDEX.md): only into an empty index (FAILED_PRECONDITION otherwise);

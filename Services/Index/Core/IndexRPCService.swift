@@ -56,7 +56,7 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
     /// How recent a TOTP code must be for a shield override.
     static let stepUpWindow: Duration = .seconds(300)
 
-    private var today: String { CalendarDay.today(clock.now.date) }
+    private var today: String { CalendarDay(inEngland: clock.now).description }
 
     // MARK: Disclosure
 

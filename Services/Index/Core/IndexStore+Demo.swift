@@ -3,6 +3,7 @@ import DemoWorld
 import Foundation
 import GRDB
 import RecordFields
+import Timekeeping
 import Vocabulary
 
 extension IndexStore {
@@ -18,7 +19,8 @@ extension IndexStore {
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM child LIMIT ?)", arguments: [count]) ?? 0
         }
         guard existing < count else { return 0 }
-        var generator = PopulationGenerator.demoWorld(referenceDate: CalendarDay.today())
+        var generator = PopulationGenerator.demoWorld(
+            referenceDate: CalendarDay(inEngland: WallClock.system.now).description)
         for _ in 0..<existing { _ = generator.next() }
         var loaded = existing
         while loaded < count {

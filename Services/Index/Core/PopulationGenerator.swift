@@ -1,6 +1,7 @@
 public import ContactPointAPI
 import Foundation
 import RecordFields
+import Timekeeping
 
 /// A synthetic population for demos and benchmarks: families of siblings sharing a family name,
 /// an address and their carers; names drawn by their frequency in England and Wales; every
@@ -79,7 +80,7 @@ public struct PopulationGenerator: Sendable {
             var given = (female ? names.female : names.male).randomElement(using: &random)!
             if random.chance(0.4) { given += " " + (female ? names.female : names.male).randomElement(using: &random)! }
             let age = random.below(18 * 365)
-            let born = CalendarDay(referenceDate)!.adding(days: -age - 1)
+            let born = CalendarDay(referenceDate)!.adding(days: -age - 1).description
             var child = Contactpoint_V1_ChildDetails.with {
                 $0.name = .with {
                     $0.given = given
@@ -197,7 +198,7 @@ public struct PopulationGenerator: Sendable {
     private mutating func involvement(
         _ type: Contactpoint_V1_ServiceType, _ organisation: Organisation, _ role: String, bornDaysAgo: Int
     ) -> Contactpoint_V1_InvolvementDetails {
-        let started = CalendarDay(referenceDate)!.adding(days: -random.below(min(bornDaysAgo, 3 * 365) + 1))
+        let started = CalendarDay(referenceDate)!.adding(days: -random.below(min(bornDaysAgo, 3 * 365) + 1)).description
         return .with {
             $0.serviceType = type
             $0.organisationID = organisation.id
@@ -277,9 +278,4 @@ struct SplitMix64: RandomNumberGenerator, Sendable {
 
     mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
     mutating func chance(_ probability: Double) -> Bool { Double(next() % 1_000_000) < probability * 1_000_000 }
-}
-
-extension CalendarDay {
-    /// This date moved by `days` (negative: earlier), as `YYYY-MM-DD`.
-    func adding(days: Int) -> String { CalendarDay.text(dayNumber: dayNumber + days) }
 }
