@@ -345,7 +345,9 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Authentication", "SecurityPrimitives", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                "Authentication", "SecurityPrimitives", "ServiceRuntime",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             ],
             path: "Tests/TestSupport"
         ),

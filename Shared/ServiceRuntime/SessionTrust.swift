@@ -11,8 +11,10 @@ public struct SessionTrust: Sendable {
     public let verifier: SessionVerifier
     public let interval: Duration
 
-    public init(interval: Duration = .seconds(2)) {
-        self.verifier = SessionVerifier()
+    /// `verifier` starts empty in a service (the refresher fills it); a test gives one that
+    /// already trusts its signing key.
+    public init(verifier: SessionVerifier = SessionVerifier(), interval: Duration = .seconds(2)) {
+        self.verifier = verifier
         self.interval = interval
     }
 

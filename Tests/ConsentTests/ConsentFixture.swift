@@ -5,6 +5,7 @@ import GRDB
 import GRPCCore
 import GRPCInProcessTransport
 import Identifiers
+import ServiceRuntime
 import TestSupport
 import Timekeeping
 
@@ -62,26 +63,15 @@ final class ConsentFixture: Sendable {
         _ body: @Sendable (Contactpoint_V1_Consent.Client<InProcessTransport.Client>) async throws -> T
     ) async throws -> T {
         let now = now
-        let disclosures = store.outboxes.accessEventCommitter(name: "test-disclose")
-        let service = ConsentRPCService(
-            store: store, disclosures: disclosures, standings: Standings(children: children), checkers: checkers,
-            involvementRecorders: checkers, clock: WallClock { Instant(milliseconds: now.value) })
-        let transport = InProcessTransport()
-        let server = GRPCServer(
-            transport: transport.server, services: [service],
-            interceptors: [
-                AuthenticationInterceptor(verifier: sessions.verifier, publicMethods: ConsentRPCService.publicMethods)
-            ])
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.serve() }
-            group.addTask { await disclosures.run() }
-            defer {
-                server.beginGracefulShutdown()
-                group.cancelAll()
-            }
-            return try await withGRPCClient(transport: transport.client) { client in
-                try await body(Contactpoint_V1_Consent.Client(wrapping: client))
-            }
+        var reader = try ConfigurationReader.settings([
+            "checker": checkers.joined(separator: " "), "involvement-recorder": checkers.joined(separator: " "),
+        ])
+        let service = ConsentServer.makeService(
+            settings: try ConsentServer.Settings(reading: &reader, flags: .init(database: nil)), store: store,
+            trust: SessionTrust(verifier: sessions.verifier), standings: Standings(children: children),
+            clock: WallClock { Instant(milliseconds: now.value) })
+        return try await service.servedInProcess { client in
+            try await body(Contactpoint_V1_Consent.Client(wrapping: client))
         }
     }
 

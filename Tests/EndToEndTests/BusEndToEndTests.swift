@@ -57,7 +57,8 @@ struct BusEndToEndTests {
             }
         }
         #expect(error?.code == .unavailable, "holder: \(holder)")
-        #expect(elapsed < cluster.heartbeatExpiry + .seconds(1), "failed after \(elapsed), not at the call's 30 s")
+        // Before the 30 s the worker would have taken: the broker noticed the kill (a logical bound, not a speed).
+        #expect(elapsed < .seconds(30), "failed after \(elapsed)")
     }
 
     @Test("kill -9 the only worker mid-call: the idempotent call is retried and succeeds on a new worker")
@@ -122,19 +123,16 @@ struct BusEndToEndTests {
         kill(worker.pid, SIGSTOP)
         defer { kill(worker.pid, SIGCONT) }
         // When a new client's first call goes to it
-        let (error, elapsed) = try await cluster.withEchoClient(retry: false) { echo in
+        let error = try await cluster.withEchoClient(retry: false) { echo in
             var options = CallOptions.defaults
             options.timeout = .milliseconds(300)
-            let started = ContinuousClock.now
-            let error = await #expect(throws: RPCError.self) {
+            return await #expect(throws: RPCError.self) {
                 try await echo.get(.with { $0.text = "anyone?" }, options: options)
             }
-            return (error, started.duration(to: .now))
         }
-        // Then the caller hears DEADLINE_EXCEEDED at its deadline, long before the broker could
-        // notice the worker is gone (3 heartbeats of 1 s)
+        // Then the caller hears DEADLINE_EXCEEDED: its own deadline, not the broker noticing the worker
+        // gone (3 heartbeats of 1 s), which would be UNAVAILABLE
         #expect(error?.code == .deadlineExceeded)
-        #expect(elapsed < .seconds(2))
     }
 
     @Test("a call whose deadline passes while every worker is busy is never dispatched")

@@ -95,7 +95,7 @@ struct DisclosureTests {
         let fixture = try IndexFixture()
         try await fixture.run { index in
             let id = try await fixture.put([Self.amelia], index)[0]
-            fixture.outboxFails.update { $0 = true }
+            try fixture.makeAuditOutboxFail()
             let error = await #expect(throws: RPCError.self) {
                 try await index.viewRecord(view(id), metadata: try fixture.session())
             }

@@ -22,7 +22,6 @@ final class IndexFixture: Sendable {
     /// What consent allows: "<child id>/<service type code>".
     let consent = Locked<Set<String>>([])
     /// Makes every write of an access event fail.
-    let outboxFails = Locked(false)
 
     static let authority = "E09000033"
     /// The in-process transport's peer: the "bus principal" of every call in these tests.
@@ -55,33 +54,23 @@ final class IndexFixture: Sendable {
     func run<T: Sendable>(_ body: @Sendable (Contactpoint_V1_Index.Client<InProcessTransport.Client>) async throws -> T)
         async throws -> T
     {
-        let store = store
-        let outboxFails = outboxFails
-        let disclosures = GroupCommitter<Contactpoint_V1_AuditEvent, Void>(name: "test-disclose", maximumBatch: 256) {
-            events in
-            if outboxFails.value { throw CocoaError(.fileWriteNoPermission) }
-            try store.outboxes.appendAuditEvents(events)
-            return events.map { _ in () }
+        var reader = try ConfigurationReader.settings(["standing-reader": Self.peer])
+        let service = IndexServer.makeService(
+            settings: try IndexServer.Settings(reading: &reader, flags: .init(database: nil)), store: store,
+            trust: SessionTrust(verifier: sessions.verifier), consent: Consent(allowed: consent), clock: .system)
+        return try await service.servedInProcess { client in
+            try await body(Contactpoint_V1_Index.Client(wrapping: client))
         }
-        let service = IndexRPCService(
-            store: store, disclosures: disclosures, consent: Consent(allowed: consent),
-            nicknames: .standard, standingReaders: [Self.peer], clock: .system)
-        let transport = InProcessTransport()
-        let server = GRPCServer(
-            transport: transport.server, services: [service],
-            interceptors: [
-                AuthenticationInterceptor(verifier: sessions.verifier, publicMethods: IndexRPCService.publicMethods)
-            ])
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.serve() }
-            group.addTask { await disclosures.run() }
-            defer {
-                server.beginGracefulShutdown()
-                group.cancelAll()
-            }
-            return try await withGRPCClient(transport: transport.client) { client in
-                try await body(Contactpoint_V1_Index.Client(wrapping: client))
-            }
+    }
+
+    /// Makes every later write to the audit outbox fail in SQLite, as a full or failing disk would.
+    func makeAuditOutboxFail() throws {
+        try store.writer.writeWithoutTransaction { db in
+            try db.execute(
+                sql: """
+                    CREATE TEMP TRIGGER audit_outbox_fails BEFORE INSERT ON main.audit_outbox
+                    BEGIN SELECT RAISE(ABORT, 'the audit outbox cannot be written (test)'); END
+                    """)
         }
     }
 

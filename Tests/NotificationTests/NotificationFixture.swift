@@ -76,31 +76,16 @@ final class NotificationFixture: Sendable {
         _ body: @Sendable (Contactpoint_V1_Notification.Client<InProcessTransport.Client>) async throws -> T
     ) async throws -> T {
         let now = now
-        let reads = store.outboxes.accessEventCommitter(name: "test-reads", maximumBatch: 1024)
-        let service = NotificationRPCService(
-            store: store, reads: reads, consent: Consent(allowed: consent, down: consentDown), hub: hub,
-            feeders: feeders, noticeFeeders: noticeFeeders,
-            gateways: gateways,
-            clock: WallClock { Instant(milliseconds: now.value) })
-        let transport = InProcessTransport()
-        let server = GRPCServer(
-            transport: transport.server, services: [service],
-            interceptors: [
-                AuthenticationInterceptor(
-                    verifier: sessions.verifier, publicMethods: NotificationRPCService.publicMethods,
-                    sessionOptionalMethods: NotificationRPCService.sessionOptionalMethods)
-            ])
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.serve() }
-            group.addTask { await reads.run() }
-            group.addTask { try await self.hub.run() }
-            defer {
-                server.beginGracefulShutdown()
-                group.cancelAll()
-            }
-            return try await withGRPCClient(transport: transport.client) { client in
-                try await body(Contactpoint_V1_Notification.Client(wrapping: client))
-            }
+        var reader = try ConfigurationReader.settings([
+            "feeder": feeders.joined(separator: " "), "notice-feeder": noticeFeeders.joined(separator: " "),
+            "gateway": gateways.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
+        ])
+        let service = NotificationServer.makeService(
+            settings: try NotificationServer.Settings(reading: &reader, flags: .init(database: nil)), store: store,
+            trust: SessionTrust(verifier: sessions.verifier), consent: Consent(allowed: consent, down: consentDown),
+            hub: hub, clock: WallClock { Instant(milliseconds: now.value) }, logger: Logger(label: "test"))
+        return try await service.servedInProcess { client in
+            try await body(Contactpoint_V1_Notification.Client(wrapping: client))
         }
     }
 

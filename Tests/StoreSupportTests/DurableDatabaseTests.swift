@@ -31,7 +31,7 @@ import Testing
                 try db.execute(sql: "CREATE TABLE number (value INTEGER NOT NULL) STRICT")
                 try db.execute(sql: "INSERT INTO number (value) VALUES (1)")
             }
-            try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+            _ = try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
             #expect(try DurableDatabase.synchronousLevel(of: pool) == DurableDatabase.fullSynchronous)
         }
         let reopened = try DurableDatabase.open(path: path)

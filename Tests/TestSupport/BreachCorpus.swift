@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import SecurityPrimitives
 
 /// A breached-password corpus file in the Pwned Passwords layout (SHA-1 in upper-case hex,

@@ -5,6 +5,7 @@ import GRPCCore
 public import Logging
 import ServiceLifecycle
 public import ServiceRuntime
+import Timekeeping
 
 /// Everything `contactpoint-consent` runs, built from its settings: the store, a client of the
 /// index (for a child's standing), the audit forwarder that empties the outbox, and the RPCs
@@ -39,7 +40,6 @@ public enum ConsentServer {
         -> BusService
     {
         let store = try ConsentStore.open(path: settings.database)
-        let disclosures = store.outboxes.accessEventCommitter(name: "consent-disclose")
         let trust = SessionTrust()
         logger.notice(
             "consent ready",
@@ -47,19 +47,30 @@ public enum ConsentServer {
                 "consent.database": "\(settings.database)",
                 "consent.checkers": "\(settings.checkers.joined(separator: ","))",
             ])
+        var service = makeService(
+            settings: settings, store: store, trust: trust, standings: IndexChildStandings(client: client),
+            clock: .system)
+        service.companions += [
+            trust.refresher(client: client, logger: logger),
+            AuditForwarder(outbox: store.outboxes, client: client, instance: shared.instance, logger: logger),
+        ]
+        return service
+    }
+
+    /// The service on `store` without the companions that reach other services over the bus (the
+    /// session keys' refresher, the audit forwarder): what the tests serve in process.
+    static func makeService(
+        settings: Settings, store: ConsentStore, trust: SessionTrust, standings: any ChildStandings, clock: WallClock
+    ) -> BusService {
+        let disclosures = store.outboxes.accessEventCommitter(name: "consent-disclose")
         return BusService(
             rpcServices: [
                 ConsentRPCService(
-                    store: store, disclosures: disclosures, standings: IndexChildStandings(client: client),
-                    checkers: Set(settings.checkers),
-                    involvementRecorders: Set(settings.involvementRecorders),
-                    clock: .system)
+                    store: store, disclosures: disclosures, standings: standings, checkers: Set(settings.checkers),
+                    involvementRecorders: Set(settings.involvementRecorders), clock: clock)
             ],
             interceptors: [trust.interceptor(publicMethods: ConsentRPCService.publicMethods)],
             readinessChecks: [{ await store.isAvailable() }],
-            companions: [
-                trust.refresher(client: client, logger: logger), disclosures,
-                AuditForwarder(outbox: store.outboxes, client: client, instance: shared.instance, logger: logger),
-            ])
+            companions: [disclosures])
     }
 }

@@ -40,7 +40,6 @@ public enum IndexServer {
         -> BusService
     {
         let store = try IndexStore.open(path: settings.database)
-        let disclosures = store.outboxes.accessEventCommitter(name: "index-disclose")
         let clock = WallClock.system
         if settings.demoChildren > 0 {
             let loaded = try await store.seedDemoWorld(children: settings.demoChildren, now: clock.now.milliseconds)
@@ -50,20 +49,31 @@ public enum IndexServer {
         }
         let trust = SessionTrust()
         logger.notice("index ready", metadata: ["index.database": "\(settings.database)"])
+        var service = makeService(
+            settings: settings, store: store, trust: trust,
+            consent: ConsentServiceClient(client: client, logger: logger), clock: clock)
+        service.companions += [
+            trust.refresher(client: client, logger: logger),
+            AuditForwarder(outbox: store.outboxes, client: client, instance: shared.instance, logger: logger),
+            ChangeForwarder(store: store, client: client, logger: logger),
+        ]
+        return service
+    }
+
+    /// The service on `store` without the companions that reach other services over the bus (the
+    /// session keys' refresher, the audit and change forwarders): what the tests serve in process.
+    static func makeService(
+        settings: Settings, store: IndexStore, trust: SessionTrust, consent: any ConsentDecisions, clock: WallClock
+    ) -> BusService {
+        let disclosures = store.outboxes.accessEventCommitter(name: "index-disclose")
         return BusService(
             rpcServices: [
                 IndexRPCService(
-                    store: store, disclosures: disclosures,
-                    consent: ConsentServiceClient(client: client, logger: logger),
-                    nicknames: .standard, standingReaders: Set(settings.standingReaders), clock: clock)
+                    store: store, disclosures: disclosures, consent: consent, nicknames: .standard,
+                    standingReaders: Set(settings.standingReaders), clock: clock)
             ],
             interceptors: [trust.interceptor(publicMethods: IndexRPCService.publicMethods)],
             readinessChecks: [{ await store.isAvailable() }],
-            companions: [
-                trust.refresher(client: client, logger: logger),
-                disclosures,
-                AuditForwarder(outbox: store.outboxes, client: client, instance: shared.instance, logger: logger),
-                ChangeForwarder(store: store, client: client, logger: logger),
-            ])
+            companions: [disclosures])
     }
 }

@@ -62,10 +62,6 @@ public enum NotificationServer {
         -> BusService
     {
         let store = try NotificationStore.open(path: settings.database)
-        let reads = store.outboxes.accessEventCommitter(name: "notify-reads", maximumBatch: 1024)
-        let clock = WallClock.system
-        // A follower holds a worker session: keep some of each broker's free for deliveries and reads.
-        let hub = AlertHub(capacity: max(1, shared.sessionsPerBroker - 4))
         let trust = SessionTrust()
         logger.notice(
             "notification ready",
@@ -73,13 +69,31 @@ public enum NotificationServer {
                 "notification.database": "\(settings.database)",
                 "notification.gateways": "\(settings.gateways.keys.sorted().joined(separator: ","))",
             ])
+        var service = makeService(
+            settings: settings, store: store, trust: trust,
+            consent: ConsentServiceClient(client: client, logger: logger),
+            // A follower holds a worker session: keep some of each broker's free for deliveries and reads.
+            hub: AlertHub(capacity: max(1, shared.sessionsPerBroker - 4)), clock: .system, logger: logger)
+        service.companions += [
+            trust.refresher(client: client, logger: logger),
+            AuditForwarder(outbox: store.outboxes, client: client, instance: shared.instance, logger: logger),
+        ]
+        return service
+    }
+
+    /// The service on `store` without the companions that reach other services over the bus (the
+    /// session keys' refresher, the audit forwarder): what the tests serve in process.
+    static func makeService(
+        settings: Settings, store: NotificationStore, trust: SessionTrust, consent: any ConsentDecisions,
+        hub: AlertHub, clock: WallClock, logger: Logger
+    ) -> BusService {
+        let reads = store.outboxes.accessEventCommitter(name: "notify-reads", maximumBatch: 1024)
         return BusService(
             rpcServices: [
                 NotificationRPCService(
-                    store: store, reads: reads, consent: ConsentServiceClient(client: client, logger: logger),
-                    hub: hub, feeders: Set(settings.feeders),
-                    noticeFeeders: Set(settings.noticeFeeders),
-                    gateways: settings.gateways, subscriptionLifetime: settings.subscriptionLifetime, clock: clock)
+                    store: store, reads: reads, consent: consent, hub: hub, feeders: Set(settings.feeders),
+                    noticeFeeders: Set(settings.noticeFeeders), gateways: settings.gateways,
+                    subscriptionLifetime: settings.subscriptionLifetime, clock: clock)
             ],
             interceptors: [
                 trust.interceptor(
@@ -88,11 +102,10 @@ public enum NotificationServer {
             ],
             readinessChecks: [{ await store.isAvailable() }],
             companions: [
-                trust.refresher(client: client, logger: logger), reads, hub,
+                reads, hub,
                 Escalator(
                     store: store, hub: hub, after: settings.escalateAfter, interval: settings.escalationInterval,
                     clock: clock, logger: logger),
-                AuditForwarder(outbox: store.outboxes, client: client, instance: shared.instance, logger: logger),
             ])
     }
 }
