@@ -87,6 +87,9 @@ public struct BrokerCore {
     private var workers: [[UInt8]: Worker] = [:]
     private var services: [String: Service] = [:]
     private var nextHeartbeat: Instant
+    /// No queued request stops waiting before this (one may have been dispatched since: then
+    /// the queues are looked at early, which is harmless).
+    private var nextQueueExpiry: Instant?
 
     public init(config: Config = Config(), now: Instant, mayServe: @escaping WorkerPolicy) {
         self.config = config
@@ -101,7 +104,9 @@ public struct BrokerCore {
     public func queuedRequests(for service: String) -> Int { services[service]?.queue.count ?? 0 }
     public func workers(for service: String) -> Int { services[service]?.workers ?? 0 }
     /// When ``tick(now:into:)`` next has work to do; the runtime polls no longer than this.
-    public var nextTick: Instant { nextHeartbeat }
+    /// The next heartbeat or, if sooner, the moment a queued request's deadline or wait limit
+    /// passes: a request is answered when it expires, not at the next heartbeat.
+    public var nextTick: Instant { min(nextHeartbeat, nextQueueExpiry ?? nextHeartbeat) }
 
     // MARK: Events
 
@@ -151,8 +156,11 @@ public struct BrokerCore {
         for (identity, worker) in workers where worker.expiresAt <= now {
             remove(identity, reason: "heartbeat expired", into: &actions)
         }
-        for name in services.keys {
-            expireQueued(service: name, now: now, into: &actions)
+        if let expiry = nextQueueExpiry, expiry <= now {
+            nextQueueExpiry = nil
+            for name in services.keys {
+                expireQueued(service: name, now: now, into: &actions)
+            }
         }
     }
 
@@ -183,6 +191,7 @@ public struct BrokerCore {
             return
         }
         services[service, default: Service()].queue.append(request)
+        nextQueueExpiry = min(request.routableUntil, nextQueueExpiry ?? request.routableUntil)
         dispatch(service: service, now: now, into: &actions)
     }
 
@@ -302,6 +311,7 @@ public struct BrokerCore {
                 fail(request, code: .unavailable, message: "no worker of \(name) became free", into: &actions)
             } else {
                 kept.append(request)
+                nextQueueExpiry = min(request.routableUntil, nextQueueExpiry ?? request.routableUntil)
             }
         }
         services[name]!.queue = kept

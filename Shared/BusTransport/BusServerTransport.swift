@@ -54,6 +54,11 @@ public final class BusServerTransport: ServerTransport {
         var client: [UInt8]
         var header: Contactpoint_V1_RequestHeader
         var payload: [UInt8]
+        /// When the caller stops waiting: `timeout_micros` after the worker received the call.
+        var deadline: ContinuousClock.Instant?
+        /// The service name the call was sent to (the session's READY): `pkg.Service`, or
+        /// `grpc.health.v1.Health/SERVICE` for a process's health.
+        var servedUnder: String
     }
 
     enum Command: Sendable {
@@ -162,6 +167,20 @@ public final class BusServerTransport: ServerTransport {
         let writer = ReplyWriter(call: call, isUnary: isUnary, mailbox: mailbox)
         guard let descriptor = MethodDescriptor(path: call.header.method) else {
             await writer.fail(RPCError(code: .unimplemented, message: "malformed method path"))
+            return
+        }
+        // The service frame names the service, the header its method: they must agree.
+        guard call.servedUnder.prefix(while: { $0 != "/" }) == descriptor.service.fullyQualifiedService else {
+            await writer.fail(
+                RPCError(
+                    code: .unimplemented,
+                    message: "\(call.header.method) is not a method of \(call.servedUnder), the service it was sent to")
+            )
+            return
+        }
+        // A call whose caller has already stopped waiting is not started: nothing it did could be answered.
+        if let deadline = call.deadline, deadline <= .now {
+            await writer.fail(RPCError(code: .deadlineExceeded, message: "the deadline passed before the call started"))
             return
         }
         var metadata = Envelope.metadata(call.header.metadata)

@@ -10,6 +10,10 @@ import ZeroMQ
 /// For a unary method it holds the response message back until the status comes, so the
 /// response travels as a single FINAL carrying both. A streaming method's messages go out as
 /// PARTIALs as soon as they are written.
+///
+/// A call that ends after its deadline ends DEADLINE_EXCEEDED, whatever its handler answered
+/// (a handler stopped at the deadline would otherwise end UNKNOWN or CANCELLED): the caller has
+/// stopped waiting, and every caller, a raw MDP client included, hears the same code.
 final class ReplyWriter: ClosableRPCWriterProtocol {
     typealias Element = RPCResponsePart<[UInt8]>
 
@@ -46,6 +50,12 @@ final class ReplyWriter: ClosableRPCWriterProtocol {
             case .status(let status, let trailers):
                 state.sentFinal = true
                 defer { state.held = nil }
+                if let deadline = call.deadline, deadline <= .now {
+                    return reply(
+                        &state, payload: nil,
+                        status: Status(code: .deadlineExceeded, message: "the deadline passed before the call ended"),
+                        trailers: [:])
+                }
                 return reply(&state, payload: state.held, status: status, trailers: trailers)
             }
         }

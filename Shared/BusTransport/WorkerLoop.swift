@@ -130,7 +130,8 @@ final class WorkerLoop {
                 incoming.yield(
                     .init(
                         id: nextCallID, session: index, generation: sessions[index].generation, client: client,
-                        header: header, payload: body[1]))
+                        header: header, payload: body[1], deadline: deadline,
+                        servedUnder: sessions[index].service))
             case .heartbeat:
                 break
             case .disconnect:

@@ -189,6 +189,15 @@ struct BrokerCoreTests {
         #expect(second.map(\.code) == [.unavailable])
     }
 
+    @Test("the next tick is when a queued request expires, if that is before the next heartbeat")
+    mutating func tickAtQueuedDeadline() {
+        #expect(core.nextTick == start + .milliseconds(100))
+        _ = send(request(callID: 1, timeoutMicros: 30_000), from: [9], peer: "c", at: .milliseconds(10))
+        #expect(core.nextTick == start + .milliseconds(40))
+        #expect(sentFrames(tick(at: .milliseconds(40))).compactMap(finalStatus).map(\.code) == [.deadlineExceeded])
+        #expect(core.nextTick == start + .milliseconds(100))
+    }
+
     @Test("a full service queue answers RESOURCE_EXHAUSTED")
     mutating func boundedQueue() throws {
         _ = send(request(callID: 1), from: [9], peer: "c")

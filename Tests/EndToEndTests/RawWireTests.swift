@@ -31,9 +31,9 @@ struct RawWireTests {
         return try socket.receive()
     }
 
-    func echoRequestFrames(callID: UInt64, text: String, timeoutMicros: UInt64 = 0, claimedPeer: String = "")
-        -> [[UInt8]]
-    {
+    func echoRequestFrames(
+        callID: UInt64, text: String, timeoutMicros: UInt64 = 0, claimedPeer: String = "", delayMillis: UInt32 = 0
+    ) -> [[UInt8]] {
         var header = Contactpoint_V1_RequestHeader()
         header.callID = callID
         header.method = "/contactpoint.v1.Echo/Get"
@@ -41,6 +41,7 @@ struct RawWireTests {
         header.peer = claimedPeer
         var request = Contactpoint_V1_EchoRequest()
         request.text = text
+        request.delayMillis = delayMillis
         return [
             Array("MDPC02".utf8), [0x01], Array("contactpoint.v1.Echo".utf8),
             try! header.serializedBytes(), try! request.serializedBytes(),
@@ -65,6 +66,55 @@ struct RawWireTests {
         #expect(response.text == "by hand")
         #expect(response.servedBy == "echo-1")
         #expect(response.caller == "test-client", "the broker stamps the authenticated peer, not the claimed one")
+    }
+
+    @Test(
+        """
+        deadlines as docs/PROTOCOL.md §6 says: a call whose deadline passes before the worker starts it is not run, \
+        and one that outlasts its deadline ends DEADLINE_EXCEEDED with no message (not UNKNOWN, not OK)
+        """
+    )
+    func deadlines() async throws {
+        let cluster = try await BusCluster.start(brokers: 1, workers: ["echo-1"])
+        let socket = try dealer(cluster)
+        try socket.send(echoRequestFrames(callID: 1, text: "ready?"))
+        _ = try #require(try receive(socket))
+        // 1 µs: dispatched at once to the free worker, and over before it can start.
+        try socket.send(echoRequestFrames(callID: 2, text: "too late", timeoutMicros: 1))
+        let late = try #require(try receive(socket))
+        let lateHeader = try Contactpoint_V1_ReplyHeader(serializedBytes: late[3])
+        #expect(lateHeader.callID == 2 && lateHeader.statusCode == 4 && late.count == 4, "\(lateHeader)")
+        // A handler that would take 2 s, stopped at its 200 ms deadline.
+        try socket.send(echoRequestFrames(callID: 3, text: "slow", timeoutMicros: 200_000, delayMillis: 2000))
+        let slow = try #require(try receive(socket))
+        let slowHeader = try Contactpoint_V1_ReplyHeader(serializedBytes: slow[3])
+        #expect(slowHeader.callID == 3 && slowHeader.statusCode == 4 && slow.count == 4, "\(slowHeader)")
+    }
+
+    @Test(
+        """
+        a method is answered only under its own service's name: Health/Check sent to contactpoint.v1.Echo is \
+        UNIMPLEMENTED, sent to grpc.health.v1.Health/echo it is answered
+        """
+    )
+    func methodMustMatchService() async throws {
+        let cluster = try await BusCluster.start(brokers: 1, workers: ["echo-1"])
+        let socket = try dealer(cluster)
+        try socket.send(echoRequestFrames(callID: 1, text: "ready?"))
+        _ = try #require(try receive(socket))
+        var header = Contactpoint_V1_RequestHeader()
+        header.method = "/grpc.health.v1.Health/Check"
+        for (callID, service, expected) in [
+            (UInt64(2), "contactpoint.v1.Echo", Int32(12)), (3, "grpc.health.v1.Health/echo", 0),
+        ] {
+            header.callID = callID
+            try socket.send([
+                Array("MDPC02".utf8), [0x01], Array(service.utf8), try header.serializedBytes(), [],
+            ])
+            let reply = try #require(try receive(socket))
+            let replyHeader = try Contactpoint_V1_ReplyHeader(serializedBytes: reply[3])
+            #expect(replyHeader.callID == callID && replyHeader.statusCode == expected, "\(service): \(replyHeader)")
+        }
     }
 
     @Test("MMI service discovery answers 200 for a served service and 404 for an unknown one")
