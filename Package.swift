@@ -147,7 +147,7 @@ let package = Package(
         .target(
             name: "ConsentClient",
             dependencies: [
-                "ContactPointAPI", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                "ContactPointAPI", "ServiceRuntime", .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Shared/ConsentClient"
@@ -155,8 +155,9 @@ let package = Package(
         .target(
             name: "StoreSupport",
             dependencies: [
-                "ContactPointAPI", "DurableFiles", "NamedThreads", "ServiceRuntime",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "ContactPointAPI", "DurableFiles", "NamedThreads", "SecurityPrimitives", "ServiceRuntime",
+                "Timekeeping",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Shared/StoreSupport"

@@ -86,6 +86,7 @@ let package = Package(
         .executableTarget(
             name: "NotificationBenchmark",
             dependencies: [
+                .product(name: "Timekeeping", package: "ContactPoint"),
                 "BenchmarkSupport",
                 .product(name: "Index", package: "ContactPoint"),
                 .product(name: "Notification", package: "ContactPoint"),

@@ -130,7 +130,8 @@ struct Children: AsyncParsableCommand {
                     while case let batch = try progress.stopping({ try feed.next() }), !batch.isEmpty {
                         let result = try await progress.checked(batch) { batch in
                             try await index.putChildren(
-                                .with { $0.children = batch }, metadata: metadata, options: options)
+                                .with { $0.children = batch }, metadata: metadata.withNewIdempotencyKey(),
+                                options: options)
                         }
                         progress.add(created: Int(result.created), updated: Int(result.updated))
                     }

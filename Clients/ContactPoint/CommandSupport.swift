@@ -16,7 +16,7 @@ func withBusClient<T: Sendable>(
 ) async throws -> T {
     let connection = withConfiguration { () throws(ConfigurationError) in try bus.connection() }
     var config = BusClientTransport.Config(brokers: connection.brokers, keyPair: connection.keyPair)
-    config.retryUnavailable(methods: idempotentCalls)
+    config.retryUnavailable(methods: idempotentCalls + IdempotencyKey.keyedWrites)
     do {
         return try await withGRPCClient(transport: try BusClientTransport(config: config), handleClient: body)
     } catch let error as RPCError {
@@ -25,8 +25,10 @@ func withBusClient<T: Sendable>(
 }
 
 /// The calls the CLI makes that may be made twice without harm, retried on another instance when
-/// the one serving them died (UNAVAILABLE), within the call's deadline: reads. A read of a child's
-/// record made twice is audited twice, which is the truth; a write could be recorded twice.
+/// the one serving them died (UNAVAILABLE), within the call's deadline: reads (a read of a child's
+/// record made twice is audited twice, which is the truth), and the keyed writes, each call of
+/// which carries its own idempotency key (`Metadata.withNewIdempotencyKey()`). Other writes could
+/// be recorded twice.
 let idempotentCalls: [MethodDescriptor] = [
     Contactpoint_V1_Index.Method.SearchChildren.descriptor, Contactpoint_V1_Index.Method.ViewRecord.descriptor,
     Contactpoint_V1_Audit.Method.TreeHead.descriptor, Contactpoint_V1_Audit.Method.InclusionProof.descriptor,

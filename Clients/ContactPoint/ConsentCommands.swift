@@ -72,7 +72,9 @@ struct ConsentCommand: AsyncParsableCommand {
             request.scope = serviceTypes
             request.expiresOn = scope.expiresOn ?? ""
             let call = request
-            let recorded = try await withConsent(bus) { try await $0.recordConsent(call, metadata: metadata) }
+            let recorded = try await withConsent(bus) {
+                try await $0.recordConsent(call, metadata: metadata.withNewIdempotencyKey())
+            }
             print(ConsentText.render(recorded))
         }
     }
@@ -115,7 +117,9 @@ struct ConsentCommand: AsyncParsableCommand {
                 if let notTold { $0.parentNotToldReason = notTold }
                 $0.expiresOn = scope.expiresOn ?? ""
             }
-            let recorded = try await withConsent(bus) { try await $0.recordOverride(request, metadata: metadata) }
+            let recorded = try await withConsent(bus) {
+                try await $0.recordOverride(request, metadata: metadata.withNewIdempotencyKey())
+            }
             print(ConsentText.render(recorded))
         }
     }
@@ -135,7 +139,7 @@ struct ConsentCommand: AsyncParsableCommand {
             let metadata = try sessionMetadata()
             let id = consentID
             let withdrawn = try await withConsent(bus) {
-                try await $0.withdraw(.with { $0.consentID = id }, metadata: metadata)
+                try await $0.withdraw(.with { $0.consentID = id }, metadata: metadata.withNewIdempotencyKey())
             }
             print(ConsentText.render(withdrawn))
         }

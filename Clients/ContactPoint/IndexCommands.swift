@@ -225,7 +225,9 @@ struct InvolvementCommand: AsyncParsableCommand {
                 }
                 if let givenConsent { $0.consent = givenConsent }
             }
-            let involvement = try await withIndex(bus) { try await $0.recordInvolvement(request, metadata: metadata) }
+            let involvement = try await withIndex(bus) {
+                try await $0.recordInvolvement(request, metadata: metadata.withNewIdempotencyKey())
+            }
             print(
                 """
                 recorded involvement \(involvement.involvementID): \(involvement.serviceType.name) since \
@@ -249,7 +251,7 @@ struct InvolvementCommand: AsyncParsableCommand {
                     .with {
                         $0.involvementID = involvementID
                         $0.endDate = on ?? ""
-                    }, metadata: metadata)
+                    }, metadata: metadata.withNewIdempotencyKey())
             }
             print("involvement \(ended.involvementID) ended on \(ended.endDate)")
         }
@@ -276,7 +278,7 @@ struct InvolvementCommand: AsyncParsableCommand {
                         $0.involvementID = involvementID
                         $0.kind = indicator
                         $0.raised = action == "raise"
-                    }, metadata: metadata)
+                    }, metadata: metadata.withNewIdempotencyKey())
             }
             print(
                 """
@@ -301,7 +303,7 @@ struct InvolvementCommand: AsyncParsableCommand {
                     .with {
                         $0.involvementID = involvementID
                         $0.lead = !clear
-                    }, metadata: metadata)
+                    }, metadata: metadata.withNewIdempotencyKey())
             }
             print(
                 """

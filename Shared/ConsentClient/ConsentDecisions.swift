@@ -1,5 +1,5 @@
 public import ContactPointAPI
-public import GRPCCore
+import GRPCCore
 
 /// What the consent service decides for the index and the notification service: which sensitive
 /// services' involvements with a child consent (or a named-person override) allows to be recorded,

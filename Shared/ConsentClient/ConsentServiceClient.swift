@@ -1,6 +1,7 @@
 public import ContactPointAPI
 public import GRPCCore
 public import Logging
+import ServiceRuntime
 
 /// The consent service's decisions, asked over the bus: one CheckConsent call per question.
 /// The index's bus principal must be among the consent service's checkers and involvement
@@ -40,8 +41,11 @@ public struct ConsentServiceClient<Transport: ClientTransport>: ConsentDecisions
         request.withInvolvement = true
         var options = CallOptions.defaults
         options.timeout = .seconds(5)
+        // The involvement's key: a retried involvement does not record its consent twice.
+        var metadata = Metadata()
+        if let key = IdempotencyKey.current { metadata.addString(key.key, forKey: IdempotencyKey.metadataKey) }
         do {
-            _ = try await consent.recordConsent(request, options: options)
+            _ = try await consent.recordConsent(request, metadata: metadata, options: options)
         } catch let error as RPCError where error.code == .invalidArgument {
             throw RPCError(code: .invalidArgument, message: "consent.\(error.message)")
         } catch let error as RPCError where [.permissionDenied, .notFound, .failedPrecondition].contains(error.code) {

@@ -284,7 +284,7 @@ enum IndexOnBus {
             authorization: sessions.practitioner[stringValues: "authorization"].first(where: { _ in true }) ?? "")
 
         let store = try IndexStore.open(path: database)
-        let disclosures = store.accessEventCommitter(name: "index-disclose")
+        let disclosures = store.outboxes.accessEventCommitter(name: "index-disclose")
         let service = IndexRPCService(
             store: store, disclosures: disclosures, consent: NoConsentService(),
             clock: .system)

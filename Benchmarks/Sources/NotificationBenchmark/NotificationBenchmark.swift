@@ -11,6 +11,7 @@ import Notification
 import SecurityPrimitives
 import ServiceRuntime
 import Synchronization
+import Timekeeping
 import ZeroMQ
 
 /// Flag → alert at live subscribers, through the whole path: the index's write (its change
@@ -63,13 +64,13 @@ struct NotificationBenchmark {
             return ["authorization": "Bearer \(token)"]
         }
 
-        let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        let clock = WallClock.system
         let indexStore = try IndexStore.open(path: "\(directory)/index.sqlite")
-        let disclosures = indexStore.accessEventCommitter(name: "index-disclose")
+        let disclosures = indexStore.outboxes.accessEventCommitter(name: "index-disclose")
         let index = IndexRPCService(
             store: indexStore, disclosures: disclosures, consent: NoConsentService(), clock: clock)
         let notificationStore = try NotificationStore.open(path: "\(directory)/notification.sqlite")
-        let reads = notificationStore.accessEventCommitter(name: "notify-reads", maximumBatch: 1024)
+        let reads = notificationStore.outboxes.accessEventCommitter(name: "notify-reads", maximumBatch: 1024)
         let hub = AlertHub(capacity: agencies + 8)
         let notification = NotificationRPCService(
             store: notificationStore, reads: reads, consent: NoConsentService(), hub: hub, feeders: ["index"],

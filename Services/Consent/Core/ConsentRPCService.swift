@@ -4,6 +4,7 @@ import Foundation
 public import GRPCCore
 import RecordFields
 public import ServiceRuntime
+import StoreSupport
 public import Timekeeping
 import Vocabulary
 
@@ -82,7 +83,8 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
         }
         return try await store.record(
             consent, by: actor(caller), now: clock.now.milliseconds, today: today,
-            audit: access.event(caller, .recordConsent, category: .change))
+            audit: access.event(caller, .recordConsent, category: .change),
+            write: try IdempotentWrite.current(request: request))
     }
 
     public func recordOverride(request: Contactpoint_V1_RecordOverrideRequest, context: ServerContext) async throws
@@ -108,7 +110,7 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
             audit: access.event(caller, .recordOverride, category: .change) {
                 $0.override = .consent
                 $0.outcomeReason = override.justification.code!
-            })
+            }, write: try IdempotentWrite.current(request: request))
     }
 
     public func withdraw(request: Contactpoint_V1_WithdrawRequest, context: ServerContext) async throws
@@ -117,6 +119,11 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
         let caller = try Caller.required()
         let today = today
         let id = try ConsentValidation.consentID(request.consentID)
+        let write = try IdempotentWrite.current(request: request)
+        // A retry is answered as the withdrawal was, not refused as a second one.
+        if let earlier = try await store.writer.earlierResponse(write, as: Contactpoint_V1_ConsentRecord.self) {
+            return earlier
+        }
         guard let existing = try await store.consent(id: id, today: today) else {
             throw RPCError(code: .notFound, message: "consent_id: no consent or override \(id)")
         }
@@ -128,7 +135,7 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
         let action: AuditAction = existing.kind == .override ? .withdrawOverride : .withdrawConsent
         return try await store.withdraw(
             id: id, by: actor(caller), now: clock.now.milliseconds, today: today,
-            audit: access.event(caller, action, category: .change))
+            audit: access.event(caller, action, category: .change), write: write)
     }
 
     // MARK: Reads

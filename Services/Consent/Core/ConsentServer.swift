@@ -69,7 +69,10 @@ public enum ConsentServer {
                     store: store, disclosures: disclosures, standings: standings, checkers: Set(settings.checkers),
                     involvementRecorders: Set(settings.involvementRecorders), clock: clock)
             ],
-            interceptors: [trust.interceptor(publicMethods: ConsentRPCService.publicMethods)],
+            interceptors: [
+                trust.interceptor(publicMethods: ConsentRPCService.publicMethods),
+                IdempotencyInterceptor(),
+            ],
             readinessChecks: [{ await store.isAvailable() }],
             companions: [disclosures])
     }

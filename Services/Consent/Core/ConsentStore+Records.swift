@@ -2,6 +2,8 @@ import ContactPointAPI
 import Foundation
 import GRDB
 import RecordFields
+import StoreSupport
+import Timekeeping
 import Vocabulary
 
 /// Recording, withdrawing and reading consents and overrides, and the decisions they make.
@@ -17,9 +19,9 @@ extension ConsentStore {
     /// transaction; returns it as stored, with its id.
     func record(
         _ record: Contactpoint_V1_ConsentRecord, by actor: Actor, now: Int64, today: String,
-        audit: Contactpoint_V1_AuditEvent
+        audit: Contactpoint_V1_AuditEvent, write: IdempotentWrite? = nil
     ) async throws -> Contactpoint_V1_ConsentRecord {
-        try await writer.write { db in
+        try await writer.writeOnce(write, at: Instant(milliseconds: now)) { db in
             func text(_ value: String) -> String? { value.isEmpty ? nil : value }
             let isConsent = record.kind == .consent
             try db.execute(
@@ -55,9 +57,10 @@ extension ConsentStore {
     /// Withdraws a consent or ends an override, with its audit and change events, in one
     /// transaction. A withdrawal is final: a second one is ``ConsentStoreError/alreadyWithdrawn(_:)``.
     func withdraw(
-        id: Int64, by actor: Actor, now: Int64, today: String, audit: Contactpoint_V1_AuditEvent
+        id: Int64, by actor: Actor, now: Int64, today: String, audit: Contactpoint_V1_AuditEvent,
+        write: IdempotentWrite? = nil
     ) async throws -> Contactpoint_V1_ConsentRecord {
-        try await writer.write { db in
+        try await writer.writeOnce(write, at: Instant(milliseconds: now)) { db in
             try db.execute(
                 sql: "UPDATE consent SET withdrawn_by = ?, withdrawn_at = ? WHERE id = ? AND withdrawn_at IS NULL",
                 arguments: [actor.practitionerID, now, id])

@@ -33,7 +33,7 @@ public struct ConsentStore: Sendable {
 
     // MARK: Schema
 
-    private static var migrator: DatabaseMigrator {
+    static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("1: consents, overrides, outboxes") { db in
             let date = "GLOB '[12][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]'"
@@ -108,6 +108,7 @@ public struct ConsentStore: Sendable {
             // Change events: encoded contactpoint.v1.ConsentChangeEvent.
             try db.execute(sql: OutboxTables.schema)
         }
+        migrator.registerMigration("2: idempotent writes") { db in try db.execute(sql: IdempotentWrites.schema) }
         return migrator
     }
 }

@@ -6,6 +6,7 @@ public import GRPCCore
 import Identifiers
 import RecordFields
 public import ServiceRuntime
+import StoreSupport
 public import Timekeeping
 import Vocabulary
 
@@ -210,7 +211,8 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         }
         let result = try await store.putChildren(
             entries, by: caller.auditActor, now: clock.now.milliseconds,
-            audit: access.event(caller, .putChildren, category: .change))
+            audit: access.event(caller, .putChildren, category: .change),
+            write: try IdempotentWrite.current(request: request))
         return .with {
             $0.childIds = result.childIDs
             $0.created = UInt32(result.created)
@@ -258,6 +260,11 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
                 "involvement.organisation_id: a practitioner records only their own organisation's involvement",
                 childID: childID.digits)
         }
+        let write = try IdempotentWrite.current(request: request)
+        // A retry is answered before the consent it carries is recorded again.
+        if let earlier = try await store.writer.earlierResponse(write, as: Contactpoint_V1_Involvement.self) {
+            return earlier
+        }
         if request.hasConsent, !involvement.serviceType.isSensitive {
             throw FieldValidation.invalid(
                 "consent",
@@ -289,7 +296,7 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         }
         return try await store.recordInvolvement(
             involvement, childID: childID, by: caller.practitionerID, now: clock.now.milliseconds,
-            audit: access.event(caller, .recordInvolvement, category: .change))
+            audit: access.event(caller, .recordInvolvement, category: .change), write: write)
     }
 
     private func consentAllows(_ serviceType: Contactpoint_V1_ServiceType, childID: ContactPointID) async throws -> Bool
@@ -308,7 +315,9 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
     {
         let date =
             request.endDate.isEmpty ? today : try FieldValidation.pastDate(request.endDate, "end_date", today: today)
-        return try await change(request.involvementID, .end(on: date), action: .endInvolvement)
+        return try await change(
+            request.involvementID, .end(on: date), action: .endInvolvement,
+            write: try IdempotentWrite.current(request: request))
     }
 
     public func setIndicator(request: Contactpoint_V1_SetIndicatorRequest, context: ServerContext) async throws
@@ -319,7 +328,8 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         }
         return try await change(
             request.involvementID, .indicator(request.kind, raised: request.raised, on: today),
-            action: request.raised ? .raiseIndicator : .clearIndicator)
+            action: request.raised ? .raiseIndicator : .clearIndicator,
+            write: try IdempotentWrite.current(request: request))
     }
 
     public func setLeadProfessional(
@@ -327,12 +337,13 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
     ) async throws -> Contactpoint_V1_Involvement {
         try await change(
             request.involvementID, .lead(request.lead),
-            action: request.lead ? .setLeadProfessional : .clearLeadProfessional)
+            action: request.lead ? .setLeadProfessional : .clearLeadProfessional,
+            write: try IdempotentWrite.current(request: request))
     }
 
-    private func change(_ involvementID: String, _ change: IndexStore.InvolvementChange, action: AuditAction)
-        async throws -> Contactpoint_V1_Involvement
-    {
+    private func change(
+        _ involvementID: String, _ change: IndexStore.InvolvementChange, action: AuditAction, write: IdempotentWrite?
+    ) async throws -> Contactpoint_V1_Involvement {
         let caller = try Caller.required()
         guard !involvementID.isEmpty, involvementID.allSatisfy(\.isNumber), involvementID.count <= 18 else {
             throw FieldValidation.invalid("involvement_id", "an involvement id as the index gave it")
@@ -342,7 +353,7 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
             return try await store.change(
                 involvement: involvementID, change, organisationID: caller.organisationID, by: caller.practitionerID,
                 now: clock.now.milliseconds,
-                audit: access.event(caller, action, category: .change))
+                audit: access.event(caller, action, category: .change), write: write)
         } catch IndexStoreError.notYourOrganisation {
             try await access.refuse(
                 caller, action, IndexStoreError.notYourOrganisation.rpcErrorMessage,

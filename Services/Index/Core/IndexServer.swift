@@ -72,7 +72,10 @@ public enum IndexServer {
                     store: store, disclosures: disclosures, consent: consent, nicknames: .standard,
                     standingReaders: Set(settings.standingReaders), clock: clock)
             ],
-            interceptors: [trust.interceptor(publicMethods: IndexRPCService.publicMethods)],
+            interceptors: [
+                trust.interceptor(publicMethods: IndexRPCService.publicMethods),
+                IdempotencyInterceptor(),
+            ],
             readinessChecks: [{ await store.isAvailable() }],
             companions: [disclosures])
     }

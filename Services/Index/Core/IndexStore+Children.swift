@@ -4,6 +4,7 @@ import GRDB
 import Identifiers
 import RecordFields
 import StoreSupport
+import Timekeeping
 import Vocabulary
 
 extension IndexStore {
@@ -20,12 +21,13 @@ extension IndexStore {
     /// event per 1,000 children. A child without an id gets a new random ContactPoint ID. A feed's
     /// involvement is added unless the same organisation already has a current one of that
     /// service type; for a child already on the index it is also a change event.
+    /// With `write`, a retry of the same put changes nothing and answers as the first did.
     func putChildren(
         _ entries: [Contactpoint_V1_ChildEntry], by actor: Contactpoint_V1_AuditActor, now: Int64,
-        audit: Contactpoint_V1_AuditEvent
+        audit: Contactpoint_V1_AuditEvent, write: IdempotentWrite? = nil
     ) async throws -> PutResult {
         defer { changesWritten.signal() }
-        return try await writer.write { db in
+        let response = try await writer.writeOnce(write, at: Instant(milliseconds: now)) { db in
             var result = PutResult(childIDs: [], created: 0, updated: 0)
             let searchKeys = try Self.isInitialLoad(db) ? Self.stagingTable : "search_key"
             for entry in entries {
@@ -81,8 +83,13 @@ extension IndexStore {
                     result.childIDs[start..<min(start + Self.childrenPerAuditEvent, result.childIDs.count)])
                 try OutboxTables.appendAudit(event, db)
             }
-            return result
+            return Contactpoint_V1_PutChildrenResponse.with {
+                $0.childIds = result.childIDs
+                $0.created = UInt32(result.created)
+                $0.updated = UInt32(result.updated)
+            }
         }
+        return PutResult(childIDs: response.childIds, created: Int(response.created), updated: Int(response.updated))
     }
 
     /// ``putChildren(_:by:now:audit:)`` for a process rather than a session (a feed loaded on the

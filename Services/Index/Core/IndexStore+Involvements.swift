@@ -2,6 +2,8 @@ import ContactPointAPI
 import Foundation
 import GRDB
 import Identifiers
+import StoreSupport
+import Timekeeping
 import Vocabulary
 
 extension IndexStore {
@@ -10,10 +12,10 @@ extension IndexStore {
     func recordInvolvement(
         _ involvement: Contactpoint_V1_InvolvementDetails, childID: ContactPointID, by practitionerID: String,
         now: Int64,
-        audit: Contactpoint_V1_AuditEvent
+        audit: Contactpoint_V1_AuditEvent, write: IdempotentWrite? = nil
     ) async throws -> Contactpoint_V1_Involvement {
         defer { changesWritten.signal() }
-        return try await writer.write { db in
+        return try await writer.writeOnce(write, at: Instant(milliseconds: now)) { db in
             let child = Int64(childID.digits)!
             guard let row = try Self.row(ofChild: child, db) else { throw IndexStoreError.noSuchChild(childID.digits) }
             let bornOn = try String.fetchOne(
@@ -39,10 +41,10 @@ extension IndexStore {
     func change(
         involvement involvementID: String, _ change: InvolvementChange, organisationID: String,
         by practitionerID: String, now: Int64,
-        audit: Contactpoint_V1_AuditEvent
+        audit: Contactpoint_V1_AuditEvent, write: IdempotentWrite? = nil
     ) async throws -> Contactpoint_V1_Involvement {
         defer { changesWritten.signal() }
-        return try await writer.write { db in
+        return try await writer.writeOnce(write, at: Instant(milliseconds: now)) { db in
             guard let id = Int64(involvementID),
                 let row = try Row.fetchOne(
                     db.cachedStatement(

@@ -65,7 +65,7 @@ public struct IndexStore: Sendable {
 
     // MARK: Schema
 
-    private static var migrator: DatabaseMigrator {
+    static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("1: children, involvements, outboxes") { db in
             func bounded(_ column: String) -> String {
@@ -157,6 +157,7 @@ public struct IndexStore: Sendable {
             // Change events: encoded contactpoint.v1.IndexChangeEvent.
             try db.execute(sql: OutboxTables.schema)
         }
+        migrator.registerMigration("2: idempotent writes") { db in try db.execute(sql: IdempotentWrites.schema) }
         return migrator
     }
 }
