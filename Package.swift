@@ -460,9 +460,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            // Clients in other languages, run by the tests as they are.
-            exclude: ["Clients"]
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -25,7 +25,7 @@ struct OtherLanguageClientTests {
         let client = try RunningProcess(
             "/usr/bin/python3",
             [
-                Self.repositoryRoot.appendingPathComponent("Tests/EndToEndTests/Clients/python_echo_client.py").path,
+                Self.repositoryRoot.appendingPathComponent("examples/python/echo_client.py").path,
                 generated, cluster.brokerEndpoints[0].requests, "\(cluster.directory)/broker-1.pub",
                 "\(cluster.directory)/client.key", "from python",
             ],

@@ -1,7 +1,9 @@
 """An MDP/0.2 client for the ContactPoint bus, written from docs/PROTOCOL.md alone.
 
-Usage: python_echo_client.py GENERATED_DIR ENDPOINT BROKER_PUB CLIENT_KEY TEXT
+Usage: echo_client.py GENERATED_DIR ENDPOINT BROKER_PUB CLIENT_KEY TEXT
 Prints "<served_by> <caller> <text>" on success; exits non-zero otherwise.
+
+GENERATED_DIR holds the Python modules protoc made from Proto/ (protoc --python_out).
 """
 import sys
 
@@ -31,7 +33,13 @@ socket.connect(endpoint)
 
 header = bus_pb2.RequestHeader(call_id=7, method="/contactpoint.v1.Echo/Get", timeout_micros=5_000_000, attempt=1)
 request = echo_pb2.EchoRequest(text=text)
-socket.send_multipart([b"MDPC02", b"\x01", b"contactpoint.v1.Echo", header.SerializeToString(), request.SerializeToString()])
+socket.setsockopt(zmq.SNDTIMEO, 2_000)
+try:
+    # With IMMEDIATE a send waits while no broker connection is up: bounded, then UNAVAILABLE.
+    socket.send_multipart(
+        [b"MDPC02", b"\x01", b"contactpoint.v1.Echo", header.SerializeToString(), request.SerializeToString()])
+except zmq.Again:
+    sys.exit("UNAVAILABLE: no connection to the broker within 2 s")
 
 if not socket.poll(10_000):
     sys.exit("no reply within 10 s")
