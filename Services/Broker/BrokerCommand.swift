@@ -37,6 +37,10 @@ struct BrokerCommand: AsyncParsableCommand {
     var heartbeatLiveness: String?
     @Option(help: "Requests a service may have queued before RESOURCE_EXHAUSTED (default 1024).")
     var maxQueue: String?
+    @Option(help: "Of those, requests one principal may have queued (default 256).")
+    var maxQueuePerPrincipal: String?
+    @Option(help: "Of a principal's, requests one session may have queued (default 64).")
+    var maxQueuePerSession: String?
     @Option(help: "Largest message accepted, in bytes; larger ones drop the sender's connection (default 8 MiB).")
     var maxMessageBytes: String?
     @Option(help: "The least severe log level printed (default notice).")
@@ -97,6 +101,12 @@ struct BrokerCommand: AsyncParsableCommand {
             parse: ConfigurationValue.integer(in: 1...100))
         config.routing.maxQueuedPerService = try reader.value(
             "max-queue", flag: maxQueue, default: config.routing.maxQueuedPerService,
+            parse: ConfigurationValue.integer(in: 1...1_000_000))
+        config.routing.maxQueuedPerPrincipal = try reader.value(
+            "max-queue-per-principal", flag: maxQueuePerPrincipal, default: config.routing.maxQueuedPerPrincipal,
+            parse: ConfigurationValue.integer(in: 1...1_000_000))
+        config.routing.maxQueuedPerSession = try reader.value(
+            "max-queue-per-session", flag: maxQueuePerSession, default: config.routing.maxQueuedPerSession,
             parse: ConfigurationValue.integer(in: 1...1_000_000))
         config.maxMessageBytes = Int64(
             try reader.value(

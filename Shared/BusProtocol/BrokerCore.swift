@@ -9,7 +9,8 @@ public import GRPCCore
 /// Beyond the MDP/0.2 reference broker it tracks which call each worker holds, so that when a
 /// worker dies (DISCONNECT or heartbeat expiry) the caller gets UNAVAILABLE at once; it never
 /// dispatches a call whose deadline has passed (DEADLINE_EXCEEDED); it bounds each service's
-/// queue (RESOURCE_EXHAUSTED); and it stamps the authenticated peer into every request header.
+/// queue and each caller's share of it, serving callers in turn (``FairQueue``; past a bound
+/// RESOURCE_EXHAUSTED); and it stamps the authenticated peer into every request header.
 public struct BrokerCore {
     public typealias Instant = ContinuousClock.Instant
 
@@ -20,6 +21,11 @@ public struct BrokerCore {
         public var heartbeatLiveness = 3
         /// Requests one service may have waiting for a worker; past it RESOURCE_EXHAUSTED.
         public var maxQueuedPerService = 1024
+        /// Of those, what one principal may have waiting: no caller can fill a service's queue.
+        public var maxQueuedPerPrincipal = 256
+        /// Of a principal's, what one session (its `authorization` metadata) may have waiting: a
+        /// principal carrying many practitioners (the portal, a gateway) cannot be filled by one.
+        public var maxQueuedPerSession = 64
         /// How long a request waits for a worker of its service before UNAVAILABLE, if its own
         /// deadline is not sooner.
         public var unroutableTimeout: Duration = .seconds(5)
@@ -73,10 +79,16 @@ public struct BrokerCore {
     }
 
     private struct Service {
-        var queue: Deque<Request> = []
+        var queue: FairQueue<Request>
         /// Idle workers, least recently used first.
         var idle: [[UInt8]] = []
         var workers = 0
+
+        init(_ config: Config) {
+            queue = FairQueue(
+                capacity: config.maxQueuedPerService, perPrincipal: config.maxQueuedPerPrincipal,
+                perSession: config.maxQueuedPerSession)
+        }
     }
 
     /// The reason reported when a worker leaves with DISCONNECT.
@@ -186,11 +198,25 @@ public struct BrokerCore {
         let request = Request(
             client: client, service: service, header: header, payload: body[1...], deadline: deadline,
             routableUntil: deadline.map { min($0, waitLimit) } ?? waitLimit)
-        guard services[service, default: Service()].queue.count < config.maxQueuedPerService else {
-            fail(request, code: .resourceExhausted, message: "the queue for \(service) is full", into: &actions)
+        // Nothing waiting and a worker free: no queue to share.
+        if let waiting = services[service], waiting.queue.isEmpty, !waiting.idle.isEmpty {
+            start(request, service: service, now: now, into: &actions)
             return
         }
-        services[service, default: Service()].queue.append(request)
+        let session = header.metadata.first { $0.key == "authorization" }?.text
+        let unknown = Service(config)
+        do {
+            try services[service, default: unknown].queue.append(request, principal: peer, session: session)
+        } catch {
+            let message =
+                switch error {
+                case .full: "the queue for \(service) is full"
+                case .principalFull: "\(peer) has its share of the queue for \(service) waiting: wait for replies"
+                case .sessionFull: "this session has its share of the queue for \(service) waiting: wait for replies"
+                }
+            fail(request, code: .resourceExhausted, message: message, into: &actions)
+            return
+        }
         nextQueueExpiry = min(request.routableUntil, nextQueueExpiry ?? request.routableUntil)
         dispatch(service: service, now: now, into: &actions)
     }
@@ -237,7 +263,8 @@ public struct BrokerCore {
             }
             workers[identity] = Worker(
                 identity: identity, service: service, peer: peer, expiresAt: now + config.workerExpiry)
-            services[service, default: Service()].workers += 1
+            let unknown = Service(config)
+            services[service, default: unknown].workers += 1
             services[service]!.idle.append(identity)
             actions.append(.report(.workerRegistered(service: service, peer: peer)))
             dispatch(service: service, now: now, into: &actions)
@@ -279,42 +306,45 @@ public struct BrokerCore {
         }
     }
 
-    /// Sends the oldest waiting requests of `service` to its idle workers, least recently used first.
+    /// Sends waiting requests of `service` to its idle workers, least recently used first, in
+    /// the queue's turns.
     private mutating func dispatch(service name: String, now: Instant, into actions: inout [Action]) {
-        guard var service = services[name] else { return }
-        defer { services[name] = service }
-        while !service.idle.isEmpty, var request = service.queue.popFirst() {
-            if let deadline = request.deadline {
-                guard deadline > now else {
-                    fail(
-                        request, code: .deadlineExceeded, message: "deadline passed before a worker was free",
-                        into: &actions)
-                    continue
-                }
-                request.header.timeoutMicros = max(1, UInt64((deadline - now) / .microseconds(1)))
-            }
-            let identity = service.idle.removeFirst()
-            workers[identity]!.call = Call(client: request.client, callID: request.header.callID)
-            let body = [Envelope.encode(request.header)] + request.payload
-            actions.append(
-                .send([identity] + Majordomo.WorkerCommand.request(client: request.client, body: body).frames))
+        while services[name]?.idle.isEmpty == false, let request = services[name]!.queue.popFirst() {
+            start(request, service: name, now: now, into: &actions)
         }
     }
 
+    /// Sends `request` to the least recently used idle worker of `service`, with what is left of
+    /// its deadline; a request whose deadline has passed is answered DEADLINE_EXCEEDED instead.
+    private mutating func start(_ request: Request, service name: String, now: Instant, into actions: inout [Action]) {
+        var request = request
+        if let deadline = request.deadline {
+            guard deadline > now else {
+                fail(
+                    request, code: .deadlineExceeded, message: "deadline passed before a worker was free",
+                    into: &actions)
+                return
+            }
+            request.header.timeoutMicros = max(1, UInt64((deadline - now) / .microseconds(1)))
+        }
+        let identity = services[name]!.idle.removeFirst()
+        workers[identity]!.call = Call(client: request.client, callID: request.header.callID)
+        let body = [Envelope.encode(request.header)] + request.payload
+        actions.append(.send([identity] + Majordomo.WorkerCommand.request(client: request.client, body: body).frames))
+    }
+
     private mutating func expireQueued(service name: String, now: Instant, into actions: inout [Action]) {
-        guard let queue = services[name]?.queue, !queue.isEmpty else { return }
-        var kept = Deque<Request>()
-        for request in queue {
+        guard services[name]?.queue.isEmpty == false else { return }
+        for request in services[name]!.queue.removeAll(where: { $0.routableUntil <= now }) {
             if let deadline = request.deadline, deadline <= now {
                 fail(request, code: .deadlineExceeded, message: "deadline passed while queued", into: &actions)
-            } else if request.routableUntil <= now {
-                fail(request, code: .unavailable, message: "no worker of \(name) became free", into: &actions)
             } else {
-                kept.append(request)
-                nextQueueExpiry = min(request.routableUntil, nextQueueExpiry ?? request.routableUntil)
+                fail(request, code: .unavailable, message: "no worker of \(name) became free", into: &actions)
             }
         }
-        services[name]!.queue = kept
+        for request in services[name]!.queue.elements {
+            nextQueueExpiry = min(request.routableUntil, nextQueueExpiry ?? request.routableUntil)
+        }
     }
 
     private mutating func disconnect(_ identity: [UInt8], reason: String, now: Instant, into actions: inout [Action]) {

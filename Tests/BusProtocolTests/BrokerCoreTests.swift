@@ -23,12 +23,15 @@ struct BrokerCoreTests {
 
     // MARK: Helpers
 
-    func request(callID: UInt64, timeoutMicros: UInt64 = 0, claimedPeer: String = "") -> [[UInt8]] {
+    func request(callID: UInt64, timeoutMicros: UInt64 = 0, claimedPeer: String = "", session: String? = nil)
+        -> [[UInt8]]
+    {
         var header = Contactpoint_V1_RequestHeader()
         header.callID = callID
         header.method = "/\(service)/Get"
         header.timeoutMicros = timeoutMicros
         header.peer = claimedPeer
+        if let session { header.metadata = [.with { ($0.key, $0.text) = ("authorization", session) }] }
         return Majordomo.ClientCommand.request(service: service, body: [Envelope.encode(header), [0x42]]).frames
     }
 
@@ -207,6 +210,41 @@ struct BrokerCoreTests {
         #expect(status.callID == 3)
         #expect(status.code == .resourceExhausted)
         #expect(core.queuedRequests(for: service) == 2)
+    }
+
+    @Test("callers take turns for a busy service: a flooding principal does not hold back another")
+    mutating func fairShare() throws {
+        var config = BrokerCore.Config()
+        config.maxQueuedPerPrincipal = 4
+        config.maxQueuedPerSession = 2
+        core = BrokerCore(config: config, now: start) { principal, _ in principal.hasPrefix("worker") }
+        _ = send(Majordomo.WorkerCommand.ready(service: service).frames, from: [1], peer: "worker-a")
+        // Given a gateway that fills its share of the queue behind the one worker
+        for callID: UInt64 in 1...5 { _ = send(request(callID: callID), from: [8], peer: "gateway") }
+        let refused = sentFrames(send(request(callID: 6), from: [8], peer: "gateway")).compactMap(finalStatus)
+        #expect(refused.map(\.code) == [.resourceExhausted])
+        // and a portal whose one session has two waiting, a third refused, and another session one
+        _ = send(request(callID: 10, session: "Bearer a"), from: [9], peer: "portal")
+        _ = send(request(callID: 11, session: "Bearer a"), from: [9], peer: "portal")
+        let sessionRefused = sentFrames(send(request(callID: 12, session: "Bearer a"), from: [9], peer: "portal"))
+        #expect(sessionRefused.compactMap(finalStatus).map(\.callID) == [12])
+        _ = send(request(callID: 13, session: "Bearer b"), from: [9], peer: "portal")
+        #expect(core.queuedRequests(for: service) == 7)
+
+        // When the worker answers call after call, the principals and the portal's sessions take turns
+        var order: [UInt64] = []
+        var holding: [UInt8] = [8]
+        for _ in 0..<7 {
+            let reply = Majordomo.WorkerCommand.final(client: holding, body: [[0x01]]).frames
+            for frames in sentFrames(send(reply, from: [1], peer: "worker-a")) where frames[0] == [1] {
+                guard case .request(let client, _)? = try? Majordomo.WorkerCommand(frames: frames[1...]) else {
+                    continue
+                }
+                holding = client
+                order.append(try #require(dispatchedHeader(frames)).callID)
+            }
+        }
+        #expect(order == [2, 10, 3, 13, 4, 11, 5])
     }
 
     // MARK: Security and protocol errors
