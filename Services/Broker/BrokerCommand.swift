@@ -23,10 +23,6 @@ struct BrokerCommand: AsyncParsableCommand {
     var printConfig = false
     @Option(help: "Endpoint clients and workers connect to (default tcp://*:5555).")
     var endpoint: String?
-    @Option(help: "Endpoint event publishers connect to, XSUB (default tcp://*:5556).")
-    var eventsIn: String?
-    @Option(help: "Endpoint event subscribers connect to, XPUB (default tcp://*:5557).")
-    var eventsOut: String?
     @Option(help: "The broker's CURVE key pair file (see `contactpoint keys generate`).")
     var keyFile: String?
     @Option(help: "The allow-list file: `principal public-key [services]` per line.")
@@ -90,10 +86,6 @@ struct BrokerCommand: AsyncParsableCommand {
             allowList: allowList)
         config.endpoint = try reader.value(
             "endpoint", flag: endpoint, default: config.endpoint, parse: ConfigurationValue.endpoint)
-        config.eventsInEndpoint = try reader.value(
-            "events-in", flag: eventsIn, default: config.eventsInEndpoint, parse: ConfigurationValue.endpoint)
-        config.eventsOutEndpoint = try reader.value(
-            "events-out", flag: eventsOut, default: config.eventsOutEndpoint, parse: ConfigurationValue.endpoint)
         config.routing.heartbeatInterval = try reader.value(
             "heartbeat", flag: heartbeat, default: config.routing.heartbeatInterval, parse: ConfigurationValue.duration)
         config.routing.heartbeatLiveness = try reader.value(

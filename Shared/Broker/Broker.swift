@@ -4,19 +4,15 @@ public import ServiceLifecycle
 import Synchronization
 public import ZeroMQ
 
-/// A ContactPoint broker: MDP/0.2 request routing, CURVE + ZAP authentication and event fan-out.
+/// A ContactPoint broker: MDP/0.2 request routing with CURVE + ZAP authentication.
 ///
 /// All of its sockets live on one ``SocketThread``: the ROUTER that clients and workers connect
-/// to, the ZAP handler's REP socket, and the XSUB/XPUB pair for events. Routing decisions are
+/// to and the ZAP handler's REP socket. Routing decisions are
 /// made by ``BrokerCore``; this type only moves frames between it and the sockets.
 public final class Broker: Service, Sendable {
     public struct Config: Sendable {
         /// Where clients and workers connect (MDP over a ROUTER socket).
         public var endpoint = "tcp://*:5555"
-        /// Where event publishers connect (XSUB).
-        public var eventsInEndpoint = "tcp://*:5556"
-        /// Where event subscribers connect (XPUB).
-        public var eventsOutEndpoint = "tcp://*:5557"
         public var keyPair: CurveKeyPair
         public var allowList: AllowList
         public var zapDomain = "contactpoint"
@@ -33,13 +29,9 @@ public final class Broker: Service, Sendable {
     /// The endpoints actually bound, with wildcard ports resolved.
     public struct Endpoints: Sendable, Hashable, Codable {
         public var requests: String
-        public var eventsIn: String
-        public var eventsOut: String
 
-        public init(requests: String, eventsIn: String, eventsOut: String) {
+        public init(requests: String) {
             self.requests = requests
-            self.eventsIn = eventsIn
-            self.eventsOut = eventsOut
         }
     }
 
@@ -76,12 +68,7 @@ public final class Broker: Service, Sendable {
         }
         let bound = endpoints.withLock { $0! }
         state.withLock { $0 = .running(thread, mailbox, bound) }
-        logger.notice(
-            "broker listening",
-            metadata: [
-                "bus.requests": "\(bound.requests)", "bus.events-in": "\(bound.eventsIn)",
-                "bus.events-out": "\(bound.eventsOut)",
-            ])
+        logger.notice("broker listening", metadata: ["bus.requests": "\(bound.requests)"])
         return bound
     }
 
@@ -122,8 +109,6 @@ public final class Broker: Service, Sendable {
         let context: Context
         let requests: Socket
         let zap: Socket
-        let eventsIn: Socket
-        let eventsOut: Socket
         let mailbox: Mailbox<Command>
         let zapHandler: ZAPHandler
         let logger: Logger
@@ -146,12 +131,7 @@ public final class Broker: Service, Sendable {
             serverConfig.sendHighWaterMark = 100_000
             serverConfig.receiveHighWaterMark = 100_000
             requests = try Socket(context: context, kind: .router, config: serverConfig)
-            eventsIn = try Socket(context: context, kind: .xsub, config: serverConfig)
-            eventsOut = try Socket(context: context, kind: .xpub, config: serverConfig)
-            endpoints = Endpoints(
-                requests: try requests.bind(config.endpoint),
-                eventsIn: try eventsIn.bind(config.eventsInEndpoint),
-                eventsOut: try eventsOut.bind(config.eventsOutEndpoint))
+            endpoints = Endpoints(requests: try requests.bind(config.endpoint))
             core = BrokerCore(config: config.routing, now: .now) { [allowList = config.allowList] principal, service in
                 allowList.principal(principal, mayServe: service)
             }
@@ -161,8 +141,6 @@ public final class Broker: Service, Sendable {
             var poller = Poller()
             let requestsItem = poller.add(requests)
             let zapItem = poller.add(zap)
-            let eventsInItem = poller.add(eventsIn)
-            let eventsOutItem = poller.add(eventsOut)
             let mailboxItem = poller.add(fileDescriptor: mailbox.fileDescriptor)
             defer { close() }
             do {
@@ -173,8 +151,6 @@ public final class Broker: Service, Sendable {
                     // ZAP first: a pending handshake blocks that peer's traffic.
                     if poller.isReadable(zapItem) { try answerZAP() }
                     if poller.isReadable(requestsItem) { try routeRequests() }
-                    if poller.isReadable(eventsInItem) { try forwardEvents() }
-                    if poller.isReadable(eventsOutItem) { try forwardSubscriptions() }
                     if poller.isReadable(mailboxItem),
                         mailbox.drain().contains(where: { if case .stop = $0 { true } else { false } })
                     {
@@ -194,7 +170,7 @@ public final class Broker: Service, Sendable {
 
         private func close() {
             _ = mailbox.close()
-            for socket in [requests, eventsIn, eventsOut, zap] { socket.close() }
+            for socket in [requests, zap] { socket.close() }
         }
 
         /// Handles up to a batch of waiting messages, so ticks and the ZAP socket are not starved.
@@ -231,26 +207,6 @@ public final class Broker: Service, Sendable {
                 if case .denied(let reason) = decision {
                     logger.warning("peer refused", metadata: ["bus.reason": "\(reason)"])
                 }
-            }
-        }
-
-        /// Events from publishers go to subscribers only if their topic is the publisher's own:
-        /// a topic is `<principal>/<event>`, so no peer can publish in another's name.
-        private func forwardEvents() throws {
-            while let event = try eventsIn.receive(dontWait: true) {
-                let principal = event.userID ?? ""
-                guard !principal.isEmpty, event[0].starts(with: Array("\(principal)/".utf8)) else {
-                    logger.warning(
-                        "event dropped: topic is not the publisher's", metadata: ["bus.peer": "\(principal)"])
-                    continue
-                }
-                try eventsOut.send(event.frames, dontWait: true)
-            }
-        }
-
-        private func forwardSubscriptions() throws {
-            while let subscription = try eventsOut.receive(dontWait: true) {
-                try eventsIn.send(subscription.frames, dontWait: true)
             }
         }
 

@@ -8,8 +8,6 @@ public struct StackState: Codable, Sendable, Equatable {
         public var name: String
         /// The endpoint clients and workers connect to, with the port actually bound.
         public var endpoint: String
-        public var eventsIn: String
-        public var eventsOut: String
         public var publicKeyFile: String
     }
 

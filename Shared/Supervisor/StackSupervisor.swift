@@ -20,8 +20,8 @@ public final class StackSupervisor: Service, Sendable {
         /// Where the `contactpoint-*` executables are.
         public var binDirectory: String
         public var brokerCount = 2
-        /// Broker N binds ports `basePort + 10 × (N − 1)` (+1, +2 for events); 0 lets the system
-        /// choose free ports, which a restarted broker then keeps.
+        /// Broker N binds port `basePort + 10 × (N − 1)`; 0 lets the system choose free ports,
+        /// which a restarted broker then keeps.
         public var basePort = 5555
         public var host = "127.0.0.1"
         /// Instances per service name; one where not given.
@@ -80,10 +80,10 @@ public final class StackSupervisor: Service, Sendable {
                 // Whatever happens below, the brokers are stopped last.
                 defer { stop(.brokers) }
                 for (index, name) in brokerNames.enumerated() {
-                    let ports = config.basePort == 0 ? nil : config.basePort + 10 * index
+                    let port = config.basePort == 0 ? nil : config.basePort + 10 * index
                     let child = Child(
                         name: name, service: "broker", group: .brokers, executable: "contactpoint-broker",
-                        configFile: try writeBrokerConfig(name: name, ports: ports))
+                        configFile: try writeBrokerConfig(name: name, port: port))
                     brokers.addTask { await self.supervise(child, brokerIndex: index) }
                 }
                 guard let endpoints = try await waitForBrokers(count: brokerNames.count) else { return }
@@ -102,21 +102,16 @@ public final class StackSupervisor: Service, Sendable {
 
     // MARK: Starting
 
-    private func writeBrokerConfig(name: String, ports: Int?) throws -> String {
-        let port = { (offset: Int) in ports.map { "\($0 + offset)" } ?? "*" }
-        return try writeBrokerConfig(
-            name: name,
-            endpoints: Broker.Endpoints(
-                requests: "tcp://\(config.host):\(port(0))", eventsIn: "tcp://\(config.host):\(port(1))",
-                eventsOut: "tcp://\(config.host):\(port(2))"))
+    private func writeBrokerConfig(name: String, port: Int?) throws -> String {
+        try writeBrokerConfig(
+            name: name, endpoints: Broker.Endpoints(requests: "tcp://\(config.host):\(port.map { "\($0)" } ?? "*")"))
     }
 
     private func writeBrokerConfig(name: String, endpoints: Broker.Endpoints) throws -> String {
         try config.directory.writeConfig(
             process: name,
             settings: [
-                ("endpoint", endpoints.requests), ("events-in", endpoints.eventsIn),
-                ("events-out", endpoints.eventsOut),
+                ("endpoint", endpoints.requests),
                 ("key-file", config.directory.keyFile(principal: name)), ("allow-list", config.directory.allowListFile),
             ])
     }
@@ -132,7 +127,7 @@ public final class StackSupervisor: Service, Sendable {
             updateStack { stack in
                 stack.brokers.append(
                     StackState.Broker(
-                        name: name, endpoint: bound.requests, eventsIn: bound.eventsIn, eventsOut: bound.eventsOut,
+                        name: name, endpoint: bound.requests,
                         publicKeyFile: config.directory.publicKeyFile(principal: name)))
                 stack.brokers.sort { $0.name < $1.name }
             }

@@ -33,8 +33,6 @@ extension Socket {
         /// Queue messages only to completed connections, so a send to a peer that is not
         /// connected would-blocks instead of waiting in a queue for a reconnection.
         public var immediate = false
-        /// XPUB: pass subscriptions to the application, which accepts them with `ZMQ_SUBSCRIBE`.
-        public var xpubManual = false
 
         public init(security: Security = .none) {
             self.security = security
@@ -57,7 +55,6 @@ extension Socket {
             }
             if routerMandatory { try socket.setOption(ZMQ_ROUTER_MANDATORY, Int32(1)) }
             if immediate { try socket.setOption(ZMQ_IMMEDIATE, Int32(1)) }
-            if xpubManual { try socket.setOption(ZMQ_XPUB_MANUAL, Int32(1)) }
             switch security {
             case .none:
                 break

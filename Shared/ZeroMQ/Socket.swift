@@ -10,14 +10,10 @@ public final class Socket {
     public struct Kind: Hashable, Sendable {
         let rawValue: Int32
         public static let pair = Kind(rawValue: ZMQ_PAIR)
-        public static let pub = Kind(rawValue: ZMQ_PUB)
-        public static let sub = Kind(rawValue: ZMQ_SUB)
         public static let req = Kind(rawValue: ZMQ_REQ)
         public static let rep = Kind(rawValue: ZMQ_REP)
         public static let dealer = Kind(rawValue: ZMQ_DEALER)
         public static let router = Kind(rawValue: ZMQ_ROUTER)
-        public static let xpub = Kind(rawValue: ZMQ_XPUB)
-        public static let xsub = Kind(rawValue: ZMQ_XSUB)
     }
 
     public let kind: Kind
@@ -216,10 +212,5 @@ public final class Socket {
 
     public func setOption(_ option: Int32, _ value: String) throws {
         try setOption(option, Array(value.utf8))
-    }
-
-    /// Subscribes a SUB socket to messages whose first frame starts with `prefix`.
-    public func subscribe(_ prefix: [UInt8]) throws {
-        try setOption(ZMQ_SUBSCRIBE, prefix)
     }
 }

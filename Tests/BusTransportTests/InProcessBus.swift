@@ -42,8 +42,6 @@ struct InProcessBus {
         ])
         var brokerConfig = Broker.Config(keyPair: brokerKeys, allowList: allowList)
         brokerConfig.endpoint = "tcp://127.0.0.1:*"
-        brokerConfig.eventsInEndpoint = "tcp://127.0.0.1:*"
-        brokerConfig.eventsOutEndpoint = "tcp://127.0.0.1:*"
         var logger = Logger(label: "test.broker")
         logger.logLevel = .warning
         let broker = Broker(config: brokerConfig, logger: logger)

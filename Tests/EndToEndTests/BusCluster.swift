@@ -47,8 +47,7 @@ final class BusCluster: Sendable {
             let process = try RunningProcess(
                 "contactpoint-broker",
                 [
-                    "--endpoint", "tcp://127.0.0.1:*", "--events-in", "tcp://127.0.0.1:*", "--events-out",
-                    "tcp://127.0.0.1:*",
+                    "--endpoint", "tcp://127.0.0.1:*",
                     "--key-file", "\(directory)/broker-\(index).key", "--allow-list", "\(directory)/allow-list",
                     "--heartbeat", "\(heartbeatMillis)ms", "--max-queue", "64", "--log-level", "info",
                 ],

@@ -22,8 +22,6 @@ public struct LoopbackBroker: Sendable {
                 .init(principal: client, publicKey: clientKeys.publicKey),
             ]))
         config.endpoint = "tcp://127.0.0.1:*"
-        config.eventsInEndpoint = "tcp://127.0.0.1:*"
-        config.eventsOutEndpoint = "tcp://127.0.0.1:*"
         let broker = Broker(config: config, logger: logger)
         let address = BrokerAddress(endpoint: try await broker.start().requests, publicKey: brokerKeys.publicKey)
         return LoopbackBroker(broker: broker, address: address, serverKeys: serverKeys, clientKeys: clientKeys)
