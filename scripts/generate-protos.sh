@@ -15,7 +15,7 @@ build_plugin() { # repo tag product
     local dir="$plugins/$(basename "$1")"
     if [ ! -x "$dir/.build/release/$3" ]; then
         [ -d "$dir" ] || git clone --quiet --branch "$2" "https://github.com/$1" "$dir"
-        (cd "$dir" && swift build -c release --product "$3")
+        (cd "$dir" && swift build -c release --product "$3") >&2
     fi
     echo "$dir/.build/release/$3"
 }

@@ -52,7 +52,7 @@ final class AuditFixture: Sendable {
 
     var service: AuditRPCService {
         AuditRPCService(
-            log: log, senders: [Self.sender], instance: "audit-test",
+            log: log, senders: [Self.sender], instance: "audit-test", signingKey: signer.key.privateKey.publicKey,
             suspendAccount: { [suspended, suspensionFails] id in
                 if suspensionFails.value { throw RPCError(code: .unavailable, message: "identity is down") }
                 suspended.update { $0.append(id) }

@@ -59,7 +59,8 @@ struct LogTests {
     func sendersOnly() async throws {
         let fixture = try AuditFixture()
         let service = AuditRPCService(
-            log: fixture.log, senders: ["index"], instance: "audit-test", suspendAccount: { _ in })
+            log: fixture.log, senders: ["index"], instance: "audit-test",
+            signingKey: fixture.signer.key.privateKey.publicKey, suspendAccount: { _ in })
         let context = ServerContext(
             descriptor: Contactpoint_V1_Audit.Method.Append.descriptor, remotePeer: "ops-console", localPeer: "audit",
             cancellation: .init())

@@ -131,6 +131,32 @@ struct AuditEndToEndTests {
         #expect(second.text.contains("consistent"))
         #expect(
             try FileManager.default.contentsOfDirectory(atPath: held).filter { $0.hasSuffix(".checkpoint") }.count == 2)
+
+        // Exported and held checkpoints are C2SP signed notes: a verifier written from the
+        // specifications alone (examples/python) accepts every one with the exported verifier key
+        let exported = "\(stack.directory.dataDirectory(service: "audit"))/checkpoints"
+        let notes = try [exported, held].flatMap { folder in
+            try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".checkpoint") }.map {
+                "\(folder)/\($0)"
+            }
+        }
+        let verifier = OtherLanguageClientTests.repositoryRoot.appendingPathComponent(
+            "examples/python/verify_checkpoint.py"
+        ).path
+        let selfTest = try RunningProcess("/usr/bin/python3", [verifier, "--self-test"], name: "note verifier")
+        #expect(await selfTest.exited() == 0, "the verifier accepts the published example: \(selfTest.text)")
+        let verified = try RunningProcess("/usr/bin/python3", [verifier, publicKey] + notes, name: "note verifier")
+        #expect(await verified.exited() == 0, "\(verified.text)")
+        #expect(verified.text.components(separatedBy: ": size ").count == notes.count + 1, "\(verified.text)")
+        // and refuses one whose size was altered
+        let altered = "\(config)/altered.checkpoint"
+        let original = try String(contentsOfFile: notes[0], encoding: .utf8).components(separatedBy: "\n")
+        try ([original[0], "\(UInt64(original[1])! + 1)"] + original.dropFirst(2)).joined(separator: "\n").write(
+            toFile: altered, atomically: true, encoding: .utf8)
+        let alteredCheck = try RunningProcess(
+            "/usr/bin/python3", [verifier, publicKey, altered], name: "note verifier")
+        #expect(await alteredCheck.exited() == 1, "\(alteredCheck.text)")
+        #expect(alteredCheck.text.contains("the signature does not verify"), "\(alteredCheck.text)")
     }
 
     @Test("kill -9 of the audit service during a burst of appends loses no acknowledged event")

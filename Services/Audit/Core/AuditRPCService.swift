@@ -4,6 +4,7 @@ import Foundation
 import GRPCCore
 import Identifiers
 import MerkleTree
+import SecurityPrimitives
 import ServiceRuntime
 import Vocabulary
 
@@ -20,12 +21,15 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
     let suspendAccount: @Sendable (_ practitionerID: String) async throws -> Void
     /// Review actions, logged straight into the log (its group commit) before their results are given.
     let access: AccessAudit
+    /// The key tree heads are signed with, served with each head as a C2SP verifier key.
+    let signingKey: Ed25519.PublicKey
 
     init(
-        log: AuditLog, senders: Set<String>, instance: String,
+        log: AuditLog, senders: Set<String>, instance: String, signingKey: Ed25519.PublicKey,
         suspendAccount: @escaping @Sendable (_ practitionerID: String) async throws -> Void
     ) {
         self.log = log
+        self.signingKey = signingKey
         self.senders = senders
         self.instance = instance
         self.suspendAccount = suspendAccount
@@ -81,7 +85,7 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
         guard let head = try await store.latestTreeHead() else {
             throw RPCError(code: .notFound, message: "no tree head has been signed yet")
         }
-        return Self.message(head)
+        return Self.message(head, signedBy: signingKey)
     }
 
     func inclusionProof(
@@ -288,14 +292,18 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
         .accountSuspended: "account-suspended",
     ]
 
-    static func message(_ head: AuditStore.TreeHead) -> Contactpoint_V1_SignedTreeHead {
-        .with {
+    static func message(_ head: AuditStore.TreeHead, signedBy key: Ed25519.PublicKey) -> Contactpoint_V1_SignedTreeHead
+    {
+        let checkpoint = Checkpoint(head, signedBy: key)
+        return .with {
             $0.size = head.size
             $0.rootHash = Data(head.rootHash)
             $0.timestampMs = head.timestampMS
-            $0.keyID = head.keyID
+            $0.keyID = checkpoint.keyID
             $0.signature = Data(head.signature)
-            $0.checkpoint = Checkpoint.body(size: head.size, rootHash: head.rootHash, timestampMS: head.timestampMS)
+            $0.checkpoint = checkpoint.body
+            $0.note = checkpoint.note
+            $0.verifierKey = Checkpoint.verifierKey(of: key)
         }
     }
 }

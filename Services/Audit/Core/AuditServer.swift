@@ -113,6 +113,7 @@ public enum AuditServer {
             rpcServices: [
                 AuditRPCService(
                     log: log, senders: Set(settings.senders), instance: shared.instance,
+                    signingKey: key.privateKey.publicKey,
                     suspendAccount: { practitionerID in
                         _ = try await identity.setAccountStatus(
                             .with {

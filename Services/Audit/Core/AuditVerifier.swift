@@ -47,9 +47,7 @@ public enum AuditVerifier {
         }
         var previous: AuditStore.TreeHead?
         for head in heads {
-            let checkpoint = Checkpoint(
-                size: head.size, rootHash: head.rootHash, timestampMS: head.timestampMS, keyID: head.keyID,
-                signature: head.signature)
+            let checkpoint = Checkpoint(head, signedBy: publicKey)
             if !checkpoint.isSigned(by: publicKey) {
                 report.problems.append("tree head \(head.size) in the database: bad signature")
             }

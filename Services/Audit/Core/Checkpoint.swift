@@ -2,25 +2,33 @@ import DurableFiles
 import Foundation
 public import SecurityPrimitives
 
-/// A signed tree head as text, in the shape of a C2SP signed note: the body the key signs,
-/// a blank line, then one signature line.
+/// A signed tree head as a C2SP signed note (https://c2sp.org/signed-note) whose body is a C2SP
+/// checkpoint (https://c2sp.org/tlog-checkpoint) with one extension line, the timestamp:
 ///
 /// ```
-/// contactpoint-audit
-/// 1234                      tree size
-/// 3q2+7w…=                  root hash, base64
-/// 1764115200000             timestamp, Unix ms
+/// contactpoint-audit                          origin, also the signing key's name
+/// 1234                                        tree size
+/// 3q2+7w…=                                    root hash, base64
+/// 1764115200000                               timestamp, Unix ms
 ///
-/// — contactpoint-audit 1a2b3c4d Ed25519-signature-base64
+/// — contactpoint-audit base64(key hash ‖ Ed25519 signature of the four lines above)
 /// ```
+///
+/// The key hash is the first 4 bytes of SHA-256("contactpoint-audit" ‖ "\n" ‖ 0x01 ‖ public
+/// key) (0x01: Ed25519), so any standard note verifier given the ``verifierKey(of:)`` checks it.
 /// Exported one file per head (`<size>.checkpoint`) so that the directory can be copied
 /// elsewhere as it grows; whoever holds a copy can later prove that the log was not rewritten.
 public struct Checkpoint: Sendable, Equatable {
-    static let origin = "contactpoint-audit"
+    public static let origin = "contactpoint-audit"
+    /// The C2SP signature type of Ed25519.
+    static let ed25519: UInt8 = 0x01
 
     public var size: UInt64
     public var rootHash: [UInt8]
     public var timestampMS: Int64
+    /// The key hash in hex (8 characters). Heads signed before C2SP key hashes name their key
+    /// by its ``legacyKeyID(of:)`` in the database (append-only, so never renamed) and in
+    /// checkpoint files copied elsewhere before.
     public var keyID: String
     public var signature: [UInt8]
 
@@ -30,7 +38,11 @@ public struct Checkpoint: Sendable, Equatable {
 
     var body: String { Self.body(size: size, rootHash: rootHash, timestampMS: timestampMS) }
 
-    var note: String { "\(body)\n— \(Self.origin) \(keyID) \(Data(signature).base64EncodedString())\n" }
+    /// The signed note: body, a blank line, the signature line.
+    public var note: String {
+        let keyHash = [UInt8](hex: keyID) ?? []
+        return "\(body)\n— \(Self.origin) \(Data(keyHash + signature).base64EncodedString())\n"
+    }
 
     public var fileName: String { String(format: "%020llu.checkpoint", size) }
 
@@ -42,28 +54,77 @@ public struct Checkpoint: Sendable, Equatable {
         self.signature = signature
     }
 
+    /// A stored head, its key named by its key hash if `key` signed it under its legacy id.
+    init(_ head: AuditStore.TreeHead, signedBy key: Ed25519.PublicKey) {
+        self.init(
+            size: head.size, rootHash: head.rootHash, timestampMS: head.timestampMS,
+            keyID: head.keyID == Self.legacyKeyID(of: key) ? Self.keyID(of: key) : head.keyID,
+            signature: head.signature)
+    }
+
+    /// Reads a note: its signature line by this log's key name (others, by other keys, are
+    /// ignored, as C2SP says), or the signature line of checkpoints exported before, which put
+    /// the key id in a field of its own (`— contactpoint-audit <hex id> <base64 signature>`).
     init?(note: String) {
         let parts = note.components(separatedBy: "\n\n")
-        guard parts.count == 2 else { return nil }
+        guard parts.count == 2, parts[1].hasSuffix("\n") else { return nil }
         let lines = parts[0].split(separator: "\n", omittingEmptySubsequences: false)
-        let signatureFields = parts[1].trimmingCharacters(in: .newlines).split(separator: " ")
         guard lines.count == 4, lines[0] == Self.origin, let size = UInt64(lines[1]),
-            let root = Data(base64Encoded: String(lines[2])), root.count == 32, let timestamp = Int64(lines[3]),
-            signatureFields.count == 4, signatureFields[0] == "—", signatureFields[1] == Self.origin,
-            let signature = Data(base64Encoded: String(signatureFields[3]))
+            let root = Data(base64Encoded: String(lines[2])), root.count == 32, let timestamp = Int64(lines[3])
         else { return nil }
+        var signed: (keyID: String, signature: [UInt8])?
+        for line in parts[1].dropLast().split(separator: "\n", omittingEmptySubsequences: false) {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: false)
+            guard fields.count >= 3, fields[0] == "—" else { return nil }
+            guard fields[1] == Self.origin, signed == nil else { continue }
+            if fields.count == 3, let bytes = Data(base64Encoded: String(fields[2])), bytes.count == 4 + 64 {
+                signed = (Array(bytes.prefix(4)).hexString, Array(bytes.dropFirst(4)))
+            } else if fields.count == 4, let signature = Data(base64Encoded: String(fields[3])) {
+                signed = (String(fields[2]), Array(signature))
+            } else {
+                return nil
+            }
+        }
+        guard let signed else { return nil }
         self.init(
-            size: size, rootHash: Array(root), timestampMS: timestamp, keyID: String(signatureFields[2]),
-            signature: Array(signature))
+            size: size, rootHash: Array(root), timestampMS: timestamp, keyID: signed.keyID,
+            signature: signed.signature)
     }
 
     public func isSigned(by key: Ed25519.PublicKey) -> Bool {
-        keyID == Self.keyID(of: key) && key.isValidSignature(signature, for: Array(body.utf8))
+        [Self.keyID(of: key), Self.legacyKeyID(of: key)].contains(keyID)
+            && key.isValidSignature(signature, for: Array(body.utf8))
     }
 
-    /// A short name for a key: the first 4 bytes of the SHA-256 of its raw form, in hex.
-    static func keyID(of key: Ed25519.PublicKey) -> String {
+    /// The C2SP key hash: the first 4 bytes of SHA-256(key name ‖ "\n" ‖ 0x01 ‖ public key).
+    static func keyHash(of key: Ed25519.PublicKey, name: String = origin) -> [UInt8] {
+        Array(SHA256.hash(Array("\(name)\n".utf8) + [ed25519] + key.rawRepresentation).prefix(4))
+    }
+
+    /// The key hash in hex: how heads and checkpoints name their key.
+    static func keyID(of key: Ed25519.PublicKey) -> String { keyHash(of: key).hexString }
+
+    /// How heads named their key before C2SP key hashes: the first 4 bytes of the SHA-256 of the
+    /// raw public key, in hex.
+    static func legacyKeyID(of key: Ed25519.PublicKey) -> String {
         Array(SHA256.hash(key.rawRepresentation).prefix(4)).hexString
+    }
+
+    /// The C2SP verifier key: `contactpoint-audit+<key hash, hex>+<base64(0x01 ‖ public key)>`.
+    public static func verifierKey(of key: Ed25519.PublicKey, name: String = origin) -> String {
+        let encoded = Data([ed25519] + key.rawRepresentation).base64EncodedString()
+        return "\(name)+\(keyHash(of: key, name: name).hexString)+\(encoded)"
+    }
+
+    /// The public key of a verifier key, if it is one for this log's key name whose hash matches.
+    static func publicKey(verifierKey text: String) -> Ed25519.PublicKey? {
+        let fields = text.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
+        guard fields.count == 3, fields[0] == origin, let encoded = Data(base64Encoded: String(fields[2])),
+            encoded.count == 33, encoded.first == ed25519,
+            let key = try? Ed25519.PublicKey(rawRepresentation: Array(encoded.dropFirst())),
+            fields[1] == keyID(of: key)
+        else { return nil }
+        return key
     }
 }
 
@@ -87,14 +148,22 @@ struct TreeHeadKey: Sendable {
             signature: try privateKey.signature(for: Array(body.utf8)))
     }
 
-    /// The file verifiers read the public key from: hex of the raw key, a newline.
+    /// The file verifiers read the public key from: its C2SP verifier key (``Checkpoint/verifierKey(of:)``),
+    /// a newline.
     static let publicKeyFileName = "audit-signing-key.pub"
 
+    /// Reads a verifier key, or the hex of the raw key that files exported before held.
     static func readPublicKey(path: String) throws -> Ed25519.PublicKey {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-            let bytes = [UInt8](hex: text.trimmingCharacters(in: .whitespacesAndNewlines))
-        else { throw CheckpointDirectoryError(path: path, reason: "not a hex Ed25519 public key") }
-        return try Ed25519.PublicKey(rawRepresentation: bytes)
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw CheckpointDirectoryError(path: path, reason: "cannot be read")
+        }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let key = Checkpoint.publicKey(verifierKey: trimmed) { return key }
+        guard let bytes = [UInt8](hex: trimmed), let key = try? Ed25519.PublicKey(rawRepresentation: bytes) else {
+            throw CheckpointDirectoryError(
+                path: path, reason: "not a verifier key (\(Checkpoint.origin)+<key hash>+<base64 key>) of this log")
+        }
+        return key
     }
 }
 
@@ -106,9 +175,15 @@ public struct CheckpointDirectory: Sendable {
         self.path = path
     }
 
+    /// Creates the directory and writes the verifier key into it; checkpoints exported before
+    /// C2SP key hashes are rewritten with the key hash (their signatures stand).
     func prepare(publicKey: Ed25519.PublicKey) throws {
         try DurableFile.createDirectory(path, mode: 0o755)
-        try write(publicKey.rawRepresentation.hexString + "\n", to: TreeHeadKey.publicKeyFileName)
+        try write(Checkpoint.verifierKey(of: publicKey) + "\n", to: TreeHeadKey.publicKeyFileName)
+        for var checkpoint in try checkpoints().valid where checkpoint.keyID == Checkpoint.legacyKeyID(of: publicKey) {
+            checkpoint.keyID = Checkpoint.keyID(of: publicKey)
+            try write(checkpoint.note, to: checkpoint.fileName)
+        }
     }
 
     public func export(_ checkpoint: Checkpoint) throws {

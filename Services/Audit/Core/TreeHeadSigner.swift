@@ -41,9 +41,7 @@ struct TreeHeadSigner: Service {
             var newest = signed
             if newest == nil { newest = try await store.latestTreeHead() }
             guard let head = newest else { return nil }
-            let checkpoint = Checkpoint(
-                size: head.size, rootHash: head.rootHash, timestampMS: head.timestampMS, keyID: head.keyID,
-                signature: head.signature)
+            let checkpoint = Checkpoint(head, signedBy: key.privateKey.publicKey)
             if export, !checkpoints.contains(checkpoint) { try checkpoints.export(checkpoint) }
             return checkpoint
         } catch {

@@ -549,11 +549,21 @@ public nonisolated struct Contactpoint_V1_SignedTreeHead: Sendable {
 
   public var timestampMs: Int64 = 0
 
+  /// The C2SP key hash of the signing key, hex (docs/AUDIT.md, "Checkpoints").
   public var keyID: String = String()
 
   public var signature: Data = Data()
 
   public var checkpoint: String = String()
+
+  /// The head as a C2SP signed note (https://c2sp.org/signed-note): `checkpoint`, a blank line
+  /// and "— contactpoint-audit <base64(key hash ‖ signature)>\n". Any note verifier checks it.
+  public var note: String = String()
+
+  /// The signing key as a C2SP verifier key: "contactpoint-audit+<key hash>+<base64(0x01 ‖ key)>".
+  /// Pin the key you got out of band (the checkpoint directory's audit-signing-key.pub); compare
+  /// this with it to notice a key rotation, never trust it alone.
+  public var verifierKey: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1309,7 +1319,7 @@ nonisolated extension Contactpoint_V1_TreeHeadRequest: SwiftProtobuf.Message, Sw
 
 nonisolated extension Contactpoint_V1_SignedTreeHead: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SignedTreeHead"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}size\0\u{3}root_hash\0\u{3}timestamp_ms\0\u{3}key_id\0\u{1}signature\0\u{1}checkpoint\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}size\0\u{3}root_hash\0\u{3}timestamp_ms\0\u{3}key_id\0\u{1}signature\0\u{1}checkpoint\0\u{1}note\0\u{3}verifier_key\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1323,6 +1333,8 @@ nonisolated extension Contactpoint_V1_SignedTreeHead: SwiftProtobuf.Message, Swi
       case 4: try { try decoder.decodeSingularStringField(value: &self.keyID) }()
       case 5: try { try decoder.decodeSingularBytesField(value: &self.signature) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.checkpoint) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.verifierKey) }()
       default: break
       }
     }
@@ -1347,6 +1359,12 @@ nonisolated extension Contactpoint_V1_SignedTreeHead: SwiftProtobuf.Message, Swi
     if !self.checkpoint.isEmpty {
       try visitor.visitSingularStringField(value: self.checkpoint, fieldNumber: 6)
     }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 7)
+    }
+    if !self.verifierKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.verifierKey, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1357,6 +1375,8 @@ nonisolated extension Contactpoint_V1_SignedTreeHead: SwiftProtobuf.Message, Swi
     if lhs.keyID != rhs.keyID {return false}
     if lhs.signature != rhs.signature {return false}
     if lhs.checkpoint != rhs.checkpoint {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs.verifierKey != rhs.verifierKey {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
