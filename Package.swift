@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "Authentication", targets: ["Authentication"]),
         .library(name: "MerkleTree", targets: ["MerkleTree"]),
         .library(name: "Identifiers", targets: ["Identifiers"]),
+        .library(name: "BusProtocol", targets: ["BusProtocol"]),
         .library(name: "Vocabulary", targets: ["Vocabulary"]),
         .library(name: "Timekeeping", targets: ["Timekeeping"]),
         .library(name: "Audit", targets: ["Audit"]),

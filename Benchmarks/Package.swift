@@ -29,6 +29,7 @@ let package = Package(
             name: "BenchmarkSupport",
             dependencies: [
                 .product(name: "Broker", package: "ContactPoint"),
+                .product(name: "BusProtocol", package: "ContactPoint"),
                 .product(name: "BusTransport", package: "ContactPoint"),
                 .product(name: "ZeroMQ", package: "ContactPoint"),
                 .product(name: "Logging", package: "swift-log"),
@@ -39,6 +40,7 @@ let package = Package(
             dependencies: [
                 "BenchmarkSupport",
                 .product(name: "Broker", package: "ContactPoint"),
+                .product(name: "BusProtocol", package: "ContactPoint"),
                 .product(name: "BusTransport", package: "ContactPoint"),
                 .product(name: "ContactPointAPI", package: "ContactPoint"),
                 .product(name: "ServiceRuntime", package: "ContactPoint"),

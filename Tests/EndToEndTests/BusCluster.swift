@@ -16,6 +16,8 @@ final class BusCluster: Sendable {
     let brokerEndpoints: [Broker.Endpoints]
     let brokerAddresses: [BrokerAddress]
     let clientKeys: CurveKeyPair
+    /// Another allow-listed client, `other-client`: a second principal with its own share.
+    let otherClientKeys: CurveKeyPair
     /// A well-formed key that is on no allow-list.
     let strangerKeys: CurveKeyPair
     private let workers = Mutex<[String: RunningProcess]>([:])
@@ -29,6 +31,7 @@ final class BusCluster: Sendable {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bus-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let clientKeys = try CurveKeyPair.generate()
+        let otherClientKeys = try CurveKeyPair.generate()
         let echoKeys = try CurveKeyPair.generate()
         try KeyFile.write(clientKeys, name: "client", into: directory)
         try KeyFile.write(echoKeys, name: "echo", into: directory)
@@ -36,6 +39,7 @@ final class BusCluster: Sendable {
         # principal  key  services
         echo \(echoKeys.publicKey.z85) contactpoint.v1.Echo,grpc.health.v1.Health,grpc.health.v1.Health/echo
         test-client \(clientKeys.publicKey.z85)
+        other-client \(otherClientKeys.publicKey.z85)
         """.write(toFile: "\(directory)/allow-list", atomically: true, encoding: .utf8)
 
         var processes: [RunningProcess] = []
@@ -49,7 +53,8 @@ final class BusCluster: Sendable {
                 [
                     "--endpoint", "tcp://127.0.0.1:*",
                     "--key-file", "\(directory)/broker-\(index).key", "--allow-list", "\(directory)/allow-list",
-                    "--heartbeat", "\(heartbeatMillis)ms", "--max-queue", "64", "--log-level", "info",
+                    "--heartbeat", "\(heartbeatMillis)ms", "--max-queue", "64", "--max-queue-per-principal", "32",
+                    "--log-level", "info",
                 ],
                 name: "broker-\(index)")
             try await process.waitForOutput(containing: "\"requests\"")
@@ -64,14 +69,16 @@ final class BusCluster: Sendable {
         let cluster = BusCluster(
             directory: directory, heartbeatMillis: heartbeatMillis, brokerProcesses: processes,
             brokerEndpoints: endpoints,
-            brokerAddresses: addresses, clientKeys: clientKeys, strangerKeys: try CurveKeyPair.generate())
+            brokerAddresses: addresses, clientKeys: clientKeys, otherClientKeys: otherClientKeys,
+            strangerKeys: try CurveKeyPair.generate())
         for name in names { try cluster.startWorker(name) }
         return cluster
     }
 
     private init(
         directory: String, heartbeatMillis: Int, brokerProcesses: [RunningProcess], brokerEndpoints: [Broker.Endpoints],
-        brokerAddresses: [BrokerAddress], clientKeys: CurveKeyPair, strangerKeys: CurveKeyPair
+        brokerAddresses: [BrokerAddress], clientKeys: CurveKeyPair, otherClientKeys: CurveKeyPair,
+        strangerKeys: CurveKeyPair
     ) {
         self.directory = directory
         self.heartbeatMillis = heartbeatMillis
@@ -79,6 +86,7 @@ final class BusCluster: Sendable {
         self.brokerEndpoints = brokerEndpoints
         self.brokerAddresses = brokerAddresses
         self.clientKeys = clientKeys
+        self.otherClientKeys = otherClientKeys
         self.strangerKeys = strangerKeys
     }
 

@@ -2,6 +2,7 @@ import BusTransport
 import ContactPointAPI
 import Foundation
 import GRPCCore
+import TestSupport
 import Testing
 import ZeroMQ
 
@@ -184,5 +185,50 @@ struct BusEndToEndTests {
         #expect(reply.text == "finish me")
         #expect(reply.servedBy == "echo-1")
         try await cluster.brokerProcesses[0].waitForOutput(containing: "worker lost")
+    }
+
+    @Test("a principal flooding a service cannot crowd out another: every call of the other is served")
+    func fairShare() async throws {
+        // Brokers hold 64 requests a service, 32 of them from one principal (BusCluster)
+        let cluster = try await BusCluster.start(brokers: 1, workers: ["echo-1"])
+        try await cluster.withEchoClient(retry: false) { echo in try await waitUntilServing(echo, instances: ["echo-1"])
+        }
+        let flooding = Locked(true)
+        // Given another principal sending 200 calls at a time, again and again, far past its share
+        async let flood = cluster.withEchoClient(keys: cluster.otherClientKeys, retry: false) { echo in
+            var outcomes: [RPCError.Code?: Int] = [:]
+            while flooding.value {
+                try await withThrowingTaskGroup(of: RPCError.Code?.self) { group in
+                    for _ in 0..<200 {
+                        group.addTask {
+                            do {
+                                _ = try await echo.get(.with { $0.delayMillis = 2 })
+                                return nil
+                            } catch let error as RPCError {
+                                return error.code
+                            }
+                        }
+                    }
+                    for try await outcome in group { outcomes[outcome, default: 0] += 1 }
+                }
+            }
+            return outcomes
+        }
+        // When this client makes 40 calls one after another meanwhile
+        let answered = try await cluster.withEchoClient(retry: false) { echo in
+            var answered = 0
+            for index in 0..<40 {
+                let reply = try await echo.get(.with { $0.text = "mine-\(index)" })
+                if reply.text == "mine-\(index)" && reply.caller == "test-client" { answered += 1 }
+            }
+            return answered
+        }
+        flooding.update { $0 = false }
+        let outcomes = try await flood
+        // Then every one of them was served, while the flood was refused past its share
+        #expect(answered == 40)
+        #expect(outcomes[.resourceExhausted, default: 0] > 0, "the flood never filled its share: \(outcomes)")
+        #expect(outcomes[nil, default: 0] > 0, "the flooding principal was still served: \(outcomes)")
+        #expect(Set(outcomes.keys).isSubset(of: [nil, .resourceExhausted]), "\(outcomes)")
     }
 }

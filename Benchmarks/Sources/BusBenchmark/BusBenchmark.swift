@@ -28,6 +28,10 @@ struct BusBenchmark {
             try await IdentityScenario.run(busRoundTrip: bus.latency.p50)
             return
         }
+        if ProcessInfo.processInfo.environment["BENCH_ONLY"] == "fairness" {
+            try await FairnessScenario.run()
+            return
+        }
         if ProcessInfo.processInfo.environment["BENCH_ONLY"] == "bus" {
             // For profiling the bus transport alone.
             let bus = try await BusScenario.run { echo in
