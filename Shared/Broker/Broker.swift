@@ -115,6 +115,8 @@ public final class Broker: Service, Sendable {
         let endpoints: Endpoints
         var core: BrokerCore
         var actions: [BrokerCore.Action] = []
+        /// What peers' junk, refusals and rejected calls may log: a few lines a minute each.
+        var logLimiter = LogRateLimiter<ContinuousClock>(window: .seconds(60))
 
         init(config: Config, mailbox: Mailbox<Command>, logger: Logger) throws {
             context = try Context()
@@ -161,6 +163,14 @@ public final class Broker: Service, Sendable {
                     if now >= core.nextTick {
                         core.tick(now: now, into: &actions)
                         try perform()
+                        for left in logLimiter.endWindows(now: now) {
+                            logger.warning(
+                                "log lines left out",
+                                metadata: [
+                                    "bus.peer": "\(left.peer)", "log.line": "\(left.line)",
+                                    "log.count": "\(left.count)",
+                                ])
+                        }
                     }
                 }
             } catch {
@@ -205,7 +215,9 @@ public final class Broker: Service, Sendable {
                 }
                 try zap.send(frames)
                 if case .denied(let reason) = decision {
-                    logger.warning("peer refused", metadata: ["bus.reason": "\(reason)"])
+                    // The peer has no principal: it is known by its address alone.
+                    let address = request.count > 3 ? String(frame: request[3]) ?? "" : ""
+                    limited(.warning, "peer refused", peer: address, ["bus.reason": "\(reason)"])
                 }
             }
         }
@@ -213,14 +225,11 @@ public final class Broker: Service, Sendable {
         private func log(_ incident: BrokerCore.Incident) {
             switch incident {
             case .malformedMessage(let peer, let reason):
-                logger.warning(
-                    "malformed message dropped", metadata: ["bus.peer": "\(peer)", "bus.reason": "\(reason)"])
+                limited(.warning, "malformed message dropped", peer: peer, ["bus.reason": "\(reason)"])
             case .workerRegistered(let service, let peer):
                 logger.info("worker registered", metadata: ["bus.service": "\(service)", "bus.peer": "\(peer)"])
             case .workerRefused(let service, let peer):
-                logger.warning(
-                    "worker refused: not allowed to serve",
-                    metadata: ["bus.service": "\(service)", "bus.peer": "\(peer)"])
+                limited(.warning, "worker refused: not allowed to serve", peer: peer, ["bus.service": "\(service)"])
             case .workerLost(let service, let peer, let reason, let callsFailed):
                 // A worker leaving cleanly is routine; one that vanished, or took a call with it, is not.
                 let level: Logger.Level = callsFailed > 0 || reason != BrokerCore.disconnectedReason ? .notice : .info
@@ -230,11 +239,20 @@ public final class Broker: Service, Sendable {
                         "bus.service": "\(service)", "bus.peer": "\(peer)", "bus.reason": "\(reason)",
                         "bus.calls-failed": "\(callsFailed)",
                     ])
-            case .callRejected(let service, let code, let reason):
-                logger.info(
-                    "call rejected",
-                    metadata: ["bus.service": "\(service)", "rpc.code": "\(code)", "bus.reason": "\(reason)"])
+            case .callRejected(let service, let peer, let code, let reason):
+                limited(
+                    .info, "call rejected", peer: peer,
+                    ["bus.service": "\(service)", "rpc.code": "\(code)", "bus.reason": "\(reason)"])
             }
+        }
+
+        /// Logs a line a peer's traffic causes, unless that peer has had its share of such lines
+        /// this minute (``LogRateLimiter``).
+        private func limited(
+            _ level: Logger.Level, _ line: String, peer: String, _ metadata: Logger.Metadata
+        ) {
+            guard logger.logLevel <= level, logLimiter.admit(peer: peer, line: line, now: .now) else { return }
+            logger.log(level: level, "\(line)", metadata: metadata.merging(["bus.peer": "\(peer)"]) { $1 })
         }
     }
 }

@@ -52,7 +52,7 @@ public struct BrokerCore {
         case workerRegistered(service: String, peer: String)
         case workerRefused(service: String, peer: String)
         case workerLost(service: String, peer: String, reason: String, callsFailed: Int)
-        case callRejected(service: String, code: Status.Code, reason: String)
+        case callRejected(service: String, peer: String, code: Status.Code, reason: String)
     }
 
     private struct Request {
@@ -374,6 +374,7 @@ public struct BrokerCore {
         let body = Envelope.failureBody(callID: request.header.callID, code: code, message: message)
         actions.append(
             .send([request.client] + Majordomo.ClientCommand.final(service: request.service, body: body).frames))
-        actions.append(.report(.callRejected(service: request.service, code: code, reason: message)))
+        actions.append(
+            .report(.callRejected(service: request.service, peer: request.header.peer, code: code, reason: message)))
     }
 }

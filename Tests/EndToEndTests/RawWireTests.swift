@@ -158,4 +158,17 @@ struct RawWireTests {
         #expect(cluster.brokerProcesses[0].isRunning)
         #expect(cluster.brokerProcesses[0].text.contains("malformed message dropped"))
     }
+
+    @Test("2,000 junk messages from one peer make a few log lines, not 2,000")
+    func junkDoesNotFloodTheLog() async throws {
+        let cluster = try await BusCluster.start(brokers: 1, workers: ["echo-1"])
+        let junk = try dealer(cluster)
+        for index in 0..<2_000 { try junk.send([[0xFF, UInt8(index % 256)]]) }
+        // A peer's messages are handled in order: once this is answered, the junk has been seen
+        try junk.send(echoRequestFrames(callID: 1, text: "after the junk"))
+        let reply = try #require(try receive(junk))
+        #expect(try Contactpoint_V1_EchoResponse(serializedBytes: reply[4]).text == "after the junk")
+        let lines = cluster.brokerProcesses[0].text.components(separatedBy: "malformed message dropped").count - 1
+        #expect((1...5).contains(lines), "\(lines) lines for one peer's junk")
+    }
 }
