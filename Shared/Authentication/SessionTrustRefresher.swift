@@ -10,7 +10,9 @@ public import ServiceLifecycle
 /// requirement is 5 s), and a rotated key is trusted before its first token arrives.
 ///
 /// If the identity service cannot be reached, the verifier keeps what it had: tokens stay
-/// verifiable, and revocations are applied as soon as it answers again.
+/// verifiable, and revocations are applied as soon as it answers again. A failed refresh is
+/// retried soon (``pause(afterFailures:trusted:)``), not after a whole interval; an outage is
+/// logged when it starts and when it ends, not once per attempt.
 public struct SessionTrustRefresher<Transport: ClientTransport>: Service {
     public let identity: Contactpoint_V1_Identity.Client<Transport>
     public let verifier: SessionVerifier
@@ -25,21 +27,34 @@ public struct SessionTrustRefresher<Transport: ClientTransport>: Service {
 
     public func run() async throws {
         var since: Int64 = 0
-        // Until the first answer no session can be verified, so ask again soon rather than
-        // after a whole interval (the identity service may be starting too).
         var trusted = false
+        var failures = 0
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 since = try await refresh(since: since)
-                trusted = true
+                if failures > 0, trusted {
+                    logger.notice("session trust refreshed from identity again", metadata: ["attempts": "\(failures)"])
+                }
+                (trusted, failures) = (true, 0)
             } catch {
-                if trusted {
-                    logger.warning("cannot refresh session trust from identity", metadata: ["error": "\(error)"])
+                failures += 1
+                if failures == 1, trusted {
+                    logger.warning(
+                        "cannot refresh session trust from identity; retrying", metadata: ["error": "\(error)"])
                 }
             }
-            let pause = trusted ? interval : .milliseconds(100)
+            let pause = Self.pause(afterFailures: failures, trusted: trusted, interval: interval)
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
         }
+    }
+
+    /// How long to wait before the next refresh. Until the first answer no session can be
+    /// verified, and after a failure revocations may be waiting: ask again soon (100 ms,
+    /// doubling), never later than the interval.
+    static func pause(afterFailures failures: Int, trusted: Bool, interval: Duration) -> Duration {
+        guard trusted else { return min(interval, .milliseconds(100)) }
+        guard failures > 0 else { return interval }
+        return min(interval, .milliseconds(100) * (1 << min(failures - 1, 16)))
     }
 
     /// One refresh: trusts the published keys and revokes sessions ended at or after `since`.

@@ -152,7 +152,7 @@ public final class Broker: Service, Sendable {
                     _ = try poller.poll(timeoutMillis: millis)
                     // ZAP first: a pending handshake blocks that peer's traffic.
                     if poller.isReadable(zapItem) { try answerZAP() }
-                    if poller.isReadable(requestsItem) { try routeRequests() }
+                    if poller.isReadable(requestsItem) { try routeRequests(upTo: 256) }
                     if poller.isReadable(mailboxItem),
                         mailbox.drain().contains(where: { if case .stop = $0 { true } else { false } })
                     {
@@ -161,7 +161,11 @@ public final class Broker: Service, Sendable {
                     }
                     let now = ContinuousClock.now
                     if now >= core.nextTick {
-                        core.tick(now: now, into: &actions)
+                        // Heartbeats that arrived while this thread was busy or descheduled may still be
+                        // in the socket: read everything first, so that a busy host makes no live worker
+                        // look silent (it once dropped every worker at once).
+                        try routeRequests(upTo: .max)
+                        core.tick(now: .now, into: &actions)
                         try perform()
                         for left in logLimiter.endWindows(now: now) {
                             logger.warning(
@@ -183,9 +187,10 @@ public final class Broker: Service, Sendable {
             for socket in [requests, zap] { socket.close() }
         }
 
-        /// Handles up to a batch of waiting messages, so ticks and the ZAP socket are not starved.
-        private func routeRequests() throws {
-            for _ in 0..<256 {
+        /// Handles up to `limit` waiting messages: a batch at a time, so that ticks and the ZAP socket
+        /// are not starved, and all of them before a tick judges which workers are silent.
+        private func routeRequests(upTo limit: Int) throws {
+            for _ in 0..<limit {
                 guard let message = try requests.receive(dontWait: true) else { return }
                 core.receive(message.frames, peer: message.userID ?? "", now: .now, into: &actions)
                 try perform()

@@ -174,6 +174,12 @@ final class WorkerLoop {
                 if !draining { try open(index, now: now) }
                 continue
             }
+            // Input not read yet (this thread was busy or descheduled) is the broker talking: a
+            // busy host must not make a live broker look silent.
+            if sessions[index].brokerExpiry <= now, try socket.hasInput {
+                sessions[index].brokerExpiry = now + config.heartbeatInterval * config.heartbeatLiveness
+                maybeReadable.insert(index)
+            }
             if sessions[index].brokerExpiry <= now {
                 transport.logger.notice(
                     "broker silent, reconnecting", metadata: ["bus.broker": "\(sessions[index].broker + 1)"])
