@@ -380,7 +380,7 @@ let package = Package(
         .testTarget(
             name: "StoreSupportTests",
             dependencies: ["StoreSupport", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "ZeroMQ"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["Broker", "Supervisor", "ZeroMQ"]),
         .testTarget(name: "DurableFilesTests", dependencies: ["DurableFiles"]),
         .testTarget(name: "SecurityPrimitivesTests", dependencies: ["SecurityPrimitives"]),
         .testTarget(

@@ -75,6 +75,9 @@ public struct AllowList: Sendable {
     }
 
     public var count: Int { byKey.count }
+
+    /// The principals named, each once.
+    public var principals: Set<String> { Set(byKey.values.map(\.principal)) }
 }
 
 public enum AllowListError: Error, Hashable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import Broker
 import DurableFiles
 import Foundation
 import ZeroMQ
@@ -7,6 +8,7 @@ import ZeroMQ
 /// ```
 /// keys/             one CURVE key pair per principal (brokers, services, the operator), 0700
 /// allow-list        which principal may connect and what it may serve (rewritten on start)
+/// allow-list.local  the operator's own lines (gateways, other clients), added to it on start
 /// config/           one configuration file per process (rewritten on start)
 /// data/SERVICE/     each service's database files (kept)
 /// stack.json        what is running now (StackState)
@@ -28,6 +30,9 @@ public struct StackDirectory: Sendable {
 
     public var keysDirectory: String { "\(root)/keys" }
     public var allowListFile: String { "\(root)/allow-list" }
+    /// Lines an operator keeps for principals of their own (an agency's gateway, a client written
+    /// in another language), in the allow-list's format; `up` adds them at every start.
+    public var localAllowListFile: String { "\(root)/allow-list.local" }
     public var stateFile: String { "\(root)/stack.json" }
     public func configFile(process: String) -> String { "\(root)/config/\(process).conf" }
     public func dataDirectory(service: String) -> String { "\(root)/data/\(service)" }
@@ -67,7 +72,8 @@ public struct StackDirectory: Sendable {
     }
 
     /// Writes the allow-list: every service may serve its own RPC services and its scoped health
-    /// service; the operator may only call.
+    /// service; the operator may only call; then the lines of ``localAllowListFile``, if there is
+    /// one, which may not reuse a name or a key of the stack's own.
     public func writeAllowList(services: [StackService]) throws {
         var lines = ["# written by contactpoint up on every start: principal  public-key  services it may serve"]
         for service in services {
@@ -77,7 +83,32 @@ public struct StackDirectory: Sendable {
         }
         let operatorKey = try KeyFile.readPublicKey(at: publicKeyFile(principal: Self.operatorPrincipal))
         lines.append("\(Self.operatorPrincipal) \(operatorKey.z85)")
+        if let local = try localAllowList() {
+            let ownNames = Set(services.map(\.name) + [Self.operatorPrincipal])
+            if let taken = local.principals.intersection(ownNames).sorted().first {
+                throw LocalAllowListError(
+                    path: localAllowListFile, reason: "\(taken) is a principal of the stack's own")
+            }
+            lines += ["# from \(localAllowListFile)", local.text]
+            do {
+                _ = try AllowList(parsing: lines.joined(separator: "\n"))
+            } catch {
+                throw LocalAllowListError(path: localAllowListFile, reason: "\(error)")
+            }
+        }
         try DurableFile.write(lines.joined(separator: "\n") + "\n", to: allowListFile)
+    }
+
+    /// The text of ``localAllowListFile``, checked line by line, and the principals it names;
+    /// `nil` if there is none.
+    private func localAllowList() throws -> (text: String, principals: Set<String>)? {
+        guard FileManager.default.fileExists(atPath: localAllowListFile) else { return nil }
+        do {
+            let text = try String(contentsOfFile: localAllowListFile, encoding: .utf8)
+            return (text, try AllowList(parsing: text).principals)
+        } catch {
+            throw LocalAllowListError(path: localAllowListFile, reason: "\(error)")
+        }
     }
 
     /// Writes a process's configuration file from `settings` (key, value pairs, in order).
@@ -89,4 +120,11 @@ public struct StackDirectory: Sendable {
         try DurableFile.write(lines.joined(separator: "\n") + "\n", to: path)
         return path
     }
+}
+
+/// `allow-list.local` cannot be used: the line or the clash, and the file.
+public struct LocalAllowListError: Error, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public var description: String { "\(path): \(reason)" }
 }
