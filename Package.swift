@@ -140,7 +140,7 @@ let package = Package(
             ],
             path: "Shared/Authentication"
         ),
-        .target(name: "Identifiers", dependencies: ["Timekeeping"], path: "Shared/Identifiers"),
+        .target(name: "Identifiers", dependencies: ["SecurityPrimitives", "Timekeeping"], path: "Shared/Identifiers"),
         // Roles, audit actions and change kinds: the closed sets of words the services exchange.
         .target(name: "Vocabulary", path: "Shared/Vocabulary"),
         // The one instant type (UTC milliseconds) and the one injectable clock.
@@ -156,8 +156,8 @@ let package = Package(
         .target(
             name: "StoreSupport",
             dependencies: [
-                "ContactPointAPI", "DurableFiles", "NamedThreads", "SecurityPrimitives", "ServiceRuntime",
-                "Timekeeping",
+                "ContactPointAPI", "DurableFiles", "Identifiers", "NamedThreads", "SecurityPrimitives",
+                "ServiceRuntime", "Timekeeping",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -391,7 +391,7 @@ let package = Package(
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             ]
         ),
-        .testTarget(name: "IdentifiersTests", dependencies: ["Identifiers"]),
+        .testTarget(name: "IdentifiersTests", dependencies: ["Identifiers", "SecurityPrimitives"]),
         .testTarget(name: "TimekeepingTests", dependencies: ["Timekeeping"]),
         .testTarget(name: "MerkleTreeTests", dependencies: ["MerkleTree", "SecurityPrimitives"]),
         .testTarget(name: "TerminalQRCodeTests", dependencies: ["TerminalQRCode"]),

@@ -43,7 +43,7 @@ struct Alerts: AsyncParsableCommand {
                 """
         )
         var organisation = false
-        @Option(help: "Only alerts after this sequence number.") var after: UInt64 = 0
+        @Option(help: "Only alerts after this cursor (an alert's sequence as listed).") var after: UInt64 = 0
 
         func run() async throws {
             let metadata = try sessionMetadata()

@@ -28,8 +28,12 @@ final class IndexFixture: Sendable {
     static let peer = "in-process:\(getpid())"
     static let otherAuthority = "E08000025"
 
-    init() throws {
+    /// A new index, or one opened on a copy of the database file at `copying` (checkpointed).
+    init(copying database: String? = nil) throws {
         temporaryDirectory = try TemporaryDirectory(prefix: "index")
+        if let database {
+            try FileManager.default.copyItem(atPath: database, toPath: "\(temporaryDirectory.path)/index.sqlite")
+        }
         store = try IndexStore.open(path: "\(temporaryDirectory.path)/index.sqlite")
     }
 

@@ -48,13 +48,18 @@ struct SubscribeTests {
                 try await deliver()
                 try await deliver()
             }
-            #expect(first.map(\.sequence) == first.map(\.sequence).sorted() && Set(first.map(\.alertID)).count == 3)
+            // In the order stored; the cursor and the id are opaque (they do not count alerts)
+            let stored = { (alerts: [Contactpoint_V1_Alert]) in
+                alerts.map { fixture.store.alertIDs.row(ofNumber: $0.sequence)! }
+            }
+            #expect(stored(first) == stored(first).sorted() && Set(first.map(\.alertID)).count == 3)
+            #expect(first.allSatisfy { $0.alertID.hasPrefix("alert-") && $0.sequence >= 1 << 63 })
             #expect(first.allSatisfy { $0.recipientPractitionerID == "p-gp" })
             // Disconnected: two more are stored; resuming from the last seen gets exactly those, then a live one.
             try await deliver()
             try await deliver()
             let second = try await follow(after: first.last!.sequence, count: 3) { try await deliver() }
-            #expect(second.count == 3 && second.allSatisfy { $0.sequence > first.last!.sequence })
+            #expect(second.count == 3 && stored(second).allSatisfy { $0 > stored(first).last! })
             let all = try await notification.listAlerts(.init(), metadata: gp).alerts
             // What was pushed from the batch just stored is what the database holds.
             #expect(first + second == all)
@@ -96,7 +101,7 @@ struct SubscribeTests {
                 }
                 return alerts
             }
-            #expect(alerts.map(\.sequence) == [1, 2, 3])
+            #expect(alerts.map { fixture.store.alertIDs.row(ofNumber: $0.sequence) } == [1, 2, 3])
         }
     }
 
@@ -113,5 +118,44 @@ struct SubscribeTests {
         #expect(hub.register(.practitioner("p-3")) == nil)
         hub.unregister(first!.id)
         #expect(hub.register(.practitioner("p-3")) != nil)
+    }
+}
+
+@Suite("Alert cursors and ids")
+struct OpaqueAlertIDTests {
+    typealias F = NotificationFixture
+
+    @Test("a cursor this service did not give is refused, not read as a position")
+    func foreignCursor() async throws {
+        let fixture = try NotificationFixture()
+        try await fixture.run { notification in
+            let gp = try fixture.session("p-gp", org: "org-gp")
+            for cursor: UInt64 in [1, 2, 1 << 62] {
+                let error = await #expect(throws: RPCError.self) {
+                    try await notification.listAlerts(.with { $0.after = cursor }, metadata: gp)
+                }
+                #expect(error?.code == .invalidArgument, "\(cursor)")
+            }
+        }
+    }
+
+    @Test("a notification database of the previous version keeps the numbers its alerts and notices were given")
+    func upgrade() async throws {
+        let fixture = try NotificationFixture(inFile: true)
+        try await fixture.run { notification in
+            for _ in 0..<2 {
+                _ = try await notification.deliverChanges(
+                    .with { $0.events = [F.event(from: F.school, others: [(F.gp, "p-gp")])] })
+            }
+        }
+        let path = "\(fixture.temporaryDirectory!.path)/notification.sqlite"
+        try await fixture.store.writer.writeWithoutTransaction { db in
+            try db.execute(sql: "DROP TABLE opaque_id_key")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = '4: opaque alert and notice sequences'")
+        }
+        let upgraded = try NotificationStore.open(path: path)
+        #expect(upgraded.alertIDs.plainUpTo == 2 && upgraded.noticeIDs.plainUpTo == 0)
+        #expect(upgraded.alertIDs.id(ofRow: 2) == "2" && upgraded.alertIDs.number(ofRow: 2) == 2)
+        #expect(upgraded.alertIDs.id(ofRow: 3).hasPrefix("alert-"))
     }
 }

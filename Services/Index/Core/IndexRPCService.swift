@@ -345,7 +345,9 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         _ involvementID: String, _ change: IndexStore.InvolvementChange, action: AuditAction, write: IdempotentWrite?
     ) async throws -> Contactpoint_V1_Involvement {
         let caller = try Caller.required()
-        guard !involvementID.isEmpty, involvementID.allSatisfy(\.isNumber), involvementID.count <= 18 else {
+        guard !involvementID.isEmpty, involvementID.count <= 32,
+            involvementID.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") })
+        else {
             throw FieldValidation.invalid("involvement_id", "an involvement id as the index gave it")
         }
         try await access.authorize(caller, action)

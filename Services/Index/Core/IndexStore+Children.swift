@@ -40,7 +40,7 @@ extension IndexStore {
                     // checked when the ID index is built), so there is nothing to look up.
                     if searchKeys == "search_key", let existing = try Self.row(ofChild: id, db) {
                         row = existing
-                        try Self.deleteDetails(ofChildRow: existing, db)
+                        try deleteDetails(ofChildRow: existing, db)
                     }
                 } else {
                     id = try Self.newChildID(db)
@@ -66,7 +66,7 @@ extension IndexStore {
                         involvement, childRow: childRow, recordedBy: Self.feedRecorder + actor.practitionerID, now: now,
                         db)
                     if existed {
-                        try Self.appendChange(
+                        try appendChange(
                             .involvementRecorded, childID: id, involvementID: involvementID,
                             organisationID: involvement.organisationID,
                             serviceType: involvement.serviceType, by: actor.practitionerID, now: now, db)
@@ -114,7 +114,7 @@ extension IndexStore {
     /// A child's details, involvements (with indicators) and shield, or `nil` if unknown.
     func record(ofChild childID: ContactPointID) async throws -> StoredRecord? {
         try await lookups.read { db in
-            try Self.row(ofChild: Int64(childID.digits)!, db).flatMap { try Self.record(row: $0, db) }
+            try Self.row(ofChild: Int64(childID.digits)!, db).flatMap { try record(row: $0, db) }
         }
     }
 
@@ -124,9 +124,9 @@ extension IndexStore {
         var shielded: Bool
     }
 
-    static func record(row childRow: Int64, _ db: Database) throws -> StoredRecord? {
+    func record(row childRow: Int64, _ db: Database) throws -> StoredRecord? {
         guard
-            let (id, child) = try decodeRows(
+            let (id, child) = try Self.decodeRows(
                 db.cachedStatement(
                     sql: """
                         SELECT id, given_name, family_name, date_of_birth, gender, local_authority, status, \
@@ -138,7 +138,7 @@ extension IndexStore {
                         row[0] as Int64,
                         StoredRecord(
                             child: .with {
-                                $0.childID = childID(row[0])
+                                $0.childID = Self.childID(row[0])
                                 $0.name = .with {
                                     $0.given = row[1]
                                     $0.family = row[2]
@@ -154,7 +154,7 @@ extension IndexStore {
             ).first
         else { return nil }
         var record = child
-        record.child.otherNames = try decodeRows(
+        record.child.otherNames = try Self.decodeRows(
             db.cachedStatement(
                 sql: "SELECT given_name, family_name FROM child_other_name WHERE child_row = ? ORDER BY position"),
             [childRow]
@@ -164,18 +164,18 @@ extension IndexStore {
                 $0.family = name[1]
             }
         }
-        for (position, address) in try decodeRows(
+        for (position, address) in try Self.decodeRows(
             db.cachedStatement(
-                sql: "SELECT position, \(addressColumns) FROM child_address WHERE child_row = ? ORDER BY position"),
+                sql: "SELECT position, \(Self.addressColumns) FROM child_address WHERE child_row = ? ORDER BY position"),
             [childRow],
             { row in (row[0] as Int, Self.address(row, from: 1)) })
         {
             if position == 0 { record.child.address = address } else { record.child.previousAddresses.append(address) }
         }
-        record.child.carers = try decodeRows(
+        record.child.carers = try Self.decodeRows(
             db.cachedStatement(
                 sql: """
-                    SELECT given_name, family_name, relationship, parental_responsibility, telephone, \(addressColumns)
+                    SELECT given_name, family_name, relationship, parental_responsibility, telephone, \(Self.addressColumns)
                     FROM carer WHERE child_row = ? ORDER BY position
                     """),
             [childRow]
@@ -215,9 +215,9 @@ extension IndexStore {
     }
 
     /// Deletes a child's other names, addresses, carers and search keys (not its row or involvements).
-    static func deleteDetails(ofChildRow row: Int64, _ db: Database) throws {
+    func deleteDetails(ofChildRow row: Int64, _ db: Database) throws {
         guard let old = try record(row: row, db) else { return }
-        for key in searchKeys(old.child) {
+        for key in Self.searchKeys(old.child) {
             try db.cachedStatement(
                 sql:
                     """

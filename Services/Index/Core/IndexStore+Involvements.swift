@@ -22,11 +22,11 @@ extension IndexStore {
                 db.cachedStatement(sql: "SELECT date_of_birth FROM child WHERE row = ?"), arguments: [row])
             if let bornOn, involvement.startDate < bornOn { throw IndexStoreError.startBeforeBirth }
             let id = try Self.insertInvolvement(involvement, childRow: row, recordedBy: practitionerID, now: now, db)
-            try Self.appendChange(
+            try appendChange(
                 .involvementRecorded, childID: child, involvementID: id, organisationID: involvement.organisationID,
                 serviceType: involvement.serviceType, by: practitionerID, now: now, db)
-            try Self.appendAudit(audit, childID: child, involvementID: id, db)
-            return try Self.involvement(id: id, db)
+            try appendAudit(audit, childID: child, involvementID: id, db)
+            return try self.involvement(id: id, db)
         }
     }
 
@@ -45,7 +45,7 @@ extension IndexStore {
     ) async throws -> Contactpoint_V1_Involvement {
         defer { changesWritten.signal() }
         return try await writer.writeOnce(write, at: Instant(milliseconds: now)) { db in
-            guard let id = Int64(involvementID),
+            guard let id = involvementIDs.row(ofID: involvementID),
                 let row = try Row.fetchOne(
                     db.cachedStatement(
                         sql:
@@ -93,13 +93,13 @@ extension IndexStore {
                 try db.execute(sql: "UPDATE involvement SET is_lead = ? WHERE id = ?", arguments: [lead, id])
                 changeKind = lead ? .leadProfessionalSet : .leadProfessionalCleared
             }
-            try Self.appendChange(
+            try appendChange(
                 changeKind, childID: childID, involvementID: id, organisationID: organisationID,
                 serviceType: Contactpoint_V1_ServiceType(code: row["service_type"]) ?? .unspecified,
                 indicator: indicator, by: practitionerID,
                 now: now, db)
-            try Self.appendAudit(audit, childID: childID, involvementID: id, db)
-            return try Self.involvement(id: id, db)
+            try appendAudit(audit, childID: childID, involvementID: id, db)
+            return try involvement(id: id, db)
         }
     }
 
@@ -109,7 +109,7 @@ extension IndexStore {
             let id = Int64(childID.digits)!
             try db.execute(sql: "UPDATE child SET is_shielded = ? WHERE id = ?", arguments: [shielded, id])
             guard db.changesCount == 1 else { throw IndexStoreError.noSuchChild(childID.digits) }
-            try Self.appendAudit(audit, childID: id, involvementID: nil, db)
+            try appendAudit(audit, childID: id, involvementID: nil, db)
         }
     }
 
@@ -170,32 +170,32 @@ extension IndexStore {
         return db.lastInsertedRowID
     }
 
-    static func involvement(id: Int64, _ db: Database) throws -> Contactpoint_V1_Involvement {
-        try decodeRows(
+    func involvement(id: Int64, _ db: Database) throws -> Contactpoint_V1_Involvement {
+        try Self.decodeRows(
             db.cachedStatement(
                 sql:
                     """
-                    SELECT \(involvementColumns), c.id FROM involvement i JOIN child c ON c.row = i.child_row \
+                    SELECT \(Self.involvementColumns), c.id FROM involvement i JOIN child c ON c.row = i.child_row \
                     WHERE i.id = ?
                     """
             ), [id]
         ) { row in
-            try Self.involvement(
-                row, childID: row[involvementColumnCount], indicators: indicators(ofInvolvement: id, db)
+            try involvement(
+                row, childID: row[Self.involvementColumnCount], indicators: Self.indicators(ofInvolvement: id, db)
             ).involvement
         }[0]
     }
 
     /// A child's involvements (those not ended if `current`), oldest first, each with who recorded it.
-    static func involvements(ofChildRow childRow: Int64, childID: Int64, current: Bool = false, _ db: Database) throws
+    func involvements(ofChildRow childRow: Int64, childID: Int64, current: Bool = false, _ db: Database) throws
         -> [(involvement: Contactpoint_V1_Involvement, recordedBy: String)]
     {
         // All the child's indicators in one query, rather than one query per involvement.
         let indicators = try Dictionary(
-            grouping: decodeRows(
+            grouping: Self.decodeRows(
                 db.cachedStatement(
                     sql: """
-                        SELECT n.involvement_id, \(indicatorColumns) FROM indicator n JOIN involvement i ON i.id = \
+                        SELECT n.involvement_id, \(Self.indicatorColumns) FROM indicator n JOIN involvement i ON i.id = \
                         n.involvement_id
                         WHERE i.child_row = ? ORDER BY n.involvement_id, n.kind
                         """),
@@ -204,11 +204,11 @@ extension IndexStore {
             by: \.involvement)
         let sql =
             """
-            SELECT \(involvementColumns) FROM involvement i WHERE i.child_row = \
+            SELECT \(Self.involvementColumns) FROM involvement i WHERE i.child_row = \
             ?\(current ? " AND i.end_date IS NULL" : "") ORDER BY i.id
             """
-        return try decodeRows(db.cachedStatement(sql: sql), [childRow]) { row in
-            Self.involvement(row, childID: childID, indicators: (indicators[row[0]] ?? []).map(\.indicator))
+        return try Self.decodeRows(db.cachedStatement(sql: sql), [childRow]) { row in
+            involvement(row, childID: childID, indicators: (indicators[row[0]] ?? []).map(\.indicator))
         }
     }
 
@@ -221,12 +221,12 @@ extension IndexStore {
     private static let involvementColumnCount = involvementColumns.split(separator: ",").count
 
     /// An involvement from a row of ``involvementColumns``, and who recorded it.
-    private static func involvement(_ row: Row, childID: Int64, indicators: [Contactpoint_V1_Indicator])
+    private func involvement(_ row: Row, childID: Int64, indicators: [Contactpoint_V1_Indicator])
         -> (involvement: Contactpoint_V1_Involvement, recordedBy: String)
     {
         let type = Contactpoint_V1_ServiceType(code: row[1]) ?? .unspecified
         let involvement = Contactpoint_V1_Involvement.with {
-            $0.involvementID = String(row[0] as Int64)
+            $0.involvementID = involvementIDs.id(ofRow: row[0])
             $0.childID = Self.childID(childID)
             $0.serviceType = type
             $0.sensitive = type.isSensitive

@@ -13,12 +13,12 @@ extension IndexStore {
     // MARK: Rows
 
     /// Appends a change's audit event naming the child and, as its subject, the involvement.
-    static func appendAudit(_ event: Contactpoint_V1_AuditEvent, childID: Int64, involvementID: Int64?, _ db: Database)
+    func appendAudit(_ event: Contactpoint_V1_AuditEvent, childID: Int64, involvementID: Int64?, _ db: Database)
         throws
     {
         var event = event
         event.childIds = [Self.childID(childID)]
-        if let involvementID { event.subjectID = "involvement-\(involvementID)" }
+        if let involvementID { event.subjectID = "involvement-\(involvementIDs.id(ofRow: involvementID))" }
         try OutboxTables.appendAudit(event, db)
     }
 
@@ -26,7 +26,7 @@ extension IndexStore {
     /// loaded it. Alerts about the child go to that organisation's inbox, not to the administrator.
     static let feedRecorder = "feed:"
 
-    static func appendChange(
+    func appendChange(
         _ change: ChangeKind, childID: Int64, involvementID: Int64, organisationID: String,
         serviceType: Contactpoint_V1_ServiceType,
         indicator: Contactpoint_V1_IndicatorKind = .unspecified, by practitionerID: String, now: Int64, _ db: Database
@@ -36,7 +36,7 @@ extension IndexStore {
             $0.occurredAtMs = now
             $0.change = change.description
             $0.childID = Self.childID(childID)
-            $0.involvementID = String(involvementID)
+            $0.involvementID = involvementIDs.id(ofRow: involvementID)
             $0.organisationID = organisationID
             $0.serviceType = serviceType
             $0.indicator = indicator
@@ -48,7 +48,7 @@ extension IndexStore {
 
     /// What the notification service needs to tell the others, as the index stands in this
     /// transaction: the child, the involvement that changed, every other involvement not ended.
-    private static func addRecipients(
+    private func addRecipients(
         to event: inout Contactpoint_V1_IndexChangeEvent, childID: Int64, involvementID: Int64, _ db: Database
     ) throws {
         let child = try Row.fetchOne(
@@ -75,10 +75,10 @@ extension IndexStore {
                 event.recipients.append(
                     .with {
                         $0.involvement = involvement
-                        $0.practitionerID = recorder.hasPrefix(feedRecorder) ? "" : recorder
+                        $0.practitionerID = recorder.hasPrefix(Self.feedRecorder) ? "" : recorder
                     })
             }
         }
-        if !event.hasInvolvement { event.involvement = try Self.involvement(id: involvementID, db) }
+        if !event.hasInvolvement { event.involvement = try involvement(id: involvementID, db) }
     }
 }

@@ -1,6 +1,7 @@
 import ContactPointAPI
 import Foundation
 import GRDB
+import Identifiers
 import RecordFields
 public import ServiceRuntime
 import StoreSupport
@@ -23,6 +24,9 @@ public struct IndexStore: Sendable {
     let lookups: DatabaseReadThreads
     /// Signalled after a change event is committed: wakes the ``ChangeForwarder``.
     public let changesWritten = Wakeup()
+    /// The ids involvements are given out by: not their row numbers, which would tell how many
+    /// there are (``OpaqueRowIDs``).
+    let involvementIDs: OpaqueRowIDs
 
     /// Opens (creating if needed) the database at `path` in WAL mode with `synchronous=FULL`:
     /// an acknowledged write survives a crash or power loss.
@@ -40,6 +44,9 @@ public struct IndexStore: Sendable {
         self.lookups = try DatabaseReadThreads(
             pool: writer, count: ProcessInfo.processInfo.activeProcessorCount + 1, name: "index")
         try Self.migrator.migrate(writer)
+        involvementIDs = try writer.read { db in
+            try OpaqueRowIDKeys.load(kind: "involvement", prefix: Self.involvementIDPrefix, db)
+        }
         if try writer.read({ db in try Self.isInitialLoad(db) }) {
             try writer.write { db in try Self.finishInitialLoad(db) }
             try writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
@@ -64,6 +71,8 @@ public struct IndexStore: Sendable {
     }
 
     // MARK: Schema
+
+    static let involvementIDPrefix = "inv-"
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -158,6 +167,9 @@ public struct IndexStore: Sendable {
             try db.execute(sql: OutboxTables.schema)
         }
         migrator.registerMigration("2: idempotent writes") { db in try db.execute(sql: IdempotentWrites.schema) }
+        migrator.registerMigration("3: opaque involvement ids") { db in
+            try OpaqueRowIDKeys.create(kind: "involvement", rowsOf: "involvement", column: "id", db)
+        }
         return migrator
     }
 }

@@ -39,9 +39,15 @@ extension NotificationRPCService {
         guard request.pageSize <= 500 else { throw RPCError(code: .invalidArgument, message: "page_size: at most 500") }
         let limit = request.pageSize == 0 ? Self.pageSize : Int(request.pageSize)
         let notices = try await store.notices(
-            of: practitioner, after: request.after, unreadOnly: request.unreadOnly, limit: limit + 1)
+            of: practitioner, after: try sequence(after: request.after, store.noticeIDs),
+            unreadOnly: request.unreadOnly,
+            limit: limit + 1)
         return .with {
-            $0.notices = Array(notices.prefix(limit))
+            $0.notices = notices.prefix(limit).map { notice in
+                var notice = notice
+                notice.sequence = store.noticeIDs.number(ofRow: Int64(notice.sequence))
+                return notice
+            }
             $0.more = notices.count > limit
         }
     }
@@ -51,7 +57,8 @@ extension NotificationRPCService {
     ) async throws -> Contactpoint_V1_MarkNoticesReadResponse {
         let practitioner = try noticeReader()
         let marked = try await store.markNoticesRead(
-            of: practitioner, through: request.through, now: clock.now.milliseconds)
+            of: practitioner, through: try sequence(after: request.through, store.noticeIDs, field: "through"),
+            now: clock.now.milliseconds)
         return .with { $0.marked = UInt32(marked) }
     }
 

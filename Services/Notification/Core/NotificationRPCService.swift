@@ -99,11 +99,12 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
         let reader = try await reader(.listAlerts, organisationInbox: request.organisation, context)
         guard request.pageSize <= 500 else { throw RPCError(code: .invalidArgument, message: "page_size: at most 500") }
         let limit = request.pageSize == 0 ? Self.pageSize : Int(request.pageSize)
-        let alerts = try await store.alerts(for: reader.audience, after: request.after, limit: limit + 1).alerts
+        let after = try sequence(after: request.after, store.alertIDs)
+        let alerts = try await store.alerts(for: reader.audience, after: after, limit: limit + 1).alerts
         let page = Array(alerts.prefix(limit))
         try await recordRead(page, by: reader, .listAlerts)
         return .with {
-            $0.alerts = page
+            $0.alerts = page.map(published)
             $0.more = alerts.count > limit
         }
     }
@@ -112,8 +113,8 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
         -> Contactpoint_V1_Alert
     {
         let reader = try await reader(.updateAlert, organisationInbox: false, context)
-        guard let id = Int64(request.alertID), id > 0 else {
-            throw RPCError(code: .invalidArgument, message: "alert_id: an alert's id")
+        guard let id = store.alertIDs.row(ofID: request.alertID) else {
+            throw RPCError(code: .invalidArgument, message: "alert_id: an alert's id, as the alert gave it")
         }
         guard [.read, .acknowledged, .contactMade].contains(request.state) else {
             throw RPCError(code: .invalidArgument, message: "state: read, acknowledged or contact-made")
@@ -121,9 +122,11 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
         // A practitioner acts on their own alerts and on their organisation's inbox.
         var audiences = [reader.audience]
         if case .practitioner = reader.audience { audiences.append(.organisationInbox(reader.actor.organisationID)) }
-        return try await store.update(
-            alert: id, to: request.state, for: audiences, by: reader.actor.practitionerID, now: clock.now.milliseconds,
-            audit: event(reader, .updateAlert, category: .change) { $0.outcomeReason = request.state.code! })
+        return published(
+            try await store.update(
+                alert: id, to: request.state, for: audiences, by: reader.actor.practitionerID,
+                now: clock.now.milliseconds,
+                audit: event(reader, .updateAlert, category: .change) { $0.outcomeReason = request.state.code! }))
     }
 
     public func subscribe(
@@ -148,13 +151,13 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
             subscriber.wakeup.signal()
         }
         defer { lifetime.cancel() }
-        var cursor = request.after
+        var cursor = try sequence(after: request.after, store.alertIDs)
         /// Every alert up to this sequence has been sent, or is not this subscriber's.
         var considered: UInt64 = 0
         func send(_ alerts: [Contactpoint_V1_Alert]) async throws {
             guard let last = alerts.last else { return }
             try await recordRead(alerts, by: reader, .followAlerts)
-            for alert in alerts { try await response.write(alert) }
+            for alert in alerts { try await response.write(published(alert)) }
             cursor = last.sequence
         }
         func readDatabase() async throws {
@@ -187,6 +190,28 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
             try await send(mine)
             if needsDatabase { try await readDatabase() }
         }
+    }
+
+    // MARK: Sequences and ids as callers see them
+
+    /// An alert as it is given out: its sequence (the cursor), its id and the id of the alert it
+    /// escalates in their opaque forms (``NotificationStore/alertIDs``).
+    func published(_ alert: Contactpoint_V1_Alert) -> Contactpoint_V1_Alert {
+        var alert = alert
+        let sequence = Int64(alert.sequence)
+        alert.sequence = store.alertIDs.number(ofRow: sequence)
+        alert.alertID = store.alertIDs.id(ofRow: sequence)
+        if let from = Int64(alert.escalatedFrom) { alert.escalatedFrom = store.alertIDs.id(ofRow: from) }
+        return alert
+    }
+
+    /// The sequence a caller's cursor stands for: 0 (from the start), or one this service gave.
+    func sequence(after cursor: UInt64, _ ids: OpaqueRowIDs, field: String = "after") throws -> UInt64 {
+        guard cursor != 0 else { return 0 }
+        guard let row = ids.row(ofNumber: cursor) else {
+            throw RPCError(code: .invalidArgument, message: "\(field): a sequence as this service gave it, or 0")
+        }
+        return UInt64(row)
     }
 
     // MARK: Callers and audit

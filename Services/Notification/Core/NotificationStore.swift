@@ -1,6 +1,7 @@
 import ContactPointAPI
 import Foundation
 import GRDB
+import Identifiers
 import RecordFields
 import StoreSupport
 
@@ -12,6 +13,11 @@ import StoreSupport
 /// was made as; its recipient, state and escalation are columns, the only parts that change.
 public struct NotificationStore: Sendable {
     let writer: any DatabaseWriter
+    /// What alerts' and notices' sequences (the cursors) and ids are given out as: not the
+    /// sequences themselves, which would tell how many there are (``OpaqueRowIDs``). The store
+    /// works in sequences; the RPCs translate at the edge.
+    let alertIDs: OpaqueRowIDs
+    let noticeIDs: OpaqueRowIDs
 
     /// Opens (creating if needed) the database at `path`: WAL, `synchronous=FULL`.
     public static func open(path: String) throws -> NotificationStore {
@@ -24,6 +30,12 @@ public struct NotificationStore: Sendable {
     init(_ writer: any DatabaseWriter) throws {
         self.writer = writer
         try Self.migrator.migrate(writer)
+        (alertIDs, noticeIDs) = try writer.read { db in
+            (
+                try OpaqueRowIDKeys.load(kind: "alert", prefix: "alert-", db),
+                try OpaqueRowIDKeys.load(kind: "notice", prefix: "notice-", db)
+            )
+        }
     }
 
     func isAvailable() async -> Bool { await DurableDatabase.isAvailable(writer) }
@@ -89,6 +101,10 @@ public struct NotificationStore: Sendable {
                 throw DatabaseError(message: "change_outbox holds events that nothing would deliver")
             }
             try db.execute(sql: "DROP TABLE change_outbox")
+        }
+        migrator.registerMigration("4: opaque alert and notice sequences") { db in
+            try OpaqueRowIDKeys.create(kind: "alert", rowsOf: "alert", column: "sequence", db)
+            try OpaqueRowIDKeys.create(kind: "notice", rowsOf: "notice", column: "sequence", db)
         }
         return migrator
     }

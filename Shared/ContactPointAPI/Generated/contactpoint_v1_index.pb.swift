@@ -417,7 +417,8 @@ public nonisolated struct Contactpoint_V1_Involvement: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Stable id assigned by the index.
+  /// Stable id assigned by the index: "inv-" and 13 characters, unrelated to the involvement
+  /// recorded before or after it (involvements recorded before opaque ids keep their numbers).
   public var involvementID: String = String()
 
   public var childID: String = String()

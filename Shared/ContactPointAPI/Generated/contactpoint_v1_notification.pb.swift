@@ -208,12 +208,14 @@ public nonisolated struct Contactpoint_V1_Alert: @unchecked Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Increasing in the order alerts are stored: the cursor for ListAlerts and Subscribe.
+  /// The cursor for ListAlerts and Subscribe: pass back the last one received. Opaque: it does
+  /// not count alerts, and alerts' cursors are in no numeric order (docs/NOTIFICATION.md).
   public var sequence: UInt64 {
     get {_storage._sequence}
     set {_uniqueStorage()._sequence = newValue}
   }
 
+  /// "alert-" and 13 characters (alerts stored before opaque ids keep their numbers).
   public var alertID: String {
     get {_storage._alertID}
     set {_uniqueStorage()._alertID = newValue}
@@ -379,7 +381,7 @@ public nonisolated struct Contactpoint_V1_SecurityNotice: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Increasing in the order notices are stored: the cursor for ListNotices (0 when delivered).
+  /// The cursor for ListNotices and MarkNoticesRead, opaque as an alert's (0 when delivered).
   public var sequence: UInt64 = 0
 
   /// The identity outbox event it comes from.
