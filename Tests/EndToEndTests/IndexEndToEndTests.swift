@@ -88,7 +88,8 @@ struct IndexEndToEndTests {
             "--contact-name", "Sam Carter", "--contact-role", "Deputy head", "--telephone", "020 7946 0999",
         ])
         #expect(await record.exited() == 0, "\(record.text)")
-        let involvementID = try #require(record.text.firstMatch(of: /recorded involvement (inv-[0-9a-z]{13})/)?.1).description
+        let involvementID = try #require(record.text.firstMatch(of: /recorded involvement (inv-[0-9a-z]{13})/)?.1)
+            .description
         let raise = try cli(["involvement", "indicator", "raise", involvementID, "information-to-share"])
         #expect(await raise.exited() == 0, "\(raise.text)")
         #expect(raise.text.contains("information-to-share"))

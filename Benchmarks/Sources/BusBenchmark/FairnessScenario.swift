@@ -9,12 +9,16 @@ import ServiceRuntime
 import Synchronization
 
 /// One principal's sequential calls, alone and while another principal floods the same service
-/// (`BENCH_FLOOD` calls kept in flight, each re-sent as soon as it ends or is refused): their
-/// latency and how many failed, with the broker's per-principal shares and with them as large
-/// as the whole queue (one principal may fill it, as before the shares).
+/// (`BENCH_FLOOD` calls kept in flight, each re-sent as soon as it ends, or `BENCH_FLOOD_PAUSE_MS`
+/// after it is refused, default 5; 0 makes the flood a storm of refusals, which measures the
+/// CPU the broker, the flooder and the client share on this machine rather than the queue): their
+/// latency and how many failed, with the broker's per-principal shares and with them as large as
+/// the whole queue (one principal may fill it, as before the shares).
 enum FairnessScenario {
     static let flood = Int(ProcessInfo.processInfo.environment["BENCH_FLOOD"] ?? "") ?? 2_000
     static let calls = Int(ProcessInfo.processInfo.environment["BENCH_CALLS"] ?? "") ?? 1_000
+    static let pauseAfterRefusal = Duration.milliseconds(
+        Int(ProcessInfo.processInfo.environment["BENCH_FLOOD_PAUSE_MS"] ?? "") ?? 5)
     /// The handler's time: the service, four sessions of 1 ms, is the bottleneck, not the broker.
     static let request = Contactpoint_V1_EchoRequest.with {
         $0.text = String(repeating: "a", count: 64)
@@ -30,7 +34,7 @@ enum FairnessScenario {
 
     static func run() async throws {
         print("a principal's \(calls) sequential calls to a service of 4 sessions × 1 ms, alone and beside a flood")
-        print("of \(flood) calls in flight from another principal (refused ones re-sent at once):")
+        print("of \(flood) calls in flight from another principal (refused ones re-sent after \(pauseAfterRefusal)):")
         print(
             BusBenchmark.pad("broker", 44) + BusBenchmark.pad("p50 µs", 10) + BusBenchmark.pad("p99 µs", 10)
                 + BusBenchmark.pad("failed", 8) + "flood served / refused")
@@ -85,6 +89,9 @@ enum FairnessScenario {
                                             served += 1
                                         } catch {
                                             refused += 1
+                                            if pauseAfterRefusal > .zero {
+                                                try await Task.sleep(for: pauseAfterRefusal)
+                                            }
                                         }
                                     }
                                     return (served, refused)
