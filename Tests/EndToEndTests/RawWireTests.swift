@@ -159,6 +159,35 @@ struct RawWireTests {
         #expect(cluster.brokerProcesses[0].text.contains("malformed message dropped"))
     }
 
+    @Test(
+        """
+        past its share of a busy service's queue a principal is answered RESOURCE_EXHAUSTED naming the share, \
+        while another principal's request waits its turn and is served (docs/PROTOCOL.md §5)
+        """)
+    func shareOfTheQueue() async throws {
+        // Brokers hold 64 requests a service, 32 from one principal (BusCluster); one worker of 2 sessions
+        let cluster = try await BusCluster.start(brokers: 1, workers: ["echo-1"])
+        let mine = try dealer(cluster)
+        try mine.send(echoRequestFrames(callID: 1, text: "ready?"))
+        _ = try #require(try receive(mine))
+        let flooder = try dealer(cluster, keys: cluster.otherClientKeys)
+        for callID: UInt64 in 1...50 {
+            try flooder.send(echoRequestFrames(callID: callID, text: "flood", delayMillis: 100))
+        }
+        var refusals: [String] = []
+        while refusals.count < 50 - 2 - 32, let reply = try receive(flooder, within: 2_000) {
+            let header = try Contactpoint_V1_ReplyHeader(serializedBytes: reply[3])
+            if header.statusCode == 8 { refusals.append(header.statusMessage) }
+        }
+        #expect(refusals.count == 16, "two dispatched, 32 waiting, the rest refused: \(refusals.count)")
+        #expect(
+            refusals.allSatisfy { $0.contains("other-client has its share of the queue") }, "\(refusals.first ?? "")")
+        try mine.send(echoRequestFrames(callID: 2, text: "my turn"))
+        let reply = try #require(try receive(mine))
+        #expect(try Contactpoint_V1_ReplyHeader(serializedBytes: reply[3]).statusCode == 0)
+        #expect(try Contactpoint_V1_EchoResponse(serializedBytes: reply[4]).text == "my turn")
+    }
+
     @Test("2,000 junk messages from one peer make a few log lines, not 2,000")
     func junkDoesNotFloodTheLog() async throws {
         let cluster = try await BusCluster.start(brokers: 1, workers: ["echo-1"])
