@@ -188,6 +188,49 @@ struct RawWireTests {
         #expect(try Contactpoint_V1_EchoResponse(serializedBytes: reply[4]).text == "my turn")
     }
 
+    @Test(
+        """
+        a broker stalled past the liveness window (a busy host) reads the heartbeats waiting for it before \
+        judging any worker silent: 300 live sessions, more than it reads in one batch, all stay registered
+        """)
+    func stalledBrokerKeepsLiveWorkers() async throws {
+        let cluster = try await BusCluster.start(brokers: 1, heartbeatMillis: 300)
+        let echoKeys = try KeyFile.readKeyPair(at: "\(cluster.directory)/echo.key")
+        let heartbeat = Majordomo.WorkerCommand.heartbeat.frames
+        var sessions: [Socket] = []
+        for _ in 0..<300 {
+            let session = try dealer(cluster, keys: echoKeys)
+            try session.send(Majordomo.WorkerCommand.ready(service: "contactpoint.v1.Echo").frames)
+            sessions.append(session)
+        }
+        func beat(for duration: Duration) async throws {
+            let end = ContinuousClock.now + duration
+            while ContinuousClock.now < end {
+                for session in sessions { try session.send(heartbeat) }
+                try await Task.sleep(for: .milliseconds(150))
+            }
+        }
+        let client = try dealer(cluster)
+        func registered() throws -> String {
+            try client.send([
+                Array("MDPC02".utf8), [0x01], Array("mmi.workers".utf8), Array("contactpoint.v1.Echo".utf8),
+            ])
+            return String(decoding: try #require(try receive(client))[3], as: UTF8.self)
+        }
+        try await beat(for: .seconds(2))
+        #expect(try registered() == "300")
+        // When the broker is stopped for 1.5 s (its liveness window is 0.9 s) while every session keeps
+        // beating, so that 300 connections' heartbeats wait in its socket
+        let broker = cluster.brokerProcesses[0].pid
+        kill(broker, SIGSTOP)
+        try await beat(for: .milliseconds(1_500))
+        kill(broker, SIGCONT)
+        try await beat(for: .seconds(1))
+        // Then no session was dropped
+        #expect(try registered() == "300")
+        #expect(!cluster.brokerProcesses[0].text.contains("heartbeat expired"))
+    }
+
     @Test("2,000 junk messages from one peer make a few log lines, not 2,000")
     func junkDoesNotFloodTheLog() async throws {
         let cluster = try await BusCluster.start(brokers: 1, workers: ["echo-1"])
