@@ -159,6 +159,14 @@ public struct BrokerCore {
     /// Heartbeats workers, purges the silent ones and expires queued requests. Call it at
     /// ``nextTick`` (earlier is harmless).
     public mutating func tick(now: Instant, into actions: inout [Action]) {
+        // A tick more than an interval late means this broker was not running (a busy or suspended
+        // host): the silence it saw was its own, and its workers' heartbeats may still be on their
+        // way in. Each worker gets a whole liveness window from now before it is judged silent.
+        if now - nextHeartbeat > config.heartbeatInterval {
+            for identity in workers.keys {
+                workers[identity]!.expiresAt = max(workers[identity]!.expiresAt, now + config.workerExpiry)
+            }
+        }
         if now >= nextHeartbeat {
             for identity in workers.keys {
                 actions.append(.send([identity] + Majordomo.WorkerCommand.heartbeat.frames))

@@ -168,6 +168,10 @@ final class WorkerLoop {
     }
 
     private func heartbeat(now: ContinuousClock.Instant) throws {
+        // More than an interval late: this process was not running, and the brokers' heartbeats
+        // may still be on their way in. Each session gets a whole window before its broker is
+        // called silent (the broker does the same for its workers).
+        let stalled = now - nextHeartbeat > config.heartbeatInterval
         nextHeartbeat = now + config.heartbeatInterval
         for index in sessions.indices {
             guard let socket = sessions[index].socket else {
@@ -176,7 +180,8 @@ final class WorkerLoop {
             }
             // Input not read yet (this thread was busy or descheduled) is the broker talking: a
             // busy host must not make a live broker look silent.
-            if sessions[index].brokerExpiry <= now, try socket.hasInput {
+            let unread = sessions[index].brokerExpiry <= now ? try socket.hasInput : false
+            if stalled || unread {
                 sessions[index].brokerExpiry = now + config.heartbeatInterval * config.heartbeatLiveness
                 maybeReadable.insert(index)
             }

@@ -138,7 +138,8 @@ struct BrokerCoreTests {
         let beats = sentFrames(tick(at: .milliseconds(100)))
         #expect(beats == [[[1]] + Majordomo.WorkerCommand.heartbeat.frames])
         #expect(core.workerCount == 1)
-        // Silent for 3 intervals: purged, and the caller is told
+        // Silent for 3 intervals (the broker ticking each one): purged, and the caller is told
+        _ = tick(at: .milliseconds(200))
         let expired = sentFrames(tick(at: .milliseconds(301)))
         #expect(core.workerCount == 0)
         #expect(expired.compactMap(finalStatus).map(\.code) == [.unavailable])
@@ -148,9 +149,24 @@ struct BrokerCoreTests {
     mutating func heartbeatRefreshes() {
         _ = send(Majordomo.WorkerCommand.ready(service: service).frames, from: [1], peer: "worker-a")
         _ = send(Majordomo.WorkerCommand.heartbeat.frames, from: [1], peer: "worker-a", at: .milliseconds(250))
-        _ = tick(at: .milliseconds(400))
+        for millis in stride(from: 100, through: 500, by: 100) { _ = tick(at: .milliseconds(millis)) }
         #expect(core.workerCount == 1)
         _ = tick(at: .milliseconds(551))
+        #expect(core.workerCount == 0)
+    }
+
+    @Test("after a stall of its own (a tick more than an interval late) the broker gives workers a whole window")
+    mutating func stallIsNotTheWorkersSilence() {
+        _ = send(Majordomo.WorkerCommand.ready(service: service).frames, from: [1], peer: "worker-a")
+        _ = tick(at: .milliseconds(100))
+        // The broker does not run for 2 s: the worker's heartbeats wait unread
+        _ = tick(at: .milliseconds(2_100))
+        #expect(core.workerCount == 1, "not purged for the broker's own silence")
+        // Heard from within the window, it stays; silent for a whole window after the stall, it goes
+        _ = send(Majordomo.WorkerCommand.heartbeat.frames, from: [1], peer: "worker-a", at: .milliseconds(2_150))
+        for millis in stride(from: 2_200, through: 2_400, by: 100) { _ = tick(at: .milliseconds(millis)) }
+        #expect(core.workerCount == 1)
+        _ = tick(at: .milliseconds(2_451))
         #expect(core.workerCount == 0)
     }
 
