@@ -161,10 +161,10 @@ public final class Broker: Service, Sendable {
                     }
                     let now = ContinuousClock.now
                     if now >= core.nextTick {
-                        // Heartbeats that arrived while this thread was busy or descheduled may still be
-                        // in the socket: read everything first, so that a busy host makes no live worker
-                        // look silent (it once dropped every worker at once).
-                        try routeRequests(upTo: .max)
+                        // Heartbeats that arrived while this thread was busy may still be in the socket:
+                        // read what waits first, so that a busy broker makes no live worker look silent;
+                        // bounded, so that a flood cannot hold the tick (and the heartbeats it sends) off.
+                        try routeRequests(upTo: 10_000)
                         core.tick(now: .now, into: &actions)
                         try perform()
                         for left in logLimiter.endWindows(now: now) {
