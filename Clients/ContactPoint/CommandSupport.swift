@@ -1,6 +1,7 @@
 import ArgumentParser
 import BusTransport
 import ContactPointAPI
+import Foundation
 import GRPCCore
 import ServiceRuntime
 import SwiftProtobuf
@@ -18,10 +19,32 @@ func withBusClient<T: Sendable>(
     var config = BusClientTransport.Config(brokers: connection.brokers, keyPair: connection.keyPair)
     config.retryUnavailable(methods: idempotentCalls + IdempotencyKey.keyedWrites)
     do {
-        return try await withGRPCClient(transport: try BusClientTransport(config: config), handleClient: body)
+        return try await withGRPCClient(transport: try BusClientTransport(config: config)) { client in
+            await refreshStoredSession(client)
+            return try await body(client)
+        }
     } catch let error as RPCError {
-        throw CLIError("\(error.message) (\(error.code))", code: error.code)
+        // A session that expired or was ended (logout, suspension) is the practitioner's to renew.
+        let renew =
+            error.code == .unauthenticated && error.message.hasPrefix("the session has")
+            ? ": log in again with `contactpoint login --email YOUR-EMAIL`" : ""
+        throw CLIError("\(error.message) (\(error.code))\(renew)", code: error.code)
     }
+}
+
+/// Keeps the stored session alive while it is used, as the login banner promises (15 minutes
+/// idle, 12 hours at most): once half its token's life has passed, a command exchanges it for a
+/// fresh one (Identity/Refresh, which never goes past the session's absolute end). A refresh that
+/// fails changes nothing: the command's own call then says what is wrong.
+func refreshStoredSession(_ client: GRPCClient<BusClientTransport>) async {
+    guard let token = try? SessionFile.load(), let life = SessionFile.lifetime(of: token) else { return }
+    let now = Int64(Date().timeIntervalSince1970)
+    guard now < life.expiresAt, now - life.issuedAt >= (life.expiresAt - life.issuedAt) / 2 else { return }
+    let identity = Contactpoint_V1_Identity.Client(wrapping: client)
+    guard let grant = try? await identity.refresh(.init(), metadata: ["authorization": "Bearer \(token)"]) else {
+        return
+    }
+    try? SessionFile.save(grant.token)
 }
 
 /// The calls the CLI makes that may be made twice without harm, retried on another instance when

@@ -29,6 +29,22 @@ enum SessionFile {
         return token.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// When the token was issued and when it expires (Unix seconds), read from its payload without
+    /// verifying it: only to decide when to refresh. `nil` if it is not a token of that shape.
+    static func lifetime(of token: String) -> (issuedAt: Int64, expiresAt: Int64)? {
+        let parts = token.split(separator: ".")
+        guard parts.count == 3 else { return nil }
+        var payload = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        payload += String(repeating: "=", count: (4 - payload.count % 4) % 4)
+        struct Times: Decodable {
+            var iat: Int64
+            var exp: Int64
+        }
+        guard let data = Data(base64Encoded: payload), let times = try? JSONDecoder().decode(Times.self, from: data)
+        else { return nil }
+        return (times.iat, times.exp)
+    }
+
     static func remove() {
         unlink(path)
     }

@@ -207,6 +207,48 @@ struct CrossServiceSessionTests {
         }
     }
 
+    @Test(
+        """
+        the command line keeps a session alive while it is used, past the idle timeout, and when the session \
+        has expired it says to log in again
+        """)
+    func sessionKeptAliveInUse() async throws {
+        // A 4 s idle timeout stands for the 15 minutes
+        let stack = try await LocalStack.start(environment: ["CONTACTPOINT_SESSION_IDLE_TIMEOUT": "4s"])
+        try await stack.waitForStatus("healthy") { $0.isHealthy }
+        let line = try #require(
+            stack.up.text.split(separator: "\n").first { $0.contains("first administrator created") })
+        let code = try #require(line.firstMatch(of: /--code ([A-Z2-7]+)/)?.1).description
+        let token = try await stack.withIdentityClient { identity in
+            try await enrolAndLogIn(
+                identity, email: StackService.bootstrapAdministrator, code: code,
+                password: "correct horse battery staple", now: { Int64(Date().timeIntervalSince1970) })
+        }
+        // Logged in on the command line: the token where `contactpoint login` keeps it
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try FileManager.default.createDirectory(atPath: "\(config)/contactpoint", withIntermediateDirectories: true)
+        try token.write(toFile: "\(config)/contactpoint/session", atomically: true, encoding: .utf8)
+        let whoami = {
+            try RunningProcess(
+                "contactpoint", ["whoami", "--data-dir", stack.directory.root], name: "whoami",
+                environment: ["XDG_CONFIG_HOME": config])
+        }
+        // Used every 1.5 s for 7.5 s, well past the 4 s idle timeout: every command works
+        let start = ContinuousClock.now
+        for use in 1...5 {
+            try await Task.sleep(until: start + .milliseconds(1_500 * use))
+            let used = try whoami()
+            #expect(await used.exited() == 0, "use \(use): \(used.text)")
+        }
+        // Unused for longer than the idle timeout: it has expired, and the command says what to do
+        try await Task.sleep(for: .seconds(5))
+        let late = try whoami()
+        #expect(await late.exited() != 0)
+        #expect(late.text.contains("the session has expired"), "\(late.text)")
+        #expect(late.text.contains("log in again"), "\(late.text)")
+    }
+
     /// Enrols and logs in with the current step's code; returns the session token.
     func enrolAndLogIn(
         _ identity: Contactpoint_V1_Identity.Client<BusClientTransport>, email: String, code: String, password: String,

@@ -17,6 +17,8 @@ public enum IdentityServer {
         public var demoWorld: Bool
         /// The breached-password corpus new passwords are checked against, if the deployment has one.
         var breachedPasswords: BreachedPasswords?
+        /// How long a session lasts without use (each refresh starts it again, up to 12 hours).
+        public var sessionIdleTimeout: Duration = .seconds(15 * 60)
 
         /// The identity service's own command-line flags, as given (text, parsed with the rest).
         public struct Flags: Sendable {
@@ -41,6 +43,9 @@ public enum IdentityServer {
             bootstrapAdministrator = try reader.optionalValue(
                 "bootstrap-admin", flag: flags.bootstrapAdministrator, parse: ConfigurationValue.email)
             demoWorld = try reader.value("demo-world", flag: nil, default: false, parse: ConfigurationValue.boolean)
+            sessionIdleTimeout = try reader.value(
+                "session-idle-timeout", flag: nil, default: sessionIdleTimeout,
+                parse: ConfigurationValue.duration(in: .seconds(1)...(.seconds(12 * 3600)), named: "1s to 12h"))
             breachedPasswords = try reader.optionalValue("breached-passwords", flag: nil) {
                 path throws(ConfigurationError.Problem) in
                 do throws(BreachedPasswords.Problem) {
@@ -65,6 +70,7 @@ public enum IdentityServer {
         let secrets = try IdentitySecrets.load(directory: settings.secretsDirectory)
         var policy = IdentityPolicy()
         policy.passwords.breached = settings.breachedPasswords
+        policy.idleTimeout = settings.sessionIdleTimeout.components.seconds
         if let breached = settings.breachedPasswords {
             logger.notice(
                 "new passwords are checked against the breached-password corpus",
