@@ -13,6 +13,12 @@ final class ClientLoop {
     private let monitors: [Socket]
     /// Requests sent to a broker that is not connected yet, sent when its handshake succeeds.
     private var backlog: [[(callID: UInt64, frames: [[UInt8]])]]
+    /// Requests a connected broker's socket would not take yet, retried every few milliseconds
+    /// for up to ``retryWindow``: just after the handshake libzmq may not have attached the
+    /// connection to the socket (the monitor's event comes first), and a full queue drains. None
+    /// has left this process, so sending it later cannot make it twice.
+    private var retrying: [[(callID: UInt64, frames: [[UInt8]], since: ContinuousClock.Instant)]]
+    private static let retryWindow: Duration = .seconds(1)
     private var stopping = false
 
     init(transport: BusClientTransport) throws {
@@ -40,6 +46,7 @@ final class ClientLoop {
         self.sockets = sockets
         self.monitors = monitors
         self.backlog = Array(repeating: [], count: sockets.count)
+        self.retrying = Array(repeating: [], count: sockets.count)
     }
 
     func run() {
@@ -50,8 +57,11 @@ final class ClientLoop {
         defer { close() }
         do {
             while !(stopping && transport.calls.isEmpty) {
-                // While draining, wake now and then to see whether the last call has ended.
-                _ = try poller.poll(timeoutMillis: stopping ? 20 : -1)
+                // While draining, wake now and then to see whether the last call has ended; while
+                // requests wait to be retried, every few milliseconds.
+                let isRetrying = retrying.contains { !$0.isEmpty }
+                _ = try poller.poll(timeoutMillis: isRetrying ? 5 : stopping ? 20 : -1)
+                if isRetrying { try retrySends() }
                 if poller.isReadable(mailboxItem) {
                     for command in transport.mailbox.drain() { try perform(command) }
                 }
@@ -74,7 +84,9 @@ final class ClientLoop {
                 switch transport.brokers.health(of: broker) {
                 case .connecting:
                     backlog[broker].append((callID, frames))
-                case .up, .down, .refused:
+                case .up:
+                    retrying[broker].append((callID, frames, .now))
+                case .down, .refused:
                     transport.calls.sink(for: callID, isFinal: true)?
                         .fail(RPCError(code: .unavailable, message: "broker \(broker + 1) is not accepting requests"))
                 }
@@ -129,8 +141,28 @@ final class ClientLoop {
         }
     }
 
+    /// Sends what connected brokers' sockets would not take before; past ``retryWindow`` a request
+    /// fails UNAVAILABLE (its broker is connected but takes nothing).
+    private func retrySends() throws {
+        let now = ContinuousClock.now
+        for broker in retrying.indices where !retrying[broker].isEmpty {
+            var still: [(callID: UInt64, frames: [[UInt8]], since: ContinuousClock.Instant)] = []
+            for request in retrying[broker] where transport.calls.contains(request.callID) {
+                if try sockets[broker].send(request.frames, dontWait: true) { continue }
+                if now - request.since < Self.retryWindow, transport.brokers.health(of: broker) == .up {
+                    still.append(request)
+                } else {
+                    transport.calls.sink(for: request.callID, isFinal: true)?
+                        .fail(RPCError(code: .unavailable, message: "broker \(broker + 1) is not accepting requests"))
+                }
+            }
+            retrying[broker] = still
+        }
+    }
+
     private func failCalls(through broker: Int, _ error: RPCError) {
         backlog[broker] = []
+        retrying[broker] = []
         for sink in transport.calls.removeAll(sentThrough: broker) { sink.fail(error) }
     }
 
