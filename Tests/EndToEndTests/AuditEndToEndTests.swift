@@ -243,8 +243,7 @@ extension LocalStack {
     /// `others`), who all enrol; the practitioner and the others log in. The auditor's current
     /// TOTP step is left unused.
     func enrolAuditorAndPractitioner(others: [OtherPerson] = []) async throws -> AuditPeople {
-        let line = try #require(up.text.split(separator: "\n").first { $0.contains("first administrator created") })
-        let adminCode = try #require(line.firstMatch(of: /--code ([A-Z2-7]+)/)?.1).description
+        let adminCode = try bootstrapEnrolmentCode()
         let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
         return try await withIdentityClients { identity, administration in
             let adminOTP = try await enrol(

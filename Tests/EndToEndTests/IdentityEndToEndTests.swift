@@ -20,9 +20,7 @@ struct IdentityEndToEndTests {
         try BreachCorpus.write(passwords: ["a passphrase from a breach"], padding: 10_000, to: corpus)
         let stack = try await LocalStack.start(environment: ["CONTACTPOINT_BREACHED_PASSWORDS": corpus])
         try await stack.waitForStatus("healthy") { $0.isHealthy }
-        let line = try #require(
-            stack.up.text.split(separator: "\n").first { $0.contains("first administrator created") })
-        let code = try #require(line.firstMatch(of: /--code ([A-Z2-7]+)/)?.1).description
+        let code = try stack.bootstrapEnrolmentCode()
         let email = StackService.bootstrapAdministrator
         let password = "correct horse battery staple"
 
@@ -136,9 +134,7 @@ struct CrossServiceSessionTests {
     func suspensionReachesEcho() async throws {
         let stack = try await LocalStack.start(environment: ["CONTACTPOINT_REQUIRE_SESSION": "true"])
         try await stack.waitForStatus("healthy") { $0.isHealthy }
-        let line = try #require(
-            stack.up.text.split(separator: "\n").first { $0.contains("first administrator created") })
-        let adminCode = try #require(line.firstMatch(of: /--code ([A-Z2-7]+)/)?.1).description
+        let adminCode = try stack.bootstrapEnrolmentCode()
         let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
 
         let (practitionerToken, practitionerID, adminToken) = try await stack.withIdentityClients {
@@ -216,9 +212,7 @@ struct CrossServiceSessionTests {
         // A 4 s idle timeout stands for the 15 minutes
         let stack = try await LocalStack.start(environment: ["CONTACTPOINT_SESSION_IDLE_TIMEOUT": "4s"])
         try await stack.waitForStatus("healthy") { $0.isHealthy }
-        let line = try #require(
-            stack.up.text.split(separator: "\n").first { $0.contains("first administrator created") })
-        let code = try #require(line.firstMatch(of: /--code ([A-Z2-7]+)/)?.1).description
+        let code = try stack.bootstrapEnrolmentCode()
         let token = try await stack.withIdentityClient { identity in
             try await enrolAndLogIn(
                 identity, email: StackService.bootstrapAdministrator, code: code,
@@ -266,6 +260,12 @@ struct CrossServiceSessionTests {
 }
 
 extension LocalStack {
+    /// The one-time enrolment code `up` printed for the bootstrapped administrator.
+    func bootstrapEnrolmentCode() throws -> String {
+        let line = try #require(up.text.split(separator: "\n").first { $0.contains("first administrator created") })
+        return try #require(line.firstMatch(of: /--code ([A-Z2-7]+)/)?.1).description
+    }
+
     func withIdentityClients<T: Sendable>(
         _ body:
             @Sendable (
