@@ -49,6 +49,8 @@ struct InboxTests {
                 audit[0].category == .disclosure && audit[0].childIds == [F.child]
                     && audit[0].actor.practitionerID == "p-gp")
             #expect(audit.dropFirst().map(\.outcomeReason) == ["read", "acknowledged", "contact-made"])
+            // Each change names the alert by the id its recipient was given
+            #expect(audit.dropFirst().allSatisfy { $0.subjectID == alert.alertID }, "\(audit.map(\.subjectID))")
         }
     }
 
@@ -95,6 +97,8 @@ struct InboxTests {
                     })
             }
             #expect(error?.code == .notFound)
+            // The refusal names the alert as the caller gave it, never the sequence behind it
+            #expect(error?.message == "alert_id: no alert \(socialCare.alertID) of yours")
             let acknowledged = try await notification.updateAlert(
                 .with {
                     $0.alertID = listed.alerts[0].alertID

@@ -48,7 +48,8 @@ extension NotificationStore {
     }
 
     enum UpdateError: Error, Equatable, RPCErrorConvertible {
-        case noSuchAlert(Int64)
+        /// The alert's id as callers know it (``alertIDs``), never its sequence.
+        case noSuchAlert(String)
         case backwards(from: Contactpoint_V1_AlertState)
 
         var rpcErrorCode: RPCError.Code {
@@ -80,7 +81,8 @@ extension NotificationStore {
                     db, sql: "SELECT * FROM alert WHERE sequence = ? AND \(condition.sql)",
                     arguments: [id, condition.argument])
             }.first
-            guard let row = found else { throw UpdateError.noSuchAlert(id) }
+            let published = alertIDs.id(ofRow: id)
+            guard let row = found else { throw UpdateError.noSuchAlert(published) }
             let current = Self.alert(row)
             guard state.rawValue > current.state.rawValue else { throw UpdateError.backwards(from: current.state) }
             try db.execute(
@@ -88,7 +90,8 @@ extension NotificationStore {
                 arguments: [state.code, now, actor, id])
             var event = audit
             event.childIds = [current.childID]
-            event.subjectID = "alert-\(id)"
+            // Named as the practitioner saw it, so that a review can match the two.
+            event.subjectID = published.hasPrefix(alertIDs.prefix) ? published : "alert-\(published)"
             try OutboxTables.appendAudit(event, db)
             return Self.alert(try Row.fetchOne(db, sql: "SELECT * FROM alert WHERE sequence = ?", arguments: [id])!)
         }
