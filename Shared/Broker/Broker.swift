@@ -187,8 +187,8 @@ public final class Broker: Service, Sendable {
             for socket in [requests, zap] { socket.close() }
         }
 
-        /// Handles up to `limit` waiting messages: a batch at a time, so that ticks and the ZAP socket
-        /// are not starved, and all of them before a tick judges which workers are silent.
+        /// Handles up to `limit` waiting messages: a batch between polls, so that ticks and the ZAP
+        /// socket are not starved, and a larger one before a tick judges which workers are silent.
         private func routeRequests(upTo limit: Int) throws {
             for _ in 0..<limit {
                 guard let message = try requests.receive(dontWait: true) else { return }

@@ -212,9 +212,9 @@ public struct BrokerCore {
             return
         }
         let session = header.metadata.first { $0.key == "authorization" }?.text
-        let unknown = Service(config)
+        let firstOfItsName = Service(config)
         do {
-            try services[service, default: unknown].queue.append(request, principal: peer, session: session)
+            try services[service, default: firstOfItsName].queue.append(request, principal: peer, session: session)
         } catch {
             let message =
                 switch error {
@@ -271,8 +271,8 @@ public struct BrokerCore {
             }
             workers[identity] = Worker(
                 identity: identity, service: service, peer: peer, expiresAt: now + config.workerExpiry)
-            let unknown = Service(config)
-            services[service, default: unknown].workers += 1
+            let firstOfItsName = Service(config)
+            services[service, default: firstOfItsName].workers += 1
             services[service]!.idle.append(identity)
             actions.append(.report(.workerRegistered(service: service, peer: peer)))
             dispatch(service: service, now: now, into: &actions)

@@ -78,9 +78,11 @@ struct FairQueue<Element> {
             var waiting = principals[principal]!
             for session in Array(waiting.sessions.keys) {
                 let elements = waiting.sessions[session]!
-                let kept = Deque(elements.filter { !shouldRemove($0) })
+                var kept = Deque<Element>()
+                for element in elements {
+                    if shouldRemove(element) { removed.append(element) } else { kept.append(element) }
+                }
                 guard kept.count != elements.count else { continue }
-                removed += elements.filter(shouldRemove)
                 waiting.count -= elements.count - kept.count
                 count -= elements.count - kept.count
                 if kept.isEmpty {
