@@ -18,6 +18,9 @@ import ZeroMQ
 /// searches and views through the broker (each writing its access event to the outbox before
 /// replying), sequential for latency and with 32 concurrent clients for throughput; and memory.
 ///
+/// BENCH_ONLY=quality measures search quality instead (SearchQuality.swift; BENCH_QUERIES per
+/// kind of query, default 200; BENCH_SEED).
+///
 /// BENCH_CHILDREN (direct, default 1000000), BENCH_BUS_CHILDREN (default 100000), BENCH_SECONDS
 /// (default 10), BENCH_DIR (default a temporary directory). BENCH_REUSE=1 skips both loads and
 /// measures on the database (and the children sampled from it) an earlier run left in BENCH_DIR:
@@ -36,6 +39,12 @@ struct IndexBenchmark {
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("index-bench-\(getpid())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let database = "\(directory)/index.sqlite"
+        if environment["BENCH_ONLY"] == "quality" {
+            try await measureQuality(
+                database: database, directory: directory, children: directChildren, reuse: reuse,
+                perVariation: Int(environment["BENCH_QUERIES"] ?? "") ?? 200)
+            return
+        }
         // The children looked up, kept for BENCH_REUSE.
         let samplesFile = URL(fileURLWithPath: "\(directory)/samples.binpb")
         let samples: [Sample]
@@ -151,9 +160,36 @@ struct IndexBenchmark {
 
     typealias Sample = (entry: Contactpoint_V1_ChildDetails, id: String)
 
+    /// Search quality over the population loaded directly (its children's IDs kept in
+    /// `ids.txt` for BENCH_REUSE: the population is made again from its seed).
+    static func measureQuality(
+        database: String, directory: String, children: Int, reuse: Bool, perVariation: Int
+    ) async throws {
+        let idsFile = "\(directory)/ids.txt"
+        var population = SearchQuality.Population()
+        if reuse {
+            let ids = try String(contentsOfFile: idsFile, encoding: .utf8).split(separator: "\n")
+            var generator = PopulationGenerator(seed: 42)
+            for id in ids { population.add(generator.next().child, id: String(id)) }
+        } else {
+            _ = try await loadDirectly(children, into: database) { population.add($0, id: $1) }
+            try population.children.map(\.id).joined(separator: "\n").write(
+                toFile: idsFile, atomically: true, encoding: .utf8)
+        }
+        let seed = UInt64(ProcessInfo.processInfo.environment["BENCH_SEED"] ?? "") ?? 7
+        try await IndexOnBus.run(database: database) { [population] index, sessions, _ in
+            try await SearchQuality.run(
+                population: population, index: index, session: sessions.practitioner, perVariation: perVariation,
+                seed: seed)
+        }
+    }
+
     /// The direct load (the operator's path for national feeds), timed: validation of the next
     /// batch overlaps the write of this one. Returns 5,000 of the children, spread evenly over it.
-    static func loadDirectly(_ children: Int, into database: String) async throws -> [Sample] {
+    static func loadDirectly(
+        _ children: Int, into database: String,
+        each: (Contactpoint_V1_ChildDetails, String) -> Void = { _, _ in }
+    ) async throws -> [Sample] {
         let clock = ContinuousClock()
         var generator = PopulationGenerator(seed: 42)
         var samples: [Sample] = []
@@ -169,6 +205,7 @@ struct IndexBenchmark {
             let remaining = children - loaded - writing.count
             let next = try loader.validate((0..<min(5000, max(0, remaining))).map { _ in generator.next() }, offset: 0)
             for (entry, id) in zip(writing, try await stored.childIDs) {
+                each(entry.child, id)
                 if loaded % sampleEvery == 0, samples.count < 5000 { samples.append((entry.child, id)) }
                 loaded += 1
             }

@@ -82,7 +82,7 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
                 if !child.shielded, let postcode = child.postcode {
                     $0.postcodeDistrict = String(Postcode.outward(of: postcode))
                 }
-                $0.score = UInt32(entry.score)
+                $0.score = UInt32((entry.score * 100).rounded())
             }
         }
         try await access.record(

@@ -1,10 +1,10 @@
 import GRDB
 
 /// An initial load fills an empty index with a national feed. Inserting children in random
-/// order into the ID and date-of-birth indexes and the search keys rewrites most of their pages
-/// in every batch; so during an initial load search keys go to an unindexed staging table and
-/// both indexes are dropped, and all three are built once, sorted, at the end. The loader issues
-/// the IDs (``InitialLoadIDs``, never repeating); their uniqueness is checked again when the ID
+/// order into the ID, date-of-birth and postcode indexes and the search keys rewrites most of
+/// their pages in every batch; so during an initial load search keys go to an unindexed staging
+/// table and the indexes are dropped, and all are built once, sorted, at the end. The loader
+/// issues the IDs (``InitialLoadIDs``, never repeating); their uniqueness is checked again when the ID
 /// index is built. Searches and views find nothing new until then: run it before the index is
 /// opened to practitioners.
 ///
@@ -28,12 +28,13 @@ extension IndexStore {
                     ) STRICT;
                     DROP INDEX IF EXISTS child_by_birth;
                     DROP INDEX IF EXISTS child_by_id;
+                    DROP INDEX IF EXISTS child_address_by_postcode;
                     """)
         }
     }
 
-    /// Builds the ID and date-of-birth indexes and moves the staged search keys into place, in key
-    /// order; then copies them into the database file and empties the write-ahead log. Left in the
+    /// Builds the ID, date-of-birth and postcode indexes and moves the staged search keys into
+    /// place, in key order; then copies them into the database file and empties the write-ahead log. Left in the
     /// log (2 GB at 11 M children), the indexes would be copied back by whichever commit came next,
     /// looked up there by every read until then, and the log file would keep that size.
     func finishInitialLoad() async throws {
@@ -49,6 +50,7 @@ extension IndexStore {
                 CREATE UNIQUE INDEX IF NOT EXISTS child_by_id ON child(id);
                 CREATE INDEX IF NOT EXISTS child_by_birth ON child(date_of_birth, local_authority, family_name, \
                 given_name);
+                \(postcodeIndex)
                 INSERT OR IGNORE INTO search_key (family_code, given_code, date_of_birth, child_row)
                     SELECT family_code, given_code, date_of_birth, child_row FROM \(stagingTable) ORDER BY 1, 2, 3, 4;
                 DROP TABLE \(stagingTable);

@@ -15,86 +15,139 @@ extension IndexStore {
         var postcode: String?
     }
 
-    /// The most children one search reads before ranking; beyond this it asks for more detail.
+    /// The most children one way of looking reads before ranking; beyond this the search says
+    /// that more may fit and asks for more detail.
     static let candidateLimit = 5000
     /// The most children born in the queried days that a search reads by date alone.
     static let birthScanLimit = 20_000
 
-    /// The children a query may be about, ranked best first, and whether more may fit than were
-    /// read (the caller must then narrow the search: it is never told "no child" of children
-    /// that were not read). First those filed under the sound codes of its names (within its
-    /// date-of-birth range); then, when no child matched well and the date of birth is narrow
-    /// (a name misspelt beyond its sound code) or there is no family name to look under (a given
-    /// name and a range of dates, or no name at all), the children born then, screened by name
-    /// straight from the date-of-birth index, at most `birthScanLimit` of them.
+    /// The children who fit a query, best first, and whether more may fit than were read (the
+    /// caller must then narrow the search: it is never told "no child" of children that were
+    /// not read). The ways of looking, cheapest first, until one finds a child who fits well
+    /// (``SearchQuery/confidentScore``):
+    ///
+    /// 1. with a full postcode, the children living there (then nothing else is needed);
+    /// 2. those filed under the sound codes of the names (and the given name's nicknames),
+    ///    either way round, born on the date asked or a near one, or in the range;
+    /// 3. the children born on the date asked (or with day and month swapped), or in a narrow
+    ///    range, or in any range when no family name was given, screened by name straight from
+    ///    the date-of-birth index: a name misspelt beyond its sound code; at most `birthScanLimit`;
+    /// 4. those filed under the sound codes of one-letter misspellings of either name.
     func search(
         _ query: SearchQuery, birthScanLimit: Int = birthScanLimit
-    ) async throws -> (ranked: [(candidate: Candidate, score: Int)], truncated: Bool) {
-        var (candidates, truncated) = try await candidatesByName(query)
-        var ranked = query.rank(candidates)
-        if query.isBirthNarrow || query.family == nil, (ranked.first?.score ?? 0) < SearchQuery.confidentScore {
-            let (born, more) = try await candidatesByBirth(query, limit: birthScanLimit)
-            let known = Set(candidates.map(\.row))
-            candidates += born.filter { !known.contains($0.row) }
-            truncated = truncated || more
-            ranked = query.rank(candidates)
-        }
-        return (ranked, truncated)
-    }
-
-    private func candidatesByName(_ query: SearchQuery) async throws -> (candidates: [Candidate], truncated: Bool) {
-        guard let family = query.family else { return ([], false) }
-        return try await lookups.read { db in
-            let familyCodes = Array(Set(NameMatching.parts(family).map(NameMatching.soundCode)))
-            var sql = "SELECT child_row FROM search_key WHERE family_code IN \(Self.placeholders(familyCodes.count))"
-            var arguments = StatementArguments(familyCodes)
-            if query.given != nil {
-                let givenCodes = Array(Set(query.givenVariants.map(NameMatching.soundCode)))
-                sql += " AND given_code IN \(Self.placeholders(givenCodes.count))"
-                arguments += StatementArguments(givenCodes)
+    ) async throws -> (ranked: [(candidate: Candidate, score: Double)], truncated: Bool) {
+        try await lookups.read { db in
+            var gathered = Gathered(query: query)
+            if query.isFullPostcode, let postcode = query.postcode {
+                try gathered.add(Self.rows(livingAt: postcode, db), db)
+                return (query.rank(gathered.scored), gathered.truncated)
             }
-            if let (from, to) = query.birthRange {
-                sql += " AND date_of_birth BETWEEN ? AND ?"
-                arguments += [from, to]
+            if let family = query.family, query.given != nil || query.narrowBirthDates == nil {
+                try gathered.add(
+                    Self.rows(filedUnder: family.codes, query.given?.codes, born: query.birthDates, db), db)
+                if let given = query.given {
+                    try gathered.add(
+                        Self.rows(filedUnder: given.codes, family.codes, born: query.birthDates, db), db)
+                }
             }
-            let found = try Int64.fetchAll(
-                db.cachedStatement(sql: sql + " LIMIT \(Self.candidateLimit + 1)"), arguments: arguments)
-            return (
-                try Self.candidates(Array(Set(found.prefix(Self.candidateLimit))), db),
-                found.count > Self.candidateLimit
-            )
+            if !gathered.isConfident,
+                let dates = query.narrowBirthDates ?? (query.family == nil ? query.birthDates : nil)
+            {
+                try gathered.add(Self.rows(bornOn: dates, screenedBy: query, limit: birthScanLimit, db), db)
+            }
+            if !gathered.isConfident, let family = query.family, let given = query.given {
+                try gathered.add(
+                    Self.rows(filedUnder: family.codesOneEditAway, given.codes, born: query.birthDates, db), db)
+                try gathered.add(
+                    Self.rows(filedUnder: family.codes, given.codesOneEditAway, born: query.birthDates, db), db)
+            }
+            return (query.rank(gathered.scored), gathered.truncated)
         }
     }
 
-    private func candidatesByBirth(_ query: SearchQuery, limit: Int) async throws -> (
-        candidates: [Candidate], truncated: Bool
-    ) {
-        guard let (from, to) = query.birthRange else { return ([], false) }
-        return try await lookups.read { db in
-            // Read from the index alone (it holds the names), keeping only names that may match.
-            var sql = "SELECT row, family_name, given_name FROM child WHERE date_of_birth BETWEEN ? AND ?"
-            var arguments: StatementArguments = [from, to]
-            if let authority = query.localAuthority {
-                sql += " AND local_authority = ?"
-                arguments += [authority]
+    /// The children found so far, each read and scored once.
+    private struct Gathered {
+        let query: SearchQuery
+        var seen: Set<Int64> = []
+        var scored: [(candidate: Candidate, score: Double)] = []
+        var truncated = false
+        var isConfident: Bool { scored.contains { $0.score >= SearchQuery.confidentScore } }
+
+        mutating func add(_ found: (rows: [Int64], more: Bool), _ db: Database) throws {
+            truncated = truncated || found.more
+            let new = found.rows.filter { seen.insert($0).inserted }
+            for candidate in try IndexStore.candidates(new, db) {
+                if let score = query.score(candidate) { scored.append((candidate, score)) }
             }
-            let found = try Self.decodeRows(db.cachedStatement(sql: sql + " LIMIT ?"), arguments + [limit]) { row in
-                (row: row[0] as Int64, family: row[1] as String, given: row[2] as String)
-            }
-            let named = query.given != nil || query.family != nil
-            let plausible = found.lazy.filter { !named || query.mayMatch(family: $0.family, given: $0.given) }.map(
-                \.row)
-            // Children born in the range beyond the limit were not read, so may fit too.
-            let unread = found.count >= limit
-            return (
-                try Self.candidates(Array(plausible.prefix(Self.candidateLimit)), db),
-                unread || (!named && found.count > Self.candidateLimit)
-            )
         }
+    }
+
+    /// Children filed under these family and given sound codes (any given name when nil), born
+    /// on these dates.
+    private static func rows(
+        filedUnder familyCodes: Set<String>, _ givenCodes: Set<String>?, born: SearchQuery.BirthDates?,
+        _ db: Database
+    ) throws -> (rows: [Int64], more: Bool) {
+        var sql = "SELECT child_row FROM search_key WHERE family_code IN \(placeholders(familyCodes.count))"
+        var arguments = StatementArguments(Array(familyCodes))
+        if let givenCodes {
+            sql += " AND given_code IN \(placeholders(givenCodes.count))"
+            arguments += StatementArguments(Array(givenCodes))
+        }
+        switch born {
+        case .days(let days):
+            sql += " AND date_of_birth IN \(placeholders(days.count))"
+            arguments += StatementArguments(days)
+        case .range(let from, let to):
+            sql += " AND date_of_birth BETWEEN ? AND ?"
+            arguments += [from, to]
+        case nil: break
+        }
+        // Lists of many lengths (codes one edit away): not worth a place in the statement cache.
+        let statement =
+            familyCodes.count + (givenCodes?.count ?? 0) > 16
+            ? try db.makeStatement(sql: sql + " LIMIT ?") : try db.cachedStatement(sql: sql + " LIMIT ?")
+        let found = try Int64.fetchAll(statement, arguments: arguments + [candidateLimit + 1])
+        return (Array(Set(found.prefix(candidateLimit))), found.count > candidateLimit)
+    }
+
+    /// The children whose current address has this full postcode.
+    private static func rows(livingAt postcode: String, _ db: Database) throws -> (rows: [Int64], more: Bool) {
+        let found = try Int64.fetchAll(
+            db.cachedStatement(sql: "SELECT child_row FROM child_address WHERE postcode = ? AND position = 0 LIMIT ?"),
+            arguments: [postcode, candidateLimit + 1])
+        return (Array(found.prefix(candidateLimit)), found.count > candidateLimit)
+    }
+
+    /// The children born on these dates whose current names may fit, read from the date-of-birth
+    /// index alone (it holds the names): at most `limit` children born then are read.
+    private static func rows(
+        bornOn dates: SearchQuery.BirthDates, screenedBy query: SearchQuery, limit: Int, _ db: Database
+    ) throws -> (rows: [Int64], more: Bool) {
+        var sql = "SELECT row, family_name, given_name FROM child WHERE "
+        var arguments: StatementArguments
+        switch dates {
+        case .days(let days):
+            sql += "date_of_birth IN \(placeholders(days.count))"
+            arguments = StatementArguments(days)
+        case .range(let from, let to):
+            sql += "date_of_birth BETWEEN ? AND ?"
+            arguments = [from, to]
+        }
+        if let authority = query.localAuthority {
+            sql += " AND local_authority = ?"
+            arguments += [authority]
+        }
+        let found = try decodeRows(db.cachedStatement(sql: sql + " LIMIT ?"), arguments + [limit]) { row in
+            (row: row[0] as Int64, family: row[1] as String, given: row[2] as String)
+        }
+        let plausible = found.lazy.filter { query.mayMatch(family: $0.family, given: $0.given) }.map(\.row)
+        // Children born then beyond the limit were not read, so may fit too.
+        return (Array(plausible.prefix(candidateLimit)), found.count >= limit || plausible.count > candidateLimit)
     }
 
     /// The candidates with these child rows.
-    private static func candidates(_ rows: [Int64], _ db: Database) throws -> [Candidate] {
+    fileprivate static func candidates(_ rows: [Int64], _ db: Database) throws -> [Candidate] {
         var candidates: [Int64: Candidate] = [:]
         for var chunk in stride(from: 0, to: rows.count, by: 512).map({ Array(rows[$0..<min($0 + 512, rows.count)]) }) {
             // Padded to a power of two (repeating the last row), so that few statements are prepared and cached.

@@ -170,8 +170,16 @@ public struct IndexStore: Sendable {
         migrator.registerMigration("3: opaque involvement ids") { db in
             try OpaqueRowIDKeys.create(kind: "involvement", rowsOf: "involvement", column: "id", db)
         }
+        migrator.registerMigration("4: children by postcode") { db in try db.execute(sql: Self.postcodeIndex) }
         return migrator
     }
+}
+
+extension IndexStore {
+    /// Search by a full postcode reads the children living there (current addresses only).
+    static let postcodeIndex = """
+        CREATE INDEX IF NOT EXISTS child_address_by_postcode ON child_address(postcode) WHERE position = 0;
+        """
 }
 
 enum IndexStoreError: Error, Equatable {

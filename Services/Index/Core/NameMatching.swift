@@ -114,6 +114,57 @@ enum NameMatching {
         return jaro + Double(prefix) * 0.1 * (1 - jaro)
     }
 
+    /// Whether two folded strings are one edit apart: a letter inserted, dropped, replaced, or two
+    /// neighbouring letters swapped (Damerau). Equal strings are not.
+    static func isOneEditApart(_ a: String, _ b: String) -> Bool {
+        let s = Array(a.utf8)
+        let t = Array(b.utf8)
+        guard abs(s.count - t.count) <= 1, s != t else { return false }
+        var prefix = 0
+        while prefix < min(s.count, t.count), s[prefix] == t[prefix] { prefix += 1 }
+        var suffix = 0
+        while suffix < min(s.count, t.count) - prefix, s[s.count - 1 - suffix] == t[t.count - 1 - suffix] {
+            suffix += 1
+        }
+        let left = s.count - prefix - suffix
+        let right = t.count - prefix - suffix
+        if left + right <= 2, max(left, right) == 1 { return true }
+        // Two neighbouring letters swapped: "ab" against "ba".
+        return left == 2 && right == 2 && s[prefix] == t[prefix + 1] && s[prefix + 1] == t[prefix]
+    }
+
+    /// The sound codes of every string one edit away from a folded name part (its own code
+    /// included): where a misspelt name is filed when the misspelling changed a consonant.
+    static func soundCodesOneEditAway(_ part: String) -> Set<String> {
+        let letters = Array(part.utf8)
+        let alphabet = Array(UInt8(ascii: "a")...UInt8(ascii: "z"))
+        var codes: Set<String> = [soundCode(part)]
+        func add(_ bytes: [UInt8]) { codes.insert(soundCode(String(decoding: bytes, as: UTF8.self))) }
+        for i in letters.indices {
+            var dropped = letters
+            dropped.remove(at: i)
+            add(dropped)
+            for letter in alphabet where letter != letters[i] {
+                var replaced = letters
+                replaced[i] = letter
+                add(replaced)
+            }
+            if i + 1 < letters.count {
+                var swapped = letters
+                swapped.swapAt(i, i + 1)
+                add(swapped)
+            }
+        }
+        for i in 0...letters.count {
+            for letter in alphabet {
+                var inserted = letters
+                inserted.insert(letter, at: i)
+                add(inserted)
+            }
+        }
+        return codes
+    }
+
     /// The best similarity between any part of one name and any part of another.
     static func bestSimilarity(_ query: [String], _ candidate: [String]) -> Double {
         var best = 0.0
@@ -159,6 +210,6 @@ public struct Nicknames: Sendable {
     }
 
     /// The names a folded given name is known by, itself not included.
-    func variants(of name: String) -> Set<String> { related[name] ?? [] }
+    public func variants(of name: String) -> Set<String> { related[name] ?? [] }
 
 }
