@@ -92,3 +92,13 @@ struct CLIError: Error, CustomStringConvertible {
         self.code = code
     }
 }
+
+/// Rows in aligned columns, the first row their headings.
+func printColumns(_ rows: [[String]]) {
+    let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+    for row in rows {
+        print(
+            zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces))
+    }
+}

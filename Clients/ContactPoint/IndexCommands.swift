@@ -41,8 +41,8 @@ struct Search: AsyncParsableCommand {
         abstract: "Find a child by name, date of birth and place; every search is recorded with its reason.",
         discussion:
             """
-            Give a given and a family name, or a name and a date of birth, or a date of birth and a postcode or \
-            local authority.
+            Give a given and a family name; or a name and a date of birth or full postcode; or a date of birth and \
+            a postcode or local authority; or a full postcode.
             """
     )
 
@@ -50,7 +50,8 @@ struct Search: AsyncParsableCommand {
     @OptionGroup var reason: ReasonOptions
     @Option(help: "Given name (nicknames and misspellings are matched).") var given: String?
     @Option(help: "Family name (former names and either half of a hyphenated name are matched).") var family: String?
-    @Option(help: "Date of birth, YYYY-MM-DD.") var born: String?
+    @Option(help: "Date of birth: YYYY-MM-DD, or YYYY-MM or YYYY when only the month or year is known.")
+    var born: String?
     @Option(help: "Born on or after, YYYY-MM-DD.") var bornFrom: String?
     @Option(help: "Born on or before, YYYY-MM-DD.") var bornTo: String?
     @Option(help: "A postcode or its outward part (SW1A).") var postcode: String?
@@ -71,13 +72,16 @@ struct Search: AsyncParsableCommand {
         }
         let found = try await withIndex(bus) { try await $0.searchChildren(request, metadata: metadata) }
         if found.matches.isEmpty, !found.moreMatches { print("no child matches") }
-        for match in found.matches {
-            print(
-                """
-                \(match.childID)  \(String(match.score).leftPad(3))  \(match.givenName) \(match.familyName)  born \
-                \(match.dateOfBirth)  \(match.gender.name)  \(match.localAuthority) \(match.postcodeDistrict)
-                """
-            )
+        if !found.matches.isEmpty {
+            printColumns(
+                [["CHILD ID", "MATCH", "NAME", "BORN", "GENDER", "AUTHORITY", "DISTRICT"]]
+                    + found.matches.map { match in
+                        [
+                            match.childID, String(match.score), "\(match.givenName) \(match.familyName)",
+                            match.dateOfBirth, match.gender.name, match.localAuthority, match.postcodeDistrict,
+                        ]
+                    })
+            print("MATCH: how well the child fits what you asked, 100 exactly; below 80 is never shown.")
         }
         if found.moreMatches {
             // Without matches, "more" means too many children fit to read them all, not none.
@@ -337,6 +341,5 @@ struct Shield: AsyncParsableCommand {
 }
 
 extension String {
-    func leftPad(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
     func nonEmptyOr(_ fallback: String) -> String { isEmpty ? fallback : self }
 }

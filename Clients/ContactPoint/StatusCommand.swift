@@ -75,11 +75,11 @@ struct Status: AsyncParsableCommand {
             """
         )
         print("")
-        printRows(
+        printColumns(
             [["BROKER", "ENDPOINT", "REACHABLE"]]
                 + report.brokers.map { [$0.name, $0.endpoint, $0.reachable ? "yes" : "NO"] })
         print("")
-        printRows(
+        printColumns(
             [["SERVICE", "RUNNING", "WORKER SESSIONS (per broker)", "HEALTH"]]
                 + report.services.map { service in
                     [
@@ -88,18 +88,10 @@ struct Status: AsyncParsableCommand {
                     ]
                 })
         print("")
-        printRows(
+        printColumns(
             [["PROCESS", "PID", "PHASE", "RESTARTS", "LAST EXIT"]]
                 + report.processes.map {
                     [$0.name, $0.pid.map(String.init) ?? "-", $0.phase.rawValue, "\($0.restarts)", $0.lastExit ?? ""]
                 })
-    }
-
-    private func printRows(_ rows: [[String]]) {
-        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-        for row in rows {
-            print(
-                zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  "))
-        }
     }
 }

@@ -23,6 +23,8 @@ final class ConsentFixture: Sendable {
     let now = Locked<Int64>(ConsentFixture.milliseconds(of: "2026-11-26"))
 
     static let authority = "E09000033"
+    /// The date of birth the index gives for every child.
+    static let bornOn = "2015-04-01"
     static let child = ContactPointID(serial: 1001)!.digits
     static let otherChild = ContactPointID(serial: 1002)!.digits
     static let unknownChild = ContactPointID(serial: 9999)!.digits
@@ -52,6 +54,7 @@ final class ConsentFixture: Sendable {
                 $0.localAuthority = child.localAuthority
                 $0.status = .active
                 $0.organisationInvolved = child.involved.contains(organisationID)
+                $0.dateOfBirth = ConsentFixture.bornOn
             }
         }
     }

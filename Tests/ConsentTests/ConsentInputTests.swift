@@ -37,6 +37,14 @@ struct ConsentInputTests {
             await refused(.invalidArgument, "given_on", with { $0.givenOn = "2026-11-27" })
             await refused(.invalidArgument, "given_on", with { $0.givenOn = "" })
             await refused(.invalidArgument, "given_on", with { $0.givenOn = "2026-02-30" })
+            await refused(.invalidArgument, "given_on", with { $0.givenOn = "2015-03-31" })
+            await refused(
+                .invalidArgument, "capacity_assessed_on",
+                with {
+                    $0.giver = .child
+                    $0.clearGiverName()
+                    $0.capacityAssessedOn = "2015-03-31"
+                })
             await refused(.invalidArgument, "expires_on", with { $0.expiresOn = "2026-11-25" })
             await refused(.invalidArgument, "capacity_assessed_on", with { $0.capacityAssessedOn = "2026-11-01" })
             await refused(

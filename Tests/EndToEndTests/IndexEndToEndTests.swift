@@ -59,7 +59,9 @@ struct IndexEndToEndTests {
             "--reason", "contact-practitioners",
         ])
         #expect(await search.exited() == 0, "\(search.text)")
-        let firstLine = try #require(search.text.split(separator: "\n").first)
+        let lines = search.text.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("CHILD ID  MATCH  NAME") == true, "\(search.text)")
+        let firstLine = try #require(lines.dropFirst().first)
         #expect(firstLine.contains(wanted.name.family) && firstLine.contains(wanted.dateOfBirth), "\(search.text)")
         let childID = String(firstLine.split(separator: " ")[0])
 
@@ -74,7 +76,7 @@ struct IndexEndToEndTests {
         ])
         #expect(await fromDirect.exited() == 0)
         #expect(
-            fromDirect.text.split(separator: "\n").first?.contains(directChild.name.family) == true,
+            fromDirect.text.split(separator: "\n").dropFirst().first?.contains(directChild.name.family) == true,
             "\(fromDirect.text)")
 
         let view = try cli(["view", childID, "--reason", "contact-practitioners"])

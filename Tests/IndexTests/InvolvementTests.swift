@@ -271,7 +271,7 @@ struct InvolvementTests {
             let school = try await standing("org-school")
             #expect(
                 school.localAuthority == IndexFixture.authority && school.status == .active
-                    && school.organisationInvolved)
+                    && school.organisationInvolved && school.dateOfBirth == "2015-04-01")
             #expect(try await !standing("org-gp").organisationInvolved)
             _ = try await index.endInvolvement(
                 .with { $0.involvementID = involvement }, metadata: try fixture.session())

@@ -62,6 +62,7 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
         let caller = try Caller.required()
         let today = today
         let consent = try ConsentValidation.consent(request, today: today)
+        let standing: Contactpoint_V1_ChildStandingResponse
         if request.withInvolvement {
             // The index vouches that the caller is recording their organisation's involvement of this service.
             guard involvementRecorders.contains(context.remotePeer) else {
@@ -77,10 +78,11 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
                     caller, .recordConsent, "only practitioners record their service's involvement",
                     childID: consent.childID)
             }
-            _ = try await standing(ofChild: consent.childID, for: caller)
+            standing = try await self.standing(ofChild: consent.childID, for: caller)
         } else {
-            try await authorize(caller, forChild: consent.childID, .recordConsent)
+            standing = try await authorize(caller, forChild: consent.childID, .recordConsent)
         }
+        try ConsentValidation.notBeforeBirth(consent, bornOn: standing.dateOfBirth)
         return try await store.record(
             consent, by: actor(caller), now: clock.now.milliseconds, today: today,
             audit: access.event(caller, .recordConsent, category: .change),
@@ -179,10 +181,12 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
     // MARK: Authorization and audit
 
     /// Allows practitioners of an organisation actively involved with the child, named persons, and
-    /// local-authority administrators of the child's authority; NOT_FOUND for a child not on the index.
+    /// local-authority administrators of the child's authority; NOT_FOUND for a child not on the
+    /// index. Returns the child's standing.
+    @discardableResult
     private func authorize(
         _ caller: Caller, forChild childID: String, _ action: AuditAction, reason: Contactpoint_V1_AccessReason? = nil
-    ) async throws {
+    ) async throws -> Contactpoint_V1_ChildStandingResponse {
         try await access.authorize(caller, action, reason: reason, childID: childID)
         let standing = try await standing(ofChild: childID, for: caller)
         let administers =
@@ -197,6 +201,7 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
                 """,
                 reason: reason, childID: childID)
         }
+        return standing
     }
 
     private func standing(ofChild childID: String, for caller: Caller) async throws

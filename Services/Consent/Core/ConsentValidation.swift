@@ -45,6 +45,18 @@ enum ConsentValidation {
         return record
     }
 
+    /// Refuses a consent given, or a capacity assessed, before the child was born (`bornOn`
+    /// empty: an index that does not say).
+    static func notBeforeBirth(_ consent: Contactpoint_V1_ConsentRecord, bornOn: String) throws(RPCError) {
+        guard !bornOn.isEmpty else { return }
+        if !consent.capacityAssessedOn.isEmpty, consent.capacityAssessedOn < bornOn {
+            throw V.invalid("capacity_assessed_on", "must not be before the child was born (\(bornOn))")
+        }
+        if consent.givenOn < bornOn {
+            throw V.invalid("given_on", "must not be before the child was born (\(bornOn))")
+        }
+    }
+
     static func override(_ request: Contactpoint_V1_RecordOverrideRequest, today: String) throws(RPCError)
         -> Contactpoint_V1_ConsentRecord
     {

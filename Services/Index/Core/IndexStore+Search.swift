@@ -45,7 +45,7 @@ extension IndexStore {
             if let family = query.family, query.given != nil || query.narrowBirthDates == nil {
                 try gathered.add(
                     Self.rows(filedUnder: family.codes, query.given?.codes, born: query.birthDates, db), db)
-                if let given = query.given {
+                if !gathered.isConfident, let given = query.given {
                     try gathered.add(
                         Self.rows(filedUnder: given.codes, family.codes, born: query.birthDates, db), db)
                 }

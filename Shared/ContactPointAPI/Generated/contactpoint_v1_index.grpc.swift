@@ -188,10 +188,12 @@ extension Contactpoint_V1_Index {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Children matching a name (tolerant of misspellings, nicknames, hyphenated and former names),
-        /// > a date of birth (exact or a range) and a postcode or local authority; ranked by match score,
-        /// > at most one page (20). Only the fields needed to pick the right child are returned. A
-        /// > shielded child is matched on its visible fields only.
+        /// > Children matching a name (tolerant of misspellings, nicknames, hyphenated and former names,
+        /// > names the other way round), a date of birth (exact — near dates and day and month swapped fit
+        /// > less well —, a month, a year or a range) and a postcode or local authority; ranked by match
+        /// > score, none below 80, at most one page (20). Only the fields needed to pick the right child are
+        /// > returned. A shielded child is matched on its visible fields only. INVALID_ARGUMENT, naming a
+        /// > field, for a search too vague to pick a child (docs/INDEX.md, Search).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Contactpoint_V1_SearchChildrenRequest` messages.
@@ -370,10 +372,12 @@ extension Contactpoint_V1_Index {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Children matching a name (tolerant of misspellings, nicknames, hyphenated and former names),
-        /// > a date of birth (exact or a range) and a postcode or local authority; ranked by match score,
-        /// > at most one page (20). Only the fields needed to pick the right child are returned. A
-        /// > shielded child is matched on its visible fields only.
+        /// > Children matching a name (tolerant of misspellings, nicknames, hyphenated and former names,
+        /// > names the other way round), a date of birth (exact — near dates and day and month swapped fit
+        /// > less well —, a month, a year or a range) and a postcode or local authority; ranked by match
+        /// > score, none below 80, at most one page (20). Only the fields needed to pick the right child are
+        /// > returned. A shielded child is matched on its visible fields only. INVALID_ARGUMENT, naming a
+        /// > field, for a search too vague to pick a child (docs/INDEX.md, Search).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Contactpoint_V1_SearchChildrenRequest` message.
@@ -550,10 +554,12 @@ extension Contactpoint_V1_Index {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Children matching a name (tolerant of misspellings, nicknames, hyphenated and former names),
-        /// > a date of birth (exact or a range) and a postcode or local authority; ranked by match score,
-        /// > at most one page (20). Only the fields needed to pick the right child are returned. A
-        /// > shielded child is matched on its visible fields only.
+        /// > Children matching a name (tolerant of misspellings, nicknames, hyphenated and former names,
+        /// > names the other way round), a date of birth (exact — near dates and day and month swapped fit
+        /// > less well —, a month, a year or a range) and a postcode or local authority; ranked by match
+        /// > score, none below 80, at most one page (20). Only the fields needed to pick the right child are
+        /// > returned. A shielded child is matched on its visible fields only. INVALID_ARGUMENT, naming a
+        /// > field, for a search too vague to pick a child (docs/INDEX.md, Search).
         ///
         /// - Parameters:
         ///   - request: A `Contactpoint_V1_SearchChildrenRequest` message.
@@ -1064,10 +1070,12 @@ extension Contactpoint_V1_Index {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Children matching a name (tolerant of misspellings, nicknames, hyphenated and former names),
-        /// > a date of birth (exact or a range) and a postcode or local authority; ranked by match score,
-        /// > at most one page (20). Only the fields needed to pick the right child are returned. A
-        /// > shielded child is matched on its visible fields only.
+        /// > Children matching a name (tolerant of misspellings, nicknames, hyphenated and former names,
+        /// > names the other way round), a date of birth (exact — near dates and day and month swapped fit
+        /// > less well —, a month, a year or a range) and a postcode or local authority; ranked by match
+        /// > score, none below 80, at most one page (20). Only the fields needed to pick the right child are
+        /// > returned. A shielded child is matched on its visible fields only. INVALID_ARGUMENT, naming a
+        /// > field, for a search too vague to pick a child (docs/INDEX.md, Search).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Contactpoint_V1_SearchChildrenRequest` message.
@@ -1299,10 +1307,12 @@ extension Contactpoint_V1_Index {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Children matching a name (tolerant of misspellings, nicknames, hyphenated and former names),
-        /// > a date of birth (exact or a range) and a postcode or local authority; ranked by match score,
-        /// > at most one page (20). Only the fields needed to pick the right child are returned. A
-        /// > shielded child is matched on its visible fields only.
+        /// > Children matching a name (tolerant of misspellings, nicknames, hyphenated and former names,
+        /// > names the other way round), a date of birth (exact — near dates and day and month swapped fit
+        /// > less well —, a month, a year or a range) and a postcode or local authority; ranked by match
+        /// > score, none below 80, at most one page (20). Only the fields needed to pick the right child are
+        /// > returned. A shielded child is matched on its visible fields only. INVALID_ARGUMENT, naming a
+        /// > field, for a search too vague to pick a child (docs/INDEX.md, Search).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Contactpoint_V1_SearchChildrenRequest` message.
@@ -1621,10 +1631,12 @@ extension Contactpoint_V1_Index.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Children matching a name (tolerant of misspellings, nicknames, hyphenated and former names),
-    /// > a date of birth (exact or a range) and a postcode or local authority; ranked by match score,
-    /// > at most one page (20). Only the fields needed to pick the right child are returned. A
-    /// > shielded child is matched on its visible fields only.
+    /// > Children matching a name (tolerant of misspellings, nicknames, hyphenated and former names,
+    /// > names the other way round), a date of birth (exact — near dates and day and month swapped fit
+    /// > less well —, a month, a year or a range) and a postcode or local authority; ranked by match
+    /// > score, none below 80, at most one page (20). Only the fields needed to pick the right child are
+    /// > returned. A shielded child is matched on its visible fields only. INVALID_ARGUMENT, naming a
+    /// > field, for a search too vague to pick a child (docs/INDEX.md, Search).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Contactpoint_V1_SearchChildrenRequest` message.
@@ -1897,10 +1909,12 @@ extension Contactpoint_V1_Index.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Children matching a name (tolerant of misspellings, nicknames, hyphenated and former names),
-    /// > a date of birth (exact or a range) and a postcode or local authority; ranked by match score,
-    /// > at most one page (20). Only the fields needed to pick the right child are returned. A
-    /// > shielded child is matched on its visible fields only.
+    /// > Children matching a name (tolerant of misspellings, nicknames, hyphenated and former names,
+    /// > names the other way round), a date of birth (exact — near dates and day and month swapped fit
+    /// > less well —, a month, a year or a range) and a postcode or local authority; ranked by match
+    /// > score, none below 80, at most one page (20). Only the fields needed to pick the right child are
+    /// > returned. A shielded child is matched on its visible fields only. INVALID_ARGUMENT, naming a
+    /// > field, for a search too vague to pick a child (docs/INDEX.md, Search).
     ///
     /// - Parameters:
     ///   - message: request message to send.

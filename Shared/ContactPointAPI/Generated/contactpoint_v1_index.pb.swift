@@ -508,14 +508,16 @@ public nonisolated struct Contactpoint_V1_SearchChildrenRequest: Sendable {
 
   public var familyName: String = String()
 
-  /// YYYY-MM-DD: exact. Or a range with `born_from` and/or `born_to` (inclusive).
+  /// YYYY-MM-DD: exact (YYYY-DD-MM is read where only that reading is a date); YYYY-MM or YYYY:
+  /// that month or year. Or a range with `born_from` and/or `born_to` (YYYY-MM-DD, inclusive).
   public var dateOfBirth: String = String()
 
   public var bornFrom: String = String()
 
   public var bornTo: String = String()
 
-  /// A full postcode or its outward part (e.g. "SW1A").
+  /// A full postcode or its outward part (e.g. "SW1A"); a full postcode alone finds the
+  /// children living there.
   public var postcode: String = String()
 
   public var localAuthority: String = String()
@@ -548,7 +550,7 @@ public nonisolated struct Contactpoint_V1_SearchMatch: Sendable {
   /// The outward part of the postcode ("SW1A"); empty for a shielded record.
   public var postcodeDistrict: String = String()
 
-  /// 0–100: how well the child matches what was asked.
+  /// 80–100: how well the child matches what was asked (100: every detail exactly).
   public var score: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -983,6 +985,9 @@ public nonisolated struct Contactpoint_V1_ChildStandingResponse: Sendable {
 
   /// The organisation has an involvement with the child that has not ended.
   public var organisationInvolved: Bool = false
+
+  /// YYYY-MM-DD: nothing about the child (a consent given, a capacity assessed) happened before it.
+  public var dateOfBirth: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2346,7 +2351,7 @@ nonisolated extension Contactpoint_V1_ChildStandingRequest: SwiftProtobuf.Messag
 
 nonisolated extension Contactpoint_V1_ChildStandingResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ChildStandingResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}local_authority\0\u{1}status\0\u{3}organisation_involved\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}local_authority\0\u{1}status\0\u{3}organisation_involved\0\u{3}date_of_birth\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2357,6 +2362,7 @@ nonisolated extension Contactpoint_V1_ChildStandingResponse: SwiftProtobuf.Messa
       case 1: try { try decoder.decodeSingularStringField(value: &self.localAuthority) }()
       case 2: try { try decoder.decodeSingularEnumField(value: &self.status) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.organisationInvolved) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.dateOfBirth) }()
       default: break
       }
     }
@@ -2372,6 +2378,9 @@ nonisolated extension Contactpoint_V1_ChildStandingResponse: SwiftProtobuf.Messa
     if self.organisationInvolved != false {
       try visitor.visitSingularBoolField(value: self.organisationInvolved, fieldNumber: 3)
     }
+    if !self.dateOfBirth.isEmpty {
+      try visitor.visitSingularStringField(value: self.dateOfBirth, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2379,6 +2388,7 @@ nonisolated extension Contactpoint_V1_ChildStandingResponse: SwiftProtobuf.Messa
     if lhs.localAuthority != rhs.localAuthority {return false}
     if lhs.status != rhs.status {return false}
     if lhs.organisationInvolved != rhs.organisationInvolved {return false}
+    if lhs.dateOfBirth != rhs.dateOfBirth {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
