@@ -80,8 +80,32 @@ struct Admin: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Practitioner accounts.",
             subcommands: [
-                Create.self, List.self, Suspend.self, Reactivate.self, Close.self, Unlock.self, ResetTwoFactor.self,
+                Create.self, List.self, Vetting.self, Suspend.self, Reactivate.self, Close.self, Unlock.self,
+                ResetTwoFactor.self,
             ])
+
+        struct Vetting: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract:
+                    """
+                    Record an account's vetting anew (a renewed criminal-records check): every date, as on creation.
+                    """)
+            @OptionGroup var account: AccountOptions
+            @OptionGroup var vetting: VettingOptions
+
+            func run() async throws {
+                let metadata = try sessionMetadata()
+                let (id, vetting) = (account.id, vetting.vetting)
+                _ = try await withAdministration(account.bus) {
+                    try await $0.recordVetting(
+                        .with {
+                            $0.practitionerID = id
+                            $0.vetting = vetting
+                        }, metadata: metadata)
+                }
+                print("\(id): vetting recorded")
+            }
+        }
 
         struct Create: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
@@ -99,14 +123,7 @@ struct Admin: AsyncParsableCommand {
                     """
             )
             var role: [String] = []
-            @Option(help: "Date of the enhanced criminal-records check, YYYY-MM-DD.")
-            var crbCheckedOn = ""
-            @Option(help: "Reference of the enhanced criminal-records check.")
-            var crbReference = ""
-            @Option(help: "Date training was completed, YYYY-MM-DD.")
-            var trainingCompletedOn = ""
-            @Option(help: "Date the user agreement was accepted, YYYY-MM-DD.")
-            var agreementAcceptedOn = ""
+            @OptionGroup var vetting: VettingOptions
 
             func run() async throws {
                 let metadata = try sessionMetadata()
@@ -118,12 +135,7 @@ struct Admin: AsyncParsableCommand {
                             $0.email = email
                             $0.jobRole = jobRole
                             $0.roles = role
-                            $0.vetting = .with {
-                                $0.criminalRecordsCheckedOn = crbCheckedOn
-                                $0.criminalRecordsReference = crbReference
-                                $0.trainingCompletedOn = trainingCompletedOn
-                                $0.userAgreementAcceptedOn = agreementAcceptedOn
-                            }
+                            $0.vetting = vetting.vetting
                         }, metadata: metadata)
                 }
                 print("created \(created.account.practitionerID) (\(created.account.email)), inactive until enrolment")
@@ -244,4 +256,25 @@ func withAdministration<T: Sendable>(
     _ body: @Sendable (Contactpoint_V1_IdentityAdmin.Client<BusClientTransport>) async throws -> T
 ) async throws -> T {
     try await withBusClient(bus) { try await body(Contactpoint_V1_IdentityAdmin.Client(wrapping: $0)) }
+}
+
+/// An account's vetting, as an administrator records it.
+struct VettingOptions: ParsableArguments {
+    @Option(help: "Date of the enhanced criminal-records check, YYYY-MM-DD.")
+    var crbCheckedOn = ""
+    @Option(help: "Reference of the enhanced criminal-records check.")
+    var crbReference = ""
+    @Option(help: "Date training was completed, YYYY-MM-DD.")
+    var trainingCompletedOn = ""
+    @Option(help: "Date the user agreement was accepted, YYYY-MM-DD.")
+    var agreementAcceptedOn = ""
+
+    var vetting: Contactpoint_V1_Vetting {
+        .with {
+            $0.criminalRecordsCheckedOn = crbCheckedOn
+            $0.criminalRecordsReference = crbReference
+            $0.trainingCompletedOn = trainingCompletedOn
+            $0.userAgreementAcceptedOn = agreementAcceptedOn
+        }
+    }
 }

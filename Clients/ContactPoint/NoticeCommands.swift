@@ -94,9 +94,21 @@ enum NoticeText {
             case .stepUpFailed: "a session of yours gave a wrong or used code for a sensitive action: \(ifNotYou)"
             case .accountSuspended: "your account was suspended\(by)"
             case .accountActive: "your account became active\(by)"
+            case .vettingLapsesSoon:
+                "\(whose(notice)) enhanced criminal-records check lapses in \(notice.count) days: "
+                    + (notice.aboutPractitionerID.isEmpty
+                        ? "ask your administrator to record a new one"
+                        : "record a new one (`contactpoint admin users vetting \(notice.aboutPractitionerID)`)")
+                    + "; no session starts from the day it lapses"
+            case .vettingLapsed:
+                "\(whose(notice)) enhanced criminal-records check has lapsed: no session starts until a new one is "
+                    + "recorded"
             default: "notice of an unknown kind (\(notice.kind.rawValue)): update contactpoint"
             }
         let read = notice.readAtMs == 0 ? "" : "  (read)"
+        func whose(_ notice: Contactpoint_V1_SecurityNotice) -> String {
+            notice.aboutPractitionerID.isEmpty ? "your" : "\(notice.aboutPractitionerID)'s"
+        }
         return "[\(notice.sequence)] \(formatTime(notice.occurredAtMs))  \(what)\(read)"
     }
 }

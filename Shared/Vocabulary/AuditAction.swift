@@ -38,6 +38,8 @@ public struct AuditAction: Hashable, Sendable, CustomStringConvertible {
         case accountLocked = "identity/account-locked"
         case accountUnlocked = "identity/account-unlocked"
         case vettingRecorded = "identity/vetting-recorded"
+        case vettingLapsesSoon = "identity/vetting-lapses-soon"
+        case vettingLapsed = "identity/vetting-lapsed"
         case credentialsReset = "identity/credentials-reset"
         case loginSucceeded = "identity/login-succeeded"
         case loginFailed = "identity/login-failed"
@@ -106,6 +108,8 @@ public struct AuditAction: Hashable, Sendable, CustomStringConvertible {
     public static let accountLocked = Self(.accountLocked)
     public static let accountUnlocked = Self(.accountUnlocked)
     public static let vettingRecorded = Self(.vettingRecorded)
+    public static let vettingLapsesSoon = Self(.vettingLapsesSoon)
+    public static let vettingLapsed = Self(.vettingLapsed)
     public static let credentialsReset = Self(.credentialsReset)
     public static let loginSucceeded = Self(.loginSucceeded)
     public static let loginFailed = Self(.loginFailed)

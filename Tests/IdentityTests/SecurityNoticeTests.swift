@@ -2,6 +2,7 @@ import ContactPointAPI
 import Foundation
 import GRDB
 import Testing
+import Timekeeping
 
 @testable import Identity
 
@@ -157,5 +158,91 @@ struct SecurityNoticeTests {
         let wrongCode = IdentityEvent(action: .loginFailed, subject: "p-1", reason: "wrong code", at: 10)
         #expect(wrongCode.notice?.kind == .passwordRightCodeWrong)
         #expect(wrongCode.auditEvent.outcome == .denied && wrongCode.auditEvent.category == .authentication)
+    }
+
+    @Test(
+        """
+        a practitioner whose criminal-records check lapses within 30 days is told, and so is each administrator of \
+        their authority, once; on the day it lapses, again; another authority's administrator never
+        """
+    )
+    func vettingLapses() async throws {
+        // Given Sam, whose check lapses in 20 days, an administrator of Sam's authority and one of another
+        let clock = TestClock()
+        let today = CalendarDay(inEngland: Instant(seconds: clock.upcoming))
+        let fixture = try await IdentityFixture.make(
+            clock: clock,
+            vetting: Vetting(
+                criminalRecordsCheckedOn: today.adding(days: 20).adding(years: -Vetting.checkValidYears),
+                criminalRecordsReference: "001234567890", trainingCompletedOn: today, userAgreementAcceptedOn: today))
+        try await fixture.store.writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO organisation (id, type, name, local_authority) VALUES \
+                    ('org-la', 'childrens-services', 'Borough', 'E09000033'), \
+                    ('org-far', 'childrens-services', 'Far Borough', 'E08000025');
+                    INSERT INTO practitioner (id, organisation_id, name, email, job_role, status, password_hash, \
+                    totp_secret) VALUES \
+                    ('p-admin', 'org-la', 'Priya', 'priya@la.example', 'Admin', 'active', 'x', x'00'), \
+                    ('p-far', 'org-far', 'Far', 'far@far.example', 'Admin', 'active', 'x', x'00');
+                    INSERT INTO practitioner_role (practitioner_id, role) VALUES \
+                    ('p-admin', 'la-administrator'), ('p-far', 'la-administrator');
+                    """)
+        }
+        func told() async throws -> [Contactpoint_V1_SecurityNotice] {
+            try await fixture.store.outboxes.undeliveredChanges(limit: 100, as: Contactpoint_V1_SecurityNotice.self)
+                .map(\.event).filter { $0.kind == .vettingLapsesSoon || $0.kind == .vettingLapsed }
+        }
+
+        // When the watch looks, twice
+        #expect(try await fixture.store.tellLapsingVetting(today: today, now: clock.now) == 1)
+        #expect(try await fixture.store.tellLapsingVetting(today: today, now: clock.now) == 0)
+
+        // Then Sam and Sam's administrator are told once, with the days left; the far administrator is not
+        let soon = try await told()
+        #expect(soon.map(\.practitionerID).sorted() == ["p-1", "p-admin"])
+        #expect(soon.allSatisfy { $0.kind == .vettingLapsesSoon && $0.count == 20 })
+        #expect(soon.first { $0.practitionerID == "p-admin" }?.aboutPractitionerID == "p-1")
+        #expect(Set(soon.map(\.eventID)).count == 2)
+
+        // And on the day it lapses, both are told again that it has
+        let lapseDay = today.adding(days: 20)
+        #expect(try await fixture.store.tellLapsingVetting(today: lapseDay.adding(days: -1), now: clock.now) == 0)
+        #expect(try await fixture.store.tellLapsingVetting(today: lapseDay, now: clock.now) == 1)
+        let lapsed = try await told().filter { $0.kind == .vettingLapsed }
+        #expect(lapsed.map(\.practitionerID).sorted() == ["p-1", "p-admin"])
+        let audited = try await fixture.store.outboxes.undeliveredAuditEvents(limit: 100).map(\.event.action)
+        #expect(
+            audited.filter { $0.hasPrefix("identity/vetting-lapse") } == [
+                "identity/vetting-lapses-soon", "identity/vetting-lapsed",
+            ])
+    }
+
+    @Test("a database of the previous version gains the record of vetting notices told, and its accounts are watched")
+    func upgradeWatchesVetting() async throws {
+        // Given a database of the previous version with an active account whose check lapsed
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("identity-vetting-\(UUID()).sqlite")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let queue = try DatabaseQueue(path: path)
+        try IdentityStore.migrator.migrate(queue, upTo: "4: the shared outbox design")
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO organisation (id, type, name, local_authority) VALUES \
+                    ('org-1', 'educational-setting', 'Hillside', 'E09000033');
+                    INSERT INTO practitioner (id, organisation_id, name, email, job_role, status, password_hash, \
+                    totp_secret, crb_checked_on, crb_reference) VALUES \
+                    ('p-1', 'org-1', 'Sam', 'sam@hillside.example', 'Teacher', 'active', 'x', x'00', '2020-01-10', 'r');
+                    """)
+        }
+        try queue.close()
+        // When this version opens it and looks
+        let store = try IdentityStore.open(path: path)
+        let told = try await store.tellLapsingVetting(today: CalendarDay("2026-12-03")!, now: 1_800_000_000)
+        // Then the lapse is told once
+        #expect(told == 1)
+        let notices = try await store.outboxes.undeliveredChanges(limit: 10, as: Contactpoint_V1_SecurityNotice.self)
+        #expect(notices.map(\.event.kind) == [.vettingLapsed])
     }
 }

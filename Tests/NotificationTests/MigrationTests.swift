@@ -28,4 +28,54 @@ import Testing
         let auditOutbox = try await store.writer.read { db in try db.tableExists("audit_outbox") }
         #expect(!changeOutbox && auditOutbox)
     }
+
+    @Test(
+        """
+        a database of the previous version takes vetting notices: its notices keep their numbers and read marks, \
+        none is given out again, and a notice names whom it is about
+        """
+    )
+    func upgradeTakesVettingNotices() async throws {
+        // Given a database of the previous version with two notices, the first read, the second deleted
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("notify-vetting-\(UUID()).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let queue = try DatabaseQueue(path: path)
+        try NotificationStore.migrator.migrate(queue, upTo: "4: opaque alert and notice sequences")
+        try await queue.write { db in
+            for (event, read) in [("e1", 1_800_000_000_002 as Int64?), ("e2", nil)] {
+                try db.execute(
+                    sql: """
+                        INSERT INTO notice (event_id, practitioner_id, kind, occurred_at, stored_at, read_at) \
+                        VALUES (?, 'p-1', ?, 1800000000000, 1800000000001, ?)
+                        """, arguments: [event, Contactpoint_V1_SecurityNoticeKind.passwordChanged.rawValue, read])
+            }
+            try db.execute(sql: "DELETE FROM notice WHERE event_id = 'e2'")
+        }
+        try queue.close()
+
+        // When this version opens it and stores a vetting notice to an administrator
+        let store = try NotificationStore.open(path: path)
+        let stored = try await store.store(
+            notices: [
+                .with {
+                    $0.eventID = "e3"
+                    $0.practitionerID = "p-1"
+                    $0.kind = .vettingLapsesSoon
+                    $0.count = 30
+                    $0.aboutPractitionerID = "p-2"
+                    $0.occurredAtMs = 1_800_000_000_100
+                }
+            ], now: 1_800_000_000_101)
+        #expect(stored.stored == 1)
+
+        // Then the old notice keeps its row and read mark, and the new one is row 3, not row 2 again
+        let rows = try await store.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT sequence, event_id, read_at, about_practitioner_id FROM notice")
+        }
+        #expect(rows.map { $0["sequence"] as Int64 } == [1, 3])
+        #expect(rows[0]["read_at"] as Int64? == 1_800_000_000_002)
+        let notices = try await store.notices(of: "p-1", after: 0, unreadOnly: false, limit: 10)
+        #expect(notices.map(\.eventID) == ["e1", "e3"])
+        #expect(notices.last?.kind == .vettingLapsesSoon && notices.last?.aboutPractitionerID == "p-2")
+    }
 }

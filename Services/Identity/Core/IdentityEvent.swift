@@ -69,6 +69,7 @@ struct IdentityEvent: Sendable, Equatable {
             case .signedInAfterFailures: $0.count = UInt32(clamping: count ?? 0)
             case .signedInAfterLongAbsence:
                 $0.count = UInt32(clamping: (at - (previousSession ?? at)) / SecurityNotices.secondsPerDay)
+            case .vettingLapsesSoon: $0.count = UInt32(clamping: count ?? 0)
             default: break
             }
             if let actor, actor != practitioner { $0.actorID = actor }

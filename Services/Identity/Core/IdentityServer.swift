@@ -117,6 +117,7 @@ public enum IdentityServer {
             EndedSessionFeed(store: store, verifier: verifier, logger: logger),
             AuditForwarder(outbox: store.outboxes, client: client, instance: shared.instance, logger: logger),
             NoticeForwarder(store: store, client: client, logger: logger),
+            VettingWatch(store: store, clock: authenticator.clock, logger: logger),
         ]
         return BusService(
             rpcServices: [

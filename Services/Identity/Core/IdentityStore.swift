@@ -144,6 +144,20 @@ struct IdentityStore: Sendable {
             }
             try db.execute(sql: "DROP TABLE outbox")
         }
+        migrator.registerMigration("5: vetting notices told") { db in
+            // Which lapse of which check each practitioner has been told of: each once, whichever
+            // instance looks first.
+            try db.execute(
+                sql: """
+                    CREATE TABLE vetting_notice (
+                        practitioner_id TEXT NOT NULL REFERENCES practitioner(id),
+                        crb_checked_on TEXT NOT NULL,
+                        stage TEXT NOT NULL CHECK (stage IN ('lapses-soon', 'lapsed')),
+                        told_at INTEGER NOT NULL,
+                        PRIMARY KEY (practitioner_id, crb_checked_on, stage)
+                    ) STRICT, WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 

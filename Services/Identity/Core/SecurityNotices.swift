@@ -47,6 +47,8 @@ enum SecurityNotices {
         case .stepUpFailed: .stepUpFailed
         case .accountSuspended: .accountSuspended
         case .accountActive: .accountActive
+        case .vettingLapsesSoon: .vettingLapsesSoon
+        case .vettingLapsed: .vettingLapsed
         default: nil
         }
     }

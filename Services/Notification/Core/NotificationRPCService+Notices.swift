@@ -18,6 +18,10 @@ extension NotificationRPCService {
             if !notice.actorID.isEmpty {
                 _ = try FieldValidation.identifier(notice.actorID, "notices[\(index)].actor_id", "a practitioner id")
             }
+            if !notice.aboutPractitionerID.isEmpty {
+                _ = try FieldValidation.identifier(
+                    notice.aboutPractitionerID, "notices[\(index)].about_practitioner_id", "a practitioner id")
+            }
             guard Contactpoint_V1_SecurityNoticeKind.allCases.contains(notice.kind), notice.kind != .unspecified else {
                 throw RPCError(code: .invalidArgument, message: "notices[\(index)].kind: a security notice kind")
             }

@@ -12,13 +12,14 @@ extension NotificationStore {
                 try db.cachedStatement(
                     sql: """
                         INSERT OR IGNORE INTO notice (event_id, practitioner_id, kind, occurred_at, count, actor_id, \
-                        stored_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        stored_at, about_practitioner_id)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                         """
                 ).execute(arguments: [
                     notice.eventID, notice.practitionerID, notice.kind.rawValue, notice.occurredAtMs,
                     Int64(notice.count),
                     notice.actorID.isEmpty ? nil : notice.actorID, now,
+                    notice.aboutPractitionerID.isEmpty ? nil : notice.aboutPractitionerID,
                 ])
                 stored += db.changesCount
             }
@@ -49,6 +50,7 @@ extension NotificationStore {
                     $0.count = UInt32(row["count"] as Int64)
                     $0.actorID = row["actor_id"] ?? ""
                     $0.readAtMs = row["read_at"] ?? 0
+                    $0.aboutPractitionerID = row["about_practitioner_id"] ?? ""
                 }
             }
         }

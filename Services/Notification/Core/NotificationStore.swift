@@ -106,6 +106,39 @@ public struct NotificationStore: Sendable {
             try OpaqueRowIDKeys.create(kind: "alert", rowsOf: "alert", column: "sequence", db)
             try OpaqueRowIDKeys.create(kind: "notice", rowsOf: "notice", column: "sequence", db)
         }
+        migrator.registerMigration("5: vetting notices") { db in
+            // SQLite cannot widen a CHECK in place: the table is made again with the kinds of now
+            // and the column naming whom an administrator's notice is about. Sequences are kept,
+            // and AUTOINCREMENT's high mark with them, so none is given out again.
+            let kinds = Contactpoint_V1_SecurityNoticeKind.allCases.filter { $0 != .unspecified }.map {
+                "\($0.rawValue)"
+            }.joined(separator: ",")
+            try db.execute(
+                sql: """
+                    CREATE TABLE notice_new (
+                        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                        event_id TEXT NOT NULL UNIQUE CHECK (length(event_id) BETWEEN 1 AND 64),
+                        practitioner_id TEXT NOT NULL CHECK (length(practitioner_id) BETWEEN 1 AND 64),
+                        kind INTEGER NOT NULL CHECK (kind IN (\(kinds))),
+                        occurred_at INTEGER NOT NULL,
+                        count INTEGER NOT NULL DEFAULT 0 CHECK (count >= 0),
+                        actor_id TEXT CHECK (length(actor_id) BETWEEN 1 AND 64),
+                        stored_at INTEGER NOT NULL,
+                        read_at INTEGER,
+                        about_practitioner_id TEXT CHECK (length(about_practitioner_id) BETWEEN 1 AND 64)
+                    ) STRICT;
+                    INSERT INTO notice_new (sequence, event_id, practitioner_id, kind, occurred_at, count, actor_id, \
+                    stored_at, read_at)
+                        SELECT sequence, event_id, practitioner_id, kind, occurred_at, count, actor_id, stored_at, \
+                        read_at FROM notice;
+                    DELETE FROM sqlite_sequence WHERE name = 'notice_new';
+                    INSERT INTO sqlite_sequence (name, seq) SELECT 'notice_new', seq FROM sqlite_sequence \
+                    WHERE name = 'notice';
+                    DROP TABLE notice;
+                    ALTER TABLE notice_new RENAME TO notice;
+                    CREATE INDEX notice_by_practitioner ON notice(practitioner_id, sequence);
+                    """)
+        }
         return migrator
     }
 }

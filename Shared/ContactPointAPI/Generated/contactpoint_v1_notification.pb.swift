@@ -112,6 +112,13 @@ public nonisolated enum Contactpoint_V1_SecurityNoticeKind: SwiftProtobuf.Enum, 
 
   /// A session started long after the previous one (`count`: days between them).
   case signedInAfterLongAbsence // = 12
+
+  /// The enhanced criminal-records check lapses within 30 days (`count`: days left): told to the
+  /// practitioner, and to their authority's administrators (`about_practitioner_id`).
+  case vettingLapsesSoon // = 13
+
+  /// The check has lapsed: no session starts until a new one is recorded. Told as above.
+  case vettingLapsed // = 14
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -133,6 +140,8 @@ public nonisolated enum Contactpoint_V1_SecurityNoticeKind: SwiftProtobuf.Enum, 
     case 10: self = .accountSuspended
     case 11: self = .accountActive
     case 12: self = .signedInAfterLongAbsence
+    case 13: self = .vettingLapsesSoon
+    case 14: self = .vettingLapsed
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -152,6 +161,8 @@ public nonisolated enum Contactpoint_V1_SecurityNoticeKind: SwiftProtobuf.Enum, 
     case .accountSuspended: return 10
     case .accountActive: return 11
     case .signedInAfterLongAbsence: return 12
+    case .vettingLapsesSoon: return 13
+    case .vettingLapsed: return 14
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -171,6 +182,8 @@ public nonisolated enum Contactpoint_V1_SecurityNoticeKind: SwiftProtobuf.Enum, 
     .accountSuspended,
     .accountActive,
     .signedInAfterLongAbsence,
+    .vettingLapsesSoon,
+    .vettingLapsed,
   ]
 
 }
@@ -403,6 +416,9 @@ public nonisolated struct Contactpoint_V1_SecurityNotice: Sendable {
   /// When the practitioner marked it read (0: unread).
   public var readAtMs: Int64 = 0
 
+  /// A notice to an administrator about one of their authority's practitioners (vetting): whose.
+  public var aboutPractitionerID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -498,7 +514,7 @@ nonisolated extension Contactpoint_V1_AlertState: SwiftProtobuf._ProtoNameProvid
 }
 
 nonisolated extension Contactpoint_V1_SecurityNoticeKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SECURITY_NOTICE_KIND_UNSPECIFIED\0\u{1}SECURITY_NOTICE_KIND_PASSWORD_RIGHT_CODE_WRONG\0\u{1}SECURITY_NOTICE_KIND_CODE_REPLAYED\0\u{1}SECURITY_NOTICE_KIND_SIGNED_IN_AFTER_FAILURES\0\u{1}SECURITY_NOTICE_KIND_ACCOUNT_LOCKED\0\u{1}SECURITY_NOTICE_KIND_ACCOUNT_UNLOCKED\0\u{1}SECURITY_NOTICE_KIND_PASSWORD_CHANGED\0\u{1}SECURITY_NOTICE_KIND_PASSWORD_CHANGE_FAILED\0\u{1}SECURITY_NOTICE_KIND_CREDENTIALS_RESET\0\u{1}SECURITY_NOTICE_KIND_STEP_UP_FAILED\0\u{1}SECURITY_NOTICE_KIND_ACCOUNT_SUSPENDED\0\u{1}SECURITY_NOTICE_KIND_ACCOUNT_ACTIVE\0\u{1}SECURITY_NOTICE_KIND_SIGNED_IN_AFTER_LONG_ABSENCE\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SECURITY_NOTICE_KIND_UNSPECIFIED\0\u{1}SECURITY_NOTICE_KIND_PASSWORD_RIGHT_CODE_WRONG\0\u{1}SECURITY_NOTICE_KIND_CODE_REPLAYED\0\u{1}SECURITY_NOTICE_KIND_SIGNED_IN_AFTER_FAILURES\0\u{1}SECURITY_NOTICE_KIND_ACCOUNT_LOCKED\0\u{1}SECURITY_NOTICE_KIND_ACCOUNT_UNLOCKED\0\u{1}SECURITY_NOTICE_KIND_PASSWORD_CHANGED\0\u{1}SECURITY_NOTICE_KIND_PASSWORD_CHANGE_FAILED\0\u{1}SECURITY_NOTICE_KIND_CREDENTIALS_RESET\0\u{1}SECURITY_NOTICE_KIND_STEP_UP_FAILED\0\u{1}SECURITY_NOTICE_KIND_ACCOUNT_SUSPENDED\0\u{1}SECURITY_NOTICE_KIND_ACCOUNT_ACTIVE\0\u{1}SECURITY_NOTICE_KIND_SIGNED_IN_AFTER_LONG_ABSENCE\0\u{1}SECURITY_NOTICE_KIND_VETTING_LAPSES_SOON\0\u{1}SECURITY_NOTICE_KIND_VETTING_LAPSED\0")
 }
 
 nonisolated extension Contactpoint_V1_DeliverChangesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -888,7 +904,7 @@ nonisolated extension Contactpoint_V1_SubscribeRequest: SwiftProtobuf.Message, S
 
 nonisolated extension Contactpoint_V1_SecurityNotice: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SecurityNotice"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}event_id\0\u{3}practitioner_id\0\u{1}kind\0\u{3}occurred_at_ms\0\u{1}count\0\u{3}actor_id\0\u{3}read_at_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}event_id\0\u{3}practitioner_id\0\u{1}kind\0\u{3}occurred_at_ms\0\u{1}count\0\u{3}actor_id\0\u{3}read_at_ms\0\u{3}about_practitioner_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -904,6 +920,7 @@ nonisolated extension Contactpoint_V1_SecurityNotice: SwiftProtobuf.Message, Swi
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.count) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.actorID) }()
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.readAtMs) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.aboutPractitionerID) }()
       default: break
       }
     }
@@ -934,6 +951,9 @@ nonisolated extension Contactpoint_V1_SecurityNotice: SwiftProtobuf.Message, Swi
     if self.readAtMs != 0 {
       try visitor.visitSingularInt64Field(value: self.readAtMs, fieldNumber: 8)
     }
+    if !self.aboutPractitionerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.aboutPractitionerID, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -946,6 +966,7 @@ nonisolated extension Contactpoint_V1_SecurityNotice: SwiftProtobuf.Message, Swi
     if lhs.count != rhs.count {return false}
     if lhs.actorID != rhs.actorID {return false}
     if lhs.readAtMs != rhs.readAtMs {return false}
+    if lhs.aboutPractitionerID != rhs.aboutPractitionerID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
