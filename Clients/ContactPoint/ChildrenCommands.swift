@@ -83,7 +83,8 @@ struct Children: AsyncParsableCommand {
 
         func run() async throws {
             let feed = try FeedReader.open(file, batchSize: batchSize)
-            let start = LoadProgress(file: file)
+            let start = LoadProgress(file: file, bytes: feed.size)
+            start.announce()
             if let database {
                 var progress = start
                 let user = ProcessInfo.processInfo.userName.filter {
@@ -101,6 +102,7 @@ struct Children: AsyncParsableCommand {
                 }
                 while !batch.isEmpty {
                     let writing = batch
+                    let writingThrough = feed.bytesRead
                     async let stored = loader.store(writing)
                     let next: [Contactpoint_V1_ChildEntry]
                     do {
@@ -109,11 +111,11 @@ struct Children: AsyncParsableCommand {
                         }
                     } catch {
                         let loaded = try await stored
-                        progress.add(created: loaded.created, updated: loaded.updated)
+                        progress.add(created: loaded.created, updated: loaded.updated, bytesRead: writingThrough)
                         throw progress.stopped(by: error)
                     }
                     let loaded = try await stored
-                    progress.add(created: loaded.created, updated: loaded.updated)
+                    progress.add(created: loaded.created, updated: loaded.updated, bytesRead: writingThrough)
                     batch = next
                 }
                 if initial {
@@ -133,7 +135,8 @@ struct Children: AsyncParsableCommand {
                                 .with { $0.children = batch }, metadata: metadata.withNewIdempotencyKey(),
                                 options: options)
                         }
-                        progress.add(created: Int(result.created), updated: Int(result.updated))
+                        progress.add(
+                            created: Int(result.created), updated: Int(result.updated), bytesRead: feed.bytesRead)
                     }
                     return progress
                 }.report()
@@ -142,16 +145,30 @@ struct Children: AsyncParsableCommand {
     }
 }
 
-/// Counts and reports a load: progress every 50,000 children, the final tally, and a failed
-/// batch's position in the file.
+/// Counts and reports a load: a progress bar from the first batch (share of the file read,
+/// children, rate, time left), the final tally, and a failed batch's position in the file. On a
+/// terminal the bar is redrawn in place; otherwise (a log, a pipe) a line at every tenth of the file.
 struct LoadProgress: Sendable {
     let file: String
+    /// The file's size: what share of it is read tells how far the load has come.
+    let bytes: Int
     let started = ContinuousClock.now
     private(set) var created = 0
     private(set) var updated = 0
+    private var bytesRead = 0
+    private var shownTenths = 0
+    private var drawnAt = ContinuousClock.now
+    private let isTerminal = isatty(STDOUT_FILENO) == 1
     var done: Int { created + updated }
 
-    init(file: String) { self.file = file }
+    init(file: String, bytes: Int) {
+        self.file = file
+        self.bytes = bytes
+    }
+
+    func announce() {
+        print("loading \(file) (\(String(format: "%.1f", Double(bytes) / 1_048_576)) MiB)")
+    }
 
     /// `body` applied to `batch`, a failure reported with the batch's place in the file.
     func checked<T>(_ batch: [Contactpoint_V1_ChildEntry], _ body: ([Contactpoint_V1_ChildEntry]) async throws -> T)
@@ -193,18 +210,46 @@ struct LoadProgress: Sendable {
         }
     }
 
-    mutating func add(created: Int, updated: Int) {
-        let before = done
+    mutating func add(created: Int, updated: Int, bytesRead: Int) {
         self.created += created
         self.updated += updated
-        if before / 50_000 != done / 50_000 {
-            print("\(done) children loaded (\(Int(Double(done) / max(seconds, 0.001)))/s)")
+        self.bytesRead = bytesRead
+        let tenths = bytes == 0 ? 10 : 10 * bytesRead / bytes
+        if isTerminal {
+            guard ContinuousClock.now - drawnAt >= .milliseconds(200) || tenths == 10 else { return }
+            drawnAt = ContinuousClock.now
+            print("\r\(bar)", terminator: "")
+            fflush(nil)
+        } else if tenths > shownTenths {
+            shownTenths = tenths
+            print(bar)
         }
+    }
+
+    /// `[########------------] 40%  40,000 children  1,210/s  33 s left`
+    var bar: String {
+        let share = bytes == 0 ? 1 : min(1, Double(bytesRead) / Double(bytes))
+        let filled = Int(share * 20)
+        let rate = Double(done) / max(seconds, 0.001)
+        let left = share > 0 ? seconds * (1 - share) / share : 0
+        return """
+            [\(String(repeating: "#", count: filled))\(String(repeating: "-", count: 20 - filled))] \
+            \(String(format: "%3d", Int(share * 100)))%  \(done) \(done == 1 ? "child" : "children")  \(Int(rate))/s  \
+            \(Self.duration(left)) left
+            """
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let whole = Int(seconds.rounded())
+        return whole < 60
+            ? "\(whole) s"
+            : whole < 3600 ? "\(whole / 60) min \(whole % 60) s" : "\(whole / 3600) h \(whole % 3600 / 60) min"
     }
 
     var seconds: Double { (ContinuousClock.now - started) / .seconds(1) }
 
     func report() {
+        if isTerminal, done > 0 { print("") }
         print(
             """
             loaded \(done) \(done == 1 ? "child" : "children") (\(created) new, \(updated) updated) in \
@@ -224,11 +269,15 @@ final class FeedReader: @unchecked Sendable {
     /// Records read so far, and the byte offset of the next one.
     private var records = 0
     private var offset = 0
+    /// The file's size in bytes.
+    let size: Int
+    var bytesRead: Int { offset }
 
     init(stream: InputStream, file: String, batchSize: Int) {
         self.stream = stream
         self.file = file
         self.batchSize = batchSize
+        size = ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int) ?? 0
     }
 
     /// Opens `file`, or says plainly that it is missing or unreadable.

@@ -76,6 +76,10 @@ struct CommandLineTests {
         #expect(
             cut.text.contains("record 3, at byte offset \(third): the file ends inside it (truncated)"), "\(cut.text)")
         #expect(cut.text.contains("the 2 children before it are loaded"), "\(cut.text)")
+        // with progress from the first child: a line at each tenth of the file read (not a terminal here)
+        let bars = cut.text.split(separator: "\n").filter { $0.hasPrefix("[") }
+        #expect(bars.first?.contains("1 child") == true && bars.first?.contains("left") == true, "\(cut.text)")
+        #expect(bars.count == 2, "\(cut.text)")
 
         // A whole feed of one child loads, and is counted in English
         try whole.prefix(Self.offset(ofRecord: 1, in: whole)).write(to: URL(fileURLWithPath: "\(directory)/one.feed"))
