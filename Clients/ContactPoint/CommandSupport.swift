@@ -28,7 +28,30 @@ func withBusClient<T: Sendable>(
         let renew =
             error.code == .unauthenticated && error.message.hasPrefix("the session has")
             ? ": log in again with `contactpoint login --email YOUR-EMAIL`" : ""
-        throw CLIError("\(error.message) (\(error.code))\(renew)", code: error.code)
+        throw CLIError("\(FlagNames.naming(error.message)) (\(error.code))\(renew)", code: error.code)
+    }
+}
+
+/// The command-line names of the request fields services name in their errors ("given_name:
+/// …" is what `--given` said), so that an error speaks of what the user typed.
+enum FlagNames {
+    static let byField: [String: String] = [
+        "given_name": "--given", "family_name": "--family", "date_of_birth": "--born", "born_from": "--born-from",
+        "born_to": "--born-to", "postcode": "--postcode", "local_authority": "--local-authority",
+        "child_id": "CHILD-ID", "reason.code": "--reason", "reason.text": "--reason-text",
+        "involvement.organisation_name": "--organisation-name", "involvement.contact.name": "--contact-name",
+        "involvement.contact.role": "--contact-role", "involvement.contact.telephone": "--telephone",
+        "involvement.contact.email": "--email", "involvement.start_date": "--start", "end_date": "--on",
+        "given_on": "--consent-given-on", "capacity_assessed_on": "--capacity-assessed-on",
+        "giver_name.given": "--parent-given", "giver_name.family": "--parent-family", "expires_on": "--expires-on",
+    ]
+
+    /// `message` with a leading field name replaced by its flag.
+    static func naming(_ message: String) -> String {
+        guard let colon = message.firstIndex(of: ":"), let flag = byField[String(message[..<colon])] else {
+            return message
+        }
+        return flag + message[colon...]
     }
 }
 
@@ -74,7 +97,8 @@ func sessionMetadata() throws -> Metadata {
 /// A protobuf enumeration value given by its hyphenated case name (`contact-practitioners`).
 func enumValue<E: Enum & CaseIterable>(_ text: String, _ option: String) throws -> E {
     guard let value = E.allCases.first(where: { $0.rawValue != 0 && $0.name == text }) else {
-        throw ValidationError(
+        // Not a ValidationError: ArgumentParser would follow it with the top command's usage line.
+        throw CLIError(
             "--\(option): one of " + E.allCases.filter { $0.rawValue != 0 }.map(\.name).joined(separator: ", "))
     }
     return value

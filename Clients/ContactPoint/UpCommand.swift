@@ -83,6 +83,20 @@ struct Up: AsyncParsableCommand {
         config.stopTimeout = withConfiguration { () throws(ConfigurationError) in
             try ConfigurationValue.parsing("stop-timeout", stopTimeout, ConfigurationValue.duration)
         }
+        let bus = try BusClientOptions.parse(["--data-dir", directory.root])
+        config.untilServing = { services in
+            while !Task.isCancelled, !Task.isShuttingDownGracefully {
+                if let (brokers, keyPair) = try? bus.connection() {
+                    var serving = true
+                    for service in services where serving {
+                        serving = await checkHealth(of: service, brokers: brokers, keyPair: keyPair) == "SERVING"
+                    }
+                    if serving { return true }
+                }
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+            return false
+        }
         var groupConfig = ServiceGroupConfiguration(
             services: [.init(service: StackSupervisor(config: config, logger: logger))],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

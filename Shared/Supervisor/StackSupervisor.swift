@@ -32,6 +32,10 @@ public final class StackSupervisor: Service, Sendable {
         /// Run with each service's demo settings too (`contactpoint up --demo`).
         public var demo = false
         public var backoff = RestartBackoff()
+        /// Returns once every one of these services answers SERVING (true), or false when the
+        /// stack stops first: the welcome, "ContactPoint is up", waits for it. `up` gives it, as
+        /// it has a bus client; without it the welcome follows the start of the processes.
+        public var untilServing: (@Sendable ([String]) async -> Bool)?
 
         public init(directory: StackDirectory, binDirectory: String) {
             self.directory = directory
@@ -90,7 +94,13 @@ public final class StackSupervisor: Service, Sendable {
                 let children = try writeServiceConfigs(brokerEndpoints: endpoints, brokerNames: brokerNames)
                 await withDiscardingTaskGroup { services in
                     for child in children { services.addTask { await self.supervise(child, brokerIndex: nil) } }
-                    printWelcome(firstRun: firstRun, instances: children.count)
+                    services.addTask {
+                        if let untilServing = self.config.untilServing {
+                            self.say("waiting for every service to answer SERVING…")
+                            guard await untilServing(self.config.services.map(\.name)) else { return }
+                        }
+                        self.printWelcome(firstRun: firstRun, instances: children.count)
+                    }
                 }
             }
         } onGracefulShutdown: {

@@ -108,7 +108,7 @@ struct AuditEndToEndTests {
         #expect((parsed?["entries"] as? [Any])?.count == 1, "\(json.text)")
         let badChild = try cli(["audit", "subject-access", "1234567890"], nil)
         #expect(await badChild.exited() != 0)
-        #expect(badChild.text.contains("child_id: expected a ContactPoint ID"), "\(badChild.text)")
+        #expect(badChild.text.contains("CHILD-ID: expected a ContactPoint ID"), "\(badChild.text)")
 
         // A tree head covers everything once the signer has run (every second)
         try await signedThroughTheEnd()

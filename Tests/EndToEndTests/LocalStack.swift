@@ -39,7 +39,7 @@ final class LocalStack: Sendable {
             }
             let up = try RunningProcess(executable, command, name: "up", environment: environment)
             try await up.waitForOutput(
-                containing: "[up] ContactPoint is up", timeout: trace == nil ? .seconds(20) : .seconds(90))
+                containing: "[up] ContactPoint is up", timeout: trace == nil ? .seconds(60) : .seconds(180))
             return LocalStack(directory: StackDirectory(root: root), up: up)
         } catch {
             permits.release()
