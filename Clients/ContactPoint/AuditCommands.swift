@@ -253,12 +253,11 @@ struct AuditCommand: AsyncParsableCommand {
                 let detail = try await withAudit(bus) {
                     try await $0.openReviewItem(.with { $0.itemID = itemID }, metadata: metadata)
                 }
-                print(
-                    """
-                    \(detail.item.rule) — practitioner \(detail.item.practitionerID) of \
-                    \(detail.item.organisationID) (\(detail.item.localAuthority)), \(detail.item.status.name)
-                    """
-                )
+                let item = detail.item
+                let organisation =
+                    item.organisationID.isEmpty
+                    ? "" : " of \(item.organisationID)\(item.localAuthority.isEmpty ? "" : " (\(item.localAuthority))")"
+                print("\(item.rule) — practitioner \(item.practitionerID)\(organisation), \(item.status.name)")
                 for logged in detail.events {
                     let event = logged.event
                     print(
@@ -333,11 +332,15 @@ struct AuditCommand: AsyncParsableCommand {
             if report.entries.isEmpty { print("No one has accessed this record.") }
             for entry in report.entries {
                 let reason = [entry.reasonCode, entry.reasonText].filter { !$0.isEmpty }.joined(separator: ": ")
+                let override =
+                    entry.override == .none
+                    ? ""
+                    : "  \(entry.override.name.uppercased()) OVERRIDE (\(entry.overrideJustification))"
                 print(
                     """
                     \(formatTime(entry.occurredAtMs))  organisation \(entry.organisationID) \
                     (\(entry.localAuthority)), as \(entry.roles.joined(separator: "/"))  \(entry.action)  reason: \
-                    \(reason)
+                    \(reason)\(override)
                     """
                 )
             }

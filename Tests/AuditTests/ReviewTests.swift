@@ -178,6 +178,8 @@ struct ReviewTests {
                             $0.actor.organisationID = "gp-7"
                             $0.actor.roles = ["practitioner", "named-person"]
                             $0.reasonText = "annual review"
+                            $0.override = .shield
+                            $0.outcomeReason = "risk-of-significant-harm"
                         },
                     ]
                 })
@@ -189,6 +191,9 @@ struct ReviewTests {
         #expect(
             report.entries[1].roles == ["practitioner", "named-person"]
                 && report.entries[1].reasonText == "annual review")
+        // A view that overrode the shield says so, with its justification
+        #expect(report.entries.map(\.override) == [.none, .shield])
+        #expect(report.entries[1].overrideJustification == "risk-of-significant-harm")
         let logged = try await fixture.store.events(matching: .init(childID: child))
         #expect(
             logged.first?.event.action == "audit/subject-access", "the report itself is an access to the child's record"

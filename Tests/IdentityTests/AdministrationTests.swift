@@ -62,6 +62,22 @@ struct AdministrationTests {
                     $0.name = "Riverside Surgery"
                     $0.localAuthority = "E08000025"
                 }, metadata: bearer(admin))
+            // The same organisation again is refused, naming the one there is; another authority's is not
+            let again = await #expect(throws: RPCError.self) {
+                try await administration.createOrganisation(
+                    .with {
+                        $0.type = "gp-practice"
+                        $0.name = "riverside surgery"
+                        $0.localAuthority = "E08000025"
+                    }, metadata: bearer(admin))
+            }
+            #expect(again?.code == .alreadyExists && again?.message.contains(organisation.organisationID) == true)
+            _ = try await administration.createOrganisation(
+                .with {
+                    $0.type = "gp-practice"
+                    $0.name = "Riverside Surgery"
+                    $0.localAuthority = "E08000035"
+                }, metadata: bearer(admin))
             let today = CalendarDay(inEngland: Instant(seconds: fixture.clock.upcoming)).description
             let created = try await administration.createPractitioner(
                 .with {

@@ -247,6 +247,8 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
                     $0.reasonCode = event.reasonCode
                     $0.reasonText = event.reasonText
                     $0.outcome = event.outcome
+                    $0.override = event.override
+                    if event.override != .none { $0.overrideJustification = event.outcomeReason }
                 }
             }
         }

@@ -105,7 +105,7 @@ public enum IdentityServer {
                 """
             for credential in credentials {
                 text +=
-                    "  \(credential.email)  password: \(credential.password)  TOTP secret: \(credential.totpSecret)  "
+                    "  \(credential.email)  password: \"\(credential.password)\"  TOTP secret: \(credential.totpSecret)  "
                     + "(\(credential.organisation); \(credential.roles.joined(separator: ", ")))\n"
             }
             FileHandle.standardOutput.write(Data(text.utf8))

@@ -6,8 +6,22 @@ import Vocabulary
 extension IdentityStore {
     // MARK: Organisations
 
+    /// Creates an organisation; ALREADY_EXISTS when the authority has an active one of that type
+    /// and name (a second would split its practitioners and alerts between two inboxes).
     func createOrganisation(_ organisation: Organisation, now: Int64) async throws {
-        try await writer.write { db in try Self.insert(organisation, db, actor: actor, now: now) }
+        try await writer.write { db in
+            if let existing = try String.fetchOne(
+                db,
+                sql: """
+                    SELECT id FROM organisation WHERE local_authority = ? AND type = ? AND name = ? COLLATE NOCASE \
+                    AND is_active
+                    """,
+                arguments: [organisation.localAuthority, organisation.type.rawValue, organisation.name])
+            {
+                throw IdentityStoreError.organisationExists(existing)
+            }
+            try Self.insert(organisation, db, actor: actor, now: now)
+        }
     }
 
     static func insert(_ organisation: Organisation, _ db: Database, actor: String?, now: Int64) throws {

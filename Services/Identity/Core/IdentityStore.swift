@@ -197,12 +197,13 @@ enum IdentityStoreError: Error, Equatable, RPCErrorConvertible {
     case transitionNotAllowed(from: String, to: String)
     case emailInUse
     case noSuchOrganisation(String)
+    case organisationExists(String)
 
     var rpcErrorCode: RPCError.Code {
         switch self {
         case .noSuchAccount, .noSuchOrganisation: .notFound
         case .accountClosed, .transitionNotAllowed: .failedPrecondition
-        case .emailInUse: .alreadyExists
+        case .emailInUse, .organisationExists: .alreadyExists
         }
     }
 
@@ -213,6 +214,8 @@ enum IdentityStoreError: Error, Equatable, RPCErrorConvertible {
         case .transitionNotAllowed(let from, let to): "a \(from) account cannot become \(to)"
         case .emailInUse: "an account with that email exists"
         case .noSuchOrganisation(let id): "organisation_id: no organisation \(id)"
+        case .organisationExists(let id):
+            "name: the authority already has an active organisation of that type and name (\(id)): use it"
         }
     }
 }

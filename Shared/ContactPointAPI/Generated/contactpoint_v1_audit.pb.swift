@@ -826,6 +826,11 @@ public nonisolated struct Contactpoint_V1_SubjectAccessEntry: Sendable {
 
   public var outcome: Contactpoint_V1_AuditOutcome = .unspecified
 
+  /// A view that overrode the record's shield (or a consent), and the justification given.
+  public var override: Contactpoint_V1_AuditOverride = .none
+
+  public var overrideJustification: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1928,7 +1933,7 @@ nonisolated extension Contactpoint_V1_SubjectAccessRequest: SwiftProtobuf.Messag
 
 nonisolated extension Contactpoint_V1_SubjectAccessEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SubjectAccessEntry"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}occurred_at_ms\0\u{3}organisation_id\0\u{3}local_authority\0\u{1}roles\0\u{1}action\0\u{3}reason_code\0\u{3}reason_text\0\u{1}outcome\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}occurred_at_ms\0\u{3}organisation_id\0\u{3}local_authority\0\u{1}roles\0\u{1}action\0\u{3}reason_code\0\u{3}reason_text\0\u{1}outcome\0\u{1}override\0\u{3}override_justification\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1944,6 +1949,8 @@ nonisolated extension Contactpoint_V1_SubjectAccessEntry: SwiftProtobuf.Message,
       case 6: try { try decoder.decodeSingularStringField(value: &self.reasonCode) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.reasonText) }()
       case 8: try { try decoder.decodeSingularEnumField(value: &self.outcome) }()
+      case 9: try { try decoder.decodeSingularEnumField(value: &self.override) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.overrideJustification) }()
       default: break
       }
     }
@@ -1974,6 +1981,12 @@ nonisolated extension Contactpoint_V1_SubjectAccessEntry: SwiftProtobuf.Message,
     if self.outcome != .unspecified {
       try visitor.visitSingularEnumField(value: self.outcome, fieldNumber: 8)
     }
+    if self.override != .none {
+      try visitor.visitSingularEnumField(value: self.override, fieldNumber: 9)
+    }
+    if !self.overrideJustification.isEmpty {
+      try visitor.visitSingularStringField(value: self.overrideJustification, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1986,6 +1999,8 @@ nonisolated extension Contactpoint_V1_SubjectAccessEntry: SwiftProtobuf.Message,
     if lhs.reasonCode != rhs.reasonCode {return false}
     if lhs.reasonText != rhs.reasonText {return false}
     if lhs.outcome != rhs.outcome {return false}
+    if lhs.override != rhs.override {return false}
+    if lhs.overrideJustification != rhs.overrideJustification {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
