@@ -117,9 +117,11 @@ struct SessionLifetimeTests {
         #expect(
             Caller(claims: stepped.claims, token: stepped.token).hasSteppedUp(
                 at: Instant(seconds: fixture.clock.upcoming)))
-        await #expect(throws: AuthenticationFailure.rejected(reason: "step-up code")) {
+        // A code used already: the session's holder is told that it is the code (not "email, password or code")
+        await #expect(throws: AuthenticationFailure.codeRefused) {
             try await fixture.authenticator.refresh(stepped.claims, stepUpCode: code)
         }
+        #expect(AuthenticationFailure.codeRefused.publicMessage.hasPrefix("that code is not right or was used already"))
         let events = try await fixture.store.outboxes.undeliveredAuditEvents(limit: 100).map(\.event.action)
         #expect(events.contains("identity/step-up-succeeded"))
         #expect(events.contains("identity/step-up-failed"))

@@ -40,6 +40,9 @@ enum AuthenticationFailure: Error, Equatable {
     /// Right credentials, but no session may start: lapsed vetting, suspended account, …
     case notPermitted(reason: String)
     case invalidRequest(String)
+    /// A session's own step-up (or password change) code was wrong or used already: its holder
+    /// has proven the password, so the code alone can be named.
+    case codeRefused
 }
 
 extension AuthenticationFailure {
@@ -50,6 +53,7 @@ extension AuthenticationFailure {
             "the email, password or code is not right, or there were too many attempts: wait a moment and try again"
         case .notPermitted(let reason): "no session: \(reason)"
         case .invalidRequest(let problem): problem
+        case .codeRefused: "that code is not right or was used already: wait for the next code and try again"
         }
     }
 }
@@ -257,7 +261,7 @@ extension Authenticator {
                 try await store.claimTOTPStep(practitionerID: claims.sub, step: step)
             else {
                 try await events.record(.stepUpFailed, subject: claims.sub, reason: "wrong or reused code", now: now)
-                throw AuthenticationFailure.rejected(reason: "step-up code")
+                throw AuthenticationFailure.codeRefused
             }
             try await events.record(.stepUpSucceeded, subject: claims.sub, reason: nil, now: now)
             stepUpAt = now

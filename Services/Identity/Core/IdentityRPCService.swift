@@ -174,7 +174,7 @@ public struct IdentityRPCService: Contactpoint_V1_Identity.SimpleServiceProtocol
             return try await body()
         } catch let failure as AuthenticationFailure {
             switch failure {
-            case .rejected: throw RPCError(code: .unauthenticated, message: failure.publicMessage)
+            case .rejected, .codeRefused: throw RPCError(code: .unauthenticated, message: failure.publicMessage)
             case .notPermitted: throw RPCError(code: .permissionDenied, message: failure.publicMessage)
             case .invalidRequest: throw RPCError(code: .invalidArgument, message: failure.publicMessage)
             }
