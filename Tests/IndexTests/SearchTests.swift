@@ -2,6 +2,7 @@ import ContactPointAPI
 import GRDB
 import GRPCCore
 import Testing
+import Timekeeping
 
 @testable import Index
 
@@ -228,6 +229,32 @@ struct SearchTests {
                         $0.postcodeDistrict = "SW1A"
                         $0.score = match.score
                     })
+        }
+    }
+
+    @Test(
+        """
+        a hyphenated name is looked for whole before its halves: Tony Day-Price is found by name alone among more \
+        Tony Prices than one search reads
+        """
+    )
+    func hyphenatedNameAmongMany() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            // Given more Tony Prices than a search reads, and one Tony Day-Price, filed after all of them
+            let first = CalendarDay("2008-01-01")!
+            for batch in stride(from: 0, to: IndexStore.candidateLimit + 100, by: 1000) {
+                _ = try await fixture.put(
+                    (batch..<batch + 1000).map {
+                        IndexFixture.child("Tony", "Price", born: first.adding(days: $0 % 4000).description)
+                    }, index)
+            }
+            let wanted = try await fixture.put([IndexFixture.child("Tony", "Day-Price", born: "2025-06-01")], index)[0]
+            // When a practitioner searches by the names alone
+            let found = try await index.searchChildren(
+                Self.request(given: "Tony", family: "Day-Price"), metadata: try fixture.session())
+            // Then Tony Day-Price comes first
+            #expect(found.matches.first?.childID == wanted, "\(found.matches.prefix(3))")
         }
     }
 

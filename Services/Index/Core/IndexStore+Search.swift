@@ -27,8 +27,9 @@ extension IndexStore {
     /// (``SearchQuery/confidentScore``):
     ///
     /// 1. with a full postcode, the children living there (then nothing else is needed);
-    /// 2. those filed under the sound codes of the names (and the given name's nicknames),
-    ///    either way round, born on the date asked or a near one, or in the range;
+    /// 2. those filed under the sound codes of the names (and the given name's nicknames), a
+    ///    family name of several parts first whole, either way round, born on the date asked or a
+    ///    near one, or in the range;
     /// 3. the children born on the date asked (or with day and month swapped), or in a narrow
     ///    range, or in any range when no family name was given, screened by name straight from
     ///    the date-of-birth index: a name misspelt beyond its sound code; at most `birthScanLimit`;
@@ -43,8 +44,18 @@ extension IndexStore {
                 return (query.rank(gathered.scored), gathered.truncated)
             }
             if let family = query.family, query.given != nil || query.narrowBirthDates == nil {
-                try gathered.add(
-                    Self.rows(filedUnder: family.codes, query.given?.codes, born: query.birthDates, db), db)
+                // A name of several parts is first looked for whole (Day-Price under the code of
+                // dayprice): its halves alone may be filed under thousands of children.
+                if family.parts.count > 1, let whole = family.parts.last {
+                    try gathered.add(
+                        Self.rows(
+                            filedUnder: [NameMatching.soundCode(whole)], query.given?.codes, born: query.birthDates, db),
+                        db)
+                }
+                if !gathered.isConfident {
+                    try gathered.add(
+                        Self.rows(filedUnder: family.codes, query.given?.codes, born: query.birthDates, db), db)
+                }
                 if !gathered.isConfident, let given = query.given {
                     try gathered.add(
                         Self.rows(filedUnder: given.codes, family.codes, born: query.birthDates, db), db)
