@@ -63,12 +63,14 @@ struct Admin: AsyncParsableCommand {
         struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List the organisations you administer.")
             @OptionGroup var bus: BusClientOptions
+            @OptionGroup var output: JSONOutput
 
             func run() async throws {
                 let metadata = try sessionMetadata()
                 let list = try await withAdministration(bus) {
                     try await $0.listOrganisations(.init(), metadata: metadata)
                 }
+                if try output.printed(list) { return }
                 for org in list.organisations {
                     print("\(org.organisationID)  \(org.localAuthority)  \(org.type)  \(org.name)")
                 }
@@ -149,12 +151,14 @@ struct Admin: AsyncParsableCommand {
             @OptionGroup var bus: BusClientOptions
             @Option(help: "Only this organisation's accounts.")
             var organisation = ""
+            @OptionGroup var output: JSONOutput
 
             func run() async throws {
                 let metadata = try sessionMetadata()
                 let list = try await withAdministration(bus) { admin in
                     try await admin.listPractitioners(.with { $0.organisationID = organisation }, metadata: metadata)
                 }
+                if try output.printed(list) { return }
                 for account in list.practitioners {
                     let lock = account.locked ? " LOCKED" : ""
                     print(

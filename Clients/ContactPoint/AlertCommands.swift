@@ -44,6 +44,7 @@ struct Alerts: AsyncParsableCommand {
         )
         var organisation = false
         @Option(help: "Only alerts after this cursor (an alert's sequence as listed).") var after: UInt64 = 0
+        @OptionGroup var output: JSONOutput
 
         func run() async throws {
             let metadata = try sessionMetadata()
@@ -56,8 +57,12 @@ struct Alerts: AsyncParsableCommand {
                         $0.organisation = organisation
                     }
                     let page = try await withNotification(bus) { try await $0.listAlerts(request, metadata: metadata) }
-                    if page.alerts.isEmpty, cursor == after { print("no alerts") }
-                    for alert in page.alerts { print(AlertText.render(alert)) }
+                    if output.json {
+                        for alert in page.alerts { _ = try output.printed(alert) }
+                    } else {
+                        if page.alerts.isEmpty, cursor == after { print("no alerts") }
+                        for alert in page.alerts { print(AlertText.render(alert)) }
+                    }
                     cursor = page.alerts.last?.sequence ?? cursor
                     if !page.more { return }
                 } while true

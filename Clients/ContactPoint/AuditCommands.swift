@@ -218,6 +218,7 @@ struct AuditCommand: AsyncParsableCommand {
             var closed = false
             @Flag(help: "Only high-priority items: shield and consent overrides.")
             var highPriority = false
+            @OptionGroup var output: JSONOutput
 
             func run() async throws {
                 let metadata = try sessionMetadata()
@@ -226,6 +227,7 @@ struct AuditCommand: AsyncParsableCommand {
                     $0.highPriorityOnly = highPriority
                 }
                 let items = try await withAudit(bus) { try await $0.listReviewItems(request, metadata: metadata) }
+                if try output.printed(items) { return }
                 if items.items.isEmpty { print(closed ? "no closed items" : "the review queue is empty") }
                 for item in items.items {
                     let outcome = item.status == .closed ? " → \(item.outcome.name)" : ""

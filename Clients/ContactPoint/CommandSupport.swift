@@ -126,3 +126,17 @@ func printColumns(_ rows: [[String]]) {
                 .trimmingCharacters(in: .whitespaces))
     }
 }
+
+/// `--json`: a command prints the service's answer as JSON (the protobuf JSON mapping, enum
+/// values by name), one object per line, for scripts and gateways to parse.
+struct JSONOutput: ParsableArguments {
+    @Flag(help: "Print the answer as JSON (the protobuf JSON mapping), one object per line.")
+    var json = false
+
+    /// Prints `message` as JSON and returns true with --json; false (nothing printed) without.
+    func printed(_ message: some SwiftProtobuf.Message) throws -> Bool {
+        guard json else { return false }
+        print(try message.jsonString())
+        return true
+    }
+}

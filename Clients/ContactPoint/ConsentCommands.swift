@@ -151,6 +151,7 @@ struct ConsentCommand: AsyncParsableCommand {
         @OptionGroup var bus: BusClientOptions
         @OptionGroup var reason: ReasonOptions
         @Argument(help: "The child's ContactPoint ID.") var childID: String
+        @OptionGroup var output: JSONOutput
 
         func run() async throws {
             let metadata = try sessionMetadata()
@@ -160,6 +161,7 @@ struct ConsentCommand: AsyncParsableCommand {
                 $0.childID = childID
             }
             let listed = try await withConsent(bus) { try await $0.listConsents(request, metadata: metadata) }
+            if try output.printed(listed) { return }
             if listed.consents.isEmpty { print("no consent or override recorded for \(childID)") }
             for record in listed.consents { print(ConsentText.render(record)) }
         }

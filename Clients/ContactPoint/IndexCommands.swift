@@ -56,6 +56,7 @@ struct Search: AsyncParsableCommand {
     @Option(help: "Born on or before, YYYY-MM-DD.") var bornTo: String?
     @Option(help: "A postcode or its outward part (SW1A).") var postcode: String?
     @Option(help: "A local authority code.") var localAuthority: String?
+    @OptionGroup var output: JSONOutput
 
     func run() async throws {
         let metadata = try sessionMetadata()
@@ -71,6 +72,7 @@ struct Search: AsyncParsableCommand {
             $0.localAuthority = localAuthority ?? ""
         }
         let found = try await withIndex(bus) { try await $0.searchChildren(request, metadata: metadata) }
+        if try output.printed(found) { return }
         if found.matches.isEmpty, !found.moreMatches { print("no child matches") }
         if !found.matches.isEmpty {
             printColumns(
@@ -101,6 +103,7 @@ struct View: AsyncParsableCommand {
     @OptionGroup var bus: BusClientOptions
     @OptionGroup var reason: ReasonOptions
     @Argument(help: "The child's ContactPoint ID.") var childID: String
+    @OptionGroup var output: JSONOutput
     @Option(
         help:
             """
@@ -124,6 +127,7 @@ struct View: AsyncParsableCommand {
         }
         let call = request
         let record = try await withIndex(bus) { try await $0.viewRecord(call, metadata: metadata) }
+        if try output.printed(record) { return }
         print(RecordText.render(record))
     }
 }

@@ -18,6 +18,7 @@ struct Notices: AsyncParsableCommand {
             abstract: "Your unread notices, oldest first (--all: read ones too).")
         @OptionGroup var bus: BusClientOptions
         @Flag(help: "Read notices too.") var all = false
+        @OptionGroup var output: JSONOutput
 
         func run() async throws {
             let metadata = try sessionMetadata()
@@ -28,12 +29,18 @@ struct Notices: AsyncParsableCommand {
                     $0.unreadOnly = !all
                 }
                 let page = try await withNotification(bus) { try await $0.listNotices(request, metadata: metadata) }
-                if page.notices.isEmpty, cursor == 0 { print(all ? "no notices" : "no unread notices") }
-                for notice in page.notices { print(NoticeText.render(notice)) }
+                if output.json {
+                    for notice in page.notices { _ = try output.printed(notice) }
+                } else {
+                    if page.notices.isEmpty, cursor == 0 { print(all ? "no notices" : "no unread notices") }
+                    for notice in page.notices { print(NoticeText.render(notice)) }
+                }
                 cursor = page.notices.last?.sequence ?? cursor
                 if !page.more { break }
             } while true
-            if !all, cursor > 0 { print("mark them read with `contactpoint notices read --through \(cursor)`") }
+            if !all, !output.json, cursor > 0 {
+                print("mark them read with `contactpoint notices read --through \(cursor)`")
+            }
         }
     }
 

@@ -75,10 +75,12 @@ struct WhoAmI: AsyncParsableCommand {
         commandName: "whoami", abstract: "Show who your session says you are.")
 
     @OptionGroup var bus: BusClientOptions
+    @OptionGroup var output: JSONOutput
 
     func run() async throws {
         let metadata = try sessionMetadata()
         let me = try await withIdentity(bus) { try await $0.whoAmI(.init(), metadata: metadata) }
+        if try output.printed(me) { return }
         print(
             """
             \(me.name) <\(me.email)>, \(me.organisationName) (\(me.localAuthority)); roles: \
