@@ -315,6 +315,14 @@ enum SearchQuality {
         /// Queries answered "no child matches" although a child fits.
         var noChildWrongly = 0
         var refused = 0
+        /// Each query's time through the broker, in milliseconds.
+        var milliseconds: [Double] = []
+
+        func percentile(_ share: Double) -> String {
+            guard !milliseconds.isEmpty else { return "–" }
+            let sorted = milliseconds.sorted()
+            return String(format: "%.1f", sorted[min(sorted.count - 1, Int(Double(sorted.count) * share))])
+        }
     }
 
     /// The most children one SearchChildren answer holds.
@@ -336,8 +344,10 @@ enum SearchQuality {
                 tally.queries += 1
                 let fitting = population.fitting(query.truth)
                 let found: Contactpoint_V1_SearchChildrenResponse
+                let asked = clock.now
                 do {
                     found = try await index.searchChildren(query.request, metadata: session)
+                    tally.milliseconds.append((clock.now - asked) / .milliseconds(1))
                 } catch let error as RPCError {
                     tally.refused += 1
                     if fitting == 1 { tally.identifying += 1 }
@@ -394,9 +404,11 @@ enum SearchQuality {
         }
         print("search quality over \(children) children (\(String(format: "%.0f", seconds)) s):")
         print(
-            "| query | queries | identify one child | right child in first 5 | first | shown per query | more fit, unsaid | \"no child\" wrongly | refused |"
-        )
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+            """
+            | query | queries | identify one child | right child in first 5 | first | shown per query | more fit, \
+            unsaid | "no child" wrongly | refused | p50 / p99 ms |
+            """)
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         var total = Tally()
         for variation in Variation.allCases {
             guard let tally = tallies[variation] else { continue }
@@ -408,6 +420,7 @@ enum SearchQuality {
             total.unsaidMore += tally.unsaidMore
             total.noChildWrongly += tally.noChildWrongly
             total.refused += tally.refused
+            total.milliseconds += tally.milliseconds
             print(row(variation.rawValue, tally, percent))
         }
         print(row("**all**", total, percent))
@@ -428,7 +441,8 @@ enum SearchQuality {
         | \(name) | \(tally.queries) | \(tally.identifying) | \(percent(tally.inFirstFive, tally.identifying)) | \
         \(percent(tally.first, tally.identifying)) | \
         \(String(format: "%.1f", Double(tally.shown) / Double(max(1, tally.queries - tally.refused)))) | \
-        \(tally.unsaidMore) | \(tally.noChildWrongly) | \(tally.refused) |
+        \(tally.unsaidMore) | \(tally.noChildWrongly) | \(tally.refused) | \
+        \(tally.percentile(0.5)) / \(tally.percentile(0.99)) |
         """
     }
 }

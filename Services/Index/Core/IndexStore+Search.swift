@@ -15,11 +15,13 @@ extension IndexStore {
         var postcode: String?
     }
 
-    /// The most children one way of looking reads before ranking; beyond this the search says
-    /// that more may fit and asks for more detail.
-    static let candidateLimit = 5000
-    /// The most children born in the queried days that a search reads by date alone.
-    static let birthScanLimit = 20_000
+    /// The most children one way of looking reads whole and ranks: the best by name of those it
+    /// screened. Beyond this the search says that more may fit and asks for more detail.
+    static let candidateLimit = 1000
+    /// The most children one way of looking screens by name: filed under the codes asked, or born
+    /// in the queried days.
+    static let screenLimit = 20_000
+    static let birthScanLimit = screenLimit
 
     /// The children who fit a query, best first, and whether more may fit than were read (the
     /// caller must then narrow the search: it is never told "no child" of children that were
@@ -49,16 +51,17 @@ extension IndexStore {
                 if family.parts.count > 1, let whole = family.parts.last {
                     try gathered.add(
                         Self.rows(
-                            filedUnder: [NameMatching.soundCode(whole)], query.given?.codes, born: query.birthDates, db),
+                            filedUnder: [NameMatching.soundCode(whole)], query.given?.codes, born: query.birthDates,
+                            query, db),
                         db)
                 }
                 if !gathered.isConfident {
                     try gathered.add(
-                        Self.rows(filedUnder: family.codes, query.given?.codes, born: query.birthDates, db), db)
+                        Self.rows(filedUnder: family.codes, query.given?.codes, born: query.birthDates, query, db), db)
                 }
                 if !gathered.isConfident, let given = query.given {
                     try gathered.add(
-                        Self.rows(filedUnder: given.codes, family.codes, born: query.birthDates, db), db)
+                        Self.rows(filedUnder: given.codes, family.codes, born: query.birthDates, query, db), db)
                 }
             }
             if !gathered.isConfident,
@@ -68,9 +71,9 @@ extension IndexStore {
             }
             if !gathered.isConfident, let family = query.family, let given = query.given {
                 try gathered.add(
-                    Self.rows(filedUnder: family.codesOneEditAway, given.codes, born: query.birthDates, db), db)
+                    Self.rows(filedUnder: family.codesOneEditAway, given.codes, born: query.birthDates, query, db), db)
                 try gathered.add(
-                    Self.rows(filedUnder: family.codes, given.codesOneEditAway, born: query.birthDates, db), db)
+                    Self.rows(filedUnder: family.codes, given.codesOneEditAway, born: query.birthDates, query, db), db)
             }
             return (query.rank(gathered.scored), gathered.truncated)
         }
@@ -94,10 +97,11 @@ extension IndexStore {
     }
 
     /// Children filed under these family and given sound codes (any given name when nil), born
-    /// on these dates.
+    /// on these dates: at most ``screenLimit`` of them screened, and the ``candidateLimit`` whose
+    /// current names fit `query` best.
     private static func rows(
         filedUnder familyCodes: Set<String>, _ givenCodes: Set<String>?, born: SearchQuery.BirthDates?,
-        _ db: Database
+        _ query: SearchQuery, _ db: Database
     ) throws -> (rows: [Int64], more: Bool) {
         var sql = "SELECT child_row FROM search_key WHERE family_code IN \(placeholders(familyCodes.count))"
         var arguments = StatementArguments(Array(familyCodes))
@@ -118,8 +122,40 @@ extension IndexStore {
         let statement =
             familyCodes.count + (givenCodes?.count ?? 0) > 16
             ? try db.makeStatement(sql: sql + " LIMIT ?") : try db.cachedStatement(sql: sql + " LIMIT ?")
-        let found = try Int64.fetchAll(statement, arguments: arguments + [candidateLimit + 1])
-        return (Array(Set(found.prefix(candidateLimit))), found.count > candidateLimit)
+        let found = try Int64.fetchAll(statement, arguments: arguments + [screenLimit + 1])
+        let unique = Array(Set(found.prefix(screenLimit)))
+        guard unique.count > candidateLimit else { return (unique, found.count > screenLimit) }
+        var named: [(row: Int64, family: String, given: String)] = []
+        for chunk in stride(from: 0, to: unique.count, by: 512).map({ Array(unique[$0..<min($0 + 512, unique.count)]) })
+        {
+            named += try decodeRows(
+                db.makeStatement(
+                    sql: "SELECT row, family_name, given_name FROM child WHERE row IN \(placeholders(chunk.count))"),
+                StatementArguments(chunk)
+            ) { row in (row: row[0] as Int64, family: row[1] as String, given: row[2] as String) }
+        }
+        let (best, more) = bestByName(named, query, keepingUnfit: true)
+        return (best, more || found.count > screenLimit)
+    }
+
+    /// The ``candidateLimit`` children whose current names fit best, and whether more fit. With
+    /// `keepingUnfit`, children whose current names do not fit come last rather than not at all
+    /// (they were filed under a former name).
+    private static func bestByName(
+        _ named: [(row: Int64, family: String, given: String)], _ query: SearchQuery, keepingUnfit: Bool
+    ) -> (rows: [Int64], more: Bool) {
+        var fits: [(row: Int64, fit: Double)] = []
+        fits.reserveCapacity(named.count)
+        for child in named {
+            if let fit = query.nameFit(family: child.family, given: child.given) {
+                fits.append((child.row, fit))
+            } else if keepingUnfit {
+                fits.append((child.row, 0))
+            }
+        }
+        let fitting = fits.filter { $0.fit > 0 }.count
+        fits.sort { $0.fit > $1.fit }
+        return (fits.prefix(candidateLimit).map(\.row), fitting > candidateLimit)
     }
 
     /// The children whose current address has this full postcode.
@@ -152,9 +188,12 @@ extension IndexStore {
         let found = try decodeRows(db.cachedStatement(sql: sql + " LIMIT ?"), arguments + [limit]) { row in
             (row: row[0] as Int64, family: row[1] as String, given: row[2] as String)
         }
-        let plausible = found.lazy.filter { query.mayMatch(family: $0.family, given: $0.given) }.map(\.row)
         // Children born then beyond the limit were not read, so may fit too.
-        return (Array(plausible.prefix(candidateLimit)), found.count >= limit || plausible.count > candidateLimit)
+        guard query.given != nil || query.family != nil else {
+            return (found.prefix(candidateLimit).map(\.row), found.count >= limit || found.count > candidateLimit)
+        }
+        let (best, more) = bestByName(found, query, keepingUnfit: false)
+        return (best, more || found.count >= limit)
     }
 
     /// The candidates with these child rows.

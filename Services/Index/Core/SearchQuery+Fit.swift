@@ -75,11 +75,6 @@ extension SearchQuery {
         return score * 100 >= Double(Self.minimumScore) ? score : nil
     }
 
-    /// Whether a child's current names could fit: the screen of children read by date of birth or place.
-    func mayMatch(family theirFamily: String, given theirGiven: String) -> Bool {
-        given == nil && family == nil || nameFit(family: theirFamily, given: theirGiven) != nil
-    }
-
     /// How well the date of birth fits: 1 within the range asked, less on a date near the exact one asked.
     private func birthFit(_ theirs: String) -> Double? {
         if let from = bornFrom, theirs < from { return nearBirths[theirs] }
@@ -88,8 +83,9 @@ extension SearchQuery {
     }
 
     /// How well one of a child's names fits the names asked (0–1, family and given weighted), the
-    /// other way round too; nil when a name asked does not fit.
-    private func nameFit(family theirFamily: String, given theirGiven: String) -> Double? {
+    /// other way round too; nil when a name asked does not fit. Also the screen of children read
+    /// by code or date of birth before they are read whole.
+    func nameFit(family theirFamily: String, given theirGiven: String) -> Double? {
         let theirFamilyParts = NameMatching.parts(NameMatching.fold(theirFamily))
         let theirGivenParts = NameMatching.parts(NameMatching.fold(theirGiven))
         func combined(_ familyFit: Double?, _ givenFit: Double?) -> Double? {
