@@ -46,22 +46,22 @@ extension IndexStore {
                 return (query.rank(gathered.scored), gathered.truncated)
             }
             if let family = query.family, query.given != nil || query.narrowBirthDates == nil {
-                // A name of several parts is first looked for whole (Day-Price under the code of
-                // dayprice): its halves alone may be filed under thousands of children.
-                if family.parts.count > 1, let whole = family.parts.last {
-                    try gathered.add(
-                        Self.rows(
-                            filedUnder: [NameMatching.soundCode(whole)], query.given?.codes, born: query.birthDates,
-                            query, db),
-                        db)
-                }
-                if !gathered.isConfident {
-                    try gathered.add(
-                        Self.rows(filedUnder: family.codes, query.given?.codes, born: query.birthDates, query, db), db)
-                }
-                if !gathered.isConfident, let given = query.given {
-                    try gathered.add(
-                        Self.rows(filedUnder: given.codes, family.codes, born: query.birthDates, query, db), db)
+                for born in query.birthDateRounds where !gathered.isConfident {
+                    // A name of several parts is first looked for whole (Day-Price under the code
+                    // of dayprice): its halves alone may be filed under thousands of children.
+                    if family.parts.count > 1, let whole = family.parts.last {
+                        try gathered.add(
+                            Self.rows(
+                                filedUnder: [NameMatching.soundCode(whole)], query.given?.codes, born: born, query, db),
+                            db)
+                    }
+                    if !gathered.isConfident {
+                        try gathered.add(
+                            Self.rows(filedUnder: family.codes, query.given?.codes, born: born, query, db), db)
+                    }
+                    if !gathered.isConfident, let given = query.given {
+                        try gathered.add(Self.rows(filedUnder: given.codes, family.codes, born: born, query, db), db)
+                    }
                 }
             }
             if !gathered.isConfident,

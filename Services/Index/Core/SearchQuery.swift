@@ -168,6 +168,13 @@ struct SearchQuery: Sendable {
         return birthRange.map { .range($0.0, $0.1) }
     }
 
+    /// ``birthDates`` in the order to look under them: the exact date before the near ones (most
+    /// searches end there, at one index entry per code), or the range, or no date at all.
+    var birthDateRounds: [BirthDates?] {
+        if let exact = exactBirth { return [.days([exact]), .days(nearBirths.keys.sorted())] }
+        return [birthDates]
+    }
+
     enum BirthDates {
         case days([String])
         case range(String, String)
