@@ -232,6 +232,18 @@ struct SearchTests {
         }
     }
 
+    @Test("a child born on the date as written does not hide the one born with day and month the other way round")
+    func swappedDateBesideExact() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            let ids = try await fixture.put(
+                Self.population + [IndexFixture.child("Amelia", "Smith", born: "2015-01-04")], index)
+            let found = try await index.searchChildren(
+                Self.request(given: "Amelia", family: "Smith", born: "2015-01-04"), metadata: try fixture.session())
+            #expect(Array(found.matches.prefix(2).map(\.childID)) == [ids.last!, ids[0]], "\(found.matches)")
+        }
+    }
+
     @Test(
         """
         a hyphenated name is looked for whole before its halves: Tony Day-Price is found by name alone among more \

@@ -168,11 +168,17 @@ struct SearchQuery: Sendable {
         return birthRange.map { .range($0.0, $0.1) }
     }
 
-    /// ``birthDates`` in the order to look under them: the exact date before the near ones (most
-    /// searches end there, at one index entry per code), or the range, or no date at all.
+    /// ``birthDates`` in the order to look under them: the exact date and the date with day and
+    /// month swapped (most searches end there, at an index entry or two per code; the swapped
+    /// date with it, as another child may have been born on the date as written) before the near
+    /// ones; or the range, or no date at all.
     var birthDateRounds: [BirthDates?] {
-        if let exact = exactBirth { return [.days([exact]), .days(nearBirths.keys.sorted())] }
-        return [birthDates]
+        guard let exact = exactBirth else { return [birthDates] }
+        let swapped = nearBirths.filter { $0.value == Fit.birthDayAndMonthSwapped }.keys
+        return [
+            .days([exact] + swapped),
+            .days(nearBirths.filter { $0.value != Fit.birthDayAndMonthSwapped }.keys.sorted()),
+        ]
     }
 
     enum BirthDates {
