@@ -130,6 +130,17 @@ struct DisclosureTests {
                     $0.postcode = "SW1A 1AA"
                 }, metadata: practitioner)
             #expect(byPostcode.matches.isEmpty && !byPostcode.moreMatches)
+            // Nor by the postcode alone, or with a name: the children-by-postcode index reads the
+            // address, and the shield still hides it
+            for given in ["", "Amelia"] {
+                let atAddress = try await index.searchChildren(
+                    .with {
+                        $0.reason = IndexFixture.reason
+                        $0.givenName = given
+                        $0.postcode = "SW1A 1AA"
+                    }, metadata: practitioner)
+                #expect(!atAddress.matches.contains { $0.childID == id } && !atAddress.moreMatches, "\(atAddress)")
+            }
             // Search by name: found, without its postcode district.
             let byName = try await index.searchChildren(
                 .with {

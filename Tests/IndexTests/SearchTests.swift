@@ -232,6 +232,22 @@ struct SearchTests {
         }
     }
 
+    @Test("a query that fits more children than a page shows a page and says more match, never that none does")
+    func moreThanAPage() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            let first = CalendarDay("2010-01-01")!
+            _ = try await fixture.put(
+                (0..<SearchQuery.pageSize + 5).map {
+                    IndexFixture.child("Amelia", "Smith", born: first.adding(days: $0).description)
+                }, index)
+            let found = try await index.searchChildren(
+                Self.request(given: "Amelia", family: "Smith"), metadata: try fixture.session())
+            #expect(found.matches.count == SearchQuery.pageSize && found.moreMatches)
+            #expect(found.matches.allSatisfy { $0.score == 100 })
+        }
+    }
+
     @Test("a child born on the date as written does not hide the one born with day and month the other way round")
     func swappedDateBesideExact() async throws {
         let fixture = try IndexFixture()

@@ -121,7 +121,7 @@ enum SearchQuality {
     // MARK: Making queries
 
     struct Maker {
-        var random: SystemRandomNumberGeneratorSeeded
+        var random: SeededGenerator
         let population: Population
         let today: String
 
@@ -290,7 +290,7 @@ enum SearchQuality {
     }
 
     /// A seeded generator, so that a run's queries can be made again.
-    struct SystemRandomNumberGeneratorSeeded: RandomNumberGenerator {
+    struct SeededGenerator: RandomNumberGenerator {
         var state: UInt64
         mutating func next() -> UInt64 {
             state &+= 0x9E37_79B9_7F4A_7C15

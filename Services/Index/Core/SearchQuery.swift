@@ -10,10 +10,10 @@ struct SearchQuery: Sendable {
     /// A name as asked: folded, its parts, every name its parts are also known by (a given
     /// name's nicknames and full names), and the sound codes those are filed under.
     struct AskedName: Sendable {
-        var folded: String
-        var parts: [String]
-        var variants: Set<String>
-        var codes: Set<String> { Set(variants.map(NameMatching.soundCode)) }
+        let folded: String
+        let parts: [String]
+        let variants: Set<String>
+        let codes: Set<String>
         /// The sound codes a one-letter misspelling of any part is filed under.
         var codesOneEditAway: Set<String> { Set(parts.flatMap(NameMatching.soundCodesOneEditAway)) }
 
@@ -21,6 +21,7 @@ struct SearchQuery: Sendable {
             self.folded = folded
             parts = NameMatching.parts(folded)
             variants = Set(parts).union(parts.flatMap { nicknames?.variants(of: $0) ?? [] })
+            codes = Set(variants.map(NameMatching.soundCode))
         }
     }
 
@@ -34,6 +35,9 @@ struct SearchQuery: Sendable {
     /// less well: the date may have been taken down wrong.
     private(set) var exactBirth: String?
     private(set) var nearBirths: [String: Double] = [:]
+    /// Of the near dates, the exact one with day and month swapped (none when they are equal or
+    /// the day cannot be a month): looked under with the exact date itself.
+    var swappedBirth: [String] { nearBirths.filter { $0.value == Fit.birthDayAndMonthSwapped }.map(\.key) }
     /// A full postcode ("SW1A 1AA") or an outward code ("SW1A").
     var postcode: String?
     var isFullPostcode = false
@@ -153,7 +157,7 @@ struct SearchQuery: Sendable {
     /// month swapped, or a range of at most ``narrowBirthRangeDays``; nil for a wider range.
     var narrowBirthDates: BirthDates? {
         if let exact = exactBirth {
-            return .days([exact] + nearBirths.filter { $0.value == Fit.birthDayAndMonthSwapped }.keys)
+            return .days([exact] + swappedBirth)
         }
         guard let from = bornFrom.flatMap(CalendarDay.init), let to = bornTo.flatMap(CalendarDay.init),
             from.days(until: to) <= Self.narrowBirthRangeDays
@@ -174,11 +178,7 @@ struct SearchQuery: Sendable {
     /// ones; or the range, or no date at all.
     var birthDateRounds: [BirthDates?] {
         guard let exact = exactBirth else { return [birthDates] }
-        let swapped = nearBirths.filter { $0.value == Fit.birthDayAndMonthSwapped }.keys
-        return [
-            .days([exact] + swapped),
-            .days(nearBirths.filter { $0.value != Fit.birthDayAndMonthSwapped }.keys.sorted()),
-        ]
+        return [.days([exact] + swappedBirth), .days(nearBirths.keys.filter { !swappedBirth.contains($0) }.sorted())]
     }
 
     enum BirthDates {
