@@ -49,14 +49,14 @@ struct IndexBenchmark {
         let samplesFile = URL(fileURLWithPath: "\(directory)/samples.binpb")
         let samples: [Sample]
         if reuse {
-            guard FileManager.default.fileExists(atPath: database), let saved = try? Data(contentsOf: samplesFile)
+            guard FileManager.default.fileExists(atPath: database),
+                let reused = try savedSamples(samplesFile) ?? samplesFromQualityRun(directory)
             else {
                 print("BENCH_REUSE=1: no database and samples from an earlier run in \(directory)")
                 exit(1)
             }
-            samples = try Contactpoint_V1_PutChildrenRequest(serializedBytes: saved).children.map {
-                ($0.child, $0.child.childID)
-            }
+            samples = reused
+            try save(samples, to: samplesFile)
             print("index benchmark: the database in \(directory) reused (loads not measured)")
         } else {
             print(
@@ -66,14 +66,7 @@ struct IndexBenchmark {
                 """
             )
             samples = try await loadDirectly(directChildren, into: database)
-            try Contactpoint_V1_PutChildrenRequest.with {
-                $0.children = samples.map { sample in
-                    .with {
-                        $0.child = sample.entry
-                        $0.child.childID = sample.id
-                    }
-                }
-            }.serializedData().write(to: samplesFile)
+            try save(samples, to: samplesFile)
         }
         let clock = ContinuousClock()
 
@@ -159,6 +152,39 @@ struct IndexBenchmark {
     }
 
     typealias Sample = (entry: Contactpoint_V1_ChildDetails, id: String)
+
+    static func save(_ samples: [Sample], to file: URL) throws {
+        try Contactpoint_V1_PutChildrenRequest.with {
+            $0.children = samples.map { sample in
+                .with {
+                    $0.child = sample.entry
+                    $0.child.childID = sample.id
+                }
+            }
+        }.serializedData().write(to: file)
+    }
+
+    static func savedSamples(_ file: URL) throws -> [Sample]? {
+        guard let saved = try? Data(contentsOf: file) else { return nil }
+        return try Contactpoint_V1_PutChildrenRequest(serializedBytes: saved).children.map {
+            ($0.child, $0.child.childID)
+        }
+    }
+
+    /// The samples a lookup run would have taken, from a quality run's database: its population is
+    /// made again from the seed, and its IDs are in `ids.txt`.
+    static func samplesFromQualityRun(_ directory: String) throws -> [Sample]? {
+        guard let ids = try? String(contentsOfFile: "\(directory)/ids.txt", encoding: .utf8).split(separator: "\n")
+        else { return nil }
+        var generator = PopulationGenerator(seed: 42)
+        let sampleEvery = max(1, ids.count / 5000)
+        var samples: [Sample] = []
+        for (loaded, id) in ids.enumerated() {
+            let child = generator.next().child
+            if loaded % sampleEvery == 0, samples.count < 5000 { samples.append((child, String(id))) }
+        }
+        return samples
+    }
 
     /// Search quality over the population loaded directly (its children's IDs kept in
     /// `ids.txt` for BENCH_REUSE: the population is made again from its seed).
