@@ -47,7 +47,7 @@ struct Admin: AsyncParsableCommand {
             var localAuthority: String
 
             func run() async throws {
-                let metadata = try sessionMetadata()
+                let metadata = try bus.sessionMetadata()
                 let created = try await withAdministration(bus) { admin in
                     try await admin.createOrganisation(
                         .with {
@@ -66,7 +66,7 @@ struct Admin: AsyncParsableCommand {
             @OptionGroup var output: JSONOutput
 
             func run() async throws {
-                let metadata = try sessionMetadata()
+                let metadata = try bus.sessionMetadata()
                 let list = try await withAdministration(bus) {
                     try await $0.listOrganisations(.init(), metadata: metadata)
                 }
@@ -96,7 +96,7 @@ struct Admin: AsyncParsableCommand {
             @OptionGroup var vetting: VettingOptions
 
             func run() async throws {
-                let metadata = try sessionMetadata()
+                let metadata = try account.bus.sessionMetadata()
                 let (id, vetting) = (account.id, vetting.vetting)
                 _ = try await withAdministration(account.bus) {
                     try await $0.recordVetting(
@@ -128,7 +128,7 @@ struct Admin: AsyncParsableCommand {
             @OptionGroup var vetting: VettingOptions
 
             func run() async throws {
-                let metadata = try sessionMetadata()
+                let metadata = try bus.sessionMetadata()
                 let created = try await withAdministration(bus) { admin in
                     try await admin.createPractitioner(
                         .with {
@@ -154,7 +154,7 @@ struct Admin: AsyncParsableCommand {
             @OptionGroup var output: JSONOutput
 
             func run() async throws {
-                let metadata = try sessionMetadata()
+                let metadata = try bus.sessionMetadata()
                 let list = try await withAdministration(bus) { admin in
                     try await admin.listPractitioners(.with { $0.organisationID = organisation }, metadata: metadata)
                 }
@@ -195,7 +195,7 @@ struct Admin: AsyncParsableCommand {
             @OptionGroup var account: AccountOptions
 
             func run() async throws {
-                let metadata = try sessionMetadata()
+                let metadata = try account.bus.sessionMetadata()
                 let id = account.id
                 let unlocked = try await withAdministration(account.bus) {
                     try await $0.unlock(.with { $0.practitionerID = id }, metadata: metadata)
@@ -211,7 +211,7 @@ struct Admin: AsyncParsableCommand {
             @OptionGroup var account: AccountOptions
 
             func run() async throws {
-                let metadata = try sessionMetadata()
+                let metadata = try account.bus.sessionMetadata()
                 let id = account.id
                 let reset = try await withAdministration(account.bus) {
                     try await $0.resetTwoFactor(.with { $0.practitionerID = id }, metadata: metadata)
@@ -224,7 +224,7 @@ struct Admin: AsyncParsableCommand {
 }
 
 func setOrganisationStatus(_ id: String, active: Bool, bus: BusClientOptions) async throws {
-    let metadata = try sessionMetadata()
+    let metadata = try bus.sessionMetadata()
     let updated = try await withAdministration(bus) { admin in
         try await admin.setOrganisationStatus(
             .with {
@@ -241,7 +241,7 @@ struct AccountOptions: ParsableArguments {
     var id: String
 
     func setStatus(_ status: String) async throws {
-        let metadata = try sessionMetadata()
+        let metadata = try bus.sessionMetadata()
         let id = id
         let account = try await withAdministration(bus) { admin in
             try await admin.setAccountStatus(

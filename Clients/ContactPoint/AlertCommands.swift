@@ -47,7 +47,7 @@ struct Alerts: AsyncParsableCommand {
         @OptionGroup var output: JSONOutput
 
         func run() async throws {
-            let metadata = try sessionMetadata()
+            let metadata = try bus.sessionMetadata()
             let organisation = organisation
             var cursor = after
             if !follow {
@@ -97,7 +97,7 @@ struct Alerts: AsyncParsableCommand {
 
     enum Update {
         static func run(_ bus: BusClientOptions, _ alertID: String, _ state: Contactpoint_V1_AlertState) async throws {
-            let metadata = try sessionMetadata()
+            let metadata = try bus.sessionMetadata()
             let updated = try await withNotification(bus) {
                 try await $0.updateAlert(
                     .with {

@@ -97,7 +97,7 @@ struct AuditCommand: AsyncParsableCommand {
         func run() async throws {
             let key = try treeHeadKey(publicKey, checkpoints: checkpoints)
             try DurableFile.createDirectory(checkpoints, mode: 0o755)
-            let metadata = try sessionMetadata()
+            let metadata = try bus.sessionMetadata()
             let held = CheckpointDirectory(path: checkpoints)
             let (live, problems) = try await withAudit(bus) { audit in
                 let head = try await audit.treeHead(.init(), metadata: metadata)
@@ -165,7 +165,7 @@ struct AuditCommand: AsyncParsableCommand {
             case "stepped-up": request.flag = .steppedUp
             case let other?: throw CLIError("--flag: `\(other)` is not override, denied or stepped-up")
             }
-            let metadata = try sessionMetadata()
+            let metadata = try bus.sessionMetadata()
             let wanted = limit
             let first = request
             let events = try await withAudit(bus) { audit in
@@ -221,7 +221,7 @@ struct AuditCommand: AsyncParsableCommand {
             @OptionGroup var output: JSONOutput
 
             func run() async throws {
-                let metadata = try sessionMetadata()
+                let metadata = try bus.sessionMetadata()
                 let request = Contactpoint_V1_ListReviewItemsRequest.with {
                     $0.status = closed ? .closed : .unspecified
                     $0.highPriorityOnly = highPriority
@@ -250,7 +250,7 @@ struct AuditCommand: AsyncParsableCommand {
             @Argument var item: String
 
             func run() async throws {
-                let metadata = try sessionMetadata()
+                let metadata = try bus.sessionMetadata()
                 let itemID = item
                 let detail = try await withAudit(bus) {
                     try await $0.openReviewItem(.with { $0.itemID = itemID }, metadata: metadata)
@@ -294,7 +294,7 @@ struct AuditCommand: AsyncParsableCommand {
                     throw CLIError(
                         "--outcome: `\(outcome)` is not one of \(outcomes.keys.sorted().joined(separator: ", "))")
                 }
-                let metadata = try sessionMetadata()
+                let metadata = try bus.sessionMetadata()
                 let itemID = item
                 let closed = try await withAudit(bus) { audit in
                     try await audit.recordReviewOutcome(
@@ -319,7 +319,7 @@ struct AuditCommand: AsyncParsableCommand {
         var json = false
 
         func run() async throws {
-            let metadata = try sessionMetadata()
+            let metadata = try bus.sessionMetadata()
             let childID = child
             let report = try await withAudit(bus) {
                 try await $0.subjectAccess(.with { $0.childID = childID }, metadata: metadata)

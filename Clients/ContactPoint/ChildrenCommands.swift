@@ -124,7 +124,7 @@ struct Children: AsyncParsableCommand {
                 }
                 progress.report()
             } else {
-                let metadata = try sessionMetadata()
+                let metadata = try bus.sessionMetadata()
                 try await withIndex(bus) { index in
                     var progress = start
                     var options = CallOptions.defaults

@@ -20,7 +20,7 @@ func withBusClient<T: Sendable>(
     config.retryUnavailable(methods: idempotentCalls + IdempotencyKey.keyedWrites)
     do {
         return try await withGRPCClient(transport: try BusClientTransport(config: config)) { client in
-            await refreshStoredSession(client)
+            await refreshStoredSession(connection.session, client)
             return try await body(client)
         }
     } catch let error as RPCError {
@@ -59,15 +59,15 @@ enum FlagNames {
 /// idle, 12 hours at most): once half its token's life has passed, a command exchanges it for a
 /// fresh one (Identity/Refresh, which never goes past the session's absolute end). A refresh that
 /// fails changes nothing: the command's own call then says what is wrong.
-func refreshStoredSession(_ client: GRPCClient<BusClientTransport>) async {
-    guard let token = try? SessionFile.load(), let life = SessionFile.lifetime(of: token) else { return }
+func refreshStoredSession(_ session: SessionFile, _ client: GRPCClient<BusClientTransport>) async {
+    guard let token = try? session.load(), let life = SessionFile.lifetime(of: token) else { return }
     let now = Int64(Date().timeIntervalSince1970)
     guard now < life.expiresAt, now - life.issuedAt >= (life.expiresAt - life.issuedAt) / 2 else { return }
     let identity = Contactpoint_V1_Identity.Client(wrapping: client)
     guard let grant = try? await identity.refresh(.init(), metadata: ["authorization": "Bearer \(token)"]) else {
         return
     }
-    try? SessionFile.save(grant.token)
+    try? session.save(grant.token)
 }
 
 /// The calls the CLI makes that may be made twice without harm, retried on another instance when
@@ -86,11 +86,6 @@ let idempotentCalls: [MethodDescriptor] = [
     Contactpoint_V1_Consent.Method.ListConsents.descriptor,
     Contactpoint_V1_Identity.Method.WhoAmI.descriptor, Contactpoint_V1_Identity.Method.ListSessions.descriptor,
 ]
-
-/// The caller's stored session, as call metadata.
-func sessionMetadata() throws -> Metadata {
-    ["authorization": "Bearer \(try SessionFile.load())"]
-}
 
 // MARK: Arguments
 

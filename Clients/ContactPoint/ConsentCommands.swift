@@ -65,7 +65,7 @@ struct ConsentCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let metadata = try sessionMetadata()
+            let metadata = try bus.sessionMetadata()
             let serviceTypes = try scope.serviceTypes()
             var request = try given.request()!
             request.childID = childID
@@ -103,7 +103,7 @@ struct ConsentCommand: AsyncParsableCommand {
         var parentNotToldBecause: String?
 
         func run() async throws {
-            let metadata = try sessionMetadata()
+            let metadata = try bus.sessionMetadata()
             let justification: Contactpoint_V1_OverrideJustification = try enumValue(justification, "justification")
             let notTold: Contactpoint_V1_ParentNotToldReason? = try parentNotToldBecause.map {
                 try enumValue($0, "parent-not-told-because")
@@ -136,7 +136,7 @@ struct ConsentCommand: AsyncParsableCommand {
         @Argument(help: "The consent's id, as `contactpoint consent show` lists it.") var consentID: String
 
         func run() async throws {
-            let metadata = try sessionMetadata()
+            let metadata = try bus.sessionMetadata()
             let id = consentID
             let withdrawn = try await withConsent(bus) {
                 try await $0.withdraw(.with { $0.consentID = id }, metadata: metadata.withNewIdempotencyKey())
@@ -154,7 +154,7 @@ struct ConsentCommand: AsyncParsableCommand {
         @OptionGroup var output: JSONOutput
 
         func run() async throws {
-            let metadata = try sessionMetadata()
+            let metadata = try bus.sessionMetadata()
             let accessReason = try reason.accessReason()
             let request = Contactpoint_V1_ListConsentsRequest.with {
                 $0.reason = accessReason

@@ -59,7 +59,7 @@ struct Search: AsyncParsableCommand {
     @OptionGroup var output: JSONOutput
 
     func run() async throws {
-        let metadata = try sessionMetadata()
+        let metadata = try bus.sessionMetadata()
         let accessReason = try reason.accessReason()
         let request = Contactpoint_V1_SearchChildrenRequest.with {
             $0.reason = accessReason
@@ -114,7 +114,7 @@ struct View: AsyncParsableCommand {
     var shieldOverride: String?
 
     func run() async throws {
-        let metadata = try sessionMetadata()
+        let metadata = try bus.sessionMetadata()
         let accessReason = try reason.accessReason()
         var request = Contactpoint_V1_ViewRecordRequest.with {
             $0.reason = accessReason
@@ -215,7 +215,7 @@ struct InvolvementCommand: AsyncParsableCommand {
         var consent: GivenConsentOptions
 
         func run() async throws {
-            let metadata = try sessionMetadata()
+            let metadata = try bus.sessionMetadata()
             let type: Contactpoint_V1_ServiceType = try enumValue(service, "service")
             let givenConsent = try consent.request()
             let request = Contactpoint_V1_RecordInvolvementRequest.with {
@@ -253,7 +253,7 @@ struct InvolvementCommand: AsyncParsableCommand {
         @Option(help: "End date, YYYY-MM-DD (default today).") var on: String?
 
         func run() async throws {
-            let metadata = try sessionMetadata()
+            let metadata = try bus.sessionMetadata()
             let ended = try await withIndex(bus) {
                 try await $0.endInvolvement(
                     .with {
@@ -278,7 +278,7 @@ struct InvolvementCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let metadata = try sessionMetadata()
+            let metadata = try bus.sessionMetadata()
             let indicator: Contactpoint_V1_IndicatorKind = try enumValue(kind, "kind")
             let involvement = try await withIndex(bus) {
                 try await $0.setIndicator(
@@ -305,7 +305,7 @@ struct InvolvementCommand: AsyncParsableCommand {
         @Flag(help: "Unmark instead.") var clear = false
 
         func run() async throws {
-            let metadata = try sessionMetadata()
+            let metadata = try bus.sessionMetadata()
             let involvement = try await withIndex(bus) {
                 try await $0.setLeadProfessional(
                     .with {
@@ -332,7 +332,7 @@ struct Shield: AsyncParsableCommand {
     @Flag(help: "Remove the shield instead.") var remove = false
 
     func run() async throws {
-        let metadata = try sessionMetadata()
+        let metadata = try bus.sessionMetadata()
         let result = try await withIndex(bus) {
             try await $0.setShield(
                 .with {

@@ -21,7 +21,7 @@ struct Notices: AsyncParsableCommand {
         @OptionGroup var output: JSONOutput
 
         func run() async throws {
-            let metadata = try sessionMetadata()
+            let metadata = try bus.sessionMetadata()
             var cursor: UInt64 = 0
             repeat {
                 let request = Contactpoint_V1_ListNoticesRequest.with {
@@ -50,7 +50,7 @@ struct Notices: AsyncParsableCommand {
         @Option(help: "The newest notice you have read (its number in brackets).") var through: UInt64
 
         func run() async throws {
-            let metadata = try sessionMetadata()
+            let metadata = try bus.sessionMetadata()
             let through = through
             let marked = try await withNotification(bus) {
                 try await $0.markNoticesRead(.with { $0.through = through }, metadata: metadata)

@@ -35,7 +35,7 @@ struct Login: AsyncParsableCommand {
                     $0.totpCode = code
                 })
         }
-        try SessionFile.save(grant.token)
+        try bus.sessionFile.save(grant.token)
         print("logged in; the session lasts while you use it (15 minutes idle, 12 hours at most)")
         print(
             grant.previousSessionStartedAt == 0
@@ -62,9 +62,9 @@ struct Logout: AsyncParsableCommand {
     @OptionGroup var bus: BusClientOptions
 
     func run() async throws {
-        let metadata = try sessionMetadata()
+        let metadata = try bus.sessionMetadata()
         _ = try await withIdentity(bus) { try await $0.logout(.init(), metadata: metadata) }
-        SessionFile.remove()
+        bus.sessionFile.remove()
         print("logged out")
     }
 }
@@ -78,7 +78,7 @@ struct WhoAmI: AsyncParsableCommand {
     @OptionGroup var output: JSONOutput
 
     func run() async throws {
-        let metadata = try sessionMetadata()
+        let metadata = try bus.sessionMetadata()
         let me = try await withIdentity(bus) { try await $0.whoAmI(.init(), metadata: metadata) }
         if try output.printed(me) { return }
         print(
@@ -145,7 +145,7 @@ struct ChangePassword: AsyncParsableCommand {
     @OptionGroup var bus: BusClientOptions
 
     func run() async throws {
-        let metadata = try sessionMetadata()
+        let metadata = try bus.sessionMetadata()
         let current = try Prompt.line("Current password: ", secret: true)
         let new = try Prompt.line("New password (12 to 128 characters): ", secret: true)
         if isatty(STDIN_FILENO) == 1, try Prompt.line("The new password again: ", secret: true) != new {
@@ -160,7 +160,7 @@ struct ChangePassword: AsyncParsableCommand {
                     $0.totpCode = code
                 }, metadata: metadata)
         }
-        try SessionFile.save(grant.token)
+        try bus.sessionFile.save(grant.token)
         print("password changed; your other sessions have ended")
     }
 }
@@ -176,7 +176,7 @@ struct Sessions: AsyncParsableCommand {
         @OptionGroup var bus: BusClientOptions
 
         func run() async throws {
-            let metadata = try sessionMetadata()
+            let metadata = try bus.sessionMetadata()
             let list = try await withIdentity(bus) { try await $0.listSessions(.init(), metadata: metadata) }
             for session in list.sessions {
                 let started = Date(timeIntervalSince1970: TimeInterval(session.startedAt)).formatted(.iso8601)
@@ -193,7 +193,7 @@ struct Sessions: AsyncParsableCommand {
         var ids: [String] = []
 
         func run() async throws {
-            let metadata = try sessionMetadata()
+            let metadata = try bus.sessionMetadata()
             let code = try Prompt.line("Code from your authenticator app: ", secret: true)
             let response = try await withIdentity(bus) { identity in
                 try await identity.endSessions(
@@ -217,12 +217,12 @@ struct StepUp: AsyncParsableCommand {
     @OptionGroup var bus: BusClientOptions
 
     func run() async throws {
-        let metadata = try sessionMetadata()
+        let metadata = try bus.sessionMetadata()
         let code = try Prompt.line("Code from your authenticator app: ", secret: true)
         let grant = try await withIdentity(bus) {
             try await $0.stepUp(.with { $0.totpCode = code }, metadata: metadata)
         }
-        try SessionFile.save(grant.token)
+        try bus.sessionFile.save(grant.token)
         print("stepped up: sensitive actions are open to you for the next 5 minutes")
     }
 }

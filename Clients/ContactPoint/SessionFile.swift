@@ -1,18 +1,31 @@
+import BusTransport
 import DurableFiles
 import Foundation
 import GRPCCore
+import Supervisor
 
-/// Where `contactpoint login` keeps the session token: `$XDG_CONFIG_HOME/contactpoint/session`
-/// (else `~/.config/contactpoint/session`), mode 0600 in a 0700 directory.
-enum SessionFile {
-    static var path: String {
-        let environment = ProcessInfo.processInfo.environment
+/// Where `contactpoint login` keeps a stack's session token, mode 0600 in a 0700 directory: a
+/// session belongs to the stack it was granted by, so two stacks never share one.
+///
+/// - The local stack (no brokers given): `DATA-DIR/session`, beside the stack's keys.
+/// - Brokers given (`--broker`, CONTACTPOINT_BROKER): `$XDG_CONFIG_HOME/contactpoint/sessions/KEY`
+///   (else under `~/.config`), KEY being the lowest of the brokers' public keys in hex. Every
+///   broker of a stack reaches the same services, so any one of them names the stack.
+struct SessionFile {
+    let path: String
+
+    /// The local stack's session.
+    init(stack: StackDirectory) { path = "\(stack.root)/session" }
+
+    /// The session of the stack these brokers belong to.
+    init(brokers: [BrokerAddress], environment: [String: String] = ProcessInfo.processInfo.environment) {
         let configHome =
             environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(NSHomeDirectory())/.config"
-        return "\(configHome)/contactpoint/session"
+        let key = brokers.map { $0.publicKey.bytes.map { String(format: "%02x", $0) }.joined() }.min() ?? "none"
+        path = "\(configHome)/contactpoint/sessions/\(key)"
     }
 
-    static func save(_ token: String) throws {
+    func save(_ token: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
         do {
             try DurableFile.createDirectory(directory, mode: 0o700)
@@ -22,7 +35,7 @@ enum SessionFile {
         }
     }
 
-    static func load() throws -> String {
+    func load() throws -> String {
         guard let token = try? String(contentsOfFile: path, encoding: .utf8), !token.isEmpty else {
             throw CLIError("not logged in: run `contactpoint login --email YOUR-EMAIL`")
         }
@@ -45,7 +58,7 @@ enum SessionFile {
         return (times.iat, times.exp)
     }
 
-    static func remove() {
+    func remove() {
         unlink(path)
     }
 }

@@ -31,14 +31,9 @@ struct ConsentEndToEndTests {
         let sam = session(people.practitionerToken)
         let named = session(people.others[jo]!.token)
         let clinic = session(people.others[riya]!.token)
-        let config = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID())").path
-        defer { try? FileManager.default.removeItem(atPath: config) }
-        try FileManager.default.createDirectory(atPath: "\(config)/contactpoint", withIntermediateDirectories: true)
-        try people.practitionerToken.write(toFile: "\(config)/contactpoint/session", atomically: true, encoding: .utf8)
+        try stack.saveSession(people.practitionerToken)
         let samCLI = { (arguments: [String]) in
-            try RunningProcess(
-                "contactpoint", arguments + ["--data-dir", stack.directory.root], name: arguments[0],
-                environment: ["XDG_CONFIG_HOME": config])
+            try RunningProcess("contactpoint", arguments + ["--data-dir", stack.directory.root], name: arguments[0])
         }
         let today = String(ISO8601DateFormatter().string(from: Date()).prefix(10))
 

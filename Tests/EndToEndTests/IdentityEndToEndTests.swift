@@ -3,6 +3,7 @@ import ContactPointAPI
 import Foundation
 import GRPCCore
 import SecurityPrimitives
+import ServiceRuntime
 import Supervisor
 import TestSupport
 import Testing
@@ -54,10 +55,13 @@ struct IdentityEndToEndTests {
         #expect(await login.exited() == 0, "\(login.text)")
         #expect(login.text.contains("this is your first session"))
         #expect(login.text.contains("1 failed login attempt before this login: if not yours, tell your administrator"))
-        let sessionFile = "\(config)/contactpoint/session"
+        // The session is kept with the stack that granted it, not in the per-user configuration
+        let sessionFile = stack.sessionFile
         let mode = try #require(
             try FileManager.default.attributesOfItem(atPath: sessionFile)[.posixPermissions] as? Int)
         #expect(mode == 0o600)
+        #expect(!FileManager.default.fileExists(atPath: "\(config)/contactpoint"))
+        try await expectSessionKeptPerStack(stack, config: config)
 
         let whoami = try cli(["whoami"], nil)
         #expect(await whoami.exited() == 0)
@@ -124,6 +128,44 @@ struct IdentityEndToEndTests {
         }
         #expect(error?.code == .unauthenticated)
         #expect(!stack.up.text.contains(password), "no password in any log")
+    }
+
+    /// A session is the stack's that granted it: another data directory (naming the same brokers)
+    /// has none, and a stack reached by `--broker` keeps its own under XDG_CONFIG_HOME, named by
+    /// its brokers' lowest public key.
+    func expectSessionKeptPerStack(_ stack: LocalStack, config: String) async throws {
+        let other = FileManager.default.temporaryDirectory.appendingPathComponent("other-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: other) }
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: stack.directory.keysDirectory, toPath: "\(other)/keys")
+        try FileManager.default.copyItem(atPath: stack.directory.stateFile, toPath: "\(other)/stack.json")
+        let elsewhere = try RunningProcess(
+            "contactpoint", ["whoami", "--data-dir", other], name: "whoami", environment: ["XDG_CONFIG_HOME": config])
+        #expect(await elsewhere.exited() == 1)
+        #expect(elsewhere.text.contains("not logged in"), "\(elsewhere.text)")
+
+        let state = try StackState.read(from: stack.directory.stateFile)
+        let brokers = state.brokers.map { "\($0.endpoint),\($0.publicKeyFile)" }
+        let flags =
+            brokers.flatMap { ["--broker", $0] } + [
+                "--key-file", stack.directory.keyFile(principal: StackDirectory.operatorPrincipal),
+            ]
+        let named = {
+            try RunningProcess(
+                "contactpoint", ["whoami"] + flags, name: "whoami", environment: ["XDG_CONFIG_HOME": config])
+        }
+        let before = try named()
+        #expect(await before.exited() == 1)
+        #expect(before.text.contains("not logged in"), "\(before.text)")
+        let keys = try brokers.map {
+            try ConfigurationValue.parsing("broker", $0, ConfigurationValue.broker).publicKey.bytes
+                .map { String(format: "%02x", $0) }.joined()
+        }
+        let sessions = "\(config)/contactpoint/sessions"
+        try FileManager.default.createDirectory(atPath: sessions, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: stack.sessionFile, toPath: "\(sessions)/\(try #require(keys.min()))")
+        let after = try named()
+        #expect(await after.exited() == 0, "\(after.text)")
     }
 }
 
@@ -221,8 +263,7 @@ struct CrossServiceSessionTests {
         // Logged in on the command line: the token where `contactpoint login` keeps it
         let config = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: config) }
-        try FileManager.default.createDirectory(atPath: "\(config)/contactpoint", withIntermediateDirectories: true)
-        try token.write(toFile: "\(config)/contactpoint/session", atomically: true, encoding: .utf8)
+        try stack.saveSession(token)
         let whoami = {
             try RunningProcess(
                 "contactpoint", ["whoami", "--data-dir", stack.directory.root], name: "whoami",

@@ -20,18 +20,15 @@ struct IndexEndToEndTests {
         let config = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: config) }
         let cli = { (arguments: [String]) in
-            try RunningProcess(
-                "contactpoint", arguments + ["--data-dir", stack.directory.root], name: arguments[0],
-                environment: ["XDG_CONFIG_HOME": config])
+            try RunningProcess("contactpoint", arguments + ["--data-dir", stack.directory.root], name: arguments[0])
         }
-        let sessionFile = "\(config)/contactpoint/session"
-        try FileManager.default.createDirectory(atPath: "\(config)/contactpoint", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: config, withIntermediateDirectories: true)
 
         // The administrator seeds 300 children and loads them through the index
         let feed = "\(config)/children.feed"
         let seed = try RunningProcess("contactpoint", ["seed", "--children", "300", "--output", feed], name: "seed")
         #expect(await seed.exited() == 0, "\(seed.text)")
-        try people.administratorToken.write(toFile: sessionFile, atomically: true, encoding: .utf8)
+        try stack.saveSession(people.administratorToken)
         let load = try cli(["children", "load", feed, "--batch-size", "128"])
         #expect(await load.exited() == 0, "\(load.text)")
         #expect(load.text.contains("loaded 300 children (300 new, 0 updated)"), "\(load.text)")
@@ -52,7 +49,7 @@ struct IndexEndToEndTests {
             $0.name.family.count > 4 && !$0.name.family.contains("-")
         }!
         let misspelt = String(wanted.name.family.prefix(2)) + String(wanted.name.family.dropFirst(3))
-        try people.practitionerToken.write(toFile: sessionFile, atomically: true, encoding: .utf8)
+        try stack.saveSession(people.practitionerToken)
         let search = try cli([
             "search", "--given", String(wanted.name.given.split(separator: " ")[0]), "--family", misspelt, "--born",
             wanted.dateOfBirth,

@@ -47,6 +47,14 @@ final class LocalStack: Sendable {
         }
     }
 
+    /// Where `contactpoint login --data-dir` keeps the session with this stack.
+    var sessionFile: String { "\(directory.root)/session" }
+
+    /// Logs the command line in with `token`, as `contactpoint login` would.
+    func saveSession(_ token: String) throws {
+        try token.write(toFile: sessionFile, atomically: true, encoding: .utf8)
+    }
+
     private init(directory: StackDirectory, up: RunningProcess) {
         self.directory = directory
         self.up = up

@@ -72,15 +72,9 @@ struct NotificationEndToEndTests {
             }
             _ = try await index.recordInvolvement(involvement(.gpPractice, "Riverside Surgery"), metadata: gp)
             // Asha also follows from the command line.
-            let home = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID())").path
-            defer { try? FileManager.default.removeItem(atPath: home) }
-            try FileManager.default.createDirectory(atPath: "\(home)/contactpoint", withIntermediateDirectories: true)
-            try people.others[asha]!.token.write(
-                toFile: "\(home)/contactpoint/session", atomically: true, encoding: .utf8)
+            try stack.saveSession(people.others[asha]!.token)
             let ashaCLI = { (arguments: [String]) in
-                try RunningProcess(
-                    "contactpoint", arguments + ["--data-dir", stack.directory.root], name: "alerts",
-                    environment: ["XDG_CONFIG_HOME": home])
+                try RunningProcess("contactpoint", arguments + ["--data-dir", stack.directory.root], name: "alerts")
             }
             let follower = try ashaCLI(["alerts", "--follow"])
             defer { follower.killHard() }
