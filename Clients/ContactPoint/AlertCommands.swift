@@ -160,7 +160,10 @@ enum AlertText {
         if alert.escalatedAtMs != 0 {
             lines.append("  escalated to your organisation's inbox at \(formatTime(alert.escalatedAtMs))")
         }
-        if !alert.updatedBy.isEmpty, alert.state != .new { lines.append("  \(alert.state.name) by \(alert.updatedBy)") }
+        if !alert.updatedBy.isEmpty, alert.state != .new {
+            let who = alert.updatedByName.isEmpty ? alert.updatedBy : "\(alert.updatedByName) (\(alert.updatedBy))"
+            lines.append("  \(alert.state.name) by \(who)")
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -9,6 +9,9 @@ public struct SessionClaims: Codable, Sendable, Equatable {
     public var sub: String
     /// The session id: what logout and suspension revoke.
     public var sid: String
+    /// The practitioner's name, for what others are shown of what they did (an alert
+    /// acknowledged by them). Absent from tokens issued before it was added.
+    public var name: String?
     /// The practitioner's organisation and its local authority.
     public var org: String
     public var la: String
@@ -21,15 +24,17 @@ public struct SessionClaims: Codable, Sendable, Equatable {
     public var stepUpAt: Int64
 
     enum CodingKeys: String, CodingKey {
-        case iss, sub, sid, org, la, roles, iat, exp
+        case iss, sub, name, sid, org, la, roles, iat, exp
         case stepUpAt = "step_up_at"
     }
 
     public init(
-        sub: String, sid: String, org: String, la: String, roles: [String], iat: Int64, exp: Int64, stepUpAt: Int64
+        sub: String, name: String? = nil, sid: String, org: String, la: String, roles: [String], iat: Int64,
+        exp: Int64, stepUpAt: Int64
     ) {
         self.iss = Self.issuer
         self.sub = sub
+        self.name = name
         self.sid = sid
         self.org = org
         self.la = la

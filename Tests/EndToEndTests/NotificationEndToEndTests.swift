@@ -155,6 +155,7 @@ struct NotificationEndToEndTests {
             let ack = try ashaCLI(["alerts", "ack", first.alertID])
             #expect(await ack.exited() == 0)
             #expect(ack.text.contains("[\(first.alertID)]") && ack.text.contains("ACKNOWLEDGED"), "\(ack.text)")
+            #expect(ack.text.contains("acknowledged by Asha Patel (p-"), "named, not an id alone: \(ack.text)")
 
             // The gateway (the operator's key, mapped to org-feed-gp) reads that organisation's alerts and nothing
             // else:

@@ -15,6 +15,7 @@ struct LoginTests {
         let claims = try fixture.verifier().verify(session.token)
         #expect(claims == session.claims)
         #expect(claims.sub == "p-1")
+        #expect(claims.name == "Sam Carter", "named, for what others see of what they do")
         #expect(claims.org == "org-1")
         #expect(claims.la == "E09000033")
         #expect(claims.roles == ["named-person", "practitioner"])

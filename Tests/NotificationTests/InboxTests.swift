@@ -8,13 +8,15 @@ import Testing
 struct InboxTests {
     typealias F = NotificationFixture
 
-    @Test("states move forward only, by the recipient; every read and change is audited")
+    @Test(
+        "states move forward only, by the recipient, named as their session names them; every read and change is audited"
+    )
     func states() async throws {
         let fixture = try NotificationFixture()
         try await fixture.run { notification in
             _ = try await notification.deliverChanges(
                 .with { $0.events = [F.event(from: F.school, others: [(F.gp, "p-gp")])] })
-            let gp = try fixture.session("p-gp", org: "org-gp")
+            let gp = try fixture.session("p-gp", name: "Dr Priya Shah", org: "org-gp")
             let alert = try #require(try await notification.listAlerts(.init(), metadata: gp).alerts.first)
             for state in [Contactpoint_V1_AlertState.read, .acknowledged, .contactMade] {
                 let updated = try await notification.updateAlert(
@@ -23,6 +25,7 @@ struct InboxTests {
                         $0.state = state
                     }, metadata: gp)
                 #expect(updated.state == state && updated.updatedBy == "p-gp")
+                #expect(updated.updatedByName == "Dr Priya Shah")
             }
             let backwards = await #expect(throws: RPCError.self) {
                 try await notification.updateAlert(

@@ -78,4 +78,34 @@ import Testing
         #expect(notices.map(\.eventID) == ["e1", "e3"])
         #expect(notices.last?.kind == .vettingLapsesSoon && notices.last?.aboutPractitionerID == "p-2")
     }
+
+    @Test("a database of the previous version keeps its alerts, and names who moves one on from then")
+    func upgradeNamesWhoMovedAlertsOn() async throws {
+        // Given a database of the previous version with an alert acknowledged by p-gp
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("notify-named-\(UUID()).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let queue = try DatabaseQueue(path: path)
+        try NotificationStore.migrator.migrate(queue, upTo: "5: vetting notices")
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO alert (event_id, child_id, recipient_organisation, recipient_practitioner, content, \
+                    created_at, state, updated_at, updated_by) \
+                    VALUES ('e1', '0000000001', 'org-gp', 'p-gp', x'', 1, 'acknowledged', 2, 'p-gp')
+                    """)
+        }
+        try queue.close()
+
+        // When this version opens it and the alert is moved on by a session that names its holder
+        let store = try NotificationStore.open(path: path)
+        let before = try await store.writer.read { db in try Row.fetchOne(db, sql: "SELECT * FROM alert") }
+        let old = NotificationStore.alert(try #require(before))
+        #expect(old.state == .acknowledged && old.updatedBy == "p-gp" && old.updatedByName.isEmpty)
+        let moved = try await store.update(
+            alert: Int64(old.sequence), to: .contactMade, for: [.practitioner("p-gp")], by: "p-gp",
+            named: "Dr Priya Shah", now: 3, audit: .init())
+
+        // Then it is named from then on
+        #expect(moved.state == .contactMade && moved.updatedByName == "Dr Priya Shah")
+    }
 }

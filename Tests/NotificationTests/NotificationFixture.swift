@@ -89,8 +89,10 @@ final class NotificationFixture: Sendable {
         }
     }
 
-    func session(_ practitioner: String, org: String, roles: [String] = ["practitioner"]) throws -> Metadata {
-        try sessions.metadata(practitioner, org: org, roles: roles)
+    func session(
+        _ practitioner: String, name: String? = nil, org: String, roles: [String] = ["practitioner"]
+    ) throws -> Metadata {
+        try sessions.metadata(practitioner, name: name, org: org, roles: roles)
     }
 
     func auditOutbox() async throws -> [Contactpoint_V1_AuditEvent] {

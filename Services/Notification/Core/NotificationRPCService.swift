@@ -125,7 +125,7 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
         return published(
             try await store.update(
                 alert: id, to: request.state, for: audiences, by: reader.actor.practitionerID,
-                now: clock.now.milliseconds,
+                named: reader.caller?.claims.name, now: clock.now.milliseconds,
                 audit: event(reader, .updateAlert, category: .change) { $0.outcomeReason = request.state.code! }))
     }
 

@@ -71,7 +71,7 @@ extension NotificationStore {
     /// with the audit event of the change.
     func update(
         alert id: Int64, to state: Contactpoint_V1_AlertState, for audiences: [AlertAudience], by actor: String,
-        now: Int64,
+        named actorName: String?, now: Int64,
         audit: Contactpoint_V1_AuditEvent
     ) async throws -> Contactpoint_V1_Alert {
         try await writer.write { db in
@@ -86,8 +86,9 @@ extension NotificationStore {
             let current = Self.alert(row)
             guard state.rawValue > current.state.rawValue else { throw UpdateError.backwards(from: current.state) }
             try db.execute(
-                sql: "UPDATE alert SET state = ?, updated_at = ?, updated_by = ? WHERE sequence = ?",
-                arguments: [state.code, now, actor, id])
+                sql:
+                    "UPDATE alert SET state = ?, updated_at = ?, updated_by = ?, updated_by_name = ? WHERE sequence = ?",
+                arguments: [state.code, now, actor, actorName.flatMap { $0.isEmpty ? nil : $0 }, id])
             var event = audit
             event.childIds = [current.childID]
             // Named as the practitioner saw it, so that a review can match the two.
@@ -183,6 +184,7 @@ extension NotificationStore {
         alert.state = Contactpoint_V1_AlertState(code: row["state"]) ?? .unspecified
         alert.updatedAtMs = row["updated_at"]
         alert.updatedBy = row["updated_by"] ?? ""
+        alert.updatedByName = row["updated_by_name"] ?? ""
         alert.escalatedAtMs = row["escalated_at"] ?? 0
         if let from: Int64 = row["escalated_from"] { alert.escalatedFrom = String(from) }
         return alert

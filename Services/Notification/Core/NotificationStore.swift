@@ -139,6 +139,13 @@ public struct NotificationStore: Sendable {
                     CREATE INDEX notice_by_practitioner ON notice(practitioner_id, sequence);
                     """)
         }
+        migrator.registerMigration("6: who moved an alert on, by name") { db in
+            // Alerts moved on before it show the practitioner's id alone.
+            try db.execute(
+                sql:
+                    "ALTER TABLE alert ADD COLUMN updated_by_name TEXT CHECK (length(updated_by_name) BETWEEN 1 AND 200)"
+            )
+        }
         return migrator
     }
 }

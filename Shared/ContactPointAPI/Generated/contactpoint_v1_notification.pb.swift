@@ -301,10 +301,16 @@ public nonisolated struct Contactpoint_V1_Alert: @unchecked Sendable {
     set {_uniqueStorage()._updatedAtMs = newValue}
   }
 
-  /// Who moved it to its state.
+  /// Who moved it to its state: their practitioner id, and their name (empty when moved on by a
+  /// gateway, or before names were kept).
   public var updatedBy: String {
     get {_storage._updatedBy}
     set {_uniqueStorage()._updatedBy = newValue}
+  }
+
+  public var updatedByName: String {
+    get {_storage._updatedByName}
+    set {_uniqueStorage()._updatedByName = newValue}
   }
 
   /// When it was escalated, not acknowledged in time (0: not escalated).
@@ -584,7 +590,7 @@ nonisolated extension Contactpoint_V1_DeliverChangesResponse: SwiftProtobuf.Mess
 
 nonisolated extension Contactpoint_V1_Alert: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Alert"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}alert_id\0\u{3}created_at_ms\0\u{1}change\0\u{1}indicator\0\u{3}child_id\0\u{1}child\0\u{1}from\0\u{3}recipient_organisation_id\0\u{3}recipient_practitioner_id\0\u{3}recipient_involvement_id\0\u{1}state\0\u{3}updated_at_ms\0\u{3}updated_by\0\u{3}escalated_at_ms\0\u{3}escalated_from\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}alert_id\0\u{3}created_at_ms\0\u{1}change\0\u{1}indicator\0\u{3}child_id\0\u{1}child\0\u{1}from\0\u{3}recipient_organisation_id\0\u{3}recipient_practitioner_id\0\u{3}recipient_involvement_id\0\u{1}state\0\u{3}updated_at_ms\0\u{3}updated_by\0\u{3}escalated_at_ms\0\u{3}escalated_from\0\u{3}updated_by_name\0")
 
   fileprivate class _StorageClass {
     var _sequence: UInt64 = 0
@@ -601,6 +607,7 @@ nonisolated extension Contactpoint_V1_Alert: SwiftProtobuf.Message, SwiftProtobu
     var _state: Contactpoint_V1_AlertState = .unspecified
     var _updatedAtMs: Int64 = 0
     var _updatedBy: String = String()
+    var _updatedByName: String = String()
     var _escalatedAtMs: Int64 = 0
     var _escalatedFrom: String = String()
 
@@ -627,6 +634,7 @@ nonisolated extension Contactpoint_V1_Alert: SwiftProtobuf.Message, SwiftProtobu
       _state = source._state
       _updatedAtMs = source._updatedAtMs
       _updatedBy = source._updatedBy
+      _updatedByName = source._updatedByName
       _escalatedAtMs = source._escalatedAtMs
       _escalatedFrom = source._escalatedFrom
     }
@@ -663,6 +671,7 @@ nonisolated extension Contactpoint_V1_Alert: SwiftProtobuf.Message, SwiftProtobu
         case 14: try { try decoder.decodeSingularStringField(value: &_storage._updatedBy) }()
         case 15: try { try decoder.decodeSingularInt64Field(value: &_storage._escalatedAtMs) }()
         case 16: try { try decoder.decodeSingularStringField(value: &_storage._escalatedFrom) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._updatedByName) }()
         default: break
         }
       }
@@ -723,6 +732,9 @@ nonisolated extension Contactpoint_V1_Alert: SwiftProtobuf.Message, SwiftProtobu
       if !_storage._escalatedFrom.isEmpty {
         try visitor.visitSingularStringField(value: _storage._escalatedFrom, fieldNumber: 16)
       }
+      if !_storage._updatedByName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._updatedByName, fieldNumber: 17)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -746,6 +758,7 @@ nonisolated extension Contactpoint_V1_Alert: SwiftProtobuf.Message, SwiftProtobu
         if _storage._state != rhs_storage._state {return false}
         if _storage._updatedAtMs != rhs_storage._updatedAtMs {return false}
         if _storage._updatedBy != rhs_storage._updatedBy {return false}
+        if _storage._updatedByName != rhs_storage._updatedByName {return false}
         if _storage._escalatedAtMs != rhs_storage._escalatedAtMs {return false}
         if _storage._escalatedFrom != rhs_storage._escalatedFrom {return false}
         return true
