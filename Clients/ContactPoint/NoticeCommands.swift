@@ -60,7 +60,9 @@ struct Notices: AsyncParsableCommand {
     }
 
     /// After login: how many notices are unread, or nothing if none (or if they cannot be read now).
-    static func unreadSummary(_ bus: BusClientOptions, token: String) async -> String? {
+    /// `onTheirWay`: notices identity has not yet delivered (the login's grant says which),
+    /// counted with the unread ones the notification service lists.
+    static func unreadSummary(_ bus: BusClientOptions, token: String, onTheirWay: [String]) async -> String? {
         let options = {
             var options = CallOptions.defaults
             options.timeout = .seconds(3)
@@ -71,11 +73,12 @@ struct Notices: AsyncParsableCommand {
                 .with { $0.unreadOnly = true }, metadata: ["authorization": "Bearer \(token)"], options: options)
         }
         guard let page else { return "your security notices cannot be checked now: try `contactpoint notices` later" }
-        guard !page.notices.isEmpty else { return nil }
-        let count = page.more ? "\(page.notices.count)+" : "\(page.notices.count)"
+        let unread = Set(page.notices.map(\.eventID)).union(onTheirWay).count
+        guard unread > 0 else { return nil }
+        let count = page.more ? "\(unread)+" : "\(unread)"
         return
             """
-            you have \(count) unread security notice\(page.notices.count == 1 && !page.more ? "" : "s"): see \
+            you have \(count) unread security notice\(unread == 1 && !page.more ? "" : "s"): see \
             `contactpoint notices`
             """
     }

@@ -51,7 +51,9 @@ struct Login: AsyncParsableCommand {
                 """
             )
         }
-        if let notices = await Notices.unreadSummary(bus, token: grant.token) { print(notices) }
+        if let notices = await Notices.unreadSummary(bus, token: grant.token, onTheirWay: grant.noticesOnTheirWay) {
+            print(notices)
+        }
     }
 }
 

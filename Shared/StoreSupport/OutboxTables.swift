@@ -52,7 +52,7 @@ public enum OutboxTables {
 
     /// Up to `limit` change events not yet delivered, oldest first, with their sequence numbers.
     public static func undeliveredChanges<Event: SwiftProtobuf.Message>(
-        limit: Int, _ db: Database
+        limit: Int, _ db: Database, as _: Event.Type = Event.self
     ) throws -> [(sequence: Int64, event: Event)] {
         try Row.fetchAll(
             db, sql: "SELECT sequence, event FROM change_outbox ORDER BY sequence LIMIT ?", arguments: [limit]

@@ -165,6 +165,7 @@ public struct IdentityRPCService: Contactpoint_V1_Identity.SimpleServiceProtocol
             if let history = session.history {
                 $0.previousSessionStartedAt = history.previousSessionStartedAt ?? 0
                 $0.failedAttemptsSince = UInt32(history.failedAttempts)
+                $0.noticesOnTheirWay = history.noticesOnTheirWay
             }
         }
     }

@@ -1,5 +1,7 @@
+import ContactPointAPI
 import Foundation
 import GRDB
+import StoreSupport
 import Vocabulary
 
 /// Sessions: started at login, refreshed, ended by logout, suspension or the practitioner.
@@ -10,6 +12,10 @@ extension IdentityStore {
         var previousSessionStartedAt: Int64?
         /// Failed attempts since the last successful login.
         var failedAttempts: Int
+        /// The practitioner's security notices still on their way to the notification service
+        /// (this login's own among them), by event id: a count of unread notices taken now at
+        /// the notification service would miss them.
+        var noticesOnTheirWay: [String] = []
     }
 
     /// Starts a session after a successful login: resets the failure count, ends the oldest live
@@ -19,7 +25,7 @@ extension IdentityStore {
         id: String, practitionerID: String, now: Int64, idleExpiry: Int64, absoluteExpiry: Int64, maximumSessions: Int
     ) async throws -> SignInHistory {
         try await writer.write { db in
-            let history = SignInHistory(
+            var history = SignInHistory(
                 previousSessionStartedAt: try Int64.fetchOne(
                     db, sql: "SELECT max(started_at) FROM session WHERE practitioner_id = ?",
                     arguments: [practitionerID]),
@@ -46,6 +52,9 @@ extension IdentityStore {
             try Self.appendEvent(
                 db, .sessionStarted, subject: practitionerID, count: history.failedAttempts,
                 previousSession: history.previousSessionStartedAt, now: now)
+            history.noticesOnTheirWay = try OutboxTables.undeliveredChanges(
+                limit: 1_000, db, as: Contactpoint_V1_SecurityNotice.self
+            ).compactMap { $0.event.practitionerID == practitionerID ? $0.event.eventID : nil }
             return history
         }
     }

@@ -65,6 +65,11 @@ public nonisolated struct Contactpoint_V1_SessionGrant: Sendable {
 
   public var failedAttemptsSince: UInt32 = 0
 
+  /// Login only: the event ids of the practitioner's security notices not yet delivered to the
+  /// notification service, this login's own among them. A count of unread notices taken there
+  /// just after login does not have them yet: count them with it (by event id).
+  public var noticesOnTheirWay: [String] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -669,7 +674,7 @@ nonisolated extension Contactpoint_V1_LoginRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Contactpoint_V1_SessionGrant: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SessionGrant"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}token\0\u{3}expires_at\0\u{3}session_id\0\u{3}previous_session_started_at\0\u{3}failed_attempts_since\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}token\0\u{3}expires_at\0\u{3}session_id\0\u{3}previous_session_started_at\0\u{3}failed_attempts_since\0\u{3}notices_on_their_way\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -682,6 +687,7 @@ nonisolated extension Contactpoint_V1_SessionGrant: SwiftProtobuf.Message, Swift
       case 3: try { try decoder.decodeSingularStringField(value: &self.sessionID) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.previousSessionStartedAt) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.failedAttemptsSince) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.noticesOnTheirWay) }()
       default: break
       }
     }
@@ -703,6 +709,9 @@ nonisolated extension Contactpoint_V1_SessionGrant: SwiftProtobuf.Message, Swift
     if self.failedAttemptsSince != 0 {
       try visitor.visitSingularUInt32Field(value: self.failedAttemptsSince, fieldNumber: 5)
     }
+    if !self.noticesOnTheirWay.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.noticesOnTheirWay, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -712,6 +721,7 @@ nonisolated extension Contactpoint_V1_SessionGrant: SwiftProtobuf.Message, Swift
     if lhs.sessionID != rhs.sessionID {return false}
     if lhs.previousSessionStartedAt != rhs.previousSessionStartedAt {return false}
     if lhs.failedAttemptsSince != rhs.failedAttemptsSince {return false}
+    if lhs.noticesOnTheirWay != rhs.noticesOnTheirWay {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
