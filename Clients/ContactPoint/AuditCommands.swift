@@ -235,7 +235,7 @@ struct AuditCommand: AsyncParsableCommand {
                         """
                         \(item.itemID)  \(formatTime(item.raisedAtMs))  \
                         \(item.highPriority ? "HIGH PRIORITY " : "")\(item.rule)  \
-                        practitioner=\(item.practitionerID)  events=\(item.eventCount)  \
+                        practitioner=\(item.practitionerID)  events=\(ReviewText.events(of: item))  \
                         \(item.status.name)\(outcome)
                         """
                     )
@@ -378,6 +378,19 @@ extension Enum {
         String(describing: self).reduce(into: "") { name, character in
             if character.isUppercase { name += "-" }
             name += character.lowercased()
+        }
+    }
+}
+
+/// Text rendering of review items for the terminal.
+enum ReviewText {
+    /// How many events an item has, and how many of them were refused: an override refused
+    /// disclosed nothing, which an auditor should see before opening it.
+    static func events(of item: Contactpoint_V1_ReviewItem) -> String {
+        switch item.refusedCount {
+        case 0: "\(item.eventCount)"
+        case item.eventCount: "\(item.eventCount) (all refused)"
+        default: "\(item.eventCount) (\(item.refusedCount) refused)"
         }
     }
 }

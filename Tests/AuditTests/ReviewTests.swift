@@ -54,6 +54,30 @@ struct ReviewTests {
         #expect(reviews.first { $0.action == "audit/record-review-outcome" }?.outcomeReason == "advice-given")
     }
 
+    @Test("an item says how many of its events were refused: a refused override disclosed nothing")
+    func refusedOverrides() async throws {
+        let fixture = try AuditFixture()
+        try await fixture.run { audit in
+            _ = try await audit.append(.with { $0.events = [fixture.view { $0.override = .shield }] })
+            _ = try await audit.append(
+                .with {
+                    $0.events = [
+                        fixture.view {
+                            $0.override = .shield
+                            $0.outcome = .denied
+                            $0.outcomeReason = "not-authorized"
+                            $0.actor.practitionerID = "p-refused"
+                        }
+                    ]
+                })
+            let items = try await audit.listReviewItems(.init(), metadata: try fixture.auditor).items
+            let refused = try #require(items.first { $0.practitionerID == "p-refused" })
+            let permitted = try #require(items.first { $0.practitionerID != "p-refused" })
+            #expect(refused.rule == "shield-override" && refused.eventCount == 1 && refused.refusedCount == 1)
+            #expect(permitted.rule == "shield-override" && permitted.eventCount == 1 && permitted.refusedCount == 0)
+        }
+    }
+
     @Test("account suspended: identity is asked first; if that fails the item stays open")
     func suspension() async throws {
         let fixture = try AuditFixture()

@@ -67,13 +67,15 @@ struct AuditEndToEndTests {
             return list.text.split(separator: "\n").first {
                 $0.contains("repeated-denials") && $0.contains(people.practitionerID)
             }
-            .map { String($0.split(separator: " ")[0]) }
         }
-        let open = try cli(["audit", "review", "open", item], nil)
+        // Its events are refusals, and the list says so
+        #expect(item.contains("(all refused)"), "\(item)")
+        let itemID = String(item.split(separator: " ")[0])
+        let open = try cli(["audit", "review", "open", itemID], nil)
         #expect(await open.exited() == 0)
         #expect(open.text.contains("identity/login-failed"), "\(open.text)")
 
-        let close = try cli(["audit", "review", "close", item, "--outcome", "account-suspended"], nil)
+        let close = try cli(["audit", "review", "close", itemID, "--outcome", "account-suspended"], nil)
         #expect(await close.exited() == 0, "\(close.text)")
         #expect(close.text.contains("account-suspended"))
         // The practitioner's session is gone: the identity service suspended the account

@@ -109,12 +109,16 @@ extension AuditStore {
             $0.reviewedBy = row["reviewed_by"]
             $0.reviewedAtMs = row["reviewed_at"]
             $0.eventCount = UInt32(row["event_count"] as Int)
+            $0.refusedCount = UInt32(row["refused_count"] as Int)
             $0.highPriority = MisuseRules.Rule(rawValue: $0.rule).map(MisuseRules.highPriority.contains) ?? false
         }
     }
 
-    private static let itemColumns =
-        "review_item.*, (SELECT COUNT(*) FROM review_item_event WHERE item_id = review_item.id) AS event_count"
+    private static let itemColumns = """
+        review_item.*, (SELECT COUNT(*) FROM review_item_event WHERE item_id = review_item.id) AS event_count, \
+        (SELECT COUNT(*) FROM review_item_event JOIN event USING (leaf_index) WHERE item_id = review_item.id \
+        AND event.outcome = \(Contactpoint_V1_AuditOutcome.denied.rawValue)) AS refused_count
+        """
 
     /// Items newest first; `status` unspecified means every item not yet closed.
     func reviewItems(

@@ -705,6 +705,9 @@ public nonisolated struct Contactpoint_V1_ReviewItem: Sendable {
   /// Overrides (shield-override, consent-override): an auditor takes these first.
   public var highPriority: Bool = false
 
+  /// Of its events, those refused (outcome DENIED): an override refused disclosed nothing.
+  public var refusedCount: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1634,7 +1637,7 @@ nonisolated extension Contactpoint_V1_QueryEventsResponse: SwiftProtobuf.Message
 
 nonisolated extension Contactpoint_V1_ReviewItem: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReviewItem"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}item_id\0\u{1}rule\0\u{3}practitioner_id\0\u{3}organisation_id\0\u{3}local_authority\0\u{3}raised_at_ms\0\u{1}status\0\u{1}outcome\0\u{3}reviewed_by\0\u{3}reviewed_at_ms\0\u{3}event_count\0\u{3}high_priority\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}item_id\0\u{1}rule\0\u{3}practitioner_id\0\u{3}organisation_id\0\u{3}local_authority\0\u{3}raised_at_ms\0\u{1}status\0\u{1}outcome\0\u{3}reviewed_by\0\u{3}reviewed_at_ms\0\u{3}event_count\0\u{3}high_priority\0\u{3}refused_count\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1654,6 +1657,7 @@ nonisolated extension Contactpoint_V1_ReviewItem: SwiftProtobuf.Message, SwiftPr
       case 10: try { try decoder.decodeSingularInt64Field(value: &self.reviewedAtMs) }()
       case 11: try { try decoder.decodeSingularUInt32Field(value: &self.eventCount) }()
       case 12: try { try decoder.decodeSingularBoolField(value: &self.highPriority) }()
+      case 13: try { try decoder.decodeSingularUInt32Field(value: &self.refusedCount) }()
       default: break
       }
     }
@@ -1696,6 +1700,9 @@ nonisolated extension Contactpoint_V1_ReviewItem: SwiftProtobuf.Message, SwiftPr
     if self.highPriority != false {
       try visitor.visitSingularBoolField(value: self.highPriority, fieldNumber: 12)
     }
+    if self.refusedCount != 0 {
+      try visitor.visitSingularUInt32Field(value: self.refusedCount, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1712,6 +1719,7 @@ nonisolated extension Contactpoint_V1_ReviewItem: SwiftProtobuf.Message, SwiftPr
     if lhs.reviewedAtMs != rhs.reviewedAtMs {return false}
     if lhs.eventCount != rhs.eventCount {return false}
     if lhs.highPriority != rhs.highPriority {return false}
+    if lhs.refusedCount != rhs.refusedCount {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
