@@ -48,6 +48,9 @@ public struct AuditAction: Hashable, Sendable, CustomStringConvertible {
         case stepUpSucceeded = "identity/step-up-succeeded"
         case stepUpFailed = "identity/step-up-failed"
         case loggedOut = "identity/logged-out"
+        /// An administration call refused to an authenticated caller (PERMISSION_DENIED, or an
+        /// account outside their reach answered as NOT_FOUND).
+        case administrationRefused = "identity/administration-refused"
         case passwordChanged = "identity/password-changed"
         case passwordChangeFailed = "identity/password-change-failed"
         // audit
@@ -118,6 +121,7 @@ public struct AuditAction: Hashable, Sendable, CustomStringConvertible {
     public static let stepUpSucceeded = Self(.stepUpSucceeded)
     public static let stepUpFailed = Self(.stepUpFailed)
     public static let loggedOut = Self(.loggedOut)
+    public static let administrationRefused = Self(.administrationRefused)
     public static let passwordChanged = Self(.passwordChanged)
     public static let passwordChangeFailed = Self(.passwordChangeFailed)
 

@@ -213,6 +213,54 @@ struct AdministrationTests {
         }
     }
 
+    @Test(
+        """
+        every refusal to an authenticated caller is in the audit trail: a practitioner at an administrator's call, \
+        and an administrator at an account of another authority (answered as if it did not exist); an account that \
+        does not exist is no refusal
+        """
+    )
+    func refusalsAudited() async throws {
+        func refusals(_ fixture: IdentityFixture) async throws -> [Contactpoint_V1_AuditEvent] {
+            try await fixture.store.outboxes.undeliveredAuditEvents(limit: 1_000).map(\.event).filter {
+                $0.action == "identity/administration-refused"
+            }
+        }
+        let plain = try await IdentityFixture.make(roles: [.practitioner])
+        let practitioner = try await plain.login()
+        try await IdentityRPCHarness(fixture: plain).withClients { _, administration in
+            await #expect(throws: RPCError.self) {
+                try await administration.listPractitioners(.init(), metadata: bearer(practitioner))
+            }
+        }
+        let refused = try #require(try await refusals(plain).first)
+        #expect(refused.outcome == .denied && refused.outcomeReason == "not-authorized")
+        #expect(refused.actor.practitionerID == "p-1" && refused.actor.organisationID == "org-1")
+
+        let fixture = try await IdentityFixture.make(roles: [.localAuthorityAdministrator])
+        let laAdmin = try await fixture.login()
+        let elsewhere = Organisation(
+            id: "org-elsewhere", type: .police, name: "Elsewhere Police", localAuthority: "E06000001", isActive: true)
+        try await fixture.store.createOrganisation(elsewhere, now: fixture.clock.now)
+        var other = fixture.practitioner
+        other.id = "p-elsewhere"
+        other.organisationID = elsewhere.id
+        other.email = "someone@elsewhere.example"
+        try await fixture.store.createPractitioner(
+            other, enrolmentCodeHash: "unused", enrolmentExpiresAt: fixture.clock.now, now: fixture.clock.now)
+        try await IdentityRPCHarness(fixture: fixture).withClients { _, administration in
+            for id in ["p-elsewhere", "p-nobody"] {
+                let error = await #expect(throws: RPCError.self) {
+                    try await administration.unlock(.with { $0.practitionerID = id }, metadata: bearer(laAdmin))
+                }
+                #expect(error?.code == .notFound && error?.message == "no account \(id) that you administer")
+            }
+        }
+        let outOfReach = try await refusals(fixture)
+        #expect(outOfReach.map(\.subjectID) == ["p-elsewhere"])
+        #expect(outOfReach.first?.outcomeReason == "not-administered")
+    }
+
     @Test("suspension by an administrator revokes the session at another service within one refresh")
     func suspensionReachesOtherServices() async throws {
         let fixture = try await IdentityFixture.make(roles: [.systemAdministrator])

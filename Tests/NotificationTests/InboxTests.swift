@@ -47,12 +47,14 @@ struct InboxTests {
             let audit = try await fixture.auditOutbox()
             #expect(
                 audit.map(\.action) == ["notification/list-alerts"]
-                    + Array(repeating: "notification/update-alert", count: 3))
+                    + Array(repeating: "notification/update-alert", count: 4))
             #expect(
                 audit[0].category == .disclosure && audit[0].childIds == [F.child]
                     && audit[0].actor.practitionerID == "p-gp")
-            #expect(audit.dropFirst().map(\.outcomeReason) == ["read", "acknowledged", "contact-made"])
-            // Each change names the alert by the id its recipient was given
+            #expect(audit.dropFirst().map(\.outcomeReason) == ["read", "acknowledged", "contact-made", "not-yours"])
+            // The other organisation's attempt is a refusal, audited as one
+            #expect(audit.last?.outcome == .denied && audit.last?.actor.practitionerID == "p-sw")
+            // Each change, and the refusal, names the alert by the id its recipient was given
             #expect(audit.dropFirst().allSatisfy { $0.subjectID == alert.alertID }, "\(audit.map(\.subjectID))")
         }
     }

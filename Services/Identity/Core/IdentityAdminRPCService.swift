@@ -4,6 +4,7 @@ import Foundation
 public import GRPCCore
 import SecurityPrimitives
 import ServiceRuntime
+import StoreSupport
 import Timekeeping
 import Vocabulary
 
@@ -27,51 +28,59 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
     public func createOrganisation(
         request: Contactpoint_V1_CreateOrganisationRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_OrganisationSummary {
-        let caller = try Caller.required()
-        guard let type = OrganisationType(rawValue: request.type) else {
-            throw Self.invalid("type", "one of \(OrganisationType.allCases.map(\.rawValue).joined(separator: ", "))")
+        try await refusalsAudited(subject: nil) {
+            let caller = try Caller.required()
+            guard let type = OrganisationType(rawValue: request.type) else {
+                throw Self.invalid(
+                    "type", "one of \(OrganisationType.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let name = try Self.text(request.name, field: "name", maximum: 200)
+            let localAuthority = try Self.localAuthority(request.localAuthority)
+            try Self.requireAdministrator(caller, of: localAuthority)
+            if type == .managementTeam, !caller.hasRole(.systemAdministrator) {
+                throw RPCError(
+                    code: .permissionDenied,
+                    message: "only a system administrator creates management-team organisations")
+            }
+            let organisation = Organisation(
+                id: "org-" + Base32.encode(SecureRandom.bytes(10)).lowercased(), type: type, name: name,
+                localAuthority: localAuthority,
+                isActive: true)
+            try await store.createOrganisation(organisation, now: authenticator.clock.now.seconds)
+            return Self.summary(organisation)
         }
-        let name = try Self.text(request.name, field: "name", maximum: 200)
-        let localAuthority = try Self.localAuthority(request.localAuthority)
-        try Self.requireAdministrator(caller, of: localAuthority)
-        if type == .managementTeam, !caller.hasRole(.systemAdministrator) {
-            throw RPCError(
-                code: .permissionDenied, message: "only a system administrator creates management-team organisations")
-        }
-        let organisation = Organisation(
-            id: "org-" + Base32.encode(SecureRandom.bytes(10)).lowercased(), type: type, name: name,
-            localAuthority: localAuthority,
-            isActive: true)
-        try await store.createOrganisation(organisation, now: authenticator.clock.now.seconds)
-        return Self.summary(organisation)
     }
 
     public func listOrganisations(
         request: Contactpoint_V1_ListOrganisationsRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_ListOrganisationsResponse {
-        let caller = try Caller.required()
-        let scope = try Self.administeredLocalAuthority(caller)
-        let organisations = try await store.organisations().filter { scope == nil || $0.localAuthority == scope }
-        return .with { $0.organisations = organisations.map(Self.summary) }
+        try await refusalsAudited(subject: nil) {
+            let caller = try Caller.required()
+            let scope = try Self.administeredLocalAuthority(caller)
+            let organisations = try await store.organisations().filter { scope == nil || $0.localAuthority == scope }
+            return .with { $0.organisations = organisations.map(Self.summary) }
+        }
     }
 
     public func setOrganisationStatus(
         request: Contactpoint_V1_SetOrganisationStatusRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_OrganisationSummary {
-        let caller = try Caller.required()
-        guard let organisation = try await store.organisation(id: request.organisationID) else {
-            throw RPCError(code: .notFound, message: "no organisation \(request.organisationID)")
+        try await refusalsAudited(subject: request.organisationID) {
+            let caller = try Caller.required()
+            guard let organisation = try await store.organisation(id: request.organisationID) else {
+                throw RPCError(code: .notFound, message: "no organisation \(request.organisationID)")
+            }
+            try Self.requireAdministrator(caller, of: organisation.localAuthority)
+            if organisation.id == caller.organisationID {
+                throw RPCError(
+                    code: .permissionDenied, message: "administrators do not change their own organisation's status")
+            }
+            try await store.setOrganisationActive(
+                id: organisation.id, active: request.active, now: authenticator.clock.now.seconds)
+            var updated = organisation
+            updated.isActive = request.active
+            return Self.summary(updated)
         }
-        try Self.requireAdministrator(caller, of: organisation.localAuthority)
-        if organisation.id == caller.organisationID {
-            throw RPCError(
-                code: .permissionDenied, message: "administrators do not change their own organisation's status")
-        }
-        try await store.setOrganisationActive(
-            id: organisation.id, active: request.active, now: authenticator.clock.now.seconds)
-        var updated = organisation
-        updated.isActive = request.active
-        return Self.summary(updated)
     }
 
     // MARK: Accounts
@@ -79,97 +88,142 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
     public func createPractitioner(
         request: Contactpoint_V1_CreatePractitionerRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_CreatePractitionerResponse {
-        let caller = try Caller.required()
-        guard let organisation = try await store.organisation(id: request.organisationID) else {
-            throw Self.invalid("organisation_id", "an existing organisation")
-        }
-        try Self.requireAdministrator(caller, of: organisation.localAuthority)
-        var roles = Set<Role>()
-        for text in request.roles {
-            guard let role = Role(name: text) else {
-                throw Self.invalid("roles", "roles among \(Role.all.map(\.name).joined(separator: ", "))")
+        try await refusalsAudited(subject: request.organisationID) {
+            let caller = try Caller.required()
+            guard let organisation = try await store.organisation(id: request.organisationID) else {
+                throw Self.invalid("organisation_id", "an existing organisation")
             }
-            roles.insert(role)
-        }
-        roles.insert(.practitioner)
-        try Self.requireMayGrant(roles, caller: caller)
-        let practitioner = Practitioner(
-            id: "p-" + Base32.encode(SecureRandom.bytes(10)).lowercased(), organisationID: organisation.id,
-            name: try Self.text(request.name, field: "name", maximum: 200), email: try Self.email(request.email),
-            jobRole: try Self.text(request.jobRole, field: "job_role", maximum: 100), roles: roles, status: .inactive,
-            vetting: try Self.vetting(request.vetting, today: CalendarDay(inEngland: authenticator.clock.now)),
-            isLocked: false)
-        let (code, hash) = Authenticator.newEnrolmentCode()
-        let now = authenticator.clock.now.seconds
-        try await store.createPractitioner(
-            practitioner, enrolmentCodeHash: hash, enrolmentExpiresAt: now + authenticator.policy.enrolmentValidity,
-            now: now)
-        return .with {
-            $0.account = Self.summary(practitioner)
-            $0.enrolmentCode = code
+            try Self.requireAdministrator(caller, of: organisation.localAuthority)
+            var roles = Set<Role>()
+            for text in request.roles {
+                guard let role = Role(name: text) else {
+                    throw Self.invalid("roles", "roles among \(Role.all.map(\.name).joined(separator: ", "))")
+                }
+                roles.insert(role)
+            }
+            roles.insert(.practitioner)
+            try Self.requireMayGrant(roles, caller: caller)
+            let practitioner = Practitioner(
+                id: "p-" + Base32.encode(SecureRandom.bytes(10)).lowercased(), organisationID: organisation.id,
+                name: try Self.text(request.name, field: "name", maximum: 200), email: try Self.email(request.email),
+                jobRole: try Self.text(request.jobRole, field: "job_role", maximum: 100), roles: roles,
+                status: .inactive,
+                vetting: try Self.vetting(request.vetting, today: CalendarDay(inEngland: authenticator.clock.now)),
+                isLocked: false)
+            let (code, hash) = Authenticator.newEnrolmentCode()
+            let now = authenticator.clock.now.seconds
+            try await store.createPractitioner(
+                practitioner, enrolmentCodeHash: hash, enrolmentExpiresAt: now + authenticator.policy.enrolmentValidity,
+                now: now)
+            return .with {
+                $0.account = Self.summary(practitioner)
+                $0.enrolmentCode = code
+            }
         }
     }
 
     public func listPractitioners(
         request: Contactpoint_V1_ListPractitionersRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_ListPractitionersResponse {
-        let caller = try Caller.required()
-        let scope = try Self.administeredLocalAuthority(caller)
-        let practitioners = try await store.practitioners(
-            organisationID: request.organisationID.isEmpty ? nil : request.organisationID, localAuthority: scope)
-        return .with { $0.practitioners = practitioners.map(Self.summary) }
+        try await refusalsAudited(subject: nil) {
+            let caller = try Caller.required()
+            let scope = try Self.administeredLocalAuthority(caller)
+            let practitioners = try await store.practitioners(
+                organisationID: request.organisationID.isEmpty ? nil : request.organisationID, localAuthority: scope)
+            return .with { $0.practitioners = practitioners.map(Self.summary) }
+        }
     }
 
     public func setAccountStatus(
         request: Contactpoint_V1_SetAccountStatusRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_AccountSummary {
-        guard let status = AccountStatus(rawValue: request.status), status != .inactive else {
-            throw Self.invalid("status", "active, suspended or closed")
+        try await refusalsAudited(subject: request.practitionerID) {
+            guard let status = AccountStatus(rawValue: request.status), status != .inactive else {
+                throw Self.invalid("status", "active, suspended or closed")
+            }
+            let byAuditor = try status == .suspended && Self.isAuditorOnly(Caller.required())
+            let account =
+                byAuditor
+                ? try await reviewedAccount(request.practitionerID)
+                : try await administeredAccount(request.practitionerID)
+            try await store.setStatus(practitionerID: account.id, to: status, now: authenticator.clock.now.seconds)
+            return try await summary(of: account.id)
         }
-        let byAuditor = try status == .suspended && Self.isAuditorOnly(Caller.required())
-        let account =
-            byAuditor
-            ? try await reviewedAccount(request.practitionerID) : try await administeredAccount(request.practitionerID)
-        try await store.setStatus(practitionerID: account.id, to: status, now: authenticator.clock.now.seconds)
-        return try await summary(of: account.id)
     }
 
     public func unlock(request: Contactpoint_V1_AccountRequest, context: ServerContext) async throws
         -> Contactpoint_V1_AccountSummary
     {
-        let account = try await administeredAccount(request.practitionerID)
-        try await store.unlock(practitionerID: account.id, now: authenticator.clock.now.seconds)
-        return try await summary(of: account.id)
+        try await refusalsAudited(subject: request.practitionerID) {
+            let account = try await administeredAccount(request.practitionerID)
+            try await store.unlock(practitionerID: account.id, now: authenticator.clock.now.seconds)
+            return try await summary(of: account.id)
+        }
     }
 
     public func resetTwoFactor(
         request: Contactpoint_V1_AccountRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_CreatePractitionerResponse {
-        let account = try await administeredAccount(request.practitionerID)
-        let (code, hash) = Authenticator.newEnrolmentCode()
-        let now = authenticator.clock.now.seconds
-        try await store.resetCredentials(
-            practitionerID: account.id, enrolmentCodeHash: hash,
-            enrolmentExpiresAt: now + authenticator.policy.enrolmentValidity, now: now)
-        let summary = try await summary(of: account.id)
-        return .with {
-            $0.account = summary
-            $0.enrolmentCode = code
+        try await refusalsAudited(subject: request.practitionerID) {
+            let account = try await administeredAccount(request.practitionerID)
+            let (code, hash) = Authenticator.newEnrolmentCode()
+            let now = authenticator.clock.now.seconds
+            try await store.resetCredentials(
+                practitionerID: account.id, enrolmentCodeHash: hash,
+                enrolmentExpiresAt: now + authenticator.policy.enrolmentValidity, now: now)
+            let summary = try await summary(of: account.id)
+            return .with {
+                $0.account = summary
+                $0.enrolmentCode = code
+            }
         }
     }
 
     public func recordVetting(
         request: Contactpoint_V1_RecordVettingRequest, context: ServerContext
     ) async throws -> Contactpoint_V1_AccountSummary {
-        let account = try await administeredAccount(request.practitionerID)
-        try await store.recordVetting(
-            practitionerID: account.id,
-            vetting: try Self.vetting(request.vetting, today: CalendarDay(inEngland: authenticator.clock.now)),
-            now: authenticator.clock.now.seconds)
-        return try await summary(of: account.id)
+        try await refusalsAudited(subject: request.practitionerID) {
+            let account = try await administeredAccount(request.practitionerID)
+            try await store.recordVetting(
+                practitionerID: account.id,
+                vetting: try Self.vetting(request.vetting, today: CalendarDay(inEngland: authenticator.clock.now)),
+                now: authenticator.clock.now.seconds)
+            return try await summary(of: account.id)
+        }
     }
 
     // MARK: Authorization
+
+    /// A refusal the caller cannot tell from a missing account: an account outside their reach,
+    /// answered NOT_FOUND as if it did not exist, and audited as the refusal it is.
+    private struct OutOfReach: Error {
+        let answer: RPCError
+    }
+
+    /// Runs an administration call, recording every refusal to an authenticated caller
+    /// (PERMISSION_DENIED, or an account outside their reach) in the audit trail before it is
+    /// answered, so that the repeated-denials rule sees it. `subject`: the organisation or account
+    /// the call was about.
+    private func refusalsAudited<T>(subject: String?, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let refusal as OutOfReach {
+            try await recordRefusal(subject: subject, reason: "not-administered")
+            throw refusal.answer
+        } catch let error as RPCError where error.code == .permissionDenied {
+            try await recordRefusal(subject: subject, reason: "not-authorized")
+            throw error
+        }
+    }
+
+    private func recordRefusal(subject: String?, reason: String) async throws {
+        guard let caller = Caller.current else { return }
+        var event = caller.auditEvent(
+            .administrationRefused, category: .administration, outcome: .denied, at: authenticator.clock.now)
+        event.subjectID = subject ?? ""
+        event.outcomeReason = reason
+        try await authenticator.store.writer.write { [event] db in try OutboxTables.appendAudit(event, db) }
+    }
 
     /// `nil` for a system administrator (every local authority), the caller's own local
     /// authority for a local-authority administrator; PERMISSION_DENIED for anyone else.
@@ -217,12 +271,11 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
     private func administeredAccount(_ practitionerID: String) async throws -> Practitioner {
         let caller = try Caller.required()
         let scope = try Self.administeredLocalAuthority(caller)
+        let notFound = RPCError(code: .notFound, message: "no account \(practitionerID) that you administer")
         guard let account = try await store.practitioner(id: practitionerID),
-            let organisation = try await store.organisation(id: account.organisationID),
-            scope == nil || organisation.localAuthority == scope
-        else {
-            throw RPCError(code: .notFound, message: "no account \(practitionerID) that you administer")
-        }
+            let organisation = try await store.organisation(id: account.organisationID)
+        else { throw notFound }
+        guard scope == nil || organisation.localAuthority == scope else { throw OutOfReach(answer: notFound) }
         if account.id == caller.practitionerID {
             throw RPCError(code: .permissionDenied, message: "administrators do not administer their own account")
         }

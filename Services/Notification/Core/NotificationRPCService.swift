@@ -122,11 +122,23 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
         // A practitioner acts on their own alerts and on their organisation's inbox.
         var audiences = [reader.audience]
         if case .practitioner = reader.audience { audiences.append(.organisationInbox(reader.actor.organisationID)) }
-        return published(
-            try await store.update(
-                alert: id, to: request.state, for: audiences, by: reader.actor.practitionerID,
-                named: reader.caller?.claims.name, now: clock.now.milliseconds,
-                audit: event(reader, .updateAlert, category: .change) { $0.outcomeReason = request.state.code! }))
+        do {
+            return published(
+                try await store.update(
+                    alert: id, to: request.state, for: audiences, by: reader.actor.practitionerID,
+                    named: reader.caller?.claims.name, now: clock.now.milliseconds,
+                    audit: event(reader, .updateAlert, category: .change) { $0.outcomeReason = request.state.code! }))
+        } catch NotificationStore.UpdateError.noSuchAlert(let published) {
+            // Someone else's alert (or none): a refusal, audited like any other, answered as if
+            // there were no such alert.
+            try await access.record(
+                event(reader, .updateAlert, category: .change) {
+                    $0.outcome = .denied
+                    $0.outcomeReason = "not-yours"
+                    $0.subjectID = published
+                })
+            throw NotificationStore.UpdateError.noSuchAlert(published)
+        }
     }
 
     public func subscribe(
