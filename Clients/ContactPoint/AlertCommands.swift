@@ -152,7 +152,12 @@ enum AlertText {
             [\(alert.alertID)] \(formatTime(alert.createdAtMs))  \(alert.state.name.uppercased())  \(what)  child \
             \(alert.childID): \(about)
             """,
-            "  from \(from.organisationName) (\(from.serviceType.name)): \(contact.joined(separator: ", "))",
+            child.shielded
+                ? """
+                  from a \(from.serviceType.name) service; the record is shielded: make enquiries through the \
+                child's local authority's ContactPoint team
+                """
+                : "  from \(from.organisationName) (\(from.serviceType.name)): \(contact.joined(separator: ", "))",
         ]
         if !alert.escalatedFrom.isEmpty {
             lines.append("  escalated: alert \(alert.escalatedFrom) was not acknowledged in time")

@@ -143,7 +143,10 @@ enum RecordText {
             lines.append(
                 record.shieldOverridden
                     ? "  SHIELDED record shown by override (this view is reviewed)"
-                    : "  shielded record: address, carers and contacts are hidden")
+                    : """
+                      shielded record: its address, carers and other organisations' involvements are hidden; make \
+                    enquiries through the ContactPoint team of \(child.localAuthority)
+                    """)
         }
         if child.hasAddress { lines.append("  address: \(address(child.address))") }
         for old in child.previousAddresses { lines.append("  previously: \(address(old))") }

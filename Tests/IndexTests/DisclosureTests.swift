@@ -149,14 +149,33 @@ struct DisclosureTests {
                     $0.familyName = "Smith"
                 }, metadata: practitioner)
             #expect(byName.matches.map(\.childID) == [id] && byName.matches[0].postcodeDistrict.isEmpty)
-            // View: no address, carers or contacts.
+            // View: no address or carers, and no other organisation's involvement (the school is where the child is)
             let record = try await index.viewRecord(view(id), metadata: practitioner)
             #expect(record.shielded && !record.shieldOverridden)
             #expect(!record.child.hasAddress && record.child.carers.isEmpty && record.child.previousAddresses.isEmpty)
-            #expect(record.involvements.count == 1 && !record.involvements[0].hasContact)
+            #expect(record.involvements.isEmpty, "\(record.involvements)")
             let event = try #require(try await fixture.auditOutbox().last)
+            #expect(!event.disclosedFields.contains("address") && !event.disclosedFields.contains("involvements"))
+
+            // The surgery records its own involvement: the change event that tells the school names neither
+            // organisation, and carries no contact or postcode
+            _ = try await index.recordInvolvement(
+                .with {
+                    $0.childID = id
+                    $0.involvement = IndexFixture.involvement(.gpPractice, name: "Riverside Surgery")
+                }, metadata: practitioner)
+            let told = try #require(try await fixture.changeOutbox().last)
+            #expect(told.child.shielded && told.child.postcode.isEmpty && told.organisationID == "org-gp")
+            #expect(told.involvement.organisationName.isEmpty && !told.involvement.hasContact)
+            #expect(told.recipients.count == 1)
             #expect(
-                !event.disclosedFields.contains("address") && !event.disclosedFields.contains("involvement_contacts"))
+                told.recipients.allSatisfy { $0.involvement.organisationName.isEmpty && !$0.involvement.hasContact })
+            // Each organisation sees its own involvement, whole, and not the other's
+            for (session, organisation) in [(practitioner, "org-gp"), (try fixture.session(), "org-school")] {
+                let own = try await index.viewRecord(view(id), metadata: session)
+                #expect(own.involvements.map(\.organisationID) == [organisation])
+                #expect(own.involvements.allSatisfy { $0.hasContact && !$0.organisationName.isEmpty })
+            }
             // Unshielded, the record is whole again.
             _ = try await index.setShield(
                 .with {
@@ -164,7 +183,8 @@ struct DisclosureTests {
                     $0.shielded = false
                 }, metadata: try fixture.administrator)
             let whole = try await index.viewRecord(view(id), metadata: practitioner)
-            #expect(!whole.shielded && whole.child.hasAddress && whole.involvements[0].hasContact)
+            #expect(!whole.shielded && whole.child.hasAddress && whole.involvements.count == 2)
+            #expect(whole.involvements.allSatisfy { $0.hasContact })
         }
     }
 

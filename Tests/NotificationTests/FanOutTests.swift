@@ -128,6 +128,9 @@ struct FanOutTests {
             #expect(try await notification.deliverChanges(.with { $0.events = [shielded] }).alerts == 1)
             let last = try #require(try await notification.listAlerts(.init(), metadata: gp).alerts.last)
             #expect(last.child.shielded && last.child.postcode.isEmpty)
+            // Nor which organisation flagged, even from an index that sent it: only the kind of service
+            #expect(last.from.organisationID.isEmpty && last.from.organisationName.isEmpty && !last.from.hasContact)
+            #expect(last.from.serviceType == shielded.involvement.serviceType)
         }
     }
 

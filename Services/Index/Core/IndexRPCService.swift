@@ -142,21 +142,22 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         } else {
             disclosed += ["address", "previous_addresses", "carers"]
         }
+        // A shielded record shows no other organisation's involvement: which school or surgery a
+        // child attends is where the child is. The caller's own organisation's involvements are
+        // theirs already.
+        let shown = stored.involvements.filter { !redacted || $0.organisationID == caller.organisationID }
         let askConsent = Set(
-            stored.involvements.filter { $0.sensitive && $0.organisationID != caller.organisationID }.map(\.serviceType)
-        )
+            shown.filter { $0.sensitive && $0.organisationID != caller.organisationID }.map(\.serviceType))
         // Fail closed: when the consent service cannot answer, no other organisation's sensitive involvement is shown.
         let consented =
             askConsent.isEmpty ? [] : ((try? await consent.allowed(askConsent, childID: childID.digits)) ?? [])
-        for var involvement in stored.involvements {
+        for involvement in shown {
             let own = involvement.organisationID == caller.organisationID
             if involvement.sensitive, !own, !consented.contains(involvement.serviceType) { continue }
-            if redacted { involvement.clearContact() }
             record.involvements.append(involvement)
         }
         if !record.involvements.isEmpty {
-            disclosed += ["involvements", "indicators"]
-            if !redacted { disclosed.append("involvement_contacts") }
+            disclosed += ["involvements", "indicators", "involvement_contacts"]
         }
         try await access.record(
             access.event(caller, .viewRecord, category: .disclosure, reason: reason) {

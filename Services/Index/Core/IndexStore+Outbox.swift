@@ -74,11 +74,24 @@ extension IndexStore {
             } else {
                 event.recipients.append(
                     .with {
-                        $0.involvement = involvement
+                        $0.involvement = shielded ? Self.withoutWhereabouts(involvement) : involvement
                         $0.practitionerID = recorder.hasPrefix(Self.feedRecorder) ? "" : recorder
                     })
             }
         }
         if !event.hasInvolvement { event.involvement = try involvement(id: involvementID, db) }
+        // Told to every other agency, the involvement that changed says where a shielded child is:
+        // the alert keeps what kind of service it is and what it flagged, and enquiries go through
+        // the child's local authority (the event's organisation_id still routes it).
+        if shielded { event.involvement = Self.withoutWhereabouts(event.involvement) }
+    }
+
+    /// An involvement as a shielded child's change event carries it: the kind of service, the
+    /// indicators and the ids that route alerts, no organisation name or contact.
+    static func withoutWhereabouts(_ involvement: Contactpoint_V1_Involvement) -> Contactpoint_V1_Involvement {
+        var kept = involvement
+        kept.organisationName = ""
+        kept.clearContact()
+        return kept
     }
 }

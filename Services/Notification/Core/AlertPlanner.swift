@@ -7,7 +7,8 @@ import Vocabulary
 /// practitioner who recorded that involvement and, for an involvement a feed gave, the
 /// organisation's inbox. A sensitive service's involvement is neither announced nor told of
 /// others unless consent (or an override) allows it now; a shielded child's alerts carry no
-/// address (the index leaves the postcode out).
+/// address and do not say which organisation flagged, only what kind of service (docs/INDEX.md,
+/// *Shielding*).
 struct AlertPlanner: Sendable {
     let consent: any ConsentDecisions
 
@@ -42,8 +43,15 @@ struct AlertPlanner: Sendable {
                 $0.indicator = event.indicator
                 $0.childID = event.childID
                 $0.child = event.child
-                if event.child.shielded { $0.child.postcode = "" }
                 $0.from = origin
+                if event.child.shielded {
+                    // Where a shielded child is, no alert says: not the postcode, nor which
+                    // organisation flagged (the index sends neither; an older one might).
+                    $0.child.postcode = ""
+                    $0.from.organisationID = ""
+                    $0.from.organisationName = ""
+                    $0.from.clearContact()
+                }
                 $0.recipientOrganisationID = involvement.organisationID
                 $0.recipientPractitionerID = recipient.practitionerID
                 $0.recipientInvolvementID = involvement.involvementID

@@ -428,11 +428,13 @@ public nonisolated struct Contactpoint_V1_Involvement: Sendable {
   /// Whether the service type is a sensitive one.
   public var sensitive: Bool = false
 
+  /// In an alert about a shielded child the flagging organisation's id, name and contact are
+  /// empty (docs/INDEX.md, *Shielding*); a shielded record's view shows only the caller's own
+  /// organisation's involvements.
   public var organisationID: String = String()
 
   public var organisationName: String = String()
 
-  /// Absent when the record is shielded and the caller may not see it.
   public var contact: Contactpoint_V1_PractitionerContact {
     get {_contact ?? Contactpoint_V1_PractitionerContact()}
     set {_contact = newValue}
