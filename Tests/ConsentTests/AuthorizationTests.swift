@@ -95,6 +95,39 @@ struct AuthorizationTests {
         }
     }
 
+    @Test(
+        """
+        a shielded child's consents name no parent, and name who recorded them only to that organisation; the \
+        child's local-authority administrators see them whole
+        """
+    )
+    func shieldedConsents() async throws {
+        let fixture = try ConsentFixture()
+        fixture.children.update { $0[ConsentFixture.child]?.involved.insert("org-gp") }
+        try await fixture.run { consent in
+            _ = try await consent.recordConsent(ConsentFixture.parentConsent(), metadata: try fixture.session())
+            fixture.shielded.update { $0.insert(ConsentFixture.child) }
+            func listed(by session: Metadata) async throws -> Contactpoint_V1_ConsentRecord {
+                try #require(
+                    try await consent.listConsents(
+                        .with {
+                            $0.childID = ConsentFixture.child
+                            $0.reason = ConsentFixture.reason
+                        }, metadata: session
+                    ).consents.first)
+            }
+            let byGP = try await listed(by: try fixture.session("p-gp", org: "org-gp"))
+            #expect(!byGP.hasGiverName && byGP.recordedBy.isEmpty && byGP.recordedByOrganisation.isEmpty)
+            #expect(byGP.scope == [.sexualHealth] && byGP.status == .active, "what it covers still shows")
+            let bySchool = try await listed(by: try fixture.session())
+            #expect(!bySchool.hasGiverName && bySchool.recordedByOrganisation == "org-school")
+            let byAdministrator = try await listed(
+                by: try fixture.session("p-la", roles: ["la-administrator"], org: "org-la"))
+            #expect(
+                byAdministrator.giverName.family == "Smith" && byAdministrator.recordedByOrganisation == "org-school")
+        }
+    }
+
     @Test("reading a child's consents states a reason and is audited as a disclosure; the uninvolved are refused")
     func reading() async throws {
         let fixture = try ConsentFixture()

@@ -19,6 +19,8 @@ final class ConsentFixture: Sendable {
     let sessions = SessionSigner()
     /// The children on the "index": id → (local authority, organisations involved).
     let children = Locked<[String: (localAuthority: String, involved: Set<String>)]>([:])
+    /// The children whose records the "index" has shielded.
+    let shielded = Locked<Set<String>>([])
     /// Unix milliseconds now, as the service sees it.
     let now = Locked<Int64>(ConsentFixture.milliseconds(of: "2026-11-26"))
 
@@ -46,6 +48,7 @@ final class ConsentFixture: Sendable {
 
     private struct Standings: ChildStandings {
         let children: Locked<[String: (localAuthority: String, involved: Set<String>)]>
+        let shielded: Locked<Set<String>>
         func standing(ofChild childID: String, organisationID: String) async throws
             -> Contactpoint_V1_ChildStandingResponse?
         {
@@ -55,6 +58,7 @@ final class ConsentFixture: Sendable {
                 $0.status = .active
                 $0.organisationInvolved = child.involved.contains(organisationID)
                 $0.dateOfBirth = ConsentFixture.bornOn
+                $0.shielded = shielded.value.contains(childID)
             }
         }
     }
@@ -71,7 +75,8 @@ final class ConsentFixture: Sendable {
         ])
         let service = ConsentServer.makeService(
             settings: try ConsentServer.Settings(reading: &reader, flags: .init(database: nil)), store: store,
-            trust: SessionTrust(verifier: sessions.verifier), standings: Standings(children: children),
+            trust: SessionTrust(verifier: sessions.verifier),
+            standings: Standings(children: children, shielded: shielded),
             clock: WallClock { Instant(milliseconds: now.value) })
         return try await service.servedInProcess { client in
             try await body(Contactpoint_V1_Consent.Client(wrapping: client))

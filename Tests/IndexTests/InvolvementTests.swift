@@ -248,7 +248,7 @@ struct InvolvementTests {
     @Test(
         """
         a child's standing, for the consent service: its authority, whether an organisation is involved (ended: \
-        no), NOT_FOUND if unknown
+        no), whether it is shielded, NOT_FOUND if unknown
         """
     )
     func childStanding() async throws {
@@ -276,6 +276,13 @@ struct InvolvementTests {
             _ = try await index.endInvolvement(
                 .with { $0.involvementID = involvement }, metadata: try fixture.session())
             #expect(try await !standing("org-school").organisationInvolved)
+            #expect(try await !standing("org-school").shielded)
+            _ = try await index.setShield(
+                .with {
+                    $0.childID = id
+                    $0.shielded = true
+                }, metadata: try fixture.administrator)
+            #expect(try await standing("org-school").shielded, "the consent service shields what it shows too")
             let unknown = await #expect(throws: RPCError.self) {
                 try await index.childStanding(
                     .with {

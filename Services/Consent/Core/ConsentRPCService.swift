@@ -168,14 +168,36 @@ public struct ConsentRPCService: Contactpoint_V1_Consent.SimpleServiceProtocol {
         let caller = try Caller.required()
         let reason = try FieldValidation.reason(request.reason, hasReason: request.hasReason)
         let childID = try FieldValidation.childID(request.childID, "child_id").digits
-        try await authorize(caller, forChild: childID, .listConsents, reason: reason)
-        let consents = try await store.consents(ofChild: childID, today: today)
+        let standing = try await authorize(caller, forChild: childID, .listConsents, reason: reason)
+        var consents = try await store.consents(ofChild: childID, today: today)
+        // A shielded child's consents name no parent and no other organisation (docs/INDEX.md,
+        // *Shielding and override*): the child's own local authority's administrators see them whole.
+        let administers =
+            caller.hasRole(.localAuthorityAdministrator) && standing.localAuthority == caller.localAuthority
+        if standing.shielded, !administers {
+            consents = consents.map { Self.shieldedView(of: $0, for: caller) }
+        }
         try await access.record(
             access.event(caller, .listConsents, category: .disclosure, reason: reason) {
                 $0.childIds = [childID]
                 $0.disclosedFields = consents.isEmpty ? [] : ["consents"]
             })
         return .with { $0.consents = consents }
+    }
+
+    /// A consent as a shielded child's shows it: no parent's name, and who recorded or withdrew
+    /// it only when that was the caller's own organisation.
+    static func shieldedView(of consent: Contactpoint_V1_ConsentRecord, for caller: Caller)
+        -> Contactpoint_V1_ConsentRecord
+    {
+        var shown = consent
+        shown.clearGiverName()
+        if consent.recordedByOrganisation != caller.organisationID {
+            shown.recordedBy = ""
+            shown.recordedByOrganisation = ""
+            shown.withdrawnBy = ""
+        }
+        return shown
     }
 
     // MARK: Authorization and audit

@@ -131,7 +131,7 @@ extension IndexStore {
                 let row = try Row.fetchOne(
                     db,
                     sql: """
-                        SELECT local_authority, status, date_of_birth, EXISTS (
+                        SELECT local_authority, status, date_of_birth, is_shielded, EXISTS (
                             SELECT 1 FROM involvement WHERE child_row = child.row AND organisation_id = ? AND \
                             end_date IS NULL
                         ) AS involved
@@ -144,6 +144,7 @@ extension IndexStore {
                 $0.status = Contactpoint_V1_ChildStatus(code: row["status"]) ?? .unspecified
                 $0.organisationInvolved = row["involved"]
                 $0.dateOfBirth = row["date_of_birth"]
+                $0.shielded = row["is_shielded"]
             }
         }
     }

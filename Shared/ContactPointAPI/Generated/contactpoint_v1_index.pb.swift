@@ -991,6 +991,9 @@ public nonisolated struct Contactpoint_V1_ChildStandingResponse: Sendable {
   /// YYYY-MM-DD: nothing about the child (a consent given, a capacity assessed) happened before it.
   public var dateOfBirth: String = String()
 
+  /// The record is shielded: what other services show of the child is shielded too (docs/INDEX.md).
+  public var shielded: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2353,7 +2356,7 @@ nonisolated extension Contactpoint_V1_ChildStandingRequest: SwiftProtobuf.Messag
 
 nonisolated extension Contactpoint_V1_ChildStandingResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ChildStandingResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}local_authority\0\u{1}status\0\u{3}organisation_involved\0\u{3}date_of_birth\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}local_authority\0\u{1}status\0\u{3}organisation_involved\0\u{3}date_of_birth\0\u{1}shielded\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2365,6 +2368,7 @@ nonisolated extension Contactpoint_V1_ChildStandingResponse: SwiftProtobuf.Messa
       case 2: try { try decoder.decodeSingularEnumField(value: &self.status) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.organisationInvolved) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.dateOfBirth) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.shielded) }()
       default: break
       }
     }
@@ -2383,6 +2387,9 @@ nonisolated extension Contactpoint_V1_ChildStandingResponse: SwiftProtobuf.Messa
     if !self.dateOfBirth.isEmpty {
       try visitor.visitSingularStringField(value: self.dateOfBirth, fieldNumber: 4)
     }
+    if self.shielded != false {
+      try visitor.visitSingularBoolField(value: self.shielded, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2391,6 +2398,7 @@ nonisolated extension Contactpoint_V1_ChildStandingResponse: SwiftProtobuf.Messa
     if lhs.status != rhs.status {return false}
     if lhs.organisationInvolved != rhs.organisationInvolved {return false}
     if lhs.dateOfBirth != rhs.dateOfBirth {return false}
+    if lhs.shielded != rhs.shielded {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
