@@ -332,17 +332,24 @@ struct AuditCommand: AsyncParsableCommand {
             }
             print("Access to the ContactPoint record of \(report.childID), as of \(formatTime(report.generatedAtMs))")
             if report.entries.isEmpty { print("No one has accessed this record.") }
+            if report.organisationsWithheld {
+                print(
+                    "The record is shielded: which organisations accessed it is withheld, as it tells where the child is."
+                )
+            }
             for entry in report.entries {
                 let reason = [entry.reasonCode, entry.reasonText].filter { !$0.isEmpty }.joined(separator: ": ")
                 let override =
                     entry.override == .none
                     ? ""
                     : "  \(entry.override.name.uppercased()) OVERRIDE (\(entry.overrideJustification))"
+                let who =
+                    report.organisationsWithheld
+                    ? "an organisation" : "organisation \(entry.organisationID) (\(entry.localAuthority))"
                 print(
                     """
-                    \(formatTime(entry.occurredAtMs))  organisation \(entry.organisationID) \
-                    (\(entry.localAuthority)), as \(entry.roles.joined(separator: "/"))  \(entry.action)  reason: \
-                    \(reason)\(override)
+                    \(formatTime(entry.occurredAtMs))  \(who), as \(entry.roles.joined(separator: "/"))  \
+                    \(entry.action)  reason: \(reason)\(override)
                     """
                 )
             }

@@ -26,6 +26,8 @@ final class AuditFixture: Sendable {
     /// Practitioners whose suspension the service asked for; set `suspensionFails` to make it fail.
     let suspended = Locked<[String]>([])
     let suspensionFails = Locked(false)
+    /// The children the "index" says are shielded; `nil`: the index cannot be asked.
+    let shieldedChildren = Locked<Set<String>?>([])
 
     /// Monday 2 November 2026, 12:00 in London (GMT): inside working hours.
     static let mondayNoon: Int64 = 1_793_620_800_000
@@ -56,6 +58,12 @@ final class AuditFixture: Sendable {
             suspendAccount: { [suspended, suspensionFails] id in
                 if suspensionFails.value { throw RPCError(code: .unavailable, message: "identity is down") }
                 suspended.update { $0.append(id) }
+            },
+            childShielded: { [shieldedChildren] id in
+                guard let shielded = shieldedChildren.value else {
+                    throw RPCError(code: .unavailable, message: "the index is down")
+                }
+                return shielded.contains(id)
             })
     }
 

@@ -60,7 +60,8 @@ struct LogTests {
         let fixture = try AuditFixture()
         let service = AuditRPCService(
             log: fixture.log, senders: ["index"], instance: "audit-test",
-            signingKey: fixture.signer.key.privateKey.publicKey, suspendAccount: { _ in })
+            signingKey: fixture.signer.key.privateKey.publicKey, suspendAccount: { _ in }, childShielded: { _ in false }
+        )
         let context = ServerContext(
             descriptor: Contactpoint_V1_Audit.Method.Append.descriptor, remotePeer: "ops-console", localPeer: "audit",
             cancellation: .init())

@@ -218,9 +218,36 @@ struct ReviewTests {
         // A view that overrode the shield says so, with its justification
         #expect(report.entries.map(\.override) == [.none, .shield])
         #expect(report.entries[1].overrideJustification == "risk-of-significant-harm")
+        #expect(!report.organisationsWithheld)
         let logged = try await fixture.store.events(matching: .init(childID: child))
         #expect(
             logged.first?.event.action == "audit/subject-access", "the report itself is an access to the child's record"
         )
+    }
+
+    @Test(
+        """
+        subject access for a shielded child withholds which organisations accessed the record; when the index \
+        cannot say whether it is shielded, no report is given
+        """
+    )
+    func shieldedSubjectAccess() async throws {
+        let fixture = try AuditFixture()
+        let child = AuditFixture.child(321_000_000)
+        try await fixture.run { audit in
+            _ = try await audit.append(
+                .with { $0.events = [fixture.view(child: child) { $0.reasonCode = "school-admission" }] })
+            fixture.shieldedChildren.update { $0 = [child] }
+            let report = try await audit.subjectAccess(.with { $0.childID = child }, metadata: try fixture.auditor)
+            #expect(report.organisationsWithheld && report.entries.count == 1)
+            #expect(report.entries.allSatisfy { $0.organisationID.isEmpty && $0.localAuthority.isEmpty })
+            #expect(report.entries[0].reasonCode == "school-admission", "when and why still show")
+
+            fixture.shieldedChildren.update { $0 = nil }
+            let unknown = await #expect(throws: RPCError.self) {
+                try await audit.subjectAccess(.with { $0.childID = child }, metadata: try fixture.auditor)
+            }
+            #expect(unknown?.code == .unavailable)
+        }
     }
 }

@@ -24,10 +24,16 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
     /// The key tree heads are signed with, served with each head as a C2SP verifier key.
     let signingKey: Ed25519.PublicKey
 
+    /// Whether the child's record is shielded now (the index's ChildStanding; `false` for a child
+    /// not on the index). Throws when that cannot be told: no report is then given.
+    let childShielded: @Sendable (_ childID: String) async throws -> Bool
+
     init(
         log: AuditLog, senders: Set<String>, instance: String, signingKey: Ed25519.PublicKey,
-        suspendAccount: @escaping @Sendable (_ practitionerID: String) async throws -> Void
+        suspendAccount: @escaping @Sendable (_ practitionerID: String) async throws -> Void,
+        childShielded: @escaping @Sendable (_ childID: String) async throws -> Bool
     ) {
+        self.childShielded = childShielded
         self.log = log
         self.signingKey = signingKey
         self.senders = senders
@@ -231,17 +237,30 @@ struct AuditRPCService: Contactpoint_V1_Audit.SimpleServiceProtocol {
                 code: .invalidArgument,
                 message: "child_id: expected a ContactPoint ID (10 digits with a valid check digit)")
         }
+        // Which organisations looked at a shielded child's record is where the child is: the
+        // report, which goes to the child or their family, withholds them.
+        let shielded: Bool
+        do {
+            shielded = try await childShielded(request.childID)
+        } catch {
+            throw RPCError(
+                code: .unavailable,
+                message: "whether the record is shielded cannot be told now, so no report is given: try again")
+        }
         try await logReview(caller, .subjectAccess, childIDs: [request.childID])
         let events = try await store.disclosures(ofChild: request.childID)
             .filter { scope == nil || $0.access.childLocalAuthority == scope || $0.actor.localAuthority == scope }
         return .with {
             $0.childID = request.childID
             $0.generatedAtMs = log.clock.now.milliseconds
+            $0.organisationsWithheld = shielded
             $0.entries = events.map { event in
                 .with {
                     $0.occurredAtMs = event.occurredAtMs
-                    $0.organisationID = event.actor.organisationID
-                    $0.localAuthority = event.actor.localAuthority
+                    if !shielded {
+                        $0.organisationID = event.actor.organisationID
+                        $0.localAuthority = event.actor.localAuthority
+                    }
                     $0.roles = event.actor.roles
                     $0.action = event.action
                     $0.reasonCode = event.reasonCode

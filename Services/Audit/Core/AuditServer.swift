@@ -103,6 +103,7 @@ public enum AuditServer {
             interval: settings.checkpointInterval, exportInterval: settings.checkpointExportInterval, clock: clock,
             logger: logger)
         let identity = Contactpoint_V1_IdentityAdmin.Client(wrapping: client)
+        let index = Contactpoint_V1_Index.Client(wrapping: client)
         let trust = SessionTrust()
         logger.notice(
             "audit ready",
@@ -120,6 +121,18 @@ public enum AuditServer {
                                 $0.practitionerID = practitionerID
                                 $0.status = "suspended"
                             })
+                    },
+                    childShielded: { childID in
+                        do {
+                            return try await index.childStanding(
+                                .with {
+                                    $0.childID = childID
+                                    $0.organisationID = "audit"
+                                }
+                            ).shielded
+                        } catch let error as RPCError where error.code == .notFound {
+                            return false
+                        }
                     })
             ],
             interceptors: [trust.interceptor(publicMethods: AuditRPCService.publicMethods)],

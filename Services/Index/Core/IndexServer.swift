@@ -30,7 +30,7 @@ public enum IndexServer {
             demoChildren = try reader.value(
                 "demo-children", flag: nil, default: 0, parse: ConfigurationValue.integer(in: 0...1_000_000))
             standingReaders = try reader.list(
-                "standing-reader", flags: [], default: ["consent"], parse: ConfigurationValue.text)
+                "standing-reader", flags: [], default: ["consent", "audit"], parse: ConfigurationValue.text)
         }
     }
 

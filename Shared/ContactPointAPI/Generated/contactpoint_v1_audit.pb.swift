@@ -852,6 +852,10 @@ public nonisolated struct Contactpoint_V1_SubjectAccessReport: Sendable {
 
   public var entries: [Contactpoint_V1_SubjectAccessEntry] = []
 
+  /// The record is shielded: which organisations (and their local authorities) accessed it is
+  /// withheld from every entry, since it tells where the child is.
+  public var organisationsWithheld: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2016,7 +2020,7 @@ nonisolated extension Contactpoint_V1_SubjectAccessEntry: SwiftProtobuf.Message,
 
 nonisolated extension Contactpoint_V1_SubjectAccessReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SubjectAccessReport"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}child_id\0\u{3}generated_at_ms\0\u{1}entries\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}child_id\0\u{3}generated_at_ms\0\u{1}entries\0\u{3}organisations_withheld\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2027,6 +2031,7 @@ nonisolated extension Contactpoint_V1_SubjectAccessReport: SwiftProtobuf.Message
       case 1: try { try decoder.decodeSingularStringField(value: &self.childID) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.generatedAtMs) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.entries) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.organisationsWithheld) }()
       default: break
       }
     }
@@ -2042,6 +2047,9 @@ nonisolated extension Contactpoint_V1_SubjectAccessReport: SwiftProtobuf.Message
     if !self.entries.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.entries, fieldNumber: 3)
     }
+    if self.organisationsWithheld != false {
+      try visitor.visitSingularBoolField(value: self.organisationsWithheld, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2049,6 +2057,7 @@ nonisolated extension Contactpoint_V1_SubjectAccessReport: SwiftProtobuf.Message
     if lhs.childID != rhs.childID {return false}
     if lhs.generatedAtMs != rhs.generatedAtMs {return false}
     if lhs.entries != rhs.entries {return false}
+    if lhs.organisationsWithheld != rhs.organisationsWithheld {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
