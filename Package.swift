@@ -214,7 +214,7 @@ let package = Package(
             name: "Identity",
             dependencies: [
                 "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI", "BusTransport",
-                "DemoWorld", "Identifiers", "Timekeeping", "Vocabulary",
+                "DemoWorld", "Identifiers", "RecordFields", "Timekeeping", "Vocabulary",
                 "DurableFiles", "StoreSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),

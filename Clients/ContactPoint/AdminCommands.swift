@@ -272,6 +272,8 @@ struct VettingOptions: ParsableArguments {
     var trainingCompletedOn = ""
     @Option(help: "Date the user agreement was accepted, YYYY-MM-DD.")
     var agreementAcceptedOn = ""
+    @Option(help: "The practitioner's home postcode, as the check gave it (disclosures near home are reviewed).")
+    var homePostcode = ""
 
     var vetting: Contactpoint_V1_Vetting {
         .with {
@@ -279,6 +281,7 @@ struct VettingOptions: ParsableArguments {
             $0.criminalRecordsReference = crbReference
             $0.trainingCompletedOn = trainingCompletedOn
             $0.userAgreementAcceptedOn = agreementAcceptedOn
+            $0.homePostcode = homePostcode
         }
     }
 }

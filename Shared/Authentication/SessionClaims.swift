@@ -12,6 +12,9 @@ public struct SessionClaims: Codable, Sendable, Equatable {
     /// The practitioner's name, for what others are shown of what they did (an alert
     /// acknowledged by them). Absent from tokens issued before it was added.
     public var name: String?
+    /// The practitioner's home postcode, when their vetting gave it: a disclosure of a child of
+    /// their family name at that postcode is reviewed (shares-surname-and-postcode).
+    public var homePostcode: String?
     /// The practitioner's organisation and its local authority.
     public var org: String
     public var la: String
@@ -26,15 +29,17 @@ public struct SessionClaims: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case iss, sub, name, sid, org, la, roles, iat, exp
         case stepUpAt = "step_up_at"
+        case homePostcode = "hpc"
     }
 
     public init(
-        sub: String, name: String? = nil, sid: String, org: String, la: String, roles: [String], iat: Int64,
-        exp: Int64, stepUpAt: Int64
+        sub: String, name: String? = nil, homePostcode: String? = nil, sid: String, org: String, la: String,
+        roles: [String], iat: Int64, exp: Int64, stepUpAt: Int64
     ) {
         self.iss = Self.issuer
         self.sub = sub
         self.name = name
+        self.homePostcode = homePostcode
         self.sid = sid
         self.org = org
         self.la = la

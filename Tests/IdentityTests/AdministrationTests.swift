@@ -201,6 +201,18 @@ struct AdministrationTests {
             #expect(
                 future?.message.hasPrefix("vetting.criminal_records_checked_on: expected a date not after today")
                     == true, "\(future?.message ?? "")")
+            let notAPostcode = await #expect(throws: RPCError.self) {
+                try await administration.createPractitioner(
+                    .with {
+                        $0.organisationID = "org-1"
+                        $0.name = "Someone"
+                        $0.email = "someone@hillside.example"
+                        $0.jobRole = "Teacher"
+                        $0.vetting = .with { $0.homePostcode = "not a postcode" }
+                    }, metadata: bearer(laAdmin))
+            }
+            #expect(notAPostcode?.code == .invalidArgument)
+            #expect(notAPostcode?.message == "vetting.home_postcode: expected a UK postcode")
         }
 
         let plain = try await IdentityFixture.make(roles: [.practitioner])

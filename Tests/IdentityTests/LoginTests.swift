@@ -22,6 +22,19 @@ struct LoginTests {
         #expect(claims.exp == claims.iat + 15 * 60, "the idle timeout")
     }
 
+    @Test(
+        "a session carries the home postcode the practitioner's vetting gave, for the review of disclosures near home")
+    func homePostcode() async throws {
+        let today = CalendarDay(inEngland: Instant(seconds: TestClock().now))
+        let fixture = try await IdentityFixture.make(
+            vetting: Vetting(
+                criminalRecordsCheckedOn: CalendarDay(year: today.year - 1, month: 1, day: 10)!,
+                criminalRecordsReference: "001234567890", trainingCompletedOn: today, userAgreementAcceptedOn: today,
+                homePostcode: "SW1A 1AA"))
+        #expect(try await fixture.login().claims.homePostcode == "SW1A 1AA")
+        #expect(try await IdentityFixture.make().login().claims.homePostcode == nil)
+    }
+
     @Test("the email is matched without regard to case")
     func emailCase() async throws {
         let fixture = try await IdentityFixture.make()

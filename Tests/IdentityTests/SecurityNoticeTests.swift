@@ -266,4 +266,37 @@ struct SecurityNoticeTests {
         let notices = try await store.outboxes.undeliveredChanges(limit: 10, as: Contactpoint_V1_SecurityNotice.self)
         #expect(notices.map(\.event.kind) == [.vettingLapsed])
     }
+
+    @Test(
+        """
+        a database of the previous version gains the home postcode of vetting: its accounts have none until their \
+        vetting is recorded again with one
+        """
+    )
+    func upgradeKeepsHomePostcode() async throws {
+        // Given a database of the previous version with an account
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("identity-home-\(UUID()).sqlite")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let queue = try DatabaseQueue(path: path)
+        try IdentityStore.migrator.migrate(queue, upTo: "5: vetting notices told")
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO organisation (id, type, name, local_authority) VALUES \
+                    ('org-1', 'educational-setting', 'Hillside', 'E09000033');
+                    INSERT INTO practitioner (id, organisation_id, name, email, job_role, status, password_hash, \
+                    totp_secret, crb_checked_on, crb_reference) VALUES ('p-1', 'org-1', 'Sam', \
+                    'sam@hillside.example', 'Teacher', 'active', 'x', x'00', '2026-01-10', 'r');
+                    """)
+        }
+        try queue.close()
+        // When this version opens it, the account has no home postcode; recorded again, it has
+        let store = try IdentityStore.open(path: path)
+        var vetting = try #require(try await store.practitioner(id: "p-1")).vetting
+        #expect(vetting.homePostcode == nil && vetting.criminalRecordsReference == "r")
+        vetting.homePostcode = "SW1A 1AA"
+        try await store.recordVetting(practitionerID: "p-1", vetting: vetting, now: 1_800_000_000)
+        #expect(try await store.practitioner(id: "p-1")?.vetting.homePostcode == "SW1A 1AA")
+    }
 }

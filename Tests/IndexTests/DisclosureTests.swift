@@ -18,6 +18,40 @@ struct DisclosureTests {
         }
     }
 
+    @Test(
+        """
+        a search or view of a child who shares the practitioner's family name and lives at their home postcode is \
+        marked for review; the same name elsewhere, or another name there, is not
+        """
+    )
+    func sharesSurnameAndPostcode() async throws {
+        let fixture = try IndexFixture()
+        try await fixture.run { index in
+            let ids = try await fixture.put(
+                [Self.amelia, IndexFixture.child("Oliver", "Smith-Jones", born: "2014-02-03", postcode: "N1 9GU")],
+                index)
+            func marked(_ name: String, home: String?, view id: String) async throws -> (search: Bool, view: Bool) {
+                let session = try fixture.session(name: name, homePostcode: home)
+                _ = try await index.searchChildren(
+                    .with {
+                        $0.reason = IndexFixture.reason
+                        $0.postcode = home ?? "SW1A 1AA"
+                    }, metadata: session)
+                let searched = try #require(try await fixture.auditOutbox().last)
+                _ = try await index.viewRecord(view(id), metadata: session)
+                let viewed = try #require(try await fixture.auditOutbox().last)
+                return (
+                    searched.access.sharesCallerSurnameAndPostcode, viewed.access.sharesCallerSurnameAndPostcode
+                )
+            }
+            #expect(try await marked("Sam Smith", home: "SW1A 1AA", view: ids[0]) == (true, true))
+            #expect(try await marked("Asha Smith-Jones", home: "N1 9GU", view: ids[1]) == (true, true))
+            #expect(try await marked("Asha Jones", home: "N1 9GU", view: ids[1]) == (false, false))
+            #expect(try await marked("Sam Smith", home: "N1 9GU", view: ids[0]) == (false, false))
+            #expect(try await marked("Sam Smith", home: nil, view: ids[0]) == (false, false))
+        }
+    }
+
     @Test("a search or view without a reason is INVALID_ARGUMENT and discloses nothing, not even to the outbox")
     func reasonRequired() async throws {
         let fixture = try IndexFixture()

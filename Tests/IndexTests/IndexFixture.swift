@@ -82,10 +82,10 @@ final class IndexFixture: Sendable {
     func session(
         _ practitioner: String = "p-1", roles: [String] = ["practitioner"], org: String = "org-school",
         la: String = IndexFixture.authority,
-        steppedUpSecondsAgo: Int64 = 0
+        steppedUpSecondsAgo: Int64 = 0, name: String? = nil, homePostcode: String? = nil
     ) throws -> Metadata {
         try sessions.metadata(
-            practitioner, org: org, la: la, roles: roles,
+            practitioner, name: name, homePostcode: homePostcode, org: org, la: la, roles: roles,
             stepUpAt: Int64(Date().timeIntervalSince1970) - steppedUpSecondsAgo)
     }
 

@@ -16,12 +16,14 @@ public struct SessionSigner: Sendable {
     /// `authorization` metadata for a session of 15 minutes from now (on the real clock, as the
     /// verifier checks it); `stepUpAt` is when they last entered a TOTP code (Unix seconds).
     public func metadata(
-        _ practitioner: String, name: String? = nil, org: String, la: String = "E09000033",
+        _ practitioner: String, name: String? = nil, homePostcode: String? = nil, org: String,
+        la: String = "E09000033",
         roles: [String] = ["practitioner"], stepUpAt: Int64 = Int64(Date().timeIntervalSince1970)
     ) throws -> Metadata {
         let seconds = Int64(Date().timeIntervalSince1970)
         let claims = SessionClaims(
-            sub: practitioner, name: name, sid: "s-\(practitioner)", org: org, la: la, roles: roles, iat: seconds,
+            sub: practitioner, name: name, homePostcode: homePostcode, sid: "s-\(practitioner)", org: org, la: la,
+            roles: roles, iat: seconds,
             exp: seconds + 900, stepUpAt: stepUpAt)
         let token = try CompactJWS.sign(payload: Array(try JSONEncoder().encode(claims)), keyID: "test", with: key)
         return ["authorization": "Bearer \(token)"]

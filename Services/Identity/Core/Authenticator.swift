@@ -166,7 +166,8 @@ struct Authenticator: Sendable {
         account: Practitioner, organisation: Organisation, sessionID: String, expiry: Int64, stepUpAt: Int64, now: Int64
     ) throws -> IssuedSession {
         let claims = SessionClaims(
-            sub: account.id, name: account.name, sid: sessionID, org: organisation.id, la: organisation.localAuthority,
+            sub: account.id, name: account.name, homePostcode: account.vetting.homePostcode, sid: sessionID,
+            org: organisation.id, la: organisation.localAuthority,
             roles: account.roles.map(\.name).sorted(), iat: now, exp: expiry, stepUpAt: stepUpAt)
         let token = try CompactJWS.sign(
             payload: Array(try JSONEncoder().encode(claims)), keyID: keys.currentID, with: keys.current)

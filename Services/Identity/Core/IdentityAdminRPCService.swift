@@ -2,6 +2,7 @@ import Authentication
 public import ContactPointAPI
 import Foundation
 public import GRPCCore
+import RecordFields
 import SecurityPrimitives
 import ServiceRuntime
 import StoreSupport
@@ -315,6 +316,12 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
 
     /// The vetting stated for an account: dates of what has happened, so none is after `today`
     /// (a check that has not happened yet would count as current).
+    private static func homePostcode(_ text: String) throws -> String? {
+        if text.isEmpty { return nil }
+        guard let postcode = Postcode(text) else { throw invalid("vetting.home_postcode", "a UK postcode") }
+        return postcode.text
+    }
+
     private static func vetting(_ vetting: Contactpoint_V1_Vetting, today: CalendarDay) throws -> Vetting {
         func date(_ text: String, _ field: String) throws -> CalendarDay? {
             if text.isEmpty { return nil }
@@ -331,7 +338,8 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
                 ? nil
                 : try text(vetting.criminalRecordsReference, field: "vetting.criminal_records_reference", maximum: 40),
             trainingCompletedOn: try date(vetting.trainingCompletedOn, "training_completed_on"),
-            userAgreementAcceptedOn: try date(vetting.userAgreementAcceptedOn, "user_agreement_accepted_on"))
+            userAgreementAcceptedOn: try date(vetting.userAgreementAcceptedOn, "user_agreement_accepted_on"),
+            homePostcode: try homePostcode(vetting.homePostcode))
     }
 
     private func summary(of practitionerID: String) async throws -> Contactpoint_V1_AccountSummary {

@@ -35,6 +35,9 @@ struct Vetting: Codable, Sendable, Equatable {
     var criminalRecordsReference: String?
     var trainingCompletedOn: CalendarDay?
     var userAgreementAcceptedOn: CalendarDay?
+    /// The practitioner's home postcode (standard form), when the check gave it: what a
+    /// disclosure is compared with for the shares-surname-and-postcode review rule.
+    var homePostcode: String? = nil
 
     static let checkValidYears = 3
 

@@ -88,8 +88,9 @@ extension IdentityStore {
         try db.execute(
             sql: """
                 INSERT INTO practitioner (id, organisation_id, name, email, job_role, crb_checked_on, crb_reference,
-                    training_completed_on, agreement_accepted_on, enrolment_code_hash, enrolment_expires_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    training_completed_on, agreement_accepted_on, home_postcode, enrolment_code_hash,
+                    enrolment_expires_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 practitioner.id, practitioner.organisationID, practitioner.name, practitioner.email,
@@ -97,7 +98,7 @@ extension IdentityStore {
                 practitioner.vetting.criminalRecordsCheckedOn?.description,
                 practitioner.vetting.criminalRecordsReference,
                 practitioner.vetting.trainingCompletedOn?.description,
-                practitioner.vetting.userAgreementAcceptedOn?.description,
+                practitioner.vetting.userAgreementAcceptedOn?.description, practitioner.vetting.homePostcode,
                 enrolmentCodeHash, enrolmentExpiresAt,
             ])
         for role in practitioner.roles {
@@ -367,13 +368,13 @@ extension IdentityStore {
             try db.execute(
                 sql: """
                     UPDATE practitioner SET crb_checked_on = ?, crb_reference = ?, training_completed_on = ?, \
-                    agreement_accepted_on = ?
+                    agreement_accepted_on = ?, home_postcode = ?
                     WHERE id = ?
                     """,
                 arguments: [
                     vetting.criminalRecordsCheckedOn?.description, vetting.criminalRecordsReference,
                     vetting.trainingCompletedOn?.description, vetting.userAgreementAcceptedOn?.description,
-                    practitionerID,
+                    vetting.homePostcode, practitionerID,
                 ])
             guard db.changesCount == 1 else { throw IdentityStoreError.noSuchAccount(practitionerID) }
             try Self.appendEvent(

@@ -158,6 +158,15 @@ struct IdentityStore: Sendable {
                     ) STRICT, WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("6: home postcode at vetting") { db in
+            // Accounts vetted before it have none: the shares-surname-and-postcode rule does not
+            // look at their disclosures until their vetting is recorded again with it.
+            try db.execute(
+                sql: """
+                    ALTER TABLE practitioner ADD COLUMN home_postcode TEXT \
+                    CHECK (length(home_postcode) BETWEEN 6 AND 8)
+                    """)
+        }
         return migrator
     }
 
@@ -180,7 +189,8 @@ struct IdentityStore: Sendable {
                 criminalRecordsCheckedOn: (row["crb_checked_on"] as String?).flatMap(CalendarDay.init),
                 criminalRecordsReference: row["crb_reference"],
                 trainingCompletedOn: (row["training_completed_on"] as String?).flatMap(CalendarDay.init),
-                userAgreementAcceptedOn: (row["agreement_accepted_on"] as String?).flatMap(CalendarDay.init)),
+                userAgreementAcceptedOn: (row["agreement_accepted_on"] as String?).flatMap(CalendarDay.init),
+                homePostcode: row["home_postcode"]),
             isLocked: row["is_locked"])
     }
 

@@ -85,9 +85,13 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
                 $0.score = UInt32((entry.score * 100).rounded())
             }
         }
+        let nearHome = page.contains {
+            Self.sharesSurnameAndPostcode(caller, family: $0.candidate.names[0].family, postcode: $0.candidate.postcode)
+        }
         try await access.record(
             access.event(caller, .search, category: .disclosure, reason: reason) {
                 $0.childIds = matches.map(\.childID)
+                if nearHome { $0.access.sharesCallerSurnameAndPostcode = true }
                 $0.disclosedFields =
                     matches.isEmpty ? [] : ["name", "date_of_birth", "gender", "local_authority", "postcode_district"]
             })
@@ -172,9 +176,25 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
                     $0.callerOrganisationInvolved = stored.involvements.contains {
                         $0.organisationID == caller.organisationID && $0.endDate.isEmpty
                     }
+                    $0.sharesCallerSurnameAndPostcode = Self.sharesSurnameAndPostcode(
+                        caller, family: stored.child.name.family,
+                        postcode: stored.child.hasAddress ? stored.child.address.postcode : nil)
                 }
             })
         return record
+    }
+
+    /// Whether the child shares the caller's family name and lives at their home postcode (from
+    /// their vetting, in the session): a practitioner looking up their own family or neighbours,
+    /// which the audit service queues for review. The family name is the end of the caller's name,
+    /// compared folded ("Asha Smith-Jones" shares "smith jones", not "jones" alone).
+    static func sharesSurnameAndPostcode(_ caller: Caller, family: String, postcode: String?) -> Bool {
+        guard let home = caller.claims.homePostcode, let postcode, postcode == home,
+            let name = caller.claims.name
+        else { return false }
+        let theirs = NameMatching.fold(family)
+        let callers = NameMatching.fold(name)
+        return !theirs.isEmpty && (callers == theirs || callers.hasSuffix(" " + theirs))
     }
 
     // MARK: Children

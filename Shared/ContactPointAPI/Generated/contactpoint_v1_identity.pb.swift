@@ -457,6 +457,11 @@ public nonisolated struct Contactpoint_V1_Vetting: Sendable {
 
   public var userAgreementAcceptedOn: String = String()
 
+  /// Optional: the practitioner's home postcode, as the check gave it. A disclosure of a child who
+  /// shares the practitioner's family name and lives at that postcode is queued for review
+  /// (the audit service's shares-surname-and-postcode rule).
+  public var homePostcode: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1586,7 +1591,7 @@ nonisolated extension Contactpoint_V1_ListOrganisationsResponse: SwiftProtobuf.M
 
 nonisolated extension Contactpoint_V1_Vetting: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Vetting"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}criminal_records_checked_on\0\u{3}criminal_records_reference\0\u{3}training_completed_on\0\u{3}user_agreement_accepted_on\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}criminal_records_checked_on\0\u{3}criminal_records_reference\0\u{3}training_completed_on\0\u{3}user_agreement_accepted_on\0\u{3}home_postcode\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1598,6 +1603,7 @@ nonisolated extension Contactpoint_V1_Vetting: SwiftProtobuf.Message, SwiftProto
       case 2: try { try decoder.decodeSingularStringField(value: &self.criminalRecordsReference) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.trainingCompletedOn) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.userAgreementAcceptedOn) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.homePostcode) }()
       default: break
       }
     }
@@ -1616,6 +1622,9 @@ nonisolated extension Contactpoint_V1_Vetting: SwiftProtobuf.Message, SwiftProto
     if !self.userAgreementAcceptedOn.isEmpty {
       try visitor.visitSingularStringField(value: self.userAgreementAcceptedOn, fieldNumber: 4)
     }
+    if !self.homePostcode.isEmpty {
+      try visitor.visitSingularStringField(value: self.homePostcode, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1624,6 +1633,7 @@ nonisolated extension Contactpoint_V1_Vetting: SwiftProtobuf.Message, SwiftProto
     if lhs.criminalRecordsReference != rhs.criminalRecordsReference {return false}
     if lhs.trainingCompletedOn != rhs.trainingCompletedOn {return false}
     if lhs.userAgreementAcceptedOn != rhs.userAgreementAcceptedOn {return false}
+    if lhs.homePostcode != rhs.homePostcode {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
