@@ -111,11 +111,15 @@ struct Children: AsyncParsableCommand {
                         }
                     } catch {
                         let loaded = try await stored
-                        progress.add(created: loaded.created, updated: loaded.updated, bytesRead: writingThrough)
+                        progress.add(
+                            created: loaded.created, updated: loaded.updated, skippedAdults: loaded.skippedAdults,
+                            bytesRead: writingThrough)
                         throw progress.stopped(by: error)
                     }
                     let loaded = try await stored
-                    progress.add(created: loaded.created, updated: loaded.updated, bytesRead: writingThrough)
+                    progress.add(
+                        created: loaded.created, updated: loaded.updated, skippedAdults: loaded.skippedAdults,
+                        bytesRead: writingThrough)
                     batch = next
                 }
                 if initial {
@@ -132,11 +136,14 @@ struct Children: AsyncParsableCommand {
                     while case let batch = try progress.stopping({ try feed.next() }), !batch.isEmpty {
                         let result = try await progress.checked(batch) { batch in
                             try await index.putChildren(
-                                .with { $0.children = batch }, metadata: metadata.withNewIdempotencyKey(),
-                                options: options)
+                                .with {
+                                    $0.children = batch
+                                    $0.skipAdults = true
+                                }, metadata: metadata.withNewIdempotencyKey(), options: options)
                         }
                         progress.add(
-                            created: Int(result.created), updated: Int(result.updated), bytesRead: feed.bytesRead)
+                            created: Int(result.created), updated: Int(result.updated),
+                            skippedAdults: Int(result.skippedAdults), bytesRead: feed.bytesRead)
                     }
                     return progress
                 }.report()
@@ -159,7 +166,10 @@ struct LoadProgress: Sendable {
     private var shownTenths = 0
     private var drawnAt = ContinuousClock.now
     private let isTerminal = isatty(STDOUT_FILENO) == 1
-    var done: Int { created + updated }
+    /// Young people of 18 or over not on the index: skipped, as the index holds children.
+    private(set) var skippedAdults = 0
+    /// The feed's rows so far: loaded or skipped.
+    var done: Int { created + updated + skippedAdults }
 
     init(file: String, bytes: Int) {
         self.file = file
@@ -210,9 +220,10 @@ struct LoadProgress: Sendable {
         }
     }
 
-    mutating func add(created: Int, updated: Int, bytesRead: Int) {
+    mutating func add(created: Int, updated: Int, skippedAdults: Int, bytesRead: Int) {
         self.created += created
         self.updated += updated
+        self.skippedAdults += skippedAdults
         self.bytesRead = bytesRead
         let tenths = bytes == 0 ? 10 : 10 * bytesRead / bytes
         if isTerminal {
@@ -250,12 +261,20 @@ struct LoadProgress: Sendable {
 
     func report() {
         if isTerminal, done > 0 { print("") }
+        let loaded = created + updated
         print(
             """
-            loaded \(done) \(done == 1 ? "child" : "children") (\(created) new, \(updated) updated) in \
+            loaded \(loaded) \(loaded == 1 ? "child" : "children") (\(created) new, \(updated) updated) in \
             \(String(format: "%.1f", seconds)) s
             """
         )
+        if skippedAdults > 0 {
+            print(
+                """
+                skipped \(skippedAdults) young \(skippedAdults == 1 ? "person" : "people") of 18 or over not on the \
+                index: it holds children
+                """)
+        }
     }
 }
 

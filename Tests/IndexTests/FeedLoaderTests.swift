@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import Identifiers
 import Testing
+import Timekeeping
 
 @testable import Index
 
@@ -34,6 +35,14 @@ struct FeedLoaderTests {
         #expect(
             events.map(\.action) == ["index/load-feed"] && events[0].actor.practitionerID == "operator:test"
                 && events[0].childIds.count == 10)
+
+        // A pupil of 18 or over in a feed is skipped and counted, not an error
+        var third = (0..<3).map { _ in generator.next() }
+        third[1].child.dateOfBirth = CalendarDay(inEngland: WallClock.system.now).adding(years: -19).description
+        let skipping = try await loader.store(try loader.validate(third, offset: 20))
+        #expect(skipping.created == 2 && skipping.skippedAdults == 1 && skipping.childIDs[1].isEmpty)
+        let audited = try #require(try await fixture.auditOutbox().last)
+        #expect(audited.childIds == [skipping.childIDs[0], skipping.childIDs[2]], "the skipped row names no child")
     }
 }
 

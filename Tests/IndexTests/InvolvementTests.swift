@@ -207,6 +207,62 @@ struct InvolvementTests {
 
     @Test(
         """
+        the index holds children: a new child of 18 or over is refused naming the field, and the batch changes \
+        nothing; a feed's such rows are skipped and counted; a child already on the index is updated at any age
+        """
+    )
+    func adults() async throws {
+        let fixture = try IndexFixture()
+        let today = CalendarDay(inEngland: WallClock.system.now)
+        let eighteenToday = today.adding(years: -18).description
+        let seventeen = today.adding(years: -18).adding(days: 1).description
+        try await fixture.run { index in
+            let batch = [
+                IndexFixture.child("Ava", "Green", born: seventeen),
+                IndexFixture.child("Noah", "Jones", born: eighteenToday),
+            ]
+            let refused = await #expect(throws: RPCError.self) {
+                try await index.putChildren(.with { $0.children = batch }, metadata: try fixture.administrator)
+            }
+            #expect(refused?.code == .invalidArgument)
+            #expect(
+                refused?.message
+                    == """
+                    children[1].child.date_of_birth: a young person of 18 or over (born on or before \
+                    \(eighteenToday)) is not added to the index
+                    """)
+            #expect(
+                try await fixture.store.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM child") }
+                    == 0)
+
+            let fed = try await index.putChildren(
+                .with {
+                    $0.children = batch
+                    $0.skipAdults = true
+                }, metadata: try fixture.administrator)
+            #expect(fed.created == 1 && fed.skippedAdults == 1 && fed.childIds.count == 2 && fed.childIds[1].isEmpty)
+
+            // Ava, on the index, is 18 by her details now: an update, not a new child
+            var older = batch[0]
+            older.child.childID = fed.childIds[0]
+            older.child.dateOfBirth = eighteenToday
+            let updated = try await index.putChildren(
+                .with { $0.children = [older] }, metadata: try fixture.administrator)
+            #expect(updated.updated == 1 && updated.childIds == [fed.childIds[0]])
+        }
+    }
+
+    @Test("someone born on 29 February turns 18 on 1 March in a year without one")
+    func leapDayBirthday() {
+        let leapling = "2008-02-29"
+        #expect(!IndexStore.AdultRule(today: CalendarDay("2026-02-28")!, skip: false).isAdult(bornOn: leapling))
+        #expect(IndexStore.AdultRule(today: CalendarDay("2026-03-01")!, skip: false).isAdult(bornOn: leapling))
+        #expect(IndexStore.AdultRule(today: CalendarDay("2026-04-01")!, skip: false).isAdult(bornOn: "2008-04-01"))
+        #expect(!IndexStore.AdultRule(today: CalendarDay("2026-03-31")!, skip: false).isAdult(bornOn: "2008-04-01"))
+    }
+
+    @Test(
+        """
         an authority's administrator changes only its own children; practitioners none; a bad child in a batch \
         changes nothing
         """

@@ -270,7 +270,7 @@ struct SearchTests {
         let fixture = try IndexFixture()
         try await fixture.run { index in
             // Given more Tony Prices than a search reads, and one Tony Day-Price, filed after all of them
-            let first = CalendarDay("2008-01-01")!
+            let first = CalendarDay("2012-01-01")!
             for batch in stride(from: 0, to: IndexStore.candidateLimit + 100, by: 1000) {
                 _ = try await fixture.put(
                     (batch..<batch + 1000).map {

@@ -65,7 +65,7 @@ struct IndexBenchmark {
                 database in \(directory)
                 """
             )
-            samples = try await loadDirectly(directChildren, into: database)
+            samples = try await loadDirectly(directChildren, into: database, directory: directory)
             try save(samples, to: samplesFile)
         }
         let clock = ContinuousClock()
@@ -171,12 +171,20 @@ struct IndexBenchmark {
         }
     }
 
+    /// The day the population in `directory` was made 18 years back from (kept beside the database
+    /// at its load: a later regeneration from the seed must use it; databases loaded before it was
+    /// kept used 2026-09-01).
+    static func populationDate(_ directory: String) -> String {
+        (try? String(contentsOfFile: "\(directory)/reference-date.txt", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "2026-09-01"
+    }
+
     /// The samples a lookup run would have taken, from a quality run's database: its population is
     /// made again from the seed, and its IDs are in `ids.txt`.
     static func samplesFromQualityRun(_ directory: String) throws -> [Sample]? {
         guard let ids = try? String(contentsOfFile: "\(directory)/ids.txt", encoding: .utf8).split(separator: "\n")
         else { return nil }
-        var generator = PopulationGenerator(seed: 42)
+        var generator = PopulationGenerator(seed: 42, referenceDate: populationDate(directory))
         let sampleEvery = max(1, ids.count / 5000)
         var samples: [Sample] = []
         for (loaded, id) in ids.enumerated() {
@@ -195,10 +203,10 @@ struct IndexBenchmark {
         var population = SearchQuality.Population()
         if reuse {
             let ids = try String(contentsOfFile: idsFile, encoding: .utf8).split(separator: "\n")
-            var generator = PopulationGenerator(seed: 42)
+            var generator = PopulationGenerator(seed: 42, referenceDate: populationDate(directory))
             for id in ids { population.add(generator.next().child, id: String(id)) }
         } else {
-            _ = try await loadDirectly(children, into: database) { population.add($0, id: $1) }
+            _ = try await loadDirectly(children, into: database, directory: directory) { population.add($0, id: $1) }
             try population.children.map(\.id).joined(separator: "\n").write(
                 toFile: idsFile, atomically: true, encoding: .utf8)
         }
@@ -213,11 +221,12 @@ struct IndexBenchmark {
     /// The direct load (the operator's path for national feeds), timed: validation of the next
     /// batch overlaps the write of this one. Returns 5,000 of the children, spread evenly over it.
     static func loadDirectly(
-        _ children: Int, into database: String,
+        _ children: Int, into database: String, directory: String,
         each: (Contactpoint_V1_ChildDetails, String) -> Void = { _, _ in }
     ) async throws -> [Sample] {
         let clock = ContinuousClock()
         var generator = PopulationGenerator(seed: 42)
+        try generator.referenceDate.write(toFile: "\(directory)/reference-date.txt", atomically: true, encoding: .utf8)
         var samples: [Sample] = []
         let sampleEvery = max(1, children / 5000)
         let loader = try FeedLoader(database: database, operatorName: "operator:bench")

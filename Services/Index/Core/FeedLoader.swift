@@ -22,9 +22,12 @@ public final class FeedLoader: Sendable {
     }
 
     public struct Loaded: Sendable {
+        /// In the order given; empty for a row skipped.
         public var childIDs: [String]
         public var created: Int
         public var updated: Int
+        /// Young people of 18 or over not on the index: skipped, not an error.
+        public var skippedAdults: Int
     }
 
     /// Validates the batch (a bad field is an `RPCError` naming `children[offset + N]…`); nothing
@@ -66,6 +69,8 @@ public final class FeedLoader: Sendable {
         } catch let error as IndexStoreError {
             throw RPCError(error)
         }
-        return Loaded(childIDs: result.childIDs, created: result.created, updated: result.updated)
+        return Loaded(
+            childIDs: result.childIDs, created: result.created, updated: result.updated,
+            skippedAdults: result.skippedAdults)
     }
 }

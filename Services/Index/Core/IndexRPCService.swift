@@ -233,11 +233,13 @@ public struct IndexRPCService: Contactpoint_V1_Index.SimpleServiceProtocol {
         let result = try await store.putChildren(
             entries, by: caller.auditActor, now: clock.now.milliseconds,
             audit: access.event(caller, .putChildren, category: .change),
+            adults: .init(today: CalendarDay(inEngland: clock.now), skip: request.skipAdults),
             write: try IdempotentWrite.current(request: request))
         return .with {
             $0.childIds = result.childIDs
             $0.created = UInt32(result.created)
             $0.updated = UInt32(result.updated)
+            $0.skippedAdults = UInt32(result.skippedAdults)
         }
     }
 

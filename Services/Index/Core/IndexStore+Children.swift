@@ -9,9 +9,27 @@ import Vocabulary
 
 extension IndexStore {
     struct PutResult: Sendable, Equatable {
+        /// In the order given; empty for a row skipped.
         var childIDs: [String]
         var created: Int
         var updated: Int
+        var skippedAdults = 0
+    }
+
+    /// What a put does with a young person not yet on the index who is 18 or over on `today`
+    /// (born on or before ``bornOnOrBefore``): refuse the batch (a practitioner's or
+    /// administrator's put), or skip the row and count it (a feed). Someone born on 29 February
+    /// turns 18 on 1 March in a year without one.
+    struct AdultRule: Sendable {
+        let bornOnOrBefore: String
+        let skip: Bool
+
+        init(today: CalendarDay, skip: Bool) {
+            bornOnOrBefore = today.adding(years: -18).description
+            self.skip = skip
+        }
+
+        func isAdult(bornOn dateOfBirth: String) -> Bool { dateOfBirth <= bornOnOrBefore }
     }
 
     /// The most children one audit event names (the audit service's limit).
@@ -21,31 +39,34 @@ extension IndexStore {
     /// event per 1,000 children. A child without an id gets a new random ContactPoint ID. A feed's
     /// involvement is added unless the same organisation already has a current one of that
     /// service type; for a child already on the index it is also a change event.
-    /// With `write`, a retry of the same put changes nothing and answers as the first did.
+    /// A new child of 18 or over is refused or skipped (`adults`); a child already on the index
+    /// is updated whatever their age. With `write`, a retry of the same put changes nothing and
+    /// answers as the first did.
     func putChildren(
         _ entries: [Contactpoint_V1_ChildEntry], by actor: Contactpoint_V1_AuditActor, now: Int64,
-        audit: Contactpoint_V1_AuditEvent, write: IdempotentWrite? = nil
+        audit: Contactpoint_V1_AuditEvent, adults: AdultRule, write: IdempotentWrite? = nil
     ) async throws -> PutResult {
         defer { changesWritten.signal() }
         let response = try await writer.writeOnce(write, at: Instant(milliseconds: now)) { db in
             var result = PutResult(childIDs: [], created: 0, updated: 0)
             let searchKeys = try Self.isInitialLoad(db) ? Self.stagingTable : "search_key"
-            for entry in entries {
+            for (position, entry) in entries.enumerated() {
                 var child = entry.child
-                let id: Int64
-                var row: Int64?
-                if let given = ContactPointID(child.childID) {
-                    id = Int64(given.digits)!
-                    // During an initial load the loader issued the ID: new by construction (and
-                    // checked when the ID index is built), so there is nothing to look up.
-                    if searchKeys == "search_key", let existing = try Self.row(ofChild: id, db) {
-                        row = existing
-                        try deleteDetails(ofChildRow: existing, db)
+                let given = ContactPointID(child.childID).map { Int64($0.digits)! }
+                // During an initial load the loader issued the ID: new by construction (and
+                // checked when the ID index is built), so there is nothing to look up.
+                let row = try given.flatMap { searchKeys == "search_key" ? try Self.row(ofChild: $0, db) : nil }
+                if row == nil, adults.isAdult(bornOn: child.dateOfBirth) {
+                    guard adults.skip else {
+                        throw IndexStoreError.adult(position: position, bornOnOrBefore: adults.bornOnOrBefore)
                     }
-                } else {
-                    id = try Self.newChildID(db)
-                    child.childID = Self.childID(id)
+                    result.childIDs.append("")
+                    result.skippedAdults += 1
+                    continue
                 }
+                if let row { try deleteDetails(ofChildRow: row, db) }
+                let id = try given ?? Self.newChildID(db)
+                child.childID = Self.childID(id)
                 let existed = row != nil
                 let childRow = try Self.insertDetails(child, id: id, row: row, now: now, searchKeys: searchKeys, db)
                 for involvement in entry.involvements {
@@ -76,24 +97,28 @@ extension IndexStore {
                 if existed { result.updated += 1 } else { result.created += 1 }
             }
             // The audit log takes at most 1,000 children per event: a larger batch is several events.
-            for (n, start) in stride(from: 0, to: result.childIDs.count, by: Self.childrenPerAuditEvent).enumerated() {
+            let stored = result.childIDs.filter { !$0.isEmpty }
+            for (n, start) in stride(from: 0, to: stored.count, by: Self.childrenPerAuditEvent).enumerated() {
                 var event = audit
                 if n > 0 { event.eventID = EventID.make() }
-                event.childIds = Array(
-                    result.childIDs[start..<min(start + Self.childrenPerAuditEvent, result.childIDs.count)])
+                event.childIds = Array(stored[start..<min(start + Self.childrenPerAuditEvent, stored.count)])
                 try OutboxTables.appendAudit(event, db)
             }
             return Contactpoint_V1_PutChildrenResponse.with {
                 $0.childIds = result.childIDs
                 $0.created = UInt32(result.created)
                 $0.updated = UInt32(result.updated)
+                $0.skippedAdults = UInt32(result.skippedAdults)
             }
         }
-        return PutResult(childIDs: response.childIds, created: Int(response.created), updated: Int(response.updated))
+        return PutResult(
+            childIDs: response.childIds, created: Int(response.created), updated: Int(response.updated),
+            skippedAdults: Int(response.skippedAdults))
     }
 
     /// ``putChildren(_:by:now:audit:)`` for a process rather than a session (a feed loaded on the
     /// host, the demo world): `name` is recorded as the actor of `action`.
+    /// A feed's young people of 18 or over who are not on the index are skipped and counted.
     func putChildren(_ entries: [Contactpoint_V1_ChildEntry], asProcess name: String, action: AuditAction, now: Int64)
         async throws -> PutResult
     {
@@ -108,7 +133,7 @@ extension IndexStore {
                 $0.actor = actor
                 $0.service = action.service
                 $0.outcome = .permitted
-            })
+            }, adults: AdultRule(today: CalendarDay(inEngland: Instant(milliseconds: now)), skip: true))
     }
 
     /// A child's details, involvements (with indicators) and shield, or `nil` if unknown.

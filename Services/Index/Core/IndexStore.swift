@@ -190,4 +190,6 @@ enum IndexStoreError: Error, Equatable {
     case endBeforeStart
     case startBeforeBirth
     case notEmpty
+    /// A new child (at this position in the batch) who is 18 or over: the index holds children.
+    case adult(position: Int, bornOnOrBefore: String)
 }

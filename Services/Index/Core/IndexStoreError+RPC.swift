@@ -6,7 +6,7 @@ extension IndexStoreError: RPCErrorConvertible {
         case .noSuchChild, .noSuchInvolvement: .notFound
         case .notYourOrganisation: .permissionDenied
         case .alreadyEnded, .endBeforeStart, .notEmpty: .failedPrecondition
-        case .startBeforeBirth: .invalidArgument
+        case .startBeforeBirth, .adult: .invalidArgument
         }
     }
 
@@ -19,6 +19,11 @@ extension IndexStoreError: RPCErrorConvertible {
         case .endBeforeStart: "end_date: must not be before the involvement's start date"
         case .startBeforeBirth: "involvement.start_date: must not be before the child was born"
         case .notEmpty: "an initial load is only for an empty index; load into this one without --initial"
+        case .adult(let position, let cutoff):
+            """
+            children[\(position)].child.date_of_birth: a young person of 18 or over (born on or before \(cutoff)) \
+            is not added to the index
+            """
         }
     }
 }

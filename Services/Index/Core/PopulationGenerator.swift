@@ -7,10 +7,11 @@ import Timekeeping
 /// an address and their carers; names drawn by their frequency in England and Wales; every
 /// child a GP practice and a school (or an early-years setting), some with more services; and
 /// deliberate near-duplicates — the same child entered twice with a misspelt name — as real
-/// feeds have. Deterministic for a given seed.
+/// feeds have. Deterministic for a given seed and reference date.
 public struct PopulationGenerator: Sendable {
     public var localAuthorities: [String]
-    /// Dates of birth fall in the 18 years before this date (`YYYY-MM-DD`).
+    /// Dates of birth fall in the 18 years before this date (`YYYY-MM-DD`; by default today in
+    /// England, so that every child is under 18 and a feed of them is loaded whole).
     public var referenceDate: String
     /// When set, every involvement of a service type listed here is with that organisation (the
     /// demo world's school, GP practice, …), and extra services are drawn from these types only.
@@ -31,7 +32,7 @@ public struct PopulationGenerator: Sendable {
 
     public init(
         seed: UInt64 = 1, localAuthorities: [String] = PopulationGenerator.defaultAuthorities,
-        referenceDate: String = "2026-09-01"
+        referenceDate: String = CalendarDay(inEngland: WallClock.system.now).description
     ) {
         self.random = SplitMix64(state: seed)
         self.localAuthorities = localAuthorities

@@ -659,6 +659,12 @@ public nonisolated struct Contactpoint_V1_PutChildrenRequest: Sendable {
 
   public var children: [Contactpoint_V1_ChildEntry] = []
 
+  /// The index holds children: a young person not yet on it who is 18 or over (born on or before
+  /// this day 18 years ago; 29 February counts as 1 March) is refused, INVALID_ARGUMENT naming
+  /// children[N].child.date_of_birth. A feed sets this: such rows are then skipped and counted in
+  /// `skipped_adults`. A child already on the index is updated at any age.
+  public var skipAdults: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -694,12 +700,15 @@ public nonisolated struct Contactpoint_V1_PutChildrenResponse: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The ContactPoint ID of each child, in request order.
+  /// The ContactPoint ID of each child, in request order (empty for a row skipped).
   public var childIds: [String] = []
 
   public var created: UInt32 = 0
 
   public var updated: UInt32 = 0
+
+  /// Rows skipped: young people of 18 or over not on the index (`skip_adults`).
+  public var skippedAdults: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1713,7 +1722,7 @@ nonisolated extension Contactpoint_V1_ChildRecord: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Contactpoint_V1_PutChildrenRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PutChildrenRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}children\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}children\0\u{3}skip_adults\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1722,6 +1731,7 @@ nonisolated extension Contactpoint_V1_PutChildrenRequest: SwiftProtobuf.Message,
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.children) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.skipAdults) }()
       default: break
       }
     }
@@ -1731,11 +1741,15 @@ nonisolated extension Contactpoint_V1_PutChildrenRequest: SwiftProtobuf.Message,
     if !self.children.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.children, fieldNumber: 1)
     }
+    if self.skipAdults != false {
+      try visitor.visitSingularBoolField(value: self.skipAdults, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Contactpoint_V1_PutChildrenRequest, rhs: Contactpoint_V1_PutChildrenRequest) -> Bool {
     if lhs.children != rhs.children {return false}
+    if lhs.skipAdults != rhs.skipAdults {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1782,7 +1796,7 @@ nonisolated extension Contactpoint_V1_ChildEntry: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Contactpoint_V1_PutChildrenResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PutChildrenResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}child_ids\0\u{1}created\0\u{1}updated\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}child_ids\0\u{1}created\0\u{1}updated\0\u{3}skipped_adults\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1793,6 +1807,7 @@ nonisolated extension Contactpoint_V1_PutChildrenResponse: SwiftProtobuf.Message
       case 1: try { try decoder.decodeRepeatedStringField(value: &self.childIds) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.created) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.updated) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.skippedAdults) }()
       default: break
       }
     }
@@ -1808,6 +1823,9 @@ nonisolated extension Contactpoint_V1_PutChildrenResponse: SwiftProtobuf.Message
     if self.updated != 0 {
       try visitor.visitSingularUInt32Field(value: self.updated, fieldNumber: 3)
     }
+    if self.skippedAdults != 0 {
+      try visitor.visitSingularUInt32Field(value: self.skippedAdults, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1815,6 +1833,7 @@ nonisolated extension Contactpoint_V1_PutChildrenResponse: SwiftProtobuf.Message
     if lhs.childIds != rhs.childIds {return false}
     if lhs.created != rhs.created {return false}
     if lhs.updated != rhs.updated {return false}
+    if lhs.skippedAdults != rhs.skippedAdults {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
