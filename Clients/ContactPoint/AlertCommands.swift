@@ -154,8 +154,8 @@ enum AlertText {
             """,
             child.shielded
                 ? """
-                  from a \(from.serviceType.name) service; the record is shielded: make enquiries through the \
-                child's local authority's ContactPoint team
+                  from an involved \(from.serviceType.name) service; the record is shielded: make enquiries \
+                through the child's local authority's ContactPoint team
                 """
                 : "  from \(from.organisationName) (\(from.serviceType.name)): \(contact.joined(separator: ", "))",
         ]

@@ -12,6 +12,8 @@ public struct ChangeKind: Hashable, Sendable, CustomStringConvertible {
         case consentWithdrawn = "consent-withdrawn"
         case overrideRecorded = "override-recorded"
         case overrideWithdrawn = "override-withdrawn"
+        /// A child's record was shielded: alerts already in inboxes lose what says where the child is.
+        case recordShielded = "record-shielded"
     }
 
     private let wrapped: Wrapped
@@ -38,6 +40,7 @@ public struct ChangeKind: Hashable, Sendable, CustomStringConvertible {
     public static let consentWithdrawn = Self(.consentWithdrawn)
     public static let overrideRecorded = Self(.overrideRecorded)
     public static let overrideWithdrawn = Self(.overrideWithdrawn)
+    public static let recordShielded = Self(.recordShielded)
 
     /// The changes other agencies involved with the child are alerted to.
     public static let alerting: Set<ChangeKind> = [.involvementRecorded, .indicatorRaised, .leadProfessionalSet]

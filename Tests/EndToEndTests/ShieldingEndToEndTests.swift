@@ -109,6 +109,14 @@ struct ShieldingEndToEndTests {
                 #expect(!String(decoding: told, as: UTF8.self).contains(secret), "the alert says \(secret)")
             }
 
+            // The same alert on the command line says where to make enquiries instead
+            try stack.saveSession(people.others[asha]!.token)
+            let listed = try RunningProcess(
+                "contactpoint", ["alerts", "--data-dir", stack.directory.root], name: "alerts")
+            #expect(await listed.exited() == 0, "\(listed.text)")
+            #expect(listed.text.contains("the record is shielded: make enquiries"), "\(listed.text)")
+            #expect(!listed.text.contains("Hillside") && !listed.text.contains("Sam Carter"), "\(listed.text)")
+
             // The surgery's view: its own involvement whole, not the school's, no address or carers
             let seen = try await index.viewRecord(view, metadata: gp)
             #expect(seen.shielded && !seen.child.hasAddress && seen.child.carers.isEmpty)

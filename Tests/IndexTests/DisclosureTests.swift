@@ -155,6 +155,9 @@ struct DisclosureTests {
                     $0.childID = id
                     $0.shielded = true
                 }, metadata: try fixture.administrator)
+            // The notification service is told, to redact the alerts already in inboxes
+            #expect(try await fixture.changeOutbox().last?.change == "record-shielded")
+            #expect(try await fixture.changeOutbox().last?.childID == id)
             let practitioner = try fixture.session("p-2", org: "org-gp")
             // Search by postcode: hidden, so no match, and nothing says hidden data exists.
             let byPostcode = try await index.searchChildren(

@@ -1,6 +1,8 @@
 import ContactPointAPI
+import Foundation
 import GRDB
 import GRPCCore
+import Identifiers
 import Testing
 
 @testable import Notification
@@ -79,6 +81,45 @@ struct FanOutTests {
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM taken_event")
             }
             #expect(count == 0)
+        }
+    }
+
+    @Test(
+        """
+        a record shielded after its alerts were delivered: every alert about the child, in every inbox, loses the \
+        postcode and which organisation flagged; other children's alerts keep theirs
+        """
+    )
+    func shieldedAfterDelivery() async throws {
+        let fixture = try NotificationFixture()
+        try await fixture.run { notification in
+            let gp = try fixture.session("p-gp", org: "org-gp")
+            let otherChild = (3001...3020).lazy.compactMap { ContactPointID(serial: $0) }.first!.digits
+            var other = F.event(from: F.school, others: [(F.gp, "p-gp")])
+            other.childID = otherChild
+            _ = try await notification.deliverChanges(
+                .with { $0.events = [F.event(from: F.school, others: [(F.gp, "p-gp")]), other] })
+            let before = try await notification.listAlerts(.init(), metadata: gp).alerts
+            #expect(before.count == 2 && before.allSatisfy { !$0.from.organisationName.isEmpty })
+
+            _ = try await notification.deliverChanges(
+                .with {
+                    $0.events = [
+                        .with {
+                            $0.eventID = UUID().uuidString.lowercased()
+                            $0.change = "record-shielded"
+                            $0.childID = F.child
+                        }
+                    ]
+                })
+            let after = try await notification.listAlerts(.init(), metadata: gp).alerts
+            let shielded = try #require(after.first { $0.childID == F.child })
+            #expect(shielded.child.shielded && shielded.child.postcode.isEmpty)
+            #expect(shielded.from.organisationID.isEmpty && shielded.from.organisationName.isEmpty)
+            #expect(!shielded.from.hasContact && shielded.from.serviceType == F.school.serviceType)
+            #expect(shielded.alertID == before.first { $0.childID == F.child }?.alertID, "the same alert, redacted")
+            let untouched = try #require(after.first { $0.childID == otherChild })
+            #expect(untouched.from.organisationName == F.school.organisationName && !untouched.child.postcode.isEmpty)
         }
     }
 

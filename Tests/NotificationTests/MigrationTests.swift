@@ -108,4 +108,46 @@ import Testing
         // Then it is named from then on
         #expect(moved.state == .contactMade && moved.updatedByName == "Dr Priya Shah")
     }
+
+    @Test("a database of the previous version finds a child's alerts by child: shielding redacts those stored before")
+    func upgradeFindsAlertsByChild() async throws {
+        // Given a database of the previous version with an alert that names the flagging school
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("notify-child-\(UUID()).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let queue = try DatabaseQueue(path: path)
+        try NotificationStore.migrator.migrate(queue, upTo: "6: who moved an alert on, by name")
+        let content = Contactpoint_V1_Alert.with {
+            $0.from.organisationName = "Hillside Primary"
+            $0.child.postcode = "SW1A 1AA"
+        }
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO alert (event_id, child_id, recipient_organisation, content, created_at, state, \
+                    updated_at) VALUES ('e1', '0000000001', 'org-gp', ?, 1, 'new', 1)
+                    """, arguments: [try content.serializedBytes() as Data])
+        }
+        try queue.close()
+
+        // When this version opens it and the child's record is shielded
+        let store = try NotificationStore.open(path: path)
+        let plan = try await store.writer.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT sequence FROM alert WHERE child_id = '0000000001'")
+                .map { $0["detail"] as String }
+        }
+        _ = try await store.take(
+            [
+                .with {
+                    $0.eventID = "e2"
+                    $0.change = "record-shielded"
+                    $0.childID = "0000000001"
+                }
+            ], now: 2, alerts: [:])
+
+        // Then the alert is found by its child and names no organisation or postcode
+        #expect(plan.joined().contains("alert_by_child"), "\(plan)")
+        let stored = try await store.writer.read { db in try Row.fetchOne(db, sql: "SELECT * FROM alert") }
+        let alert = NotificationStore.alert(try #require(stored))
+        #expect(alert.from.organisationName.isEmpty && alert.child.postcode.isEmpty && alert.child.shielded)
+    }
 }

@@ -104,12 +104,25 @@ extension IndexStore {
     }
 
     /// Shields or unshields a child, with its audit event.
+    /// Shielding also tells the notification service (a `record-shielded` change event), which
+    /// takes from the alerts already in inboxes what says where the child is.
     func setShield(_ shielded: Bool, childID: ContactPointID, audit: Contactpoint_V1_AuditEvent) async throws {
+        defer { changesWritten.signal() }
         try await writer.write { db in
             let id = Int64(childID.digits)!
             try db.execute(sql: "UPDATE child SET is_shielded = ? WHERE id = ?", arguments: [shielded, id])
             guard db.changesCount == 1 else { throw IndexStoreError.noSuchChild(childID.digits) }
             try appendAudit(audit, childID: id, involvementID: nil, db)
+            if shielded {
+                try OutboxTables.appendChange(
+                    Contactpoint_V1_IndexChangeEvent.with {
+                        $0.eventID = EventID.make()
+                        $0.occurredAtMs = audit.occurredAtMs
+                        $0.change = ChangeKind.recordShielded.description
+                        $0.childID = Self.childID(id)
+                        $0.practitionerID = audit.actor.practitionerID
+                    }, db)
+            }
         }
     }
 

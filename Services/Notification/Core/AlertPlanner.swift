@@ -26,6 +26,16 @@ struct AlertPlanner: Sendable {
         return plans
     }
 
+    /// Takes from an alert what says where a shielded child is: the postcode, and which
+    /// organisation flagged (its id, name and contact). The kind of service and what changed stay.
+    static func shield(_ alert: inout Contactpoint_V1_Alert) {
+        alert.child.shielded = true
+        alert.child.postcode = ""
+        alert.from.organisationID = ""
+        alert.from.organisationName = ""
+        alert.from.clearContact()
+    }
+
     static func alerts(for event: Contactpoint_V1_IndexChangeEvent, allowed: Set<Contactpoint_V1_ServiceType>)
         -> [Contactpoint_V1_Alert]
     {
@@ -44,14 +54,9 @@ struct AlertPlanner: Sendable {
                 $0.childID = event.childID
                 $0.child = event.child
                 $0.from = origin
-                if event.child.shielded {
-                    // Where a shielded child is, no alert says: not the postcode, nor which
-                    // organisation flagged (the index sends neither; an older one might).
-                    $0.child.postcode = ""
-                    $0.from.organisationID = ""
-                    $0.from.organisationName = ""
-                    $0.from.clearContact()
-                }
+                // The index sends neither postcode nor organisation for a shielded child; an
+                // older one might.
+                if event.child.shielded { Self.shield(&$0) }
                 $0.recipientOrganisationID = involvement.organisationID
                 $0.recipientPractitionerID = recipient.practitionerID
                 $0.recipientInvolvementID = involvement.involvementID

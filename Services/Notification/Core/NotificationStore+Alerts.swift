@@ -5,6 +5,7 @@ import GRPCCore
 import RecordFields
 import ServiceRuntime
 public import StoreSupport
+import Vocabulary
 
 /// Taking change events, and reading and moving alerts on.
 extension NotificationStore {
@@ -23,11 +24,28 @@ extension NotificationStore {
                     duplicates += 1
                     continue
                 }
+                if event.change == ChangeKind.recordShielded.description {
+                    try Self.shieldAlerts(ofChild: event.childID, db)
+                }
                 for alert in alerts[event.eventID] ?? [] {
                     stored.append(try Self.insert(alert, eventID: event.eventID, now: now, db))
                 }
             }
             return (stored, duplicates)
+        }
+    }
+
+    /// The child's record was shielded: every alert about them already stored, in any inbox,
+    /// loses what says where they are (``AlertPlanner/shield(_:)``).
+    static func shieldAlerts(ofChild childID: String, _ db: Database) throws {
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT sequence, content FROM alert WHERE child_id = ?", arguments: [childID])
+        for row in rows {
+            var content = try Contactpoint_V1_Alert(serializedBytes: row["content"] as Data)
+            AlertPlanner.shield(&content)
+            try db.execute(
+                sql: "UPDATE alert SET content = ? WHERE sequence = ?",
+                arguments: [try content.serializedBytes() as Data, row["sequence"] as Int64])
         }
     }
 

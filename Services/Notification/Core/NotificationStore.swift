@@ -146,6 +146,10 @@ public struct NotificationStore: Sendable {
                     "ALTER TABLE alert ADD COLUMN updated_by_name TEXT CHECK (length(updated_by_name) BETWEEN 1 AND 200)"
             )
         }
+        migrator.registerMigration("7: alerts by child") { db in
+            // A shielded child's alerts are found and redacted in every inbox at once.
+            try db.execute(sql: "CREATE INDEX alert_by_child ON alert(child_id)")
+        }
         return migrator
     }
 }
