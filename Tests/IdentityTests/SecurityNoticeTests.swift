@@ -242,22 +242,8 @@ struct SecurityNoticeTests {
     @Test("a database of the previous version gains the record of vetting notices told, and its accounts are watched")
     func upgradeWatchesVetting() async throws {
         // Given a database of the previous version with an active account whose check lapsed
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("identity-vetting-\(UUID()).sqlite")
-            .path
+        let path = try Self.previousVersion(upTo: "4: the shared outbox design", checkedOn: "2020-01-10")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let queue = try DatabaseQueue(path: path)
-        try IdentityStore.migrator.migrate(queue, upTo: "4: the shared outbox design")
-        try await queue.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO organisation (id, type, name, local_authority) VALUES \
-                    ('org-1', 'educational-setting', 'Hillside', 'E09000033');
-                    INSERT INTO practitioner (id, organisation_id, name, email, job_role, status, password_hash, \
-                    totp_secret, crb_checked_on, crb_reference) VALUES \
-                    ('p-1', 'org-1', 'Sam', 'sam@hillside.example', 'Teacher', 'active', 'x', x'00', '2020-01-10', 'r');
-                    """)
-        }
-        try queue.close()
         // When this version opens it and looks
         let store = try IdentityStore.open(path: path)
         let told = try await store.tellLapsingVetting(today: CalendarDay("2026-12-03")!, now: 1_800_000_000)
@@ -275,22 +261,8 @@ struct SecurityNoticeTests {
     )
     func upgradeKeepsHomePostcode() async throws {
         // Given a database of the previous version with an account
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("identity-home-\(UUID()).sqlite")
-            .path
+        let path = try Self.previousVersion(upTo: "5: vetting notices told", checkedOn: "2026-01-10")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let queue = try DatabaseQueue(path: path)
-        try IdentityStore.migrator.migrate(queue, upTo: "5: vetting notices told")
-        try await queue.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO organisation (id, type, name, local_authority) VALUES \
-                    ('org-1', 'educational-setting', 'Hillside', 'E09000033');
-                    INSERT INTO practitioner (id, organisation_id, name, email, job_role, status, password_hash, \
-                    totp_secret, crb_checked_on, crb_reference) VALUES ('p-1', 'org-1', 'Sam', \
-                    'sam@hillside.example', 'Teacher', 'active', 'x', x'00', '2026-01-10', 'r');
-                    """)
-        }
-        try queue.close()
         // When this version opens it, the account has no home postcode; recorded again, it has
         let store = try IdentityStore.open(path: path)
         var vetting = try #require(try await store.practitioner(id: "p-1")).vetting
@@ -298,5 +270,25 @@ struct SecurityNoticeTests {
         vetting.homePostcode = "SW1A 1AA"
         try await store.recordVetting(practitionerID: "p-1", vetting: vetting, now: 1_800_000_000)
         #expect(try await store.practitioner(id: "p-1")?.vetting.homePostcode == "SW1A 1AA")
+    }
+
+    /// A database file migrated up to `migration` (a version before this one), with one active,
+    /// enrolled account, p-1, whose criminal-records check is dated `checkedOn`.
+    static func previousVersion(upTo migration: String, checkedOn: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("identity-\(UUID()).sqlite").path
+        let queue = try DatabaseQueue(path: path)
+        try IdentityStore.migrator.migrate(queue, upTo: migration)
+        try queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO organisation (id, type, name, local_authority) VALUES \
+                    ('org-1', 'educational-setting', 'Hillside', 'E09000033');
+                    INSERT INTO practitioner (id, organisation_id, name, email, job_role, status, password_hash, \
+                    totp_secret, crb_checked_on, crb_reference) VALUES \
+                    ('p-1', 'org-1', 'Sam', 'sam@hillside.example', 'Teacher', 'active', 'x', x'00', ?, 'r');
+                    """, arguments: [checkedOn])
+        }
+        try queue.close()
+        return path
     }
 }

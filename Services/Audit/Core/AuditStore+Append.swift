@@ -118,6 +118,29 @@ extension AuditStore {
         return leafHash
     }
 
+    /// A new repeated-denials item shows every refusal that raised it, not the last alone: the
+    /// practitioner's denied events in their organisation within the window, found in the query
+    /// index's recent actor rows.
+    private static func linkEarlierDenials(
+        of event: Contactpoint_V1_AuditEvent, within window: Int64, before leaf: UInt64, to itemID: String,
+        _ db: Database
+    ) throws {
+        let since = event.occurredAtMs - window
+        let first = try firstLeaf(
+            loggedSince: since - 2 * RecentActivity.skew - RecentActivity.scanSlack, below: leaf, db)
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO review_item_event (item_id, leaf_index)
+                SELECT ?, leaf_index FROM event_actor
+                WHERE bucket >= ? AND leaf_index >= ? AND leaf_index < ? AND practitioner_id = ? AND \
+                organisation_id = ? AND outcome = ? AND occurred_at > ?
+                """,
+            arguments: [
+                itemID, bucket(of: first), Int64(first), Int64(leaf), event.actor.practitionerID,
+                event.actor.organisationID, Contactpoint_V1_AuditOutcome.denied.rawValue, since,
+            ])
+    }
+
     /// Adds the event to an open item it joins, or raises a new item.
     private static func raise(
         _ finding: MisuseRules.Finding, for event: Contactpoint_V1_AuditEvent, leaf: UInt64, _ db: Database
@@ -149,6 +172,9 @@ extension AuditStore {
                     event.actor.localAuthority, event.occurredAtMs, Contactpoint_V1_ReviewStatus.open.rawValue,
                 ])
             itemID = id
+            if finding.rule == .repeatedDenials, let window = finding.joinWithin {
+                try linkEarlierDenials(of: event, within: window, before: leaf, to: id, db)
+            }
         }
         try db.execute(
             sql: "INSERT INTO review_item_event (item_id, leaf_index) VALUES (?, ?)", arguments: [itemID, Int64(leaf)])
