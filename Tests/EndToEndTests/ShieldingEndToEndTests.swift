@@ -105,7 +105,9 @@ struct ShieldingEndToEndTests {
             #expect(alert.child.shielded && alert.child.postcode.isEmpty)
             #expect(alert.from.serviceType == .educationalSetting && alert.indicator == .informationToShare)
             let told = try alert.serializedBytes() as [UInt8]
-            for secret in ["Hillside", "Sam Carter", child.address.postcode, child.address.lines[0]] {
+            for secret in [
+                "Hillside", "Sam Carter", people.practitionerID, child.address.postcode, child.address.lines[0],
+            ] {
                 #expect(!String(decoding: told, as: UTF8.self).contains(secret), "the alert says \(secret)")
             }
 

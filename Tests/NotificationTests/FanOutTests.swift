@@ -166,11 +166,19 @@ struct FanOutTests {
             // Shielded: the alert carries no postcode even if one was sent.
             var shielded = F.event(from: F.school, others: [(F.gp, "p-gp")], shielded: true)
             shielded.child.postcode = "SW1A 1AA"
+            shielded.involvement.indicators = [
+                .with {
+                    $0.kind = .informationToShare
+                    $0.raisedBy = "p-origin"
+                }
+            ]
             #expect(try await notification.deliverChanges(.with { $0.events = [shielded] }).alerts == 1)
             let last = try #require(try await notification.listAlerts(.init(), metadata: gp).alerts.last)
             #expect(last.child.shielded && last.child.postcode.isEmpty)
             // Nor which organisation flagged, even from an index that sent it: only the kind of service
             #expect(last.from.organisationID.isEmpty && last.from.organisationName.isEmpty && !last.from.hasContact)
+            #expect(last.from.indicators.map(\.kind) == [.informationToShare])
+            #expect(last.from.indicators.allSatisfy { $0.raisedBy.isEmpty }, "who raised it is of that organisation")
             #expect(last.from.serviceType == shielded.involvement.serviceType)
         }
     }

@@ -87,11 +87,13 @@ extension IndexStore {
     }
 
     /// An involvement as a shielded child's change event carries it: the kind of service, the
-    /// indicators and the ids that route alerts, no organisation name or contact.
+    /// indicators and the ids that route alerts; no organisation name or contact, nor who raised
+    /// an indicator.
     static func withoutWhereabouts(_ involvement: Contactpoint_V1_Involvement) -> Contactpoint_V1_Involvement {
         var kept = involvement
         kept.organisationName = ""
         kept.clearContact()
+        for index in kept.indicators.indices { kept.indicators[index].raisedBy = "" }
         return kept
     }
 }

@@ -34,6 +34,8 @@ struct AlertPlanner: Sendable {
         alert.from.organisationID = ""
         alert.from.organisationName = ""
         alert.from.clearContact()
+        // Who raised an indicator is a practitioner of that organisation.
+        for index in alert.from.indicators.indices { alert.from.indicators[index].raisedBy = "" }
     }
 
     static func alerts(for event: Contactpoint_V1_IndexChangeEvent, allowed: Set<Contactpoint_V1_ServiceType>)
