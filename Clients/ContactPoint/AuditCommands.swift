@@ -346,10 +346,12 @@ struct AuditCommand: AsyncParsableCommand {
                 let who =
                     report.organisationsWithheld
                     ? "an organisation" : "organisation \(entry.organisationID) (\(entry.localAuthority))"
+                // Reads of alerts and consents give no reason of their own: the alert is the reason.
+                let why = reason.isEmpty ? "" : "  reason: \(reason)"
                 print(
                     """
                     \(formatTime(entry.occurredAtMs))  \(who), as \(entry.roles.joined(separator: "/"))  \
-                    \(entry.action)  reason: \(reason)\(override)
+                    \(entry.action)\(why)\(override)
                     """
                 )
             }

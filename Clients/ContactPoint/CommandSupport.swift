@@ -90,11 +90,12 @@ let idempotentCalls: [MethodDescriptor] = [
 // MARK: Arguments
 
 /// A protobuf enumeration value given by its hyphenated case name (`contact-practitioners`).
-func enumValue<E: Enum & CaseIterable>(_ text: String, _ option: String) throws -> E {
+/// `argument` is what the user typed it as: a flag (`--reason`) or a positional argument (`KIND`).
+func enumValue<E: Enum & CaseIterable>(_ text: String, _ argument: String) throws -> E {
     guard let value = E.allCases.first(where: { $0.rawValue != 0 && $0.name == text }) else {
         // Not a ValidationError: ArgumentParser would follow it with the top command's usage line.
         throw CLIError(
-            "--\(option): one of " + E.allCases.filter { $0.rawValue != 0 }.map(\.name).joined(separator: ", "))
+            "\(argument): one of " + E.allCases.filter { $0.rawValue != 0 }.map(\.name).joined(separator: ", "))
     }
     return value
 }

@@ -40,7 +40,7 @@ struct ConsentCommand: AsyncParsableCommand {
         @Option(help: "Its last day, YYYY-MM-DD (optional: a review or expiry date).") var expiresOn: String?
 
         func serviceTypes() throws -> [Contactpoint_V1_ServiceType] {
-            try scope.flatMap { $0.split(separator: ",") }.map { try enumValue(String($0), "scope") }
+            try scope.flatMap { $0.split(separator: ",") }.map { try enumValue(String($0), "--scope") }
         }
     }
 
@@ -104,9 +104,9 @@ struct ConsentCommand: AsyncParsableCommand {
 
         func run() async throws {
             let metadata = try bus.sessionMetadata()
-            let justification: Contactpoint_V1_OverrideJustification = try enumValue(justification, "justification")
+            let justification: Contactpoint_V1_OverrideJustification = try enumValue(justification, "--justification")
             let notTold: Contactpoint_V1_ParentNotToldReason? = try parentNotToldBecause.map {
-                try enumValue($0, "parent-not-told-because")
+                try enumValue($0, "--parent-not-told-because")
             }
             let serviceTypes = try scope.serviceTypes()
             let request = Contactpoint_V1_RecordOverrideRequest.with {
@@ -181,7 +181,7 @@ struct GivenConsentOptions: ParsableArguments {
     /// The consent given, or `nil` if none was.
     func request() throws -> Contactpoint_V1_RecordConsentRequest? {
         guard let consentGivenBy else { return nil }
-        let giver: Contactpoint_V1_ConsentGiver = try enumValue(consentGivenBy, "consent-given-by")
+        let giver: Contactpoint_V1_ConsentGiver = try enumValue(consentGivenBy, "--consent-given-by")
         return .with {
             $0.giver = giver
             if parentGiven != nil || parentFamily != nil {

@@ -27,7 +27,7 @@ struct ReasonOptions: ParsableArguments {
     var reasonText: String?
 
     func accessReason() throws -> Contactpoint_V1_AccessReason {
-        let code: Contactpoint_V1_ReasonCode = try enumValue(reason, "reason")
+        let code: Contactpoint_V1_ReasonCode = try enumValue(reason, "--reason")
         return .with {
             $0.code = code
             $0.text = reasonText ?? ""
@@ -122,7 +122,7 @@ struct View: AsyncParsableCommand {
         }
         if let shieldOverride {
             let justification: Contactpoint_V1_ShieldOverrideJustification = try enumValue(
-                shieldOverride, "shield-override")
+                shieldOverride, "--shield-override")
             request.shieldOverride = .with { $0.justification = justification }
         }
         let call = request
@@ -219,7 +219,7 @@ struct InvolvementCommand: AsyncParsableCommand {
 
         func run() async throws {
             let metadata = try bus.sessionMetadata()
-            let type: Contactpoint_V1_ServiceType = try enumValue(service, "service")
+            let type: Contactpoint_V1_ServiceType = try enumValue(service, "--service")
             let givenConsent = try consent.request()
             let request = Contactpoint_V1_RecordInvolvementRequest.with {
                 $0.childID = childID
@@ -282,7 +282,7 @@ struct InvolvementCommand: AsyncParsableCommand {
 
         func run() async throws {
             let metadata = try bus.sessionMetadata()
-            let indicator: Contactpoint_V1_IndicatorKind = try enumValue(kind, "kind")
+            let indicator: Contactpoint_V1_IndicatorKind = try enumValue(kind, "KIND")
             let involvement = try await withIndex(bus) {
                 try await $0.setIndicator(
                     .with {

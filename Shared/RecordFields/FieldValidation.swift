@@ -99,7 +99,9 @@ public enum FieldValidation {
 
     /// A calendar date `YYYY-MM-DD` from 1900 up to `today` (both as `YYYY-MM-DD`).
     public static func pastDate(_ value: String, _ field: String, today: String) throws(RPCError) -> String {
-        guard CalendarDay(value) != nil, value >= "1900-01-01" else { throw invalid(field, "a date as YYYY-MM-DD") }
+        guard CalendarDay(value) != nil, value >= "1900-01-01" else {
+            throw invalid(field, "a date as YYYY-MM-DD, from 1900 on, that exists on the calendar")
+        }
         guard value <= today else { throw invalid(field, "must not be in the future") }
         return value
     }

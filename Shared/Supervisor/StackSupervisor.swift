@@ -323,6 +323,13 @@ public final class StackSupervisor: Service, Sendable {
               contactpoint echo          one call through the bus, answered by an echo instance
             Ctrl-C here stops everything cleanly.
             """)
+        if config.directory.root != StackDirectory.defaultRoot() {
+            say(
+                """
+                This data directory is not the default: give each command --data-dir \(config.directory.root), or
+                export CONTACTPOINT_DATA_DIR=\(config.directory.root) in that terminal.
+                """)
+        }
         if config.demo {
             say(
                 """

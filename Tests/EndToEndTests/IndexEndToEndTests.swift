@@ -84,6 +84,17 @@ struct IndexEndToEndTests {
         #expect(await badReason.exited() != 0)
         #expect(badReason.text.contains("--reason: one of contact-practitioners"), "\(badReason.text)")
         #expect(!badReason.text.contains("Usage: contactpoint <subcommand>"), "\(badReason.text)")
+        // A date of the right shape that is no date says so
+        let noSuchDay = try cli([
+            "search", "--given", "oliver", "--family", "moore", "--born", "2011-13-45", "--reason",
+            "contact-practitioners",
+        ])
+        #expect(await noSuchDay.exited() != 0)
+        #expect(noSuchDay.text.contains("--born: a date as YYYY-MM-DD, from 1900 on, that exists"), "\(noSuchDay.text)")
+        // A positional argument is named as one
+        let badKind = try cli(["involvement", "indicator", "raise", "inv-aaaaaaaaaaaaa", "urgent"])
+        #expect(await badKind.exited() != 0)
+        #expect(badKind.text.contains("KIND: one of information-to-share"), "\(badKind.text)")
         var directGenerator = PopulationGenerator(seed: 9)
         let directChild = directGenerator.next().child
         let fromDirect = try cli([

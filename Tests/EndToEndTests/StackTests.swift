@@ -82,6 +82,8 @@ struct StackTests {
         #expect(reply.text == "finish me")
         #expect(await stack.up.exited() == 0)
         let output = stack.up.text
+        // A data directory other than the default: the welcome says how to reach it
+        #expect(output.contains("give each command --data-dir \(stack.directory.root)"), "\(output.prefix(3000))")
         let echoStopped = try #require(output.range(of: "contactpoint-echo: instance=echo-1 [ServiceRuntime] stopped"))
         let brokerStopping = try #require(output.range(of: "broker stopping"))
         #expect(

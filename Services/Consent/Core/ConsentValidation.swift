@@ -105,7 +105,9 @@ enum ConsentValidation {
     /// A last day: empty (none), or a date today or later.
     static func expiry(_ value: String, today: String) throws(RPCError) -> String {
         guard !value.isEmpty else { return "" }
-        guard CalendarDay(value) != nil else { throw V.invalid("expires_on", "a date as YYYY-MM-DD") }
+        guard CalendarDay(value) != nil else {
+            throw V.invalid("expires_on", "a date as YYYY-MM-DD that exists on the calendar")
+        }
         guard value >= today else { throw V.invalid("expires_on", "the last day it applies: today or later") }
         return value
     }

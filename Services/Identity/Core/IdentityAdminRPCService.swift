@@ -325,7 +325,9 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
     private static func vetting(_ vetting: Contactpoint_V1_Vetting, today: CalendarDay) throws -> Vetting {
         func date(_ text: String, _ field: String) throws -> CalendarDay? {
             if text.isEmpty { return nil }
-            guard let date = CalendarDay(text) else { throw invalid("vetting.\(field)", "a date as YYYY-MM-DD") }
+            guard let date = CalendarDay(text) else {
+                throw invalid("vetting.\(field)", "a date as YYYY-MM-DD that exists on the calendar")
+            }
             guard date <= today else {
                 throw invalid(
                     "vetting.\(field)", "a date not after today (\(today)): what has not happened yet cannot count")
