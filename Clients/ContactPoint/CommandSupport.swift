@@ -91,11 +91,13 @@ let idempotentCalls: [MethodDescriptor] = [
 
 /// A protobuf enumeration value given by its hyphenated case name (`contact-practitioners`).
 /// `argument` is what the user typed it as: a flag (`--reason`) or a positional argument (`KIND`).
+/// A bad choice is a usage error (exit 64, as ArgumentParser's own), said in one line: not a
+/// ValidationError, which ArgumentParser would follow with the top command's usage line.
 func enumValue<E: Enum & CaseIterable>(_ text: String, _ argument: String) throws -> E {
     guard let value = E.allCases.first(where: { $0.rawValue != 0 && $0.name == text }) else {
-        // Not a ValidationError: ArgumentParser would follow it with the top command's usage line.
-        throw CLIError(
-            "\(argument): one of " + E.allCases.filter { $0.rawValue != 0 }.map(\.name).joined(separator: ", "))
+        let choices = E.allCases.filter { $0.rawValue != 0 }.map(\.name).joined(separator: ", ")
+        FileHandle.standardError.write(Data("Error: \(argument): one of \(choices)\n".utf8))
+        throw ExitCode.validationFailure
     }
     return value
 }
