@@ -17,19 +17,23 @@ struct InProcessBus {
     static func with<T: Sendable>(
         services: [any RegistrableRPCService],
         sessionsPerBroker: Int = 4,
+        configureBroker: (inout Broker.Config) -> Void = { _ in },
         configureClient: (inout BusClientTransport.Config) -> Void = { _ in },
         _ body: @Sendable (GRPCClient<BusClientTransport>) async throws -> T
     ) async throws -> T {
-        try await withServer(services: services, sessionsPerBroker: sessionsPerBroker, configureClient: configureClient)
-        { client, _ in
+        try await withServer(
+            services: services, sessionsPerBroker: sessionsPerBroker, configureBroker: configureBroker,
+            configureClient: configureClient
+        ) { client, _ in
             try await body(client)
         }
     }
 
-    /// ``with(services:sessionsPerBroker:configureClient:_:)``, giving `body` the server too.
+    /// ``with(services:sessionsPerBroker:configureBroker:configureClient:_:)``, giving `body` the server too.
     static func withServer<T: Sendable>(
         services: [any RegistrableRPCService],
         sessionsPerBroker: Int = 4,
+        configureBroker: (inout Broker.Config) -> Void = { _ in },
         configureClient: (inout BusClientTransport.Config) -> Void = { _ in },
         _ body: @Sendable (GRPCClient<BusClientTransport>, GRPCServer<BusServerTransport>) async throws -> T
     ) async throws -> T {
@@ -42,6 +46,7 @@ struct InProcessBus {
         ])
         var brokerConfig = Broker.Config(keyPair: brokerKeys, allowList: allowList)
         brokerConfig.endpoint = "tcp://127.0.0.1:*"
+        configureBroker(&brokerConfig)
         var logger = Logger(label: "test.broker")
         logger.logLevel = .warning
         let broker = Broker(config: brokerConfig, logger: logger)
