@@ -26,44 +26,35 @@ struct BusClientOptions: ParsableArguments {
         StackDirectory(root: dataDir ?? StackDirectory.defaultRoot())
     }
 
-    /// The brokers and key pair to use, and where the session with their stack is kept, or a
-    /// configuration error saying what to give.
-    func connection() throws(ConfigurationError) -> (
-        brokers: [BrokerAddress], keyPair: CurveKeyPair, session: SessionFile
-    ) {
+    /// The brokers and key pair to use, or a configuration error saying what to give.
+    func connection() throws(ConfigurationError) -> (brokers: [BrokerAddress], keyPair: CurveKeyPair) {
         var reader = try ConfigurationReader(executable: "contactpoint", file: nil)
-        let givenBrokers = try reader.list("broker", flags: brokers, parse: ConfigurationValue.broker)
-        let givenKeyFile = try reader.optionalValue("key-file", flag: keyFile, parse: ConfigurationValue.text)
-        if !givenBrokers.isEmpty {
-            guard let givenKeyFile else {
+        var brokers = try reader.list("broker", flags: self.brokers, parse: ConfigurationValue.broker)
+        var keyFile = try reader.optionalValue("key-file", flag: keyFile, parse: ConfigurationValue.text)
+        if brokers.isEmpty {
+            guard let stack = try? StackState.read(from: directory.stateFile) else {
                 throw ConfigurationError(
-                    key: "key-file", source: "configuration", problem: "no key file is given",
-                    fix: "pass --key-file with this client's .key file")
+                    key: "broker", source: "configuration",
+                    problem: "no broker is given and no stack is running in \(directory.root)",
+                    fix: "start one with `contactpoint up`, or pass --broker ENDPOINT,PUBLIC-KEY-FILE and --key-file")
             }
-            return (
-                givenBrokers, try ConfigurationValue.parsing("key-file", givenKeyFile, ConfigurationValue.keyPair),
-                SessionFile(brokers: givenBrokers)
-            )
+            for broker in stack.brokers {
+                brokers.append(
+                    try ConfigurationValue.parsing(
+                        "broker", "\(broker.endpoint),\(broker.publicKeyFile)", ConfigurationValue.broker))
+            }
+            keyFile = keyFile ?? directory.keyFile(principal: StackDirectory.operatorPrincipal)
         }
-        guard let stack = try? StackState.read(from: directory.stateFile) else {
+        guard let keyFile else {
             throw ConfigurationError(
-                key: "broker", source: "configuration",
-                problem: "no broker is given and no stack is running in \(directory.root)",
-                fix: "start one with `contactpoint up`, or pass --broker ENDPOINT,PUBLIC-KEY-FILE and --key-file")
+                key: "key-file", source: "configuration", problem: "no key file is given",
+                fix: "pass --key-file with this client's .key file")
         }
-        let stackBrokers = try stack.brokers.map { broker throws(ConfigurationError) in
-            try ConfigurationValue.parsing(
-                "broker", "\(broker.endpoint),\(broker.publicKeyFile)", ConfigurationValue.broker)
-        }
-        let keyFile = givenKeyFile ?? directory.keyFile(principal: StackDirectory.operatorPrincipal)
-        return (
-            stackBrokers, try ConfigurationValue.parsing("key-file", keyFile, ConfigurationValue.keyPair),
-            SessionFile(stack: directory)
-        )
+        return (brokers, try ConfigurationValue.parsing("key-file", keyFile, ConfigurationValue.keyPair))
     }
 
-    /// Where the session with this stack is kept: as ``connection()`` says, but known without a
-    /// running stack (`logout` after `down`).
+    /// Where the session with this stack is kept (``SessionFile``): the data directory's without
+    /// brokers given, so known without a running stack (`logout` after `down`).
     var sessionFile: SessionFile {
         withConfiguration { () throws(ConfigurationError) in
             var reader = try ConfigurationReader(executable: "contactpoint", file: nil)

@@ -20,7 +20,7 @@ func withBusClient<T: Sendable>(
     config.retryUnavailable(methods: idempotentCalls + IdempotencyKey.keyedWrites)
     do {
         return try await withGRPCClient(transport: try BusClientTransport(config: config)) { client in
-            await refreshStoredSession(connection.session, client)
+            await refreshStoredSession(bus.sessionFile, client)
             return try await body(client)
         }
     } catch let error as RPCError {

@@ -24,7 +24,7 @@ struct Status: AsyncParsableCommand {
             print("No stack is running in \(directory.root). Start one with: contactpoint up")
             throw ExitCode(1)
         }
-        let (brokers, keyPair, _) = withConfiguration { () throws(ConfigurationError) in try bus.connection() }
+        let (brokers, keyPair) = withConfiguration { () throws(ConfigurationError) in try bus.connection() }
         // In the stack's own order (its processes are recorded as their supervising tasks start); any others after.
         let running = Set(stack.processes.map(\.service).filter { $0 != "broker" })
         let known = StackService.all.map(\.name)

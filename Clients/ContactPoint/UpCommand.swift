@@ -86,12 +86,10 @@ struct Up: AsyncParsableCommand {
         let bus = try BusClientOptions.parse(["--data-dir", directory.root])
         config.untilServing = { services in
             while !Task.isCancelled, !Task.isShuttingDownGracefully {
-                if let connection = try? bus.connection() {
+                if let (brokers, keyPair) = try? bus.connection() {
                     var serving = true
                     for service in services where serving {
-                        serving =
-                            await checkHealth(of: service, brokers: connection.brokers, keyPair: connection.keyPair)
-                            == "SERVING"
+                        serving = await checkHealth(of: service, brokers: brokers, keyPair: keyPair) == "SERVING"
                     }
                     if serving { return true }
                 }

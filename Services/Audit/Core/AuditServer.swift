@@ -123,6 +123,8 @@ public enum AuditServer {
                             })
                     },
                     childShielded: { childID in
+                        // ChildStanding also says whether an organisation is involved, so it
+                        // takes one; the audit service asks about none, and reads only `shielded`.
                         do {
                             return try await index.childStanding(
                                 .with {
