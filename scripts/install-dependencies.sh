@@ -11,7 +11,9 @@ packages=(
     pkg-config           # lets SwiftPM find the libraries above
     protobuf-compiler    # protoc, for scripts/generate-protos.sh
     protobuf-c-compiler  # protoc-c, to prove Proto/ works unchanged with protobuf-c
-    libprotobuf-c-dev
+    libprotobuf-c-dev    # the C SDK (Clients/libcontactpoint) and its tests
+    make
+    gcc
     python3-zmq          # the end-to-end test of a client written in another language
     python3-protobuf
     strace               # records file-system calls for the power-cut tests (Tests/EndToEndTests/PowerCut)

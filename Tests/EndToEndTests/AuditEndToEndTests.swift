@@ -230,6 +230,8 @@ extension LocalStack {
         var administratorToken = ""
         /// The others asked for, by email: logged in.
         var others: [String: (id: String, token: String)] = [:]
+        /// The others asked for who sign in themselves later, by email: their current TOTP step unused.
+        var notSignedIn: [String: (id: String, otp: OneTimePassword, password: String)] = [:]
     }
 
     /// Someone else to enrol and log in: of the practitioner's school unless another organisation is named.
@@ -239,6 +241,8 @@ extension LocalStack {
         var roles: [String] = []
         /// (type, name) of their organisation, created in the same local authority.
         var organisation: (type: String, name: String)? = nil
+        /// Enrolled only: the test signs them in (``AuditPeople/notSignedIn``).
+        var signsInLater = false
     }
 
     /// The bootstrapped administrator enrols and creates an auditor and a practitioner (and
@@ -323,6 +327,10 @@ extension LocalStack {
                 let (id, otp) = try await enrolled(
                     other.name, email: other.email, jobRole: "Practitioner", roles: other.roles, password: password,
                     organisationID: organisationID)
+                if other.signsInLater {
+                    people.notSignedIn[other.email] = (id, otp, password)
+                    continue
+                }
                 let token = try await identity.login(
                     .with {
                         $0.email = other.email

@@ -1,0 +1,106 @@
+import Foundation
+import Index
+import Supervisor
+import Testing
+
+/// libcontactpoint, the C SDK (Clients/libcontactpoint), built by its own Makefile and driven by
+/// its C test program (`tests/sdk_check.c`) against a stack run by the real `contactpoint up`:
+/// once as built, once under AddressSanitizer, UndefinedBehaviorSanitizer and LeakSanitizer.
+/// Between the program's steps this side acts from the Swift command line and kills a broker.
+@Suite("The C SDK against a real stack", .timeLimit(.minutes(4)))
+struct CSDKEndToEndTests {
+    static let sdkDirectory = OtherLanguageClientTests.repositoryRoot.appendingPathComponent("Clients/libcontactpoint")
+        .path
+    static let buildRoot = OtherLanguageClientTests.repositoryRoot.appendingPathComponent(".build/libcontactpoint")
+        .path
+
+    /// Builds the test program with `make`; returns its path.
+    static func buildCheckProgram(sanitized: Bool) async throws -> String {
+        let build = "\(buildRoot)/\(sanitized ? "sanitized" : "plain")"
+        let make = try RunningProcess(
+            try RunningProcess.onPath("make"),
+            ["-C", sdkDirectory, "-j2", "BUILD=\(build)", "check-program"] + (sanitized ? ["SANITIZE=1"] : []),
+            name: "make")
+        #expect(await make.exited() == 0, "\(make.text)")
+        return "\(build)/sdk-check"
+    }
+
+    @Test("sign-in, search and view with reasons, involvements, indicators, alerts followed and resumed, failover")
+    func checkProgram() async throws {
+        let programs = [
+            try await Self.buildCheckProgram(sanitized: false), try await Self.buildCheckProgram(sanitized: true),
+        ]
+        let stack = try await LocalStack.start()
+        try await stack.waitForStatus("healthy") { $0.isHealthy }
+        let gateways = [
+            LocalStack.OtherPerson(
+                name: "Asha Patel", email: "asha@riverside.example", organisation: ("gp-practice", "Riverside Surgery"),
+                signsInLater: true),
+            LocalStack.OtherPerson(
+                name: "Kim Lowe", email: "kim@canalstreet.example",
+                organisation: ("gp-practice", "Canal Street Surgery"), signsInLater: true),
+        ]
+        let people = try await stack.enrolAuditorAndPractitioner(others: gateways)
+        let cli = { (arguments: [String]) in
+            try RunningProcess("contactpoint", arguments + ["--data-dir", stack.directory.root], name: arguments[0])
+        }
+        let work = "\(stack.directory.root)/sdk"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let seed = try RunningProcess(
+            "contactpoint", ["seed", "--children", "50", "--output", "\(work)/children.feed"], name: "seed")
+        #expect(await seed.exited() == 0, "\(seed.text)")
+        try stack.saveSession(people.administratorToken)
+        let load = try cli(["children", "load", "\(work)/children.feed"])
+        #expect(await load.exited() == 0, "\(load.text)")
+        var generator = PopulationGenerator(seed: 1)
+        let children = (0..<2).map { _ in generator.next().child }
+
+        for (run, (program, person)) in zip(programs, gateways).enumerated() {
+            let practitioner = try #require(people.notSignedIn[person.email])
+            let sync = "\(work)/sync-\(run)"
+            try FileManager.default.createDirectory(atPath: sync, withIntermediateDirectories: true)
+            let child = children[run]
+            let brokers = try stack.state.brokers.map { "broker = \($0.endpoint) \($0.publicKeyFile)" }
+            let config =
+                brokers + [
+                    "key-file = \(stack.directory.keyFile(principal: StackDirectory.operatorPrincipal))",
+                    "email = \(person.email)", "password = \(practitioner.password)",
+                    "totp-secret-hex = \(practitioner.otp.secret.map { String(format: "%02x", $0) }.joined())",
+                    "sync-dir = \(sync)", "child-given = \(child.name.given.split(separator: " ")[0])",
+                    "child-family = \(child.name.family)", "child-born = \(child.dateOfBirth)",
+                ]
+            try config.joined(separator: "\n").write(toFile: "\(sync)/config", atomically: true, encoding: .utf8)
+            let check = try RunningProcess(program, ["\(sync)/config"], name: "sdk-check")
+
+            // Sam's school records its involvement with the child while the program follows the alerts
+            try await check.waitForOutput(containing: "step: following alerts", timeout: .seconds(60))
+            let childID = try #require(
+                check.text.firstMatch(of: /step: child (\d+)/).map { String($0.1) }, "\(check.text)")
+            try stack.saveSession(people.practitionerToken)
+            let record = try cli([
+                "involvement", "record", childID, "--service", "educational-setting", "--organisation-name",
+                "Hillside Primary", "--contact-name", "Sam Carter", "--contact-role", "Deputy head", "--telephone",
+                "020 7946 0999",
+            ])
+            #expect(await record.exited() == 0, "\(record.text)")
+            let involvementID = try #require(
+                record.text.firstMatch(of: /inv-[a-z0-9]+/).map { String($0.0) }, "\(record.text)")
+
+            // and raises an indicator while the program's follower is away
+            try await check.waitForOutput(containing: "step: follower closed", timeout: .seconds(60))
+            let raise = try cli(["involvement", "indicator", "raise", involvementID, "information-to-share"])
+            #expect(await raise.exited() == 0, "\(raise.text)")
+            FileManager.default.createFile(atPath: "\(sync)/alert-raised-while-away", contents: nil)
+
+            try await check.waitForOutput(containing: "step: kill a broker", timeout: .seconds(60))
+            kill(try stack.pid(of: "broker-\(run + 1)"), SIGKILL)
+            FileManager.default.createFile(atPath: "\(sync)/broker-killed", contents: nil)
+
+            let status = await check.exited()
+            #expect(
+                status == 0 && check.text.contains(" passed, 0 failed") && !check.text.contains("Sanitizer"),
+                "\(program):\n\(check.text)")
+            try await stack.waitForStatus("broker-\(run + 1) back") { $0.isHealthy }
+        }
+    }
+}
