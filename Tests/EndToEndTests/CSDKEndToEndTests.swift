@@ -25,6 +25,23 @@ struct CSDKEndToEndTests {
         return "\(build)/sdk-check"
     }
 
+    /// The libFuzzer target (`tests/fuzz_reply.c`: MDP frames, reply header and every typed
+    /// call's reply message), built with clang and run from the committed seeds for 15 seconds.
+    /// Longer runs: `make fuzz` and run `fuzz-reply -max_total_time=SECONDS`.
+    @Test("reply decoding survives 15 seconds of libFuzzer under ASan and UBSan")
+    func fuzzReplyDecoding() async throws {
+        let build = "\(Self.buildRoot)/fuzz"
+        let make = try RunningProcess(
+            try RunningProcess.onPath("make"), ["-C", Self.sdkDirectory, "BUILD=\(build)", "fuzz"], name: "make")
+        #expect(await make.exited() == 0, "\(make.text)")
+        let corpus = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-corpus-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: corpus) }
+        try FileManager.default.copyItem(atPath: "\(Self.sdkDirectory)/tests/fuzz-seeds", toPath: corpus)
+        let fuzz = try RunningProcess("\(build)/fuzz-reply", ["-max_total_time=15", corpus], name: "fuzz-reply")
+        let status = await fuzz.exited()
+        #expect(status == 0 && fuzz.text.contains("Done "), "\(fuzz.text.suffix(4000))")
+    }
+
     @Test("sign-in, search and view with reasons, involvements, indicators, alerts followed and resumed, failover")
     func checkProgram() async throws {
         let programs = [
