@@ -189,7 +189,8 @@ let package = Package(
         .executableTarget(
             name: "BrokerService",
             dependencies: [
-                "Broker", "ServiceRuntime", "ZeroMQ",
+                "Broker", "BusTransport", "ContactPointAPI", "ServiceRuntime", "ZeroMQ",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -214,7 +215,7 @@ let package = Package(
             name: "Identity",
             dependencies: [
                 "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI", "BusTransport",
-                "DemoWorld", "Identifiers", "RecordFields", "Timekeeping", "Vocabulary",
+                "DemoWorld", "Identifiers", "RecordFields", "Timekeeping", "Vocabulary", "ZeroMQ",
                 "DurableFiles", "StoreSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),

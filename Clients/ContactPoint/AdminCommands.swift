@@ -9,7 +9,7 @@ import ServiceRuntime
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage organisations and practitioner accounts (administrators only).",
-        subcommands: [Organisations.self, Users.self])
+        subcommands: [Organisations.self, Users.self, Gateways.self])
 
     struct Organisations: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -39,6 +39,10 @@ struct BrokerCommand: AsyncParsableCommand {
     var maxQueuePerSession: String?
     @Option(help: "Largest message accepted, in bytes; larger ones drop the sender's connection (default 8 MiB).")
     var maxMessageBytes: String?
+    @Option(help: "Admit the agency gateways registered in the identity service: true or false (default false).")
+    var gatewayRegistry: String?
+    @Option(help: "How often the gateway registry is read again, e.g. 2s (default 2s).")
+    var gatewayRefresh: String?
     @Option(help: "The least severe log level printed (default notice).")
     var logLevel: String?
 
@@ -46,8 +50,9 @@ struct BrokerCommand: AsyncParsableCommand {
         let executable = "contactpoint-broker"
         let config: Broker.Config
         let level: Logger.Level
+        let registryRefresh: Duration?
         do {
-            (config, level) = try readConfiguration()
+            (config, level, registryRefresh) = try readConfiguration()
         } catch {
             ServiceMain.exitOnConfigurationError(error, executable: executable)
         }
@@ -62,12 +67,20 @@ struct BrokerCommand: AsyncParsableCommand {
             services.append(.init(service: watch, successTerminationBehavior: .gracefullyShutdownGroup))
         }
         services.append(.init(service: broker))
+        if let registryRefresh, let admissions = config.gateways {
+            let reader = GatewayRegistryReader(
+                broker: GatewayRegistryReader.ownAddress(
+                    bound: endpoints.requests, publicKey: config.keyPair.publicKey),
+                keyPair: config.keyPair, admissions: admissions, interval: registryRefresh, logger: logger)
+            services.append(.init(service: reader))
+        }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 
-    private func readConfiguration() throws(ConfigurationError) -> (Broker.Config, Logger.Level) {
+    /// The broker's configuration, its log level, and how often it reads the gateway registry (nil: never).
+    private func readConfiguration() throws(ConfigurationError) -> (Broker.Config, Logger.Level, Duration?) {
         var reader = try ConfigurationReader(executable: "contactpoint-broker", file: config)
         let allowListPath = try reader.required(
             "allow-list", flag: allowList, fix: "give the file listing the peers that may connect",
@@ -104,10 +117,16 @@ struct BrokerCommand: AsyncParsableCommand {
             try reader.value(
                 "max-message-bytes", flag: maxMessageBytes, default: Int(config.maxMessageBytes),
                 parse: ConfigurationValue.integer(in: 1024...(1 << 30))))
+        let followsRegistry = try reader.value(
+            "gateway-registry", flag: gatewayRegistry, default: false, parse: ConfigurationValue.boolean)
+        let refresh = try reader.value(
+            "gateway-refresh", flag: gatewayRefresh, default: Duration.seconds(2),
+            parse: ConfigurationValue.duration(in: .milliseconds(100)...(.seconds(600)), named: "100ms to 10m"))
+        if followsRegistry { config.gateways = GatewayAdmissions() }
         let level = try reader.value(
             "log-level", flag: logLevel, default: Logger.Level.notice, parse: ConfigurationValue.logLevel)
         try reader.rejectUnknownKeys()
         if printConfig { ServiceMain.printSettings(reader.effectiveSettings) }
-        return (config, level)
+        return (config, level, followsRegistry ? refresh : nil)
     }
 }

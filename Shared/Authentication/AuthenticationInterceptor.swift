@@ -1,4 +1,5 @@
 public import GRPCCore
+import Vocabulary
 
 /// Turns the session token in a call's `authorization: Bearer …` metadata into the ``Caller``
 /// its handler sees, or ends the call with UNAUTHENTICATED. Methods in `publicMethods` (login,
@@ -34,12 +35,14 @@ public struct AuthenticationInterceptor: ServerInterceptor {
             throw RPCError(code: .unauthenticated, message: "this call needs a session: log in first")
         }
         let token = String(header.dropFirst("Bearer ".count))
-        let caller: Caller
+        let claims: SessionClaims
         do {
-            caller = Caller(claims: try verifier.verify(token), token: token)
+            claims = try verifier.verify(token)
         } catch {
             throw RPCError(code: .unauthenticated, message: error.description)
         }
+        try Self.requireRoute(of: claims, peer: context.remotePeer)
+        let caller = Caller(claims: claims, token: token, route: context.remotePeer)
         var response = try await Caller.$current.withValue(caller) { try await next(request, context) }
         // A streamed response runs after this returns: it needs the caller too.
         if case .success(var contents) = response.accepted {
@@ -48,5 +51,22 @@ public struct AuthenticationInterceptor: ServerInterceptor {
             response = StreamingServerResponse(accepted: .success(contents))
         }
         return response
+    }
+
+    /// A session granted through an agency gateway works through that gateway only, and a
+    /// gateway may use no session but one granted through it: a token taken from one agency's
+    /// system is useless from another's, and a gateway cannot act with a session of the command
+    /// line or the portal. (Services call each other with a caller's token: their principals are
+    /// never gateways', so a gateway's session passes on from service to service.)
+    public static func requireRoute(of claims: SessionClaims, peer: String) throws {
+        let peerIsGateway = GatewayPrincipal(peer) != nil
+        if let gateway = claims.gateway, peerIsGateway, gateway != peer {
+            throw RPCError(code: .unauthenticated, message: "this session was granted through another agency's system")
+        }
+        if claims.gateway == nil, peerIsGateway {
+            throw RPCError(
+                code: .unauthenticated,
+                message: "an agency system may use only sessions its practitioners signed in to through it")
+        }
     }
 }

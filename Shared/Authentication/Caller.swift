@@ -14,10 +14,14 @@ public struct Caller: Sendable, Equatable {
     public var claims: SessionClaims
     /// The token itself, to forward on calls made on the caller's behalf; never log it.
     public var token: String
+    /// The bus principal that carried the call: the route it came by (an agency gateway, the
+    /// command line, a service calling on the caller's behalf). Empty when not known.
+    public var route = ""
 
-    public init(claims: SessionClaims, token: String) {
+    public init(claims: SessionClaims, token: String, route: String = "") {
         self.claims = claims
         self.token = token
+        self.route = route
     }
 
     public var practitionerID: String { claims.sub }
@@ -54,6 +58,7 @@ extension Caller {
             $0.localAuthority = claims.la
             $0.roles = claims.roles
             $0.sessionHash = SHA256.hash(Array(claims.sid.utf8)).hexString
+            $0.route = route
         }
     }
 }

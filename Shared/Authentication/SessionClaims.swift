@@ -15,6 +15,10 @@ public struct SessionClaims: Codable, Sendable, Equatable {
     /// The practitioner's home postcode, when their vetting gave it: a disclosure of a child of
     /// their family name at that postcode is reviewed (shares-surname-and-postcode).
     public var homePostcode: String?
+    /// The agency gateway the session was granted through (its bus principal,
+    /// `gateway:ORGANISATION:ID`): the session works through that gateway only. Absent for
+    /// sessions granted to the command line or the portal, which no gateway may use.
+    public var gateway: String?
     /// The practitioner's organisation and its local authority.
     public var org: String
     public var la: String
@@ -30,16 +34,18 @@ public struct SessionClaims: Codable, Sendable, Equatable {
         case iss, sub, name, sid, org, la, roles, iat, exp
         case stepUpAt = "step_up_at"
         case homePostcode = "hpc"
+        case gateway = "gw"
     }
 
     public init(
-        sub: String, name: String? = nil, homePostcode: String? = nil, sid: String, org: String, la: String,
-        roles: [String], iat: Int64, exp: Int64, stepUpAt: Int64
+        sub: String, name: String? = nil, homePostcode: String? = nil, gateway: String? = nil, sid: String, org: String,
+        la: String, roles: [String], iat: Int64, exp: Int64, stepUpAt: Int64
     ) {
         self.iss = Self.issuer
         self.sub = sub
         self.name = name
         self.homePostcode = homePostcode
+        self.gateway = gateway
         self.sid = sid
         self.org = org
         self.la = la

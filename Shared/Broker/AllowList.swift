@@ -29,8 +29,13 @@ public struct AllowList: Sendable {
 
     private var byKey: [CurveKey: Entry] = [:]
 
+    /// The prefix of agency gateways' principals, which only the identity service's registry
+    /// gives (``GatewayAdmissions``): services trust it to name the gateway's organisation.
+    public static let gatewayPrefix = "gateway:"
+
     public init(_ entries: [Entry]) throws(AllowListError) {
         for entry in entries {
+            guard !entry.principal.hasPrefix(Self.gatewayPrefix) else { throw .reservedPrincipal(entry.principal) }
             guard byKey[entry.publicKey] == nil else { throw .duplicateKey(entry.principal) }
             byKey[entry.publicKey] = entry
         }
@@ -84,12 +89,15 @@ public enum AllowListError: Error, Hashable, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     case badLine(Int, String)
     case duplicateKey(String)
+    case reservedPrincipal(String)
 
     public var description: String {
         switch self {
         case .unreadable(let path, let reason): "cannot read allow-list \(path): \(reason)"
         case .badLine(let line, let reason): "allow-list line \(line): \(reason)"
         case .duplicateKey(let principal): "allow-list: the key of \(principal) appears twice"
+        case .reservedPrincipal(let principal):
+            "allow-list: \(principal): principals beginning `gateway:` are given by the identity service's gateway registry only"
         }
     }
 }

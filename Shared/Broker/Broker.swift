@@ -19,6 +19,9 @@ public final class Broker: Service, Sendable {
         /// Inbound messages above this size make libzmq drop the sender's connection.
         public var maxMessageBytes: Int64 = 8 << 20
         public var routing = BrokerCore.Config()
+        /// Agency gateways admitted from the identity service's registry (nil: the static
+        /// allow-list alone); kept up to date by whoever reads the registry.
+        public var gateways: GatewayAdmissions?
 
         public init(keyPair: CurveKeyPair, allowList: AllowList) {
             self.keyPair = keyPair
@@ -122,7 +125,7 @@ public final class Broker: Service, Sendable {
             context = try Context()
             self.mailbox = mailbox
             self.logger = logger
-            zapHandler = ZAPHandler(domain: config.zapDomain, allowList: config.allowList)
+            zapHandler = ZAPHandler(domain: config.zapDomain, allowList: config.allowList, gateways: config.gateways)
             // The ZAP handler must be bound before any CURVE socket accepts a connection.
             zap = try Socket(context: context, kind: .rep)
             try zap.bind(ZAPHandler.endpoint)
@@ -134,9 +137,12 @@ public final class Broker: Service, Sendable {
             serverConfig.receiveHighWaterMark = 100_000
             requests = try Socket(context: context, kind: .router, config: serverConfig)
             endpoints = Endpoints(requests: try requests.bind(config.endpoint))
-            core = BrokerCore(config: config.routing, now: .now) { [allowList = config.allowList] principal, service in
-                allowList.principal(principal, mayServe: service)
-            }
+            core = BrokerCore(
+                config: config.routing, now: .now,
+                mayServe: { [allowList = config.allowList] principal, service in
+                    allowList.principal(principal, mayServe: service)
+                },
+                mayCall: { [gateways = config.gateways] principal in gateways?.mayCall(principal) ?? true })
         }
 
         func run() {

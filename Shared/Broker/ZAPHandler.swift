@@ -10,10 +10,13 @@ public struct ZAPHandler: Sendable {
 
     public let domain: String
     public let allowList: AllowList
+    /// Agency gateways admitted from the identity service's registry, after the static list.
+    public let gateways: GatewayAdmissions?
 
-    public init(domain: String, allowList: AllowList) {
+    public init(domain: String, allowList: AllowList, gateways: GatewayAdmissions? = nil) {
         self.domain = domain
         self.allowList = allowList
+        self.gateways = gateways
     }
 
     public enum Decision: Hashable, Sendable {
@@ -41,9 +44,9 @@ public struct ZAPHandler: Sendable {
         guard String(frame: request[5]) == "CURVE", request.count == 7 else {
             return .denied(reason: "CURVE required")
         }
-        guard let key = try? CurveKey(bytes: request[6]), let entry = allowList.entry(for: key) else {
-            return .denied(reason: "key not on the allow-list")
-        }
-        return .allowed(principal: entry.principal)
+        guard let key = try? CurveKey(bytes: request[6]) else { return .denied(reason: "not a CURVE key") }
+        if let entry = allowList.entry(for: key) { return .allowed(principal: entry.principal) }
+        if let gateway = gateways?.principal(for: key) { return .allowed(principal: gateway) }
+        return .denied(reason: "key not on the allow-list")
     }
 }

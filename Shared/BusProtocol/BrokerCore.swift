@@ -39,6 +39,8 @@ public struct BrokerCore {
 
     /// Decides whether an authenticated principal may register as a worker of a service.
     public typealias WorkerPolicy = @Sendable (_ principal: String, _ service: String) -> Bool
+    /// Whether a principal's requests are still routed (a revoked agency gateway's are not).
+    public typealias CallerPolicy = @Sendable (_ principal: String) -> Bool
 
     public enum Action: Hashable, Sendable {
         /// Send these frames on the ROUTER socket; the first is the peer's routing id.
@@ -96,6 +98,7 @@ public struct BrokerCore {
 
     public let config: Config
     private let mayServe: WorkerPolicy
+    private let mayCall: CallerPolicy
     private var workers: [[UInt8]: Worker] = [:]
     private var services: [String: Service] = [:]
     private var nextHeartbeat: Instant
@@ -103,9 +106,13 @@ public struct BrokerCore {
     /// the queues are looked at early, which is harmless).
     private var nextQueueExpiry: Instant?
 
-    public init(config: Config = Config(), now: Instant, mayServe: @escaping WorkerPolicy) {
+    public init(
+        config: Config = Config(), now: Instant, mayServe: @escaping WorkerPolicy,
+        mayCall: @escaping CallerPolicy = { _ in true }
+    ) {
         self.config = config
         self.mayServe = mayServe
+        self.mayCall = mayCall
         self.nextHeartbeat = now + config.heartbeatInterval
     }
 
@@ -206,6 +213,10 @@ public struct BrokerCore {
         let request = Request(
             client: client, service: service, header: header, payload: body[1...], deadline: deadline,
             routableUntil: deadline.map { min($0, waitLimit) } ?? waitLimit)
+        guard mayCall(peer) else {
+            fail(request, code: .unauthenticated, message: "\(peer) is no longer admitted to the bus", into: &actions)
+            return
+        }
         // Nothing waiting and a worker free: no queue to share.
         if let waiting = services[service], waiting.queue.isEmpty, !waiting.idle.isEmpty {
             start(request, service: service, now: now, into: &actions)

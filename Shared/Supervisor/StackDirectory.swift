@@ -72,19 +72,21 @@ public struct StackDirectory: Sendable {
     }
 
     /// Writes the allow-list: every service may serve its own RPC services and its scoped health
-    /// service; the operator may only call; then the lines of ``localAllowListFile``, if there is
-    /// one, which may not reuse a name or a key of the stack's own.
-    public func writeAllowList(services: [StackService]) throws {
+    /// service; the operator and the brokers (which read the gateway registry through
+    /// themselves) may only call; then the lines of ``localAllowListFile``, if there is one, which
+    /// may not reuse a name or a key of the stack's own.
+    public func writeAllowList(services: [StackService], brokers: [String] = []) throws {
         var lines = ["# written by contactpoint up on every start: principal  public-key  services it may serve"]
         for service in services {
             let key = try KeyFile.readPublicKey(at: publicKeyFile(principal: service.name))
             let served = service.rpcServices + ["grpc.health.v1.Health", "grpc.health.v1.Health/\(service.name)"]
             lines.append("\(service.name) \(key.z85) \(served.joined(separator: ","))")
         }
-        let operatorKey = try KeyFile.readPublicKey(at: publicKeyFile(principal: Self.operatorPrincipal))
-        lines.append("\(Self.operatorPrincipal) \(operatorKey.z85)")
+        for caller in brokers + [Self.operatorPrincipal] {
+            lines.append("\(caller) \(try KeyFile.readPublicKey(at: publicKeyFile(principal: caller)).z85)")
+        }
         if let local = try localAllowList() {
-            let ownNames = Set(services.map(\.name) + [Self.operatorPrincipal])
+            let ownNames = Set(services.map(\.name) + brokers + [Self.operatorPrincipal])
             if let taken = local.principals.intersection(ownNames).sorted().first {
                 throw LocalAllowListError(
                     path: localAllowListFile, reason: "\(taken) is a principal of the stack's own")

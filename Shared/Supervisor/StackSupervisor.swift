@@ -77,7 +77,7 @@ public final class StackSupervisor: Service, Sendable {
         let directory = config.directory
         let brokerNames = (1...config.brokerCount).map { "broker-\($0)" }
         let firstRun = try directory.prepare(brokers: brokerNames, services: config.services)
-        try directory.writeAllowList(services: config.services)
+        try directory.writeAllowList(services: config.services, brokers: brokerNames)
 
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { brokers in
@@ -123,6 +123,7 @@ public final class StackSupervisor: Service, Sendable {
             settings: [
                 ("endpoint", endpoints.requests),
                 ("key-file", config.directory.keyFile(principal: name)), ("allow-list", config.directory.allowListFile),
+                ("gateway-registry", "true"),
             ])
     }
 

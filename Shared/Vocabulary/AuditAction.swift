@@ -53,6 +53,8 @@ public struct AuditAction: Hashable, Sendable, CustomStringConvertible {
         case administrationRefused = "identity/administration-refused"
         case passwordChanged = "identity/password-changed"
         case passwordChangeFailed = "identity/password-change-failed"
+        case gatewayRegistered = "identity/gateway-registered"
+        case gatewayRevoked = "identity/gateway-revoked"
         // audit
         case queryEvents = "audit/query-events"
         case listReviewItems = "audit/list-review-items"
@@ -124,6 +126,8 @@ public struct AuditAction: Hashable, Sendable, CustomStringConvertible {
     public static let administrationRefused = Self(.administrationRefused)
     public static let passwordChanged = Self(.passwordChanged)
     public static let passwordChangeFailed = Self(.passwordChangeFailed)
+    public static let gatewayRegistered = Self(.gatewayRegistered)
+    public static let gatewayRevoked = Self(.gatewayRevoked)
 
     public static let queryEvents = Self(.queryEvents)
     public static let listReviewItems = Self(.listReviewItems)

@@ -101,7 +101,11 @@ struct Authenticator: Sendable {
 
     // MARK: Login
 
-    func login(email: String, password: String, code: String) async throws -> IssuedSession {
+    /// `gateway`: the agency system that relays the sign-in, if any: only its own organisation's
+    /// practitioners sign in through it, and their session then works through it alone.
+    func login(email: String, password: String, code: String, through gateway: GatewayPrincipal? = nil) async throws
+        -> IssuedSession
+    {
         let now = clock.now.seconds
         let record = try await store.loginRecord(email: email)
         // Both factors are always checked, whatever is already known to be wrong.
@@ -135,6 +139,12 @@ struct Authenticator: Sendable {
             try await events.record(.loginRefused, subject: account.id, reason: refusal, now: now)
             throw AuthenticationFailure.notPermitted(reason: refusal)
         }
+        if let gateway, gateway.organisationID != record.organisation.id {
+            try await events.record(
+                .loginRefused, subject: account.id, reason: "another organisation's gateway", now: now)
+            throw AuthenticationFailure.notPermitted(
+                reason: "this system belongs to another organisation: sign in through your own organisation's")
+        }
         guard try await store.claimTOTPStep(practitionerID: account.id, step: step) else {
             try await events.record(.loginFailed, subject: account.id, reason: "replayed code", now: now)
             throw AuthenticationFailure.rejected(reason: "replayed code")
@@ -148,7 +158,7 @@ struct Authenticator: Sendable {
         try await events.record(.loginSucceeded, subject: account.id, reason: nil, now: now)
         var session = try issue(
             account: account, organisation: record.organisation, sessionID: sessionID, expiry: idleExpiry,
-            stepUpAt: now, now: now)
+            stepUpAt: now, gateway: gateway?.description, now: now)
         session.history = history
         return session
     }
@@ -163,10 +173,12 @@ struct Authenticator: Sendable {
     }
 
     func issue(
-        account: Practitioner, organisation: Organisation, sessionID: String, expiry: Int64, stepUpAt: Int64, now: Int64
+        account: Practitioner, organisation: Organisation, sessionID: String, expiry: Int64, stepUpAt: Int64,
+        gateway: String?, now: Int64
     ) throws -> IssuedSession {
         let claims = SessionClaims(
-            sub: account.id, name: account.name, homePostcode: account.vetting.homePostcode, sid: sessionID,
+            sub: account.id, name: account.name, homePostcode: account.vetting.homePostcode, gateway: gateway,
+            sid: sessionID,
             org: organisation.id, la: organisation.localAuthority,
             roles: account.roles.map(\.name).sorted(), iat: now, exp: expiry, stepUpAt: stepUpAt)
         let token = try CompactJWS.sign(
@@ -275,7 +287,8 @@ extension Authenticator {
         }
         return try issue(
             account: record.practitioner, organisation: record.organisation, sessionID: claims.sid,
-            expiry: min(now + policy.idleTimeout, session.absoluteExpiry), stepUpAt: stepUpAt, now: now)
+            expiry: min(now + policy.idleTimeout, session.absoluteExpiry), stepUpAt: stepUpAt,
+            gateway: claims.gateway, now: now)
     }
 
     /// Changes the caller's password after checking the current one and a fresh TOTP code

@@ -8,6 +8,7 @@ import ServiceRuntime
 import StoreSupport
 import Timekeeping
 import Vocabulary
+import ZeroMQ
 
 /// The `contactpoint.v1.IdentityAdmin` RPCs: organisations and accounts.
 ///
@@ -190,6 +191,75 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
                 vetting: try Self.vetting(request.vetting, today: CalendarDay(inEngland: authenticator.clock.now)),
                 now: authenticator.clock.now.seconds)
             return try await summary(of: account.id)
+        }
+    }
+
+    // MARK: Gateways
+
+    public func registerGateway(
+        request: Contactpoint_V1_RegisterGatewayRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_Gateway {
+        try await refusalsAudited(subject: request.organisationID) {
+            let caller = try Caller.required()
+            guard let organisation = try await store.organisation(id: request.organisationID) else {
+                throw Self.invalid("organisation_id", "an existing organisation")
+            }
+            try Self.requireAdministrator(caller, of: organisation.localAuthority)
+            guard organisation.isActive else {
+                throw RPCError(code: .failedPrecondition, message: "organisation_id: the organisation is not active")
+            }
+            let name = try Self.text(request.name, field: "name", maximum: 100)
+            let key = request.publicKey.trimmingCharacters(in: .whitespaces)
+            guard (try? CurveKey(z85: key)) != nil else {
+                throw Self.invalid("public_key", "a CURVE public key in Z85: 40 characters (the gateway's .pub file)")
+            }
+            let gateway = IdentityStore.Gateway(
+                id: "gw-" + Base32.encode(SecureRandom.bytes(8)).lowercased(), organisationID: organisation.id,
+                name: name, publicKey: key, registeredAt: authenticator.clock.now.seconds,
+                registeredBy: caller.practitionerID)
+            try await store.registerGateway(gateway)
+            return Self.summary(gateway)
+        }
+    }
+
+    public func revokeGateway(
+        request: Contactpoint_V1_RevokeGatewayRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_Gateway {
+        try await refusalsAudited(subject: request.gatewayID) {
+            let caller = try Caller.required()
+            let scope = try Self.administeredLocalAuthority(caller)
+            let notFound = RPCError(
+                code: .notFound, message: "gateway_id: no gateway \(request.gatewayID) that you administer")
+            guard let gateway = try await store.gateway(id: request.gatewayID),
+                let organisation = try await store.organisation(id: gateway.organisationID)
+            else { throw notFound }
+            guard scope == nil || organisation.localAuthority == scope else { throw OutOfReach(answer: notFound) }
+            return Self.summary(
+                try await store.revokeGateway(id: gateway.id, now: authenticator.clock.now.seconds))
+        }
+    }
+
+    public func listGateways(
+        request: Contactpoint_V1_ListGatewaysRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_ListGatewaysResponse {
+        try await refusalsAudited(subject: nil) {
+            let scope = try Self.administeredLocalAuthority(try Caller.required())
+            let gateways = try await store.gateways(localAuthority: scope)
+            return .with { $0.gateways = gateways.map(Self.summary) }
+        }
+    }
+
+    static func summary(_ gateway: IdentityStore.Gateway) -> Contactpoint_V1_Gateway {
+        .with {
+            $0.gatewayID = gateway.id
+            $0.organisationID = gateway.organisationID
+            $0.name = gateway.name
+            $0.publicKey = gateway.publicKey
+            $0.principal = GatewayPrincipal(organisationID: gateway.organisationID, gatewayID: gateway.id).description
+            $0.registeredAt = gateway.registeredAt
+            $0.registeredBy = gateway.registeredBy
+            $0.revokedAt = gateway.revokedAt ?? 0
+            $0.revokedBy = gateway.revokedBy ?? ""
         }
     }
 

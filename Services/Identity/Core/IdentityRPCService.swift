@@ -3,6 +3,7 @@ public import ContactPointAPI
 import Foundation
 public import GRPCCore
 import SecurityPrimitives
+import Vocabulary
 
 /// The `contactpoint.v1.Identity` RPCs over an ``Authenticator``: maps its outcomes to gRPC
 /// status codes (every credential failure the same UNAUTHENTICATED answer) and reads the caller
@@ -13,16 +14,25 @@ public struct IdentityRPCService: Contactpoint_V1_Identity.SimpleServiceProtocol
         Contactpoint_V1_Identity.Method.Login.descriptor, Contactpoint_V1_Identity.Method.BeginEnrolment.descriptor,
         Contactpoint_V1_Identity.Method.CompleteEnrolment.descriptor,
         Contactpoint_V1_Identity.Method.PublicKeys.descriptor,
-        Contactpoint_V1_Identity.Method.EndedSessions.descriptor,
+        Contactpoint_V1_Identity.Method.EndedSessions.descriptor, Contactpoint_V1_Identity.Method.Gateways.descriptor,
     ].reduce(into: []) { $0.insert($1.fullyQualifiedMethod) }
 
     let authenticator: Authenticator
+    /// The bus principals that may ask for the gateways in force (the brokers).
+    let gatewayReaders: Set<String>
+
+    init(authenticator: Authenticator, gatewayReaders: Set<String> = []) {
+        self.authenticator = authenticator
+        self.gatewayReaders = gatewayReaders
+    }
 
     public func login(request: Contactpoint_V1_LoginRequest, context: ServerContext) async throws
         -> Contactpoint_V1_SessionGrant
     {
         try await answering {
-            try await authenticator.login(email: request.email, password: request.password, code: request.totpCode)
+            try await authenticator.login(
+                email: request.email, password: request.password, code: request.totpCode,
+                through: GatewayPrincipal(context.remotePeer))
         }
     }
 
@@ -48,6 +58,18 @@ public struct IdentityRPCService: Contactpoint_V1_Identity.SimpleServiceProtocol
             try await authenticator.changePassword(
                 caller.claims, current: request.currentPassword, new: request.newPassword, code: request.totpCode)
         }
+    }
+
+    public func gateways(request: Contactpoint_V1_GatewaysRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_GatewaysResponse
+    {
+        guard gatewayReaders.contains(context.remotePeer) else {
+            throw RPCError(
+                code: .permissionDenied,
+                message: "only the principals in identity's gateway-reader setting (the brokers)")
+        }
+        let gateways = try await authenticator.store.gatewaysInForce()
+        return .with { $0.gateways = gateways.map(IdentityAdminRPCService.summary) }
     }
 
     public func listSessions(

@@ -167,6 +167,23 @@ struct IdentityStore: Sendable {
                     CHECK (length(home_postcode) BETWEEN 6 AND 8)
                     """)
         }
+        migrator.registerMigration("7: agency gateways") { db in
+            // A key is in force for one gateway at a time; a revoked gateway's row stays, as its record.
+            try db.execute(
+                sql: """
+                    CREATE TABLE gateway (
+                        id TEXT PRIMARY KEY,
+                        organisation_id TEXT NOT NULL REFERENCES organisation(id),
+                        name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+                        public_key TEXT NOT NULL CHECK (length(public_key) = 40),
+                        registered_at INTEGER NOT NULL,
+                        registered_by TEXT NOT NULL,
+                        revoked_at INTEGER,
+                        revoked_by TEXT
+                    ) STRICT;
+                    CREATE UNIQUE INDEX gateway_key_in_force ON gateway(public_key) WHERE revoked_at IS NULL;
+                    """)
+        }
         return migrator
     }
 
@@ -208,12 +225,14 @@ enum IdentityStoreError: Error, Equatable, RPCErrorConvertible {
     case emailInUse
     case noSuchOrganisation(String)
     case organisationExists(String)
+    case gatewayKeyInUse
+    case noSuchGateway(String)
 
     var rpcErrorCode: RPCError.Code {
         switch self {
-        case .noSuchAccount, .noSuchOrganisation: .notFound
+        case .noSuchAccount, .noSuchOrganisation, .noSuchGateway: .notFound
         case .accountClosed, .transitionNotAllowed: .failedPrecondition
-        case .emailInUse, .organisationExists: .alreadyExists
+        case .emailInUse, .organisationExists, .gatewayKeyInUse: .alreadyExists
         }
     }
 
@@ -226,6 +245,8 @@ enum IdentityStoreError: Error, Equatable, RPCErrorConvertible {
         case .noSuchOrganisation(let id): "organisation_id: no organisation \(id)"
         case .organisationExists(let id):
             "name: the authority already has an active organisation of that type and name (\(id)): use it"
+        case .gatewayKeyInUse: "public_key: a gateway in force has this key: revoke it first, or make a new key"
+        case .noSuchGateway(let id): "gateway_id: no gateway \(id)"
         }
     }
 }

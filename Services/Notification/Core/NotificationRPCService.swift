@@ -255,12 +255,18 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
                 organisationInbox ? .organisationInbox(caller.organisationID) : .practitioner(caller.practitionerID)
             return Reader(audience: audience, actor: caller.auditActor, caller: caller)
         }
-        if let organisation = gateways[context.remotePeer] {
+        // A gateway registered in the identity service names its organisation in its principal,
+        // which only the brokers give; one in the `gateway` setting is mapped there.
+        let organisation = GatewayPrincipal(context.remotePeer)?.organisationID ?? gateways[context.remotePeer]
+        if let organisation {
             return Reader(
                 audience: .gateway(organisation),
                 actor: .with {
-                    $0.practitionerID = "gateway:\(context.remotePeer)"
+                    $0.practitionerID =
+                        context.remotePeer.hasPrefix(GatewayPrincipal.prefix)
+                        ? context.remotePeer : "gateway:\(context.remotePeer)"
                     $0.organisationID = organisation
+                    $0.route = context.remotePeer
                 }, caller: nil)
         }
         throw RPCError(

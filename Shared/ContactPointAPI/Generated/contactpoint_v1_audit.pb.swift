@@ -430,6 +430,10 @@ public nonisolated struct Contactpoint_V1_AuditActor: Sendable {
   /// Hex SHA-256 of the session id: links a session's events without revealing the token.
   public var sessionHash: String = String()
 
+  /// The route the call came by: the bus principal that carried it (an agency gateway's
+  /// "gateway:ORGANISATION:ID", the command line's key, a service's).
+  public var route: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1073,7 +1077,7 @@ nonisolated extension Contactpoint_V1_AuditEvent: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Contactpoint_V1_AuditActor: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AuditActor"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}practitioner_id\0\u{3}organisation_id\0\u{3}local_authority\0\u{1}roles\0\u{3}session_hash\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}practitioner_id\0\u{3}organisation_id\0\u{3}local_authority\0\u{1}roles\0\u{3}session_hash\0\u{1}route\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1086,6 +1090,7 @@ nonisolated extension Contactpoint_V1_AuditActor: SwiftProtobuf.Message, SwiftPr
       case 3: try { try decoder.decodeSingularStringField(value: &self.localAuthority) }()
       case 4: try { try decoder.decodeRepeatedStringField(value: &self.roles) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.sessionHash) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.route) }()
       default: break
       }
     }
@@ -1107,6 +1112,9 @@ nonisolated extension Contactpoint_V1_AuditActor: SwiftProtobuf.Message, SwiftPr
     if !self.sessionHash.isEmpty {
       try visitor.visitSingularStringField(value: self.sessionHash, fieldNumber: 5)
     }
+    if !self.route.isEmpty {
+      try visitor.visitSingularStringField(value: self.route, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1116,6 +1124,7 @@ nonisolated extension Contactpoint_V1_AuditActor: SwiftProtobuf.Message, SwiftPr
     if lhs.localAuthority != rhs.localAuthority {return false}
     if lhs.roles != rhs.roles {return false}
     if lhs.sessionHash != rhs.sessionHash {return false}
+    if lhs.route != rhs.route {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -181,6 +181,19 @@ public enum Contactpoint_V1_Identity: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Gateways" metadata.
+        public enum Gateways: Sendable {
+            /// Request type for "Gateways".
+            public typealias Input = Contactpoint_V1_GatewaysRequest
+            /// Response type for "Gateways".
+            public typealias Output = Contactpoint_V1_GatewaysResponse
+            /// Descriptor for "Gateways".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.Identity"),
+                method: "Gateways",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "contactpoint.v1.Identity" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Login.descriptor,
@@ -194,7 +207,8 @@ public enum Contactpoint_V1_Identity: Sendable {
             BeginEnrolment.descriptor,
             CompleteEnrolment.descriptor,
             PublicKeys.descriptor,
-            EndedSessions.descriptor
+            EndedSessions.descriptor,
+            Gateways.descriptor
         ]
     }
 }
@@ -442,6 +456,25 @@ extension Contactpoint_V1_Identity {
             request: GRPCCore.StreamingServerRequest<Contactpoint_V1_EndedSessionsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_EndedSessionsResponse>
+
+        /// Handle the "Gateways" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > For the brokers only (bus principals in the `gateway-reader` setting; PERMISSION_DENIED for
+        /// > anyone else): every agency gateway registered and not revoked, to admit on the bus.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_GatewaysRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_GatewaysResponse` messages.
+        func gateways(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_GatewaysRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_GatewaysResponse>
     }
 
     /// Service protocol for the "contactpoint.v1.Identity" service.
@@ -673,6 +706,25 @@ extension Contactpoint_V1_Identity {
             request: GRPCCore.ServerRequest<Contactpoint_V1_EndedSessionsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_EndedSessionsResponse>
+
+        /// Handle the "Gateways" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > For the brokers only (bus principals in the `gateway-reader` setting; PERMISSION_DENIED for
+        /// > anyone else): every agency gateway registered and not revoked, to admit on the bus.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_GatewaysRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_GatewaysResponse` message.
+        func gateways(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_GatewaysRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_GatewaysResponse>
     }
 
     /// Simple service protocol for the "contactpoint.v1.Identity" service.
@@ -902,6 +954,25 @@ extension Contactpoint_V1_Identity {
             request: Contactpoint_V1_EndedSessionsRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Contactpoint_V1_EndedSessionsResponse
+
+        /// Handle the "Gateways" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > For the brokers only (bus principals in the `gateway-reader` setting; PERMISSION_DENIED for
+        /// > anyone else): every agency gateway registered and not revoked, to admit on the bus.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_GatewaysRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_GatewaysResponse` to respond with.
+        func gateways(
+            request: Contactpoint_V1_GatewaysRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_GatewaysResponse
     }
 }
 
@@ -1041,6 +1112,17 @@ extension Contactpoint_V1_Identity.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_Identity.Method.Gateways.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_GatewaysRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_GatewaysResponse>(),
+            handler: { request, context in
+                try await self.gateways(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1173,6 +1255,17 @@ extension Contactpoint_V1_Identity.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_EndedSessionsResponse> {
         let response = try await self.endedSessions(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func gateways(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_GatewaysRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_GatewaysResponse> {
+        let response = try await self.gateways(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1332,6 +1425,19 @@ extension Contactpoint_V1_Identity.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_EndedSessionsResponse> {
         return GRPCCore.ServerResponse<Contactpoint_V1_EndedSessionsResponse>(
             message: try await self.endedSessions(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func gateways(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_GatewaysRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_GatewaysResponse> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_GatewaysResponse>(
+            message: try await self.gateways(
                 request: request.message,
                 context: context
             ),
@@ -1629,6 +1735,30 @@ extension Contactpoint_V1_Identity {
             deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_EndedSessionsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_EndedSessionsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Gateways" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > For the brokers only (bus principals in the `gateway-reader` setting; PERMISSION_DENIED for
+        /// > anyone else): every agency gateway registered and not revoked, to admit on the bus.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_GatewaysRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_GatewaysRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_GatewaysResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func gateways<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_GatewaysRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_GatewaysRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_GatewaysResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_GatewaysResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -2061,6 +2191,41 @@ extension Contactpoint_V1_Identity {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Gateways" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > For the brokers only (bus principals in the `gateway-reader` setting; PERMISSION_DENIED for
+        /// > anyone else): every agency gateway registered and not revoked, to admit on the bus.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_GatewaysRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_GatewaysRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_GatewaysResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func gateways<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_GatewaysRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_GatewaysRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_GatewaysResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_GatewaysResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_Identity.Method.Gateways.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2416,6 +2581,36 @@ extension Contactpoint_V1_Identity.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_EndedSessionsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_EndedSessionsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Gateways" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > For the brokers only (bus principals in the `gateway-reader` setting; PERMISSION_DENIED for
+    /// > anyone else): every agency gateway registered and not revoked, to admit on the bus.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_GatewaysRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func gateways<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_GatewaysRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_GatewaysResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.gateways(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_GatewaysRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_GatewaysResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2826,6 +3021,40 @@ extension Contactpoint_V1_Identity.ClientProtocol {
             onResponse: handleResponse
         )
     }
+
+    /// Call the "Gateways" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > For the brokers only (bus principals in the `gateway-reader` setting; PERMISSION_DENIED for
+    /// > anyone else): every agency gateway registered and not revoked, to admit on the bus.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func gateways<Result>(
+        _ message: Contactpoint_V1_GatewaysRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_GatewaysResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_GatewaysRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.gateways(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
 }
 
 // MARK: - contactpoint.v1.IdentityAdmin
@@ -2954,6 +3183,45 @@ public enum Contactpoint_V1_IdentityAdmin: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "RegisterGateway" metadata.
+        public enum RegisterGateway: Sendable {
+            /// Request type for "RegisterGateway".
+            public typealias Input = Contactpoint_V1_RegisterGatewayRequest
+            /// Response type for "RegisterGateway".
+            public typealias Output = Contactpoint_V1_Gateway
+            /// Descriptor for "RegisterGateway".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.IdentityAdmin"),
+                method: "RegisterGateway",
+                type: .unary
+            )
+        }
+        /// Namespace for "RevokeGateway" metadata.
+        public enum RevokeGateway: Sendable {
+            /// Request type for "RevokeGateway".
+            public typealias Input = Contactpoint_V1_RevokeGatewayRequest
+            /// Response type for "RevokeGateway".
+            public typealias Output = Contactpoint_V1_Gateway
+            /// Descriptor for "RevokeGateway".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.IdentityAdmin"),
+                method: "RevokeGateway",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListGateways" metadata.
+        public enum ListGateways: Sendable {
+            /// Request type for "ListGateways".
+            public typealias Input = Contactpoint_V1_ListGatewaysRequest
+            /// Response type for "ListGateways".
+            public typealias Output = Contactpoint_V1_ListGatewaysResponse
+            /// Descriptor for "ListGateways".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.IdentityAdmin"),
+                method: "ListGateways",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "contactpoint.v1.IdentityAdmin" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateOrganisation.descriptor,
@@ -2964,7 +3232,10 @@ public enum Contactpoint_V1_IdentityAdmin: Sendable {
             SetAccountStatus.descriptor,
             Unlock.descriptor,
             ResetTwoFactor.descriptor,
-            RecordVetting.descriptor
+            RecordVetting.descriptor,
+            RegisterGateway.descriptor,
+            RevokeGateway.descriptor,
+            ListGateways.descriptor
         ]
     }
 }
@@ -3141,6 +3412,60 @@ extension Contactpoint_V1_IdentityAdmin {
             request: GRPCCore.StreamingServerRequest<Contactpoint_V1_RecordVettingRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_AccountSummary>
+
+        /// Handle the "RegisterGateway" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers an agency's system (its case-management gateway) for one organisation: its CURVE
+        /// > public key is admitted by every broker within seconds, as the principal
+        /// > `gateway:ORGANISATION-ID:GATEWAY-ID`. A gateway reads its organisation's alerts with its own
+        /// > principal, and relays the sign-in of its organisation's practitioners, whose sessions then
+        /// > work through that gateway only (docs/GATEWAYS.md).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_RegisterGatewayRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_Gateway` messages.
+        func registerGateway(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_RegisterGatewayRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_Gateway>
+
+        /// Handle the "RevokeGateway" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes a gateway: every broker refuses it within seconds, its connections included.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_RevokeGatewayRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_Gateway` messages.
+        func revokeGateway(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_RevokeGatewayRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_Gateway>
+
+        /// Handle the "ListGateways" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_ListGatewaysRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_ListGatewaysResponse` messages.
+        func listGateways(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_ListGatewaysRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_ListGatewaysResponse>
     }
 
     /// Service protocol for the "contactpoint.v1.IdentityAdmin" service.
@@ -3301,6 +3626,60 @@ extension Contactpoint_V1_IdentityAdmin {
             request: GRPCCore.ServerRequest<Contactpoint_V1_RecordVettingRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_AccountSummary>
+
+        /// Handle the "RegisterGateway" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers an agency's system (its case-management gateway) for one organisation: its CURVE
+        /// > public key is admitted by every broker within seconds, as the principal
+        /// > `gateway:ORGANISATION-ID:GATEWAY-ID`. A gateway reads its organisation's alerts with its own
+        /// > principal, and relays the sign-in of its organisation's practitioners, whose sessions then
+        /// > work through that gateway only (docs/GATEWAYS.md).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_RegisterGatewayRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_Gateway` message.
+        func registerGateway(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_RegisterGatewayRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_Gateway>
+
+        /// Handle the "RevokeGateway" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes a gateway: every broker refuses it within seconds, its connections included.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_RevokeGatewayRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_Gateway` message.
+        func revokeGateway(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_RevokeGatewayRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_Gateway>
+
+        /// Handle the "ListGateways" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ListGatewaysRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_ListGatewaysResponse` message.
+        func listGateways(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_ListGatewaysRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_ListGatewaysResponse>
     }
 
     /// Simple service protocol for the "contactpoint.v1.IdentityAdmin" service.
@@ -3459,6 +3838,60 @@ extension Contactpoint_V1_IdentityAdmin {
             request: Contactpoint_V1_RecordVettingRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Contactpoint_V1_AccountSummary
+
+        /// Handle the "RegisterGateway" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers an agency's system (its case-management gateway) for one organisation: its CURVE
+        /// > public key is admitted by every broker within seconds, as the principal
+        /// > `gateway:ORGANISATION-ID:GATEWAY-ID`. A gateway reads its organisation's alerts with its own
+        /// > principal, and relays the sign-in of its organisation's practitioners, whose sessions then
+        /// > work through that gateway only (docs/GATEWAYS.md).
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_RegisterGatewayRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_Gateway` to respond with.
+        func registerGateway(
+            request: Contactpoint_V1_RegisterGatewayRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_Gateway
+
+        /// Handle the "RevokeGateway" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes a gateway: every broker refuses it within seconds, its connections included.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_RevokeGatewayRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_Gateway` to respond with.
+        func revokeGateway(
+            request: Contactpoint_V1_RevokeGatewayRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_Gateway
+
+        /// Handle the "ListGateways" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_ListGatewaysRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_ListGatewaysResponse` to respond with.
+        func listGateways(
+            request: Contactpoint_V1_ListGatewaysRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_ListGatewaysResponse
     }
 }
 
@@ -3565,6 +3998,39 @@ extension Contactpoint_V1_IdentityAdmin.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_IdentityAdmin.Method.RegisterGateway.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_RegisterGatewayRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_Gateway>(),
+            handler: { request, context in
+                try await self.registerGateway(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_IdentityAdmin.Method.RevokeGateway.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_RevokeGatewayRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_Gateway>(),
+            handler: { request, context in
+                try await self.revokeGateway(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_IdentityAdmin.Method.ListGateways.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_ListGatewaysRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_ListGatewaysResponse>(),
+            handler: { request, context in
+                try await self.listGateways(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -3664,6 +4130,39 @@ extension Contactpoint_V1_IdentityAdmin.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_AccountSummary> {
         let response = try await self.recordVetting(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func registerGateway(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_RegisterGatewayRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_Gateway> {
+        let response = try await self.registerGateway(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func revokeGateway(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_RevokeGatewayRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_Gateway> {
+        let response = try await self.revokeGateway(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listGateways(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_ListGatewaysRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_ListGatewaysResponse> {
+        let response = try await self.listGateways(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -3784,6 +4283,45 @@ extension Contactpoint_V1_IdentityAdmin.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_AccountSummary> {
         return GRPCCore.ServerResponse<Contactpoint_V1_AccountSummary>(
             message: try await self.recordVetting(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func registerGateway(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_RegisterGatewayRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_Gateway> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_Gateway>(
+            message: try await self.registerGateway(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func revokeGateway(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_RevokeGatewayRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_Gateway> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_Gateway>(
+            message: try await self.revokeGateway(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listGateways(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_ListGatewaysRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_ListGatewaysResponse> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_ListGatewaysResponse>(
+            message: try await self.listGateways(
                 request: request.message,
                 context: context
             ),
@@ -3995,6 +4533,75 @@ extension Contactpoint_V1_IdentityAdmin {
             deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_AccountSummary>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_AccountSummary>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RegisterGateway" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers an agency's system (its case-management gateway) for one organisation: its CURVE
+        /// > public key is admitted by every broker within seconds, as the principal
+        /// > `gateway:ORGANISATION-ID:GATEWAY-ID`. A gateway reads its organisation's alerts with its own
+        /// > principal, and relays the sign-in of its organisation's practitioners, whose sessions then
+        /// > work through that gateway only (docs/GATEWAYS.md).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_RegisterGatewayRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_RegisterGatewayRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_Gateway` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func registerGateway<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_RegisterGatewayRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_RegisterGatewayRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_Gateway>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_Gateway>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RevokeGateway" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes a gateway: every broker refuses it within seconds, its connections included.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_RevokeGatewayRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_RevokeGatewayRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_Gateway` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func revokeGateway<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_RevokeGatewayRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_RevokeGatewayRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_Gateway>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_Gateway>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListGateways" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ListGatewaysRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_ListGatewaysRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_ListGatewaysResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listGateways<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_ListGatewaysRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_ListGatewaysRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_ListGatewaysResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListGatewaysResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -4308,6 +4915,108 @@ extension Contactpoint_V1_IdentityAdmin {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "RegisterGateway" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Registers an agency's system (its case-management gateway) for one organisation: its CURVE
+        /// > public key is admitted by every broker within seconds, as the principal
+        /// > `gateway:ORGANISATION-ID:GATEWAY-ID`. A gateway reads its organisation's alerts with its own
+        /// > principal, and relays the sign-in of its organisation's practitioners, whose sessions then
+        /// > work through that gateway only (docs/GATEWAYS.md).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_RegisterGatewayRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_RegisterGatewayRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_Gateway` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func registerGateway<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_RegisterGatewayRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_RegisterGatewayRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_Gateway>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_Gateway>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_IdentityAdmin.Method.RegisterGateway.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RevokeGateway" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes a gateway: every broker refuses it within seconds, its connections included.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_RevokeGatewayRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_RevokeGatewayRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_Gateway` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func revokeGateway<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_RevokeGatewayRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_RevokeGatewayRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_Gateway>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_Gateway>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_IdentityAdmin.Method.RevokeGateway.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListGateways" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ListGatewaysRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_ListGatewaysRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_ListGatewaysResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listGateways<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_ListGatewaysRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_ListGatewaysRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_ListGatewaysResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListGatewaysResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_IdentityAdmin.Method.ListGateways.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -4553,6 +5262,93 @@ extension Contactpoint_V1_IdentityAdmin.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_RecordVettingRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_AccountSummary>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RegisterGateway" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Registers an agency's system (its case-management gateway) for one organisation: its CURVE
+    /// > public key is admitted by every broker within seconds, as the principal
+    /// > `gateway:ORGANISATION-ID:GATEWAY-ID`. A gateway reads its organisation's alerts with its own
+    /// > principal, and relays the sign-in of its organisation's practitioners, whose sessions then
+    /// > work through that gateway only (docs/GATEWAYS.md).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_RegisterGatewayRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func registerGateway<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_RegisterGatewayRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_Gateway>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.registerGateway(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_RegisterGatewayRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_Gateway>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RevokeGateway" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Revokes a gateway: every broker refuses it within seconds, its connections included.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_RevokeGatewayRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func revokeGateway<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_RevokeGatewayRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_Gateway>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.revokeGateway(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_RevokeGatewayRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_Gateway>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListGateways" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_ListGatewaysRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listGateways<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_ListGatewaysRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListGatewaysResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listGateways(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_ListGatewaysRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_ListGatewaysResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -4836,6 +5632,105 @@ extension Contactpoint_V1_IdentityAdmin.ClientProtocol {
             metadata: metadata
         )
         return try await self.recordVetting(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RegisterGateway" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Registers an agency's system (its case-management gateway) for one organisation: its CURVE
+    /// > public key is admitted by every broker within seconds, as the principal
+    /// > `gateway:ORGANISATION-ID:GATEWAY-ID`. A gateway reads its organisation's alerts with its own
+    /// > principal, and relays the sign-in of its organisation's practitioners, whose sessions then
+    /// > work through that gateway only (docs/GATEWAYS.md).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func registerGateway<Result>(
+        _ message: Contactpoint_V1_RegisterGatewayRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_Gateway>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_RegisterGatewayRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.registerGateway(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RevokeGateway" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Revokes a gateway: every broker refuses it within seconds, its connections included.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func revokeGateway<Result>(
+        _ message: Contactpoint_V1_RevokeGatewayRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_Gateway>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_RevokeGatewayRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.revokeGateway(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListGateways" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listGateways<Result>(
+        _ message: Contactpoint_V1_ListGatewaysRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListGatewaysResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_ListGatewaysRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listGateways(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -1,0 +1,75 @@
+import ArgumentParser
+import ContactPointAPI
+import Foundation
+import ZeroMQ
+
+/// `contactpoint admin gateways`: the agency systems (case-management gateways) admitted on the
+/// bus for an organisation, registered in the identity service (docs/GATEWAYS.md).
+struct Gateways: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Agency gateways: the systems that call ContactPoint for an organisation.",
+        subcommands: [Register.self, List.self, Revoke.self])
+
+    struct Register: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Admit an organisation's system by its public key: every broker lets it in within seconds.")
+        @OptionGroup var bus: BusClientOptions
+        @Option(help: "The organisation the system belongs to.")
+        var organisation: String
+        @Option(help: "What the agency calls it, e.g. \"Riverside Surgery EMIS bridge\".")
+        var name: String
+        @Option(help: "The system's public key file (NAME.pub, from `contactpoint keys generate NAME`).")
+        var publicKeyFile: String
+
+        func run() async throws {
+            let key: CurveKey
+            do {
+                key = try KeyFile.readPublicKey(at: publicKeyFile)
+            } catch {
+                throw CLIError("--public-key-file: \(error)")
+            }
+            let metadata = try bus.sessionMetadata()
+            let gateway = try await withAdministration(bus) { admin in
+                try await admin.registerGateway(
+                    .with {
+                        $0.organisationID = organisation
+                        $0.name = name
+                        $0.publicKey = key.z85
+                    }, metadata: metadata)
+            }
+            print("registered \(gateway.gatewayID): \(gateway.name), bus principal \(gateway.principal)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The gateways you administer, revoked ones too.")
+        @OptionGroup var bus: BusClientOptions
+        @OptionGroup var output: JSONOutput
+
+        func run() async throws {
+            let metadata = try bus.sessionMetadata()
+            let list = try await withAdministration(bus) { try await $0.listGateways(.init(), metadata: metadata) }
+            if try output.printed(list) { return }
+            if list.gateways.isEmpty { print("no gateways") }
+            for gateway in list.gateways {
+                let state = gateway.revokedAt == 0 ? "in force" : "revoked"
+                print("\(gateway.gatewayID)  \(gateway.organisationID)  \(state)  \(gateway.name)")
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Shut a gateway out: every broker refuses it within seconds, its open connections too.")
+        @OptionGroup var bus: BusClientOptions
+        @Argument var id: String
+
+        func run() async throws {
+            let metadata = try bus.sessionMetadata()
+            let gateway = try await withAdministration(bus) {
+                try await $0.revokeGateway(.with { $0.gatewayID = id }, metadata: metadata)
+            }
+            print("\(gateway.gatewayID): revoked")
+        }
+    }
+}
