@@ -231,7 +231,7 @@ extension LocalStack {
         /// The others asked for, by email: logged in.
         var others: [String: (id: String, token: String)] = [:]
         /// The others asked for who sign in themselves later, by email: their current TOTP step unused.
-        var notSignedIn: [String: (id: String, otp: OneTimePassword, password: String)] = [:]
+        var notSignedIn: [String: (id: String, organisationID: String, otp: OneTimePassword, password: String)] = [:]
     }
 
     /// Someone else to enrol and log in: of the practitioner's school unless another organisation is named.
@@ -328,7 +328,7 @@ extension LocalStack {
                     other.name, email: other.email, jobRole: "Practitioner", roles: other.roles, password: password,
                     organisationID: organisationID)
                 if other.signsInLater {
-                    people.notSignedIn[other.email] = (id, otp, password)
+                    people.notSignedIn[other.email] = (id, organisationID ?? organisation.organisationID, otp, password)
                     continue
                 }
                 let token = try await identity.login(

@@ -1,7 +1,12 @@
+import BusTransport
+import ContactPointAPI
 import Foundation
+import GRPCCore
 import Index
 import Supervisor
+import TestSupport
 import Testing
+import ZeroMQ
 
 /// libcontactpoint, the C SDK (Clients/libcontactpoint), built by its own Makefile and driven by
 /// its C test program (`tests/sdk_check.c`) against a stack run by the real `contactpoint up`:
@@ -74,15 +79,35 @@ struct CSDKEndToEndTests {
 
         for (run, (program, person)) in zip(programs, gateways).enumerated() {
             let practitioner = try #require(people.notSignedIn[person.email])
+            let other = try #require(people.notSignedIn[gateways[1 - run].email])
             let sync = "\(work)/sync-\(run)"
             try FileManager.default.createDirectory(atPath: sync, withIntermediateDirectories: true)
+
+            // The administrator registers the practitioner's organisation's system as a gateway
+            let keyName = "gateway-\(run)"
+            let keys = try RunningProcess(
+                "contactpoint", ["keys", "generate", keyName, "--directory", sync], name: "keys")
+            #expect(await keys.exited() == 0, "\(keys.text)")
+            try stack.saveSession(people.administratorToken)
+            let register = try cli([
+                "admin", "gateways", "register", "--organisation", practitioner.organisationID, "--name",
+                "\(person.name)'s case-management bridge", "--public-key-file", "\(sync)/\(keyName).pub",
+            ])
+            #expect(await register.exited() == 0, "\(register.text)")
+            let gatewayID = try #require(
+                register.text.firstMatch(of: /registered (gw-[a-z0-9]+)/).map { String($0.1) }, "\(register.text)")
+            try await stack.waitUntilAdmitted(keyFile: "\(sync)/\(keyName).key")
+
             let child = children[run]
             let brokers = try stack.state.brokers.map { "broker = \($0.endpoint) \($0.publicKeyFile)" }
             let config =
                 brokers + [
-                    "key-file = \(stack.directory.keyFile(principal: StackDirectory.operatorPrincipal))",
+                    "key-file = \(sync)/\(keyName).key",
                     "email = \(person.email)", "password = \(practitioner.password)",
                     "totp-secret-hex = \(practitioner.otp.secret.map { String(format: "%02x", $0) }.joined())",
+                    "other-email = \(gateways[1 - run].email)", "other-password = \(other.password)",
+                    "other-totp-secret-hex = \(other.otp.secret.map { String(format: "%02x", $0) }.joined())",
+                    "foreign-token = \(people.practitionerToken)",
                     "sync-dir = \(sync)", "child-given = \(child.name.given.split(separator: " ")[0])",
                     "child-family = \(child.name.family)", "child-born = \(child.dateOfBirth)",
                 ]
@@ -113,11 +138,58 @@ struct CSDKEndToEndTests {
             kill(try stack.pid(of: "broker-\(run + 1)"), SIGKILL)
             FileManager.default.createFile(atPath: "\(sync)/broker-killed", contents: nil)
 
+            try await check.waitForOutput(containing: "step: revoke the gateway", timeout: .seconds(60))
+            try stack.saveSession(people.administratorToken)
+            let revoke = try cli(["admin", "gateways", "revoke", gatewayID])
+            #expect(await revoke.exited() == 0, "\(revoke.text)")
+            FileManager.default.createFile(atPath: "\(sync)/gateway-revoked", contents: nil)
+
             let status = await check.exited()
             #expect(
                 status == 0 && check.text.contains(" passed, 0 failed") && !check.text.contains("Sanitizer"),
                 "\(program):\n\(check.text)")
             try await stack.waitForStatus("broker-\(run + 1) back") { $0.isHealthy }
+        }
+
+        // The audit trail records the route: the searches came through the gateways
+        let login = try RunningProcess(
+            "contactpoint", ["login", "--email", people.auditorEmail, "--data-dir", stack.directory.root],
+            name: "login",
+            input: "\(people.auditorPassword)\n\(people.auditorOTP.code(at: Int64(Date().timeIntervalSince1970)))\n")
+        #expect(await login.exited() == 0, "\(login.text)")
+        try await eventually("searches through the gateways in the audit trail", every: .milliseconds(250)) {
+            let events = try cli(["audit", "events", "--limit", "500", "--json"])
+            _ = await events.exited()
+            let throughGateways = events.text.split(separator: "\n").filter {
+                $0.contains("\"index/search\"") && $0.contains("\"route\":\"gateway:")
+            }
+            return throughGateways.count >= 2
+        }
+    }
+}
+
+extension LocalStack {
+    /// Waits until every broker admits the key pair in `keyFile` (a gateway just registered: the
+    /// brokers read the registry every 2 s): an echo call through each broker is answered.
+    func waitUntilAdmitted(keyFile: String) async throws {
+        let keyPair = try KeyFile.readKeyPair(at: keyFile)
+        for broker in try state.brokers {
+            let address = BrokerAddress(
+                endpoint: broker.endpoint, publicKey: try KeyFile.readPublicKey(at: broker.publicKeyFile))
+            try await eventually("\(broker.name) admits \(keyFile)", every: .milliseconds(250)) {
+                let config = BusClientTransport.Config(brokers: [address], keyPair: keyPair)
+                return try await withGRPCClient(transport: try BusClientTransport(config: config)) { client in
+                    var options = CallOptions.defaults
+                    options.timeout = .seconds(1)
+                    do {
+                        _ = try await Contactpoint_V1_Echo.Client(wrapping: client).get(
+                            .with { $0.text = "admitted?" }, options: options)
+                        return true
+                    } catch {
+                        return false
+                    }
+                }
+            }
         }
     }
 }

@@ -21,6 +21,12 @@
 
 static int passed, failed;
 
+static int64_t cp_now_ms(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
 static void check(int condition, const char *format, ...) {
     va_list arguments;
     va_start(arguments, format);
@@ -41,6 +47,8 @@ static struct {
     const char *brokers[MAX_BROKERS], *broker_keys[MAX_BROKERS];
     size_t broker_count;
     const char *key_file, *email, *password, *totp_secret_hex, *sync_dir;
+    /* A practitioner of another organisation, and a session granted elsewhere (the command line's). */
+    const char *other_email, *other_password, *other_totp_secret_hex, *foreign_token;
     const char *given, *family, *born;
 } config;
 
@@ -69,6 +77,10 @@ static void read_config(const char *path) {
         else if (strcmp(line, "password") == 0) config.password = value;
         else if (strcmp(line, "totp-secret-hex") == 0) config.totp_secret_hex = value;
         else if (strcmp(line, "sync-dir") == 0) config.sync_dir = value;
+        else if (strcmp(line, "other-email") == 0) config.other_email = value;
+        else if (strcmp(line, "other-password") == 0) config.other_password = value;
+        else if (strcmp(line, "other-totp-secret-hex") == 0) config.other_totp_secret_hex = value;
+        else if (strcmp(line, "foreign-token") == 0) config.foreign_token = value;
         else if (strcmp(line, "child-given") == 0) config.given = value;
         else if (strcmp(line, "child-family") == 0) config.family = value;
         else if (strcmp(line, "child-born") == 0) config.born = value;
@@ -76,17 +88,19 @@ static void read_config(const char *path) {
     }
     fclose(file);
     if (!config.broker_count || !config.key_file || !config.email || !config.password
-        || !config.totp_secret_hex || !config.sync_dir || !config.given || !config.family || !config.born) {
+        || !config.totp_secret_hex || !config.sync_dir || !config.given || !config.family || !config.born
+        || !config.other_email || !config.other_password || !config.other_totp_secret_hex || !config.foreign_token) {
         fprintf(stderr, "%s: incomplete configuration\n", path);
         exit(2);
     }
 }
 
 /* The RFC 6238 code (HMAC-SHA1, 6 digits, 30 s) for the time step `step`. */
-static void totp_code(int64_t step, char code[7]) {
+static void totp_code(const char *secret_hex, int64_t step, char code[7]) {
     uint8_t secret[64], message[8];
-    size_t length = strlen(config.totp_secret_hex) / 2;
-    for (size_t i = 0; i < length && i < sizeof secret; i++) sscanf(config.totp_secret_hex + 2 * i, "%2hhx", &secret[i]);
+    size_t length = strlen(secret_hex) / 2;
+    if (length > sizeof secret) length = sizeof secret;
+    for (size_t i = 0; i < length; i++) sscanf(secret_hex + 2 * i, "%2hhx", &secret[i]);
     for (int i = 0; i < 8; i++) message[i] = (uint8_t) ((uint64_t) step >> (56 - 8 * i));
     uint8_t mac[EVP_MAX_MD_SIZE];
     unsigned int mac_length = 0;
@@ -153,7 +167,7 @@ static cp_session *sign_in(cp_client *client) {
     cp_session *session = NULL;
     int64_t step = time(NULL) / 30;
     char code[7], wrong[12];
-    totp_code(step, code);
+    totp_code(config.totp_secret_hex, step, code);
     snprintf(wrong, sizeof wrong, "%06d", (atoi(code) + 500000) % 1000000);
     int result = cp_sign_in(client, config.email, config.password, wrong, &session, NULL, cp_deadline_in(10000), &status);
     check(result == CP_UNAUTHENTICATED && session == NULL, "a wrong code is refused: %s %s", cp_code_name(result),
@@ -291,6 +305,54 @@ static void generic_and_pipelined(cp_client *client, cp_session *session) {
           IN_FLIGHT, answered);
 }
 
+/* What binds a gateway to its organisation. */
+static void gateway_bound(cp_client *client) {
+    cp_status status;
+    char code[7];
+    totp_code(config.other_totp_secret_hex, time(NULL) / 30, code);
+    cp_session *other = NULL;
+    int result = cp_sign_in(client, config.other_email, config.other_password, code, &other, NULL, cp_deadline_in(10000),
+                            &status);
+    check(result == CP_PERMISSION_DENIED && !other, "a practitioner of another organisation cannot sign in here: %s %s",
+          cp_code_name(result), status.message);
+
+    cp_session *foreign = cp_session_from_token(config.foreign_token);
+    Contactpoint__V1__WhoAmIRequest who = CONTACTPOINT__V1__WHO_AM_IREQUEST__INIT;
+    Contactpoint__V1__PractitionerSummary *me = NULL;
+    result = cp_call(client, "/contactpoint.v1.Identity/WhoAmI", foreign, &who.base,
+                     &contactpoint__v1__practitioner_summary__descriptor, (ProtobufCMessage **) &me, cp_deadline_in(10000),
+                     &status);
+    check(result == CP_UNAUTHENTICATED && !me, "a session granted to another system is useless here: %s", status.message);
+    cp_session_free(foreign);
+
+    Contactpoint__V1__ListAlertsRequest list = CONTACTPOINT__V1__LIST_ALERTS_REQUEST__INIT;
+    Contactpoint__V1__ListAlertsResponse *inbox = NULL;
+    result = cp_list_alerts(client, NULL, &list, &inbox, cp_deadline_in(10000), &status);
+    check(result == CP_OK && inbox, "the gateway reads its organisation's alerts with its own key: %s", status.message);
+    if (inbox) FREE(inbox);
+}
+
+/* Revoked: every broker refuses the gateway within seconds, on the connections already open. */
+static void revoked(cp_client *client) {
+    printf("step: revoke the gateway\n");
+    fflush(stdout);
+    check(wait_for_marker("gateway-revoked"), "the Swift side revoked the gateway");
+    cp_status status;
+    int64_t started = cp_now_ms();
+    int result = CP_OK;
+    while (cp_now_ms() - started < 15000) {
+        Contactpoint__V1__ListAlertsRequest list = CONTACTPOINT__V1__LIST_ALERTS_REQUEST__INIT;
+        Contactpoint__V1__ListAlertsResponse *inbox = NULL;
+        result = cp_list_alerts(client, NULL, &list, &inbox, cp_deadline_in(2000), &status);
+        if (inbox) FREE(inbox);
+        if (result == CP_UNAUTHENTICATED) break;
+        struct timespec tick = {0, 100000000};
+        nanosleep(&tick, NULL);
+    }
+    check(result == CP_UNAUTHENTICATED, "a revoked gateway is refused after %.1f s: %s",
+          (double) (cp_now_ms() - started) / 1000, status.message);
+}
+
 /* Follows the practitioner's alerts until one arrives; then checks nothing follows it. */
 static Contactpoint__V1__Alert *next_alert(cp_alert_follower *follower, const char *what) {
     cp_status status;
@@ -380,6 +442,7 @@ int main(int argc, char **argv) {
     bad_input();
     cp_client *client = new_client();
     cp_session *session = sign_in(client);
+    gateway_bound(client);
     char *child = find_child(client, session);
     printf("step: child %s\n", child);
     char *involvement = record_involvement(client, session, child);
@@ -405,6 +468,7 @@ int main(int argc, char **argv) {
                      &contactpoint__v1__practitioner_summary__descriptor, (ProtobufCMessage **) &me,
                      cp_deadline_in(10000), &status);
     check(result == CP_UNAUTHENTICATED && !me, "the ended session is refused: %s", cp_code_name(result));
+    revoked(client);
 
     free(involvement);
     free(child);
