@@ -51,7 +51,9 @@ enum AuditEventValidation {
         else { throw invalid("\(field).actor.session_hash", "64 hex digits (SHA-256 of the session id), or empty") }
         guard event.actor.route.utf8.count <= 200,
             event.actor.route.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value < 127 })
-        else { throw invalid("\(field).actor.route", "a bus principal: up to 200 printable ASCII characters, or empty") }
+        else {
+            throw invalid("\(field).actor.route", "a bus principal: up to 200 printable ASCII characters, or empty")
+        }
         try check(event.service, "\(field).service", pattern: .code, length: 1...40)
         try check(event.instance, "\(field).instance", pattern: .identifier, length: 0...128)
         guard event.childIds.count <= maximumChildren else {
