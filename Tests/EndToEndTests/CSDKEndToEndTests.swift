@@ -3,6 +3,7 @@ import ContactPointAPI
 import Foundation
 import GRPCCore
 import Index
+import SecurityPrimitives
 import Supervisor
 import TestSupport
 import Testing
@@ -75,7 +76,10 @@ struct CSDKEndToEndTests {
         let load = try cli(["children", "load", "\(work)/children.feed"])
         #expect(await load.exited() == 0, "\(load.text)")
         var generator = PopulationGenerator(seed: 1)
-        let children = (0..<2).map { _ in generator.next().child }
+        let children = (0..<2).map { _ in generator.next().child }.map {
+            ChildRecordSample(
+                given: String($0.name.given.split(separator: " ")[0]), family: $0.name.family, born: $0.dateOfBirth)
+        }
 
         for (run, (program, person)) in zip(programs, gateways).enumerated() {
             let practitioner = try #require(people.notSignedIn[person.email])
@@ -108,8 +112,8 @@ struct CSDKEndToEndTests {
                     "other-email = \(gateways[1 - run].email)", "other-password = \(other.password)",
                     "other-totp-secret-hex = \(other.otp.secret.map { String(format: "%02x", $0) }.joined())",
                     "foreign-token = \(people.practitionerToken)",
-                    "sync-dir = \(sync)", "child-given = \(child.name.given.split(separator: " ")[0])",
-                    "child-family = \(child.name.family)", "child-born = \(child.dateOfBirth)",
+                    "sync-dir = \(sync)", "child-given = \(child.given)", "child-family = \(child.family)",
+                    "child-born = \(child.born)",
                 ]
             try config.joined(separator: "\n").write(toFile: "\(sync)/config", atomically: true, encoding: .utf8)
             let check = try RunningProcess(program, ["\(sync)/config"], name: "sdk-check")
@@ -165,10 +169,113 @@ struct CSDKEndToEndTests {
             }
             return throughGateways.count >= 2
         }
+
+        // The sample bridge (examples/c), built as a C programmer would against the installed
+        // library, for Riverside: a colleague of Asha's signs in through it and looks the child up;
+        // it prints the surgery's alerts (Asha's two) as JSON lines, then resumes from its cursor file
+        try await runSampleBridge(
+            stack, people: people, organisationID: try #require(people.notSignedIn[gateways[0].email]).organisationID,
+            child: children[0], work: work)
+    }
+
+    func runSampleBridge(
+        _ stack: LocalStack, people: LocalStack.AuditPeople, organisationID: String, child: ChildRecordSample,
+        work: String
+    ) async throws {
+        let prefix = "\(work)/installed"
+        let install = try RunningProcess(
+            try RunningProcess.onPath("make"),
+            ["-C", Self.sdkDirectory, "BUILD=\(Self.buildRoot)/plain", "PREFIX=\(prefix)", "install"], name: "make")
+        #expect(await install.exited() == 0, "\(install.text)")
+        let bridgeSource = OtherLanguageClientTests.repositoryRoot.appendingPathComponent("examples/c").path
+        try FileManager.default.createDirectory(atPath: "\(work)/bridge", withIntermediateDirectories: true)
+        let build = try RunningProcess(
+            try RunningProcess.onPath("make"),
+            ["-C", "\(work)/bridge", "-f", "\(bridgeSource)/Makefile", "VPATH=\(bridgeSource)", "alert-bridge"],
+            name: "make", environment: ["PKG_CONFIG_PATH": "\(prefix)/lib/pkgconfig"])
+        #expect(await build.exited() == 0, "\(build.text)")
+        let bridge = "\(work)/bridge/alert-bridge"
+
+        let (password, otp) = (
+            "quiet harbour bridge colleague",
+            try await stack.enrolColleague(
+                of: organisationID, email: "lee@riverside.example", password: "quiet harbour bridge colleague",
+                administratorToken: people.administratorToken)
+        )
+        let keys = try RunningProcess(
+            "contactpoint", ["keys", "generate", "bridge", "--directory", work], name: "keys")
+        #expect(await keys.exited() == 0)
+        try stack.saveSession(people.administratorToken)
+        let register = try RunningProcess(
+            "contactpoint",
+            [
+                "admin", "gateways", "register", "--organisation", organisationID, "--name", "Riverside EMIS bridge",
+                "--public-key-file", "\(work)/bridge.pub", "--data-dir", stack.directory.root,
+            ], name: "register")
+        #expect(await register.exited() == 0, "\(register.text)")
+        try await stack.waitUntilAdmitted(keyFile: "\(work)/bridge.key")
+
+        let brokers = try stack.state.brokers.flatMap { ["--broker", "\($0.endpoint),\($0.publicKeyFile)"] }
+        let common = brokers + ["--key-file", "\(work)/bridge.key", "--cursor-file", "\(work)/bridge.cursor"]
+        let first = try RunningProcess(
+            bridge,
+            common + [
+                "--email", "lee@riverside.example", "--given", String(child.given), "--family", child.family, "--born",
+                child.born, "--max-alerts", "2",
+            ], name: "alert-bridge",
+            environment: ["LD_LIBRARY_PATH": "\(prefix)/lib"],
+            input: "\(password)\n\(otp.code(at: Int64(Date().timeIntervalSince1970)))\n")
+        #expect(await first.exited() == 0, "\(first.text)")
+        let lines = first.text.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("{\"type\":\"signed-in\"") == true, "\(first.text)")
+        #expect(lines.contains { $0.hasPrefix("{\"type\":\"child\"") && $0.contains("Dr C Gateway") }, "\(first.text)")
+        let alerts = lines.filter { $0.hasPrefix("{\"type\":\"alert\"") }
+        #expect(
+            alerts.count == 2 && alerts[0].contains("involvement-recorded") && alerts[1].contains("indicator-raised"),
+            "\(first.text)")
+        #expect(alerts.allSatisfy { $0.contains("Hillside Primary") && $0.contains("020 7946 0999") }, "\(first.text)")
+
+        // Started again: from its cursor, nothing is repeated
+        let again = try RunningProcess(
+            bridge, common + ["--follow-seconds", "2"], name: "alert-bridge",
+            environment: ["LD_LIBRARY_PATH": "\(prefix)/lib"])
+        #expect(await again.exited() == 0, "\(again.text)")
+        #expect(!again.text.contains("\"alert\""), "\(again.text)")
     }
 }
 
+/// The names and date of birth a test searches a child by.
+struct ChildRecordSample: Sendable {
+    var given: String
+    var family: String
+    var born: String
+}
+
 extension LocalStack {
+    /// Creates and enrols a practitioner of `organisationID` (their current code step left
+    /// unused); returns their authenticator.
+    func enrolColleague(of organisationID: String, email: String, password: String, administratorToken: String)
+        async throws -> OneTimePassword
+    {
+        try await withIdentityClients { identity, administration in
+            let today = String(ISO8601DateFormatter().string(from: Date()).prefix(10))
+            let created = try await administration.createPractitioner(
+                .with {
+                    $0.organisationID = organisationID
+                    $0.name = "Lee Hart"
+                    $0.email = email
+                    $0.jobRole = "Practice manager"
+                    $0.vetting = .with {
+                        $0.criminalRecordsCheckedOn = today
+                        $0.criminalRecordsReference = "001234567891"
+                        $0.trainingCompletedOn = today
+                        $0.userAgreementAcceptedOn = today
+                    }
+                }, metadata: ["authorization": "Bearer \(administratorToken)"])
+            return try await enrol(identity, email: email, code: created.enrolmentCode, password: password)
+        }
+    }
+
     /// Waits until every broker admits the key pair in `keyFile` (a gateway just registered: the
     /// brokers read the registry every 2 s): an echo call through each broker is answered.
     func waitUntilAdmitted(keyFile: String) async throws {
