@@ -2,8 +2,9 @@
 # Creates what docker-compose.yml mounts: a CURVE key pair per principal in deploy/keys (secret
 # keys 0600, never overwritten), the public keys and the allow-list in deploy/keys/public.
 # Run from the repository after `swift build`; rerun after adding a service (existing keys stay).
-# Arguments name agency gateways: client principals that get a key pair too (map each to its
-# organisation with the notification service's `gateway` setting, docs/NOTIFICATION.md).
+# Agency gateways need nothing here: they are registered in the identity service
+# (`contactpoint admin gateways register`, docs/GATEWAYS.md). Arguments name other client
+# principals that get a key pair and an allow-list line too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 contactpoint="$(swift build --show-bin-path)/contactpoint"

@@ -143,6 +143,20 @@ struct IndexBenchmark {
                 failed\(raw.firstFailure.map { " (first: \($0))" } ?? "")
                 """
             )
+            // The same lookups through the C SDK: one client, its own process.
+            let sdk = try SDKLoad.prepare(
+                directory: directory, raw: rawClients, lookups: Array(zip(searches, views)), seconds: seconds)
+            usage = ProcessUsage.now()
+            let figures = try await sdk.run()
+            let sdkRate = Double(figures["lookups_per_second"] ?? "") ?? 0
+            print(
+                """
+                audited lookups from the C SDK (one client, 32 in flight, half search, half view): \(Int(sdkRate))/s; \
+                broker and index \(usage.perCall(rate: sdkRate)); the client \(figures["client_cpu_us_per_call"] ?? "?") µs \
+                CPU per call; \(figures["failed"] ?? "?") failed; sequential search from the C SDK: p50 \
+                \(figures["p50_ms"] ?? "?") ms, p99 \(figures["p99_ms"] ?? "?") ms
+                """
+            )
             print(
                 "memory: VmRSS \(status("VmRSS")), VmHWM \(status("VmHWM")) (broker, index and clients in one process)")
             let size =
