@@ -19,7 +19,9 @@ struct SDKLoad {
     ) throws -> SDKLoad {
         let build = "\(repositoryRoot)/.build/libcontactpoint/release"
         try run("/usr/bin/make", ["-s", "-C", "\(repositoryRoot)/Clients/libcontactpoint", "BUILD=\(build)", "bench-program"])
+        // This run's keys: the benchmark's bus is new every run.
         let folder = "\(directory)/sdk"
+        try? FileManager.default.removeItem(atPath: folder)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try KeyFile.write(raw.keyPair, name: "bench-client", into: folder)
         try "public-key = \(raw.broker.publicKey.z85)\n".write(

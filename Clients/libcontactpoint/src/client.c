@@ -185,7 +185,8 @@ static int open_broker(cp_client *client, size_t index, cp_status *status) {
         return cp_fail(status, CP_INVALID_ARGUMENT, "broker %s: %s (is its key a 40-character Z85 key?)",
                        broker->endpoint, zmq_strerror(errno));
     broker->monitor = zmq_socket(client->context, ZMQ_PAIR);
-    if (!broker->monitor || zmq_connect(broker->monitor, monitor_endpoint) != 0)
+    if (!broker->monitor || zmq_setsockopt(broker->monitor, ZMQ_LINGER, &zero, sizeof zero) != 0
+        || zmq_connect(broker->monitor, monitor_endpoint) != 0)
         return cp_fail(status, CP_INTERNAL, "monitor: %s", zmq_strerror(errno));
     if (zmq_connect(broker->socket, broker->endpoint) != 0)
         return cp_fail(status, CP_INVALID_ARGUMENT, "broker endpoint \"%s\": %s", broker->endpoint,
