@@ -20,8 +20,19 @@ struct Gateways: AsyncParsableCommand {
         var name: String
         @Option(help: "The system's public key file (NAME.pub, from `contactpoint keys generate NAME`).")
         var publicKeyFile: String
+        @Option(
+            help: """
+                What it may do, comma-separated: read-alerts (its organisation's, with its own key), \
+                act-for-practitioners (relay its practitioners' sign-in and act with their sessions).
+                """)
+        var may: String
 
         func run() async throws {
+            let permissions = Set(may.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            let known: Set<String> = ["read-alerts", "act-for-practitioners"]
+            guard !permissions.isEmpty, permissions.isSubset(of: known) else {
+                throw ValidationError("--may: read-alerts, act-for-practitioners or both, comma-separated")
+            }
             let key: CurveKey
             do {
                 key = try KeyFile.readPublicKey(at: publicKeyFile)
@@ -35,9 +46,12 @@ struct Gateways: AsyncParsableCommand {
                         $0.organisationID = organisation
                         $0.name = name
                         $0.publicKey = key.z85
+                        $0.readsAlerts = permissions.contains("read-alerts")
+                        $0.actsForPractitioners = permissions.contains("act-for-practitioners")
                     }, metadata: metadata)
             }
             print("registered \(gateway.gatewayID): \(gateway.name), bus principal \(gateway.principal)")
+            print("it may: \(Gateways.permissions(of: gateway))")
         }
     }
 
@@ -53,9 +67,16 @@ struct Gateways: AsyncParsableCommand {
             if list.gateways.isEmpty { print("no gateways") }
             for gateway in list.gateways {
                 let state = gateway.revokedAt == 0 ? "in force" : "revoked"
-                print("\(gateway.gatewayID)  \(gateway.organisationID)  \(state)  \(gateway.name)")
+                print(
+                    "\(gateway.gatewayID)  \(gateway.organisationID)  \(state)  \(permissions(of: gateway))  \(gateway.name)"
+                )
             }
         }
+    }
+
+    static func permissions(of gateway: Contactpoint_V1_Gateway) -> String {
+        [gateway.readsAlerts ? "read-alerts" : nil, gateway.actsForPractitioners ? "act-for-practitioners" : nil]
+            .compactMap { $0 }.joined(separator: ",")
     }
 
     struct Revoke: AsyncParsableCommand {

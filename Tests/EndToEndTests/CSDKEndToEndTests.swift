@@ -95,7 +95,8 @@ struct CSDKEndToEndTests {
             try stack.saveSession(people.administratorToken)
             let register = try cli([
                 "admin", "gateways", "register", "--organisation", practitioner.organisationID, "--name",
-                "\(person.name)'s case-management bridge", "--public-key-file", "\(sync)/\(keyName).pub",
+                "\(person.name)'s case-management bridge", "--public-key-file", "\(sync)/\(keyName).pub", "--may",
+                "read-alerts,act-for-practitioners",
             ])
             #expect(await register.exited() == 0, "\(register.text)")
             let gatewayID = try #require(
@@ -210,7 +211,8 @@ struct CSDKEndToEndTests {
             "contactpoint",
             [
                 "admin", "gateways", "register", "--organisation", organisationID, "--name", "Riverside EMIS bridge",
-                "--public-key-file", "\(work)/bridge.pub", "--data-dir", stack.directory.root,
+                "--public-key-file", "\(work)/bridge.pub", "--may", "read-alerts,act-for-practitioners", "--data-dir",
+                stack.directory.root,
             ], name: "register")
         #expect(await register.exited() == 0, "\(register.text)")
         try await stack.waitUntilAdmitted(keyFile: "\(work)/bridge.key")
@@ -241,6 +243,28 @@ struct CSDKEndToEndTests {
             environment: ["LD_LIBRARY_PATH": "\(prefix)/lib"])
         #expect(await again.exited() == 0, "\(again.text)")
         #expect(!again.text.contains("\"alert\""), "\(again.text)")
+
+        // A system registered only to relay sign-in reads no alerts with its own key
+        let keys2 = try RunningProcess(
+            "contactpoint", ["keys", "generate", "relay", "--directory", work], name: "keys")
+        #expect(await keys2.exited() == 0)
+        let relayOnly = try RunningProcess(
+            "contactpoint",
+            [
+                "admin", "gateways", "register", "--organisation", organisationID, "--name", "Riverside sign-in relay",
+                "--public-key-file", "\(work)/relay.pub", "--may", "act-for-practitioners", "--data-dir",
+                stack.directory.root,
+            ], name: "register")
+        #expect(await relayOnly.exited() == 0, "\(relayOnly.text)")
+        #expect(relayOnly.text.contains("it may: act-for-practitioners"), "\(relayOnly.text)")
+        try await stack.waitUntilAdmitted(keyFile: "\(work)/relay.key", readsAlerts: false)
+        let refused = try RunningProcess(
+            bridge, brokers + ["--key-file", "\(work)/relay.key", "--follow-seconds", "2"], name: "alert-bridge",
+            environment: ["LD_LIBRARY_PATH": "\(prefix)/lib"])
+        #expect(await refused.exited() == 1, "\(refused.text)")
+        #expect(
+            refused.text.contains("PERMISSION_DENIED") && refused.text.contains("not registered to read"),
+            "\(refused.text)")
     }
 }
 
@@ -277,8 +301,10 @@ extension LocalStack {
     }
 
     /// Waits until every broker admits the key pair in `keyFile` (a gateway just registered: the
-    /// brokers read the registry every 2 s): an echo call through each broker is answered.
-    func waitUntilAdmitted(keyFile: String) async throws {
+    /// brokers read the registry every 2 s) — and, for a gateway that reads alerts, until the
+    /// notification service serves it (it reads the registry on its own clock): a call through
+    /// each broker is answered.
+    func waitUntilAdmitted(keyFile: String, readsAlerts: Bool = true) async throws {
         let keyPair = try KeyFile.readKeyPair(at: keyFile)
         for broker in try state.brokers {
             let address = BrokerAddress(
@@ -289,8 +315,13 @@ extension LocalStack {
                     var options = CallOptions.defaults
                     options.timeout = .seconds(1)
                     do {
-                        _ = try await Contactpoint_V1_Echo.Client(wrapping: client).get(
-                            .with { $0.text = "admitted?" }, options: options)
+                        if readsAlerts {
+                            _ = try await Contactpoint_V1_Notification.Client(wrapping: client).listAlerts(
+                                .init(), options: options)
+                        } else {
+                            _ = try await Contactpoint_V1_Echo.Client(wrapping: client).get(
+                                .with { $0.text = "admitted?" }, options: options)
+                        }
                         return true
                     } catch {
                         return false

@@ -23,6 +23,8 @@ struct GatewayRegistryTests {
                     $0.organisationID = fixture.organisation.id
                     $0.name = "Hillside MIS bridge"
                     $0.publicKey = key
+                    $0.readsAlerts = true
+                    $0.actsForPractitioners = true
                 }, metadata: bearer(admin))
             #expect(gateway.gatewayID.hasPrefix("gw-") && gateway.revokedAt == 0)
             #expect(gateway.principal == "gateway:\(fixture.organisation.id):\(gateway.gatewayID)")
@@ -36,6 +38,7 @@ struct GatewayRegistryTests {
                         $0.organisationID = fixture.organisation.id
                         $0.name = "again"
                         $0.publicKey = key
+                        $0.readsAlerts = true
                     }, metadata: bearer(admin))
             }
             #expect(twice?.code == .alreadyExists && twice?.message.contains("public_key") == true)
@@ -57,7 +60,18 @@ struct GatewayRegistryTests {
                     }, metadata: bearer(admin))
             }
             #expect(nowhere?.code == .invalidArgument)
+            let mayNothing = await #expect(throws: RPCError.self) {
+                try await administration.registerGateway(
+                    .with {
+                        $0.organisationID = fixture.organisation.id
+                        $0.name = "may do nothing"
+                        $0.publicKey = try CurveKeyPair.generate().publicKey.z85
+                    }, metadata: bearer(admin))
+            }
+            #expect(
+                mayNothing?.code == .invalidArgument && mayNothing?.message.contains("acts_for_practitioners") == true)
             #expect(try await fixture.store.gateways(localAuthority: nil).count == 1)
+            #expect(gateway.readsAlerts && gateway.actsForPractitioners)
 
             let listed = try await administration.listGateways(.init(), metadata: bearer(admin))
             #expect(listed.gateways.map(\.gatewayID) == [gateway.gatewayID])
@@ -71,6 +85,8 @@ struct GatewayRegistryTests {
                     $0.organisationID = fixture.organisation.id
                     $0.name = "Hillside MIS bridge"
                     $0.publicKey = key
+                    $0.readsAlerts = true
+                    $0.actsForPractitioners = true
                 }, metadata: bearer(admin))
             #expect(again.gatewayID != gateway.gatewayID)
         }
@@ -101,9 +117,24 @@ struct GatewayRegistryTests {
         #expect(refusals.count == 1)
     }
 
-    @Test("sign-in through a gateway: its own organisation's practitioners only, and the session names it")
+    @Test(
+        """
+        sign-in through a gateway: its own organisation's practitioners only, through a gateway in force registered to \
+        relay sign-in; the session names it
+        """
+    )
     func signInThroughGateway() async throws {
         let fixture = try await IdentityFixture.make()
+        let register = { (id: String, actsForPractitioners: Bool) in
+            try await fixture.store.acting(as: "p-admin").registerGateway(
+                .init(
+                    id: id, organisationID: fixture.organisation.id, name: id,
+                    publicKey: try CurveKeyPair.generate().publicKey.z85, readsAlerts: true,
+                    actsForPractitioners: actsForPractitioners, registeredAt: fixture.clock.now, registeredBy: "p-admin"
+                ))
+        }
+        try await register("gw-aaaa", true)
+        try await register("gw-alerts-only", false)
         let own = GatewayPrincipal(organisationID: fixture.organisation.id, gatewayID: "gw-aaaa")
         let session = try await fixture.authenticator.login(
             email: fixture.practitioner.email, password: fixture.password, code: fixture.code(), through: own)
@@ -124,6 +155,22 @@ struct GatewayRegistryTests {
             $0.action == AuditAction.loginRefused.description
         }
         #expect(events.count == 1 && events.first?.outcomeReason == "another-organisation-s-gateway")
+
+        // A gateway registered to read alerts only, or one revoked, relays no sign-in
+        fixture.clock.advance(by: 31)
+        let alertsOnly = GatewayPrincipal(organisationID: fixture.organisation.id, gatewayID: "gw-alerts-only")
+        let notRelaying = await #expect(throws: AuthenticationFailure.self) {
+            try await fixture.authenticator.login(
+                email: fixture.practitioner.email, password: fixture.password, code: fixture.code(),
+                through: alertsOnly)
+        }
+        #expect("\(String(describing: notRelaying))".contains("not registered to sign practitioners in"))
+        _ = try await fixture.store.acting(as: "p-admin").revokeGateway(id: "gw-aaaa", now: fixture.clock.now)
+        fixture.clock.advance(by: 31)
+        await #expect(throws: AuthenticationFailure.self) {
+            try await fixture.authenticator.login(
+                email: fixture.practitioner.email, password: fixture.password, code: fixture.code(), through: own)
+        }
     }
 
     @Test("a database of the previous version gains the gateway registry, empty, and registers into it")
@@ -136,7 +183,7 @@ struct GatewayRegistryTests {
             .init(
                 id: "gw-1", organisationID: "org-1", name: "bridge",
                 publicKey: try CurveKeyPair.generate().publicKey.z85,
-                registeredAt: 1_800_000_000, registeredBy: "p-1"))
+                readsAlerts: true, actsForPractitioners: false, registeredAt: 1_800_000_000, registeredBy: "p-1"))
         #expect(try await store.gatewaysInForce().map(\.organisationID) == ["org-1"])
         #expect(try await store.practitioner(id: "p-1")?.name == "Sam")
     }

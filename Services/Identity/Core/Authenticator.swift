@@ -139,11 +139,9 @@ struct Authenticator: Sendable {
             try await events.record(.loginRefused, subject: account.id, reason: refusal, now: now)
             throw AuthenticationFailure.notPermitted(reason: refusal)
         }
-        if let gateway, gateway.organisationID != record.organisation.id {
-            try await events.record(
-                .loginRefused, subject: account.id, reason: "another organisation's gateway", now: now)
-            throw AuthenticationFailure.notPermitted(
-                reason: "this system belongs to another organisation: sign in through your own organisation's")
+        if let gateway, let refusal = try await refusal(through: gateway, of: record) {
+            try await events.record(.loginRefused, subject: account.id, reason: refusal.code, now: now)
+            throw AuthenticationFailure.notPermitted(reason: refusal.reason)
         }
         guard try await store.claimTOTPStep(practitionerID: account.id, step: step) else {
             try await events.record(.loginFailed, subject: account.id, reason: "replayed code", now: now)
@@ -170,6 +168,29 @@ struct Authenticator: Sendable {
         if account.status != .active { return "the account is \(account.status.rawValue)" }
         if !record.organisation.isActive { return "the organisation is not active" }
         return account.vetting.lapse(on: CalendarDay(inEngland: Instant(seconds: now)))
+    }
+
+    /// Why a practitioner may not sign in through `gateway` (for the audit trail, and for them),
+    /// if they may not: it is another organisation's, or it was not registered to relay sign-ins
+    /// (or is no longer in force: the brokers refuse it within seconds, this at once).
+    func refusal(through gateway: GatewayPrincipal, of record: IdentityStore.LoginRecord) async throws
+        -> (code: String, reason: String)?
+    {
+        if gateway.organisationID != record.organisation.id {
+            return (
+                "another organisation's gateway",
+                "this system belongs to another organisation: sign in through your own organisation's"
+            )
+        }
+        guard let registered = try await store.gateway(id: gateway.gatewayID), registered.revokedAt == nil,
+            registered.organisationID == gateway.organisationID, registered.actsForPractitioners
+        else {
+            return (
+                "gateway not registered to relay sign-in",
+                "this system is not registered to sign practitioners in: ask your local authority's administrator"
+            )
+        }
+        return nil
     }
 
     func issue(

@@ -213,9 +213,14 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
             guard (try? CurveKey(z85: key)) != nil else {
                 throw Self.invalid("public_key", "a CURVE public key in Z85: 40 characters (the gateway's .pub file)")
             }
+            guard request.readsAlerts || request.actsForPractitioners else {
+                throw Self.invalid(
+                    "reads_alerts", "reads_alerts, acts_for_practitioners or both: what the gateway may do")
+            }
             let gateway = IdentityStore.Gateway(
                 id: "gw-" + Base32.encode(SecureRandom.bytes(8)).lowercased(), organisationID: organisation.id,
-                name: name, publicKey: key, registeredAt: authenticator.clock.now.seconds,
+                name: name, publicKey: key, readsAlerts: request.readsAlerts,
+                actsForPractitioners: request.actsForPractitioners, registeredAt: authenticator.clock.now.seconds,
                 registeredBy: caller.practitionerID)
             try await store.registerGateway(gateway)
             return Self.summary(gateway)
@@ -258,6 +263,8 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
             $0.principal = GatewayPrincipal(organisationID: gateway.organisationID, gatewayID: gateway.id).description
             $0.registeredAt = gateway.registeredAt
             $0.registeredBy = gateway.registeredBy
+            $0.readsAlerts = gateway.readsAlerts
+            $0.actsForPractitioners = gateway.actsForPractitioners
             $0.revokedAt = gateway.revokedAt ?? 0
             $0.revokedBy = gateway.revokedBy ?? ""
         }

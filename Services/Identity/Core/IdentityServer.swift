@@ -19,7 +19,8 @@ public enum IdentityServer {
         var breachedPasswords: BreachedPasswords?
         /// How long a session lasts without use (each refresh starts it again, up to 12 hours).
         public var sessionIdleTimeout: Duration = .seconds(15 * 60)
-        /// The bus principals that may read the gateways in force: the brokers, which admit them.
+        /// The bus principals that may read the gateways in force: the brokers, which admit them, and
+        /// the notification service, which serves them their organisation's alerts.
         public var gatewayReaders: [String] = []
 
         /// The identity service's own command-line flags, as given (text, parsed with the rest).
@@ -49,7 +50,8 @@ public enum IdentityServer {
                 "session-idle-timeout", flag: nil, default: sessionIdleTimeout,
                 parse: ConfigurationValue.duration(in: .seconds(1)...(.seconds(12 * 3600)), named: "1s to 12h"))
             gatewayReaders = try reader.list(
-                "gateway-reader", flags: [], default: (1...9).map { "broker-\($0)" }, parse: ConfigurationValue.text)
+                "gateway-reader", flags: [], default: (1...9).map { "broker-\($0)" } + ["notification"],
+                parse: ConfigurationValue.text)
             breachedPasswords = try reader.optionalValue("breached-passwords", flag: nil) {
                 path throws(ConfigurationError.Problem) in
                 do throws(BreachedPasswords.Problem) {

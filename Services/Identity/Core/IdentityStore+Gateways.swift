@@ -9,6 +9,9 @@ extension IdentityStore {
         var name: String
         /// Z85, 40 characters.
         var publicKey: String
+        /// What it may do: read its organisation's alerts; relay its practitioners' sign-in.
+        var readsAlerts: Bool
+        var actsForPractitioners: Bool
         var registeredAt: Int64
         var registeredBy: String
         var revokedAt: Int64?
@@ -16,16 +19,18 @@ extension IdentityStore {
 
         init(row: Row) {
             (id, organisationID, name, publicKey) = (row["id"], row["organisation_id"], row["name"], row["public_key"])
+            (readsAlerts, actsForPractitioners) = (row["reads_alerts"], row["acts_for_practitioners"])
             (registeredAt, registeredBy, revokedAt, revokedBy) = (
                 row["registered_at"], row["registered_by"], row["revoked_at"], row["revoked_by"]
             )
         }
 
         init(
-            id: String, organisationID: String, name: String, publicKey: String, registeredAt: Int64,
-            registeredBy: String
+            id: String, organisationID: String, name: String, publicKey: String, readsAlerts: Bool,
+            actsForPractitioners: Bool, registeredAt: Int64, registeredBy: String
         ) {
             (self.id, self.organisationID, self.name, self.publicKey) = (id, organisationID, name, publicKey)
+            (self.readsAlerts, self.actsForPractitioners) = (readsAlerts, actsForPractitioners)
             (self.registeredAt, self.registeredBy) = (registeredAt, registeredBy)
         }
     }
@@ -36,12 +41,12 @@ extension IdentityStore {
             do {
                 try db.execute(
                     sql: """
-                        INSERT INTO gateway (id, organisation_id, name, public_key, registered_at, registered_by)
-                        VALUES (?, ?, ?, ?, ?, ?)
+                        INSERT INTO gateway (id, organisation_id, name, public_key, reads_alerts, acts_for_practitioners, \
+                        registered_at, registered_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
-                        gateway.id, gateway.organisationID, gateway.name, gateway.publicKey, gateway.registeredAt,
-                        gateway.registeredBy,
+                        gateway.id, gateway.organisationID, gateway.name, gateway.publicKey, gateway.readsAlerts,
+                        gateway.actsForPractitioners, gateway.registeredAt, gateway.registeredBy,
                     ])
             } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
                 throw IdentityStoreError.gatewayKeyInUse

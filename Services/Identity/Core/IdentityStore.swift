@@ -176,6 +176,8 @@ struct IdentityStore: Sendable {
                         organisation_id TEXT NOT NULL REFERENCES organisation(id),
                         name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
                         public_key TEXT NOT NULL CHECK (length(public_key) = 40),
+                        reads_alerts INTEGER NOT NULL CHECK (reads_alerts IN (0, 1)),
+                        acts_for_practitioners INTEGER NOT NULL CHECK (acts_for_practitioners IN (0, 1)),
                         registered_at INTEGER NOT NULL,
                         registered_by TEXT NOT NULL,
                         revoked_at INTEGER,

@@ -21,8 +21,10 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
     let feeders: Set<String>
     /// The bus principals that deliver security notices: the identity service's.
     let noticeFeeders: Set<String>
-    /// Agency gateways: bus principal → organisation id.
+    /// Agency gateways set up by hand: bus principal → organisation id.
     let gateways: [String: String]
+    /// Agency gateways registered in the identity service, as last read from it.
+    let registeredGateways: GatewayRoster
     /// How long one Subscribe call streams before it ends (the client resumes from its cursor).
     let subscriptionLifetime: Duration
     let clock: WallClock
@@ -34,8 +36,10 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
         store: NotificationStore, reads: GroupCommitter<Contactpoint_V1_AuditEvent, Void>,
         consent: any ConsentDecisions, hub: AlertHub,
         feeders: Set<String>, noticeFeeders: Set<String> = ["identity"], gateways: [String: String],
-        subscriptionLifetime: Duration = .seconds(300), clock: WallClock
+        registeredGateways: GatewayRoster = GatewayRoster(), subscriptionLifetime: Duration = .seconds(300),
+        clock: WallClock
     ) {
+        self.registeredGateways = registeredGateways
         self.store = store
         self.access = AccessAudit(roles: Self.roles, committer: reads, clock: clock)
         self.planner = AlertPlanner(consent: consent)
@@ -255,9 +259,19 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
                 organisationInbox ? .organisationInbox(caller.organisationID) : .practitioner(caller.practitionerID)
             return Reader(audience: audience, actor: caller.auditActor, caller: caller)
         }
-        // A gateway registered in the identity service names its organisation in its principal,
-        // which only the brokers give; one in the `gateway` setting is mapped there.
-        let organisation = GatewayPrincipal(context.remotePeer)?.organisationID ?? gateways[context.remotePeer]
+        // A gateway registered in the identity service is served if it was registered to read
+        // alerts (its principal, which only the brokers give, names its organisation); one in the
+        // `gateway` setting is mapped there.
+        if GatewayPrincipal(context.remotePeer) != nil {
+            guard let registered = registeredGateways.gateway(principal: context.remotePeer), registered.readsAlerts
+            else {
+                throw RPCError(
+                    code: .permissionDenied,
+                    message: "this system is not registered to read its organisation's alerts (docs/GATEWAYS.md)")
+            }
+        }
+        let organisation =
+            registeredGateways.gateway(principal: context.remotePeer)?.organisationID ?? gateways[context.remotePeer]
         if let organisation {
             return Reader(
                 audience: .gateway(organisation),

@@ -69,13 +69,15 @@ public enum NotificationServer {
                 "notification.database": "\(settings.database)",
                 "notification.gateways": "\(settings.gateways.keys.sorted().joined(separator: ","))",
             ])
+        let registeredGateways = GatewayRoster()
         var service = makeService(
-            settings: settings, store: store, trust: trust,
+            settings: settings, store: store, trust: trust, registeredGateways: registeredGateways,
             consent: ConsentServiceClient(client: client, logger: logger),
             // A follower holds a worker session: keep some of each broker's free for deliveries and reads.
             hub: AlertHub(capacity: max(1, shared.sessionsPerBroker - 4)), clock: .system, logger: logger)
         service.companions += [
             trust.refresher(client: client, logger: logger),
+            registeredGateways.follower(client: client, logger: logger),
             AuditForwarder(outbox: store.outboxes, client: client, instance: shared.instance, logger: logger),
         ]
         return service
@@ -84,8 +86,9 @@ public enum NotificationServer {
     /// The service on `store` without the companions that reach other services over the bus (the
     /// session keys' refresher, the audit forwarder): what the tests serve in process.
     static func makeService(
-        settings: Settings, store: NotificationStore, trust: SessionTrust, consent: any ConsentDecisions,
-        hub: AlertHub, clock: WallClock, logger: Logger
+        settings: Settings, store: NotificationStore, trust: SessionTrust,
+        registeredGateways: GatewayRoster = GatewayRoster(), consent: any ConsentDecisions, hub: AlertHub,
+        clock: WallClock, logger: Logger
     ) -> BusService {
         let reads = store.outboxes.accessEventCommitter(name: "notify-reads", maximumBatch: 1024)
         return BusService(
@@ -93,6 +96,7 @@ public enum NotificationServer {
                 NotificationRPCService(
                     store: store, reads: reads, consent: consent, hub: hub, feeders: Set(settings.feeders),
                     noticeFeeders: Set(settings.noticeFeeders), gateways: settings.gateways,
+                    registeredGateways: registeredGateways,
                     subscriptionLifetime: settings.subscriptionLifetime, clock: clock)
             ],
             interceptors: [

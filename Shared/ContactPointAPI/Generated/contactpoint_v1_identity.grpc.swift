@@ -461,8 +461,9 @@ extension Contactpoint_V1_Identity {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > For the brokers only (bus principals in the `gateway-reader` setting; PERMISSION_DENIED for
-        /// > anyone else): every agency gateway registered and not revoked, to admit on the bus.
+        /// > For the brokers and the notification service only (bus principals in the `gateway-reader`
+        /// > setting; PERMISSION_DENIED for anyone else): every agency gateway registered and not revoked,
+        /// > to admit on the bus and to serve alerts to.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Contactpoint_V1_GatewaysRequest` messages.
@@ -711,8 +712,9 @@ extension Contactpoint_V1_Identity {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > For the brokers only (bus principals in the `gateway-reader` setting; PERMISSION_DENIED for
-        /// > anyone else): every agency gateway registered and not revoked, to admit on the bus.
+        /// > For the brokers and the notification service only (bus principals in the `gateway-reader`
+        /// > setting; PERMISSION_DENIED for anyone else): every agency gateway registered and not revoked,
+        /// > to admit on the bus and to serve alerts to.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Contactpoint_V1_GatewaysRequest` message.
@@ -959,8 +961,9 @@ extension Contactpoint_V1_Identity {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > For the brokers only (bus principals in the `gateway-reader` setting; PERMISSION_DENIED for
-        /// > anyone else): every agency gateway registered and not revoked, to admit on the bus.
+        /// > For the brokers and the notification service only (bus principals in the `gateway-reader`
+        /// > setting; PERMISSION_DENIED for anyone else): every agency gateway registered and not revoked,
+        /// > to admit on the bus and to serve alerts to.
         ///
         /// - Parameters:
         ///   - request: A `Contactpoint_V1_GatewaysRequest` message.
@@ -1741,8 +1744,9 @@ extension Contactpoint_V1_Identity {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > For the brokers only (bus principals in the `gateway-reader` setting; PERMISSION_DENIED for
-        /// > anyone else): every agency gateway registered and not revoked, to admit on the bus.
+        /// > For the brokers and the notification service only (bus principals in the `gateway-reader`
+        /// > setting; PERMISSION_DENIED for anyone else): every agency gateway registered and not revoked,
+        /// > to admit on the bus and to serve alerts to.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Contactpoint_V1_GatewaysRequest` message.
@@ -2196,8 +2200,9 @@ extension Contactpoint_V1_Identity {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > For the brokers only (bus principals in the `gateway-reader` setting; PERMISSION_DENIED for
-        /// > anyone else): every agency gateway registered and not revoked, to admit on the bus.
+        /// > For the brokers and the notification service only (bus principals in the `gateway-reader`
+        /// > setting; PERMISSION_DENIED for anyone else): every agency gateway registered and not revoked,
+        /// > to admit on the bus and to serve alerts to.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Contactpoint_V1_GatewaysRequest` message.
@@ -2590,8 +2595,9 @@ extension Contactpoint_V1_Identity.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > For the brokers only (bus principals in the `gateway-reader` setting; PERMISSION_DENIED for
-    /// > anyone else): every agency gateway registered and not revoked, to admit on the bus.
+    /// > For the brokers and the notification service only (bus principals in the `gateway-reader`
+    /// > setting; PERMISSION_DENIED for anyone else): every agency gateway registered and not revoked,
+    /// > to admit on the bus and to serve alerts to.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Contactpoint_V1_GatewaysRequest` message.
@@ -3026,8 +3032,9 @@ extension Contactpoint_V1_Identity.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > For the brokers only (bus principals in the `gateway-reader` setting; PERMISSION_DENIED for
-    /// > anyone else): every agency gateway registered and not revoked, to admit on the bus.
+    /// > For the brokers and the notification service only (bus principals in the `gateway-reader`
+    /// > setting; PERMISSION_DENIED for anyone else): every agency gateway registered and not revoked,
+    /// > to admit on the bus and to serve alerts to.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -3419,9 +3426,10 @@ extension Contactpoint_V1_IdentityAdmin {
         /// >
         /// > Registers an agency's system (its case-management gateway) for one organisation: its CURVE
         /// > public key is admitted by every broker within seconds, as the principal
-        /// > `gateway:ORGANISATION-ID:GATEWAY-ID`. A gateway reads its organisation's alerts with its own
-        /// > principal, and relays the sign-in of its organisation's practitioners, whose sessions then
-        /// > work through that gateway only (docs/GATEWAYS.md).
+        /// > `gateway:ORGANISATION-ID:GATEWAY-ID`. What it may do is fixed at registration: read its
+        /// > organisation's alerts with its own principal, relay the sign-in of its organisation's
+        /// > practitioners (whose sessions then work through that gateway only), or both
+        /// > (docs/GATEWAYS.md).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Contactpoint_V1_RegisterGatewayRequest` messages.
@@ -3633,9 +3641,10 @@ extension Contactpoint_V1_IdentityAdmin {
         /// >
         /// > Registers an agency's system (its case-management gateway) for one organisation: its CURVE
         /// > public key is admitted by every broker within seconds, as the principal
-        /// > `gateway:ORGANISATION-ID:GATEWAY-ID`. A gateway reads its organisation's alerts with its own
-        /// > principal, and relays the sign-in of its organisation's practitioners, whose sessions then
-        /// > work through that gateway only (docs/GATEWAYS.md).
+        /// > `gateway:ORGANISATION-ID:GATEWAY-ID`. What it may do is fixed at registration: read its
+        /// > organisation's alerts with its own principal, relay the sign-in of its organisation's
+        /// > practitioners (whose sessions then work through that gateway only), or both
+        /// > (docs/GATEWAYS.md).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Contactpoint_V1_RegisterGatewayRequest` message.
@@ -3845,9 +3854,10 @@ extension Contactpoint_V1_IdentityAdmin {
         /// >
         /// > Registers an agency's system (its case-management gateway) for one organisation: its CURVE
         /// > public key is admitted by every broker within seconds, as the principal
-        /// > `gateway:ORGANISATION-ID:GATEWAY-ID`. A gateway reads its organisation's alerts with its own
-        /// > principal, and relays the sign-in of its organisation's practitioners, whose sessions then
-        /// > work through that gateway only (docs/GATEWAYS.md).
+        /// > `gateway:ORGANISATION-ID:GATEWAY-ID`. What it may do is fixed at registration: read its
+        /// > organisation's alerts with its own principal, relay the sign-in of its organisation's
+        /// > practitioners (whose sessions then work through that gateway only), or both
+        /// > (docs/GATEWAYS.md).
         ///
         /// - Parameters:
         ///   - request: A `Contactpoint_V1_RegisterGatewayRequest` message.
@@ -4541,9 +4551,10 @@ extension Contactpoint_V1_IdentityAdmin {
         /// >
         /// > Registers an agency's system (its case-management gateway) for one organisation: its CURVE
         /// > public key is admitted by every broker within seconds, as the principal
-        /// > `gateway:ORGANISATION-ID:GATEWAY-ID`. A gateway reads its organisation's alerts with its own
-        /// > principal, and relays the sign-in of its organisation's practitioners, whose sessions then
-        /// > work through that gateway only (docs/GATEWAYS.md).
+        /// > `gateway:ORGANISATION-ID:GATEWAY-ID`. What it may do is fixed at registration: read its
+        /// > organisation's alerts with its own principal, relay the sign-in of its organisation's
+        /// > practitioners (whose sessions then work through that gateway only), or both
+        /// > (docs/GATEWAYS.md).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Contactpoint_V1_RegisterGatewayRequest` message.
@@ -4922,9 +4933,10 @@ extension Contactpoint_V1_IdentityAdmin {
         /// >
         /// > Registers an agency's system (its case-management gateway) for one organisation: its CURVE
         /// > public key is admitted by every broker within seconds, as the principal
-        /// > `gateway:ORGANISATION-ID:GATEWAY-ID`. A gateway reads its organisation's alerts with its own
-        /// > principal, and relays the sign-in of its organisation's practitioners, whose sessions then
-        /// > work through that gateway only (docs/GATEWAYS.md).
+        /// > `gateway:ORGANISATION-ID:GATEWAY-ID`. What it may do is fixed at registration: read its
+        /// > organisation's alerts with its own principal, relay the sign-in of its organisation's
+        /// > practitioners (whose sessions then work through that gateway only), or both
+        /// > (docs/GATEWAYS.md).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Contactpoint_V1_RegisterGatewayRequest` message.
@@ -5273,9 +5285,10 @@ extension Contactpoint_V1_IdentityAdmin.ClientProtocol {
     /// >
     /// > Registers an agency's system (its case-management gateway) for one organisation: its CURVE
     /// > public key is admitted by every broker within seconds, as the principal
-    /// > `gateway:ORGANISATION-ID:GATEWAY-ID`. A gateway reads its organisation's alerts with its own
-    /// > principal, and relays the sign-in of its organisation's practitioners, whose sessions then
-    /// > work through that gateway only (docs/GATEWAYS.md).
+    /// > `gateway:ORGANISATION-ID:GATEWAY-ID`. What it may do is fixed at registration: read its
+    /// > organisation's alerts with its own principal, relay the sign-in of its organisation's
+    /// > practitioners (whose sessions then work through that gateway only), or both
+    /// > (docs/GATEWAYS.md).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Contactpoint_V1_RegisterGatewayRequest` message.
@@ -5644,9 +5657,10 @@ extension Contactpoint_V1_IdentityAdmin.ClientProtocol {
     /// >
     /// > Registers an agency's system (its case-management gateway) for one organisation: its CURVE
     /// > public key is admitted by every broker within seconds, as the principal
-    /// > `gateway:ORGANISATION-ID:GATEWAY-ID`. A gateway reads its organisation's alerts with its own
-    /// > principal, and relays the sign-in of its organisation's practitioners, whose sessions then
-    /// > work through that gateway only (docs/GATEWAYS.md).
+    /// > `gateway:ORGANISATION-ID:GATEWAY-ID`. What it may do is fixed at registration: read its
+    /// > organisation's alerts with its own principal, relay the sign-in of its organisation's
+    /// > practitioners (whose sessions then work through that gateway only), or both
+    /// > (docs/GATEWAYS.md).
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -398,6 +398,12 @@ public nonisolated struct Contactpoint_V1_Gateway: Sendable {
 
   public var revokedBy: String = String()
 
+  /// What it may do: read its organisation's alerts without a session; relay its practitioners'
+  /// sign-in and act with their sessions.
+  public var readsAlerts: Bool = false
+
+  public var actsForPractitioners: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -413,6 +419,11 @@ public nonisolated struct Contactpoint_V1_RegisterGatewayRequest: Sendable {
   public var name: String = String()
 
   public var publicKey: String = String()
+
+  /// At least one of the two.
+  public var readsAlerts: Bool = false
+
+  public var actsForPractitioners: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1525,7 +1536,7 @@ nonisolated extension Contactpoint_V1_EndedSessionsResponse: SwiftProtobuf.Messa
 
 nonisolated extension Contactpoint_V1_Gateway: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Gateway"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}gateway_id\0\u{3}organisation_id\0\u{1}name\0\u{3}public_key\0\u{1}principal\0\u{3}registered_at\0\u{3}registered_by\0\u{3}revoked_at\0\u{3}revoked_by\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}gateway_id\0\u{3}organisation_id\0\u{1}name\0\u{3}public_key\0\u{1}principal\0\u{3}registered_at\0\u{3}registered_by\0\u{3}revoked_at\0\u{3}revoked_by\0\u{3}reads_alerts\0\u{3}acts_for_practitioners\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1542,6 +1553,8 @@ nonisolated extension Contactpoint_V1_Gateway: SwiftProtobuf.Message, SwiftProto
       case 7: try { try decoder.decodeSingularStringField(value: &self.registeredBy) }()
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.revokedAt) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.revokedBy) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.readsAlerts) }()
+      case 11: try { try decoder.decodeSingularBoolField(value: &self.actsForPractitioners) }()
       default: break
       }
     }
@@ -1575,6 +1588,12 @@ nonisolated extension Contactpoint_V1_Gateway: SwiftProtobuf.Message, SwiftProto
     if !self.revokedBy.isEmpty {
       try visitor.visitSingularStringField(value: self.revokedBy, fieldNumber: 9)
     }
+    if self.readsAlerts != false {
+      try visitor.visitSingularBoolField(value: self.readsAlerts, fieldNumber: 10)
+    }
+    if self.actsForPractitioners != false {
+      try visitor.visitSingularBoolField(value: self.actsForPractitioners, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1588,6 +1607,8 @@ nonisolated extension Contactpoint_V1_Gateway: SwiftProtobuf.Message, SwiftProto
     if lhs.registeredBy != rhs.registeredBy {return false}
     if lhs.revokedAt != rhs.revokedAt {return false}
     if lhs.revokedBy != rhs.revokedBy {return false}
+    if lhs.readsAlerts != rhs.readsAlerts {return false}
+    if lhs.actsForPractitioners != rhs.actsForPractitioners {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1595,7 +1616,7 @@ nonisolated extension Contactpoint_V1_Gateway: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Contactpoint_V1_RegisterGatewayRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RegisterGatewayRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}organisation_id\0\u{1}name\0\u{3}public_key\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}organisation_id\0\u{1}name\0\u{3}public_key\0\u{3}reads_alerts\0\u{3}acts_for_practitioners\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1606,6 +1627,8 @@ nonisolated extension Contactpoint_V1_RegisterGatewayRequest: SwiftProtobuf.Mess
       case 1: try { try decoder.decodeSingularStringField(value: &self.organisationID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.publicKey) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.readsAlerts) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.actsForPractitioners) }()
       default: break
       }
     }
@@ -1621,6 +1644,12 @@ nonisolated extension Contactpoint_V1_RegisterGatewayRequest: SwiftProtobuf.Mess
     if !self.publicKey.isEmpty {
       try visitor.visitSingularStringField(value: self.publicKey, fieldNumber: 3)
     }
+    if self.readsAlerts != false {
+      try visitor.visitSingularBoolField(value: self.readsAlerts, fieldNumber: 4)
+    }
+    if self.actsForPractitioners != false {
+      try visitor.visitSingularBoolField(value: self.actsForPractitioners, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1628,6 +1657,8 @@ nonisolated extension Contactpoint_V1_RegisterGatewayRequest: SwiftProtobuf.Mess
     if lhs.organisationID != rhs.organisationID {return false}
     if lhs.name != rhs.name {return false}
     if lhs.publicKey != rhs.publicKey {return false}
+    if lhs.readsAlerts != rhs.readsAlerts {return false}
+    if lhs.actsForPractitioners != rhs.actsForPractitioners {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
