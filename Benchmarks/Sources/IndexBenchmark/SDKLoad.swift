@@ -14,11 +14,14 @@ struct SDKLoad {
 
     /// Builds the program and writes what it needs into `directory`/sdk: the keys and the calls.
     static func prepare(
-        directory: String, raw: RawMDPClients, lookups: [(Contactpoint_V1_SearchChildrenRequest, Contactpoint_V1_ViewRecordRequest)],
+        directory: String, raw: RawMDPClients,
+        lookups: [(Contactpoint_V1_SearchChildrenRequest, Contactpoint_V1_ViewRecordRequest)],
         seconds: Int
     ) throws -> SDKLoad {
         let build = "\(repositoryRoot)/.build/libcontactpoint/release"
-        try run("/usr/bin/make", ["-s", "-C", "\(repositoryRoot)/Clients/libcontactpoint", "BUILD=\(build)", "bench-program"])
+        try run(
+            "/usr/bin/make",
+            ["-s", "-C", "\(repositoryRoot)/Clients/libcontactpoint", "BUILD=\(build)", "bench-program"])
         // This run's keys: the benchmark's bus is new every run.
         let folder = "\(directory)/sdk"
         try? FileManager.default.removeItem(atPath: folder)
@@ -28,7 +31,8 @@ struct SDKLoad {
             toFile: "\(folder)/broker.pub", atomically: true, encoding: .utf8)
         var calls = Data()
         for (search, view) in lookups {
-            for (kind, bytes) in [(UInt8(0), try search.serializedBytes() as [UInt8]), (1, try view.serializedBytes())] {
+            for (kind, bytes) in [(UInt8(0), try search.serializedBytes() as [UInt8]), (1, try view.serializedBytes())]
+            {
                 calls.append(kind)
                 withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { calls.append(contentsOf: $0) }
                 calls.append(contentsOf: bytes)
