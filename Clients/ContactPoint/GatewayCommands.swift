@@ -31,11 +31,22 @@ struct Gateways: AsyncParsableCommand {
             let permissions = Set(may.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
             let known: Set<String> = ["read-alerts", "act-for-practitioners"]
             guard !permissions.isEmpty, permissions.isSubset(of: known) else {
-                throw ValidationError("--may: read-alerts, act-for-practitioners or both, comma-separated")
+                // A usage error in one line, as enumValue's (exit 64)
+                FileHandle.standardError.write(
+                    Data("Error: --may: read-alerts, act-for-practitioners or both, comma-separated\n".utf8))
+                throw ExitCode.validationFailure
             }
             let key: CurveKey
             do {
+                // The secret key stays with the agency's system: a key pair file given here is a mistake
+                if (try? KeyFile.readKeyPair(at: publicKeyFile)) != nil {
+                    throw CLIError(
+                        "--public-key-file: \(publicKeyFile) holds a secret key: give the .pub file, and keep the .key "
+                            + "on the agency's system")
+                }
                 key = try KeyFile.readPublicKey(at: publicKeyFile)
+            } catch let error as CLIError {
+                throw error
             } catch {
                 throw CLIError("--public-key-file: \(error)")
             }

@@ -32,9 +32,17 @@ struct GatewayRegistryReader: Service {
         try await withGRPCClient(transport: transport) { client in
             await GatewayRegistryFollower(
                 identity: Contactpoint_V1_Identity.Client(wrapping: client), interval: interval, logger: logger
-            ).follow { [admissions] gateways in
+            ).follow { [admissions, logger] gateways in
+                let before = admissions.principals
                 admissions.update(
                     try gateways.map { (principal: $0.principal, publicKey: try CurveKey(z85: $0.publicKey)) })
+                let now = admissions.principals
+                for admitted in now.subtracting(before).sorted() {
+                    logger.notice("gateway admitted", metadata: ["bus.peer": "\(admitted)"])
+                }
+                for revoked in before.subtracting(now).sorted() {
+                    logger.notice("gateway no longer admitted", metadata: ["bus.peer": "\(revoked)"])
+                }
             }
         }
     }

@@ -69,6 +69,10 @@ public final class SessionVerifier: Sendable {
         return max(since, (ended.map(\.endedAt).max() ?? since) - 5)
     }
 
+    /// Whether the session has been reported ended (for a call that outlives its verification,
+    /// such as a stream of alerts).
+    public func isRevoked(sessionID: String) -> Bool { state.withLock { $0.revoked.contains(sessionID) } }
+
     public func verify(_ token: String) throws(Failure) -> SessionClaims {
         let (keys, remembered) = state.withLock { ($0.keys, $0.verified[token]) }
         let claims: SessionClaims

@@ -42,4 +42,7 @@ public final class GatewayAdmissions: Sendable {
     }
 
     public var count: Int { registry.withLock { $0.inForce.count } }
+
+    /// The principals of the gateways in force.
+    public var principals: Set<String> { registry.withLock { $0.inForce } }
 }

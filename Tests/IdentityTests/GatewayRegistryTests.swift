@@ -166,6 +166,8 @@ struct GatewayRegistryTests {
         }
         #expect("\(String(describing: notRelaying))".contains("not registered to sign practitioners in"))
         _ = try await fixture.store.acting(as: "p-admin").revokeGateway(id: "gw-aaaa", now: fixture.clock.now)
+        // Revoking it ended the session granted through it: every service refuses it at its next look
+        await #expect(throws: AuthenticationFailure.self) { try await fixture.authenticator.refresh(refreshed.claims) }
         fixture.clock.advance(by: 31)
         await #expect(throws: AuthenticationFailure.self) {
             try await fixture.authenticator.login(

@@ -18,6 +18,15 @@
 
 enum { MAX_BROKERS = 8 };
 
+static const char usage[] =
+    "usage: alert-bridge --broker ENDPOINT,BROKER.pub [--broker ...] --key-file GATEWAY.key\n"
+    "           [--email EMAIL --given NAME --family NAME [--born YYYY-MM-DD]]\n"
+    "           [--cursor-file FILE] [--max-alerts N] [--follow-seconds N]\n"
+    "With --email, reads the practitioner's password and authenticator code (two lines) on standard\n"
+    "input, signs them in and looks the child up with a reason. Then prints the organisation's alerts\n"
+    "as JSON lines, from the cursor in FILE (kept up to date), until N alerts or N seconds (default:\n"
+    "for ever).\n";
+
 static void json_string(const char *text) {
     putchar('"');
     for (const unsigned char *c = (const unsigned char *) (text ? text : ""); *c; c++) {
@@ -132,6 +141,10 @@ int main(int argc, char **argv) {
     size_t brokers = 0;
     const char *key_file = NULL, *email = NULL, *given = NULL, *family = NULL, *born = "", *cursor_file = NULL;
     long max_alerts = -1, follow_seconds = -1;
+    if (argc < 2 || argc % 2 == 0 || strcmp(argv[1], "--help") == 0) {
+        fputs(usage, argc < 2 || strcmp(argv[1], "--help") != 0 ? stderr : stdout);
+        return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 : 1;
+    }
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *flag = argv[i], *value = argv[i + 1];
         if (strcmp(flag, "--broker") == 0 && brokers < MAX_BROKERS) {
@@ -152,7 +165,7 @@ int main(int argc, char **argv) {
         else if (strcmp(flag, "--max-alerts") == 0) max_alerts = atol(value);
         else if (strcmp(flag, "--follow-seconds") == 0) follow_seconds = atol(value);
         else {
-            fprintf(stderr, "alert-bridge: unknown option %s\n", flag);
+            fprintf(stderr, "alert-bridge: unknown option %s\n%s", flag, usage);
             return 1;
         }
     }

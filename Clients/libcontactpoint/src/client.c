@@ -18,6 +18,10 @@
 enum { HEARTBEAT_INTERVAL_MS = 1000, HEARTBEAT_TIMEOUT_MS = 3000 };
 /* Backoff before a retry: doubling from the first, jittered, at most the last. */
 enum { BACKOFF_FIRST_MS = 50, BACKOFF_MAX_MS = 1000 };
+/* Why a call ends when no broker lets this system in. */
+#define REFUSED_KEY                                                                                     \
+    "every broker refused this system's key: is it registered as a gateway and in force "              \
+    "(contactpoint admin gateways list), or on the brokers' allow-list?"
 /* The most body frames a reply carries (header and one message). */
 enum { MAX_REPLY_FRAMES = 5 };
 
@@ -490,7 +494,11 @@ static void expire_calls(cp_client *client) {
     int64_t now = cp_now();
     for (cp_pending *call = client->calls; call; call = call->next)
         if (!call->ended && now >= call->deadline)
-            end_call(call, CP_DEADLINE_EXCEEDED, "no reply within the deadline");
+            end_call(call, CP_DEADLINE_EXCEEDED, "%s",
+                     call->broker == SIZE_MAX
+                         ? "no broker connection came up within the deadline: check the brokers' endpoints and "
+                           "public keys"
+                         : "no reply within the deadline");
 }
 
 /* Waits until something arrives or `until` (never past it), and handles what did. */
@@ -581,8 +589,7 @@ static cp_pending *begin(cp_client *client, const char *method, const cp_session
     } else {
         call->retryable = cp_method_is_idempotent(method);
     }
-    if (!send_attempt(client, call) && every_broker_refused(client))
-        end_call(call, CP_UNAUTHENTICATED, "every broker refused this system's key (is it on their allow-list?)");
+    if (!send_attempt(client, call) && every_broker_refused(client)) end_call(call, CP_UNAUTHENTICATED, "%s", REFUSED_KEY);
     return call;
 }
 
@@ -618,17 +625,19 @@ static void drive(cp_client *client, cp_pending *call, int64_t wait_until) {
             call->ended = false;
             call->broker = SIZE_MAX;
             if (!send_attempt(client, call) && every_broker_refused(client))
-                end_call(call, CP_UNAUTHENTICATED, "every broker refused this system's key");
+                end_call(call, CP_UNAUTHENTICATED, "%s", REFUSED_KEY);
             continue;
         }
         if (call->broker == SIZE_MAX && !send_attempt(client, call)) {
             if (every_broker_refused(client)) {
-                end_call(call, CP_UNAUTHENTICATED, "every broker refused this system's key (is it on their allow-list?)");
+                end_call(call, CP_UNAUTHENTICATED, "%s", REFUSED_KEY);
                 continue;
             }
+            if (now >= wait_until) return; /* a stream's reader waits no longer; the call waits on */
             /* No connection up yet: wait for a connection event, a little at a time. */
             int64_t until = now + 20000;
             if (until > call->deadline) until = call->deadline;
+            if (until > wait_until) until = wait_until;
             pump(client, until);
             continue;
         }

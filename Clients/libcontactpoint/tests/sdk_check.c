@@ -160,6 +160,26 @@ static void bad_input(void) {
           "an unreadable key file is named: %s", status.message);
     check(strcmp(cp_code_name(CP_UNAUTHENTICATED), "UNAUTHENTICATED") == 0 && strcmp(cp_code_name(99), "UNKNOWN_CODE") == 0,
           "status codes have their gRPC names");
+
+    /* A broker named with the wrong public key: no connection comes up, and every wait keeps its deadline */
+    const char *wrong_key = config.key_file;
+    cp_client_options mistaken = {&endpoint, &wrong_key, 1, config.key_file};
+    cp_client *client = cp_client_new(&mistaken, &status);
+    int64_t started = cp_now_ms();
+    Contactpoint__V1__WhoAmIRequest who = CONTACTPOINT__V1__WHO_AM_IREQUEST__INIT;
+    ProtobufCMessage *reply = NULL;
+    int result = cp_call(client, "/contactpoint.v1.Identity/WhoAmI", NULL, &who.base,
+                         &contactpoint__v1__practitioner_summary__descriptor, &reply, cp_deadline_in(1000), &status);
+    check(result == CP_DEADLINE_EXCEEDED && strstr(status.message, "public keys") && cp_now_ms() - started < 3000,
+          "with a broker's key wrong, a call ends at its deadline and says what to check: %s", status.message);
+    cp_alert_follower *follower = cp_follow_alerts(client, NULL, 0, 1);
+    Contactpoint__V1__Alert *alert = NULL;
+    started = cp_now_ms();
+    result = cp_alert_follower_next(follower, &alert, cp_deadline_in(1000), &status);
+    check(result == CP_DEADLINE_EXCEEDED && !alert && cp_now_ms() - started < 3000,
+          "and the follower returns at the reader's deadline (%lld ms)", (long long) (cp_now_ms() - started));
+    cp_alert_follower_free(follower);
+    cp_client_free(client);
 }
 
 static cp_session *sign_in(cp_client *client) {
@@ -334,12 +354,22 @@ static void gateway_bound(cp_client *client) {
 
 /* Revoked: every broker refuses the gateway within seconds, on the connections already open. */
 static void revoked(cp_client *client) {
+    /* An open subscription to the organisation's alerts, read up to now */
+    cp_status status;
+    cp_alert_follower *follower = cp_follow_alerts(client, NULL, 0, 1);
+    Contactpoint__V1__Alert *alert = NULL;
+    while (cp_alert_follower_next(follower, &alert, cp_deadline_in(1000), &status) == CP_OK) FREE(alert);
     printf("step: revoke the gateway\n");
     fflush(stdout);
     check(wait_for_marker("gateway-revoked"), "the Swift side revoked the gateway");
-    cp_status status;
     int64_t started = cp_now_ms();
-    int result = CP_OK;
+    int result = cp_alert_follower_next(follower, &alert, cp_deadline_in(15000), &status);
+    if (alert) FREE(alert);
+    check(result == CP_UNAUTHENTICATED, "the open subscription of a revoked gateway ends after %.1f s: %s %s",
+          (double) (cp_now_ms() - started) / 1000, cp_code_name(result), status.message);
+    cp_alert_follower_free(follower);
+    started = cp_now_ms();
+    result = CP_OK;
     while (cp_now_ms() - started < 15000) {
         Contactpoint__V1__ListAlertsRequest list = CONTACTPOINT__V1__LIST_ALERTS_REQUEST__INIT;
         Contactpoint__V1__ListAlertsResponse *inbox = NULL;

@@ -152,7 +152,7 @@ struct Authenticator: Sendable {
         let idleExpiry = min(now + policy.idleTimeout, absoluteExpiry)
         let history = try await store.startSession(
             id: sessionID, practitionerID: account.id, now: now, idleExpiry: idleExpiry, absoluteExpiry: absoluteExpiry,
-            maximumSessions: policy.maximumSessions)
+            maximumSessions: policy.maximumSessions, gatewayID: gateway?.gatewayID)
         try await events.record(.loginSucceeded, subject: account.id, reason: nil, now: now)
         var session = try issue(
             account: account, organisation: record.organisation, sessionID: sessionID, expiry: idleExpiry,
@@ -179,7 +179,7 @@ struct Authenticator: Sendable {
         if gateway.organisationID != record.organisation.id {
             return (
                 "another organisation's gateway",
-                "this system belongs to another organisation: sign in through your own organisation's"
+                "this system belongs to another organisation: sign in through your own organisation's system"
             )
         }
         guard let registered = try await store.gateway(id: gateway.gatewayID), registered.revokedAt == nil,

@@ -56,7 +56,9 @@ extension IdentityStore {
         }
     }
 
-    /// Revokes a gateway in force; a gateway already revoked is returned as it is.
+    /// Revokes a gateway in force, and ends every session granted through it (every service
+    /// refuses them at its next look at the ended sessions); a gateway already revoked is
+    /// returned as it is.
     func revokeGateway(id: String, now: Int64) async throws -> Gateway {
         try await writer.write { [actor] db in
             try db.execute(
@@ -64,6 +66,12 @@ extension IdentityStore {
                 arguments: [now, actor ?? "", id])
             if db.changesCount == 1 {
                 try Self.appendEvent(db, .gatewayRevoked, subject: id, actor: actor, now: now)
+                try db.execute(
+                    sql: """
+                        UPDATE session SET ended_at = ?, end_reason = 'gateway revoked'
+                        WHERE gateway_id = ? AND ended_at IS NULL
+                        """,
+                    arguments: [now, id])
             }
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM gateway WHERE id = ?", arguments: [id]) else {
                 throw IdentityStoreError.noSuchGateway(id)

@@ -21,8 +21,10 @@ extension IdentityStore {
     /// Starts a session after a successful login: resets the failure count, ends the oldest live
     /// sessions beyond `maximumSessions`, and returns the history before this session for the
     /// practitioner to see.
+    /// `gatewayID`: the agency gateway the session is granted through, if any.
     func startSession(
-        id: String, practitionerID: String, now: Int64, idleExpiry: Int64, absoluteExpiry: Int64, maximumSessions: Int
+        id: String, practitionerID: String, now: Int64, idleExpiry: Int64, absoluteExpiry: Int64, maximumSessions: Int,
+        gatewayID: String? = nil
     ) async throws -> SignInHistory {
         try await writer.write { db in
             var history = SignInHistory(
@@ -36,10 +38,10 @@ extension IdentityStore {
                 arguments: [practitionerID])
             try db.execute(
                 sql: """
-                    INSERT INTO session (id, practitioner_id, started_at, absolute_expiry, idle_expiry, step_up_at)
-                    VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO session (id, practitioner_id, started_at, absolute_expiry, idle_expiry, step_up_at, \
+                    gateway_id) VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [id, practitionerID, now, absoluteExpiry, idleExpiry, now])
+                arguments: [id, practitionerID, now, absoluteExpiry, idleExpiry, now, gatewayID])
             try db.execute(
                 sql: """
                     UPDATE session SET ended_at = ?, end_reason = 'too many sessions'

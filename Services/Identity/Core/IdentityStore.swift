@@ -184,6 +184,10 @@ struct IdentityStore: Sendable {
                         revoked_by TEXT
                     ) STRICT;
                     CREATE UNIQUE INDEX gateway_key_in_force ON gateway(public_key) WHERE revoked_at IS NULL;
+                    -- The gateway a session was granted through: revoking it ends the session.
+                    ALTER TABLE session ADD COLUMN gateway_id TEXT;
+                    CREATE INDEX session_by_gateway ON session(gateway_id) WHERE gateway_id IS NOT NULL \
+                    AND ended_at IS NULL;
                     """)
         }
         return migrator

@@ -25,6 +25,9 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
     let gateways: [String: String]
     /// Agency gateways registered in the identity service, as last read from it.
     let registeredGateways: GatewayRoster
+    /// The sessions ended since a follower's call was verified (logout, suspension, a gateway
+    /// revoked): its stream ends at its next wake.
+    let sessions: SessionVerifier?
     /// How long one Subscribe call streams before it ends (the client resumes from its cursor).
     let subscriptionLifetime: Duration
     let clock: WallClock
@@ -36,10 +39,11 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
         store: NotificationStore, reads: GroupCommitter<Contactpoint_V1_AuditEvent, Void>,
         consent: any ConsentDecisions, hub: AlertHub,
         feeders: Set<String>, noticeFeeders: Set<String> = ["identity"], gateways: [String: String],
-        registeredGateways: GatewayRoster = GatewayRoster(), subscriptionLifetime: Duration = .seconds(300),
-        clock: WallClock
+        registeredGateways: GatewayRoster = GatewayRoster(), sessions: SessionVerifier? = nil,
+        subscriptionLifetime: Duration = .seconds(300), clock: WallClock
     ) {
         self.registeredGateways = registeredGateways
+        self.sessions = sessions
         self.store = store
         self.access = AccessAudit(roles: Self.roles, committer: reads, clock: clock)
         self.planner = AlertPlanner(consent: consent)
@@ -191,6 +195,7 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
             // Woken by alerts stored here, the hub's tick (alerts stored elsewhere), the lifetime's end or
             // cancellation.
             await subscriber.wakeup.wait()
+            try requireStillEntitled(reader, context)
             let (batches, overflowed) = subscriber.takeBatches()
             var mine: [Contactpoint_V1_Alert] = []
             var needsDatabase = batches.isEmpty || overflowed
@@ -285,6 +290,24 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
         }
         throw RPCError(
             code: .unauthenticated, message: "this call needs a session (log in first) or an agency gateway's bus key")
+    }
+
+    /// Looks again, at each wake of a follower, at what let it in: its session must not have ended,
+    /// and a gateway must still be in force (and, without a session, registered to read alerts).
+    /// So an open stream stops within this instance's next look at identity (2 s) and the hub's
+    /// next tick (1 s), as a new call would be refused.
+    private func requireStillEntitled(_ reader: Reader, _ context: ServerContext) throws {
+        if let caller = reader.caller, sessions?.isRevoked(sessionID: caller.claims.sid) == true {
+            throw RPCError(code: .unauthenticated, message: "the session has ended: log in again")
+        }
+        if GatewayPrincipal(context.remotePeer) != nil {
+            guard let gateway = registeredGateways.gateway(principal: context.remotePeer),
+                reader.caller != nil || gateway.readsAlerts
+            else {
+                throw RPCError(
+                    code: .unauthenticated, message: "\(context.remotePeer) is no longer admitted to the bus")
+            }
+        }
     }
 
     /// Audits a read of alerts before they are sent; if it cannot be recorded, nothing is sent.

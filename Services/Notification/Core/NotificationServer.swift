@@ -96,7 +96,7 @@ public enum NotificationServer {
                 NotificationRPCService(
                     store: store, reads: reads, consent: consent, hub: hub, feeders: Set(settings.feeders),
                     noticeFeeders: Set(settings.noticeFeeders), gateways: settings.gateways,
-                    registeredGateways: registeredGateways,
+                    registeredGateways: registeredGateways, sessions: trust.verifier,
                     subscriptionLifetime: settings.subscriptionLifetime, clock: clock)
             ],
             interceptors: [
