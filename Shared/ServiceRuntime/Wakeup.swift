@@ -22,12 +22,15 @@ public final class Wakeup: Sendable {
     /// Returns at the next signal (at once if one came since the last wait) or after `duration`.
     public func wait(upTo duration: Duration) async {
         let timer = Task {
-            try? await Task.sleep(for: duration)
+            // Cancelled (a real signal came first): it must not signal, or the stale signal would
+            // end the next wait at once, and that wait's cancelled timer the one after — a loop
+            // that kept an idle service's core busy.
+            guard (try? await Task.sleep(for: duration)) != nil else { return }
             signal()
         }
         await wait()
         timer.cancel()
-        // A timer that fired after a real signal leaves a stale `pending`: harmless, one extra poll.
+        // A timer that fired just after a real signal leaves a stale `pending`: one extra poll.
     }
 
     /// Returns at the next signal (at once if one came since the last wait), or when the task is cancelled.
