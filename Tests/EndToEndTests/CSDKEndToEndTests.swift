@@ -13,7 +13,9 @@ import ZeroMQ
 /// its C test program (`tests/sdk_check.c`) against a stack run by the real `contactpoint up`:
 /// once as built, once under AddressSanitizer, UndefinedBehaviorSanitizer and LeakSanitizer.
 /// Between the program's steps this side acts from the Swift command line and kills a broker.
-@Suite("The C SDK against a real stack", .timeLimit(.minutes(4)))
+// One test at a time, each build on one core: C compiles beside the other suites' stacks starve the
+// timing-bound tests of a two-core machine.
+@Suite("The C SDK against a real stack", .serialized, .timeLimit(.minutes(4)))
 struct CSDKEndToEndTests {
     static let sdkDirectory = OtherLanguageClientTests.repositoryRoot.appendingPathComponent("Clients/libcontactpoint")
         .path
@@ -25,7 +27,7 @@ struct CSDKEndToEndTests {
         let build = "\(buildRoot)/\(sanitized ? "sanitized" : "plain")"
         let make = try RunningProcess(
             try RunningProcess.onPath("make"),
-            ["-C", sdkDirectory, "-j2", "BUILD=\(build)", "check-program"] + (sanitized ? ["SANITIZE=1"] : []),
+            ["-C", sdkDirectory, "BUILD=\(build)", "check-program"] + (sanitized ? ["SANITIZE=1"] : []),
             name: "make")
         #expect(await make.exited() == 0, "\(make.text)")
         return "\(build)/sdk-check"

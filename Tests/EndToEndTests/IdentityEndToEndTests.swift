@@ -251,8 +251,9 @@ struct CrossServiceSessionTests {
         has expired it says to log in again
         """)
     func sessionKeptAliveInUse() async throws {
-        // A 4 s idle timeout stands for the 15 minutes
-        let stack = try await LocalStack.start(environment: ["CONTACTPOINT_SESSION_IDLE_TIMEOUT": "4s"])
+        // An 8 s idle timeout stands for the 15 minutes: long enough that a loaded machine, slow to start
+        // the command (4 s was not: the first use found the session expired), still uses it in time
+        let stack = try await LocalStack.start(environment: ["CONTACTPOINT_SESSION_IDLE_TIMEOUT": "8s"])
         try await stack.waitForStatus("healthy") { $0.isHealthy }
         let code = try stack.bootstrapEnrolmentCode()
         let token = try await stack.withIdentityClient { identity in
@@ -269,15 +270,15 @@ struct CrossServiceSessionTests {
                 "contactpoint", ["whoami", "--data-dir", stack.directory.root], name: "whoami",
                 environment: ["XDG_CONFIG_HOME": config])
         }
-        // Used every 1.5 s for 7.5 s, well past the 4 s idle timeout: every command works
+        // Used every 3 s for 15 s, well past the 8 s idle timeout: every command works
         let start = ContinuousClock.now
         for use in 1...5 {
-            try await Task.sleep(until: start + .milliseconds(1_500 * use))
+            try await Task.sleep(until: start + .milliseconds(3_000 * use))
             let used = try whoami()
             #expect(await used.exited() == 0, "use \(use): \(used.text)")
         }
         // Unused for longer than the idle timeout: it has expired, and the command says what to do
-        try await Task.sleep(for: .seconds(5))
+        try await Task.sleep(for: .seconds(9))
         let late = try whoami()
         #expect(await late.exited() != 0)
         #expect(late.text.contains("the session has expired"), "\(late.text)")
