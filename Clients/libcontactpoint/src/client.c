@@ -408,27 +408,27 @@ int cp_decode_reply(const cp_frame *frames, size_t count, Contactpoint__V1__Repl
 
 /* Reads one whole message from `socket` and hands it to the call it answers. */
 static void receive_reply(cp_client *client, void *socket) {
-    zmq_msg_t parts[MAX_REPLY_FRAMES];
+    zmq_msg_t parts[MAX_REPLY_FRAMES], extra;
     cp_frame frames[MAX_REPLY_FRAMES];
     size_t count = 0;
     bool more = true, too_many = false;
     while (more) {
-        zmq_msg_t part;
-        zmq_msg_init(&part);
-        if (zmq_msg_recv(&part, socket, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&part);
+        /* Frames past the most a reply has are read (to reach the next message) and dropped. */
+        zmq_msg_t *part = count < MAX_REPLY_FRAMES ? &parts[count] : &extra;
+        zmq_msg_init(part);
+        if (zmq_msg_recv(part, socket, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(part);
             break;
         }
-        more = zmq_msg_more(&part);
-        if (count < MAX_REPLY_FRAMES) {
-            parts[count] = part;
-            frames[count].data = zmq_msg_data(&parts[count]);
-            frames[count].length = zmq_msg_size(&parts[count]);
-            count++;
-        } else {
+        more = zmq_msg_more(part);
+        if (part == &extra) {
             too_many = true;
-            zmq_msg_close(&part);
+            zmq_msg_close(&extra);
+            continue;
         }
+        frames[count].data = zmq_msg_data(part);
+        frames[count].length = zmq_msg_size(part);
+        count++;
     }
     Contactpoint__V1__ReplyHeader *header = NULL;
     bool final = false;
