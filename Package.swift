@@ -93,7 +93,7 @@ let package = Package(
         .target(
             name: "Broker",
             dependencies: [
-                "BusProtocol", "ZeroMQ",
+                "BusProtocol", "Vocabulary", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -1,4 +1,5 @@
 import Foundation
+import Vocabulary
 public import ZeroMQ
 
 /// The peers a broker lets in: each CURVE public key mapped to a principal name, and the
@@ -29,13 +30,13 @@ public struct AllowList: Sendable {
 
     private var byKey: [CurveKey: Entry] = [:]
 
-    /// The prefix of agency gateways' principals, which only the identity service's registry
-    /// gives (``GatewayAdmissions``): services trust it to name the gateway's organisation.
-    public static let gatewayPrefix = "gateway:"
-
     public init(_ entries: [Entry]) throws(AllowListError) {
         for entry in entries {
-            guard !entry.principal.hasPrefix(Self.gatewayPrefix) else { throw .reservedPrincipal(entry.principal) }
+            // Agency gateways' principals are the registry's alone (``GatewayAdmissions``): services
+            // trust them to name the gateway's organisation.
+            guard !entry.principal.hasPrefix(GatewayPrincipal.prefix) else {
+                throw .reservedPrincipal(entry.principal)
+            }
             guard byKey[entry.publicKey] == nil else { throw .duplicateKey(entry.principal) }
             byKey[entry.publicKey] = entry
         }

@@ -1,4 +1,5 @@
 import Synchronization
+import Vocabulary
 public import ZeroMQ
 
 /// The agency gateways a broker admits beside its static allow-list: the identity service's
@@ -10,8 +11,6 @@ public final class GatewayAdmissions: Sendable {
     private struct Registry {
         var principalByKey: [CurveKey: String] = [:]
         var inForce: Set<String> = []
-        /// Whether the registry has been read at least once.
-        var known = false
     }
 
     private let registry = Mutex(Registry())
@@ -20,7 +19,7 @@ public final class GatewayAdmissions: Sendable {
 
     /// Replaces what is admitted by the gateways in force now: (principal, key) pairs.
     public func update(_ gateways: [(principal: String, publicKey: CurveKey)]) {
-        var next = Registry(known: true)
+        var next = Registry()
         for gateway in gateways where next.principalByKey[gateway.publicKey] == nil {
             next.principalByKey[gateway.publicKey] = gateway.principal
             next.inForce.insert(gateway.principal)
@@ -34,10 +33,9 @@ public final class GatewayAdmissions: Sendable {
     }
 
     /// Whether requests from `principal` are still to be routed: any principal but a gateway's
-    /// no longer in force. Before the registry is first read, gateways connected under an earlier
-    /// reading of this broker cannot exist, so nothing is refused.
+    /// no longer in force.
     public func mayCall(_ principal: String) -> Bool {
-        guard principal.hasPrefix(AllowList.gatewayPrefix) else { return true }
+        guard GatewayPrincipal(principal) != nil else { return true }
         return registry.withLock { $0.inForce.contains(principal) }
     }
 
