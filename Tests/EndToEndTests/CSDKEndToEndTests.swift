@@ -227,7 +227,6 @@ struct CSDKEndToEndTests {
                 "--email", "lee@riverside.example", "--given", String(child.given), "--family", child.family, "--born",
                 child.born, "--max-alerts", "2",
             ], name: "alert-bridge",
-            environment: ["LD_LIBRARY_PATH": "\(prefix)/lib"],
             input: "\(password)\n\(otp.code(at: Int64(Date().timeIntervalSince1970)))\n")
         #expect(await first.exited() == 0, "\(first.text)")
         let lines = first.text.split(separator: "\n")
@@ -241,8 +240,7 @@ struct CSDKEndToEndTests {
 
         // Started again: from its cursor, nothing is repeated
         let again = try RunningProcess(
-            bridge, common + ["--follow-seconds", "2"], name: "alert-bridge",
-            environment: ["LD_LIBRARY_PATH": "\(prefix)/lib"])
+            bridge, common + ["--follow-seconds", "2"], name: "alert-bridge")
         #expect(await again.exited() == 0, "\(again.text)")
         #expect(!again.text.contains("\"alert\""), "\(again.text)")
 
@@ -261,8 +259,7 @@ struct CSDKEndToEndTests {
         #expect(relayOnly.text.contains("it may: act-for-practitioners"), "\(relayOnly.text)")
         try await stack.waitUntilAdmitted(keyFile: "\(work)/relay.key", readsAlerts: false)
         let refused = try RunningProcess(
-            bridge, brokers + ["--key-file", "\(work)/relay.key", "--follow-seconds", "2"], name: "alert-bridge",
-            environment: ["LD_LIBRARY_PATH": "\(prefix)/lib"])
+            bridge, brokers + ["--key-file", "\(work)/relay.key", "--follow-seconds", "2"], name: "alert-bridge")
         #expect(await refused.exited() == 1, "\(refused.text)")
         #expect(
             refused.text.contains("PERMISSION_DENIED") && refused.text.contains("not registered to read"),

@@ -141,9 +141,11 @@ int main(int argc, char **argv) {
     size_t brokers = 0;
     const char *key_file = NULL, *email = NULL, *given = NULL, *family = NULL, *born = "", *cursor_file = NULL;
     long max_alerts = -1, follow_seconds = -1;
-    if (argc < 2 || argc % 2 == 0 || strcmp(argv[1], "--help") == 0) {
-        fputs(usage, argc < 2 || strcmp(argv[1], "--help") != 0 ? stderr : stdout);
-        return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 : 1;
+    int help = argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    if (help || argc < 2 || argc % 2 == 0) {
+        if (!help && argc >= 2) fprintf(stderr, "alert-bridge: every option takes a value\n");
+        fputs(usage, help ? stdout : stderr);
+        return help ? 0 : 1;
     }
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *flag = argv[i], *value = argv[i + 1];
@@ -193,11 +195,24 @@ int main(int argc, char **argv) {
     /* The organisation's alerts, read with the gateway's own key (no practitioner's session). */
     cp_alert_follower *follower = cp_follow_alerts(client, NULL, read_cursor(cursor_file), 1);
     cp_deadline until = follow_seconds < 0 ? INT64_MAX : cp_deadline_in(follow_seconds * 1000);
-    for (long printed = 0; max_alerts < 0 || printed < max_alerts; printed++) {
+    int waiting_for_broker = 0;
+    for (long printed = 0; max_alerts < 0 || printed < max_alerts;) {
         Contactpoint__V1__Alert *alert = NULL;
-        int result = cp_alert_follower_next(follower, &alert, until, &status);
-        if (result == CP_DEADLINE_EXCEEDED) break;
+        /* Woken every 10 s at most, to say so while no broker connection is up. */
+        cp_deadline next = until < cp_deadline_in(10000) ? until : cp_deadline_in(10000);
+        int result = cp_alert_follower_next(follower, &alert, next, &status);
+        if (result == CP_UNAVAILABLE) {
+            if (next == until) return fail("following alerts", &status); /* never connected in time */
+            if (!waiting_for_broker++) fprintf(stderr, "alert-bridge: waiting: %s\n", status.message);
+            continue;
+        }
+        if (result == CP_DEADLINE_EXCEEDED) {
+            if (next == until) break;
+            continue;
+        }
         if (result != CP_OK) return fail("following alerts", &status);
+        waiting_for_broker = 0;
+        printed++;
         print_alert(alert);
         write_cursor(cursor_file, cp_alert_follower_cursor(follower));
         protobuf_c_message_free_unpacked(&alert->base, NULL);

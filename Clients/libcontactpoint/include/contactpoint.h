@@ -194,13 +194,16 @@ cp_alert_follower *cp_follow_alerts(cp_client *client, const cp_session *session
                                     int organisation);
 
 /* The next alert, waiting until `deadline` for one: CP_OK with `*alert` set (the caller's to
-   free); CP_DEADLINE_EXCEEDED when none came in time (follow on with another call); any other
-   code (a session refused, CP_PERMISSION_DENIED, ...) ends the following. */
+   free); CP_DEADLINE_EXCEEDED when none came in time; CP_UNAVAILABLE when no broker connection
+   was up to subscribe through (a wrong endpoint or broker key, or every broker down) — for both,
+   follow on with another call. Any other code (a session refused, a gateway revoked,
+   CP_PERMISSION_DENIED, ...) ends the following. */
 int cp_alert_follower_next(cp_alert_follower *follower, Contactpoint__V1__Alert **alert,
                            cp_deadline deadline, cp_status *status);
 
 /* The sequence of the last alert returned (the `after` it started from before any): keep it to
-   resume after a restart. */
+   resume after a restart. Cursors are opaque: they count nothing and come in no numeric order,
+   so keep the last one given, never the largest. */
 uint64_t cp_alert_follower_cursor(const cp_alert_follower *follower);
 
 /* Stops following (the subscription ends at the service at its own deadline). NULL allowed. */

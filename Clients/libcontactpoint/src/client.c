@@ -700,6 +700,9 @@ int cp_stream_next(cp_client *client, cp_pending *stream, uint8_t **message, siz
         if (stream->code == CP_OK) return cp_succeed(status);
         return cp_fail(status, stream->code, "%s: %s", stream->method ? stream->method : "call", stream->message);
     }
+    if (stream->broker == SIZE_MAX)
+        return cp_fail(status, CP_UNAVAILABLE,
+                       "no broker connection is up (yet): check the brokers' endpoints and public keys");
     return cp_fail(status, CP_DEADLINE_EXCEEDED, "nothing arrived in time");
 }
 
