@@ -159,3 +159,39 @@ struct OpaqueAlertIDTests {
         #expect(upgraded.alertIDs.id(ofRow: 3).hasPrefix("alert-"))
     }
 }
+
+@Suite("Live alerts: a follower's right, looked at again", .timeLimit(.minutes(1)))
+struct SubscribeRightTests {
+    typealias F = NotificationFixture
+
+    @Test("a session ended while its follower is open ends the stream, and what comes after is not sent to it")
+    func sessionEndedEndsStream() async throws {
+        let fixture = try NotificationFixture()
+        try await fixture.run { notification in
+            let gp = try fixture.session("p-gp", org: "org-gp")
+            @Sendable func deliver() async throws {
+                _ = try await notification.deliverChanges(
+                    .with { $0.events = [F.event(from: F.school, others: [(F.gp, "p-gp")])] })
+            }
+            try await deliver()
+            let received = Mutex(0)
+            let ending = await #expect(throws: RPCError.self) {
+                try await notification.subscribe(.init(), metadata: gp) { response in
+                    for try await _ in response.messages {
+                        // The backlog's alert: the practitioner logs out, then another alert is stored
+                        guard
+                            received.withLock({
+                                $0 += 1
+                                return $0
+                            }) == 1
+                        else { continue }
+                        fixture.sessions.verifier.revoke(sessionIDs: ["s-p-gp"])
+                        try await deliver()
+                    }
+                }
+            }
+            #expect(ending?.code == .unauthenticated, "\(String(describing: ending))")
+            #expect(received.withLock { $0 } == 1)
+        }
+    }
+}

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "contactpoint.h"
+#include "internal.h"
 
 static int passed, failed;
 
@@ -160,6 +161,14 @@ static void bad_input(void) {
           "an unreadable key file is named: %s", status.message);
     check(strcmp(cp_code_name(CP_UNAUTHENTICATED), "UNAUTHENTICATED") == 0 && strcmp(cp_code_name(99), "UNKNOWN_CODE") == 0,
           "status codes have their gRPC names");
+    /* The retry table generated from Proto/: reads marked idempotent, keyed writes, nothing else */
+    check(cp_method_is_idempotent("/contactpoint.v1.Index/SearchChildren")
+              && cp_method_is_idempotent("/contactpoint.v1.Notification/ListAlerts")
+              && !cp_method_is_idempotent("/contactpoint.v1.Notification/UpdateAlert")
+              && !cp_method_is_idempotent("/contactpoint.v1.Identity/Login")
+              && cp_method_takes_idempotency_key("/contactpoint.v1.Index/RecordInvolvement")
+              && !cp_method_takes_idempotency_key("/contactpoint.v1.Index/SearchChildren"),
+          "only idempotent reads and keyed writes are retried");
 
     /* A broker named with the wrong public key: no connection comes up, and every wait keeps its deadline */
     const char *wrong_key = config.key_file;

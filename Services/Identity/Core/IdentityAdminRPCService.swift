@@ -92,10 +92,7 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
     ) async throws -> Contactpoint_V1_CreatePractitionerResponse {
         try await refusalsAudited(subject: request.organisationID) {
             let caller = try Caller.required()
-            guard let organisation = try await store.organisation(id: request.organisationID) else {
-                throw Self.invalid("organisation_id", "an existing organisation")
-            }
-            try Self.requireAdministrator(caller, of: organisation.localAuthority)
+            let organisation = try await administeredOrganisation(request.organisationID, caller: caller)
             var roles = Set<Role>()
             for text in request.roles {
                 guard let role = Role(name: text) else {
@@ -201,10 +198,7 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
     ) async throws -> Contactpoint_V1_Gateway {
         try await refusalsAudited(subject: request.organisationID) {
             let caller = try Caller.required()
-            guard let organisation = try await store.organisation(id: request.organisationID) else {
-                throw Self.invalid("organisation_id", "an existing organisation")
-            }
-            try Self.requireAdministrator(caller, of: organisation.localAuthority)
+            let organisation = try await administeredOrganisation(request.organisationID, caller: caller)
             guard organisation.isActive else {
                 throw RPCError(code: .failedPrecondition, message: "organisation_id: the organisation is not active")
             }
@@ -330,6 +324,16 @@ public struct IdentityAdminRPCService: Contactpoint_V1_IdentityAdmin.SimpleServi
     private static func isAuditorOnly(_ caller: Caller) -> Bool {
         caller.hasRole(.auditor) && !caller.hasRole(.systemAdministrator)
             && !caller.hasRole(.localAuthorityAdministrator)
+    }
+
+    /// The organisation an account or a gateway is created in: it exists (INVALID_ARGUMENT
+    /// otherwise) and the caller administers its local authority (PERMISSION_DENIED otherwise).
+    private func administeredOrganisation(_ id: String, caller: Caller) async throws -> Organisation {
+        guard let organisation = try await store.organisation(id: id) else {
+            throw Self.invalid("organisation_id", "an existing organisation")
+        }
+        try Self.requireAdministrator(caller, of: organisation.localAuthority)
+        return organisation
     }
 
     /// The account an auditor suspends after review: any account but their own.

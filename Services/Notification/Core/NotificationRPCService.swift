@@ -264,32 +264,32 @@ public struct NotificationRPCService: Contactpoint_V1_Notification.SimpleService
                 organisationInbox ? .organisationInbox(caller.organisationID) : .practitioner(caller.practitionerID)
             return Reader(audience: audience, actor: caller.auditActor, caller: caller)
         }
-        // A gateway registered in the identity service is served if it was registered to read
-        // alerts (its principal, which only the brokers give, names its organisation); one in the
-        // `gateway` setting is mapped there.
-        if GatewayPrincipal(context.remotePeer) != nil {
-            guard let registered = registeredGateways.gateway(principal: context.remotePeer), registered.readsAlerts
-            else {
+        // A gateway registered in the identity service (its principal, which only the brokers give)
+        // is served if it was registered to read alerts; one in the `gateway` setting is mapped there.
+        let peer = context.remotePeer
+        let organisation: String
+        let actorID: String
+        if GatewayPrincipal(peer) != nil {
+            guard let registered = registeredGateways.gateway(principal: peer), registered.readsAlerts else {
                 throw RPCError(
                     code: .permissionDenied,
                     message: "this system is not registered to read its organisation's alerts (docs/GATEWAYS.md)")
             }
+            (organisation, actorID) = (registered.organisationID, peer)
+        } else if let mapped = gateways[peer] {
+            (organisation, actorID) = (mapped, "gateway:\(peer)")
+        } else {
+            throw RPCError(
+                code: .unauthenticated,
+                message: "this call needs a session (log in first) or an agency gateway's bus key")
         }
-        let organisation =
-            registeredGateways.gateway(principal: context.remotePeer)?.organisationID ?? gateways[context.remotePeer]
-        if let organisation {
-            return Reader(
-                audience: .gateway(organisation),
-                actor: .with {
-                    $0.practitionerID =
-                        context.remotePeer.hasPrefix(GatewayPrincipal.prefix)
-                        ? context.remotePeer : "gateway:\(context.remotePeer)"
-                    $0.organisationID = organisation
-                    $0.route = context.remotePeer
-                }, caller: nil)
-        }
-        throw RPCError(
-            code: .unauthenticated, message: "this call needs a session (log in first) or an agency gateway's bus key")
+        return Reader(
+            audience: .gateway(organisation),
+            actor: .with {
+                $0.practitionerID = actorID
+                $0.organisationID = organisation
+                $0.route = peer
+            }, caller: nil)
     }
 
     /// Looks again, at each wake of a follower, at what let it in: its session must not have ended,
