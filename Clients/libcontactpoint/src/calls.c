@@ -60,8 +60,7 @@ int cp_sign_in(cp_client *client, const char *email, const char *password, const
                          &contactpoint__v1__session_grant__descriptor, (ProtobufCMessage **) &answer,
                          deadline, status);
     if (result != CP_OK) return result;
-    *session = cp_session_from_token(answer->token);
-    if (*session) cp_session_replace(*session, answer->token, answer->expires_at);
+    *session = cp_session_new(answer->token, answer->expires_at);
     if (!*session) result = cp_fail(status, CP_RESOURCE_EXHAUSTED, "out of memory");
     if (grant && *session) *grant = answer;
     else {

@@ -132,7 +132,7 @@ cp_deadline cp_deadline_in(int64_t milliseconds) { return cp_now() + millisecond
 
 /* --- Sessions ------------------------------------------------------------------------------ */
 
-cp_session *cp_session_from_token(const char *token) {
+cp_session *cp_session_new(const char *token, int64_t expires_at) {
     cp_session *session = calloc(1, sizeof *session);
     if (!session) return NULL;
     session->token = strdup(token ? token : "");
@@ -140,8 +140,11 @@ cp_session *cp_session_from_token(const char *token) {
         free(session);
         return NULL;
     }
+    session->expires_at = expires_at;
     return session;
 }
+
+cp_session *cp_session_from_token(const char *token) { return cp_session_new(token, 0); }
 
 const char *cp_session_token(const cp_session *session) { return session->token; }
 int64_t cp_session_expires_at(const cp_session *session) { return session->expires_at; }

@@ -20,6 +20,8 @@ int cp_succeed(cp_status *status);
 
 int64_t cp_now(void);
 
+/* A session of a token just granted, and when it expires (Unix seconds). */
+cp_session *cp_session_new(const char *token, int64_t expires_at);
 /* Gives the session a renewed token. */
 int cp_session_replace(cp_session *session, const char *token, int64_t expires_at);
 

@@ -22,7 +22,7 @@
 
 static int passed, failed;
 
-static int64_t cp_now_ms(void) {
+static int64_t now_ms(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
@@ -174,20 +174,20 @@ static void bad_input(void) {
     const char *wrong_key = config.key_file;
     cp_client_options mistaken = {&endpoint, &wrong_key, 1, config.key_file};
     cp_client *client = cp_client_new(&mistaken, &status);
-    int64_t started = cp_now_ms();
+    int64_t started = now_ms();
     Contactpoint__V1__WhoAmIRequest who = CONTACTPOINT__V1__WHO_AM_IREQUEST__INIT;
     ProtobufCMessage *reply = NULL;
     int result = cp_call(client, "/contactpoint.v1.Identity/WhoAmI", NULL, &who.base,
                          &contactpoint__v1__practitioner_summary__descriptor, &reply, cp_deadline_in(1000), &status);
-    check(result == CP_DEADLINE_EXCEEDED && strstr(status.message, "public keys") && cp_now_ms() - started < 3000,
+    check(result == CP_DEADLINE_EXCEEDED && strstr(status.message, "public keys") && now_ms() - started < 3000,
           "with a broker's key wrong, a call ends at its deadline and says what to check: %s", status.message);
     cp_alert_follower *follower = cp_follow_alerts(client, NULL, 0, 1);
     Contactpoint__V1__Alert *alert = NULL;
-    started = cp_now_ms();
+    started = now_ms();
     result = cp_alert_follower_next(follower, &alert, cp_deadline_in(1000), &status);
-    check(result == CP_UNAVAILABLE && !alert && strstr(status.message, "public keys") && cp_now_ms() - started < 3000,
+    check(result == CP_UNAVAILABLE && !alert && strstr(status.message, "public keys") && now_ms() - started < 3000,
           "and the follower returns at the reader's deadline (%lld ms), saying no connection is up: %s",
-          (long long) (cp_now_ms() - started), status.message);
+          (long long) (now_ms() - started), status.message);
     cp_alert_follower_free(follower);
     cp_client_free(client);
 }
@@ -372,15 +372,15 @@ static void revoked(cp_client *client) {
     printf("step: revoke the gateway\n");
     fflush(stdout);
     check(wait_for_marker("gateway-revoked"), "the Swift side revoked the gateway");
-    int64_t started = cp_now_ms();
+    int64_t started = now_ms();
     int result = cp_alert_follower_next(follower, &alert, cp_deadline_in(15000), &status);
     if (alert) FREE(alert);
     check(result == CP_UNAUTHENTICATED, "the open subscription of a revoked gateway ends after %.1f s: %s %s",
-          (double) (cp_now_ms() - started) / 1000, cp_code_name(result), status.message);
+          (double) (now_ms() - started) / 1000, cp_code_name(result), status.message);
     cp_alert_follower_free(follower);
-    started = cp_now_ms();
+    started = now_ms();
     result = CP_OK;
-    while (cp_now_ms() - started < 15000) {
+    while (now_ms() - started < 15000) {
         Contactpoint__V1__ListAlertsRequest list = CONTACTPOINT__V1__LIST_ALERTS_REQUEST__INIT;
         Contactpoint__V1__ListAlertsResponse *inbox = NULL;
         result = cp_list_alerts(client, NULL, &list, &inbox, cp_deadline_in(2000), &status);
@@ -390,7 +390,7 @@ static void revoked(cp_client *client) {
         nanosleep(&tick, NULL);
     }
     check(result == CP_UNAUTHENTICATED, "a revoked gateway is refused after %.1f s: %s",
-          (double) (cp_now_ms() - started) / 1000, status.message);
+          (double) (now_ms() - started) / 1000, status.message);
 }
 
 /* Follows the practitioner's alerts until one arrives; then checks nothing follows it. */
