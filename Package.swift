@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "contactpoint-index", targets: ["IndexService"]),
         .executable(name: "contactpoint-consent", targets: ["ConsentService"]),
         .executable(name: "contactpoint-notification", targets: ["NotificationService"]),
+        .executable(name: "contactpoint-portal", targets: ["PortalService"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
         .library(name: "ContactPointAPI", targets: ["ContactPointAPI"]),
         .library(name: "Broker", targets: ["Broker"]),
@@ -36,6 +37,7 @@ let package = Package(
         .library(name: "Consent", targets: ["Consent"]),
         .library(name: "ConsentClient", targets: ["ConsentClient"]),
         .library(name: "Notification", targets: ["Notification"]),
+        .library(name: "Portal", targets: ["Portal"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
@@ -50,6 +52,12 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", exact: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        // The portal's HTTP server and templates; swift-configuration support is not used.
+        .package(
+            url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", exact: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
     ],
     targets: [
         // C libraries from Debian: libzmq3-dev and libssl-dev.
@@ -328,6 +336,33 @@ let package = Package(
             path: "Services/Notification/Main",
             linkerSettings: jemalloc
         ),
+        // The web portal: pages over the same RPCs as the CLI, with the practitioner's session (Core),
+        // and its executable (Main).
+        .target(
+            name: "Portal",
+            dependencies: [
+                "BusTransport", "ContactPointAPI", "SecurityPrimitives", "ServiceRuntime", "Timekeeping",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Portal/Core",
+            resources: [.copy("Templates"), .copy("Static")]
+        ),
+        .executableTarget(
+            name: "PortalService",
+            dependencies: [
+                "Portal", "ServiceRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/Portal/Main",
+            linkerSettings: jemalloc
+        ),
         .executableTarget(
             name: "ContactPointCLI",
             dependencies: [
@@ -396,6 +431,9 @@ let package = Package(
         .testTarget(name: "TimekeepingTests", dependencies: ["Timekeeping"]),
         .testTarget(name: "MerkleTreeTests", dependencies: ["MerkleTree", "SecurityPrimitives"]),
         .testTarget(name: "TerminalQRCodeTests", dependencies: ["TerminalQRCode"]),
+        .testTarget(
+            name: "PortalTests",
+            dependencies: ["Portal", "SecurityPrimitives", .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         .testTarget(
             name: "IdentityTests",
             dependencies: [

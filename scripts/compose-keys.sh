@@ -22,6 +22,7 @@ principals=(
     "index contactpoint.v1.Index,grpc.health.v1.Health,grpc.health.v1.Health/index"
     "notification contactpoint.v1.Notification,grpc.health.v1.Health,grpc.health.v1.Health/notification"
     "echo contactpoint.v1.Echo,grpc.health.v1.Health,grpc.health.v1.Health/echo"
+    "portal -"
     "operator -"
 )
 for gateway in "$@"; do

@@ -19,6 +19,10 @@ packages=(
     strace               # records file-system calls for the power-cut tests (Tests/EndToEndTests/PowerCut)
     tzdata               # time zones: the audit service's working-hours rule (Europe/London)
     docker-compose       # validates docker-compose.yml (scripts/check-compose.sh); no engine needed
+    chromium             # the portal's browser tests (Tests/Browser), headless
+    chromium-driver
+    python3-selenium
+    fonts-liberation     # text in the browser tests' screenshots
 )
 missing=()
 for package in "${packages[@]}"; do

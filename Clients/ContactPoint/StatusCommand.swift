@@ -26,7 +26,8 @@ struct Status: AsyncParsableCommand {
         }
         let (brokers, keyPair) = withConfiguration { () throws(ConfigurationError) in try bus.connection() }
         // In the stack's own order (its processes are recorded as their supervising tasks start); any others after.
-        let running = Set(stack.processes.map(\.service).filter { $0 != "broker" })
+        // Front ends (the portal) serve no RPC: their processes are listed, not asked over the bus.
+        let running = Set(stack.processes.map(\.service).filter { $0 != "broker" && $0 != StackService.portal.name })
         let known = StackService.all.map(\.name)
         let serviceNames = known.filter(running.contains) + running.subtracting(known).sorted()
         // Worker sessions per broker for each service's first RPC service.
@@ -56,7 +57,7 @@ struct Status: AsyncParsableCommand {
                 StatusReport.Broker(
                     name: broker.name, endpoint: broker.endpoint, reachable: counts.count == serviceNames.count)
             },
-            services: services, processes: stack.processes)
+            services: services, processes: stack.processes, portal: stack.portal)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -78,6 +79,7 @@ struct Status: AsyncParsableCommand {
         printColumns(
             [["BROKER", "ENDPOINT", "REACHABLE"]]
                 + report.brokers.map { [$0.name, $0.endpoint, $0.reachable ? "yes" : "NO"] })
+        if let portal = report.portal { print("\nThe portal: \(portal)") }
         print("")
         printColumns(
             [["SERVICE", "RUNNING", "WORKER SESSIONS (per broker)", "HEALTH"]]

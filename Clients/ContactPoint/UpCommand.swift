@@ -23,6 +23,10 @@ struct Up: AsyncParsableCommand {
     var scale: [String] = []
     @Option(help: "The first broker's port; broker N uses this + 10×(N−1) and the two after it. 0: any free ports.")
     var basePort = 5555
+    @Option(help: "The web portal's HTTPS port on localhost (default 8443; any free port with --base-port 0).")
+    var portalPort: Int?
+    @Flag(help: "Run no web portal.")
+    var noPortal = false
     @Option(help: "How many brokers to run.")
     var brokers = 2
     @Option(help: "How long a process may take to stop after SIGTERM before it is killed, e.g. 20s.")
@@ -42,6 +46,9 @@ struct Up: AsyncParsableCommand {
         guard (1...9).contains(brokers) else { throw ValidationError("--brokers is from 1 to 9") }
         guard basePort == 0 || (1024...65000).contains(basePort) else {
             throw ValidationError("--base-port is 0 or from 1024 to 65000")
+        }
+        if let portalPort, portalPort != 0, portalPort != 443, !(1024...65535).contains(portalPort) {
+            throw ValidationError("--portal-port is 0, 443 or from 1024 to 65535")
         }
     }
 
@@ -67,7 +74,7 @@ struct Up: AsyncParsableCommand {
         let directory = StackDirectory(root: dataDir ?? StackDirectory.defaultRoot())
         let binDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
             .path
-        for executable in ["contactpoint-broker"] + StackService.all.map(\.executable)
+        for executable in ["contactpoint-broker"] + (StackService.all + [StackService.portal]).map(\.executable)
         where !FileManager.default.isExecutableFile(atPath: "\(binDirectory)/\(executable)") {
             throw ValidationError(
                 "\(executable) is not beside contactpoint in \(binDirectory); build the package first (swift build)")
@@ -80,6 +87,7 @@ struct Up: AsyncParsableCommand {
         config.demo = demo
         config.basePort = basePort
         config.brokerCount = brokers
+        config.portalPort = noPortal ? nil : portalPort ?? (basePort == 0 ? 0 : 8443)
         config.stopTimeout = withConfiguration { () throws(ConfigurationError) in
             try ConfigurationValue.parsing("stop-timeout", stopTimeout, ConfigurationValue.duration)
         }

@@ -72,17 +72,18 @@ public struct StackDirectory: Sendable {
     }
 
     /// Writes the allow-list: every service may serve its own RPC services and its scoped health
-    /// service; the operator and the brokers (which read the gateway registry through
-    /// themselves) may only call; then the lines of ``localAllowListFile``, if there is one, which
+    /// service; the operator, the front ends (the portal) and the brokers (which read the gateway
+    /// registry through themselves) may only call; then the lines of ``localAllowListFile``, if there is one, which
     /// may not reuse a name or a key of the stack's own.
     public func writeAllowList(services: [StackService], brokers: [String] = []) throws {
         var lines = ["# written by contactpoint up on every start: principal  public-key  services it may serve"]
-        for service in services {
+        for service in services where !service.rpcServices.isEmpty {
             let key = try KeyFile.readPublicKey(at: publicKeyFile(principal: service.name))
             let served = service.rpcServices + ["grpc.health.v1.Health", "grpc.health.v1.Health/\(service.name)"]
             lines.append("\(service.name) \(key.z85) \(served.joined(separator: ","))")
         }
-        for caller in brokers + [Self.operatorPrincipal] {
+        let frontEnds = services.filter(\.rpcServices.isEmpty).map(\.name)
+        for caller in brokers + frontEnds + [Self.operatorPrincipal] {
             lines.append("\(caller) \(try KeyFile.readPublicKey(at: publicKeyFile(principal: caller)).z85)")
         }
         if let local = try localAllowList() {

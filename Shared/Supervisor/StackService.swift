@@ -1,6 +1,6 @@
 /// A kind of service process that `contactpoint up` runs: its executable, the principal its key
-/// pair is registered under, the gRPC services it may serve (its allow-list entry), and the
-/// settings it needs beyond the bus (its database, say).
+/// pair is registered under, the gRPC services it may serve (its allow-list entry; none for a
+/// front end, which only calls), and the settings it needs beyond the bus (its database, say).
 public struct StackService: Sendable {
     public var name: String
     public var executable: String
@@ -52,6 +52,17 @@ public struct StackService: Sendable {
             dataFiles: [("database", "notification.sqlite")]),
         StackService(name: "echo", executable: "contactpoint-echo", rpcServices: ["contactpoint.v1.Echo"]),
     ]
+
+    /// What people reach the services through, beside them: the web portal. A front end serves
+    /// no RPC (it is on the allow-list as a caller), so it has no bus health; `up` gives it a
+    /// port of its own and records its address in `stack.json`.
+    public static let portal = StackService(
+        name: "portal", executable: "contactpoint-portal", rpcServices: [],
+        dataFiles: [
+            ("certificate", "portal-certificate.pem"), ("private-key", "portal-private-key.pem"),
+            ("secrets-dir", "secrets"),
+        ],
+        settings: [("create-certificate", "true")])
 
     public static func named(_ name: String) -> StackService? {
         all.first { $0.name == name }

@@ -29,6 +29,8 @@ public struct StackState: Codable, Sendable, Equatable {
     public var supervisorPID: Int32
     public var brokers: [Broker] = []
     public var processes: [Process] = []
+    /// The web portal's address (its origin), when `up` runs one.
+    public var portal: String?
 
     public init(supervisorPID: Int32) {
         self.supervisorPID = supervisorPID

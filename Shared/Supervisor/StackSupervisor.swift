@@ -31,6 +31,8 @@ public final class StackSupervisor: Service, Sendable {
         public var stopTimeout: Duration = .seconds(20)
         /// Run with each service's demo settings too (`contactpoint up --demo`).
         public var demo = false
+        /// The web portal's HTTPS port on `localhost`; 0: a free port; `nil`: no portal.
+        public var portalPort: Int? = 8443
         public var backoff = RestartBackoff()
         /// Returns once every one of these services answers SERVING (true), or false when the
         /// stack stops first: the welcome, "ContactPoint is up", waits for it. `up` gives it, as
@@ -76,8 +78,8 @@ public final class StackSupervisor: Service, Sendable {
     public func run() async throws {
         let directory = config.directory
         let brokerNames = (1...config.brokerCount).map { "broker-\($0)" }
-        let firstRun = try directory.prepare(brokers: brokerNames, services: config.services)
-        try directory.writeAllowList(services: config.services, brokers: brokerNames)
+        let firstRun = try directory.prepare(brokers: brokerNames, services: config.services + frontEnds)
+        try directory.writeAllowList(services: config.services + frontEnds, brokers: brokerNames)
 
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { brokers in
@@ -111,6 +113,8 @@ public final class StackSupervisor: Service, Sendable {
     }
 
     // MARK: Starting
+
+    private var frontEnds: [StackService] { config.portalPort == nil ? [] : [StackService.portal] }
 
     private func writeBrokerConfig(name: String, port: Int?) throws -> String {
         try writeBrokerConfig(
@@ -171,7 +175,48 @@ public final class StackSupervisor: Service, Sendable {
                         configFile: file))
             }
         }
+        if let portalPort = config.portalPort {
+            children.append(try writePortalConfig(port: portalPort, brokers: brokers))
+        }
         return children
+    }
+
+    /// One portal on `localhost`, on its port (a free one for 0, kept across its restarts), with
+    /// a self-signed certificate it makes on first start.
+    private func writePortalConfig(port: Int, brokers: [(String, String)]) throws -> Child {
+        let portal = StackService.portal
+        let port = port == 0 ? try Self.freeLocalPort() : port
+        let origin = port == 443 ? "https://localhost" : "https://localhost:\(port)"
+        let data = portal.dataFiles.map {
+            ($0.key, "\(config.directory.dataDirectory(service: portal.name))/\($0.name)")
+        }
+        let file = try config.directory.writeConfig(
+            process: "portal-1",
+            settings: brokers + [
+                ("key-file", config.directory.keyFile(principal: portal.name)), ("instance", "portal-1"),
+                ("listen-port", "\(port)"), ("origin", origin),
+            ] + data + portal.settings.map { ($0.key, $0.value) })
+        updateStack { $0.portal = origin }
+        return Child(
+            name: "portal-1", service: portal.name, group: .services, executable: portal.executable, configFile: file)
+    }
+
+    /// A TCP port on 127.0.0.1 that nothing listens on now.
+    private static func freeLocalPort() throws -> Int {
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw POSIXError(.EMFILE) }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0
+            }
+        }
+        guard bound else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EADDRINUSE) }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     // MARK: Supervising
@@ -307,11 +352,12 @@ public final class StackSupervisor: Service, Sendable {
     }
 
     private func printWelcome(firstRun: Bool, instances: Int) {
-        let brokers = state.withLock { $0.stack.brokers.map(\.endpoint) }
+        let (brokers, portal) = state.withLock { ($0.stack.brokers.map(\.endpoint), $0.stack.portal) }
         say(
             """
             ContactPoint is up: \(brokers.count) brokers (\(brokers.joined(separator: ", "))), \(instances) service \
             instances.
+            \(portal.map { "The portal: \($0) (its certificate is its own: the browser warns once).\n" } ?? "")\
             \(firstRun ? "Created" : "Using") the data directory \(config.directory.root) (keys, configuration, \
             databases).
             On a new system the identity service prints, once, the enrolment code of the first

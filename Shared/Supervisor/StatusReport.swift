@@ -39,11 +39,14 @@ public struct StatusReport: Codable, Sendable {
     public var brokers: [Broker]
     public var services: [Service]
     public var processes: [StackState.Process]
+    /// The web portal's address, when the stack runs one (its process is among `processes`).
+    public var portal: String?
 
     public init(
         dataDirectory: String, supervisorPID: Int32, supervisorRunning: Bool, brokers: [Broker], services: [Service],
-        processes: [StackState.Process]
+        processes: [StackState.Process], portal: String? = nil
     ) {
+        self.portal = portal
         self.dataDirectory = dataDirectory
         self.supervisorPID = supervisorPID
         self.supervisorRunning = supervisorRunning
@@ -56,5 +59,6 @@ public struct StatusReport: Codable, Sendable {
     public var isHealthy: Bool {
         supervisorRunning && brokers.allSatisfy(\.reachable)
             && services.allSatisfy { $0.health == "SERVING" && $0.running == $0.instances }
+            && processes.allSatisfy { $0.phase == .running }
     }
 }

@@ -226,6 +226,9 @@ extension LocalStack {
         var practitionerEmail = "sam@hillside.example"
         var practitionerID: String
         var practitionerToken: String
+        var practitionerPassword = "sam's own long passphrase"
+        /// Sam's authenticator: its step at the time of ``practitionerToken``'s login is used.
+        var practitionerOTP = OneTimePassword(secret: [])
         /// The bootstrapped system administrator's session.
         var administratorToken = ""
         /// The others asked for, by email: logged in.
@@ -304,6 +307,7 @@ extension LocalStack {
                 "Sam Carter", email: people.practitionerEmail, jobRole: "Deputy head", roles: [],
                 password: "sam's own long passphrase")
             people.practitionerID = samID
+            people.practitionerOTP = samOTP
             people.administratorToken = admin
             people.practitionerToken = try await identity.login(
                 .with {

@@ -17,9 +17,11 @@ struct StackTests {
         #expect(report.brokers.map(\.name) == ["broker-1", "broker-2"])
         #expect(report.services.map(\.name) == StackService.all.map(\.name))
         #expect(report.services.allSatisfy { $0.health == "SERVING" })
-        // One instance of every service, three of echo.
+        // One instance of every service and the portal, three of echo.
         let instances =
-            StackService.all.filter { $0.name != "echo" }.map { "\($0.name)-1" } + ["echo-1", "echo-2", "echo-3"]
+            (StackService.all + [StackService.portal]).filter { $0.name != "echo" }.map { "\($0.name)-1" }
+            + ["echo-1", "echo-2", "echo-3"]
+        #expect(report.portal?.hasPrefix("https://localhost:") == true)
         #expect(Set(report.processes.map(\.name)) == Set(["broker-1", "broker-2"] + instances))
         // Every broker and service allocates with jemalloc (Package.swift, docs/OPERATIONS.md).
         let withoutJemalloc = report.processes.filter { process in
@@ -96,7 +98,7 @@ struct StackTests {
         let stack = try await LocalStack.start()
         try await stack.waitForStatus("healthy") { $0.isHealthy }
         let pids = try stack.state.processes.compactMap(\.pid)
-        #expect(pids.count == 2 + StackService.all.count)
+        #expect(pids.count == 2 + StackService.all.count + 1, "brokers, services and the portal")
         stack.up.killHard()
         try await eventually("every process of the stack ends with up") { !pids.contains(where: isAlive) }
     }
