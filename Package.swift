@@ -38,6 +38,7 @@ let package = Package(
         .library(name: "ConsentClient", targets: ["ConsentClient"]),
         .library(name: "Notification", targets: ["Notification"]),
         .library(name: "Portal", targets: ["Portal"]),
+        .library(name: "WebAuthn", targets: ["WebAuthn"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
@@ -180,6 +181,8 @@ let package = Package(
         ),
         .target(name: "DemoWorld", dependencies: ["Vocabulary"], path: "Shared/DemoWorld"),
         .target(name: "MerkleTree", dependencies: ["SecurityPrimitives"], path: "Shared/MerkleTree"),
+        // Passkeys: a strict CBOR reader and the WebAuthn relying party's checks, for identity.
+        .target(name: "WebAuthn", dependencies: ["SecurityPrimitives"], path: "Shared/WebAuthn"),
         .target(name: "TerminalQRCode", dependencies: ["CQREncode"], path: "Shared/TerminalQRCode"),
         .target(
             name: "Supervisor",
@@ -431,6 +434,7 @@ let package = Package(
         .testTarget(name: "TimekeepingTests", dependencies: ["Timekeeping"]),
         .testTarget(name: "MerkleTreeTests", dependencies: ["MerkleTree", "SecurityPrimitives"]),
         .testTarget(name: "TerminalQRCodeTests", dependencies: ["TerminalQRCode"]),
+        .testTarget(name: "WebAuthnTests", dependencies: ["WebAuthn", "SecurityPrimitives"], exclude: ["Vectors"]),
         .testTarget(
             name: "PortalTests",
             dependencies: ["Portal", "SecurityPrimitives", .product(name: "NIOSSL", package: "swift-nio-ssl")]),
