@@ -226,7 +226,7 @@ let package = Package(
             name: "Identity",
             dependencies: [
                 "Authentication", "SecurityPrimitives", "ServiceRuntime", "ContactPointAPI", "BusTransport",
-                "DemoWorld", "Identifiers", "RecordFields", "Timekeeping", "Vocabulary", "ZeroMQ",
+                "DemoWorld", "Identifiers", "RecordFields", "Timekeeping", "Vocabulary", "WebAuthn", "ZeroMQ",
                 "DurableFiles", "StoreSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),

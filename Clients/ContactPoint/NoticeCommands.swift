@@ -93,6 +93,12 @@ enum NoticeText {
             switch notice.kind {
             case .passwordRightCodeWrong: "a login gave your password with a wrong code: \(ifNotYou)"
             case .codeReplayed: "a login gave your password with a code already used: \(ifNotYou)"
+            case .passwordRightPasskeyRefused:
+                "a sign-in gave your password with a passkey that was refused: \(ifNotYou)"
+            case .passkeyAdded:
+                "a passkey was added to your account: if this was not you, tell your administrator at once"
+            case .passkeyRemoved:
+                "a passkey was removed from your account: if this was not you, tell your administrator"
             case .signedInAfterFailures: "a session started after \(notice.count) failed attempts: \(ifNotYou)"
             case .signedInAfterLongAbsence: "a session started \(notice.count) days after the one before: \(ifNotYou)"
             case .accountLocked: "your account was locked after too many failed attempts"

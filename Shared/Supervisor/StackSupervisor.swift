@@ -155,8 +155,16 @@ public final class StackSupervisor: Service, Sendable {
         let brokers = zip(brokerEndpoints, brokerNames).map { endpoints, name in
             ("broker", "\(endpoints.requests),\(config.directory.publicKeyFile(principal: name))")
         }
+        // The portal's origin first: identity verifies passkeys for it.
+        let portalOrigin = try config.portalPort.map { port in
+            let port = port == 0 ? try Self.freeLocalPort() : port
+            return port == 443 ? "https://localhost" : "https://localhost:\(port)"
+        }
         var children: [Child] = []
         for service in config.services {
+            let passkeySettings =
+                service.name == "identity"
+                ? portalOrigin.map { [("passkey-relying-party-id", "localhost"), ("passkey-origin", $0)] } ?? [] : []
             for number in 1...max(1, config.scale[service.name] ?? 1) {
                 let name = "\(service.name)-\(number)"
                 let data = service.dataFiles.map {
@@ -168,25 +176,25 @@ public final class StackSupervisor: Service, Sendable {
                         ("key-file", config.directory.keyFile(principal: service.name)), ("instance", name),
                     ]
                         + data
-                        + (service.settings + (config.demo ? service.demoSettings : [])).map { ($0.key, $0.value) })
+                        + (service.settings + (config.demo ? service.demoSettings : [])).map { ($0.key, $0.value) }
+                        + passkeySettings)
                 children.append(
                     Child(
                         name: name, service: service.name, group: .services, executable: service.executable,
                         configFile: file))
             }
         }
-        if let portalPort = config.portalPort {
-            children.append(try writePortalConfig(port: portalPort, brokers: brokers))
+        if let portalOrigin {
+            children.append(try writePortalConfig(origin: portalOrigin, brokers: brokers))
         }
         return children
     }
 
-    /// One portal on `localhost`, on its port (a free one for 0, kept across its restarts), with
-    /// a self-signed certificate it makes on first start.
-    private func writePortalConfig(port: Int, brokers: [(String, String)]) throws -> Child {
+    /// One portal at `origin` on `localhost` (its port kept across the portal's restarts), with a
+    /// self-signed certificate it makes on first start.
+    private func writePortalConfig(origin: String, brokers: [(String, String)]) throws -> Child {
         let portal = StackService.portal
-        let port = port == 0 ? try Self.freeLocalPort() : port
-        let origin = port == 443 ? "https://localhost" : "https://localhost:\(port)"
+        let port = URLComponents(string: origin)?.port ?? 443
         let data = portal.dataFiles.map {
             ($0.key, "\(config.directory.dataDirectory(service: portal.name))/\($0.name)")
         }

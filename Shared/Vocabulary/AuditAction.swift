@@ -55,6 +55,8 @@ public struct AuditAction: Hashable, Sendable, CustomStringConvertible {
         case passwordChangeFailed = "identity/password-change-failed"
         case gatewayRegistered = "identity/gateway-registered"
         case gatewayRevoked = "identity/gateway-revoked"
+        case passkeyAdded = "identity/passkey-added"
+        case passkeyRemoved = "identity/passkey-removed"
         // audit
         case queryEvents = "audit/query-events"
         case listReviewItems = "audit/list-review-items"
@@ -128,6 +130,8 @@ public struct AuditAction: Hashable, Sendable, CustomStringConvertible {
     public static let passwordChangeFailed = Self(.passwordChangeFailed)
     public static let gatewayRegistered = Self(.gatewayRegistered)
     public static let gatewayRevoked = Self(.gatewayRevoked)
+    public static let passkeyAdded = Self(.passkeyAdded)
+    public static let passkeyRemoved = Self(.passkeyRemoved)
 
     public static let queryEvents = Self(.queryEvents)
     public static let listReviewItems = Self(.listReviewItems)

@@ -20,10 +20,10 @@ import time
 import urllib.parse
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.common.virtual_authenticator import VirtualAuthenticatorOptions
 from selenium.webdriver.support.ui import WebDriverWait
 
 CONFIG = json.load(open(sys.argv[1]))
@@ -84,10 +84,18 @@ def wait_for(driver, condition, seconds=15):
 
 
 def submit(driver, selector):
-    """Clicks a form's button and waits for the page it leads to."""
+    """Clicks a form's button and waits for the page it leads to: the old page's root is gone
+    (Chromium says so as a stale element, or as a node no longer in the document)."""
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, selector).click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
+
+    def left(_):
+        try:
+            page.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+    WebDriverWait(driver, 30).until(left)
 
 
 def fill(driver, field, text):
@@ -255,6 +263,60 @@ def idle_warning(driver):
           and "/search" in driver.current_url, driver.current_url)
 
 
+def add_passkey(driver, sam):
+    """A passkey made by Chromium's virtual authenticator (CTAP2, user verification): the code
+    first, as a step-up; then the browser's own ceremony, verified by the identity service."""
+    options = VirtualAuthenticatorOptions()
+    options.protocol = "ctap2"
+    options.transport = "internal"
+    options.has_resident_key = True
+    options.has_user_verification = True
+    options.is_user_verified = True
+    driver.add_virtual_authenticator(options)
+    driver.get(URL + "/account/passkeys")
+    check("no passkey at first", driver.find_elements(By.ID, "no-passkeys"))
+    fill(driver, "passkey-name", "work laptop")
+    fill(driver, "step-up-code", fresh_code(sam))
+    submit(driver, "form[action='/account/passkeys/new'] button")
+    check("after the code, the page to create the passkey",
+          driver.find_elements(By.ID, "create-passkey"), driver.page_source[:3000])
+    screenshot(driver, "passkey-create")
+    submit(driver, "#create-passkey")
+    check("the passkey made by Chromium is accepted and listed",
+          "work laptop" in driver.find_element(By.TAG_NAME, "main").text and "added" in driver.current_url,
+          driver.find_element(By.TAG_NAME, "main").text[:2000])
+    screenshot(driver, "passkeys")
+
+
+def sign_in_with_passkey(driver, sam):
+    driver.get(URL + "/sign-in")
+    fill(driver, "email", sam["email"])
+    fill(driver, "password", sam["password"])
+    submit(driver, "button[value='passkey']")
+    check("the password right: the passkey page", driver.find_elements(By.ID, "use-passkey"), driver.page_source[:2000])
+    # Keep what the page's script sends, to send it again below
+    driver.execute_script("""
+        var form = document.getElementById("passkey-assertion");
+        form.submit = function () {
+          var sent = {};
+          for (var i = 0; i < form.elements.length; i++) { sent[form.elements[i].name] = form.elements[i].value; }
+          localStorage.setItem("assertion", JSON.stringify(sent));
+          HTMLFormElement.prototype.submit.call(form);
+        };""")
+    submit(driver, "#use-passkey")
+    check("signed in with password and passkey: the home page", "/home" in driver.current_url, driver.current_url)
+    sent = json.loads(driver.execute_script("return localStorage.getItem('assertion')") or "{}")
+    check("the assertion was sent", sent.get("signature"), sent)
+    # The same assertion again, from a fresh browser session: its challenge is used
+    _, headers, page = raw_request("GET", "/sign-in")
+    csrf = [v for k, v in headers if k.lower() == "set-cookie" and v.startswith("__Host-cp-csrf=")][0].split(";")[0]
+    sent["csrf"] = page.split('name="csrf" value="')[1].split('"')[0]
+    status, _, text = raw_request("POST", "/sign-in/passkey", {
+        "Cookie": csrf, "Origin": URL, "Content-Type": "application/x-www-form-urlencoded"},
+        urllib.parse.urlencode(sent))
+    check("a replayed passkey assertion is refused", status == 401 and "not accepted" in text, (status, text[:500]))
+
+
 def sign_out(driver, cookies):
     submit(driver, "form[action='/sign-out'] button")
     check("signing out returns to the sign-in page", wait_for(driver, lambda: "ended=signed-out" in driver.current_url),
@@ -281,7 +343,9 @@ def main():
         forged_forms(cookies)
         live_alerts(driver)
         idle_warning(driver)
+        add_passkey(driver, CONFIG["sam"])
         sign_out(driver, cookies)
+        sign_in_with_passkey(driver, CONFIG["sam"])
     finally:
         driver.quit()
     print("%d passed, %d failed" % (RESULTS["passed"], RESULTS["failed"]), flush=True)

@@ -8,8 +8,9 @@ import Testing
 /// The web portal in real headless Chromium (`Tests/Browser/portal_browser_test.py`, Selenium
 /// from Debian) against a stack run by the real `contactpoint up`: sign-in with TOTP, the
 /// security headers and cookie flags, search and record with reasons, forged forms refused,
-/// an alert arriving live, the idle warning, sign-out; then the auditor finds both accesses,
-/// with their reasons, made through the portal.
+/// an alert arriving live, the idle warning, a passkey made by Chromium's virtual authenticator
+/// and signing in with it (its assertion replayed is refused), sign-out; then the auditor finds
+/// both accesses, with their reasons, made through the portal.
 ///
 /// `PORTAL_SCREENSHOTS=DIRECTORY` keeps the pages' screenshots there (docs/PORTAL.md's).
 @Suite("The portal in a real browser", .serialized, .timeLimit(.minutes(5)))
@@ -20,7 +21,7 @@ struct PortalBrowserTests {
     /// Short, so that the idle warning (two minutes before) comes within seconds.
     static let idleSeconds = 135
 
-    @Test("sign in, headers, search and view with reasons, CSRF, live alerts, idle warning, sign out, audited")
+    @Test("sign in (TOTP, passkey), headers, search and view with reasons, CSRF, live alerts, idle warning, audited")
     func browserSuite() async throws {
         let stack = try await LocalStack.start(
             environment: ["CONTACTPOINT_SESSION_IDLE_TIMEOUT": "\(Self.idleSeconds)s"])
@@ -88,6 +89,13 @@ struct PortalBrowserTests {
 
         let status = await browser.exited()
         #expect(status == 0 && browser.text.contains(" passed, 0 failed"), "\(browser.text)")
+        for essential in [
+            "signed in with password and TOTP", "the passkey made by Chromium is accepted",
+            "signed in with password and passkey", "a replayed passkey assertion is refused",
+            "appears in the open inbox without reloading",
+        ] {
+            #expect(browser.text.contains("ok   \(essential)"), "\(essential): \(browser.text)")
+        }
 
         // The auditor sees Sam's search and view, through the portal, with their reasons
         let login = try RunningProcess(

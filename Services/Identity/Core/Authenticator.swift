@@ -3,6 +3,7 @@ import Foundation
 import SecurityPrimitives
 import Timekeeping
 import Vocabulary
+import WebAuthn
 
 /// The rules of identity: who may enrol, log in, keep a session and step up.
 struct IdentityPolicy: Sendable {
@@ -43,6 +44,8 @@ enum AuthenticationFailure: Error, Equatable {
     /// A session's own step-up (or password change) code was wrong or used already: its holder
     /// has proven the password, so the code alone can be named.
     case codeRefused
+    /// Not possible in the account's present state (no passkey to sign in with, no fresh step-up).
+    case notNow(String)
 }
 
 extension AuthenticationFailure {
@@ -54,6 +57,7 @@ extension AuthenticationFailure {
         case .notPermitted(let reason): "no session: \(reason)"
         case .invalidRequest(let problem): problem
         case .codeRefused: "that code is not right or was used already: wait for the next code and try again"
+        case .notNow(let problem): problem
         }
     }
 }
@@ -76,6 +80,8 @@ struct Authenticator: Sendable {
     let secrets: SecretBox
     let keys: SigningKeys
     var policy = IdentityPolicy()
+    /// The relying party passkeys are registered with and verified for.
+    var passkeyVerifier = WebAuthnVerifier(relyingPartyID: "localhost", origins: ["https://localhost:8443"])
     /// Unix seconds now; tests move it.
     let clock: WallClock
     let events: AuthenticationEvents
@@ -115,6 +121,24 @@ struct Authenticator: Sendable {
         }.map(OneTimePassword.init(secret:))
         let step = (totp ?? OneTimePassword(secret: decoySecret)).matchingStep(of: code, at: now)
 
+        let account = try await admit(
+            record, passwordMatches: passwordMatches,
+            secondFactorFailure: totp != nil && step != nil ? nil : "wrong code",
+            now: now)
+        try await checkMayStartSession(account, through: gateway, now: now)
+        guard let step, try await store.claimTOTPStep(practitionerID: account.practitioner.id, step: step) else {
+            try await events.record(.loginFailed, subject: account.practitioner.id, reason: "replayed code", now: now)
+            throw AuthenticationFailure.rejected(reason: "replayed code")
+        }
+        return try await startSession(account, through: gateway, now: now)
+    }
+
+    /// The account of a sign-in attempt whose password (and second factor, unless
+    /// `secondFactorFailure` says why not) is right. Otherwise the failure is counted towards
+    /// throttling and lockout, recorded, and answered `rejected`, the same for every cause.
+    func admit(
+        _ record: IdentityStore.LoginRecord?, passwordMatches: Bool, secondFactorFailure: String?, now: Int64
+    ) async throws -> IdentityStore.LoginRecord {
         guard let record else {
             try await events.record(.loginFailed, subject: nil, reason: "unknown account", now: now)
             throw AuthenticationFailure.rejected(reason: "unknown account")
@@ -124,29 +148,44 @@ struct Authenticator: Sendable {
             try await events.record(.loginFailed, subject: account.id, reason: "throttled", now: now)
             throw AuthenticationFailure.rejected(reason: "throttled")
         }
-        guard passwordMatches, totp != nil, let step else {
-            let reason = !passwordMatches ? "wrong password" : "wrong code"
-            if account.isLocked {
-                try await events.record(.loginFailed, subject: account.id, reason: reason, now: now)
-            } else {
-                _ = try await store.recordFailedLogin(
-                    practitionerID: account.id, reason: reason, now: now, lockAfter: policy.lockAfterFailures,
-                    delay: { [policy] in policy.delay(afterFailures: $0) })
-            }
+        if let reason = !passwordMatches ? "wrong password" : secondFactorFailure {
+            try await recordFailure(of: account, reason: reason, now: now)
             throw AuthenticationFailure.rejected(reason: reason)
         }
+        return record
+    }
+
+    /// Counts a failed sign-in towards throttling and lockout (a locked account's is only recorded).
+    func recordFailure(of account: Practitioner, reason: String, now: Int64) async throws {
+        if account.isLocked {
+            try await events.record(.loginFailed, subject: account.id, reason: reason, now: now)
+        } else {
+            _ = try await store.recordFailedLogin(
+                practitionerID: account.id, reason: reason, now: now, lockAfter: policy.lockAfterFailures,
+                delay: { [policy] in policy.delay(afterFailures: $0) })
+        }
+    }
+
+    /// Refuses, recorded, a session to an account whose credentials were right but which may not
+    /// have one now (locked, suspended, lapsed vetting, another organisation's gateway).
+    func checkMayStartSession(
+        _ record: IdentityStore.LoginRecord, through gateway: GatewayPrincipal?, now: Int64
+    ) async throws {
         if let refusal = refusal(of: record, now: now) {
-            try await events.record(.loginRefused, subject: account.id, reason: refusal, now: now)
+            try await events.record(.loginRefused, subject: record.practitioner.id, reason: refusal, now: now)
             throw AuthenticationFailure.notPermitted(reason: refusal)
         }
         if let gateway, let refusal = try await refusal(through: gateway, of: record) {
-            try await events.record(.loginRefused, subject: account.id, reason: refusal.code, now: now)
+            try await events.record(.loginRefused, subject: record.practitioner.id, reason: refusal.code, now: now)
             throw AuthenticationFailure.notPermitted(reason: refusal.reason)
         }
-        guard try await store.claimTOTPStep(practitionerID: account.id, step: step) else {
-            try await events.record(.loginFailed, subject: account.id, reason: "replayed code", now: now)
-            throw AuthenticationFailure.rejected(reason: "replayed code")
-        }
+    }
+
+    /// A new session for an account that has proven both factors.
+    func startSession(
+        _ record: IdentityStore.LoginRecord, through gateway: GatewayPrincipal?, now: Int64
+    ) async throws -> IssuedSession {
+        let account = record.practitioner
         let sessionID = Base64URL.encode(SecureRandom.bytes(18))
         let absoluteExpiry = now + policy.absoluteTimeout
         let idleExpiry = min(now + policy.idleTimeout, absoluteExpiry)

@@ -4,6 +4,7 @@ import Foundation
 public import GRPCCore
 import SecurityPrimitives
 import Vocabulary
+import WebAuthn
 
 /// The `contactpoint.v1.Identity` RPCs over an ``Authenticator``: maps its outcomes to gRPC
 /// status codes (every credential failure the same UNAUTHENTICATED answer) and reads the caller
@@ -15,6 +16,8 @@ public struct IdentityRPCService: Contactpoint_V1_Identity.SimpleServiceProtocol
         Contactpoint_V1_Identity.Method.CompleteEnrolment.descriptor,
         Contactpoint_V1_Identity.Method.PublicKeys.descriptor,
         Contactpoint_V1_Identity.Method.EndedSessions.descriptor, Contactpoint_V1_Identity.Method.Gateways.descriptor,
+        Contactpoint_V1_Identity.Method.BeginPasskeyLogin.descriptor,
+        Contactpoint_V1_Identity.Method.CompletePasskeyLogin.descriptor,
     ].reduce(into: []) { $0.insert($1.fullyQualifiedMethod) }
 
     let authenticator: Authenticator
@@ -176,6 +179,93 @@ public struct IdentityRPCService: Contactpoint_V1_Identity.SimpleServiceProtocol
         }
     }
 
+    // MARK: Passkeys
+
+    public func beginPasskeyLogin(request: Contactpoint_V1_BeginPasskeyLoginRequest, context: ServerContext)
+        async throws -> Contactpoint_V1_PasskeyChallenge
+    {
+        Self.challenge(
+            try await mappingFailures {
+                try await authenticator.beginPasskeyLogin(email: request.email, password: request.password)
+            })
+    }
+
+    public func completePasskeyLogin(request: Contactpoint_V1_CompletePasskeyLoginRequest, context: ServerContext)
+        async throws -> Contactpoint_V1_SessionGrant
+    {
+        try await answering {
+            try await authenticator.completePasskeyLogin(
+                challengeID: request.challengeID, credentialID: Array(request.credentialID),
+                clientDataJSON: Array(request.clientDataJson), authenticatorData: Array(request.authenticatorData),
+                signature: Array(request.signature), through: GatewayPrincipal(context.remotePeer))
+        }
+    }
+
+    public func beginPasskeyRegistration(
+        request: Contactpoint_V1_BeginPasskeyRegistrationRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_PasskeyChallenge {
+        let caller = try Caller.required()
+        return Self.challenge(
+            try await mappingFailures { try await authenticator.beginPasskeyRegistration(caller.claims) })
+    }
+
+    public func completePasskeyRegistration(
+        request: Contactpoint_V1_CompletePasskeyRegistrationRequest, context: ServerContext
+    ) async throws -> Contactpoint_V1_Passkey {
+        let caller = try Caller.required()
+        return Self.passkey(
+            try await mappingFailures {
+                try await authenticator.completePasskeyRegistration(
+                    caller.claims, challengeID: request.challengeID, clientDataJSON: Array(request.clientDataJson),
+                    attestationObject: Array(request.attestationObject), name: request.name)
+            })
+    }
+
+    public func listPasskeys(request: Contactpoint_V1_ListPasskeysRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_ListPasskeysResponse
+    {
+        let caller = try Caller.required()
+        let passkeys = try await authenticator.store.passkeys(practitionerID: caller.claims.sub)
+        return .with { $0.passkeys = passkeys.map(Self.passkey) }
+    }
+
+    public func removePasskey(request: Contactpoint_V1_RemovePasskeyRequest, context: ServerContext) async throws
+        -> Contactpoint_V1_RemovePasskeyResponse
+    {
+        let caller = try Caller.required()
+        guard
+            try await mappingFailures({
+                try await authenticator.removePasskey(caller.claims, credentialID: Array(request.credentialID))
+            })
+        else { throw RPCError(code: .notFound, message: "credential_id: you have no such passkey") }
+        return .init()
+    }
+
+    private static func challenge(_ challenge: Authenticator.PasskeyChallenge) -> Contactpoint_V1_PasskeyChallenge {
+        .with {
+            $0.challengeID = challenge.id
+            $0.challenge = Data(challenge.challenge)
+            $0.relyingPartyID = challenge.relyingPartyID
+            $0.userHandle = Data(challenge.userHandle)
+            $0.userName = challenge.userName
+            $0.userDisplayName = challenge.userDisplayName
+            $0.credentialIds = challenge.credentialIDs.map { Data($0) }
+            $0.expiresAt = challenge.expiresAt
+        }
+    }
+
+    private static func passkey(_ passkey: IdentityStore.StoredPasskey) -> Contactpoint_V1_Passkey {
+        .with {
+            $0.credentialID = Data(passkey.credentialID)
+            $0.name = passkey.name
+            $0.createdAt = passkey.createdAt
+            $0.lastUsedAt = passkey.lastUsedAt ?? 0
+            $0.algorithm = passkey.algorithm == COSEAlgorithm.edDSA.rawValue ? "EdDSA" : "ES256"
+            $0.attestationFormat = passkey.attestationFormat
+            $0.backupEligible = passkey.backupEligible
+        }
+    }
+
     // MARK: Helpers
 
     private func answering(_ body: () async throws -> IssuedSession) async throws -> Contactpoint_V1_SessionGrant {
@@ -200,6 +290,7 @@ public struct IdentityRPCService: Contactpoint_V1_Identity.SimpleServiceProtocol
             case .rejected, .codeRefused: throw RPCError(code: .unauthenticated, message: failure.publicMessage)
             case .notPermitted: throw RPCError(code: .permissionDenied, message: failure.publicMessage)
             case .invalidRequest: throw RPCError(code: .invalidArgument, message: failure.publicMessage)
+            case .notNow: throw RPCError(code: .failedPrecondition, message: failure.publicMessage)
             }
         }
     }

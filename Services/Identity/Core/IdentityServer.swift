@@ -4,6 +4,7 @@ public import Logging
 import SecurityPrimitives
 import ServiceLifecycle
 public import ServiceRuntime
+import WebAuthn
 
 /// Everything `contactpoint-identity` runs, built from its settings: the store, the secrets,
 /// the authenticator and the RPC service behind the authentication interceptor.
@@ -22,6 +23,10 @@ public enum IdentityServer {
         /// The bus principals that may read the gateways in force: the brokers, which admit them, and
         /// the notification service, which serves them their organisation's alerts.
         public var gatewayReaders: [String] = []
+        /// Passkeys: the relying party id (the portal's host name) and the origins the portal is
+        /// served from; assertions from any other are refused.
+        public var passkeyRelyingPartyID = "localhost"
+        public var passkeyOrigins = ["https://localhost:8443"]
 
         /// The identity service's own command-line flags, as given (text, parsed with the rest).
         public struct Flags: Sendable {
@@ -49,6 +54,10 @@ public enum IdentityServer {
             sessionIdleTimeout = try reader.value(
                 "session-idle-timeout", flag: nil, default: sessionIdleTimeout,
                 parse: ConfigurationValue.duration(in: .seconds(1)...(.seconds(12 * 3600)), named: "1s to 12h"))
+            passkeyRelyingPartyID = try reader.value(
+                "passkey-relying-party-id", flag: nil, default: passkeyRelyingPartyID, parse: ConfigurationValue.text)
+            passkeyOrigins = try reader.list(
+                "passkey-origin", flags: [], default: passkeyOrigins, parse: ConfigurationValue.text)
             gatewayReaders = try reader.list(
                 "gateway-reader", flags: [], default: (1...9).map { "broker-\($0)" } + ["notification"],
                 parse: ConfigurationValue.text)
@@ -89,9 +98,11 @@ public enum IdentityServer {
                 """
             )
         }
-        let authenticator = Authenticator(
+        var authenticator = Authenticator(
             store: store, passwords: PasswordHasher(pepper: secrets.pepper), secrets: SecretBox(key: secrets.totpKey),
             keys: secrets.signingKeys, policy: policy, clock: .system)
+        authenticator.passkeyVerifier = WebAuthnVerifier(
+            relyingPartyID: settings.passkeyRelyingPartyID, origins: Set(settings.passkeyOrigins))
         if let email = settings.bootstrapAdministrator,
             let code = try await authenticator.bootstrapAdministrator(email: email)
         {

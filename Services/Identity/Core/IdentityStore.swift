@@ -190,6 +190,33 @@ struct IdentityStore: Sendable {
                     AND ended_at IS NULL;
                     """)
         }
+        migrator.registerMigration("8: passkeys") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE passkey (
+                        credential_id BLOB PRIMARY KEY CHECK (length(credential_id) BETWEEN 1 AND 1023),
+                        practitioner_id TEXT NOT NULL REFERENCES practitioner(id),
+                        name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 60),
+                        public_key BLOB NOT NULL,
+                        algorithm INTEGER NOT NULL CHECK (algorithm IN (-7, -8)),
+                        sign_count INTEGER NOT NULL CHECK (sign_count >= 0),
+                        attestation_format TEXT NOT NULL,
+                        aaguid BLOB NOT NULL,
+                        backup_eligible INTEGER NOT NULL CHECK (backup_eligible IN (0, 1)),
+                        created_at INTEGER NOT NULL,
+                        last_used_at INTEGER
+                    ) STRICT;
+                    CREATE INDEX passkey_by_practitioner ON passkey(practitioner_id);
+                    -- A challenge is used once (deleted when taken) and lives two minutes.
+                    CREATE TABLE passkey_challenge (
+                        id TEXT PRIMARY KEY,
+                        practitioner_id TEXT NOT NULL REFERENCES practitioner(id),
+                        purpose TEXT NOT NULL CHECK (purpose IN ('login', 'registration')),
+                        challenge BLOB NOT NULL CHECK (length(challenge) = 32),
+                        expires_at INTEGER NOT NULL
+                    ) STRICT;
+                    """)
+        }
         return migrator
     }
 
@@ -233,12 +260,13 @@ enum IdentityStoreError: Error, Equatable, RPCErrorConvertible {
     case organisationExists(String)
     case gatewayKeyInUse
     case noSuchGateway(String)
+    case passkeyRegistered
 
     var rpcErrorCode: RPCError.Code {
         switch self {
         case .noSuchAccount, .noSuchOrganisation, .noSuchGateway: .notFound
         case .accountClosed, .transitionNotAllowed: .failedPrecondition
-        case .emailInUse, .organisationExists, .gatewayKeyInUse: .alreadyExists
+        case .emailInUse, .organisationExists, .gatewayKeyInUse, .passkeyRegistered: .alreadyExists
         }
     }
 
@@ -253,6 +281,7 @@ enum IdentityStoreError: Error, Equatable, RPCErrorConvertible {
             "name: the authority already has an active organisation of that type and name (\(id)): use it"
         case .gatewayKeyInUse: "public_key: a gateway in force has this key: revoke it first, or make a new key"
         case .noSuchGateway(let id): "gateway_id: no gateway \(id)"
+        case .passkeyRegistered: "this passkey is registered already"
         }
     }
 }

@@ -29,6 +29,7 @@ enum SecurityNotices {
             switch event.reason {
             case "wrong code": .passwordRightCodeWrong
             case "replayed code": .codeReplayed
+            case let reason? where reason.hasPrefix(Authenticator.passkeyRefused): .passwordRightPasskeyRefused
             default: nil
             }
         case .sessionStarted:
@@ -49,6 +50,8 @@ enum SecurityNotices {
         case .accountActive: .accountActive
         case .vettingLapsesSoon: .vettingLapsesSoon
         case .vettingLapsed: .vettingLapsed
+        case .passkeyAdded: .passkeyAdded
+        case .passkeyRemoved: .passkeyRemoved
         default: nil
         }
     }

@@ -1,5 +1,6 @@
 import ContactPointAPI
 import Foundation
+import SecurityPrimitives
 
 /// The reason every search and record view states: the radio buttons and reference field of
 /// `reason-fields.mustache`, and the `AccessReason` they make.
@@ -154,3 +155,46 @@ enum AlertRow {
 
 /// `nil` for an empty text: Mustache shows a section for any string, the empty one included.
 func nonEmpty(_ text: String) -> String? { text.isEmpty ? nil : text }
+
+/// The passkey pages: the list, and the data the WebAuthn ceremonies need (base64url, in the
+/// forms' data attributes for the page's script).
+enum PasskeyPages {
+    static func list(_ passkeys: [Contactpoint_V1_Passkey]) -> Page {
+        Page(
+            title: "Your passkeys",
+            fields: [
+                "hasPasskeys": !passkeys.isEmpty,
+                "passkeys": passkeys.map { passkey -> [String: Any] in
+                    [
+                        "name": passkey.name, "added": PortalRoutes.formatTime(seconds: passkey.createdAt),
+                        "lastUsed": passkey.lastUsedAt == 0
+                            ? "Never" : PortalRoutes.formatTime(seconds: passkey.lastUsedAt),
+                        "kind": passkey.backupEligible
+                            ? "Synced passkey (\(passkey.algorithm))" : "Device-bound (\(passkey.algorithm))",
+                    ]
+                },
+            ], navigation: "navAccount")
+    }
+
+    static func assertion(_ challenge: Contactpoint_V1_PasskeyChallenge) -> Page {
+        Page(title: "Use your passkey", fields: fields(challenge))
+    }
+
+    static func creation(_ challenge: Contactpoint_V1_PasskeyChallenge, name: String) -> Page {
+        var fields = fields(challenge)
+        fields["userHandle"] = Base64URL.encode(Array(challenge.userHandle))
+        fields["userName"] = challenge.userName
+        fields["userDisplayName"] = challenge.userDisplayName
+        fields["passkeyName"] = name
+        return Page(title: "Create your passkey", fields: fields, navigation: "navAccount")
+    }
+
+    private static func fields(_ challenge: Contactpoint_V1_PasskeyChallenge) -> [String: Any] {
+        [
+            "challengeID": challenge.challengeID, "challenge": Base64URL.encode(Array(challenge.challenge)),
+            "relyingPartyID": challenge.relyingPartyID,
+            "credentialIDs": challenge.credentialIds.map { Base64URL.encode(Array($0)) }.joined(separator: " "),
+            "timeoutMilliseconds": 110_000,
+        ]
+    }
+}

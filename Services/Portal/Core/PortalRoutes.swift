@@ -5,6 +5,7 @@ import GRPCCore
 import HTTPTypes
 import Hummingbird
 import Logging
+import SecurityPrimitives
 import Synchronization
 
 /// The portal's routes. Each page is a `GET` that shows a form and a `POST` that acts on it
@@ -44,6 +45,18 @@ final class PortalRoutes: Sendable {
         }
         router.get("/sign-in") { request, _ in await self.page(request) { try self.signInForm(request, &$0) } }
         router.post("/sign-in") { request, _ in await self.page(request) { try await self.signIn(request, &$0) } }
+        router.post("/sign-in/passkey") { request, _ in
+            await self.page(request) { try await self.signInWithPasskey(request, &$0) }
+        }
+        router.get("/account/passkeys") { request, _ in
+            await self.page(request) { try await self.passkeys(request, &$0) }
+        }
+        router.post("/account/passkeys/new") { request, _ in
+            await self.page(request) { try await self.beginPasskey(request, &$0) }
+        }
+        router.post("/account/passkeys/complete") { request, _ in
+            await self.page(request) { try await self.completePasskey(request, &$0) }
+        }
         router.post("/sign-out") { request, _ in await self.page(request) { try await self.signOut(request, &$0) } }
         router.post("/stay-signed-in") { request, _ in
             await self.page(request) { try await self.staySignedIn(request, &$0) }
@@ -83,22 +96,57 @@ final class PortalRoutes: Sendable {
         if form["password", default: ""].isEmpty {
             page.errors.append(FieldError(field: "password", message: "Enter your password"))
         }
-        if form["code", default: ""].isEmpty {
+        let withPasskey = form["method"] == "passkey"
+        if !withPasskey, form["code", default: ""].isEmpty {
             page.errors.append(FieldError(field: "code", message: "Enter the code from your authenticator app"))
         }
         if !page.errors.isEmpty { return html("sign-in", page, visit, status: .badRequest) }
-        let grant: Contactpoint_V1_SessionGrant
         do {
-            grant = try await identity.login(
+            if withPasskey {
+                let challenge = try await identity.beginPasskeyLogin(
+                    .with {
+                        $0.email = email
+                        $0.password = form["password", default: ""]
+                    })
+                return html("passkey-sign-in", PasskeyPages.assertion(challenge), visit)
+            }
+            let grant = try await identity.login(
                 .with {
                     $0.email = email
                     $0.password = form["password", default: ""]
                     $0.totpCode = form["code", default: ""].trimmingCharacters(in: .whitespaces)
                 })
+            return try await finishSignIn(grant, &visit)
         } catch let error as RPCError where error.code != .unavailable && error.code != .deadlineExceeded {
             page.errors.append(FieldError(field: "email", message: Self.sentence(error.message)))
             return html("sign-in", page, visit, status: error.code == .resourceExhausted ? .tooManyRequests : .ok)
         }
+    }
+
+    /// The passkey's assertion, as the sign-in page's script posts it.
+    private func signInWithPasskey(_ request: Request, _ visit: inout Visit) async throws -> Response {
+        let form = try await acceptedForm(request, visit)
+        let grant: Contactpoint_V1_SessionGrant
+        do {
+            grant = try await identity.completePasskeyLogin(
+                .with {
+                    $0.challengeID = form["challenge-id", default: ""]
+                    $0.credentialID = Self.bytes(form["credential-id"])
+                    $0.clientDataJson = Self.bytes(form["client-data-json"])
+                    $0.authenticatorData = Self.bytes(form["authenticator-data"])
+                    $0.signature = Self.bytes(form["signature"])
+                })
+        } catch let error as RPCError where error.code == .unauthenticated || error.code == .permissionDenied {
+            var page = Page(title: "Sign in")
+            page.errors.append(
+                FieldError(field: "email", message: "The passkey was not accepted. \(Self.sentence(error.message))"))
+            return html("sign-in", page, visit, status: .unauthorized)
+        }
+        return try await finishSignIn(grant, &visit)
+    }
+
+    /// A session granted: who it is for goes into the sealed cookie, with a new CSRF value.
+    private func finishSignIn(_ grant: Contactpoint_V1_SessionGrant, _ visit: inout Visit) async throws -> Response {
         let me = try await identity.whoAmI(.init(), metadata: ["authorization": "Bearer \(grant.token)"])
         let practitioner = SignedInPractitioner(
             token: grant.token, practitionerID: me.practitionerID, name: me.name,
@@ -148,6 +196,66 @@ final class PortalRoutes: Sendable {
             fields["failedAttempts"] = "\(attempts) since then. If they were not yours, tell your administrator."
         }
         return html("home", Page(title: "Home", fields: fields), visit)
+    }
+
+    // MARK: Passkeys
+
+    private func passkeys(_ request: Request, _ visit: inout Visit) async throws -> Response {
+        let list = try await identity.listPasskeys(.init(), metadata: try visit.metadata())
+        var page = PasskeyPages.list(list.passkeys)
+        if request.uri.queryParameters.get("added") != nil { page.notice = "Your passkey was added." }
+        return html("passkeys", page, visit)
+    }
+
+    /// Adding a passkey: the code proves it is the practitioner (a step-up, which renews the
+    /// session's token), then the creation page.
+    private func beginPasskey(_ request: Request, _ visit: inout Visit) async throws -> Response {
+        let form = try await acceptedForm(request, visit)
+        var practitioner = try visit.signedIn()
+        let name = form["passkey-name", default: ""].trimmingCharacters(in: .whitespaces)
+        let list = try await identity.listPasskeys(.init(), metadata: try visit.metadata())
+        var page = PasskeyPages.list(list.passkeys)
+        page.fields["passkeyName"] = name
+        if !(1...60).contains(name.count) {
+            page.errors.append(
+                FieldError(field: "passkey-name", message: "Give the passkey a name of 1 to 60 characters"))
+        }
+        if form["code", default: ""].isEmpty {
+            page.errors.append(FieldError(field: "step-up-code", message: "Enter the code from your authenticator app"))
+        }
+        if !page.errors.isEmpty { return html("passkeys", page, visit, status: .badRequest) }
+        do {
+            let grant = try await identity.stepUp(
+                .with { $0.totpCode = form["code", default: ""].trimmingCharacters(in: .whitespaces) },
+                metadata: try visit.metadata())
+            practitioner.token = grant.token
+            visit.practitioner = practitioner
+            visit.setCookies.append(PortalCookies.header(PortalCookies.session, try cookies.seal(practitioner)))
+        } catch let error as RPCError where error.code == .unauthenticated && !error.message.hasPrefix("the session") {
+            page.errors.append(FieldError(field: "step-up-code", message: Self.sentence(error.message)))
+            return html("passkeys", page, visit, status: .badRequest)
+        }
+        let challenge = try await identity.beginPasskeyRegistration(.init(), metadata: try visit.metadata())
+        return html("passkey-create", PasskeyPages.creation(challenge, name: name), visit)
+    }
+
+    private func completePasskey(_ request: Request, _ visit: inout Visit) async throws -> Response {
+        let form = try await acceptedForm(request, visit)
+        do {
+            _ = try await identity.completePasskeyRegistration(
+                .with {
+                    $0.challengeID = form["challenge-id", default: ""]
+                    $0.clientDataJson = Self.bytes(form["client-data-json"])
+                    $0.attestationObject = Self.bytes(form["attestation-object"])
+                    $0.name = form["passkey-name", default: ""]
+                }, metadata: try visit.metadata())
+        } catch let error as RPCError where error.code == .invalidArgument || error.code == .alreadyExists {
+            let list = try await identity.listPasskeys(.init(), metadata: try visit.metadata())
+            var page = PasskeyPages.list(list.passkeys)
+            page.errors.append(FieldError(field: nil, message: Self.sentence(error.message)))
+            return html("passkeys", page, visit, status: .badRequest)
+        }
+        throw PageExit.redirect("/account/passkeys?added=1")
     }
 
     // MARK: Search and records
@@ -462,6 +570,11 @@ final class PortalRoutes: Sendable {
             return FieldError(field: field, message: sentence(problem))
         }
         return FieldError(field: nil, message: sentence(message))
+    }
+
+    /// A base64url form field as bytes (empty for one missing or malformed: the service refuses it).
+    static func bytes(_ field: String?) -> Data {
+        Data(Base64URL.decode(field ?? "") ?? [])
     }
 
     /// A service's message as a sentence: capital first letter.

@@ -194,6 +194,84 @@ public enum Contactpoint_V1_Identity: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "BeginPasskeyLogin" metadata.
+        public enum BeginPasskeyLogin: Sendable {
+            /// Request type for "BeginPasskeyLogin".
+            public typealias Input = Contactpoint_V1_BeginPasskeyLoginRequest
+            /// Response type for "BeginPasskeyLogin".
+            public typealias Output = Contactpoint_V1_PasskeyChallenge
+            /// Descriptor for "BeginPasskeyLogin".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.Identity"),
+                method: "BeginPasskeyLogin",
+                type: .unary
+            )
+        }
+        /// Namespace for "CompletePasskeyLogin" metadata.
+        public enum CompletePasskeyLogin: Sendable {
+            /// Request type for "CompletePasskeyLogin".
+            public typealias Input = Contactpoint_V1_CompletePasskeyLoginRequest
+            /// Response type for "CompletePasskeyLogin".
+            public typealias Output = Contactpoint_V1_SessionGrant
+            /// Descriptor for "CompletePasskeyLogin".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.Identity"),
+                method: "CompletePasskeyLogin",
+                type: .unary
+            )
+        }
+        /// Namespace for "BeginPasskeyRegistration" metadata.
+        public enum BeginPasskeyRegistration: Sendable {
+            /// Request type for "BeginPasskeyRegistration".
+            public typealias Input = Contactpoint_V1_BeginPasskeyRegistrationRequest
+            /// Response type for "BeginPasskeyRegistration".
+            public typealias Output = Contactpoint_V1_PasskeyChallenge
+            /// Descriptor for "BeginPasskeyRegistration".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.Identity"),
+                method: "BeginPasskeyRegistration",
+                type: .unary
+            )
+        }
+        /// Namespace for "CompletePasskeyRegistration" metadata.
+        public enum CompletePasskeyRegistration: Sendable {
+            /// Request type for "CompletePasskeyRegistration".
+            public typealias Input = Contactpoint_V1_CompletePasskeyRegistrationRequest
+            /// Response type for "CompletePasskeyRegistration".
+            public typealias Output = Contactpoint_V1_Passkey
+            /// Descriptor for "CompletePasskeyRegistration".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.Identity"),
+                method: "CompletePasskeyRegistration",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListPasskeys" metadata.
+        public enum ListPasskeys: Sendable {
+            /// Request type for "ListPasskeys".
+            public typealias Input = Contactpoint_V1_ListPasskeysRequest
+            /// Response type for "ListPasskeys".
+            public typealias Output = Contactpoint_V1_ListPasskeysResponse
+            /// Descriptor for "ListPasskeys".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.Identity"),
+                method: "ListPasskeys",
+                type: .unary
+            )
+        }
+        /// Namespace for "RemovePasskey" metadata.
+        public enum RemovePasskey: Sendable {
+            /// Request type for "RemovePasskey".
+            public typealias Input = Contactpoint_V1_RemovePasskeyRequest
+            /// Response type for "RemovePasskey".
+            public typealias Output = Contactpoint_V1_RemovePasskeyResponse
+            /// Descriptor for "RemovePasskey".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "contactpoint.v1.Identity"),
+                method: "RemovePasskey",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "contactpoint.v1.Identity" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Login.descriptor,
@@ -208,7 +286,13 @@ public enum Contactpoint_V1_Identity: Sendable {
             CompleteEnrolment.descriptor,
             PublicKeys.descriptor,
             EndedSessions.descriptor,
-            Gateways.descriptor
+            Gateways.descriptor,
+            BeginPasskeyLogin.descriptor,
+            CompletePasskeyLogin.descriptor,
+            BeginPasskeyRegistration.descriptor,
+            CompletePasskeyRegistration.descriptor,
+            ListPasskeys.descriptor,
+            RemovePasskey.descriptor
         ]
     }
 }
@@ -476,6 +560,121 @@ extension Contactpoint_V1_Identity {
             request: GRPCCore.StreamingServerRequest<Contactpoint_V1_GatewaysRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_GatewaysResponse>
+
+        /// Handle the "BeginPasskeyLogin" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Passkeys (WebAuthn) as the second factor instead of the TOTP code (docs/SECURITY.md). The
+        /// > relying party id and origins are the identity service's settings; the challenge is issued
+        /// > here, used once and lives 2 minutes.
+        /// > 
+        /// > Sign-in, first step: email and password, checked as Login checks them (the same answer for
+        /// > every credential failure, the same throttling); a challenge for the account's passkeys.
+        /// > FAILED_PRECONDITION when the account has none.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_BeginPasskeyLoginRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_PasskeyChallenge` messages.
+        func beginPasskeyLogin(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_BeginPasskeyLoginRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_PasskeyChallenge>
+
+        /// Handle the "CompletePasskeyLogin" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Second step: the assertion for that challenge → a session, as Login gives.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_CompletePasskeyLoginRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_SessionGrant` messages.
+        func completePasskeyLogin(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_CompletePasskeyLoginRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_SessionGrant>
+
+        /// Handle the "BeginPasskeyRegistration" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A signed-in practitioner who stepped up within 5 minutes: a challenge to create a passkey
+        /// > (FAILED_PRECONDITION without a fresh step-up).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_BeginPasskeyRegistrationRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_PasskeyChallenge` messages.
+        func beginPasskeyRegistration(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_BeginPasskeyRegistrationRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_PasskeyChallenge>
+
+        /// Handle the "CompletePasskeyRegistration" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The new credential for that challenge: verified, stored and told to the practitioner.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_CompletePasskeyRegistrationRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_Passkey` messages.
+        func completePasskeyRegistration(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_CompletePasskeyRegistrationRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_Passkey>
+
+        /// Handle the "ListPasskeys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's passkeys.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_ListPasskeysRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_ListPasskeysResponse` messages.
+        func listPasskeys(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_ListPasskeysRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_ListPasskeysResponse>
+
+        /// Handle the "RemovePasskey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes one of the caller's passkeys; a step-up within 5 minutes is required.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Contactpoint_V1_RemovePasskeyRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Contactpoint_V1_RemovePasskeyResponse` messages.
+        func removePasskey(
+            request: GRPCCore.StreamingServerRequest<Contactpoint_V1_RemovePasskeyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_RemovePasskeyResponse>
     }
 
     /// Service protocol for the "contactpoint.v1.Identity" service.
@@ -727,6 +926,121 @@ extension Contactpoint_V1_Identity {
             request: GRPCCore.ServerRequest<Contactpoint_V1_GatewaysRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_GatewaysResponse>
+
+        /// Handle the "BeginPasskeyLogin" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Passkeys (WebAuthn) as the second factor instead of the TOTP code (docs/SECURITY.md). The
+        /// > relying party id and origins are the identity service's settings; the challenge is issued
+        /// > here, used once and lives 2 minutes.
+        /// > 
+        /// > Sign-in, first step: email and password, checked as Login checks them (the same answer for
+        /// > every credential failure, the same throttling); a challenge for the account's passkeys.
+        /// > FAILED_PRECONDITION when the account has none.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_BeginPasskeyLoginRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_PasskeyChallenge` message.
+        func beginPasskeyLogin(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_BeginPasskeyLoginRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_PasskeyChallenge>
+
+        /// Handle the "CompletePasskeyLogin" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Second step: the assertion for that challenge → a session, as Login gives.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_CompletePasskeyLoginRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_SessionGrant` message.
+        func completePasskeyLogin(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_CompletePasskeyLoginRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_SessionGrant>
+
+        /// Handle the "BeginPasskeyRegistration" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A signed-in practitioner who stepped up within 5 minutes: a challenge to create a passkey
+        /// > (FAILED_PRECONDITION without a fresh step-up).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_BeginPasskeyRegistrationRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_PasskeyChallenge` message.
+        func beginPasskeyRegistration(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_BeginPasskeyRegistrationRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_PasskeyChallenge>
+
+        /// Handle the "CompletePasskeyRegistration" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The new credential for that challenge: verified, stored and told to the practitioner.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_CompletePasskeyRegistrationRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_Passkey` message.
+        func completePasskeyRegistration(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_CompletePasskeyRegistrationRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_Passkey>
+
+        /// Handle the "ListPasskeys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's passkeys.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ListPasskeysRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_ListPasskeysResponse` message.
+        func listPasskeys(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_ListPasskeysRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_ListPasskeysResponse>
+
+        /// Handle the "RemovePasskey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes one of the caller's passkeys; a step-up within 5 minutes is required.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_RemovePasskeyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Contactpoint_V1_RemovePasskeyResponse` message.
+        func removePasskey(
+            request: GRPCCore.ServerRequest<Contactpoint_V1_RemovePasskeyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_RemovePasskeyResponse>
     }
 
     /// Simple service protocol for the "contactpoint.v1.Identity" service.
@@ -976,6 +1290,121 @@ extension Contactpoint_V1_Identity {
             request: Contactpoint_V1_GatewaysRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Contactpoint_V1_GatewaysResponse
+
+        /// Handle the "BeginPasskeyLogin" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Passkeys (WebAuthn) as the second factor instead of the TOTP code (docs/SECURITY.md). The
+        /// > relying party id and origins are the identity service's settings; the challenge is issued
+        /// > here, used once and lives 2 minutes.
+        /// > 
+        /// > Sign-in, first step: email and password, checked as Login checks them (the same answer for
+        /// > every credential failure, the same throttling); a challenge for the account's passkeys.
+        /// > FAILED_PRECONDITION when the account has none.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_BeginPasskeyLoginRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_PasskeyChallenge` to respond with.
+        func beginPasskeyLogin(
+            request: Contactpoint_V1_BeginPasskeyLoginRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_PasskeyChallenge
+
+        /// Handle the "CompletePasskeyLogin" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Second step: the assertion for that challenge → a session, as Login gives.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_CompletePasskeyLoginRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_SessionGrant` to respond with.
+        func completePasskeyLogin(
+            request: Contactpoint_V1_CompletePasskeyLoginRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_SessionGrant
+
+        /// Handle the "BeginPasskeyRegistration" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A signed-in practitioner who stepped up within 5 minutes: a challenge to create a passkey
+        /// > (FAILED_PRECONDITION without a fresh step-up).
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_BeginPasskeyRegistrationRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_PasskeyChallenge` to respond with.
+        func beginPasskeyRegistration(
+            request: Contactpoint_V1_BeginPasskeyRegistrationRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_PasskeyChallenge
+
+        /// Handle the "CompletePasskeyRegistration" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The new credential for that challenge: verified, stored and told to the practitioner.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_CompletePasskeyRegistrationRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_Passkey` to respond with.
+        func completePasskeyRegistration(
+            request: Contactpoint_V1_CompletePasskeyRegistrationRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_Passkey
+
+        /// Handle the "ListPasskeys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's passkeys.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_ListPasskeysRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_ListPasskeysResponse` to respond with.
+        func listPasskeys(
+            request: Contactpoint_V1_ListPasskeysRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_ListPasskeysResponse
+
+        /// Handle the "RemovePasskey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes one of the caller's passkeys; a step-up within 5 minutes is required.
+        ///
+        /// - Parameters:
+        ///   - request: A `Contactpoint_V1_RemovePasskeyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Contactpoint_V1_RemovePasskeyResponse` to respond with.
+        func removePasskey(
+            request: Contactpoint_V1_RemovePasskeyRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Contactpoint_V1_RemovePasskeyResponse
     }
 }
 
@@ -1126,6 +1555,72 @@ extension Contactpoint_V1_Identity.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_Identity.Method.BeginPasskeyLogin.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_BeginPasskeyLoginRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_PasskeyChallenge>(),
+            handler: { request, context in
+                try await self.beginPasskeyLogin(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_Identity.Method.CompletePasskeyLogin.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_CompletePasskeyLoginRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_SessionGrant>(),
+            handler: { request, context in
+                try await self.completePasskeyLogin(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_Identity.Method.BeginPasskeyRegistration.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_BeginPasskeyRegistrationRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_PasskeyChallenge>(),
+            handler: { request, context in
+                try await self.beginPasskeyRegistration(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_Identity.Method.CompletePasskeyRegistration.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_CompletePasskeyRegistrationRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_Passkey>(),
+            handler: { request, context in
+                try await self.completePasskeyRegistration(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_Identity.Method.ListPasskeys.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_ListPasskeysRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_ListPasskeysResponse>(),
+            handler: { request, context in
+                try await self.listPasskeys(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Contactpoint_V1_Identity.Method.RemovePasskey.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_RemovePasskeyRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_RemovePasskeyResponse>(),
+            handler: { request, context in
+                try await self.removePasskey(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1269,6 +1764,72 @@ extension Contactpoint_V1_Identity.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_GatewaysResponse> {
         let response = try await self.gateways(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func beginPasskeyLogin(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_BeginPasskeyLoginRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_PasskeyChallenge> {
+        let response = try await self.beginPasskeyLogin(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func completePasskeyLogin(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_CompletePasskeyLoginRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_SessionGrant> {
+        let response = try await self.completePasskeyLogin(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func beginPasskeyRegistration(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_BeginPasskeyRegistrationRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_PasskeyChallenge> {
+        let response = try await self.beginPasskeyRegistration(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func completePasskeyRegistration(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_CompletePasskeyRegistrationRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_Passkey> {
+        let response = try await self.completePasskeyRegistration(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listPasskeys(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_ListPasskeysRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_ListPasskeysResponse> {
+        let response = try await self.listPasskeys(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func removePasskey(
+        request: GRPCCore.StreamingServerRequest<Contactpoint_V1_RemovePasskeyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Contactpoint_V1_RemovePasskeyResponse> {
+        let response = try await self.removePasskey(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1441,6 +2002,84 @@ extension Contactpoint_V1_Identity.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_GatewaysResponse> {
         return GRPCCore.ServerResponse<Contactpoint_V1_GatewaysResponse>(
             message: try await self.gateways(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func beginPasskeyLogin(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_BeginPasskeyLoginRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_PasskeyChallenge> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_PasskeyChallenge>(
+            message: try await self.beginPasskeyLogin(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func completePasskeyLogin(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_CompletePasskeyLoginRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_SessionGrant> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_SessionGrant>(
+            message: try await self.completePasskeyLogin(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func beginPasskeyRegistration(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_BeginPasskeyRegistrationRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_PasskeyChallenge> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_PasskeyChallenge>(
+            message: try await self.beginPasskeyRegistration(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func completePasskeyRegistration(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_CompletePasskeyRegistrationRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_Passkey> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_Passkey>(
+            message: try await self.completePasskeyRegistration(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listPasskeys(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_ListPasskeysRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_ListPasskeysResponse> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_ListPasskeysResponse>(
+            message: try await self.listPasskeys(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func removePasskey(
+        request: GRPCCore.ServerRequest<Contactpoint_V1_RemovePasskeyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Contactpoint_V1_RemovePasskeyResponse> {
+        return GRPCCore.ServerResponse<Contactpoint_V1_RemovePasskeyResponse>(
+            message: try await self.removePasskey(
                 request: request.message,
                 context: context
             ),
@@ -1763,6 +2402,151 @@ extension Contactpoint_V1_Identity {
             deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_GatewaysResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_GatewaysResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "BeginPasskeyLogin" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Passkeys (WebAuthn) as the second factor instead of the TOTP code (docs/SECURITY.md). The
+        /// > relying party id and origins are the identity service's settings; the challenge is issued
+        /// > here, used once and lives 2 minutes.
+        /// > 
+        /// > Sign-in, first step: email and password, checked as Login checks them (the same answer for
+        /// > every credential failure, the same throttling); a challenge for the account's passkeys.
+        /// > FAILED_PRECONDITION when the account has none.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_BeginPasskeyLoginRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_BeginPasskeyLoginRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_PasskeyChallenge` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func beginPasskeyLogin<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_BeginPasskeyLoginRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_BeginPasskeyLoginRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_PasskeyChallenge>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_PasskeyChallenge>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CompletePasskeyLogin" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Second step: the assertion for that challenge → a session, as Login gives.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_CompletePasskeyLoginRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_CompletePasskeyLoginRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_SessionGrant` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func completePasskeyLogin<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_CompletePasskeyLoginRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_CompletePasskeyLoginRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_SessionGrant>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_SessionGrant>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "BeginPasskeyRegistration" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A signed-in practitioner who stepped up within 5 minutes: a challenge to create a passkey
+        /// > (FAILED_PRECONDITION without a fresh step-up).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_BeginPasskeyRegistrationRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_BeginPasskeyRegistrationRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_PasskeyChallenge` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func beginPasskeyRegistration<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_BeginPasskeyRegistrationRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_BeginPasskeyRegistrationRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_PasskeyChallenge>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_PasskeyChallenge>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CompletePasskeyRegistration" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The new credential for that challenge: verified, stored and told to the practitioner.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_CompletePasskeyRegistrationRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_CompletePasskeyRegistrationRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_Passkey` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func completePasskeyRegistration<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_CompletePasskeyRegistrationRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_CompletePasskeyRegistrationRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_Passkey>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_Passkey>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListPasskeys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's passkeys.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ListPasskeysRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_ListPasskeysRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_ListPasskeysResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listPasskeys<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_ListPasskeysRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_ListPasskeysRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_ListPasskeysResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListPasskeysResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RemovePasskey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes one of the caller's passkeys; a step-up within 5 minutes is required.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_RemovePasskeyRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_RemovePasskeyRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_RemovePasskeyResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func removePasskey<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_RemovePasskeyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_RemovePasskeyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_RemovePasskeyResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_RemovePasskeyResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -2231,6 +3015,217 @@ extension Contactpoint_V1_Identity {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "BeginPasskeyLogin" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Passkeys (WebAuthn) as the second factor instead of the TOTP code (docs/SECURITY.md). The
+        /// > relying party id and origins are the identity service's settings; the challenge is issued
+        /// > here, used once and lives 2 minutes.
+        /// > 
+        /// > Sign-in, first step: email and password, checked as Login checks them (the same answer for
+        /// > every credential failure, the same throttling); a challenge for the account's passkeys.
+        /// > FAILED_PRECONDITION when the account has none.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_BeginPasskeyLoginRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_BeginPasskeyLoginRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_PasskeyChallenge` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func beginPasskeyLogin<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_BeginPasskeyLoginRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_BeginPasskeyLoginRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_PasskeyChallenge>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_PasskeyChallenge>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_Identity.Method.BeginPasskeyLogin.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CompletePasskeyLogin" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Second step: the assertion for that challenge → a session, as Login gives.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_CompletePasskeyLoginRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_CompletePasskeyLoginRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_SessionGrant` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func completePasskeyLogin<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_CompletePasskeyLoginRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_CompletePasskeyLoginRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_SessionGrant>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_SessionGrant>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_Identity.Method.CompletePasskeyLogin.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "BeginPasskeyRegistration" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A signed-in practitioner who stepped up within 5 minutes: a challenge to create a passkey
+        /// > (FAILED_PRECONDITION without a fresh step-up).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_BeginPasskeyRegistrationRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_BeginPasskeyRegistrationRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_PasskeyChallenge` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func beginPasskeyRegistration<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_BeginPasskeyRegistrationRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_BeginPasskeyRegistrationRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_PasskeyChallenge>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_PasskeyChallenge>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_Identity.Method.BeginPasskeyRegistration.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CompletePasskeyRegistration" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The new credential for that challenge: verified, stored and told to the practitioner.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_CompletePasskeyRegistrationRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_CompletePasskeyRegistrationRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_Passkey` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func completePasskeyRegistration<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_CompletePasskeyRegistrationRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_CompletePasskeyRegistrationRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_Passkey>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_Passkey>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_Identity.Method.CompletePasskeyRegistration.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListPasskeys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's passkeys.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_ListPasskeysRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_ListPasskeysRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_ListPasskeysResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listPasskeys<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_ListPasskeysRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_ListPasskeysRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_ListPasskeysResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListPasskeysResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_Identity.Method.ListPasskeys.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RemovePasskey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes one of the caller's passkeys; a step-up within 5 minutes is required.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Contactpoint_V1_RemovePasskeyRequest` message.
+        ///   - serializer: A serializer for `Contactpoint_V1_RemovePasskeyRequest` messages.
+        ///   - deserializer: A deserializer for `Contactpoint_V1_RemovePasskeyResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func removePasskey<Result>(
+            request: GRPCCore.ClientRequest<Contactpoint_V1_RemovePasskeyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Contactpoint_V1_RemovePasskeyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Contactpoint_V1_RemovePasskeyResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_RemovePasskeyResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Contactpoint_V1_Identity.Method.RemovePasskey.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2617,6 +3612,187 @@ extension Contactpoint_V1_Identity.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_GatewaysRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_GatewaysResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "BeginPasskeyLogin" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Passkeys (WebAuthn) as the second factor instead of the TOTP code (docs/SECURITY.md). The
+    /// > relying party id and origins are the identity service's settings; the challenge is issued
+    /// > here, used once and lives 2 minutes.
+    /// > 
+    /// > Sign-in, first step: email and password, checked as Login checks them (the same answer for
+    /// > every credential failure, the same throttling); a challenge for the account's passkeys.
+    /// > FAILED_PRECONDITION when the account has none.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_BeginPasskeyLoginRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func beginPasskeyLogin<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_BeginPasskeyLoginRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_PasskeyChallenge>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.beginPasskeyLogin(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_BeginPasskeyLoginRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_PasskeyChallenge>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CompletePasskeyLogin" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Second step: the assertion for that challenge → a session, as Login gives.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_CompletePasskeyLoginRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func completePasskeyLogin<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_CompletePasskeyLoginRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_SessionGrant>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.completePasskeyLogin(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_CompletePasskeyLoginRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_SessionGrant>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "BeginPasskeyRegistration" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A signed-in practitioner who stepped up within 5 minutes: a challenge to create a passkey
+    /// > (FAILED_PRECONDITION without a fresh step-up).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_BeginPasskeyRegistrationRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func beginPasskeyRegistration<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_BeginPasskeyRegistrationRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_PasskeyChallenge>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.beginPasskeyRegistration(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_BeginPasskeyRegistrationRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_PasskeyChallenge>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CompletePasskeyRegistration" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The new credential for that challenge: verified, stored and told to the practitioner.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_CompletePasskeyRegistrationRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func completePasskeyRegistration<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_CompletePasskeyRegistrationRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_Passkey>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.completePasskeyRegistration(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_CompletePasskeyRegistrationRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_Passkey>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListPasskeys" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The caller's passkeys.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_ListPasskeysRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listPasskeys<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_ListPasskeysRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListPasskeysResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listPasskeys(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_ListPasskeysRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_ListPasskeysResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RemovePasskey" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Removes one of the caller's passkeys; a step-up within 5 minutes is required.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Contactpoint_V1_RemovePasskeyRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func removePasskey<Result>(
+        request: GRPCCore.ClientRequest<Contactpoint_V1_RemovePasskeyRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_RemovePasskeyResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.removePasskey(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Contactpoint_V1_RemovePasskeyRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Contactpoint_V1_RemovePasskeyResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3057,6 +4233,211 @@ extension Contactpoint_V1_Identity.ClientProtocol {
             metadata: metadata
         )
         return try await self.gateways(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "BeginPasskeyLogin" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Passkeys (WebAuthn) as the second factor instead of the TOTP code (docs/SECURITY.md). The
+    /// > relying party id and origins are the identity service's settings; the challenge is issued
+    /// > here, used once and lives 2 minutes.
+    /// > 
+    /// > Sign-in, first step: email and password, checked as Login checks them (the same answer for
+    /// > every credential failure, the same throttling); a challenge for the account's passkeys.
+    /// > FAILED_PRECONDITION when the account has none.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func beginPasskeyLogin<Result>(
+        _ message: Contactpoint_V1_BeginPasskeyLoginRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_PasskeyChallenge>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_BeginPasskeyLoginRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.beginPasskeyLogin(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CompletePasskeyLogin" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Second step: the assertion for that challenge → a session, as Login gives.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func completePasskeyLogin<Result>(
+        _ message: Contactpoint_V1_CompletePasskeyLoginRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_SessionGrant>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_CompletePasskeyLoginRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.completePasskeyLogin(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "BeginPasskeyRegistration" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A signed-in practitioner who stepped up within 5 minutes: a challenge to create a passkey
+    /// > (FAILED_PRECONDITION without a fresh step-up).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func beginPasskeyRegistration<Result>(
+        _ message: Contactpoint_V1_BeginPasskeyRegistrationRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_PasskeyChallenge>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_BeginPasskeyRegistrationRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.beginPasskeyRegistration(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CompletePasskeyRegistration" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The new credential for that challenge: verified, stored and told to the practitioner.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func completePasskeyRegistration<Result>(
+        _ message: Contactpoint_V1_CompletePasskeyRegistrationRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_Passkey>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_CompletePasskeyRegistrationRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.completePasskeyRegistration(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListPasskeys" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The caller's passkeys.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listPasskeys<Result>(
+        _ message: Contactpoint_V1_ListPasskeysRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_ListPasskeysResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_ListPasskeysRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listPasskeys(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RemovePasskey" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Removes one of the caller's passkeys; a step-up within 5 minutes is required.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func removePasskey<Result>(
+        _ message: Contactpoint_V1_RemovePasskeyRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Contactpoint_V1_RemovePasskeyResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Contactpoint_V1_RemovePasskeyRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.removePasskey(
             request: request,
             options: options,
             onResponse: handleResponse

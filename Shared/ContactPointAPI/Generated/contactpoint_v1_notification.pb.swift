@@ -119,6 +119,13 @@ public nonisolated enum Contactpoint_V1_SecurityNoticeKind: SwiftProtobuf.Enum, 
 
   /// The check has lapsed: no session starts until a new one is recorded. Told as above.
   case vettingLapsed // = 14
+
+  /// A passkey was added to the account, or removed from it.
+  case passkeyAdded // = 15
+  case passkeyRemoved // = 16
+
+  /// A sign-in gave the right password and a passkey assertion that was refused.
+  case passwordRightPasskeyRefused // = 17
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -142,6 +149,9 @@ public nonisolated enum Contactpoint_V1_SecurityNoticeKind: SwiftProtobuf.Enum, 
     case 12: self = .signedInAfterLongAbsence
     case 13: self = .vettingLapsesSoon
     case 14: self = .vettingLapsed
+    case 15: self = .passkeyAdded
+    case 16: self = .passkeyRemoved
+    case 17: self = .passwordRightPasskeyRefused
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -163,6 +173,9 @@ public nonisolated enum Contactpoint_V1_SecurityNoticeKind: SwiftProtobuf.Enum, 
     case .signedInAfterLongAbsence: return 12
     case .vettingLapsesSoon: return 13
     case .vettingLapsed: return 14
+    case .passkeyAdded: return 15
+    case .passkeyRemoved: return 16
+    case .passwordRightPasskeyRefused: return 17
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -184,6 +197,9 @@ public nonisolated enum Contactpoint_V1_SecurityNoticeKind: SwiftProtobuf.Enum, 
     .signedInAfterLongAbsence,
     .vettingLapsesSoon,
     .vettingLapsed,
+    .passkeyAdded,
+    .passkeyRemoved,
+    .passwordRightPasskeyRefused,
   ]
 
 }
@@ -520,7 +536,7 @@ nonisolated extension Contactpoint_V1_AlertState: SwiftProtobuf._ProtoNameProvid
 }
 
 nonisolated extension Contactpoint_V1_SecurityNoticeKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SECURITY_NOTICE_KIND_UNSPECIFIED\0\u{1}SECURITY_NOTICE_KIND_PASSWORD_RIGHT_CODE_WRONG\0\u{1}SECURITY_NOTICE_KIND_CODE_REPLAYED\0\u{1}SECURITY_NOTICE_KIND_SIGNED_IN_AFTER_FAILURES\0\u{1}SECURITY_NOTICE_KIND_ACCOUNT_LOCKED\0\u{1}SECURITY_NOTICE_KIND_ACCOUNT_UNLOCKED\0\u{1}SECURITY_NOTICE_KIND_PASSWORD_CHANGED\0\u{1}SECURITY_NOTICE_KIND_PASSWORD_CHANGE_FAILED\0\u{1}SECURITY_NOTICE_KIND_CREDENTIALS_RESET\0\u{1}SECURITY_NOTICE_KIND_STEP_UP_FAILED\0\u{1}SECURITY_NOTICE_KIND_ACCOUNT_SUSPENDED\0\u{1}SECURITY_NOTICE_KIND_ACCOUNT_ACTIVE\0\u{1}SECURITY_NOTICE_KIND_SIGNED_IN_AFTER_LONG_ABSENCE\0\u{1}SECURITY_NOTICE_KIND_VETTING_LAPSES_SOON\0\u{1}SECURITY_NOTICE_KIND_VETTING_LAPSED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SECURITY_NOTICE_KIND_UNSPECIFIED\0\u{1}SECURITY_NOTICE_KIND_PASSWORD_RIGHT_CODE_WRONG\0\u{1}SECURITY_NOTICE_KIND_CODE_REPLAYED\0\u{1}SECURITY_NOTICE_KIND_SIGNED_IN_AFTER_FAILURES\0\u{1}SECURITY_NOTICE_KIND_ACCOUNT_LOCKED\0\u{1}SECURITY_NOTICE_KIND_ACCOUNT_UNLOCKED\0\u{1}SECURITY_NOTICE_KIND_PASSWORD_CHANGED\0\u{1}SECURITY_NOTICE_KIND_PASSWORD_CHANGE_FAILED\0\u{1}SECURITY_NOTICE_KIND_CREDENTIALS_RESET\0\u{1}SECURITY_NOTICE_KIND_STEP_UP_FAILED\0\u{1}SECURITY_NOTICE_KIND_ACCOUNT_SUSPENDED\0\u{1}SECURITY_NOTICE_KIND_ACCOUNT_ACTIVE\0\u{1}SECURITY_NOTICE_KIND_SIGNED_IN_AFTER_LONG_ABSENCE\0\u{1}SECURITY_NOTICE_KIND_VETTING_LAPSES_SOON\0\u{1}SECURITY_NOTICE_KIND_VETTING_LAPSED\0\u{1}SECURITY_NOTICE_KIND_PASSKEY_ADDED\0\u{1}SECURITY_NOTICE_KIND_PASSKEY_REMOVED\0\u{1}SECURITY_NOTICE_KIND_PASSWORD_RIGHT_PASSKEY_REFUSED\0")
 }
 
 nonisolated extension Contactpoint_V1_DeliverChangesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
