@@ -22,6 +22,7 @@ packages=(
     chromium             # the portal's browser tests (Tests/Browser), headless
     chromium-driver
     python3-selenium
+    python3-pip          # fetches axe-core for the browser tests' accessibility checks (below)
     fonts-liberation     # text in the browser tests' screenshots
 )
 missing=()
@@ -45,3 +46,20 @@ command -v swift >/dev/null || {
     echo "swift is missing: install the Swift 6.3 toolchain (swift.org) and put it on PATH" >&2
     exit 1
 }
+# axe-core, the accessibility engine the portal's browser tests run in Chromium: the copy that the
+# axe-selenium-python wheel on PyPI carries (axe-core 4.10), unpacked into .build/axe/.
+axe="$(cd "$(dirname "$0")/.." && pwd)/.build/axe/axe.min.js"
+if [ ! -s "$axe" ]; then
+    echo "fetching axe-core (axe-selenium-python 3.0.0 from PyPI) into $axe"
+    wheel_dir="$(mktemp -d)"
+    /usr/bin/python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+        --python-version 3.12 axe-selenium-python==3.0.0 -d "$wheel_dir"
+    mkdir -p "$(dirname "$axe")"
+    /usr/bin/python3 - "$wheel_dir" "$axe" <<'PYTHON'
+import glob, sys, zipfile
+wheel = zipfile.ZipFile(glob.glob(sys.argv[1] + "/*.whl")[0])
+with open(sys.argv[2], "wb") as out:
+    out.write(wheel.read("axe_selenium_python/node_modules/axe-core/axe.min.js"))
+PYTHON
+    rm -rf "$wheel_dir"
+fi

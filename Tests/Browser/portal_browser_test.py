@@ -104,9 +104,37 @@ def fill(driver, field, text):
     element.send_keys(text)
 
 
+AXE = open(CONFIG["axe"]).read()
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def accessible(driver, name):
+    """axe-core (WCAG 2.0 to 2.2, A and AA) on the page as it is now: no violation."""
+    driver.execute_script(AXE)
+    result = driver.execute_async_script(
+        "var done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: %s}}).then(function (r) { done(r.violations); },"
+        " function (e) { done([{id: 'axe failed', help: String(e), nodes: []}]); });" % json.dumps(WCAG_TAGS))
+    check("axe: no WCAG 2.2 AA violation on %s" % name, not result,
+          [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in result])
+
+
+def reflows(driver, name):
+    """At 320 CSS pixels wide (WCAG 1.4.10, as 1280 at 400 %) nothing scrolls sideways."""
+    size = driver.get_window_size()
+    driver.set_window_size(320, 800)
+    try:
+        width = driver.execute_script("return document.documentElement.scrollWidth")
+        check("%s reflows at 320 px without scrolling sideways" % name, width <= 320, width)
+    finally:
+        driver.set_window_size(size["width"], size["height"])
+
+
 def screenshot(driver, name):
+    """Keeps the page's picture (with PORTAL_SCREENSHOTS), and checks it with axe."""
     if CONFIG.get("screenshots"):
         driver.save_screenshot("%s/%s.png" % (CONFIG["screenshots"], name))
+    accessible(driver, name)
 
 
 def sign_in(driver, person):
@@ -148,6 +176,7 @@ def sign_in_and_home(driver, sam):
           links == ["email", "password", "code"], links)
     check("the error summary has focus", driver.switch_to.active_element.get_attribute("class") == "error-summary")
     check("the title starts with Error:", driver.title.startswith("Error: "), driver.title)
+    accessible(driver, "the sign-in page with errors")
     # A wrong code
     fill(driver, "email", sam["email"])
     fill(driver, "password", sam["password"])
@@ -194,6 +223,7 @@ def search_and_view(driver, child):
     check("a search with a reason finds the child", len(found) >= 1, [r.text for r in rows])
     check("the child's name is not in the URL", child["family"] not in driver.current_url, driver.current_url)
     screenshot(driver, "search-results")
+    reflows(driver, "the search results")
     if not found:
         return
     found[0].find_element(By.TAG_NAME, "a").click()
@@ -202,12 +232,14 @@ def search_and_view(driver, child):
           and child["family"] not in driver.page_source, driver.page_source[:2000])
     submit(driver, "main form button")
     check("a record without a reason is refused", driver.find_elements(By.CSS_SELECTOR, ".error-summary"))
+    accessible(driver, "the record's reason page with an error")
     driver.find_element(By.ID, "reason-safeguarding-concern").click()
     submit(driver, "main form button")
     check("with a reason the record shows the child",
           wait_for(driver, lambda: child["family"] in driver.find_element(By.TAG_NAME, "h1").text),
           driver.page_source[:2000])
     screenshot(driver, "record")
+    reflows(driver, "the record")
     print("child-id: " + driver.current_url.rstrip("/").split("/")[-1], flush=True)
 
 
@@ -243,6 +275,12 @@ def live_alerts(driver):
     check("another agency's involvement appears in the open inbox without reloading", arrived,
           driver.find_element(By.ID, "alerts-table").text)
     screenshot(driver, "alerts")
+    driver.get(URL + "/alerts")
+    buttons = driver.find_elements(By.CSS_SELECTOR, "#alerts-body button[value='acknowledged']")
+    if check("a new alert can be acknowledged from the page", buttons, driver.page_source[:2000]):
+        submit(driver, "#alerts-body button[value='acknowledged']")
+        check("the alert reads as acknowledged", "Acknowledged" in driver.find_element(By.ID, "alerts-table").text,
+              driver.find_element(By.ID, "alerts-table").text)
 
 
 def idle_warning(driver):
@@ -294,6 +332,7 @@ def sign_in_with_passkey(driver, sam):
     fill(driver, "password", sam["password"])
     submit(driver, "button[value='passkey']")
     check("the password right: the passkey page", driver.find_elements(By.ID, "use-passkey"), driver.page_source[:2000])
+    accessible(driver, "the passkey sign-in page")
     # Keep what the page's script sends, to send it again below
     driver.execute_script("""
         var form = document.getElementById("passkey-assertion");
@@ -315,6 +354,18 @@ def sign_in_with_passkey(driver, sam):
         "Cookie": csrf, "Origin": URL, "Content-Type": "application/x-www-form-urlencoded"},
         urllib.parse.urlencode(sent))
     check("a replayed passkey assertion is refused", status == 401 and "not accepted" in text, (status, text[:500]))
+
+
+def remove_passkey(driver, sam):
+    driver.get(URL + "/account/passkeys")
+    driver.find_element(By.CSS_SELECTOR, "a[href^='/account/passkeys/remove']").click()
+    check("removing a passkey asks for a code first",
+          wait_for(driver, lambda: driver.find_elements(By.ID, "step-up-code")), driver.page_source[:2000])
+    screenshot(driver, "passkey-remove")
+    fill(driver, "step-up-code", fresh_code(sam))
+    submit(driver, "button.button-warning")
+    check("after the code, the passkey is gone", driver.find_elements(By.ID, "no-passkeys")
+          and "removed" in driver.current_url, driver.page_source[:2000])
 
 
 def sign_out(driver, cookies):
@@ -346,6 +397,7 @@ def main():
         add_passkey(driver, CONFIG["sam"])
         sign_out(driver, cookies)
         sign_in_with_passkey(driver, CONFIG["sam"])
+        remove_passkey(driver, CONFIG["sam"])
     finally:
         driver.quit()
     print("%d passed, %d failed" % (RESULTS["passed"], RESULTS["failed"]), flush=True)

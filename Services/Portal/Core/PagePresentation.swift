@@ -146,9 +146,12 @@ enum AlertRow {
         let from = [alert.from.organisationName, alert.from.contact.name, alert.from.contact.telephone]
             .filter { !$0.isEmpty }.joined(separator: ", ")
         return [
+            "alertID": alert.alertID,
             "when": PortalRoutes.formatTime(seconds: alert.createdAtMs / 1000), "what": what,
             "childID": alert.childID, "childName": "\(alert.child.name.given) \(alert.child.name.family)",
             "from": from, "state": Labels.words(alert.state),
+            "canAcknowledge": alert.state == .new || alert.state == .read,
+            "canMarkContacted": alert.state != .contactMade,
         ]
     }
 }
@@ -166,6 +169,7 @@ enum PasskeyPages {
                 "hasPasskeys": !passkeys.isEmpty,
                 "passkeys": passkeys.map { passkey -> [String: Any] in
                     [
+                        "id": Base64URL.encode(Array(passkey.credentialID)),
                         "name": passkey.name, "added": PortalRoutes.formatTime(seconds: passkey.createdAt),
                         "lastUsed": passkey.lastUsedAt == 0
                             ? "Never" : PortalRoutes.formatTime(seconds: passkey.lastUsedAt),

@@ -57,6 +57,12 @@ final class PortalRoutes: Sendable {
         router.post("/account/passkeys/complete") { request, _ in
             await self.page(request) { try await self.completePasskey(request, &$0) }
         }
+        router.get("/account/passkeys/remove") { request, _ in
+            await self.page(request) { try await self.removePasskeyForm(request, &$0) }
+        }
+        router.post("/account/passkeys/remove") { request, _ in
+            await self.page(request) { try await self.removePasskey(request, &$0) }
+        }
         router.post("/sign-out") { request, _ in await self.page(request) { try await self.signOut(request, &$0) } }
         router.post("/stay-signed-in") { request, _ in
             await self.page(request) { try await self.staySignedIn(request, &$0) }
@@ -71,6 +77,9 @@ final class PortalRoutes: Sendable {
             await self.page(request) { try await self.record(request, try Self.childID(context), &$0) }
         }
         router.get("/alerts") { request, _ in await self.page(request) { try await self.alerts(request, &$0) } }
+        router.post("/alerts/{id}") { request, context in
+            await self.page(request) { try await self.updateAlert(request, try context.parameters.require("id"), &$0) }
+        }
         router.get("/alerts/events") { request, _ in await self.page(request) { try self.alertEvents(request, $0) } }
     }
 
@@ -204,6 +213,7 @@ final class PortalRoutes: Sendable {
         let list = try await identity.listPasskeys(.init(), metadata: try visit.metadata())
         var page = PasskeyPages.list(list.passkeys)
         if request.uri.queryParameters.get("added") != nil { page.notice = "Your passkey was added." }
+        if request.uri.queryParameters.get("removed") != nil { page.notice = "The passkey was removed." }
         return html("passkeys", page, visit)
     }
 
@@ -211,7 +221,6 @@ final class PortalRoutes: Sendable {
     /// session's token), then the creation page.
     private func beginPasskey(_ request: Request, _ visit: inout Visit) async throws -> Response {
         let form = try await acceptedForm(request, visit)
-        var practitioner = try visit.signedIn()
         let name = form["passkey-name", default: ""].trimmingCharacters(in: .whitespaces)
         let list = try await identity.listPasskeys(.init(), metadata: try visit.metadata())
         var page = PasskeyPages.list(list.passkeys)
@@ -224,15 +233,8 @@ final class PortalRoutes: Sendable {
             page.errors.append(FieldError(field: "step-up-code", message: "Enter the code from your authenticator app"))
         }
         if !page.errors.isEmpty { return html("passkeys", page, visit, status: .badRequest) }
-        do {
-            let grant = try await identity.stepUp(
-                .with { $0.totpCode = form["code", default: ""].trimmingCharacters(in: .whitespaces) },
-                metadata: try visit.metadata())
-            practitioner.token = grant.token
-            visit.practitioner = practitioner
-            visit.setCookies.append(PortalCookies.header(PortalCookies.session, try cookies.seal(practitioner)))
-        } catch let error as RPCError where error.code == .unauthenticated && !error.message.hasPrefix("the session") {
-            page.errors.append(FieldError(field: "step-up-code", message: Self.sentence(error.message)))
+        if let refused = try await stepUp(form["code", default: ""], &visit) {
+            page.errors.append(refused)
             return html("passkeys", page, visit, status: .badRequest)
         }
         let challenge = try await identity.beginPasskeyRegistration(.init(), metadata: try visit.metadata())
@@ -256,6 +258,51 @@ final class PortalRoutes: Sendable {
             return html("passkeys", page, visit, status: .badRequest)
         }
         throw PageExit.redirect("/account/passkeys?added=1")
+    }
+
+    private func removePasskeyForm(_ request: Request, _ visit: inout Visit) async throws -> Response {
+        let id = request.uri.queryParameters.get("id").map { String($0) } ?? ""
+        let list = try await identity.listPasskeys(.init(), metadata: try visit.metadata())
+        guard let passkey = list.passkeys.first(where: { Base64URL.encode(Array($0.credentialID)) == id }) else {
+            throw PageExit.redirect("/account/passkeys")
+        }
+        return html(
+            "passkey-remove",
+            Page(title: "Remove a passkey", fields: ["id": id, "name": passkey.name], navigation: "navAccount"), visit)
+    }
+
+    /// Removing a passkey: the code first (a step-up), as for adding one.
+    private func removePasskey(_ request: Request, _ visit: inout Visit) async throws -> Response {
+        let form = try await acceptedForm(request, visit)
+        let id = form["id", default: ""]
+        let list = try await identity.listPasskeys(.init(), metadata: try visit.metadata())
+        guard let passkey = list.passkeys.first(where: { Base64URL.encode(Array($0.credentialID)) == id }) else {
+            throw PageExit.redirect("/account/passkeys")
+        }
+        var page = Page(title: "Remove a passkey", fields: ["id": id, "name": passkey.name], navigation: "navAccount")
+        if let refused = try await stepUp(form["code", default: ""], &visit) {
+            page.errors.append(refused)
+            return html("passkey-remove", page, visit, status: .badRequest)
+        }
+        _ = try await identity.removePasskey(
+            .with { $0.credentialID = passkey.credentialID }, metadata: try visit.metadata())
+        throw PageExit.redirect("/account/passkeys?removed=1")
+    }
+
+    /// Proves a fresh code (a step-up) and keeps the renewed token; the code's refusal as the
+    /// form's error, or `nil`.
+    private func stepUp(_ code: String, _ visit: inout Visit) async throws -> FieldError? {
+        var practitioner = try visit.signedIn()
+        do {
+            let grant = try await identity.stepUp(
+                .with { $0.totpCode = code.trimmingCharacters(in: .whitespaces) }, metadata: try visit.metadata())
+            practitioner.token = grant.token
+            visit.practitioner = practitioner
+            visit.setCookies.append(PortalCookies.header(PortalCookies.session, try cookies.seal(practitioner)))
+            return nil
+        } catch let error as RPCError where error.code == .unauthenticated && !error.message.hasPrefix("the session") {
+            return FieldError(field: "step-up-code", message: Self.sentence(error.message))
+        }
     }
 
     // MARK: Search and records
@@ -357,6 +404,24 @@ final class PortalRoutes: Sendable {
         return html("alerts", Page(title: "Alerts", fields: fields, navigation: "navAlerts"), visit)
     }
 
+    /// Acknowledged, or contact made: the alert's state at the notification service, which decides
+    /// whose alert may be moved.
+    private func updateAlert(_ request: Request, _ alertID: String, _ visit: inout Visit) async throws -> Response {
+        let form = try await acceptedForm(request, visit)
+        let state: Contactpoint_V1_AlertState
+        switch form["state"] {
+        case "acknowledged": state = .acknowledged
+        case "contact-made": state = .contactMade
+        default: throw PageExit.badRequest("That is not a state an alert can be moved to.")
+        }
+        _ = try await notification.updateAlert(
+            .with {
+                $0.alertID = alertID
+                $0.state = state
+            }, metadata: try visit.metadata())
+        throw PageExit.redirect(form["inbox"] == "organisation" ? "/alerts?inbox=organisation" : "/alerts")
+    }
+
     /// New alerts as server-sent events (`event: alert`, the row's fields as JSON), for the
     /// alerts page's script: the notification service's own subscription with the practitioner's
     /// session, resumed from the page's last alert, renewed when the service ends it, until the
@@ -437,6 +502,13 @@ final class PortalRoutes: Sendable {
             case .permissionDenied:
                 response = problem(
                     "You cannot do that", Self.sentence(error.message), next: "/home", visit, status: .forbidden)
+            case .notFound:
+                response = problem(
+                    "Not found", Self.sentence(error.message), next: "/home", visit, status: .notFound)
+            case .invalidArgument, .failedPrecondition, .alreadyExists:
+                response = problem(
+                    "That could not be done", Self.sentence(error.message), next: "/home", visit,
+                    status: .badRequest)
             case .resourceExhausted:
                 response = problem(
                     "Too many requests", Self.sentence(error.message), next: "/home", visit, status: .tooManyRequests)
