@@ -95,6 +95,9 @@ struct PortalBrowserTests {
             "signed in with password and TOTP", "the passkey made by Chromium is accepted",
             "signed in with password and passkey", "a replayed passkey assertion is refused",
             "another agency's involvement appears in the open inbox without reloading",
+            "the alert reads as acknowledged",
+            "axe: no WCAG 2.2 AA violation on record", "the record reflows at 320 px without scrolling sideways",
+            "after the code, the passkey is gone",
         ] {
             #expect(browser.text.contains("ok   \(essential)"), "\(essential): \(browser.text)")
         }
