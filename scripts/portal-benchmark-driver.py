@@ -56,8 +56,8 @@ def request(method, path, cookies, body=None):
     return response.status, response.read().decode()
 
 
-def csrf_token(cookies):
-    _, page = request("GET", "/search", cookies)
+def csrf_token(cookies, page_path="/search"):
+    _, page = request("GET", page_path, cookies)
     return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
 
 
@@ -70,9 +70,8 @@ index.close()
 # Sam signs in to the portal
 password, secret = credentials("sam@hillside.demo")
 cookies = {}
-request("GET", "/sign-in", cookies)
 status, _ = request("POST", "/sign-in", cookies, urllib.parse.urlencode(
-    {"csrf": csrf_token(cookies), "email": "sam@hillside.demo", "password": password, "code": totp(secret)}))
+    {"csrf": csrf_token(cookies, "/sign-in"), "email": "sam@hillside.demo", "password": password, "code": totp(secret)}))
 assert status == 303 and "__Host-cp-session" in cookies, "portal sign-in failed: %d" % status
 token = csrf_token(cookies)
 status, page = request("POST", "/children/%010d" % children[0][0], cookies,
