@@ -85,7 +85,7 @@ final class PortalRoutes: Sendable {
 
     // MARK: Sign-in and out
 
-    private func signInForm(_ request: Request, _ visit: inout Visit) throws -> Response {
+    func signInForm(_ request: Request, _ visit: inout Visit) throws -> Response {
         if visit.practitioner != nil { throw PageExit.redirect("/home") }
         var page = Page(title: "Sign in")
         switch request.uri.queryParameters.get("ended") {
@@ -97,7 +97,7 @@ final class PortalRoutes: Sendable {
         return html("sign-in", page, visit)
     }
 
-    private func signIn(_ request: Request, _ visit: inout Visit) async throws -> Response {
+    func signIn(_ request: Request, _ visit: inout Visit) async throws -> Response {
         let form = try await acceptedForm(request, visit)
         let email = form["email", default: ""].trimmingCharacters(in: .whitespaces)
         var page = Page(title: "Sign in", fields: ["email": email])
@@ -133,7 +133,7 @@ final class PortalRoutes: Sendable {
     }
 
     /// The passkey's assertion, as the sign-in page's script posts it.
-    private func signInWithPasskey(_ request: Request, _ visit: inout Visit) async throws -> Response {
+    func signInWithPasskey(_ request: Request, _ visit: inout Visit) async throws -> Response {
         let form = try await acceptedForm(request, visit)
         let grant: Contactpoint_V1_SessionGrant
         do {
@@ -155,7 +155,7 @@ final class PortalRoutes: Sendable {
     }
 
     /// A session granted: who it is for goes into the sealed cookie, with a new CSRF value.
-    private func finishSignIn(_ grant: Contactpoint_V1_SessionGrant, _ visit: inout Visit) async throws -> Response {
+    func finishSignIn(_ grant: Contactpoint_V1_SessionGrant, _ visit: inout Visit) async throws -> Response {
         let me = try await identity.whoAmI(.init(), metadata: ["authorization": "Bearer \(grant.token)"])
         let practitioner = SignedInPractitioner(
             token: grant.token, practitionerID: me.practitionerID, name: me.name,
@@ -167,7 +167,7 @@ final class PortalRoutes: Sendable {
         throw PageExit.redirect("/home")
     }
 
-    private func signOut(_ request: Request, _ visit: inout Visit) async throws -> Response {
+    func signOut(_ request: Request, _ visit: inout Visit) async throws -> Response {
         _ = try await acceptedForm(request, visit)
         if let metadata = try? visit.metadata() {
             _ = try? await identity.logout(.init(), metadata: metadata)
@@ -182,7 +182,7 @@ final class PortalRoutes: Sendable {
     /// The idle warning's button: a call to identity marks the session used (its idle clock starts
     /// again) and the token is exchanged for a fresh one. 204: the browser stays on its page, with
     /// whatever was typed into it.
-    private func staySignedIn(_ request: Request, _ visit: inout Visit) async throws -> Response {
+    func staySignedIn(_ request: Request, _ visit: inout Visit) async throws -> Response {
         _ = try await acceptedForm(request, visit)
         var practitioner = try visit.signedIn()
         let grant = try await identity.refresh(.init(), metadata: try visit.metadata())
@@ -191,7 +191,7 @@ final class PortalRoutes: Sendable {
         return Response(status: .noContent)
     }
 
-    private func home(_ visit: inout Visit) throws -> Response {
+    func home(_ visit: inout Visit) throws -> Response {
         let practitioner = try visit.signedIn()
         var fields: [String: Any] = [
             "previousSession": practitioner.previousSessionStartedAt == 0
@@ -207,113 +207,15 @@ final class PortalRoutes: Sendable {
         return html("home", Page(title: "Home", fields: fields), visit)
     }
 
-    // MARK: Passkeys
-
-    private func passkeys(_ request: Request, _ visit: inout Visit) async throws -> Response {
-        let list = try await identity.listPasskeys(.init(), metadata: try visit.metadata())
-        var page = PasskeyPages.list(list.passkeys)
-        if request.uri.queryParameters.get("added") != nil { page.notice = "Your passkey was added." }
-        if request.uri.queryParameters.get("removed") != nil { page.notice = "The passkey was removed." }
-        return html("passkeys", page, visit)
-    }
-
-    /// Adding a passkey: the code proves it is the practitioner (a step-up, which renews the
-    /// session's token), then the creation page.
-    private func beginPasskey(_ request: Request, _ visit: inout Visit) async throws -> Response {
-        let form = try await acceptedForm(request, visit)
-        let name = form["passkey-name", default: ""].trimmingCharacters(in: .whitespaces)
-        let list = try await identity.listPasskeys(.init(), metadata: try visit.metadata())
-        var page = PasskeyPages.list(list.passkeys)
-        page.fields["passkeyName"] = name
-        if !(1...60).contains(name.count) {
-            page.errors.append(
-                FieldError(field: "passkey-name", message: "Give the passkey a name of 1 to 60 characters"))
-        }
-        if form["code", default: ""].isEmpty {
-            page.errors.append(FieldError(field: "step-up-code", message: "Enter the code from your authenticator app"))
-        }
-        if !page.errors.isEmpty { return html("passkeys", page, visit, status: .badRequest) }
-        if let refused = try await stepUp(form["code", default: ""], &visit) {
-            page.errors.append(refused)
-            return html("passkeys", page, visit, status: .badRequest)
-        }
-        let challenge = try await identity.beginPasskeyRegistration(.init(), metadata: try visit.metadata())
-        return html("passkey-create", PasskeyPages.creation(challenge, name: name), visit)
-    }
-
-    private func completePasskey(_ request: Request, _ visit: inout Visit) async throws -> Response {
-        let form = try await acceptedForm(request, visit)
-        do {
-            _ = try await identity.completePasskeyRegistration(
-                .with {
-                    $0.challengeID = form["challenge-id", default: ""]
-                    $0.clientDataJson = Self.bytes(form["client-data-json"])
-                    $0.attestationObject = Self.bytes(form["attestation-object"])
-                    $0.name = form["passkey-name", default: ""]
-                }, metadata: try visit.metadata())
-        } catch let error as RPCError where error.code == .invalidArgument || error.code == .alreadyExists {
-            let list = try await identity.listPasskeys(.init(), metadata: try visit.metadata())
-            var page = PasskeyPages.list(list.passkeys)
-            page.errors.append(FieldError(field: nil, message: Self.sentence(error.message)))
-            return html("passkeys", page, visit, status: .badRequest)
-        }
-        throw PageExit.redirect("/account/passkeys?added=1")
-    }
-
-    private func removePasskeyForm(_ request: Request, _ visit: inout Visit) async throws -> Response {
-        let id = request.uri.queryParameters.get("id").map { String($0) } ?? ""
-        let list = try await identity.listPasskeys(.init(), metadata: try visit.metadata())
-        guard let passkey = list.passkeys.first(where: { Base64URL.encode(Array($0.credentialID)) == id }) else {
-            throw PageExit.redirect("/account/passkeys")
-        }
-        return html(
-            "passkey-remove",
-            Page(title: "Remove a passkey", fields: ["id": id, "name": passkey.name], navigation: "navAccount"), visit)
-    }
-
-    /// Removing a passkey: the code first (a step-up), as for adding one.
-    private func removePasskey(_ request: Request, _ visit: inout Visit) async throws -> Response {
-        let form = try await acceptedForm(request, visit)
-        let id = form["id", default: ""]
-        let list = try await identity.listPasskeys(.init(), metadata: try visit.metadata())
-        guard let passkey = list.passkeys.first(where: { Base64URL.encode(Array($0.credentialID)) == id }) else {
-            throw PageExit.redirect("/account/passkeys")
-        }
-        var page = Page(title: "Remove a passkey", fields: ["id": id, "name": passkey.name], navigation: "navAccount")
-        if let refused = try await stepUp(form["code", default: ""], &visit) {
-            page.errors.append(refused)
-            return html("passkey-remove", page, visit, status: .badRequest)
-        }
-        _ = try await identity.removePasskey(
-            .with { $0.credentialID = passkey.credentialID }, metadata: try visit.metadata())
-        throw PageExit.redirect("/account/passkeys?removed=1")
-    }
-
-    /// Proves a fresh code (a step-up) and keeps the renewed token; the code's refusal as the
-    /// form's error, or `nil`.
-    private func stepUp(_ code: String, _ visit: inout Visit) async throws -> FieldError? {
-        var practitioner = try visit.signedIn()
-        do {
-            let grant = try await identity.stepUp(
-                .with { $0.totpCode = code.trimmingCharacters(in: .whitespaces) }, metadata: try visit.metadata())
-            practitioner.token = grant.token
-            visit.practitioner = practitioner
-            visit.setCookies.append(PortalCookies.header(PortalCookies.session, try cookies.seal(practitioner)))
-            return nil
-        } catch let error as RPCError where error.code == .unauthenticated && !error.message.hasPrefix("the session") {
-            return FieldError(field: "step-up-code", message: Self.sentence(error.message))
-        }
-    }
-
     // MARK: Search and records
 
-    private func searchForm(_ visit: inout Visit) throws -> Response {
+    func searchForm(_ visit: inout Visit) throws -> Response {
         _ = try visit.signedIn()
         return html(
             "search", Page(title: "Find a child", fields: ReasonChoice.fields(), navigation: "navSearch"), visit)
     }
 
-    private func search(_ request: Request, _ visit: inout Visit) async throws -> Response {
+    func search(_ request: Request, _ visit: inout Visit) async throws -> Response {
         let form = try await acceptedForm(request, visit)
         let metadata = try visit.metadata()
         var fields = ReasonChoice.fields(selected: form["reason"], text: form["reason-text"])
@@ -352,7 +254,7 @@ final class PortalRoutes: Sendable {
         return html("search", page, visit)
     }
 
-    private func recordReasonForm(_ childID: String, _ visit: inout Visit) throws -> Response {
+    func recordReasonForm(_ childID: String, _ visit: inout Visit) throws -> Response {
         _ = try visit.signedIn()
         var fields = ReasonChoice.fields()
         fields["childID"] = childID
@@ -360,7 +262,7 @@ final class PortalRoutes: Sendable {
             "record-reason", Page(title: "Open a child's record", fields: fields, navigation: "navSearch"), visit)
     }
 
-    private func record(_ request: Request, _ childID: String, _ visit: inout Visit) async throws -> Response {
+    func record(_ request: Request, _ childID: String, _ visit: inout Visit) async throws -> Response {
         let form = try await acceptedForm(request, visit)
         let metadata = try visit.metadata()
         var fields = ReasonChoice.fields(selected: form["reason"], text: form["reason-text"])
@@ -386,101 +288,12 @@ final class PortalRoutes: Sendable {
         return html("record", RecordPage.page(record), visit)
     }
 
-    // MARK: Alerts
-
-    private func alerts(_ request: Request, _ visit: inout Visit) async throws -> Response {
-        let metadata = try visit.metadata()
-        let organisation = request.uri.queryParameters.get("inbox") == "organisation"
-        let list = try await notification.listAlerts(
-            .with {
-                $0.organisation = organisation
-                $0.pageSize = 100
-            }, metadata: metadata)
-        let fields: [String: Any] = [
-            "mine": !organisation, "inbox": organisation ? "organisation" : "mine",
-            "alerts": list.alerts.reversed().map(AlertRow.fields),
-            "after": "\(list.alerts.map { $0.sequence }.max() ?? 0)",
-        ]
-        return html("alerts", Page(title: "Alerts", fields: fields, navigation: "navAlerts"), visit)
-    }
-
-    /// Acknowledged, or contact made: the alert's state at the notification service, which decides
-    /// whose alert may be moved.
-    private func updateAlert(_ request: Request, _ alertID: String, _ visit: inout Visit) async throws -> Response {
-        let form = try await acceptedForm(request, visit)
-        let state: Contactpoint_V1_AlertState
-        switch form["state"] {
-        case "acknowledged": state = .acknowledged
-        case "contact-made": state = .contactMade
-        default: throw PageExit.badRequest("That is not a state an alert can be moved to.")
-        }
-        _ = try await notification.updateAlert(
-            .with {
-                $0.alertID = alertID
-                $0.state = state
-            }, metadata: try visit.metadata())
-        throw PageExit.redirect(form["inbox"] == "organisation" ? "/alerts?inbox=organisation" : "/alerts")
-    }
-
-    /// New alerts as server-sent events (`event: alert`, the row's fields as JSON), for the
-    /// alerts page's script: the notification service's own subscription with the practitioner's
-    /// session, resumed from the page's last alert, renewed when the service ends it, until the
-    /// page goes.
-    private func alertEvents(_ request: Request, _ visit: Visit) throws -> Response {
-        let metadata = try visit.metadata()
-        let organisation = request.uri.queryParameters.get("inbox") == "organisation"
-        let start = request.uri.queryParameters.get("after").flatMap { UInt64($0) } ?? 0
-        let notification = self.notification
-        let body = ResponseBody { writer in
-            // A comment line at once, so the browser knows the stream is open.
-            try await writer.write(ByteBuffer(string: ": following\n\n"))
-            let (alerts, sink) = AsyncStream<Contactpoint_V1_Alert>.makeStream(bufferingPolicy: .bufferingNewest(100))
-            try await withThrowingTaskGroup { group in
-                group.addTask {
-                    defer { sink.finish() }
-                    let cursor = Mutex(start)
-                    while !Task.isCancelled {
-                        do {
-                            try await notification.subscribe(
-                                .with {
-                                    $0.after = cursor.withLock { $0 }
-                                    $0.organisation = organisation
-                                }, metadata: metadata
-                            ) { response in
-                                for try await alert in response.messages {
-                                    cursor.withLock { $0 = max($0, alert.sequence) }
-                                    sink.yield(alert)
-                                }
-                            }
-                        } catch let error as RPCError
-                            where error.code == .unauthenticated || error.code == .permissionDenied
-                        {
-                            return
-                        } catch is RPCError {
-                            try await Task.sleep(for: .seconds(1))
-                        }
-                    }
-                }
-                // Ends with an error when the page has gone, which ends the subscription.
-                for await alert in alerts {
-                    let json = try JSONSerialization.data(withJSONObject: AlertRow.fields(alert))
-                    try await writer.write(
-                        ByteBuffer(string: "event: alert\ndata: \(String(decoding: json, as: UTF8.self))\n\n"))
-                }
-                group.cancelAll()
-            }
-            try await writer.finish(nil)
-        }
-        return Response(
-            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: body)
-    }
-
     // MARK: The route wrapper
 
     /// Runs a page: reads the visit from the cookies (renewing the session token once half its
     /// life is gone), turns the page's exits and the services' refusals into responses, and sets
     /// the visit's cookies on whatever is returned.
-    private func page(_ request: Request, _ body: (inout Visit) async throws -> Response) async -> Response {
+    func page(_ request: Request, _ body: (inout Visit) async throws -> Response) async -> Response {
         var visit = await self.visit(request)
         var response: Response
         do {
@@ -534,7 +347,7 @@ final class PortalRoutes: Sendable {
         return response
     }
 
-    private func visit(_ request: Request) async -> Visit {
+    func visit(_ request: Request) async -> Visit {
         var setCookies: [String] = []
         let csrfValue: String
         if let value = request.cookies[PortalCookies.csrf]?.value, value.count == 43 {
@@ -573,7 +386,7 @@ final class PortalRoutes: Sendable {
     /// Under `Referrer-Policy: no-referrer` browsers send a form's `Origin` as `null`; then the
     /// Fetch Metadata header `Sec-Fetch-Site: same-origin` must say so instead. Any other origin,
     /// or neither, is refused.
-    private func acceptedForm(_ request: Request, _ visit: Visit) async throws -> [String: String] {
+    func acceptedForm(_ request: Request, _ visit: Visit) async throws -> [String: String] {
         let origin = request.headers[.origin]
         let sameOrigin =
             origin == settings.origin
@@ -595,13 +408,13 @@ final class PortalRoutes: Sendable {
 
     // MARK: Responses
 
-    private func html(_ template: String, _ page: Page, _ visit: Visit, status: HTTPResponse.Status = .ok) -> Response {
+    func html(_ template: String, _ page: Page, _ visit: Visit, status: HTTPResponse.Status = .ok) -> Response {
         Response(
             status: status, headers: [.contentType: "text/html; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: renderer.html(template, page, visit: visit))))
     }
 
-    private func problem(
+    func problem(
         _ heading: String, _ explanation: String, next: String, _ visit: Visit, status: HTTPResponse.Status
     ) -> Response {
         let page = Page(
@@ -613,7 +426,7 @@ final class PortalRoutes: Sendable {
         return html("problem", page, visit, status: status)
     }
 
-    private func staticFile(_ name: String) throws -> Response {
+    func staticFile(_ name: String) throws -> Response {
         guard let file = renderer.staticFiles[name] else { throw HTTPError(.notFound) }
         return Response(
             status: .ok, headers: [.contentType: file.contentType, .cacheControl: "public, max-age=300"],
@@ -624,7 +437,7 @@ final class PortalRoutes: Sendable {
 
     /// A ContactPoint ID as a path segment: letters, digits and hyphens only, so that nothing
     /// else is ever echoed from a URL.
-    private static func childID(_ context: BasicRequestContext) throws -> String {
+    static func childID(_ context: BasicRequestContext) throws -> String {
         let id = try context.parameters.require("id")
         guard (1...64).contains(id.count), id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
         else { throw PageExit.badRequest("That is not a ContactPoint ID.") }
